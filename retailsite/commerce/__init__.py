@@ -1,0 +1,1 @@
+"""Commerce data: customers, catalog, orders, behavioural events and the social graph."""

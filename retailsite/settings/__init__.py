@@ -1,0 +1,1 @@
+"""Settings packages: base (environment-driven), production (hardened), test."""

@@ -1,0 +1,103 @@
+"""PostgreSQL backend that carries the current tenant into every transaction.
+
+Before each query the backend makes sure the transaction's `app.tenant_id` and
+`app.all_tenants` settings match the context variables, using `set_config(..., true)`
+(the equivalent of SET LOCAL): the value dies with the transaction, so a pooled or
+reused connection can never carry one request's or task's tenant into the next.
+A query outside any transaction (autocommit) is run inside a short transaction of its
+own so that it, too, sees the tenant.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.db.backends.postgresql import base
+
+from retailsite.tenancy.context import current_tenant_id, is_platform_scope
+
+_UNSET = object()
+
+
+class DatabaseOperations(base.DatabaseOperations):
+    def execute_sql_flush(self, sql_list: list[str]) -> None:
+        # TRUNCATE is not subject to RLS, so the application role may not run it. Flushing
+        # (tests only) acts as the login role for the duration.
+        role = self.connection.settings_dict.get("SET_ROLE")
+        if not role:
+            return super().execute_sql_flush(sql_list)
+        with self.connection.cursor() as cursor:
+            cursor.execute("RESET ROLE")
+        try:
+            super().execute_sql_flush(sql_list)
+        finally:
+            with self.connection.cursor() as cursor:
+                cursor.execute(f'SET ROLE "{role}"')
+
+
+class DatabaseWrapper(base.DatabaseWrapper):
+    ops_class = DatabaseOperations
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._tenant_applied: object = _UNSET
+        self.execute_wrappers.append(_apply_tenant_setting)
+
+    def init_connection_state(self) -> None:
+        super().init_connection_state()
+        self._tenant_applied = _UNSET
+        role = self.settings_dict.get("SET_ROLE")
+        if role:
+            with self.connection.cursor() as cursor:
+                cursor.execute(f'SET ROLE "{role}"')
+            if not self.get_autocommit():
+                self.connection.commit()
+
+    # Any end of a transaction (or of a savepoint, which may undo a set_config) forgets
+    # what was applied, so the next query re-applies it.
+    def _commit(self) -> None:
+        self._tenant_applied = _UNSET
+        super()._commit()
+
+    def _rollback(self) -> None:
+        self._tenant_applied = _UNSET
+        super()._rollback()
+
+    def _savepoint_rollback(self, sid: str) -> None:
+        self._tenant_applied = _UNSET
+        super()._savepoint_rollback(sid)
+
+    def _set_autocommit(self, autocommit: bool) -> None:
+        self._tenant_applied = _UNSET
+        super()._set_autocommit(autocommit)
+
+    def close(self) -> None:
+        self._tenant_applied = _UNSET
+        super().close()
+
+    def apply_tenant_setting(self) -> None:
+        """Apply the current tenant to the open transaction if it differs."""
+        wanted = (current_tenant_id(), is_platform_scope())
+        if self._tenant_applied == wanted:
+            return
+        tenant_id, platform = wanted
+        with self.connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT set_config('app.tenant_id', %s, true), set_config('app.all_tenants', %s, true)",
+                ["" if tenant_id is None else str(tenant_id), "on" if platform else "off"],
+            )
+        self._tenant_applied = wanted
+
+
+def _apply_tenant_setting(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+    connection: DatabaseWrapper = context["connection"]
+    if connection.in_atomic_block or not connection.get_autocommit():
+        connection.apply_tenant_setting()
+        return execute(sql, params, many, context)
+    if current_tenant_id() is None and not is_platform_scope():
+        # Nothing to apply: with no setting, row-level security shows no tenant rows.
+        return execute(sql, params, many, context)
+    with transaction.atomic(using=connection.alias):
+        connection.apply_tenant_setting()
+        return execute(sql, params, many, context)

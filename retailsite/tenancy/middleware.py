@@ -1,0 +1,79 @@
+"""Resolve the request's tenant and run the request as that tenant in one transaction.
+
+- storefront: path prefix `/s/<slug>/`, or a mapped custom domain;
+- staff pages and admin: the user's selected membership (session), else their first;
+  a platform superuser with no selection works in platform scope;
+- API: the credential (set later by the API authentication, never from a parameter).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse, HttpResponseNotFound
+
+from .context import no_tenant_context, platform_context, tenant_context
+from .models import Membership, Tenant
+from .selectors import memberships_for_user, tenant_get_by_slug, tenant_id_for_domain
+
+SESSION_TENANT_KEY = "staff_tenant_id"
+STAFF_PREFIXES = ("/admin/", "/staff/")
+STOREFRONT_PREFIX = "/s/"
+
+
+class TenantMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request.tenant = None  # type: ignore[attr-defined]
+        request.membership = None  # type: ignore[attr-defined]
+        with no_tenant_context(), transaction.atomic():
+            path = request.path_info
+            if path.startswith(STOREFRONT_PREFIX):
+                slug = path[len(STOREFRONT_PREFIX):].split("/", 1)[0]
+                tenant = tenant_get_by_slug(slug)
+                if tenant is None:
+                    return HttpResponseNotFound("No such store.")
+                return self._as_tenant(request, tenant)
+            if path.startswith(STAFF_PREFIXES):
+                return self._as_staff(request)
+            if not path.startswith("/api/"):
+                tenant_id = tenant_id_for_domain(request.get_host())
+                if tenant_id is not None:
+                    tenant = Tenant.objects.get(pk=tenant_id)
+                    return self._as_tenant(request, tenant)
+            return self.get_response(request)
+
+    def _as_tenant(self, request: HttpRequest, tenant: Tenant) -> HttpResponse:
+        request.tenant = tenant  # type: ignore[attr-defined]
+        with tenant_context(tenant):
+            return self.get_response(request)
+
+    def _as_staff(self, request: HttpRequest) -> HttpResponse:
+        user = request.user
+        if not user.is_authenticated:
+            return self.get_response(request)
+        memberships = memberships_for_user(user)
+        selected = _selected_membership(request, memberships)
+        request.staff_memberships = memberships  # type: ignore[attr-defined]
+        if selected is not None:
+            request.membership = selected  # type: ignore[attr-defined]
+            return self._as_tenant(request, selected.tenant)
+        if user.is_superuser:
+            with platform_context():
+                return self.get_response(request)
+        return self.get_response(request)
+
+
+def _selected_membership(request: HttpRequest, memberships: list[Membership]) -> Membership | None:
+    if not memberships:
+        return None
+    wanted = request.session.get(SESSION_TENANT_KEY)
+    for membership in memberships:
+        if membership.tenant_id == wanted:
+            return membership
+    if request.user.is_superuser and wanted is None:
+        return None  # superusers start in platform scope until they pick a store
+    return memberships[0]

@@ -1,0 +1,105 @@
+"""Tenants (stores), their mapped domains, and staff memberships with roles."""
+
+from __future__ import annotations
+
+import zoneinfo
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+
+from .context import current_tenant_id
+from .managers import TenantManager
+
+slug_validator = RegexValidator(
+    r"^[a-z0-9](?:[a-z0-9-]{0,48}[a-z0-9])?$",
+    "Use 1-50 lowercase letters, digits and hyphens, not starting or ending with a hyphen.",
+)
+
+
+def validate_timezone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"Unknown time zone {value!r}; use an IANA name such as 'Europe/Paris'.")
+
+
+def validate_currency(value: str) -> None:
+    if len(value) != 3 or not value.isalpha() or not value.isupper():
+        raise ValidationError(f"Currency {value!r} must be a three-letter ISO 4217 code such as 'EUR'.")
+
+
+class Tenant(models.Model):
+    """A store. Everything a store owns carries its id (see TenantOwnedModel)."""
+
+    slug = models.SlugField(max_length=50, unique=True, validators=[slug_validator])
+    name = models.CharField(max_length=200)
+    currency = models.CharField(max_length=3, default="USD", validators=[validate_currency])
+    timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
+    # Validated per key by retailsite.tenancy.settings_registry; read with Tenant.setting().
+    settings = models.JSONField(default=dict, blank=True)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.slug})"
+
+    def setting(self, key: str) -> Any:
+        """The tenant's value for a registered setting, or its default."""
+        from .settings_registry import get_setting_value
+
+        return get_setting_value(self, key)
+
+
+class TenantOwnedModel(models.Model):
+    """Base of every tenant-owned table: tenant first in keys and indexes, RLS in PostgreSQL."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", editable=False)
+
+    objects = TenantManager()
+    all_objects = models.Manager()  # noqa: DJ012 - unscoped, still bound by row-level security
+
+    class Meta:
+        abstract = True
+        base_manager_name = "all_objects"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.tenant_id is None and current_tenant_id() is not None:
+            self.tenant_id = current_tenant_id()
+        super().save(*args, **kwargs)
+
+
+class TenantDomain(TenantOwnedModel):
+    """A custom domain that serves a tenant's storefront (e.g. shop.example.com)."""
+
+    domain = models.CharField(max_length=253, unique=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["tenant", "domain"])]
+
+    def __str__(self) -> str:
+        return self.domain
+
+
+class Role(models.TextChoices):
+    OWNER = "owner", "Owner"
+    MANAGER = "manager", "Manager"
+    ANALYST = "analyst", "Analyst"
+    VIEWER = "viewer", "Viewer"
+
+
+class Membership(TenantOwnedModel):
+    """A staff user's role in one store."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.VIEWER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "user"], name="membership_tenant_user_uniq")]
+
+    def __str__(self) -> str:
+        return f"{self.user} — {self.role}"

@@ -1,0 +1,50 @@
+"""Test setup: the real PostgreSQL, with the suite acting as the application role.
+
+The test database is created and migrated by the connecting superuser (tables owned by
+it), then every connection switches to the application role with SET ROLE, which is
+not superuser, has no BYPASSRLS and owns nothing: row-level security is enforced in every
+test, so a code path that forgets the tenant context fails here as it would in production.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
+
+from retailsite.tenancy.context import no_tenant_context
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):  # type: ignore[no-untyped-def]
+    from retailsite.tenancy.rls import apply_rls, create_roles
+
+    with django_db_blocker.unblock():
+        assert connection.vendor == "postgresql", "the test suite runs against PostgreSQL (DATABASE_URL)"
+        create_roles(owner_role=settings.DB_OWNER_ROLE, app_role=settings.DB_APP_ROLE, app_password=None,
+                     owner_password=None, database=connection.settings_dict["NAME"])
+        apply_rls()  # also grants the app role access to the freshly migrated tables
+        connection.settings_dict["SET_ROLE"] = settings.DB_APP_ROLE
+        settings.DATABASES["default"]["SET_ROLE"] = settings.DB_APP_ROLE
+        connection.close()
+    yield
+    with django_db_blocker.unblock():
+        # Dropping the test database needs the login (owning) role again.
+        connection.settings_dict["SET_ROLE"] = ""
+        settings.DATABASES["default"]["SET_ROLE"] = ""
+        connection.close()
+
+
+@pytest.fixture(autouse=True)
+def _clean_tenant_context() -> Iterator[None]:
+    with no_tenant_context():
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache() -> Iterator[None]:
+    cache.clear()
+    yield
