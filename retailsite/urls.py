@@ -1,11 +1,14 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 from retailsite import views
+from retailsite.tenancy import views as tenancy_views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
+    path("staff/switch-store/", tenancy_views.switch_store, name="staff-switch-store"),
     path("admin/", admin.site.urls),
+    path("s/<slug:store>/", include("retailsite.storefront.urls")),
 ]

@@ -89,8 +89,9 @@ def grant_app_role_privileges(raw_cursor: Any) -> None:
 APPEND_ONLY_TABLES: list[str] = []
 
 
-def post_migrate_apply_rls(sender: Any, using: str = "default", **kwargs: Any) -> None:
-    if connection.vendor == "postgresql":
+def post_migrate_apply_rls(sender: Any, using: str = "default", plan: Any = None, **kwargs: Any) -> None:
+    # `flush` also sends post_migrate (without a plan); only a real migrate changes tables.
+    if connection.vendor == "postgresql" and plan is not None:
         apply_rls()
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.backends.postgresql import base
+from psycopg import pq
 
 from retailsite.tenancy.context import current_tenant_id, is_platform_scope
 
@@ -65,8 +66,8 @@ class DatabaseWrapper(base.DatabaseWrapper):
         super()._rollback()
 
     def _savepoint_rollback(self, sid: str) -> None:
-        self._tenant_applied = _UNSET
         super()._savepoint_rollback(sid)
+        self._tenant_applied = _UNSET
 
     def _set_autocommit(self, autocommit: bool) -> None:
         self._tenant_applied = _UNSET
@@ -81,6 +82,8 @@ class DatabaseWrapper(base.DatabaseWrapper):
         wanted = (current_tenant_id(), is_platform_scope())
         if self._tenant_applied == wanted:
             return
+        if self.connection.info.transaction_status == pq.TransactionStatus.INERROR:
+            return  # only ROLLBACK (TO SAVEPOINT) can run now; the next query re-applies
         tenant_id, platform = wanted
         with self.connection.cursor() as cursor:
             cursor.execute(

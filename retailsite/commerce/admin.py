@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+from django.contrib import admin
+
+from retailsite.tenancy.admin_base import TenantScopedAdmin, TenantScopedInline
+
+from .models import Category, Customer, Event, Follow, Order, OrderLine, Product
+
+
+@admin.register(Customer)
+class CustomerAdmin(TenantScopedAdmin):
+    personal_fields = ("email", "name", "phone", "address")
+    list_display = ["external_id", "name", "email", "gender", "birth_year", "city", "personalization_consent"]
+    list_filter = ["gender", "personalization_consent", "marketing_consent"]
+    search_fields = ["external_id", "email", "name"]
+
+
+@admin.register(Category)
+class CategoryAdmin(TenantScopedAdmin):
+    list_display = ["path", "parent"]
+    search_fields = ["path"]
+
+
+@admin.register(Product)
+class ProductAdmin(TenantScopedAdmin):
+    list_display = ["external_id", "name", "category", "brand", "price", "active"]
+    list_filter = ["active", "category"]
+    search_fields = ["external_id", "name", "brand"]
+    list_select_related = ["category"]
+
+
+class OrderLineInline(TenantScopedInline):
+    model = OrderLine
+    extra = 0
+    raw_id_fields = ["product"]
+
+
+@admin.register(Order)
+class OrderAdmin(TenantScopedAdmin):
+    list_display = ["external_id", "customer", "ordered_at", "channel"]
+    list_filter = ["channel"]
+    date_hierarchy = "ordered_at"
+    search_fields = ["external_id", "customer__external_id"]
+    raw_id_fields = ["customer"]
+    inlines = [OrderLineInline]
+
+
+@admin.register(Event)
+class EventAdmin(TenantScopedAdmin):
+    list_display = ["occurred_at", "event_type", "customer", "session_id", "product", "value"]
+    list_filter = ["event_type"]
+    date_hierarchy = "occurred_at"
+    raw_id_fields = ["customer", "product"]
+    list_select_related = ["customer", "product"]
+
+
+@admin.register(Follow)
+class FollowAdmin(TenantScopedAdmin):
+    list_display = ["follower", "followee", "created_at"]
+    raw_id_fields = ["follower", "followee"]

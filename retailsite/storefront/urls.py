@@ -1,0 +1,9 @@
+from django.urls import path
+
+from . import views
+
+app_name = "storefront"
+
+urlpatterns = [
+    path("", views.store_home, name="home"),
+]

@@ -1,0 +1,92 @@
+"""Base ModelAdmin for tenant-owned models.
+
+The queryset comes from the tenant-scoped manager, so staff see only the store selected
+in their session (TenantMiddleware); a platform superuser with no store selected sees
+every store. Permissions come from the membership role, not Django's per-model perms.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.db.models import Model
+from django.http import HttpRequest
+
+from .context import current_tenant_id
+from .permissions import Capability, membership_can
+
+PERSONAL_FIELDS: frozenset[str] = frozenset({"email", "name", "phone", "address"})
+
+
+def request_can(request: HttpRequest, capability: Capability) -> bool:
+    if request.user.is_active and request.user.is_superuser:
+        return True
+    return request.user.is_active and membership_can(getattr(request, "membership", None), capability)
+
+
+class TenantScopedAdmin(admin.ModelAdmin):
+    """Fields listed in `personal_fields` are hidden from roles that may not see personal data."""
+
+    personal_fields: tuple[str, ...] = ()
+
+    def _in_platform_scope(self, request: HttpRequest) -> bool:
+        return current_tenant_id() is None
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return request_can(request, Capability.VIEW)
+
+    def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return request_can(request, Capability.VIEW)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # A new row needs a store: platform-scope superusers pick one first.
+        return request_can(request, Capability.CHANGE) and not self._in_platform_scope(request)
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return request_can(request, Capability.CHANGE)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return request_can(request, Capability.CHANGE)
+
+    def _hidden_fields(self, request: HttpRequest) -> set[str]:
+        if request_can(request, Capability.VIEW_PERSONAL_DATA):
+            return set()
+        return set(self.personal_fields)
+
+    def get_list_display(self, request: HttpRequest) -> Any:
+        hidden = self._hidden_fields(request)
+        columns = [c for c in super().get_list_display(request) if c not in hidden]
+        if request.user.is_superuser and self._in_platform_scope(request):
+            columns.append("tenant")
+        return columns
+
+    def get_search_fields(self, request: HttpRequest) -> Any:
+        hidden = self._hidden_fields(request)
+        return [f for f in super().get_search_fields(request) if f.split("__")[0].lstrip("=^@") not in hidden]
+
+    def get_exclude(self, request: HttpRequest, obj: Model | None = None) -> Any:
+        return [*(super().get_exclude(request, obj) or ()), *self._hidden_fields(request)]
+
+    def get_fields(self, request: HttpRequest, obj: Model | None = None) -> Any:
+        hidden = self._hidden_fields(request)
+        return [f for f in super().get_fields(request, obj) if f not in hidden]
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        if not change and getattr(obj, "tenant_id", None) is None:
+            obj.tenant_id = current_tenant_id()
+        super().save_model(request, obj, form, change)
+
+
+class TenantScopedInline(admin.TabularInline):
+    def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return request_can(request, Capability.VIEW)
+
+    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return request_can(request, Capability.CHANGE)
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return request_can(request, Capability.CHANGE)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return request_can(request, Capability.CHANGE)

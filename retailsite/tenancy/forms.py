@@ -1,0 +1,69 @@
+"""Admin form for a tenant: its settings edited as validated KEY=VALUE lines."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib.auth import get_user_model
+
+from .models import Membership, Tenant
+from .settings_registry import TenantSettingError, format_value, parse_assignments, registered_settings
+
+
+class TenantForm(forms.ModelForm):
+    settings_text = forms.CharField(
+        label="Settings",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 12, "cols": 80}),
+        help_text="One KEY=VALUE per line; omitted keys use their defaults. Valid settings:<br>"
+        + "<br>".join(s.describe() for s in registered_settings().values()),
+    )
+
+    class Meta:
+        model = Tenant
+        fields = ["slug", "name", "currency", "timezone", "is_active"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["settings_text"].initial = "\n".join(
+                f"{key}={format_value(value)}" for key, value in sorted(self.instance.settings.items())
+            )
+
+    def clean_settings_text(self) -> dict[str, Any]:
+        lines = [line.strip() for line in self.cleaned_data["settings_text"].splitlines() if line.strip()]
+        try:
+            return parse_assignments(lines)
+        except TenantSettingError as error:
+            raise forms.ValidationError(str(error).splitlines()) from None
+
+    def save(self, commit: bool = True) -> Tenant:
+        self.instance.settings = self.cleaned_data["settings_text"]
+        return super().save(commit)
+
+
+class MembershipForm(forms.ModelForm):
+    """Owners add staff by username, without seeing the platform's list of users."""
+
+    username = forms.CharField(help_text="The staff user's username (they must already have an account).")
+
+    class Meta:
+        model = Membership
+        fields = ["role"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["username"].initial = self.instance.user.get_username()
+            self.fields["username"].disabled = True
+
+    def clean_username(self) -> str:
+        username = self.cleaned_data["username"].strip()
+        if self.instance.pk:
+            return username
+        user = get_user_model().objects.filter(username=username, is_active=True).first()
+        if user is None:
+            raise forms.ValidationError(f"No active user {username!r}.")
+        self.instance.user = user
+        return username

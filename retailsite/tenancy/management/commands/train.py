@@ -1,0 +1,56 @@
+"""manage.py train --tenant SLUG [--only STEP] — run a store's training synchronously, with progress."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from retailsite.tenancy.models import Tenant
+from retailsite.tenancy.training import training_steps
+
+KNOWN_STEPS = ("recommendations", "forecasts", "inventory")
+
+
+class Command(BaseCommand):
+    help = "Train a store's models now (recommendations, forecasts, inventory), showing progress."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--tenant", required=True, help="the store's slug")
+        parser.add_argument("--only", choices=KNOWN_STEPS, help="run only this step")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        tenant = Tenant.objects.filter(slug=options["tenant"]).first()
+        if tenant is None:
+            raise CommandError(
+                f"No tenant {options['tenant']!r}. Create it with: manage.py tenant create SLUG --name NAME"
+            )
+        steps = [s for s in training_steps() if options["only"] in (None, s.name)]
+        if not steps:
+            wanted = options["only"] or "any step"
+            self.stdout.write(f"Nothing to train for {wanted}: no training step is installed yet.")
+            return
+        for step in steps:
+            self.stdout.write(f"== {step.name} ({tenant.slug})")
+            started = time.monotonic()
+            try:
+                summary = step.run(tenant, self._progress)
+            except Exception as error:  # shown to the operator; the active version stays
+                sys.stderr.write("\n")
+                raise CommandError(
+                    f"{step.name} failed: {error}. The previously active version is unchanged."
+                ) from error
+            self.stdout.write(self.style.SUCCESS(f"   {summary} ({time.monotonic() - started:.1f}s)"))
+
+    def _progress(self, message: str, done: int | None = None, total: int | None = None) -> None:
+        if done is not None and total:
+            width = 30
+            filled = int(width * done / total)
+            line = f"\r   {message:<40} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}"
+            self.stderr.write(line, ending="")
+            if done >= total:
+                self.stderr.write("")
+        else:
+            self.stderr.write(f"   {message}")
