@@ -43,6 +43,7 @@ class TenantMiddleware:
                 tenant_id = tenant_id_for_domain(request.get_host())
                 if tenant_id is not None:
                     tenant = Tenant.objects.get(pk=tenant_id)
+                    request.urlconf = "retailsite.storefront.domain_urls"  # type: ignore[attr-defined]
                     return self._as_tenant(request, tenant)
             return self.get_response(request)
 

@@ -53,9 +53,9 @@ def _require_columns(frame: pd.DataFrame, required: tuple[str, ...], table: str)
 
 
 def _blank_to_missing(values: pd.Series) -> pd.Series:
-    """Text columns: empty strings (Django's 'unknown') become real missing values."""
-    as_text = values.astype("string").str.strip()
-    return as_text.mask(as_text == "").astype(object).where(as_text.notna() & (as_text != ""), None)
+    """Text columns: empty strings (Django's 'unknown') become real missing values (None)."""
+    text = values.where(values.notna(), "").astype(str).str.strip()
+    return text.where(text != "", None)
 
 
 @dataclass(frozen=True)
