@@ -32,7 +32,7 @@ def test_unknown_store_is_404(client, stores) -> None:
 
 
 def test_a_query_parameter_cannot_choose_the_tenant(client, stores) -> None:
-    a, b = stores
+    _a, b = stores
     page = client.get(f"/s/alpha/?tenant={b.id}&tenant_id={b.id}").content.decode()
     assert "Alpha Teapot" in page and "Beta Bicycle" not in page
 

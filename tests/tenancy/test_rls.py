@@ -75,10 +75,13 @@ def test_platform_scope_is_an_explicit_opt_in(two_stores) -> None:
 def test_insert_for_another_tenant_is_refused_by_the_database(two_stores) -> None:
     a, b = two_stores
     with tenant_context(a):
-        with pytest.raises(DatabaseError, match="row-level security"), transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "INSERT INTO commerce_customer (tenant_id, external_id, email, name, phone, address, gender, "
+        with (
+            pytest.raises(DatabaseError, match="row-level security"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(
+                "INSERT INTO commerce_customer (tenant_id, external_id, email, name, phone, address, gender, "
                     "city, country, personalization_consent, marketing_consent, created_at) "
                     "VALUES (%s, 'intruder', '', '', '', '', '', '', '', true, false, now())",
                     [b.id],
@@ -100,9 +103,12 @@ def test_update_of_another_tenants_rows_is_refused(two_stores) -> None:
             cursor.execute("UPDATE commerce_customer SET city = 'hacked' WHERE id = %s", [b_customer_id])
             assert cursor.rowcount == 0
         # Moving one of A's rows into B violates the policy's WITH CHECK.
-        with pytest.raises(DatabaseError, match="row-level security"), transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute("UPDATE commerce_customer SET tenant_id = %s WHERE external_id = 'A-C1'", [b.id])
+        with (
+            pytest.raises(DatabaseError, match="row-level security"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute("UPDATE commerce_customer SET tenant_id = %s WHERE external_id = 'A-C1'", [b.id])
     with tenant_context(b):
         assert Customer.objects.get(id=b_customer_id).city != "hacked"
     with tenant_context(a):

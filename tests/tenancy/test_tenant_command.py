@@ -89,7 +89,7 @@ def test_create_refuses_duplicates_and_bad_core_fields() -> None:
 
 def test_set_and_show_unknown_tenant_name_the_known_ones() -> None:
     run("create", "shop", "--name", "Shop")
-    with pytest.raises(CommandError, match="No tenant 'nope'. Known tenants: shop"):
+    with pytest.raises(CommandError, match=r"No tenant 'nope'\. Known tenants: shop"):
         run("show", "nope")
 
 
