@@ -19,6 +19,8 @@ from typing import Literal
 import numpy as np
 import scipy.sparse as sp
 
+from recommendations.engine.history import UserHistory
+
 SECONDS_PER_DAY = 86_400.0
 
 EVENT_VIEW = "view"
@@ -263,6 +265,11 @@ class TrainingData:
         """1 where the customer bought the product."""
         weights = (self.events.event_types == EVENT_PURCHASE).astype(np.float64)
         return _pair_matrix(self.events, weights).astype(bool).astype(np.float32)
+
+    @cached_property
+    def history(self) -> UserHistory:
+        """Strongest past interactions per customer and what they bought, for "because you ..." reasons."""
+        return UserHistory(self.matrix, self.purchased)
 
     @cached_property
     def item_categories(self) -> np.ndarray:

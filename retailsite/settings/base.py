@@ -126,13 +126,16 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "light"
-CELERY_TASK_ROUTES = {"*.train_*": {"queue": "training"}, "*.rerun_*": {"queue": "training"}}
+CELERY_TASK_ROUTES = {"*.train_*": {"queue": "training"}}
 # Longer than the longest task's hard time limit, so Redis never re-delivers a running task.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 4 * 3600}
 CELERY_TASK_TIME_LIMIT = 3 * 3600
 CELERY_TASK_SOFT_TIME_LIMIT = 3 * 3600 - 300
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {
+    # Fans out one task per tenant and due step (retrain, forecasts; inventory is chained after forecasts).
+    "schedule-due-training": {"task": "retailsite.tenancy.tasks.schedule_due_training", "schedule": 600.0},
+}
 
 # --- Auth, i18n, static ---------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

@@ -7,7 +7,7 @@ from django.http import HttpRequest
 from .admin_base import TenantScopedAdmin, request_can
 from .context import current_tenant_id
 from .forms import MembershipForm, TenantForm
-from .models import Membership, Tenant, TenantDomain
+from .models import Membership, Tenant, TenantDomain, TrainingRun
 from .permissions import Capability
 
 admin.site.site_header = "Retail personalization — staff"
@@ -72,3 +72,16 @@ class MembershipAdmin(MembersAdmin):
 @admin.register(TenantDomain)
 class TenantDomainAdmin(MembersAdmin):
     list_display = ["domain"]
+
+
+@admin.register(TrainingRun)
+class TrainingRunAdmin(TenantScopedAdmin):
+    list_display = ["step", "status", "trigger", "started_at", "finished_at", "summary"]
+    list_filter = ["step", "status", "trigger"]
+    readonly_fields = ["step", "status", "trigger", "started_at", "finished_at", "summary"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

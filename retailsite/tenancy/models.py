@@ -103,3 +103,32 @@ class Membership(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.user} — {self.role}"
+
+
+class TrainingRun(TenantOwnedModel):
+    """One run of a training step (recommendations, forecasts, inventory) for a store.
+
+    The scheduler reads these to decide what is due; staff read them to see what ran and why
+    something failed. Each step keeps its own versioned results (model versions, forecast runs,
+    plans); a failed run never replaces the active one.
+    """
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Skipped"
+
+    step = models.CharField(max_length=40)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
+    trigger = models.CharField(max_length=20, default="manual")  # manual, schedule, chain, erasure
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    summary = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        indexes = [models.Index(fields=["tenant", "step", "-started_at"], name="trainingrun_tenant_step_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.step} {self.status} {self.started_at:%Y-%m-%d %H:%M}"

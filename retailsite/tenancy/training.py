@@ -1,17 +1,28 @@
-"""Registry of per-tenant training steps (recommendations, forecasts, inventory, ...).
+"""Per-tenant training steps (recommendations, forecasts, inventory, ...) and how they run.
 
-Apps register a step in their AppConfig.ready(); `manage.py train` and the scheduled Celery
-tasks run them. A step receives the tenant and a progress callback and returns a summary line.
+Apps register a step in their AppConfig.ready(). `training_step_run` is the one way a step
+runs — from `manage.py train`, from the scheduled Celery tasks, or chained after another
+step: it takes the per-tenant lock, records a TrainingRun, and runs the step in the
+tenant's context. The step itself writes a new version and activates it only at the end, so
+a crash leaves the previously active version serving.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
+from django.utils import timezone
+
+from .context import tenant_context
+from .locks import tenant_lock
+
 if TYPE_CHECKING:
-    from .models import Tenant
+    from .models import Tenant, TrainingRun
+
+logger = logging.getLogger(__name__)
 
 
 class Progress(Protocol):
@@ -24,6 +35,10 @@ class TrainingStep:
     order: int
     run: Callable[[Tenant, Progress], str]
     description: str = ""
+    # The tenant setting (HH:MM) at which the step is due every day, or None if only chained/manual.
+    schedule_setting: str | None = None
+    # Steps to run after this one succeeds (e.g. inventory after forecasts).
+    then: tuple[str, ...] = ()
 
 
 _STEPS: dict[str, TrainingStep] = {}
@@ -37,5 +52,41 @@ def training_steps() -> list[TrainingStep]:
     return sorted(_STEPS.values(), key=lambda step: step.order)
 
 
+def training_step_get(name: str) -> TrainingStep:
+    try:
+        return _STEPS[name]
+    except KeyError:
+        raise ValueError(f"Unknown training step {name!r}; installed: {', '.join(_STEPS) or 'none'}") from None
+
+
 def silent_progress(message: str, done: int | None = None, total: int | None = None) -> None:
     """A Progress that reports nothing (Celery tasks log instead)."""
+
+
+class StepAlreadyRunning(RuntimeError):
+    pass
+
+
+def training_step_run(*, tenant: Tenant, step_name: str, progress: Progress = silent_progress,
+                      trigger: str = "manual") -> TrainingRun:
+    """Run one step for one store under its lock; record the run. Raises if the step fails."""
+    from .models import TrainingRun
+
+    step = training_step_get(step_name)
+    with tenant_context(tenant), tenant_lock(tenant.id, f"train:{step.name}") as acquired:
+        if not acquired:
+            raise StepAlreadyRunning(f"{step.name} is already running for {tenant.slug}")
+        run = TrainingRun.objects.create(step=step.name, trigger=trigger)
+        try:
+            summary = step.run(tenant, progress)
+        except Exception as error:
+            TrainingRun.objects.filter(pk=run.pk).update(
+                status=TrainingRun.Status.FAILED, finished_at=timezone.now(), summary=f"{type(error).__name__}: {error}"
+            )
+            logger.exception("training step %s failed for tenant %s", step.name, tenant.slug)
+            raise
+        TrainingRun.objects.filter(pk=run.pk).update(
+            status=TrainingRun.Status.SUCCEEDED, finished_at=timezone.now(), summary=summary
+        )
+        run.refresh_from_db()
+        return run

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 import time
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from retailsite.tenancy.models import Tenant
-from retailsite.tenancy.training import training_steps
+from retailsite.tenancy.training import StepAlreadyRunning, training_step_run, training_steps
 
 KNOWN_STEPS = ("recommendations", "forecasts", "inventory")
 
@@ -36,20 +35,21 @@ class Command(BaseCommand):
             self.stdout.write(f"== {step.name} ({tenant.slug})")
             started = time.monotonic()
             try:
-                summary = step.run(tenant, self._progress)
+                run = training_step_run(tenant=tenant, step_name=step.name, progress=self._progress)
+            except StepAlreadyRunning as busy:
+                raise CommandError(str(busy)) from None
             except Exception as error:  # shown to the operator; the active version stays
-                sys.stderr.write("\n")
+                self.stderr.write("")
                 raise CommandError(
                     f"{step.name} failed: {error}. The previously active version is unchanged."
                 ) from error
-            self.stdout.write(self.style.SUCCESS(f"   {summary} ({time.monotonic() - started:.1f}s)"))
+            self.stdout.write(self.style.SUCCESS(f"   {run.summary} ({time.monotonic() - started:.1f}s)"))
 
     def _progress(self, message: str, done: int | None = None, total: int | None = None) -> None:
         if done is not None and total:
             width = 30
-            filled = int(width * done / total)
-            line = f"\r   {message:<40} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}"
-            self.stderr.write(line, ending="")
+            filled = int(width * min(done, total) / total)
+            self.stderr.write(f"\r   {message:<40} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}", ending="")
             if done >= total:
                 self.stderr.write("")
         else:

@@ -1,0 +1,711 @@
+"""Training the customer models with time-based cross-validation, a small search, and honest figures.
+
+How a training run works:
+
+1. **Rolling cut-offs.** The last cut-off is ``as_of - horizon`` (its labels are the most recent complete
+   period); earlier ones step back ``cutoff_step_days`` at a time. At each cut-off the features come from
+   before it and the labels from the ``horizon_days`` after it (``features.py``, ``labels.py``).
+2. **Time-based folds.** To validate at cut-off ``v`` a model trains only on cut-offs ``c`` with
+   ``c + horizon <= v``: its labels end before the validated period starts, so nothing leaks back.
+   The most recent ``search_folds`` folds are used.
+3. **Search.** A few HistGradientBoosting settings (sampled from a small grid) are tried on those folds;
+   the one with the best mean validation loss wins (MAE for spend, Brier score for churn, log loss for the
+   next category).
+4. **Figures.** The winner's held-out figures on the latest fold (and per fold), trivial baselines on the
+   same rows, permutation importances on held-out rows, and per-group figures by gender and age band.
+5. **Final fit** of the winner on every cut-off, which then scores customers as of ``as_of``.
+
+Churn probabilities are calibrated with ``CalibratedClassifierCV`` (isotonic with enough rows, else
+sigmoid); its inner folds group rows by customer so that a customer's rows never sit on both sides.
+Missing values go to HistGradientBoosting as ``NaN`` (see ``features.py``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.dummy import DummyClassifier, DummyRegressor
+from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+from sklearn.inspection import permutation_importance
+from sklearn.model_selection import ParameterSampler, StratifiedGroupKFold
+from threadpoolctl import threadpool_limits
+
+from forecasting.engine.customers.data import CustomerTables, TimeLike, to_utc_timestamp
+from forecasting.engine.customers.evaluation import (
+    Figures,
+    GroupFigures,
+    binary_figures,
+    category_figures,
+    group_figures,
+    regression_figures,
+)
+from forecasting.engine.customers.features import (
+    CATEGORICAL_FEATURES,
+    FeatureSpec,
+    build_customer_features,
+    customer_groups,
+    known_customers,
+    missing_value_report,
+)
+from forecasting.engine.customers.labels import build_customer_labels
+from forecasting.engine.customers.segments import SEGMENT_NAMES, SegmentRules, assign_segments
+
+Progress = Callable[[str], None]
+
+DEFAULT_GBM_PARAMS: dict[str, Any] = {
+    "learning_rate": 0.06,
+    "max_leaf_nodes": 15,
+    "min_samples_leaf": 50,
+    "l2_regularization": 1.0,
+}
+GBM_SEARCH_SPACE: dict[str, list[Any]] = {
+    "learning_rate": [0.03, 0.06, 0.1],
+    "max_leaf_nodes": [7, 15, 31],
+    "min_samples_leaf": [20, 50, 100],
+    "l2_regularization": [0.0, 1.0],
+}
+ISOTONIC_MIN_ROWS = 10_000  # below this, isotonic calibration overfits; a sigmoid is safer
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    horizon_days: int = 90
+    n_cutoffs: int = 4
+    cutoff_step_days: int = 90
+    min_history_days: int = 90
+    search_folds: int = 2
+    n_candidates: int = 4
+    max_iter: int = 300
+    max_train_rows: int = 250_000
+    importance_rows: int = 4_000
+    importance_repeats: int = 3
+    calibration: Literal["auto", "isotonic", "sigmoid"] = "auto"
+    calibration_folds: int = 3
+    n_threads: int = 2
+    random_state: int = 0
+    exclude_features: tuple[str, ...] = ()  # e.g. ("gender",) to keep a sensitive attribute out of the models
+    max_categories: int = 20
+    max_regions: int = 30
+
+
+# --------------------------------------------------------------------------------------------------------
+# Results
+# --------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ModelResult:
+    """One fitted model and what is known about it. Figures are held-out (latest validation fold)."""
+
+    name: str
+    estimator: Any
+    feature_names: list[str]
+    params: dict[str, Any]
+    figures: Figures
+    baseline_figures: dict[str, Figures]
+    fold_figures: list[dict[str, Any]]
+    search_results: list[dict[str, Any]]
+    importances: dict[str, float]
+    group_figures: GroupFigures
+
+    def _matrix(self, features: pd.DataFrame) -> pd.DataFrame:
+        missing = [name for name in self.feature_names if name not in features.columns]
+        if missing:
+            raise ValueError(f"features lack column(s) {missing[:5]}: build them with the model's FeatureSpec")
+        return features[self.feature_names]
+
+    def summary(self) -> dict[str, Any]:
+        """Everything but the estimator, JSON-ready (for a versioned run record)."""
+        return {
+            "name": self.name,
+            "params": self.params,
+            "figures": self.figures,
+            "baseline_figures": self.baseline_figures,
+            "fold_figures": self.fold_figures,
+            "search_results": self.search_results,
+            "importances": self.importances,
+            "group_figures": self.group_figures,
+        }
+
+
+@dataclass
+class SpendModelResult(ModelResult):
+    def predict(self, features: pd.DataFrame) -> pd.Series:
+        """Expected spend over the horizon per customer (never negative)."""
+        spend = _predict_spend(self.estimator, self._matrix(features))
+        return pd.Series(spend, index=features.index, name="expected_spend")
+
+
+@dataclass
+class ChurnModelResult(ModelResult):
+    def predict(self, features: pd.DataFrame) -> pd.Series:
+        """Calibrated probability that the customer buys nothing over the horizon."""
+        probability = _predict_churn(self.estimator, self._matrix(features))
+        return pd.Series(probability, index=features.index, name="churn_probability")
+
+
+@dataclass
+class NextCategoryModelResult(ModelResult):
+    def predict_proba(self, features: pd.DataFrame) -> pd.DataFrame:
+        """Probability of each category being the next one bought, given that the customer buys."""
+        probabilities = self.estimator.predict_proba(self._matrix(features))
+        return pd.DataFrame(probabilities, index=features.index, columns=[str(c) for c in self.estimator.classes_])
+
+    def predict(self, features: pd.DataFrame) -> pd.DataFrame:
+        """The most likely next category and its probability (conditional on buying again)."""
+        probabilities = self.predict_proba(features)
+        best = probabilities.to_numpy().argmax(axis=1)
+        return pd.DataFrame(
+            {
+                "next_category": probabilities.columns.to_numpy()[best],
+                "next_category_probability": probabilities.to_numpy()[np.arange(len(best)), best],
+            },
+            index=features.index,
+        )
+
+
+@dataclass
+class CustomerPredictionModels:
+    """The trained customer models of one store, ready to score its customers."""
+
+    spend: SpendModelResult
+    churn: ChurnModelResult
+    next_category: NextCategoryModelResult
+    segment_rules: SegmentRules
+    spec: FeatureSpec
+    config: TrainingConfig
+    as_of: pd.Timestamp
+    cutoffs: list[pd.Timestamp]
+    n_training_rows: int
+    missing_values: dict[str, int]
+    segment_summary: dict[str, Figures]
+    notes: list[str] = field(default_factory=list)
+
+    def build_features(
+        self, tables: CustomerTables, *, as_of: TimeLike | None = None, customer_ids: Iterable[object] | None = None
+    ) -> pd.DataFrame:
+        """Features as of ``as_of`` (default: the training's ``as_of``) with this model's vocabularies."""
+        moment = self.as_of if as_of is None else to_utc_timestamp(as_of)
+        return build_customer_features(tables, moment, self.spec, customer_ids=customer_ids)
+
+    def predict(self, features: pd.DataFrame) -> pd.DataFrame:
+        """Per customer: expected spend, churn probability, next category (+ probability) and segment."""
+        frame = pd.DataFrame(index=features.index)
+        frame["expected_spend"] = self.spend.predict(features)
+        frame["churn_probability"] = self.churn.predict(features)
+        frame = frame.join(self.next_category.predict(features))
+        frame["segment"] = assign_segments(features, self.segment_rules)
+        return frame
+
+    def score_customers(self, tables: CustomerTables, *, as_of: TimeLike | None = None) -> pd.DataFrame:
+        """Scores for every customer of the store: those in the customers table and anyone active before."""
+        moment = self.as_of if as_of is None else to_utc_timestamp(as_of)
+        ids = tables.customers.index.append(known_customers(tables, moment)).unique()
+        return self.predict(self.build_features(tables, as_of=moment, customer_ids=ids))
+
+    def summary(self) -> dict[str, Any]:
+        """Figures, baselines, importances, groups, segments and settings — JSON-ready."""
+        return {
+            "as_of": self.as_of.isoformat(),
+            "horizon_days": self.config.horizon_days,
+            "cutoffs": [cutoff.isoformat() for cutoff in self.cutoffs],
+            "n_training_rows": self.n_training_rows,
+            "missing_values": self.missing_values,
+            "segment_rules": self.segment_rules.as_dict(),
+            "segment_descriptions": self.segment_rules.describe(),
+            "segment_summary": self.segment_summary,
+            "models": {model.name: model.summary() for model in (self.spend, self.churn, self.next_category)},
+            "notes": self.notes,
+        }
+
+
+# --------------------------------------------------------------------------------------------------------
+# Cut-offs and folds
+# --------------------------------------------------------------------------------------------------------
+
+
+def rolling_cutoffs(
+    data_start: TimeLike,
+    as_of: TimeLike,
+    *,
+    horizon_days: int,
+    n_cutoffs: int,
+    step_days: int,
+    min_history_days: int,
+) -> list[pd.Timestamp]:
+    """Up to ``n_cutoffs`` cut-offs, oldest first; the newest is ``as_of - horizon`` so its labels are complete,
+    and none is earlier than ``min_history_days`` after the first data."""
+    data_start, as_of = to_utc_timestamp(data_start), to_utc_timestamp(as_of)
+    newest = as_of - pd.Timedelta(days=horizon_days)
+    earliest_allowed = data_start + pd.Timedelta(days=min_history_days)
+    cutoffs = [newest - pd.Timedelta(days=step_days * k) for k in range(n_cutoffs)]
+    return sorted(cutoff for cutoff in cutoffs if cutoff >= earliest_allowed)
+
+
+def time_folds(
+    cutoffs: list[pd.Timestamp], *, horizon_days: int
+) -> list[tuple[list[pd.Timestamp], pd.Timestamp]]:
+    """(training cut-offs, validation cut-off) pairs: training labels end before the validated period begins."""
+    horizon = pd.Timedelta(days=horizon_days)
+    folds = []
+    for validation in sorted(cutoffs):
+        training = [cutoff for cutoff in cutoffs if cutoff + horizon <= validation]
+        if training:
+            folds.append((training, validation))
+    return folds
+
+
+# --------------------------------------------------------------------------------------------------------
+# Estimators and their outputs
+# --------------------------------------------------------------------------------------------------------
+
+
+def _gbm_arguments(params: dict[str, Any], config: TrainingConfig, feature_names: list[str]) -> dict[str, Any]:
+    categorical = [name for name in CATEGORICAL_FEATURES if name in feature_names]
+    return {
+        "max_iter": config.max_iter,
+        "early_stopping": True,
+        "validation_fraction": 0.1,
+        "n_iter_no_change": 15,
+        "random_state": config.random_state,
+        "categorical_features": categorical or None,
+        **params,
+    }
+
+
+def _predict_spend(estimator: Any, matrix: pd.DataFrame) -> np.ndarray:
+    return np.clip(np.asarray(estimator.predict(matrix), dtype=float), 0.0, None)
+
+
+def _predict_churn(estimator: Any, matrix: pd.DataFrame) -> np.ndarray:
+    classes = list(estimator.classes_)
+    if 1 not in classes:
+        return np.zeros(len(matrix))
+    return np.asarray(estimator.predict_proba(matrix)[:, classes.index(1)], dtype=float)
+
+
+def _category_log_loss(actual: np.ndarray, probabilities: np.ndarray, classes: list[str]) -> float:
+    """Log loss that tolerates validation classes the training rows never saw (they get probability ~0)."""
+    position = {label: index for index, label in enumerate(classes)}
+    columns = np.array([position.get(label, -1) for label in actual])
+    picked = np.where(columns >= 0, probabilities[np.arange(len(actual)), np.maximum(columns, 0)], 0.0)
+    return float(-np.mean(np.log(np.clip(picked, 1e-15, 1.0))))
+
+
+@dataclass(frozen=True)
+class _Recipe:
+    """How one model is fitted, scored and explained (lower ``loss`` is better)."""
+
+    name: str
+    fit: Callable[[dict[str, Any], pd.DataFrame, np.ndarray, np.ndarray], Any]
+    loss: Callable[[Any, pd.DataFrame, np.ndarray], float]
+    figures: Callable[[Any, pd.DataFrame, np.ndarray], Callable[[np.ndarray], Figures]]
+    importance_scoring: str
+    final_fit: Callable[[dict[str, Any], pd.DataFrame, np.ndarray, np.ndarray], Any] | None = None
+
+
+def _spend_recipe(config: TrainingConfig, feature_names: list[str]) -> _Recipe:
+    def fit(params: dict[str, Any], matrix: pd.DataFrame, target: np.ndarray, _groups: np.ndarray) -> Any:
+        if len(target) < 50 or target.sum() <= 0:
+            return DummyRegressor(strategy="mean").fit(matrix, target)
+        # Poisson loss: spend is non-negative, skewed and often zero; the model predicts its mean.
+        estimator = HistGradientBoostingRegressor(loss="poisson", **_gbm_arguments(params, config, feature_names))
+        return estimator.fit(matrix, target)
+
+    def loss(estimator: Any, matrix: pd.DataFrame, target: np.ndarray) -> float:
+        return float(np.mean(np.abs(_predict_spend(estimator, matrix) - target)))
+
+    def figures(estimator: Any, matrix: pd.DataFrame, target: np.ndarray) -> Callable[[np.ndarray], Figures]:
+        predicted = _predict_spend(estimator, matrix)
+        return lambda rows: regression_figures(target[rows], predicted[rows])
+
+    return _Recipe("spend", fit, loss, figures, importance_scoring="neg_mean_absolute_error")
+
+
+def _churn_recipe(config: TrainingConfig, feature_names: list[str]) -> _Recipe:
+    def fit(params: dict[str, Any], matrix: pd.DataFrame, target: np.ndarray, _groups: np.ndarray) -> Any:
+        if len(np.unique(target)) < 2 or len(target) < 50:
+            return DummyClassifier(strategy="prior").fit(matrix, target)
+        estimator = HistGradientBoostingClassifier(**_gbm_arguments(params, config, feature_names))
+        return estimator.fit(matrix, target)
+
+    def calibrated_fit(params: dict[str, Any], matrix: pd.DataFrame, target: np.ndarray, groups: np.ndarray) -> Any:
+        minority = int(min(np.bincount(target, minlength=2)))
+        if minority < config.calibration_folds * 5 or len(target) < 50:
+            return fit(params, matrix, target, groups)
+        method = config.calibration
+        if method == "auto":
+            method = "isotonic" if len(target) >= ISOTONIC_MIN_ROWS else "sigmoid"
+        # Inner folds keep each customer's rows (one per cut-off) together.
+        splitter = StratifiedGroupKFold(
+            n_splits=config.calibration_folds, shuffle=True, random_state=config.random_state
+        )
+        splits = list(splitter.split(matrix, target, groups=groups))
+        base = HistGradientBoostingClassifier(**_gbm_arguments(params, config, feature_names))
+        return CalibratedClassifierCV(base, method=method, cv=splits).fit(matrix, target)
+
+    def loss(estimator: Any, matrix: pd.DataFrame, target: np.ndarray) -> float:
+        return float(np.mean((_predict_churn(estimator, matrix) - target) ** 2))
+
+    def figures(estimator: Any, matrix: pd.DataFrame, target: np.ndarray) -> Callable[[np.ndarray], Figures]:
+        probability = _predict_churn(estimator, matrix)
+        return lambda rows: binary_figures(target[rows], probability[rows])
+
+    return _Recipe("churn", fit, loss, figures, importance_scoring="roc_auc", final_fit=calibrated_fit)
+
+
+def _category_recipe(config: TrainingConfig, feature_names: list[str]) -> _Recipe:
+    def fit(params: dict[str, Any], matrix: pd.DataFrame, target: np.ndarray, _groups: np.ndarray) -> Any:
+        if len(np.unique(target)) < 2 or len(target) < 50:
+            return DummyClassifier(strategy="prior").fit(matrix, target)
+        estimator = HistGradientBoostingClassifier(**_gbm_arguments(params, config, feature_names))
+        return estimator.fit(matrix, target)
+
+    def loss(estimator: Any, matrix: pd.DataFrame, target: np.ndarray) -> float:
+        classes = [str(label) for label in estimator.classes_]
+        return _category_log_loss(target, estimator.predict_proba(matrix), classes)
+
+    def figures(estimator: Any, matrix: pd.DataFrame, target: np.ndarray) -> Callable[[np.ndarray], Figures]:
+        predicted = np.asarray(estimator.predict(matrix), dtype=object)
+        return lambda rows: category_figures(target[rows], predicted[rows])
+
+    return _Recipe("next_category", fit, loss, figures, importance_scoring="accuracy")
+
+
+# --------------------------------------------------------------------------------------------------------
+# Baselines
+# --------------------------------------------------------------------------------------------------------
+
+
+def _spend_baselines(
+    train_target: np.ndarray, features: pd.DataFrame, target: np.ndarray, horizon_days: int
+) -> dict[str, Figures]:
+    mean_prediction = np.full(len(target), float(train_target.mean()) if len(train_target) else 0.0)
+    # Persistence: the next period looks like the last one (the last 90 days, scaled to the horizon).
+    persistence = features["spend_90d"].to_numpy() * (horizon_days / 90.0)
+    return {
+        "training_mean": regression_figures(target, mean_prediction),
+        "last_90_days": regression_figures(target, persistence),
+    }
+
+
+def _churn_baselines(train_target: np.ndarray, features: pd.DataFrame, target: np.ndarray) -> dict[str, Figures]:
+    base_rate = float(train_target.mean()) if len(train_target) else 0.5
+    no_recent_order = (features["orders_90d"].to_numpy() <= 0).astype(float)
+    return {
+        "base_rate": binary_figures(target, np.full(len(target), base_rate)),
+        "no_order_in_last_90_days": binary_figures(target, no_recent_order),
+    }
+
+
+def _category_baselines(
+    train_target: np.ndarray, features: pd.DataFrame, target: np.ndarray, spec: FeatureSpec
+) -> dict[str, Figures]:
+    values, counts = np.unique(train_target.astype(str), return_counts=True)
+    overall = str(values[counts.argmax()]) if len(values) else spec.categories[0]
+    favourite_codes = features["favourite_category"].to_numpy()
+    favourite = np.array(
+        [spec.categories[int(code)] if not math.isnan(code) else overall for code in favourite_codes], dtype=object
+    )
+    return {
+        "most_frequent_overall": category_figures(target, np.full(len(target), overall, dtype=object)),
+        "customer_favourite": category_figures(target, favourite),
+    }
+
+
+# --------------------------------------------------------------------------------------------------------
+# Training
+# --------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Panel:
+    """Features and labels of every customer at every cut-off, stacked (index: cutoff, customer_id)."""
+
+    features: pd.DataFrame
+    labels: pd.DataFrame
+
+    def cutoff_of_rows(self) -> np.ndarray:
+        return self.features.index.get_level_values("cutoff").to_numpy()
+
+    def customer_of_rows(self) -> np.ndarray:
+        return self.features.index.get_level_values("customer_id").to_numpy()
+
+
+def _build_panel(
+    tables: CustomerTables, cutoffs: list[pd.Timestamp], spec: FeatureSpec, horizon_days: int, progress: Progress
+) -> _Panel:
+    feature_frames, label_frames = [], []
+    for number, cutoff in enumerate(cutoffs, start=1):
+        features = build_customer_features(tables, cutoff, spec)
+        labels = build_customer_labels(tables, cutoff, features.index, spec, horizon_days=horizon_days)
+        feature_frames.append(features)
+        label_frames.append(labels)
+        progress(f"features at cut-off {number}/{len(cutoffs)} ({cutoff.date()}): {len(features)} customers")
+    keys = pd.Index(cutoffs, name="cutoff")
+    return _Panel(
+        features=pd.concat(feature_frames, keys=keys, names=["cutoff", "customer_id"]),
+        labels=pd.concat(label_frames, keys=keys, names=["cutoff", "customer_id"]),
+    )
+
+
+def _candidates(config: TrainingConfig) -> list[dict[str, Any]]:
+    candidates = [dict(DEFAULT_GBM_PARAMS)]
+    draws = max(config.n_candidates * 3, 1)
+    sampled = ParameterSampler(GBM_SEARCH_SPACE, n_iter=draws, random_state=config.random_state)
+    for params in sampled:
+        if len(candidates) >= config.n_candidates:
+            break
+        if params not in candidates:
+            candidates.append(dict(params))
+    return candidates
+
+
+def _subsample(rows: np.ndarray, limit: int, rng: np.random.Generator) -> np.ndarray:
+    if len(rows) <= limit:
+        return rows
+    return np.sort(rng.choice(rows, size=limit, replace=False))
+
+
+def _iso(moment: pd.Timestamp) -> str:
+    return pd.Timestamp(moment).isoformat()
+
+
+def _train_one(
+    recipe: _Recipe,
+    panel: _Panel,
+    usable: np.ndarray,
+    target: np.ndarray,
+    folds: list[tuple[list[pd.Timestamp], pd.Timestamp]],
+    feature_names: list[str],
+    baselines: Callable[[np.ndarray, pd.DataFrame, np.ndarray], dict[str, Figures]],
+    spec: FeatureSpec,
+    config: TrainingConfig,
+    progress: Progress,
+) -> dict[str, Any]:
+    """Search, evaluate on the folds, explain, and fit the final model for one target."""
+    rng = np.random.default_rng(config.random_state)
+    matrix = panel.features[feature_names]
+    row_cutoffs, customers = panel.cutoff_of_rows(), panel.customer_of_rows()
+
+    def rows_at(cutoffs: list[pd.Timestamp]) -> np.ndarray:
+        return np.flatnonzero(usable & np.isin(row_cutoffs, np.array(cutoffs, dtype=row_cutoffs.dtype)))
+
+    fold_rows = [
+        (_subsample(rows_at(training), config.max_train_rows, rng), rows_at([validation]))
+        for training, validation in folds
+    ]
+    fold_rows = [(train, valid) for train, valid in fold_rows if len(train) and len(valid)]
+    if not fold_rows:
+        raise ValueError(f"{recipe.name}: no fold has both training and validation rows")
+
+    def fit(fitter: Callable[..., Any], params: dict[str, Any], rows: np.ndarray) -> Any:
+        return fitter(params, matrix.iloc[rows], target[rows], customers[rows])
+
+    # 1. Search: every candidate on every fold, mean validation loss.
+    search_results, fitted = [], {}
+    candidates = _candidates(config)
+    for number, params in enumerate(candidates):
+        losses = []
+        for fold_number, (train, valid) in enumerate(fold_rows):
+            estimator = fit(recipe.fit, params, train)
+            fitted[number, fold_number] = estimator
+            losses.append(recipe.loss(estimator, matrix.iloc[valid], target[valid]))
+        search_results.append({"params": params, "mean_validation_loss": float(np.mean(losses))})
+        progress(f"{recipe.name}: candidate {number + 1}/{len(candidates)} loss {np.mean(losses):.4f}")
+    best_number = int(np.argmin([result["mean_validation_loss"] for result in search_results]))
+    best_params = candidates[best_number]
+
+    # 2. Held-out figures of the chosen settings per fold (refit when the final model differs, e.g. calibrated).
+    fold_figures, latest = [], None
+    for fold_number, (train, valid) in enumerate(fold_rows):
+        estimator = (
+            fit(recipe.final_fit, best_params, train) if recipe.final_fit else fitted[best_number, fold_number]
+        )
+        figures_of = recipe.figures(estimator, matrix.iloc[valid], target[valid])
+        all_rows = np.arange(len(valid))
+        baseline = baselines(target[train], panel.features.iloc[valid], target[valid])
+        fold_figures.append(
+            {
+                "validation_cutoff": _iso(row_cutoffs[valid[0]]),
+                "training_cutoffs": sorted({_iso(moment) for moment in pd.DatetimeIndex(row_cutoffs[train])}),
+                "figures": figures_of(all_rows),
+                "baseline_figures": baseline,
+            }
+        )
+        latest = (estimator, valid, figures_of)
+    assert latest is not None
+    latest_estimator, latest_valid, latest_figures_of = latest
+
+    # 3. Per-group figures on the latest held-out fold.
+    groups = customer_groups(panel.features.iloc[latest_valid], spec)
+    per_group = group_figures(groups.reset_index(drop=True), latest_figures_of)
+
+    # 4. Permutation importances of the held-out model on (a sample of) the held-out rows.
+    sample = _subsample(np.arange(len(latest_valid)), config.importance_rows, rng)
+    importances = _importances(
+        latest_estimator,
+        matrix.iloc[latest_valid[sample]],
+        target[latest_valid[sample]],
+        recipe.importance_scoring,
+        config,
+    )
+
+    # 5. The final model, on every cut-off.
+    every_row = _subsample(np.flatnonzero(usable), config.max_train_rows, rng)
+    final_estimator = fit(recipe.final_fit or recipe.fit, best_params, every_row)
+    progress(f"{recipe.name}: trained on {len(every_row)} rows")
+    return {
+        "estimator": final_estimator,
+        "params": best_params,
+        "figures": fold_figures[-1]["figures"],
+        "baseline_figures": fold_figures[-1]["baseline_figures"],
+        "fold_figures": fold_figures,
+        "search_results": search_results,
+        "importances": importances,
+        "group_figures": per_group,
+    }
+
+
+def _importances(
+    estimator: Any, matrix: pd.DataFrame, target: np.ndarray, scoring: str, config: TrainingConfig
+) -> dict[str, float]:
+    if isinstance(estimator, DummyClassifier | DummyRegressor) or len(target) < 10:
+        return dict.fromkeys(matrix.columns, 0.0)
+    if scoring == "roc_auc" and len(np.unique(target)) < 2:
+        scoring = "neg_brier_score"
+    result = permutation_importance(
+        estimator,
+        matrix,
+        target,
+        scoring=scoring,
+        n_repeats=config.importance_repeats,
+        random_state=config.random_state,
+        n_jobs=1,
+    )
+    values = {str(name): float(value) for name, value in zip(matrix.columns, result.importances_mean, strict=True)}
+    return dict(sorted(values.items(), key=lambda item: -item[1]))
+
+
+def _segment_summary(features: pd.DataFrame, labels: pd.DataFrame, rules: SegmentRules) -> dict[str, Figures]:
+    """Size, observed churn and next-period spend of each segment at the newest labelled cut-off."""
+    segments = assign_segments(features, rules)
+    summary: dict[str, Figures] = {}
+    for name in SEGMENT_NAMES:
+        members = segments == name
+        count = int(members.sum())
+        summary[name] = {
+            "n": float(count),
+            "share": float(count / max(len(segments), 1)),
+            "churn_rate": float(labels.loc[members, "churned"].mean()) if count else None,
+            "mean_spend_next": float(labels.loc[members, "spend_next"].mean()) if count else None,
+        }
+    return summary
+
+
+def train_customer_models(
+    tables: CustomerTables,
+    config: TrainingConfig | None = None,
+    *,
+    as_of: TimeLike | None = None,
+    progress: Progress | None = None,
+) -> CustomerPredictionModels:
+    """Train the spend, churn and next-category models of one store, with figures, and the segment rules.
+
+    ``as_of`` is "now" (exclusive end of the data): by default the midnight after the last order or event.
+    Data at or after ``as_of`` is ignored. Raises ``ValueError`` when the history is too short for at least
+    one time-based validation fold.
+    """
+    config = config or TrainingConfig()
+    report = progress or (lambda _message: None)
+    data_start, data_last = tables.time_range()
+    moment = data_last.floor("D") + pd.Timedelta(days=1) if as_of is None else to_utc_timestamp(as_of)
+    tables = tables.before(moment)
+    cutoffs = rolling_cutoffs(
+        data_start,
+        moment,
+        horizon_days=config.horizon_days,
+        n_cutoffs=config.n_cutoffs,
+        step_days=config.cutoff_step_days,
+        min_history_days=config.min_history_days,
+    )
+    folds = time_folds(cutoffs, horizon_days=config.horizon_days)[-config.search_folds :]
+    if not folds:
+        needed = config.min_history_days + config.horizon_days + max(config.cutoff_step_days, config.horizon_days)
+        raise ValueError(
+            f"not enough history for a time-based validation: about {needed} days of orders are needed "
+            f"(data covers {(moment - data_start).days} days)"
+        )
+    spec = FeatureSpec.from_tables(tables, max_categories=config.max_categories, max_regions=config.max_regions)
+    with threadpool_limits(limits=config.n_threads):
+        panel = _build_panel(tables, cutoffs, spec, config.horizon_days, report)
+        feature_names = [name for name in spec.feature_names() if name not in set(config.exclude_features)]
+        everyone = np.ones(len(panel.labels), dtype=bool)
+        spend = _train_one(
+            _spend_recipe(config, feature_names),
+            panel,
+            everyone,
+            panel.labels["spend_next"].clip(lower=0.0).to_numpy(dtype=float),  # refunds never make spend negative
+            folds,
+            feature_names,
+            lambda train, features, target: _spend_baselines(train, features, target, config.horizon_days),
+            spec,
+            config,
+            report,
+        )
+        churn = _train_one(
+            _churn_recipe(config, feature_names),
+            panel,
+            everyone,
+            panel.labels["churned"].to_numpy(dtype=int),
+            folds,
+            feature_names,
+            _churn_baselines,
+            spec,
+            config,
+            report,
+        )
+        next_category = panel.labels["next_category"]
+        buyers = next_category.notna().to_numpy()
+        category = _train_one(
+            _category_recipe(config, feature_names),
+            panel,
+            buyers,
+            next_category.where(next_category.notna(), "").astype(str).to_numpy(dtype=object),
+            folds,
+            feature_names,
+            lambda train, features, target: _category_baselines(train, features, target, spec),
+            spec,
+            config,
+            report,
+        )
+    newest = cutoffs[-1]
+    newest_features = panel.features.xs(newest, level="cutoff")
+    rules = SegmentRules.for_store(newest_features)
+    notes = []
+    missing = missing_value_report(panel.features)
+    if missing:
+        notes.append(
+            "missing values kept as NaN for the gradient-boosted trees (no row dropped): "
+            + ", ".join(f"{name}={count}" for name, count in missing.items())
+        )
+    return CustomerPredictionModels(
+        spend=SpendModelResult(name="spend", feature_names=feature_names, **spend),
+        churn=ChurnModelResult(name="churn", feature_names=feature_names, **churn),
+        next_category=NextCategoryModelResult(name="next_category", feature_names=feature_names, **category),
+        segment_rules=rules,
+        spec=spec,
+        config=config,
+        as_of=moment,
+        cutoffs=cutoffs,
+        n_training_rows=len(panel.features),
+        missing_values=missing,
+        segment_summary=_segment_summary(newest_features, panel.labels.xs(newest, level="cutoff"), rules),
+        notes=notes,
+    )

@@ -1,0 +1,366 @@
+"""Reorder policies per product: newsvendor order-up-to level, safety stock, reorder point, EOQ lot size, (s, S).
+
+The policy is a periodic-review (R, s, S) policy with lost sales. At each review (every ``review_period`` periods)
+the inventory position IP = on hand + on order is compared with the reorder point s; when IP < s, the order brings it
+up to the order-up-to level S. An order placed now arrives after the lead time L, and the next order arrives R
+periods after that, so this order protects against the demand of the next **L + R periods** (the protection
+interval). With D_P that demand (see :mod:`inventory.engine.demand`):
+
+* critical fractile  CF = cu / (cu + co), cu = (price - unit cost) + stockout cost (the margin and goodwill lost per
+  unit short), co = unit cost x holding rate per period x R (carrying a leftover unit to the next review);
+  a per-product target cycle service level replaces CF when given;
+* reorder point      s = F_P^-1(CF)  (the newsvendor level over the protection interval);
+* safety stock       SS = s - E[D_P], so s = E[D_P] + SS;
+* EOQ                sqrt(2 D K / h), D the mean demand per period, K the fixed order cost, h the holding cost per
+  unit and period; the lot size is the EOQ rounded to whole packs, at least one pack and at least the MOQ;
+* order-up-to level  S = s + max(0, lot size - E[demand per review period]): by the time a review finds IP below s,
+  about one review period's demand has been sold since the last order, so the average order is about one lot.
+  With no fixed cost the lot is one pack, S = s, and the policy is the classic base-stock (order-up-to) policy;
+* suggested quantity S - IP when IP < s, rounded up to whole packs and raised to the MOQ; zero otherwise;
+* expected fill rate 1 - (E[(D_P - y)+] - E[(D_L - y)+]) / E[D_P - D_L], y the position after the order: the share
+  of the demand of the periods this order serves that it is expected to meet (Hadley-Whitin).
+
+Units: quantities in units, times in forecast periods (the caller converts lead times in days), money per unit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from inventory.engine.demand import (
+    DemandDistribution,
+    DistributionFamily,
+    interval_distribution,
+    period_moments_from_quantiles,
+)
+from inventory.engine.errors import InventoryInputError, collect_array_problems, describe_offenders
+
+ServiceLevelSource = Literal["newsvendor", "target"]
+_PACK_TOLERANCE = 1e-9
+
+
+@dataclass(frozen=True)
+class PlanSettings:
+    """Settings shared by every product of one plan (per tenant)."""
+
+    review_period: float = 1.0  # periods between two reviews (R)
+    periods_per_year: float = 52.0  # converts the yearly holding cost rate into a per-period rate
+    distribution: DistributionFamily = "gamma"
+    max_fractile: float = 0.999  # cap, so that a zero holding cost does not ask for infinite stock
+
+    def validate(self) -> None:
+        problems = []
+        if not np.isfinite(self.review_period) or self.review_period <= 0:
+            problems.append(f"review_period must be a positive number of periods (got {self.review_period})")
+        if not np.isfinite(self.periods_per_year) or self.periods_per_year <= 0:
+            problems.append(f"periods_per_year must be positive (got {self.periods_per_year})")
+        if self.distribution not in ("gamma", "normal"):
+            problems.append(f"distribution must be 'gamma' or 'normal' (got {self.distribution!r})")
+        if not 0.5 <= self.max_fractile < 1:
+            problems.append(f"max_fractile must be in [0.5, 1) (got {self.max_fractile})")
+        if problems:
+            raise InventoryInputError(problems)
+
+
+@dataclass(frozen=True)
+class ProductInventoryInput:
+    """One product as the Django layer hands it over: stock, supplier terms, costs and the latest forecast.
+
+    ``p10``/``p50``/``p90`` are the forecast quantiles per period, starting with the current period.
+    """
+
+    product_id: str
+    p10: Sequence[float]
+    p50: Sequence[float]
+    p90: Sequence[float]
+    on_hand: float
+    unit_cost: float
+    on_order: float = 0.0  # ordered or in transit, not yet received
+    unit_price: float = 0.0  # selling price; 0 when unknown (then only stockout_cost counts as the shortage cost)
+    stockout_cost: float = 0.0  # penalty per unit of lost demand on top of the lost margin
+    holding_cost_rate: float = 0.25  # fraction of the unit cost per year
+    order_cost: float = 0.0  # fixed cost per order (K)
+    lead_time_mean: float = 1.0  # periods
+    lead_time_std: float = 0.0  # periods
+    min_order_qty: float = 0.0
+    pack_size: float = 1.0
+    unit_volume: float = 0.0
+    service_level: float | None = None  # target cycle service level; overrides the newsvendor fractile
+
+
+@dataclass(frozen=True)
+class ProductArrays:
+    """The vectorized form of many :class:`ProductInventoryInput` (what the engine computes on)."""
+
+    product_ids: np.ndarray
+    p10: np.ndarray  # (products x horizon)
+    p50: np.ndarray
+    p90: np.ndarray
+    on_hand: np.ndarray
+    unit_cost: np.ndarray
+    on_order: np.ndarray
+    unit_price: np.ndarray
+    stockout_cost: np.ndarray
+    holding_cost_rate: np.ndarray
+    order_cost: np.ndarray
+    lead_time_mean: np.ndarray
+    lead_time_std: np.ndarray
+    min_order_qty: np.ndarray
+    pack_size: np.ndarray
+    unit_volume: np.ndarray
+    service_level: np.ndarray  # NaN where the newsvendor fractile applies
+
+    @classmethod
+    def from_products(cls, products: Sequence[ProductInventoryInput]) -> ProductArrays:
+        """Stack dataclasses; forecasts of different lengths are padded by repeating their last period."""
+        if not products:
+            raise InventoryInputError(["no products to plan"])
+        horizon = max(len(p.p50) for p in products)
+        empty = [p.product_id for p in products if min(len(p.p10), len(p.p50), len(p.p90)) == 0]
+        if empty:
+            raise InventoryInputError([f"no forecast periods for {', '.join(map(str, empty[:5]))}"])
+
+        def padded(values: Sequence[float]) -> list[float]:
+            values = [float(v) for v in values]
+            return values + [values[-1]] * (horizon - len(values))
+
+        def column(name: str) -> np.ndarray:
+            return np.array([getattr(p, name) for p in products], dtype=float)
+
+        return cls(
+            product_ids=np.array([p.product_id for p in products], dtype=object),
+            p10=np.array([padded(p.p10) for p in products]),
+            p50=np.array([padded(p.p50) for p in products]),
+            p90=np.array([padded(p.p90) for p in products]),
+            service_level=np.array([np.nan if p.service_level is None else p.service_level for p in products]),
+            **{name: column(name) for name in (
+                "on_hand", "unit_cost", "on_order", "unit_price", "stockout_cost", "holding_cost_rate",
+                "order_cost", "lead_time_mean", "lead_time_std", "min_order_qty", "pack_size", "unit_volume")},
+        )
+
+    def validate(self) -> None:
+        """Raise :class:`InventoryInputError` naming every malformed field and the products concerned."""
+        ids = self.product_ids
+        problems = collect_array_problems(
+            [("forecast P10", self.p10, ">=0"), ("forecast P50", self.p50, ">=0"), ("forecast P90", self.p90, ">=0"),
+             ("on_hand", self.on_hand, ">=0"), ("on_order", self.on_order, ">=0"),
+             ("unit_cost", self.unit_cost, ">0"), ("unit_price", self.unit_price, ">=0"),
+             ("stockout_cost", self.stockout_cost, ">=0"), ("holding_cost_rate", self.holding_cost_rate, ">0"),
+             ("order_cost", self.order_cost, ">=0"), ("lead_time_mean", self.lead_time_mean, ">=0"),
+             ("lead_time_std", self.lead_time_std, ">=0"), ("min_order_qty", self.min_order_qty, ">=0"),
+             ("pack_size", self.pack_size, ">0"), ("unit_volume", self.unit_volume, ">=0")],
+            ids,
+        )
+        has_target = ~np.isnan(self.service_level)
+        if has_target.any():
+            problems += collect_array_problems(
+                [("service_level", self.service_level[has_target], "[0,1]")], ids[has_target])
+        with np.errstate(invalid="ignore"):
+            tolerance = 1e-9 * np.maximum(self.p90, 1.0)
+            unordered = ((self.p10 > self.p50 + tolerance) | (self.p50 > self.p90 + tolerance)).any(axis=1)
+        if unordered.any():
+            problems.append(f"forecast quantiles must satisfy P10 <= P50 <= P90 in every period, not so for "
+                            f"{describe_offenders(unordered, ids)}")
+        if problems:
+            raise InventoryInputError(problems)
+
+
+@dataclass(frozen=True)
+class PolicyArrays:
+    """Every number of the policy, one entry per product (the vectorized plan lines)."""
+
+    inventory_position: np.ndarray
+    protection_periods: np.ndarray  # mean lead time + review period
+    mean_demand_per_period: np.ndarray
+    demand_lead_time: DemandDistribution
+    demand_protection: DemandDistribution
+    underage_cost: np.ndarray
+    overage_cost: np.ndarray
+    critical_fractile: np.ndarray  # the probability the reorder point covers (newsvendor or target)
+    uses_target_service_level: np.ndarray
+    safety_stock: np.ndarray
+    reorder_point: np.ndarray
+    order_up_to: np.ndarray
+    eoq: np.ndarray
+    lot_size: np.ndarray
+    suggested_quantity: np.ndarray
+    expected_fill_rate: np.ndarray
+    holding_cost_per_period: np.ndarray  # per unit
+
+
+def critical_fractile(underage_cost: np.ndarray, overage_cost: np.ndarray) -> np.ndarray:
+    """Newsvendor critical fractile cu / (cu + co); 0 when neither costs anything."""
+    total = underage_cost + overage_cost
+    return np.divide(underage_cost, total, out=np.zeros_like(total, dtype=float), where=total > 0)
+
+
+def economic_order_quantity(demand_per_period: np.ndarray, order_cost: np.ndarray,
+                            holding_cost_per_period: np.ndarray) -> np.ndarray:
+    """EOQ = sqrt(2 D K / h), with D and h per period."""
+    return np.sqrt(2.0 * demand_per_period * order_cost / holding_cost_per_period)
+
+
+def round_up_to_packs(quantity: np.ndarray, pack_size: np.ndarray) -> np.ndarray:
+    """Smallest whole number of packs holding at least ``quantity`` units."""
+    return np.ceil(np.maximum(quantity, 0.0) / pack_size - _PACK_TOLERANCE) * pack_size
+
+
+def orderable_quantity(raw_quantity: np.ndarray, pack_size: np.ndarray, min_order_qty: np.ndarray) -> np.ndarray:
+    """Turn a wanted quantity into one a supplier accepts: whole packs, at least the MOQ, or nothing."""
+    packs = round_up_to_packs(raw_quantity, pack_size)
+    minimum = round_up_to_packs(min_order_qty, pack_size)
+    return np.where(raw_quantity > _PACK_TOLERANCE, np.maximum(packs, minimum), 0.0)
+
+
+def compute_policy_arrays(products: ProductArrays, settings: PlanSettings | None = None) -> PolicyArrays:
+    """Compute the (s, S) policy and this review's suggested order for every product (vectorized)."""
+    settings = settings or PlanSettings()
+    settings.validate()
+    products.validate()
+    review = settings.review_period
+
+    period_mean, period_var = period_moments_from_quantiles(
+        products.p10, products.p50, products.p90, settings.distribution)
+    demand_lead_time = interval_distribution(period_mean, period_var, 0.0, products.lead_time_mean,
+                                             products.lead_time_std, settings.distribution)
+    demand_protection = interval_distribution(period_mean, period_var, review, products.lead_time_mean,
+                                              products.lead_time_std, settings.distribution)
+
+    holding_per_period = products.unit_cost * products.holding_cost_rate / settings.periods_per_year
+    underage = np.maximum(products.unit_price - products.unit_cost, 0.0) + products.stockout_cost
+    overage = holding_per_period * review
+    uses_target = ~np.isnan(products.service_level)
+    fractile = np.where(uses_target, products.service_level, critical_fractile(underage, overage))
+    fractile = np.minimum(fractile, settings.max_fractile)
+
+    reorder_point = demand_protection.quantile(fractile)
+    safety_stock = reorder_point - demand_protection.mean
+
+    mean_per_period = period_mean.mean(axis=1)
+    eoq = economic_order_quantity(mean_per_period, products.order_cost, holding_per_period)
+    eoq_in_packs = np.maximum(np.round(eoq / products.pack_size), 1.0) * products.pack_size
+    lot_size = np.maximum(eoq_in_packs, round_up_to_packs(products.min_order_qty, products.pack_size))
+    mean_per_review = np.maximum(demand_protection.mean - demand_lead_time.mean, 0.0)
+    has_demand = demand_protection.mean > 0
+    order_up_to = reorder_point + np.where(has_demand, np.maximum(lot_size - mean_per_review, 0.0), 0.0)
+
+    position = products.on_hand + products.on_order
+    wanted = np.where(position < reorder_point, order_up_to - position, 0.0)
+    suggested = orderable_quantity(wanted, products.pack_size, products.min_order_qty)
+    fill_rate = expected_fill_rate(demand_lead_time, demand_protection, position + suggested)
+
+    return PolicyArrays(
+        inventory_position=position,
+        protection_periods=products.lead_time_mean + review,
+        mean_demand_per_period=mean_per_period,
+        demand_lead_time=demand_lead_time,
+        demand_protection=demand_protection,
+        underage_cost=underage,
+        overage_cost=overage,
+        critical_fractile=fractile,
+        uses_target_service_level=uses_target,
+        safety_stock=safety_stock,
+        reorder_point=reorder_point,
+        order_up_to=order_up_to,
+        eoq=eoq,
+        lot_size=lot_size,
+        suggested_quantity=suggested,
+        expected_fill_rate=fill_rate,
+        holding_cost_per_period=holding_per_period,
+    )
+
+
+def expected_fill_rate(demand_lead_time: DemandDistribution, demand_protection: DemandDistribution,
+                       position_after_order: np.ndarray) -> np.ndarray:
+    """Share of the demand after the lead time, up to the next order's arrival, that the position covers."""
+    cycle_demand = np.maximum(demand_protection.mean - demand_lead_time.mean, 0.0)
+    cycle_shortage = np.maximum(
+        demand_protection.expected_shortage(position_after_order)
+        - demand_lead_time.expected_shortage(position_after_order), 0.0)
+    ratio = np.divide(cycle_shortage, cycle_demand, out=np.zeros_like(cycle_demand), where=cycle_demand > 0)
+    return np.clip(1.0 - ratio, 0.0, 1.0)
+
+
+@dataclass(frozen=True)
+class ReorderPlanLine:
+    """One product's plan, with every number it came from."""
+
+    product_id: str
+    on_hand: float
+    on_order: float
+    inventory_position: float
+    lead_time_mean: float
+    lead_time_std: float
+    review_period: float
+    protection_periods: float
+    mean_demand_per_period: float
+    mean_demand_lead_time: float
+    std_demand_lead_time: float
+    mean_demand_protection: float
+    std_demand_protection: float
+    underage_cost: float
+    overage_cost: float
+    critical_fractile: float
+    service_level_source: ServiceLevelSource
+    safety_stock: float
+    reorder_point: float
+    order_up_to: float
+    eoq: float
+    lot_size: float
+    suggested_quantity: float  # what the policy wants, before budget and capacity
+    order_quantity: float  # what to order after budget and capacity (equals suggested when they do not bind)
+    expected_fill_rate: float  # with order_quantity
+    order_value: float
+    order_volume: float
+
+
+@dataclass(frozen=True)
+class ReorderPlan:
+    """A plan for many products, plus how the budget and capacity were applied."""
+
+    lines: list[ReorderPlanLine]
+    policy: PolicyArrays = field(repr=False)
+    suggested_value: float
+    suggested_volume: float
+    order_value: float
+    order_volume: float
+    budget: float | None
+    volume_capacity: float | None
+    optimization: object | None = None  # an OrderOptimizationResult when the constraints had to be applied
+    message: str = ""
+
+    def lines_to_order(self) -> list[ReorderPlanLine]:
+        return [line for line in self.lines if line.order_quantity > 0]
+
+
+def build_plan_lines(products: ProductArrays, policy: PolicyArrays, review_period: float,
+                     order_quantity: np.ndarray) -> list[ReorderPlanLine]:
+    """Turn the vectorized policy into one dataclass per product."""
+    fill_rate = expected_fill_rate(policy.demand_lead_time, policy.demand_protection,
+                                   policy.inventory_position + order_quantity)
+    columns = {
+        "on_hand": products.on_hand, "on_order": products.on_order,
+        "inventory_position": policy.inventory_position, "lead_time_mean": products.lead_time_mean,
+        "lead_time_std": products.lead_time_std, "protection_periods": policy.protection_periods,
+        "mean_demand_per_period": policy.mean_demand_per_period,
+        "mean_demand_lead_time": policy.demand_lead_time.mean, "std_demand_lead_time": policy.demand_lead_time.std,
+        "mean_demand_protection": policy.demand_protection.mean,
+        "std_demand_protection": policy.demand_protection.std,
+        "underage_cost": policy.underage_cost, "overage_cost": policy.overage_cost,
+        "critical_fractile": policy.critical_fractile, "safety_stock": policy.safety_stock,
+        "reorder_point": policy.reorder_point, "order_up_to": policy.order_up_to, "eoq": policy.eoq,
+        "lot_size": policy.lot_size, "suggested_quantity": policy.suggested_quantity,
+        "order_quantity": order_quantity, "expected_fill_rate": fill_rate,
+        "order_value": order_quantity * products.unit_cost, "order_volume": order_quantity * products.unit_volume,
+    }
+    as_lists = {name: np.asarray(values, dtype=float).tolist() for name, values in columns.items()}
+    sources = np.where(policy.uses_target_service_level, "target", "newsvendor").tolist()
+    return [
+        ReorderPlanLine(product_id=str(product_id), review_period=float(review_period),
+                        service_level_source=sources[i], **{name: values[i] for name, values in as_lists.items()})
+        for i, product_id in enumerate(products.product_ids)
+    ]

@@ -1,0 +1,218 @@
+"""The common interface of every recommender and the batched top-N machinery they share.
+
+A recommender is fitted on `TrainingData`, then `score(users)` returns a dense (len(users), n_items) float32
+block of scores and `explain(users, items)` the reasons for given (user, item) pairs. `recommend` builds the
+top-N lists for any number of customers in memory-bounded batches, masking excluded items, and attaches reasons.
+"""
+
+from __future__ import annotations
+
+import pickle
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, ClassVar, Self
+
+import numpy as np
+import scipy.sparse as sp
+from threadpoolctl import threadpool_limits
+
+from recommendations.engine.data import TrainingData
+from recommendations.engine.history import iter_batches
+from recommendations.engine.reasons import Reason, ReasonArrays, ReasonKind
+
+# Dense score blocks are kept around this many cells (x4 bytes) so memory stays flat whatever the store size.
+DEFAULT_BATCH_CELLS = 16_000_000
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    item: int
+    score: float
+    reason: Reason
+
+
+@dataclass
+class TopN:
+    """Top-N lists for a batch of customers: row r belongs to `users[r]`; item -1 pads a short list."""
+
+    users: np.ndarray  # (B,) int
+    items: np.ndarray  # (B, N) int32
+    scores: np.ndarray  # (B, N) float32, NaN where padded
+    reasons: ReasonArrays  # each array (B, N)
+
+    def recommendations(self, row: int) -> list[Recommendation]:
+        """One customer's list as objects (for serving/inspection; bulk consumers should read the arrays)."""
+        out = []
+        for col in range(self.items.shape[1]):
+            item = int(self.items[row, col])
+            if item < 0:
+                break
+            out.append(Recommendation(item, float(self.scores[row, col]), self.reasons.at(row, col)))
+        return out
+
+    @staticmethod
+    def concatenate(parts: list[TopN]) -> TopN:
+        return TopN(
+            users=np.concatenate([p.users for p in parts]),
+            items=np.concatenate([p.items for p in parts]),
+            scores=np.concatenate([p.scores for p in parts]),
+            reasons=ReasonArrays(
+                kinds=np.concatenate([p.reasons.kinds for p in parts]),
+                anchors=np.concatenate([p.reasons.anchors for p in parts]),
+                categories=np.concatenate([p.reasons.categories for p in parts]),
+            ),
+        )
+
+
+@contextmanager
+def blas_threads(n_threads: int | None) -> Iterator[None]:
+    """Limit BLAS/OpenMP threads inside the block (None leaves the process default)."""
+    if n_threads is None:
+        yield
+        return
+    with threadpool_limits(limits=n_threads):
+        yield
+
+
+def batch_size_for(n_items: int, cells: int = DEFAULT_BATCH_CELLS) -> int:
+    return max(1, cells // max(1, n_items))
+
+
+def mask_pairs(scores: np.ndarray, users: np.ndarray, exclude: sp.csr_matrix | None, value: float = -np.inf) -> None:
+    """Set scores[r, j] = value wherever exclude[users[r], j] is nonzero (in place)."""
+    if exclude is None:
+        return
+    block = exclude[users]
+    rows = np.repeat(np.arange(len(users)), np.diff(block.indptr))
+    scores[rows, block.indices] = value
+
+
+def top_n(scores: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-row top-n item indices and scores, best first; -inf entries are never returned (padded with -1)."""
+    n_rows, n_items = scores.shape
+    n_take = min(n, n_items)
+    if n_take == 0:
+        return np.full((n_rows, n), -1, np.int32), np.full((n_rows, n), np.nan, np.float32)
+    if n_take < n_items:
+        part = np.argpartition(-scores, n_take - 1, axis=1)[:, :n_take]
+    else:
+        part = np.tile(np.arange(n_items), (n_rows, 1))
+    part_scores = np.take_along_axis(scores, part, axis=1)
+    order = np.argsort(-part_scores, axis=1, kind="stable")
+    items = np.take_along_axis(part, order, axis=1).astype(np.int32)
+    best = np.take_along_axis(part_scores, order, axis=1).astype(np.float32)
+    invalid = ~np.isfinite(best)
+    items[invalid] = -1
+    best[invalid] = np.nan
+    if n_take < n:
+        items = np.pad(items, ((0, 0), (0, n - n_take)), constant_values=-1)
+        best = np.pad(best, ((0, 0), (0, n - n_take)), constant_values=np.nan)
+    return items, best
+
+
+def normalize_rows(scores: np.ndarray, method: str) -> np.ndarray:
+    """Per-customer normalization (in place) so that scores of different models can be blended.
+
+    "zscore": (s - mean) / std over the catalog; "max": s / max |s|; "none": unchanged.
+    """
+    if method == "none":
+        return scores
+    if method == "zscore":
+        mean = scores.mean(axis=1, keepdims=True, dtype=np.float64).astype(np.float32)
+        scores -= mean
+        std = np.sqrt(np.mean(np.square(scores), axis=1, keepdims=True, dtype=np.float64)).astype(np.float32)
+        std[std == 0] = 1.0
+        scores /= std
+        return scores
+    if method == "max":
+        peak = np.abs(scores).max(axis=1, keepdims=True)
+        peak[peak == 0] = 1.0
+        scores /= peak
+        return scores
+    raise ValueError(f"unknown normalization {method!r}; valid: zscore, max, none")
+
+
+class Recommender(ABC):
+    """Fit on `TrainingData`; score customers; explain pairs; recommend top-N in batches."""
+
+    name: ClassVar[str] = "recommender"
+    # Fitted state shared by all: n_items_, and the interactions used for "because you ..." anchors.
+    n_items_: int
+    n_users_: int
+
+    @abstractmethod
+    def fit(self, data: TrainingData) -> Self: ...
+
+    @abstractmethod
+    def score(self, users: np.ndarray) -> np.ndarray:
+        """Dense float32 scores, shape (len(users), n_items); higher is better."""
+
+    def explain(self, users: np.ndarray, items: np.ndarray) -> ReasonArrays:
+        """Reasons for pairs (users[p], items[p]); flat arrays of equal length."""
+        return ReasonArrays.filled(np.shape(items), ReasonKind.PERSONALIZED)
+
+    def get_params(self) -> dict[str, Any]:
+        return {k: v for k, v in vars(self).items() if not k.endswith("_") and not k.startswith("_")}
+
+    def recommend(
+        self,
+        users: np.ndarray | None = None,
+        n: int = 10,
+        *,
+        exclude: sp.csr_matrix | None = None,
+        item_mask: np.ndarray | None = None,
+        with_reasons: bool = True,
+        batch_size: int | None = None,
+    ) -> TopN:
+        """Top-n items for each customer in `users` (default: all).
+
+        `exclude` (n_users x n_items, nonzero = never recommend, e.g. `data.purchased` or `data.seen`) and
+        `item_mask` (bool per item, False = never recommend, e.g. inactive or out of stock) are applied
+        before ranking, so the lists are full-length whenever enough items remain.
+        """
+        users = np.arange(self.n_users_) if users is None else np.asarray(users, dtype=np.int64)
+        batch_size = batch_size or batch_size_for(self.n_items_)
+        parts = []
+        for batch in iter_batches(len(users), batch_size):
+            batch_users = users[batch]
+            scores = self.score(batch_users)
+            parts.append(self._rank_block(batch_users, scores, n, exclude, item_mask, with_reasons))
+        if not parts:
+            empty = np.zeros((0, n), dtype=np.int32)
+            return TopN(users, empty, empty.astype(np.float32), ReasonArrays.filled((0, n), ReasonKind.PERSONALIZED))
+        return TopN.concatenate(parts)
+
+    def _rank_block(
+        self,
+        users: np.ndarray,
+        scores: np.ndarray,
+        n: int,
+        exclude: sp.csr_matrix | None,
+        item_mask: np.ndarray | None,
+        with_reasons: bool,
+    ) -> TopN:
+        if item_mask is not None:
+            scores[:, ~item_mask] = -np.inf
+        mask_pairs(scores, users, exclude)
+        items, best = top_n(scores, n)
+        reasons = ReasonArrays.filled(items.shape, ReasonKind.PERSONALIZED)
+        if with_reasons:
+            valid = items >= 0
+            pair_users = np.broadcast_to(users[:, None], items.shape)[valid]
+            reasons.assign(valid, self.explain(pair_users, items[valid]))
+        return TopN(users, items, best, reasons)
+
+
+def model_to_bytes(model: Recommender) -> bytes:
+    """Serialize a fitted model (pickle protocol 5) for artifact storage."""
+    return pickle.dumps(model, protocol=5)
+
+
+def model_from_bytes(payload: bytes) -> Recommender:
+    """Inverse of `model_to_bytes`. Only load artifacts this platform wrote itself (pickle runs code)."""
+    model = pickle.loads(payload)  # artifacts are written by our own training runs
+    if not isinstance(model, Recommender):
+        raise TypeError("payload is not a fitted Recommender")
+    return model

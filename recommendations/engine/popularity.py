@@ -1,0 +1,158 @@
+"""Non-personalized baselines and fallbacks: time-decayed popularity, trending, and popularity per category.
+
+- `PopularityRecommender`: sum of event weights decayed with its own half-life (what sells now, not last year).
+- `TrendingRecommender`: how far an item's recent rate is above its usual rate (short vs long half-life),
+  in units of the noise of a count, so a small item doubling beats a big item growing by 1 %.
+- `CategoryPopularityRecommender`: popular items within the categories a customer engages with
+  ("Popular in Kitchen").
+All three offer `top_items(n, category=None)` for category pages and empty-history fallbacks.
+"""
+
+from __future__ import annotations
+
+from typing import Self
+
+import numpy as np
+import scipy.sparse as sp
+
+from recommendations.engine.base import Recommender
+from recommendations.engine.data import SECONDS_PER_DAY, TrainingData, event_type_weights, time_decay
+from recommendations.engine.reasons import REASON_CODE, ReasonArrays, ReasonKind
+
+
+def decayed_item_totals(data: TrainingData, half_life_days: float | None, reference_time: float | None = None) -> np.ndarray:
+    """Per-item sum of event-type weights times 0.5 ** (age / half-life), ages measured from the latest event."""
+    log = data.events
+    weights = event_type_weights(log, data.config) * time_decay(log, half_life_days, reference_time=reference_time)
+    return np.bincount(log.items, weights=weights, minlength=data.n_items).astype(np.float64)
+
+
+def _top_of(values: np.ndarray, n: int, allowed: np.ndarray | None = None) -> np.ndarray:
+    candidates = np.flatnonzero(allowed) if allowed is not None else np.arange(len(values))
+    order = np.lexsort((candidates, -values[candidates]))  # ties broken by index for determinism
+    return candidates[order[:n]].astype(np.int32)
+
+
+class PopularityRecommender(Recommender):
+    """Most popular items by time-decayed weighted events (`half_life_days=None`: all-time counts)."""
+
+    name = "popularity"
+
+    def __init__(self, half_life_days: float | None = 30.0) -> None:
+        self.half_life_days = half_life_days
+
+    def fit(self, data: TrainingData) -> Self:
+        self.n_users_, self.n_items_ = data.n_users, data.n_items
+        self.item_scores_ = decayed_item_totals(data, self.half_life_days).astype(np.float32)
+        self.item_categories_ = data.item_categories
+        return self
+
+    def score(self, users: np.ndarray) -> np.ndarray:
+        return np.tile(self.item_scores_, (len(users), 1))
+
+    def explain(self, users: np.ndarray, items: np.ndarray) -> ReasonArrays:
+        return ReasonArrays.filled(np.shape(items), ReasonKind.POPULAR)
+
+    def top_items(self, n: int, category: int | None = None) -> np.ndarray:
+        """The n most popular items overall, or within one category."""
+        allowed = None if category is None else self.item_categories_ == category
+        return _top_of(self.item_scores_, n, allowed)
+
+
+class TrendingRecommender(Recommender):
+    """Items whose recent rate clearly exceeds their usual rate.
+
+    rate_short / rate_long are decayed totals divided by the effective window (half-life / ln 2); the score is
+    (rate_short - rate_long) / sqrt(rate_long + prior), a z-like surge statistic that favours real surges
+    over the sheer size of already-popular items.
+    """
+
+    name = "trending"
+
+    def __init__(self, short_half_life_days: float = 7.0, long_half_life_days: float = 90.0, prior: float = 1.0) -> None:
+        self.short_half_life_days = short_half_life_days
+        self.long_half_life_days = long_half_life_days
+        self.prior = prior
+
+    def fit(self, data: TrainingData) -> Self:
+        self.n_users_, self.n_items_ = data.n_users, data.n_items
+        short = decayed_item_totals(data, self.short_half_life_days) / (self.short_half_life_days / np.log(2))
+        long_window = self.long_half_life_days / np.log(2)
+        if len(data.events):
+            span_days = (data.events.latest_time - data.events.timestamps.min()) / SECONDS_PER_DAY
+            long_window = min(long_window, max(span_days, self.short_half_life_days))  # young stores
+        long = decayed_item_totals(data, self.long_half_life_days) / long_window
+        self.item_scores_ = ((short - long) / np.sqrt(long + self.prior)).astype(np.float32)
+        self.item_categories_ = data.item_categories
+        return self
+
+    def score(self, users: np.ndarray) -> np.ndarray:
+        return np.tile(self.item_scores_, (len(users), 1))
+
+    def explain(self, users: np.ndarray, items: np.ndarray) -> ReasonArrays:
+        reasons = ReasonArrays.filled(np.shape(items), ReasonKind.TRENDING)
+        reasons.categories[:] = self.item_categories_[np.asarray(items)]
+        return reasons
+
+    def top_items(self, n: int, category: int | None = None) -> np.ndarray:
+        allowed = None if category is None else self.item_categories_ == category
+        return _top_of(self.item_scores_, n, allowed)
+
+
+class CategoryPopularityRecommender(Recommender):
+    """Popular items of the categories a customer engages with.
+
+    score(u, i) = share of u's interaction weight in category(i) x popularity of i relative to the most
+    popular item of its category. Items without a category score 0.
+    """
+
+    name = "category_popularity"
+
+    def __init__(self, half_life_days: float | None = 30.0) -> None:
+        self.half_life_days = half_life_days
+
+    def fit(self, data: TrainingData) -> Self:
+        self.n_users_, self.n_items_ = data.n_users, data.n_items
+        categories = data.item_categories
+        self.item_categories_ = categories
+        self.n_categories_ = int(categories.max()) + 1 if (categories >= 0).any() else 0
+        popularity = decayed_item_totals(data, self.half_life_days)
+        self.item_popularity_ = popularity.astype(np.float32)
+        has_category = categories >= 0
+        relative = np.zeros(self.n_items_, dtype=np.float32)
+        if self.n_categories_:
+            category_peak = np.zeros(self.n_categories_)
+            np.maximum.at(category_peak, categories[has_category], popularity[has_category])
+            peak = category_peak[categories[has_category]]
+            relative[has_category] = np.divide(popularity[has_category], peak, out=np.zeros_like(peak), where=peak > 0)
+        self.relative_popularity_ = relative
+        # customer x category share of interaction weight
+        item_to_category = sp.csr_matrix(
+            (np.ones(has_category.sum(), dtype=np.float32), (np.flatnonzero(has_category), categories[has_category])),
+            shape=(self.n_items_, max(self.n_categories_, 1)),
+        )
+        affinity = sp.csr_matrix(data.matrix @ item_to_category)
+        totals = np.asarray(affinity.sum(axis=1)).ravel()
+        totals[totals == 0] = 1.0
+        self.affinity_ = sp.csr_matrix(sp.diags(1.0 / totals) @ affinity, dtype=np.float32)
+        return self
+
+    def score(self, users: np.ndarray) -> np.ndarray:
+        scores = np.zeros((len(users), self.n_items_), dtype=np.float32)
+        if not self.n_categories_:
+            return scores
+        has_category = self.item_categories_ >= 0
+        affinity = self.affinity_[users].toarray()
+        scores[:, has_category] = affinity[:, self.item_categories_[has_category]] * self.relative_popularity_[has_category]
+        return scores
+
+    def explain(self, users: np.ndarray, items: np.ndarray) -> ReasonArrays:
+        reasons = ReasonArrays.filled(np.shape(items), ReasonKind.POPULAR_IN_CATEGORY)
+        categories = self.item_categories_[np.asarray(items)]
+        reasons.categories[:] = categories
+        reasons.kinds[categories < 0] = REASON_CODE[ReasonKind.POPULAR]
+        return reasons
+
+    def top_items(self, n: int, category: int | None = None) -> np.ndarray:
+        allowed = None if category is None else self.item_categories_ == category
+        return _top_of(self.item_popularity_, n, allowed)

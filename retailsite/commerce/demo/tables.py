@@ -1,0 +1,178 @@
+"""Column tables that hold a generated store, and their export to the import CSV formats.
+
+A `Table` keeps columns as numpy arrays (large stores stay compact: ids of customers and products in
+the orders and events tables are integer codes into the customers and products tables). Iterating a
+table yields one plain dict per row, decoded, as the CSV would read.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+# The import formats (issue 2, item 5, and the stock format of the inventory issue), in column order.
+CSV_HEADERS: dict[str, tuple[str, ...]] = {
+    "customers": ("customer_id", "email", "name", "phone", "birth_year", "gender", "city", "country",
+                  "signed_up_at", "personalization_consent"),
+    "products": ("product_id", "name", "description", "category", "brand", "tags", "price", "cost", "active"),
+    "orders": ("order_id", "customer_id", "product_id", "quantity", "ordered_at", "unit_price", "channel"),
+    "events": ("customer_id", "session_id", "product_id", "event_type", "occurred_at", "value"),
+    "social": ("customer_id", "follows_id"),
+    "stock": ("product_id", "on_hand", "on_order", "lead_time_days", "lead_time_std_days", "supplier",
+              "min_order_qty", "pack_size", "order_cost", "unit_volume", "holding_cost_rate", "stockout_cost",
+              "service_level"),
+}
+MONEY_COLUMNS = frozenset({"price", "cost", "unit_price", "order_cost", "stockout_cost"})
+
+
+@dataclass(frozen=True)
+class Coded:
+    """A column stored as integer codes into `labels`; code -1 means empty."""
+
+    codes: np.ndarray
+    labels: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def decode(self) -> np.ndarray:
+        labels = np.append(self.labels.astype(str), "")
+        return labels[np.where(self.codes < 0, len(labels) - 1, self.codes)]
+
+
+Column = np.ndarray | Coded
+
+
+@dataclass(frozen=True)
+class Table:
+    columns: dict[str, Column]
+
+    def __post_init__(self) -> None:
+        lengths = {len(column) for column in self.columns.values()}
+        if len(lengths) > 1:
+            raise ValueError(f"columns of unequal length: {lengths}")
+
+    def __len__(self) -> int:
+        return len(next(iter(self.columns.values()))) if self.columns else 0
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(self.columns)
+
+    def column(self, name: str) -> np.ndarray:
+        """The column's values (codes decoded to their labels)."""
+        column = self.columns[name]
+        return column.decode() if isinstance(column, Coded) else column
+
+    def codes(self, name: str) -> np.ndarray:
+        """Row indices into the referenced table (customers or products), -1 for none."""
+        column = self.columns[name]
+        if not isinstance(column, Coded):
+            raise TypeError(f"column {name!r} is not coded")
+        return column.codes
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        values = [_python_values(self.column(name)) for name in self.names]
+        for row in zip(*values, strict=True):
+            yield dict(zip(self.names, row, strict=True))
+
+    def rows(self) -> list[dict[str, Any]]:
+        return list(self)
+
+
+def _python_values(array: np.ndarray) -> list[Any]:
+    if array.dtype.kind == "M":
+        return array.astype("datetime64[s]").tolist()  # naive datetimes in UTC
+    if array.dtype.kind == "f":
+        return [None if value != value else value for value in array.tolist()]
+    return array.tolist()
+
+
+@dataclass(frozen=True)
+class DemoTruth:
+    """The structure planted in a demo store, for tests and benchmarks (never imported into the database)."""
+
+    start_date: date
+    end_date: date
+    category_paths: tuple[str, ...]
+    cluster_names: tuple[str, ...]
+    cluster_categories: tuple[tuple[str, ...], ...]  # core category paths per taste cluster
+    customer_cluster: np.ndarray  # per customers row
+    customer_region: np.ndarray
+    product_category: np.ndarray  # per products row: index into category_paths
+    product_popularity: np.ndarray  # base choice weight within its category
+    product_elasticity: np.ndarray  # demand ~ (price / base price) ** -elasticity
+    product_base_price: np.ndarray
+    product_launch_day: np.ndarray  # day index (0 = start_date) from which it sells; <= 0: before the window
+    product_end_day: np.ndarray  # day index from which it no longer sells (discontinued); days: never
+    product_repurchase_days: np.ndarray  # consumables: typical days between purchases, else 0
+    product_lumpy: np.ndarray  # intermittent slow movers bought in bulk
+    weekly_price: np.ndarray  # (products, weeks): price in week w = days [7w, 7w + 7) from start_date
+    bundles: np.ndarray  # (n, 2) products rows: anchor, complement ("frequently bought together")
+
+
+@dataclass(frozen=True)
+class DemoStore:
+    customers: Table
+    products: Table
+    orders: Table  # one row per order line
+    events: Table
+    social: Table
+    stock: Table
+    truth: DemoTruth = field(repr=False)
+
+    def tables(self) -> dict[str, Table]:
+        return {"customers": self.customers, "products": self.products, "orders": self.orders,
+                "events": self.events, "social": self.social, "stock": self.stock}
+
+    def summary(self) -> dict[str, int]:
+        order_codes = self.orders.codes("order_id")
+        return {"customers": len(self.customers), "products": len(self.products),
+                "orders": int(np.unique(order_codes).size), "order_lines": len(self.orders),
+                "events": len(self.events), "follows": len(self.social), "stock_rows": len(self.stock)}
+
+
+def write_csvs(store: DemoStore, directory: Path | str) -> dict[str, Path]:
+    """Write every table as `<name>.csv` in `directory` (created if missing); returns name -> path.
+
+    The files are exactly the `import_data` formats: header row, UTF-8, ISO 8601 UTC times, `;`-separated tags.
+    """
+    target = Path(directory)
+    target.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for name, table in store.tables().items():
+        header = CSV_HEADERS[name]
+        if table.names != header:
+            raise ValueError(f"table {name} has columns {table.names}, expected {header}")
+        path = target / f"{name}.csv"
+        text_columns = [_format_column(column_name, table.column(column_name)) for column_name in header]
+        with path.open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.writer(handle, lineterminator="\n")
+            writer.writerow(header)
+            writer.writerows(zip(*text_columns, strict=True))
+        paths[name] = path
+    return paths
+
+
+def _format_column(name: str, values: np.ndarray) -> list[str]:
+    kind = values.dtype.kind
+    if kind == "M":
+        return np.datetime_as_string(values.astype("datetime64[s]"), unit="s", timezone="UTC").tolist()
+    if kind == "b":
+        return np.where(values, "true", "false").tolist()
+    if kind == "f":
+        if name in MONEY_COLUMNS:
+            text = np.char.mod("%.2f", values)
+        else:
+            text = np.array([f"{value:g}" for value in values.tolist()], dtype=object)
+        return np.where(np.isnan(values), "", text).tolist()
+    if kind == "O":
+        return ["" if value is None else (";".join(value) if isinstance(value, list | tuple) else str(value))
+                for value in values.tolist()]
+    return values.astype(str).tolist()

@@ -1,0 +1,120 @@
+"""events.csv: `customer_id` and/or `session_id`, `product_id,event_type,occurred_at`, optional `value`.
+
+Events have no external id: each row's identity (`dedupe_key`) is a SHA-256 of its
+normalized content (who, product, type, UTC time, value), so importing a file again —
+or an overlapping export — inserts nothing twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from retailsite.commerce.models import Customer, Event, EventType, Product
+
+from ..csvsource import ColumnSpec
+from ..fields import FieldError, parse_datetime, parse_float, parse_identifier, parse_text, show
+from ..generic import id_map, orm_upsert
+from ..pg import Assign, PgSession, table
+from ..registry import INVALID, KindCounts, KindImporter, register_kind
+
+EVENT_TYPES = frozenset(EventType.values)
+
+
+def _max_length(model: type, field: str) -> int:
+    return model._meta.get_field(field).max_length
+
+
+def parse_event_type(value: str) -> str:
+    text = value.strip().lower()
+    if text not in EVENT_TYPES:
+        raise FieldError(f"unknown event type {show(value.strip())}; use one of {', '.join(EventType.values)}")
+    return text
+
+
+def event_dedupe_key(*, customer: str, session: str, product: str, event_type: str, occurred_at_utc: str,
+                     value: float | None) -> str:
+    """The identity of an imported event: a hash of its normalized content (64 hex characters)."""
+    content = "\x1f".join((customer, session, product, event_type, occurred_at_utc,
+                           "" if value is None else repr(float(value))))
+    return hashlib.sha256(content.encode("utf-8")).hexdigest()
+
+
+@register_kind
+class EventsImporter(KindImporter):
+    name = "events"
+    depends_on = ("customers", "products")
+    columns = ColumnSpec(required=("product_id", "event_type", "occurred_at"), optional=("value",),
+                         at_least_one_of=(("customer_id", "session_id"),))
+    stage_columns = (("line_no", "bigint"), ("customer_ext", "text"), ("session_id", "text"),
+                     ("product_ext", "text"), ("event_type", "text"), ("value", "double precision"),
+                     ("occurred_at", "timestamptz"), ("dedupe_key", "text"))
+
+    def prepare(self) -> None:
+        self.customer_length = _max_length(Customer, "external_id")
+        self.session_length = _max_length(Event, "session_id")
+        self.product_length = _max_length(Product, "external_id")
+        self.customers = self.run.known_ids("customer") if self.source.has("customer_id") else set()
+        self.products = self.run.known_ids("product")
+
+    def parse_row(self, line: int, cells: list[str]) -> list[Any] | None:
+        before = self.run.errors.total
+        customer_text = self.cell(cells, "customer_id") or ""
+        session_text = self.cell(cells, "session_id") or ""
+        customer = self.parsed(line, "customer_id",
+                               lambda t: parse_text(t, max_length=self.customer_length), customer_text)
+        session = self.parsed(line, "session_id", lambda t: parse_text(t, max_length=self.session_length),
+                              session_text)
+        product = self.parsed(line, "product_id",
+                              lambda t: parse_identifier(t, max_length=self.product_length, what="product_id"),
+                              cells[self.source.index["product_id"]])
+        event_type = self.parsed(line, "event_type", parse_event_type, cells[self.source.index["event_type"]])
+        occurred_at = self.parsed(line, "occurred_at", lambda t: parse_datetime(t, default_zone=self.run.zone),
+                                  cells[self.source.index["occurred_at"]])
+        value_text = (self.cell(cells, "value") or "").strip()
+        value = self.parsed(line, "value", parse_float, value_text) if value_text else None
+        if event_type == EventType.RATING and value is None:
+            self.fail(line, "value", "a rating needs a numeric value")
+        if customer == "" and session == "":
+            self.fail(line, "customer_id" if self.source.has("customer_id") else "session_id",
+                      "an event needs a customer_id or a session_id")
+        if customer not in (INVALID, "") and customer not in self.customers:
+            self.fail(line, "customer_id", f"unknown customer {show(customer)}: not in this import's customers "
+                                           "file nor in the store")
+        if product is not INVALID and product not in self.products:
+            self.fail(line, "product_id", f"unknown product {show(product)}: not in this import's products "
+                                          "file nor in the store")
+        if self.run.errors.total != before:
+            return None
+        stamp = occurred_at.isoformat()
+        key = event_dedupe_key(customer=customer, session=session, product=product, event_type=event_type,
+                               occurred_at_utc=stamp, value=value)
+        return [line, customer, session, product, event_type, value, stamp, key]
+
+    def write_postgresql(self, db: PgSession) -> KindCounts:
+        db.stage("import_events", self.spool, phase="writing events")
+        created, _ = db.upsert(
+            target=Event,
+            assignments=[Assign("tenant_id", "%s", update=False), Assign("customer_id", "c.id", update=False),
+                         Assign("session_id", "COALESCE(s.session_id, '')", update=False),
+                         Assign("product_id", "p.id", update=False), Assign("event_type", "s.event_type", update=False),
+                         Assign("value", "s.value", update=False), Assign("occurred_at", "s.occurred_at", update=False),
+                         Assign("dedupe_key", "s.dedupe_key", update=False),
+                         Assign("recommendation_id", "''", update=False)],
+            source=(f"import_events s LEFT JOIN {table(Customer)} c "
+                    "ON c.tenant_id = %s AND c.external_id = s.customer_ext "
+                    f"JOIN {table(Product)} p ON p.tenant_id = %s AND p.external_id = s.product_ext"),
+            conflict=("tenant_id", "dedupe_key"), params=[db.tenant_id, db.tenant_id, db.tenant_id],
+        )
+        return KindCounts(rows_read=self.rows_read, created=created, unchanged=self.spool.rows - created)
+
+    def write_generic(self) -> KindCounts:
+        staged = list(self.spool.decoded_rows())
+        customers = id_map(Customer, {row["customer_ext"] for row in staged if row["customer_ext"]})
+        products = id_map(Product, {row["product_ext"] for row in staged})
+        rows = ({"dedupe_key": row["dedupe_key"], "customer_id": customers.get(row["customer_ext"]),
+                 "session_id": row["session_id"], "product_id": products[row["product_ext"]],
+                 "event_type": row["event_type"], "value": row["value"], "occurred_at": row["occurred_at"]}
+                for row in staged)
+        created, _, unchanged = orm_upsert(Event, rows, key=("dedupe_key",), update=())
+        return KindCounts(rows_read=self.rows_read, created=created, unchanged=unchanged)

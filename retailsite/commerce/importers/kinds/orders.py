@@ -1,0 +1,253 @@
+"""orders.csv, one row per order line: `order_id,customer_id,product_id,quantity,ordered_at`, optional
+`unit_price` (default: the product's price) and `channel`.
+
+Every line of an order must agree on its customer, time and channel. A product listed
+twice in one order becomes one line: the quantities are summed and the unit price is the
+quantity-weighted average of the lines' prices. On re-import an order's lines are replaced
+by the file's: lines of that order no longer in the file are deleted. A line without a
+unit price keeps the price it was first imported with (the product's price at that time).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from retailsite.commerce.models import Customer, Order, OrderLine, Product
+
+from ..csvsource import ColumnSpec
+from ..fields import parse_datetime, parse_identifier, parse_money, parse_quantity, parse_text, show
+from ..generic import batched, id_map, orm_upsert
+from ..pg import Assign, PgSession, table
+from ..registry import INVALID, KindCounts, KindImporter, register_kind
+from ..spool import Spool
+
+MAX_LINE_QUANTITY = 2_147_483_647  # the column's integer type
+CENT = Decimal("0.01")
+
+
+def _max_length(model: type, field: str) -> int:
+    return model._meta.get_field(field).max_length
+
+
+@register_kind
+class OrdersImporter(KindImporter):
+    name = "orders"
+    depends_on = ("customers", "products")
+    columns = ColumnSpec(required=("order_id", "customer_id", "product_id", "quantity", "ordered_at"),
+                         optional=("unit_price", "channel"))
+    stage_columns = (("line_no", "bigint"), ("order_ext", "text"), ("product_ext", "text"), ("quantity", "integer"),
+                     ("unit_price", "numeric"))
+    header_columns = (("line_no", "bigint"), ("order_ext", "text"), ("customer_ext", "text"),
+                      ("ordered_at", "timestamptz"), ("channel", "text"))
+
+    def prepare(self) -> None:
+        index = self.source.index
+        self.positions = (index["order_id"], index["customer_id"], index["product_id"], index["quantity"],
+                          index["ordered_at"], index.get("unit_price"), index.get("channel"))
+        self.order_length = _max_length(Order, "external_id")
+        self.customer_length = _max_length(Customer, "external_id")
+        self.product_length = _max_length(Product, "external_id")
+        self.channel_length = _max_length(Order, "channel")
+        self.customers = self.run.known_ids("customer")
+        self.products = self.run.known_ids("product")
+        # order id -> (customer, time, channel, first line): all its lines must agree.
+        self.orders: dict[str, tuple[str, str, str, int]] = {}
+
+    def parse_row(self, line: int, cells: list[str]) -> list[Any] | None:
+        at_order, at_customer, at_product, at_quantity, at_time, at_price, at_channel = self.positions
+        before = self.run.errors.total
+        order = self.parsed(line, "order_id", self._order_id, cells[at_order])
+        customer = self.parsed(line, "customer_id", self._customer_id, cells[at_customer])
+        product = self.parsed(line, "product_id", self._product_id, cells[at_product])
+        quantity = self.parsed(line, "quantity", parse_quantity, cells[at_quantity])
+        ordered_at = self.parsed(line, "ordered_at", self._time, cells[at_time])
+        unit_price = None
+        if at_price is not None and cells[at_price].strip():
+            unit_price = self.parsed(line, "unit_price", lambda t: parse_money(t, what="unit_price"), cells[at_price])
+        channel = "" if at_channel is None else self.parsed(line, "channel", self._channel, cells[at_channel])
+        if customer is not INVALID and customer not in self.customers:
+            self.fail(line, "customer_id", f"unknown customer {show(customer)}: not in this import's customers "
+                                           "file nor in the store")
+        if product is not INVALID and product not in self.products:
+            self.fail(line, "product_id", f"unknown product {show(product)}: not in this import's products "
+                                          "file nor in the store")
+        if self.run.errors.total != before:
+            return None
+        stamp = ordered_at.isoformat()
+        header = self.orders.setdefault(order, (customer, stamp, channel, line))
+        if header[3] != line:
+            first_customer, first_stamp, first_channel, first_line = header
+            if first_customer != customer:
+                self.fail(line, "customer_id", f"order {show(order)} has customer {show(customer)} here but "
+                                               f"{show(first_customer)} on line {first_line}")
+            if first_stamp != stamp:
+                self.fail(line, "ordered_at", f"order {show(order)} is dated {stamp} here but {first_stamp} "
+                                              f"on line {first_line} (all lines of an order share one time)")
+            if first_channel != channel:
+                self.fail(line, "channel", f"order {show(order)} has channel {show(channel)} here but "
+                                           f"{show(first_channel)} on line {first_line}")
+            if self.run.errors.total != before:
+                return None
+        return [line, order, product, quantity, unit_price]
+
+    def _order_id(self, text: str) -> str:
+        return parse_identifier(text, max_length=self.order_length, what="order_id")
+
+    def _customer_id(self, text: str) -> str:
+        return parse_identifier(text, max_length=self.customer_length, what="customer_id")
+
+    def _product_id(self, text: str) -> str:
+        return parse_identifier(text, max_length=self.product_length, what="product_id")
+
+    def _time(self, text: str) -> Any:
+        return parse_datetime(text, default_zone=self.run.zone)
+
+    def _channel(self, text: str) -> str:
+        return parse_text(text, max_length=self.channel_length)
+
+    def finish_validation(self) -> None:
+        self.header_spool = Spool(self.header_columns)
+        for order, (customer, stamp, channel, line) in self.orders.items():
+            self.header_spool.write([line, order, customer, stamp, channel])
+        self.orders.clear()  # the spool has them now
+
+    def close(self) -> None:
+        super().close()
+        if hasattr(self, "header_spool"):
+            self.header_spool.close()
+
+    # -- PostgreSQL ----------------------------------------------------------------------------
+
+    def write_postgresql(self, db: PgSession) -> KindCounts:
+        db.stage("import_order_headers", self.header_spool)
+        db.stage("import_order_lines", self.spool, phase="writing orders")
+        channel_given = self.source.has("channel")
+        orders_created, orders_updated = db.upsert(
+            target=Order,
+            assignments=[Assign("tenant_id", "%s", update=False), Assign("external_id", "h.order_ext", update=False),
+                         Assign("customer_id", "c.id"), Assign("ordered_at", "h.ordered_at"),
+                         Assign("channel", "COALESCE(h.channel, '')", update=channel_given)],
+            source=f"import_order_headers h JOIN {table(Customer)} c "
+                   "ON c.tenant_id = %s AND c.external_id = h.customer_ext",
+            conflict=("tenant_id", "external_id"), params=[db.tenant_id, db.tenant_id],
+        )
+        # One row per (order, product): duplicates merged, external ids resolved to keys.
+        db.execute(
+            f"""
+            CREATE TEMPORARY TABLE import_order_lines_resolved ON COMMIT DROP AS
+            SELECT o.id AS order_id, p.id AS product_id, sum(l.quantity) AS quantity,
+                   round(sum(l.quantity * COALESCE(l.unit_price, p.price)) / sum(l.quantity), 2) AS unit_price,
+                   bool_and(l.unit_price IS NOT NULL) AS price_given, min(l.line_no) AS first_line
+            FROM import_order_lines l
+            JOIN {table(Order)} o ON o.tenant_id = %s AND o.external_id = l.order_ext
+            JOIN {table(Product)} p ON p.tenant_id = %s AND p.external_id = l.product_ext
+            GROUP BY o.id, p.id
+            """,
+            [db.tenant_id, db.tenant_id],
+        )
+        lines, too_large = db.fetchone(
+            "SELECT count(*), count(*) FILTER (WHERE quantity > %s) FROM import_order_lines_resolved",
+            [MAX_LINE_QUANTITY],
+        )
+        if too_large:
+            rows = db.fetchall("SELECT first_line FROM import_order_lines_resolved WHERE quantity > %s "
+                               "ORDER BY first_line LIMIT 100", [MAX_LINE_QUANTITY])
+            from ..errors import ImportFailed, ImportIssue
+
+            raise ImportFailed([ImportIssue(self.source.name, row[0], "quantity",
+                                            "this product's lines in the order add up to more than "
+                                            f"{MAX_LINE_QUANTITY:,}") for row in rows])
+        db.execute("ANALYZE import_order_lines_resolved")
+        # Lines of the imported orders that the file no longer lists (before inserting, so a
+        # first import scans nothing).
+        db.execute(
+            f"""
+            DELETE FROM {table(OrderLine)} t
+            USING (SELECT DISTINCT order_id FROM import_order_lines_resolved) r
+            WHERE t.tenant_id = %s AND t.order_id = r.order_id
+              AND NOT EXISTS (SELECT 1 FROM import_order_lines_resolved x
+                              WHERE x.order_id = t.order_id AND x.product_id = t.product_id)
+            """,
+            [db.tenant_id],
+        )
+        deleted = db.cursor.rowcount
+        created = updated = 0
+        for price_given in (True, False):
+            batch_created, batch_updated = db.upsert(
+                target=OrderLine,
+                assignments=[Assign("tenant_id", "%s", update=False), Assign("order_id", "r.order_id", update=False),
+                             Assign("product_id", "r.product_id", update=False),
+                             Assign("quantity", "r.quantity"), Assign("unit_price", "r.unit_price", update=price_given)],
+                source="import_order_lines_resolved r WHERE r.price_given = %s",
+                conflict=("tenant_id", "order_id", "product_id"), params=[db.tenant_id, price_given],
+            )
+            created += batch_created
+            updated += batch_updated
+        return KindCounts(
+            rows_read=self.rows_read, created=created, updated=updated, unchanged=lines - created - updated,
+            deleted=deleted,
+            details=self._details(orders_created, orders_updated, self.header_spool.rows,
+                                  merged=self.spool.rows - lines),
+        )
+
+    @staticmethod
+    def _details(created: int, updated: int, total: int, *, merged: int) -> dict[str, int]:
+        details = {"orders_created": created, "orders_updated": updated, "orders_unchanged": total - created - updated}
+        if merged:
+            details["lines_merged"] = merged
+        return details
+
+    # -- other databases -----------------------------------------------------------------------
+
+    def write_generic(self) -> KindCounts:
+        headers = list(self.header_spool.decoded_rows())
+        customers = id_map(Customer, {h["customer_ext"] for h in headers})
+        update = ["customer_id", "ordered_at"] + (["channel"] if self.source.has("channel") else [])
+        orders_created, orders_updated, _ = orm_upsert(
+            Order,
+            ({"external_id": h["order_ext"], "customer_id": customers[h["customer_ext"]], "ordered_at": h["ordered_at"],
+              "channel": h["channel"]} for h in headers),
+            key=("external_id",), update=update,
+        )
+        order_ids = id_map(Order, (h["order_ext"] for h in headers))
+        merged: dict[tuple[str, str], list[Any]] = {}
+        for staged in self.spool.decoded_rows():
+            entry = merged.setdefault((staged["order_ext"], staged["product_ext"]), [0, [], True, staged["line_no"]])
+            entry[0] += staged["quantity"]
+            entry[1].append((staged["quantity"], staged["unit_price"]))
+            entry[2] = entry[2] and staged["unit_price"] is not None
+        prices = id_map(Product, {product for _, product in merged}, value="price")
+        products = id_map(Product, {product for _, product in merged})
+        too_large = [entry[3] for entry in merged.values() if entry[0] > MAX_LINE_QUANTITY]
+        if too_large:
+            from ..errors import ImportFailed, ImportIssue
+
+            raise ImportFailed([ImportIssue(self.source.name, line, "quantity", "this product's lines in the order "
+                                            f"add up to more than {MAX_LINE_QUANTITY:,}") for line in too_large[:100]])
+        wanted: dict[int, set[int]] = defaultdict(set)
+        rows: dict[bool, list[dict[str, Any]]] = {True: [], False: []}
+        for (order, product), (quantity, parts, price_given, _line) in merged.items():
+            total = sum(q * (price if price is not None else prices[product]) for q, price in parts)
+            unit_price = (Decimal(total) / quantity).quantize(CENT, rounding=ROUND_HALF_UP)
+            row = {"order_id": order_ids[order], "product_id": products[product], "quantity": quantity,
+                   "unit_price": unit_price}
+            wanted[row["order_id"]].add(row["product_id"])
+            rows[price_given].append(row)
+        deleted = 0
+        for batch in batched(list(wanted)):
+            stale = [pk for pk, order_id, product_id in
+                     OrderLine.objects.filter(order_id__in=batch).values_list("pk", "order_id", "product_id")
+                     if product_id not in wanted[order_id]]
+            if stale:
+                deleted += OrderLine.objects.filter(pk__in=stale).delete()[0]
+        created = updated = unchanged = 0
+        for price_given, group in rows.items():
+            update_fields = ["quantity", "unit_price"] if price_given else ["quantity"]
+            c, u, n = orm_upsert(OrderLine, group, key=("order_id", "product_id"), update=update_fields)
+            created, updated, unchanged = created + c, updated + u, unchanged + n
+        return KindCounts(rows_read=self.rows_read, created=created, updated=updated, unchanged=unchanged,
+                          deleted=deleted,
+                          details=self._details(orders_created, orders_updated, len(headers),
+                                                merged=self.spool.rows - len(merged)))

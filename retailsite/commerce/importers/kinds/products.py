@@ -1,0 +1,225 @@
+"""products.csv: `product_id,name` and optional description, category path, brand, tags, price, cost, active.
+
+A category is a path such as `Home > Kitchen`; every level becomes a Category row linked
+to its parent. Tags are `;`-separated and stored as a list.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from retailsite.commerce.models import Category, Product
+
+from ..csvsource import ColumnSpec
+from ..fields import FieldError, parse_bool, parse_identifier, parse_money, parse_text, show
+from ..generic import id_map, orm_upsert
+from ..pg import Assign, PgSession, table
+from ..registry import INVALID, KindCounts, KindImporter, register_entity_ids, register_kind
+from ..spool import Spool
+
+CATEGORY_SEPARATOR = ">"
+MAX_TAG_LENGTH = 100
+
+
+def _max_length(model: type, field: str) -> int:
+    return model._meta.get_field(field).max_length
+
+
+def parse_category_path(value: str) -> list[str]:
+    """'Home > Kitchen' -> ['Home', 'Kitchen'] (empty -> no category)."""
+    text = parse_text(value, max_length=_max_length(Category, "path"))
+    if not text:
+        return []
+    names = [part.strip() for part in text.split(CATEGORY_SEPARATOR)]
+    if any(not name for name in names):
+        raise FieldError(f"category path {show(text)} has an empty level; write it like 'Home > Kitchen'")
+    limit = _max_length(Category, "name")
+    for name in names:
+        if len(name) > limit:
+            raise FieldError(f"category name {show(name)} is longer than {limit} characters")
+    return names
+
+
+def category_path(names: list[str]) -> str:
+    return f" {CATEGORY_SEPARATOR} ".join(names)
+
+
+def parse_tags(value: str) -> list[str]:
+    tags = [tag.strip() for tag in parse_text(value, max_length=None).split(";")]
+    for tag in tags:
+        if len(tag) > MAX_TAG_LENGTH:
+            raise FieldError(f"tag {show(tag)} is longer than {MAX_TAG_LENGTH} characters")
+    return list(dict.fromkeys(tag for tag in tags if tag))
+
+
+def parse_price(value: str) -> Any:
+    if not value.strip():
+        raise FieldError("price is empty; give a price such as 19.99, or leave the price column out")
+    return parse_money(value, what="price")
+
+
+def parse_optional_cost(value: str) -> Any:
+    return parse_money(value, what="cost") if value.strip() else None
+
+
+def parse_active(value: str) -> bool:
+    if not value.strip():
+        raise FieldError("active is empty; give true or false, or leave the column out")
+    return parse_bool(value, what="active")
+
+
+@register_kind
+class ProductsImporter(KindImporter):
+    name = "products"
+    columns = ColumnSpec(
+        required=("product_id", "name"),
+        optional=("description", "category", "brand", "tags", "price", "cost", "active"),
+    )
+    stage_columns = (
+        ("line_no", "bigint"), ("external_id", "text"), ("name", "text"), ("description", "text"),
+        ("category_path", "text"), ("brand", "text"), ("tags", "jsonb"), ("price", "numeric"),
+        ("cost", "numeric"), ("active", "boolean"),
+    )
+    category_columns = (("path", "text"), ("name", "text"), ("parent_path", "text"), ("depth", "integer"))
+    # Model field each optional column fills (category -> the resolved category_id).
+    targets = {"description": "description", "category": "category_id", "brand": "brand", "tags": "tags",
+               "price": "price", "cost": "cost", "active": "active"}
+
+    def prepare(self) -> None:
+        self.first_line: dict[str, int] = {}
+        self.categories: dict[str, tuple[str, str | None, int]] = {}
+        id_length = _max_length(Product, "external_id")
+        name_length = _max_length(Product, "name")
+        brand_length = _max_length(Product, "brand")
+        self.parsers = {
+            "product_id": lambda t: parse_identifier(t, max_length=id_length, what="product_id"),
+            "name": lambda t: parse_text(t, max_length=name_length, required=True, what="name"),
+            "description": lambda t: parse_text(t, max_length=None),
+            "category": parse_category_path,
+            "brand": lambda t: parse_text(t, max_length=brand_length),
+            "tags": parse_tags,
+            "price": parse_price,
+            "cost": parse_optional_cost,
+            "active": parse_active,
+        }
+
+    def parse_row(self, line: int, cells: list[str]) -> list[Any] | None:
+        before = self.run.errors.total
+        values: dict[str, Any] = {}
+        for column, parse in self.parsers.items():
+            text = self.cell(cells, column)
+            values[column] = None if text is None else self.parsed(line, column, parse, text)
+        external_id = values["product_id"]
+        if external_id is not INVALID:
+            earlier = self.first_line.setdefault(external_id, line)
+            if earlier != line:
+                self.fail(line, "product_id", f"product {show(external_id)} already appears on line {earlier}")
+        if self.run.errors.total != before:
+            return None
+        path = None
+        if values["category"]:
+            names = values["category"]
+            path = category_path(names)
+            for depth in range(1, len(names) + 1):
+                level = category_path(names[:depth])
+                if level not in self.categories:
+                    parent = category_path(names[:depth - 1]) if depth > 1 else None
+                    self.categories[level] = (names[depth - 1], parent, depth)
+        tags = None if values["tags"] is None else json.dumps(values["tags"], ensure_ascii=False)
+        return [line, external_id, values["name"], values["description"], path, values["brand"], tags,
+                values["price"], values["cost"], values["active"]]
+
+    def finish_validation(self) -> None:
+        self.run.publish_ids("product", self.first_line)
+        self.category_spool = Spool(self.category_columns)
+        for path, (name, parent, depth) in self.categories.items():
+            self.category_spool.write([path, name, parent, depth])
+
+    def close(self) -> None:
+        super().close()
+        if hasattr(self, "category_spool"):
+            self.category_spool.close()
+
+    def _present(self) -> list[str]:
+        return [column for column in self.columns.optional if self.source.has(column)]
+
+    def write_postgresql(self, db: PgSession) -> KindCounts:
+        categories_created = self._write_categories_postgresql(db)
+        db.stage("import_products", self.spool, phase="writing products")
+        present = set(self._present())
+        assignments = [Assign("tenant_id", "%s", update=False), Assign("external_id", "s.external_id", update=False),
+                       Assign("name", "s.name")]
+        params: list[Any] = [db.tenant_id]
+        expressions = {"description": "COALESCE(s.description, '')", "category": "c.id",
+                       "brand": "COALESCE(s.brand, '')", "tags": "s.tags", "price": "s.price", "cost": "s.cost",
+                       "active": "s.active"}
+        for column in self.columns.optional:
+            target = self.targets[column]
+            if column in present:
+                assignments.append(Assign(target, expressions[column]))
+            else:
+                default = Product._meta.get_field(target.removesuffix("_id")).get_default()
+                assignments.append(Assign(target, "%s::jsonb" if column == "tags" else "%s", update=False))
+                params.append(json.dumps(default) if column == "tags" else default)
+        assignments.append(Assign("created_at", "now()", update=False))
+        source = f"import_products s LEFT JOIN {table(Category)} c ON c.tenant_id = %s AND c.path = s.category_path"
+        params.append(db.tenant_id)
+        # Parameters appear in SELECT-list order, then the join condition.
+        created, updated = db.upsert(target=Product, assignments=assignments, source=source,
+                                     conflict=("tenant_id", "external_id"), params=params)
+        return KindCounts(rows_read=self.rows_read, created=created, updated=updated,
+                          unchanged=self.spool.rows - created - updated,
+                          details={"categories_created": categories_created} if categories_created else {})
+
+    def _write_categories_postgresql(self, db: PgSession) -> int:
+        if not self.categories:
+            return 0
+        db.stage("import_categories", self.category_spool)
+        created = 0
+        depth_max = max(depth for _, _, depth in self.categories.values())
+        for depth in range(1, depth_max + 1):
+            # Level by level, so each parent exists before its children look it up.
+            level_created, _ = db.upsert(
+                target=Category,
+                assignments=[Assign("tenant_id", "%s", update=False), Assign("name", "s.name", update=False),
+                             Assign("path", "s.path", update=False), Assign("parent_id", "p.id", update=False)],
+                source=(f"import_categories s LEFT JOIN {table(Category)} p "
+                        "ON p.tenant_id = %s AND p.path = s.parent_path WHERE s.depth = %s"),
+                conflict=("tenant_id", "path"), params=[db.tenant_id, db.tenant_id, depth],
+            )
+            created += level_created
+        return created
+
+    def write_generic(self) -> KindCounts:
+        categories_created = 0
+        paths: dict[str, int] = {}
+        for path, (name, parent, _depth) in sorted(self.categories.items(), key=lambda item: item[1][2]):
+            category = Category.objects.filter(path=path).first()
+            if category is None:
+                category = Category.objects.create(name=name, path=path, parent_id=paths.get(parent))
+                categories_created += 1
+            paths[path] = category.pk
+        present = self._present()
+        update = [self.targets[column] for column in present] + ["name"]
+        rows = []
+        for staged in self.spool.decoded_rows():
+            row = {"external_id": staged["external_id"], "name": staged["name"]}
+            for column in present:
+                if column == "category":
+                    row["category_id"] = paths.get(staged["category_path"]) if staged["category_path"] else None
+                elif column == "tags":
+                    row["tags"] = json.loads(staged["tags"])
+                else:
+                    row[column] = staged[column]
+            rows.append(row)
+        created, updated, unchanged = orm_upsert(Product, rows, key=("external_id",), update=update)
+        return KindCounts(rows_read=self.rows_read, created=created, updated=updated, unchanged=unchanged,
+                          details={"categories_created": categories_created} if categories_created else {})
+
+
+def product_prices(external_ids: set[str]) -> dict[str, Any]:
+    return id_map(Product, external_ids, value="price")
+
+
+register_entity_ids("product", lambda: Product.objects.values_list("external_id", flat=True).iterator(10_000))

@@ -1,0 +1,63 @@
+"""social.csv: `customer_id,follows_id` — the first customer follows the second."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from retailsite.commerce.models import Customer, Follow
+
+from ..csvsource import ColumnSpec
+from ..fields import parse_identifier, show
+from ..generic import id_map, orm_upsert
+from ..pg import Assign, PgSession, table
+from ..registry import INVALID, KindCounts, KindImporter, register_kind
+
+
+@register_kind
+class SocialImporter(KindImporter):
+    name = "social"
+    depends_on = ("customers",)
+    columns = ColumnSpec(required=("customer_id", "follows_id"))
+    stage_columns = (("line_no", "bigint"), ("follower_ext", "text"), ("followee_ext", "text"))
+
+    def prepare(self) -> None:
+        self.id_length = Customer._meta.get_field("external_id").max_length
+        self.customers = self.run.known_ids("customer")
+
+    def parse_row(self, line: int, cells: list[str]) -> list[Any] | None:
+        before = self.run.errors.total
+        ids = []
+        for column in ("customer_id", "follows_id"):
+            value = self.parsed(line, column, lambda t, c=column: parse_identifier(t, max_length=self.id_length, what=c),
+                                cells[self.source.index[column]])
+            if value is not INVALID and value not in self.customers:
+                self.fail(line, column, f"unknown customer {show(value)}: not in this import's customers file "
+                                        "nor in the store")
+            ids.append(value)
+        follower, followee = ids
+        if follower is not INVALID and follower == followee:
+            self.fail(line, "follows_id", f"customer {show(follower)} cannot follow themselves")
+        if self.run.errors.total != before:
+            return None
+        return [line, follower, followee]
+
+    def write_postgresql(self, db: PgSession) -> KindCounts:
+        db.stage("import_social", self.spool, phase="writing social")
+        created, _ = db.upsert(
+            target=Follow,
+            assignments=[Assign("tenant_id", "%s", update=False), Assign("follower_id", "a.id", update=False),
+                         Assign("followee_id", "b.id", update=False), Assign("created_at", "now()", update=False)],
+            source=(f"(SELECT DISTINCT follower_ext, followee_ext FROM import_social) s "
+                    f"JOIN {table(Customer)} a ON a.tenant_id = %s AND a.external_id = s.follower_ext "
+                    f"JOIN {table(Customer)} b ON b.tenant_id = %s AND b.external_id = s.followee_ext"),
+            conflict=("tenant_id", "follower_id", "followee_id"), params=[db.tenant_id, db.tenant_id, db.tenant_id],
+        )
+        return KindCounts(rows_read=self.rows_read, created=created, unchanged=self.spool.rows - created)
+
+    def write_generic(self) -> KindCounts:
+        staged = list(self.spool.decoded_rows())
+        customers = id_map(Customer, {row["follower_ext"] for row in staged} | {row["followee_ext"] for row in staged})
+        rows = ({"follower_id": customers[row["follower_ext"]], "followee_id": customers[row["followee_ext"]]}
+                for row in staged)
+        created, _, unchanged = orm_upsert(Follow, rows, key=("follower_id", "followee_id"), update=())
+        return KindCounts(rows_read=self.rows_read, created=created, unchanged=unchanged)

@@ -1,0 +1,90 @@
+"""Celery tasks that run training steps per tenant, and the beat job that fans them out.
+
+Tasks take ids, never instances; they are safe to run twice (a second concurrent run finds
+the per-tenant lock taken and skips; a repeated run writes a new version). Training tasks go
+to the "training" queue, the fan-out to "light".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import zoneinfo
+
+from celery import shared_task
+from django.db import InterfaceError, OperationalError, transaction
+from django.utils import timezone
+
+from .context import platform_context, tenant_context
+from .models import Tenant, TrainingRun
+from .training import StepAlreadyRunning, training_step_get, training_step_run, training_steps
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=True,
+    retry_backoff_max=600,
+    max_retries=5,
+)
+def train_tenant_step(self, tenant_id: int, step_name: str, trigger: str = "schedule") -> str:  # type: ignore[no-untyped-def]
+    tenant = Tenant.objects.filter(pk=tenant_id, is_active=True).first()
+    if tenant is None:
+        return f"tenant {tenant_id} is gone or inactive; nothing to do"
+    try:
+        run = training_step_run(tenant=tenant, step_name=step_name, trigger=trigger)
+    except StepAlreadyRunning as busy:
+        logger.info("%s", busy)
+        return str(busy)
+    for follower in training_step_get(step_name).then:
+        enqueue_training(tenant_id=tenant.id, step_name=follower, trigger="chain")
+    return run.summary
+
+
+def enqueue_training(*, tenant_id: int, step_name: str, trigger: str) -> None:
+    """Queue a step once the current transaction commits (never for data a rollback undoes)."""
+    transaction.on_commit(lambda: train_tenant_step.delay(tenant_id, step_name, trigger))
+
+
+def step_is_due(*, tenant: Tenant, step_setting: str, last_started: dt.datetime | None,
+                now: dt.datetime) -> bool:
+    """Due once a day at the tenant's local HH:MM, unless a run already started since then."""
+    tz = zoneinfo.ZoneInfo(tenant.timezone)
+    hour, minute = (int(part) for part in str(tenant.setting(step_setting)).split(":"))
+    local_now = now.astimezone(tz)
+    due = local_now.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    if due > local_now:
+        due -= dt.timedelta(days=1)
+    return last_started is None or last_started < due
+
+
+@shared_task(acks_late=True)
+def schedule_due_training() -> list[str]:
+    """Beat job: queue every step that is due, one task per tenant and step."""
+    queued: list[str] = []
+    now = timezone.now()
+    with platform_context():
+        tenants = list(Tenant.objects.filter(is_active=True))
+    for tenant in tenants:
+        with tenant_context(tenant):
+            for step in training_steps():
+                if step.schedule_setting is None:
+                    continue
+                if step.name == "recommendations" and not tenant.setting("retrain_enabled"):
+                    continue
+                last = (
+                    TrainingRun.objects.filter(step=step.name)
+                    .exclude(status=TrainingRun.Status.FAILED)
+                    .order_by("-started_at")
+                    .values_list("started_at", flat=True)
+                    .first()
+                )
+                if step_is_due(tenant=tenant, step_setting=step.schedule_setting, last_started=last, now=now):
+                    with transaction.atomic():
+                        enqueue_training(tenant_id=tenant.id, step_name=step.name, trigger="schedule")
+                    queued.append(f"{tenant.slug}:{step.name}")
+    return queued

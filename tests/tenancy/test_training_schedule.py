@@ -1,0 +1,99 @@
+"""Training steps run per tenant under a lock, are recorded, and are scheduled in the tenant's time zone."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+
+import psycopg
+import pytest
+from django.db import connection
+
+from retailsite.tenancy import training
+from retailsite.tenancy.context import tenant_context
+from retailsite.tenancy.locks import _lock_key
+from retailsite.tenancy.models import TrainingRun
+from retailsite.tenancy.tasks import schedule_due_training, step_is_due
+from tests.factories import TenantFactory
+
+UTC = dt.UTC
+
+
+@pytest.fixture
+def recorded_step():
+    calls: list[tuple[str, str]] = []
+
+    def run(tenant, progress):
+        calls.append(("trained", tenant.slug))
+        return f"trained {tenant.slug}"
+
+    def then_run(tenant, progress):
+        calls.append(("chained", tenant.slug))
+        return "chained"
+
+    saved = dict(training._STEPS)
+    training._STEPS.clear()
+    training.register_training_step(training.TrainingStep("forecasts", 1, run, schedule_setting="forecast_time",
+                                                          then=("inventory",)))
+    training.register_training_step(training.TrainingStep("inventory", 2, then_run))
+    yield calls
+    training._STEPS.clear()
+    training._STEPS.update(saved)
+
+
+def test_step_is_due_once_a_day_at_local_time() -> None:
+    tenant = TenantFactory.build(timezone="Asia/Tokyo", settings={"forecast_time": "03:00"})
+    tokyo = zoneinfo.ZoneInfo("Asia/Tokyo")
+    before = dt.datetime(2026, 3, 10, 2, 59, tzinfo=tokyo)
+    after = dt.datetime(2026, 3, 10, 3, 1, tzinfo=tokyo)
+    ran_yesterday = dt.datetime(2026, 3, 9, 3, 5, tzinfo=tokyo)
+    ran_today = dt.datetime(2026, 3, 10, 3, 0, 30, tzinfo=tokyo)
+    assert not step_is_due(tenant=tenant, step_setting="forecast_time", last_started=ran_yesterday, now=before)
+    assert step_is_due(tenant=tenant, step_setting="forecast_time", last_started=ran_yesterday, now=after)
+    assert not step_is_due(tenant=tenant, step_setting="forecast_time", last_started=ran_today, now=after)
+    assert step_is_due(tenant=tenant, step_setting="forecast_time", last_started=None, now=before)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_beat_fans_out_one_run_per_tenant_and_chains(recorded_step) -> None:
+    a, b = TenantFactory(slug="alpha"), TenantFactory(slug="beta")
+    queued = schedule_due_training()
+    assert sorted(queued) == ["alpha:forecasts", "beta:forecasts"]
+    assert sorted(recorded_step) == [("chained", "alpha"), ("chained", "beta"), ("trained", "alpha"),
+                                     ("trained", "beta")]
+    for tenant in (a, b):
+        with tenant_context(tenant):
+            runs = {(r.step, r.status, r.trigger) for r in TrainingRun.objects.all()}
+        assert runs == {("forecasts", "succeeded", "schedule"), ("inventory", "succeeded", "chain")}
+    # Nothing is due again until tomorrow.
+    assert schedule_due_training() == []
+
+
+@pytest.mark.django_db
+def test_a_second_run_of_the_same_step_is_refused_while_the_first_holds_the_lock(recorded_step) -> None:
+    tenant = TenantFactory()
+    # Another worker process (its own connection) holds the lock.
+    params = connection.get_connection_params()
+    with psycopg.connect(**params, autocommit=True) as other_worker:
+        key = _lock_key(tenant.id, "train:forecasts")
+        assert other_worker.execute("SELECT pg_try_advisory_lock(%s)", [key]).fetchone()[0]
+        with pytest.raises(training.StepAlreadyRunning):
+            training.training_step_run(tenant=tenant, step_name="forecasts")
+        other_worker.execute("SELECT pg_advisory_unlock(%s)", [key])
+    assert recorded_step == []
+    training.training_step_run(tenant=tenant, step_name="forecasts")
+    assert recorded_step == [("trained", tenant.slug)]
+
+
+@pytest.mark.django_db
+def test_a_failing_step_is_recorded_as_failed(recorded_step) -> None:
+    def explode(tenant, progress):
+        raise ValueError("not enough data")
+
+    training.register_training_step(training.TrainingStep("forecasts", 1, explode))
+    tenant = TenantFactory()
+    with pytest.raises(ValueError):
+        training.training_step_run(tenant=tenant, step_name="forecasts")
+    with tenant_context(tenant):
+        run = TrainingRun.objects.get()
+    assert run.status == "failed" and "not enough data" in run.summary
