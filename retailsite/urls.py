@@ -10,5 +10,6 @@ urlpatterns = [
     path("readyz", views.readyz, name="readyz"),
     path("staff/switch-store/", tenancy_views.switch_store, name="staff-switch-store"),
     path("admin/", admin.site.urls),
+    path("api/", include("retailsite.api.urls")),
     path("s/<slug:store>/", include("retailsite.storefront.urls")),
 ]

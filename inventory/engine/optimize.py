@@ -12,11 +12,16 @@ chooses how much of each product to order so as to maximize the expected profit 
 with g_i(q) = (cu + co) E[min(D, IP + q)] - co (IP + q) - [the same at q = 0], the newsvendor profit of the
 position after ordering (expected sales earn the margin and avoid the stockout penalty cu; the expected leftover
 costs co; see :mod:`inventory.engine.policy`). g is concave in q; it is replaced by the piecewise-linear function
-through a few breakpoints (at most ``max_breakpoints``, by default 6): 0, the MOQ, the maximum, and points equally
-spaced in probability between them (g's slope is linear in the demand CDF, so that spacing spreads the slope
-changes evenly). Breakpoints sit on whole packs, so the LP relaxation is nearly integral and the model stays compact:
-per product one integer (packs), one binary only when there is a fixed order cost, and one continuous variable per
-segment. When a product can order only a handful of packs every pack count is a breakpoint, so the model is exact.
+through a few breakpoints (at most ``max_breakpoints``, by default 6), all on whole packs: 0, the MOQ, the maximum,
+and points equally spaced in probability between them (g's slope is linear in the demand CDF, so that spacing
+spreads the slope changes evenly). When a product can order only a handful of pack counts, every one of them is a
+breakpoint and the model is exact.
+
+The formulation is chosen so that its LP relaxation is nearly integral, which keeps HiGHS's branch-and-cut short:
+per product, a binary order flag z that buys the first segment whole (0 -> MOQ, so the MOQ holds by construction
+and the fixed cost K rides on z), and one integer variable per further segment counting the packs bought in it,
+bounded by its width times z (a variable upper bound: no increments without the flag). Concavity makes the segments
+fill in order, so no ordering constraints are needed. Rows: one per segment plus the budget and capacity rows.
 
 Solved by ``scipy.optimize.milp`` (HiGHS branch-and-cut) with a time limit and a relative MIP gap (defaults 10 s,
 1e-4); the result says which applied. Malformed input raises :class:`InventoryInputError`; an infeasible problem
@@ -102,10 +107,11 @@ def expected_profit_breakpoints(
         raise ValueError("max_breakpoints must be at least 3 (0, the MOQ and the maximum)")
     n_products = len(inventory_position)
     max_packs = np.floor(max_quantity / pack_size + 1e-9)
-    moq_packs = np.minimum(np.maximum(np.ceil(min_order_qty / pack_size - 1e-9), 1.0), max_packs)
+    moq_packs = np.maximum(np.ceil(min_order_qty / pack_size - 1e-9), 1.0)
 
-    # Few enough packs: every pack count is a breakpoint and the model is exact.
-    every_count = np.minimum(np.arange(max_breakpoints)[None, :], max_packs[:, None])
+    # Few enough packs: every orderable pack count (0, then MOQ .. maximum) is a breakpoint and the model is exact.
+    every_count = np.hstack([np.zeros((n_products, 1)), np.minimum(
+        moq_packs[:, None] + np.arange(max_breakpoints - 1)[None, :], max_packs[:, None])])
     # Otherwise: 0, the MOQ, the maximum, and points equally spaced in probability between them.
     low = demand.cdf(inventory_position + moq_packs * pack_size)
     high = demand.cdf(inventory_position + max_packs * pack_size)
@@ -114,7 +120,9 @@ def expected_profit_breakpoints(
     inner_levels = demand.quantile(probabilities) - inventory_position[:, None]
     inner_packs = np.clip(np.round(inner_levels / pack_size[:, None]), moq_packs[:, None], max_packs[:, None])
     spread = np.hstack([np.zeros((n_products, 1)), moq_packs[:, None], inner_packs, max_packs[:, None]])
-    packs = np.where((max_packs < max_breakpoints)[:, None], every_count, np.sort(spread, axis=1))
+    few_counts = (max_packs - moq_packs + 2 <= max_breakpoints)[:, None]
+    packs = np.where(few_counts, every_count, np.sort(spread, axis=1))
+    packs = np.where((max_packs >= moq_packs)[:, None], packs, 0.0)  # the maximum is below the MOQ: nothing to order
 
     quantity = packs * pack_size[:, None]
     level = inventory_position[:, None] + quantity
@@ -142,11 +150,14 @@ def _validate(candidates: OrderCandidates, budget: float | None, volume_capacity
             problems.append(f"the {name} is negative ({value:g}); nothing can be ordered against a negative "
                             f"{name} (is the warehouse already over capacity, or the budget overspent?)")
     if not problems:
-        steps = np.diff(candidates.breakpoint_quantity, axis=1)
-        bad_rows = (steps < -1e-9).any(axis=1) | (np.abs(candidates.breakpoint_quantity[:, 0]) > 1e-9)
+        in_packs = candidates.breakpoint_quantity / candidates.pack_size[:, None]
+        moq_packs = np.maximum(np.ceil(candidates.min_order_qty / candidates.pack_size - 1e-9), 1.0)
+        bad_rows = ((in_packs.shape[1] < 2) | (np.diff(in_packs, axis=1) < -1e-9).any(axis=1)
+                    | (np.abs(in_packs[:, 0]) > 1e-9) | (np.abs(in_packs - np.round(in_packs)) > 1e-6).any(axis=1)
+                    | ((in_packs[:, -1] > 0) & (in_packs[:, min(1, in_packs.shape[1] - 1)] < moq_packs - 1e-9)))
         if bad_rows.any():
-            problems.append(f"breakpoint quantities must start at 0 and never decrease, not so for "
-                            f"{describe_offenders(bad_rows, ids)}")
+            problems.append(f"breakpoint quantities must be whole packs that start at 0, then the minimum order, and "
+                            f"never decrease; not so for {describe_offenders(bad_rows, ids)}")
     if problems:
         raise InventoryInputError(problems)
 
@@ -182,12 +193,11 @@ def optimize_orders(
     """Choose order quantities that maximize expected profit within the budget and the free volume."""
     _validate(candidates, budget, volume_capacity)
     pack = candidates.pack_size.astype(float)
-    max_packs = np.floor(candidates.max_quantity / pack + 1e-9)
+    breakpoint_packs = np.round(candidates.breakpoint_quantity / pack[:, None])
+    max_packs = breakpoint_packs[:, -1]
     moq_packs = np.maximum(np.ceil(candidates.min_order_qty / pack - 1e-9), 1.0)
     mandatory = candidates.mandatory.astype(bool)
-    # A mandatory product may always order its minimum, even if its suggestion was smaller.
-    max_packs = np.where(mandatory, np.maximum(max_packs, moq_packs), max_packs)
-    min_quantity = moq_packs * pack
+    orderable = max_packs >= 1
 
     def result(status: OptimizationStatus, message: str, quantities: np.ndarray, *, profit: float = 0.0,
                bound: float | None = None, gap: float | None = None, seconds: float = 0.0, n_vars: int = 0,
@@ -200,15 +210,20 @@ def optimize_orders(
             n_variables=n_vars, n_constraints=n_rows)
 
     nothing = np.zeros(len(pack))
-    explanation = _explain_mandatory_shortfall(candidates, min_quantity, budget, volume_capacity)
+    stuck = mandatory & ~orderable
+    if stuck.any():
+        return result("infeasible", f"Infeasible: {describe_offenders(stuck, candidates.product_ids)} must be ordered "
+                      "but may not be ordered at all (their maximum quantity is below one pack or the minimum order "
+                      "quantity).", nothing)
+    explanation = _explain_mandatory_shortfall(candidates, moq_packs * pack, budget, volume_capacity)
     if explanation:
         return result("infeasible", explanation, nothing)
-
-    started = time.perf_counter()
-    active = np.flatnonzero((max_packs >= 1) & ((max_packs >= moq_packs) | mandatory))
+    active = np.flatnonzero(orderable)
     if len(active) == 0:
         return result("optimal", "Nothing to order: no product has a positive suggested quantity.", nothing)
-    model = _build_model(candidates, active, max_packs, moq_packs, mandatory, budget, volume_capacity)
+
+    started = time.perf_counter()
+    model = _build_model(candidates, active, breakpoint_packs, mandatory, budget, volume_capacity)
     solution = milp(model.objective, integrality=model.integrality, bounds=model.bounds,
                     constraints=model.constraints,
                     options={"time_limit": float(time_limit), "mip_rel_gap": float(mip_rel_gap), "presolve": True})
@@ -222,10 +237,10 @@ def optimize_orders(
         return result("failed", f"The solver stopped without a usable answer: {solution.message}", nothing, **shape)
 
     packs_chosen = np.zeros(len(pack))
-    packs_chosen[active] = np.round(solution.x[: len(active)])
+    packs_chosen[active] = model.packs_from_solution(solution.x)
     quantities = packs_chosen * pack
-    profit = -float(solution.fun) + model.objective_offset
-    bound = -float(solution.mip_dual_bound) + model.objective_offset if solution.mip_dual_bound is not None else None
+    profit = -float(solution.fun)
+    bound = -float(solution.mip_dual_bound) if solution.mip_dual_bound is not None else None
     gap = None if solution.mip_gap is None else float(solution.mip_gap)
     spent = float(quantities @ candidates.unit_cost)
     used = float(quantities @ candidates.unit_volume)
@@ -237,7 +252,7 @@ def optimize_orders(
     summary = (f"orders {int((quantities > 0).sum())} of {len(active)} candidate products, " + ", ".join(limits)
                + f", expected profit {profit:,.2f}")
     if solution.status == 0:
-        gap_note = "" if gap is None or gap <= 1e-9 else f" (within the {mip_rel_gap:.2%} MIP gap; gap {gap:.3%})"
+        gap_note = "" if gap is None or gap <= 1e-9 else f" within the {mip_rel_gap:.2%} MIP gap (gap {gap:.4%})"
         return result("optimal", f"Optimal{gap_note}: {summary}.", quantities, profit=profit, bound=bound, gap=gap,
                       **shape)
     gap_text = f"{gap:.3%}" if gap is not None else "unknown"
@@ -252,83 +267,70 @@ class _Model:
     bounds: Bounds
     constraints: list[LinearConstraint]
     n_rows: int
-    objective_offset: float
+    first_segment_packs: np.ndarray  # per active product: packs bought with the order flag (the MOQ)
+    segment_owner: np.ndarray  # per increment variable: which active product it belongs to
+
+    def packs_from_solution(self, x: np.ndarray) -> np.ndarray:
+        n_active = len(self.first_segment_packs)
+        flags = np.round(x[:n_active])
+        increments = np.round(x[n_active:])
+        return flags * self.first_segment_packs + np.bincount(self.segment_owner, weights=increments,
+                                                               minlength=n_active)
 
 
-def _build_model(candidates: OrderCandidates, active: np.ndarray, max_packs: np.ndarray, moq_packs: np.ndarray,
+def _build_model(candidates: OrderCandidates, active: np.ndarray, breakpoint_packs: np.ndarray,
                  mandatory: np.ndarray, budget: float | None, volume_capacity: float | None) -> _Model:
-    """Assemble the sparse MILP for the active products: [packs n | order flags z | segment amounts x]."""
+    """Assemble the sparse MILP for the active products: [order flags z | packs per further segment y]."""
     n_active = len(active)
     pack = candidates.pack_size[active].astype(float)
-    max_n = max_packs[active]
-    min_n = moq_packs[active]
-    must = mandatory[active]
-    fixed_cost = candidates.order_cost[active].astype(float)
-
-    # Segments of the piecewise-linear profit, kept only where they have width and lie within the maximum.
-    quantity = np.minimum(candidates.breakpoint_quantity[active], (max_n * pack)[:, None])
+    packs = breakpoint_packs[active]
     profit = candidates.breakpoint_profit[active]
-    width = np.diff(quantity, axis=1)
-    slope = np.divide(np.diff(profit, axis=1), width, out=np.zeros_like(width), where=width > 1e-12)
-    seg_owner, seg_index = np.nonzero(width > 1e-12)
+    first_packs = packs[:, 1]
+    first_profit = profit[:, 1] - candidates.order_cost[active]
+
+    # Further segments, kept only where they add packs.
+    width = np.diff(packs[:, 1:], axis=1)
+    per_pack = np.divide(np.diff(profit[:, 1:], axis=1), width, out=np.zeros_like(width), where=width > 0)
+    seg_owner, seg_index = np.nonzero(width > 0)
     seg_width = width[seg_owner, seg_index]
-    seg_slope = slope[seg_owner, seg_index]
     n_segments = len(seg_owner)
+    n_vars = n_active + n_segments
 
-    # A binary order flag only where a fixed cost makes it necessary; otherwise the MOQ is a semi-integer bound.
-    needs_flag = fixed_cost > 0
-    flag_owner = np.flatnonzero(needs_flag)
-    n_flags = len(flag_owner)
-    flag_column = n_active + np.arange(n_flags)
-    segment_column = n_active + n_flags + np.arange(n_segments)
-    n_vars = n_active + n_flags + n_segments
+    objective = -np.concatenate([first_profit, per_pack[seg_owner, seg_index]])
+    integrality = np.ones(n_vars, dtype=int)
+    lower = np.concatenate([mandatory[active].astype(float), np.zeros(n_segments)])
+    upper = np.concatenate([np.ones(n_active), seg_width])
 
-    objective = np.concatenate([np.zeros(n_active), fixed_cost[flag_owner], -seg_slope])
-    integrality = np.concatenate([
-        np.where(~needs_flag & (min_n > 1) & ~must, 3, 1),  # 3: semi-integer, 0 or within [min, max]
-        np.ones(n_flags), np.zeros(n_segments)]).astype(int)
-    lower_n = np.where(must | (~needs_flag & (min_n > 1)), min_n, 0.0)
-    lower = np.concatenate([lower_n, must[flag_owner].astype(float), np.zeros(n_segments)])
-    upper = np.concatenate([max_n, np.ones(n_flags), seg_width])
-
-    row_ids: list[np.ndarray] = []
-    col_ids: list[np.ndarray] = []
-    values: list[np.ndarray] = []
-    row_low: list[np.ndarray] = []
-    row_high: list[np.ndarray] = []
-    row_count = 0
-
-    def add_rows(local_rows: np.ndarray, cols: np.ndarray, coefficients: np.ndarray, n_new: int, low: np.ndarray,
-                 high: np.ndarray) -> None:
-        nonlocal row_count
-        row_ids.append(local_rows + row_count)
-        col_ids.append(cols)
-        values.append(coefficients)
-        row_low.append(low)
-        row_high.append(high)
-        row_count += n_new
-
-    # Units ordered = sum of the segment amounts: pack n - sum x = 0.
-    add_rows(np.concatenate([np.arange(n_active), seg_owner]), np.concatenate([np.arange(n_active), segment_column]),
-             np.concatenate([pack, -np.ones(n_segments)]), n_active, np.zeros(n_active), np.zeros(n_active))
-    if n_flags:
-        # No packs unless the order flag is on (n <= max z); with the flag on, at least the MOQ (n >= min z).
-        owner_range = np.arange(n_flags)
-        add_rows(np.concatenate([owner_range, owner_range]), np.concatenate([flag_owner, flag_column]),
-                 np.concatenate([np.ones(n_flags), -max_n[flag_owner]]), n_flags, np.full(n_flags, -np.inf),
-                 np.zeros(n_flags))
-        add_rows(np.concatenate([owner_range, owner_range]), np.concatenate([flag_owner, flag_column]),
-                 np.concatenate([np.ones(n_flags), -min_n[flag_owner]]), n_flags, np.zeros(n_flags),
-                 np.full(n_flags, np.inf))
+    # No increments without the order flag: sum_k y_k - (sum_k width_k) z <= 0, one row per product. Only needed
+    # where the flag costs something (a fixed order cost, or an MOQ above one pack): elsewhere buying the first pack
+    # is always at least as good as buying a later one (same price, higher marginal profit), so the optimum never
+    # takes increments without the flag.
+    flag_matters = (candidates.order_cost[active] > 0) | (first_packs > 1)
+    linked = flag_matters[seg_owner]
+    linked_segments = np.flatnonzero(linked)
+    linked_products = np.flatnonzero(flag_matters & (np.bincount(seg_owner, minlength=n_active) > 0))
+    row_of_product = np.full(n_active, -1)
+    row_of_product[linked_products] = np.arange(len(linked_products))
+    n_rows = len(linked_products)
+    total_width = np.bincount(seg_owner, weights=seg_width, minlength=n_active)
+    row_ids = [row_of_product[seg_owner[linked_segments]], np.arange(n_rows)]
+    col_ids = [n_active + linked_segments, linked_products]
+    values = [np.ones(len(linked_segments)), -total_width[linked_products]]
+    row_low = [np.full(n_rows, -np.inf)]
+    row_high = [np.zeros(n_rows)]
     for per_unit, limit in ((candidates.unit_cost, budget), (candidates.unit_volume, volume_capacity)):
         if limit is None:
             continue
-        add_rows(np.zeros(n_active, dtype=int), np.arange(n_active), per_unit[active].astype(float) * pack, 1,
-                 np.array([-np.inf]), np.array([float(limit)]))
+        per_pack_amount = per_unit[active].astype(float) * pack
+        row_ids += [np.full(n_vars, n_rows)]
+        col_ids += [np.arange(n_vars)]
+        values += [np.concatenate([per_pack_amount * first_packs, per_pack_amount[seg_owner]])]
+        row_low.append(np.array([-np.inf]))
+        row_high.append(np.array([float(limit)]))
+        n_rows += 1
 
     matrix = sparse.csc_array(
-        (np.concatenate(values), (np.concatenate(row_ids), np.concatenate(col_ids))), shape=(row_count, n_vars))
-    constraint = LinearConstraint(matrix, np.concatenate(row_low), np.concatenate(row_high))
+        (np.concatenate(values), (np.concatenate(row_ids), np.concatenate(col_ids))), shape=(n_rows, n_vars))
     return _Model(objective=objective, integrality=integrality, bounds=Bounds(lower, upper),
-                  constraints=[constraint], n_rows=row_count, objective_offset=0.0)
-
+                  constraints=[LinearConstraint(matrix, np.concatenate(row_low), np.concatenate(row_high))],
+                  n_rows=n_rows, first_segment_packs=first_packs, segment_owner=seg_owner)

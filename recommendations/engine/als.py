@@ -48,16 +48,16 @@ class ALSRecommender(Recommender):
     def fit(self, data: TrainingData) -> Self:
         self.n_users_, self.n_items_ = data.n_users, data.n_items
         matrix = sp.csr_matrix(data.seen if self.binarize else data.matrix, dtype=np.float32)
-        model = AlternatingLeastSquares(
-            factors=self.factors,
-            regularization=self.regularization,
-            alpha=self.alpha,
-            iterations=self.iterations,
-            random_state=self.random_state,
-            num_threads=self.n_threads,
-        )
         # implicit parallelizes itself; a multi-threaded BLAS underneath would oversubscribe the cores.
         with blas_threads(1):
+            model = AlternatingLeastSquares(
+                factors=self.factors,
+                regularization=self.regularization,
+                alpha=self.alpha,
+                iterations=self.iterations,
+                random_state=self.random_state,
+                num_threads=self.n_threads,
+            )
             model.fit(matrix, show_progress=False)
         self.user_factors_ = np.asarray(model.user_factors, dtype=np.float32)
         self.item_factors_ = np.asarray(model.item_factors, dtype=np.float32)

@@ -42,11 +42,9 @@ class CollaborativeFilteringRecommender(Recommender):
     def fit(self, data: TrainingData) -> Self:
         self.n_users_, self.n_items_ = data.n_users, data.n_items
         self.algorithm_ = choose_cf_algorithm(data.n_items, self.ease_max_items)
-        model: Recommender
-        if self.algorithm_ == "ease":
-            model = EASERecommender(**self.ease_params)
-        else:
-            model = ALSRecommender(**self.als_params)
+        model: Recommender = (
+            EASERecommender(**self.ease_params) if self.algorithm_ == "ease" else ALSRecommender(**self.als_params)
+        )
         self.model_ = model.fit(data)
         return self
 

@@ -20,7 +20,9 @@ from recommendations.engine.data import SECONDS_PER_DAY, TrainingData, event_typ
 from recommendations.engine.reasons import REASON_CODE, ReasonArrays, ReasonKind
 
 
-def decayed_item_totals(data: TrainingData, half_life_days: float | None, reference_time: float | None = None) -> np.ndarray:
+def decayed_item_totals(
+    data: TrainingData, half_life_days: float | None, reference_time: float | None = None
+) -> np.ndarray:
     """Per-item sum of event-type weights times 0.5 ** (age / half-life), ages measured from the latest event."""
     log = data.events
     weights = event_type_weights(log, data.config) * time_decay(log, half_life_days, reference_time=reference_time)
@@ -69,7 +71,9 @@ class TrendingRecommender(Recommender):
 
     name = "trending"
 
-    def __init__(self, short_half_life_days: float = 7.0, long_half_life_days: float = 90.0, prior: float = 1.0) -> None:
+    def __init__(
+        self, short_half_life_days: float = 7.0, long_half_life_days: float = 90.0, prior: float = 1.0
+    ) -> None:
         self.short_half_life_days = short_half_life_days
         self.long_half_life_days = long_half_life_days
         self.prior = prior
@@ -143,7 +147,8 @@ class CategoryPopularityRecommender(Recommender):
             return scores
         has_category = self.item_categories_ >= 0
         affinity = self.affinity_[users].toarray()
-        scores[:, has_category] = affinity[:, self.item_categories_[has_category]] * self.relative_popularity_[has_category]
+        in_category = affinity[:, self.item_categories_[has_category]]
+        scores[:, has_category] = in_category * self.relative_popularity_[has_category]
         return scores
 
     def explain(self, users: np.ndarray, items: np.ndarray) -> ReasonArrays:

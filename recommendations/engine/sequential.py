@@ -67,7 +67,9 @@ class SequentialItemToItemRecommender(Recommender):
         self.n_users_, self.n_items_ = data.n_users, data.n_items
         order = sequence_order(log)
         users, items, times = log.users[order], log.items[order], log.timestamps[order]
-        rows, cols, values = [], [], []
+        rows: list[np.ndarray] = [np.zeros(0, np.int32)]
+        cols: list[np.ndarray] = [np.zeros(0, np.int32)]
+        values: list[np.ndarray] = [np.zeros(0, np.float32)]
         for distance in range(1, self.window + 1):
             same = users[distance:] == users[:-distance]
             if self.max_gap_days is not None:
@@ -76,7 +78,7 @@ class SequentialItemToItemRecommender(Recommender):
             cols.append(items[distance:][same])
             values.append(np.full(int(same.sum()), 1.0 / distance, dtype=np.float32))
         counts = sp.csr_matrix(
-            (np.concatenate(values) if values else [], (np.concatenate(rows) if rows else [], np.concatenate(cols) if cols else [])),
+            (np.concatenate(values), (np.concatenate(rows), np.concatenate(cols))),
             shape=(self.n_items_, self.n_items_),
             dtype=np.float32,
         )

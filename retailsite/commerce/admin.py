@@ -1,8 +1,12 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
-from retailsite.tenancy.admin_base import TenantScopedAdmin, TenantScopedInline
+from retailsite.privacy.crypto import blind_index
+from retailsite.tenancy.admin_base import TenantScopedAdmin, TenantScopedInline, request_can
+from retailsite.tenancy.permissions import Capability
 
 from .models import Category, Customer, Event, Follow, Order, OrderLine, Product
 
@@ -12,7 +16,15 @@ class CustomerAdmin(TenantScopedAdmin):
     personal_fields = ("email", "name", "phone", "address")
     list_display = ["external_id", "name", "email", "gender", "birth_year", "city", "personalization_consent"]
     list_filter = ["gender", "personalization_consent", "marketing_consent"]
-    search_fields = ["external_id", "email", "name"]
+    search_fields = ["external_id"]
+    search_help_text = "Customer id, or an exact e-mail address (matched through its keyed hash)."
+
+    def get_search_results(self, request: HttpRequest, queryset: QuerySet, search_term: str) -> tuple[QuerySet, bool]:
+        # E-mail is encrypted: match it exactly through the blind index, and only for roles that see it.
+        term = search_term.strip()
+        if "@" in term and request_can(request, Capability.VIEW_PERSONAL_DATA):
+            return queryset.filter(email_hash=blind_index(term)), False
+        return super().get_search_results(request, queryset, search_term)
 
 
 @admin.register(Category)

@@ -6,8 +6,12 @@ Personal fields of Customer are kept together so the privacy layer can encrypt t
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
 
+from retailsite.privacy.crypto import blind_index
+from retailsite.privacy.fields import EncryptedTextField
 from retailsite.tenancy.models import TenantOwnedModel
 
 
@@ -20,11 +24,14 @@ class Gender(models.TextChoices):
 
 class Customer(TenantOwnedModel):
     external_id = models.CharField(max_length=100)
-    # Personal data (encrypted at rest by the privacy layer).
-    email = models.CharField(max_length=254, blank=True)
-    name = models.CharField(max_length=200, blank=True)
-    phone = models.CharField(max_length=50, blank=True)
-    address = models.CharField(max_length=500, blank=True)
+    # Personal data, encrypted at rest; e-mail look-ups go through the keyed hash `email_hash`.
+    email = EncryptedTextField(blank=True)
+    email_hash = models.CharField(max_length=64, blank=True, default="", editable=False)
+    name = EncryptedTextField(blank=True)
+    phone = EncryptedTextField(blank=True)
+    address = EncryptedTextField(blank=True)
+    # Storefront sign-in (shoppers are customers of one store, separate from staff users).
+    password = models.CharField(max_length=128, blank=True, default="", editable=False)
     # Demographics used for segment fallbacks and per-group fairness figures.
     birth_year = models.PositiveSmallIntegerField(null=True, blank=True)
     gender = models.CharField(max_length=1, choices=Gender.choices, blank=True, default="")
@@ -39,9 +46,18 @@ class Customer(TenantOwnedModel):
         constraints = [
             models.UniqueConstraint(fields=["tenant", "external_id"], name="customer_tenant_external_uniq"),
         ]
+        indexes = [models.Index(fields=["tenant", "email_hash"], name="customer_tenant_emailhash_idx")]
 
     def __str__(self) -> str:
         return self.external_id
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # The blind index must always match the e-mail it indexes, whoever writes the row.
+        self.email_hash = blind_index(self.email or "")
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "email" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "email_hash"}
+        super().save(*args, **kwargs)
 
 
 class Category(TenantOwnedModel):

@@ -98,6 +98,10 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     (BASE_DIR / "var").mkdir(exist_ok=True)
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
 
+# Personal data encryption (Fernet keys, newest first) and the blind-index key; see docs/privacy.md.
+FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
+BLIND_INDEX_KEY = env.str("BLIND_INDEX_KEY", default="")
+
 DB_APP_ROLE = env.str("DATABASE_APP_ROLE", default="retail_app")
 DB_OWNER_ROLE = env.str("DATABASE_OWNER_ROLE", default="retail_owner")
 
@@ -163,13 +167,40 @@ MEDIA_URL = "media/"
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    # Partner API (retailsite/api): the credential sets the tenant; scopes per HTTP method; one
+    # JSON error shape; page size capped at 200. These defaults make any DRF view fail closed.
+    "DEFAULT_PAGINATION_CLASS": "retailsite.api.pagination.CappedLimitOffsetPagination",
     "PAGE_SIZE": 50,
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "retailsite.api.authentication.ApiKeyAuthentication",
+        "retailsite.api.authentication.StaffSessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["retailsite.api.permissions.HasScope"],
+    "DEFAULT_THROTTLE_CLASSES": ["retailsite.api.throttling.CredentialRateThrottle"],
+    # Requests per API key (or staff user): "<n>/<sec|min|hour|day>".
+    "DEFAULT_THROTTLE_RATES": {"api_key": env.str("API_RATE_LIMIT", default="1200/min")},
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "retailsite.api.exceptions.api_exception_handler",
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Retail personalization partner API",
+    "DESCRIPTION": "Per-store REST API. Authenticate with a store's API key (`Authorization: Bearer rsk_...`); "
+                   "every error has the shape {\"error\": {\"code\", \"message\", \"fields\"}}. See docs/api.md.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and docs are public and never touch store data.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # Swagger UI and Redoc from the drf-spectacular-sidecar package, served locally (no CDN).
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "retailsite.api.schema.add_error_responses",
+    ],
 }
 
 # Import: how many bad lines an import lists before it stops collecting.

@@ -46,3 +46,24 @@ def memberships_for_user(user: AbstractBaseUser | AnonymousUser) -> list[Members
             .select_related("tenant")
             .order_by("tenant__slug")
         )
+
+
+def membership_selected_for_staff(
+    user: AbstractBaseUser | AnonymousUser, *, wanted_tenant_id: object,
+    memberships: list[Membership] | None = None,
+) -> Membership | None:
+    """The membership a staff user works in: the store chosen in their session, else their first.
+
+    A platform superuser who has not chosen a store gets None (platform scope in the admin).
+    Shared by TenantMiddleware (admin, staff pages) and the API's staff session authentication.
+    """
+    if memberships is None:
+        memberships = memberships_for_user(user)
+    if not memberships:
+        return None
+    for membership in memberships:
+        if membership.tenant_id == wanted_tenant_id:
+            return membership
+    if user.is_superuser and wanted_tenant_id is None:
+        return None  # superusers start in platform scope until they pick a store
+    return memberships[0]

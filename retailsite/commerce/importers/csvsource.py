@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from .errors import ErrorLog
 
@@ -64,6 +64,8 @@ class CsvSource:
         self.index: dict[str, int] = {}
         self.rows_read = 0
         self._bad_encoding_lines: set[int] = set()
+        self._handle: BinaryIO | None = None
+        self._reader: Any = None
 
     def has(self, column: str) -> bool:
         return column in self.index
@@ -71,42 +73,49 @@ class CsvSource:
     def error(self, line: int, column: str, message: str) -> None:
         self.errors.add(self.name, line, column, message)
 
-    def rows(self, on_progress: Callable[[int], None] | None = None) -> Iterator[tuple[int, list[str]]]:
-        """Yield every well-formed data row; bad rows are logged and skipped."""
+    def open(self) -> bool:
+        """Open the file and check its header; False (with errors logged) if it cannot be read."""
         try:
-            handle = self.path.open("rb")
+            self._handle = self.path.open("rb")
         except OSError as error:
             self.error(0, "", f"cannot open the file: {error.strerror or error}")
-            return
-        with handle:
-            reader = csv.reader(self._decoded_lines(handle), strict=True)
-            if not self._read_header(reader):
-                return
-            width = len(self.columns)
-            end_of_previous = reader.line_num
-            while True:
-                try:
-                    cells = next(reader)
-                except StopIteration:
-                    break
-                except csv.Error as error:
-                    self.error(end_of_previous + 1, "", f"malformed CSV ({error}); check the quoting")
-                    end_of_previous = reader.line_num
-                    continue
-                line = end_of_previous + 1
-                last_line = reader.line_num
-                end_of_previous = last_line
-                if not cells:
-                    continue  # a blank line
-                self.rows_read += 1
-                if on_progress is not None and self.rows_read % _PROGRESS_EVERY == 0:
-                    on_progress(self.rows_read)
-                if self._bad_encoding_lines and self._has_bad_encoding(line, last_line, cells):
-                    continue
-                if len(cells) != width:
-                    self._wrong_width(line, cells)
-                    continue
-                yield line, cells
+            return False
+        self._reader = csv.reader(self._decoded_lines(self._handle), strict=True)
+        return self._read_header(self._reader)
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
+
+    def rows(self, on_progress: Callable[[int], None] | None = None) -> Iterator[tuple[int, list[str]]]:
+        """Yield every well-formed data row after the header; bad rows are logged and skipped."""
+        reader = self._reader
+        width = len(self.columns)
+        end_of_previous = reader.line_num
+        while True:
+            try:
+                cells = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as error:
+                self.error(end_of_previous + 1, "", f"malformed CSV ({error}); check the quoting")
+                end_of_previous = reader.line_num
+                continue
+            line = end_of_previous + 1
+            last_line = reader.line_num
+            end_of_previous = last_line
+            if not cells:
+                continue  # a blank line
+            self.rows_read += 1
+            if on_progress is not None and self.rows_read % _PROGRESS_EVERY == 0:
+                on_progress(self.rows_read)
+            if self._bad_encoding_lines and self._has_bad_encoding(line, last_line, cells):
+                continue
+            if len(cells) != width:
+                self._wrong_width(line, cells)
+                continue
+            yield line, cells
         if on_progress is not None:
             on_progress(self.rows_read)
 
@@ -122,7 +131,7 @@ class CsvSource:
                 self._bad_encoding_lines.add(number)
                 yield raw.decode("utf-8", "surrogateescape")
 
-    def _read_header(self, reader: Iterator[list[str]]) -> bool:
+    def _read_header(self, reader: Any) -> bool:
         try:
             header = next(reader)
             while not header or all(not cell.strip() for cell in header):
@@ -134,7 +143,7 @@ class CsvSource:
         except csv.Error as error:
             self.error(1, "", f"malformed header row ({error})")
             return False
-        header_line = getattr(reader, "line_num", 1)
+        header_line = reader.line_num
         if self._bad_encoding_lines:
             bad = next(iter(self._bad_encoding_lines))
             self.error(bad, "", "the header is not valid UTF-8; save the file as UTF-8")

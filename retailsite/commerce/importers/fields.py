@@ -122,7 +122,7 @@ def parse_whole_number_in_range(value: str, low: int, high: int, *, what: str) -
         raise FieldError(f"{what} must be a whole number between {low} and {high}; got {show(text)}")
     number = int(match.group(1))
     if not low <= number <= high:
-        raise FieldError(f"{what} {number} is out of range ({low}–{high})")
+        raise FieldError(f"{what} {number} is out of range ({low} to {high})")
     return number
 
 
@@ -142,7 +142,7 @@ def parse_datetime(value: str, *, default_zone: tzinfo, latest_year: int | None 
                          f"got {show(text)}") from None
     latest = latest_year if latest_year is not None else date.today().year + 1
     if not EARLIEST_YEAR <= parsed.year <= latest:
-        raise FieldError(f"date {show(text)} is out of range (years {EARLIEST_YEAR}–{latest})")
+        raise FieldError(f"date {show(text)} is out of range (years {EARLIEST_YEAR} to {latest})")
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=default_zone)
     return parsed.astimezone(UTC)

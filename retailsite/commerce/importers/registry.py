@@ -16,7 +16,7 @@ transaction. Adding a kind never needs an edit here:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import tzinfo
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -79,14 +79,15 @@ class ImportReport:
 class ImportRun:
     """State shared by the kinds of one run: tenant, its time zone, errors and known external ids."""
 
-    def __init__(self, *, tenant: Tenant, zone: tzinfo, errors: ErrorLog,
-                 progress: ProgressCallback | None) -> None:
+    def __init__(self, *, tenant: Tenant, zone: tzinfo, errors: ErrorLog, progress: ProgressCallback | None = None,
+                 stored_ids: Mapping[str, Iterable[str]] | None = None) -> None:
         self.tenant = tenant
         self.zone = zone
         self.errors = errors
         self.progress = progress
         self._new_ids: dict[str, set[str]] = {}
-        self._known_ids: dict[str, set[str]] = {}
+        # Ids already in the store, per entity; loaded from the database on first use unless given.
+        self._known_ids: dict[str, set[str]] = {entity: set(ids) for entity, ids in (stored_ids or {}).items()}
 
     def publish_ids(self, entity: str, ids: Iterable[str]) -> None:
         """Ids this run's file adds for `entity` (e.g. "customer"), visible to later kinds."""
@@ -120,6 +121,8 @@ class KindImporter:
     name: ClassVar[str]
     columns: ClassVar[ColumnSpec]
     depends_on: ClassVar[tuple[str, ...]] = ()
+    # Among kinds whose dependencies are met, lower positions are validated and written first.
+    position: ClassVar[int] = 100
     # Staging table columns (name, PostgreSQL type); the first is always the source line.
     stage_columns: ClassVar[tuple[tuple[str, str], ...]]
 
@@ -134,17 +137,25 @@ class KindImporter:
     # -- validation --------------------------------------------------------------------------
 
     def validate(self) -> None:
+        """Check every row, spooling the good ones; problems go to the run's error log."""
         total = count_data_lines(self.source.path) if self.source.path.is_file() else None
         self.run.report_progress(self.name, 0, total)
-        on_progress: Callable[[int], None] = lambda done: self.run.report_progress(self.name, done, total)  # noqa: E731
-        self.prepare()
-        for line, cells in self.source.rows(on_progress):
-            staged = self.parse_row(line, cells)
-            if staged is not None:
-                self.spool.write(staged)
+
+        def on_progress(done: int) -> None:
+            self.run.report_progress(self.name, done, total)
+
+        try:
+            if not self.source.open():
+                return
+            self.prepare()
+            for line, cells in self.source.rows(on_progress):
+                staged = self.parse_row(line, cells)
+                if staged is not None:
+                    self.spool.write(staged)
+        finally:
+            self.source.close()
         self.rows_read = self.source.rows_read
-        if self.source.columns:
-            self.finish_validation()
+        self.finish_validation()
 
     def prepare(self) -> None:
         """Called once the header is known to be valid, before the first row (optional)."""
@@ -209,26 +220,21 @@ def register_entity_ids(entity: str, loader: Callable[[], Iterable[str]]) -> Non
 
 
 def registered_kinds() -> list[type[KindImporter]]:
-    """Every registered kind, each after the kinds it depends on (stable otherwise)."""
-    ordered: list[type[KindImporter]] = []
-    state: dict[str, str] = {}
-
-    def visit(name: str, chain: tuple[str, ...]) -> None:
-        if state.get(name) == "done":
-            return
-        if state.get(name) == "visiting":
-            raise ValueError("import kinds depend on each other in a cycle: " + " -> ".join((*chain, name)))
-        kind = _KINDS.get(name)
-        if kind is None:
-            raise ValueError(f"import kind {chain[-1]!r} depends on {name!r}, which is not registered")
-        state[name] = "visiting"
+    """Every registered kind, each after the kinds it depends on; ties broken by `position`, then name."""
+    for kind in _KINDS.values():
         for dependency in kind.depends_on:
-            visit(dependency, (*chain, name))
-        state[name] = "done"
-        ordered.append(kind)
-
-    for name in _KINDS:
-        visit(name, ())
+            if dependency not in _KINDS:
+                raise ValueError(f"import kind {kind.name!r} depends on {dependency!r}, which is not registered")
+    ordered: list[type[KindImporter]] = []
+    waiting = dict(_KINDS)
+    while waiting:
+        ready = [kind for kind in waiting.values()
+                 if all(dependency not in waiting for dependency in kind.depends_on)]
+        if not ready:
+            raise ValueError("import kinds depend on each other in a cycle: " + ", ".join(sorted(waiting)))
+        chosen = min(ready, key=lambda kind: (kind.position, kind.name))
+        ordered.append(chosen)
+        del waiting[chosen.name]
     return ordered
 
 

@@ -2,8 +2,9 @@
 
 Validation streams each good row, already normalized (UTC times, parsed numbers), into a
 spool in PostgreSQL's CSV COPY format, so memory stays flat however large the input and
-the write pass can COPY the bytes straight into a staging table. An empty unquoted field
-means NULL; text columns are COALESCEd back to '' when written to the real tables.
+the write pass can COPY the bytes straight into a staging table. Values are written with
+str() (True, 9.99, 2024-03-01 08:30:00+00:00), which PostgreSQL reads back as typed. An
+empty unquoted field means NULL; text columns are COALESCEd back to '' when written.
 """
 
 from __future__ import annotations
@@ -26,22 +27,9 @@ _DECODERS: dict[str, Callable[[str], Any]] = {
     "numeric": Decimal,
     "double precision": float,
     "timestamptz": datetime.fromisoformat,
-    "boolean": lambda text: text == "t",
+    "boolean": lambda text: text in ("True", "t", "true"),
     "jsonb": str,
 }
-
-
-def encode_cell(value: Any) -> Any:
-    """A value as the spool stores it: None -> empty (NULL), bools as t/f, datetimes in ISO 8601."""
-    if value is None:
-        return ""
-    if value is True:
-        return "t"
-    if value is False:
-        return "f"
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return value
 
 
 class Spool:
@@ -59,7 +47,7 @@ class Spool:
         return [name for name, _ in self.columns]
 
     def write(self, row: Sequence[Any]) -> None:
-        """Append one row; text columns must not be None unless NULL is meant."""
+        """Append one row: None is NULL (text columns read it back as ''), other values as str()."""
         self._writer.writerow(row)
         self.rows += 1
 

@@ -1,31 +1,51 @@
-"""customers.csv: `customer_id` and optional personal data, demographics and consents."""
+"""customers.csv: `customer_id` and optional personal data, demographics and consents.
+
+Personal fields (e-mail, name, phone, address) are encrypted at rest by the privacy
+layer. The PostgreSQL path encrypts them in Python before they reach the database and
+reuses a customer's stored token when the value has not changed, so a repeated import
+still compares equal (IS DISTINCT FROM) and rewrites nothing. The e-mail's blind index
+(`email_hash`) is kept in step with the e-mail.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.db import connection
 
 from retailsite.commerce.models import Customer, Gender
+from retailsite.privacy.crypto import blind_index
+from retailsite.privacy.fields import EncryptedTextField
 
 from ..csvsource import ColumnSpec
 from ..fields import FieldError, parse_birth_year, parse_bool, parse_datetime, parse_identifier, parse_text, show
-from ..generic import orm_upsert
-from ..pg import Assign, PgSession
+from ..generic import batched, orm_upsert
+from ..pg import Assign, PgSession, table
 from ..registry import INVALID, KindCounts, KindImporter, register_entity_ids, register_kind
+from ..spool import Spool
 
-_TEXT_COLUMNS = ("email", "name", "phone", "address", "city")
+# Plain text columns, stored '' when empty.
+_TEXT_COLUMNS = ("email", "name", "phone", "address", "city", "gender", "country")
+# Sane limits for columns whose model field has none (encrypted text).
+_FALLBACK_LENGTHS = {"email": 254, "name": 200, "phone": 50, "address": 500}
 _GENDERS = {
     "f": Gender.FEMALE, "female": Gender.FEMALE, "w": Gender.FEMALE, "woman": Gender.FEMALE,
     "m": Gender.MALE, "male": Gender.MALE, "man": Gender.MALE,
     "x": Gender.OTHER, "other": Gender.OTHER, "nonbinary": Gender.OTHER, "non-binary": Gender.OTHER,
     "": Gender.UNKNOWN, "u": Gender.UNKNOWN, "unknown": Gender.UNKNOWN,
 }
+_TOKEN_BATCH = 2_000
 
 
 def _max_length(field: str) -> int:
-    return Customer._meta.get_field(field).max_length
+    return Customer._meta.get_field(field).max_length or _FALLBACK_LENGTHS[field]
+
+
+def encrypted_columns() -> list[str]:
+    return [field.name for field in Customer._meta.concrete_fields if isinstance(field, EncryptedTextField)]
 
 
 def parse_gender(value: str) -> str:
@@ -52,6 +72,10 @@ def parse_email(value: str) -> str:
     return text
 
 
+def _text_parser(limit: int) -> Callable[[str], str]:
+    return lambda text: parse_text(text, max_length=limit)
+
+
 def parse_consent(value: str, *, column: str) -> bool:
     if not value.strip():
         raise FieldError(f"{column} is empty; give true or false, or leave the column out")
@@ -61,6 +85,7 @@ def parse_consent(value: str, *, column: str) -> bool:
 @register_kind
 class CustomersImporter(KindImporter):
     name = "customers"
+    position = 10
     columns = ColumnSpec(
         required=("customer_id",),
         optional=("email", "name", "phone", "address", "birth_year", "gender", "city", "country",
@@ -70,15 +95,15 @@ class CustomersImporter(KindImporter):
         ("line_no", "bigint"), ("external_id", "text"), ("email", "text"), ("name", "text"), ("phone", "text"),
         ("address", "text"), ("birth_year", "integer"), ("gender", "text"), ("city", "text"), ("country", "text"),
         ("signed_up_at", "timestamptz"), ("personalization_consent", "boolean"), ("marketing_consent", "boolean"),
+        ("email_hash", "text"),
     )
 
     def prepare(self) -> None:
         self.first_line: dict[str, int] = {}
-        self.id_length = _max_length("external_id")
-        self.text_parsers = {
-            column: (lambda text, limit=_max_length(column): parse_text(text, max_length=limit))
-            for column in ("name", "phone", "address", "city")
-        }
+        self.id_length = Customer._meta.get_field("external_id").max_length
+        self.text_parsers = {column: _text_parser(_max_length(column))
+                             for column in ("name", "phone", "address", "city")}
+        self.has_email = self.source.has("email")
 
     def parse_row(self, line: int, cells: list[str]) -> list[Any] | None:
         before = self.run.errors.total
@@ -111,44 +136,73 @@ class CustomersImporter(KindImporter):
                 values[column] = self.parsed(line, column, lambda t, c=column: parse_consent(t, column=c), text)
         if self.run.errors.total != before:
             return None
-        return [line, external_id, *(values[column] for column in self.columns.optional)]
+        email_hash = blind_index(values["email"]) if self.has_email else None
+        return [line, external_id, *(values[column] for column in self.columns.optional), email_hash]
 
     def finish_validation(self) -> None:
         self.run.publish_ids("customer", self.first_line)
 
     def _present(self) -> list[str]:
-        return [column for column in self.columns.optional if self.source.has(column)]
+        present = [column for column in self.columns.optional if self.source.has(column)]
+        return [*present, "email_hash"] if self.has_email else present
+
+    # -- PostgreSQL ----------------------------------------------------------------------------
 
     def write_postgresql(self, db: PgSession) -> KindCounts:
-        db.stage("import_customers", self.spool, phase="writing customers")
+        protected = [column for column in encrypted_columns() if column in self._present()]
+        spool = self._encrypted_spool(db, protected) if protected else self.spool
+        try:
+            db.stage("import_customers", spool, phase="writing customers")
+        finally:
+            if spool is not self.spool:
+                spool.close()
         present = set(self._present())
-        assignments = [Assign("tenant_id", "%s", update=False), Assign("external_id", "s.external_id", update=False)]
-        params: list[Any] = [db.tenant_id]
-        for column in self.columns.optional:
-            if column in present:
-                expression = f"COALESCE(s.{column}, '')" if column in (*_TEXT_COLUMNS, "gender", "country") \
-                    else f"s.{column}"
-                assignments.append(Assign(column, expression))
-            else:
-                # Not in this file: new rows get the model default, existing rows keep their value.
-                default = Customer._meta.get_field(column).get_default()
-                assignments.append(Assign(column, "%s", update=False))
-                params.append(default)
-        assignments.append(Assign("created_at", "now()", update=False))
+        assignments = [db.tenant(), Assign("external_id", "s.external_id", update=False)]
+        for column in present:
+            expression = f"COALESCE(s.{column}, '')" if column in (*_TEXT_COLUMNS, "email_hash") else f"s.{column}"
+            assignments.append(Assign(column, expression))
+        # Columns not in the file: new rows get the model default, existing rows keep their value.
         created, updated = db.upsert(target=Customer, assignments=assignments, source="import_customers s",
-                                     conflict=("tenant_id", "external_id"), params=params)
+                                     conflict=("tenant_id", "external_id"))
         return KindCounts(rows_read=self.rows_read, created=created, updated=updated,
                           unchanged=self.spool.rows - created - updated)
 
+    def _encrypted_spool(self, db: PgSession, protected: list[str]) -> Spool:
+        """The staged rows with personal values replaced by tokens (a stored token when unchanged)."""
+        fields = {column: Customer._meta.get_field(column) for column in protected}
+        encrypted = Spool(self.stage_columns)
+        for batch in batched(self.spool.decoded_rows(), _TOKEN_BATCH):
+            stored = self._stored_tokens(db, [row["external_id"] for row in batch], protected)
+            for row in batch:
+                tokens = stored.get(row["external_id"], {})
+                for column, field in fields.items():
+                    value = row[column]
+                    token = tokens.get(column)
+                    if token is not None and field.from_db_value(token, None, connection) == value:
+                        row[column] = token
+                    else:
+                        row[column] = field.get_db_prep_save(value, connection)
+                encrypted.write([row[name] for name, _ in self.stage_columns])
+        return encrypted
+
+    @staticmethod
+    def _stored_tokens(db: PgSession, external_ids: list[str], protected: list[str]) -> dict[str, dict[str, str]]:
+        columns = ", ".join(protected)
+        rows = db.fetchall(f"SELECT external_id, {columns} FROM {table(Customer)} "
+                           "WHERE tenant_id = %s AND external_id = ANY(%s)", [db.tenant_id, external_ids])
+        return {row[0]: dict(zip(protected, row[1:], strict=True)) for row in rows}
+
+    # -- other databases -----------------------------------------------------------------------
+
     def write_generic(self) -> KindCounts:
         present = self._present()
-        rows = []
-        for staged in self.spool.decoded_rows():
-            row = {"external_id": staged["external_id"]}
-            row.update({column: staged[column] for column in present})
-            rows.append(row)
-        created, updated, unchanged = orm_upsert(Customer, rows, key=("external_id",), update=present)
+
+        def rows() -> Iterator[dict[str, Any]]:
+            for staged in self.spool.decoded_rows():
+                yield {"external_id": staged["external_id"], **{column: staged[column] for column in present}}
+
+        created, updated, unchanged = orm_upsert(Customer, rows(), key=("external_id",), update=present)
         return KindCounts(rows_read=self.rows_read, created=created, updated=updated, unchanged=unchanged)
 
 
-register_entity_ids("customer", lambda: Customer.objects.values_list("external_id", flat=True).iterator(10_000))
+register_entity_ids("customer", lambda: list(Customer.objects.values_list("external_id", flat=True)))

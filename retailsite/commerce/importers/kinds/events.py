@@ -43,6 +43,7 @@ def event_dedupe_key(*, customer: str, session: str, product: str, event_type: s
 @register_kind
 class EventsImporter(KindImporter):
     name = "events"
+    position = 40
     depends_on = ("customers", "products")
     columns = ColumnSpec(required=("product_id", "event_type", "occurred_at"), optional=("value",),
                          at_least_one_of=(("customer_id", "session_id"),))
@@ -95,16 +96,15 @@ class EventsImporter(KindImporter):
         db.stage("import_events", self.spool, phase="writing events")
         created, _ = db.upsert(
             target=Event,
-            assignments=[Assign("tenant_id", "%s", update=False), Assign("customer_id", "c.id", update=False),
+            assignments=[db.tenant(), Assign("customer_id", "c.id", update=False),
                          Assign("session_id", "COALESCE(s.session_id, '')", update=False),
                          Assign("product_id", "p.id", update=False), Assign("event_type", "s.event_type", update=False),
                          Assign("value", "s.value", update=False), Assign("occurred_at", "s.occurred_at", update=False),
-                         Assign("dedupe_key", "s.dedupe_key", update=False),
-                         Assign("recommendation_id", "''", update=False)],
+                         Assign("dedupe_key", "s.dedupe_key", update=False)],
             source=(f"import_events s LEFT JOIN {table(Customer)} c "
                     "ON c.tenant_id = %s AND c.external_id = s.customer_ext "
                     f"JOIN {table(Product)} p ON p.tenant_id = %s AND p.external_id = s.product_ext"),
-            conflict=("tenant_id", "dedupe_key"), params=[db.tenant_id, db.tenant_id, db.tenant_id],
+            conflict=("tenant_id", "dedupe_key"), source_params=[db.tenant_id, db.tenant_id],
         )
         return KindCounts(rows_read=self.rows_read, created=created, unchanged=self.spool.rows - created)
 

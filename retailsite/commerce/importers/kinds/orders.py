@@ -17,6 +17,7 @@ from typing import Any
 from retailsite.commerce.models import Customer, Order, OrderLine, Product
 
 from ..csvsource import ColumnSpec
+from ..errors import ImportFailed, ImportIssue
 from ..fields import parse_datetime, parse_identifier, parse_money, parse_quantity, parse_text, show
 from ..generic import batched, id_map, orm_upsert
 from ..pg import Assign, PgSession, table
@@ -34,6 +35,7 @@ def _max_length(model: type, field: str) -> int:
 @register_kind
 class OrdersImporter(KindImporter):
     name = "orders"
+    position = 30
     depends_on = ("customers", "products")
     columns = ColumnSpec(required=("order_id", "customer_id", "product_id", "quantity", "ordered_at"),
                          optional=("unit_price", "channel"))
@@ -126,12 +128,12 @@ class OrdersImporter(KindImporter):
         channel_given = self.source.has("channel")
         orders_created, orders_updated = db.upsert(
             target=Order,
-            assignments=[Assign("tenant_id", "%s", update=False), Assign("external_id", "h.order_ext", update=False),
+            assignments=[db.tenant(), Assign("external_id", "h.order_ext", update=False),
                          Assign("customer_id", "c.id"), Assign("ordered_at", "h.ordered_at"),
                          Assign("channel", "COALESCE(h.channel, '')", update=channel_given)],
             source=f"import_order_headers h JOIN {table(Customer)} c "
                    "ON c.tenant_id = %s AND c.external_id = h.customer_ext",
-            conflict=("tenant_id", "external_id"), params=[db.tenant_id, db.tenant_id],
+            conflict=("tenant_id", "external_id"), source_params=[db.tenant_id],
         )
         # One row per (order, product): duplicates merged, external ids resolved to keys.
         db.execute(
@@ -154,8 +156,6 @@ class OrdersImporter(KindImporter):
         if too_large:
             rows = db.fetchall("SELECT first_line FROM import_order_lines_resolved WHERE quantity > %s "
                                "ORDER BY first_line LIMIT 100", [MAX_LINE_QUANTITY])
-            from ..errors import ImportFailed, ImportIssue
-
             raise ImportFailed([ImportIssue(self.source.name, row[0], "quantity",
                                             "this product's lines in the order add up to more than "
                                             f"{MAX_LINE_QUANTITY:,}") for row in rows])
@@ -177,11 +177,13 @@ class OrdersImporter(KindImporter):
         for price_given in (True, False):
             batch_created, batch_updated = db.upsert(
                 target=OrderLine,
-                assignments=[Assign("tenant_id", "%s", update=False), Assign("order_id", "r.order_id", update=False),
+                assignments=[db.tenant(),
+                             Assign("order_id", "r.order_id", update=False),
                              Assign("product_id", "r.product_id", update=False),
-                             Assign("quantity", "r.quantity"), Assign("unit_price", "r.unit_price", update=price_given)],
+                             Assign("quantity", "r.quantity"),
+                             Assign("unit_price", "r.unit_price", update=price_given)],
                 source="import_order_lines_resolved r WHERE r.price_given = %s",
-                conflict=("tenant_id", "order_id", "product_id"), params=[db.tenant_id, price_given],
+                conflict=("tenant_id", "order_id", "product_id"), source_params=[price_given],
             )
             created += batch_created
             updated += batch_updated
@@ -222,8 +224,6 @@ class OrdersImporter(KindImporter):
         products = id_map(Product, {product for _, product in merged})
         too_large = [entry[3] for entry in merged.values() if entry[0] > MAX_LINE_QUANTITY]
         if too_large:
-            from ..errors import ImportFailed, ImportIssue
-
             raise ImportFailed([ImportIssue(self.source.name, line, "quantity", "this product's lines in the order "
                                             f"add up to more than {MAX_LINE_QUANTITY:,}") for line in too_large[:100]])
         wanted: dict[int, set[int]] = defaultdict(set)

@@ -72,6 +72,7 @@ def parse_active(value: str) -> bool:
 @register_kind
 class ProductsImporter(KindImporter):
     name = "products"
+    position = 20
     columns = ColumnSpec(
         required=("product_id", "name"),
         optional=("description", "category", "brand", "tags", "price", "cost", "active"),
@@ -147,27 +148,17 @@ class ProductsImporter(KindImporter):
     def write_postgresql(self, db: PgSession) -> KindCounts:
         categories_created = self._write_categories_postgresql(db)
         db.stage("import_products", self.spool, phase="writing products")
-        present = set(self._present())
-        assignments = [Assign("tenant_id", "%s", update=False), Assign("external_id", "s.external_id", update=False),
-                       Assign("name", "s.name")]
-        params: list[Any] = [db.tenant_id]
         expressions = {"description": "COALESCE(s.description, '')", "category": "c.id",
                        "brand": "COALESCE(s.brand, '')", "tags": "s.tags", "price": "s.price", "cost": "s.cost",
                        "active": "s.active"}
-        for column in self.columns.optional:
-            target = self.targets[column]
-            if column in present:
-                assignments.append(Assign(target, expressions[column]))
-            else:
-                default = Product._meta.get_field(target.removesuffix("_id")).get_default()
-                assignments.append(Assign(target, "%s::jsonb" if column == "tags" else "%s", update=False))
-                params.append(json.dumps(default) if column == "tags" else default)
-        assignments.append(Assign("created_at", "now()", update=False))
-        source = f"import_products s LEFT JOIN {table(Category)} c ON c.tenant_id = %s AND c.path = s.category_path"
-        params.append(db.tenant_id)
-        # Parameters appear in SELECT-list order, then the join condition.
-        created, updated = db.upsert(target=Product, assignments=assignments, source=source,
-                                     conflict=("tenant_id", "external_id"), params=params)
+        # Columns not in the file: new rows get the model default, existing rows keep their value.
+        assignments = [db.tenant(), Assign("external_id", "s.external_id", update=False), Assign("name", "s.name"),
+                       *(Assign(self.targets[column], expressions[column]) for column in self._present())]
+        created, updated = db.upsert(
+            target=Product, assignments=assignments,
+            source=f"import_products s LEFT JOIN {table(Category)} c ON c.tenant_id = %s AND c.path = s.category_path",
+            conflict=("tenant_id", "external_id"), source_params=[db.tenant_id],
+        )
         return KindCounts(rows_read=self.rows_read, created=created, updated=updated,
                           unchanged=self.spool.rows - created - updated,
                           details={"categories_created": categories_created} if categories_created else {})
@@ -182,11 +173,11 @@ class ProductsImporter(KindImporter):
             # Level by level, so each parent exists before its children look it up.
             level_created, _ = db.upsert(
                 target=Category,
-                assignments=[Assign("tenant_id", "%s", update=False), Assign("name", "s.name", update=False),
+                assignments=[db.tenant(), Assign("name", "s.name", update=False),
                              Assign("path", "s.path", update=False), Assign("parent_id", "p.id", update=False)],
                 source=(f"import_categories s LEFT JOIN {table(Category)} p "
                         "ON p.tenant_id = %s AND p.path = s.parent_path WHERE s.depth = %s"),
-                conflict=("tenant_id", "path"), params=[db.tenant_id, db.tenant_id, depth],
+                conflict=("tenant_id", "path"), source_params=[db.tenant_id, depth],
             )
             created += level_created
         return created

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from retailsite.commerce.models import Customer, Follow
@@ -16,6 +17,7 @@ from ..registry import INVALID, KindCounts, KindImporter, register_kind
 @register_kind
 class SocialImporter(KindImporter):
     name = "social"
+    position = 50
     depends_on = ("customers",)
     columns = ColumnSpec(required=("customer_id", "follows_id"))
     stage_columns = (("line_no", "bigint"), ("follower_ext", "text"), ("followee_ext", "text"))
@@ -28,8 +30,7 @@ class SocialImporter(KindImporter):
         before = self.run.errors.total
         ids = []
         for column in ("customer_id", "follows_id"):
-            value = self.parsed(line, column, lambda t, c=column: parse_identifier(t, max_length=self.id_length, what=c),
-                                cells[self.source.index[column]])
+            value = self.parsed(line, column, self._id_parser(column), cells[self.source.index[column]])
             if value is not INVALID and value not in self.customers:
                 self.fail(line, column, f"unknown customer {show(value)}: not in this import's customers file "
                                         "nor in the store")
@@ -41,16 +42,19 @@ class SocialImporter(KindImporter):
             return None
         return [line, follower, followee]
 
+    def _id_parser(self, column: str) -> Callable[[str], str]:
+        return lambda text: parse_identifier(text, max_length=self.id_length, what=column)
+
     def write_postgresql(self, db: PgSession) -> KindCounts:
         db.stage("import_social", self.spool, phase="writing social")
         created, _ = db.upsert(
             target=Follow,
-            assignments=[Assign("tenant_id", "%s", update=False), Assign("follower_id", "a.id", update=False),
-                         Assign("followee_id", "b.id", update=False), Assign("created_at", "now()", update=False)],
+            assignments=[db.tenant(), Assign("follower_id", "a.id", update=False),
+                         Assign("followee_id", "b.id", update=False)],
             source=(f"(SELECT DISTINCT follower_ext, followee_ext FROM import_social) s "
                     f"JOIN {table(Customer)} a ON a.tenant_id = %s AND a.external_id = s.follower_ext "
                     f"JOIN {table(Customer)} b ON b.tenant_id = %s AND b.external_id = s.followee_ext"),
-            conflict=("tenant_id", "follower_id", "followee_id"), params=[db.tenant_id, db.tenant_id, db.tenant_id],
+            conflict=("tenant_id", "follower_id", "followee_id"), source_params=[db.tenant_id, db.tenant_id],
         )
         return KindCounts(rows_read=self.rows_read, created=created, unchanged=self.spool.rows - created)
 

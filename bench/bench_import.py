@@ -1,0 +1,287 @@
+"""Benchmark of the bulk importer: 1,000,000 order lines into PostgreSQL, then the same files again.
+
+    make bench-import                       # or: .venv/bin/python bench/bench_import.py
+    .venv/bin/python bench/bench_import.py --lines 100000     # a quicker run while developing
+
+Generates a store (customers, products, 1,000,000 order lines) as CSV in a temporary
+directory outside the repository, creates a fresh PostgreSQL database
+(`retailsite_bench_import`, as postgres@127.0.0.1 unless BENCH_IMPORT_ADMIN_URL says
+otherwise), migrates it, and imports each kind with `import_store_data` while acting as
+the application role under row-level security, as production does. It then imports
+the same files again to time the idempotent path (which must create and update nothing).
+Prints a markdown table, the machine and the command, and writes docs/bench-import.md.
+Target (issue 2): 1,000,000 order lines in under 2 minutes on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+DB_NAME = "retailsite_bench_import"
+ADMIN_URL = os.environ.get("BENCH_IMPORT_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+TARGET_SECONDS = 120.0
+
+
+@dataclass
+class Timing:
+    kind: str
+    rows: int
+    seconds: float
+    validate_seconds: float
+    write_seconds: float
+    created: int
+    updated: int
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--lines", type=int, default=1_000_000, help="order lines (default 1,000,000)")
+    parser.add_argument("--customers", type=int, default=100_000)
+    parser.add_argument("--products", type=int, default=20_000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--keep-db", action="store_true", help="leave the benchmark database in place")
+    parser.add_argument("--no-doc", action="store_true", help="do not write docs/bench-import.md")
+    return parser.parse_args()
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+# -- data ------------------------------------------------------------------------------------
+
+def generate_store(directory: Path, *, customers: int, products: int, lines: int, seed: int) -> dict[str, Path]:
+    """A synthetic store: Zipf-like product popularity, heavy and light shoppers, 1-6 lines per order."""
+    rng = np.random.default_rng(seed)
+    paths = {kind: directory / f"{kind}.csv" for kind in ("customers", "products", "orders")}
+
+    cities = np.array(["Lyon", "Paris", "Lille", "Nantes", "Nice", "Rennes", "Bordeaux", "Metz"])
+    genders = np.array(["F", "M", "X", ""])
+    with paths["customers"].open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["customer_id", "email", "name", "birth_year", "gender", "city", "country", "signed_up_at"])
+        birth = rng.integers(1940, 2006, customers)
+        gender = genders[rng.choice(4, customers, p=[0.48, 0.46, 0.02, 0.04])]
+        city = cities[rng.integers(0, len(cities), customers)]
+        signup_day = rng.integers(0, 730, customers)
+        for n in range(customers):
+            writer.writerow([f"C{n:07d}", f"c{n}@shopper.example", f"Customer {n}", int(birth[n]), gender[n],
+                             city[n], "FR", f"2022-{1 + signup_day[n] % 12:02d}-{1 + signup_day[n] % 28:02d}"])
+
+    departments = ["Home", "Garden", "Kitchen", "Sport", "Toys", "Books", "Beauty", "Tech"]
+    with paths["products"].open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["product_id", "name", "description", "category", "brand", "tags", "price", "cost"])
+        price = np.round(rng.lognormal(3.0, 0.8, products), 2)
+        for n in range(products):
+            department = departments[n % len(departments)]
+            writer.writerow([f"P{n:06d}", f"{department} item {n}", f"A fine {department.lower()} product",
+                             f"{department} > Range {n % 25}", f"Brand {n % 300}", f"{department.lower()};r{n % 25}",
+                             f"{price[n]:.2f}", f"{price[n] * 0.6:.2f}"])
+
+    # Orders: sizes 1-6, customers with skewed activity, products with Zipf-like popularity.
+    sizes = rng.integers(1, 7, lines)
+    order_of_line = np.repeat(np.arange(len(sizes)), sizes)[:lines]
+    orders = int(order_of_line[-1]) + 1
+    customer_weights = rng.pareto(1.5, customers) + 1
+    order_customer = rng.choice(customers, orders, p=customer_weights / customer_weights.sum())
+    popularity = 1.0 / np.arange(1, products + 1) ** 0.9
+    line_product = rng.choice(products, lines, p=popularity / popularity.sum())
+    start = datetime(2023, 1, 1, tzinfo=UTC).timestamp()
+    order_time = np.sort(start + rng.uniform(0, 2 * 365 * 86400, orders)).astype(np.int64)
+    quantity = rng.geometric(0.6, lines)
+    channels = np.array(["web", "app", "store"])
+    order_channel = channels[rng.integers(0, 3, orders)]
+    stamps = np.datetime_as_string(order_time.astype("datetime64[s]"), unit="s")
+    with paths["orders"].open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["order_id", "customer_id", "product_id", "quantity", "ordered_at", "unit_price", "channel"])
+        for i in range(lines):
+            order = order_of_line[i]
+            # Every other line carries an explicit price; the rest default to the product's price.
+            writer.writerow([f"O{order:08d}", f"C{order_customer[order]:07d}", f"P{line_product[i]:06d}",
+                             int(quantity[i]), f"{stamps[order]}Z", "9.99" if i % 2 else "",
+                             order_channel[order]])
+            if i % 200_000 == 0 and i:
+                log(f"  generated {i:,} order lines")
+    return paths
+
+
+# -- database --------------------------------------------------------------------------------
+
+def create_database() -> None:
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
+        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(DB_NAME)))
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DB_NAME)))
+
+
+def drop_database() -> None:
+    import psycopg
+    from django.db import connections
+    from psycopg import sql
+
+    connections.close_all()
+    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
+        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(DB_NAME)))
+
+
+def setup_django() -> None:
+    base = ADMIN_URL.rsplit("/", 1)[0]
+    os.environ["DATABASE_URL"] = f"{base}/{DB_NAME}"
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "retailsite.settings.base")
+    os.environ.pop("REDIS_URL", None)
+    if str(REPO) not in sys.path:
+        sys.path.insert(0, str(REPO))
+    import django
+
+    django.setup()
+
+
+def migrate_and_act_as_app_role() -> None:
+    """Migrate as the owning login role, then act as the application role (RLS enforced)."""
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.db import connection
+
+    from retailsite.tenancy.rls import apply_rls, create_roles
+
+    call_command("migrate", verbosity=0)
+    create_roles(owner_role=settings.DB_OWNER_ROLE, app_role=settings.DB_APP_ROLE, app_password=None,
+                 owner_password=None, database=connection.settings_dict["NAME"])
+    apply_rls()
+    connection.settings_dict["SET_ROLE"] = settings.DB_APP_ROLE
+    connection.close()
+
+
+# -- the benchmark ---------------------------------------------------------------------------
+
+def timed_import(tenant, kind: str, path: Path) -> Timing:  # type: ignore[no-untyped-def]
+    from retailsite.commerce.importers import import_store_data
+
+    marks: dict[str, float] = {}
+    last_report = [0.0]
+
+    def progress(phase: str, done: int, total: int | None) -> None:
+        now = time.perf_counter()
+        marks.setdefault(phase, now)
+        if now - last_report[0] > 5:
+            last_report[0] = now
+            log(f"  {phase}: {done:,}" + (f"/{total:,}" if total else ""))
+
+    started = time.perf_counter()
+    report = import_store_data(tenant=tenant, files={kind: path}, progress=progress)
+    seconds = time.perf_counter() - started
+    write_started = marks.get(f"writing {kind}", started + seconds)
+    counts = report[kind]
+    return Timing(kind, counts.rows_read, seconds, write_started - started, started + seconds - write_started,
+                  counts.created, counts.updated)
+
+
+def machine() -> str:
+    cpu = platform.processor() or "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW server_version")
+        pg_version = cursor.fetchone()[0]
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return (f"{cores} cores ({cpu}), Python {platform.python_version()}, PostgreSQL {pg_version}, "
+            f"{platform.system()} {platform.release()}")
+
+
+def render(first: list[Timing], second: list[Timing], args: argparse.Namespace, where: str) -> str:
+    rows = ["| kind | rows | first import (s) | rows/s | of which validate (s) | write (s) | re-import (s) "
+            "| re-import created / updated |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for a, b in zip(first, second, strict=True):
+        rows.append(f"| {a.kind} | {a.rows:,} | {a.seconds:.1f} | {a.rows / a.seconds:,.0f} | "
+                    f"{a.validate_seconds:.1f} | {a.write_seconds:.1f} | {b.seconds:.1f} | {b.created} / {b.updated} |")
+    orders = next(t for t in first if t.kind == "orders")
+    verdict = "met" if orders.seconds < TARGET_SECONDS else "NOT met"
+    command = "make bench-import" if args.lines == 1_000_000 else f"make bench-import BENCH_ARGS='--lines {args.lines}'"
+    return "\n".join([
+        "# Bulk import benchmark",
+        "",
+        f"{args.lines:,} order lines ({args.customers:,} customers, {args.products:,} products) imported with "
+        "`import_store_data` into a freshly migrated PostgreSQL database, as the application role under "
+        "row-level security; then the same files imported again (idempotent: nothing created or updated).",
+        "",
+        *rows,
+        "",
+        f"Target: {args.lines:,} order lines in under {TARGET_SECONDS:.0f} s on 2 cores — **{verdict}** "
+        f"({orders.seconds:.1f} s for orders).",
+        "",
+        f"Machine: {where}.",
+        "",
+        f"Reproduce: `{command}` (generated data in a temporary directory, database `{DB_NAME}`).",
+        "",
+    ])
+
+
+def main() -> None:
+    args = parse_args()
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    directory = Path(tempfile.mkdtemp(prefix="retailsite-bench-import-"))
+    try:
+        log(f"Generating {args.lines:,} order lines in {directory} ...")
+        files = generate_store(directory, customers=args.customers, products=args.products, lines=args.lines,
+                               seed=args.seed)
+        log(f"Creating database {DB_NAME} and migrating ...")
+        create_database()
+        setup_django()
+        migrate_and_act_as_app_role()
+        from retailsite.tenancy.services import tenant_create
+
+        tenant = tenant_create(slug="bench", name="Benchmark store", currency="EUR", timezone="Europe/Paris")
+        first: list[Timing] = []
+        second: list[Timing] = []
+        for kind in ("customers", "products", "orders"):
+            log(f"Importing {kind} ...")
+            first.append(timed_import(tenant, kind, files[kind]))
+            log(f"  {first[-1].seconds:.1f} s")
+        for kind in ("customers", "products", "orders"):
+            log(f"Re-importing {kind} ...")
+            second.append(timed_import(tenant, kind, files[kind]))
+            log(f"  {second[-1].seconds:.1f} s")
+        text = render(first, second, args, machine())
+        print(text)
+        if not args.no_doc:
+            (REPO / "docs" / "bench-import.md").write_text(text)
+            log("Wrote docs/bench-import.md")
+        if any(t.created or t.updated for t in second):
+            log("WARNING: the second import changed rows; it should be idempotent")
+            sys.exit(1)
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+        if not args.keep_db and "django" in sys.modules:
+            try:
+                drop_database()
+            except Exception as error:
+                log(f"could not drop {DB_NAME}: {error}")
+
+
+if __name__ == "__main__":
+    main()

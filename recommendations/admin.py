@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.html import format_html, format_html_join
+
+from retailsite.tenancy.admin_base import TenantScopedAdmin, request_can
+from retailsite.tenancy.permissions import Capability
+
+from .models import ModelVersion
+from .services import model_version_activate
+
+
+@admin.register(ModelVersion)
+class ModelVersionAdmin(TenantScopedAdmin):
+    list_display = ["id", "algorithm", "status", "ndcg", "recall", "coverage", "data_cutoff", "created_at",
+                    "activated_at"]
+    list_filter = ["status", "algorithm"]
+    readonly_fields = ["algorithm", "status", "status_reason", "data_cutoff", "figures", "group_figures", "params",
+                       "artifact", "artifact_sha256", "n_customers", "n_products", "n_interactions", "fit_seconds",
+                       "created_at", "activated_at"]
+    exclude = ["metrics"]
+    actions = ["activate_version"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False  # figures are read-only; activation is an action
+
+    @admin.display(description="NDCG@10")
+    def ndcg(self, obj: ModelVersion) -> str:
+        return _fmt(obj.metrics.get("ndcg@10"))
+
+    @admin.display(description="recall@10")
+    def recall(self, obj: ModelVersion) -> str:
+        return _fmt(obj.metrics.get("recall@10"))
+
+    @admin.display(description="coverage")
+    def coverage(self, obj: ModelVersion) -> str:
+        return _fmt(obj.metrics.get("coverage"))
+
+    @admin.display(description="evaluation (time-based split)")
+    def figures(self, obj: ModelVersion) -> str:
+        flat = {k: v for k, v in obj.metrics.items() if not isinstance(v, dict | list)}
+        if not flat:
+            return "—"
+        rows = format_html_join("", "<tr><th>{}</th><td>{}</td></tr>", ((k, _fmt(v)) for k, v in sorted(flat.items())))
+        return format_html("<table>{}</table>", rows)
+
+    @admin.display(description="per customer group")
+    def group_figures(self, obj: ModelVersion) -> str:
+        groups = obj.metrics.get("groups") or {}
+        if not groups:
+            return "—"
+        rows = []
+        for attribute, by_value in sorted(groups.items()):
+            for value, figures in sorted(by_value.items()):
+                rows.append((attribute, value, _fmt(figures.get("ndcg@10")), _fmt(figures.get("recall@10")),
+                             figures.get("users", "")))
+        body = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", rows)
+        return format_html("<table><tr><th>group</th><th>value</th><th>NDCG@10</th><th>recall@10</th>"
+                           "<th>customers</th></tr>{}</table>", body)
+
+    @admin.action(description="Activate (or roll back to) the selected version")
+    def activate_version(self, request: HttpRequest, queryset: QuerySet[ModelVersion]) -> None:
+        if not request_can(request, Capability.CHANGE):
+            self.message_user(request, "Your role may not activate models.", messages.ERROR)
+            return
+        if queryset.count() != 1:
+            self.message_user(request, "Select exactly one version.", messages.ERROR)
+            return
+        version = queryset.get()
+        if version.status in (ModelVersion.Status.TRAINING, ModelVersion.Status.FAILED):
+            self.message_user(request, f"v{version.pk} is {version.status} and cannot serve.", messages.ERROR)
+            return
+        model_version_activate(version=version, reason=f"activated by {request.user.get_username()}")
+        self.message_user(request, f"v{version.pk} is now serving.", messages.SUCCESS)
+
+
+def _fmt(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    return "—" if value is None else str(value)

@@ -1,0 +1,569 @@
+"""The product's recommender: a per-store blend of every applicable model, tuned on a time-based split.
+
+Fitting:
+1. Components whose data exists are chosen (EASE only up to `ease_max_items`; content needs product text,
+   social needs follows, segment needs customer attributes, category popularity needs categories).
+2. A validation split is carved from the training events by time (each customer's last 20 % by default).
+   Each component's hyperparameters are picked on it from a small grid (same protocol as any baseline).
+3. Every component scores the validation customers; scores are normalized per customer (z-score over the
+   catalog by default) and the blend weights are found by coordinate ascent on NDCG@K, over a candidate
+   pool made of each component's top items (so tuning stays cheap on large catalogs).
+4. Components with a non-zero weight, plus those the cold-start paths need, are refitted on all the data.
+
+Serving paths:
+- known customer: sum_k w_k * normalized score_k; reason = the component contributing most to that item,
+  anchored on the history item that drives it ("because you bought X");
+- new product (no interactions): inherits the blended score of its most similar products by content,
+  times `cold_item_weight` (content cold start);
+- new customer (no history): segment popularity + popularity + trending (`recommend_for_new_customer`);
+- anonymous session: sequential and co-interaction item-to-item from the session's views
+  (`recommend_for_session`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal, Self
+
+import numpy as np
+import scipy.sparse as sp
+
+from recommendations.engine.base import (
+    DEFAULT_BATCH_CELLS,
+    Recommendation,
+    Recommender,
+    TopN,
+    blas_threads,
+    mask_pairs,
+    normalize_rows,
+    top_n,
+)
+from recommendations.engine.content import ContentRecommender
+from recommendations.engine.data import EVENT_PURCHASE, TrainingData
+from recommendations.engine.fbt import FrequentlyBoughtTogetherRecommender
+from recommendations.engine.history import SparseLookup, iter_batches
+from recommendations.engine.item_knn import ItemKNNRecommender
+from recommendations.engine.reasons import Reason, ReasonArrays, ReasonKind
+from recommendations.engine.segments import SegmentPopularityRecommender
+from recommendations.engine.sequential import SequentialItemToItemRecommender
+from recommendations.engine.tuning import (
+    DEFAULT_GRIDS,
+    ValidationSplit,
+    grid_search,
+    make_recommender,
+    sample_users,
+    validation_split,
+)
+
+DEFAULT_COMPONENTS: tuple[str, ...] = (
+    "ease",
+    "als",
+    "item_knn",
+    "sequential",
+    "fbt",
+    "popularity",
+    "trending",
+    "category_popularity",
+    "content",
+    "social",
+    "segment",
+)
+# The cold-start paths use these whatever weight the blend gives them.
+COLD_START_COMPONENTS: tuple[str, ...] = ("popularity", "trending", "segment", "sequential", "content")
+DEFAULT_WEIGHT_GRID: tuple[float, ...] = (0.0, 0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0, 1.5, 2.5)
+
+
+@dataclass(frozen=True)
+class HybridConfig:
+    components: tuple[str, ...] = DEFAULT_COMPONENTS
+    component_params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    tune_components: bool = True
+    component_grids: Mapping[str, Sequence[Mapping[str, Any]]] = field(default_factory=lambda: dict(DEFAULT_GRIDS))
+    weights: Mapping[str, float] | None = None  # fixed blend weights: skips the validation split entirely
+    normalization: Literal["zscore", "max", "none"] = "zscore"
+    validation_fraction: float = 0.2
+    validation_mode: Literal["per_user", "global"] = "per_user"
+    k: int = 10
+    weight_grid: tuple[float, ...] = DEFAULT_WEIGHT_GRID
+    tuning_rounds: int = 3
+    max_tuning_users: int = 3000
+    candidates_per_component: int = 200
+    ease_max_items: int = 15_000
+    cold_item_weight: float = 0.9
+    cold_item_neighbors: int = 10
+    new_customer_weights: Mapping[str, float] = field(
+        default_factory=lambda: {"segment": 1.0, "popularity": 0.5, "trending": 0.25}
+    )
+    session_weights: Mapping[str, float] = field(
+        default_factory=lambda: {"sequential": 1.0, "item_knn": 1.0, "content": 0.3, "popularity": 0.05}
+    )
+    random_state: int = 0
+    n_threads: int | None = None
+
+
+@dataclass
+class ComponentReport:
+    params: dict[str, Any]
+    validation_ndcg: float | None
+    weight: float
+
+
+def available_components(data: TrainingData, config: HybridConfig) -> list[str]:
+    """The configured components that this store's data can support."""
+    out = []
+    for name in config.components:
+        if name == "ease" and data.n_items > config.ease_max_items:
+            continue
+        if name == "content" and (data.catalog is None or data.catalog.text is None):
+            continue
+        if name == "social" and (data.customers is None or data.customers.follows is None
+                                 or data.customers.follows.nnz == 0):
+            continue
+        if name == "segment" and (data.customers is None or data.customers.attributes is None):
+            continue
+        if name == "category_popularity" and not (data.item_categories >= 0).any():
+            continue
+        if name == "fbt" and not (data.events.event_types == EVENT_PURCHASE).any():
+            continue
+        out.append(name)
+    return out
+
+
+class HybridRecommender(Recommender):
+    """Blend of components with tuned weights, cold-start paths and per-item reasons."""
+
+    name = "hybrid"
+
+    def __init__(self, config: HybridConfig | None = None, progress: Callable[[str], None] | None = None) -> None:
+        self.config = config or HybridConfig()
+        self.progress = progress
+
+    # ----------------------------------------------------------------------------------------------- fitting
+    def fit(self, data: TrainingData) -> Self:
+        config = self.config
+        self.n_users_, self.n_items_ = data.n_users, data.n_items
+        names = available_components(data, config)
+        params = {name: dict(config.component_params.get(name, {})) for name in names}
+        self.report_: dict[str, ComponentReport] = {}
+        with blas_threads(config.n_threads):
+            if config.weights is not None:
+                weights = {name: float(config.weights.get(name, 0.0)) for name in names}
+                scores: dict[str, float | None] = dict.fromkeys(names)
+            else:
+                weights, params, scores = self._tune(data, names, params)
+            keep = [n for n in names if weights.get(n, 0.0) > 0 or n in COLD_START_COMPONENTS]
+            self.components_: dict[str, Recommender] = {}
+            for name in keep:
+                self._say(f"fitting {name} on all data")
+                self.components_[name] = self._make(name, params[name]).fit(data)
+        self.weights_ = {n: w for n, w in weights.items() if w > 0 and n in self.components_}
+        if not self.weights_:  # nothing personal helps (tiny store): fall back to popularity
+            self.weights_ = {"popularity": 1.0}
+        for name in names:
+            self.report_[name] = ComponentReport(params[name], scores.get(name), self.weights_.get(name, 0.0))
+        self.has_history_ = np.diff(data.seen.indptr) > 0
+        self.item_categories_ = data.item_categories
+        self._prepare_cold_items(data)
+        self._lookups: dict[str, SparseLookup] = {}
+        return self
+
+    def _make(self, name: str, params: Mapping[str, Any]) -> Recommender:
+        params = dict(params)
+        if name in ("als", "ease", "content") and self.config.n_threads is not None:
+            params.setdefault("n_threads", self.config.n_threads)
+        if name in ("als", "content"):
+            params.setdefault("random_state", self.config.random_state)
+        return make_recommender(name, params)
+
+    def _say(self, message: str) -> None:
+        if self.progress is not None:
+            self.progress(message)
+
+    def _tune(
+        self, data: TrainingData, names: list[str], params: dict[str, dict[str, Any]]
+    ) -> tuple[dict[str, float], dict[str, dict[str, Any]], dict[str, float | None]]:
+        config = self.config
+        split = validation_split(data, config.validation_fraction, config.validation_mode)
+        users = sample_users(split.users, config.max_tuning_users, config.random_state)
+        if len(users) == 0:
+            return {"popularity": 1.0}, params, dict.fromkeys(names)
+        fitted: dict[str, Recommender] = {}
+        scores: dict[str, float | None] = {}
+        for name in names:
+            grid = config.component_grids.get(name) if config.tune_components else None
+            candidates = [{**params[name], **g} for g in grid] if grid else [params[name]]
+
+            def factory(p: Mapping[str, Any], name: str = name) -> Recommender:
+                return self._make(name, p)
+
+            self._say(f"tuning {name} ({len(candidates)} candidate(s))")
+            try:
+                result, model = grid_search(factory, candidates, split, k=config.k, users=users)
+            except ValueError as error:  # e.g. no usable data for this component in the earlier part
+                self._say(f"skipping {name}: {error}")
+                continue
+            params[name], scores[name], fitted[name] = result.best_params, result.best_score, model
+        weights = self._tune_weights(fitted, split, users, scores)
+        return weights, params, scores
+
+    def _tune_weights(
+        self,
+        fitted: dict[str, Recommender],
+        split: ValidationSplit,
+        users: np.ndarray,
+        scores: dict[str, float | None],
+    ) -> dict[str, float]:
+        config = self.config
+        names = list(fitted)
+        candidates, gathered = self._candidate_pool(fitted, split, users)
+        relevant = split.relevant[users]
+        rows = np.broadcast_to(np.arange(len(users))[:, None], candidates.shape)
+        hits = SparseLookup(relevant).get(rows, candidates) > 0
+        n_relevant = np.diff(relevant.indptr)
+        k = config.k
+        discounts = 1.0 / np.log2(np.arange(2, k + 2))
+        ideal = np.concatenate([[0.0], np.cumsum(discounts)])[np.minimum(n_relevant, k)]
+        valid = candidates >= 0
+
+        def ndcg(weights: np.ndarray) -> float:
+            blended = np.tensordot(weights, gathered, axes=1)
+            blended[~valid] = -np.inf
+            n_take = min(k, blended.shape[1])
+            top = np.argpartition(-blended, n_take - 1, axis=1)[:, :n_take]
+            order = np.argsort(-np.take_along_axis(blended, top, axis=1), axis=1, kind="stable")
+            top = np.take_along_axis(top, order, axis=1)
+            top_hits = np.take_along_axis(hits, top, axis=1) & np.take_along_axis(valid, top, axis=1)
+            dcg = (top_hits * discounts[:n_take]).sum(axis=1)
+            return float(np.mean(np.divide(dcg, ideal, out=np.zeros_like(dcg), where=ideal > 0)))
+
+        single = {name: ndcg(np.eye(len(names))[i]) for i, name in enumerate(names)}
+        start = max(single, key=lambda n: single[n])
+        weights = np.zeros(len(names))
+        weights[names.index(start)] = 1.0
+        best = single[start]
+        self._say(f"blend tuning starts from {start} (NDCG@{k} {best:.4f})")
+        for _ in range(config.tuning_rounds):
+            improved = False
+            for i in range(len(names)):
+                for value in config.weight_grid:
+                    if value == weights[i]:
+                        continue
+                    trial = weights.copy()
+                    trial[i] = value
+                    if not trial.any():
+                        continue
+                    quality = ndcg(trial)
+                    if quality > best + 1e-9:
+                        best, weights, improved = quality, trial, True
+            if not improved:
+                break
+        self._say(f"blend NDCG@{k} on validation {best:.4f} with " + ", ".join(
+            f"{n}={w:g}" for n, w in zip(names, weights, strict=True) if w > 0))
+        self.validation_ndcg_ = best
+        self.validation_single_ndcg_ = single
+        return {name: float(w) for name, w in zip(names, weights, strict=True)}
+
+    def _candidate_pool(
+        self, fitted: dict[str, Recommender], split: ValidationSplit, users: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(users x P) candidate items (-1 pad) = union of each component's top items, and every component's
+        normalized score on them, shape (n_components, users, P)."""
+        names = list(fitted)
+        n_items = split.train.n_items
+        per_component = min(self.config.candidates_per_component, n_items)
+        width = min(n_items, per_component * len(names))
+        candidates = np.full((len(users), width), -1, dtype=np.int64)
+        gathered = np.zeros((len(names), len(users), width), dtype=np.float32)
+        batch = max(1, DEFAULT_BATCH_CELLS // (n_items * max(1, len(names))))
+        for part in iter_batches(len(users), batch):
+            batch_users = users[part]
+            blocks = [normalize_rows(fitted[name].score(batch_users), self.config.normalization) for name in names]
+            pool = np.zeros((len(batch_users), n_items), dtype=bool)
+            for block in blocks:
+                masked = block.copy()
+                mask_pairs(masked, batch_users, split.train.seen)
+                top, _ = top_n(masked, per_component)
+                rows = np.broadcast_to(np.arange(len(batch_users))[:, None], top.shape)
+                pool[rows[top >= 0], top[top >= 0]] = True
+            for r in range(len(batch_users)):
+                items = np.flatnonzero(pool[r])[:width]
+                candidates[part.start + r, : len(items)] = items
+            safe = np.maximum(candidates[part], 0)
+            for c, block in enumerate(blocks):
+                gathered[c, part] = np.take_along_axis(block, safe, axis=1)
+        return candidates, gathered
+
+    # ------------------------------------------------------------------------------------- cold products
+    def _prepare_cold_items(self, data: TrainingData) -> None:
+        """Map each product without interactions to its most content-similar established products."""
+        self.cold_items_ = np.flatnonzero(np.diff(sp.csc_matrix(data.seen).indptr) == 0).astype(np.int64)
+        self.cold_neighbors_ = sp.csr_matrix((len(self.cold_items_), self.n_items_), dtype=np.float32)
+        content = self.components_.get("content")
+        if not isinstance(content, ContentRecommender) or not len(self.cold_items_):
+            return
+        warm = np.setdiff1d(np.arange(self.n_items_), self.cold_items_)
+        if not len(warm):
+            return
+        m = min(self.config.cold_item_neighbors, len(warm))
+        rows, cols, values = [], [], []
+        for part in iter_batches(len(self.cold_items_), 1024):
+            sims = content.embedding_[self.cold_items_[part]] @ content.embedding_[warm].T
+            best = np.argpartition(-sims, m - 1, axis=1)[:, :m]
+            best_sims = np.clip(np.take_along_axis(sims, best, axis=1), 0.0, None)
+            totals = best_sims.sum(axis=1, keepdims=True)
+            totals[totals == 0] = 1.0
+            rows.append(np.repeat(np.arange(part.start, part.stop), m))
+            cols.append(warm[best].ravel())
+            values.append((best_sims / totals).ravel())
+        self.cold_neighbors_ = sp.csr_matrix(
+            (np.concatenate(values), (np.concatenate(rows), np.concatenate(cols))),
+            shape=(len(self.cold_items_), self.n_items_),
+            dtype=np.float32,
+        )
+
+    # ----------------------------------------------------------------------------------------- scoring
+    def _blend(
+        self, users: np.ndarray, weights: Mapping[str, float]
+    ) -> tuple[np.ndarray, list[str], list[np.ndarray]]:
+        names = [n for n, w in weights.items() if w > 0 and n in self.components_]
+        combined = np.zeros((len(users), self.n_items_), dtype=np.float32)
+        blocks = []
+        for name in names:
+            block = normalize_rows(self.components_[name].score(users), self.config.normalization)
+            block *= weights[name]
+            combined += block
+            blocks.append(block)
+        if len(self.cold_items_) and self.cold_neighbors_.nnz:
+            inherited = np.asarray(self.cold_neighbors_ @ combined.T).T
+            combined[:, self.cold_items_] = self.config.cold_item_weight * inherited
+        return combined, names, blocks
+
+    def _weights_for(self, cold_users: bool) -> dict[str, float]:
+        if not cold_users:
+            return dict(self.weights_)
+        weights = {n: w for n, w in self.config.new_customer_weights.items() if n in self.components_}
+        return weights or {"popularity": 1.0}
+
+    def score(self, users: np.ndarray) -> np.ndarray:
+        users = np.asarray(users, dtype=np.int64)
+        out = np.empty((len(users), self.n_items_), dtype=np.float32)
+        for cold in (False, True):
+            rows = np.flatnonzero(self.has_history_[users] != cold)
+            if len(rows):
+                out[rows] = self._blend(users[rows], self._weights_for(cold))[0]
+        return out
+
+    def recommend(
+        self,
+        users: np.ndarray | None = None,
+        n: int = 10,
+        *,
+        exclude: sp.csr_matrix | None = None,
+        item_mask: np.ndarray | None = None,
+        with_reasons: bool = True,
+        batch_size: int | None = None,
+    ) -> TopN:
+        """Top-n for customers (default: all), each item with the reason of its strongest component.
+
+        Customers without history go through the new-customer path automatically.
+        """
+        users = np.arange(self.n_users_) if users is None else np.asarray(users, dtype=np.int64)
+        n_blocks = max(1, len(self.weights_))
+        batch_size = batch_size or max(1, DEFAULT_BATCH_CELLS // (self.n_items_ * max(1, n_blocks // 2)))
+        parts = []
+        for cold in (False, True):
+            group = users[self.has_history_[users] != cold]
+            weights = self._weights_for(cold)
+            for part in iter_batches(len(group), batch_size):
+                batch_users = group[part]
+                combined, names, blocks = self._blend(batch_users, weights)
+                if item_mask is not None:
+                    combined[:, ~item_mask] = -np.inf
+                mask_pairs(combined, batch_users, exclude)
+                items, best = top_n(combined, n)
+                reasons = ReasonArrays.filled(items.shape, ReasonKind.PERSONALIZED)
+                if with_reasons and names:
+                    self._explain_top(batch_users, items, names, blocks, reasons)
+                parts.append(TopN(batch_users, items, best, reasons))
+        if not parts:
+            empty = np.zeros((0, n), dtype=np.int32)
+            return TopN(users, empty, empty.astype(np.float32), ReasonArrays.filled((0, n), ReasonKind.PERSONALIZED))
+        merged = TopN.concatenate(parts)
+        # restore the caller's order of customers
+        position = {int(u): i for i, u in enumerate(merged.users)}
+        order = np.array([position[int(u)] for u in users], dtype=np.int64)
+        return TopN(
+            users=merged.users[order],
+            items=merged.items[order],
+            scores=merged.scores[order],
+            reasons=ReasonArrays(
+                merged.reasons.kinds[order], merged.reasons.anchors[order], merged.reasons.categories[order]
+            ),
+        )
+
+    def _explain_top(
+        self,
+        users: np.ndarray,
+        items: np.ndarray,
+        names: list[str],
+        blocks: list[np.ndarray],
+        reasons: ReasonArrays,
+    ) -> None:
+        valid = items >= 0
+        safe = np.maximum(items, 0)
+        contributions = np.stack([np.take_along_axis(block, safe, axis=1) for block in blocks])
+        dominant = np.argmax(contributions, axis=0)
+        is_cold = np.isin(safe, self.cold_items_) & valid
+        pair_users = np.broadcast_to(users[:, None], items.shape)
+        for c, name in enumerate(names):
+            chosen = valid & (dominant == c) & ~is_cold
+            if chosen.any():
+                reasons.assign(chosen, self.components_[name].explain(pair_users[chosen], items[chosen]))
+        if is_cold.any() and "content" in self.components_:
+            reasons.assign(is_cold, self.components_["content"].explain(pair_users[is_cold], items[is_cold]))
+
+    # ------------------------------------------------------------------------------- cold-start paths
+    def recommend_for_new_customer(
+        self, attributes: Sequence[int] | np.ndarray | None = None, n: int = 10, *, item_mask: np.ndarray | None = None
+    ) -> list[Recommendation]:
+        """A customer with no history: popular with their segment (if attributes are known), popular, trending.
+
+        `attributes` are codes in the same columns as `CustomerInfo.attributes` (-1 for unknown).
+        """
+        total = np.zeros(self.n_items_, dtype=np.float32)
+        parts: list[tuple[str, np.ndarray]] = []
+        for name, weight in self._weights_for(True).items():
+            model = self.components_[name]
+            if isinstance(model, SegmentPopularityRecommender):
+                if attributes is None:
+                    continue
+                raw = model.score_attributes(np.asarray(attributes)[None, :])
+            else:
+                raw = model.score(np.zeros(1, dtype=np.int64))
+            block = normalize_rows(raw.astype(np.float32), self.config.normalization)[0] * weight
+            total += block
+            parts.append((name, block))
+        return self._single_list(total, parts, n, item_mask, exclude=())
+
+    def recommend_for_session(
+        self, items: Sequence[int], n: int = 10, *, item_mask: np.ndarray | None = None
+    ) -> list[Recommendation]:
+        """An anonymous visitor: items engaged with right after / together with the session's views.
+
+        `items` are the session's viewed items in time order (latest last). Falls back to popularity.
+        """
+        items = [int(i) for i in items if 0 <= int(i) < self.n_items_]
+        if not items:
+            return self.recommend_for_new_customer(None, n, item_mask=item_mask)
+        total = np.zeros(self.n_items_, dtype=np.float32)
+        parts: list[tuple[str, np.ndarray]] = []
+        for name, weight in self.config.session_weights.items():
+            model = self.components_.get(name)
+            if model is None or weight <= 0:
+                continue
+            if isinstance(model, SequentialItemToItemRecommender | ItemKNNRecommender | ContentRecommender):
+                raw = model.score_items(items)
+            else:
+                raw = model.score(np.zeros(1, dtype=np.int64))[0]
+            block = normalize_rows(raw[None, :].astype(np.float32), self.config.normalization)[0] * weight
+            total += block
+            parts.append((name, block))
+        recommendations = self._single_list(total, parts, n, item_mask, exclude=items)
+        return [self._anchor_on_session(rec, items) for rec in recommendations]
+
+    def _anchor_on_session(self, rec: Recommendation, session: list[int]) -> Recommendation:
+        if rec.reason.kind not in (ReasonKind.PERSONALIZED, ReasonKind.SIMILAR_TO, ReasonKind.BECAUSE_VIEWED):
+            return rec
+        strength = np.zeros(len(session), dtype=np.float32)
+        for name in ("sequential", "item_knn"):
+            model = self.components_.get(name)
+            if model is None:
+                continue
+            lookup = self._lookup(name, model.similarity_)  # type: ignore[attr-defined]
+            strength += lookup.get(np.asarray(session), np.full(len(session), rec.item))
+        if strength.max() > 0:
+            anchor = session[int(np.argmax(strength))]
+            return replace(rec, reason=replace(rec.reason, kind=ReasonKind.BECAUSE_VIEWED, anchor_item=anchor))
+        content = self.components_.get("content")
+        if isinstance(content, ContentRecommender):
+            sims = content.embedding_[np.asarray(session)] @ content.embedding_[rec.item]
+            if sims.max() > 0:
+                anchor = session[int(np.argmax(sims))]
+                return replace(rec, reason=replace(rec.reason, kind=ReasonKind.SIMILAR_TO, anchor_item=anchor))
+        return rec
+
+    def _lookup(self, name: str, matrix: sp.csr_matrix) -> SparseLookup:
+        if name not in self._lookups:
+            self._lookups[name] = SparseLookup(matrix)
+        return self._lookups[name]
+
+    def _single_list(
+        self,
+        total: np.ndarray,
+        parts: list[tuple[str, np.ndarray]],
+        n: int,
+        item_mask: np.ndarray | None,
+        exclude: Sequence[int],
+    ) -> list[Recommendation]:
+        scores = total[None, :].copy()
+        if item_mask is not None:
+            scores[:, ~item_mask] = -np.inf
+        if len(exclude):
+            scores[0, np.asarray(exclude, dtype=np.int64)] = -np.inf
+        top, best = top_n(scores, n)
+        top, best = top[0], best[0]
+        valid = top >= 0
+        reasons = ReasonArrays.filled(top.shape, ReasonKind.POPULAR)
+        if parts and valid.any():
+            contributions = np.stack([block[np.maximum(top, 0)] for _, block in parts])
+            dominant = np.argmax(contributions, axis=0)
+            for c, (name, _) in enumerate(parts):
+                chosen = valid & (dominant == c)
+                if not chosen.any():
+                    continue
+                model = self.components_[name]
+                if isinstance(model, SequentialItemToItemRecommender | ItemKNNRecommender):
+                    sub = ReasonArrays.filled((int(chosen.sum()),), ReasonKind.BECAUSE_VIEWED)
+                elif isinstance(model, ContentRecommender):
+                    sub = ReasonArrays.filled((int(chosen.sum()),), ReasonKind.SIMILAR_TO)
+                else:
+                    sub = model.explain(np.zeros(int(chosen.sum()), dtype=np.int64), top[chosen])
+                reasons.assign(chosen, sub)
+        return [
+            Recommendation(int(top[i]), float(best[i]), reasons.at(i)) for i in range(len(top)) if top[i] >= 0
+        ]
+
+    # ---------------------------------------------------------------------------------- item widgets
+    def similar_items(self, item: int, n: int = 10, *, item_mask: np.ndarray | None = None) -> list[Recommendation]:
+        """"Similar to X": co-interaction and sequential neighbours blended with content similarity
+        (content alone for a product nobody has interacted with yet)."""
+        total = np.zeros(self.n_items_, dtype=np.float32)
+        is_cold = item in set(self.cold_items_.tolist())
+        for name in ("item_knn", "sequential", "content"):
+            model = self.components_.get(name)
+            if model is None or (is_cold and name != "content"):
+                continue
+            raw = model.score_items([item])  # type: ignore[attr-defined]
+            total += normalize_rows(raw[None, :].astype(np.float32), self.config.normalization)[0]
+        if not total.any():
+            popularity = self.components_["popularity"].score(np.zeros(1, dtype=np.int64))
+            total = normalize_rows(popularity, self.config.normalization)[0]
+        recs = self._single_list(total, [], n, item_mask, exclude=[item])
+        reason_kind = ReasonKind.SIMILAR_TO
+        return [replace(r, reason=replace(r.reason, kind=reason_kind, anchor_item=item)) for r in recs]
+
+    def bought_together(self, item: int, n: int = 10) -> list[Recommendation]:
+        """"Frequently bought with X" from order baskets (lift); empty when the store has no baskets."""
+        model = self.components_.get("fbt")
+        if not isinstance(model, FrequentlyBoughtTogetherRecommender):
+            return []
+        items, strengths = model.bought_together([item], n)
+        reason = Reason(ReasonKind.BOUGHT_TOGETHER, anchor_item=item)
+        return [Recommendation(int(i), float(s), reason) for i, s in zip(items[0], strengths[0], strict=True) if i >= 0]
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state["_lookups"] = {}
+        state["progress"] = None
+        return state

@@ -1,0 +1,152 @@
+"""One JSON error shape for every API failure, and the exceptions services raise.
+
+    {"error": {"code": "invalid", "message": "price: A valid number is required.",
+               "fields": {"price": ["A valid number is required."]}}}
+
+`code` is machine-readable (stable), `message` is for people, `fields` maps a field path
+(`items[3].lines[0].product_id`) to its messages and is `{}` when no field is at fault.
+Every error response also rolls back the request's transaction (TenantMiddleware runs each
+request in one), so a refused request never leaves anything half-written.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from django.db import connections
+from django.db.models import ProtectedError, RestrictedError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.urls import Resolver404, resolve
+from django.views import defaults
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+
+logger = logging.getLogger(__name__)
+
+NON_FIELD_KEY = "non_field_errors"
+SERVER_ERROR_MESSAGE = "The server failed to handle this request. It has been logged; please retry later."
+
+
+class InvalidInput(Exception):
+    """Input that is well-formed but refers to something wrong (unknown ids, duplicates).
+
+    Raised by services; `fields` maps field paths to messages. Answered with 400.
+    """
+
+    def __init__(self, fields: Mapping[str, list[str]]) -> None:
+        self.fields = {path: list(messages) for path, messages in fields.items()}
+        super().__init__(_summary(self.fields))
+
+
+class Conflict(Exception):
+    """The request clashes with the stored state (an id already taken, rows still referencing)."""
+
+
+class MissingScope(exceptions.PermissionDenied):
+    default_code = "missing_scope"
+
+    def __init__(self, scope: str) -> None:
+        super().__init__(f"This credential lacks the scope {scope!r} needed here.", code="missing_scope")
+        self.scope = scope
+
+
+def error_body(code: str, message: str, fields: Mapping[str, list[str]] | None = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "fields": dict(fields or {})}}
+
+
+def flatten_errors(detail: Any, path: str = "") -> dict[str, list[str]]:
+    """DRF's nested error detail as {"items[2].price": ["..."]}; errors of the whole object under non_field_errors."""
+    flat: dict[str, list[str]] = {}
+    if isinstance(detail, Mapping):
+        for key, value in detail.items():
+            if isinstance(key, int):
+                child = f"{path}[{key}]"
+            elif key == NON_FIELD_KEY:
+                child = path
+            else:
+                child = f"{path}.{key}" if path else str(key)
+            for child_path, messages in flatten_errors(value, child).items():
+                flat.setdefault(child_path, []).extend(messages)
+    elif isinstance(detail, list):
+        if all(not isinstance(item, Mapping | list) for item in detail):
+            if detail:
+                flat[path or NON_FIELD_KEY] = [str(item) for item in detail]
+        else:
+            for index, item in enumerate(detail):
+                if item:
+                    for child_path, messages in flatten_errors(item, f"{path}[{index}]").items():
+                        flat.setdefault(child_path, []).extend(messages)
+    else:
+        flat[path or NON_FIELD_KEY] = [str(detail)]
+    return flat
+
+
+def _summary(fields: Mapping[str, list[str]]) -> str:
+    if not fields:
+        return "Invalid input."
+    path, messages = next(iter(fields.items()))
+    first = messages[0] if messages else "invalid"
+    text = first if path == NON_FIELD_KEY else f"{path}: {first}"
+    others = sum(len(m) for m in fields.values()) - 1
+    return f"{text} (and {others} more error{'s' if others != 1 else ''})" if others > 0 else text
+
+
+def rollback_request_transaction() -> None:
+    """Mark the open transaction (the middleware's request transaction) to roll back on exit."""
+    for connection in connections.all(initialized_only=True):
+        if connection.in_atomic_block:
+            connection.set_rollback(True)
+
+
+def api_exception_handler(exc: Exception, context: Mapping[str, Any]) -> Response:
+    """DRF's EXCEPTION_HANDLER: every exception becomes the JSON error shape (never a traceback)."""
+    rollback_request_transaction()
+    if isinstance(exc, InvalidInput):
+        return Response(error_body("invalid", _summary(exc.fields), exc.fields), status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, Conflict):
+        return Response(error_body("conflict", str(exc)), status=status.HTTP_409_CONFLICT)
+    if isinstance(exc, ProtectedError | RestrictedError):
+        return Response(error_body("conflict", "Other records still refer to this object, so it cannot be deleted."),
+                        status=status.HTTP_409_CONFLICT)
+    # Imported here: rest_framework.views loads the authentication classes, which need services,
+    # which need this module.
+    from rest_framework.views import exception_handler as drf_exception_handler
+
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        view = context.get("view")
+        logger.error("unhandled error in API view %s", type(view).__name__ if view else "?", exc_info=exc)
+        return Response(error_body("server_error", SERVER_ERROR_MESSAGE), status=status.HTTP_500_INTERNAL_SERVER_ERROR)
+    if isinstance(exc, exceptions.ValidationError):
+        fields = flatten_errors(exc.detail)
+        response.data = error_body("invalid", _summary(fields), fields)
+        return response
+    detail = getattr(exc, "detail", None)
+    code = detail.code if isinstance(detail, exceptions.ErrorDetail) and detail.code else getattr(
+        exc, "default_code", "error")
+    message = str(detail) if isinstance(detail, str) else str(getattr(exc, "default_detail", "Request refused."))
+    response.data = error_body(str(code), message)
+    return response
+
+
+def not_found(request: HttpRequest, unmatched: str = "") -> JsonResponse:
+    """Any /api/ path no route matches: a JSON 404 (with a hint when only the trailing slash is missing)."""
+    message = "No API endpoint at this address."
+    if not request.path_info.endswith("/"):
+        try:
+            match = resolve(request.path_info + "/")
+        except Resolver404:
+            match = None
+        if match is not None and match.func is not not_found:
+            message += f" Did you mean {request.path_info}/ (with a trailing slash)?"
+    rollback_request_transaction()
+    return JsonResponse(error_body("not_found", message), status=status.HTTP_404_NOT_FOUND)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """handler500 for the project: JSON for /api/ paths, Django's page elsewhere. No traceback either way."""
+    if request.path_info.startswith("/api/"):
+        return JsonResponse(error_body("server_error", SERVER_ERROR_MESSAGE), status=500)
+    return defaults.server_error(request)

@@ -1,0 +1,77 @@
+"""The base class of every tenant-scoped API endpoint; other apps' endpoints subclass it too.
+
+    class TrendingApi(TenantApiView):
+        scope_map = {"GET": Scope.RECOMMENDATIONS_READ}
+
+        def get(self, request: Request) -> Response: ...
+
+It authenticates (API key or staff session — the credential sets the tenant), checks the
+scope of the HTTP method, throttles per credential, and answers errors in the one JSON
+shape. Objects are looked up through selectors, which only ever see the current store, so
+another store's id is simply not found (404).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar, TypeVar
+
+from django.db.models import QuerySet
+from rest_framework import serializers
+from rest_framework.exceptions import NotFound
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from ..authentication import ApiKeyAuthentication, ApiPrincipal, StaffSessionAuthentication
+from ..pagination import CappedLimitOffsetPagination
+from ..permissions import HasScope
+from ..throttling import CredentialRateThrottle
+
+T = TypeVar("T")
+
+
+class TenantApiView(APIView):
+    scope_map: ClassVar[Mapping[str, str | None]] = {}
+    authentication_classes = [ApiKeyAuthentication, StaffSessionAuthentication]
+    permission_classes = [HasScope]
+    throttle_classes = [CredentialRateThrottle]
+
+    @property
+    def principal(self) -> ApiPrincipal:
+        return self.request.auth
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        return {"request": self.request, "view": self, "tenant_zone": self.principal.zone}
+
+    def validated(self, serializer_class: type[serializers.Serializer], data: Any, *,
+                  partial: bool = False) -> dict[str, Any]:
+        """Validated input, or a 400 with field errors."""
+        serializer = serializer_class(data=data, partial=partial, context=self.get_serializer_context())
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+    def validated_query(self, serializer_class: type[serializers.Serializer]) -> dict[str, Any]:
+        # A plain dict, not the QueryDict: DRF reads an absent boolean in a QueryDict as False.
+        return self.validated(serializer_class, self.request.query_params.dict())
+
+    def output(self, serializer_class: type[serializers.Serializer], instance: Any, *,
+               status: int = 200) -> Response:
+        return Response(serializer_class(instance, context=self.get_serializer_context()).data, status=status)
+
+
+class TenantListApiView(TenantApiView):
+    pagination_class = CappedLimitOffsetPagination
+
+    def paginated(self, queryset: QuerySet, serializer_class: type[serializers.Serializer]) -> Response:
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(queryset, self.request, view=self)
+        data = serializer_class(page, many=True, context=self.get_serializer_context()).data
+        return paginator.get_paginated_response(data)
+
+
+def found(obj: T | None, what: str, external_id: str) -> T:
+    """`obj`, or a 404 that says what was not found in this store."""
+    if obj is None:
+        raise NotFound(f"No {what} with id {external_id!r} in this store.")
+    return obj
+

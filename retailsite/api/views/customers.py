@@ -1,0 +1,80 @@
+"""Customers and their personal data: list, create, read, replace, change, delete, bulk upsert.
+
+Reads need customers:read and writes customers:write — scopes granted only for personal data.
+"""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from .. import selectors, services
+from ..permissions import read_write
+from ..serializers import (
+    BulkUpsertOutputSerializer,
+    CustomerBulkInputSerializer,
+    CustomerInputSerializer,
+    CustomerOutputSerializer,
+    CustomerUpdateInputSerializer,
+)
+from .base import TenantApiView, TenantListApiView, found
+
+TAG = "customers"
+
+
+class CustomerListApi(TenantListApiView):
+    scope_map = read_write("customers")
+
+    @extend_schema(tags=[TAG], summary="List customers", responses=CustomerOutputSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        return self.paginated(selectors.customer_list(), CustomerOutputSerializer)
+
+    @extend_schema(tags=[TAG], summary="Create a customer", request=CustomerInputSerializer,
+                   responses={201: CustomerOutputSerializer})
+    def post(self, request: Request) -> Response:
+        data = self.validated(CustomerInputSerializer, request.data)
+        customer = services.customer_create(data=data)
+        return self.output(CustomerOutputSerializer, customer, status=status.HTTP_201_CREATED)
+
+
+class CustomerDetailApi(TenantApiView):
+    scope_map = read_write("customers")
+
+    @extend_schema(tags=[TAG], summary="Get a customer", responses=CustomerOutputSerializer)
+    def get(self, request: Request, customer_id: str) -> Response:
+        customer = found(selectors.customer_get(customer_id=customer_id), "customer", customer_id)
+        return self.output(CustomerOutputSerializer, customer)
+
+    @extend_schema(tags=[TAG], summary="Replace a customer", request=CustomerUpdateInputSerializer,
+                   responses=CustomerOutputSerializer)
+    def put(self, request: Request, customer_id: str) -> Response:
+        customer = found(selectors.customer_get(customer_id=customer_id), "customer", customer_id)
+        data = self.validated(CustomerUpdateInputSerializer, request.data)
+        return self.output(CustomerOutputSerializer, services.customer_update(customer=customer, data=data))
+
+    @extend_schema(tags=[TAG], summary="Change some fields of a customer", request=CustomerUpdateInputSerializer,
+                   responses=CustomerOutputSerializer)
+    def patch(self, request: Request, customer_id: str) -> Response:
+        customer = found(selectors.customer_get(customer_id=customer_id), "customer", customer_id)
+        data = self.validated(CustomerUpdateInputSerializer, request.data, partial=True)
+        return self.output(CustomerOutputSerializer, services.customer_update(customer=customer, data=data))
+
+    @extend_schema(tags=[TAG], summary="Delete a customer (their orders are kept without a customer)",
+                   responses={204: OpenApiResponse(description="Deleted.")})
+    def delete(self, request: Request, customer_id: str) -> Response:
+        customer = found(selectors.customer_get(customer_id=customer_id), "customer", customer_id)
+        services.customer_delete(customer=customer)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class CustomerBulkUpsertApi(TenantApiView):
+    scope_map = {"POST": "customers:write"}
+
+    @extend_schema(tags=[TAG], summary="Create or replace up to 1,000 customers (all or nothing)",
+                   request=CustomerBulkInputSerializer, responses=BulkUpsertOutputSerializer)
+    def post(self, request: Request) -> Response:
+        data = self.validated(CustomerBulkInputSerializer, request.data)
+        result = services.customer_bulk_upsert(items=data["items"])
+        return self.output(BulkUpsertOutputSerializer, result)

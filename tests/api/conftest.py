@@ -1,0 +1,51 @@
+"""Fixtures for the partner API tests: two stores, keys with chosen scopes, authenticated clients."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+import pytest
+from rest_framework.test import APIClient
+
+from retailsite.api.scopes import ALL_SCOPES
+from retailsite.api.services import api_key_create
+from retailsite.tenancy.context import tenant_context
+from retailsite.tenancy.models import Tenant
+from tests.factories import TenantFactory
+
+
+def issue_key(tenant: Tenant, scopes: Iterable[str] = ALL_SCOPES, name: str = "test key") -> str:
+    with tenant_context(tenant):
+        return api_key_create(name=name, scopes=scopes).raw_key
+
+
+def key_client(raw_key: str) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw_key}")
+    return client
+
+
+@pytest.fixture
+def store_a() -> Tenant:
+    return TenantFactory(slug="alpha", name="Alpha", timezone="Europe/Paris")
+
+
+@pytest.fixture
+def store_b() -> Tenant:
+    return TenantFactory(slug="beta", name="Beta", timezone="America/New_York")
+
+
+@pytest.fixture
+def client_for(store_a: Tenant) -> Callable[..., APIClient]:
+    """client_for(scopes=..., tenant=...) -> an APIClient sending a fresh key of that store."""
+
+    def make(scopes: Iterable[str] = ALL_SCOPES, tenant: Tenant | None = None) -> APIClient:
+        return key_client(issue_key(tenant or store_a, scopes))
+
+    return make
+
+
+@pytest.fixture
+def api(client_for: Callable[..., APIClient]) -> APIClient:
+    """A client with every scope of store A."""
+    return client_for()
