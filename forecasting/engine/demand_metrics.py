@@ -10,9 +10,10 @@ hand:
 - RMSE = sqrt(mean (y - yhat)^2).
 - pinball loss at level tau = mean(max(tau * (y - q), (tau - 1) * (y - q))); the "pinball" figure averages it over
   the P10, P50 and P90 levels.
-- share below a quantile = mean(y < q) + 0.5 * mean(y == q). Ties count half so that count data (many zeros, a P10
-  of 0) is judged fairly; for continuous data this is simply the share of actuals below q. A calibrated P90 has a
-  share near 0.9, a calibrated P10 near 0.1.
+- share below a quantile = mean(y < q), and share at or below = mean(y <= q). For continuous data they coincide and
+  a calibrated P90 has a share near 0.9, a calibrated P10 near 0.1. For count data (an intermittent series has many
+  zeros and a P10 of 0) no quantile can hit 10% exactly; calibration then means
+  share below <= level <= share at or below.
 - interval coverage = mean(P10 <= y <= P90), ideally about 0.8.
 """
 
@@ -78,11 +79,15 @@ def pinball_loss(actual: npt.ArrayLike, quantile_forecast: npt.ArrayLike, quanti
 
 
 def share_below(actual: npt.ArrayLike, quantile_forecast: npt.ArrayLike) -> float:
-    """Share of actuals below the quantile forecast, ties counted half (see the module docstring)."""
+    """Share of actuals strictly below the quantile forecast."""
     y, q = _as_pair(actual, quantile_forecast)
-    if not len(y):
-        return math.nan
-    return float(np.mean(y < q) + 0.5 * np.mean(y == q))
+    return float(np.mean(y < q)) if len(y) else math.nan
+
+
+def share_at_or_below(actual: npt.ArrayLike, quantile_forecast: npt.ArrayLike) -> float:
+    """Share of actuals at or below the quantile forecast."""
+    y, q = _as_pair(actual, quantile_forecast)
+    return float(np.mean(y <= q)) if len(y) else math.nan
 
 
 def interval_coverage(actual: npt.ArrayLike, lower: npt.ArrayLike, upper: npt.ArrayLike) -> float:
@@ -111,6 +116,8 @@ class BacktestMetrics:
     scaled_pinball: float
     share_below_p10: float
     share_below_p90: float
+    share_at_or_below_p10: float
+    share_at_or_below_p90: float
     interval_coverage: float
     n_windows: int
     n_points: int
@@ -146,6 +153,8 @@ def backtest_metrics(
         scaled_pinball=mean_pinball / scale if scale > 0 else math.nan,
         share_below_p10=share_below(actual, p10),
         share_below_p90=share_below(actual, p90),
+        share_at_or_below_p10=share_at_or_below(actual, p10),
+        share_at_or_below_p90=share_at_or_below(actual, p90),
         interval_coverage=interval_coverage(actual, p10, p90),
         n_windows=n_windows,
         n_points=len(y),
@@ -173,6 +182,8 @@ class BacktestSummary:
     mean_scaled_pinball: float
     share_below_p10: float
     share_below_p90: float
+    share_at_or_below_p10: float
+    share_at_or_below_p90: float
     interval_coverage: float
 
 
@@ -203,5 +214,7 @@ def aggregate_backtests(metrics: Iterable[BacktestMetrics | None]) -> BacktestSu
         mean_scaled_pinball=_nan_mean([m.scaled_pinball for m in rows]),
         share_below_p10=_nan_mean([m.share_below_p10 for m in rows], points),
         share_below_p90=_nan_mean([m.share_below_p90 for m in rows], points),
+        share_at_or_below_p10=_nan_mean([m.share_at_or_below_p10 for m in rows], points),
+        share_at_or_below_p90=_nan_mean([m.share_at_or_below_p90 for m in rows], points),
         interval_coverage=_nan_mean([m.interval_coverage for m in rows], points),
     )

@@ -5,8 +5,10 @@ Three steps, all vectorized over products:
 1. **Per period**, a distribution is matched to the three quantiles and reduced to its mean and variance:
    ``gamma`` (default; non-negative and right-skewed, shape chosen so that its (P90 - P10) / P50 spread equals the
    forecast's, scale so that its median equals P50) or ``normal`` (mean by Swanson's 30/40/30 rule, which is P50
-   for symmetric quantiles, and sd = (P90 - P10) / (2 z_0.9), exact for normal quantiles). Periods whose P50 is
-   zero (intermittent demand) use Swanson's rule in both families, because a gamma cannot be pinned by a zero median.
+   for symmetric quantiles, and sd = (P90 - P10) / (2 z_0.9), exact for normal quantiles). Quantiles more skewed
+   than an exponential distribution's (gamma shape < 1, typical of intermittent demand, whose P50 is often zero or
+   tiny) use Swanson's moments in both families: such quantiles come from a mass at zero that no gamma has, and a
+   gamma forced through them has an absurdly large mean (its median tends to zero faster than its P90).
 2. **Over an interval** of ``tau`` periods starting now, means and variances add up (periods are treated as
    independent); fractional intervals interpolate linearly inside a period; intervals longer than the forecast
    horizon repeat the last forecast period.
@@ -35,6 +37,8 @@ Z_90 = float(stats.norm.ppf(0.9))
 _GAMMA_MIN_SHAPE = 1e-2
 _GAMMA_MAX_SHAPE = 1e6
 LEAD_TIME_NODES = 16
+# Per-period quantiles more skewed than an exponential's are not fitted with a gamma (see the module docstring).
+_GAMMA_FIT_MIN_SHAPE = 1.0
 
 
 @functools.lru_cache(maxsize=1)
@@ -69,8 +73,9 @@ def period_moments_from_quantiles(
     safe_median = np.where(positive_median, p50, 1.0)
     shape = gamma_shape_for_spread((p90 - p10) / safe_median)
     scale = safe_median / special.gammaincinv(shape, 0.5)
-    mean = np.where(positive_median, shape * scale, swanson_mean)
-    var = np.where(positive_median, shape * scale**2, normal_var)
+    gamma_like = positive_median & (shape >= _GAMMA_FIT_MIN_SHAPE)
+    mean = np.where(gamma_like, shape * scale, swanson_mean)
+    var = np.where(gamma_like, shape * scale**2, normal_var)
     return mean, var
 
 

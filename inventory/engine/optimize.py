@@ -83,9 +83,12 @@ class OrderOptimizationResult:
     volume_capacity: float | None
     time_limit: float
     mip_rel_gap: float
-    solve_seconds: float
+    solve_seconds: float  # the whole call: reduction, model building and HiGHS
     n_variables: int
     n_constraints: int
+    n_candidates: int = 0
+    n_core_products: int = 0  # products the MILP decided
+    n_fixed_by_reduction: int = 0
 
     @property
     def ok(self) -> bool:
@@ -189,59 +192,96 @@ def optimize_orders(
     volume_capacity: float | None = None,
     time_limit: float = 10.0,
     mip_rel_gap: float = 1e-4,
+    reduce: bool = True,
 ) -> OrderOptimizationResult:
-    """Choose order quantities that maximize expected profit within the budget and the free volume."""
-    _validate(candidates, budget, volume_capacity)
-    pack = candidates.pack_size.astype(float)
-    breakpoint_packs = np.round(candidates.breakpoint_quantity / pack[:, None])
-    max_packs = breakpoint_packs[:, -1]
-    moq_packs = np.maximum(np.ceil(candidates.min_order_qty / pack - 1e-9), 1.0)
-    mandatory = candidates.mandatory.astype(bool)
-    orderable = max_packs >= 1
+    """Choose order quantities that maximize expected profit within the budget and the free volume.
 
-    def result(status: OptimizationStatus, message: str, quantities: np.ndarray, *, profit: float = 0.0,
-               bound: float | None = None, gap: float | None = None, seconds: float = 0.0, n_vars: int = 0,
-               n_rows: int = 0) -> OrderOptimizationResult:
+    With ``reduce`` (the default) an exact Lagrangian reduced-cost fixing first settles every product whose choice
+    cannot change in any plan better than a known feasible one, and HiGHS solves the MILP on the rest (see
+    :func:`_lagrangian_reduction`); ``reduce=False`` sends the whole model to HiGHS.
+    """
+    _validate(candidates, budget, volume_capacity)
+    started = time.perf_counter()
+    pack = candidates.pack_size.astype(float)
+    packs = np.round(candidates.breakpoint_quantity / pack[:, None])
+    profit = candidates.breakpoint_profit - candidates.breakpoint_profit[:, :1]
+    mandatory = candidates.mandatory.astype(bool)
+    orderable = packs[:, -1] >= 1
+    nothing = np.zeros(len(pack))
+
+    def result(status: OptimizationStatus, message: str, quantities: np.ndarray, *, value: float = 0.0,
+               bound: float | None = None, n_vars: int = 0, n_rows: int = 0, core: int = 0,
+               fixed: int = 0) -> OrderOptimizationResult:
+        gap = None if bound is None else max(bound - value, 0.0) / max(abs(value), 1e-9)
         return OrderOptimizationResult(
             status=status, message=message, product_ids=candidates.product_ids, quantities=quantities,
-            order_value=float(quantities @ candidates.unit_cost), order_volume=float(quantities @ candidates.unit_volume),
-            expected_profit=profit, profit_upper_bound=bound, mip_gap=gap, budget=budget,
-            volume_capacity=volume_capacity, time_limit=time_limit, mip_rel_gap=mip_rel_gap, solve_seconds=seconds,
-            n_variables=n_vars, n_constraints=n_rows)
+            order_value=float(quantities @ candidates.unit_cost),
+            order_volume=float(quantities @ candidates.unit_volume), expected_profit=value,
+            profit_upper_bound=bound, mip_gap=gap, budget=budget, volume_capacity=volume_capacity,
+            time_limit=time_limit, mip_rel_gap=mip_rel_gap, solve_seconds=time.perf_counter() - started,
+            n_variables=n_vars, n_constraints=n_rows, n_candidates=int(orderable.sum()), n_core_products=core,
+            n_fixed_by_reduction=fixed)
 
-    nothing = np.zeros(len(pack))
     stuck = mandatory & ~orderable
     if stuck.any():
         return result("infeasible", f"Infeasible: {describe_offenders(stuck, candidates.product_ids)} must be ordered "
                       "but may not be ordered at all (their maximum quantity is below one pack or the minimum order "
                       "quantity).", nothing)
-    explanation = _explain_mandatory_shortfall(candidates, moq_packs * pack, budget, volume_capacity)
+    explanation = _explain_mandatory_shortfall(candidates, packs[:, 1] * pack, budget, volume_capacity)
     if explanation:
         return result("infeasible", explanation, nothing)
-    active = np.flatnonzero(orderable)
-    if len(active) == 0:
+    if not orderable.any():
         return result("optimal", "Nothing to order: no product has a positive suggested quantity.", nothing)
 
-    started = time.perf_counter()
-    model = _build_model(candidates, active, breakpoint_packs, mandatory, budget, volume_capacity)
-    solution = milp(model.objective, integrality=model.integrality, bounds=model.bounds,
-                    constraints=model.constraints,
-                    options={"time_limit": float(time_limit), "mip_rel_gap": float(mip_rel_gap), "presolve": True})
-    seconds = time.perf_counter() - started
-    shape = {"seconds": seconds, "n_vars": len(model.objective), "n_rows": model.n_rows}
+    options = _Options(pack=pack, packs=packs, profit=profit, order_cost=candidates.order_cost.astype(float),
+                       unit_cost=candidates.unit_cost.astype(float), unit_volume=candidates.unit_volume.astype(float),
+                       mandatory=mandatory)
+    if reduce:
+        reduction = _lagrangian_reduction(options, budget, volume_capacity)
+    else:
+        reduction = _Reduction.nothing_fixed(options, budget, volume_capacity)
 
-    if solution.x is None:
-        if solution.status == 2:
+    chosen_packs = reduction.fixed_packs.copy()
+    core = reduction.core
+    value_upper_bound = reduction.upper_bound
+    n_vars = n_rows = 0
+    solver_note = ""
+    solver_status = 0
+    if len(core):
+        model = _build_model(reduction.core_options(), reduction.budget_left, reduction.volume_left)
+        n_vars, n_rows = len(model.objective), model.n_rows
+        remaining = max(time_limit - (time.perf_counter() - started), 0.05)
+        solution = milp(model.objective, integrality=model.integrality, bounds=model.bounds,
+                        constraints=model.constraints,
+                        options={"time_limit": remaining, "mip_rel_gap": float(mip_rel_gap), "presolve": False})
+        solver_status = solution.status
+        if solution.x is not None:
+            core_packs = model.packs_from_solution(solution.x)
+            core_value = model.value_of(core_packs)
+            if reduction.incumbent_packs is None or core_value >= reduction.incumbent_core_value - 1e-9:
+                chosen_packs[core] = core_packs
+            else:
+                chosen_packs[core] = reduction.incumbent_packs[core]
+            if solution.mip_dual_bound is not None:
+                core_bound = -float(solution.mip_dual_bound)
+                value_upper_bound = min(value_upper_bound, reduction.fixed_value + core_bound)
+        elif reduction.incumbent_packs is not None:
+            chosen_packs[core] = reduction.incumbent_packs[core]
+        elif solution.status == 2:
             return result("infeasible", "Infeasible: no combination of whole packs and minimum order quantities of "
-                          "the mandatory products fits the budget and the free volume.", nothing, **shape)
-        return result("failed", f"The solver stopped without a usable answer: {solution.message}", nothing, **shape)
+                          "the mandatory products fits the budget and the free volume.", nothing,
+                          n_vars=n_vars, n_rows=n_rows, core=len(core), fixed=reduction.n_fixed)
+        else:
+            return result("failed", f"The solver stopped without a usable answer: {solution.message}", nothing,
+                          n_vars=n_vars, n_rows=n_rows, core=len(core), fixed=reduction.n_fixed)
+        solver_note = f"HiGHS solved the MILP for {len(core)} products ({n_vars} variables, {n_rows} rows)"
+    else:
+        solver_note = "no product was left undecided, so HiGHS had nothing to solve"
 
-    packs_chosen = np.zeros(len(pack))
-    packs_chosen[active] = model.packs_from_solution(solution.x)
-    quantities = packs_chosen * pack
-    profit = -float(solution.fun)
-    bound = -float(solution.mip_dual_bound) if solution.mip_dual_bound is not None else None
-    gap = None if solution.mip_gap is None else float(solution.mip_gap)
+    quantities = chosen_packs * pack
+    value = options.value_of(chosen_packs)
+    value_upper_bound = max(value_upper_bound, value)
+    gap = max(value_upper_bound - value, 0.0) / max(abs(value), 1e-9)
     spent = float(quantities @ candidates.unit_cost)
     used = float(quantities @ candidates.unit_volume)
     limits = []
@@ -249,15 +289,273 @@ def optimize_orders(
         limits.append(f"spends {spent:,.2f} of the {budget:,.2f} budget")
     if volume_capacity is not None:
         limits.append(f"uses {used:,.2f} of {volume_capacity:,.2f} free volume")
-    summary = (f"orders {int((quantities > 0).sum())} of {len(active)} candidate products, " + ", ".join(limits)
-               + f", expected profit {profit:,.2f}")
-    if solution.status == 0:
-        gap_note = "" if gap is None or gap <= 1e-9 else f" within the {mip_rel_gap:.2%} MIP gap (gap {gap:.4%})"
-        return result("optimal", f"Optimal{gap_note}: {summary}.", quantities, profit=profit, bound=bound, gap=gap,
-                      **shape)
-    gap_text = f"{gap:.3%}" if gap is not None else "unknown"
-    return result("feasible", f"Stopped at the {time_limit:g} s time limit with a feasible plan (MIP gap "
-                  f"{gap_text}): {summary}.", quantities, profit=profit, bound=bound, gap=gap, **shape)
+    summary = (f"orders {int((quantities > 0).sum())} of {int(orderable.sum())} candidate products, "
+               + ", ".join(limits) + f", expected profit {value:,.2f}")
+    reduction_note = (f"; {reduction.n_fixed} products settled exactly by Lagrangian reduced-cost fixing and "
+                      if reduce else "; ")
+    shape = {"value": value, "bound": value_upper_bound, "n_vars": n_vars, "n_rows": n_rows, "core": len(core),
+             "fixed": reduction.n_fixed}
+    if solver_status == 1:
+        return result("feasible", f"Stopped at the {time_limit:g} s time limit with a feasible plan (gap to the "
+                      f"upper bound {gap:.3%}): {summary}{reduction_note}{solver_note}.", quantities, **shape)
+    gap_note = "" if gap <= 1e-9 else f" within the {mip_rel_gap:.2%} MIP gap (gap {gap:.4%})"
+    return result("optimal", f"Optimal{gap_note}: {summary}{reduction_note}{solver_note}.", quantities, **shape)
+
+
+@dataclass(frozen=True)
+class _Options:
+    """Every product's choices: breakpoints in packs (column 0 is 0 packs, column 1 the first order) and profit."""
+
+    pack: np.ndarray
+    packs: np.ndarray
+    profit: np.ndarray  # before the fixed order cost, 0 at column 0
+    order_cost: np.ndarray
+    unit_cost: np.ndarray
+    unit_volume: np.ndarray
+    mandatory: np.ndarray
+
+    def value_of(self, chosen_packs: np.ndarray) -> float:
+        """Objective of a choice of packs per product: the piecewise-linear profit minus fixed order costs."""
+        return float(np.sum(_interpolate_rows(self.packs[:, 1:], self.profit[:, 1:], chosen_packs)
+                            * (chosen_packs > 0) - self.order_cost * (chosen_packs > 0)))
+
+    def subset(self, rows: np.ndarray) -> _Options:
+        return _Options(**{name: getattr(self, name)[rows] for name in self.__dataclass_fields__})
+
+
+def _interpolate_rows(xp: np.ndarray, fp: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Row-wise linear interpolation of (xp, fp) at x (one x per row); xp non-decreasing, flat beyond its ends."""
+    n_points = xp.shape[1]
+    if n_points == 1:
+        return fp[:, 0].copy()
+    below = np.clip((xp <= x[:, None]).sum(axis=1) - 1, 0, n_points - 2)
+    rows = np.arange(len(x))
+    x0, x1 = xp[rows, below], xp[rows, below + 1]
+    f0, f1 = fp[rows, below], fp[rows, below + 1]
+    width = x1 - x0
+    share = np.divide(np.clip(x - x0, 0.0, None), width, out=np.zeros_like(width), where=width > 0)
+    return f0 + np.minimum(share, 1.0) * (f1 - f0)
+
+
+@dataclass(frozen=True)
+class _Reduction:
+    """What the Lagrangian step settled, and the smaller problem it leaves for the MILP."""
+
+    options: _Options
+    core: np.ndarray  # products left to the MILP
+    core_packs: np.ndarray  # their breakpoints, restricted to the choices that can still pay off
+    fixed_packs: np.ndarray  # packs of the settled products (0 for the core)
+    fixed_value: float
+    budget_left: float | None
+    volume_left: float | None
+    upper_bound: float
+    incumbent_packs: np.ndarray | None
+    incumbent_core_value: float
+    n_fixed: int
+
+    @classmethod
+    def nothing_fixed(cls, options: _Options, budget: float | None, volume: float | None) -> _Reduction:
+        everyone = np.flatnonzero(options.packs[:, -1] >= 1)
+        return cls(options=options, core=everyone, core_packs=options.packs[everyone],
+                   fixed_packs=np.zeros(len(options.pack)), fixed_value=0.0, budget_left=budget, volume_left=volume,
+                   upper_bound=np.inf, incumbent_packs=None, incumbent_core_value=-np.inf, n_fixed=0)
+
+    def core_options(self) -> _Options:
+        core = self.options.subset(self.core)
+        profit = _interpolate_rows_matrix(core.packs[:, 1:], core.profit[:, 1:], self.core_packs)
+        return _Options(pack=core.pack, packs=self.core_packs, profit=np.where(self.core_packs > 0, profit, 0.0),
+                        order_cost=core.order_cost, unit_cost=core.unit_cost, unit_volume=core.unit_volume,
+                        mandatory=core.mandatory)
+
+
+def _interpolate_rows_matrix(xp: np.ndarray, fp: np.ndarray, x: np.ndarray) -> np.ndarray:
+    return np.stack([_interpolate_rows(xp, fp, x[:, j]) for j in range(x.shape[1])], axis=1)
+
+
+def _lagrangian_choice(options: _Options, price_budget: float, price_volume: float
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each product's best breakpoint when budget and volume cost the given prices per unit of money / volume.
+
+    Returns (chosen column, that column's Lagrangian value, all columns' Lagrangian values).
+    """
+    unit_price = price_budget * options.unit_cost + price_volume * options.unit_volume
+    value = options.profit - options.order_cost[:, None] - (unit_price * options.pack)[:, None] * options.packs
+    value[:, 0] = np.where(options.mandatory, -np.inf, 0.0)
+    value = np.where((options.packs[:, -1] >= 1)[:, None] | (np.arange(value.shape[1]) == 0), value, -np.inf)
+    column = np.argmax(value, axis=1)
+    return column, value[np.arange(len(column)), column], value
+
+
+def _usage(options: _Options, column: np.ndarray) -> tuple[float, float]:
+    units = options.packs[np.arange(len(column)), column] * options.pack
+    return float(units @ options.unit_cost), float(units @ options.unit_volume)
+
+
+def _smallest_feasible_price(options: _Options, limit: float, which: int, other_price: float,
+                             iterations: int = 40) -> float:
+    """Smallest price of one resource at which the Lagrangian choice respects its limit (bisection)."""
+    def usage_at(price: float) -> float:
+        prices = (price, other_price) if which == 0 else (other_price, price)
+        return _usage(options, _lagrangian_choice(options, *prices)[0])[which]
+
+    if usage_at(0.0) <= limit:
+        return 0.0
+    per_unit = options.unit_cost if which == 0 else options.unit_volume
+    with np.errstate(divide="ignore", invalid="ignore"):
+        per_pack_value = np.where(options.packs[:, 1:] > 0, options.profit[:, 1:] / (
+            options.packs[:, 1:] * (per_unit * options.pack)[:, None]), 0.0)
+    high = float(np.nanmax(np.where(np.isfinite(per_pack_value), per_pack_value, 0.0))) * 2.0 + 1.0
+    while usage_at(high) > limit and high < 1e12:  # only mandatory products left: they use what they must
+        high *= 10.0
+    low = 0.0
+    for _ in range(iterations):
+        middle = 0.5 * (low + high)
+        if usage_at(middle) <= limit:
+            high = middle
+        else:
+            low = middle
+    return high
+
+
+def _lagrangian_reduction(options: _Options, budget: float | None, volume: float | None) -> _Reduction:
+    """Exact reduction by Lagrangian reduced-cost fixing.
+
+    Pricing the budget and the volume at (lb, lv) >= 0 gives, for any feasible plan x, the bound
+        profit(x) <= L = lb budget + lv volume + sum_i best_i,   best_i = max_q [g_i(q) - K_i - price_i q],
+    and more precisely profit(x) <= L - sum_i (best_i - w_i(x_i)), w_i the priced profit of product i's choice. The
+    prices are found by bisection (the smallest prices whose choices fit), and those choices are a feasible plan
+    with profit P. Any plan better than P must therefore keep every product within tau = L - P of its own best
+    priced profit. Because g_i is concave, that allowed set is 0 (if within tau) plus an interval of pack counts;
+    products whose allowed set is a single choice are settled, the others go to the MILP with their narrowed
+    intervals. Nothing better than P is ever cut off, so the MILP's answer on the rest is optimal for the whole.
+    """
+    n_products = len(options.pack)
+    price_volume = 0.0
+    price_budget = 0.0
+    if budget is not None:
+        price_budget = _smallest_feasible_price(options, budget, 0, 0.0)
+    if volume is not None:
+        price_volume = _smallest_feasible_price(options, volume, 1, price_budget)
+        if budget is not None and price_volume > 0:
+            # Both may bind: alternate a few times, always ending with prices at which the choices fit both.
+            for _ in range(3):
+                price_budget = _smallest_feasible_price(options, budget, 0, price_volume)
+                price_volume = _smallest_feasible_price(options, volume, 1, price_budget)
+    column, best, priced = _lagrangian_choice(options, price_budget, price_volume)
+    spent, used = _usage(options, column)
+    rows = np.arange(n_products)
+    incumbent_packs = options.packs[rows, column]
+    fits = (budget is None or spent <= budget * (1 + 1e-12)) and (volume is None or used <= volume * (1 + 1e-12))
+    lagrangian_bound = (price_budget * (budget or 0.0) + price_volume * (volume or 0.0) + float(best.sum()))
+    if not fits:  # only when mandatory minimums crowd the limits; let the MILP decide everything
+        return _Reduction.nothing_fixed(options, budget, volume)
+    incumbent_packs = _greedy_fill(options, incumbent_packs, budget, volume, price_budget, price_volume)
+    incumbent_value = options.value_of(incumbent_packs)
+    # Slack for rounding, so that no plan as good as the incumbent is cut off by float noise.
+    tau = max(lagrangian_bound - incumbent_value, 0.0) + 1e-9 * max(abs(lagrangian_bound), 1.0) + 1e-7
+    threshold = best - tau
+
+    # Allowed pack counts q >= first order: the priced profit w is concave, so {w >= threshold} is an interval.
+    order_points = options.packs[:, 1:]
+    order_values = priced[:, 1:]
+    above = order_values >= threshold[:, None]
+    any_above = above.any(axis=1) & (options.packs[:, -1] >= 1)
+    n_points = order_points.shape[1]
+    first = np.argmax(above, axis=1)
+    last = n_points - 1 - np.argmax(above[:, ::-1], axis=1)
+    low = _crossing(order_points, order_values, threshold, first - 1, first, np.ceil)
+    low = np.where(first == 0, order_points[:, 0], low)
+    high = _crossing(order_points, order_values, threshold, last, last + 1, np.floor)
+    high = np.where(last == n_points - 1, order_points[:, -1], high)
+    zero_allowed = ~options.mandatory & (threshold <= 0.0)
+
+    settled_zero = ~any_above & zero_allowed
+    settled_single = any_above & ~zero_allowed & (low >= high)
+    settled = settled_zero | settled_single | (options.packs[:, -1] < 1)
+    fixed_packs = np.where(settled_single, low, 0.0)
+    core = np.flatnonzero(~settled)
+
+    fixed_value = options.value_of(fixed_packs)
+    fixed_units = fixed_packs * options.pack
+    budget_left = None if budget is None else budget - float(fixed_units @ options.unit_cost)
+    volume_left = None if volume is None else volume - float(fixed_units @ options.unit_volume)
+    # The core's narrowed breakpoints: 0, its lowest allowed count, the original ones inside, its highest.
+    core_low, core_high = low[core], high[core]
+    inside = np.clip(options.packs[core, 1:], core_low[:, None], core_high[:, None])
+    core_packs = np.hstack([np.zeros((len(core), 1)), core_low[:, None], inside, core_high[:, None]])
+    core_packs = np.where(any_above[core][:, None], core_packs, 0.0)
+    # A core product that may not stay at zero starts at its lowest allowed count (mandatory-like).
+    must_order = ~zero_allowed[core]
+    reduction = _Reduction(
+        options=options, core=core, core_packs=core_packs, fixed_packs=fixed_packs, fixed_value=fixed_value,
+        budget_left=budget_left, volume_left=volume_left, upper_bound=lagrangian_bound,
+        incumbent_packs=incumbent_packs, incumbent_core_value=options.subset(core).value_of(incumbent_packs[core]),
+        n_fixed=int(n_products - len(core)))
+    return _with_forced_orders(reduction, must_order)
+
+
+def _greedy_fill(options: _Options, packs: np.ndarray, budget: float | None, volume: float | None,
+                 price_budget: float, price_volume: float) -> np.ndarray:
+    """Spend what the Lagrangian choice left over: extend products along their next segment, best value first.
+
+    "Best" is profit per pack over the pack's priced use of the binding resources (money and/or volume).
+    """
+    packs = packs.copy()
+    spent = float((packs * options.pack) @ options.unit_cost)
+    used = float((packs * options.pack) @ options.unit_volume)
+    budget_left = np.inf if budget is None else budget - spent
+    volume_left = np.inf if volume is None else volume - used
+    points, profit = options.packs[:, 1:], options.profit[:, 1:]
+    # The next segment of each product: from its current count to the next breakpoint above it.
+    upper = np.where(points > packs[:, None] + 1e-9, points, np.inf).min(axis=1)
+    has_next = np.isfinite(upper) & (packs > 0)
+    upper = np.where(has_next, upper, packs)
+    gain = _interpolate_rows(points, profit, upper) - _interpolate_rows(points, profit, packs)
+    per_pack = np.divide(gain, upper - packs, out=np.zeros_like(gain), where=upper > packs)
+    money_per_pack = options.unit_cost * options.pack
+    priced_use = price_budget * money_per_pack + price_volume * options.unit_volume * options.pack
+    if price_budget == 0 and price_volume == 0:
+        priced_use = money_per_pack
+    efficiency = np.divide(per_pack, priced_use, out=per_pack * 1e12, where=priced_use > 0)
+    for i in np.argsort(-efficiency):
+        if per_pack[i] <= 0:
+            break
+        room = upper[i] - packs[i]
+        if money_per_pack[i] > 0:
+            room = min(room, np.floor(budget_left / money_per_pack[i] + 1e-9))
+        volume_per_pack = options.unit_volume[i] * options.pack[i]
+        if volume_per_pack > 0:
+            room = min(room, np.floor(volume_left / volume_per_pack + 1e-9))
+        if room >= 1:
+            packs[i] += room
+            budget_left -= room * money_per_pack[i]
+            volume_left -= room * volume_per_pack
+    return packs
+
+
+def _with_forced_orders(reduction: _Reduction, must_order: np.ndarray) -> _Reduction:
+    """Record which core products may not stay at zero by marking them mandatory in the core problem."""
+    if not must_order.any():
+        return reduction
+    options = reduction.options
+    mandatory = options.mandatory.copy()
+    mandatory[reduction.core[must_order]] = True
+    return _Reduction(**{**reduction.__dict__, "options": _Options(**{**options.__dict__, "mandatory": mandatory})})
+
+
+def _crossing(points: np.ndarray, values: np.ndarray, threshold: np.ndarray, left: np.ndarray, right: np.ndarray,
+              rounding: np.ufunc) -> np.ndarray:
+    """Pack count where the line through columns ``left`` and ``right`` of each row reaches ``threshold``."""
+    n_points = points.shape[1]
+    rows = np.arange(len(threshold))
+    left = np.clip(left, 0, n_points - 1)
+    right = np.clip(right, 0, n_points - 1)
+    x0, x1 = points[rows, left], points[rows, right]
+    v0, v1 = values[rows, left], values[rows, right]
+    rise = v1 - v0
+    share = np.divide(threshold - v0, rise, out=np.zeros_like(rise), where=np.abs(rise) > 0)
+    nudge = -1e-9 if rounding is np.ceil else 1e-9  # an exact crossing on a whole pack stays allowed
+    return rounding(x0 + np.clip(share, 0.0, 1.0) * (x1 - x0) + nudge)
 
 
 @dataclass(frozen=True)
@@ -267,26 +565,26 @@ class _Model:
     bounds: Bounds
     constraints: list[LinearConstraint]
     n_rows: int
-    first_segment_packs: np.ndarray  # per active product: packs bought with the order flag (the MOQ)
-    segment_owner: np.ndarray  # per increment variable: which active product it belongs to
+    options: _Options
+    segment_owner: np.ndarray  # per increment variable: which product it belongs to
 
     def packs_from_solution(self, x: np.ndarray) -> np.ndarray:
-        n_active = len(self.first_segment_packs)
-        flags = np.round(x[:n_active])
-        increments = np.round(x[n_active:])
-        return flags * self.first_segment_packs + np.bincount(self.segment_owner, weights=increments,
-                                                               minlength=n_active)
+        n_products = len(self.options.pack)
+        flags = np.round(x[:n_products])
+        increments = np.round(x[n_products:])
+        return flags * self.options.packs[:, 1] + np.bincount(self.segment_owner, weights=increments,
+                                                               minlength=n_products)
+
+    def value_of(self, packs: np.ndarray) -> float:
+        return self.options.value_of(packs)
 
 
-def _build_model(candidates: OrderCandidates, active: np.ndarray, breakpoint_packs: np.ndarray,
-                 mandatory: np.ndarray, budget: float | None, volume_capacity: float | None) -> _Model:
-    """Assemble the sparse MILP for the active products: [order flags z | packs per further segment y]."""
-    n_active = len(active)
-    pack = candidates.pack_size[active].astype(float)
-    packs = breakpoint_packs[active]
-    profit = candidates.breakpoint_profit[active]
+def _build_model(options: _Options, budget: float | None, volume_capacity: float | None) -> _Model:
+    """Assemble the sparse MILP: [order flags z (one per product) | packs bought per further segment y]."""
+    n_products = len(options.pack)
+    packs, profit, pack = options.packs, options.profit, options.pack
     first_packs = packs[:, 1]
-    first_profit = profit[:, 1] - candidates.order_cost[active]
+    first_profit = profit[:, 1] - options.order_cost
 
     # Further segments, kept only where they add packs.
     width = np.diff(packs[:, 1:], axis=1)
@@ -294,37 +592,33 @@ def _build_model(candidates: OrderCandidates, active: np.ndarray, breakpoint_pac
     seg_owner, seg_index = np.nonzero(width > 0)
     seg_width = width[seg_owner, seg_index]
     n_segments = len(seg_owner)
-    n_vars = n_active + n_segments
+    n_vars = n_products + n_segments
 
     objective = -np.concatenate([first_profit, per_pack[seg_owner, seg_index]])
     integrality = np.ones(n_vars, dtype=int)
-    lower = np.concatenate([mandatory[active].astype(float), np.zeros(n_segments)])
-    upper = np.concatenate([np.ones(n_active), seg_width])
+    orderable = first_packs >= 1
+    lower = np.concatenate([(options.mandatory & orderable).astype(float), np.zeros(n_segments)])
+    upper = np.concatenate([orderable.astype(float), seg_width])
 
-    # No increments without the order flag: sum_k y_k - (sum_k width_k) z <= 0, one row per product. Only needed
-    # where the flag costs something (a fixed order cost, or an MOQ above one pack): elsewhere buying the first pack
-    # is always at least as good as buying a later one (same price, higher marginal profit), so the optimum never
-    # takes increments without the flag.
-    flag_matters = (candidates.order_cost[active] > 0) | (first_packs > 1)
-    linked = flag_matters[seg_owner]
-    linked_segments = np.flatnonzero(linked)
-    linked_products = np.flatnonzero(flag_matters & (np.bincount(seg_owner, minlength=n_active) > 0))
-    row_of_product = np.full(n_active, -1)
-    row_of_product[linked_products] = np.arange(len(linked_products))
-    n_rows = len(linked_products)
-    total_width = np.bincount(seg_owner, weights=seg_width, minlength=n_active)
-    row_ids = [row_of_product[seg_owner[linked_segments]], np.arange(n_rows)]
-    col_ids = [n_active + linked_segments, linked_products]
-    values = [np.ones(len(linked_segments)), -total_width[linked_products]]
+    # Variable upper bounds y_k - width_k z <= 0: no increments without the order flag. Only needed where the flag
+    # costs something (a fixed order cost, or a first order above one pack): elsewhere the first pack is always at
+    # least as good a buy as a later one (same price, higher marginal profit), so an optimum never skips it.
+    flag_matters = (options.order_cost > 0) | (first_packs > 1)
+    linked_segments = np.flatnonzero(flag_matters[seg_owner])
+    n_rows = len(linked_segments)
+    row_range = np.arange(n_rows)
+    row_ids = [row_range, row_range]
+    col_ids = [n_products + linked_segments, seg_owner[linked_segments]]
+    values = [np.ones(n_rows), -seg_width[linked_segments]]
     row_low = [np.full(n_rows, -np.inf)]
     row_high = [np.zeros(n_rows)]
-    for per_unit, limit in ((candidates.unit_cost, budget), (candidates.unit_volume, volume_capacity)):
+    for per_unit, limit in ((options.unit_cost, budget), (options.unit_volume, volume_capacity)):
         if limit is None:
             continue
-        per_pack_amount = per_unit[active].astype(float) * pack
-        row_ids += [np.full(n_vars, n_rows)]
-        col_ids += [np.arange(n_vars)]
-        values += [np.concatenate([per_pack_amount * first_packs, per_pack_amount[seg_owner]])]
+        per_pack_amount = per_unit * pack
+        row_ids.append(np.full(n_vars, n_rows))
+        col_ids.append(np.arange(n_vars))
+        values.append(np.concatenate([per_pack_amount * first_packs, per_pack_amount[seg_owner]]))
         row_low.append(np.array([-np.inf]))
         row_high.append(np.array([float(limit)]))
         n_rows += 1
@@ -333,4 +627,4 @@ def _build_model(candidates: OrderCandidates, active: np.ndarray, breakpoint_pac
         (np.concatenate(values), (np.concatenate(row_ids), np.concatenate(col_ids))), shape=(n_rows, n_vars))
     return _Model(objective=objective, integrality=integrality, bounds=Bounds(lower, upper),
                   constraints=[LinearConstraint(matrix, np.concatenate(row_low), np.concatenate(row_high))],
-                  n_rows=n_rows, first_segment_packs=first_packs, segment_owner=seg_owner)
+                  n_rows=n_rows, options=options, segment_owner=seg_owner)

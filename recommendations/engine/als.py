@@ -14,7 +14,7 @@ import numpy as np
 import scipy.sparse as sp
 from implicit.cpu.als import AlternatingLeastSquares
 
-from recommendations.engine.base import Recommender, blas_threads
+from recommendations.engine.base import LowRankScores, Recommender, ScoreParts, blas_threads
 from recommendations.engine.data import TrainingData
 from recommendations.engine.history import UserHistory
 from recommendations.engine.reasons import ReasonArrays
@@ -69,6 +69,9 @@ class ALSRecommender(Recommender):
 
     def score(self, users: np.ndarray) -> np.ndarray:
         return self.user_factors_[users] @ self.item_factors_.T
+
+    def score_parts(self, users: np.ndarray) -> ScoreParts:
+        return LowRankScores(self.user_factors_[users], self.item_factors_)
 
     def explain(self, users: np.ndarray, items: np.ndarray) -> ReasonArrays:
         unit = self.unit_item_factors_

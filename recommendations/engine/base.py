@@ -19,7 +19,7 @@ import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
 from recommendations.engine.data import TrainingData
-from recommendations.engine.history import iter_batches
+from recommendations.engine.history import SparseLookup, iter_batches
 from recommendations.engine.reasons import Reason, ReasonArrays, ReasonKind
 
 # Dense score blocks are kept around this many cells (x4 bytes) so memory stays flat whatever the store size.
@@ -134,6 +134,147 @@ def normalize_rows(scores: np.ndarray, method: str) -> np.ndarray:
     raise ValueError(f"unknown normalization {method!r}; valid: zscore, max, none")
 
 
+class ScoreParts(ABC):
+    """Scores of a batch of customers in a structured form, so a blend never has to densify each model.
+
+    Blending needs, per model, each row's mean and standard deviation over the catalog (for z-scores), a way to
+    add `scale[row] * scores` into a dense accumulator, and the values at a few (row, item) pairs (reasons).
+    """
+
+    n_items: int
+
+    @abstractmethod
+    def row_moments(self) -> tuple[np.ndarray, np.ndarray]:
+        """(mean, std) of each row over all items, float64."""
+
+    @abstractmethod
+    def add_to(self, out: np.ndarray, scale: np.ndarray) -> None:
+        """out += scale[:, None] * scores (in place)."""
+
+    @abstractmethod
+    def values_at(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray: ...
+
+    def dense(self) -> np.ndarray:
+        out = np.zeros((self.n_rows, self.n_items), dtype=np.float32)
+        self.add_to(out, np.ones(self.n_rows, dtype=np.float32))
+        return out
+
+    @property
+    @abstractmethod
+    def n_rows(self) -> int: ...
+
+
+def _moments(total: np.ndarray, total_squares: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    mean = total / n
+    variance = np.maximum(total_squares / n - mean**2, 0.0)
+    return mean, np.sqrt(variance)
+
+
+class DenseScores(ScoreParts):
+    def __init__(self, scores: np.ndarray) -> None:
+        self.scores = scores
+        self.n_items = scores.shape[1]
+
+    @property
+    def n_rows(self) -> int:
+        return self.scores.shape[0]
+
+    def row_moments(self) -> tuple[np.ndarray, np.ndarray]:
+        mean = self.scores.mean(axis=1, dtype=np.float64)
+        return mean, self.scores.std(axis=1, dtype=np.float64)
+
+    def add_to(self, out: np.ndarray, scale: np.ndarray) -> None:
+        out += scale[:, None].astype(np.float32) * self.scores
+
+    def values_at(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        return self.scores[rows, cols]
+
+    def dense(self) -> np.ndarray:
+        return self.scores
+
+
+class LowRankScores(ScoreParts):
+    """scores = user_factors @ item_factors.T (ALS, content profiles, popularity as rank 1, ...)."""
+
+    def __init__(self, user_factors: np.ndarray, item_factors: np.ndarray) -> None:
+        self.user_factors = np.asarray(user_factors, dtype=np.float32)
+        self.item_factors = np.asarray(item_factors, dtype=np.float32)
+        self.n_items = self.item_factors.shape[0]
+
+    @property
+    def n_rows(self) -> int:
+        return self.user_factors.shape[0]
+
+    def row_moments(self) -> tuple[np.ndarray, np.ndarray]:
+        items = self.item_factors.astype(np.float64)
+        users = self.user_factors.astype(np.float64)
+        total = users @ items.sum(axis=0)
+        total_squares = np.einsum("br,rs,bs->b", users, items.T @ items, users)
+        return _moments(total, total_squares, self.n_items)
+
+    def add_to(self, out: np.ndarray, scale: np.ndarray) -> None:
+        out += (scale[:, None].astype(np.float32) * self.user_factors) @ self.item_factors.T
+
+    def values_at(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        return np.einsum("pr,pr->p", self.user_factors[rows], self.item_factors[cols])
+
+
+class SparseScores(ScoreParts):
+    """Scores that are zero for most items (neighbourhood models, social)."""
+
+    def __init__(self, scores: sp.spmatrix) -> None:
+        self.scores = sp.csr_matrix(scores, dtype=np.float32)
+        self.scores.sum_duplicates()
+        self.n_items = self.scores.shape[1]
+        self._lookup: SparseLookup | None = None
+
+    @property
+    def n_rows(self) -> int:
+        return self.scores.shape[0]
+
+    def row_moments(self) -> tuple[np.ndarray, np.ndarray]:
+        data = self.scores.data.astype(np.float64)
+        counts = np.diff(self.scores.indptr)
+        rows = np.repeat(np.arange(self.n_rows), counts)
+        total = np.bincount(rows, weights=data, minlength=self.n_rows)
+        total_squares = np.bincount(rows, weights=data * data, minlength=self.n_rows)
+        return _moments(total, total_squares, self.n_items)
+
+    def add_to(self, out: np.ndarray, scale: np.ndarray) -> None:
+        counts = np.diff(self.scores.indptr)
+        rows = np.repeat(np.arange(self.n_rows), counts)
+        out[rows, self.scores.indices] += self.scores.data * scale[rows].astype(np.float32)  # no duplicate pairs
+
+    def values_at(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        if self._lookup is None:
+            self._lookup = SparseLookup(self.scores)
+        return self._lookup.get(rows, cols)
+
+
+class TableScores(ScoreParts):
+    """Rows shared by groups of customers: scores = table[group[row]] (e.g. one row per segment)."""
+
+    def __init__(self, table: np.ndarray, groups: np.ndarray) -> None:
+        self.table = np.asarray(table, dtype=np.float32)
+        self.groups = np.asarray(groups, dtype=np.int64)
+        self.n_items = self.table.shape[1]
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.groups)
+
+    def row_moments(self) -> tuple[np.ndarray, np.ndarray]:
+        mean = self.table.mean(axis=1, dtype=np.float64)
+        std = self.table.std(axis=1, dtype=np.float64)
+        return mean[self.groups], std[self.groups]
+
+    def add_to(self, out: np.ndarray, scale: np.ndarray) -> None:
+        out += scale[:, None].astype(np.float32) * self.table[self.groups]
+
+    def values_at(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        return self.table[self.groups[rows], cols]
+
+
 class Recommender(ABC):
     """Fit on `TrainingData`; score customers; explain pairs; recommend top-N in batches."""
 
@@ -148,6 +289,10 @@ class Recommender(ABC):
     @abstractmethod
     def score(self, users: np.ndarray) -> np.ndarray:
         """Dense float32 scores, shape (len(users), n_items); higher is better."""
+
+    def score_parts(self, users: np.ndarray) -> ScoreParts:
+        """`score` in structured form for blending; models override it when they can avoid a dense block."""
+        return DenseScores(self.score(users))
 
     def explain(self, users: np.ndarray, items: np.ndarray) -> ReasonArrays:
         """Reasons for pairs (users[p], items[p]); flat arrays of equal length."""

@@ -19,7 +19,7 @@ from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import normalize
 
-from recommendations.engine.base import Recommender, blas_threads, top_n
+from recommendations.engine.base import LowRankScores, Recommender, ScoreParts, blas_threads, top_n
 from recommendations.engine.data import ItemText, TrainingData
 from recommendations.engine.history import UserHistory
 from recommendations.engine.reasons import ReasonArrays, ReasonKind
@@ -119,6 +119,9 @@ class ContentRecommender(Recommender):
     def score(self, users: np.ndarray) -> np.ndarray:
         with blas_threads(self.n_threads):
             return self.user_profiles(users) @ self.embedding_.T
+
+    def score_parts(self, users: np.ndarray) -> ScoreParts:
+        return LowRankScores(self.user_profiles(users), self.embedding_)
 
     def score_items(self, items: Sequence[int], weights: Sequence[float] | None = None) -> np.ndarray:
         """Scores for a bag of items (a session or a cart), shape (n_items,)."""

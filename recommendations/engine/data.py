@@ -269,7 +269,7 @@ class TrainingData:
     @cached_property
     def history(self) -> UserHistory:
         """Strongest past interactions per customer and what they bought, for "because you ..." reasons."""
-        return UserHistory(self.matrix, self.purchased)
+        return UserHistory(self.matrix, self.purchased, max_items=20)
 
     @cached_property
     def item_categories(self) -> np.ndarray:

@@ -20,7 +20,7 @@ from recommendations.engine.history import UserHistory
 from recommendations.engine.reasons import ReasonArrays
 
 # float64 below this size (exactness is cheap), float32 above (halves the memory of the dense inverse).
-FLOAT64_MAX_ITEMS = 8_000
+FLOAT64_MAX_ITEMS = 4_000
 
 
 def _dense_gram(user_items: sp.csr_matrix, dtype: type, block_items: int = 1024) -> np.ndarray:

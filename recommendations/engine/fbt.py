@@ -15,7 +15,7 @@ from typing import Literal, Self
 import numpy as np
 import scipy.sparse as sp
 
-from recommendations.engine.base import Recommender
+from recommendations.engine.base import Recommender, ScoreParts, SparseScores
 from recommendations.engine.data import EVENT_PURCHASE, SECONDS_PER_DAY, EventLog, TrainingData
 from recommendations.engine.history import SparseLookup, UserHistory
 from recommendations.engine.reasons import ReasonArrays, ReasonKind
@@ -88,6 +88,9 @@ class FrequentlyBoughtTogetherRecommender(Recommender):
 
     def score(self, users: np.ndarray) -> np.ndarray:
         return np.asarray((self.profile_[users] @ self.association_).toarray(), dtype=np.float32)
+
+    def score_parts(self, users: np.ndarray) -> ScoreParts:
+        return SparseScores(self.profile_[users] @ self.association_)
 
     def bought_together(self, items: Sequence[int], n: int = 10) -> tuple[np.ndarray, np.ndarray]:
         """For each item, the n items most strongly bought with it (-1 pad) and the lift/confidence."""

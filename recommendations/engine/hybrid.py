@@ -31,8 +31,10 @@ import scipy.sparse as sp
 
 from recommendations.engine.base import (
     DEFAULT_BATCH_CELLS,
+    LowRankScores,
     Recommendation,
     Recommender,
+    ScoreParts,
     TopN,
     blas_threads,
     mask_pairs,
@@ -78,17 +80,20 @@ DEFAULT_WEIGHT_GRID: tuple[float, ...] = (0.0, 0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 
 class HybridConfig:
     components: tuple[str, ...] = DEFAULT_COMPONENTS
     component_params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-    tune_components: bool = True
+    # "auto": tune component hyperparameters on stores up to `auto_tune_max_events` events; bigger stores
+    # keep the defaults (refitting every grid candidate would dominate a nightly retrain) and tune the blend only.
+    tune_components: bool | Literal["auto"] = "auto"
+    auto_tune_max_events: int = 300_000
     component_grids: Mapping[str, Sequence[Mapping[str, Any]]] = field(default_factory=lambda: dict(DEFAULT_GRIDS))
     weights: Mapping[str, float] | None = None  # fixed blend weights: skips the validation split entirely
-    normalization: Literal["zscore", "max", "none"] = "zscore"
     validation_fraction: float = 0.2
     validation_mode: Literal["per_user", "global"] = "per_user"
     k: int = 10
     weight_grid: tuple[float, ...] = DEFAULT_WEIGHT_GRID
     tuning_rounds: int = 3
-    max_tuning_users: int = 3000
-    candidates_per_component: int = 200
+    max_tuning_users: int = 2000
+    tuning_cells: int = 200_000_000  # caps tuning customers x items x components on big catalogs
+    candidates_per_component: int = 50
     ease_max_items: int = 15_000
     cold_item_weight: float = 0.9
     cold_item_neighbors: int = 10
@@ -99,7 +104,15 @@ class HybridConfig:
         default_factory=lambda: {"sequential": 1.0, "item_knn": 1.0, "content": 0.3, "popularity": 0.05}
     )
     random_state: int = 0
-    n_threads: int | None = None
+    n_threads: int | None = None  # BLAS threads while fitting/scoring (None: leave the process setting)
+    als_threads: int = 0  # implicit's own ALS threads (0: all cores)
+
+
+@dataclass
+class _Blend:
+    combined: np.ndarray  # (B, n_items) blended scores minus `offset`
+    offset: np.ndarray  # (B,) per-customer constant of the z-scores
+    parts: list[tuple[str, ScoreParts, np.ndarray, np.ndarray, float]]  # name, part, mean, std, weight
 
 
 @dataclass
@@ -170,7 +183,9 @@ class HybridRecommender(Recommender):
 
     def _make(self, name: str, params: Mapping[str, Any]) -> Recommender:
         params = dict(params)
-        if name in ("als", "ease", "content") and self.config.n_threads is not None:
+        if name == "als":
+            params.setdefault("n_threads", self.config.als_threads)
+        if name in ("ease", "content") and self.config.n_threads is not None:
             params.setdefault("n_threads", self.config.n_threads)
         if name in ("als", "content"):
             params.setdefault("random_state", self.config.random_state)
@@ -185,13 +200,17 @@ class HybridRecommender(Recommender):
     ) -> tuple[dict[str, float], dict[str, dict[str, Any]], dict[str, float | None]]:
         config = self.config
         split = validation_split(data, config.validation_fraction, config.validation_mode)
-        users = sample_users(split.users, config.max_tuning_users, config.random_state)
+        max_users = min(config.max_tuning_users, max(200, config.tuning_cells // (data.n_items * max(1, len(names)))))
+        users = sample_users(split.users, max_users, config.random_state)
+        tune_components = config.tune_components
+        if tune_components == "auto":
+            tune_components = len(data.events) <= config.auto_tune_max_events
         if len(users) == 0:
             return {"popularity": 1.0}, params, dict.fromkeys(names)
         fitted: dict[str, Recommender] = {}
         scores: dict[str, float | None] = {}
         for name in names:
-            grid = config.component_grids.get(name) if config.tune_components else None
+            grid = config.component_grids.get(name) if tune_components else None
             candidates = [{**params[name], **g} for g in grid] if grid else [params[name]]
 
             def factory(p: Mapping[str, Any], name: str = name) -> Recommender:
@@ -226,9 +245,8 @@ class HybridRecommender(Recommender):
         ideal = np.concatenate([[0.0], np.cumsum(discounts)])[np.minimum(n_relevant, k)]
         valid = candidates >= 0
 
-        def ndcg(weights: np.ndarray) -> float:
-            blended = np.tensordot(weights, gathered, axes=1)
-            blended[~valid] = -np.inf
+        def ndcg_of(blended: np.ndarray) -> float:
+            blended = np.where(valid, blended, -np.inf)
             n_take = min(k, blended.shape[1])
             top = np.argpartition(-blended, n_take - 1, axis=1)[:, :n_take]
             order = np.argsort(-np.take_along_axis(blended, top, axis=1), axis=1, kind="stable")
@@ -237,25 +255,26 @@ class HybridRecommender(Recommender):
             dcg = (top_hits * discounts[:n_take]).sum(axis=1)
             return float(np.mean(np.divide(dcg, ideal, out=np.zeros_like(dcg), where=ideal > 0)))
 
-        single = {name: ndcg(np.eye(len(names))[i]) for i, name in enumerate(names)}
+        single = {name: ndcg_of(gathered[i]) for i, name in enumerate(names)}
         start = max(single, key=lambda n: single[n])
         weights = np.zeros(len(names))
         weights[names.index(start)] = 1.0
+        blended = gathered[names.index(start)].copy()
         best = single[start]
         self._say(f"blend tuning starts from {start} (NDCG@{k} {best:.4f})")
         for _ in range(config.tuning_rounds):
             improved = False
             for i in range(len(names)):
+                # coordinate ascent: only component i's weight moves, so update the blend incrementally
+                rest = blended - weights[i] * gathered[i]
                 for value in config.weight_grid:
-                    if value == weights[i]:
+                    if value == weights[i] or (value == 0 and not np.delete(weights, i).any()):
                         continue
-                    trial = weights.copy()
-                    trial[i] = value
-                    if not trial.any():
-                        continue
-                    quality = ndcg(trial)
+                    quality = ndcg_of(rest + value * gathered[i])
                     if quality > best + 1e-9:
-                        best, weights, improved = quality, trial, True
+                        best, improved = quality, True
+                        weights[i] = value
+                        blended = rest + value * gathered[i]
             if not improved:
                 break
         self._say(f"blend NDCG@{k} on validation {best:.4f} with " + ", ".join(
@@ -278,7 +297,7 @@ class HybridRecommender(Recommender):
         batch = max(1, DEFAULT_BATCH_CELLS // (n_items * max(1, len(names))))
         for part in iter_batches(len(users), batch):
             batch_users = users[part]
-            blocks = [normalize_rows(fitted[name].score(batch_users), self.config.normalization) for name in names]
+            blocks = [normalize_rows(fitted[name].score(batch_users), "zscore") for name in names]
             pool = np.zeros((len(batch_users), n_items), dtype=bool)
             for block in blocks:
                 masked = block.copy()
@@ -287,12 +306,13 @@ class HybridRecommender(Recommender):
                 rows = np.broadcast_to(np.arange(len(batch_users))[:, None], top.shape)
                 pool[rows[top >= 0], top[top >= 0]] = True
             for r in range(len(batch_users)):
-                items = np.flatnonzero(pool[r])[:width]
+                items = np.flatnonzero(pool[r])
                 candidates[part.start + r, : len(items)] = items
             safe = np.maximum(candidates[part], 0)
             for c, block in enumerate(blocks):
                 gathered[c, part] = np.take_along_axis(block, safe, axis=1)
-        return candidates, gathered
+        used = max(1, int((candidates >= 0).sum(axis=1).max()))  # pools overlap: drop the empty tail
+        return candidates[:, :used], np.ascontiguousarray(gathered[:, :, :used])
 
     # ------------------------------------------------------------------------------------- cold products
     def _prepare_cold_items(self, data: TrainingData) -> None:
@@ -323,21 +343,41 @@ class HybridRecommender(Recommender):
         )
 
     # ----------------------------------------------------------------------------------------- scoring
-    def _blend(
-        self, users: np.ndarray, weights: Mapping[str, float]
-    ) -> tuple[np.ndarray, list[str], list[np.ndarray]]:
+    def _blend(self, users: np.ndarray, weights: Mapping[str, float]) -> _Blend:
+        """sum_k w_k * zscore_k for a batch, without densifying each model.
+
+        A z-score (s - mean) / std differs from s / std by a per-customer constant, which cannot change a
+        customer's ranking, so the dense accumulator holds sum_k (w_k / std_k) * s_k and the constant
+        -sum_k w_k * mean_k / std_k is kept aside (`offset`) and added back to reported scores. All low-rank
+        models are fused into one matrix product.
+        """
         names = [n for n, w in weights.items() if w > 0 and n in self.components_]
-        combined = np.zeros((len(users), self.n_items_), dtype=np.float32)
-        blocks = []
+        parts: list[tuple[str, ScoreParts, np.ndarray, np.ndarray, float]] = []
+        scales: list[np.ndarray] = []
+        offset = np.zeros(len(users), dtype=np.float64)
         for name in names:
-            block = normalize_rows(self.components_[name].score(users), self.config.normalization)
-            block *= weights[name]
-            combined += block
-            blocks.append(block)
+            part = self.components_[name].score_parts(users)
+            mean, std = part.row_moments()
+            scale = np.divide(weights[name], std, out=np.zeros_like(std), where=std > 1e-12)
+            offset -= scale * mean
+            parts.append((name, part, mean, std, weights[name]))
+            scales.append(scale)
+        low_rank = [(part, scale) for (_, part, *_), scale in zip(parts, scales, strict=True)
+                    if isinstance(part, LowRankScores)]
+        combined = np.zeros((len(users), self.n_items_), dtype=np.float32)
+        if low_rank:
+            user_side = np.hstack([scale[:, None].astype(np.float32) * part.user_factors for part, scale in low_rank])
+            item_side = np.hstack([part.item_factors for part, _ in low_rank])
+            np.matmul(user_side, item_side.T, out=combined)
+        for (_, part, *_), scale in zip(parts, scales, strict=True):
+            if not isinstance(part, LowRankScores):
+                part.add_to(combined, scale)
         if len(self.cold_items_) and self.cold_neighbors_.nnz:
+            # a new product inherits the (full, offset-included) blend of its content neighbours
             inherited = np.asarray(self.cold_neighbors_ @ combined.T).T
-            combined[:, self.cold_items_] = self.config.cold_item_weight * inherited
-        return combined, names, blocks
+            weight = self.config.cold_item_weight
+            combined[:, self.cold_items_] = weight * inherited + ((weight - 1.0) * offset)[:, None]
+        return _Blend(combined, offset, parts)
 
     def _weights_for(self, cold_users: bool) -> dict[str, float]:
         if not cold_users:
@@ -346,12 +386,14 @@ class HybridRecommender(Recommender):
         return weights or {"popularity": 1.0}
 
     def score(self, users: np.ndarray) -> np.ndarray:
+        """The blended z-scores, dense (len(users), n_items)."""
         users = np.asarray(users, dtype=np.int64)
         out = np.empty((len(users), self.n_items_), dtype=np.float32)
         for cold in (False, True):
             rows = np.flatnonzero(self.has_history_[users] != cold)
             if len(rows):
-                out[rows] = self._blend(users[rows], self._weights_for(cold))[0]
+                blend = self._blend(users[rows], self._weights_for(cold))
+                out[rows] = blend.combined + blend.offset[:, None].astype(np.float32)
         return out
 
     def recommend(
@@ -369,59 +411,52 @@ class HybridRecommender(Recommender):
         Customers without history go through the new-customer path automatically.
         """
         users = np.arange(self.n_users_) if users is None else np.asarray(users, dtype=np.int64)
-        n_blocks = max(1, len(self.weights_))
-        batch_size = batch_size or max(1, DEFAULT_BATCH_CELLS // (self.n_items_ * max(1, n_blocks // 2)))
-        parts = []
+        batch_size = batch_size or max(1, DEFAULT_BATCH_CELLS // self.n_items_)
+        items_out = np.full((len(users), n), -1, dtype=np.int32)
+        scores_out = np.full((len(users), n), np.nan, dtype=np.float32)
+        reasons_out = ReasonArrays.filled((len(users), n), ReasonKind.PERSONALIZED)
         for cold in (False, True):
-            group = users[self.has_history_[users] != cold]
+            rows_of_group = np.flatnonzero(self.has_history_[users] != cold)
             weights = self._weights_for(cold)
-            for part in iter_batches(len(group), batch_size):
-                batch_users = group[part]
-                combined, names, blocks = self._blend(batch_users, weights)
+            for part in iter_batches(len(rows_of_group), batch_size):
+                rows = rows_of_group[part]
+                batch_users = users[rows]
+                blend = self._blend(batch_users, weights)
+                combined = blend.combined
                 if item_mask is not None:
                     combined[:, ~item_mask] = -np.inf
                 mask_pairs(combined, batch_users, exclude)
                 items, best = top_n(combined, n)
-                reasons = ReasonArrays.filled(items.shape, ReasonKind.PERSONALIZED)
-                if with_reasons and names:
-                    self._explain_top(batch_users, items, names, blocks, reasons)
-                parts.append(TopN(batch_users, items, best, reasons))
-        if not parts:
-            empty = np.zeros((0, n), dtype=np.int32)
-            return TopN(users, empty, empty.astype(np.float32), ReasonArrays.filled((0, n), ReasonKind.PERSONALIZED))
-        merged = TopN.concatenate(parts)
-        # restore the caller's order of customers
-        position = {int(u): i for i, u in enumerate(merged.users)}
-        order = np.array([position[int(u)] for u in users], dtype=np.int64)
-        return TopN(
-            users=merged.users[order],
-            items=merged.items[order],
-            scores=merged.scores[order],
-            reasons=ReasonArrays(
-                merged.reasons.kinds[order], merged.reasons.anchors[order], merged.reasons.categories[order]
-            ),
-        )
+                best += blend.offset[:, None].astype(np.float32)
+                items_out[rows], scores_out[rows] = items, best
+                if with_reasons and blend.parts:
+                    reasons = ReasonArrays.filled(items.shape, ReasonKind.PERSONALIZED)
+                    self._explain_top(batch_users, items, blend, reasons)
+                    reasons_out.kinds[rows] = reasons.kinds
+                    reasons_out.anchors[rows] = reasons.anchors
+                    reasons_out.categories[rows] = reasons.categories
+        return TopN(users, items_out, scores_out, reasons_out)
 
-    def _explain_top(
-        self,
-        users: np.ndarray,
-        items: np.ndarray,
-        names: list[str],
-        blocks: list[np.ndarray],
-        reasons: ReasonArrays,
-    ) -> None:
+    def _explain_top(self, users: np.ndarray, items: np.ndarray, blend: _Blend, reasons: ReasonArrays) -> None:
+        """Give each listed item the reason of the component with the largest weighted z-score for it."""
         valid = items >= 0
-        safe = np.maximum(items, 0)
-        contributions = np.stack([np.take_along_axis(block, safe, axis=1) for block in blocks])
+        rows = np.broadcast_to(np.arange(len(users))[:, None], items.shape)[valid]
+        cols = items[valid].astype(np.int64)
+        contributions = np.stack([
+            weight * (part.values_at(rows, cols) - mean[rows]) / np.where(std[rows] > 1e-12, std[rows], 1.0)
+            for _, part, mean, std, weight in blend.parts
+        ])
         dominant = np.argmax(contributions, axis=0)
-        is_cold = np.isin(safe, self.cold_items_) & valid
-        pair_users = np.broadcast_to(users[:, None], items.shape)
-        for c, name in enumerate(names):
-            chosen = valid & (dominant == c) & ~is_cold
+        is_cold = np.isin(cols, self.cold_items_)
+        flat = ReasonArrays.filled(cols.shape, ReasonKind.PERSONALIZED)
+        pair_users = users[rows]
+        for c, (name, *_rest) in enumerate(blend.parts):
+            chosen = (dominant == c) & ~is_cold
             if chosen.any():
-                reasons.assign(chosen, self.components_[name].explain(pair_users[chosen], items[chosen]))
+                flat.assign(chosen, self.components_[name].explain(pair_users[chosen], cols[chosen]))
         if is_cold.any() and "content" in self.components_:
-            reasons.assign(is_cold, self.components_["content"].explain(pair_users[is_cold], items[is_cold]))
+            flat.assign(is_cold, self.components_["content"].explain(pair_users[is_cold], cols[is_cold]))
+        reasons.assign(valid, flat)
 
     # ------------------------------------------------------------------------------- cold-start paths
     def recommend_for_new_customer(
@@ -441,7 +476,7 @@ class HybridRecommender(Recommender):
                 raw = model.score_attributes(np.asarray(attributes)[None, :])
             else:
                 raw = model.score(np.zeros(1, dtype=np.int64))
-            block = normalize_rows(raw.astype(np.float32), self.config.normalization)[0] * weight
+            block = normalize_rows(raw.astype(np.float32), "zscore")[0] * weight
             total += block
             parts.append((name, block))
         return self._single_list(total, parts, n, item_mask, exclude=())
@@ -466,7 +501,7 @@ class HybridRecommender(Recommender):
                 raw = model.score_items(items)
             else:
                 raw = model.score(np.zeros(1, dtype=np.int64))[0]
-            block = normalize_rows(raw[None, :].astype(np.float32), self.config.normalization)[0] * weight
+            block = normalize_rows(raw[None, :].astype(np.float32), "zscore")[0] * weight
             total += block
             parts.append((name, block))
         recommendations = self._single_list(total, parts, n, item_mask, exclude=items)
@@ -545,10 +580,10 @@ class HybridRecommender(Recommender):
             if model is None or (is_cold and name != "content"):
                 continue
             raw = model.score_items([item])  # type: ignore[attr-defined]
-            total += normalize_rows(raw[None, :].astype(np.float32), self.config.normalization)[0]
+            total += normalize_rows(raw[None, :].astype(np.float32), "zscore")[0]
         if not total.any():
             popularity = self.components_["popularity"].score(np.zeros(1, dtype=np.int64))
-            total = normalize_rows(popularity, self.config.normalization)[0]
+            total = normalize_rows(popularity, "zscore")[0]
         recs = self._single_list(total, [], n, item_mask, exclude=[item])
         reason_kind = ReasonKind.SIMILAR_TO
         return [replace(r, reason=replace(r.reason, kind=reason_kind, anchor_item=item)) for r in recs]

@@ -13,7 +13,7 @@ from typing import Self
 import numpy as np
 import scipy.sparse as sp
 
-from recommendations.engine.base import Recommender
+from recommendations.engine.base import Recommender, ScoreParts, SparseScores
 from recommendations.engine.data import TrainingData
 from recommendations.engine.history import SparseLookup, UserHistory
 from recommendations.engine.reasons import ReasonArrays
@@ -41,6 +41,9 @@ class ItemKNNRecommender(Recommender):
 
     def score(self, users: np.ndarray) -> np.ndarray:
         return np.asarray((self.user_items_[users] @ self.similarity_).toarray(), dtype=np.float32)
+
+    def score_parts(self, users: np.ndarray) -> ScoreParts:
+        return SparseScores(self.user_items_[users] @ self.similarity_)
 
     def score_items(self, items: Sequence[int], weights: Sequence[float] | None = None) -> np.ndarray:
         """Scores for a bag of items (e.g. an anonymous session's views), shape (n_items,)."""

@@ -15,9 +15,12 @@ from typing import Self
 import numpy as np
 import scipy.sparse as sp
 
-from recommendations.engine.base import Recommender
+from recommendations.engine.base import DenseScores, LowRankScores, Recommender, ScoreParts
 from recommendations.engine.data import SECONDS_PER_DAY, TrainingData, event_type_weights, time_decay
 from recommendations.engine.reasons import REASON_CODE, ReasonArrays, ReasonKind
+
+# Up to this many categories, "popular in your categories" blends as a low-rank product (cheap); above, dense.
+LOW_RANK_MAX_CATEGORIES = 128
 
 
 def decayed_item_totals(
@@ -51,6 +54,9 @@ class PopularityRecommender(Recommender):
 
     def score(self, users: np.ndarray) -> np.ndarray:
         return np.tile(self.item_scores_, (len(users), 1))
+
+    def score_parts(self, users: np.ndarray) -> ScoreParts:
+        return LowRankScores(np.ones((len(users), 1), dtype=np.float32), self.item_scores_[:, None])
 
     def explain(self, users: np.ndarray, items: np.ndarray) -> ReasonArrays:
         return ReasonArrays.filled(np.shape(items), ReasonKind.POPULAR)
@@ -92,6 +98,9 @@ class TrendingRecommender(Recommender):
 
     def score(self, users: np.ndarray) -> np.ndarray:
         return np.tile(self.item_scores_, (len(users), 1))
+
+    def score_parts(self, users: np.ndarray) -> ScoreParts:
+        return LowRankScores(np.ones((len(users), 1), dtype=np.float32), self.item_scores_[:, None])
 
     def explain(self, users: np.ndarray, items: np.ndarray) -> ReasonArrays:
         reasons = ReasonArrays.filled(np.shape(items), ReasonKind.TRENDING)
@@ -150,6 +159,16 @@ class CategoryPopularityRecommender(Recommender):
         in_category = affinity[:, self.item_categories_[has_category]]
         scores[:, has_category] = in_category * self.relative_popularity_[has_category]
         return scores
+
+    def score_parts(self, users: np.ndarray) -> ScoreParts:
+        if not self.n_categories_ or self.n_categories_ > LOW_RANK_MAX_CATEGORIES:
+            return DenseScores(self.score(users))
+        has_category = self.item_categories_ >= 0
+        item_factors = np.zeros((self.n_items_, self.n_categories_), dtype=np.float32)
+        item_factors[np.flatnonzero(has_category), self.item_categories_[has_category]] = self.relative_popularity_[
+            has_category
+        ]
+        return LowRankScores(self.affinity_[users].toarray(), item_factors)
 
     def explain(self, users: np.ndarray, items: np.ndarray) -> ReasonArrays:
         reasons = ReasonArrays.filled(np.shape(items), ReasonKind.POPULAR_IN_CATEGORY)

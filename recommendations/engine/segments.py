@@ -16,10 +16,11 @@ from typing import Self
 import numpy as np
 import scipy.sparse as sp
 
-from recommendations.engine.base import Recommender
+from recommendations.engine.base import DenseScores, Recommender, ScoreParts, TableScores
 from recommendations.engine.data import TrainingData, time_decay
 from recommendations.engine.reasons import ReasonArrays, ReasonKind
 
+TABLE_MAX_CELLS = 50_000_000  # precomputed segment x item scores above this size are computed per batch instead
 AGE_BAND_EDGES: tuple[int, ...] = (18, 25, 35, 45, 55, 65)
 AGE_BAND_LABELS: tuple[str, ...] = ("<18", "18-24", "25-34", "35-44", "45-54", "55-64", "65+")
 
@@ -87,6 +88,10 @@ class SegmentPopularityRecommender(Recommender):
             totals = counts.sum(axis=1, keepdims=True)
             conditional = (counts + self.shrinkage * overall) / (totals + self.shrinkage)
             self.log_ratios_.append(np.log(conditional / overall).astype(np.float32))
+        # customers sharing all attributes share their scores: one table row per combination, when it fits
+        combos, self.combo_of_user_ = np.unique(attributes, axis=0, return_inverse=True)
+        self.combo_of_user_ = self.combo_of_user_.ravel()
+        self.combo_table_ = self.score_attributes(combos) if len(combos) * self.n_items_ <= TABLE_MAX_CELLS else None
         return self
 
     def score_attributes(self, attributes: np.ndarray) -> np.ndarray:
@@ -101,6 +106,11 @@ class SegmentPopularityRecommender(Recommender):
 
     def score(self, users: np.ndarray) -> np.ndarray:
         return self.score_attributes(self.attributes_[users])
+
+    def score_parts(self, users: np.ndarray) -> ScoreParts:
+        if self.combo_table_ is None:
+            return DenseScores(self.score(users))
+        return TableScores(self.combo_table_, self.combo_of_user_[users])
 
     def explain(self, users: np.ndarray, items: np.ndarray) -> ReasonArrays:
         return ReasonArrays.filled(np.shape(items), ReasonKind.POPULAR_WITH_SEGMENT)

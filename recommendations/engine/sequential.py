@@ -15,7 +15,7 @@ from typing import Self
 import numpy as np
 import scipy.sparse as sp
 
-from recommendations.engine.base import Recommender
+from recommendations.engine.base import Recommender, ScoreParts, SparseScores
 from recommendations.engine.data import SECONDS_PER_DAY, EventLog, TrainingData
 from recommendations.engine.history import SparseLookup, UserHistory
 from recommendations.engine.reasons import ReasonArrays
@@ -96,6 +96,9 @@ class SequentialItemToItemRecommender(Recommender):
 
     def score(self, users: np.ndarray) -> np.ndarray:
         return np.asarray((self.profile_[users] @ self.similarity_).toarray(), dtype=np.float32)
+
+    def score_parts(self, users: np.ndarray) -> ScoreParts:
+        return SparseScores(self.profile_[users] @ self.similarity_)
 
     def score_items(self, items: Sequence[int]) -> np.ndarray:
         """Scores for a session given its items in time order (latest last), shape (n_items,)."""

@@ -15,7 +15,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.preprocessing import normalize
 
-from recommendations.engine.base import Recommender
+from recommendations.engine.base import Recommender, ScoreParts, SparseScores
 from recommendations.engine.data import EVENT_CART, EVENT_PURCHASE, EVENT_RATING, EVENT_WISHLIST, TrainingData
 from recommendations.engine.reasons import ReasonArrays, ReasonKind
 
@@ -64,6 +64,9 @@ class SocialRecommender(Recommender):
 
     def score(self, users: np.ndarray) -> np.ndarray:
         return np.asarray((self.ties_[users] @ self.signal_).toarray(), dtype=np.float32)
+
+    def score_parts(self, users: np.ndarray) -> ScoreParts:
+        return SparseScores(self.ties_[users] @ self.signal_)
 
     def explain(self, users: np.ndarray, items: np.ndarray) -> ReasonArrays:
         return ReasonArrays.filled(np.shape(items), ReasonKind.FOLLOWED_BOUGHT)

@@ -24,7 +24,7 @@ from rest_framework.request import Request
 from retailsite.tenancy.context import activate_tenant_for_request
 from retailsite.tenancy.middleware import SESSION_TENANT_KEY
 from retailsite.tenancy.models import Tenant
-from retailsite.tenancy.selectors import membership_selected_for_staff
+from retailsite.tenancy.selectors import membership_selected_for_staff, memberships_for_user
 
 from .models import ApiKey
 from .scopes import scopes_for_membership
@@ -113,8 +113,11 @@ class StaffSessionAuthentication(SessionAuthentication):
         user = result[0]
         if not user.is_staff:
             return None
+        memberships = memberships_for_user(user)
+        if not memberships:
+            raise exceptions.AuthenticationFailed("This staff account is not a member of any store.")
         membership = membership_selected_for_staff(
-            user, wanted_tenant_id=request._request.session.get(SESSION_TENANT_KEY))
+            user, wanted_tenant_id=request._request.session.get(SESSION_TENANT_KEY), memberships=memberships)
         if membership is None:
             raise exceptions.AuthenticationFailed(
                 "Choose a store in the staff admin first: the API always acts on one store.")

@@ -3,7 +3,7 @@
     class ProductListApi(TenantApiView):
         scope_map = read_write("catalog")      # GET -> catalog:read, POST/PUT/PATCH/DELETE -> catalog:write
 
-A method mapped to None needs only a valid credential. A method the view handles but the
+A method mapped to None needs only a valid credential, as does OPTIONS (it only describes the endpoint). A method the view handles but the
 map omits is refused (fail closed); a method the view does not handle falls through to 405.
 """
 
@@ -31,8 +31,10 @@ def scope_required(view: Any, method: str) -> tuple[bool, str | None]:
     scope_map: Mapping[str, str | None] = getattr(view, "scope_map", {}) or {}
     if method in scope_map:
         return True, scope_map[method]
-    if method in ("HEAD", "OPTIONS") and "GET" in scope_map:
+    if method == "HEAD" and "GET" in scope_map:
         return True, scope_map["GET"]
+    if method == "OPTIONS":
+        return True, None  # describes the endpoint only; any valid credential may ask
     return False, None
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 
 ERROR_COMPONENT = "Error"
@@ -55,6 +56,15 @@ class ApiKeyScheme(OpenApiAuthenticationExtension):
     def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
         return {"type": "http", "scheme": "bearer", "bearerFormat": "rsk_<prefix>_<secret>",
                 "description": "A store's API key: `Authorization: Bearer rsk_...` (or the X-API-Key header)."}
+
+
+class StaffSessionScheme(OpenApiAuthenticationExtension):
+    target_class = "retailsite.api.authentication.StaffSessionAuthentication"
+    name = "staffSession"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
+        return {"type": "apiKey", "in": "cookie", "name": settings.SESSION_COOKIE_NAME,
+                "description": "A signed-in staff user's session (browsable API); writes need the CSRF token."}
 
 
 def _error_response(description: str, *, retry_after: bool = False) -> dict[str, Any]:

@@ -1,13 +1,365 @@
-"""Storefront pages. The tenant comes from the path or mapped domain (TenantMiddleware)."""
+"""Storefront pages. The tenant comes from the path or mapped domain (TenantMiddleware); the shopper
+from the session (`shopper.py`). Views stay thin: they validate input with forms and call the
+serving API, the selectors and the services.
+
+Bad input never reaches the database unchecked and always ends in a 4xx page: malformed forms
+400, unknown or another store's products 404, wrong method 405, missing CSRF token 403.
+"""
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+import importlib
+from collections.abc import Callable
+from decimal import Decimal
+from functools import wraps
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from retailsite.commerce.selectors import product_list_popular
+from retailsite.commerce.models import EventType
+from retailsite.commerce.services import (
+    CheckoutRefused,
+    EmailAlreadyRegistered,
+    customer_check_credentials,
+    customer_consent_update,
+    customer_sign_up,
+    order_place,
+)
+
+from . import selectors
+from .cart import SessionCart
+from .forms import CartAddForm, CartUpdateForm, ConsentForm, SearchForm, SignInForm, SignUpForm
+from .links import safe_next_url, store_url
+from .ratelimit import sign_in_failed, sign_in_locked, sign_in_succeeded
+from .sections import PERSONALIZATION_OFF_NOTE, home_sections, initials, product_sections, ranked_cards, tone
+from .services import clean_recommendation_id, shopper_event_record
+from .shopper import Shopper, anonymous_personalization_set, shopper_for_request, shopper_sign_in, shopper_sign_out
+
+CATEGORY_PAGE_SIZE = 24
+SEARCH_RESULTS = 48
+
+StorefrontView = Callable[..., HttpResponse]
 
 
-def store_home(request: HttpRequest, store: str | None = None) -> HttpResponse:
-    products = product_list_popular(limit=24)
-    return render(request, "storefront/home.html", {"tenant": request.tenant, "products": products})
+def storefront_view(view: StorefrontView) -> StorefrontView:
+    """Resolve the shopper for every storefront view; the `store` slug was already used by the middleware."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, store: str | None = None, **kwargs: Any) -> HttpResponse:
+        shopper = shopper_for_request(request)
+        return view(request, shopper, *args, **kwargs)
+
+    return wrapper
+
+
+def _page(request: HttpRequest, shopper: Shopper, template: str, context: dict[str, Any] | None = None, *,
+          status: int = 200) -> HttpResponse:
+    """Render a storefront page with what the shared layout needs (store, shopper, cart, navigation)."""
+    layout = {
+        "tenant": shopper.tenant,
+        "shopper": shopper,
+        "cart_count": SessionCart(request).item_count(),
+        "nav_categories": selectors.top_categories(),
+        "search_form": SearchForm(request.GET if request.resolver_match
+                                  and request.resolver_match.url_name == "search" else None),
+        "personalization_off_note": PERSONALIZATION_OFF_NOTE,
+    }
+    return render(request, template, {**layout, **(context or {})}, status=status)
+
+
+def _problem(request: HttpRequest, shopper: Shopper, status: int, title: str, message: str) -> HttpResponse:
+    return _page(request, shopper, "storefront/problem.html", {"title": title, "message": message}, status=status)
+
+
+def _not_found(request: HttpRequest, shopper: Shopper, what: str = "page") -> HttpResponse:
+    return _problem(request, shopper, 404, "Not found", f"We could not find that {what} in this store.")
+
+
+def _bad_request(request: HttpRequest, shopper: Shopper, form: Any = None) -> HttpResponse:
+    detail = ""
+    if form is not None:
+        detail = " ".join(f"{name}: {' '.join(errors)}" for name, errors in form.errors.items())
+    return _problem(request, shopper, 400, "That request was not valid",
+                    f"Please go back and try again. {detail}".strip())
+
+
+def _sign_in_redirect(request: HttpRequest) -> HttpResponseRedirect:
+    return HttpResponseRedirect(store_url(request, "storefront:sign-in", query={"next": request.get_full_path()}))
+
+
+# -- browsing -----------------------------------------------------------------------------------
+
+
+@require_GET
+@storefront_view
+def store_home(request: HttpRequest, shopper: Shopper) -> HttpResponse:
+    return _page(request, shopper, "storefront/home.html", {"sections": home_sections(request, shopper)})
+
+
+@require_GET
+@storefront_view
+def category_detail(request: HttpRequest, shopper: Shopper, category_id: int) -> HttpResponse:
+    category = selectors.category_get(category_id=category_id)
+    if category is None:
+        return _not_found(request, shopper, "category")
+    cards = ranked_cards(request, shopper, selectors.category_product_ids(category=category),
+                         fallback_reason=f"In {category.name}")
+    page = Paginator(cards, CATEGORY_PAGE_SIZE).get_page(request.GET.get("page"))
+    return _page(request, shopper, "storefront/category.html", {
+        "category": category,
+        "ancestors": selectors.category_ancestors(category=category),
+        "children": selectors.category_children(category=category),
+        "page": page,
+    })
+
+
+@require_GET
+@storefront_view
+def product_detail(request: HttpRequest, shopper: Shopper, product_id: int) -> HttpResponse:
+    product = selectors.product_get_active(product_id=product_id)
+    if product is None:
+        return _not_found(request, shopper, "product")
+    recommendation_id = clean_recommendation_id(request.GET.get("rid"))
+    shopper_event_record(shopper=shopper, product=product, event_type=EventType.VIEW,
+                         recommendation_id=recommendation_id)
+    ancestors = []
+    if product.category is not None:
+        ancestors = [*selectors.category_ancestors(category=product.category), product.category]
+    return _page(request, shopper, "storefront/product.html", {
+        "product": product,
+        "product_tone": tone(product.category_id, product.pk),
+        "product_initials": initials(product.name),
+        "ancestors": ancestors,
+        "add_form": CartAddForm(initial={"product": product.pk, "quantity": 1, "rid": recommendation_id}),
+        "sections": product_sections(request, shopper, product.pk),
+    })
+
+
+@require_GET
+@storefront_view
+def search(request: HttpRequest, shopper: Shopper) -> HttpResponse:
+    form = SearchForm(request.GET)
+    if not form.is_valid():
+        return _bad_request(request, shopper, form)
+    text = form.cleaned_data["q"]
+    cards = []
+    if text:
+        matches = selectors.product_search(text=text, limit=SEARCH_RESULTS)
+        cards = ranked_cards(request, shopper, [pid for pid, _ in matches], text_rank=dict(matches),
+                             fallback_reason=f"Matches “{text}”")
+    return _page(request, shopper, "storefront/search.html", {"query": text, "cards": cards})
+
+
+# -- cart and checkout ----------------------------------------------------------------------------
+
+
+@require_GET
+@storefront_view
+def cart_detail(request: HttpRequest, shopper: Shopper) -> HttpResponse:
+    cart = SessionCart(request)
+    rows = cart.rows()
+    return _page(request, shopper, "storefront/cart.html", {"rows": rows, "total": cart.total(rows)})
+
+
+@require_POST
+@storefront_view
+def cart_add(request: HttpRequest, shopper: Shopper) -> HttpResponse:
+    form = CartAddForm(request.POST)
+    if not form.is_valid():
+        return _bad_request(request, shopper, form)
+    product = selectors.product_get_active(product_id=form.cleaned_data["product"])
+    if product is None:
+        return _not_found(request, shopper, "product")
+    recommendation_id = clean_recommendation_id(form.cleaned_data["rid"])
+    SessionCart(request).add(product, form.cleaned_data["quantity"], recommendation_id)
+    shopper_event_record(shopper=shopper, product=product, event_type=EventType.CART,
+                         recommendation_id=recommendation_id)
+    messages.success(request, f"Added {product.name} to your cart.")
+    return HttpResponseRedirect(store_url(request, "storefront:cart"))
+
+
+@require_POST
+@storefront_view
+def cart_update(request: HttpRequest, shopper: Shopper) -> HttpResponse:
+    form = CartUpdateForm(request.POST)
+    if not form.is_valid():
+        return _bad_request(request, shopper, form)
+    cart = SessionCart(request)
+    if form.cleaned_data["product"] not in cart.product_ids():
+        return _not_found(request, shopper, "product in your cart")
+    cart.set_quantity(form.cleaned_data["product"], form.cleaned_data["quantity"])
+    messages.success(request, "Your cart was updated.")
+    return HttpResponseRedirect(store_url(request, "storefront:cart"))
+
+
+@require_http_methods(["GET", "POST"])
+@storefront_view
+def checkout(request: HttpRequest, shopper: Shopper) -> HttpResponse:
+    cart = SessionCart(request)
+    rows = cart.rows()
+    if not rows:
+        messages.info(request, "Your cart is empty.")
+        return HttpResponseRedirect(store_url(request, "storefront:cart"))
+    context = {"rows": rows, "total": cart.total(rows), "next": store_url(request, "storefront:checkout")}
+    if request.method == "GET":
+        return _page(request, shopper, "storefront/checkout.html", context)
+    if shopper.customer is None:
+        return _sign_in_redirect(request)
+    try:
+        order = order_place(customer=shopper.customer, lines=cart.lines(), session_id=shopper.visitor_id)
+    except CheckoutRefused as refusal:
+        return _page(request, shopper, "storefront/checkout.html", {**context, "error": str(refusal)}, status=409)
+    cart.clear()
+    return HttpResponseRedirect(store_url(request, "storefront:order", order_id=order.external_id))
+
+
+@require_GET
+@storefront_view
+def order_detail(request: HttpRequest, shopper: Shopper, order_id: str) -> HttpResponse:
+    if shopper.customer is None:
+        return _sign_in_redirect(request)
+    order = selectors.customer_order_get(customer=shopper.customer, order_external_id=order_id)
+    if order is None:
+        return _not_found(request, shopper, "order")
+    lines = [{"product": line.product, "unit_price": line.unit_price, "quantity": line.quantity,
+              "subtotal": line.unit_price * line.quantity} for line in order.lines.all()]
+    total = sum((line["subtotal"] for line in lines), start=Decimal("0"))
+    return _page(request, shopper, "storefront/order.html", {"order": order, "lines": lines, "total": total})
+
+
+# -- shopper accounts -----------------------------------------------------------------------------
+
+
+def _client_ip(request: HttpRequest) -> str:
+    # REMOTE_ADDR, not X-Forwarded-For: a client can write any forwarded header it likes.
+    return request.META.get("REMOTE_ADDR", "") or "unknown"
+
+
+@require_http_methods(["GET", "POST"])
+@storefront_view
+def sign_in(request: HttpRequest, shopper: Shopper) -> HttpResponse:
+    home = store_url(request, "storefront:home")
+    if request.method == "GET":
+        form = SignInForm(initial={"next": request.GET.get("next", "")})
+        return _page(request, shopper, "storefront/sign_in.html", {"form": form})
+    form = SignInForm(request.POST)
+    if not form.is_valid():
+        return _page(request, shopper, "storefront/sign_in.html", {"form": form}, status=400)
+    email, ip, tenant_id = form.cleaned_data["email"], _client_ip(request), shopper.tenant.pk
+    if sign_in_locked(tenant_id=tenant_id, email=email, ip=ip):
+        form.add_error(None, "Too many failed attempts. Please wait 15 minutes and try again.")
+        return _page(request, shopper, "storefront/sign_in.html", {"form": form}, status=429)
+    customer = customer_check_credentials(email=email, password=form.cleaned_data["password"])
+    if customer is None:
+        sign_in_failed(tenant_id=tenant_id, email=email, ip=ip)
+        form.add_error(None, "That e-mail and password do not match an account in this store.")
+        return _page(request, shopper, "storefront/sign_in.html", {"form": form}, status=400)
+    sign_in_succeeded(tenant_id=tenant_id, email=email, ip=ip)
+    shopper_sign_in(request, customer)
+    messages.success(request, f"Welcome back{', ' + customer.name if customer.name else ''}.")
+    return HttpResponseRedirect(safe_next_url(request, form.cleaned_data["next"], home))
+
+
+@require_http_methods(["GET", "POST"])
+@storefront_view
+def sign_up(request: HttpRequest, shopper: Shopper) -> HttpResponse:
+    home = store_url(request, "storefront:home")
+    if request.method == "GET":
+        form = SignUpForm(initial={"next": request.GET.get("next", "")})
+        return _page(request, shopper, "storefront/sign_up.html", {"form": form})
+    form = SignUpForm(request.POST)
+    if form.is_valid():
+        try:
+            customer = customer_sign_up(email=form.cleaned_data["email"], password=form.cleaned_data["password"],
+                                        name=form.cleaned_data["name"],
+                                        marketing_consent=form.cleaned_data["marketing_consent"])
+        except EmailAlreadyRegistered:
+            form.add_error("email", "An account with this e-mail already exists in this store. Sign in instead.")
+        except ValidationError as weak:
+            form.add_error("password", weak)
+        else:
+            shopper_sign_in(request, customer)
+            messages.success(request, "Your account is ready.")
+            return HttpResponseRedirect(safe_next_url(request, form.cleaned_data["next"], home))
+    return _page(request, shopper, "storefront/sign_up.html", {"form": form}, status=400)
+
+
+@require_POST
+@storefront_view
+def sign_out(request: HttpRequest, shopper: Shopper) -> HttpResponse:
+    shopper_sign_out(request)
+    messages.info(request, "You are signed out.")
+    return HttpResponseRedirect(store_url(request, "storefront:home"))
+
+
+# -- privacy centre -------------------------------------------------------------------------------
+
+
+def _privacy_function(name: str) -> Callable[..., Any] | None:
+    """A data-subject function of the privacy app if it exists yet (export and erasure come with it)."""
+    module = importlib.import_module("retailsite.privacy.services")
+    function = getattr(module, name, None)
+    return function if callable(function) else None
+
+
+@require_http_methods(["GET", "POST"])
+@storefront_view
+def privacy_centre(request: HttpRequest, shopper: Shopper) -> HttpResponse:
+    customer = shopper.customer
+    if request.method == "POST":
+        form = ConsentForm(request.POST)
+        if not form.is_valid():
+            return _bad_request(request, shopper, form)
+        personalization = form.cleaned_data["personalization"]
+        if customer is not None:
+            customer_consent_update(customer=customer, personalization=personalization,
+                                    marketing=form.cleaned_data["marketing"])
+        else:
+            anonymous_personalization_set(request, personalization)
+        messages.success(request, "Your privacy choices were saved.")
+        return HttpResponseRedirect(store_url(request, "storefront:privacy"))
+    form = ConsentForm(initial={"personalization": shopper.personalized,
+                                "marketing": bool(customer and customer.marketing_consent)})
+    return _page(request, shopper, "storefront/privacy.html", {
+        "form": form,
+        "event_count": selectors.shopper_event_count(customer_id=shopper.customer_id, visitor_id=shopper.visitor_id),
+    })
+
+
+@require_GET
+@storefront_view
+def privacy_export(request: HttpRequest, shopper: Shopper) -> HttpResponse:
+    if shopper.customer is None:
+        return _sign_in_redirect(request)
+    export = _privacy_function("customer_export_zip")
+    if export is None:
+        return _page(request, shopper, "storefront/privacy_action.html", {
+            "title": "Download my data", "coming_soon": True})
+    response = HttpResponse(export(shopper.customer), content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="{shopper.tenant.slug}-my-data.zip"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+@storefront_view
+def privacy_erase(request: HttpRequest, shopper: Shopper) -> HttpResponse:
+    if shopper.customer is None:
+        return _sign_in_redirect(request)
+    erase = _privacy_function("customer_erase")
+    if erase is None:
+        return _page(request, shopper, "storefront/privacy_action.html", {
+            "title": "Delete my account", "coming_soon": True})
+    if request.method == "GET":
+        return _page(request, shopper, "storefront/privacy_action.html", {
+            "title": "Delete my account", "confirm_erase": True})
+    erase(shopper.customer)
+    SessionCart(request).clear()
+    shopper_sign_out(request)
+    messages.success(request, "Your account and the data held about you were deleted.")
+    return HttpResponseRedirect(store_url(request, "storefront:home"))

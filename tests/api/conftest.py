@@ -49,3 +49,15 @@ def client_for(store_a: Tenant) -> Callable[..., APIClient]:
 def api(client_for: Callable[..., APIClient]) -> APIClient:
     """A client with every scope of store A."""
     return client_for()
+
+
+def assert_error(response, status: int, code: str) -> dict:  # type: ignore[no-untyped-def]
+    """The response is the API's one error shape with this status and code; returns the error object."""
+    assert response.status_code == status, (response.status_code, response.content[:500])
+    assert response["Content-Type"].startswith("application/json")
+    body = response.json()
+    assert set(body) == {"error"}
+    assert set(body["error"]) == {"code", "message", "fields"}
+    assert body["error"]["code"] == code, body
+    assert body["error"]["message"]
+    return body["error"]

@@ -148,9 +148,7 @@ def _normalize_customers(customers: pd.DataFrame | None) -> pd.DataFrame:
     count = len(frame)
     region_source = "region" if "region" in frame.columns else "city"
     gender = _blank_to_missing(frame["gender"]) if "gender" in frame.columns else pd.Series([None] * count)
-    region = (
-        _blank_to_missing(frame[region_source]) if region_source in frame.columns else pd.Series([None] * count)
-    )
+    region = _blank_to_missing(frame[region_source]) if region_source in frame.columns else pd.Series([None] * count)
     birth_year = (
         pd.to_numeric(frame["birth_year"], errors="coerce")
         if "birth_year" in frame.columns

@@ -48,8 +48,14 @@ def binary_figures(actual: np.ndarray, probability: np.ndarray, *, threshold: fl
     """ROC-AUC and Brier score of a probability, with the actual and predicted positive rates."""
     actual, probability = np.asarray(actual, int), np.asarray(probability, float)
     if len(actual) == 0:
-        return {"n": 0.0, "roc_auc": None, "brier": None, "positive_rate": None, "mean_probability": None,
-                "predicted_positive_rate": None}
+        return {
+            "n": 0.0,
+            "roc_auc": None,
+            "brier": None,
+            "positive_rate": None,
+            "mean_probability": None,
+            "predicted_positive_rate": None,
+        }
     both_classes = len(np.unique(actual)) == 2
     return {
         "n": float(len(actual)),
@@ -77,8 +83,10 @@ def calibration_bins(actual: np.ndarray, probability: np.ndarray, *, n_bins: int
     """Reliability table: per equal-width probability bin, its size, mean probability and observed rate."""
     actual, probability = np.asarray(actual, float), np.asarray(probability, float)
     bins = np.clip((probability * n_bins).astype(int), 0, n_bins - 1)
-    table = pd.DataFrame({"bin": bins, "probability": probability, "actual": actual}).groupby("bin").agg(
-        n=("actual", "size"), mean_probability=("probability", "mean"), observed_rate=("actual", "mean")
+    table = (
+        pd.DataFrame({"bin": bins, "probability": probability, "actual": actual})
+        .groupby("bin")
+        .agg(n=("actual", "size"), mean_probability=("probability", "mean"), observed_rate=("actual", "mean"))
     )
     table["lower"] = table.index / n_bins
     table["upper"] = (table.index + 1) / n_bins

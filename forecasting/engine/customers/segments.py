@@ -62,9 +62,7 @@ class SegmentRules:
             "New": f"first order in the last {self.new_days:g} days",
             "Loyal": f"bought in the last {self.active_days:g} days and 2+ orders in the last year",
             "Promising": f"bought in the last {self.active_days:g} days, one order in the last year",
-            "At risk": (
-                f"repeat buyer whose last order was {self.active_days:g}-{self.lapsed_days:g} days ago"
-            ),
+            "At risk": (f"repeat buyer whose last order was {self.active_days:g}-{self.lapsed_days:g} days ago"),
             "About to sleep": f"one order ever, {self.active_days:g}-{self.lapsed_days:g} days ago",
             "Hibernating": f"no order for more than {self.lapsed_days:g} days",
         }

@@ -75,6 +75,13 @@ ISOTONIC_MIN_ROWS = 10_000  # below this, isotonic calibration overfits; a sigmo
 
 @dataclass(frozen=True)
 class TrainingConfig:
+    """Settings of a training run; the defaults train a 50,000-customer store in about two CPU-minutes.
+
+    ``n_cutoffs`` cut-offs ``cutoff_step_days`` apart give ``search_folds`` validation folds; each model tries
+    ``n_candidates`` hyperparameter settings on each fold. Training sets above ``max_train_rows`` rows are
+    subsampled at random; permutation importances use ``importance_rows`` held-out rows.
+    """
+
     horizon_days: int = 90
     n_cutoffs: int = 4
     cutoff_step_days: int = 90
@@ -249,9 +256,7 @@ def rolling_cutoffs(
     return sorted(cutoff for cutoff in cutoffs if cutoff >= earliest_allowed)
 
 
-def time_folds(
-    cutoffs: list[pd.Timestamp], *, horizon_days: int
-) -> list[tuple[list[pd.Timestamp], pd.Timestamp]]:
+def time_folds(cutoffs: list[pd.Timestamp], *, horizon_days: int) -> list[tuple[list[pd.Timestamp], pd.Timestamp]]:
     """(training cut-offs, validation cut-off) pairs: training labels end before the validated period begins."""
     horizon = pd.Timedelta(days=horizon_days)
     folds = []
@@ -575,9 +580,7 @@ def _train_one(
 
     # 4. Permutation importances of the held-out model on (a sample of) the held-out rows.
     sample = latest_valid[_subsample(np.arange(len(latest_valid)), config.importance_rows, rng)]
-    importances = _permutation_importances(
-        recipe, latest_estimator, matrix.iloc[sample], target[sample], config, rng
-    )
+    importances = _permutation_importances(recipe, latest_estimator, matrix.iloc[sample], target[sample], config, rng)
 
     # 5. The final model, on every cut-off.
     every_row = _subsample(np.flatnonzero(usable), config.max_train_rows, rng)

@@ -26,7 +26,7 @@ in one stage does not reshuffle the others.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 
@@ -61,8 +61,9 @@ WEEKDAY_FACTORS = np.array([0.92, 0.88, 0.9, 0.95, 1.05, 1.22, 1.18])
 # Relative activity per hour of day (UTC is used as the store's local time).
 ONLINE_HOURS = np.array([0.3, 0.2, 0.1, 0.1, 0.1, 0.2, 0.5, 0.9, 1.2, 1.4, 1.5, 1.6,
                          1.8, 1.7, 1.5, 1.5, 1.6, 1.8, 2.2, 2.6, 2.8, 2.5, 1.8, 0.9])
-MAX_PRICE_RESPONSE = 3.0
 STORE_HOURS = np.array([0, 0, 0, 0, 0, 0, 0, 0, 0, 0.8, 1.2, 1.5, 1.8, 1.6, 1.4, 1.4, 1.6, 1.9, 1.7, 1.1, 0, 0, 0, 0])
+# Demand responds to price as (price / base price) ** -elasticity, capped so that rejection sampling stays cheap.
+MAX_PRICE_RESPONSE = 3.0
 
 _STAGES = ("catalog", "prices", "customers", "social", "sampler", "orders", "influence", "bundles", "repeats",
            "events", "stock")
@@ -72,7 +73,7 @@ def generate_store(*, customers: int, products: int, days: int, seed: int, end_d
                    activity: float = 1.0) -> DemoStore:
     """Generate a store with `customers` and `products` and `days` of history ending on `end_date` (inclusive).
 
-    `activity` scales purchases, browsing and anonymous traffic (1.0: about 6 order lines and 40 events per
+    `activity` scales purchases, browsing and anonymous traffic (1.0: about 6 order lines and 35 events per
     customer and year). The final day always has at least one order, so the window can be read back from data.
     """
     if customers < 1 or products < 1:
@@ -92,9 +93,9 @@ def generate_store(*, customers: int, products: int, days: int, seed: int, end_d
     follows = _build_social(rng["social"], people)
     sampler = _ProductSampler.build(rng["sampler"], catalog, weekly_price, calendar)
     basket = _build_orders(rng, calendar, catalog, people, follows, sampler)
-    orders_table, order_days, order_seconds, order_channel = basket.finish(calendar, catalog, weekly_price)
+    orders_table, line_days = basket.finish(calendar, catalog, weekly_price)
     events_table = _build_events(rng["events"], calendar, catalog, people, sampler, basket, activity)
-    stock_table = _build_stock(rng["stock"], calendar, catalog, regular_price, orders_table, order_days)
+    stock_table = _build_stock(rng["stock"], calendar, catalog, regular_price, orders_table, line_days)
 
     truth = DemoTruth(
         start_date=calendar.start, end_date=calendar.end,
@@ -137,7 +138,7 @@ class _Calendar:
     @classmethod
     def build(cls, *, end_date: date, days: int) -> _Calendar:
         start = end_date - timedelta(days=days - 1)
-        epoch = datetime(start.year, start.month, start.day, tzinfo=timezone.utc).timestamp()
+        epoch = datetime(start.year, start.month, start.day, tzinfo=UTC).timestamp()
         day_start = int(epoch) + SECONDS_PER_DAY * np.arange(days, dtype=np.int64)
         dates = np.arange(np.datetime64(start.isoformat()), np.datetime64(start.isoformat()) + days)
         years = dates.astype("datetime64[Y]")
@@ -207,6 +208,15 @@ class _Catalog:
 
     def has_products(self) -> np.ndarray:
         return np.diff(self.subcategory_start) > 0
+
+
+def numbered_ids(prefix: str, count: int, *, width: int) -> np.ndarray:
+    """`prefix` + 1..count zero-padded to `width` digits (more when needed), e.g. P00001; built without a loop."""
+    width = max(width, len(str(count)))
+    digits = (np.arange(1, count + 1)[:, None] // 10 ** np.arange(width - 1, -1, -1)[None, :]) % 10
+    matrix = np.hstack([np.full((count, len(prefix)), 0, dtype=np.uint8) + np.frombuffer(prefix.encode(), np.uint8),
+                        (digits + ord("0")).astype(np.uint8)])
+    return np.ascontiguousarray(matrix).view(f"S{matrix.shape[1]}").ravel().astype(str)
 
 
 def _allocate(total: int, weights: np.ndarray) -> np.ndarray:
@@ -289,7 +299,7 @@ def _build_catalog(rng: np.random.Generator, n_products: int, calendar: _Calenda
     active = end_day >= days
 
     names, descriptions, tags = _product_texts(rng, subcategory, noun, brand, brand_names)
-    ids = np.array([f"P{index + 1:05d}" for index in range(n)])
+    ids = numbered_ids("P", n, width=5)
     table = Table({
         "product_id": ids,
         "name": np.array(names, dtype=object),
@@ -308,8 +318,10 @@ def _build_catalog(rng: np.random.Generator, n_products: int, calendar: _Calenda
 
 
 def _object_array(items: list) -> np.ndarray:
+    """A 1-D object array (element by element, so that lists of equal length stay list elements)."""
     array = np.empty(len(items), dtype=object)
-    array[:] = items
+    for index, item in enumerate(items):
+        array[index] = item
     return array
 
 
@@ -325,7 +337,8 @@ def _product_texts(rng: np.random.Generator, subcategory: np.ndarray, noun: np.n
         dep = departments[sub.department]
         pick = picks[i]
         adjective = dep.adjectives[pick[0] % len(dep.adjectives)]
-        material = dep.materials[pick[1] % len(dep.materials)]
+        materials = sub.materials or dep.materials
+        material = materials[pick[1] % len(materials)]
         noun_word = sub.nouns[noun[i]]
         brand_name = brand_names[brand[i]]
         variant = GROCERY_VARIANTS[pick[2] % len(GROCERY_VARIANTS)]
@@ -345,7 +358,7 @@ def _product_texts(rng: np.random.Generator, subcategory: np.ndarray, noun: np.n
         if sub.department == "Books":
             opening = f"A {sub.name.lower().rstrip('s')} title from {brand_name}, in {material.lower()}."
         else:
-            opening = f"The {adjective.lower()} {noun_word.lower()} from {brand_name}, in {material.lower()}."
+            opening = f"The {adjective.lower()} {material.lower()} {noun_word.lower()} from {brand_name}."
         closing = dep.uses[pick[7] % len(dep.uses)]
         descriptions.append(f"{opening} It offers {first} and {second}. {closing}")
         product_tags = [sub.tags[pick[5] % len(sub.tags)], sub.tags[(pick[5] + 1) % len(sub.tags)],
@@ -407,6 +420,7 @@ class _People:
     taste: np.ndarray  # (customers, subcategories), rows sum to 1
     cluster_taste: np.ndarray  # (clusters, subcategories): the clusters' average taste
     core: np.ndarray  # (clusters, subcategories) bool
+    signed_up_at: np.ndarray  # unix seconds
     active_from: np.ndarray  # first day index they can buy
     active_until: np.ndarray  # day index from which they no longer buy (churned) or `days`
     orders_per_year: np.ndarray
@@ -449,7 +463,7 @@ def _build_customers(rng: np.random.Generator, n: int, calendar: _Calendar, cata
     for k, cluster in enumerate(TASTE_CLUSTERS):
         logits[:, k] = cluster.base_logit
         for key, effect in cluster.demographic_logits:
-            logits[:, k] += effect * (features[key] if key in features else region == key)
+            logits[:, k] += effect * features.get(key, region == key)
     cluster_of = np.argmax(logits + rng.gumbel(size=logits.shape), axis=1)
 
     taste, core = _tastes(rng, cluster_of, catalog)
@@ -462,7 +476,7 @@ def _build_customers(rng: np.random.Generator, n: int, calendar: _Calendar, cata
     if n >= 20 and consent.all():
         consent[rng.integers(n)] = False
 
-    ids = np.array([f"C{index + 1:06d}" for index in range(n)])
+    ids = numbered_ids("C", n, width=6)
     names, emails, phones = _people_texts(rng, gender, ids)
     table = Table({
         "customer_id": ids,
@@ -478,8 +492,9 @@ def _build_customers(rng: np.random.Generator, n: int, calendar: _Calendar, cata
         "personalization_consent": consent,
     })
     return _People(table=table, cluster=cluster_of, region=region, taste=taste, cluster_taste=cluster_taste,
-                   core=core, active_from=active_from, active_until=active_until, orders_per_year=orders_per_year,
-                   preferred_channel=preferred_channel, repurchase_pace=rng.lognormal(0.0, 0.2, n), ids=ids)
+                   core=core, signed_up_at=signup_seconds, active_from=active_from, active_until=active_until,
+                   orders_per_year=orders_per_year, preferred_channel=preferred_channel,
+                   repurchase_pace=rng.lognormal(0.0, 0.2, n), ids=ids)
 
 
 def _tastes(rng: np.random.Generator, cluster_of: np.ndarray, catalog: _Catalog) -> tuple[np.ndarray, np.ndarray]:
@@ -598,17 +613,22 @@ def _social_table(follows: _Follows, people: _People) -> Table:
 
 @dataclass(frozen=True)
 class _ProductSampler:
-    """Draws products for shoppers: category from taste x season, item from the cluster's preferences, with
-    thinning by availability and the demand response to the week's price."""
+    """Draws products for shoppers: a category from taste x season x the category's demand this week, then an
+    item from the cluster's preferences, thinned by availability and the demand response to the week's price.
+
+    The category's weekly demand is the cluster's preference-weighted response of its items, so a promotion (or a
+    launch) adds sales rather than only shifting them within the category: an item's expected sales are
+    proportional to its price response, which keeps the planted elasticity measurable.
+    """
 
     cluster_cdf: np.ndarray  # (clusters, products) grouped CDFs over subcategories
-    price_response: np.ndarray  # (products, weeks) = (price / base price) ** -elasticity
+    category_demand: np.ndarray  # (clusters, subcategories, weeks)
+    price_response: np.ndarray  # (products, weeks) = min((price / base price) ** -elasticity, MAX_PRICE_RESPONSE)
     max_response: float
     launch_day: np.ndarray
     end_day: np.ndarray
     season: np.ndarray
     subcategory: np.ndarray
-    has_products: np.ndarray
 
     @classmethod
     def build(cls, rng: np.random.Generator, catalog: _Catalog, weekly_price: np.ndarray,
@@ -616,32 +636,39 @@ class _ProductSampler:
         median = np.array([np.median(catalog.base_price[catalog.subcategory == s]) if count else 1.0
                            for s, count in enumerate(np.diff(catalog.subcategory_start))])
         relative_price = catalog.base_price / median[catalog.subcategory]
-        cdfs = []
+        response = np.minimum((weekly_price / catalog.base_price[:, None]) ** -catalog.elasticity[:, None],
+                              MAX_PRICE_RESPONSE)
+        mid_week = np.arange(calendar.weeks) * 7 + 3
+        selling = (catalog.launch_day[:, None] <= mid_week[None, :]) & (mid_week[None, :] < catalog.end_day[:, None])
+        starts, ends = catalog.subcategory_start[:-1], catalog.subcategory_start[1:]
+        cdfs, demand = [], []
         for cluster in TASTE_CLUSTERS:
             # Each cluster likes some items of a category more than others: the signal CF models learn.
             tilt = np.exp(0.8 * rng.normal(size=catalog.size))
             weight = catalog.popularity * tilt * relative_price ** -cluster.price_sensitivity
             cdfs.append(_grouped_cdf(catalog.subcategory, weight))
-        # Demand response to the week's price; capped at 3x so that rejection sampling stays cheap.
-        response = np.minimum((weekly_price / catalog.base_price[:, None]) ** -catalog.elasticity[:, None],
-                              MAX_PRICE_RESPONSE)
-        return cls(cluster_cdf=np.vstack(cdfs), price_response=response, max_response=float(response.max()),
-                   launch_day=catalog.launch_day, end_day=catalog.end_day, season=calendar.season,
-                   subcategory=catalog.subcategory, has_products=catalog.has_products())
+            weighted = np.vstack([np.zeros((1, calendar.weeks)), np.cumsum(weight[:, None] * response * selling, 0)])
+            total = np.concatenate([[0.0], np.cumsum(weight)])
+            norm = total[ends] - total[starts]
+            demand.append((weighted[ends] - weighted[starts]) / np.where(norm > 0, norm, 1)[:, None])
+        return cls(cluster_cdf=np.vstack(cdfs), category_demand=np.stack(demand), price_response=response,
+                   max_response=float(response.max()), launch_day=catalog.launch_day, end_day=catalog.end_day,
+                   season=calendar.season, subcategory=catalog.subcategory)
 
     def choose(self, rng: np.random.Generator, taste: np.ndarray, taste_row: np.ndarray, cluster: np.ndarray,
                day: np.ndarray) -> np.ndarray:
         """One product per entry (-1 if none could be drawn)."""
-        subcategory = self.choose_subcategory(rng, taste, taste_row, day)
+        subcategory = self.choose_subcategory(rng, taste, taste_row, cluster, day)
         return self.choose_in_subcategory(rng, cluster, subcategory, day)
 
     def choose_subcategory(self, rng: np.random.Generator, taste: np.ndarray, taste_row: np.ndarray,
-                           day: np.ndarray) -> np.ndarray:
+                           cluster: np.ndarray, day: np.ndarray) -> np.ndarray:
         result = np.empty(len(day), dtype=np.int64)
         chunk = 100_000
         for lo in range(0, len(day), chunk):
             hi = min(lo + chunk, len(day))
-            weight = taste[taste_row[lo:hi]] * self.season[day[lo:hi]] * self.has_products
+            weight = (taste[taste_row[lo:hi]] * self.season[day[lo:hi]]
+                      * self.category_demand[cluster[lo:hi], :, day[lo:hi] // 7])
             cumulative = np.cumsum(weight, axis=1)
             target = rng.random(hi - lo) * cumulative[:, -1]
             result[lo:hi] = np.minimum((cumulative <= target[:, None]).sum(axis=1), weight.shape[1] - 1)
@@ -677,6 +704,28 @@ def _sample_days(rng: np.random.Generator, intensity: np.ndarray, first: np.ndar
     return np.clip(np.searchsorted(cumulative, target, side="right") - 1, first, until - 1)
 
 
+def _customer_visits(rng: np.random.Generator, calendar: _Calendar, people: _People,
+                     per_year: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Visits (orders or browsing sessions) at `per_year` per customer inside their active window; the days follow
+    the store's volume and the season of the customer's cluster's favourite categories. Returns (customer, day)."""
+    n_clusters = len(TASTE_CLUSTERS)
+    intensity = calendar.volume[None, :] * (people.cluster_taste @ calendar.season.T)
+    cumulative = np.concatenate([np.zeros((n_clusters, 1)), np.cumsum(intensity, axis=1)], axis=1)
+    window = cumulative[people.cluster, people.active_until] - cumulative[people.cluster, people.active_from]
+    customer = np.repeat(np.arange(people.size), rng.poisson(per_year / 365.0 * window))
+    day = np.empty(customer.size, dtype=np.int64)
+    for k in range(n_clusters):
+        rows = np.flatnonzero(people.cluster[customer] == k)
+        day[rows] = _sample_days(rng, intensity[k], people.active_from[customer[rows]],
+                                 people.active_until[customer[rows]])
+    return customer, day
+
+
+def _after_sign_up(seconds: np.ndarray, customer: np.ndarray, people: _People, calendar: _Calendar) -> np.ndarray:
+    """Times moved to at least five minutes after the customer signed up (still inside the window)."""
+    return np.minimum(np.maximum(seconds, people.signed_up_at[customer] + 300), calendar.end_seconds - 1)
+
+
 def _time_of_day(rng: np.random.Generator, channel: np.ndarray) -> np.ndarray:
     hours = np.where(channel == 2,
                      rng.choice(24, size=len(channel), p=STORE_HOURS / STORE_HOURS.sum()),
@@ -702,8 +751,15 @@ class _Basket:
     people: _People
 
     def finish(self, calendar: _Calendar, catalog: _Catalog,
-               weekly_price: np.ndarray) -> tuple[Table, np.ndarray, np.ndarray, np.ndarray]:
-        """Merge repeated products in an order, number orders by time and build the orders table."""
+               weekly_price: np.ndarray) -> tuple[Table, np.ndarray]:
+        """Merge repeated products in an order, number orders by time; the orders table and each line's day."""
+        # Orders whose every line fell through (nothing on sale in the chosen categories) are dropped.
+        has_lines = np.bincount(self.line_order, minlength=self.order_day.size) > 0
+        renumber = np.cumsum(has_lines) - 1
+        self.line_order = renumber[self.line_order]
+        self.order_customer, self.order_day, self.order_seconds, self.order_channel = (
+            self.order_customer[has_lines], self.order_day[has_lines], self.order_seconds[has_lines],
+            self.order_channel[has_lines])
         n_products = catalog.size
         key = self.line_order.astype(np.int64) * n_products + self.line_product
         unique_key, inverse = np.unique(key, return_inverse=True)
@@ -728,8 +784,7 @@ class _Basket:
         self.line_order, self.line_product, self.line_quantity = (
             self.line_order[by_order], self.line_product[by_order], self.line_quantity[by_order])
 
-        width = max(7, len(str(self.order_day.size)))
-        order_ids = np.array([f"O{index + 1:0{width}d}" for index in range(self.order_day.size)])
+        order_ids = numbered_ids("O", self.order_day.size, width=7)
         day = self.order_day[self.line_order]
         table = Table({
             "order_id": Coded(self.line_order, order_ids),
@@ -740,28 +795,18 @@ class _Basket:
             "unit_price": weekly_price[self.line_product, day // 7],
             "channel": Coded(self.order_channel[self.line_order], np.array(CHANNELS)),
         })
-        return table, day, self.order_seconds, self.order_channel
+        return table, day
 
 
 def _build_orders(rng: dict[str, np.random.Generator], calendar: _Calendar, catalog: _Catalog, people: _People,
                   follows: _Follows, sampler: _ProductSampler) -> _Basket:
     orders_rng = rng["orders"]
-    n_clusters = len(TASTE_CLUSTERS)
-    # Each cluster's daily intensity follows the store's volume and the season of its favourite categories.
-    cluster_intensity = calendar.volume[None, :] * (people.cluster_taste @ calendar.season.T)
-    cumulative = np.concatenate([np.zeros((n_clusters, 1)), np.cumsum(cluster_intensity, axis=1)], axis=1)
-    window = (cumulative[people.cluster, people.active_until] - cumulative[people.cluster, people.active_from])
-    expected = people.orders_per_year / 365.0 * window
-    count = orders_rng.poisson(expected)
-    customer = np.repeat(np.arange(people.size), count)
-    day = np.empty(customer.size, dtype=np.int64)
-    for k in range(n_clusters):
-        rows = np.flatnonzero(people.cluster[customer] == k)
-        day[rows] = _sample_days(orders_rng, cluster_intensity[k], people.active_from[customer[rows]],
-                                 people.active_until[customer[rows]])
+    customer, day = _customer_visits(orders_rng, calendar, people, people.orders_per_year)
     channel = np.where(orders_rng.random(customer.size) < 0.8, people.preferred_channel[customer],
                        orders_rng.choice(3, size=customer.size, p=[0.55, 0.3, 0.15]))
-    seconds = calendar.day_start[day] + _time_of_day(orders_rng, channel)
+    seconds = _after_sign_up(calendar.day_start[day] + _time_of_day(orders_rng, channel), customer, people,
+                             calendar)
+    day = (seconds - calendar.day_start[0]) // SECONDS_PER_DAY
 
     lines_per_order = 1 + np.minimum(orders_rng.poisson(0.55, customer.size), 5)
     line_order = np.repeat(np.arange(customer.size), lines_per_order)
@@ -849,7 +894,7 @@ def _add_bundle_lines(rng: np.random.Generator, bundles: np.ndarray, catalog: _C
         return line_order, line_product
     bundle_of = np.full(catalog.size, -1, dtype=np.int64)
     bundle_of[bundles[:, 0]] = np.arange(len(bundles))
-    anchor_lines = np.flatnonzero((bundle_of[line_product] >= 0) & (rng.random(line_product.size) < 0.0))
+    anchor_lines = np.flatnonzero((bundle_of[line_product] >= 0) & (rng.random(line_product.size) < 0.45))
     complement = bundles[bundle_of[line_product[anchor_lines]], 1]
     day = order_day[line_order[anchor_lines]]
     sells = (catalog.launch_day[complement] <= day) & (day < catalog.end_day[complement])
@@ -913,8 +958,12 @@ def _build_events(rng: np.random.Generator, calendar: _Calendar, catalog: _Catal
 
     views = 1 + rng.poisson(0.6, lines.size)
     view_line = np.repeat(np.arange(lines.size), views)
+    # Views happen up to an hour before the purchase, but not before the customer signed up (orders come at
+    # least five minutes after sign-up).
+    room = bought_at - people.signed_up_at[customer] - 30
+    view_lead = np.minimum(rng.integers(60, 3600, view_line.size), room[view_line])
     parts.append(_events(customer[view_line], session[view_line], product[view_line], VIEW,
-                         bought_at[view_line] - rng.integers(60, 3600, view_line.size)))
+                         bought_at[view_line] - view_lead))
     carted = rng.random(lines.size) < 0.9
     parts.append(_events(customer[carted], session[carted], product[carted], CART,
                          bought_at[carted] - rng.integers(15, 55, carted.sum())))
@@ -930,22 +979,14 @@ def _build_events(rng: np.random.Generator, calendar: _Calendar, catalog: _Catal
                          value=stars))
 
     # Browsing without buying: known customers, about 1.4 sessions per order, in their active window.
-    cluster_intensity = calendar.volume[None, :] * (people.cluster_taste @ calendar.season.T)
-    cumulative = np.concatenate([np.zeros((len(TASTE_CLUSTERS), 1)), np.cumsum(cluster_intensity, axis=1)], axis=1)
-    window = cumulative[people.cluster, people.active_until] - cumulative[people.cluster, people.active_from]
-    sessions = rng.poisson(1.4 * people.orders_per_year / 365.0 * window)
-    browser = np.repeat(np.arange(people.size), sessions)
-    browse_day = np.empty(browser.size, dtype=np.int64)
-    for k in range(len(TASTE_CLUSTERS)):
-        rows = np.flatnonzero(people.cluster[browser] == k)
-        browse_day[rows] = _sample_days(rng, cluster_intensity[k], people.active_from[browser[rows]],
-                                        people.active_until[browser[rows]])
+    browser, browse_day = _customer_visits(rng, calendar, people, 1.4 * people.orders_per_year)
     parts.extend(_browsing(rng, calendar, sampler, people.taste, browser, people.cluster[browser], browser,
-                           browse_day, next_session, views_mean=1.4, cart_rate=0.15, wishlist_rate=0.04))
+                           browse_day, next_session, views_mean=1.4, cart_rate=0.15, wishlist_rate=0.04,
+                           not_before=people.signed_up_at[browser]))
     next_session += browser.size
 
     # Anonymous visitors: a taste cluster each (drawn like the customers'), no customer id.
-    anonymous = rng.poisson(0.7 * people.size * calendar.days / 365.0 * activity)
+    anonymous = rng.poisson(1.5 * people.size * calendar.days / 365.0 * activity)
     cluster_share = np.bincount(people.cluster, minlength=len(TASTE_CLUSTERS)) / people.size
     visitor_cluster = rng.choice(len(TASTE_CLUSTERS), size=anonymous, p=cluster_share)
     visit_day = _sample_days(rng, calendar.volume, np.zeros(anonymous, dtype=np.int64),
@@ -956,6 +997,8 @@ def _build_events(rng: np.random.Generator, calendar: _Calendar, catalog: _Catal
 
     columns = {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
     inside = (columns["seconds"] >= calendar.day_start[0]) & (columns["seconds"] < calendar.end_seconds)
+    known = columns["customer"] >= 0
+    inside[known] &= columns["seconds"][known] >= people.signed_up_at[columns["customer"][known]]
     columns = {name: values[inside] for name, values in columns.items()}
     value_key = np.nan_to_num(columns["value"], nan=-1.0)
     ordering = np.lexsort((value_key, columns["type"], columns["product"], columns["session"], columns["customer"],
@@ -976,8 +1019,7 @@ def _build_events(rng: np.random.Generator, calendar: _Calendar, catalog: _Catal
     rank[np.argsort(first_seen, kind="stable")] = np.arange(unique_sessions.size)
     session_code = np.full(session.size, -1, dtype=np.int64)
     session_code[has_session] = rank[np.searchsorted(unique_sessions, session[has_session])]
-    width = max(7, len(str(unique_sessions.size)))
-    session_ids = np.array([f"s{index + 1:0{width}d}" for index in range(unique_sessions.size)])
+    session_ids = numbered_ids("s", unique_sessions.size, width=7)
     return Table({
         "customer_id": Coded(columns["customer"], people.ids),
         "session_id": Coded(session_code, session_ids),
@@ -998,12 +1040,15 @@ def _events(customer: np.ndarray, session: np.ndarray, product: np.ndarray, even
 
 def _browsing(rng: np.random.Generator, calendar: _Calendar, sampler: _ProductSampler, taste: np.ndarray,
               taste_row: np.ndarray, cluster: np.ndarray, customer: np.ndarray, day: np.ndarray, first_session: int,
-              *, views_mean: float, cart_rate: float, wishlist_rate: float) -> list[dict[str, np.ndarray]]:
+              *, views_mean: float, cart_rate: float, wishlist_rate: float,
+              not_before: np.ndarray | None = None) -> list[dict[str, np.ndarray]]:
     sessions = day.size
     if sessions == 0:
         return []
     session = first_session + np.arange(sessions)
     start = calendar.day_start[day] + _time_of_day(rng, np.zeros(sessions, dtype=np.int64))
+    if not_before is not None:
+        start = np.maximum(start, not_before + 60)
     views = 1 + rng.poisson(views_mean, sessions)
     view_session = np.repeat(np.arange(sessions), views)
     product = sampler.choose(rng, taste, taste_row[view_session], cluster[view_session], day[view_session])

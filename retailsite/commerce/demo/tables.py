@@ -49,7 +49,7 @@ class Coded:
 Column = np.ndarray | Coded
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Table:
     columns: dict[str, Column]
 
@@ -57,6 +57,9 @@ class Table:
         lengths = {len(column) for column in self.columns.values()}
         if len(lengths) > 1:
             raise ValueError(f"columns of unequal length: {lengths}")
+
+    def __repr__(self) -> str:
+        return f"Table({len(self):,} rows: {', '.join(self.names)})"
 
     def __len__(self) -> int:
         return len(next(iter(self.columns.values()))) if self.columns else 0
@@ -109,8 +112,8 @@ class DemoTruth:
     product_popularity: np.ndarray  # base choice weight within its category
     product_elasticity: np.ndarray  # demand ~ min((price / base price) ** -elasticity, 3)
     product_base_price: np.ndarray
-    product_launch_day: np.ndarray  # day index (0 = start_date) from which it sells; <= 0: before the window
-    product_end_day: np.ndarray  # day index from which it no longer sells (discontinued); days: never
+    product_launch_day: np.ndarray  # day index (0 = start_date) from which it sells; -1: before the window
+    product_end_day: np.ndarray  # day index from which it no longer sells (discontinued, inactive); >= days: never
     product_repurchase_days: np.ndarray  # consumables: typical days between purchases, else 0
     product_lumpy: np.ndarray  # intermittent slow movers bought in bulk
     weekly_price: np.ndarray  # (products, weeks): price in week w = days [7w, 7w + 7) from start_date

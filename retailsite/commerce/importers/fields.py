@@ -38,6 +38,9 @@ def show(value: str, limit: int = 40) -> str:
 def parse_text(value: str, *, max_length: int | None, required: bool = False, what: str = "value") -> str:
     """Trimmed text; refuses control characters (PostgreSQL text cannot hold NUL) and overlong values."""
     text = value.strip()
+    # Fast path for the common case (str.isprintable is false for every control character).
+    if text.isprintable() and (text or not required) and (max_length is None or len(text) <= max_length):
+        return text
     if required and not text:
         raise FieldError(f"{what} is required and is empty")
     if _CONTROL.search(text):
@@ -126,11 +129,16 @@ def parse_whole_number_in_range(value: str, low: int, high: int, *, what: str) -
     return number
 
 
+def latest_plausible_year() -> int:
+    return date.today().year + 1
+
+
 def parse_datetime(value: str, *, default_zone: tzinfo, latest_year: int | None = None) -> datetime:
     """An ISO 8601 date or date-time, returned in UTC.
 
     A date alone means midnight; a time without an offset is in `default_zone` (the
-    tenant's time zone). Years before 1970 or after next year are refused as absurd.
+    tenant's time zone). Years before 1970 or after next year (`latest_year`, computed
+    when not given) are refused as absurd.
     """
     text = value.strip()
     if not text:
@@ -140,7 +148,7 @@ def parse_datetime(value: str, *, default_zone: tzinfo, latest_year: int | None 
     except (ValueError, OverflowError):
         raise FieldError(f"not an ISO 8601 date or date-time (e.g. 2024-03-31 or 2024-03-31T14:05:00+02:00); "
                          f"got {show(text)}") from None
-    latest = latest_year if latest_year is not None else date.today().year + 1
+    latest = latest_year if latest_year is not None else latest_plausible_year()
     if not EARLIEST_YEAR <= parsed.year <= latest:
         raise FieldError(f"date {show(text)} is out of range (years {EARLIEST_YEAR} to {latest})")
     if parsed.tzinfo is None:

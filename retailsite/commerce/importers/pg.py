@@ -87,6 +87,7 @@ class PgSession:
     def stage(self, name: str, spool: Spool, *, phase: str | None = None) -> int:
         """Create temp table `name` with the spool's columns and COPY the spool into it."""
         columns = ", ".join(f"{quote(column)} {kind}" for column, kind in spool.columns)
+        self.execute(f"DROP TABLE IF EXISTS {quote(name)}")
         self.execute(f"CREATE TEMPORARY TABLE {quote(name)} ({columns}) ON COMMIT DROP")
         raw = self.cursor.cursor  # psycopg cursor: COPY is not available through Django's wrapper
         copied = 0
@@ -101,6 +102,24 @@ class PgSession:
         logger.debug("%.3f s  COPY %s rows into %s", time.perf_counter() - started, total, name)
         self.execute(f"ANALYZE {quote(name)}")
         return total
+
+    def key_table(self, name: str, model: type[Model], external_ids: str, *, extra: Sequence[str] = ()) -> None:
+        """Temp table `name` (external_id, id, *extra) of the tenant's `model` rows whose external id
+        is among `external_ids` (a SELECT of staged ids).
+
+        Staged rows then resolve external ids with a hash join against this small, analyzed
+        table instead of probing the (possibly just loaded, not yet analyzed) model table
+        once per row.
+        """
+        columns = "".join(f", m.{quote(column)}" for column in extra)
+        self.execute(f"DROP TABLE IF EXISTS {quote(name)}")
+        self.execute(
+            f"CREATE TEMPORARY TABLE {quote(name)} ON COMMIT DROP AS "
+            f"SELECT m.external_id, m.id{columns} FROM {table(model)} m "
+            f"WHERE m.tenant_id = %s AND m.external_id IN ({external_ids})",
+            [self.tenant_id],
+        )
+        self.execute(f"ANALYZE {quote(name)}")
 
     def tenant(self, column: str = "tenant_id") -> Assign:
         return Assign(column, "%s", update=False, params=(self.tenant_id,))

@@ -148,10 +148,15 @@ class KindImporter:
             if not self.source.open():
                 return
             self.prepare()
+            errors = self.run.errors
+            write = self.spool.write
             for line, cells in self.source.rows(on_progress):
+                before = errors.total
                 staged = self.parse_row(line, cells)
                 if staged is not None:
-                    self.spool.write(staged)
+                    write(staged)
+                elif errors.total == before:  # a kind must say why it rejects a row
+                    self.fail(line, "", "the row was rejected")
         finally:
             self.source.close()
         self.rows_read = self.source.rows_read

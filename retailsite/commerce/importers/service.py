@@ -17,6 +17,8 @@ from .errors import ErrorLog, ImportFailed, ImportIssue
 from .pg import PgSession, quote
 from .registry import ImportReport, ImportRun, KindImporter, ProgressCallback, kind_names, registered_kinds
 
+IMPORT_WORK_MEM = "128MB"
+
 
 def import_store_data(*, tenant: Tenant, files: Mapping[str, Path | str],
                       progress: ProgressCallback | None = None) -> ImportReport:
@@ -66,6 +68,8 @@ def _write(tenant: Tenant, importers: list[KindImporter], progress: ProgressCall
             if connection.vendor == "postgresql":
                 with connection.cursor() as cursor:
                     session = PgSession(cursor, tenant.pk, progress)
+                    # Joins and aggregations over millions of staged rows stay in memory.
+                    session.execute(f"SET LOCAL work_mem = '{IMPORT_WORK_MEM}'")
                     for current in importers:
                         report.kinds[current.name] = current.write_postgresql(session)
                     # Outer transactions (tests, callers) keep temp tables alive until they commit.

@@ -35,12 +35,14 @@ _DECODERS: dict[str, Callable[[str], Any]] = {
 class Spool:
     """An append-then-read temporary CSV file of staged rows with fixed, typed columns."""
 
+    _FLUSH_EVERY = 10_000  # rows buffered in memory between writes to the file
+
     def __init__(self, columns: Sequence[tuple[str, str]]) -> None:
         self.columns = tuple(columns)
         self.rows = 0
         self._file = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the spool
-        self._text = io.TextIOWrapper(self._file, encoding="utf-8", newline="")
-        self._writer = csv.writer(self._text, lineterminator="\n")
+        self._buffer = io.StringIO()
+        self._writer = csv.writer(self._buffer, lineterminator="\n")
 
     @property
     def column_names(self) -> list[str]:
@@ -50,17 +52,25 @@ class Spool:
         """Append one row: None is NULL (text columns read it back as ''), other values as str()."""
         self._writer.writerow(row)
         self.rows += 1
+        if self.rows % self._FLUSH_EVERY == 0:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._buffer.tell():
+            self._file.write(self._buffer.getvalue().encode("utf-8"))
+            self._buffer.seek(0)
+            self._buffer.truncate()
 
     def chunks(self) -> Iterator[bytes]:
         """The spooled bytes, for COPY ... FROM STDIN WITH (FORMAT csv)."""
-        self._text.flush()
+        self._flush()
         self._file.seek(0)
         while chunk := self._file.read(COPY_CHUNK):
             yield chunk
 
     def decoded_rows(self) -> Iterator[dict[str, Any]]:
         """The spooled rows as dicts of Python values (NULL -> None, empty text -> '')."""
-        self._text.flush()
+        self._flush()
         self._file.seek(0)
         wrapper = io.TextIOWrapper(self._file, encoding="utf-8", newline="")
         decoders = [(name, _DECODERS[kind], kind == "text") for name, kind in self.columns]
@@ -74,4 +84,4 @@ class Spool:
             wrapper.detach()  # keep the underlying file open for the spool
 
     def close(self) -> None:
-        self._text.close()
+        self._file.close()

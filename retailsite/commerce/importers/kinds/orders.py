@@ -11,6 +11,7 @@ unit price keeps the price it was first imported with (the product's price at th
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -18,7 +19,16 @@ from retailsite.commerce.models import Customer, Order, OrderLine, Product
 
 from ..csvsource import ColumnSpec
 from ..errors import ImportFailed, ImportIssue
-from ..fields import parse_datetime, parse_identifier, parse_money, parse_quantity, parse_text, show
+from ..fields import (
+    FieldError,
+    latest_plausible_year,
+    parse_datetime,
+    parse_identifier,
+    parse_money,
+    parse_quantity,
+    parse_text,
+    show,
+)
 from ..generic import batched, id_map, orm_upsert
 from ..pg import Assign, PgSession, table
 from ..registry import INVALID, KindCounts, KindImporter, register_kind
@@ -52,67 +62,92 @@ class OrdersImporter(KindImporter):
         self.customer_length = _max_length(Customer, "external_id")
         self.product_length = _max_length(Product, "external_id")
         self.channel_length = _max_length(Order, "channel")
+        self.latest_year = latest_plausible_year()
         self.customers = self.run.known_ids("customer")
         self.products = self.run.known_ids("product")
         # order id -> (customer, time, channel, first line): all its lines must agree.
-        self.orders: dict[str, tuple[str, str, str, int]] = {}
+        self.orders: dict[str, tuple[str, datetime, str, int]] = {}
+        self._last_time: tuple[str, datetime] | None = None
 
     def parse_row(self, line: int, cells: list[str]) -> list[Any] | None:
         at_order, at_customer, at_product, at_quantity, at_time, at_price, at_channel = self.positions
-        before = self.run.errors.total
-        order = self.parsed(line, "order_id", self._order_id, cells[at_order])
-        customer = self.parsed(line, "customer_id", self._customer_id, cells[at_customer])
-        product = self.parsed(line, "product_id", self._product_id, cells[at_product])
-        quantity = self.parsed(line, "quantity", parse_quantity, cells[at_quantity])
-        ordered_at = self.parsed(line, "ordered_at", self._time, cells[at_time])
-        unit_price = None
+        # Fast path: a good row parses without any per-cell bookkeeping; on the first problem
+        # the row is parsed again cell by cell so that every bad cell is reported.
+        try:
+            order = parse_identifier(cells[at_order], max_length=self.order_length, what="order_id")
+            customer = parse_identifier(cells[at_customer], max_length=self.customer_length, what="customer_id")
+            product = parse_identifier(cells[at_product], max_length=self.product_length, what="product_id")
+            quantity = parse_quantity(cells[at_quantity])
+            ordered_at = self._time(cells[at_time])
+            unit_price = None
+            if at_price is not None and cells[at_price].strip():
+                unit_price = parse_money(cells[at_price], what="unit_price")
+            channel = "" if at_channel is None else parse_text(cells[at_channel], max_length=self.channel_length)
+        except FieldError:
+            self._report_bad_cells(line, cells)
+            return None
+        if customer not in self.customers or product not in self.products:
+            self._report_unknown(line, customer, product)
+            return None
+        header = self.orders.get(order)
+        if header is None:
+            self.orders[order] = (customer, ordered_at, channel, line)
+        elif header[0] != customer or header[1] != ordered_at or header[2] != channel:
+            self._report_disagreement(line, order, header, customer, ordered_at, channel)
+            return None
+        return [line, order, product, quantity, unit_price]
+
+    def _time(self, text: str) -> datetime:
+        # Lines of one order usually follow each other with the same time: parse it once.
+        last = self._last_time
+        if last is not None and last[0] == text:
+            return last[1]
+        parsed = parse_datetime(text, default_zone=self.run.zone, latest_year=self.latest_year)
+        self._last_time = (text, parsed)
+        return parsed
+
+    def _report_bad_cells(self, line: int, cells: list[str]) -> None:
+        at_order, at_customer, at_product, at_quantity, at_time, at_price, at_channel = self.positions
+        self.parsed(line, "order_id", lambda t: parse_identifier(t, max_length=self.order_length, what="order_id"),
+                    cells[at_order])
+        customer = self.parsed(line, "customer_id", lambda t: parse_identifier(
+            t, max_length=self.customer_length, what="customer_id"), cells[at_customer])
+        product = self.parsed(line, "product_id", lambda t: parse_identifier(
+            t, max_length=self.product_length, what="product_id"), cells[at_product])
+        self.parsed(line, "quantity", parse_quantity, cells[at_quantity])
+        self.parsed(line, "ordered_at", self._time, cells[at_time])
         if at_price is not None and cells[at_price].strip():
-            unit_price = self.parsed(line, "unit_price", lambda t: parse_money(t, what="unit_price"), cells[at_price])
-        channel = "" if at_channel is None else self.parsed(line, "channel", self._channel, cells[at_channel])
+            self.parsed(line, "unit_price", lambda t: parse_money(t, what="unit_price"), cells[at_price])
+        if at_channel is not None:
+            self.parsed(line, "channel", lambda t: parse_text(t, max_length=self.channel_length), cells[at_channel])
+        self._report_unknown(line, customer, product)
+
+    def _report_unknown(self, line: int, customer: Any, product: Any) -> None:
         if customer is not INVALID and customer not in self.customers:
             self.fail(line, "customer_id", f"unknown customer {show(customer)}: not in this import's customers "
                                            "file nor in the store")
         if product is not INVALID and product not in self.products:
             self.fail(line, "product_id", f"unknown product {show(product)}: not in this import's products "
                                           "file nor in the store")
-        if self.run.errors.total != before:
-            return None
-        stamp = ordered_at.isoformat()
-        header = self.orders.setdefault(order, (customer, stamp, channel, line))
-        if header[3] != line:
-            first_customer, first_stamp, first_channel, first_line = header
-            if first_customer != customer:
-                self.fail(line, "customer_id", f"order {show(order)} has customer {show(customer)} here but "
-                                               f"{show(first_customer)} on line {first_line}")
-            if first_stamp != stamp:
-                self.fail(line, "ordered_at", f"order {show(order)} is dated {stamp} here but {first_stamp} "
-                                              f"on line {first_line} (all lines of an order share one time)")
-            if first_channel != channel:
-                self.fail(line, "channel", f"order {show(order)} has channel {show(channel)} here but "
-                                           f"{show(first_channel)} on line {first_line}")
-            if self.run.errors.total != before:
-                return None
-        return [line, order, product, quantity, unit_price]
 
-    def _order_id(self, text: str) -> str:
-        return parse_identifier(text, max_length=self.order_length, what="order_id")
-
-    def _customer_id(self, text: str) -> str:
-        return parse_identifier(text, max_length=self.customer_length, what="customer_id")
-
-    def _product_id(self, text: str) -> str:
-        return parse_identifier(text, max_length=self.product_length, what="product_id")
-
-    def _time(self, text: str) -> Any:
-        return parse_datetime(text, default_zone=self.run.zone)
-
-    def _channel(self, text: str) -> str:
-        return parse_text(text, max_length=self.channel_length)
+    def _report_disagreement(self, line: int, order: str, header: tuple[str, datetime, str, int], customer: str,
+                             ordered_at: datetime, channel: str) -> None:
+        first_customer, first_time, first_channel, first_line = header
+        if first_customer != customer:
+            self.fail(line, "customer_id", f"order {show(order)} has customer {show(customer)} here but "
+                                           f"{show(first_customer)} on line {first_line}")
+        if first_time != ordered_at:
+            self.fail(line, "ordered_at", f"order {show(order)} is dated {ordered_at.isoformat()} here but "
+                                          f"{first_time.isoformat()} on line {first_line} "
+                                          "(all lines of an order share one time)")
+        if first_channel != channel:
+            self.fail(line, "channel", f"order {show(order)} has channel {show(channel)} here but "
+                                       f"{show(first_channel)} on line {first_line}")
 
     def finish_validation(self) -> None:
         self.header_spool = Spool(self.header_columns)
-        for order, (customer, stamp, channel, line) in self.orders.items():
-            self.header_spool.write([line, order, customer, stamp, channel])
+        for order, (customer, ordered_at, channel, line) in self.orders.items():
+            self.header_spool.write([line, order, customer, ordered_at, channel])
         self.orders.clear()  # the spool has them now
 
     def close(self) -> None:
@@ -126,28 +161,29 @@ class OrdersImporter(KindImporter):
         db.stage("import_order_headers", self.header_spool)
         db.stage("import_order_lines", self.spool, phase="writing orders")
         channel_given = self.source.has("channel")
+        db.key_table("import_customer_keys", Customer, "SELECT customer_ext FROM import_order_headers")
         orders_created, orders_updated = db.upsert(
             target=Order,
             assignments=[db.tenant(), Assign("external_id", "h.order_ext", update=False),
                          Assign("customer_id", "c.id"), Assign("ordered_at", "h.ordered_at"),
                          Assign("channel", "COALESCE(h.channel, '')", update=channel_given)],
-            source=f"import_order_headers h JOIN {table(Customer)} c "
-                   "ON c.tenant_id = %s AND c.external_id = h.customer_ext",
-            conflict=("tenant_id", "external_id"), source_params=[db.tenant_id],
+            source="import_order_headers h JOIN import_customer_keys c ON c.external_id = h.customer_ext",
+            conflict=("tenant_id", "external_id"),
         )
+        db.key_table("import_order_keys", Order, "SELECT order_ext FROM import_order_headers")
+        db.key_table("import_product_keys", Product, "SELECT product_ext FROM import_order_lines", extra=("price",))
         # One row per (order, product): duplicates merged, external ids resolved to keys.
         db.execute(
-            f"""
+            """
             CREATE TEMPORARY TABLE import_order_lines_resolved ON COMMIT DROP AS
             SELECT o.id AS order_id, p.id AS product_id, sum(l.quantity) AS quantity,
                    round(sum(l.quantity * COALESCE(l.unit_price, p.price)) / sum(l.quantity), 2) AS unit_price,
                    bool_and(l.unit_price IS NOT NULL) AS price_given, min(l.line_no) AS first_line
             FROM import_order_lines l
-            JOIN {table(Order)} o ON o.tenant_id = %s AND o.external_id = l.order_ext
-            JOIN {table(Product)} p ON p.tenant_id = %s AND p.external_id = l.product_ext
+            JOIN import_order_keys o ON o.external_id = l.order_ext
+            JOIN import_product_keys p ON p.external_id = l.product_ext
             GROUP BY o.id, p.id
-            """,
-            [db.tenant_id, db.tenant_id],
+            """
         )
         lines, too_large = db.fetchone(
             "SELECT count(*), count(*) FILTER (WHERE quantity > %s) FROM import_order_lines_resolved",

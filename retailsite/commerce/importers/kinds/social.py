@@ -10,7 +10,7 @@ from retailsite.commerce.models import Customer, Follow
 from ..csvsource import ColumnSpec
 from ..fields import parse_identifier, show
 from ..generic import id_map, orm_upsert
-from ..pg import Assign, PgSession, table
+from ..pg import Assign, PgSession
 from ..registry import INVALID, KindCounts, KindImporter, register_kind
 
 
@@ -47,14 +47,16 @@ class SocialImporter(KindImporter):
 
     def write_postgresql(self, db: PgSession) -> KindCounts:
         db.stage("import_social", self.spool, phase="writing social")
+        db.key_table("import_customer_keys", Customer,
+                     "SELECT follower_ext FROM import_social UNION SELECT followee_ext FROM import_social")
         created, _ = db.upsert(
             target=Follow,
             assignments=[db.tenant(), Assign("follower_id", "a.id", update=False),
                          Assign("followee_id", "b.id", update=False)],
-            source=(f"(SELECT DISTINCT follower_ext, followee_ext FROM import_social) s "
-                    f"JOIN {table(Customer)} a ON a.tenant_id = %s AND a.external_id = s.follower_ext "
-                    f"JOIN {table(Customer)} b ON b.tenant_id = %s AND b.external_id = s.followee_ext"),
-            conflict=("tenant_id", "follower_id", "followee_id"), source_params=[db.tenant_id, db.tenant_id],
+            source=("(SELECT DISTINCT follower_ext, followee_ext FROM import_social) s "
+                    "JOIN import_customer_keys a ON a.external_id = s.follower_ext "
+                    "JOIN import_customer_keys b ON b.external_id = s.followee_ext"),
+            conflict=("tenant_id", "follower_id", "followee_id"),
         )
         return KindCounts(rows_read=self.rows_read, created=created, unchanged=self.spool.rows - created)
 

@@ -12,8 +12,7 @@ from __future__ import annotations
 import sys
 import tempfile
 import time
-from datetime import date, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, date, timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -38,7 +37,7 @@ from retailsite.tenancy.services import TenantError, membership_set, tenant_crea
 
 DEMO_TENANT_NAME = "Demo Store"
 DEMO_STAFF = (("demo-owner", Role.OWNER), ("demo-analyst", Role.ANALYST))
-DEMO_PASSWORD = "demo-password-123"  # noqa: S105 - a published demo login, never used outside the demo
+DEMO_PASSWORD = "demo-password-123"  # a published demo login, for the demo store only
 # The kinds loaded now; the generator's stock rows wait for the inventory import.
 IMPORTED_KINDS = ("customers", "products", "orders", "events", "social")
 
@@ -127,7 +126,7 @@ class Command(BaseCommand):
         with tenant_context(tenant):
             last_order = Order.objects.aggregate(last=Max("ordered_at"))["last"]
         if last_order is not None:
-            return last_order.astimezone(dt_timezone.utc).date(), True
+            return last_order.astimezone(UTC).date(), True
         return timezone.now().date() - timedelta(days=1), False
 
     def _staff_user(self, tenant: Tenant, username: str, role: str) -> None:

@@ -1,0 +1,523 @@
+"""Demand forecasting for many series at once: P10/P50/P90 per future period, the method used, backtest figures.
+
+Entry point: :func:`forecast_many` (and :func:`forecast_demand` for one series). The same call forecasts products,
+categories and store totals: the caller passes each level's series under its own key. Every series is routed:
+
+- **regular** (ADI/CV² class smooth or erratic): statsforecast's AutoETS, AutoTheta, AutoCES, AutoARIMA (MSTL for
+  long seasons), each on the raw and on the log scale (multiplicative seasonality and trend), plus the seasonal
+  naive. Per series, the best few by rolling-origin backtest are averaged. Quantiles come from the backtest errors
+  (see ``demand_quantiles``).
+- **intermittent** (intermittent or lumpy): Croston/SBA, TSB, ADIDA, IMAPA chosen the same way, with negative
+  binomial quantiles around the forecast rate.
+- **new product** (less than ``min_history`` periods since the first sale, and the caller gave the category's
+  aggregate history or similar products' histories): the reference is forecast like any series and scaled by the
+  product's share of it.
+- **short history** without a reference: the mean of the history, with count quantiles; **no demand**: zeros.
+
+All series of one route and season go through one batch of statsforecast calls (a long data frame, ``n_jobs``
+processes), not a Python loop of fits. A seasonal naive forecast is always computed beside the chosen one, with its
+own backtest figures, so staff can see what the method adds.
+
+Inputs are arrays of demand per period (oldest first, the last element the latest complete period); NaN counts as
+no demand and negative values (net returns) as zero.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import math
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from typing import Literal, TypeVar
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from forecasting.engine.demand_classify import (
+    ADI_THRESHOLD,
+    CV2_THRESHOLD,
+    DemandPattern,
+    classify_demand,
+    first_demand_index,
+)
+from forecasting.engine.demand_ensemble import choose_ensembles, method_label
+from forecasting.engine.demand_metrics import (
+    BacktestMetrics,
+    BacktestSummary,
+    aggregate_backtests,
+    backtest_metrics,
+    seasonal_naive_scale,
+)
+from forecasting.engine.demand_models import (
+    TRANSFORMS,
+    feasible_windows,
+    log_offset,
+    run_candidates,
+    seasonal_naive_forecast,
+    to_log,
+)
+from forecasting.engine.demand_price import (
+    ElasticityEstimate,
+    estimate_elasticities,
+    price_change_multiplier,
+)
+from forecasting.engine.demand_quantiles import (
+    count_quantiles,
+    dispersion_moments,
+    intermittent_quantiles,
+    residual_quantile_forecasts,
+    size_moments,
+)
+
+FloatArray = npt.NDArray[np.float64]
+Key = TypeVar("Key", bound=Hashable)
+Frequency = Literal["D", "W", "M"]
+
+SEASON_LENGTH_BY_FREQUENCY: dict[str, int] = {"D": 7, "W": 52, "M": 12}
+PERIOD_OFFSET_BY_FREQUENCY: dict[str, pd.DateOffset] = {
+    "D": pd.DateOffset(days=1),
+    "W": pd.DateOffset(weeks=1),
+    "M": pd.DateOffset(months=1),
+}
+MIN_MODEL_HISTORY = 8  # active periods below which no model is fitted (mean of the history instead)
+# AutoARIMA and MSTL are available by name but left out of the defaults: on 2 cores they cost several times the
+# others (MSTL cannot roll a fitted model forward cheaply) and did not improve held-out accuracy.
+SHORT_SEASON_MODELS: tuple[str, ...] = ("ets", "theta", "ces")
+LONG_SEASON_MODELS: tuple[str, ...] = ("theta", "ces")
+LONG_SEASON_TRANSFORMS: tuple[str, ...] = ("log",)
+NON_SEASONAL_MODELS: tuple[str, ...] = ("ets", "theta", "ces")
+DEFAULT_INTERMITTENT_MODELS: tuple[str, ...] = ("croston_sba", "tsb", "adida", "imapa")
+
+
+class ForecastRoute(StrEnum):
+    REGULAR = "regular"
+    INTERMITTENT = "intermittent"
+    NEW_PRODUCT = "new_product"
+    SHORT_HISTORY = "short_history"
+    NO_DEMAND = "no_demand"
+
+
+@dataclass(frozen=True)
+class SeriesInput:
+    """One series to forecast.
+
+    ``category_history`` (the aggregate demand of the product's category) or ``similar_histories`` (demand of
+    similar products) enable the new-product path; they are aligned with ``demand`` on their last period.
+    A new product without any sale is given ``1 / category_product_count`` of its category, so that count is
+    required with a category history. ``prices`` (same periods as ``demand``; missing prices are carried forward)
+    give an elasticity estimate, shrunk toward the other series of the same ``price_group``.
+    """
+
+    demand: npt.ArrayLike
+    prices: npt.ArrayLike | None = None
+    price_group: Hashable | None = None
+    category_history: npt.ArrayLike | None = None
+    category_product_count: int | None = None
+    similar_histories: Sequence[npt.ArrayLike] = ()
+    last_period_start: dt.date | pd.Timestamp | None = None
+
+
+@dataclass(frozen=True)
+class ForecastConfig:
+    """Knobs with defaults that suit retail data; ``None`` means "derive from the frequency and horizon"."""
+
+    season_length: int | None = None  # D: 7, W: 52, M: 12
+    regular_models: tuple[str, ...] | None = None  # seasons <= 24: ets, theta, ces; longer: theta, ces
+    non_seasonal_models: tuple[str, ...] = NON_SEASONAL_MODELS  # for series shorter than two seasons
+    intermittent_models: tuple[str, ...] = DEFAULT_INTERMITTENT_MODELS
+    transforms: tuple[str, ...] | None = None  # seasons <= 24: raw and log; longer seasons: log (half the cost)
+    ensemble_size: int | None = None  # combine only the best N candidates per series; None: all, by inverse error
+    backtest_windows: int = 12
+    backtest_step: int | None = None  # periods between backtest origins; default max(1, horizon // 4)
+    refit_backtests: bool = False  # False: fit once on the oldest window and roll forward (much cheaper)
+    min_history: int | None = None  # new-product threshold in active periods; default max(season, 2 * horizon)
+    n_jobs: int = 1
+    adi_threshold: float = ADI_THRESHOLD
+    cv2_threshold: float = CV2_THRESHOLD
+
+
+@dataclass(frozen=True)
+class DemandForecast:
+    """Forecast of one series for the next ``horizon`` periods (arrays of that length, never negative)."""
+
+    p10: FloatArray
+    p50: FloatArray
+    p90: FloatArray
+    mean: FloatArray  # the method's point forecast; P50 equals it for regular series, is the median otherwise
+    method: str  # e.g. "weighted(ets/log+theta+ces/log)", "history_mean", "category_share(weighted(...))"
+    route: ForecastRoute
+    pattern: DemandPattern
+    baseline: FloatArray  # seasonal naive forecast
+    backtest: BacktestMetrics | None  # of the P10/P50/P90 forecasts, out of sample
+    baseline_backtest: BacktestMetrics | None  # of the seasonal naive, same windows
+    period_starts: tuple[pd.Timestamp, ...] | None = None
+    elasticity: ElasticityEstimate | None = None
+    weights: tuple[tuple[str, float], ...] = ()  # combined candidates and their weights, heaviest first
+    notes: tuple[str, ...] = field(default=())
+
+
+def season_length_for(freq: str, config: ForecastConfig | None = None) -> int:
+    if config is not None and config.season_length is not None:
+        return config.season_length
+    try:
+        return SEASON_LENGTH_BY_FREQUENCY[freq]
+    except KeyError:
+        raise ValueError(f"frequency must be one of {sorted(SEASON_LENGTH_BY_FREQUENCY)}, got {freq!r}") from None
+
+
+def future_period_starts(
+    last_period_start: dt.date | pd.Timestamp, freq: str, horizon: int
+) -> tuple[pd.Timestamp, ...]:
+    """Start dates of the ``horizon`` periods after the one starting at ``last_period_start``."""
+    offset = PERIOD_OFFSET_BY_FREQUENCY[freq]
+    start = pd.Timestamp(last_period_start)
+    return tuple(start + offset * step for step in range(1, horizon + 1))
+
+
+def clean_demand(values: npt.ArrayLike) -> FloatArray:
+    """Demand as float: NaN means no demand, negative values (net returns) count as zero."""
+    array = np.asarray(values, dtype=float).ravel()
+    return np.clip(np.nan_to_num(array, nan=0.0, posinf=0.0, neginf=0.0), 0.0, None)
+
+
+@dataclass(frozen=True)
+class _Output:
+    """What one route produces for one series, before it becomes a DemandForecast."""
+
+    p10: FloatArray
+    p50: FloatArray
+    p90: FloatArray
+    mean: FloatArray
+    method: str
+    baseline: FloatArray
+    backtest: BacktestMetrics | None = None
+    baseline_backtest: BacktestMetrics | None = None
+    weights: tuple[tuple[str, float], ...] = ()
+
+
+@dataclass
+class _Prepared:
+    demand: FloatArray  # full cleaned history
+    active: FloatArray  # from the first period with demand
+    pattern: DemandPattern
+    route: ForecastRoute
+    season_length: int  # effective: 1 when the history is shorter than two seasons
+    reference_key: str | None = None
+    share: float = math.nan
+
+
+def _reference_history(item: SeriesInput) -> tuple[FloatArray, str] | None:
+    if item.similar_histories:
+        histories = [clean_demand(h) for h in item.similar_histories]
+        length = min(len(h) for h in histories)
+        if length:
+            return np.mean([h[len(h) - length :] for h in histories], axis=0), "similar_products"
+    if item.category_history is not None:
+        history = clean_demand(item.category_history)
+        if len(history):
+            return history, "category_share"
+    return None
+
+
+def _reference_key(history: FloatArray) -> str:
+    return "__reference__" + hashlib.sha1(history.tobytes()).hexdigest()
+
+
+def _product_share(item: SeriesInput, demand: FloatArray, reference: FloatArray, kind: str) -> float:
+    """Share of the reference the product is expected to sell: observed share blended with the prior share."""
+    prior = 1.0 if kind == "similar_products" else 1.0 / float(item.category_product_count or 1)
+    active_periods = len(demand) - first_demand_index(demand)
+    if active_periods == 0:
+        return prior
+    window = min(active_periods, len(reference))
+    reference_total = float(reference[len(reference) - window :].sum())
+    if reference_total <= 0:
+        return prior
+    observed = float(demand[len(demand) - window :].sum()) / reference_total
+    weight = active_periods / (active_periods + 4.0)  # a couple of periods of sales already say a lot
+    return weight * observed + (1.0 - weight) * prior
+
+
+def _route(
+    demand: FloatArray, has_reference: bool, season_length: int, min_history: int, config: ForecastConfig
+) -> tuple[ForecastRoute, DemandPattern, FloatArray, int]:
+    pattern = classify_demand(demand, adi_threshold=config.adi_threshold, cv2_threshold=config.cv2_threshold)
+    active = demand[first_demand_index(demand) :]
+    effective_season = season_length if len(active) >= 2 * season_length else 1
+    if has_reference and len(active) < min_history:
+        return ForecastRoute.NEW_PRODUCT, pattern, active, effective_season
+    if not len(active):
+        return ForecastRoute.NO_DEMAND, pattern, active, effective_season
+    if len(active) < MIN_MODEL_HISTORY:
+        return ForecastRoute.SHORT_HISTORY, pattern, active, effective_season
+    if pattern.is_intermittent:
+        return ForecastRoute.INTERMITTENT, pattern, active, effective_season
+    return ForecastRoute.REGULAR, pattern, active, effective_season
+
+
+def _metrics_for(
+    history: FloatArray, actuals: FloatArray, bands: FloatArray, cutoffs: npt.NDArray[np.int64], season_length: int,
+) -> BacktestMetrics | None:
+    present = cutoffs >= 0
+    if not present.any():
+        return None
+    scale = seasonal_naive_scale(history[: int(cutoffs[present].min())], season_length)
+    return backtest_metrics(
+        actuals[present], bands[0][present], bands[1][present], bands[2][present],
+        scale=scale, n_windows=int(present.sum()),
+    )
+
+
+def _scale_proxy(histories: Sequence[FloatArray], offsets: FloatArray, season_length: int) -> FloatArray:
+    """In-sample seasonal naive mean absolute log error: a stand-in error scale for series without a backtest."""
+    proxy = np.empty(len(histories))
+    for i, history in enumerate(histories):
+        logged = to_log(history, offsets[i])
+        lag = season_length if len(logged) > season_length else 1
+        proxy[i] = float(np.mean(np.abs(logged[lag:] - logged[:-lag]))) if len(logged) > lag else 0.1
+    return proxy
+
+
+def _regular_models(season_length: int, config: ForecastConfig) -> tuple[str, ...]:
+    if season_length == 1:
+        return config.non_seasonal_models
+    if config.regular_models:
+        return config.regular_models
+    return SHORT_SEASON_MODELS if season_length <= 24 else LONG_SEASON_MODELS
+
+
+def _forecast_regular_batch(
+    histories: list[FloatArray], season_length: int, horizon: int, config: ForecastConfig, model_names: tuple[str, ...]
+) -> list[_Output]:
+    step = config.backtest_step or max(1, horizon // 4)
+    min_train = max(2 * season_length, MIN_MODEL_HISTORY) if season_length > 1 else max(MIN_MODEL_HISTORY, horizon)
+    windows = [feasible_windows(len(h), horizon, config.backtest_windows, step, min_train) for h in histories]
+    transforms = config.transforms or (TRANSFORMS if season_length <= 24 else LONG_SEASON_TRANSFORMS)
+    run = run_candidates(
+        histories, model_names=model_names, transforms=transforms, season_length=season_length,
+        horizon=horizon, n_windows=windows, step=step, refit=config.refit_backtests, n_jobs=config.n_jobs,
+    )
+    choice = choose_ensembles(run, size=config.ensemble_size, loss="mae")
+    offsets = np.asarray([log_offset(h) for h in histories])
+    floors = np.asarray([max(0.01 * float(h.mean()), 1e-9) for h in histories])
+    proxy = _scale_proxy(histories, offsets, season_length)
+    bands, backtest_bands = residual_quantile_forecasts(
+        future_point=choice.future, backtest_point=choice.backtest, actuals=run.actuals,
+        offsets=offsets, floors=floors, scale_proxy=proxy,
+    )
+    baseline_future, baseline_backtest = run.future[:, -1], run.backtest[:, -1]
+    # The baseline is shown as a point forecast; its bands only serve its backtest figures.
+    _, baseline_backtest_bands = residual_quantile_forecasts(
+        future_point=baseline_future, backtest_point=baseline_backtest, actuals=run.actuals,
+        offsets=offsets, floors=floors, scale_proxy=proxy,
+    )
+    results = []
+    for i, history in enumerate(histories):
+        metrics = _metrics_for(history, run.actuals[i], backtest_bands[:, i], run.cutoffs[i], season_length)
+        baseline_metrics = _metrics_for(
+            history, run.actuals[i], baseline_backtest_bands[:, i], run.cutoffs[i], season_length
+        )
+        members = choice.members(i)
+        results.append(
+            _Output(bands[0, i], bands[1, i], bands[2, i], choice.future[i], method_label(members),
+                    baseline_future[i], metrics, baseline_metrics, members)
+        )
+    return results
+
+
+def _forecast_intermittent_batch(
+    histories: list[FloatArray], season_length: int, horizon: int, config: ForecastConfig
+) -> list[_Output]:
+    step = config.backtest_step or max(1, horizon // 4)
+    min_train = max(MIN_MODEL_HISTORY, horizon)
+    windows = [feasible_windows(len(h), horizon, config.backtest_windows, step, min_train) for h in histories]
+    run = run_candidates(
+        histories, model_names=config.intermittent_models, transforms=("raw",), season_length=season_length,
+        horizon=horizon, n_windows=windows, step=step, refit=True, n_jobs=config.n_jobs,
+    )
+    # Squared error: absolute error would favour forecasting zero for every intermittent series.
+    choice = choose_ensembles(run, size=config.ensemble_size, loss="mse")
+    moments = np.asarray([size_moments(h) for h in histories]).reshape(-1, 2)
+    bands = intermittent_quantiles(choice.future, moments[:, 0], moments[:, 1])
+    n_windows = run.actuals.shape[1]
+    backtest_bands = np.full((3, *run.actuals.shape), np.nan)
+    for w in range(n_windows):
+        present = np.flatnonzero(run.cutoffs[:, w] >= 0)
+        if not len(present):
+            continue
+        window_moments = np.asarray(
+            [size_moments(histories[i][: run.cutoffs[i, w]]) for i in present]
+        ).reshape(-1, 2)
+        backtest_bands[:, present, w] = intermittent_quantiles(
+            choice.backtest[present, w], window_moments[:, 0], window_moments[:, 1]
+        )
+    offsets = np.asarray([log_offset(h) for h in histories])
+    floors = np.asarray([max(0.01 * float(h.mean()), 1e-9) for h in histories])
+    _, baseline_backtest_bands = residual_quantile_forecasts(
+        future_point=run.future[:, -1], backtest_point=run.backtest[:, -1], actuals=run.actuals,
+        offsets=offsets, floors=floors, scale_proxy=_scale_proxy(histories, offsets, season_length),
+    )
+    results = []
+    for i, history in enumerate(histories):
+        metrics = _metrics_for(history, run.actuals[i], backtest_bands[:, i], run.cutoffs[i], season_length)
+        baseline_metrics = _metrics_for(
+            history, run.actuals[i], baseline_backtest_bands[:, i], run.cutoffs[i], season_length
+        )
+        members = choice.members(i)
+        results.append(
+            _Output(bands[0, i], bands[1, i], bands[2, i], choice.future[i], method_label(members),
+                    run.future[i, -1], metrics, baseline_metrics, members)
+        )
+    return results
+
+
+def _short_history_forecast(active: FloatArray, season_length: int, horizon: int) -> _Output:
+    level = float(active.mean()) if len(active) else 0.0
+    mean = np.full(horizon, level)
+    m, v = dispersion_moments(active)
+    bands = count_quantiles(mean[None, :], np.asarray([m]), np.asarray([v]))[:, 0]
+    baseline = seasonal_naive_forecast(active, season_length, horizon) if len(active) else np.zeros(horizon)
+    method = "history_mean" if len(active) else "no_demand"
+    return _Output(bands[0], bands[1], bands[2], mean, method, baseline)
+
+
+def forecast_many(
+    series: Mapping[Key, SeriesInput],
+    freq: Frequency | str,
+    horizon: int,
+    config: ForecastConfig | None = None,
+) -> dict[Key, DemandForecast]:
+    """Forecast every series in one batch; see the module docstring for the routes. Keys are returned unchanged."""
+    config = config or ForecastConfig()
+    if horizon < 1:
+        raise ValueError("horizon must be at least 1 period")
+    season_length = season_length_for(freq, config)
+    min_history = config.min_history or max(season_length, 2 * horizon)
+
+    prepared: dict[Hashable, _Prepared] = {}
+    references: dict[str, FloatArray] = {}
+    reference_kind: dict[Hashable, str] = {}
+    for key, item in series.items():
+        demand = clean_demand(item.demand)
+        reference = _reference_history(item)
+        no_sales = first_demand_index(demand) == len(demand)
+        if reference is not None and reference[1] == "category_share" and not item.category_product_count and no_sales:
+            raise ValueError(f"series {key!r}: a category history without sales needs category_product_count")
+        route, pattern, active, effective_season = _route(
+            demand, reference is not None, season_length, min_history, config
+        )
+        entry = _Prepared(demand, active, pattern, route, effective_season)
+        if route == ForecastRoute.NEW_PRODUCT and reference is not None:
+            history, kind = reference
+            entry.reference_key = _reference_key(history)
+            entry.share = _product_share(item, demand, history, kind)
+            references[entry.reference_key] = history
+            reference_kind[key] = kind
+        prepared[key] = entry
+    for reference_key, history in references.items():
+        route, pattern, active, effective_season = _route(history, False, season_length, min_history, config)
+        prepared[reference_key] = _Prepared(history, active, pattern, route, effective_season)
+
+    outputs: dict[Hashable, _Output] = {}
+    batches: dict[tuple[ForecastRoute, int], list[Hashable]] = {}
+    for key, entry in prepared.items():
+        if entry.route in (ForecastRoute.REGULAR, ForecastRoute.INTERMITTENT):
+            batches.setdefault((entry.route, entry.season_length), []).append(key)
+        elif entry.route in (ForecastRoute.SHORT_HISTORY, ForecastRoute.NO_DEMAND):
+            outputs[key] = _short_history_forecast(entry.active, season_length, horizon)
+    for (route, effective_season), keys in batches.items():
+        histories = [prepared[k].active for k in keys]
+        if route == ForecastRoute.REGULAR:
+            batch = _forecast_regular_batch(
+                histories, effective_season, horizon, config, _regular_models(effective_season, config)
+            )
+        else:
+            batch = _forecast_intermittent_batch(histories, season_length, horizon, config)
+        outputs.update(zip(keys, batch, strict=True))
+
+    elasticities = _elasticities(series, season_length)
+    results: dict[Key, DemandForecast] = {}
+    for key, item in series.items():
+        entry = prepared[key]
+        if entry.route == ForecastRoute.NEW_PRODUCT:
+            output = _new_product_forecast(entry, outputs[entry.reference_key], reference_kind[key], season_length)
+        else:
+            output = outputs[key]
+        ordered = np.sort(np.clip(np.stack([output.p10, output.p50, output.p90]), 0.0, None), axis=0)
+        results[key] = DemandForecast(
+            p10=ordered[0], p50=ordered[1], p90=ordered[2], mean=np.clip(output.mean, 0.0, None),
+            method=output.method, route=entry.route, pattern=entry.pattern,
+            baseline=np.clip(output.baseline, 0.0, None),
+            backtest=output.backtest, baseline_backtest=output.baseline_backtest, weights=output.weights,
+            period_starts=(
+                future_period_starts(item.last_period_start, freq, horizon)
+                if item.last_period_start is not None and freq in PERIOD_OFFSET_BY_FREQUENCY
+                else None
+            ),
+            elasticity=elasticities.get(key),
+        )
+    return results
+
+
+def _new_product_forecast(entry: _Prepared, reference: _Output, kind: str, season_length: int) -> _Output:
+    """Scale the reference forecast by the product's share, with count noise for small volumes."""
+    share = entry.share
+    scaled_mean = share * reference.mean
+    poisson = count_quantiles(scaled_mean[None, :], np.asarray([0.0]), np.asarray([0.0]))[:, 0]
+    low = np.minimum(share * reference.p10, poisson[0])
+    high = np.maximum(share * reference.p90, poisson[2])
+    horizon = len(reference.mean)
+    own_baseline = (
+        seasonal_naive_forecast(entry.active, season_length, horizon) if len(entry.active)
+        else share * reference.baseline
+    )
+    return _Output(low, share * reference.p50, high, scaled_mean, f"{kind}({reference.method})", own_baseline)
+
+
+def _elasticities(series: Mapping[Key, SeriesInput], season_length: int) -> dict[Key, ElasticityEstimate]:
+    priced = {
+        key: (clean_demand(item.demand), np.asarray(item.prices, dtype=float).ravel())
+        for key, item in series.items()
+        if item.prices is not None
+    }
+    for key, (demand, prices) in priced.items():
+        if len(prices) != len(demand):
+            raise ValueError(f"series {key!r}: prices must have one value per demand period")
+    if not priced:
+        return {}
+    groups = {key: series[key].price_group for key in priced}
+    return estimate_elasticities(priced, groups, season_length)
+
+
+def forecast_demand(
+    item: SeriesInput, freq: Frequency | str, horizon: int, config: ForecastConfig | None = None
+) -> DemandForecast:
+    """Forecast a single series (a batch of one)."""
+    return forecast_many({"series": item}, freq, horizon, config)["series"]
+
+
+def summarize_backtests(forecasts: Mapping[Key, DemandForecast], *, baseline: bool = False) -> BacktestSummary:
+    """Aggregate the backtest figures of many forecasts (of their seasonal-naive baselines if ``baseline``)."""
+    return aggregate_backtests(f.baseline_backtest if baseline else f.backtest for f in forecasts.values())
+
+
+def what_if_price_change(
+    forecast: DemandForecast, price_change: float, elasticity: float | ElasticityEstimate | None = None
+) -> DemandForecast:
+    """The forecast if the price changes by ``price_change`` (``-0.10``: 10% cheaper), all quantiles scaled.
+
+    Uses ``elasticity`` or else the forecast's own estimate; demand scales by ``(1 + price_change) ** elasticity``.
+    """
+    chosen = forecast.elasticity if elasticity is None else elasticity
+    value = chosen.elasticity if isinstance(chosen, ElasticityEstimate) else chosen
+    if value is None or math.isnan(value):
+        raise ValueError("no elasticity available: pass one, or forecast the series with prices")
+    factor = price_change_multiplier(float(value), price_change)
+    return replace(
+        forecast,
+        p10=forecast.p10 * factor, p50=forecast.p50 * factor, p90=forecast.p90 * factor, mean=forecast.mean * factor,
+        notes=(*forecast.notes, f"price change {price_change:+.1%} with elasticity {value:.2f}: demand x{factor:.3f}"),
+    )
