@@ -15,9 +15,10 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db import connections
 from django.db.models import ProtectedError, RestrictedError
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.urls import Resolver404, resolve
 from django.views import defaults
 from rest_framework import exceptions, status
@@ -114,6 +115,10 @@ def api_exception_handler(exc: Exception, context: Mapping[str, Any]) -> Respons
     # which need this module.
     from rest_framework.views import exception_handler as drf_exception_handler
 
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound(*exc.args)
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied(*exc.args)
     response = drf_exception_handler(exc, context)
     if response is None:
         view = context.get("view")

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -72,12 +73,14 @@ def platform_context() -> Iterator[None]:
 
 @contextmanager
 def no_tenant_context() -> Iterator[None]:
-    """Clear any tenant (used by middleware between requests and by tests)."""
+    """Clear any tenant and actor (used by middleware around each request, and by tests)."""
     token = _tenant_id.set(None)
     platform_token = _platform_scope.set(False)
+    actor_token = _actor.set(None)
     try:
         yield
     finally:
+        _actor.reset(actor_token)
         _platform_scope.reset(platform_token)
         _tenant_id.reset(token)
 
@@ -90,3 +93,42 @@ def activate_tenant_for_request(tenant_id: int) -> None:
     """
     _tenant_id.set(int(tenant_id))
     _platform_scope.set(False)
+
+
+# -- who is acting (for the audit log) ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who causes the current database work: a staff user, an API key, a shopper or a system task."""
+
+    kind: str  # "user", "api_key", "shopper", "system", "anonymous"
+    identifier: str = ""  # user id, key prefix, customer id, task name
+    request_id: str = ""
+    client_ip: str = ""
+
+    def as_setting(self) -> str:
+        return f"{self.kind}:{self.identifier}"
+
+
+_actor: ContextVar[Actor | None] = ContextVar("actor", default=None)
+
+
+def current_actor() -> Actor | None:
+    return _actor.get()
+
+
+@contextmanager
+def acting_as(actor: Actor) -> Iterator[Actor]:
+    """Attribute the enclosed database work to `actor` (the backend passes it to PostgreSQL as
+    app.actor / app.request_id / app.client_ip so audit triggers can record it)."""
+    token = _actor.set(actor)
+    try:
+        yield actor
+    finally:
+        _actor.reset(token)
+
+
+def set_actor_for_request(actor: Actor) -> None:
+    """Like acting_as, for the rest of a request (authentication sets it; the middleware restores)."""
+    _actor.set(actor)

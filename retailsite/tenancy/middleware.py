@@ -8,12 +8,13 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseNotFound
 
-from .context import no_tenant_context, platform_context, tenant_context
+from .context import Actor, no_tenant_context, platform_context, set_actor_for_request, tenant_context
 from .models import Membership, Tenant
 from .selectors import memberships_for_user, tenant_get_by_slug, tenant_id_for_domain
 
@@ -29,23 +30,30 @@ class TenantMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request.tenant = None  # type: ignore[attr-defined]
         request.membership = None  # type: ignore[attr-defined]
+        request.request_id = _request_id(request)  # type: ignore[attr-defined]
         with no_tenant_context(), transaction.atomic():
-            path = request.path_info
-            if path.startswith(STOREFRONT_PREFIX):
-                slug = path[len(STOREFRONT_PREFIX):].split("/", 1)[0]
-                tenant = tenant_get_by_slug(slug)
-                if tenant is None:
-                    return HttpResponseNotFound("No such store.")
+            set_actor_for_request(_actor_for(request))
+            response = self._dispatch(request)
+        response["X-Request-ID"] = request.request_id  # type: ignore[attr-defined]
+        return response
+
+    def _dispatch(self, request: HttpRequest) -> HttpResponse:
+        path = request.path_info
+        if path.startswith(STOREFRONT_PREFIX):
+            slug = path[len(STOREFRONT_PREFIX):].split("/", 1)[0]
+            tenant = tenant_get_by_slug(slug)
+            if tenant is None:
+                return HttpResponseNotFound("No such store.")
+            return self._as_tenant(request, tenant)
+        if path.startswith(STAFF_PREFIXES):
+            return self._as_staff(request)
+        if not path.startswith("/api/"):
+            tenant_id = tenant_id_for_domain(request.get_host())
+            if tenant_id is not None:
+                tenant = Tenant.objects.get(pk=tenant_id)
+                request.urlconf = "retailsite.storefront.domain_urls"  # type: ignore[attr-defined]
                 return self._as_tenant(request, tenant)
-            if path.startswith(STAFF_PREFIXES):
-                return self._as_staff(request)
-            if not path.startswith("/api/"):
-                tenant_id = tenant_id_for_domain(request.get_host())
-                if tenant_id is not None:
-                    tenant = Tenant.objects.get(pk=tenant_id)
-                    request.urlconf = "retailsite.storefront.domain_urls"  # type: ignore[attr-defined]
-                    return self._as_tenant(request, tenant)
-            return self.get_response(request)
+        return self.get_response(request)
 
     def _as_tenant(self, request: HttpRequest, tenant: Tenant) -> HttpResponse:
         request.tenant = tenant  # type: ignore[attr-defined]
@@ -66,6 +74,22 @@ class TenantMiddleware:
             with platform_context():
                 return self.get_response(request)
         return self.get_response(request)
+
+
+def _request_id(request: HttpRequest) -> str:
+    """The caller's X-Request-ID if it is sane (a proxy's), else a new one."""
+    given = request.headers.get("X-Request-ID", "")
+    if 8 <= len(given) <= 64 and all(ch.isalnum() or ch in "-_." for ch in given):
+        return given
+    return uuid.uuid4().hex
+
+
+def _actor_for(request: HttpRequest) -> Actor:
+    ip = request.META.get("REMOTE_ADDR", "")
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        return Actor("user", str(user.pk), request.request_id, ip)  # type: ignore[attr-defined]
+    return Actor("anonymous", "", request.request_id, ip)  # type: ignore[attr-defined]
 
 
 def _selected_membership(request: HttpRequest, memberships: list[Membership]) -> Membership | None:

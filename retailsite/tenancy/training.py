@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from django.utils import timezone
 
-from .context import tenant_context
+from .context import Actor, acting_as, tenant_context
 from .locks import tenant_lock
 
 if TYPE_CHECKING:
@@ -73,7 +73,11 @@ def training_step_run(*, tenant: Tenant, step_name: str, progress: Progress = si
     from .models import TrainingRun
 
     step = training_step_get(step_name)
-    with tenant_context(tenant), tenant_lock(tenant.id, f"train:{step.name}") as acquired:
+    with (
+        tenant_context(tenant),
+        acting_as(Actor("system", f"train:{step.name}")),
+        tenant_lock(tenant.id, f"train:{step.name}") as acquired,
+    ):
         if not acquired:
             raise StepAlreadyRunning(f"{step.name} is already running for {tenant.slug}")
         run = TrainingRun.objects.create(step=step.name, trigger=trigger)

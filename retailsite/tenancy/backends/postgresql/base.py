@@ -16,7 +16,7 @@ from django.db import transaction
 from django.db.backends.postgresql import base
 from psycopg import pq
 
-from retailsite.tenancy.context import current_tenant_id, is_platform_scope
+from retailsite.tenancy.context import current_actor, current_tenant_id, is_platform_scope
 
 _UNSET = object()
 
@@ -79,16 +79,25 @@ class DatabaseWrapper(base.DatabaseWrapper):
 
     def apply_tenant_setting(self) -> None:
         """Apply the current tenant to the open transaction if it differs."""
-        wanted = (current_tenant_id(), is_platform_scope())
+        actor = current_actor()
+        wanted = (current_tenant_id(), is_platform_scope(), actor)
         if self._tenant_applied == wanted:
             return
         if self.connection.info.transaction_status == pq.TransactionStatus.INERROR:
             return  # only ROLLBACK (TO SAVEPOINT) can run now; the next query re-applies
-        tenant_id, platform = wanted
+        tenant_id, platform, _ = wanted
         with self.connection.cursor() as cursor:
             cursor.execute(
-                "SELECT set_config('app.tenant_id', %s, true), set_config('app.all_tenants', %s, true)",
-                ["" if tenant_id is None else str(tenant_id), "on" if platform else "off"],
+                "SELECT set_config('app.tenant_id', %s, true), set_config('app.all_tenants', %s, true), "
+                "set_config('app.actor', %s, true), set_config('app.request_id', %s, true), "
+                "set_config('app.client_ip', %s, true)",
+                [
+                    "" if tenant_id is None else str(tenant_id),
+                    "on" if platform else "off",
+                    actor.as_setting() if actor else "",
+                    actor.request_id if actor else "",
+                    actor.client_ip if actor else "",
+                ],
             )
         self._tenant_applied = wanted
 
@@ -98,7 +107,7 @@ def _apply_tenant_setting(execute, sql, params, many, context):  # type: ignore[
     if connection.in_atomic_block or not connection.get_autocommit():
         connection.apply_tenant_setting()
         return execute(sql, params, many, context)
-    if current_tenant_id() is None and not is_platform_scope():
+    if current_tenant_id() is None and not is_platform_scope() and current_actor() is None:
         # Nothing to apply: with no setting, row-level security shows no tenant rows.
         return execute(sql, params, many, context)
     with transaction.atomic(using=connection.alias):

@@ -1,0 +1,93 @@
+"""Rate limits per key (429 with Retry-After), and the error shape of failures no input should cause."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.cache import cache
+from django.test import RequestFactory
+
+from retailsite.api import selectors
+from retailsite.api.exceptions import flatten_errors, server_error
+from retailsite.commerce.models import Product
+from retailsite.tenancy.context import tenant_context
+from tests.api.conftest import assert_error
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def three_per_minute(settings):  # type: ignore[no-untyped-def]
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"api_key": "3/min"}}
+
+
+def test_a_key_over_its_rate_gets_429_with_retry_after(three_per_minute, client_for) -> None:
+    client = client_for()
+    assert [client.get("/api/v1/whoami/").status_code for _ in range(3)] == [200, 200, 200]
+    response = client.get("/api/v1/whoami/")
+    assert_error(response, 429, "throttled")
+    assert 1 <= int(response["Retry-After"]) <= 60
+
+
+def test_limits_count_per_key(three_per_minute, client_for) -> None:
+    busy, quiet = client_for(), client_for()
+    for _ in range(4):
+        busy.get("/api/v1/whoami/")
+    assert busy.get("/api/v1/whoami/").status_code == 429
+    assert quiet.get("/api/v1/whoami/").status_code == 200
+
+
+def test_writes_are_throttled_before_they_happen(three_per_minute, client_for, store_a) -> None:
+    client = client_for()
+    for i in range(3):
+        assert client.post("/api/v1/products/", {"product_id": f"P{i}", "name": "x"}).status_code == 201
+    assert_error(client.post("/api/v1/products/", {"product_id": "P3", "name": "x"}), 429, "throttled")
+    with tenant_context(store_a):
+        assert Product.objects.count() == 3
+
+
+def test_requests_still_pass_when_the_cache_is_down(three_per_minute, client_for, monkeypatch) -> None:
+    client = client_for()
+
+    def unreachable(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise ConnectionError("redis is down")
+
+    monkeypatch.setattr(cache, "add", unreachable)
+    assert [client.get("/api/v1/whoami/").status_code for _ in range(5)] == [200] * 5
+
+
+# -- failures ------------------------------------------------------------------------------------
+
+def test_an_unexpected_error_is_a_json_500_without_details_and_writes_nothing(api, store_a, monkeypatch) -> None:
+    def broken(**filters):  # type: ignore[no-untyped-def]
+        Product.objects.create(external_id="HALF", name="half-written")
+        raise RuntimeError("secret internals: password=hunter2")
+
+    monkeypatch.setattr(selectors, "product_list", broken)
+    response = api.get("/api/v1/products/")
+    error = assert_error(response, 500, "server_error")
+    text = response.content.decode()
+    assert "hunter2" not in text and "Traceback" not in text and "RuntimeError" not in text
+    assert error["fields"] == {}
+    with tenant_context(store_a):
+        assert not Product.objects.filter(external_id="HALF").exists()
+
+
+def test_the_project_500_handler_answers_json_for_api_paths() -> None:
+    response = server_error(RequestFactory().get("/api/v1/products/"))
+    assert response.status_code == 500
+    assert response.json()["error"]["code"] == "server_error"
+    assert server_error(RequestFactory().get("/s/shop/"))["Content-Type"].startswith("text/html")
+
+
+def test_nested_errors_are_flattened_to_field_paths() -> None:
+    detail = {
+        "items": [{}, {"price": ["bad"], "lines": [{}, {"quantity": ["too small", "not whole"]}]}],
+        "tags": {3: ["too long"]},
+        "non_field_errors": ["whole object is wrong"],
+    }
+    assert flatten_errors(detail) == {
+        "items[1].price": ["bad"],
+        "items[1].lines[1].quantity": ["too small", "not whole"],
+        "tags[3]": ["too long"],
+        "non_field_errors": ["whole object is wrong"],
+    }
