@@ -26,6 +26,7 @@ from .models import CustomerRecommendations, ProductNeighbours, RankedList
 from .selectors import active_version_id
 
 MAX_K = 100
+UNRANKED = "unranked"  # an item of the caller's list the model knows nothing about: no reason to give
 RECENT_EVENTS_WINDOW = timedelta(days=30)
 RECENT_EVENT_TYPES = ("view", "cart", "wishlist")
 
@@ -54,6 +55,7 @@ class ServedItem:
     score: float
     reason: str
     reason_kind: str
+    anchor_product_id: int | None = None
 
 
 @dataclass
@@ -102,12 +104,13 @@ def recommend_for_customer(*, customer_id: int | None, session_id: str = "", fil
                    version_id=version_id, surface=surface)
 
 
-def because_viewed(*, customer_id: int | None, session_id: str = "", filters: Filters = Filters()) -> ServedList:
+def because_viewed(*, customer_id: int | None, session_id: str = "", filters: Filters = Filters(),
+                   top_up: bool = True) -> ServedList:
     """Items similar to what the shopper viewed or carted recently (live, no retrain needed)."""
     version_id = active_version_id()
     candidates = _because_recent(version_id, customer_id=customer_id, session_id=session_id, limit=60)
     return _finish(candidates, filters=filters, customer_id=customer_id, version_id=version_id,
-                   surface="because_viewed")
+                   surface="because_viewed", top_up=top_up)
 
 
 def trending(*, filters: Filters = Filters()) -> ServedList:
@@ -159,7 +162,7 @@ def rerank(*, customer_id: int | None, product_ids: Sequence[int], session_id: s
                 best[candidate.product_id] = replace(candidate, score=scaled)
     wanted = list(dict.fromkeys(product_ids))
     ranked = sorted(wanted, key=lambda pid: (-(best[pid].score if pid in best else 0.0), wanted.index(pid)))
-    candidates = [best.get(pid, _Candidate(pid, 0.0, ReasonKind.PERSONALIZED)) for pid in ranked]
+    candidates = [best.get(pid, _Candidate(pid, 0.0, UNRANKED)) for pid in ranked]
     filters = Filters(k=len(wanted), include_purchased=True, max_per_category=0)
     return _finish(candidates, filters=filters, customer_id=None, version_id=version_id, surface="rerank",
                    top_up=False, keep_unavailable=True)
@@ -198,7 +201,7 @@ def _ranked(version_id: int | None, key: str) -> list[_Candidate]:
             return _unpack(items, kind)
     if key != "popular":
         return []
-    # No trained model yet: the most ordered active products of the last year.
+    # No trained model (or none with this list): the most ordered active products of the last year.
     since = timezone.now() - timedelta(days=365)
     rows = (
         OrderLine.objects.filter(order__ordered_at__gte=since, product__active=True)
@@ -361,15 +364,20 @@ def _finish(candidates: Iterable[_Candidate], *, filters: Filters, customer_id: 
 
 
 def _served(candidate: _Candidate, product: dict, products: dict[int, dict]) -> ServedItem:
-    kind = ReasonKind(candidate.kind) if candidate.kind in ReasonKind._value2member_map_ else ReasonKind.PERSONALIZED
-    category = candidate.category if candidate.category is not None else product["category_id"]
-    reason = render_reason(
-        Reason(kind, candidate.anchor, category),
-        lambda pid: products.get(pid, {}).get("name", ""),
-        lambda cid: product["category__name"] or "" if cid == product["category_id"] else "",
-    )
+    if candidate.kind == UNRANKED:
+        reason, kind_value = "", UNRANKED
+    else:
+        known = candidate.kind in ReasonKind._value2member_map_
+        kind = ReasonKind(candidate.kind) if known else ReasonKind.PERSONALIZED
+        category = candidate.category if candidate.category is not None else product["category_id"]
+        reason = render_reason(
+            Reason(kind, candidate.anchor, category),
+            lambda pid: products.get(pid, {}).get("name", ""),
+            lambda cid: product["category__name"] or "" if cid == product["category_id"] else "",
+        )
+        kind_value = kind.value
     return ServedItem(
         product_id=product["id"], external_id=product["external_id"], name=product["name"], price=product["price"],
         category_id=product["category_id"], category_path=product["category__path"] or "", score=candidate.score,
-        reason=reason, reason_kind=kind.value,
+        reason=reason, reason_kind=kind_value, anchor_product_id=candidate.anchor,
     )

@@ -52,7 +52,9 @@ from forecasting.engine.demand_metrics import (
     seasonal_naive_scale,
 )
 from forecasting.engine.demand_models import (
-    TRANSFORMS,
+    LOG,
+    RAW,
+    SEASONALLY_ADJUSTED_LOG,
     feasible_windows,
     log_offset,
     run_candidates,
@@ -86,8 +88,11 @@ MIN_MODEL_HISTORY = 8  # active periods below which no model is fitted (mean of 
 # AutoARIMA and MSTL are available by name but left out of the defaults: on 2 cores they cost several times the
 # others (MSTL cannot roll a fitted model forward cheaply) and did not improve held-out accuracy.
 SHORT_SEASON_MODELS: tuple[str, ...] = ("ets", "theta", "ces")
-LONG_SEASON_MODELS: tuple[str, ...] = ("theta", "ces")
-LONG_SEASON_TRANSFORMS: tuple[str, ...] = ("log",)
+SHORT_SEASON_TRANSFORMS: tuple[str, ...] = (RAW, LOG)
+# Long seasons (52 weeks): Fourier-adjusted log series and non-seasonal models, several times cheaper than seasonal
+# models with 52 states and, on synthetic weekly products, more accurate.
+LONG_SEASON_MODELS: tuple[str, ...] = ("ets", "ces")
+LONG_SEASON_TRANSFORMS: tuple[str, ...] = (SEASONALLY_ADJUSTED_LOG,)
 NON_SEASONAL_MODELS: tuple[str, ...] = ("ets", "theta", "ces")
 DEFAULT_INTERMITTENT_MODELS: tuple[str, ...] = ("croston_sba", "tsb", "adida", "imapa")
 
@@ -125,10 +130,10 @@ class ForecastConfig:
     """Knobs with defaults that suit retail data; ``None`` means "derive from the frequency and horizon"."""
 
     season_length: int | None = None  # D: 7, W: 52, M: 12
-    regular_models: tuple[str, ...] | None = None  # seasons <= 24: ets, theta, ces; longer: theta, ces
+    regular_models: tuple[str, ...] | None = None  # seasons <= 24: ets, theta, ces; longer: ets, ces
     non_seasonal_models: tuple[str, ...] = NON_SEASONAL_MODELS  # for series shorter than two seasons
     intermittent_models: tuple[str, ...] = DEFAULT_INTERMITTENT_MODELS
-    transforms: tuple[str, ...] | None = None  # seasons <= 24: raw and log; longer seasons: log (half the cost)
+    transforms: tuple[str, ...] | None = None  # seasons <= 24: raw and log; longer: seasonally adjusted log
     ensemble_size: int | None = None  # combine only the best N candidates per series; None: all, by inverse error
     backtest_windows: int = 12
     backtest_step: int | None = None  # periods between backtest origins; default max(1, horizon // 4)
@@ -295,7 +300,7 @@ def _forecast_regular_batch(
     step = config.backtest_step or max(1, horizon // 4)
     min_train = max(2 * season_length, MIN_MODEL_HISTORY) if season_length > 1 else max(MIN_MODEL_HISTORY, horizon)
     windows = [feasible_windows(len(h), horizon, config.backtest_windows, step, min_train) for h in histories]
-    transforms = config.transforms or (TRANSFORMS if season_length <= 24 else LONG_SEASON_TRANSFORMS)
+    transforms = config.transforms or (SHORT_SEASON_TRANSFORMS if season_length <= 24 else LONG_SEASON_TRANSFORMS)
     run = run_candidates(
         histories, model_names=model_names, transforms=transforms, season_length=season_length,
         horizon=horizon, n_windows=windows, step=step, refit=config.refit_backtests, n_jobs=config.n_jobs,

@@ -8,6 +8,10 @@ care about calendars), once per transform:
 - ``"log"``: ``log(y + offset)``, which turns multiplicative seasonality and trend into additive ones. The offset is 0
   for strictly positive series and half the mean non-zero demand otherwise, so that a rare zero does not become a
   huge negative outlier.
+- ``"sa-log"``: the log series minus a Fourier seasonal component (harmonics chosen by AICc, fitted with a level and
+  trend), forecast by non-seasonal models, with the season added back. This is how long seasons (52 weeks) are
+  handled: seasonal state-space models with 52 states are slow, and ETS in statsforecast has none beyond 24. For the
+  backtests the season is estimated on the data before the oldest window only.
 
 The seasonal naive forecast is computed beside the models with numpy and is also a candidate ("snaive").
 Candidates are named ``"ets"`` (raw demand) or ``"ets/log"`` (log scale).
@@ -30,21 +34,27 @@ IntArray = npt.NDArray[np.int64]
 
 REGULAR_MODEL_NAMES: tuple[str, ...] = ("ets", "theta", "ces", "arima", "mstl")
 INTERMITTENT_MODEL_NAMES: tuple[str, ...] = ("croston_sba", "tsb", "adida", "imapa", "croston_optimized")
-TRANSFORMS: tuple[str, ...] = ("raw", "log")
+RAW, LOG, SEASONALLY_ADJUSTED_LOG = "raw", "log", "sa-log"
+TRANSFORMS: tuple[str, ...] = (RAW, LOG, SEASONALLY_ADJUSTED_LOG)
+MAX_FOURIER_HARMONICS = 10
 SEASONAL_NAIVE = "snaive"
 MAX_ETS_SEASON_LENGTH = 24  # statsforecast's ETS has no seasonal states beyond 24 periods
 EXPLOSION_FACTOR = 20.0  # a forecast above 20x the largest observed demand is treated as a failed fit
 PARALLEL_MIN_SERIES = 200  # below this a process pool costs more than it saves
 
 
-def make_model(name: str, season_length: int) -> object:
-    """A statsforecast model instance whose alias is ``name``."""
+def make_model(name: str, season_length: int, *, log_scale: bool = False) -> object:
+    """A statsforecast model instance whose alias is ``name``.
+
+    On the log scale ETS gets additive errors only: multiplicative structure is already additive there, and it
+    halves the number of ETS variants tried.
+    """
     from statsforecast import models as sf_models  # deferred: importing statsforecast costs about a second
 
     seasonal = season_length > 1
     if name == "ets":
         ets_season = season_length if season_length <= MAX_ETS_SEASON_LENGTH else 1
-        return sf_models.AutoETS(season_length=ets_season, alias=name)
+        return sf_models.AutoETS(season_length=ets_season, model="AZZ" if log_scale else "ZZZ", alias=name)
     if name == "theta":
         return sf_models.AutoTheta(season_length=season_length, alias=name)
     if name == "ces":
@@ -112,6 +122,72 @@ def feasible_windows(n_observations: int, horizon: int, max_windows: int, step: 
     if room < 0:
         return 0
     return int(min(max_windows, room // step + 1))
+
+
+def fourier_terms(time_index: FloatArray, season_length: int, harmonics: int) -> FloatArray:
+    """Columns sin(2 pi k t / m), cos(2 pi k t / m) for k = 1..harmonics."""
+    angles = 2.0 * np.pi * np.outer(time_index, np.arange(1, harmonics + 1)) / season_length
+    return np.column_stack([np.sin(angles), np.cos(angles)]) if harmonics else np.empty((len(time_index), 0))
+
+
+def fit_fourier_season(values: FloatArray, season_length: int) -> tuple[FloatArray, int]:
+    """Fourier seasonal coefficients of a series (regressed with a level and a linear trend), harmonics by AICc.
+
+    Returns (coefficients, harmonics); the seasonal component at time t is ``fourier_terms(t) @ coefficients``.
+    """
+    n = len(values)
+    t = np.arange(n, dtype=float)
+    base = np.column_stack([np.ones(n), t / max(n - 1, 1)])
+    best: tuple[float, FloatArray, int] = (np.inf, np.zeros(0), 0)
+    for harmonics in range(0, min(MAX_FOURIER_HARMONICS, (season_length - 1) // 2) + 1, 2):
+        design = np.column_stack([base, fourier_terms(t, season_length, harmonics)])
+        parameters = design.shape[1]
+        if n - parameters - 1 <= 0:
+            break
+        coefficients, *_ = np.linalg.lstsq(design, values, rcond=None)
+        residual_ss = float(np.sum((values - design @ coefficients) ** 2))
+        aicc = n * np.log(max(residual_ss, 1e-12) / n) + 2 * parameters
+        aicc += 2 * parameters * (parameters + 1) / (n - parameters - 1)
+        if aicc < best[0]:
+            best = (aicc, coefficients[2:], harmonics)
+    return best[1], best[2]
+
+
+@dataclass(frozen=True)
+class _TransformedSeries:
+    """A series in model space, for the backtest and for the final fit, and the season to add back to forecasts."""
+
+    backtest_input: FloatArray
+    forecast_input: FloatArray
+    backtest_season: FloatArray  # (windows, horizon)
+    future_season: FloatArray  # (horizon,)
+
+
+def _prepare_transform(
+    history: FloatArray, transform: str, offset: float, season_length: int, horizon: int, n_windows: int, step: int
+) -> _TransformedSeries:
+    n = len(history)
+    values = to_log(history, offset) if transform in (LOG, SEASONALLY_ADJUSTED_LOG) else history
+    if transform != SEASONALLY_ADJUSTED_LOG:
+        return _TransformedSeries(values, values, np.zeros((n_windows, horizon)), np.zeros(horizon))
+    window_cutoffs = backtest_window_cutoffs(n, horizon, n_windows, step)
+    t_all = np.arange(n + horizon, dtype=float)
+    # The backtest's season is estimated on data before the oldest backtest window only: no peeking.
+    train_end = int(window_cutoffs[0]) if n_windows else n
+    backtest_coefficients, backtest_harmonics = fit_fourier_season(values[:train_end], season_length)
+    backtest_season = fourier_terms(t_all, season_length, backtest_harmonics) @ backtest_coefficients
+    coefficients, harmonics = fit_fourier_season(values, season_length)
+    season = fourier_terms(t_all, season_length, harmonics) @ coefficients
+    return _TransformedSeries(
+        backtest_input=values - backtest_season[:n],
+        forecast_input=values - season[:n],
+        backtest_season=np.stack([backtest_season[c : c + horizon] for c in window_cutoffs]).reshape(-1, horizon),
+        future_season=season[n:],
+    )
+
+
+def _untransform(predicted: FloatArray, transform: str, offsets: FloatArray) -> FloatArray:
+    return predicted if transform == RAW else from_log(predicted, offsets)
 
 
 @dataclass(frozen=True)
@@ -183,39 +259,48 @@ def run_candidates(
             actuals[i, slot] = history[cutoff : cutoff + horizon]
             backtest[i, -1, slot] = seasonal_naive_forecast(history[:cutoff], season_length, horizon)
 
-    fallback = SeasonalNaive(season_length=season_length) if season_length > 1 else Naive()
     for transform in transforms:
-        transformed = [to_log(h, offsets[i]) if transform == "log" else h for i, h in enumerate(series)]
-        model_columns = [names.index(candidate_name(m, transform)) for m in model_names]
-        for count in np.unique(windows_per_series):
+        if transform not in TRANSFORMS:
+            raise ValueError(f"unknown transform {transform!r}; choose from {TRANSFORMS}")
+        # Seasonally adjusted series are fitted by non-seasonal models; their season is added back afterwards.
+        model_season = 1 if transform == SEASONALLY_ADJUSTED_LOG else season_length
+        fallback = SeasonalNaive(season_length=model_season) if model_season > 1 else Naive()
+        model_columns = np.asarray([names.index(candidate_name(m, transform)) for m in model_names])
+        for count in (int(c) for c in np.unique(windows_per_series)):
             members = np.flatnonzero(windows_per_series == count)
-            group = [transformed[i] for i in members]
-            frame = _long_frame(group)
-            jobs = n_jobs if len(group) >= PARALLEL_MIN_SERIES else 1
+            prepared = [
+                _prepare_transform(series[i], transform, offsets[i], season_length, horizon, count, step)
+                for i in members
+            ]
             engine = StatsForecast(
-                models=[make_model(m, season_length) for m in model_names],
+                models=[make_model(m, model_season, log_scale=transform != RAW) for m in model_names],
                 freq=1,
-                n_jobs=jobs,
+                n_jobs=n_jobs if len(members) >= PARALLEL_MIN_SERIES else 1,
                 fallback_model=fallback,
             )
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                forecast_frame = engine.forecast(h=horizon, df=frame).sort_values(["unique_id", "ds"], kind="stable")
-                predicted = _column_block(forecast_frame, model_names, len(group), horizon)
-                if count > 0:
+                forecast_frame = engine.forecast(h=horizon, df=_long_frame([p.forecast_input for p in prepared]))
+                predicted = _column_block(
+                    forecast_frame.sort_values(["unique_id", "ds"], kind="stable"), model_names, len(members), horizon
+                )
+                if count:
                     cv_frame = engine.cross_validation(
-                        h=horizon, df=frame, n_windows=int(count), step_size=step, refit=refit
-                    ).sort_values(["unique_id", "cutoff", "ds"], kind="stable")
-                    cv_predicted = _column_block(cv_frame, model_names, len(group), int(count) * horizon)
-            if transform == "log":
-                predicted = from_log(predicted, offsets[members, None, None])
-            future[np.ix_(members, model_columns)] = predicted
-            if count > 0:
-                cv_predicted = cv_predicted.reshape(len(group), len(model_names), int(count), horizon)
-                if transform == "log":
-                    cv_predicted = from_log(cv_predicted, offsets[members, None, None, None])
-                backtest[members[:, None], np.asarray(model_columns)[None, :], max_windows - int(count) :] = (
-                    cv_predicted
+                        h=horizon, df=_long_frame([p.backtest_input for p in prepared]), n_windows=count,
+                        step_size=step, refit=refit,
+                    )
+                    cv_predicted = _column_block(
+                        cv_frame.sort_values(["unique_id", "cutoff", "ds"], kind="stable"),
+                        model_names, len(members), count * horizon,
+                    ).reshape(len(members), len(model_names), count, horizon)
+            future_season = np.stack([p.future_season for p in prepared])[:, None, :]
+            future[np.ix_(members, model_columns)] = _untransform(
+                predicted + future_season, transform, offsets[members, None, None]
+            )
+            if count:
+                backtest_season = np.stack([p.backtest_season for p in prepared])[:, None, :, :]
+                backtest[members[:, None], model_columns[None, :], max_windows - count :] = _untransform(
+                    cv_predicted + backtest_season, transform, offsets[members, None, None, None]
                 )
 
     np.clip(future, 0.0, None, out=future)

@@ -38,7 +38,8 @@ def collect_array_problems(
         flat = values.reshape(values.shape[0], -1) if values.ndim > 1 else values[:, None]
         not_finite = ~np.isfinite(flat).all(axis=1)
         if not_finite.any():
-            problems.append(f"{field} is missing or not a finite number for {describe_offenders(not_finite, product_ids)}")
+            offenders = describe_offenders(not_finite, product_ids)
+            problems.append(f"{field} is missing or not a finite number for {offenders}")
         with np.errstate(invalid="ignore"):
             if rule == ">=0":
                 bad_cells = flat < 0

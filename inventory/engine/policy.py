@@ -7,15 +7,20 @@ periods after that, so this order protects against the demand of the next **L + 
 interval). With D_P that demand (see :mod:`inventory.engine.demand`):
 
 * critical fractile  CF = cu / (cu + co), cu = (price - unit cost) + stockout cost (the margin and goodwill lost per
-  unit short), co = unit cost x holding rate per period x R (carrying a leftover unit to the next review);
-  a per-product target cycle service level replaces CF when given;
+  unit short), co = unit cost x holding rate per period x T, T = max(R, lot size / mean demand per period) the
+  expected periods between orders: a unit left over is carried until the next order's stock runs down. With one
+  order per review this is the classic newsvendor co = h R; with lots of T periods of demand it is Hadley-Whitin's
+  lost-sales condition P(shortage in a cycle) = h Q / (cu D + h Q): fewer cycles a year, fewer chances to run out,
+  so each may take a little more risk. A per-product target cycle service level replaces CF when given;
 * reorder point      s = F_P^-1(CF)  (the newsvendor level over the protection interval);
 * safety stock       SS = s - E[D_P], so s = E[D_P] + SS;
 * EOQ                sqrt(2 D K / h), D the mean demand per period, K the fixed order cost, h the holding cost per
   unit and period; the lot size is the EOQ rounded to whole packs, at least one pack and at least the MOQ;
-* order-up-to level  S = s + max(0, lot size - E[demand per review period]): by the time a review finds IP below s,
-  about one review period's demand has been sold since the last order, so the average order is about one lot.
-  With no fixed cost the lot is one pack, S = s, and the policy is the classic base-stock (order-up-to) policy;
+* order-up-to level  S = s + max(0, lot size - E[demand per review period] / 2): when a review finds IP below s it
+  is on average half a review period's demand below it, so the average order is about one lot; and a lot of T
+  review periods' demand is reordered about every T reviews (with S - s a whole number of periods of demand, the
+  position would hover at s and trigger at random). With no fixed cost the lot is one pack, S = s (for packs no
+  bigger than half a period's demand), and the policy is the classic base-stock (order-up-to) policy;
 * suggested quantity S - IP when IP < s, rounded up to whole packs and raised to the MOQ; zero otherwise;
 * expected fill rate 1 - (E[(D_P - y)+] - E[(D_L - y)+]) / E[D_P - D_L], y the position after the order: the share
   of the demand of the periods this order serves that it is expected to meet (Hadley-Whitin).
@@ -38,6 +43,7 @@ from inventory.engine.demand import (
     period_moments_from_quantiles,
 )
 from inventory.engine.errors import InventoryInputError, collect_array_problems, describe_offenders
+from inventory.engine.optimize import OrderOptimizationResult
 
 ServiceLevelSource = Literal["newsvendor", "target"]
 _PACK_TOLERANCE = 1e-9
@@ -180,6 +186,7 @@ class PolicyArrays:
     demand_protection: DemandDistribution
     underage_cost: np.ndarray
     overage_cost: np.ndarray
+    order_cycle_periods: np.ndarray  # expected periods between orders, max(R, lot size / demand per period)
     critical_fractile: np.ndarray  # the probability the reorder point covers (newsvendor or target)
     uses_target_service_level: np.ndarray
     safety_stock: np.ndarray
@@ -231,22 +238,24 @@ def compute_policy_arrays(products: ProductArrays, settings: PlanSettings | None
                                               products.lead_time_std, settings.distribution)
 
     holding_per_period = products.unit_cost * products.holding_cost_rate / settings.periods_per_year
+    mean_per_period = period_mean.mean(axis=1)
+    eoq = economic_order_quantity(mean_per_period, products.order_cost, holding_per_period)
+    eoq_in_packs = np.maximum(np.round(eoq / products.pack_size), 1.0) * products.pack_size
+    lot_size = np.maximum(eoq_in_packs, round_up_to_packs(products.min_order_qty, products.pack_size))
+    lot_periods = np.divide(lot_size, mean_per_period, out=np.zeros_like(lot_size), where=mean_per_period > 0)
+    cycle_periods = np.maximum(review, lot_periods)
+
     underage = np.maximum(products.unit_price - products.unit_cost, 0.0) + products.stockout_cost
-    overage = holding_per_period * review
+    overage = holding_per_period * cycle_periods
     uses_target = ~np.isnan(products.service_level)
     fractile = np.where(uses_target, products.service_level, critical_fractile(underage, overage))
     fractile = np.minimum(fractile, settings.max_fractile)
 
     reorder_point = demand_protection.quantile(fractile)
     safety_stock = reorder_point - demand_protection.mean
-
-    mean_per_period = period_mean.mean(axis=1)
-    eoq = economic_order_quantity(mean_per_period, products.order_cost, holding_per_period)
-    eoq_in_packs = np.maximum(np.round(eoq / products.pack_size), 1.0) * products.pack_size
-    lot_size = np.maximum(eoq_in_packs, round_up_to_packs(products.min_order_qty, products.pack_size))
     mean_per_review = np.maximum(demand_protection.mean - demand_lead_time.mean, 0.0)
     has_demand = demand_protection.mean > 0
-    order_up_to = reorder_point + np.where(has_demand, np.maximum(lot_size - mean_per_review, 0.0), 0.0)
+    order_up_to = reorder_point + np.where(has_demand, np.maximum(lot_size - 0.5 * mean_per_review, 0.0), 0.0)
 
     position = products.on_hand + products.on_order
     wanted = np.where(position < reorder_point, order_up_to - position, 0.0)
@@ -261,6 +270,7 @@ def compute_policy_arrays(products: ProductArrays, settings: PlanSettings | None
         demand_protection=demand_protection,
         underage_cost=underage,
         overage_cost=overage,
+        order_cycle_periods=cycle_periods,
         critical_fractile=fractile,
         uses_target_service_level=uses_target,
         safety_stock=safety_stock,
@@ -304,6 +314,7 @@ class ReorderPlanLine:
     std_demand_protection: float
     underage_cost: float
     overage_cost: float
+    order_cycle_periods: float
     critical_fractile: float
     service_level_source: ServiceLevelSource
     safety_stock: float
@@ -330,7 +341,7 @@ class ReorderPlan:
     order_volume: float
     budget: float | None
     volume_capacity: float | None
-    optimization: object | None = None  # an OrderOptimizationResult when the constraints had to be applied
+    optimization: OrderOptimizationResult | None = None  # when the budget or capacity had to be applied
     message: str = ""
 
     def lines_to_order(self) -> list[ReorderPlanLine]:
@@ -351,6 +362,7 @@ def build_plan_lines(products: ProductArrays, policy: PolicyArrays, review_perio
         "mean_demand_protection": policy.demand_protection.mean,
         "std_demand_protection": policy.demand_protection.std,
         "underage_cost": policy.underage_cost, "overage_cost": policy.overage_cost,
+        "order_cycle_periods": policy.order_cycle_periods,
         "critical_fractile": policy.critical_fractile, "safety_stock": policy.safety_stock,
         "reorder_point": policy.reorder_point, "order_up_to": policy.order_up_to, "eoq": policy.eoq,
         "lot_size": policy.lot_size, "suggested_quantity": policy.suggested_quantity,

@@ -24,13 +24,19 @@ order-up-to levels and fixed (s, S) pairs; :func:`best_fixed_order_up_to` finds 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 import numpy as np
 
 from inventory.engine.errors import InventoryInputError
-from inventory.engine.policy import PlanSettings, ProductArrays, compute_policy_arrays, orderable_quantity
+from inventory.engine.policy import (
+    PlanSettings,
+    PolicyArrays,
+    ProductArrays,
+    compute_policy_arrays,
+    orderable_quantity,
+)
 
 # (sales history, periods x products; horizon) -> (P10, P50, P90), each (products x horizon)
 ForecastFunction = Callable[[np.ndarray, int], tuple[np.ndarray, np.ndarray, np.ndarray]]
@@ -271,10 +277,7 @@ class RollingPlanPolicy:
     settings: PlanSettings
     horizon: int
     use_demand_history: bool = False  # True: forecast from true demand (as if lost sales were recorded)
-    plans: list = None  # type: ignore[assignment]  # the PolicyArrays of each review, for inspection
-
-    def __post_init__(self) -> None:
-        self.plans = []
+    plans: list[PolicyArrays] = field(default_factory=list, init=False)  # each review's policy, for inspection
 
     def __call__(self, state: SimulationState) -> np.ndarray:
         history = state.demand_history if self.use_demand_history else state.sales_history
@@ -287,11 +290,40 @@ class RollingPlanPolicy:
 
 @dataclass(frozen=True)
 class HindsightResult:
-    """The best fixed order-up-to level per lane, knowing the whole demand in advance, and its simulation."""
+    """The best fixed levels per product, knowing the whole demand in advance, and their simulation."""
 
-    level: np.ndarray
+    level: np.ndarray  # order-up-to level S
     total_cost: np.ndarray
     simulation: SimulationResult
+    reorder_point: np.ndarray | None = None  # s, for the (s, S) search
+
+
+def _replay_kwargs(demand: np.ndarray, lead: np.ndarray, review_period: int, pack_size: float | np.ndarray,
+                   min_order_qty: float | np.ndarray, initial_on_hand: float | np.ndarray,
+                   initial_arrivals: np.ndarray | None, products: np.ndarray, copies: int) -> dict:
+    """Simulation arguments for ``copies`` lanes of each of the given products (lane-major)."""
+    n_products = demand.shape[1]
+
+    def lanes(values: float | np.ndarray) -> np.ndarray:
+        return np.repeat(np.broadcast_to(np.asarray(values, dtype=float), (n_products,))[products], copies)
+
+    arrivals = None
+    if initial_arrivals is not None:
+        arrivals = np.repeat(np.atleast_2d(initial_arrivals)[:, products], copies, axis=1)
+    return {"lead_times": np.repeat(lead[:, products], copies, axis=1), "review_period": review_period,
+            "pack_size": lanes(pack_size), "min_order_qty": lanes(min_order_qty),
+            "initial_on_hand": lanes(initial_on_hand), "initial_arrivals": arrivals}
+
+
+def _subset_costs(costs: SimulationCosts, products: np.ndarray, n_products: int, copies: int) -> SimulationCosts:
+    return SimulationCosts(**{
+        name: np.repeat(np.broadcast_to(np.asarray(getattr(costs, name), dtype=float), (n_products,))[products],
+                        copies) for name in SimulationCosts.__dataclass_fields__})
+
+
+def _product_chunks(n_products: int, lanes_per_product: int, max_lanes: int) -> list[np.ndarray]:
+    size = max(1, max_lanes // lanes_per_product)
+    return [np.arange(start, min(start + size, n_products)) for start in range(0, n_products, size)]
 
 
 def best_fixed_order_up_to(
@@ -306,36 +338,32 @@ def best_fixed_order_up_to(
     initial_arrivals: np.ndarray | None = None,
     grid_size: int = 40,
     refinements: int = 3,
+    max_lanes: int = 200_000,
 ) -> HindsightResult:
     """Search, per product, the fixed order-up-to level with the lowest simulated total cost over ``demand``.
 
-    A grid from 0 to the largest demand over (longest lead time + review period + 1) periods, then ``refinements``
-    finer grids around the best point; every candidate is simulated as its own lane, all at once.
+    A grid from 0 to 1.2 x the largest demand over (longest lead time + review period + 1) periods, then
+    ``refinements`` finer grids around the best point; every candidate is simulated as its own lane.
     """
     demand = np.atleast_2d(np.asarray(demand, dtype=float))
     n_periods, n_products = demand.shape
     lead = np.broadcast_to(np.asarray(lead_times), (n_periods, n_products))
     window = int(lead.max()) + review_period + 1
-    kernel_sums = np.array([demand[max(0, t - window + 1): t + 1].sum(axis=0) for t in range(n_periods)])
+    window_sums = np.array([demand[max(0, t - window + 1): t + 1].sum(axis=0) for t in range(n_periods)])
     low = np.zeros(n_products)
-    high = np.maximum(kernel_sums.max(axis=0) * 1.2, 1.0)
-    lane_costs = costs.repeat(grid_size)
-
-    def lanes(values: float | np.ndarray) -> np.ndarray:
-        return np.repeat(np.broadcast_to(np.asarray(values, dtype=float), (n_products,)), grid_size)
-
+    high = np.maximum(window_sums.max(axis=0) * 1.2, 1.0)
     best_level = np.zeros(n_products)
     for _ in range(refinements + 1):
         grid = low[:, None] + (high - low)[:, None] * np.linspace(0.0, 1.0, grid_size)[None, :]
-        arrivals = None if initial_arrivals is None else np.repeat(np.atleast_2d(initial_arrivals), grid_size, axis=1)
-        result = simulate_inventory(
-            np.repeat(demand, grid_size, axis=1), FixedOrderUpTo(grid.ravel()), costs=lane_costs,
-            initial_on_hand=lanes(initial_on_hand), lead_times=np.repeat(lead, grid_size, axis=1),
-            review_period=review_period, pack_size=lanes(pack_size), min_order_qty=lanes(min_order_qty),
-            initial_arrivals=arrivals)
-        cost = result.total_cost.reshape(n_products, grid_size)
-        best = np.argmin(cost, axis=1)
-        best_level = grid[np.arange(n_products), best]
+        cost = np.empty((n_products, grid_size))
+        for chunk in _product_chunks(n_products, grid_size, max_lanes):
+            result = simulate_inventory(
+                np.repeat(demand[:, chunk], grid_size, axis=1), FixedOrderUpTo(grid[chunk].ravel()),
+                costs=_subset_costs(costs, chunk, n_products, grid_size),
+                **_replay_kwargs(demand, lead, review_period, pack_size, min_order_qty, initial_on_hand,
+                                 initial_arrivals, chunk, grid_size))
+            cost[chunk] = result.total_cost.reshape(len(chunk), grid_size)
+        best_level = grid[np.arange(n_products), np.argmin(cost, axis=1)]
         step = (high - low) / (grid_size - 1)
         low = np.maximum(best_level - step, 0.0)
         high = best_level + step
@@ -345,3 +373,66 @@ def best_fixed_order_up_to(
         review_period=review_period, pack_size=pack_size, min_order_qty=min_order_qty,
         initial_arrivals=initial_arrivals)
     return HindsightResult(level=best_level, total_cost=final.total_cost, simulation=final)
+
+
+def best_fixed_reorder_point_order_up_to(
+    demand: np.ndarray,
+    *,
+    costs: SimulationCosts,
+    initial_on_hand: float | np.ndarray,
+    lead_times: int | np.ndarray = 1,
+    review_period: int = 1,
+    pack_size: float | np.ndarray = 1.0,
+    min_order_qty: float | np.ndarray = 0.0,
+    initial_arrivals: np.ndarray | None = None,
+    grid_size: int = 14,
+    refinements: int = 2,
+    max_lanes: int = 200_000,
+) -> HindsightResult:
+    """Search, per product, the fixed (s, S) pair with the lowest simulated total cost over ``demand``.
+
+    Two-dimensional grids over s (as in :func:`best_fixed_order_up_to`) and the gap S - s (0 to the largest demand
+    over ``4 x`` (lead time + review period) periods), refined around the best pair.
+    """
+    demand = np.atleast_2d(np.asarray(demand, dtype=float))
+    n_periods, n_products = demand.shape
+    lead = np.broadcast_to(np.asarray(lead_times), (n_periods, n_products))
+    window = int(lead.max()) + review_period + 1
+    window_sums = np.array([demand[max(0, t - window + 1): t + 1].sum(axis=0) for t in range(n_periods)])
+    long_window = 4 * window
+    long_sums = np.array([demand[max(0, t - long_window + 1): t + 1].sum(axis=0) for t in range(n_periods)])
+    s_low, s_high = np.zeros(n_products), np.maximum(window_sums.max(axis=0) * 1.2, 1.0)
+    gap_low, gap_high = np.zeros(n_products), np.maximum(long_sums.max(axis=0), 1.0)
+    unit = np.linspace(0.0, 1.0, grid_size)
+    lanes_per_product = grid_size * grid_size
+    best_s = best_gap = np.zeros(n_products)
+    for _ in range(refinements + 1):
+        s_grid = s_low[:, None] + (s_high - s_low)[:, None] * unit[None, :]
+        gap_grid = gap_low[:, None] + (gap_high - gap_low)[:, None] * unit[None, :]
+        # Lane order per product: every s with every gap (s-major).
+        s_lanes = np.repeat(s_grid, grid_size, axis=1)
+        gap_lanes = np.tile(gap_grid, (1, grid_size))
+        cost = np.empty((n_products, lanes_per_product))
+        for chunk in _product_chunks(n_products, lanes_per_product, max_lanes):
+            rule = FixedReorderPointOrderUpTo(reorder_point=s_lanes[chunk].ravel(),
+                                              order_up_to=(s_lanes[chunk] + gap_lanes[chunk]).ravel())
+            result = simulate_inventory(
+                np.repeat(demand[:, chunk], lanes_per_product, axis=1), rule,
+                costs=_subset_costs(costs, chunk, n_products, lanes_per_product),
+                **_replay_kwargs(demand, lead, review_period, pack_size, min_order_qty, initial_on_hand,
+                                 initial_arrivals, chunk, lanes_per_product))
+            cost[chunk] = result.total_cost.reshape(len(chunk), lanes_per_product)
+        best = np.argmin(cost, axis=1)
+        rows = np.arange(n_products)
+        best_s, best_gap = s_lanes[rows, best], gap_lanes[rows, best]
+        s_step = (s_high - s_low) / (grid_size - 1)
+        gap_step = (gap_high - gap_low) / (grid_size - 1)
+        s_low, s_high = np.maximum(best_s - s_step, 0.0), best_s + s_step
+        gap_low, gap_high = np.maximum(best_gap - gap_step, 0.0), best_gap + gap_step
+
+    final = simulate_inventory(
+        demand, FixedReorderPointOrderUpTo(best_s, best_s + best_gap), costs=costs, initial_on_hand=initial_on_hand,
+        lead_times=lead, review_period=review_period, pack_size=pack_size, min_order_qty=min_order_qty,
+        initial_arrivals=initial_arrivals)
+    return HindsightResult(level=best_s + best_gap, total_cost=final.total_cost, simulation=final,
+                           reorder_point=best_s)

@@ -14,7 +14,7 @@ import numpy as np
 import scipy.sparse as sp
 from implicit.cpu.als import AlternatingLeastSquares
 
-from recommendations.engine.base import LowRankScores, Recommender, ScoreParts, blas_threads
+from recommendations.engine.base import LowRankScores, Recommender, ScoreParts, blas_threads, item_moments
 from recommendations.engine.data import TrainingData
 from recommendations.engine.history import UserHistory
 from recommendations.engine.reasons import ReasonArrays
@@ -64,6 +64,7 @@ class ALSRecommender(Recommender):
         norms = np.linalg.norm(self.item_factors_, axis=1, keepdims=True)
         norms[norms == 0] = 1.0
         self.unit_item_factors_ = self.item_factors_ / norms
+        self.item_moments_ = item_moments(self.item_factors_)
         self.history_: UserHistory = data.history
         return self
 
@@ -71,7 +72,7 @@ class ALSRecommender(Recommender):
         return self.user_factors_[users] @ self.item_factors_.T
 
     def score_parts(self, users: np.ndarray) -> ScoreParts:
-        return LowRankScores(self.user_factors_[users], self.item_factors_)
+        return LowRankScores(self.user_factors_[users], self.item_factors_, self.item_moments_)
 
     def explain(self, users: np.ndarray, items: np.ndarray) -> ReasonArrays:
         unit = self.unit_item_factors_

@@ -19,7 +19,7 @@ import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
 from recommendations.engine.data import TrainingData
-from recommendations.engine.history import SparseLookup, iter_batches
+from recommendations.engine.history import iter_batches
 from recommendations.engine.reasons import Reason, ReasonArrays, ReasonKind
 
 # Dense score blocks are kept around this many cells (x4 bytes) so memory stays flat whatever the store size.
@@ -89,20 +89,65 @@ def mask_pairs(scores: np.ndarray, users: np.ndarray, exclude: sp.csr_matrix | N
     scores[rows, block.indices] = value
 
 
-def top_n(scores: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per-row top-n item indices and scores, best first; -inf entries are never returned (padded with -1)."""
+def _top_n_exact(scores: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     n_rows, n_items = scores.shape
     n_take = min(n, n_items)
-    if n_take == 0:
-        return np.full((n_rows, n), -1, np.int32), np.full((n_rows, n), np.nan, np.float32)
     if n_take < n_items:
         part = np.argpartition(-scores, n_take - 1, axis=1)[:, :n_take]
     else:
         part = np.tile(np.arange(n_items), (n_rows, 1))
     part_scores = np.take_along_axis(scores, part, axis=1)
     order = np.argsort(-part_scores, axis=1, kind="stable")
-    items = np.take_along_axis(part, order, axis=1).astype(np.int32)
-    best = np.take_along_axis(part_scores, order, axis=1).astype(np.float32)
+    return np.take_along_axis(part, order, axis=1), np.take_along_axis(part_scores, order, axis=1)
+
+
+def _top_n_prefiltered(scores: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Exact top-n for wide rows, faster than a full argpartition.
+
+    A strided sample of each row gives a threshold that about 8 * stride items exceed; only those are ranked.
+    Rows where that set is too small (fewer than n) or too big (ties, masked rows) take the exact path.
+    """
+    n_rows, n_items = scores.shape
+    stride = n_items // (16 * n)
+    sample = scores[:, ::stride]
+    rank = sample.shape[1] - 8
+    threshold = np.partition(sample, rank, axis=1)[:, rank]
+    above = scores >= threshold[:, None]
+    counts = above.sum(axis=1)
+    cap = 16 * n + 8 * stride
+    fast = (counts >= n) & (counts <= cap) & np.isfinite(threshold)
+    items = np.empty((n_rows, n), dtype=np.int64)
+    best = np.empty((n_rows, n), dtype=scores.dtype)
+    slow = np.flatnonzero(~fast)
+    if len(slow):
+        items[slow], best[slow] = _top_n_exact(scores[slow], n)
+    fast_rows = np.flatnonzero(fast)
+    if len(fast_rows):
+        rows, cols = np.nonzero(above[fast_rows])
+        width = int(counts[fast_rows].max())
+        starts = np.concatenate([[0], np.cumsum(counts[fast_rows])[:-1]])
+        position = np.arange(len(rows)) - starts[rows]
+        candidates = np.zeros((len(fast_rows), width), dtype=np.int64)
+        candidate_scores = np.full((len(fast_rows), width), -np.inf, dtype=scores.dtype)
+        candidates[rows, position] = cols
+        candidate_scores[rows, position] = scores[fast_rows[rows], cols]
+        local, best[fast_rows] = _top_n_exact(candidate_scores, n)
+        items[fast_rows] = np.take_along_axis(candidates, local, axis=1)
+    return items, best
+
+
+def top_n(scores: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-row top-n item indices and scores, best first; -inf entries are never returned (padded with -1)."""
+    n_rows, n_items = scores.shape
+    n_take = min(n, n_items)
+    if n_take == 0:
+        return np.full((n_rows, n), -1, np.int32), np.full((n_rows, n), np.nan, np.float32)
+    if n_items >= 64 * n_take and n_rows:
+        part, part_scores = _top_n_prefiltered(scores, n_take)
+    else:
+        part, part_scores = _top_n_exact(scores, n_take)
+    items = part.astype(np.int32)
+    best = part_scores.astype(np.float32)
     invalid = ~np.isfinite(best)
     items[invalid] = -1
     best[invalid] = np.nan
@@ -143,6 +188,10 @@ class ScoreParts(ABC):
 
     n_items: int
 
+    @property
+    @abstractmethod
+    def n_rows(self) -> int: ...
+
     @abstractmethod
     def row_moments(self) -> tuple[np.ndarray, np.ndarray]:
         """(mean, std) of each row over all items, float64."""
@@ -152,16 +201,14 @@ class ScoreParts(ABC):
         """out += scale[:, None] * scores (in place)."""
 
     @abstractmethod
-    def values_at(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray: ...
+    def values_at(self, rows: np.ndarray, cols: np.ndarray, slots: np.ndarray | None = None) -> np.ndarray:
+        """Scores at pairs (rows[p], cols[p]). `slots`, if given, is an (n_rows, n_items) int map holding p at
+        (rows[p], cols[p]) and -1 elsewhere; sparse parts use it to avoid searching."""
 
     def dense(self) -> np.ndarray:
         out = np.zeros((self.n_rows, self.n_items), dtype=np.float32)
         self.add_to(out, np.ones(self.n_rows, dtype=np.float32))
         return out
-
-    @property
-    @abstractmethod
-    def n_rows(self) -> int: ...
 
 
 def _moments(total: np.ndarray, total_squares: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -186,92 +233,154 @@ class DenseScores(ScoreParts):
     def add_to(self, out: np.ndarray, scale: np.ndarray) -> None:
         out += scale[:, None].astype(np.float32) * self.scores
 
-    def values_at(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    def values_at(self, rows: np.ndarray, cols: np.ndarray, slots: np.ndarray | None = None) -> np.ndarray:
         return self.scores[rows, cols]
 
     def dense(self) -> np.ndarray:
         return self.scores
 
 
-class LowRankScores(ScoreParts):
-    """scores = user_factors @ item_factors.T (ALS, content profiles, popularity as rank 1, ...)."""
+def item_moments(item_factors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Column sums and Gram matrix of item factors: what row moments of a low-rank block need."""
+    items = np.asarray(item_factors, dtype=np.float64)
+    return items.sum(axis=0), items.T @ items
 
-    def __init__(self, user_factors: np.ndarray, item_factors: np.ndarray) -> None:
+
+class LowRankScores(ScoreParts):
+    """scores = user_factors @ item_factors.T (ALS, content profiles, popularity as rank 1, ...).
+
+    Pass `moments=item_moments(item_factors)` computed once at fit time to keep batches cheap.
+    """
+
+    def __init__(
+        self,
+        user_factors: np.ndarray,
+        item_factors: np.ndarray,
+        moments: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> None:
         self.user_factors = np.asarray(user_factors, dtype=np.float32)
         self.item_factors = np.asarray(item_factors, dtype=np.float32)
         self.n_items = self.item_factors.shape[0]
+        self.moments = moments
 
     @property
     def n_rows(self) -> int:
         return self.user_factors.shape[0]
 
     def row_moments(self) -> tuple[np.ndarray, np.ndarray]:
-        items = self.item_factors.astype(np.float64)
+        item_sum, item_gram = self.moments if self.moments is not None else item_moments(self.item_factors)
         users = self.user_factors.astype(np.float64)
-        total = users @ items.sum(axis=0)
-        total_squares = np.einsum("br,rs,bs->b", users, items.T @ items, users)
+        total = users @ item_sum
+        total_squares = ((users @ item_gram) * users).sum(axis=1)
         return _moments(total, total_squares, self.n_items)
 
     def add_to(self, out: np.ndarray, scale: np.ndarray) -> None:
         out += (scale[:, None].astype(np.float32) * self.user_factors) @ self.item_factors.T
 
-    def values_at(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    def values_at(self, rows: np.ndarray, cols: np.ndarray, slots: np.ndarray | None = None) -> np.ndarray:
         return np.einsum("pr,pr->p", self.user_factors[rows], self.item_factors[cols])
+
+
+try:  # scipy's C kernel behind toarray(); it accumulates into the output, which is exactly a sparse "+="
+    from scipy.sparse._sparsetools import csr_todense as _csr_accumulate
+except ImportError:  # pragma: no cover - private scipy API; fall back to fancy indexing
+    _csr_accumulate = None
 
 
 class SparseScores(ScoreParts):
     """Scores that are zero for most items (neighbourhood models, social)."""
 
     def __init__(self, scores: sp.spmatrix) -> None:
-        self.scores = sp.csr_matrix(scores, dtype=np.float32)
-        self.scores.sum_duplicates()
+        self.scores = sp.csr_matrix(scores, dtype=np.float32)  # products of CSR matrices hold no duplicates
         self.n_items = self.scores.shape[1]
-        self._lookup: SparseLookup | None = None
 
     @property
     def n_rows(self) -> int:
         return self.scores.shape[0]
 
+    def _row_sums(self, values: np.ndarray) -> np.ndarray:
+        indptr = self.scores.indptr
+        if not len(values):
+            return np.zeros(self.n_rows)
+        sums = np.add.reduceat(values, np.minimum(indptr[:-1], len(values) - 1))
+        sums[np.diff(indptr) == 0] = 0.0
+        return sums
+
     def row_moments(self) -> tuple[np.ndarray, np.ndarray]:
         data = self.scores.data.astype(np.float64)
-        counts = np.diff(self.scores.indptr)
-        rows = np.repeat(np.arange(self.n_rows), counts)
-        total = np.bincount(rows, weights=data, minlength=self.n_rows)
-        total_squares = np.bincount(rows, weights=data * data, minlength=self.n_rows)
-        return _moments(total, total_squares, self.n_items)
+        return _moments(self._row_sums(data), self._row_sums(data * data), self.n_items)
 
     def add_to(self, out: np.ndarray, scale: np.ndarray) -> None:
         counts = np.diff(self.scores.indptr)
+        values = self.scores.data * np.repeat(scale.astype(np.float32), counts)
+        if _csr_accumulate is not None and out.flags.c_contiguous and out.dtype == np.float32:
+            _csr_accumulate(self.n_rows, self.n_items, self.scores.indptr, self.scores.indices, values, out)
+            return
         rows = np.repeat(np.arange(self.n_rows), counts)
-        out[rows, self.scores.indices] += self.scores.data * scale[rows].astype(np.float32)  # no duplicate pairs
+        out[rows, self.scores.indices] += values
 
-    def values_at(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-        if self._lookup is None:
-            self._lookup = SparseLookup(self.scores)
-        return self._lookup.get(rows, cols)
+    def values_at(self, rows: np.ndarray, cols: np.ndarray, slots: np.ndarray | None = None) -> np.ndarray:
+        out = np.zeros(len(rows), dtype=np.float32)
+        if not len(rows) or not self.scores.nnz:
+            return out
+        stored_rows = np.repeat(np.arange(self.n_rows, dtype=np.int64), np.diff(self.scores.indptr))
+        if slots is not None:
+            slot = slots[stored_rows, self.scores.indices]
+            hit = slot >= 0
+            out[slot[hit]] = self.scores.data[hit]
+            return out
+        # Few queries against many stored values: sort the queries, binary-search every stored entry in them.
+        queries = np.asarray(rows, dtype=np.int64) * self.n_items + np.asarray(cols, dtype=np.int64)
+        order = np.argsort(queries, kind="stable")
+        sorted_queries = queries[order]
+        stored = stored_rows * self.n_items + self.scores.indices
+        position = np.minimum(np.searchsorted(sorted_queries, stored), len(queries) - 1)
+        match = sorted_queries[position] == stored
+        out_sorted = np.zeros(len(queries), dtype=np.float32)
+        out_sorted[position[match]] = self.scores.data[match]
+        out[order] = out_sorted
+        return out
 
 
 class TableScores(ScoreParts):
-    """Rows shared by groups of customers: scores = table[group[row]] (e.g. one row per segment)."""
+    """Rows shared by groups of customers: scores = table[group[row]] (e.g. one row per segment).
 
-    def __init__(self, table: np.ndarray, groups: np.ndarray) -> None:
+    Adding is cheapest when rows of a group are contiguous (callers may order customers by group).
+    """
+
+    def __init__(self, table: np.ndarray, groups: np.ndarray, table_moments: tuple | None = None) -> None:
         self.table = np.asarray(table, dtype=np.float32)
         self.groups = np.asarray(groups, dtype=np.int64)
         self.n_items = self.table.shape[1]
+        if table_moments is None:
+            table_moments = (self.table.mean(axis=1, dtype=np.float64), self.table.std(axis=1, dtype=np.float64))
+        self.table_moments = table_moments
 
     @property
     def n_rows(self) -> int:
         return len(self.groups)
 
     def row_moments(self) -> tuple[np.ndarray, np.ndarray]:
-        mean = self.table.mean(axis=1, dtype=np.float64)
-        std = self.table.std(axis=1, dtype=np.float64)
+        mean, std = self.table_moments
         return mean[self.groups], std[self.groups]
 
     def add_to(self, out: np.ndarray, scale: np.ndarray) -> None:
-        out += scale[:, None].astype(np.float32) * self.table[self.groups]
+        scale = scale.astype(np.float32)
+        starts = np.flatnonzero(np.r_[True, (self.groups[1:] != self.groups[:-1])]) if self.n_rows else []
+        if len(starts) * 8 <= self.n_rows:  # long runs of one group: broadcast one table row per run
+            ends = np.r_[starts[1:], self.n_rows]
+            for start, end in zip(starts, ends, strict=True):
+                run_scale = scale[start:end]
+                if (run_scale == run_scale[0]).all():  # the usual case: scale depends on the group only
+                    out[start:end] += run_scale[0] * self.table[self.groups[start]]
+                else:
+                    out[start:end] += run_scale[:, None] * self.table[self.groups[start]]
+            return
+        gathered = np.take(self.table, self.groups, axis=0)
+        gathered *= scale[:, None]
+        out += gathered
 
-    def values_at(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    def values_at(self, rows: np.ndarray, cols: np.ndarray, slots: np.ndarray | None = None) -> np.ndarray:
         return self.table[self.groups[rows], cols]
 
 

@@ -19,7 +19,7 @@ from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import normalize
 
-from recommendations.engine.base import LowRankScores, Recommender, ScoreParts, blas_threads, top_n
+from recommendations.engine.base import LowRankScores, Recommender, ScoreParts, blas_threads, item_moments, top_n
 from recommendations.engine.data import ItemText, TrainingData
 from recommendations.engine.history import UserHistory
 from recommendations.engine.reasons import ReasonArrays, ReasonKind
@@ -86,7 +86,7 @@ class ContentRecommender(Recommender):
 
     def __init__(
         self,
-        n_components: int = 128,
+        n_components: int = 64,
         field_weights: Mapping[str, float] | None = None,
         random_state: int = 0,
         n_threads: int | None = None,
@@ -109,6 +109,7 @@ class ContentRecommender(Recommender):
                 svd = TruncatedSVD(n_components=self.n_components, random_state=self.random_state)
                 embedding = svd.fit_transform(self.features_)
         self.embedding_ = np.asarray(normalize(embedding), dtype=np.float32)
+        self.item_moments_ = item_moments(self.embedding_)
         self.user_items_ = sp.csr_matrix(normalize(data.matrix, norm="l1"), dtype=np.float32)
         self.history_: UserHistory = data.history
         return self
@@ -121,7 +122,7 @@ class ContentRecommender(Recommender):
             return self.user_profiles(users) @ self.embedding_.T
 
     def score_parts(self, users: np.ndarray) -> ScoreParts:
-        return LowRankScores(self.user_profiles(users), self.embedding_)
+        return LowRankScores(self.user_profiles(users), self.embedding_, self.item_moments_)
 
     def score_items(self, items: Sequence[int], weights: Sequence[float] | None = None) -> np.ndarray:
         """Scores for a bag of items (a session or a cart), shape (n_items,)."""

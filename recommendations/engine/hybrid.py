@@ -22,6 +22,7 @@ Serving paths:
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Self
@@ -193,7 +194,10 @@ class HybridRecommender(Recommender):
 
     def _say(self, message: str) -> None:
         if self.progress is not None:
-            self.progress(message)
+            now = time.perf_counter()
+            started = getattr(self, "_said_at", now)
+            self._said_at = now
+            self.progress(f"{message} (+{now - started:.1f}s)")
 
     def _tune(
         self, data: TrainingData, names: list[str], params: dict[str, dict[str, Any]]
@@ -418,6 +422,11 @@ class HybridRecommender(Recommender):
         for cold in (False, True):
             rows_of_group = np.flatnonzero(self.has_history_[users] != cold)
             weights = self._weights_for(cold)
+            segment = self.components_.get("segment")
+            if weights.get("segment", 0) > 0 and isinstance(segment, SegmentPopularityRecommender):
+                # customers of one segment side by side: their shared segment scores are added per run
+                group_key = segment.combo_of_user_[users[rows_of_group]]
+                rows_of_group = rows_of_group[np.argsort(group_key, kind="stable")]
             for part in iter_batches(len(rows_of_group), batch_size):
                 rows = rows_of_group[part]
                 batch_users = users[rows]
@@ -442,8 +451,10 @@ class HybridRecommender(Recommender):
         valid = items >= 0
         rows = np.broadcast_to(np.arange(len(users))[:, None], items.shape)[valid]
         cols = items[valid].astype(np.int64)
+        slots = np.full((len(users), self.n_items_), -1, dtype=np.int32)
+        slots[rows, cols] = np.arange(len(rows), dtype=np.int32)
         contributions = np.stack([
-            weight * (part.values_at(rows, cols) - mean[rows]) / np.where(std[rows] > 1e-12, std[rows], 1.0)
+            weight * (part.values_at(rows, cols, slots) - mean[rows]) / np.where(std[rows] > 1e-12, std[rows], 1.0)
             for _, part, mean, std, weight in blend.parts
         ])
         dominant = np.argmax(contributions, axis=0)

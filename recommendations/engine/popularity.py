@@ -15,7 +15,7 @@ from typing import Self
 import numpy as np
 import scipy.sparse as sp
 
-from recommendations.engine.base import DenseScores, LowRankScores, Recommender, ScoreParts
+from recommendations.engine.base import DenseScores, LowRankScores, Recommender, ScoreParts, item_moments
 from recommendations.engine.data import SECONDS_PER_DAY, TrainingData, event_type_weights, time_decay
 from recommendations.engine.reasons import REASON_CODE, ReasonArrays, ReasonKind
 
@@ -148,6 +148,14 @@ class CategoryPopularityRecommender(Recommender):
         totals = np.asarray(affinity.sum(axis=1)).ravel()
         totals[totals == 0] = 1.0
         self.affinity_ = sp.csr_matrix(sp.diags(1.0 / totals) @ affinity, dtype=np.float32)
+        self.item_factors_: np.ndarray | None = None
+        if 0 < self.n_categories_ <= LOW_RANK_MAX_CATEGORIES:
+            # score = affinity(u) . item_factors(i), item_factors one-hot on the item's category
+            factors = np.zeros((self.n_items_, self.n_categories_), dtype=np.float32)
+            rows = np.flatnonzero(has_category)
+            factors[rows, categories[has_category]] = relative[has_category]
+            self.item_factors_ = factors
+            self.item_moments_ = item_moments(factors)
         return self
 
     def score(self, users: np.ndarray) -> np.ndarray:
@@ -161,14 +169,9 @@ class CategoryPopularityRecommender(Recommender):
         return scores
 
     def score_parts(self, users: np.ndarray) -> ScoreParts:
-        if not self.n_categories_ or self.n_categories_ > LOW_RANK_MAX_CATEGORIES:
+        if self.item_factors_ is None:
             return DenseScores(self.score(users))
-        has_category = self.item_categories_ >= 0
-        item_factors = np.zeros((self.n_items_, self.n_categories_), dtype=np.float32)
-        item_factors[np.flatnonzero(has_category), self.item_categories_[has_category]] = self.relative_popularity_[
-            has_category
-        ]
-        return LowRankScores(self.affinity_[users].toarray(), item_factors)
+        return LowRankScores(self.affinity_[users].toarray(), self.item_factors_, self.item_moments_)
 
     def explain(self, users: np.ndarray, items: np.ndarray) -> ReasonArrays:
         reasons = ReasonArrays.filled(np.shape(items), ReasonKind.POPULAR_IN_CATEGORY)

@@ -92,6 +92,9 @@ class SegmentPopularityRecommender(Recommender):
         combos, self.combo_of_user_ = np.unique(attributes, axis=0, return_inverse=True)
         self.combo_of_user_ = self.combo_of_user_.ravel()
         self.combo_table_ = self.score_attributes(combos) if len(combos) * self.n_items_ <= TABLE_MAX_CELLS else None
+        if self.combo_table_ is not None:
+            table = self.combo_table_.astype(np.float64)
+            self.combo_moments_ = (table.mean(axis=1), table.std(axis=1))
         return self
 
     def score_attributes(self, attributes: np.ndarray) -> np.ndarray:
@@ -110,7 +113,7 @@ class SegmentPopularityRecommender(Recommender):
     def score_parts(self, users: np.ndarray) -> ScoreParts:
         if self.combo_table_ is None:
             return DenseScores(self.score(users))
-        return TableScores(self.combo_table_, self.combo_of_user_[users])
+        return TableScores(self.combo_table_, self.combo_of_user_[users], self.combo_moments_)
 
     def explain(self, users: np.ndarray, items: np.ndarray) -> ReasonArrays:
         return ReasonArrays.filled(np.shape(items), ReasonKind.POPULAR_WITH_SEGMENT)

@@ -3,8 +3,9 @@
     class ProductListApi(TenantApiView):
         scope_map = read_write("catalog")      # GET -> catalog:read, POST/PUT/PATCH/DELETE -> catalog:write
 
-A method mapped to None needs only a valid credential, as does OPTIONS (it only describes the endpoint). A method the view handles but the
-map omits is refused (fail closed); a method the view does not handle falls through to 405.
+A method mapped to None needs only a valid credential, as does OPTIONS (it only describes
+the endpoint). A method the view handles but the map omits is refused (fail closed); a
+method the view does not handle falls through to 405.
 """
 
 from __future__ import annotations

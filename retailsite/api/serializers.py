@@ -49,7 +49,7 @@ def _max_length(model: type, field: str) -> int:
 
 # -- fields ----------------------------------------------------------------------------------
 
-class TextField(serializers.CharField):
+class PlainTextField(serializers.CharField):
     """Trimmed text without control characters or lone surrogates (neither can be stored)."""
 
     def to_internal_value(self, data: Any) -> str:
@@ -62,7 +62,7 @@ class TextField(serializers.CharField):
             raise serializers.ValidationError(str(error)) from None
 
 
-class ParsedTextField(TextField):
+class ParsedTextField(PlainTextField):
     """Text checked and normalized by one of the importer's cell parsers."""
 
     def __init__(self, *, parse: Any, **kwargs: Any) -> None:
@@ -117,13 +117,13 @@ def _money(**kwargs: Any) -> serializers.DecimalField:
 class ProductInputSerializer(serializers.Serializer):
     """A product as a partner sends it. PUT and bulk upsert replace every field (omitted ones take the default)."""
 
-    product_id = TextField(source="external_id", max_length=_max_length(Product, "external_id"))
-    name = TextField(max_length=_max_length(Product, "name"))
-    description = TextField(max_length=MAX_DESCRIPTION_LENGTH, allow_blank=True, default="")
+    product_id = PlainTextField(source="external_id", max_length=_max_length(Product, "external_id"))
+    name = PlainTextField(max_length=_max_length(Product, "name"))
+    description = PlainTextField(max_length=MAX_DESCRIPTION_LENGTH, allow_blank=True, default="")
     category = ParsedTextField(parse=parse_category_path, allow_null=True, allow_blank=True, default=None,
                                help_text="Category path such as 'Home > Kitchen'; missing levels are created.")
-    brand = TextField(max_length=_max_length(Product, "brand"), allow_blank=True, default="")
-    tags = serializers.ListField(child=TextField(max_length=MAX_TAG_LENGTH), max_length=100, default=list)
+    brand = PlainTextField(max_length=_max_length(Product, "brand"), allow_blank=True, default="")
+    tags = serializers.ListField(child=PlainTextField(max_length=MAX_TAG_LENGTH), max_length=100, default=list)
     price = _money(default=Decimal("0"))
     cost = _money(allow_null=True, default=None)
     active = serializers.BooleanField(default=True)
@@ -173,7 +173,7 @@ class ProductBulkInputSerializer(serializers.Serializer):
 class ProductListFilterSerializer(serializers.Serializer):
     active = serializers.BooleanField(required=False, allow_null=True, default=None,
                                       help_text="Only active (true) or inactive (false) products.")
-    category = TextField(required=False, max_length=1000,
+    category = PlainTextField(required=False, max_length=1000,
                          help_text="A category path; products in it and in its sub-categories.")
 
     class Meta:
@@ -185,16 +185,16 @@ class ProductListFilterSerializer(serializers.Serializer):
 class CustomerInputSerializer(serializers.Serializer):
     """A customer with personal data (needs customers:write). PUT and bulk upsert replace every field."""
 
-    customer_id = TextField(source="external_id", max_length=_max_length(Customer, "external_id"))
+    customer_id = PlainTextField(source="external_id", max_length=_max_length(Customer, "external_id"))
     email = ParsedTextField(parse=parse_email, max_length=_max_length(Customer, "email"), allow_blank=True,
                             default="")
-    name = TextField(max_length=_max_length(Customer, "name"), allow_blank=True, default="")
-    phone = TextField(max_length=_max_length(Customer, "phone"), allow_blank=True, default="")
-    address = TextField(max_length=_max_length(Customer, "address"), allow_blank=True, default="")
+    name = PlainTextField(max_length=_max_length(Customer, "name"), allow_blank=True, default="")
+    phone = PlainTextField(max_length=_max_length(Customer, "phone"), allow_blank=True, default="")
+    address = PlainTextField(max_length=_max_length(Customer, "address"), allow_blank=True, default="")
     birth_year = serializers.IntegerField(min_value=MIN_BIRTH_YEAR, allow_null=True, default=None)
     gender = ParsedTextField(parse=parse_gender, max_length=20, allow_blank=True, default="",
                              help_text="F, M, X or empty (also female/male/other).")
-    city = TextField(max_length=_max_length(Customer, "city"), allow_blank=True, default="")
+    city = PlainTextField(max_length=_max_length(Customer, "city"), allow_blank=True, default="")
     country = ParsedTextField(parse=parse_country, max_length=2, allow_blank=True, default="",
                               help_text="Two-letter ISO 3166 code such as FR.")
     signed_up_at = StoreDateTimeField(allow_null=True, default=None)
@@ -246,7 +246,7 @@ class CustomerBulkInputSerializer(serializers.Serializer):
 # -- orders ----------------------------------------------------------------------------------
 
 class OrderLineInputSerializer(serializers.Serializer):
-    product_id = TextField(source="product_external_id", max_length=_max_length(Product, "external_id"))
+    product_id = PlainTextField(source="product_external_id", max_length=_max_length(Product, "external_id"))
     quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY)
     unit_price = _money(required=False, allow_null=True,
                         help_text="Defaults to the line's current price, or the product's price for a new line.")
@@ -258,12 +258,12 @@ class OrderLineInputSerializer(serializers.Serializer):
 class OrderInputSerializer(serializers.Serializer):
     """An order with all its lines. PUT and bulk upsert replace the lines; PATCH replaces them only if given."""
 
-    order_id = TextField(source="external_id", max_length=_max_length(Order, "external_id"))
-    customer_id = TextField(source="customer_external_id", max_length=_max_length(Customer, "external_id"),
+    order_id = PlainTextField(source="external_id", max_length=_max_length(Order, "external_id"))
+    customer_id = PlainTextField(source="customer_external_id", max_length=_max_length(Customer, "external_id"),
                             allow_null=True, allow_blank=True, default=None,
                             help_text="The buyer's customer_id; null for a guest order.")
     ordered_at = StoreDateTimeField()
-    channel = TextField(max_length=_max_length(Order, "channel"), allow_blank=True, default="")
+    channel = PlainTextField(max_length=_max_length(Order, "channel"), allow_blank=True, default="")
     lines = OrderLineInputSerializer(many=True, allow_empty=False, max_length=MAX_BATCH_ITEMS)
 
     class Meta:
@@ -311,7 +311,7 @@ class OrderBulkInputSerializer(serializers.Serializer):
 
 
 class OrderListFilterSerializer(serializers.Serializer):
-    customer_id = TextField(required=False, max_length=_max_length(Customer, "external_id"))
+    customer_id = PlainTextField(required=False, max_length=_max_length(Customer, "external_id"))
     ordered_after = StoreDateTimeField(required=False, help_text="Orders at or after this time.")
     ordered_before = StoreDateTimeField(required=False, help_text="Orders before this time.")
 
@@ -332,17 +332,17 @@ class BulkUpsertOutputSerializer(serializers.Serializer):
 # -- events ----------------------------------------------------------------------------------
 
 class EventInputSerializer(serializers.Serializer):
-    event_id = TextField(required=False, max_length=200,
+    event_id = PlainTextField(required=False, max_length=200,
                          help_text="Your id for this event: sending it again never stores it twice.")
-    customer_id = TextField(source="customer_external_id", required=False, allow_null=True, allow_blank=True,
+    customer_id = PlainTextField(source="customer_external_id", required=False, allow_null=True, allow_blank=True,
                             max_length=_max_length(Customer, "external_id"))
-    session_id = TextField(required=False, allow_blank=True, max_length=100,
+    session_id = PlainTextField(required=False, allow_blank=True, max_length=100,
                            help_text="An anonymous visitor's session; needed when there is no customer_id.")
-    product_id = TextField(source="product_external_id", max_length=_max_length(Product, "external_id"))
+    product_id = PlainTextField(source="product_external_id", max_length=_max_length(Product, "external_id"))
     event_type = serializers.ChoiceField(choices=EventType.choices)
     value = BoundedFloatField(required=False, allow_null=True, help_text="The rating for a rating event.")
     occurred_at = StoreDateTimeField(required=False, allow_null=True, help_text="Defaults to the time received.")
-    recommendation_id = TextField(required=False, allow_blank=True, max_length=64,
+    recommendation_id = PlainTextField(required=False, allow_blank=True, max_length=64,
                                   help_text="The recommendation_id of the list the shopper acted on, if any.")
 
     class Meta:

@@ -10,7 +10,6 @@ through: an outage of Redis must not take the API down (it is a limit, not a wal
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 
 from django.core.cache import cache
@@ -43,7 +42,7 @@ class CredentialRateThrottle(SimpleRateThrottle):
         if rate is None or ident is None:
             return True
         allowed, duration = self.parse_rate(rate)
-        now = time.time()
+        now = self.timer()
         window = int(now // duration)
         key = self.cache_format % {"ident": ident, "window": window}
         try:

@@ -1,18 +1,245 @@
-"""Privacy operations: key rotation (export and erasure come with the privacy issue)."""
+"""Privacy operations: audit entries for reads, data-subject export and erasure, event retention,
+and re-encryption under a new key.
+
+One way in for each:
+- `audit_record_read` / `audit_record_reads`: the app's own audit entries (reads of personal
+  data, exports, erasures); writes are recorded by the database triggers (`triggers.py`).
+- `customer_export_zip(customer)` and `customer_erase(customer)`: called by the storefront's
+  privacy centre, the admin actions, the API and `manage.py customer`.
+- `events_purge_expired(tenant=...)`: the retention rule, run by the beat task.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import datetime as dt
+import logging
+import secrets
+from collections.abc import Callable, Iterable
+from typing import Any
 
-from django.db import connection, transaction
+from django.contrib.admin.models import LogEntry
+from django.contrib.contenttypes.models import ContentType
+from django.db import connection, models, transaction
+from django.utils import timezone
 
-from retailsite.commerce.models import Customer
-from retailsite.tenancy.context import platform_context, tenant_context
+from retailsite.commerce.models import Customer, Event, Order
+from retailsite.tenancy.context import (
+    Actor,
+    acting_as,
+    current_actor,
+    platform_context,
+    require_tenant_id,
+    tenant_context,
+)
 from retailsite.tenancy.models import Tenant
 
+from .audit import GENESIS_HASH, audit_canonical, audit_hash
+from .cache import customer_cache_purge
 from .crypto import rotate
+from .exports import customer_export_archive
+from .models import AuditAction, AuditLogEntry, ErasureRecord
+from .selectors import customer_data_collect, customer_relations
+
+logger = logging.getLogger(__name__)
 
 ENCRYPTED_CUSTOMER_FIELDS = ("email", "name", "phone", "address")
+CUSTOMER_TABLE = Customer._meta.db_table
+# Kept after erasure: orders (anonymized, for accounting) and the erasure's own record.
+KEPT_ON_ERASURE: frozenset[tuple[type[models.Model], str]] = frozenset({(Order, "customer"),
+                                                                          (ErasureRecord, "customer")})
+# Customer columns that survive erasure unchanged (no personal data in them).
+CUSTOMER_COLUMNS_KEPT = frozenset({"id", "tenant", "created_at"})
+RETRAIN_STEP = "recommendations"
+PURGE_BATCH = 10_000
+
+
+# -- audit entries recorded by the application ---------------------------------------------------
+
+
+def _object_type(object_type: str | type[models.Model]) -> str:
+    return object_type if isinstance(object_type, str) else object_type._meta.db_table
+
+
+def audit_record_reads(*, object_type: str | type[models.Model], object_ids: Iterable[int | str],
+                       action: str = AuditAction.READ) -> None:
+    """Record that personal data of these objects was read (or exported, or erased) in the current store.
+
+    The entry joins the store's chain when the transaction commits, like the triggers' entries;
+    a rolled-back request leaves none. Only ids are recorded, never values."""
+    if action not in AuditAction.values:
+        raise ValueError(f"unknown audit action {action!r}; use one of {', '.join(AuditAction.values)}")
+    tenant_id = require_tenant_id()
+    table = _object_type(object_type)
+    ids = [str(object_id) for object_id in object_ids]
+    if not ids:
+        return
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT privacy_audit_enqueue(%s, %s, %s, object_id, '[]'::jsonb, 1) "
+                "FROM unnest(%s::text[]) WITH ORDINALITY AS ids(object_id, n) ORDER BY n",
+                [tenant_id, str(action), table, ids])
+        return
+    _append_in_python(tenant_id=tenant_id, action=str(action), object_type=table, object_ids=ids)
+
+
+def audit_record_read(*, object_type: str | type[models.Model], object_id: int | str,
+                      action: str = AuditAction.READ) -> None:
+    """Record one read of personal data (admin change page, API detail, export, erasure)."""
+    audit_record_reads(object_type=object_type, object_ids=[object_id], action=action)
+
+
+def _append_in_python(*, tenant_id: int, action: str, object_type: str, object_ids: list[str]) -> None:
+    """The SQLite demo has no triggers: chain the entry here, in the same canonical form."""
+    actor = current_actor()
+    with transaction.atomic():
+        last = AuditLogEntry.all_objects.filter(tenant_id=tenant_id).order_by("-seq").first()
+        seq, prev = (last.seq, last.hash) if last else (0, GENESIS_HASH)
+        for object_id in object_ids:
+            seq += 1
+            entry = AuditLogEntry(
+                tenant_id=tenant_id, seq=seq, occurred_at=timezone.now(),
+                actor=actor.as_setting() if actor else "db:local", action=action, object_type=object_type,
+                object_id=object_id, changed_fields=[], row_count=1,
+                request_id=actor.request_id if actor else "", client_ip=actor.client_ip if actor else "")
+            entry.prev_hash = prev
+            entry.hash = prev = audit_hash(prev, audit_canonical(
+                tenant_id=tenant_id, seq=seq, occurred_at=entry.occurred_at, actor=entry.actor, action=action,
+                object_type=object_type, object_id=object_id, changed_fields=[], row_count=1,
+                request_id=entry.request_id, client_ip=entry.client_ip))
+            entry.save(force_insert=True)
+
+
+# -- data-subject export -------------------------------------------------------------------------
+
+
+def customer_export_zip(customer: Customer) -> bytes:
+    """Everything held about `customer` as a zip (customer.json plus one CSV per table); audited."""
+    with tenant_context(customer.tenant_id), transaction.atomic():
+        data = customer_data_collect(customer=customer)
+        store = Tenant.objects.filter(pk=customer.tenant_id).values_list("name", flat=True).first() or ""
+        audit_record_read(object_type=Customer, object_id=customer.pk, action=AuditAction.EXPORT)
+    return customer_export_archive(data=data, store=store)
+
+
+# -- erasure -------------------------------------------------------------------------------------
+
+
+def customer_erase(customer: Customer) -> None:
+    """Erase a customer (the storefront's "delete my account"); see `customer_erasure_perform`."""
+    customer_erasure_perform(customer=customer)
+
+
+def customer_erasure_perform(*, customer: Customer) -> ErasureRecord:
+    """Remove a customer's personal data, in one transaction:
+
+    - events (and the anonymous events of the same browsing sessions), follows in both
+      directions, precomputed recommendations, predictions and any other row pointing at the
+      customer are deleted; orders are kept for accounting, pointing at the anonymized record;
+    - every personal column of the record is cleared, consent withdrawn, the external id
+      replaced by a random pseudonym, the password removed; Django admin history shows the
+      pseudonym instead of the old id;
+    - cached per-customer results are purged when the transaction commits, and a retrain is
+      queued so the next model no longer knows the customer.
+    """
+    tenant_id = customer.tenant_id
+    with tenant_context(tenant_id), transaction.atomic():
+        locked = Customer.objects.select_for_update().get(pk=customer.pk)
+        removed: dict[str, int] = {}
+        sessions = set(Event.objects.filter(customer=locked).exclude(session_id="")
+                       .values_list("session_id", flat=True).distinct())
+        if sessions:
+            _count(removed, Event.objects.filter(customer__isnull=True, session_id__in=sessions).delete())
+        for model, field_name in customer_relations():
+            if (model, field_name) not in KEPT_ON_ERASURE:
+                _count(removed, model._base_manager.filter(**{field_name: locked}).delete())
+        pseudonym = f"erased-{secrets.token_hex(8)}"
+        Customer.objects.filter(pk=locked.pk).update(**_anonymized_values(pseudonym))
+        # Admin history names objects by str(customer), i.e. the old external id.
+        LogEntry.objects.filter(content_type=ContentType.objects.get_for_model(Customer),
+                                object_id=str(locked.pk)).update(object_repr=pseudonym)
+        actor = current_actor()
+        record = ErasureRecord.objects.create(
+            customer=locked, pseudonym=pseudonym, requested_by=actor.as_setting() if actor else "",
+            removed={**removed, "orders kept (anonymized)": Order.objects.filter(customer=locked).count()},
+            retrain_queued=_queue_retrain(tenant_id))
+        audit_record_read(object_type=Customer, object_id=locked.pk, action=AuditAction.ERASE)
+        customer_id = locked.pk
+        transaction.on_commit(lambda: customer_cache_purge(tenant_id, customer_id))
+    customer_cache_purge(tenant_id, customer_id)  # and once more, in case the commit hook ran early
+    return record
+
+
+def _count(removed: dict[str, int], result: tuple[int, dict[str, int]]) -> None:
+    for label, count in result[1].items():
+        if count:
+            removed[label] = removed.get(label, 0) + count
+
+
+def _anonymized_values(pseudonym: str) -> dict[str, Any]:
+    """A value for every Customer column that may hold personal data: empty, null or default."""
+    values: dict[str, Any] = {}
+    for field in Customer._meta.concrete_fields:
+        if field.name in CUSTOMER_COLUMNS_KEPT:
+            continue
+        if field.null:
+            values[field.name] = None
+        elif isinstance(field, models.CharField | models.TextField):
+            values[field.name] = ""
+        elif field.has_default():
+            values[field.name] = field.get_default()
+    values.update(external_id=pseudonym, personalization_consent=False, marketing_consent=False)
+    return values
+
+
+def _queue_retrain(tenant_id: int) -> bool:
+    from retailsite.tenancy.tasks import enqueue_training
+    from retailsite.tenancy.training import training_steps
+
+    if not any(step.name == RETRAIN_STEP for step in training_steps()):
+        return False
+    enqueue_training(tenant_id=tenant_id, step_name=RETRAIN_STEP, trigger="erasure")
+    return True
+
+
+def customer_recommendations_purge(*, customer: Customer) -> int:
+    """Drop the customer's precomputed recommendations and cached results at once (e.g. when
+    personalization consent is withdrawn); the next retrain leaves them out anyway."""
+    from recommendations.models import CustomerRecommendations
+
+    with tenant_context(customer.tenant_id), transaction.atomic():
+        deleted, _ = CustomerRecommendations.objects.filter(customer=customer).delete()
+        tenant_id, customer_id = customer.tenant_id, customer.pk
+        transaction.on_commit(lambda: customer_cache_purge(tenant_id, customer_id))
+    return deleted
+
+
+# -- retention -----------------------------------------------------------------------------------
+
+
+def events_purge_expired(*, tenant: Tenant, now: dt.datetime | None = None, batch_size: int = PURGE_BATCH) -> int:
+    """Delete the store's raw events older than its `event_retention_days` (0 keeps them all).
+
+    Works in batches, each in its own short transaction (one audit entry per batch), so a large
+    purge neither holds locks for long nor undoes everything if interrupted; safe to rerun."""
+    days = int(tenant.setting("event_retention_days"))
+    if days <= 0:
+        return 0
+    cutoff = (now or timezone.now()) - dt.timedelta(days=days)
+    purged = 0
+    with tenant_context(tenant), acting_as(Actor("system", "retention:events")):
+        while True:
+            with transaction.atomic():
+                batch = list(Event.objects.filter(occurred_at__lt=cutoff).order_by("occurred_at")
+                             .values_list("id", flat=True)[:batch_size])
+                if batch:
+                    Event.objects.filter(id__in=batch).delete()
+            purged += len(batch)
+            if len(batch) < batch_size:
+                return purged
+
+
+# -- key rotation --------------------------------------------------------------------------------
 
 
 def encryption_keys_rotate(*, batch_size: int = 2000, progress: Callable[[str, int], None] | None = None) -> int:

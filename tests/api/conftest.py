@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 
 import pytest
+from django.urls import URLPattern, URLResolver
 from rest_framework.test import APIClient
 
 from retailsite.api.scopes import ALL_SCOPES
@@ -61,3 +62,13 @@ def assert_error(response, status: int, code: str) -> dict:  # type: ignore[no-u
     assert body["error"]["code"] == code, body
     assert body["error"]["message"]
     return body["error"]
+
+
+def walk_url_patterns(patterns: list, prefix: str = "", namespace: str = "") -> Iterator[tuple[str, str, URLPattern]]:
+    """(route, namespace prefix, pattern) for every URL pattern, from the URL configuration itself."""
+    for entry in patterns:
+        if isinstance(entry, URLResolver):
+            child_namespace = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
+            yield from walk_url_patterns(entry.url_patterns, prefix + str(entry.pattern), child_namespace)
+        elif isinstance(entry, URLPattern):
+            yield prefix + str(entry.pattern), namespace, entry

@@ -7,19 +7,19 @@ to create such an object in another store.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from django.apps import apps
-from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.urls import get_resolver, reverse
 
 from retailsite.commerce.models import Customer, Order, Product
 from retailsite.tenancy.context import tenant_context
 from retailsite.tenancy.models import Tenant, TenantOwnedModel
-from tests.api.conftest import assert_error
+from tests.api.conftest import assert_error, walk_url_patterns
 from tests.factories import CustomerFactory, OrderLineFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db
@@ -37,19 +37,10 @@ class Route:
         return self.view_class is not None and hasattr(self.view_class, method)
 
 
-def _walk(patterns: list, prefix: str = "", namespace: str = "") -> Iterator[tuple[str, str, URLPattern]]:
-    for entry in patterns:
-        if isinstance(entry, URLResolver):
-            child_namespace = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
-            yield from _walk(entry.url_patterns, prefix + str(entry.pattern), child_namespace)
-        elif isinstance(entry, URLPattern):
-            yield prefix + str(entry.pattern), namespace, entry
-
-
 def api_detail_routes() -> list[Route]:
     """Every route under /api/ with a parameter in its path (an object address), from the URL conf."""
     routes = []
-    for route, namespace, pattern in _walk(get_resolver().url_patterns):
+    for route, namespace, pattern in walk_url_patterns(get_resolver().url_patterns):
         if route.startswith("api/") and getattr(pattern.pattern, "converters", None) and pattern.name:
             routes.append(Route(f"{namespace}{pattern.name}", route, getattr(pattern.callback, "view_class", None)))
     return routes

@@ -177,6 +177,7 @@ def test_unknown_routes_methods_and_media_types_answer_in_json(api) -> None:
     assert_error(api.post("/api/v1/products/", "product_id=P1", content_type="application/x-www-form-urlencoded"),
                  415, "unsupported_media_type")
     assert_error(api.get("/api/v1/products/?format=xml"), 404, "not_found")
+    assert_error(api.get("/api/v1/products/", HTTP_ACCEPT="application/xml"), 406, "not_acceptable")
 
 
 # -- customers -----------------------------------------------------------------------------------

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from django.urls import reverse
+from django.urls import get_resolver
 from rest_framework.test import APIClient
 
 from retailsite.api.scopes import ALL_SCOPES
 from retailsite.tenancy.middleware import SESSION_TENANT_KEY
 from retailsite.tenancy.models import Role
-from tests.api.conftest import assert_error
+from tests.api.conftest import assert_error, walk_url_patterns
 from tests.factories import MembershipFactory, ProductFactory, TenantFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -64,12 +64,9 @@ def test_whoami_needs_only_a_valid_key(client_for) -> None:
 
 def test_every_api_route_is_in_the_scope_table() -> None:
     """A new endpoint must be added to REQUIRED_SCOPE (so its scope is tested) or be a known exception."""
-    from tests.api.test_isolation import _walk
-    from django.urls import get_resolver
-
     tested = {reverse_path for _, reverse_path, _ in REQUIRED_SCOPE}
     public_or_any = {"api/v1/whoami/", "api/v1/schema/", "api/v1/docs/", "api/^.*$"}
-    for route, _namespace, pattern in _walk(get_resolver().url_patterns):
+    for route, _namespace, _pattern in walk_url_patterns(get_resolver().url_patterns):
         if not route.startswith("api/") or route in public_or_any:
             continue
         concrete = "/" + route.replace("<str:product_id>", "P1").replace("<str:customer_id>", "C1") \
@@ -165,3 +162,13 @@ def test_a_superuser_must_choose_a_store_first() -> None:
     client.force_login(user)
     error = assert_error(client.get("/api/v1/products/"), 401, "authentication_failed")
     assert "store" in error["message"]
+
+
+def test_the_browsable_api_renders_for_staff() -> None:
+    client = _staff_client(Role.MANAGER)
+    ProductFactory(tenant__slug="alpha", external_id="P1", name="Browsable teapot")
+    for url in ("/api/v1/products/", "/api/v1/products/P1/", "/api/v1/orders/", "/api/v1/events/batch/"):
+        response = client.get(url, HTTP_ACCEPT="text/html")
+        assert response.status_code in (200, 405), url
+        assert response["Content-Type"].startswith("text/html")
+    assert "Browsable teapot" in client.get("/api/v1/products/P1/", HTTP_ACCEPT="text/html").content.decode()

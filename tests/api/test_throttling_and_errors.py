@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.core.cache import cache
 from django.test import RequestFactory
 
 from retailsite.api import selectors
 from retailsite.api.exceptions import flatten_errors, server_error
+from retailsite.api.throttling import CredentialRateThrottle
 from retailsite.commerce.models import Product
 from retailsite.tenancy.context import tenant_context
 from tests.api.conftest import assert_error
@@ -15,9 +18,14 @@ from tests.api.conftest import assert_error
 pytestmark = pytest.mark.django_db
 
 
+# 10 seconds into a one-minute window (1,699,999,980 is a multiple of 60), so no window ends mid-test.
+FROZEN_NOW = 1_699_999_990.0
+
+
 @pytest.fixture
-def three_per_minute(settings):  # type: ignore[no-untyped-def]
+def three_per_minute(settings, monkeypatch):  # type: ignore[no-untyped-def]
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"api_key": "3/min"}}
+    monkeypatch.setattr(CredentialRateThrottle, "timer", staticmethod(lambda: FROZEN_NOW))
 
 
 def test_a_key_over_its_rate_gets_429_with_retry_after(three_per_minute, client_for) -> None:
@@ -25,7 +33,16 @@ def test_a_key_over_its_rate_gets_429_with_retry_after(three_per_minute, client_
     assert [client.get("/api/v1/whoami/").status_code for _ in range(3)] == [200, 200, 200]
     response = client.get("/api/v1/whoami/")
     assert_error(response, 429, "throttled")
-    assert 1 <= int(response["Retry-After"]) <= 60
+    assert response["Retry-After"] == "50"
+
+
+def test_the_count_starts_again_in_the_next_window(three_per_minute, client_for, monkeypatch) -> None:
+    client = client_for()
+    for _ in range(4):
+        client.get("/api/v1/whoami/")
+    assert client.get("/api/v1/whoami/").status_code == 429
+    monkeypatch.setattr(CredentialRateThrottle, "timer", staticmethod(lambda: FROZEN_NOW + 50))
+    assert client.get("/api/v1/whoami/").status_code == 200
 
 
 def test_limits_count_per_key(three_per_minute, client_for) -> None:
@@ -75,7 +92,7 @@ def test_an_unexpected_error_is_a_json_500_without_details_and_writes_nothing(ap
 def test_the_project_500_handler_answers_json_for_api_paths() -> None:
     response = server_error(RequestFactory().get("/api/v1/products/"))
     assert response.status_code == 500
-    assert response.json()["error"]["code"] == "server_error"
+    assert json.loads(response.content)["error"]["code"] == "server_error"
     assert server_error(RequestFactory().get("/s/shop/"))["Content-Type"].startswith("text/html")
 
 

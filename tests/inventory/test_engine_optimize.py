@@ -125,7 +125,8 @@ def test_tight_budget_goes_to_the_product_that_earns_more() -> None:
     assert plan.order_value <= 1_000.0
     assert "budget" in plan.message
     # Without a budget both get their full suggestion.
-    free = reorder_plan_compute([item("thin-margin", 11.0), item("fat-margin", 20.0)], PlanSettings(periods_per_year=52))
+    free = reorder_plan_compute([item("thin-margin", 11.0), item("fat-margin", 20.0)],
+                                PlanSettings(periods_per_year=52))
     assert all(line.order_quantity == line.suggested_quantity > 100 for line in free.lines)
 
 

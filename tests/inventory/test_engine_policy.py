@@ -122,8 +122,8 @@ def test_eoq_matches_the_closed_form_and_respects_packs_and_moq() -> None:
     assert packed.lot_size == 12 * round(eoq / 12)  # 19 packs of 12
     with_moq = reorder_plan_compute([product(**base, pack_size=12.0, min_order_qty=300.0)], MONTHLY_NORMAL).lines[0]
     assert with_moq.lot_size == 300.0  # the MOQ is 25 whole packs
-    # A lot bigger than a period's demand lifts S above s by the difference.
-    assert with_moq.order_up_to == pytest.approx(with_moq.reorder_point + 300.0 - 100.0)
+    # A lot bigger than a period's demand lifts S above s by the lot less half a review period's demand.
+    assert with_moq.order_up_to == pytest.approx(with_moq.reorder_point + 300.0 - 100.0 / 2)
 
 
 def test_plan_line_numbers_are_consistent() -> None:
@@ -193,3 +193,18 @@ def test_malformed_input_is_explained(overrides: dict[str, object], words: list[
 def test_malformed_settings_are_explained() -> None:
     with pytest.raises(InventoryInputError, match="review_period"):
         reorder_plan_compute([product()], PlanSettings(review_period=0))
+
+
+def test_large_lots_carry_leftovers_longer_so_the_fractile_drops() -> None:
+    # K = 200, D = 100/period, h = 0.2 -> EOQ = sqrt(2 * 100 * 200 / 0.2) ~ 447 units: about 4.47 periods per
+    # order. A leftover unit is carried that long: co = 0.2 * 4.47 (Hadley-Whitin), cu = 1, so the reorder point
+    # covers the protection demand with probability 1 / (1 + 0.894) instead of 1 / (1 + 0.2).
+    line = reorder_plan_compute([product(unit_cost=2.0, unit_price=3.0, order_cost=200.0)], MONTHLY_NORMAL).lines[0]
+    lot = round(math.sqrt(2 * 100 * 200 / 0.2))
+    assert line.lot_size == lot
+    assert line.order_cycle_periods == pytest.approx(lot / 100)
+    assert line.overage_cost == pytest.approx(0.2 * lot / 100)
+    assert line.critical_fractile == pytest.approx(1 / (1 + 0.2 * lot / 100))
+    assert line.reorder_point == pytest.approx(100 + 20 * stats.norm.ppf(1 / (1 + 0.2 * lot / 100)), rel=1e-9)
+    without_fixed_cost = reorder_plan_compute([product(unit_cost=2.0, unit_price=3.0)], MONTHLY_NORMAL).lines[0]
+    assert without_fixed_cost.critical_fractile == pytest.approx(1 / 1.2)

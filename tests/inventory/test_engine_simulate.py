@@ -15,6 +15,7 @@ from inventory.engine.simulate import (
     RollingPlanPolicy,
     SimulationCosts,
     best_fixed_order_up_to,
+    best_fixed_reorder_point_order_up_to,
     simulate_inventory,
 )
 
@@ -171,3 +172,17 @@ def test_bad_simulation_input_is_explained() -> None:
     with pytest.raises(InventoryInputError, match="lead times"):
         simulate_inventory(np.ones((2, 1)), FixedOrderUpTo(np.array([5.0])), costs=costs(), initial_on_hand=0.0,
                            lead_times=np.array([[1.5], [1.0]]))
+
+
+def test_hindsight_pair_batches_orders_when_orders_are_expensive() -> None:
+    rng = np.random.default_rng(8)
+    demand = rng.poisson(10, size=(52, 3)).astype(float)
+    expensive_orders = costs(3, holding=0.05, order=60.0, shortage=4.0)
+    base_stock = best_fixed_order_up_to(demand, costs=expensive_orders, initial_on_hand=20.0, lead_times=1)
+    pair = best_fixed_reorder_point_order_up_to(demand, costs=expensive_orders, initial_on_hand=20.0, lead_times=1)
+    assert pair.reorder_point is not None
+    assert np.all(pair.level > pair.reorder_point)  # S above s: lots bigger than one period's demand
+    # A base-stock level either orders almost every week (60 each) or not at all; the pair orders a few big lots.
+    assert np.all((pair.simulation.orders_placed > 0) & (pair.simulation.orders_placed <= 10))
+    assert np.all(pair.total_cost < 0.5 * base_stock.total_cost)
+    assert np.abs(pair.simulation.ledger.imbalance()).max() < 1e-9

@@ -8,7 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from .. import services
-from ..serializers import EventBatchInputSerializer, EventIngestOutputSerializer, EventInputSerializer, TextField
+from ..serializers import EventBatchInputSerializer, EventIngestOutputSerializer, EventInputSerializer, PlainTextField
 from .base import TenantApiView
 
 TAG = "events"
@@ -22,7 +22,7 @@ IDEMPOTENCY_PARAMETER = OpenApiParameter(
 
 
 class _IdempotencyKeySerializer(serializers.Serializer):
-    key = TextField(max_length=200, required=False, allow_blank=True)
+    key = PlainTextField(max_length=200, required=False, allow_blank=True)
 
 
 class _EventsApi(TenantApiView):

@@ -103,34 +103,46 @@ class PgSession:
         self.execute(f"ANALYZE {quote(name)}")
         return total
 
-    def key_table(self, name: str, model: type[Model], external_ids: str, *, extra: Sequence[str] = ()) -> None:
-        """Temp table `name` (external_id, id, *extra) of the tenant's `model` rows whose external id
-        is among `external_ids` (a SELECT of staged ids).
+    def key_table(self, name: str, model: type[Model], ids: str, *, key: str = "external_id",
+                  extra: Sequence[str] = (), complete: bool = False) -> None:
+        """Temp table `name` (key, id, *extra) of the tenant's `model` rows whose `key` is among
+        `ids` (a SELECT of staged values). With `complete`, only the ids missing from an
+        existing `name` (filled by upsert(keys_into=...)) are looked up and added.
 
-        Staged rows then resolve external ids with a hash join against this small, analyzed
-        table instead of probing the (possibly just loaded, not yet analyzed) model table
-        once per row.
+        Each distinct staged value is looked up once through the (tenant_id, key) unique
+        index: the LATERAL ... LIMIT 1 keeps that plan whatever the statistics say, which
+        matters because the tables were often just written in this very transaction and
+        have no statistics yet. Staged rows then resolve their keys with a hash join
+        against this small, analyzed table.
         """
-        columns = "".join(f", m.{quote(column)}" for column in extra)
-        self.execute(f"DROP TABLE IF EXISTS {quote(name)}")
-        self.execute(
-            f"CREATE TEMPORARY TABLE {quote(name)} ON COMMIT DROP AS "
-            f"SELECT m.external_id, m.id{columns} FROM {table(model)} m "
-            f"WHERE m.tenant_id = %s AND m.external_id IN ({external_ids})",
-            [self.tenant_id],
-        )
+        columns = "".join(f", k.{quote(column)}" for column in extra)
+        missing = ""
+        if complete:
+            missing = f" AND NOT EXISTS (SELECT 1 FROM {quote(name)} known WHERE known.{quote(key)} = staged.value)"
+        lookup = (f"SELECT s.value AS {quote(key)}, k.id{columns} "
+                  f"FROM (SELECT DISTINCT staged.value FROM ({ids}) AS staged(value) "
+                  f"WHERE staged.value IS NOT NULL{missing}) s "
+                  f"CROSS JOIN LATERAL (SELECT m.* FROM {table(model)} m "
+                  f"WHERE m.tenant_id = %s AND m.{quote(key)} = s.value LIMIT 1) k")
+        if complete:
+            self.execute(f"INSERT INTO {quote(name)} ({quote(key)}, id) {lookup}", [self.tenant_id])
+        else:
+            self.execute(f"DROP TABLE IF EXISTS {quote(name)}")
+            self.execute(f"CREATE TEMPORARY TABLE {quote(name)} ON COMMIT DROP AS {lookup}", [self.tenant_id])
         self.execute(f"ANALYZE {quote(name)}")
 
     def tenant(self, column: str = "tenant_id") -> Assign:
         return Assign(column, "%s", update=False, params=(self.tenant_id,))
 
     def upsert(self, *, target: type[Model], assignments: Sequence[Assign], source: str,
-               conflict: Sequence[str], source_params: Sequence[Any] = ()) -> tuple[int, int]:
+               conflict: Sequence[str], source_params: Sequence[Any] = (), order_by: str = "",
+               keys_into: str | None = None) -> tuple[int, int]:
         """INSERT ... SELECT ... ON CONFLICT; returns (created, updated).
 
         Existing rows are rewritten only when a value really differs (IS DISTINCT FROM),
         so a repeated import writes nothing and reports no updates. Columns without an
-        assignment get the model's default on insert.
+        assignment get the model's default on insert. With `keys_into`, the external ids
+        and primary keys of the rows written are kept in that temp table (see key_table).
         """
         assignments = [*assignments, *defaults_for_unassigned(target, {a.column for a in assignments})]
         params = [*(p for a in assignments for p in a.params), *source_params]
@@ -144,12 +156,21 @@ class PgSession:
             action = f"DO UPDATE SET {changes} WHERE ROW({old}) IS DISTINCT FROM ROW({new})"
         else:
             action = "DO NOTHING"
-        sql = (
-            f"WITH written AS (INSERT INTO {table(target)} AS t ({columns}) "
-            f"SELECT {expressions} FROM {source} "
+        insert = (
+            f"INSERT INTO {table(target)} AS t ({columns}) "
+            f"SELECT {expressions} FROM {source} {f'ORDER BY {order_by}' if order_by else ''} "
             f"ON CONFLICT ({', '.join(quote(c) for c in conflict)}) {action} "
-            "RETURNING (t.xmax = 0) AS inserted) "
-            "SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM written"
         )
-        created, updated = self.fetchone(sql, params)
+        if keys_into is None:
+            sql = (f"WITH written AS ({insert} RETURNING (t.xmax = 0) AS inserted) "
+                   "SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM written")
+            created, updated = self.fetchone(sql, params)
+            return int(created), int(updated)
+        self.execute(f"DROP TABLE IF EXISTS {quote(keys_into)}")
+        self.execute(f"CREATE TEMPORARY TABLE {quote(keys_into)} (external_id text, id bigint, inserted boolean) "
+                     "ON COMMIT DROP")
+        self.execute(f"WITH written AS ({insert} RETURNING t.external_id, t.id, (t.xmax = 0) AS inserted) "
+                     f"INSERT INTO {quote(keys_into)} SELECT * FROM written", params)
+        created, updated = self.fetchone(f"SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT "
+                                         f"inserted) FROM {quote(keys_into)}")
         return int(created), int(updated)

@@ -168,9 +168,10 @@ class OrdersImporter(KindImporter):
                          Assign("customer_id", "c.id"), Assign("ordered_at", "h.ordered_at"),
                          Assign("channel", "COALESCE(h.channel, '')", update=channel_given)],
             source="import_order_headers h JOIN import_customer_keys c ON c.external_id = h.customer_ext",
-            conflict=("tenant_id", "external_id"),
+            conflict=("tenant_id", "external_id"), order_by="h.line_no", keys_into="import_order_keys",
         )
-        db.key_table("import_order_keys", Order, "SELECT order_ext FROM import_order_headers")
+        # Orders created or updated are known from the upsert; look up only the unchanged ones.
+        db.key_table("import_order_keys", Order, "SELECT order_ext FROM import_order_headers", complete=True)
         db.key_table("import_product_keys", Product, "SELECT product_ext FROM import_order_lines", extra=("price",))
         # One row per (order, product): duplicates merged, external ids resolved to keys.
         db.execute(
@@ -201,10 +202,13 @@ class OrdersImporter(KindImporter):
         db.execute(
             f"""
             DELETE FROM {table(OrderLine)} t
-            USING (SELECT DISTINCT order_id FROM import_order_lines_resolved) r
-            WHERE t.tenant_id = %s AND t.order_id = r.order_id
-              AND NOT EXISTS (SELECT 1 FROM import_order_lines_resolved x
-                              WHERE x.order_id = t.order_id AND x.product_id = t.product_id)
+            USING (SELECT stored.id
+                   FROM (SELECT DISTINCT order_id FROM import_order_lines_resolved) r
+                   CROSS JOIN LATERAL (SELECT x.id, x.product_id FROM {table(OrderLine)} x
+                                       WHERE x.tenant_id = %s AND x.order_id = r.order_id OFFSET 0) stored
+                   WHERE NOT EXISTS (SELECT 1 FROM import_order_lines_resolved y
+                                     WHERE y.order_id = r.order_id AND y.product_id = stored.product_id)) stale
+            WHERE t.id = stale.id
             """,
             [db.tenant_id],
         )
@@ -220,6 +224,8 @@ class OrdersImporter(KindImporter):
                              Assign("unit_price", "r.unit_price", update=price_given)],
                 source="import_order_lines_resolved r WHERE r.price_given = %s",
                 conflict=("tenant_id", "order_id", "product_id"), source_params=[price_given],
+                # In key order, so most index insertions append to the right-most pages.
+                order_by="r.order_id, r.product_id",
             )
             created += batch_created
             updated += batch_updated

@@ -154,10 +154,11 @@ class ProductsImporter(KindImporter):
         # Columns not in the file: new rows get the model default, existing rows keep their value.
         assignments = [db.tenant(), Assign("external_id", "s.external_id", update=False), Assign("name", "s.name"),
                        *(Assign(self.targets[column], expressions[column]) for column in self._present())]
+        db.key_table("import_category_keys", Category, "SELECT category_path FROM import_products", key="path")
         created, updated = db.upsert(
             target=Product, assignments=assignments,
-            source=f"import_products s LEFT JOIN {table(Category)} c ON c.tenant_id = %s AND c.path = s.category_path",
-            conflict=("tenant_id", "external_id"), source_params=[db.tenant_id],
+            source="import_products s LEFT JOIN import_category_keys c ON c.path = s.category_path",
+            conflict=("tenant_id", "external_id"),
         )
         return KindCounts(rows_read=self.rows_read, created=created, updated=updated,
                           unchanged=self.spool.rows - created - updated,
@@ -175,8 +176,9 @@ class ProductsImporter(KindImporter):
                 target=Category,
                 assignments=[db.tenant(), Assign("name", "s.name", update=False),
                              Assign("path", "s.path", update=False), Assign("parent_id", "p.id", update=False)],
-                source=(f"import_categories s LEFT JOIN {table(Category)} p "
-                        "ON p.tenant_id = %s AND p.path = s.parent_path WHERE s.depth = %s"),
+                # The parent was written by the previous level: look it up through the unique index.
+                source=(f"import_categories s LEFT JOIN LATERAL (SELECT id FROM {table(Category)} x "
+                        "WHERE x.tenant_id = %s AND x.path = s.parent_path LIMIT 1) p ON true WHERE s.depth = %s"),
                 conflict=("tenant_id", "path"), source_params=[db.tenant_id, depth],
             )
             created += level_created

@@ -17,7 +17,6 @@ from tqdm import tqdm
 from retailsite.commerce.importers import ImportFailed, import_store_data, registered_kinds
 from retailsite.tenancy.models import Tenant
 
-
 # Small files finish before a progress display would help.
 PROGRESS_MIN_ROWS = 5_000
 

@@ -1,0 +1,140 @@
+"""Read side of the privacy app: everything held about one customer, and the audit trail of an object.
+
+`customer_data_collect` is what a data-subject export contains. Tables it does not know by
+name but that point at the customer (another app's new model) are still included, as plain
+rows, so an export never silently misses data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Model, QuerySet
+
+from forecasting.models import CustomerPrediction
+from recommendations.models import CustomerRecommendations
+from retailsite.commerce.models import Customer, Event, Follow, Order, OrderLine, Product
+
+from .models import AuditLogEntry, ErasureRecord
+
+PROFILE_FIELDS = ("external_id", "email", "name", "phone", "address", "birth_year", "gender", "city", "country",
+                  "signed_up_at", "created_at")
+CONSENT_FIELDS = ("personalization_consent", "marketing_consent")
+# Relations to Customer that the export shows in their own sections.
+KNOWN_RELATIONS = {
+    (Order, "customer"), (Event, "customer"), (Follow, "follower"), (Follow, "followee"),
+    (CustomerRecommendations, "customer"), (CustomerPrediction, "customer"), (ErasureRecord, "customer"),
+}
+
+
+def _plain(value: Any) -> Any:
+    """JSON- and CSV-friendly values: ISO times, decimals as strings."""
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+@dataclass
+class CustomerData:
+    """Everything the store holds about one customer, as plain values (tables as lists of dicts)."""
+
+    profile: dict[str, Any]
+    consent: dict[str, bool]
+    orders: list[dict[str, Any]] = field(default_factory=list)  # each with "lines"
+    events: list[dict[str, Any]] = field(default_factory=list)
+    following: list[dict[str, Any]] = field(default_factory=list)
+    followers: list[dict[str, Any]] = field(default_factory=list)
+    recommendations: list[dict[str, Any]] = field(default_factory=list)
+    predictions: list[dict[str, Any]] = field(default_factory=list)
+    other_records: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+
+def customer_relations() -> list[tuple[type[Model], str]]:
+    """(model, field name) of every foreign key to Customer, from the installed models."""
+    return [(rel.related_model, rel.field.name) for rel in Customer._meta.related_objects
+            if rel.many_to_one or rel.one_to_one]
+
+
+def _scoped(model: type[Model]) -> QuerySet:
+    return model.objects.all() if hasattr(model, "objects") else model._base_manager.all()
+
+
+def customer_data_collect(*, customer: Customer) -> CustomerData:
+    """Run in the customer's store (tenant context); a few queries, none per row."""
+    data = CustomerData(
+        profile={name: _plain(getattr(customer, name)) for name in PROFILE_FIELDS},
+        consent={name: bool(getattr(customer, name)) for name in CONSENT_FIELDS},
+    )
+    orders = list(Order.objects.filter(customer=customer).order_by("ordered_at", "id"))
+    lines_by_order: dict[int, list[dict[str, Any]]] = {}
+    for line in (OrderLine.objects.filter(order__customer=customer)
+                 .values("order_id", "product__external_id", "product__name", "quantity", "unit_price")
+                 .order_by("order_id", "id")):
+        lines_by_order.setdefault(line["order_id"], []).append({
+            "product_id": line["product__external_id"], "product_name": line["product__name"],
+            "quantity": line["quantity"], "unit_price": _plain(line["unit_price"]),
+        })
+    data.orders = [{"order_id": order.external_id, "ordered_at": _plain(order.ordered_at), "channel": order.channel,
+                    "lines": lines_by_order.get(order.pk, [])} for order in orders]
+    data.events = [
+        {"occurred_at": _plain(row["occurred_at"]), "event_type": row["event_type"],
+         "product_id": row["product__external_id"], "product_name": row["product__name"], "value": row["value"],
+         "session_id": row["session_id"]}
+        for row in Event.objects.filter(customer=customer).order_by("occurred_at", "id").values(
+            "occurred_at", "event_type", "product__external_id", "product__name", "value", "session_id")
+    ]
+    data.following = [{"customer_id": row["followee__external_id"], "since": _plain(row["created_at"])}
+                      for row in Follow.objects.filter(follower=customer).order_by("created_at")
+                      .values("followee__external_id", "created_at")]
+    data.followers = [{"customer_id": row["follower__external_id"], "since": _plain(row["created_at"])}
+                      for row in Follow.objects.filter(followee=customer).order_by("created_at")
+                      .values("follower__external_id", "created_at")]
+    data.recommendations = _recommendations(customer)
+    data.predictions = [
+        {"computed_at": _plain(row["run__created_at"]), "expected_spend": row["expected_spend"],
+         "churn_probability": row["churn_probability"], "next_category": row["next_category"],
+         "next_category_probability": row["next_category_probability"], "segment": row["segment"]}
+        for row in CustomerPrediction.objects.filter(customer=customer).order_by("-run__created_at").values(
+            "run__created_at", "expected_spend", "churn_probability", "next_category",
+            "next_category_probability", "segment")
+    ]
+    for model, field_name in customer_relations():
+        if (model, field_name) in KNOWN_RELATIONS:
+            continue
+        rows = list(_scoped(model).filter(**{field_name: customer}).values())
+        if rows:
+            data.other_records[f"{model._meta.label}.{field_name}"] = [
+                {key: _plain(value) for key, value in row.items()} for row in rows]
+    return data
+
+
+def _recommendations(customer: Customer) -> list[dict[str, Any]]:
+    stored = list(CustomerRecommendations.objects.filter(customer=customer)
+                  .values("model_version_id", "model_version__status", "model_version__created_at", "items")
+                  .order_by("-model_version__created_at"))
+    product_ids = {pid for row in stored for pid in (row["items"] or {}).get("p", [])}
+    products = {pid: (external_id, name) for pid, external_id, name in
+                Product.objects.filter(id__in=product_ids).values_list("id", "external_id", "name")}
+    rows = []
+    for row in stored:
+        items = row["items"] or {}
+        scores, kinds = items.get("s", []), items.get("k") or []
+        for rank, pid in enumerate(items.get("p", []), start=1):
+            rows.append({
+                "model_version": row["model_version_id"], "model_status": row["model_version__status"],
+                "computed_at": _plain(row["model_version__created_at"]), "rank": rank,
+                "product_id": products.get(pid, ("", ""))[0], "product_name": products.get(pid, ("", ""))[1],
+                "score": scores[rank - 1] if rank - 1 < len(scores) else None,
+                "reason": kinds[rank - 1] if rank - 1 < len(kinds) else "",
+            })
+    return rows
+
+
+def audit_entries_for_object(*, object_type: str, object_id: int | str) -> QuerySet[AuditLogEntry]:
+    """The audit trail of one object in the current store, newest first."""
+    return AuditLogEntry.objects.filter(object_type=object_type, object_id=str(object_id)).order_by("-seq")
