@@ -13,3 +13,6 @@ urlpatterns = [
     path("api/", include("retailsite.api.urls")),
     path("s/<slug:store>/", include("retailsite.storefront.urls")),
 ]
+
+# JSON for API clients, a plain page elsewhere; never a traceback.
+handler500 = "retailsite.api.exceptions.server_error"

@@ -85,6 +85,10 @@ PERIOD_OFFSET_BY_FREQUENCY: dict[str, pd.DateOffset] = {
     "M": pd.DateOffset(months=1),
 }
 MIN_MODEL_HISTORY = 8  # active periods below which no model is fitted (mean of the history instead)
+NEW_PRODUCT_PRIOR_PERIODS = 4.0  # periods of own sales that weigh as much as the prior share
+# Log-scale standard deviation of a new product's share before any sale: it may well sell 0.6x to 1.6x the prior.
+NEW_PRODUCT_SHARE_LOG_SD = 0.5
+Z_90 = 1.2815515655446004
 # AutoARIMA and MSTL are available by name but left out of the defaults: on 2 cores they cost several times the
 # others (MSTL cannot roll a fitted model forward cheaply) and did not improve held-out accuracy.
 SHORT_SEASON_MODELS: tuple[str, ...] = ("ets", "theta", "ces")
@@ -212,6 +216,7 @@ class _Prepared:
     season_length: int  # effective: 1 when the history is shorter than two seasons
     reference_key: str | None = None
     share: float = math.nan
+    share_periods: int = 0  # periods of own sales behind the share
 
 
 def _reference_history(item: SeriesInput) -> tuple[FloatArray, str] | None:
@@ -231,19 +236,25 @@ def _reference_key(history: FloatArray) -> str:
     return "__reference__" + hashlib.sha1(history.tobytes()).hexdigest()
 
 
-def _product_share(item: SeriesInput, demand: FloatArray, reference: FloatArray, kind: str) -> float:
-    """Share of the reference the product is expected to sell: observed share blended with the prior share."""
-    prior = 1.0 if kind == "similar_products" else 1.0 / float(item.category_product_count or 1)
+def _product_share(item: SeriesInput, demand: FloatArray, reference: FloatArray, kind: str) -> tuple[float, int]:
+    """Share of the reference the product is expected to sell, and the number of periods it was observed over.
+
+    The prior share is 1 for the mean of similar products and ``1 / category_product_count`` for a category; the
+    observed share (product sales over reference sales since launch) takes over as periods of sales accumulate.
+    """
+    prior = 1.0 if kind == "similar_products" else (
+        1.0 / item.category_product_count if item.category_product_count else None
+    )
     active_periods = len(demand) - first_demand_index(demand)
-    if active_periods == 0:
-        return prior
     window = min(active_periods, len(reference))
-    reference_total = float(reference[len(reference) - window :].sum())
-    if reference_total <= 0:
-        return prior
+    reference_total = float(reference[len(reference) - window :].sum()) if window else 0.0
+    if window == 0 or reference_total <= 0:
+        return (prior if prior is not None else 0.0), 0
     observed = float(demand[len(demand) - window :].sum()) / reference_total
-    weight = active_periods / (active_periods + 4.0)  # a couple of periods of sales already say a lot
-    return weight * observed + (1.0 - weight) * prior
+    if prior is None:
+        return observed, window
+    weight = window / (window + NEW_PRODUCT_PRIOR_PERIODS)
+    return weight * observed + (1.0 - weight) * prior, window
 
 
 def _route(
@@ -418,7 +429,7 @@ def forecast_many(
         if route == ForecastRoute.NEW_PRODUCT and reference is not None:
             history, kind = reference
             entry.reference_key = _reference_key(history)
-            entry.share = _product_share(item, demand, history, kind)
+            entry.share, entry.share_periods = _product_share(item, demand, history, kind)
             references[entry.reference_key] = history
             reference_kind[key] = kind
         prepared[key] = entry
@@ -468,18 +479,30 @@ def forecast_many(
 
 
 def _new_product_forecast(entry: _Prepared, reference: _Output, kind: str, season_length: int) -> _Output:
-    """Scale the reference forecast by the product's share, with count noise for small volumes."""
+    """Scale the reference forecast by the product's share; widen the band for the share's own uncertainty.
+
+    The band combines, on the log scale, the reference's band with the share's uncertainty (which shrinks as
+    periods of sales accumulate), and is never narrower than Poisson noise around the scaled mean.
+    """
     share = entry.share
+    p50 = share * reference.p50
+    share_sd = NEW_PRODUCT_SHARE_LOG_SD / math.sqrt(1.0 + entry.share_periods)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lower_width = np.nan_to_num(np.log(reference.p50 / reference.p10), nan=0.0, posinf=0.0)
+        upper_width = np.nan_to_num(np.log(reference.p90 / reference.p50), nan=0.0, posinf=0.0)
+    low = p50 * np.exp(-np.sqrt(lower_width**2 + (Z_90 * share_sd) ** 2))
+    high = p50 * np.exp(np.sqrt(upper_width**2 + (Z_90 * share_sd) ** 2))
     scaled_mean = share * reference.mean
     poisson = count_quantiles(scaled_mean[None, :], np.asarray([0.0]), np.asarray([0.0]))[:, 0]
-    low = np.minimum(share * reference.p10, poisson[0])
-    high = np.maximum(share * reference.p90, poisson[2])
     horizon = len(reference.mean)
     own_baseline = (
         seasonal_naive_forecast(entry.active, season_length, horizon) if len(entry.active)
         else share * reference.baseline
     )
-    return _Output(low, share * reference.p50, high, scaled_mean, f"{kind}({reference.method})", own_baseline)
+    return _Output(
+        np.minimum(low, poisson[0]), p50, np.maximum(high, poisson[2]), scaled_mean, f"{kind}({reference.method})",
+        own_baseline,
+    )
 
 
 def _elasticities(series: Mapping[Key, SeriesInput], season_length: int) -> dict[Key, ElasticityEstimate]:

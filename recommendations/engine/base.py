@@ -123,7 +123,7 @@ def _top_n_prefiltered(scores: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarr
         items[slow], best[slow] = _top_n_exact(scores[slow], n)
     fast_rows = np.flatnonzero(fast)
     if len(fast_rows):
-        rows, cols = np.nonzero(above[fast_rows])
+        rows, cols = np.nonzero(above if len(fast_rows) == n_rows else above[fast_rows])
         width = int(counts[fast_rows].max())
         starts = np.concatenate([[0], np.cumsum(counts[fast_rows])[:-1]])
         position = np.arange(len(rows)) - starts[rows]
@@ -201,9 +201,9 @@ class ScoreParts(ABC):
         """out += scale[:, None] * scores (in place)."""
 
     @abstractmethod
-    def values_at(self, rows: np.ndarray, cols: np.ndarray, slots: np.ndarray | None = None) -> np.ndarray:
-        """Scores at pairs (rows[p], cols[p]). `slots`, if given, is an (n_rows, n_items) int map holding p at
-        (rows[p], cols[p]) and -1 elsewhere; sparse parts use it to avoid searching."""
+    def values_at(self, rows: np.ndarray, cols: np.ndarray, scratch: np.ndarray | None = None) -> np.ndarray:
+        """Scores at pairs (rows[p], cols[p]). `scratch`, if given, is a zeroed float32 (n_rows, n_items) buffer
+        that sparse parts may use (and must leave zeroed) to avoid searching."""
 
     def dense(self) -> np.ndarray:
         out = np.zeros((self.n_rows, self.n_items), dtype=np.float32)
@@ -233,7 +233,7 @@ class DenseScores(ScoreParts):
     def add_to(self, out: np.ndarray, scale: np.ndarray) -> None:
         out += scale[:, None].astype(np.float32) * self.scores
 
-    def values_at(self, rows: np.ndarray, cols: np.ndarray, slots: np.ndarray | None = None) -> np.ndarray:
+    def values_at(self, rows: np.ndarray, cols: np.ndarray, scratch: np.ndarray | None = None) -> np.ndarray:
         return self.scores[rows, cols]
 
     def dense(self) -> np.ndarray:
@@ -277,7 +277,7 @@ class LowRankScores(ScoreParts):
     def add_to(self, out: np.ndarray, scale: np.ndarray) -> None:
         out += (scale[:, None].astype(np.float32) * self.user_factors) @ self.item_factors.T
 
-    def values_at(self, rows: np.ndarray, cols: np.ndarray, slots: np.ndarray | None = None) -> np.ndarray:
+    def values_at(self, rows: np.ndarray, cols: np.ndarray, scratch: np.ndarray | None = None) -> np.ndarray:
         return np.einsum("pr,pr->p", self.user_factors[rows], self.item_factors[cols])
 
 
@@ -319,16 +319,18 @@ class SparseScores(ScoreParts):
         rows = np.repeat(np.arange(self.n_rows), counts)
         out[rows, self.scores.indices] += values
 
-    def values_at(self, rows: np.ndarray, cols: np.ndarray, slots: np.ndarray | None = None) -> np.ndarray:
+    def values_at(self, rows: np.ndarray, cols: np.ndarray, scratch: np.ndarray | None = None) -> np.ndarray:
         out = np.zeros(len(rows), dtype=np.float32)
         if not len(rows) or not self.scores.nnz:
             return out
-        stored_rows = np.repeat(np.arange(self.n_rows, dtype=np.int64), np.diff(self.scores.indptr))
-        if slots is not None:
-            slot = slots[stored_rows, self.scores.indices]
-            hit = slot >= 0
-            out[slot[hit]] = self.scores.data[hit]
+        if scratch is not None and _csr_accumulate is not None:
+            # scatter, read the pairs, scatter the negated values back: x + (-x) leaves the buffer exactly zero
+            indptr, indices, data = self.scores.indptr, self.scores.indices, self.scores.data
+            _csr_accumulate(self.n_rows, self.n_items, indptr, indices, data, scratch)
+            out = scratch[rows, cols].astype(np.float32)
+            _csr_accumulate(self.n_rows, self.n_items, indptr, indices, -data, scratch)
             return out
+        stored_rows = np.repeat(np.arange(self.n_rows, dtype=np.int64), np.diff(self.scores.indptr))
         # Few queries against many stored values: sort the queries, binary-search every stored entry in them.
         queries = np.asarray(rows, dtype=np.int64) * self.n_items + np.asarray(cols, dtype=np.int64)
         order = np.argsort(queries, kind="stable")
@@ -380,7 +382,7 @@ class TableScores(ScoreParts):
         gathered *= scale[:, None]
         out += gathered
 
-    def values_at(self, rows: np.ndarray, cols: np.ndarray, slots: np.ndarray | None = None) -> np.ndarray:
+    def values_at(self, rows: np.ndarray, cols: np.ndarray, scratch: np.ndarray | None = None) -> np.ndarray:
         return self.table[self.groups[rows], cols]
 
 

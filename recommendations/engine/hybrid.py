@@ -322,7 +322,8 @@ class HybridRecommender(Recommender):
     def _prepare_cold_items(self, data: TrainingData) -> None:
         """Map each product without interactions to its most content-similar established products."""
         self.cold_items_ = np.flatnonzero(np.diff(sp.csc_matrix(data.seen).indptr) == 0).astype(np.int64)
-        self.cold_neighbors_ = sp.csr_matrix((len(self.cold_items_), self.n_items_), dtype=np.float32)
+        self.cold_neighbor_items_ = np.zeros((0, 0), dtype=np.int64)
+        self.cold_neighbor_weights_ = np.zeros((0, 0), dtype=np.float32)
         content = self.components_.get("content")
         if not isinstance(content, ContentRecommender) or not len(self.cold_items_):
             return
@@ -330,21 +331,17 @@ class HybridRecommender(Recommender):
         if not len(warm):
             return
         m = min(self.config.cold_item_neighbors, len(warm))
-        rows, cols, values = [], [], []
+        neighbour_items, neighbour_weights = [], []
         for part in iter_batches(len(self.cold_items_), 1024):
             sims = content.embedding_[self.cold_items_[part]] @ content.embedding_[warm].T
             best = np.argpartition(-sims, m - 1, axis=1)[:, :m]
             best_sims = np.clip(np.take_along_axis(sims, best, axis=1), 0.0, None)
             totals = best_sims.sum(axis=1, keepdims=True)
             totals[totals == 0] = 1.0
-            rows.append(np.repeat(np.arange(part.start, part.stop), m))
-            cols.append(warm[best].ravel())
-            values.append((best_sims / totals).ravel())
-        self.cold_neighbors_ = sp.csr_matrix(
-            (np.concatenate(values), (np.concatenate(rows), np.concatenate(cols))),
-            shape=(len(self.cold_items_), self.n_items_),
-            dtype=np.float32,
-        )
+            neighbour_items.append(warm[best])
+            neighbour_weights.append((best_sims / totals).astype(np.float32))
+        self.cold_neighbor_items_ = np.concatenate(neighbour_items)
+        self.cold_neighbor_weights_ = np.concatenate(neighbour_weights)
 
     # ----------------------------------------------------------------------------------------- scoring
     def _blend(self, users: np.ndarray, weights: Mapping[str, float]) -> _Blend:
@@ -376,11 +373,13 @@ class HybridRecommender(Recommender):
         for (_, part, *_), scale in zip(parts, scales, strict=True):
             if not isinstance(part, LowRankScores):
                 part.add_to(combined, scale)
-        if len(self.cold_items_) and self.cold_neighbors_.nnz:
+        if len(self.cold_items_) and self.cold_neighbor_items_.size:
             # a new product inherits the (full, offset-included) blend of its content neighbours
-            inherited = np.asarray(self.cold_neighbors_ @ combined.T).T
             weight = self.config.cold_item_weight
-            combined[:, self.cold_items_] = weight * inherited + ((weight - 1.0) * offset)[:, None]
+            for part in iter_batches(len(self.cold_items_), 512):
+                neighbours = combined[:, self.cold_neighbor_items_[part]]  # (B, cold, m)
+                inherited = np.einsum("bcm,cm->bc", neighbours, self.cold_neighbor_weights_[part])
+                combined[:, self.cold_items_[part]] = weight * inherited + ((weight - 1.0) * offset)[:, None]
         return _Blend(combined, offset, parts)
 
     def _weights_for(self, cold_users: bool) -> dict[str, float]:
@@ -451,10 +450,9 @@ class HybridRecommender(Recommender):
         valid = items >= 0
         rows = np.broadcast_to(np.arange(len(users))[:, None], items.shape)[valid]
         cols = items[valid].astype(np.int64)
-        slots = np.full((len(users), self.n_items_), -1, dtype=np.int32)
-        slots[rows, cols] = np.arange(len(rows), dtype=np.int32)
+        scratch = np.zeros((len(users), self.n_items_), dtype=np.float32)
         contributions = np.stack([
-            weight * (part.values_at(rows, cols, slots) - mean[rows]) / np.where(std[rows] > 1e-12, std[rows], 1.0)
+            weight * (part.values_at(rows, cols, scratch) - mean[rows]) / np.where(std[rows] > 1e-12, std[rows], 1.0)
             for _, part, mean, std, weight in blend.parts
         ])
         dominant = np.argmax(contributions, axis=0)

@@ -16,7 +16,12 @@ from django.http import HttpRequest, HttpResponse, HttpResponseNotFound
 
 from .context import Actor, no_tenant_context, platform_context, set_actor_for_request, tenant_context
 from .models import Membership, Tenant
-from .selectors import memberships_for_user, tenant_get_by_slug, tenant_id_for_domain
+from .selectors import (
+    membership_selected_for_staff,
+    memberships_for_user,
+    tenant_get_by_slug,
+    tenant_id_for_domain,
+)
 
 SESSION_TENANT_KEY = "staff_tenant_id"
 STAFF_PREFIXES = ("/admin/", "/staff/")
@@ -93,12 +98,6 @@ def _actor_for(request: HttpRequest) -> Actor:
 
 
 def _selected_membership(request: HttpRequest, memberships: list[Membership]) -> Membership | None:
-    if not memberships:
-        return None
-    wanted = request.session.get(SESSION_TENANT_KEY)
-    for membership in memberships:
-        if membership.tenant_id == wanted:
-            return membership
-    if request.user.is_superuser and wanted is None:
-        return None  # superusers start in platform scope until they pick a store
-    return memberships[0]
+    return membership_selected_for_staff(
+        request.user, wanted_tenant_id=request.session.get(SESSION_TENANT_KEY), memberships=memberships
+    )
