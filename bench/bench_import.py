@@ -94,6 +94,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--products", type=int, default=20_000)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--repeats", type=int, default=1,
+                        help="runs on a fresh database each; the table shows the median run (default 1)")
     parser.add_argument("--keep-db", action="store_true", help="leave the benchmark database in place")
     parser.add_argument("--no-doc", action="store_true", help="do not write docs/bench-import.md")
     return parser.parse_args()
@@ -195,14 +197,18 @@ def setup_django() -> None:
     django.setup()
 
 
-def migrate_and_act_as_app_role() -> None:
-    """Migrate as the owning login role, then act as the application role (RLS enforced)."""
+def fresh_database() -> None:
+    """(Re)create and migrate the benchmark database as the login role, then act as the
+    application role (not the owner, no BYPASSRLS: row-level security is enforced)."""
     from django.conf import settings
     from django.core.management import call_command
-    from django.db import connection
+    from django.db import connection, connections
 
     from retailsite.tenancy.rls import apply_rls, create_roles
 
+    connections.close_all()
+    connection.settings_dict["SET_ROLE"] = ""
+    create_database()
     call_command("migrate", verbosity=0)
     create_roles(owner_role=settings.DB_OWNER_ROLE, app_role=settings.DB_APP_ROLE, app_password=None,
                  owner_password=None, database=connection.settings_dict["NAME"])
@@ -266,7 +272,7 @@ def cpu_text(timing: Timing) -> str:
 
 
 def render(first: list[Timing], second: list[Timing], args: argparse.Namespace, where: str,
-           load: tuple[float, float]) -> str:
+           load: tuple[float, float], all_orders: list[float]) -> str:
     rows = ["| kind | rows | first import: wall s | rows/s | validate / write wall s | CPU s (Python + PostgreSQL) "
             "| re-import: wall s | CPU s | created / updated |",
             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
@@ -276,7 +282,9 @@ def render(first: list[Timing], second: list[Timing], args: argparse.Namespace, 
                     f"{cpu_text(b)} | {b.created} / {b.updated} |")
     orders = next(t for t in first if t.kind == "orders")
     verdict = "met" if orders.seconds < TARGET_SECONDS else "NOT met"
-    command = "make bench-import" if args.lines == 1_000_000 else f"make bench-import BENCH_ARGS='--lines {args.lines}'"
+    extra = [f"--lines {args.lines}"] if args.lines != 1_000_000 else []
+    extra += [f"--repeats {args.repeats}"] if args.repeats != 1 else []
+    command = f"make bench-import BENCH_ARGS='{' '.join(extra)}'" if extra else "make bench-import"
     return "\n".join([
         "# Bulk import benchmark",
         "",
@@ -288,7 +296,10 @@ def render(first: list[Timing], second: list[Timing], args: argparse.Namespace, 
         *rows,
         "",
         f"Target: {args.lines:,} order lines in under {TARGET_SECONDS:.0f} s on 2 cores — **{verdict}** by wall "
-        f"time ({orders.seconds:.1f} s for orders).",
+        f"time ({orders.seconds:.1f} s for orders"
+        + (f"; the median of {len(all_orders)} runs on fresh databases, all runs: "
+           + ", ".join(f"{seconds:.1f}" for seconds in all_orders) + " s" if len(all_orders) > 1 else "")
+        + ").",
         "",
         "Wall time depends on what else the machine runs; the CPU column is the work the import itself did "
         "(this Python process plus the PostgreSQL backend serving it and its parallel workers), which is close "
@@ -302,6 +313,31 @@ def render(first: list[Timing], second: list[Timing], args: argparse.Namespace, 
     ])
 
 
+def run_once(files: dict[str, Path]) -> tuple[list[Timing], list[Timing]]:
+    """Import every kind into a fresh database, then import the same files again."""
+    fresh_database()
+    from retailsite.tenancy.services import tenant_create
+
+    tenant = tenant_create(slug="bench", name="Benchmark store", currency="EUR", timezone="Europe/Paris")
+    first: list[Timing] = []
+    second: list[Timing] = []
+    for kind in ("customers", "products", "orders"):
+        log(f"Importing {kind} ...")
+        first.append(timed_import(tenant, kind, files[kind]))
+        log(f"  {first[-1].seconds:.1f} s wall, CPU {cpu_text(first[-1])} s")
+    for kind in ("customers", "products", "orders"):
+        log(f"Re-importing {kind} ...")
+        second.append(timed_import(tenant, kind, files[kind]))
+        log(f"  {second[-1].seconds:.1f} s wall, CPU {cpu_text(second[-1])} s")
+    return first, second
+
+
+def median_run(runs: list[tuple[list[Timing], list[Timing]]]) -> tuple[list[Timing], list[Timing]]:
+    """The run whose orders import took the median wall time (one real run, not a mix)."""
+    ordered = sorted(runs, key=lambda run: next(t.seconds for t in run[0] if t.kind == "orders"))
+    return ordered[(len(ordered) - 1) // 2]
+
+
 def main() -> None:
     args = parse_args()
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
@@ -310,31 +346,21 @@ def main() -> None:
         log(f"Generating {args.lines:,} order lines in {directory} ...")
         files = generate_store(directory, customers=args.customers, products=args.products, lines=args.lines,
                                seed=args.seed)
-        log(f"Creating database {DB_NAME} and migrating ...")
-        create_database()
         setup_django()
-        migrate_and_act_as_app_role()
-        from retailsite.tenancy.services import tenant_create
-
-        tenant = tenant_create(slug="bench", name="Benchmark store", currency="EUR", timezone="Europe/Paris")
         load_start = os.getloadavg()[0]
-        first: list[Timing] = []
-        second: list[Timing] = []
-        for kind in ("customers", "products", "orders"):
-            log(f"Importing {kind} ...")
-            first.append(timed_import(tenant, kind, files[kind]))
-            log(f"  {first[-1].seconds:.1f} s wall, CPU {cpu_text(first[-1])} s")
-        for kind in ("customers", "products", "orders"):
-            log(f"Re-importing {kind} ...")
-            second.append(timed_import(tenant, kind, files[kind]))
-            log(f"  {second[-1].seconds:.1f} s wall, CPU {cpu_text(second[-1])} s")
-        text = render(first, second, args, machine(), (load_start, os.getloadavg()[0]))
+        runs = []
+        for repeat in range(args.repeats):
+            log(f"Run {repeat + 1} of {args.repeats}: fresh database {DB_NAME} ...")
+            runs.append(run_once(files))
+        first, second = median_run(runs)
+        all_orders = sorted(next(t.seconds for t in run[0] if t.kind == "orders") for run in runs)
+        text = render(first, second, args, machine(), (load_start, os.getloadavg()[0]), all_orders)
         print(text)
         if not args.no_doc:
             (REPO / "docs" / "bench-import.md").write_text(text)
             log("Wrote docs/bench-import.md")
-        if any(t.created or t.updated for t in second):
-            log("WARNING: the second import changed rows; it should be idempotent")
+        if any(t.created or t.updated for run in runs for t in run[1]):
+            log("WARNING: a second import changed rows; it should be idempotent")
             sys.exit(1)
     finally:
         shutil.rmtree(directory, ignore_errors=True)

@@ -329,6 +329,7 @@ def synthetic_store(n_products: int, seed: int, years_warmup: int = 3) -> Store:
 @dataclass(frozen=True)
 class OptimizationRow:
     n_products: int
+    policy_seconds: float
     seconds_median: float
     seconds_all: list[float]
     status: str
@@ -383,8 +384,10 @@ def optimization_benchmark(n_products: int, seed: int, repeats: int, full_model:
         unit_volume=rng.uniform(0.001, 0.05, n_products))
     products = ProductArrays(**{**products.__dict__, "p10": p50 * (1 - 0.8 * spread[:, None]),
                                 "p50": p50, "p90": p50 * (1 + 1.2 * spread[:, None])})
+    policy_started = time.perf_counter()
     policy = compute_policy_arrays(products, PlanSettings(periods_per_year=52.0))
     candidates = order_candidates_from_policy(products, policy)
+    policy_seconds = time.perf_counter() - policy_started
     budget = 0.6 * float(policy.suggested_quantity @ unit_cost)
     volume = 0.7 * float(policy.suggested_quantity @ products.unit_volume)
 
@@ -408,7 +411,8 @@ def optimization_benchmark(n_products: int, seed: int, repeats: int, full_model:
         full_seconds, full_profit, full_status = time.perf_counter() - started, full.expected_profit, full.status
     proportional = proportional_cut(candidates, budget, volume)
     return OptimizationRow(
-        n_products=n_products, seconds_median=float(np.median(seconds)), seconds_all=seconds, status=result.status,
+        n_products=n_products, policy_seconds=policy_seconds, seconds_median=float(np.median(seconds)),
+        seconds_all=seconds, status=result.status,
         core_products=result.n_core_products, profit=result.expected_profit, bound=result.profit_upper_bound,
         full_model_seconds=full_seconds, full_model_profit=full_profit, full_model_status=full_status,
         proportional_profit=piecewise_profit(candidates, proportional),
@@ -581,7 +585,8 @@ def main(argv: list[str] | None = None) -> int:
     emit()
     bound_text = f"{row.bound:,.0f}" if row.bound is not None else "n/a"
     emit(f"Proven upper bound on the expected profit: {bound_text}. Budget used {row.budget_used:.2%}, volume used "
-         f"{row.volume_used:.2%}; whole packs, MOQs and suggested maxima all respected: {row.constraints_hold}.")
+         f"{row.volume_used:.2%}; whole packs, MOQs and suggested maxima all respected: {row.constraints_hold}. "
+         f"Computing the 10,000 policies and the optimizer's breakpoints before that took {row.policy_seconds:.2f} s.")
     emit()
 
     emit("## Targets")
@@ -601,6 +606,17 @@ def main(argv: list[str] | None = None) -> int:
              f"{pair_gap:+.1%}) | {'yes' if gap <= 0.10 else 'no'} |")
     emit(f"| optimization of 10,000 products under 2 s | {row.seconds_median:.2f} s for {row.n_products:,} | "
          f"{'yes' if row.seconds_median < 2 and row.n_products >= 10_000 else 'no'} |")
+    emit()
+    emit("How to read this. The naive rule never changes its inventory position (it reorders exactly what left), so "
+         "it is a fixed order-up-to level set by wherever it starts; from the common start that level happens to be "
+         "close to the best fixed level for the real series, and the plan's saving against it is correspondingly "
+         "smaller than against the same rule started elsewhere (the *naive @ plan level* column). The plan beats "
+         "every fixed order-up-to level, even one chosen in hindsight, because it follows seasonality and trend and "
+         "batches orders against the fixed order cost (EOQ lots: about half as many orders). The best fixed (s, S) "
+         "pair in hindsight is a stronger reference than the issue's: it batches too, and knows the demand; the "
+         "plan's remaining gap to it is forecast error (wider protection than the realized demand needed: the plan "
+         "had almost no lost sales) and, with random lead times, the textbook allowance for lead-time variance "
+         "(mean demand squared x lead-time variance), which is conservative when orders overtake each other.")
     emit()
     emit(f"Total benchmark time {time.perf_counter() - started:.0f} s.")
 

@@ -45,6 +45,7 @@ from recommendations.engine.evaluation import (
     split_per_user_by_time,
 )
 from recommendations.engine.hybrid import HybridConfig, HybridRecommender
+from recommendations.engine.segments import AGE_BAND_LABELS
 from recommendations.engine.tuning import DEFAULT_GRIDS, grid_search, make_recommender, validation_split
 
 REPO = Path(__file__).resolve().parent.parent
@@ -116,18 +117,24 @@ def movielens_section(threads: int) -> dict:
         rows.append(Row(label, json.dumps(result.best_params), result.best_score, report, fit_seconds, tune_seconds))
         log(f"{name}: test NDCG@10 {report.accuracy.ndcg:.4f} (fit {fit_seconds:.1f}s, tuning {tune_seconds:.1f}s)")
 
-    started = time.perf_counter()
-    hybrid = HybridRecommender(HybridConfig(n_threads=threads), progress=lambda m: log(f"  hybrid: {m}"))
-    hybrid.fit(train.with_config(InteractionConfig()))
-    hybrid_seconds = time.perf_counter() - started
-    report, by_age = evaluate(hybrid, train, relevant, users, groups, genre_vectors)
-    by_age_all["hybrid"] = by_age
-    weights = ", ".join(f"{n} {w:g}" for n, w in hybrid.weights_.items())
-    rows.append(Row("hybrid (product default)", weights, hybrid.validation_ndcg_, report, hybrid_seconds, 0.0))
-    log(f"hybrid: test NDCG@10 {report.accuracy.ndcg:.4f} (fit incl. tuning {hybrid_seconds:.1f}s)")
+    variants = [
+        ("hybrid (product default: rating value weights, 90-day decay)", InteractionConfig()),
+        ("hybrid (binary input, as the baselines)", InteractionConfig.binary()),
+    ]
+    for label, interaction_config in variants:
+        started = time.perf_counter()
+        hybrid = HybridRecommender(HybridConfig(n_threads=threads), progress=lambda m: log(f"  hybrid: {m}"))
+        hybrid.fit(train.with_config(interaction_config))
+        hybrid_seconds = time.perf_counter() - started
+        report, by_age = evaluate(hybrid, train, relevant, users, groups, genre_vectors)
+        by_age_all[label.split(" (")[0] + (" (binary)" if "binary" in label else "")] = by_age
+        weights = ", ".join(f"{n} {w:g}" for n, w in hybrid.weights_.items())
+        rows.append(Row(label, weights, hybrid.validation_ndcg_, report, hybrid_seconds, 0.0))
+        log(f"{label}: test NDCG@10 {report.accuracy.ndcg:.4f} (fit incl. tuning {hybrid_seconds:.1f}s)")
     baselines = [r for r in rows if r.name in ("popularity", "item_knn", "ease", "als")]
     best = max(baselines, key=lambda r: r.report.accuracy.ndcg)
-    return {"rows": rows, "best": best, "hybrid": rows[-1], "by_age": by_age_all, "sequential": rows[4]}
+    return {"rows": rows, "best": best, "hybrid": rows[5], "hybrid_binary": rows[6], "by_age": by_age_all,
+            "sequential": rows[4]}
 
 
 # ---------------------------------------------------------------------------------------- synthetic store
@@ -213,6 +220,7 @@ def synthetic_child(scale: float, threads: int, out_path: str) -> None:
         "topn_seconds": topn_seconds, "peak_mb": peak_mb, "filled": filled,
         "components": sorted(model.components_), "weights": model.weights_,
         "cf": "ALS" if "ease" not in model.components_ else "EASE",
+        "load_average": os.getloadavg()[1],
     }))
 
 
@@ -254,13 +262,14 @@ def markdown(ml: dict | None, synthetic: dict | None, threads: int) -> str:
                          f"{row.fit_seconds:.1f} | {tune} | {row.params} |")
         hybrid, best, sequential = ml["hybrid"], ml["best"], ml["sequential"]
         ratio = hybrid.report.accuracy.ndcg / best.report.accuracy.ndcg
+        ratio_binary = ml["hybrid_binary"].report.accuracy.ndcg / best.report.accuracy.ndcg
         ratio_seq = hybrid.report.accuracy.ndcg / sequential.report.accuracy.ndcg
-        verdict = "met" if ratio >= TARGET_RATIO else "NOT met"
+        verdict = "met" if min(ratio, ratio_binary) >= TARGET_RATIO else "NOT met"
         lines += [
             "",
-            f"**Hybrid / best single baseline ({best.name}) NDCG@10 = {ratio:.3f}** "
-            f"(target >= {TARGET_RATIO}: {verdict}). Hybrid / its own best component alone (sequential "
-            f"item-to-item) = {ratio_seq:.3f}.",
+            f"**Hybrid / best single baseline ({best.name}) NDCG@10 = {ratio:.3f}** (binary-input hybrid: "
+            f"{ratio_binary:.3f}; target >= {TARGET_RATIO}: {verdict}). Hybrid / its own best component alone "
+            f"(sequential item-to-item) = {ratio_seq:.3f}.",
             "",
             "Most of the gain comes from the sequential item-to-item component (items engaged with just before or",
             "after each other in customers' event sequences, applied to a customer's latest events). MovieLens",
@@ -282,8 +291,8 @@ def markdown(ml: dict | None, synthetic: dict | None, threads: int) -> str:
                 f"{r.long_tail_share:.3f} | {female.ndcg if female else 0:.4f} | {male.ndcg if male else 0:.4f} |"
             )
         lines.append("")
-        bands = sorted({b for groups in ml["by_age"].values() for b in groups})
-        lines.append("NDCG@10 per age band: | method | " + " | ".join(bands) + " |")
+        bands = [b for b in AGE_BAND_LABELS if any(b in groups for groups in ml["by_age"].values())]
+        lines.append("NDCG@10 per age band (n = test users in the band):")
         lines.append("")
         lines.append("| method | " + " | ".join(bands) + " |")
         lines.append("|---|" + "---|" * len(bands))
@@ -302,6 +311,9 @@ def markdown(ml: dict | None, synthetic: dict | None, threads: int) -> str:
             f"| {synthetic['n_users']:,} | {synthetic['n_items']:,} | {synthetic['n_events']:,} | {synthetic['cf']} | "
             f"{synthetic['fit_seconds']:.1f} | {synthetic['topn_seconds']:.1f} | {total:.1f} | "
             f"{synthetic['peak_mb']:.0f} |",
+            "",
+            f"5-minute load average of the machine at the end of the run: {synthetic['load_average']:.1f} on "
+            f"{os.cpu_count()} cores (other jobs were sharing them; times scale accordingly).",
             "",
             f"Components fitted: {', '.join(synthetic['components'])}; blend weights: "
             + ", ".join(f"{k} {v:g}" for k, v in synthetic["weights"].items())

@@ -25,6 +25,8 @@ class ForecastRun(TenantOwnedModel):
     data_cutoff = models.DateField(null=True, blank=True)
     metrics = models.JSONField(default=dict, blank=True, help_text="backtest figures, aggregated")
     n_series = models.PositiveIntegerField(default=0)
+    details = models.JSONField(default=dict, blank=True,
+                               help_text="series per route and demand class, elasticities, timings")
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -50,7 +52,8 @@ class SeriesForecast(TenantOwnedModel):
     level = models.CharField(max_length=10, choices=SeriesLevel.choices)
     product = models.ForeignKey(Product, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     category = models.ForeignKey(Category, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
-    method = models.CharField(max_length=60)
+    method = models.CharField(max_length=200)
+    route = models.CharField(max_length=20, blank=True, help_text="regular, intermittent, new_product, ...")
     demand_class = models.CharField(max_length=20, blank=True)
     # Parallel lists over the horizon: period starts (ISO dates) and quantiles.
     periods = models.JSONField(default=list)
@@ -58,16 +61,25 @@ class SeriesForecast(TenantOwnedModel):
     p50 = models.JSONField(default=list)
     p90 = models.JSONField(default=list)
     baseline_p50 = models.JSONField(default=list, help_text="seasonal naive, always computed beside")
-    history = models.JSONField(default=dict, blank=True, help_text="recent actuals for charts: periods, values")
+    history = models.JSONField(default=dict, blank=True,
+                               help_text="recent actuals for charts: start (ISO date of the first period), values")
     backtest = models.JSONField(default=dict, blank=True, help_text="MASE, WAPE, RMSE, pinball, coverage")
+    # Denormalized from the lists above so that staff pages can sort and filter in SQL.
+    horizon_total = models.FloatField(default=0, help_text="P50 summed over the horizon")
+    mase = models.FloatField(null=True, blank=True)
+    wape = models.FloatField(null=True, blank=True)
     elasticity = models.FloatField(null=True, blank=True)
+    elasticity_source = models.CharField(max_length=20, blank=True)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["tenant", "run", "level", "product", "category"],
                                     name="seriesforecast_tenant_run_key_uniq", nulls_distinct=False),
         ]
-        indexes = [models.Index(fields=["tenant", "run", "product"], name="seriesforecast_tenant_prod_idx")]
+        indexes = [
+            models.Index(fields=["tenant", "run", "product"], name="seriesforecast_tenant_prod_idx"),
+            models.Index(fields=["tenant", "run", "level", "category"], name="seriesfc_tenant_level_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.level} forecast ({self.method})"

@@ -1,0 +1,16 @@
+"""Forecasting engines: plain Python (numpy, pandas, scipy, statsforecast), no Django.
+
+Demand forecasting (``forecasting.engine.demand`` is the entry point):
+
+- ``demand``: ``forecast_many`` / ``forecast_demand`` -> ``DemandForecast`` (P10/P50/P90, method, backtests),
+  ``summarize_backtests``, ``what_if_price_change``;
+- ``demand_classify``: ADI/CV² demand classes;
+- ``demand_models``: batch statsforecast runs (backtests and forecasts of every candidate);
+- ``demand_ensemble``: inverse-error combination of candidates per series;
+- ``demand_quantiles``: calibrated quantiles from backtest errors, count quantiles for intermittent demand;
+- ``demand_metrics``: MASE, WAPE, RMSE, pinball loss, coverage;
+- ``demand_price``: price elasticity (shrunk toward the category) and price-change multipliers.
+
+``customers`` holds the customer prediction models. Nothing is imported here, so that importing one engine does not
+pay for the others (statsforecast takes about a second to import).
+"""

@@ -47,11 +47,17 @@ def log_ratio_errors(actual: FloatArray, forecast: FloatArray, offsets: FloatArr
     return np.log(np.maximum(actual + c, floor)) - np.log(np.maximum(forecast + c, floor))
 
 
+def _row_mean_abs(values: FloatArray) -> FloatArray:
+    """Mean absolute value of each row's non-NaN entries; NaN for rows without any."""
+    counts = np.sum(~np.isnan(values), axis=1)
+    totals = np.nansum(np.abs(values), axis=1)
+    return np.where(counts > 0, totals / np.maximum(counts, 1), np.nan)
+
+
 def horizon_profile(errors: FloatArray) -> FloatArray:
     """Relative error size by horizon step, smoothed, non-decreasing and of mean 1; errors shaped (series, w, h)."""
     horizon = errors.shape[-1]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        scale = np.nanmean(np.abs(errors), axis=(1, 2))
+    scale = _row_mean_abs(errors.reshape(len(errors), -1))
     usable = np.isfinite(scale) & (scale > 0)
     if not usable.any():
         return np.ones(horizon)
@@ -80,6 +86,8 @@ def _conformal_levels(levels: tuple[float, ...], n: FloatArray) -> FloatArray:
 
 def per_series_quantiles(values: FloatArray, levels: FloatArray) -> FloatArray:
     """Linear-interpolated quantiles of each row's non-NaN values at that row's levels; NaN for empty rows."""
+    if values.shape[1] == 0:
+        return np.full(levels.shape, np.nan)
     ordered = np.sort(values, axis=1)  # NaN sorts last
     counts = np.sum(~np.isnan(values), axis=1)
     position = levels * np.maximum(counts - 1, 0)[:, None]
@@ -107,8 +115,7 @@ def error_quantiles(
     flat = standardized_errors.reshape(len(standardized_errors), -1)
     counts = np.sum(~np.isnan(flat), axis=1).astype(float)
     own = per_series_quantiles(flat, _conformal_levels(levels, counts))
-    with np.errstate(invalid="ignore"):
-        own_scale = np.nanmean(np.abs(flat), axis=1) if flat.shape[1] else np.full(len(flat), np.nan)
+    own_scale = _row_mean_abs(flat)
     scale = np.where(np.isfinite(own_scale) & (counts > 0), own_scale, scale_proxy)
     if pooled_shape is None:
         pooled_shape = np.asarray([-NORMAL_Z90, 0.0, NORMAL_Z90]) * 1.25  # normal errors with this mean |error|
@@ -124,8 +131,7 @@ def pooled_error_shape(
 ) -> FloatArray | None:
     """Quantiles of every series' errors divided by that series' mean absolute error (None without errors)."""
     flat = standardized_errors.reshape(len(standardized_errors), -1)
-    with np.errstate(invalid="ignore"):
-        scale = np.nanmean(np.abs(flat), axis=1) if flat.shape[1] else np.full(len(flat), np.nan)
+    scale = _row_mean_abs(flat)
     usable = np.isfinite(scale) & (scale > 0)
     if not usable.any():
         return None

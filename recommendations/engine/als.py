@@ -36,6 +36,7 @@ class ALSRecommender(Recommender):
         binarize: bool = False,
         random_state: int = 0,
         n_threads: int = 0,
+        warm_start_iterations: int = 5,
     ) -> None:
         self.factors = factors
         self.regularization = regularization
@@ -44,8 +45,19 @@ class ALSRecommender(Recommender):
         self.binarize = binarize
         self.random_state = random_state
         self.n_threads = n_threads
+        self.warm_start_iterations = warm_start_iterations
 
     def fit(self, data: TrainingData) -> Self:
+        return self._fit(data, None)
+
+    def refit(self, data: TrainingData, previous: Recommender | None = None) -> Self:
+        """Fit starting from `previous`'s factors (same index spaces), `warm_start_iterations` sweeps only:
+        the hybrid refits on all data right after fitting on most of it, so the factors are nearly there."""
+        if isinstance(previous, ALSRecommender) and previous.item_factors_.shape == (data.n_items, self.factors):
+            return self._fit(data, previous)
+        return self._fit(data, None)
+
+    def _fit(self, data: TrainingData, previous: ALSRecommender | None) -> Self:
         self.n_users_, self.n_items_ = data.n_users, data.n_items
         matrix = sp.csr_matrix(data.seen if self.binarize else data.matrix, dtype=np.float32)
         # implicit parallelizes itself; a multi-threaded BLAS underneath would oversubscribe the cores.
@@ -54,10 +66,13 @@ class ALSRecommender(Recommender):
                 factors=self.factors,
                 regularization=self.regularization,
                 alpha=self.alpha,
-                iterations=self.iterations,
+                iterations=self.iterations if previous is None else self.warm_start_iterations,
                 random_state=self.random_state,
                 num_threads=self.n_threads,
             )
+            if previous is not None:
+                model.user_factors = previous.user_factors_.copy()
+                model.item_factors = previous.item_factors_.copy()
             model.fit(matrix, show_progress=False)
         self.user_factors_ = np.asarray(model.user_factors, dtype=np.float32)
         self.item_factors_ = np.asarray(model.item_factors, dtype=np.float32)

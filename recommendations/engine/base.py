@@ -101,39 +101,27 @@ def _top_n_exact(scores: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     return np.take_along_axis(part, order, axis=1), np.take_along_axis(part_scores, order, axis=1)
 
 
-def _top_n_prefiltered(scores: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Exact top-n for wide rows, faster than a full argpartition.
+TOP_N_BLOCK = 32
 
-    A strided sample of each row gives a threshold that about 8 * stride items exceed; only those are ranked.
-    Rows where that set is too small (fewer than n) or too big (ties, masked rows) take the exact path.
+
+def _top_n_blocks(scores: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Exact top-n for wide rows without partitioning whole rows.
+
+    Rows are cut into blocks of TOP_N_BLOCK items. An item outside the n blocks with the largest maxima is
+    beaten by those n maxima, so the top n all lie in those blocks: only n * TOP_N_BLOCK candidates per row
+    are ranked.
     """
     n_rows, n_items = scores.shape
-    stride = n_items // (16 * n)
-    sample = scores[:, ::stride]
-    rank = sample.shape[1] - 8
-    threshold = np.partition(sample, rank, axis=1)[:, rank]
-    above = scores >= threshold[:, None]
-    counts = above.sum(axis=1)
-    cap = 16 * n + 8 * stride
-    fast = (counts >= n) & (counts <= cap) & np.isfinite(threshold)
-    items = np.empty((n_rows, n), dtype=np.int64)
-    best = np.empty((n_rows, n), dtype=scores.dtype)
-    slow = np.flatnonzero(~fast)
-    if len(slow):
-        items[slow], best[slow] = _top_n_exact(scores[slow], n)
-    fast_rows = np.flatnonzero(fast)
-    if len(fast_rows):
-        rows, cols = np.nonzero(above if len(fast_rows) == n_rows else above[fast_rows])
-        width = int(counts[fast_rows].max())
-        starts = np.concatenate([[0], np.cumsum(counts[fast_rows])[:-1]])
-        position = np.arange(len(rows)) - starts[rows]
-        candidates = np.zeros((len(fast_rows), width), dtype=np.int64)
-        candidate_scores = np.full((len(fast_rows), width), -np.inf, dtype=scores.dtype)
-        candidates[rows, position] = cols
-        candidate_scores[rows, position] = scores[fast_rows[rows], cols]
-        local, best[fast_rows] = _top_n_exact(candidate_scores, n)
-        items[fast_rows] = np.take_along_axis(candidates, local, axis=1)
-    return items, best
+    starts = np.arange(0, n_items, TOP_N_BLOCK)
+    block_max = np.maximum.reduceat(scores, starts, axis=1)
+    top_blocks = np.argpartition(-block_max, n - 1, axis=1)[:, :n]
+    candidates = (starts[top_blocks][:, :, None] + np.arange(TOP_N_BLOCK)).reshape(n_rows, -1)
+    outside = candidates >= n_items
+    candidates[outside] = n_items - 1
+    candidate_scores = np.take_along_axis(scores, candidates, axis=1)
+    candidate_scores[outside] = -np.inf
+    local, best = _top_n_exact(candidate_scores, n)
+    return np.take_along_axis(candidates, local, axis=1), best
 
 
 def top_n(scores: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -142,8 +130,8 @@ def top_n(scores: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     n_take = min(n, n_items)
     if n_take == 0:
         return np.full((n_rows, n), -1, np.int32), np.full((n_rows, n), np.nan, np.float32)
-    if n_items >= 64 * n_take and n_rows:
-        part, part_scores = _top_n_prefiltered(scores, n_take)
+    if n_items >= 8 * TOP_N_BLOCK * n_take and n_rows:
+        part, part_scores = _top_n_blocks(scores, n_take)
     else:
         part, part_scores = _top_n_exact(scores, n_take)
     items = part.astype(np.int32)
@@ -400,6 +388,10 @@ class Recommender(ABC):
     @abstractmethod
     def score(self, users: np.ndarray) -> np.ndarray:
         """Dense float32 scores, shape (len(users), n_items); higher is better."""
+
+    def refit(self, data: TrainingData, previous: Recommender | None = None) -> Self:
+        """Fit on `data`, possibly reusing a fit of the same configuration on part of it (default: plain fit)."""
+        return self.fit(data)
 
     def score_parts(self, users: np.ndarray) -> ScoreParts:
         """`score` in structured form for blending; models override it when they can avoid a dense block."""

@@ -72,8 +72,9 @@ DEFAULT_COMPONENTS: tuple[str, ...] = (
     "social",
     "segment",
 )
-# The cold-start paths use these whatever weight the blend gives them.
-COLD_START_COMPONENTS: tuple[str, ...] = ("popularity", "trending", "segment", "sequential", "content")
+# Fitted whatever weight the blend gives them: the cold-start paths (new customer, new product, anonymous
+# session) and the item widgets ("similar items", "frequently bought together") are built on them.
+ALWAYS_FITTED: tuple[str, ...] = ("popularity", "trending", "segment", "sequential", "content", "item_knn", "fbt")
 DEFAULT_WEIGHT_GRID: tuple[float, ...] = (0.0, 0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0, 1.5, 2.5)
 
 
@@ -161,16 +162,21 @@ class HybridRecommender(Recommender):
         params = {name: dict(config.component_params.get(name, {})) for name in names}
         self.report_: dict[str, ComponentReport] = {}
         with blas_threads(config.n_threads):
+            fitted_on_validation: dict[str, Recommender] = {}
             if config.weights is not None:
                 weights = {name: float(config.weights.get(name, 0.0)) for name in names}
                 scores: dict[str, float | None] = dict.fromkeys(names)
             else:
-                weights, params, scores = self._tune(data, names, params)
-            keep = [n for n in names if weights.get(n, 0.0) > 0 or n in COLD_START_COMPONENTS]
+                weights, params, scores, fitted_on_validation = self._tune(data, names, params)
+            keep = [n for n in names if weights.get(n, 0.0) > 0 or n in ALWAYS_FITTED]
             self.components_: dict[str, Recommender] = {}
             for name in keep:
                 self._say(f"fitting {name} on all data")
-                self.components_[name] = self._make(name, params[name]).fit(data)
+                model = self._make(name, params[name])
+                try:
+                    self.components_[name] = model.refit(data, fitted_on_validation.get(name))
+                except ValueError as error:  # a component this store's data cannot support after all
+                    self._say(f"skipping {name}: {error}")
         self.weights_ = {n: w for n, w in weights.items() if w > 0 and n in self.components_}
         if not self.weights_:  # nothing personal helps (tiny store): fall back to popularity
             self.weights_ = {"popularity": 1.0}
@@ -201,7 +207,7 @@ class HybridRecommender(Recommender):
 
     def _tune(
         self, data: TrainingData, names: list[str], params: dict[str, dict[str, Any]]
-    ) -> tuple[dict[str, float], dict[str, dict[str, Any]], dict[str, float | None]]:
+    ) -> tuple[dict[str, float], dict[str, dict[str, Any]], dict[str, float | None], dict[str, Recommender]]:
         config = self.config
         split = validation_split(data, config.validation_fraction, config.validation_mode)
         max_users = min(config.max_tuning_users, max(200, config.tuning_cells // (data.n_items * max(1, len(names)))))
@@ -210,7 +216,7 @@ class HybridRecommender(Recommender):
         if tune_components == "auto":
             tune_components = len(data.events) <= config.auto_tune_max_events
         if len(users) == 0:
-            return {"popularity": 1.0}, params, dict.fromkeys(names)
+            return {"popularity": 1.0}, params, dict.fromkeys(names), {}
         fitted: dict[str, Recommender] = {}
         scores: dict[str, float | None] = {}
         for name in names:
@@ -228,7 +234,7 @@ class HybridRecommender(Recommender):
                 continue
             params[name], scores[name], fitted[name] = result.best_params, result.best_score, model
         weights = self._tune_weights(fitted, split, users, scores)
-        return weights, params, scores
+        return weights, params, scores, fitted
 
     def _tune_weights(
         self,

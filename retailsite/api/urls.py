@@ -26,7 +26,10 @@ app_name = "api"
 #   path("", include("inventory.api_urls")),        # /api/v1/inventory/...        inventory:read / :write
 # New detail routes (with an id in the path) are picked up by the cross-tenant (BOLA) test
 # in tests/api/test_isolation.py, which fails until it knows how to create such an object.
-V1_EXTENSIONS: list[URLPattern | URLResolver] = []
+V1_EXTENSIONS: list[URLPattern | URLResolver] = [
+    path("", include("recommendations.api_urls")),
+    path("", include("retailsite.privacy.api_urls")),  # /api/v1/customers/<id>/export/  customers:read
+]
 
 v1_patterns: list[URLPattern | URLResolver] = [
     path("whoami/", WhoAmIApi.as_view(), name="whoami"),

@@ -55,9 +55,10 @@ class CustomerData:
 
 
 def customer_relations() -> list[tuple[type[Model], str]]:
-    """(model, field name) of every foreign key to Customer, from the installed models."""
-    return [(rel.related_model, rel.field.name) for rel in Customer._meta.related_objects
-            if rel.many_to_one or rel.one_to_one]
+    """(model, field name) of every foreign key to Customer, from the installed models (including
+    those declared with related_name="+", which Django hides from `related_objects`)."""
+    return [(rel.related_model, rel.field.name) for rel in Customer._meta.get_fields(include_hidden=True)
+            if rel.auto_created and not rel.concrete and (rel.one_to_many or rel.one_to_one)]
 
 
 def _scoped(model: type[Model]) -> QuerySet:

@@ -67,7 +67,11 @@ def _order(tenant: Tenant) -> tuple[dict[str, str], dict[str, Any]]:
 OBJECT_BUILDERS: dict[str, Callable[[Tenant], tuple[dict[str, str], dict[str, Any]]]] = {
     "api:v1:product-detail": _product,
     "api:v1:customer-detail": _customer,
+    "api:v1:customer-export": _customer,
     "api:v1:order-detail": _order,
+    "api:v1:recommendations-customer": _customer,
+    "api:v1:recommendations-similar": _product,
+    "api:v1:recommendations-bought-together": _product,
 }
 
 

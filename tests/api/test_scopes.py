@@ -39,6 +39,12 @@ REQUIRED_SCOPE = [
     ("delete", "/api/v1/orders/O1/", "orders:write"),
     ("post", "/api/v1/events/", "events:write"),
     ("post", "/api/v1/events/batch/", "events:write"),
+    ("get", "/api/v1/recommendations/customers/C1/", "recommendations:read"),
+    ("post", "/api/v1/recommendations/batch/", "recommendations:read"),
+    ("get", "/api/v1/recommendations/products/P1/similar/", "recommendations:read"),
+    ("get", "/api/v1/recommendations/products/P1/bought-together/", "recommendations:read"),
+    ("get", "/api/v1/recommendations/trending/", "recommendations:read"),
+    ("post", "/api/v1/recommendations/rerank/", "recommendations:read"),
 ]
 
 

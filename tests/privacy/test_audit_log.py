@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import itertools
 import threading
 
 import pytest
@@ -154,7 +155,7 @@ def test_each_store_has_its_own_unbroken_chain() -> None:
         entries = audit_entries(tenant)
         assert [e.seq for e in entries] == list(range(1, len(entries) + 1))
         assert entries[0].prev_hash == "0" * 64
-        for previous, entry in zip(entries, entries[1:], strict=False):
+        for previous, entry in itertools.pairwise(entries):
             assert entry.prev_hash == previous.hash
     call_command("verify_audit_log", "--tenant", "chain-a")
 
@@ -195,11 +196,12 @@ def logged_store():
 def test_the_verifier_passes_an_intact_log(logged_store, capsys) -> None:
     call_command("verify_audit_log")
     out = capsys.readouterr().out
-    assert "tamper: 5 entries, chain intact" in out  # the store's creation and 4 customers and out.strip().splitlines()[-1].startswith("OK")
+    assert "tamper: 5 entries, chain intact" in out  # the store's creation and 4 customers
+    assert out.strip().splitlines()[-1].startswith("OK")
 
 
 def test_editing_one_entry_through_sql_is_reported(logged_store) -> None:
-    tenant, entries = logged_store
+    _, entries = logged_store
     target = entries[1]
     with as_table_owner(), connection.cursor() as cursor:
         cursor.execute("UPDATE privacy_auditlogentry SET actor = 'user:1' WHERE id = %s", [target.pk])
@@ -224,7 +226,7 @@ def test_recomputing_the_edited_entrys_hash_breaks_the_next_link(logged_store) -
 
 
 def test_removing_an_entry_is_reported(logged_store) -> None:
-    tenant, entries = logged_store
+    _, entries = logged_store
     with as_table_owner(), connection.cursor() as cursor:
         cursor.execute("DELETE FROM privacy_auditlogentry WHERE id = %s", [entries[2].pk])
     with pytest.raises(CommandError, match=r"seq=4: sequence jumps from 2 to 4: 1 entry missing"):
@@ -252,9 +254,10 @@ def test_another_store_cannot_read_the_log() -> None:
     CustomerFactory(tenant=alpha)
     seal_audit_log()
     with tenant_context(beta):
-        assert raw("SELECT count(*) FROM privacy_auditlogentry") == [(0,)]
+        assert raw("SELECT DISTINCT tenant_id FROM privacy_auditlogentry") == [(beta.pk,)]
+        assert raw("SELECT count(*) FROM privacy_auditlogentry WHERE object_type = 'commerce_customer'") == [(0,)]
     with tenant_context(alpha):
-        assert raw("SELECT count(*) FROM privacy_auditlogentry")[0][0] >= 1
+        assert raw("SELECT count(*) FROM privacy_auditlogentry WHERE object_type = 'commerce_customer'") == [(1,)]
 
 
 @pytest.mark.django_db(transaction=True)

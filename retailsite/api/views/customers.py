@@ -10,6 +10,8 @@ from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from retailsite.privacy.services import audit_record_read
+
 from .. import selectors, services
 from ..permissions import read_write
 from ..serializers import (
@@ -45,6 +47,7 @@ class CustomerDetailApi(TenantApiView):
     @extend_schema(tags=[TAG], summary="Get a customer", responses=CustomerOutputSerializer)
     def get(self, request: Request, customer_id: str) -> Response:
         customer = found(selectors.customer_get(customer_id=customer_id), "customer", customer_id)
+        audit_record_read(object_type="commerce_customer", object_id=customer.pk)
         return self.output(CustomerOutputSerializer, customer)
 
     @extend_schema(tags=[TAG], summary="Replace a customer", request=CustomerUpdateInputSerializer,

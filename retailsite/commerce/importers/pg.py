@@ -171,6 +171,7 @@ class PgSession:
                      "ON COMMIT DROP")
         self.execute(f"WITH written AS ({insert} RETURNING t.external_id, t.id, (t.xmax = 0) AS inserted) "
                      f"INSERT INTO {quote(keys_into)} SELECT * FROM written", params)
+        self.execute(f"ANALYZE {quote(keys_into)}")
         created, updated = self.fetchone(f"SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT "
                                          f"inserted) FROM {quote(keys_into)}")
         return int(created), int(updated)

@@ -187,9 +187,14 @@ class CustomersImporter(KindImporter):
 
     @staticmethod
     def _stored_tokens(db: PgSession, external_ids: list[str], protected: list[str]) -> dict[str, dict[str, str]]:
-        columns = ", ".join(protected)
-        rows = db.fetchall(f"SELECT external_id, {columns} FROM {table(Customer)} "
-                           "WHERE tenant_id = %s AND external_id = ANY(%s)", [db.tenant_id, external_ids])
+        """The stored tokens of these customers, each found through the (tenant, external_id) index."""
+        columns = ", ".join(f"k.{column}" for column in protected)
+        rows = db.fetchall(
+            f"SELECT s.external_id, {columns} FROM unnest(%s::text[]) AS s(external_id) "
+            f"CROSS JOIN LATERAL (SELECT * FROM {table(Customer)} m "
+            "WHERE m.tenant_id = %s AND m.external_id = s.external_id LIMIT 1) k",
+            [external_ids, db.tenant_id],
+        )
         return {row[0]: dict(zip(protected, row[1:], strict=True)) for row in rows}
 
     # -- other databases -----------------------------------------------------------------------

@@ -198,19 +198,25 @@ class OrdersImporter(KindImporter):
                                             f"{MAX_LINE_QUANTITY:,}") for row in rows])
         db.execute("ANALYZE import_order_lines_resolved")
         # Lines of the imported orders that the file no longer lists (before inserting, so a
-        # first import scans nothing).
+        # first import finds none). Stored lines are read through the (tenant, order, product)
+        # index per order, compared with EXCEPT, and deleted by primary key: no join whose plan
+        # depends on statistics of tables written moments ago.
         db.execute(
             f"""
             DELETE FROM {table(OrderLine)} t
-            USING (SELECT stored.id
-                   FROM (SELECT DISTINCT order_id FROM import_order_lines_resolved) r
-                   CROSS JOIN LATERAL (SELECT x.id, x.product_id FROM {table(OrderLine)} x
-                                       WHERE x.tenant_id = %s AND x.order_id = r.order_id OFFSET 0) stored
-                   WHERE NOT EXISTS (SELECT 1 FROM import_order_lines_resolved y
-                                     WHERE y.order_id = r.order_id AND y.product_id = stored.product_id)) stale
-            WHERE t.id = stale.id
+            WHERE t.tenant_id = %s AND t.id = ANY(ARRAY(
+                SELECT k.id
+                FROM (SELECT r.order_id, stored.product_id
+                      FROM (SELECT DISTINCT order_id FROM import_order_lines_resolved) r
+                      CROSS JOIN LATERAL (SELECT x.product_id FROM {table(OrderLine)} x
+                                          WHERE x.tenant_id = %s AND x.order_id = r.order_id OFFSET 0) stored
+                      EXCEPT
+                      SELECT order_id, product_id FROM import_order_lines_resolved) stale
+                CROSS JOIN LATERAL (SELECT x.id FROM {table(OrderLine)} x
+                                    WHERE x.tenant_id = %s AND x.order_id = stale.order_id
+                                      AND x.product_id = stale.product_id LIMIT 1) k))
             """,
-            [db.tenant_id],
+            [db.tenant_id, db.tenant_id, db.tenant_id],
         )
         deleted = db.cursor.rowcount
         created = updated = 0

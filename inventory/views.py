@@ -1,0 +1,68 @@
+"""Staff pages of inventory: the active reorder plan, and one product's projected stock under it (with a chart).
+
+Mounted at /staff/inventory/ (TenantMiddleware selects the store from the staff user's membership). A user without
+a membership that may view the store's data is refused (403); a platform superuser must pick a store first.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.contrib.admin.views.decorators import staff_member_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from retailsite.tenancy.admin_base import request_can
+from retailsite.tenancy.context import current_tenant_id
+from retailsite.tenancy.permissions import Capability
+
+from . import selectors
+from .charts import line_projection, plan_cost_chart, projected_stock_chart
+
+LINES_PER_PAGE = 100
+
+
+def _require_viewer(request: HttpRequest) -> None:
+    if current_tenant_id() is None:
+        raise PermissionDenied("Select a store first (the store switcher at the top of the admin).")
+    if not request_can(request, Capability.VIEW):
+        raise PermissionDenied("You are not a member of this store.")
+
+
+def _context(request: HttpRequest, title: str, **extra: object) -> dict[str, object]:
+    return {**admin.site.each_context(request), "title": title, **extra}
+
+
+@staff_member_required
+def plan_view(request: HttpRequest) -> HttpResponse:
+    _require_viewer(request)
+    plan = selectors.active_plan()
+    latest = selectors.plan_list().first()
+    page = None
+    if plan is not None:
+        to_order_only = request.GET.get("all") != "1"
+        page = Paginator(selectors.plan_lines(plan, to_order_only=to_order_only), LINES_PER_PAGE).get_page(
+            request.GET.get("page"))
+    return render(request, "inventory/plan.html", _context(
+        request, "Reorder plan", plan=plan, latest=latest, page=page, show_all=request.GET.get("all") == "1",
+        cost_chart=plan_cost_chart(plan) if plan is not None else None))
+
+
+@staff_member_required
+def product_view(request: HttpRequest, product_pk: int) -> HttpResponse:
+    _require_viewer(request)
+    product = selectors.product_get(pk=product_pk)
+    if product is None:
+        raise Http404("No such product in this store.")
+    plan = selectors.active_plan()
+    line = selectors.plan_line_for_product(plan, product.pk) if plan is not None else None
+    chart = rows = None
+    if line is not None:
+        chart = projected_stock_chart(plan, line)
+        labels, projection = line_projection(plan, line)
+        rows = list(zip(labels, projection.demand, projection.arrivals, projection.orders, projection.on_hand_end,
+                        projection.position_end, projection.lost_sales, strict=True))
+    return render(request, "inventory/product.html", _context(
+        request, f"Projected stock: {product.name}", product=product, plan=plan, line=line, chart=chart,
+        rows=rows))

@@ -1,0 +1,189 @@
+"""Partner API for recommendations (scope recommendations:read): for a customer, for many
+customers at once, similar items, frequently bought together, trending, and re-ranking a list.
+
+Every response carries a `recommendation_id` (it encodes the model version, so events that cite
+it are attributed to that version) and every item its score and a reason a person can read.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from retailsite.api.scopes import Scope
+from retailsite.api.selectors import customer_get, product_get
+from retailsite.api.views.base import TenantApiView, found
+from retailsite.commerce.models import Category, Customer, Product
+
+from . import serving
+from .serving import Filters, ServedList
+
+TAG = "recommendations"
+MAX_BATCH_CUSTOMERS = 100
+MAX_RERANK_ITEMS = 500
+
+
+class FilterInputSerializer(serializers.Serializer):
+    k = serializers.IntegerField(min_value=1, max_value=serving.MAX_K, default=10)
+    category = serializers.CharField(required=False, max_length=1000,
+                                     help_text='a category path, e.g. "Home > Kitchen" (its sub-categories included)')
+    min_price = serializers.DecimalField(max_digits=12, decimal_places=2, required=False, min_value=0)
+    max_price = serializers.DecimalField(max_digits=12, decimal_places=2, required=False, min_value=0)
+    exclude = serializers.CharField(required=False, max_length=10_000, help_text="comma-separated product ids")
+    include_purchased = serializers.BooleanField(required=False, allow_null=True, default=None)
+    max_per_category = serializers.IntegerField(required=False, min_value=0, max_value=100, allow_null=True,
+                                                default=None)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        low, high = attrs.get("min_price"), attrs.get("max_price")
+        if low is not None and high is not None and low > high:
+            raise ValidationError({"max_price": ["max_price must be at least min_price."]})
+        return attrs
+
+
+class ItemOutputSerializer(serializers.Serializer):
+    product_id = serializers.CharField(source="external_id")
+    name = serializers.CharField()
+    price = serializers.DecimalField(max_digits=12, decimal_places=2)
+    category = serializers.CharField(source="category_path")
+    score = serializers.FloatField()
+    reason = serializers.CharField()
+    reason_kind = serializers.CharField()
+
+
+class ListOutputSerializer(serializers.Serializer):
+    recommendation_id = serializers.CharField()
+    model_version = serializers.IntegerField(source="model_version_id", allow_null=True)
+    surface = serializers.CharField()
+    items = ItemOutputSerializer(many=True)
+
+
+class BatchInputSerializer(FilterInputSerializer):
+    customer_ids = serializers.ListField(child=serializers.CharField(max_length=100), min_length=1,
+                                         max_length=MAX_BATCH_CUSTOMERS)
+
+
+class BatchItemOutputSerializer(ListOutputSerializer):
+    customer_id = serializers.CharField()
+
+
+class BatchOutputSerializer(serializers.Serializer):
+    results = BatchItemOutputSerializer(many=True)
+
+
+class RerankInputSerializer(serializers.Serializer):
+    customer_id = serializers.CharField(required=False, max_length=100)
+    session_id = serializers.CharField(required=False, max_length=100, default="")
+    product_ids = serializers.ListField(child=serializers.CharField(max_length=100), min_length=1,
+                                        max_length=MAX_RERANK_ITEMS)
+
+
+def _filters(data: dict[str, Any]) -> Filters:
+    category_id = None
+    if data.get("category"):
+        category_id = Category.objects.filter(path=data["category"].strip()).values_list("id", flat=True).first()
+        if category_id is None:
+            raise ValidationError({"category": [f"No category {data['category']!r} in this store."]})
+    exclude_ids: frozenset[int] = frozenset()
+    if data.get("exclude"):
+        wanted = [part.strip() for part in data["exclude"].split(",") if part.strip()]
+        exclude_ids = frozenset(Product.objects.filter(external_id__in=wanted).values_list("id", flat=True))
+    return Filters(k=data["k"], category_id=category_id, min_price=data.get("min_price"),
+                   max_price=data.get("max_price"), exclude_product_ids=exclude_ids,
+                   include_purchased=data.get("include_purchased"), max_per_category=data.get("max_per_category"))
+
+
+def _for_customer(customer: Customer, filters: Filters) -> ServedList:
+    # Without personalization consent the customer gets non-personalized results.
+    return serving.recommend_for_customer(customer_id=customer.id, filters=filters,
+                                          personalized=customer.personalization_consent)
+
+
+class CustomerRecommendationsApi(TenantApiView):
+    scope_map = {"GET": Scope.RECOMMENDATIONS_READ}
+
+    @extend_schema(tags=[TAG], summary="Recommendations for a customer", parameters=[FilterInputSerializer],
+                   responses=ListOutputSerializer)
+    def get(self, request: Request, customer_id: str) -> Response:
+        filters = _filters(self.validated_query(FilterInputSerializer))
+        customer = found(customer_get(customer_id=customer_id), "customer", customer_id)
+        return self.output(ListOutputSerializer, _for_customer(customer, filters))
+
+
+class BatchRecommendationsApi(TenantApiView):
+    scope_map = {"POST": Scope.RECOMMENDATIONS_READ}
+
+    @extend_schema(tags=[TAG], summary=f"Recommendations for up to {MAX_BATCH_CUSTOMERS} customers",
+                   request=BatchInputSerializer, responses=BatchOutputSerializer)
+    def post(self, request: Request) -> Response:
+        data = self.validated(BatchInputSerializer, request.data)
+        filters = _filters(data)
+        wanted = list(dict.fromkeys(data["customer_ids"]))
+        customers = {c.external_id: c for c in Customer.objects.filter(external_id__in=wanted)}
+        unknown = [cid for cid in wanted if cid not in customers]
+        if unknown:
+            raise ValidationError({"customer_ids": [f"Unknown customer ids: {', '.join(unknown[:20])}"]})
+        results = []
+        for customer_id in wanted:
+            served = _for_customer(customers[customer_id], filters)
+            results.append({**ListOutputSerializer(served).data, "customer_id": customer_id})
+        return Response({"results": results})
+
+
+class SimilarItemsApi(TenantApiView):
+    scope_map = {"GET": Scope.RECOMMENDATIONS_READ}
+
+    @extend_schema(tags=[TAG], summary="Items similar to a product", parameters=[FilterInputSerializer],
+                   responses=ListOutputSerializer)
+    def get(self, request: Request, product_id: str) -> Response:
+        filters = _filters(self.validated_query(FilterInputSerializer))
+        product = found(product_get(product_id=product_id), "product", product_id)
+        return self.output(ListOutputSerializer, serving.similar_items(product_id=product.id, filters=filters))
+
+
+class BoughtTogetherApi(TenantApiView):
+    scope_map = {"GET": Scope.RECOMMENDATIONS_READ}
+
+    @extend_schema(tags=[TAG], summary="Frequently bought together with a product",
+                   parameters=[FilterInputSerializer], responses=ListOutputSerializer)
+    def get(self, request: Request, product_id: str) -> Response:
+        filters = _filters(self.validated_query(FilterInputSerializer))
+        product = found(product_get(product_id=product_id), "product", product_id)
+        return self.output(ListOutputSerializer, serving.bought_together(product_id=product.id, filters=filters))
+
+
+class TrendingApi(TenantApiView):
+    scope_map = {"GET": Scope.RECOMMENDATIONS_READ}
+
+    @extend_schema(tags=[TAG], summary="Trending products (optionally in a category)",
+                   parameters=[FilterInputSerializer], responses=ListOutputSerializer)
+    def get(self, request: Request) -> Response:
+        filters = _filters(self.validated_query(FilterInputSerializer))
+        return self.output(ListOutputSerializer, serving.trending(filters=filters))
+
+
+class RerankApi(TenantApiView):
+    scope_map = {"POST": Scope.RECOMMENDATIONS_READ}
+
+    @extend_schema(tags=[TAG], summary="Order the caller's list of products for a shopper",
+                   request=RerankInputSerializer, responses=ListOutputSerializer)
+    def post(self, request: Request) -> Response:
+        data = self.validated(RerankInputSerializer, request.data)
+        customer = None
+        if data.get("customer_id"):
+            customer = found(customer_get(customer_id=data["customer_id"]), "customer", data["customer_id"])
+        wanted = list(dict.fromkeys(data["product_ids"]))
+        ids = dict(Product.objects.filter(external_id__in=wanted).values_list("external_id", "id"))
+        unknown = [pid for pid in wanted if pid not in ids]
+        if unknown:
+            raise ValidationError({"product_ids": [f"Unknown product ids: {', '.join(unknown[:20])}"]})
+        personalized = customer is not None and customer.personalization_consent
+        served = serving.rerank(customer_id=customer.id if personalized else None,
+                                product_ids=[ids[pid] for pid in wanted],
+                                session_id=data["session_id"] if customer is None else "")
+        return self.output(ListOutputSerializer, served)

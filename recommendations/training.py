@@ -1,0 +1,211 @@
+"""A store's recommender training run: read, evaluate, fit, precompute, decide.
+
+1. Read the store's interactions (consenting customers only) into the engine's arrays.
+2. Offline evaluation on a time-based split (each customer's last 20% of events held out):
+   the hybrid tunes its blend on a validation split carved from the training part, and is
+   scored on the held-out part — accuracy, coverage, novelty, diversity, exposure
+   concentration, long-tail share, and accuracy per customer group (gender, age band).
+3. Refit on all data with the tuned hyperparameters and blend.
+4. Precompute serving lists: top-N per customer, similar items and frequently-bought-together
+   per product, popular / trending (overall and per category), all tied to the new version.
+5. Activate the version atomically unless its NDCG@10 is worse than the active one's by more
+   than the tenant's tolerance. Any failure leaves the previous version serving.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+from django.db import transaction
+
+from recommendations.engine.base import model_to_bytes
+from recommendations.engine.evaluation import evaluate_recommendations, relevance_matrix, split_per_user_by_time
+from recommendations.engine.hybrid import HybridConfig, HybridRecommender
+from recommendations.engine.reasons import REASON_KINDS
+from retailsite.bulk import bulk_insert
+from retailsite.commerce.models import Product
+from retailsite.tenancy.models import Tenant
+from retailsite.tenancy.training import Progress, silent_progress
+
+from .data_loading import TenantTrainingData, load_training_data
+from .models import CustomerRecommendations, ModelVersion, ProductNeighbours, RankedList
+from .services import model_version_decide, model_version_mark_failed, model_version_store_artifact
+
+TOP_N = 50
+NEIGHBOURS_N = 20
+RANKED_N = 100
+EVAL_K = 10
+
+
+def _threads() -> int:
+    return max(1, min(2, os.cpu_count() or 1))
+
+
+def recommender_train(*, tenant: Tenant, progress: Progress = silent_progress) -> str:
+    progress("reading interactions")
+    loaded = load_training_data(tenant)
+    data = loaded.data
+    if len(data.events) == 0 or data.n_items == 0:
+        return "recommendations: no interactions yet; popular items are served"
+    version = ModelVersion.objects.create(
+        algorithm="hybrid", data_cutoff=loaded.cutoff, n_customers=data.n_users, n_products=data.n_items,
+        n_interactions=len(data.events),
+    )
+    try:
+        started = time.monotonic()
+        metrics, final_config = _evaluate(loaded, progress)
+        progress("fitting the hybrid on all data")
+        model = HybridRecommender(final_config, progress=lambda m: progress(f"fit: {m}")).fit(data)
+        fit_seconds = time.monotonic() - started
+        metrics["components"] = {name: round(weight, 4) for name, weight in model.weights_.items()}
+        _write_lists(version, loaded, model, progress)
+        model_version_store_artifact(version=version, payload=model_to_bytes(model))
+        version.metrics = metrics
+        version.params = {"components": list(model.components_), "weights": model.weights_,
+                          "top_n": TOP_N, "event_weights": dict(data.config.event_weights),
+                          "half_life_days": data.config.half_life_days}
+        version.fit_seconds = fit_seconds
+        version.save(update_fields=["metrics", "params", "fit_seconds"])
+        model_version_decide(version=version, tolerance=float(tenant.setting("activation_tolerance")))
+    except BaseException as error:
+        # The lists of a failed version are never served (only the active version's are read).
+        model_version_mark_failed(version_id=version.pk, error=f"{type(error).__name__}: {error}")
+        raise
+    version.refresh_from_db()
+    return (f"recommendations v{version.pk} {version.status}: NDCG@10 {metrics.get('ndcg@10', 0):.4f}, "
+            f"coverage {metrics.get('coverage', 0):.3f} — {version.status_reason}")
+
+
+def _evaluate(loaded: TenantTrainingData, progress: Progress) -> tuple[dict, HybridConfig]:
+    data = loaded.data
+    config = HybridConfig(n_threads=_threads(), als_threads=_threads())
+    train_log, test_log = split_per_user_by_time(data.events, 0.2)
+    train = data.with_events(train_log)
+    progress("evaluation: tuning and fitting on the training part")
+    model = HybridRecommender(config, progress=lambda m: progress(f"evaluation: {m}")).fit(train)
+    relevant = relevance_matrix(test_log, exclude=train.seen)
+    users = np.flatnonzero(np.diff(relevant.indptr) > 0)
+    final = HybridConfig(
+        n_threads=config.n_threads, als_threads=config.als_threads, weights=dict(model.weights_),
+        component_params={name: dict(report.params) for name, report in model.report_.items()},
+    )
+    if not len(users):
+        return {"note": "no held-out interactions to evaluate on"}, final
+    progress(f"evaluation: scoring {len(users)} customers")
+    top = model.recommend(users, n=EVAL_K, exclude=train.seen, with_reasons=False)
+    figures: dict = {}
+    for attribute, labels in loaded.groups.items():
+        report = evaluate_recommendations(
+            top.items, relevant, k=EVAL_K, users=users, train=train.matrix,
+            item_categories=data.item_categories, user_groups=labels,
+        )
+        figures[attribute] = report
+    report = next(iter(figures.values()))
+    accuracy = report.accuracy
+    metrics = {
+        f"precision@{EVAL_K}": accuracy.precision, f"recall@{EVAL_K}": accuracy.recall,
+        f"ndcg@{EVAL_K}": accuracy.ndcg, f"map@{EVAL_K}": accuracy.map, f"hit_rate@{EVAL_K}": accuracy.hit_rate,
+        "evaluated_customers": accuracy.n_users, "coverage": report.coverage, "novelty": report.novelty,
+        "intra_list_diversity": report.intra_list_diversity, "gini": report.gini,
+        "long_tail_share": report.long_tail_share, "split": "per-customer last 20% of events by time",
+        "groups": {
+            attribute: {
+                group: {f"ndcg@{EVAL_K}": m.ndcg, f"recall@{EVAL_K}": m.recall, f"precision@{EVAL_K}": m.precision,
+                        f"hit_rate@{EVAL_K}": m.hit_rate, "users": m.n_users}
+                for group, m in group_report.by_group.items()
+            }
+            for attribute, group_report in figures.items()
+        },
+    }
+    return metrics, final
+
+
+def _pack(product_ids: np.ndarray, items: np.ndarray, scores: np.ndarray, kinds: np.ndarray | None = None,
+          anchors: np.ndarray | None = None, categories: np.ndarray | None = None,
+          category_ids: np.ndarray | None = None) -> dict:
+    valid = items >= 0
+    packed: dict = {
+        "p": product_ids[items[valid]].tolist(),
+        "s": [round(float(s), 5) for s in scores[valid]],
+    }
+    if kinds is not None:
+        packed["k"] = [REASON_KINDS[int(k)].value for k in kinds[valid]]
+    if anchors is not None:
+        packed["a"] = [int(product_ids[a]) if a >= 0 else None for a in anchors[valid]]
+    if categories is not None and category_ids is not None:
+        packed["c"] = [int(category_ids[c]) if c >= 0 else None for c in categories[valid]]
+    return packed
+
+
+def _write_lists(version: ModelVersion, loaded: TenantTrainingData, model: HybridRecommender,
+                 progress: Progress) -> None:
+    data = loaded.data
+    product_ids, customer_ids, category_ids = loaded.product_ids, loaded.customer_ids, loaded.category_ids
+    active = set(Product.objects.filter(active=True).values_list("id", flat=True))
+    item_mask = np.array([pid in active for pid in product_ids.tolist()], dtype=bool)
+
+    progress("precomputing top-N for every customer")
+    top = model.recommend(None, n=TOP_N, exclude=data.purchased, item_mask=item_mask)
+
+    def customer_rows():
+        for row in range(len(top.users)):
+            if row % 5000 == 0:
+                progress("writing customer lists", row, len(top.users))
+            yield (version.pk, int(customer_ids[top.users[row]]),
+                   _pack(product_ids, top.items[row], top.scores[row], top.reasons.kinds[row],
+                         top.reasons.anchors[row], top.reasons.categories[row], category_ids))
+        progress("writing customer lists", len(top.users), len(top.users))
+
+    with transaction.atomic():
+        bulk_insert(CustomerRecommendations, ["model_version", "customer", "items"], customer_rows(),
+                    json_columns=["items"])
+
+    progress("precomputing similar items and bought-together per product")
+
+    def neighbour_rows():
+        for item in range(data.n_items):
+            if item % 2000 == 0:
+                progress("similar items", item, data.n_items)
+            similar = model.similar_items(item, NEIGHBOURS_N, item_mask=item_mask)
+            together = [r for r in model.bought_together(item, NEIGHBOURS_N) if item_mask[r.item]]
+            yield (version.pk, int(product_ids[item]),
+                   {"p": [int(product_ids[r.item]) for r in similar], "s": [round(r.score, 5) for r in similar]},
+                   {"p": [int(product_ids[r.item]) for r in together], "s": [round(r.score, 5) for r in together]})
+        progress("similar items", data.n_items, data.n_items)
+
+    with transaction.atomic():
+        bulk_insert(ProductNeighbours, ["model_version", "product", "similar", "bought_together"], neighbour_rows(),
+                    json_columns=["similar", "bought_together"])
+
+    ranked: list[tuple[int, str, dict]] = []
+    for key, name in (("popular", "popularity"), ("trending", "trending")):
+        component = model.components_.get(name)
+        if component is None:
+            continue
+        items = component.top_items(RANKED_N)  # type: ignore[attr-defined]
+        items = items[item_mask[items]] if len(items) else items
+        scores = np.linspace(1.0, 0.01, num=len(items)) if len(items) else np.array([])
+        ranked.append((version.pk, key, _pack(product_ids, np.asarray(items), scores)))
+        for category in np.unique(data.item_categories[data.item_categories >= 0]):
+            in_category = component.top_items(RANKED_N, category=int(category))  # type: ignore[attr-defined]
+            in_category = in_category[item_mask[in_category]] if len(in_category) else in_category
+            if len(in_category):
+                ranked.append((version.pk, f"{key}:category:{int(category_ids[category])}",
+                               _pack(product_ids, np.asarray(in_category),
+                                     np.linspace(1.0, 0.01, num=len(in_category)))))
+    with transaction.atomic():
+        bulk_insert(RankedList, ["model_version", "key", "items"], ranked, json_columns=["items"])
+
+
+def prune_old_versions(*, keep: int = 3) -> int:
+    """Delete the lists of versions that can no longer be rolled back to (keep the newest few)."""
+    stale = list(
+        ModelVersion.objects.exclude(status=ModelVersion.Status.ACTIVE).order_by("-created_at")
+        .values_list("id", flat=True)[keep:]
+    )
+    for model in (CustomerRecommendations, ProductNeighbours, RankedList):
+        model.objects.filter(model_version_id__in=stale).delete()
+    return len(stale)
+

@@ -1,0 +1,145 @@
+"""The hybrid: planted taste clusters recovered, every cold-start path, readable reasons, determinism."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from recommendations.engine.base import model_from_bytes, model_to_bytes
+from recommendations.engine.data import TrainingData
+from recommendations.engine.hybrid import HybridConfig, HybridRecommender
+from recommendations.engine.reasons import Reason, ReasonKind, render_reason
+from tests.recommendations.test_engine_algorithms import (
+    CLUSTER_A,
+    CLUSTER_B,
+    NEW_KITCHEN_ITEMS,
+    planted_store,
+)
+
+KITCHEN = CLUSTER_A | set(NEW_KITCHEN_ITEMS)
+
+
+@pytest.fixture(scope="module")
+def store() -> TrainingData:
+    return planted_store()
+
+
+@pytest.fixture(scope="module")
+def hybrid(store: TrainingData) -> HybridRecommender:
+    return HybridRecommender(HybridConfig(n_threads=1, als_threads=1)).fit(store)
+
+
+def test_tuned_hybrid_recommends_each_customers_own_cluster(hybrid, store) -> None:  # type: ignore[no-untyped-def]
+    assert hybrid.weights_, "tuning kept at least one component"
+    top = hybrid.recommend(np.arange(60), 5, exclude=store.seen)
+    for user in range(60):
+        assert set(top.items[user].tolist()) <= (KITCHEN if user < 30 else CLUSTER_B), user
+
+
+def test_reasons_are_structured_and_render_as_sentences(hybrid, store) -> None:  # type: ignore[no-untyped-def]
+    names = {i: f"Item {i}" for i in range(store.n_items)}
+    categories = {0: "Kitchen", 1: "Garden"}
+    top = hybrid.recommend(np.array([0]), 10, exclude=store.seen)
+    history = set(store.seen[0].indices.tolist())
+    for rec in top.recommendations(0):
+        sentence = render_reason(rec.reason, names, categories)
+        assert sentence
+        if rec.reason.kind in (ReasonKind.BECAUSE_BOUGHT, ReasonKind.BECAUSE_VIEWED, ReasonKind.SIMILAR_TO):
+            assert rec.reason.anchor_item in history  # "because you ..." always names something they did
+            assert names[rec.reason.anchor_item] in sentence
+
+
+def test_new_customer_gets_their_segments_favourites(hybrid) -> None:  # type: ignore[no-untyped-def]
+    # customers 60 (cluster A traits) and 61 (cluster B traits) have no events at all
+    top = hybrid.recommend(np.array([60, 61]), 5)
+    assert set(top.items[0].tolist()) <= KITCHEN
+    assert set(top.items[1].tolist()) <= CLUSTER_B
+    assert top.recommendations(0)[0].reason.kind in (
+        ReasonKind.POPULAR_WITH_SEGMENT, ReasonKind.POPULAR, ReasonKind.TRENDING
+    )
+    # a sign-up the model has never indexed, known only by attribute codes
+    fresh = hybrid.recommend_for_new_customer(attributes=[1], n=5)
+    assert {r.item for r in fresh} <= CLUSTER_B
+    assert len(hybrid.recommend_for_new_customer(None, n=5)) == 5  # nothing known: popular items
+
+
+def test_new_products_reach_customers_whose_history_matches_their_text(hybrid, store) -> None:  # type: ignore[no-untyped-def]
+    assert set(hybrid.cold_items_.tolist()) == set(NEW_KITCHEN_ITEMS)
+    scores = hybrid.score(np.arange(60))
+    for item in NEW_KITCHEN_ITEMS:
+        assert scores[:30, item].mean() > scores[30:, item].max()  # kitchen customers, not garden ones
+    top = hybrid.recommend(np.arange(30), 20, exclude=store.seen)
+    listed = [(row, col) for row in range(30) for col in range(20) if top.items[row, col] in NEW_KITCHEN_ITEMS]
+    assert listed, "new kitchen products appear in kitchen customers' lists"
+    for row, col in listed:
+        reason = top.reasons.at(row, col)
+        assert reason.kind == ReasonKind.SIMILAR_TO
+        assert reason.anchor_item in set(store.seen[row].indices.tolist())
+
+
+def test_anonymous_session_gets_items_related_to_what_it_viewed(hybrid) -> None:  # type: ignore[no-untyped-def]
+    session = [3, 5]
+    recs = hybrid.recommend_for_session(session, n=5)
+    assert len(recs) == 5
+    assert {r.item for r in recs} <= KITCHEN
+    assert not {r.item for r in recs} & set(session)
+    anchored = [r for r in recs if r.reason.kind in (ReasonKind.BECAUSE_VIEWED, ReasonKind.SIMILAR_TO)]
+    assert anchored and all(r.reason.anchor_item in session for r in anchored)
+    assert len(hybrid.recommend_for_session([], n=3)) == 3  # empty session: popular items
+
+
+def test_item_widgets(hybrid) -> None:  # type: ignore[no-untyped-def]
+    similar = hybrid.similar_items(3, n=5)
+    assert {r.item for r in similar} <= KITCHEN and all(r.reason.anchor_item == 3 for r in similar)
+    assert {r.item for r in hybrid.similar_items(40, n=5)} <= KITCHEN  # a new product: by its text
+    together = hybrid.bought_together(25, n=3)
+    assert together and {r.item for r in together} <= CLUSTER_B
+    assert all(r.reason == Reason(ReasonKind.BOUGHT_TOGETHER, anchor_item=25) for r in together)
+
+
+def test_bulk_lists_honour_masks_and_exclusions(hybrid, store) -> None:  # type: ignore[no-untyped-def]
+    mask = np.ones(store.n_items, dtype=bool)
+    mask[list(range(0, 20, 2))] = False  # even kitchen items out of stock
+    top = hybrid.recommend(np.arange(30), 8, exclude=store.purchased, item_mask=mask)
+    for user in range(30):
+        listed = set(top.items[user][top.items[user] >= 0].tolist())
+        assert not listed & set(range(0, 20, 2))
+        assert not listed & set(store.purchased[user].indices.tolist())
+
+
+def test_fixed_weights_skip_tuning_and_fits_are_deterministic(store) -> None:  # type: ignore[no-untyped-def]
+    config = HybridConfig(weights={"ease": 1.0, "item_knn": 0.5, "popularity": 0.1}, n_threads=1, als_threads=1)
+    first = HybridRecommender(config).fit(store)
+    assert first.weights_ == {"ease": 1.0, "item_knn": 0.5, "popularity": 0.1}
+    again = HybridRecommender(config).fit(store)
+    users = np.arange(62)
+    np.testing.assert_array_equal(first.recommend(users, 5).items, again.recommend(users, 5).items)
+
+
+def test_model_survives_serialization(hybrid, store) -> None:  # type: ignore[no-untyped-def]
+    restored = model_from_bytes(model_to_bytes(hybrid))
+    users = np.arange(62)
+    np.testing.assert_array_equal(
+        restored.recommend(users, 5, exclude=store.seen).items, hybrid.recommend(users, 5, exclude=store.seen).items
+    )
+
+
+def test_render_reason_sentences() -> None:
+    names = {7: "Espresso Cups"}
+    categories = {2: "Kitchen"}
+    cases = {
+        Reason(ReasonKind.BECAUSE_BOUGHT, anchor_item=7): "Because you bought Espresso Cups",
+        Reason(ReasonKind.BECAUSE_VIEWED, anchor_item=7): "Because you viewed Espresso Cups",
+        Reason(ReasonKind.SIMILAR_TO, anchor_item=7): "Similar to Espresso Cups",
+        Reason(ReasonKind.BOUGHT_TOGETHER, anchor_item=7): "Frequently bought with Espresso Cups",
+        Reason(ReasonKind.POPULAR_IN_CATEGORY, category=2): "Popular in Kitchen",
+        Reason(ReasonKind.FOLLOWED_BOUGHT): "People you follow bought this",
+        Reason(ReasonKind.POPULAR_WITH_SEGMENT): "Popular with shoppers like you",
+        Reason(ReasonKind.TRENDING): "Trending now",
+        Reason(ReasonKind.PERSONALIZED): "Recommended for you",
+        # a missing name never produces a half sentence
+        Reason(ReasonKind.BECAUSE_BOUGHT, anchor_item=99): "Recommended for you",
+    }
+    for reason, sentence in cases.items():
+        assert render_reason(reason, names, categories) == sentence
+    assert render_reason(Reason(ReasonKind.SIMILAR_TO, anchor_item=7), lambda i: f"#{i}", {}) == "Similar to #7"
