@@ -99,7 +99,9 @@ def recommend_for_customer(*, customer_id: int | None, session_id: str = "", fil
         candidates = _precomputed_for_customer(version_id, customer_id)
     if personalized and not candidates:
         candidates = _because_recent(version_id, customer_id=customer_id, session_id=session_id, limit=50)
-    candidates += _ranked(version_id, "popular")
+    if personalized and customer_id is not None and filters.include_purchased:
+        # Precomputed lists leave bought items out (the default); asked for, they come back after them.
+        candidates += [_Candidate(pid, 0.0, ReasonKind.PERSONALIZED) for pid in purchased_product_ids(customer_id)]
     return _finish(candidates, filters=filters, customer_id=customer_id if personalized else None,
                    version_id=version_id, surface=surface)
 
@@ -319,6 +321,9 @@ def _finish(candidates: Iterable[_Candidate], *, filters: Filters, customer_id: 
     if max_per_category is None:
         max_per_category = tenant.setting("max_per_category")
 
+    if top_up:
+        # Never a short list: popular items follow, under the same rules (and the same diversity cap).
+        candidates = [*candidates, *_ranked(version_id, "popular")]
     ordered: list[_Candidate] = []
     seen: set[int] = set()
     for candidate in candidates:
@@ -354,12 +359,6 @@ def _finish(candidates: Iterable[_Candidate], *, filters: Filters, customer_id: 
         items.append(_served(candidate, product, products))
         if len(items) >= k:
             break
-    if top_up and len(items) < k:
-        # Never a short list: fill from popular, within the same rules.
-        fill = _finish(_ranked(version_id, "popular"), filters=replace(
-            filters, k=k - len(items), exclude_product_ids=frozenset(excluded | {i.product_id for i in items})),
-            customer_id=None, version_id=version_id, surface=surface, top_up=False)
-        items += fill.items
     return ServedList(new_recommendation_id(version_id), version_id, surface, items)
 
 

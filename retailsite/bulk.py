@@ -10,7 +10,7 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from django.db import connection, models
+from django.db import connection, models, transaction
 
 from retailsite.tenancy.context import require_tenant_id
 
@@ -34,11 +34,18 @@ def bulk_insert(model: type[models.Model], columns: Sequence[str], rows: Iterabl
     table = model._meta.db_table
     column_list = ", ".join(f'"{model._meta.get_field(c).column}"' for c in columns)
     count = 0
-    with connection.cursor() as cursor:
-        connection.apply_tenant_setting()  # COPY runs on the raw cursor, below Django's execute wrappers
-        with cursor.cursor.copy(f'COPY "{table}" (tenant_id, {column_list}) FROM STDIN') as copy:
+    staging = f"_bulk_{table}"
+    # COPY cannot write into a table under row-level security: stage in a temporary table (not
+    # under RLS), then INSERT ... SELECT, which the policy checks row by row.
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f'CREATE TEMP TABLE "{staging}" ON COMMIT DROP AS '
+                       f'SELECT tenant_id, {column_list} FROM "{table}" WITH NO DATA')
+        with cursor.cursor.copy(f'COPY "{staging}" (tenant_id, {column_list}) FROM STDIN') as copy:
             for row in rows:
                 values = [json.dumps(v) if i in json_positions else v for i, v in enumerate(row)]
                 copy.write_row([tenant_id, *values])
                 count += 1
+        cursor.execute(f'INSERT INTO "{table}" (tenant_id, {column_list}) SELECT tenant_id, {column_list} '
+                       f'FROM "{staging}"')
+        cursor.execute(f'DROP TABLE "{staging}"')
     return count

@@ -27,9 +27,14 @@ def sequence_order(log: EventLog) -> np.ndarray:
     return np.lexsort((log.timestamps, log.users))
 
 
-def recent_profile(log: EventLog, recent_items: int, recency_half_life: float) -> sp.csr_matrix:
-    """Customer x item matrix of each customer's last `recent_items` events, weight 0.5 ** (steps back / h)."""
-    order = sequence_order(log)
+def recent_profile(
+    log: EventLog, recent_items: int, recency_half_life: float, order: np.ndarray | None = None
+) -> sp.csr_matrix:
+    """Customer x item matrix of each customer's last `recent_items` events, weight 0.5 ** (steps back / h).
+
+    `order` may pass a precomputed `sequence_order(log)`.
+    """
+    order = sequence_order(log) if order is None else order
     users = log.users[order]
     counts = np.bincount(users, minlength=log.n_users)
     ends = np.cumsum(counts)
@@ -77,19 +82,22 @@ class SequentialItemToItemRecommender(Recommender):
             rows.append(items[:-distance][same])
             cols.append(items[distance:][same])
             values.append(np.full(int(same.sum()), 1.0 / distance, dtype=np.float32))
+        before, after = np.concatenate(rows), np.concatenate(cols)
+        weights = np.concatenate(values)
+        distinct = before != after  # an item next to itself says nothing
+        first, second = before[distinct], after[distinct]
+        # both directions at once: "viewed before or after" both mean "belong to the same visit"
         counts = sp.csr_matrix(
-            (np.concatenate(values), (np.concatenate(rows), np.concatenate(cols))),
+            (np.tile(weights[distinct], 2), (np.concatenate([first, second]), np.concatenate([second, first]))),
             shape=(self.n_items_, self.n_items_),
             dtype=np.float32,
         )
-        counts = counts + counts.T  # before or after: both say "belong to the same visit"
-        counts.setdiag(0)
-        counts.eliminate_zeros()
         item_counts = np.bincount(items, minlength=self.n_items_).astype(np.float32) + 1.0
         scale = 1.0 / np.sqrt(item_counts)
-        normalized = sp.diags(scale) @ counts @ sp.diags(scale)
-        self.similarity_ = prune_rows(sp.csr_matrix(normalized, dtype=np.float32), self.n_neighbors)
-        self.profile_ = recent_profile(log, self.recent_items, self.recency_half_life)
+        row_of_entry = np.repeat(np.arange(self.n_items_), np.diff(counts.indptr))
+        counts.data *= scale[row_of_entry] * scale[counts.indices]
+        self.similarity_ = prune_rows(counts, self.n_neighbors)
+        self.profile_ = recent_profile(log, self.recent_items, self.recency_half_life, order)
         self.history_: UserHistory = UserHistory(self.profile_, data.purchased, max_items=self.recent_items)
         self._lookup: SparseLookup | None = None
         return self

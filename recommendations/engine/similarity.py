@@ -13,24 +13,20 @@ from recommendations.engine.history import iter_batches
 
 
 def prune_rows(matrix: sp.csr_matrix, k: int) -> sp.csr_matrix:
-    """Keep the k largest entries of every row (ties by column index); drops non-positive entries."""
+    """Keep the k largest entries of every row; drops non-positive entries. Column order within rows is kept
+    as it was (callers never rely on sorted indices), which spares a sort of the whole matrix."""
     matrix = sp.csr_matrix(matrix)
-    matrix.data[matrix.data <= 0] = 0
-    matrix.eliminate_zeros()
     counts = np.diff(matrix.indptr)
-    if counts.size == 0 or counts.max() <= k:
-        matrix.sort_indices()
-        return matrix
-    keep = np.ones(matrix.nnz, dtype=bool)
+    keep = matrix.data > 0
     for row in np.flatnonzero(counts > k):
         start, end = matrix.indptr[row], matrix.indptr[row + 1]
-        values = matrix.data[start:end]
+        values = np.where(keep[start:end], matrix.data[start:end], -np.inf)
         drop = np.argpartition(-values, k - 1)[k:]
         keep[start + drop] = False
-    rows = np.repeat(np.arange(matrix.shape[0]), counts)
-    pruned = sp.csr_matrix((matrix.data[keep], (rows[keep], matrix.indices[keep])), shape=matrix.shape)
-    pruned.sort_indices()
-    return pruned
+    kept_before = np.concatenate([[0], np.cumsum(keep)])  # kept entries before each position
+    kept_per_row = kept_before[matrix.indptr[1:]] - kept_before[matrix.indptr[:-1]]
+    indptr = np.concatenate([[0], np.cumsum(kept_per_row)]).astype(np.int64)
+    return sp.csr_matrix((matrix.data[keep], matrix.indices[keep], indptr), shape=matrix.shape)
 
 
 def cosine_item_similarity(
@@ -51,13 +47,11 @@ def cosine_item_similarity(
     blocks = []
     for block in iter_batches(n_items, block_items):
         gram = sp.csr_matrix(item_major[block] @ item_users)  # (block, n_items) co-interaction
-        coo = gram.tocoo()
-        rows = coo.row + block.start
-        denom = norms[rows] * norms[coo.col] + shrinkage
-        values = np.divide(coo.data, denom, out=np.zeros_like(coo.data), where=denom > 0)
-        values[rows == coo.col] = 0.0
-        part = sp.csr_matrix((values, (coo.row, coo.col)), shape=gram.shape)
-        blocks.append(prune_rows(part, n_neighbors))
+        rows = np.repeat(np.arange(block.start, block.stop), np.diff(gram.indptr))
+        denom = norms[rows] * norms[gram.indices] + shrinkage
+        gram.data = np.divide(gram.data, denom, out=np.zeros_like(gram.data), where=denom > 0)
+        gram.data[rows == gram.indices] = 0.0  # an item is not its own neighbour
+        blocks.append(prune_rows(gram, n_neighbors))
     if not blocks:
         return sp.csr_matrix((n_items, n_items), dtype=np.float32)
     return sp.csr_matrix(sp.vstack(blocks), dtype=np.float32)

@@ -36,6 +36,17 @@ def _fernet() -> MultiFernet:
         raise ImproperlyConfigured(f"FIELD_ENCRYPTION_KEYS holds an invalid Fernet key: {error}") from None
 
 
+def is_under_newest_key(token: str) -> bool:
+    """Whether the token was made with the first (newest) key, so it survives removing the older ones."""
+    if not token.startswith(TOKEN_PREFIX):
+        return False
+    try:
+        _fernet()._fernets[0].decrypt(token[len(TOKEN_PREFIX):].encode())
+    except InvalidToken:
+        return False
+    return True
+
+
 @lru_cache(maxsize=1)
 def _blind_index_key() -> bytes:
     if settings.BLIND_INDEX_KEY:

@@ -7,7 +7,7 @@ from typing import Any
 from django.db import models
 from django.db.models.query_utils import DeferredAttribute
 
-from .crypto import TOKEN_PREFIX, decrypt, encrypt
+from .crypto import TOKEN_PREFIX, decrypt, encrypt, is_under_newest_key
 
 
 class EncryptedStr(str):
@@ -15,7 +15,8 @@ class EncryptedStr(str):
 
     Fernet tokens differ at every encryption, so re-encrypting an unchanged value would rewrite
     the column (and the audit log would report a change nobody made). Saving an EncryptedStr
-    writes its token back as it was."""
+    writes its token back as it was — if the newest key made it (after a rotation, a value read
+    before it is encrypted afresh, so removing the old keys never strands it)."""
 
     token: str
 
@@ -51,9 +52,9 @@ class EncryptedTextField(models.TextField):
         value = super().get_prep_value(value)
         if value in (None, ""):
             return value
-        if isinstance(value, EncryptedStr):
+        if isinstance(value, EncryptedStr) and is_under_newest_key(value.token):
             return value.token
-        return encrypt(str(value))
+        return encrypt(str(value))  # new, changed, or read before a key rotation: encrypt under the newest key
 
     def from_db_value(self, value: Any, expression: Any, connection: Any) -> Any:
         if value in (None, ""):

@@ -30,6 +30,7 @@ REQUIRED_SCOPE = [
     ("put", "/api/v1/customers/C1/", "customers:write"),
     ("patch", "/api/v1/customers/C1/", "customers:write"),
     ("delete", "/api/v1/customers/C1/", "customers:write"),
+    ("get", "/api/v1/customers/C1/export/", "customers:read"),
     ("get", "/api/v1/orders/", "orders:read"),
     ("post", "/api/v1/orders/", "orders:write"),
     ("post", "/api/v1/orders/bulk/", "orders:write"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from pathlib import Path
 
 import pytest
@@ -40,7 +41,7 @@ def test_export_writes_the_exact_header_and_the_plan_numbers(tmp_path: Path) -> 
     assert (kettle_row["on_hand"], kettle_row["on_order"]) == ("5", "2")
     assert float(kettle_row["reorder_point"]) == pytest.approx(20.0, abs=0.1)
     order = int(kettle_row["order_quantity"])
-    assert order == round(float(kettle_row["order_up_to"]) - 7 + 0.4999)  # S - position, whole units
+    assert order == math.ceil(float(kettle_row["order_up_to"]) - 7 - 1e-6)  # S - position, rounded up to units
     assert 0.99 <= float(kettle_row["expected_fill_rate"]) <= 1.0
     assert rows["PAN"]["order_quantity"] == "0"
     assert f"plan {plan.pk}" in out.getvalue()

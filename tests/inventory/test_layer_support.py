@@ -68,3 +68,18 @@ def forecast_run(tenant: Tenant, series: dict[Product, tuple[Sequence[float] | f
                 p10=as_list(p10), p50=as_list(p50), p90=as_list(p90),
                 history={"periods": [], "values": actuals} if actuals is not None else {})
     return run
+
+
+# A URLconf for the tests (`pytest.mark.urls("tests.inventory.test_layer_support")`): the project's URLs plus the two
+# inventory includes that retailsite/urls.py and retailsite/api/urls.py are to gain, so that these tests do not
+# depend on that wiring having landed.
+def _urlpatterns() -> list:
+    from django.urls import include, path
+
+    from retailsite.urls import urlpatterns as project_urlpatterns
+
+    return [path("api/v1/", include("inventory.api_urls")), path("staff/inventory/", include("inventory.urls")),
+            *project_urlpatterns]
+
+
+urlpatterns = _urlpatterns()
