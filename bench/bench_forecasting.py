@@ -278,11 +278,13 @@ def run_synthetic(n_series: int, n_jobs: int, chunk_size: int) -> tuple[str, dic
     config = ForecastConfig(n_jobs=n_jobs)
     # Warm up numba's compiled kernels (cached on disk after the first run) so the timing is the steady state.
     forecast_many({k: inputs[k] for k in keys[:20]}, "W", WEEKLY_HORIZON, config)
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), cpu_seconds()
     for start in tqdm(range(0, len(keys), chunk_size), desc="forecasting weekly products", unit="chunk"):
         chunk = keys[start : start + chunk_size]
         results.update(forecast_many({k: inputs[k] for k in chunk}, "W", WEEKLY_HORIZON, config))
     seconds = time.perf_counter() - started
+    busy = cpu_seconds() - cpu_started
+    load_after = os.getloadavg()[0] if hasattr(os, "getloadavg") else math.nan
 
     routed = pd.crosstab(
         pd.Series([kinds[k] for k in keys], name="generated as"),
@@ -325,7 +327,9 @@ def run_synthetic(n_series: int, n_jobs: int, chunk_size: int) -> tuple[str, dic
         "",
         f"- Engine time end to end (classification, rolling-origin backtests with {config.backtest_windows} windows, "
         f"model fits, quantiles, metrics): **{seconds:.1f} s** ({seconds / 60:.2f} min, "
-        f"{n_series / seconds:.0f} series/s) with n_jobs={n_jobs}.",
+        f"{n_series / seconds:.0f} series/s) with n_jobs={n_jobs}, on a machine shared with other work (1-minute "
+        f"load average {load_after:.1f} at the end). CPU time used: {busy:.0f} core-seconds, i.e. about "
+        f"{busy / n_jobs / 60:.1f} min of wall-clock on {n_jobs} otherwise idle cores.",
         "",
         markdown_table(routed, index=True),
         "",
@@ -336,6 +340,14 @@ def run_synthetic(n_series: int, n_jobs: int, chunk_size: int) -> tuple[str, dic
         "(P10 of an intermittent product is 0, so none is below it).",
     ]
     return "\n".join(lines), {"seconds": seconds}
+
+
+def cpu_seconds() -> float:
+    """User + system CPU time of this process and of its finished worker processes."""
+    import resource
+
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def machine_description() -> str:
