@@ -8,7 +8,6 @@ serving until this one has succeeded.
 
 from __future__ import annotations
 
-import os
 import pickle
 
 import pandas as pd
@@ -21,6 +20,8 @@ from retailsite.tenancy.models import Tenant
 from retailsite.tenancy.training import Progress, silent_progress
 
 from .models import CustomerModelRun, CustomerPrediction, RunStatus
+
+KEEP_SUCCEEDED_RUNS = 3
 
 
 def _frame(sql: str, params: list, columns: list[str]) -> pd.DataFrame:
@@ -52,21 +53,40 @@ def load_customer_tables(tenant: Tenant) -> CustomerTables:
     return CustomerTables.from_frames(orders, events, customers)
 
 
+def customer_model_runs_prune(*, keep: int = KEEP_SUCCEEDED_RUNS) -> int:
+    """Delete runs (predictions and model files) older than the ``keep`` newest succeeded ones; returns runs deleted.
+
+    Serving reads only the newest succeeded run (`forecasting.selectors.customer_insights_get`).
+    """
+    kept = list(CustomerModelRun.objects.filter(status=RunStatus.SUCCEEDED).order_by("-created_at")
+                .values_list("created_at", flat=True)[:keep])
+    if len(kept) < keep:
+        return 0
+    old = list(CustomerModelRun.objects.filter(created_at__lt=kept[-1]).exclude(status=RunStatus.RUNNING))
+    for run in old:
+        with transaction.atomic():
+            run.delete()
+        if run.artifact:
+            run.artifact.delete(save=False)  # only once its row is gone: a failed delete keeps a usable run
+    return len(old)
+
+
 def customer_predictions_train(*, tenant: Tenant, progress: Progress = silent_progress) -> str:
     progress("reading orders, events and customers")
     tables = load_customer_tables(tenant)
     if tables.orders.empty:
         return "customer predictions: no orders yet, nothing to learn"
-    run = CustomerModelRun.objects.create()
+    run = CustomerModelRun.objects.create(tenant=tenant)
     try:
-        threads = max(1, min(2, os.cpu_count() or 1))
-        models = train_customer_models(tables, TrainingConfig(n_threads=threads),
+        # One OpenMP thread: the trees spin-wait for their siblings, and on a worker shared with web processes and
+        # other training (2 cores) two threads measured 25x slower than one.
+        models = train_customer_models(tables, TrainingConfig(n_threads=1),
                                        progress=lambda message: progress(f"customers: {message}"))
         progress("scoring every customer")
         scores = models.score_customers(tables)
         rows = [
             CustomerPrediction(
-                run=run, customer_id=int(customer_id), expected_spend=float(row.expected_spend),
+                tenant_id=tenant.id, run=run, customer_id=int(customer_id), expected_spend=float(row.expected_spend),
                 churn_probability=float(row.churn_probability), next_category=str(row.next_category or ""),
                 next_category_probability=None if pd.isna(row.next_category_probability)
                 else float(row.next_category_probability),
@@ -90,17 +110,7 @@ def customer_predictions_train(*, tenant: Tenant, progress: Progress = silent_pr
         CustomerModelRun.objects.filter(pk=run.pk).update(status=RunStatus.FAILED, error=repr(error)[:2000],
                                                           finished_at=timezone.now())
         raise
+    customer_model_runs_prune()
     churn = run.figures.get("models", {}).get("churn", {}).get("figures", {})
     return (f"customer predictions for {run.n_customers} customers "
             f"(churn AUC {churn.get('roc_auc') or float('nan'):.3f})")
-
-
-def latest_customer_run() -> CustomerModelRun | None:
-    return CustomerModelRun.objects.filter(status=RunStatus.SUCCEEDED).order_by("-created_at").first()
-
-
-def customer_insights(customer_id: int) -> CustomerPrediction | None:
-    run = latest_customer_run()
-    if run is None:
-        return None
-    return CustomerPrediction.objects.filter(run=run, customer_id=customer_id).first()

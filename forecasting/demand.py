@@ -33,6 +33,7 @@ import scipy.sparse as sp
 from django.db import DatabaseError, connection, transaction
 from django.db.models import ProtectedError, RestrictedError
 from django.utils import timezone
+from threadpoolctl import threadpool_limits
 
 from forecasting.engine.demand import (
     DemandForecast,
@@ -512,9 +513,11 @@ def forecast_run_create(*, tenant: Tenant, progress: Progress = silent_progress,
         total = sum(len(batch) for batch in batches)
         forecasts: dict[SeriesKey, DemandForecast] = {}
         progress("forecasting demand", 0, total)
-        for batch in batches:
-            forecasts.update(forecast_many(batch, history.frequency, horizon, config))
-            progress("forecasting demand", len(forecasts), total)
+        # One BLAS thread: the engine parallelizes over series with processes; threads would only contend.
+        with threadpool_limits(limits=1):
+            for batch in batches:
+                forecasts.update(forecast_many(batch, history.frequency, horizon, config))
+                progress("forecasting demand", len(forecasts), total)
         timings["forecast"] = time.perf_counter() - started
 
         started = time.perf_counter()

@@ -179,11 +179,11 @@ class OrderQuantityFilter(admin.SimpleListFilter):
 @admin.register(ReorderPlanLine)
 class ReorderPlanLineAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
     change_form_template = "inventory/admin/planline_change_form.html"
-    list_display = ["product", "plan", "supplier", "on_hand", "position", "safety_stock_", "reorder_point_",
-                    "order_up_to_", "eoq_", "suggested_quantity", "order_quantity", "fill_rate", "order_value_",
-                    "approved"]
+    list_display = ["product_id_", "on_hand", "safety_stock_", "reorder_point_", "order_up_to_",
+                    "suggested_quantity", "order_quantity", "fill_rate", "order_value_", "approved"]
     list_select_related = ["product", "supplier", "plan"]
-    list_filter = ["plan__status", OrderQuantityFilter, "service_level_source", "supplier"]
+    ordering = ["-plan__created_at", "-order_value", "id"]
+    list_filter = ["plan__status", OrderQuantityFilter, "service_level_source", "supplier", "plan"]
     search_fields = ["product__external_id", "product__name"]
     actions = ["approve"]
     fieldsets = [
@@ -225,9 +225,9 @@ class ReorderPlanLineAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
             extra["projected_stock_chart"] = projected_stock_chart(line.plan, line)
         return super().change_view(request, object_id, form_url, extra)
 
-    @admin.display(description="position")
-    def position(self, line: ReorderPlanLine) -> str:
-        return f"{line.inventory_position:,.0f}"
+    @admin.display(description="product", ordering="product__external_id")
+    def product_id_(self, line: ReorderPlanLine) -> str:
+        return line.product.external_id
 
     @admin.display(description="safety stock", ordering="safety_stock")
     def safety_stock_(self, line: ReorderPlanLine) -> str:
@@ -240,10 +240,6 @@ class ReorderPlanLineAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
     @admin.display(description="order-up-to", ordering="order_up_to")
     def order_up_to_(self, line: ReorderPlanLine) -> str:
         return f"{line.order_up_to:,.1f}"
-
-    @admin.display(description="EOQ", ordering="eoq")
-    def eoq_(self, line: ReorderPlanLine) -> str:
-        return f"{line.eoq:,.1f}"
 
     @admin.display(description="expected fill rate", ordering="expected_fill_rate")
     def fill_rate(self, line: ReorderPlanLine) -> str:

@@ -187,6 +187,7 @@ def _candidates(run: ForecastRun, items: list[StockItem],
     candidates: list[_Candidate] = []
     skipped: list[dict[str, str]] = []
     planned_periods: list[str] = []
+    offsets: dict[tuple[str, ...], int] = {}
 
     def skip(product: Product, reason: str) -> None:
         skipped.append({"product_id": product.external_id, "reason": f"{product.external_id}: {reason}"})
@@ -204,7 +205,7 @@ def _candidates(run: ForecastRun, items: list[StockItem],
         if row is None:
             skip(product, f"no product forecast in forecast run {run.pk}")
             continue
-        problem, offset = _forecast_problem(row, time)
+        problem, offset = _forecast_problem(row, time, offsets)
         if problem:
             skip(product, problem)
             continue
@@ -225,29 +226,39 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _forecast_problem(row: dict[str, Any], time: _TimeBase) -> tuple[str, int]:
-    """('', offset) for a usable forecast, where `offset` skips periods already over; else (why not, 0)."""
+def _forecast_problem(row: dict[str, Any], time: _TimeBase, offsets: dict[tuple[str, ...], int]) -> tuple[str, int]:
+    """('', offset) for a usable forecast, where `offset` skips periods already over; else (why not, 0).
+
+    `offsets` caches the offset per list of period starts (every series of a run usually shares one).
+    """
     lists = [row.get(name) for name in ("p10", "p50", "p90")]
     if not all(isinstance(values, list) for values in lists) or not lists[1]:
         return "the forecast has no periods", 0
     if len({len(values) for values in lists}) != 1:
         return "the forecast's P10, P50 and P90 differ in length", 0
-    for values in lists:
-        if not all(_is_number(v) and v >= 0 for v in values):
-            return "the forecast has a missing, negative or non-finite quantile", 0
-    p10, p50, p90 = (np.asarray(values, dtype=float) for values in lists)
+    try:
+        quantiles = np.array(lists, dtype=float)
+    except (TypeError, ValueError):
+        quantiles = np.full((3, 1), np.nan)
+    if not np.isfinite(quantiles).all() or (quantiles < 0).any():
+        return "the forecast has a missing, negative or non-finite quantile", 0
+    p10, p50, p90 = quantiles
     tolerance = 1e-9 * np.maximum(p90, 1.0)
     if ((p10 > p50 + tolerance) | (p50 > p90 + tolerance)).any():
         return "the forecast's quantiles are not ordered (P10 <= P50 <= P90)", 0
-    return "", _periods_over(row.get("periods") or [], len(p50), time)
+    periods = tuple(str(value) for value in (row.get("periods") or [])[: len(p50)])
+    key = (*periods, str(len(p50)))
+    if key not in offsets:
+        offsets[key] = _periods_over(periods, len(p50), time)
+    return "", offsets[key]
 
 
-def _periods_over(periods: Sequence[Any], horizon: int, time: _TimeBase) -> int:
+def _periods_over(periods: Sequence[str], horizon: int, time: _TimeBase) -> int:
     """How many leading forecast periods ended before today (they are not planned; at least one period is kept)."""
     starts: list[dt.date] = []
     for value in periods[:horizon]:
         try:
-            starts.append(dt.date.fromisoformat(str(value)[:10]))
+            starts.append(dt.date.fromisoformat(value[:10]))
         except ValueError:
             return 0
     over = 0

@@ -39,7 +39,7 @@ RANKED_N = 100
 EVAL_K = 10
 
 
-def _threads() -> int:
+def _als_threads() -> int:
     return max(1, min(2, os.cpu_count() or 1))
 
 
@@ -80,7 +80,8 @@ def recommender_train(*, tenant: Tenant, progress: Progress = silent_progress) -
 
 def _evaluate(loaded: TenantTrainingData, progress: Progress) -> tuple[dict, HybridConfig]:
     data = loaded.data
-    config = HybridConfig(n_threads=_threads(), als_threads=_threads())
+    # One BLAS thread: under contention more threads were several times slower; ALS has its own threads.
+    config = HybridConfig(n_threads=1, als_threads=_als_threads())
     train_log, test_log = split_per_user_by_time(data.events, 0.2)
     train = data.with_events(train_log)
     progress("evaluation: tuning and fitting on the training part")
@@ -164,16 +165,17 @@ def _write_lists(version: ModelVersion, loaded: TenantTrainingData, model: Hybri
 
     progress("precomputing similar items and bought-together per product")
 
+    all_items = np.arange(data.n_items)
+    similar_ids, similar_scores = model.similar_items_batch(all_items, NEIGHBOURS_N, item_mask=item_mask)
+    together_ids, together_scores = model.bought_together_batch(all_items, NEIGHBOURS_N)
+    # Unavailable products never appear as "bought together" either.
+    together_ids = np.where((together_ids >= 0) & item_mask[np.maximum(together_ids, 0)], together_ids, -1)
+
     def neighbour_rows():
         for item in range(data.n_items):
-            if item % 2000 == 0:
-                progress("similar items", item, data.n_items)
-            similar = model.similar_items(item, NEIGHBOURS_N, item_mask=item_mask)
-            together = [r for r in model.bought_together(item, NEIGHBOURS_N) if item_mask[r.item]]
             yield (version.pk, int(product_ids[item]),
-                   {"p": [int(product_ids[r.item]) for r in similar], "s": [round(r.score, 5) for r in similar]},
-                   {"p": [int(product_ids[r.item]) for r in together], "s": [round(r.score, 5) for r in together]})
-        progress("similar items", data.n_items, data.n_items)
+                   _pack(product_ids, similar_ids[item], similar_scores[item]),
+                   _pack(product_ids, together_ids[item], together_scores[item]))
 
     with transaction.atomic():
         bulk_insert(ProductNeighbours, ["model_version", "product", "similar", "bought_together"], neighbour_rows(),

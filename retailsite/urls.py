@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
+    path("", include("retailsite.observability.urls")),  # /metrics (Prometheus; localhost or METRICS_TOKEN)
     path("staff/switch-store/", tenancy_views.switch_store, name="staff-switch-store"),
     path("admin/", admin.site.urls),
     path("api/", include("retailsite.api.urls")),

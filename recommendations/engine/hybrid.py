@@ -82,10 +82,12 @@ DEFAULT_WEIGHT_GRID: tuple[float, ...] = (0.0, 0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 
 class HybridConfig:
     components: tuple[str, ...] = DEFAULT_COMPONENTS
     component_params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-    # "auto": tune component hyperparameters on stores up to `auto_tune_max_events` events; bigger stores
-    # keep the defaults (refitting every grid candidate would dominate a nightly retrain) and tune the blend only.
+    # "auto": tune component hyperparameters on stores up to `auto_tune_max_events` events and
+    # `auto_tune_max_items` products; bigger stores keep the defaults (refitting every grid candidate, e.g. four
+    # dense EASE inverses, would dominate a nightly retrain) and tune the blend weights only.
     tune_components: bool | Literal["auto"] = "auto"
     auto_tune_max_events: int = 300_000
+    auto_tune_max_items: int = 5_000
     component_grids: Mapping[str, Sequence[Mapping[str, Any]]] = field(default_factory=lambda: dict(DEFAULT_GRIDS))
     weights: Mapping[str, float] | None = None  # fixed blend weights: skips the validation split entirely
     validation_fraction: float = 0.2
@@ -214,7 +216,9 @@ class HybridRecommender(Recommender):
         users = sample_users(split.users, max_users, config.random_state)
         tune_components = config.tune_components
         if tune_components == "auto":
-            tune_components = len(data.events) <= config.auto_tune_max_events
+            tune_components = (
+                len(data.events) <= config.auto_tune_max_events and data.n_items <= config.auto_tune_max_items
+            )
         if len(users) == 0:
             return {"popularity": 1.0}, params, dict.fromkeys(names), {}
         fitted: dict[str, Recommender] = {}
@@ -585,23 +589,59 @@ class HybridRecommender(Recommender):
         ]
 
     # ---------------------------------------------------------------------------------- item widgets
+    def similar_items_batch(
+        self, items: Sequence[int] | np.ndarray, n: int = 10, *, item_mask: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """"Similar to X" for many products at once: (len(items), n) neighbour ids (-1 pad) and scores.
+
+        Each product's co-interaction and sequential neighbours are blended (z-scores) with its content
+        similarity; a product nobody has interacted with yet gets content similarity alone. Use this to
+        precompute the widget for a whole catalog; it is batched like `recommend`.
+        """
+        items = np.asarray(items, dtype=np.int64)
+        out_items = np.full((len(items), n), -1, dtype=np.int32)
+        out_scores = np.full((len(items), n), np.nan, dtype=np.float32)
+        is_cold = np.isin(items, self.cold_items_)
+        for part in iter_batches(len(items), max(1, DEFAULT_BATCH_CELLS // self.n_items_)):
+            query = items[part]
+            total = np.zeros((len(query), self.n_items_), dtype=np.float32)
+            related = np.zeros((len(query), self.n_items_), dtype=bool)  # some positive similarity
+            for name in ("item_knn", "sequential", "content"):
+                model = self.components_.get(name)
+                if model is None:
+                    continue
+                if isinstance(model, ContentRecommender):
+                    raw = model.embedding_[query] @ model.embedding_.T
+                else:
+                    raw = np.asarray(model.similarity_[query].toarray(), dtype=np.float32)  # type: ignore[attr-defined]
+                    raw[is_cold[part]] = 0.0  # no co-interaction evidence for new products
+                related |= raw > 1e-6
+                total += normalize_rows(raw, "zscore")
+            total[~related] = -np.inf  # never pad "similar items" with unrelated products
+            empty = ~related.any(axis=1)
+            if empty.any():  # nothing known about the product at all: popular products instead
+                total[empty] = normalize_rows(self.components_["popularity"].score(np.zeros(1, np.int64)), "zscore")
+            if item_mask is not None:
+                total[:, ~item_mask] = -np.inf
+            total[np.arange(len(query)), query] = -np.inf
+            out_items[part], out_scores[part] = top_n(total, n)
+        return out_items, out_scores
+
     def similar_items(self, item: int, n: int = 10, *, item_mask: np.ndarray | None = None) -> list[Recommendation]:
-        """"Similar to X": co-interaction and sequential neighbours blended with content similarity
-        (content alone for a product nobody has interacted with yet)."""
-        total = np.zeros(self.n_items_, dtype=np.float32)
-        is_cold = item in set(self.cold_items_.tolist())
-        for name in ("item_knn", "sequential", "content"):
-            model = self.components_.get(name)
-            if model is None or (is_cold and name != "content"):
-                continue
-            raw = model.score_items([item])  # type: ignore[attr-defined]
-            total += normalize_rows(raw[None, :].astype(np.float32), "zscore")[0]
-        if not total.any():
-            popularity = self.components_["popularity"].score(np.zeros(1, dtype=np.int64))
-            total = normalize_rows(popularity, "zscore")[0]
-        recs = self._single_list(total, [], n, item_mask, exclude=[item])
-        reason_kind = ReasonKind.SIMILAR_TO
-        return [replace(r, reason=replace(r.reason, kind=reason_kind, anchor_item=item)) for r in recs]
+        """"Similar to X" for one product (see `similar_items_batch`), each with reason SIMILAR_TO X."""
+        neighbours, scores = self.similar_items_batch([item], n, item_mask=item_mask)
+        reason = Reason(ReasonKind.SIMILAR_TO, anchor_item=int(item))
+        return [
+            Recommendation(int(i), float(s), reason) for i, s in zip(neighbours[0], scores[0], strict=True) if i >= 0
+        ]
+
+    def bought_together_batch(self, items: Sequence[int] | np.ndarray, n: int = 10) -> tuple[np.ndarray, np.ndarray]:
+        """"Frequently bought with X" for many products: (len(items), n) ids (-1 pad) and lift (or confidence)."""
+        model = self.components_.get("fbt")
+        if not isinstance(model, FrequentlyBoughtTogetherRecommender):
+            empty = np.full((len(items), n), -1, dtype=np.int32)
+            return empty, np.full((len(items), n), np.nan, dtype=np.float32)
+        return model.bought_together(np.asarray(items), n)
 
     def bought_together(self, item: int, n: int = 10) -> list[Recommendation]:
         """"Frequently bought with X" from order baskets (lift); empty when the store has no baskets."""

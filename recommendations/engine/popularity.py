@@ -19,8 +19,9 @@ from recommendations.engine.base import DenseScores, LowRankScores, Recommender,
 from recommendations.engine.data import SECONDS_PER_DAY, TrainingData, event_type_weights, time_decay
 from recommendations.engine.reasons import REASON_CODE, ReasonArrays, ReasonKind
 
-# Up to this many categories, "popular in your categories" blends as a low-rank product (cheap); above, dense.
-LOW_RANK_MAX_CATEGORIES = 128
+# Up to this many categories, "popular in your categories" joins the blend's fused low-rank product; above, a
+# per-item gather of the customer's category share is cheaper.
+LOW_RANK_MAX_CATEGORIES = 16
 
 
 def decayed_item_totals(
@@ -112,6 +113,38 @@ class TrendingRecommender(Recommender):
         return _top_of(self.item_scores_, n, allowed)
 
 
+class CategoryAffinityScores(ScoreParts):
+    """score(u, i) = affinity[u, category(i)] * relative_popularity[i], kept in that factored form."""
+
+    def __init__(self, affinity: np.ndarray, item_categories: np.ndarray, relative: np.ndarray) -> None:
+        n_categories = affinity.shape[1]
+        self.affinity = np.hstack([affinity, np.zeros((affinity.shape[0], 1), dtype=np.float32)])
+        self.category_index = np.where(item_categories >= 0, item_categories, n_categories)  # none -> zero column
+        self.relative = relative.astype(np.float32)
+        self.n_items = len(relative)
+
+    @property
+    def n_rows(self) -> int:
+        return self.affinity.shape[0]
+
+    def row_moments(self) -> tuple[np.ndarray, np.ndarray]:
+        n_columns = self.affinity.shape[1]
+        sums = np.bincount(self.category_index, weights=self.relative, minlength=n_columns)
+        squares = np.bincount(self.category_index, weights=self.relative.astype(np.float64) ** 2, minlength=n_columns)
+        affinity = self.affinity.astype(np.float64)
+        total, total_squares = affinity @ sums, (affinity**2) @ squares
+        mean = total / self.n_items
+        return mean, np.sqrt(np.maximum(total_squares / self.n_items - mean**2, 0.0))
+
+    def add_to(self, out: np.ndarray, scale: np.ndarray) -> None:
+        gathered = np.take(scale[:, None].astype(np.float32) * self.affinity, self.category_index, axis=1)
+        gathered *= self.relative
+        out += gathered
+
+    def values_at(self, rows: np.ndarray, cols: np.ndarray, scratch: np.ndarray | None = None) -> np.ndarray:
+        return self.affinity[rows, self.category_index[cols]] * self.relative[cols]
+
+
 class CategoryPopularityRecommender(Recommender):
     """Popular items of the categories a customer engages with.
 
@@ -169,9 +202,12 @@ class CategoryPopularityRecommender(Recommender):
         return scores
 
     def score_parts(self, users: np.ndarray) -> ScoreParts:
-        if self.item_factors_ is None:
+        if not self.n_categories_:
             return DenseScores(self.score(users))
-        return LowRankScores(self.affinity_[users].toarray(), self.item_factors_, self.item_moments_)
+        affinity = self.affinity_[users].toarray()
+        if self.item_factors_ is None:
+            return CategoryAffinityScores(affinity, self.item_categories_, self.relative_popularity_)
+        return LowRankScores(affinity, self.item_factors_, self.item_moments_)
 
     def explain(self, users: np.ndarray, items: np.ndarray) -> ReasonArrays:
         reasons = ReasonArrays.filled(np.shape(items), ReasonKind.POPULAR_IN_CATEGORY)

@@ -93,7 +93,7 @@ class PrivacyCustomerAdmin(CustomerAdmin):
         response = super().change_view(request, object_id, form_url, extra_context)
         original = getattr(response, "context_data", {}).get("original") if response.status_code == 200 else None
         if original is not None and request.method == "GET" and request_can(request, Capability.VIEW_PERSONAL_DATA):
-            audit_record_reads(object_type=Customer, object_ids=[original.pk])
+            audit_record_reads(object_type=Customer, object_ids=[original.pk], tenant_id=original.tenant_id)
         return response
 
     def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
@@ -103,7 +103,11 @@ class PrivacyCustomerAdmin(CustomerAdmin):
         shows_personal = any(column in self.personal_fields and column not in hidden
                              for column in self.get_list_display(request))
         if changelist is not None and shows_personal:
-            audit_record_reads(object_type=Customer, object_ids=[c.pk for c in changelist.result_list])
+            shown: dict[int, list[int]] = {}  # a platform superuser's list spans stores
+            for customer in changelist.result_list:
+                shown.setdefault(customer.tenant_id, []).append(customer.pk)
+            for tenant_id, ids in shown.items():
+                audit_record_reads(object_type=Customer, object_ids=ids, tenant_id=tenant_id)
         return response
 
     # -- data-subject actions ------------------------------------------------------------------------

@@ -61,14 +61,15 @@ def _object_type(object_type: str | type[models.Model]) -> str:
 
 
 def audit_record_reads(*, object_type: str | type[models.Model], object_ids: Iterable[int | str],
-                       action: str = AuditAction.READ) -> None:
-    """Record that personal data of these objects was read (or exported, or erased) in the current store.
+                       action: str = AuditAction.READ, tenant_id: int | None = None) -> None:
+    """Record that personal data of these objects was read (or exported, or erased) in the current
+    store (or in `tenant_id`, for platform-scope pages that show several stores).
 
     The entry joins the store's chain when the transaction commits, like the triggers' entries;
     a rolled-back request leaves none. Only ids are recorded, never values."""
     if action not in AuditAction.values:
         raise ValueError(f"unknown audit action {action!r}; use one of {', '.join(AuditAction.values)}")
-    tenant_id = require_tenant_id()
+    tenant_id = require_tenant_id() if tenant_id is None else tenant_id
     table = _object_type(object_type)
     ids = [str(object_id) for object_id in object_ids]
     if not ids:

@@ -14,12 +14,21 @@ from decimal import Decimal
 
 from django.urls import include, path, re_path
 
+from forecasting.models import (
+    CustomerModelRun,
+    CustomerPrediction,
+    ForecastRun,
+    RunStatus,
+    SeriesForecast,
+    SeriesLevel,
+)
 from retailsite import urls as site_urls
 from retailsite.api import urls as api_urls
 from retailsite.api.exceptions import not_found
-from retailsite.commerce.models import Category, Order, OrderLine, Product
+from retailsite.commerce.models import Category, Customer, Order, OrderLine, Product
 from retailsite.tenancy.context import tenant_context
 from retailsite.tenancy.models import Tenant
+from tests.factories import CategoryFactory, CustomerFactory, ProductFactory
 
 URLCONF = __name__
 
@@ -118,3 +127,61 @@ def add_order(tenant: Tenant, store: PlantedStore, external_id: str, product: st
         order = Order.objects.create(external_id=external_id, ordered_at=at)
         OrderLine.objects.create(order=order, product_id=store.products[product], quantity=quantity,
                                  unit_price=Decimal(unit_price))
+
+
+# ---------------------------------------------------------------------------------------------------- stored runs
+
+PERIODS = ["2025-03-03", "2025-03-10"]
+
+
+def _row(run: ForecastRun, level: str, p50: list[float], *, product: Product | None = None,
+         category: Category | None = None, elasticity: float | None = None) -> SeriesForecast:
+    return SeriesForecast.objects.create(
+        run=run, level=level, product=product, category=category, method="weighted(ets+theta)", route="regular",
+        demand_class="smooth", periods=PERIODS, p10=[v * 0.5 for v in p50], p50=p50, p90=[v * 1.5 for v in p50],
+        baseline_p50=[v + 1 for v in p50], history={"start": "2025-02-24", "values": [1.0]},
+        backtest={"mase": 0.8, "wape": 0.2, "rmse": 3.0, "pinball": 1.1, "coverage": 0.8, "n_windows": 12,
+                  "baseline": {"mase": 1.0, "wape": 0.3, "rmse": 4.0, "pinball": 1.5, "coverage": None,
+                               "n_windows": 12}},
+        horizon_total=sum(p50), elasticity=elasticity,
+    )
+
+
+def stored_forecasts(tenant: Tenant, scale: float = 1.0) -> dict[str, object]:
+    """Home > Kitchen (P1) and Home > Garden (P2); an older run and a newer failed run that must not serve."""
+    home = CategoryFactory(tenant=tenant, name="Home", path="Home")
+    kitchen = CategoryFactory(tenant=tenant, name="Kitchen", path="Home > Kitchen", parent=home)
+    garden = CategoryFactory(tenant=tenant, name="Garden", path="Home > Garden", parent=home)
+    p1 = ProductFactory(tenant=tenant, external_id="P1", category=kitchen)
+    p2 = ProductFactory(tenant=tenant, external_id="P2", category=garden)
+    with tenant_context(tenant):
+        old = ForecastRun.objects.create(frequency="W", horizon=2, status=RunStatus.SUCCEEDED)
+        _row(old, SeriesLevel.PRODUCT, [999.0, 999.0], product=p1, category=kitchen)
+        serving = ForecastRun.objects.create(frequency="W", horizon=2, status=RunStatus.SUCCEEDED)
+        _row(serving, SeriesLevel.PRODUCT, [10.0 * scale, 12.0 * scale], product=p1, category=kitchen,
+             elasticity=-2.0)
+        _row(serving, SeriesLevel.PRODUCT, [4.0 * scale, 4.0 * scale], product=p2, category=garden)
+        for category, p50 in ((home, [14.0, 16.0]), (kitchen, [10.0, 12.0]), (garden, [4.0, 4.0])):
+            _row(serving, SeriesLevel.CATEGORY, p50, category=category)
+        _row(serving, SeriesLevel.TOTAL, [14.0, 16.0])
+        ForecastRun.objects.create(frequency="W", horizon=2, status=RunStatus.FAILED)
+    return {"run": serving, "home": home, "kitchen": kitchen, "garden": garden}
+
+
+def stored_insights(tenant: Tenant) -> dict[str, Customer]:
+    scored = CustomerFactory(tenant=tenant, external_id="C1")
+    opted_out = CustomerFactory(tenant=tenant, external_id="C2")
+    newcomer = CustomerFactory(tenant=tenant, external_id="C3")
+    with tenant_context(tenant):
+        old = CustomerModelRun.objects.create(status=RunStatus.SUCCEEDED)
+        CustomerPrediction.objects.create(run=old, customer=scored, expected_spend=1.0, churn_probability=0.99,
+                                          segment="Hibernating")
+        run = CustomerModelRun.objects.create(status=RunStatus.SUCCEEDED, figures={
+            "segment_descriptions": {"Loyal": "bought in the last 90 days and 2+ orders in the last year"}})
+        for customer in (scored, opted_out):
+            CustomerPrediction.objects.create(run=run, customer=customer, expected_spend=120.5,
+                                              churn_probability=0.125, next_category="Kitchen",
+                                              next_category_probability=0.4, segment="Loyal")
+        CustomerModelRun.objects.create(status=RunStatus.FAILED)
+        Customer.objects.filter(pk=opted_out.pk).update(personalization_consent=False)
+    return {"scored": scored, "opted_out": opted_out, "newcomer": newcomer, "run": run}

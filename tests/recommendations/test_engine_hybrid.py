@@ -92,6 +92,9 @@ def test_item_widgets(hybrid) -> None:  # type: ignore[no-untyped-def]
     similar = hybrid.similar_items(3, n=5)
     assert {r.item for r in similar} <= KITCHEN and all(r.reason.anchor_item == 3 for r in similar)
     assert {r.item for r in hybrid.similar_items(40, n=5)} <= KITCHEN  # a new product: by its text
+    batch, _ = hybrid.similar_items_batch([3, 40], n=5)
+    assert batch[0].tolist() == [r.item for r in similar]  # the batch form gives the same lists
+    assert set(batch[1].tolist()) <= KITCHEN
     together = hybrid.bought_together(25, n=3)
     assert together and {r.item for r in together} <= CLUSTER_B
     assert all(r.reason == Reason(ReasonKind.BOUGHT_TOGETHER, anchor_item=25) for r in together)
@@ -143,3 +146,18 @@ def test_render_reason_sentences() -> None:
     for reason, sentence in cases.items():
         assert render_reason(reason, names, categories) == sentence
     assert render_reason(Reason(ReasonKind.SIMILAR_TO, anchor_item=7), lambda i: f"#{i}", {}) == "Similar to #7"
+
+
+def test_fast_blend_equals_the_textbook_z_score_blend(store) -> None:  # type: ignore[no-untyped-def]
+    weights = {"ease": 1.0, "als": 0.5, "item_knn": 0.5, "sequential": 0.3, "popularity": 0.2, "trending": 0.1,
+               "category_popularity": 0.4, "content": 0.3, "segment": 0.5, "fbt": 0.2}
+    model = HybridRecommender(HybridConfig(weights=weights, n_threads=1, als_threads=1)).fit(store)
+    users = np.arange(60)
+    expected = np.zeros((60, store.n_items))
+    for name, weight in model.weights_.items():
+        scores = model.components_[name].score(users).astype(np.float64)
+        std = scores.std(axis=1, keepdims=True)
+        expected += weight * np.divide(scores - scores.mean(axis=1, keepdims=True), std, out=np.zeros_like(scores),
+                                       where=std > 0)
+    warm = np.setdiff1d(np.arange(store.n_items), model.cold_items_)
+    np.testing.assert_allclose(model.score(users)[:, warm], expected[:, warm], atol=1e-3)

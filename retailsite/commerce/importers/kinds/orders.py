@@ -179,17 +179,23 @@ class OrdersImporter(KindImporter):
             CREATE TEMPORARY TABLE import_order_lines_resolved ON COMMIT DROP AS
             SELECT o.id AS order_id, p.id AS product_id, sum(l.quantity) AS quantity,
                    round(sum(l.quantity * COALESCE(l.unit_price, p.price)) / sum(l.quantity), 2) AS unit_price,
-                   bool_and(l.unit_price IS NOT NULL) AS price_given, min(l.line_no) AS first_line
+                   bool_and(l.unit_price IS NOT NULL) AS price_given, min(l.line_no) AS first_line,
+                   count(*) AS source_lines
             FROM import_order_lines l
             JOIN import_order_keys o ON o.external_id = l.order_ext
             JOIN import_product_keys p ON p.external_id = l.product_ext
             GROUP BY o.id, p.id
             """
         )
-        lines, too_large = db.fetchone(
-            "SELECT count(*), count(*) FILTER (WHERE quantity > %s) FROM import_order_lines_resolved",
+        lines, resolved_lines, too_large = db.fetchone(
+            "SELECT count(*), COALESCE(sum(source_lines), 0), count(*) FILTER (WHERE quantity > %s) "
+            "FROM import_order_lines_resolved",
             [MAX_LINE_QUANTITY],
         )
+        if resolved_lines != self.spool.rows:
+            # Validation saw every customer and product; one must have been deleted since.
+            raise ImportFailed([ImportIssue(self.source.name, 0, "", "a customer or product these orders refer to "
+                                            "was deleted while the import ran; run the import again")])
         if too_large:
             rows = db.fetchall("SELECT first_line FROM import_order_lines_resolved WHERE quantity > %s "
                                "ORDER BY first_line LIMIT 100", [MAX_LINE_QUANTITY])

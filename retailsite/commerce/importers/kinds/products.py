@@ -38,6 +38,10 @@ def parse_category_path(value: str) -> list[str]:
     for name in names:
         if len(name) > limit:
             raise FieldError(f"category name {show(name)} is longer than {limit} characters")
+    path_limit = _max_length(Category, "path")
+    if len(category_path(names)) > path_limit:
+        raise FieldError(f"category path {show(text)} is longer than {path_limit} characters once written "
+                         f"as {show(category_path(names))}")
     return names
 
 

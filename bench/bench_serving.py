@@ -1,0 +1,474 @@
+"""Benchmark of serving under load (issue 4, item 3), on the real stack: PostgreSQL, Redis, gunicorn, wrk.
+
+    make bench-serving                      # or: .venv/bin/python bench/bench_serving.py
+    .venv/bin/python bench/bench_serving.py --keep-db          # keep the database for the next run
+    .venv/bin/python bench/bench_serving.py --reuse-db         # skip the build when the kept one matches
+    .venv/bin/python bench/bench_serving.py --customers 5000 --products 2000 --duration 10   # a quick look
+
+1. Builds a fresh PostgreSQL database (`retailsite_bench_serving`, as postgres@127.0.0.1 unless
+   BENCH_SERVING_ADMIN_URL says otherwise) the production way: `create_db_roles`, `migrate` as
+   retail_owner, then `seed_demo --tenant bench --customers 50000 --products 20000 --days 365 --seed 1`,
+   `train --only recommendations` and `apikey create` as retail_app (row-level security on).
+2. Starts gunicorn (production settings, as retail_app, Redis database 9 for cache and throttling)
+   with 2 x cores + 1 sync workers, the same server for every endpoint.
+3. Drives it with wrk (32 connections, 30 s per endpoint), in pairs, trivial endpoint first:
+   - GET /api/v1/recommendations/customers/<random customer>/?k=10&max_price=<median price>
+     against GET /api/v1/whoami/ with the same API key;
+   - the storefront home page /s/bench/ of a random signed-in shopper against the platform
+     home page / (a small template page: one query, the base layout) with the same session cookies.
+4. Replays each endpoint in-process to count queries and profile where the time goes.
+5. Prints a markdown table, the ratios against the targets (p99 at most 1.5x the trivial endpoint's,
+   throughput at least 70% of it, zero errors), the machine and the command; writes docs/bench-serving.md.
+
+gunicorn is stopped at the end, also on failure or Ctrl-C. Needs `wrk` (Debian: `apt-get install -y wrk`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import random
+import signal
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.serving_load import LoadResult, Target, run_wrk, write_script, wrk_path
+from bench.serving_stack import (
+    CpuMeter,
+    Gunicorn,
+    StackConfig,
+    api_key_create,
+    build_store,
+    database_exists,
+    drop_database,
+    flush_redis,
+    get,
+    load_secrets,
+    log,
+    manage,
+    new_secrets,
+    save_secrets,
+    server_environment,
+)
+
+REPO = Path(__file__).resolve().parent.parent
+TENANT = "bench"
+P99_RATIO_TARGET = 1.5
+THROUGHPUT_RATIO_TARGET = 0.70
+# One key drives all the API load; the per-key limit (1200/min by default) would answer 429 within a second.
+BENCH_RATE_LIMIT = "100000000/min"
+
+
+@dataclass(frozen=True)
+class Pair:
+    name: str
+    trivial: Target
+    measured: Target
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--customers", type=int, default=50_000)
+    parser.add_argument("--products", type=int, default=20_000)
+    parser.add_argument("--days", type=int, default=365)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--duration", type=int, default=30, help="seconds of load per endpoint and round (30)")
+    parser.add_argument("--warmup", type=int, default=5, help="seconds of unmeasured load per endpoint first (5)")
+    parser.add_argument("--rounds", type=int, default=1, help="measured rounds; ratios use the median round")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--wrk-threads", type=int, default=2)
+    cores = len(os.sched_getaffinity(0))
+    parser.add_argument("--workers", type=int, default=2 * cores + 1, help="gunicorn workers (2 x cores + 1)")
+    parser.add_argument("--worker-class", default="sync", choices=("sync", "gthread"))
+    parser.add_argument("--threads", type=int, default=4, help="threads per worker with --worker-class gthread")
+    parser.add_argument("--port", type=int, default=18765)
+    parser.add_argument("--shoppers", type=int, default=2000, help="signed-in shopper sessions to rotate through")
+    parser.add_argument("--profile-requests", type=int, default=200,
+                        help="in-process requests per endpoint for query counts and profiles (0: skip)")
+    parser.add_argument("--keep-db", action="store_true", help="leave the database in place for --reuse-db")
+    parser.add_argument("--reuse-db", action="store_true",
+                        help="reuse a database kept by --keep-db if it was built with the same data options")
+    parser.add_argument("--no-doc", action="store_true", help="do not write docs/bench-serving.md")
+    return parser.parse_args()
+
+
+def data_parameters(args: argparse.Namespace) -> dict[str, int]:
+    return {"customers": args.customers, "products": args.products, "days": args.days, "seed": args.seed}
+
+
+# -- preparation (in this process, as the application role) ----------------------------------------
+
+@dataclass
+class StoreFacts:
+    customer_ids: list[str]
+    shopper_cookies: list[str]
+    max_price: str
+    customers: int
+    consenting: int
+    precomputed_lists: int
+    products: int
+    active_products: int
+    active_version: int | None
+    orders: int
+    events: int
+
+
+def setup_django(env: dict[str, str]) -> None:
+    os.environ.update(env)
+    import django
+
+    django.setup()
+
+
+def store_facts(*, shoppers: int, seed: int) -> StoreFacts:
+    """Customer ids to ask for, signed-in shopper sessions, and the price filter (the median price)."""
+    from importlib import import_module
+
+    from django.conf import settings
+    from django.db import transaction
+    from django.test import RequestFactory
+
+    from recommendations.models import CustomerRecommendations
+    from recommendations.selectors import active_version_id
+    from retailsite.commerce.models import Customer, Event, Order, Product
+    from retailsite.storefront.shopper import shopper_for_request, shopper_sign_in
+    from retailsite.tenancy.context import tenant_context
+    from retailsite.tenancy.models import Tenant
+
+    tenant = Tenant.objects.get(slug=TENANT)
+    rng = random.Random(seed)
+    with tenant_context(tenant):
+        customer_rows = list(Customer.objects.order_by("pk").values_list("pk", "external_id",
+                                                                         "personalization_consent"))
+        prices = sorted(Product.objects.filter(active=True).values_list("price", flat=True))
+        version_id = active_version_id()
+        lists = CustomerRecommendations.objects.filter(model_version_id=version_id).count() if version_id else 0
+        facts = dict(products=Product.objects.count(), orders=Order.objects.count(), events=Event.objects.count())
+        chosen = Customer.objects.in_bulk([row[0] for row in rng.sample(customer_rows,
+                                                                          min(shoppers, len(customer_rows)))])
+        session_store = import_module(settings.SESSION_ENGINE).SessionStore
+        cookies = []
+        with transaction.atomic():
+            for customer in chosen.values():
+                # The storefront's own sign-in, on a synthetic request: exactly what a shopper's session holds.
+                request = RequestFactory().get(f"/s/{tenant.slug}/")
+                request.session = session_store()
+                request.tenant = tenant
+                shopper_sign_in(request, customer)
+                shopper_for_request(request)
+                request.session.save()
+                cookies.append(f"{settings.SESSION_COOKIE_NAME}={request.session.session_key}")
+    return StoreFacts(
+        customer_ids=[row[1] for row in customer_rows], shopper_cookies=cookies,
+        max_price=str(prices[len(prices) // 2]) if prices else "100", customers=len(customer_rows),
+        consenting=sum(1 for row in customer_rows if row[2]), precomputed_lists=lists,
+        active_products=len(prices), active_version=version_id, **facts,
+    )
+
+
+def targets(facts: StoreFacts, api_key: str) -> list[Pair]:
+    authorization = f"Bearer {api_key}"
+    recommendations = [f"/api/v1/recommendations/customers/{cid}/?k=10&max_price={facts.max_price}"
+                       for cid in facts.customer_ids]
+    return [
+        Pair("API: personalized recommendations vs whoami",
+             Target("whoami", "GET /api/v1/whoami/", ["/api/v1/whoami/"], authorization=authorization),
+             Target("recommendations", f"GET /api/v1/recommendations/customers/<id>/?k=10&max_price="
+                    f"{facts.max_price}", recommendations, authorization=authorization)),
+        Pair("Pages: storefront home vs platform home",
+             Target("platform-home", "GET / (platform home page)", ["/"], cookies=facts.shopper_cookies),
+             Target("store-home", f"GET /s/{TENANT}/ (signed-in shopper)", [f"/s/{TENANT}/"],
+                    cookies=facts.shopper_cookies)),
+    ]
+
+
+def check_endpoints(base_url: str, pairs: list[Pair]) -> None:
+    """One request to each endpoint before the load: a broken endpoint stops the benchmark here."""
+    for pair in pairs:
+        for target in (pair.trivial, pair.measured):
+            headers = {"Authorization": target.authorization} if target.authorization else {}
+            if target.cookies:
+                headers["Cookie"] = target.cookies[0]
+            status, body = get(base_url + target.paths[0], headers)
+            if status != 200:
+                raise RuntimeError(f"{target.label} answered {status}: {body[:800]!r}")
+            log(f"   {target.label}: 200, {len(body):,} bytes")
+
+
+# -- the load --------------------------------------------------------------------------------
+
+def measured_run(server: Gunicorn, config: StackConfig, target: Target, *, script: Path, directory: Path,
+                 args: argparse.Namespace, seconds: int) -> LoadResult:
+    with CpuMeter(server, config) as meter:
+        result = run_wrk(base_url=server.base_url, target=target, script=script, directory=directory,
+                         seconds=seconds, connections=args.connections, threads=args.wrk_threads)
+    if result.requests:
+        python, postgres = meter.seconds("python"), meter.seconds("postgres")
+        result.python_cpu_ms_per_request = 1000 * python / result.requests
+        result.postgres_cpu_ms_per_request = 1000 * postgres / result.requests
+        result.server_cpu_ms_per_request = 1000 * (python + postgres) / result.requests
+    return result
+
+
+def drive(server: Gunicorn, config: StackConfig, pairs: list[Pair], args: argparse.Namespace,
+          directory: Path) -> list[dict[str, LoadResult]]:
+    script = write_script(directory)
+    if args.warmup:
+        log(f"== warm-up: {args.warmup} s per endpoint (not measured)")
+        for pair in pairs:
+            for target in (pair.trivial, pair.measured):
+                run_wrk(base_url=server.base_url, target=target, script=script, directory=directory,
+                        seconds=args.warmup, connections=args.connections, threads=args.wrk_threads)
+    rounds: list[dict[str, LoadResult]] = []
+    for number in range(1, args.rounds + 1):
+        results: dict[str, LoadResult] = {}
+        for pair in pairs:
+            for target in (pair.trivial, pair.measured):
+                log(f"== round {number}/{args.rounds}: {target.label}, {args.connections} connections, "
+                    f"{args.duration} s")
+                result = measured_run(server, config, target, script=script, directory=directory, args=args,
+                                      seconds=args.duration)
+                log(f"   {result.throughput:,.0f} req/s, p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms, "
+                    f"{result.non_2xx} non-2xx, {result.socket_errors} socket errors, "
+                    f"server CPU {result.server_cpu_ms_per_request or 0:.1f} ms/request")
+                results[target.key] = result
+        rounds.append(results)
+    return rounds
+
+
+# -- report ----------------------------------------------------------------------------------
+
+def machine() -> str:
+    cpu = platform.processor() or "unknown CPU"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW server_version")
+        pg_version = cursor.fetchone()[0]
+    import redis
+    from django.conf import settings
+
+    redis_version = redis.Redis.from_url(settings.REDIS_URL).info().get("redis_version", "?")
+    return (f"nproc = {os.cpu_count()} ({len(os.sched_getaffinity(0))} usable; {cpu}), Python "
+            f"{platform.python_version()}, PostgreSQL {pg_version}, Redis {redis_version}, "
+            f"{platform.system()} {platform.release()}")
+
+
+def statuses_text(result: LoadResult) -> str:
+    return ", ".join(f"{status}: {n:,}" for status, n in sorted(result.statuses.items()))
+
+
+def median_result(rounds: list[dict[str, LoadResult]], key: str, attribute: str) -> float:
+    return statistics.median(getattr(results[key], attribute) for results in rounds)
+
+
+def render(*, args: argparse.Namespace, pairs: list[Pair], rounds: list[dict[str, LoadResult]], facts: StoreFacts,
+           build: dict[str, float] | None, where: str, load: tuple[float, float], profiles: list,
+           verdicts: list[str]) -> str:
+    from bench.serving_profile import render_profile
+
+    lines = ["# Serving benchmark", ""]
+    lines += [
+        f"The real stack: gunicorn ({args.workers} {args.worker_class} workers"
+        + (f" x {args.threads} threads" if args.worker_class == "gthread" else "")
+        + ", `retailsite.settings.production`, as the application role `retail_app` under row-level security), "
+        "PostgreSQL and Redis on the same machine, driven by wrk with "
+        f"{args.connections} connections for {args.duration} s per endpoint"
+        + (f" in each of {args.rounds} rounds" if args.rounds > 1 else "")
+        + f" after {args.warmup} s of warm-up. Each pair runs back to back on the same server, trivial endpoint "
+        "first. Store: "
+        f"{facts.customers:,} customers ({facts.consenting:,} with personalization consent), {facts.products:,} "
+        f"products ({facts.active_products:,} active), {facts.orders:,} orders, {facts.events:,} events; "
+        f"active model version {facts.active_version} with {facts.precomputed_lists:,} precomputed customer lists.",
+        "",
+        f"- The API pair asks for a random customer of all {len(facts.customer_ids):,} per request "
+        f"(`k=10&max_price={facts.max_price}`, the median active price, so about half the list is filtered out); "
+        "whoami uses the same API key. The per-key rate limit is lifted for the run "
+        f"(`API_RATE_LIMIT={BENCH_RATE_LIMIT}`): its counter still runs, but one key at this rate would get 429s.",
+        f"- The page pair sends the session cookie of a random one of {len(facts.shopper_cookies):,} signed-in "
+        "shoppers per request, to both pages. The platform home page `/` is the trivial template page (the base "
+        "layout and a list of stores: one query); there is no smaller template page.",
+        "",
+        "| endpoint | requests | req/s | p50 ms | p99 ms | max ms | non-2xx | socket errors | "
+        "server CPU ms/request (Python + PostgreSQL) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for number, results in enumerate(rounds, start=1):
+        for pair in pairs:
+            for target in (pair.trivial, pair.measured):
+                r = results[target.key]
+                cpu = (f"{r.server_cpu_ms_per_request:.1f} ({r.python_cpu_ms_per_request:.1f} + "
+                       f"{r.postgres_cpu_ms_per_request:.1f})" if r.server_cpu_ms_per_request is not None else "?")
+                label = target.label + (f" — round {number}" if len(rounds) > 1 else "")
+                lines.append(f"| {label} | {r.requests:,} | {r.throughput:,.0f} | {r.p50_ms:.1f} | {r.p99_ms:.1f} | "
+                             f"{r.max_ms:.0f} | {r.non_2xx:,} | {r.socket_errors:,} | {cpu} |")
+    lines += ["", "| pair | p99 ratio (target ≤ 1.5) | throughput ratio (target ≥ 0.70) | errors (target 0) | "
+              "server CPU ratio | targets |", "|---|---:|---:|---:|---:|---|"]
+    lines += verdicts
+    lines += [
+        "",
+        "Latency is what wrk measures from the client (queueing in gunicorn's backlog included): with "
+        f"{args.connections} connections and {args.workers} workers most of p50 is waiting for a free worker, so "
+        "latency and throughput ratios follow the per-request cost. The server CPU column is that cost, read "
+        "from /proc for the gunicorn workers and the PostgreSQL backends serving them (Redis, shared with "
+        "other users of the machine, is left out); it does not depend on what else the machine runs, "
+        "unlike the wall-clock columns. "
+        f"Load average (1 min) during the run: {load[0]:.1f} at the start, {load[1]:.1f} at the end.",
+        "",
+    ]
+    if build:
+        lines += ["Building the store: " + ", ".join(f"{name} {seconds:.0f} s" for name, seconds in build.items())
+                  + ".", ""]
+    if profiles:
+        lines += ["## Where the time goes", "",
+                  "Each endpoint replayed in-process through Django's test client (whole middleware stack, no "
+                  "network, one request at a time), same settings, role and data:", ""]
+        for profile in profiles:
+            lines += render_profile(profile)
+    lines += [f"Machine: {where}.", "", f"Reproduce: `{command_line(args)}`", ""]
+    return "\n".join(lines)
+
+
+def command_line(args: argparse.Namespace) -> str:
+    defaults = {"customers": 50_000, "products": 20_000, "days": 365, "seed": 1, "duration": 30, "warmup": 5,
+                "rounds": 1, "connections": 32, "wrk_threads": 2, "workers": 2 * len(os.sched_getaffinity(0)) + 1,
+                "worker_class": "sync", "threads": 4, "shoppers": 2000, "profile_requests": 200}
+    extra = [f"--{name.replace('_', '-')} {getattr(args, name)}" for name, value in defaults.items()
+             if getattr(args, name) != value]
+    return f"make bench-serving BENCH_ARGS='{' '.join(extra)}'" if extra else "make bench-serving"
+
+
+def verdict_rows(pairs: list[Pair], rounds: list[dict[str, LoadResult]]) -> tuple[list[str], bool]:
+    rows: list[str] = []
+    all_met = True
+    for pair in pairs:
+        t, m = pair.trivial.key, pair.measured.key
+        p99_ratio = statistics.median(r[m].p99_ms / r[t].p99_ms for r in rounds)
+        throughput_ratio = statistics.median(r[m].throughput / r[t].throughput for r in rounds)
+        errors = sum(r[key].errors for r in rounds for key in (t, m))
+        cpu_ratios = [r[m].server_cpu_ms_per_request / r[t].server_cpu_ms_per_request for r in rounds
+                      if r[m].server_cpu_ms_per_request and r[t].server_cpu_ms_per_request]
+        cpu = f"{statistics.median(cpu_ratios):.2f}x" if cpu_ratios else "?"
+        met = p99_ratio <= P99_RATIO_TARGET and throughput_ratio >= THROUGHPUT_RATIO_TARGET and errors == 0
+        all_met &= met
+        misses = [what for what, ok in (("p99", p99_ratio <= P99_RATIO_TARGET),
+                                        ("throughput", throughput_ratio >= THROUGHPUT_RATIO_TARGET),
+                                        ("errors", errors == 0)) if not ok]
+        rows.append(f"| {pair.name} | {p99_ratio:.2f}x | {throughput_ratio:.0%} | {errors:,} | {cpu} | "
+                    + ("**met**" if met else f"**NOT met** ({', '.join(misses)})") + " |")
+    return rows, all_met
+
+
+# -- main ------------------------------------------------------------------------------------
+
+def main() -> int:
+    args = parse_args()
+    if wrk_path() is None:
+        log("wrk is not installed. On Debian/Ubuntu: apt-get update && apt-get install -y wrk")
+        return 2
+    config = StackConfig(
+        admin_url=os.environ.get("BENCH_SERVING_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),
+        database=os.environ.get("BENCH_SERVING_DATABASE", "retailsite_bench_serving"),
+        redis_url=os.environ.get("BENCH_SERVING_REDIS_URL", "redis://127.0.0.1:6379/9"),
+    )
+    load_start = os.getloadavg()[0]
+    keys = load_secrets(config)
+    reuse = (args.reuse_db and keys is not None and keys.get("data") == data_parameters(args)
+             and database_exists(config))
+    if args.reuse_db and not reuse:
+        log("No kept database built with these options: building a fresh one.")
+    if not reuse:
+        keys = new_secrets(data_parameters(args))
+        save_secrets(config, keys)
+    env = server_environment(config, keys, rate_limit=BENCH_RATE_LIMIT)
+    server: Gunicorn | None = None
+    build: dict[str, float] | None = None
+    try:
+        if not reuse:
+            build = build_store(config, env, customers=args.customers, products=args.products, days=args.days,
+                                seed=args.seed, tenant=TENANT)
+        else:
+            log(f"== reusing database {config.database}")
+        log("== collectstatic (production settings use the manifest of hashed static files)")
+        manage(["collectstatic", "--noinput", "--verbosity", "0"], env, database_url=env["DATABASE_URL"])
+        api_key = api_key_create(config, env, tenant=TENANT)
+        flush_redis(config.redis_url)
+        setup_django(env)
+        log(f"== preparing requests: customer ids, {args.shoppers:,} signed-in shopper sessions")
+        facts = store_facts(shoppers=args.shoppers, seed=args.seed)
+        if not facts.active_version:
+            raise RuntimeError("The store has no active recommendation model; training did not activate one.")
+        pairs = targets(facts, api_key)
+        from django.db import connections
+
+        connections.close_all()
+
+        with tempfile.TemporaryDirectory(prefix="retailsite-bench-serving-") as tmp:
+            directory = Path(tmp)
+            log(f"== gunicorn: {args.workers} {args.worker_class} workers on 127.0.0.1:{args.port}")
+            server = Gunicorn.start(env, port=args.port, workers=args.workers, worker_class=args.worker_class,
+                                    threads=args.threads, log_path=directory / "gunicorn.log")
+            check_endpoints(server.base_url, pairs)
+            rounds = drive(server, config, pairs, args, directory)
+            server.stop()
+            server_log = (directory / "gunicorn.log").read_text()
+            if "Traceback" in server_log or "[CRITICAL]" in server_log:
+                log("gunicorn logged errors:\n" + server_log[-4000:])
+        load_end = os.getloadavg()[0]
+
+        profiles = []
+        if args.profile_requests:
+            from bench.serving_profile import profile_endpoint
+
+            for pair in pairs:
+                for target in (pair.trivial, pair.measured):
+                    log(f"== profiling {target.label} in-process ({args.profile_requests} requests)")
+                    profiles.append(profile_endpoint(
+                        key=target.key, label=target.label, paths=target.paths, cookies=target.cookies,
+                        authorization=target.authorization, requests=args.profile_requests, seed=args.seed,
+                        with_cprofile=target is pair.measured))
+        verdicts, all_met = verdict_rows(pairs, rounds)
+        text = render(args=args, pairs=pairs, rounds=rounds, facts=facts, build=build, where=machine(),
+                      load=(load_start, load_end), profiles=profiles, verdicts=verdicts)
+        print(text)
+        if not args.no_doc:
+            (REPO / "docs" / "bench-serving.md").write_text(text)
+            log("Wrote docs/bench-serving.md")
+        log("All targets met." if all_met else "Targets NOT met: see the table.")
+        return 0
+    finally:
+        if server is not None:
+            server.stop()
+        if "django" in sys.modules:
+            from django.db import connections
+
+            connections.close_all()
+        if not args.keep_db:
+            try:
+                drop_database(config)
+                log(f"Dropped {config.database} (keep it with --keep-db).")
+            except Exception as error:
+                log(f"could not drop {config.database}: {error}")
+
+
+def _stop_on_sigterm(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # runs the clean-up in main(): gunicorn stopped, database dropped
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    started = time.perf_counter()
+    code = main()
+    log(f"bench-serving finished in {time.perf_counter() - started:.0f} s")
+    sys.exit(code)

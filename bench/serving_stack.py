@@ -1,0 +1,347 @@
+"""The real stack for the serving benchmark: a fresh PostgreSQL database built the production way,
+Redis, gunicorn, and a meter of the CPU the server spends.
+
+The database is built exactly as README "Running production-like" and .ci/run describe:
+`create_db_roles` as the superuser, `migrate` as the owning role, then everything else
+(`seed_demo`, `train`, `apikey create`) and the web server as the application role, under
+row-level security. Each step is a `manage.py` subprocess whose output is shown as it runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+VENV_BIN = Path(sys.executable).parent
+CACHE_DIR = Path.home() / ".cache" / "retailsite-bench" / "serving"
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+# -- configuration ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class StackConfig:
+    admin_url: str  # a superuser connection to the server's maintenance database
+    database: str
+    redis_url: str
+    owner_role: str = "retail_owner"
+    app_role: str = "retail_app"
+
+    def database_url(self, role: str | None = None) -> str:
+        """The benchmark database's URL, connecting as `role` (default: the admin URL's user)."""
+        scheme, rest = self.admin_url.split("://", 1)
+        credentials, _, host_and_db = rest.rpartition("@")
+        host = host_and_db.split("/", 1)[0]
+        user = role if role is not None else credentials
+        return f"{scheme}://{user + '@' if user else ''}{host}/{self.database}"
+
+
+def secrets_file(config: StackConfig) -> Path:
+    return CACHE_DIR / f"{config.database}.json"
+
+
+def new_secrets(data_parameters: dict[str, int]) -> dict[str, object]:
+    """Keys for one benchmark database (the customers' personal data is encrypted with them)."""
+    from cryptography.fernet import Fernet
+
+    return {
+        "data": data_parameters,
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+        "BLIND_INDEX_KEY": secrets.token_urlsafe(32),
+    }
+
+
+def server_environment(config: StackConfig, keys: dict[str, object], *, rate_limit: str) -> dict[str, str]:
+    """The production settings, as the application role, with this benchmark's keys and Redis database."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_", "REDIS_"))}
+    env.update({
+        "DJANGO_SETTINGS_MODULE": "retailsite.settings.production",
+        "DATABASE_URL": config.database_url(config.app_role),
+        "REDIS_URL": config.redis_url,
+        "SECRET_KEY": str(keys["SECRET_KEY"]),
+        "FIELD_ENCRYPTION_KEYS": str(keys["FIELD_ENCRYPTION_KEYS"]),
+        "BLIND_INDEX_KEY": str(keys["BLIND_INDEX_KEY"]),
+        "ALLOWED_HOSTS": "127.0.0.1",
+        # wrk speaks plain HTTP to gunicorn directly; in production TLS ends at the proxy in front.
+        "SECURE_SSL_REDIRECT": "False",
+        "API_RATE_LIMIT": rate_limit,
+        "LOG_LEVEL": "WARNING",
+        "OPENBLAS_NUM_THREADS": "1",
+        "OMP_NUM_THREADS": "1",
+        "PYTHONUNBUFFERED": "1",
+    })
+    return env
+
+
+# -- building the database -------------------------------------------------------------------
+
+def manage(args: list[str], env: dict[str, str], *, database_url: str, capture: bool = False) -> str:
+    """Run `manage.py ARGS` with the given DATABASE_URL; stream its output unless `capture`."""
+    command = [sys.executable, str(REPO / "manage.py"), *args]
+    run_env = {**env, "DATABASE_URL": database_url}
+    if capture:
+        completed = subprocess.run(command, env=run_env, cwd=REPO, capture_output=True, text=True, check=False)
+        if completed.returncode != 0:
+            raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{completed.stdout}\n{completed.stderr}")
+        return completed.stdout
+    completed = subprocess.run(command, env=run_env, cwd=REPO, check=False)
+    if completed.returncode != 0:
+        raise RuntimeError(f"manage.py {' '.join(args)} failed (exit {completed.returncode})")
+    return ""
+
+
+def database_exists(config: StackConfig) -> bool:
+    import psycopg
+
+    with psycopg.connect(config.admin_url, autocommit=True) as admin:
+        return admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [config.database]).fetchone() is not None
+
+
+def create_database(config: StackConfig) -> None:
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(config.admin_url, autocommit=True) as admin:
+        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(config.database)))
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(config.database)))
+
+
+def drop_database(config: StackConfig) -> None:
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(config.admin_url, autocommit=True) as admin:
+        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(config.database)))
+
+
+def flush_redis(redis_url: str) -> None:
+    """Empty this benchmark's own Redis database (never FLUSHALL: other databases belong to others)."""
+    import redis
+
+    redis.Redis.from_url(redis_url).flushdb()
+
+
+def build_store(config: StackConfig, env: dict[str, str], *, customers: int, products: int, days: int,
+                seed: int, tenant: str) -> dict[str, float]:
+    """Fresh database, roles, migrations, demo store and trained recommendations. Returns step timings."""
+    timings: dict[str, float] = {}
+
+    def step(name: str, args: list[str], role: str | None) -> None:
+        log(f"== {name}: manage.py {' '.join(args)}  (as {role or 'superuser'})")
+        started = time.perf_counter()
+        manage(args, env, database_url=config.database_url(role))
+        timings[name] = time.perf_counter() - started
+        log(f"   {name} took {timings[name]:.0f} s")
+
+    log(f"== fresh database {config.database}")
+    create_database(config)
+    step("roles", ["create_db_roles"], None)
+    step("migrate", ["migrate", "--verbosity", "0"], config.owner_role)
+    step("seed", ["seed_demo", "--tenant", tenant, "--customers", str(customers), "--products", str(products),
+                  "--days", str(days), "--seed", str(seed)], config.app_role)
+    step("train", ["train", "--tenant", tenant, "--only", "recommendations"], config.app_role)
+    return timings
+
+
+def api_key_create(config: StackConfig, env: dict[str, str], *, tenant: str) -> str:
+    output = manage(["apikey", "create", "--tenant", tenant, "--name", f"bench-serving-{int(time.time())}",
+                     "--scopes", "recommendations:read,catalog:read"], env,
+                    database_url=config.database_url(config.app_role), capture=True)
+    return output.strip().splitlines()[-1].strip()
+
+
+# -- the web server --------------------------------------------------------------------------
+
+@dataclass
+class Gunicorn:
+    """gunicorn in its own process group, so stopping it stops every worker."""
+
+    process: subprocess.Popen
+    base_url: str
+    log_path: Path
+
+    @staticmethod
+    def port_free(port: int) -> bool:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                return False
+        return True
+
+    @classmethod
+    def start(cls, env: dict[str, str], *, port: int, workers: int, worker_class: str, threads: int,
+              log_path: Path) -> Gunicorn:
+        if not cls.port_free(port):
+            raise RuntimeError(f"127.0.0.1:{port} is in use by another process; choose another with --port")
+        command = [str(VENV_BIN / "gunicorn"), "retailsite.wsgi:application", "--bind", f"127.0.0.1:{port}",
+                   "--workers", str(workers), "--worker-class", worker_class, "--backlog", "2048",
+                   "--error-logfile", str(log_path), "--log-level", "warning"]
+        if worker_class == "gthread":
+            command += ["--threads", str(threads)]
+        with log_path.open("ab") as handle:
+            process = subprocess.Popen(command, env=env, cwd=REPO, stdout=handle, stderr=subprocess.STDOUT,
+                                       start_new_session=True)
+        server = cls(process, f"http://127.0.0.1:{port}", log_path)
+        server.wait_ready(workers)
+        return server
+
+    def wait_ready(self, workers: int, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited ({self.process.returncode}); see {self.log_path}:\n"
+                                   + self.log_path.read_text()[-3000:])
+            try:
+                with urllib.request.urlopen(self.base_url + "/healthz", timeout=2) as response:
+                    if response.status == 200 and len(self.worker_pids()) >= workers:
+                        return
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            time.sleep(0.3)
+        raise RuntimeError(f"gunicorn did not answer /healthz within {timeout:.0f} s; see {self.log_path}")
+
+    def worker_pids(self) -> list[int]:
+        return child_pids(self.process.pid)
+
+    def stop(self) -> None:
+        if self.process.poll() is not None:
+            return
+        try:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+        except ProcessLookupError:
+            pass
+
+
+def get(url: str, headers: dict[str, str]) -> tuple[int, bytes]:
+    request = urllib.request.Request(url, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+# -- CPU accounting --------------------------------------------------------------------------
+
+def child_pids(parent: int) -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == parent:
+                    pids.append(int(entry.name))
+            except (OSError, IndexError, ValueError):
+                continue
+    return pids
+
+
+def cpu_seconds(pid: int) -> tuple[float, int] | None:
+    """(user + system CPU seconds, start time in clock ticks) of a process, or None if it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS, int(fields[19])
+
+
+def boot_ticks_now() -> int:
+    """Clock ticks since boot, comparable with a process's start time."""
+    return int(float(Path("/proc/uptime").read_text().split()[0]) * CLOCK_TICKS)
+
+
+@dataclass
+class CpuMeter:
+    """CPU spent by the gunicorn workers and by the PostgreSQL backends serving them, during a run.
+
+    The machine is shared, so wall-clock figures move with whatever else runs; CPU per request
+    is the work one request really costs. Backends come and go (CONN_MAX_AGE), so they are
+    polled: a process born during the run counts from zero, one alive at the start from its
+    reading then. Redis is left out: it is shared with other users of this machine.
+    """
+
+    server: Gunicorn
+    config: StackConfig
+    interval: float = 0.5
+    _start: dict[int, float] = field(default_factory=dict)
+    _last: dict[int, float] = field(default_factory=dict)
+    _kind: dict[int, str] = field(default_factory=dict)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+    _started_ticks: int = 0
+
+    def _backend_pids(self, admin) -> list[int]:  # type: ignore[no-untyped-def]
+        rows = admin.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s AND usename = %s",
+                             [self.config.database, self.config.app_role]).fetchall()
+        return [row[0] for row in rows]
+
+    def _sample(self, admin) -> None:  # type: ignore[no-untyped-def]
+        for kind, pids in (("python", self.server.worker_pids()), ("postgres", self._backend_pids(admin))):
+            for pid in pids:
+                reading = cpu_seconds(pid)
+                if reading is None:
+                    continue
+                seconds, started = reading
+                if pid not in self._start:
+                    self._start[pid] = 0.0 if started >= self._started_ticks else seconds
+                    self._kind[pid] = kind
+                self._last[pid] = seconds
+
+    def _loop(self) -> None:
+        import psycopg
+
+        with psycopg.connect(self.config.admin_url, autocommit=True) as admin:
+            self._sample(admin)
+            self._ready.set()
+            while not self._stop.wait(self.interval):
+                self._sample(admin)
+            self._sample(admin)
+
+    def __enter__(self) -> CpuMeter:
+        self._started_ticks = boot_ticks_now()
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._thread.start()
+        self._ready.wait(10)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(10)
+
+    def seconds(self, kind: str) -> float:
+        return sum(self._last[pid] - self._start[pid] for pid in self._last if self._kind[pid] == kind)
+
+
+def load_secrets(config: StackConfig) -> dict[str, object] | None:
+    path = secrets_file(config)
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def save_secrets(config: StackConfig, keys: dict[str, object]) -> None:
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    path = secrets_file(config)
+    path.write_text(json.dumps(keys))
+    path.chmod(0o600)

@@ -1,0 +1,17 @@
+"""Gunicorn hooks for Prometheus multiprocess mode: `gunicorn -c python:retailsite.observability.gunicorn_conf`.
+
+A dead worker's live-gauge files must be marked dead, or a restarted worker's values would mix with
+its predecessor's. (Counters and histograms of dead workers are kept and keep counting in the sums.)
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

@@ -1,0 +1,139 @@
+"""Staff pages of forecasting: charts of history and forecast with the P10-P90 band, backtest figures, the
+customer models' figures; only for staff whose membership may view the store, and only that store's data."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from django.test import Client
+
+from forecasting.models import CustomerModelRun, RunStatus
+from retailsite.commerce.models import Product
+from retailsite.tenancy.context import tenant_context
+from retailsite.tenancy.models import Role
+from tests.factories import MembershipFactory, TenantFactory, UserFactory
+from tests.forecasting.test_layer_support import URLCONF, stored_forecasts
+
+pytestmark = pytest.mark.django_db
+
+INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)(?![^>]*application/json)[^>]*>", re.IGNORECASE)
+
+
+@pytest.fixture(autouse=True)
+def _urls(settings) -> None:  # type: ignore[no-untyped-def]
+    settings.ROOT_URLCONF = URLCONF
+
+
+@pytest.fixture
+def store():  # type: ignore[no-untyped-def]
+    tenant = TenantFactory(slug="alpha", name="Alpha")
+    stored = stored_forecasts(tenant)
+    with tenant_context(tenant):
+        stored["p1"] = Product.objects.get(external_id="P1")
+        CustomerModelRun.objects.create(status=RunStatus.SUCCEEDED, n_customers=3, figures={
+            "models": {"churn": {"figures": {"roc_auc": 0.81, "brier": 0.12},
+                                 "baseline_figures": {"base_rate": {"roc_auc": 0.5, "brier": 0.2}},
+                                 "importances": {"recency_days": 0.2, "orders_90d": 0.05},
+                                 "group_figures": {"gender": {"F": {"roc_auc": 0.8}, "M": {"roc_auc": 0.79}}}}},
+            "segment_summary": {"Loyal": {"n": 3.0, "share": 1.0}},
+            "segment_descriptions": {"Loyal": "bought in the last 90 days"},
+        })
+    stored["tenant"] = tenant
+    return stored
+
+
+def staff_client(tenant, role: str = Role.ANALYST) -> Client:  # type: ignore[no-untyped-def]
+    membership = MembershipFactory(tenant=tenant, role=role)
+    client = Client()
+    client.force_login(membership.user)
+    return client
+
+
+def chart_config(html: str, chart_id: str) -> dict:
+    """The Chart.js config a page hands to charts.js, read back from its json_script element."""
+    assert f'data-chart="{chart_id}"' in html
+    match = re.search(rf'<script id="{chart_id}" type="application/json">(.*?)</script>', html, re.DOTALL)
+    assert match, f"no JSON for chart {chart_id}"
+    return json.loads(match.group(1))
+
+
+def pages(store) -> list[str]:  # type: ignore[no-untyped-def]
+    return ["/staff/forecasts/", f"/staff/forecasts/{store['p1'].pk}/", "/staff/forecasts/categories/",
+            f"/staff/forecasts/categories/{store['home'].pk}/", "/staff/forecasts/total/", "/staff/customer-models/"]
+
+
+def test_a_products_page_charts_history_band_and_baseline(store) -> None:
+    response = staff_client(store["tenant"]).get(f"/staff/forecasts/{store['p1'].pk}/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    config = chart_config(html, "forecast-chart")
+    datasets = {dataset["label"]: dataset["data"] for dataset in config["data"]["datasets"]}
+    # History period (2025-02-24), then the two forecast periods on one axis.
+    assert config["data"]["labels"] == ["2025-02-24", "2025-03-03", "2025-03-10"]
+    assert datasets["Actual units"] == [1.0, None, None]
+    assert datasets["Forecast (P50)"] == [None, 10.0, 12.0]
+    assert datasets["P10"] == [None, 5.0, 6.0] and datasets["P90"] == [None, 15.0, 18.0]
+    assert datasets["Seasonal naive"] == [None, 11.0, 13.0]
+    p90 = next(d for d in config["data"]["datasets"] if d["label"] == "P90")
+    assert p90["fill"] == "+1"  # the band is drawn between P90 and P10
+    # The default what-if (-10% with elasticity -2) is drawn too.
+    what_if = datasets["P50 if price -10%"]
+    assert what_if[0] is None and what_if[1:] == pytest.approx([12.346, 14.815], abs=1e-3)
+    # Backtest figures beside the seasonal naive's.
+    assert re.search(r"<td>MASE</td><td>0\.800</td><td>1\.000</td>", html)
+    assert "vendor/chartjs/chart.umd.min.js" in html and "js/charts.js" in html
+    assert not INLINE_SCRIPT.search(html), "charts must not need inline scripts (CSP)"
+
+
+def test_every_page_renders_for_a_viewer(store) -> None:
+    client = staff_client(store["tenant"], Role.VIEWER)
+    for url in pages(store):
+        response = client.get(url)
+        assert response.status_code == 200, url
+    listing = client.get("/staff/forecasts/?q=P2").content.decode()
+    assert "P2" in listing and f"/staff/forecasts/{store['p1'].pk}/" not in listing
+    garden = client.get(f"/staff/forecasts/?category={store['garden'].pk}").content.decode()
+    assert ">P2</a>" in garden and ">P1</a>" not in garden
+    for url in (f"/staff/forecasts/categories/{store['home'].pk}/", "/staff/forecasts/total/"):
+        assert chart_config(client.get(url).content.decode(), "forecast-chart")["type"] == "line"
+    models_page = client.get("/staff/customer-models/").content.decode()
+    importances = chart_config(models_page, "importances-churn")
+    assert importances["data"]["labels"] == ["recency_days", "orders_90d"]
+    assert "0.8100" in models_page and "0.5000" in models_page  # the model beside its baseline
+
+
+def test_staff_without_membership_are_refused(store) -> None:
+    outsider = UserFactory()
+    client = Client()
+    client.force_login(outsider)
+    for url in pages(store):
+        assert client.get(url).status_code == 403, url
+
+
+def test_anonymous_visitors_are_sent_to_the_login(store) -> None:
+    response = Client().get("/staff/forecasts/")
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+def test_another_stores_staff_see_only_their_store(store) -> None:
+    other = TenantFactory(slug="beta", name="Beta")
+    client = staff_client(other, Role.OWNER)
+    assert client.get(f"/staff/forecasts/{store['p1'].pk}/").status_code == 404
+    assert client.get(f"/staff/forecasts/categories/{store['home'].pk}/").status_code == 404
+    listing = client.get("/staff/forecasts/").content.decode()
+    assert "P1" not in listing and "No forecast run has succeeded yet" in listing
+
+
+def test_the_admin_lists_runs_and_links_to_the_charts(store) -> None:
+    client = staff_client(store["tenant"], Role.MANAGER)
+    runs = client.get("/admin/forecasting/forecastrun/")
+    assert runs.status_code == 200
+    series = client.get("/admin/forecasting/seriesforecast/").content.decode()
+    assert f'href="/staff/forecasts/{store["p1"].pk}/"' in series
+    detail = client.get(f"/admin/forecasting/forecastrun/{store['run'].pk}/change/")
+    assert detail.status_code == 200
+    assert client.get("/admin/forecasting/customermodelrun/").status_code == 200
+    # Per-customer predictions are profiling data: analysts may not browse them.
+    assert staff_client(store["tenant"], Role.ANALYST).get("/admin/forecasting/customerprediction/").status_code == 403
