@@ -69,3 +69,13 @@ bench-inventory: venv
 
 clean:
 	rm -rf var/ .pytest_cache
+
+# Fault tests against a private real stack (scripts/fault_tests.py). Restarts the machine's PostgreSQL;
+# FAULT_ARGS=--skip-postgres-restart leaves that out.
+test-faults: venv
+	$(PY) scripts/fault_tests.py $(FAULT_ARGS)
+
+# 5 minutes of mixed traffic while retrains run (bench/soak.py; needs wrk). SOAK_ARGS="--duration 30" to try it.
+.PHONY: soak
+soak: venv
+	$(PY) bench/soak.py $(SOAK_ARGS)

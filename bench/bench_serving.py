@@ -45,17 +45,19 @@ from bench.serving_stack import (
     Gunicorn,
     StackConfig,
     api_key_create,
+    autovacuum_setting,
     build_store,
+    collect_static,
     database_exists,
     drop_database,
     flush_redis,
     get,
     load_secrets,
     log,
-    manage,
     new_secrets,
     save_secrets,
     server_environment,
+    vacuum_analyze,
 )
 
 REPO = Path(__file__).resolve().parent.parent
@@ -275,14 +277,15 @@ def median_result(rounds: list[dict[str, LoadResult]], key: str, attribute: str)
 
 def render(*, args: argparse.Namespace, pairs: list[Pair], rounds: list[dict[str, LoadResult]], facts: StoreFacts,
            build: dict[str, float] | None, where: str, load: tuple[float, float], profiles: list,
-           verdicts: list[str]) -> str:
+           verdicts: list[str], static_problem: str, autovacuum: str) -> str:
     from bench.serving_profile import render_profile
 
     lines = ["# Serving benchmark", ""]
     lines += [
         f"The real stack: gunicorn ({args.workers} {args.worker_class} workers"
         + (f" x {args.threads} threads" if args.worker_class == "gthread" else "")
-        + ", `retailsite.settings.production`, as the application role `retail_app` under row-level security), "
+        + ", `retailsite.settings.production` via `bench/serving_settings.py`, which only moves STATIC_ROOT into "
+        "the benchmark's cache; as the application role `retail_app` under row-level security), "
         "PostgreSQL and Redis on the same machine, driven by wrk with "
         f"{args.connections} connections for {args.duration} s per endpoint"
         + (f" in each of {args.rounds} rounds" if args.rounds > 1 else "")
@@ -327,6 +330,18 @@ def render(*, args: argparse.Namespace, pairs: list[Pair], rounds: list[dict[str
         f"Load average (1 min) during the run: {load[0]:.1f} at the start, {load[1]:.1f} at the end.",
         "",
     ]
+    if static_problem:
+        lines += [
+            "Static files: `collectstatic` under `retailsite.settings.production` fails on this checkout "
+            f"(\"{static_problem}\"), so a production deployment cannot start as is. The server ran with "
+            "`bench/serving_settings.py`: production settings with the same hashed manifest storage, except that "
+            "JavaScript source-map comments are not rewritten. Pages resolve static names through the manifest "
+            "exactly as in production.", ""]
+    lines += [
+        "The database is vacuumed and analyzed after it is built, before the load (this PostgreSQL server runs "
+        f"with autovacuum {autovacuum}; in production autovacuum keeps the planner statistics). Without "
+        "statistics the planner picks the tenant_id index over primary keys for look-ups by id, which made "
+        "every list here several times slower.", ""]
     if build:
         lines += ["Building the store: " + ", ".join(f"{name} {seconds:.0f} s" for name, seconds in build.items())
                   + ".", ""]
@@ -400,8 +415,13 @@ def main() -> int:
                                 seed=args.seed, tenant=TENANT)
         else:
             log(f"== reusing database {config.database}")
+        log("== VACUUM (ANALYZE): planner statistics, as autovacuum keeps them in production")
+        analyze_seconds = vacuum_analyze(config)
+        autovacuum = autovacuum_setting(config)
+        if build is not None:
+            build["vacuum analyze"] = analyze_seconds
         log("== collectstatic (production settings use the manifest of hashed static files)")
-        manage(["collectstatic", "--noinput", "--verbosity", "0"], env, database_url=env["DATABASE_URL"])
+        static_problem = collect_static(env)
         api_key = api_key_create(config, env, tenant=TENANT)
         flush_redis(config.redis_url)
         setup_django(env)
@@ -440,7 +460,8 @@ def main() -> int:
                         with_cprofile=target is pair.measured))
         verdicts, all_met = verdict_rows(pairs, rounds)
         text = render(args=args, pairs=pairs, rounds=rounds, facts=facts, build=build, where=machine(),
-                      load=(load_start, load_end), profiles=profiles, verdicts=verdicts)
+                      load=(load_start, load_end), profiles=profiles, verdicts=verdicts,
+                      static_problem=static_problem, autovacuum=autovacuum)
         print(text)
         if not args.no_doc:
             (REPO / "docs" / "bench-serving.md").write_text(text)

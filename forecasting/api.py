@@ -17,6 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from retailsite.api.scopes import Scope
+from retailsite.api.serializers import PlainTextField
 from retailsite.api.views.base import TenantApiView, TenantListApiView, found
 
 from . import selectors
@@ -26,12 +27,13 @@ FORECAST_TAG = "forecasts"
 CUSTOMER_TAG = "customers"
 MIN_PRICE_CHANGE = -0.9
 MAX_PRICE_CHANGE = 2.0
+MAX_DATABASE_ID = 2**63 - 1  # bigint: a larger id is a 400, not a database error
 
 
 class ForecastQuerySerializer(serializers.Serializer):
-    product_id = serializers.CharField(required=False, max_length=100,
-                                       help_text="a product's external id: that product's forecast")
-    category_id = serializers.IntegerField(required=False, min_value=1,
+    product_id = PlainTextField(required=False, max_length=100,
+                                help_text="a product's external id: that product's forecast")
+    category_id = serializers.IntegerField(required=False, min_value=1, max_value=MAX_DATABASE_ID,
                                            help_text="a category's id: its forecast (level=category, the default "
                                                      "with category_id) or its products' (level=product)")
     level = serializers.ChoiceField(choices=SeriesLevel.choices, required=False,
@@ -67,7 +69,7 @@ class BacktestFiguresSerializer(serializers.Serializer):
     rmse = serializers.FloatField(allow_null=True)
     pinball = serializers.FloatField(allow_null=True, help_text="mean pinball loss over P10, P50 and P90")
     coverage = serializers.FloatField(allow_null=True, help_text="share of actuals within P10-P90")
-    n_windows = serializers.IntegerField()
+    n_windows = serializers.IntegerField(allow_null=True)
 
 
 class BacktestSerializer(BacktestFiguresSerializer):
@@ -100,7 +102,8 @@ class ForecastOutputSerializer(serializers.Serializer):
     elasticity = serializers.FloatField(allow_null=True, help_text="% change of demand per 1% change of price")
     what_if = serializers.SerializerMethodField()
     run_id = serializers.IntegerField()
-    data_cutoff = serializers.DateField(source="run.data_cutoff", help_text="last day of the history used")
+    data_cutoff = serializers.DateField(source="run.data_cutoff", allow_null=True,
+                                        help_text="last day of the history used")
 
     @extend_schema_field(ForecastPeriodSerializer(many=True))
     def get_periods(self, series: SeriesForecast) -> list[dict[str, Any]]:

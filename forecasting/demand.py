@@ -24,7 +24,8 @@ import time
 import zoneinfo
 from collections import Counter
 from collections.abc import Hashable, Iterator, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -96,23 +97,23 @@ class DemandHistory:
     # (categories, products): 1 where the product sits in the category or one of its sub-categories
     category_members: sp.csr_matrix
 
-    @property
+    @cached_property
     def period_starts(self) -> list[dt.date]:
         return period_sequence(self.first_period, self.frequency, self.n_periods)
 
-    @property
+    @cached_property
     def last_period(self) -> dt.date:
         return self.period_starts[-1]
 
-    @property
+    @cached_property
     def category_units(self) -> npt.NDArray[np.float64]:
         return np.asarray(self.category_members @ self.units)
 
-    @property
+    @cached_property
     def total_units(self) -> npt.NDArray[np.float64]:
         return self.units.sum(axis=0)
 
-    @property
+    @cached_property
     def average_prices(self) -> npt.NDArray[np.float64]:
         """Average unit price paid per product and period (NaN without sales): the engine's price input."""
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -283,11 +284,13 @@ def load_demand_history(tenant: Tenant, *, today: dt.date | None = None) -> Dema
 # ---------------------------------------------------------------------------------------------------- engine input
 
 
-def series_inputs(history: DemandHistory) -> list[dict[SeriesKey, SeriesInput]]:
+def series_inputs(history: DemandHistory, *, min_priced_periods: int) -> list[dict[SeriesKey, SeriesInput]]:
     """The engine's input, in batches of whole categories; the category and total series come last.
 
     An active product gets its category's demand (or the store's, without a category) as the reference for the
-    new-product path, with the number of active products sharing it, and its average prices for elasticity.
+    new-product path, with the number of active products sharing it. Its average prices (for its elasticity) go
+    along once it has sold for ``min_priced_periods`` periods: a few weeks since launch say little about price, and
+    the log-linear fit degenerates on them; such products take their category's elasticity instead.
     """
     last = history.last_period
     category_units = history.category_units
@@ -307,10 +310,11 @@ def series_inputs(history: DemandHistory) -> list[dict[SeriesKey, SeriesInput]]:
         reference = category_units[position] if position is not None else total
         sharing = int(active_per_category[position]) if position is not None else n_active
         for index in indices:
-            sold = history.units[index] > 0
+            sold = np.flatnonzero(history.units[index] > 0)
+            active_periods = history.n_periods - int(sold[0]) if len(sold) else 0
             batch[(SeriesLevel.PRODUCT.value, int(history.product_ids[index]))] = SeriesInput(
                 demand=history.units[index],
-                prices=prices[index] if sold.any() else None,
+                prices=prices[index] if active_periods >= min_priced_periods else None,
                 price_group=category_id or None,
                 category_history=reference,
                 category_product_count=max(sharing, 1),
@@ -328,6 +332,22 @@ def series_inputs(history: DemandHistory) -> list[dict[SeriesKey, SeriesInput]]:
     aggregates[TOTAL_KEY] = SeriesInput(total, last_period_start=last)
     batches.append(aggregates)
     return batches
+
+
+def _forecast_batch(batch: dict[SeriesKey, SeriesInput], freq: str, horizon: int, config: ForecastConfig,
+                    notes: list[str]) -> dict[SeriesKey, DemandForecast]:
+    """One engine call. Should the price-elasticity fit fail numerically, the batch is forecast again without prices:
+    the forecasts matter more than the elasticities (the run's notes say which products went without)."""
+    try:
+        return forecast_many(batch, freq, horizon, config)
+    except np.linalg.LinAlgError as error:
+        priced = [key for key, item in batch.items() if item.prices is not None]
+        if not priced:
+            raise
+        logger.warning("elasticity fit failed (%s); forecasting %d series without prices", error, len(batch))
+        notes.append(f"elasticities not estimated for {len(priced)} products ({error}); category figures used")
+        unpriced = {key: replace(item, prices=None) for key, item in batch.items()}
+        return forecast_many(unpriced, freq, horizon, config)
 
 
 def engine_processes() -> int:
@@ -428,10 +448,15 @@ def _build_rows(run: ForecastRun, history: DemandHistory, forecasts: Mapping[Ser
         level, object_id = key
         if level == SeriesLevel.PRODUCT:
             index = product_position[object_id]
+            category_id = int(history.product_category[index]) or None
+            elasticity = float(product_elasticity[index])
             source = forecast.elasticity.source.value if forecast.elasticity is not None else ""
-            rows.append(_series_row(run, key, forecast, history, history.units[index], future,
-                                    int(history.product_category[index]) or None,
-                                    float(product_elasticity[index]), source))
+            if not math.isfinite(elasticity) and category_id in category_position:
+                # New products (and products whose price never moved) respond to price like their category.
+                elasticity = float(category_elasticity[category_position[category_id]])
+                source = "category" if math.isfinite(elasticity) else source
+            rows.append(_series_row(run, key, forecast, history, history.units[index], future, category_id,
+                                    elasticity, source))
         elif level == SeriesLevel.CATEGORY:
             index = category_position[object_id]
             rows.append(_series_row(run, key, forecast, history, category_units[index], future, object_id,
@@ -509,25 +534,27 @@ def forecast_run_create(*, tenant: Tenant, progress: Progress = silent_progress,
                                      data_cutoff=history.data_cutoff)
     try:
         started = time.perf_counter()
-        batches = series_inputs(history)
+        season_length = season_length_for(history.frequency, config)
+        batches = series_inputs(history, min_priced_periods=config.min_history or max(season_length, 2 * horizon))
         total = sum(len(batch) for batch in batches)
         forecasts: dict[SeriesKey, DemandForecast] = {}
+        notes: list[str] = []
         progress("forecasting demand", 0, total)
         # One BLAS thread: the engine parallelizes over series with processes; threads would only contend.
         with threadpool_limits(limits=1):
             for batch in batches:
-                forecasts.update(forecast_many(batch, history.frequency, horizon, config))
+                forecasts.update(_forecast_batch(batch, history.frequency, horizon, config, notes))
                 progress("forecasting demand", len(forecasts), total)
         timings["forecast"] = time.perf_counter() - started
 
         started = time.perf_counter()
         progress("writing forecasts")
-        rows = _build_rows(run, history, forecasts, season_length_for(history.frequency, config))
+        rows = _build_rows(run, history, forecasts, season_length)
         run.metrics = _run_metrics(forecasts)
         with transaction.atomic():
             SeriesForecast.objects.bulk_create(rows, batch_size=WRITE_BATCH)
             timings["write"] = time.perf_counter() - started
-            run.details = _run_details(forecasts, history, timings)
+            run.details = {**_run_details(forecasts, history, timings), "notes": notes}
             run.n_series = len(rows)
             run.status = RunStatus.SUCCEEDED
             run.finished_at = timezone.now()

@@ -11,6 +11,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.db import IntegrityError
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
@@ -94,6 +95,7 @@ class ReorderPlanAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
     list_display = ["id", "status", "created_at", "forecast_run", "n_products", "n_to_order", "order_value",
                     "budget", "solver_status", "plan_cost", "naive_cost"]
     list_filter = ["status"]
+    list_select_related = ["forecast_run"]
     actions = ["activate"]
     fieldsets = [
         (None, {"fields": ["status", "created_at", "activated_at", "forecast_run", "error", "lines_link"]}),
@@ -260,8 +262,13 @@ class ReorderPlanLineAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
 
     @admin.action(description="Approve the selected lines into purchase orders", permissions=["approve"])
     def approve(self, request: HttpRequest, queryset: QuerySet[ReorderPlanLine]) -> None:
-        result = purchase_orders_create_from_plan_lines(
-            lines=queryset.select_related("plan", "product"), user=request.user)
+        try:
+            result = purchase_orders_create_from_plan_lines(
+                lines=queryset.select_related("plan", "product"), user=request.user)
+        except IntegrityError:  # another approval of the same lines committed first
+            self.message_user(request, "Some of these lines were approved at the same time by someone else; "
+                                       "nothing was created. Reload and retry.", messages.ERROR)
+            return
         if result.purchase_orders:
             numbers = ", ".join(str(order) for order in result.purchase_orders)
             self.message_user(request, f"Created purchase order(s) {numbers}.", messages.SUCCESS)

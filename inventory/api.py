@@ -42,12 +42,22 @@ TAG = "inventory"
 WRITABLE_FIELDS: tuple[str, ...] = (*STOCK_FIELDS, "supplier")
 
 
+PLAN_SUMMARY_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "The plan the lines belong to: id, status, created_at, activated_at, forecast_run, frequency, "
+                   "review_period_days, budget, warehouse_capacity, free_volume, order_value, order_volume, "
+                   "n_products, n_to_order, solver_status, solver_message, simulation (plan vs naive rule).",
+    "required": ["id", "status"],
+    "properties": {"id": {"type": "integer"}, "status": {"type": "string"}},
+}
+
+
 class PlanLinePagination(CappedLimitOffsetPagination):
     """The usual envelope plus `plan`: the summary of the plan the lines belong to."""
 
     def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
         envelope = super().get_paginated_response_schema(schema)
-        envelope["properties"]["plan"] = {"$ref": "#/components/schemas/ReorderPlanSummary"}
+        envelope["properties"]["plan"] = PLAN_SUMMARY_SCHEMA
         return envelope
 
 

@@ -334,6 +334,16 @@ def scenario_redis_restart(stack: Stack, api_key: str) -> Outcome:
     return outcome
 
 
+def ensure_postgres_running(stack: Stack, version: str) -> None:
+    try:
+        wait_until(stack.postgres_accepts_connections, timeout=60, interval=0.5, what="PostgreSQL")
+    except TimeoutError:
+        log("PostgreSQL is not accepting connections: starting it")
+        subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "start"], check=False,
+                       start_new_session=True, timeout=120)
+        wait_until(stack.postgres_accepts_connections, timeout=120, interval=0.5, what="PostgreSQL")
+
+
 def scenario_postgres_restart(stack: Stack, api_key: str) -> Outcome:
     version = sorted(os.listdir("/etc/postgresql"))[-1]
     command = ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart"]
@@ -347,10 +357,14 @@ def scenario_postgres_restart(stack: Stack, api_key: str) -> Outcome:
     try:
         time.sleep(4)
         down = time.time()
-        restart = subprocess.run(command, capture_output=True, text=True, timeout=180, check=False)
-        if restart.returncode != 0:
-            outcome.failed.append(f"restart command failed: {restart.stderr.strip()[:300]}")
-        wait_until(stack.postgres_accepts_connections, timeout=180, interval=0.5, what="PostgreSQL")
+        try:
+            restart = subprocess.run(command, capture_output=True, text=True, timeout=180, check=False,
+                                     start_new_session=True)
+            if restart.returncode != 0:
+                outcome.failed.append(f"restart command failed: {restart.stderr.strip()[:300]}")
+        finally:
+            # Interrupted or failed half-way, the shared server may be left stopped: start it again.
+            ensure_postgres_running(stack, version)
         up = time.time()
         log(f"PostgreSQL accepts connections again ({up - down:.1f} s)")
         time.sleep(8)

@@ -270,7 +270,8 @@ class Stack:
             os.killpg(process.pid, signal.SIGKILL)
 
     def close(self) -> None:
-        for key in list(self.processes):
+        # Web and workers first, Redis last: workers do not log a lost broker on the way out.
+        for key in sorted(self.processes, key=lambda name: name == "redis"):
             self.stop(key, signal.SIGTERM, timeout=10)
         if not self.postgres_accepts_connections():
             log("waiting for PostgreSQL to accept connections before dropping the stack's database")

@@ -165,9 +165,11 @@ def customer_erasure_perform(*, customer: Customer) -> ErasureRecord:
             removed={**removed, "orders kept (anonymized)": Order.objects.filter(customer=locked).count()},
             retrain_queued=_queue_retrain(tenant_id))
         audit_record_read(object_type=Customer, object_id=locked.pk, action=AuditAction.ERASE)
+        # Purge now, so nothing cached is served from this moment, and again at commit, in case a
+        # concurrent request re-cached the old rows before this transaction made them disappear.
         customer_id = locked.pk
+        customer_cache_purge(tenant_id, customer_id)
         transaction.on_commit(lambda: customer_cache_purge(tenant_id, customer_id))
-    customer_cache_purge(tenant_id, customer_id)  # and once more, in case the commit hook ran early
     return record
 
 

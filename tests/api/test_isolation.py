@@ -16,6 +16,7 @@ import pytest
 from django.apps import apps
 from django.urls import get_resolver, reverse
 
+from inventory.models import StockItem
 from retailsite.commerce.models import Customer, Order, Product
 from retailsite.tenancy.context import tenant_context
 from retailsite.tenancy.models import Tenant, TenantOwnedModel
@@ -64,6 +65,13 @@ def _order(tenant: Tenant) -> tuple[dict[str, str], dict[str, Any]]:
                                      "lines": [{"product_id": line.product.external_id, "quantity": 99}]}
 
 
+def _stock(tenant: Tenant) -> tuple[dict[str, str], dict[str, Any]]:
+    product = ProductFactory(tenant=tenant, external_id="B-STOCKED")
+    with tenant_context(tenant):
+        StockItem.objects.create(product=product, on_hand=5)
+    return {"product_id": "B-STOCKED"}, {"on_hand": 999}
+
+
 OBJECT_BUILDERS: dict[str, Callable[[Tenant], tuple[dict[str, str], dict[str, Any]]]] = {
     "api:v1:product-detail": _product,
     "api:v1:customer-detail": _customer,
@@ -72,6 +80,7 @@ OBJECT_BUILDERS: dict[str, Callable[[Tenant], tuple[dict[str, str], dict[str, An
     "api:v1:recommendations-customer": _customer,
     "api:v1:recommendations-similar": _product,
     "api:v1:recommendations-bought-together": _product,
+    "api:v1:inventory-stock-detail": _stock,
 }
 
 

@@ -46,6 +46,12 @@ REQUIRED_SCOPE = [
     ("get", "/api/v1/recommendations/products/P1/bought-together/", "recommendations:read"),
     ("get", "/api/v1/recommendations/trending/", "recommendations:read"),
     ("post", "/api/v1/recommendations/rerank/", "recommendations:read"),
+    ("get", "/api/v1/inventory/plan/", "inventory:read"),
+    ("get", "/api/v1/inventory/stock/", "inventory:read"),
+    ("post", "/api/v1/inventory/stock/bulk/", "inventory:write"),
+    ("get", "/api/v1/inventory/stock/P1/", "inventory:read"),
+    ("put", "/api/v1/inventory/stock/P1/", "inventory:write"),
+    ("patch", "/api/v1/inventory/stock/P1/", "inventory:write"),
 ]
 
 

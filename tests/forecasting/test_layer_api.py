@@ -101,6 +101,8 @@ def test_bad_filters_are_refused_with_field_messages(store_a, forecasts_a) -> No
     error = assert_error(api.get("/api/v1/forecasts/?price_change=-5"), 400, "invalid")
     assert "price_change" in error["fields"]
     assert_error(api.get("/api/v1/forecasts/?level=weekly"), 400, "invalid")
+    assert_error(api.get("/api/v1/forecasts/?category_id=99999999999999999999"), 400, "invalid")
+    assert_error(api.get("/api/v1/forecasts/?price_change=nan"), 400, "invalid")
     assert_error(api.get("/api/v1/forecasts/?product_id=NOPE"), 404, "not_found")
 
 
@@ -161,7 +163,7 @@ def test_another_stores_or_an_unknown_customer_is_not_found(store_a, store_b) ->
     stored_insights(store_b)
     CustomerFactory(tenant=store_b, external_id="B-CUSTOMER")
     api = client(store_a, "customers:read")
-    for customer_id in ("C1", "B-CUSTOMER", "nobody"):
+    for customer_id in ("C1", "B-CUSTOMER", "nobody", "%00", "x" * 300):
         assert_error(api.get(f"/api/v1/customers/{customer_id}/insights"), 404, "not_found")
     for method in ("post", "put", "patch", "delete"):
         assert_error(getattr(api, method)("/api/v1/customers/C1/insights"), 405, "method_not_allowed")

@@ -239,3 +239,37 @@ def test_price_what_if_scales_every_quantile_by_the_elasticity(tenant) -> None:
         assert what_if.p10 == pytest.approx([6.173, 12.346], abs=1e-3)
         series.elasticity = None
         assert selectors.forecast_what_if(series=series, price_change=-0.1) is None
+
+
+def test_a_failing_elasticity_fit_still_yields_forecasts(tenant, monkeypatch) -> None:
+    store = build_planted_store(tenant, weeks=60)
+    real_engine = demand_module.forecast_many
+
+    def engine_with_a_singular_price_fit(series, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if any(item.prices is not None for item in series.values()):
+            raise np.linalg.LinAlgError("Singular matrix")
+        return real_engine(series, *args, **kwargs)
+
+    monkeypatch.setattr(demand_module, "forecast_many", engine_with_a_singular_price_fit)
+    with tenant_context(tenant):
+        run = forecast_run_create(tenant=tenant, today=store.today)
+        assert run.status == RunStatus.SUCCEEDED
+        assert SeriesForecast.objects.filter(run=run, level=SeriesLevel.PRODUCT).count() == 6
+    assert any("elasticities not estimated" in note for note in run.details["notes"])
+
+
+def test_category_elasticity_is_its_products_weighted_by_recent_units() -> None:
+    product_category = np.asarray([11, 11, 11, 12], dtype=np.int64)  # Kitchen x3, Garden
+    category_ids, members = demand_module._category_membership([(10, 0), (11, 10), (12, 10)], product_category)
+    units = np.asarray([[5.0, 5.0], [10.0, 20.0], [0.0, 0.0], [15.0, 5.0]])  # recent units 10, 30, 0, 20
+    history = demand_module.DemandHistory(
+        frequency="W", first_period=dt.date(2024, 1, 1), n_periods=2, data_cutoff=dt.date(2024, 1, 14),
+        product_ids=np.arange(1, 5), product_active=np.ones(4, dtype=bool), product_category=product_category,
+        units=units, revenue=units * 10, category_ids=category_ids, category_members=members)
+    elasticities = np.asarray([-1.0, -3.0, np.nan, -2.0])
+    by_category, total = demand_module._weighted_elasticities(history, elasticities, season_length=52)
+    home, kitchen, garden = by_category
+    assert kitchen == pytest.approx((10 * -1 + 30 * -3) / 40)
+    assert garden == pytest.approx(-2.0)
+    assert home == pytest.approx((10 * -1 + 30 * -3 + 20 * -2) / 60)
+    assert total == pytest.approx(home)

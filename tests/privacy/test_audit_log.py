@@ -19,7 +19,7 @@ from retailsite.commerce.models import Customer, Event
 from retailsite.privacy.audit import audit_canonical, audit_hash
 from retailsite.privacy.models import AuditLogEntry
 from retailsite.privacy.services import audit_record_read, audit_record_reads
-from retailsite.privacy.triggers import STATEMENT_LEVEL_TABLES
+from retailsite.privacy.triggers import STATEMENT_LEVEL_TABLES, install_audit_triggers
 from retailsite.tenancy.context import Actor, acting_as, platform_context, tenant_context
 from retailsite.tenancy.rls import tenant_tables
 from tests.factories import CustomerFactory, ProductFactory, TenantFactory
@@ -288,3 +288,14 @@ def test_concurrent_committing_transactions_never_fork_a_chain() -> None:
     assert customers == 45
     assert seqs == list(range(1, len(seqs) + 1))  # no gap and no duplicate
     call_command("verify_audit_log", "--tenant", "busy")
+
+
+def test_reinstalling_restores_a_dropped_trigger_and_touches_nothing_else() -> None:
+    with as_table_owner():
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TRIGGER privacy_audit_row ON commerce_product")
+        assert install_audit_triggers() == ["commerce_product: row-level"]
+        assert install_audit_triggers() == []
+    tenant = TenantFactory()
+    product = ProductFactory(tenant=tenant)
+    assert [e.object_id for e in audit_entries(tenant, object_type="commerce_product")] == [str(product.pk)]

@@ -38,8 +38,7 @@ from retailsite.tenancy.services import TenantError, membership_set, tenant_crea
 DEMO_TENANT_NAME = "Demo Store"
 DEMO_STAFF = (("demo-owner", Role.OWNER), ("demo-analyst", Role.ANALYST))
 DEMO_PASSWORD = "demo-password-123"  # a published demo login, for the demo store only
-# The kinds loaded now; the generator's stock rows wait for the inventory import.
-IMPORTED_KINDS = ("customers", "products", "orders", "events", "social")
+IMPORTED_KINDS = ("customers", "products", "orders", "events", "social", "stock")
 
 
 def _positive(text: str) -> int:
