@@ -291,7 +291,8 @@ def render(first: list[Timing], second: list[Timing], args: argparse.Namespace, 
         f"{args.lines:,} order lines ({args.customers:,} customers, {args.products:,} products) imported with "
         "`import_store_data` into a freshly migrated PostgreSQL database, as the application role under "
         "row-level security; then the same files imported again (idempotent: nothing created or updated). "
-        "Each kind is a separate import; the orders import includes its commit (deferred foreign-key checks).",
+        "Each kind is a separate import; the orders import includes its commit (deferred foreign-key checks, "
+        "the audit log's seal).",
         "",
         *rows,
         "",
@@ -301,9 +302,10 @@ def render(first: list[Timing], second: list[Timing], args: argparse.Namespace, 
            + ", ".join(f"{seconds:.1f}" for seconds in all_orders) + " s" if len(all_orders) > 1 else "")
         + ").",
         "",
-        "Wall time depends on what else the machine runs; the CPU column is the work the import itself did "
-        "(this Python process plus the PostgreSQL backend serving it and its parallel workers), which is close "
-        "to the wall time the same import takes on an otherwise idle machine. "
+        "Wall time depends on what else the machine runs (the load average counts runnable processes; above 2 "
+        "the two cores are shared). The CPU column is the work the import itself did: this Python process plus "
+        "the PostgreSQL backend serving it and its parallel workers. On an idle machine the wall time would be "
+        "about that CPU time plus disk waits — an estimate, not measured here. "
         f"Load average during the run: {load[0]:.1f} at the start, {load[1]:.1f} at the end.",
         "",
         f"Machine: {where}.",

@@ -332,6 +332,8 @@ def report(args: argparse.Namespace, phases: list[Phase], queued: int, retrains:
         f"- machine: {os.cpu_count()} cores ({platform.machine()}, shared with other work), "
         f"load average at the end {os.getloadavg()[0]:.1f}; whole run {total_seconds:.0f} s",
         f"- command: `{command}`",
+        "- on a shared machine latency also moves with other work: compare the two phases of one run, not runs; "
+        "a ratio below 1 means the retrains' effect is smaller than that noise",
     ]
     text = "\n".join([*lines, "", *summary])
     print("\n## Soak test\n")

@@ -76,7 +76,7 @@ def test_seed_demo_twice_changes_nothing_and_reuses_the_loaded_end_date() -> Non
     with tenant_context(tenant):
         first_orders = sorted(Order.objects.values_list("external_id", "ordered_at"))
     output = _seed()  # no --end-date: the end of the data already loaded
-    assert END.isoformat() in output and output.count(" 0 created, 0 updated,") == 5
+    assert END.isoformat() in output and output.count(" 0 created, 0 updated,") == 6  # customers … social, stock
     assert _stored_counts(tenant) == first
     with tenant_context(tenant):
         assert sorted(Order.objects.values_list("external_id", "ordered_at")) == first_orders
