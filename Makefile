@@ -4,13 +4,15 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+CHECKSUM := $(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+STAMP := $(VENV)/.installed-dev-$(CHECKSUM)
+STAMP_RUNTIME := $(VENV)/.installed-runtime-$(CHECKSUM)
 PG_URL ?= postgres://postgres@127.0.0.1:5432/retailsite
 REDIS_DEFAULT ?= redis://127.0.0.1:6379/15
 DEMO_PORT ?= 8000
 
 .PHONY: help venv demo test lint check serve bench-import bench-recommendations bench-forecasting \
-        bench-inventory bench-serving test-faults clean
+        bench-inventory bench-forecasting-pipeline bench-serving test-faults clean
 
 help:
 	@echo "make demo   - install, seed a demo store on SQLite, train, serve on http://127.0.0.1:$(DEMO_PORT)"
@@ -18,26 +20,39 @@ help:
 	@echo "make lint   - ruff"
 	@echo "make bench-import | bench-recommendations | bench-forecasting | bench-inventory"
 
+# Development and tests: the project with its dev extras.
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet -e '.[dev]'
-	@rm -f $(VENV)/.installed-*; touch $(STAMP)
+	@rm -f $(VENV)/.installed-*; touch $(STAMP) $(STAMP_RUNTIME)
+
+# The demo needs only the runtime dependencies (a dev install satisfies it too).
+$(STAMP_RUNTIME): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -e .
+	@touch $(STAMP_RUNTIME)
 
 venv: $(STAMP)
 
-demo: venv
+DEMO_ENV := env -u DATABASE_URL -u REDIS_URL -u DJANGO_SETTINGS_MODULE
+
+demo: $(STAMP_RUNTIME)
 	@rm -f var/demo.sqlite3
-	env -u DATABASE_URL -u REDIS_URL $(PY) manage.py migrate --verbosity 0
-	env -u DATABASE_URL -u REDIS_URL $(PY) manage.py seed_demo --tenant demo --with-staff
-	env -u DATABASE_URL -u REDIS_URL $(PY) manage.py train --tenant demo
-	env -u DATABASE_URL -u REDIS_URL $(PY) manage.py collectstatic --noinput --verbosity 0
+	$(DEMO_ENV) $(PY) manage.py migrate --verbosity 0
+	$(DEMO_ENV) $(PY) manage.py seed_demo --tenant demo --with-staff
+	$(DEMO_ENV) $(PY) manage.py train --tenant demo --only recommendations
+	$(DEMO_ENV) $(PY) manage.py collectstatic --noinput --verbosity 0
+	@echo "Forecasts and the reorder plan train in the background (log: var/train.log)."
+	@($(DEMO_ENV) $(PY) manage.py train --tenant demo --only forecasts && \
+	  $(DEMO_ENV) $(PY) manage.py train --tenant demo --only inventory) > var/train.log 2>&1 &
 	@echo ""
 	@echo "  Demo store:   http://127.0.0.1:$(DEMO_PORT)/s/demo/"
 	@echo "  Staff admin:  http://127.0.0.1:$(DEMO_PORT)/admin/   (owner: demo-owner / demo-password-123,"
 	@echo "                                                   analyst: demo-analyst / demo-password-123)"
 	@echo ""
-	env -u DATABASE_URL -u REDIS_URL $(PY) manage.py runserver 127.0.0.1:$(DEMO_PORT) --noreload
+	$(DEMO_ENV) $(PY) manage.py runserver 127.0.0.1:$(DEMO_PORT) --noreload
 
 # The suite runs against the real PostgreSQL (and Redis where a test needs it).
 test: venv
@@ -66,6 +81,13 @@ bench-forecasting: venv
 
 bench-inventory: venv
 	$(PY) bench/bench_inventory.py $(BENCH_ARGS)
+
+bench-forecasting-pipeline: venv
+	$(PY) bench/bench_forecasting_pipeline.py $(BENCH_ARGS)
+
+# Real stack (gunicorn, PostgreSQL, Redis) under wrk: apt-get install -y wrk
+bench-serving: venv
+	$(PY) bench/bench_serving.py $(BENCH_ARGS)
 
 clean:
 	rm -rf var/ .pytest_cache
