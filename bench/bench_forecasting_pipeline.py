@@ -334,6 +334,9 @@ def render(args: argparse.Namespace, store: dict[str, int], runs: list[dict], wh
     def figure(value: float | None) -> str:
         return "—" if value is None else f"{value:.3f}"
 
+    def cpu(value: float | None) -> str:
+        return "—" if value is None else f"{value:.1f}"
+
     lines = [
         "# Demand forecasting pipeline benchmark (end to end)",
         "",
@@ -359,8 +362,8 @@ def render(args: argparse.Namespace, store: dict[str, int], runs: list[dict], wh
         "|---|---:|",
         f"| CPU s: pipeline process | {median['cpu_python']:.1f} |",
         f"| CPU s: engine worker processes | {median['cpu_workers']:.1f} |",
-        f"| CPU s: PostgreSQL backend | {figure(median['cpu_postgres'])} |",
-        f"| CPU s: total (≈ wall s x cores busy on an idle machine) | {cpu_total:.1f} |",
+        f"| CPU s: PostgreSQL backend | {cpu(median['cpu_postgres'])} |",
+        f"| CPU s: total | {cpu_total:.1f} |",
         f"| peak memory, pipeline process | {median['peak_rss_mb']:.0f} MB |",
         f"| peak memory, largest engine worker | {median['peak_worker_rss_mb']:.0f} MB |",
         "",
@@ -377,7 +380,8 @@ def render(args: argparse.Namespace, store: dict[str, int], runs: list[dict], wh
            if len(runs) > 1 else "")
         + ".",
         "",
-        "Wall time depends on what else the machine runs; the CPU rows are the work the pipeline itself did. "
+        "Wall time depends on what else the machine runs; the CPU rows are the work the pipeline itself did "
+        "(the engine's worker processes run two at a time beside the pipeline process, which waits for them). "
         f"Load average: {load[0]:.1f} at the start of the measured run, {load[1]:.1f} at its end.",
         "",
         f"Machine: {where}.",

@@ -11,7 +11,7 @@
    `train --only recommendations` and `apikey create` as retail_app (row-level security on).
 2. Starts gunicorn (production settings, as retail_app, Redis database 9 for cache and throttling)
    with 2 x cores + 1 sync workers, the same server for every endpoint.
-3. Drives it with wrk (32 connections, 30 s per endpoint), in pairs, trivial endpoint first:
+3. Drives it with wrk (32 connections, 30 s per endpoint, 3 rounds), in pairs, trivial endpoint first:
    - GET /api/v1/recommendations/customers/<random customer>/?k=10&max_price=<median price>
      against GET /api/v1/whoami/ with the same API key;
    - the storefront home page /s/bench/ of a random signed-in shopper against the platform
@@ -31,6 +31,7 @@ import platform
 import random
 import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -83,7 +84,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--duration", type=int, default=30, help="seconds of load per endpoint and round (30)")
     parser.add_argument("--warmup", type=int, default=5, help="seconds of unmeasured load per endpoint first (5)")
-    parser.add_argument("--rounds", type=int, default=1, help="measured rounds; ratios use the median round")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="measured rounds (3); each pair's ratios are the median over the rounds")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--wrk-threads", type=int, default=2)
     cores = len(os.sched_getaffinity(0))
@@ -262,17 +264,29 @@ def machine() -> str:
     from django.conf import settings
 
     redis_version = redis.Redis.from_url(settings.REDIS_URL).info().get("redis_version", "?")
-    return (f"nproc = {os.cpu_count()} ({len(os.sched_getaffinity(0))} usable; {cpu}), Python "
+    return (f"nproc = {os.cpu_count()} ({len(os.sched_getaffinity(0))} usable; {cpu}), code {code_version()}, Python "
             f"{platform.python_version()}, PostgreSQL {pg_version}, Redis {redis_version}, "
             f"{platform.system()} {platform.release()}")
 
 
-def statuses_text(result: LoadResult) -> str:
-    return ", ".join(f"{status}: {n:,}" for status, n in sorted(result.statuses.items()))
+def code_version() -> str:
+    """The commit measured, and whether the working tree differed from it (read-only git calls)."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True,
+                              check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO,
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return f"{head}{' with uncommitted changes' if dirty else ''}"
 
 
-def median_result(rounds: list[dict[str, LoadResult]], key: str, attribute: str) -> float:
-    return statistics.median(getattr(results[key], attribute) for results in rounds)
+def non_2xx_text(result: LoadResult) -> str:
+    """The count of non-2xx answers, with the statuses when there are any."""
+    if not result.non_2xx:
+        return "0"
+    detail = ", ".join(f"{status}: {n:,}" for status, n in sorted(result.statuses.items()) if not 200 <= status < 300)
+    return f"{result.non_2xx:,} ({detail})"
 
 
 def render(*, args: argparse.Namespace, pairs: list[Pair], rounds: list[dict[str, LoadResult]], facts: StoreFacts,
@@ -315,7 +329,7 @@ def render(*, args: argparse.Namespace, pairs: list[Pair], rounds: list[dict[str
                        f"{r.postgres_cpu_ms_per_request:.1f})" if r.server_cpu_ms_per_request is not None else "?")
                 label = target.label + (f" — round {number}" if len(rounds) > 1 else "")
                 lines.append(f"| {label} | {r.requests:,} | {r.throughput:,.0f} | {r.p50_ms:.1f} | {r.p99_ms:.1f} | "
-                             f"{r.max_ms:.0f} | {r.non_2xx:,} | {r.socket_errors:,} | {cpu} |")
+                             f"{r.max_ms:.0f} | {non_2xx_text(r)} | {r.socket_errors:,} | {cpu} |")
     lines += ["", "| pair | p99 ratio (target ≤ 1.5) | throughput ratio (target ≥ 0.70) | errors (target 0) | "
               "server CPU ratio | targets |", "|---|---:|---:|---:|---:|---|"]
     lines += verdicts
@@ -357,7 +371,7 @@ def render(*, args: argparse.Namespace, pairs: list[Pair], rounds: list[dict[str
 
 def command_line(args: argparse.Namespace) -> str:
     defaults = {"customers": 50_000, "products": 20_000, "days": 365, "seed": 1, "duration": 30, "warmup": 5,
-                "rounds": 1, "connections": 32, "wrk_threads": 2, "workers": 2 * len(os.sched_getaffinity(0)) + 1,
+                "rounds": 3, "connections": 32, "wrk_threads": 2, "workers": 2 * len(os.sched_getaffinity(0)) + 1,
                 "worker_class": "sync", "threads": 4, "shoppers": 2000, "profile_requests": 200}
     extra = [f"--{name.replace('_', '-')} {getattr(args, name)}" for name, value in defaults.items()
              if getattr(args, name) != value]

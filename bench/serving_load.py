@@ -136,8 +136,11 @@ def write_target_files(directory: Path, target: Target) -> tuple[Path, Path | No
 
 
 def run_wrk(*, base_url: str, target: Target, script: Path, directory: Path, seconds: int, connections: int,
-            threads: int, timeout_seconds: int = 10) -> LoadResult:
-    """Drive `target` for `seconds` with `connections` open connections; latencies as wrk measures them."""
+            threads: int, timeout_seconds: int = 30) -> LoadResult:
+    """Drive `target` for `seconds` with `connections` open connections; latencies as wrk measures them.
+
+    A request still unanswered after `timeout_seconds` (gunicorn's own worker timeout) is a socket error.
+    """
     paths_file, cookies_file = write_target_files(directory, target)
     command = [
         wrk_path() or "wrk", "--latency", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s",

@@ -1,10 +1,11 @@
 """Where a request's time goes: the benchmark's endpoints replayed in-process, one at a time.
 
-Runs inside the benchmark process after the load runs (Django set up with the same production
-settings, database role and Redis as the server), through Django's test client, so the whole
-middleware stack runs but no network or worker scheduling is involved. For each endpoint:
-queries per request, the time in SQL versus the rest, the queries by shape, and for the
-endpoints under test a cProfile of the project's own functions.
+Runs inside the benchmark process after the load runs (Django set up with the same settings,
+database role and Redis as the server), through Django's test client, so the whole middleware
+stack runs but no network or worker scheduling is involved. For each endpoint, a plain pass
+measures the Python CPU per request and the queries (count, shape, time waiting for them);
+for the endpoints under test a second pass runs under cProfile with a CPU-time clock, so that
+waiting for PostgreSQL or for a core on a shared machine does not count as the code's cost.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import re
 import statistics
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +26,19 @@ REPO = Path(__file__).resolve().parent.parent
 _NUMBERS = re.compile(r"\b\d+(\.\d+)?\b")
 _STRINGS = re.compile(r"'[^']*'")
 _IN_LISTS = re.compile(r"IN \((%s|\$?\d+|, )+\)")
+
+# Own CPU time grouped by where the code lives (first match wins).
+AREAS: tuple[tuple[str, str], ...] = (
+    ("/django/db/", "Django ORM: building and compiling queries, making rows"),
+    ("/psycopg/", "psycopg: sending queries, reading results (jsonb decoding included)"),
+    ("/django/template/", "Django templates: rendering"),
+    ("/django/urls/", "Django URL reversing and resolving"),
+    ("/rest_framework/", "Django REST framework"),
+    ("/redis/", "redis client"),
+    ("/cryptography/", "cryptography (personal-data decryption)"),
+    ("/json/", "json"),
+    ("/django/", "Django: other (middleware, sessions, requests)"),
+)
 
 
 @dataclass
@@ -44,6 +59,7 @@ class EndpointProfile:
     queries_per_request: float
     sql_ms_per_request: float
     shapes: list[QueryShape] = field(default_factory=list)
+    cpu_by_area: list[tuple[str, float]] = field(default_factory=list)
     hot_functions: str = ""
     hot_internals: str = ""
 
@@ -55,20 +71,33 @@ def _shape(sql: str) -> str:
     return " ".join(text.split())
 
 
-def _hot_functions(profiler: cProfile.Profile, requests: int, limit: int = 18) -> tuple[str, str]:
-    """CPU per request: the project's functions by cumulative time, and every function by its own time."""
+def _area(filename: str) -> str:
+    path = Path(filename)
+    if path.is_absolute() and REPO in path.parents and ".venv" not in path.parts:
+        return "project code (own time)"
+    for marker, area in AREAS:
+        if marker in filename:
+            return area
+    return "Python built-ins and other libraries"
+
+
+def _analyse(profiler: cProfile.Profile, requests: int, limit: int = 16) -> tuple[list[tuple[str, float]], str, str]:
+    """CPU per request by area, the project's functions by cumulative CPU, every function by its own CPU."""
     stats = pstats.Stats(profiler)
-    project, internals = [], []
+    project: list[tuple[float, float, str]] = []
+    internals: list[tuple[float, float, str]] = []
+    areas: dict[str, float] = defaultdict(float)
     for (filename, line, name), (_cc, calls, own, cumulative, _callers) in stats.stats.items():  # type: ignore[attr-defined]
         path = Path(filename)
         in_project = path.is_absolute() and REPO in path.parents and ".venv" not in path.parts
-        if in_project and "bench" not in path.relative_to(REPO).parts[:1]:
+        areas[_area(filename)] += own
+        if in_project and path.relative_to(REPO).parts[0] != "bench":
             project.append((cumulative, calls, f"{path.relative_to(REPO)}:{line}({name})"))
         where = f"{path.relative_to(REPO)}:{line}" if in_project else (
-            "/".join(path.parts[-2:]) + f":{line}" if path.is_absolute() else filename)
+            "/".join(path.parts[-3:]) + f":{line}" if path.is_absolute() else filename)
         internals.append((own, calls, f"{where}({name})"))
 
-    def table(rows: list[tuple[float, int, str]], heading: str) -> str:
+    def table(rows: list[tuple[float, float, str]], heading: str) -> str:
         rows.sort(reverse=True)
         out = io.StringIO()
         out.write(f"{heading:>10}  {'calls/request':>13}  function\n")
@@ -76,12 +105,25 @@ def _hot_functions(profiler: cProfile.Profile, requests: int, limit: int = 18) -
             out.write(f"{1000 * seconds / requests:>10.2f}  {calls / requests:>13.1f}  {where}\n")
         return out.getvalue()
 
-    return table(project, "CPU ms cum"), table(internals, "CPU ms own")
+    by_area = sorted(((area, 1000 * seconds / requests) for area, seconds in areas.items()), key=lambda a: -a[1])
+    return by_area, table(project, "CPU ms cum"), table(internals, "CPU ms own")
+
+
+def _replay(client, paths: list[str], cookies: list[str], headers: dict[str, str], rng: random.Random,  # type: ignore[no-untyped-def]
+            requests: int, label: str, around: Callable[[Callable[[], object]], object]) -> None:
+    from django.conf import settings
+
+    for _ in range(requests):
+        if cookies:
+            client.cookies[settings.SESSION_COOKIE_NAME] = rng.choice(cookies).split("=", 1)[1]
+        path = rng.choice(paths)
+        response = around(lambda path=path: client.get(path, **headers))
+        if response.status_code != 200:  # type: ignore[attr-defined]
+            raise RuntimeError(f"{label}: {path} answered {response.status_code}")  # type: ignore[attr-defined]
 
 
 def profile_endpoint(*, key: str, label: str, paths: list[str], cookies: list[str], authorization: str,
                      requests: int, seed: int, with_cprofile: bool) -> EndpointProfile:
-    from django.conf import settings
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
@@ -89,70 +131,77 @@ def profile_endpoint(*, key: str, label: str, paths: list[str], cookies: list[st
     rng = random.Random(seed)
     client = Client(HTTP_HOST="127.0.0.1")
     headers = {"HTTP_AUTHORIZATION": authorization} if authorization else {}
-    # Warm up: connections, caches, template loading (not measured).
-    for _ in range(min(20, requests)):
-        if cookies:
-            client.cookies[settings.SESSION_COOKIE_NAME] = rng.choice(cookies).split("=", 1)[1]
-        client.get(rng.choice(paths), **headers)
-    # CPU time, not wall time: on a shared machine, waiting for PostgreSQL or for a core is not the code's cost.
-    profiler = cProfile.Profile(time.process_time) if with_cprofile else None
+    _replay(client, paths, cookies, headers, rng, min(20, requests), label, lambda call: call())  # warm-up
+
     durations: list[float] = []
-    cpu_seconds = 0.0
-    shapes: dict[str, QueryShape] = defaultdict(lambda: QueryShape(""))
-    total_queries = 0
-    sql_seconds = 0.0
-    for _ in range(requests):
-        if cookies:
-            client.cookies[settings.SESSION_COOKIE_NAME] = rng.choice(cookies).split("=", 1)[1]
-        path = rng.choice(paths)
+    cpu = [0.0]
+    shapes: dict[str, QueryShape] = {}
+
+    def measured(call: Callable[[], object]) -> object:
         with CaptureQueriesContext(connection) as captured:
             started, cpu_started = time.perf_counter(), time.process_time()
-            if profiler is not None:
-                profiler.enable()
-            response = client.get(path, **headers)
-            if profiler is not None:
-                profiler.disable()
+            response = call()
+            cpu[0] += time.process_time() - cpu_started
             durations.append(time.perf_counter() - started)
-            cpu_seconds += time.process_time() - cpu_started
-        if response.status_code != 200:
-            raise RuntimeError(f"{label}: {path} answered {response.status_code}: {response.content[:500]!r}")
         for query in captured.captured_queries:
             shape = _shape(query["sql"])
-            entry = shapes[shape]
-            entry.sql = shape
+            entry = shapes.setdefault(shape, QueryShape(shape))
             entry.count += 1
             entry.seconds += float(query["time"])
-            sql_seconds += float(query["time"])
-        total_queries += len(captured.captured_queries)
+        return response
+
+    _replay(client, paths, cookies, headers, rng, requests, label, measured)
+    by_area: list[tuple[str, float]] = []
+    hot_functions = hot_internals = ""
+    if with_cprofile:
+        profiler = cProfile.Profile(time.process_time)
+
+        def profiled(call: Callable[[], object]) -> object:
+            profiler.enable()
+            try:
+                return call()
+            finally:
+                profiler.disable()
+
+        _replay(client, paths, cookies, headers, rng, requests, label, profiled)
+        by_area, hot_functions, hot_internals = _analyse(profiler, requests)
     durations.sort()
-    hot_functions, hot_internals = _hot_functions(profiler, requests) if profiler is not None else ("", "")
     return EndpointProfile(
         key=key, label=label, requests=requests, median_ms=1000 * statistics.median(durations),
-        p90_ms=1000 * durations[int(0.9 * (len(durations) - 1))], cpu_ms_per_request=1000 * cpu_seconds / requests,
-        queries_per_request=total_queries / requests, sql_ms_per_request=1000 * sql_seconds / requests,
-        shapes=sorted(shapes.values(), key=lambda s: -s.seconds),
+        p90_ms=1000 * durations[int(0.9 * (len(durations) - 1))], cpu_ms_per_request=1000 * cpu[0] / requests,
+        queries_per_request=sum(s.count for s in shapes.values()) / requests,
+        sql_ms_per_request=1000 * sum(s.seconds for s in shapes.values()) / requests,
+        shapes=sorted(shapes.values(), key=lambda s: (-s.count, -s.seconds)), cpu_by_area=by_area,
         hot_functions=hot_functions, hot_internals=hot_internals,
     )
 
 
-def render_profile(profile: EndpointProfile, *, shapes: int = 12, sql_width: int = 150) -> list[str]:
+def render_profile(profile: EndpointProfile, *, shapes: int = 14, sql_width: int = 160) -> list[str]:
     lines = [
-        f"**{profile.label}** — {profile.requests} requests in-process: {profile.cpu_ms_per_request:.1f} ms of "
-        f"Python CPU per request; {profile.queries_per_request:.1f} queries per request, "
-        f"{profile.sql_ms_per_request:.1f} ms waiting for them; wall time median {profile.median_ms:.1f} ms, "
-        f"p90 {profile.p90_ms:.1f} ms.",
+        f"**{profile.label}** — {profile.requests} requests: **{profile.cpu_ms_per_request:.1f} ms of Python CPU** "
+        f"and **{profile.queries_per_request:.1f} queries** per request ({profile.sql_ms_per_request:.1f} ms waiting "
+        f"for them); wall time median {profile.median_ms:.1f} ms, p90 {profile.p90_ms:.1f} ms.",
         "",
     ]
     if profile.shapes:
-        lines += ["| queries/request | SQL ms/request | query (literals elided) |", "|---:|---:|---|"]
+        lines += ["| queries/request | ms/request | query (literals elided) |", "|---:|---:|---|"]
         for shape in profile.shapes[:shapes]:
             sql = shape.sql if len(shape.sql) <= sql_width else shape.sql[:sql_width] + " …"
             sql = sql.replace("|", "\\|")
             lines.append(f"| {shape.count / profile.requests:.1f} | {1000 * shape.seconds / profile.requests:.2f} | "
                          f"`{sql}` |")
+        if len(profile.shapes) > shapes:
+            rest = profile.shapes[shapes:]
+            lines.append(f"| {sum(s.count for s in rest) / profile.requests:.1f} | "
+                         f"{1000 * sum(s.seconds for s in rest) / profile.requests:.2f} | "
+                         f"{len(rest)} other query shapes |")
         lines.append("")
-    if profile.hot_functions:
-        lines += ["CPU profile (cProfile with a CPU-time clock, so waiting is left out; the profiler's own overhead "
-                  "inflates the figures): the project's functions by cumulative CPU, then all functions by their own "
-                  "CPU.", "", "```", profile.hot_functions.rstrip(), "", profile.hot_internals.rstrip(), "```", ""]
+    if profile.cpu_by_area:
+        total = sum(ms for _, ms in profile.cpu_by_area) or 1.0
+        lines += ["CPU profile (cProfile with a CPU-time clock, so waiting is left out; the profiler's overhead "
+                  "inflates every figure about equally). Own CPU by area:", "",
+                  "| area | CPU ms/request (profiled) | share |", "|---|---:|---:|"]
+        lines += [f"| {area} | {ms:.1f} | {ms / total:.0%} |" for area, ms in profile.cpu_by_area]
+        lines += ["", "The project's functions by cumulative CPU, then the hottest functions by their own CPU:", "",
+                  "```", profile.hot_functions.rstrip(), "", profile.hot_internals.rstrip(), "```", ""]
     return lines

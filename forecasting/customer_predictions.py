@@ -33,7 +33,8 @@ def _frame(sql: str, params: list, columns: list[str]) -> pd.DataFrame:
 def load_customer_tables(tenant: Tenant) -> CustomerTables:
     tid = tenant.id
     orders = _frame(
-        "SELECT o.customer_id, o.ordered_at, (l.quantity * l.unit_price)::float8, coalesce(cat.path, ''), o.id "
+        "SELECT o.customer_id, o.ordered_at, CAST(l.quantity * l.unit_price AS DOUBLE PRECISION), "
+        "coalesce(cat.path, ''), o.id "
         "FROM commerce_orderline l JOIN commerce_order o ON o.id = l.order_id "
         "JOIN commerce_customer c ON c.id = o.customer_id "
         "JOIN commerce_product p ON p.id = l.product_id LEFT JOIN commerce_category cat ON cat.id = p.category_id "

@@ -2,7 +2,8 @@
 and store them as a new versioned run.
 
 The history is aggregated in PostgreSQL (units and revenue per product and period, periods in the store's time
-zone, weeks starting on Monday) and ends with the last period the data covers completely. Every active product is
+zone, weeks starting on Monday; other databases, e.g. the demo's SQLite, aggregate in pandas) and ends with the
+last complete period (see ``periods.last_complete_period``: today's period is never history). Every active product is
 forecast — products with little or no history through the engine's category path (their category's demand times
 their share of it) — and so is every category (a category's demand includes its sub-categories) and the store
 total. Orders of every customer count: this is the store's demand, not a personal profile.
@@ -82,7 +83,7 @@ class NotEnoughHistory(ValueError):
 
 @dataclass
 class DemandHistory:
-    """A store's demand per period: every product with sales or active, every category, and the total."""
+    """A store's demand per period: every product of the catalog (active or not), every category, and the total."""
 
     frequency: str
     first_period: dt.date
@@ -238,7 +239,7 @@ def load_demand_history(tenant: Tenant, *, today: dt.date | None = None) -> Dema
     """Read the store's demand per period (run inside the tenant's context). Raises NotEnoughHistory."""
     freq = str(tenant.setting("forecast_frequency"))
     today = today or _local_today(tenant)
-    with transaction.atomic():  # one snapshot for the catalog and the orders
+    with transaction.atomic():
         products = _fetchall(
             "SELECT id, coalesce(category_id, 0), active FROM commerce_product WHERE tenant_id = %s ORDER BY id",
             [tenant.id])
@@ -266,12 +267,14 @@ def load_demand_history(tenant: Tenant, *, today: dt.date | None = None) -> Dema
     product_ids = np.asarray([row[0] for row in products], dtype=np.int64)
     product_category = np.asarray([row[1] for row in products], dtype=np.int64)
     product_active = np.asarray([bool(row[2]) for row in products], dtype=bool)
-    rows = np.searchsorted(product_ids, sales.product_ids)
+    rows = np.minimum(np.searchsorted(product_ids, sales.product_ids), max(len(product_ids) - 1, 0))
+    # Each statement sees its own snapshot (READ COMMITTED): a product created between the two reads is left out.
+    known = product_ids[rows] == sales.product_ids if len(product_ids) else np.zeros(len(rows), dtype=bool)
     columns = period_indices(sales.period_days, first_period, freq)
     units = np.zeros((len(product_ids), n_periods))
     revenue = np.zeros((len(product_ids), n_periods))
-    units[rows, columns] = sales.units
-    revenue[rows, columns] = sales.revenue
+    units[rows[known], columns[known]] = sales.units[known]
+    revenue[rows[known], columns[known]] = sales.revenue[known]
     category_ids, members = _category_membership(category_rows, product_category)
     return DemandHistory(
         frequency=freq, first_period=first_period, n_periods=n_periods,

@@ -98,6 +98,8 @@ def forecast_total(*, run: ForecastRun | None = None) -> SeriesForecast | None:
 def product_get(*, pk: int | None = None, external_id: str | None = None) -> Product | None:
     if pk is not None:
         return Product.objects.filter(pk=pk).first()
+    if external_id is None or "\x00" in external_id:  # PostgreSQL text cannot hold NUL
+        return None
     return Product.objects.filter(external_id=external_id).first()
 
 
@@ -232,6 +234,8 @@ def customer_insights_get(*, customer_id: str) -> CustomerInsights | None:
 
     A customer who has withdrawn personalization consent gets none, even if an older run scored them.
     """
+    if "\x00" in customer_id:  # PostgreSQL text cannot hold NUL: no customer has such an id
+        return None
     customer = Customer.objects.filter(external_id=customer_id).first()
     if customer is None:
         return None

@@ -67,10 +67,21 @@ def _context(request: HttpRequest, title: str, **extra: Any) -> dict[str, Any]:
     return {**admin.site.each_context(request), "title": title, **extra}
 
 
-def _figure_table(backtest: dict[str, Any]) -> list[tuple[str, Any, Any]]:
+def _shown(value: Any) -> str:
+    """A figure as staff read it: counts whole, measures with three decimals, a dash when missing."""
+    if isinstance(value, bool) or value is None:
+        return "—"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:.3f}" if value == value else "—"
+    return str(value)
+
+
+def _figure_table(backtest: dict[str, Any]) -> list[tuple[str, str, str]]:
     """(label, forecast figure, seasonal naive figure) rows."""
     baseline = backtest.get("baseline") or {}
-    return [(label, backtest.get(key), baseline.get(key)) for key, label in FIGURE_ROWS]
+    return [(label, _shown(backtest.get(key)), _shown(baseline.get(key))) for key, label in FIGURE_ROWS]
 
 
 def _summary_table(run: ForecastRun | None) -> list[dict[str, Any]]:
@@ -81,7 +92,8 @@ def _summary_table(run: ForecastRun | None) -> list[dict[str, Any]]:
     for level, label in SeriesLevel.choices:
         figures = (run.metrics or {}).get(level)
         if figures:
-            rows = [(name, figures["forecast"].get(key), figures["baseline"].get(key)) for key, name in SUMMARY_ROWS]
+            rows = [(name, _shown(figures["forecast"].get(key)), _shown(figures["baseline"].get(key)))
+                    for key, name in SUMMARY_ROWS]
             tables.append({"level": label, "rows": rows})
     return tables
 

@@ -49,6 +49,9 @@ def recommender_train(*, tenant: Tenant, progress: Progress = silent_progress) -
     data = loaded.data
     if len(data.events) == 0 or data.n_items == 0:
         return "recommendations: no interactions yet; popular items are served"
+    # Under the step's lock no other training is alive: a version still "training" lost its worker.
+    ModelVersion.objects.filter(status=ModelVersion.Status.TRAINING).update(
+        status=ModelVersion.Status.FAILED, status_reason="worker lost before this version was finished")
     version = ModelVersion.objects.create(
         algorithm="hybrid", data_cutoff=loaded.cutoff, n_customers=data.n_users, n_products=data.n_items,
         n_interactions=len(data.events),

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection
+from django.db import connection, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
@@ -49,7 +49,8 @@ def readyz(request: HttpRequest) -> JsonResponse:
 
 
 def database_ready() -> str:
-    with connection.cursor() as cursor:
+    # A savepoint, so a failed check never leaves an enclosing transaction aborted.
+    with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT 1")
         cursor.fetchone()
     return "ok"

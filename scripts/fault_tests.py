@@ -23,6 +23,7 @@ Prints what it tried and what was lost; exits 1 on any loss or failed check. Alw
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import subprocess
@@ -192,6 +193,16 @@ def _wait_for_running_retrain(stack: Stack, after_run: int, timeout: float = 90)
     return runs[0][0]
 
 
+def _newest_version_id(stack: Stack, tenant_id: int) -> int:
+    rows = stack.sql("SELECT coalesce(max(id), 0) FROM recommendations_modelversion WHERE tenant_id = %s", [tenant_id])
+    return int(rows[0][0])
+
+
+def _version_in_training(stack: Stack, tenant_id: int, newer_than: int) -> bool:
+    return bool(stack.sql("SELECT 1 FROM recommendations_modelversion WHERE tenant_id = %s AND id > %s "
+                          "AND status = 'training'", [tenant_id, newer_than]))
+
+
 def _last_run_id(stack: Stack) -> int:
     runs = stack.training_runs(0)
     return runs[-1][0] if runs else 0
@@ -223,9 +234,13 @@ def scenario_kill_during_retrain(stack: Stack, api_key: str, *, whole_worker: bo
                     headers={"Authorization": f"Bearer {api_key}"}).start()
     try:
         after = _last_run_id(stack)
+        newest_version = _newest_version_id(stack, tenant_id)
         stack.enqueue_training(tenant_id)
         run_id = _wait_for_running_retrain(stack, after)
-        time.sleep(2.0)  # into the evaluation / fit
+        # Kill once the run has written its new (not yet active) version: between reading the data and activation.
+        with contextlib.suppress(TimeoutError):
+            wait_until(lambda: _version_in_training(stack, tenant_id, newest_version), timeout=120, interval=0.05,
+                       what="the retrain's new model version")
         if next(r for r in stack.training_runs(after) if r[0] == run_id)[1] != "running":
             outcome.failed.append("the retrain finished before it could be killed (store too small?)")
             return outcome, worker_key
@@ -264,20 +279,28 @@ def scenario_kill_during_retrain(stack: Stack, api_key: str, *, whole_worker: bo
     versions, errors = _serving_versions(prober)
     outcome.observed.append(f"API answers during the scenario by model_version: {versions} "
                             f"(active before v{serving_before}, after v{serving_after})")
-    unexpected = set(versions) - {serving_before, serving_after}
+    new_versions = [(int(r[0]), r[1]) for r in stack.sql(
+        "SELECT id, status FROM recommendations_modelversion WHERE tenant_id = %s AND id > %s ORDER BY id",
+        [tenant_id, serving_before or 0])]
+    complete = {serving_before} | {vid for vid, status in new_versions if status in ("active", "retired")}
+    partial = set(versions) - complete
     if errors:
         outcome.failed.append(f"the recommendations API failed {len(errors)} times: {sorted(set(errors))}")
-    if unexpected:
-        outcome.failed.append(f"the API served unexpected model versions {sorted(unexpected, key=str)}")
+    if partial:
+        outcome.failed.append(f"the API served model versions that never completed: {sorted(partial, key=str)}")
     if not versions.get(serving_before):
         outcome.failed.append("the previous model was not seen serving during the retrain")
+    if new_versions and new_versions[0][1] in ("active", "retired"):
+        outcome.failed.append(f"inconclusive: the kill landed after run {run_id} had activated v{new_versions[0][0]}; "
+                              "run again (or seed a larger store) to kill it mid-way")
     stale = [r for r in stack.training_runs(after) if r[0] == run_id and r[1] == "running"]
     if stale:
         outcome.findings.append(f"the killed run {run_id} is still recorded as 'running' (no sweep of stale runs)")
     stuck = stack.sql("SELECT count(*) FROM recommendations_modelversion WHERE tenant_id = %s AND status = 'training'",
                       [tenant_id])[0][0]
     if stuck:
-        outcome.findings.append(f"{stuck} model version(s) of killed runs left in status 'training' (never served)")
+        outcome.findings.append(f"{stuck} model version(s) of killed runs so far left in status 'training' "
+                                "(never served)")
     outcome.seconds = time.monotonic() - started
     return outcome, worker_key
 

@@ -11,10 +11,12 @@ is always current and needs no process to keep it up to date.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 from collections.abc import Iterator
 
+from django.db import transaction
 from django.utils import timezone
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -78,12 +80,13 @@ class ModelAgeCollector(Collector):
         yield scrape_ok
 
 
-def active_model_activation_times() -> list[tuple[str, object]]:
+def active_model_activation_times() -> list[tuple[str, dt.datetime]]:
     """(store slug, activated_at) of every active recommendations model version, across all stores."""
     from recommendations.models import ModelVersion
     from retailsite.tenancy.context import platform_context
 
-    with platform_context():
+    # A savepoint: a failed read must not poison the request's transaction (TenantMiddleware's).
+    with platform_context(), transaction.atomic():
         return list(
             ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE, activated_at__isnull=False)
             .order_by("tenant__slug")

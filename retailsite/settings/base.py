@@ -49,6 +49,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "retailsite.observability.middleware.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "retailsite.privacy.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -138,9 +139,15 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 4 * 3600}
 CELERY_TASK_TIME_LIMIT = 3 * 3600
 CELERY_TASK_SOFT_TIME_LIMIT = 3 * 3600 - 300
 CELERY_TIMEZONE = "UTC"
+CELERY_IMPORTS = ["retailsite.observability.celery_metrics"]
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # workers log through LOGGING (JSON in production)
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False  # a retrain survives a Redis blip
 CELERY_BEAT_SCHEDULE: dict = {
     # Fans out one task per tenant and due step (retrain, forecasts; inventory is chained after forecasts).
     "schedule-due-training": {"task": "retailsite.tenancy.tasks.schedule_due_training", "schedule": 600.0},
+    # Raw events older than each tenant's event_retention_days.
+    "purge-expired-events": {"task": "retailsite.privacy.tasks.purge_expired_events", "schedule": 86400.0},
 }
 
 # --- Auth, i18n, static ---------------------------------------------------------------
@@ -209,11 +216,17 @@ SPECTACULAR_SETTINGS = {
 IMPORT_MAX_REPORTED_ERRORS = 100
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain" if DEBUG else "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "retailsite.observability.logs.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {"()": "retailsite.observability.logs.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id"]}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }

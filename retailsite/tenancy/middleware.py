@@ -26,6 +26,7 @@ from .selectors import (
 SESSION_TENANT_KEY = "staff_tenant_id"
 STAFF_PREFIXES = ("/admin/", "/staff/")
 STOREFRONT_PREFIX = "/s/"
+PROBE_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 
 
 class TenantMiddleware:
@@ -36,9 +37,16 @@ class TenantMiddleware:
         request.tenant = None  # type: ignore[attr-defined]
         request.membership = None  # type: ignore[attr-defined]
         request.request_id = _request_id(request)  # type: ignore[attr-defined]
-        with no_tenant_context(), transaction.atomic():
-            set_actor_for_request(_actor_for(request))
-            response = self._dispatch(request)
+        if request.path_info in PROBE_PATHS:
+            # No store data, and they must answer (503, not 500) while PostgreSQL is down.
+            with no_tenant_context():
+                set_actor_for_request(Actor("probe", "", request.request_id,  # type: ignore[attr-defined]
+                                            request.META.get("REMOTE_ADDR", "")))
+                response = self.get_response(request)
+        else:
+            with no_tenant_context(), transaction.atomic():
+                set_actor_for_request(_actor_for(request))
+                response = self._dispatch(request)
         response["X-Request-ID"] = request.request_id  # type: ignore[attr-defined]
         return response
 

@@ -62,7 +62,7 @@ def step_is_due(*, tenant: Tenant, step_setting: str, last_started: dt.datetime 
     return last_started is None or last_started < due
 
 
-@shared_task(acks_late=True)
+@shared_task(acks_late=True, time_limit=600, soft_time_limit=540)
 def schedule_due_training() -> list[str]:
     """Beat job: queue every step that is due, one task per tenant and step."""
     queued: list[str] = []

@@ -80,6 +80,11 @@ def training_step_run(*, tenant: Tenant, step_name: str, progress: Progress = si
     ):
         if not acquired:
             raise StepAlreadyRunning(f"{step.name} is already running for {tenant.slug}")
+        # Holding the lock, no other run of this step is alive: a "running" one died with its worker.
+        TrainingRun.objects.filter(step=step.name, status=TrainingRun.Status.RUNNING).update(
+            status=TrainingRun.Status.FAILED, finished_at=timezone.now(),
+            summary="worker lost: the process running this step died before it finished",
+        )
         run = TrainingRun.objects.create(step=step.name, trigger=trigger)
         try:
             summary = step.run(tenant, progress)

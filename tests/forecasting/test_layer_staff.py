@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.test import Client
 
 from forecasting.models import CustomerModelRun, RunStatus
@@ -18,6 +20,8 @@ from tests.forecasting.test_layer_support import URLCONF, stored_forecasts
 
 pytestmark = pytest.mark.django_db
 
+ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts"
+CHROMIUM = Path("/usr/bin/chromium")
 INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)(?![^>]*application/json)[^>]*>", re.IGNORECASE)
 
 
@@ -137,3 +141,34 @@ def test_the_admin_lists_runs_and_links_to_the_charts(store) -> None:
     assert client.get("/admin/forecasting/customermodelrun/").status_code == 200
     # Per-customer predictions are profiling data: analysts may not browse them.
     assert staff_client(store["tenant"], Role.ANALYST).get("/admin/forecasting/customerprediction/").status_code == 403
+
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed at /usr/bin/chromium")
+def test_the_chart_is_drawn_in_a_browser(live_server, store) -> None:  # type: ignore[no-untyped-def]
+    """Chart.js (served locally) draws the forecast chart from the page's JSON, with no script error."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    membership = MembershipFactory(tenant=store["tenant"], role=Role.ANALYST)
+    url = f"{live_server.url}/staff/forecasts/{store['p1'].pk}/"
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--headless", "--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1280, "height": 1000})
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.on("response", lambda response: response.status >= 400 and not response.url.endswith("favicon.ico")
+                and errors.append(f"{response.status} {response.url}"))
+        page.goto(f"{live_server.url}/admin/login/?next=/staff/forecasts/{store['p1'].pk}/")
+        page.fill("#id_username", membership.user.username)
+        page.fill("#id_password", "correct horse battery staple")
+        page.click("input[type=submit]")
+        page.wait_for_url(url)
+        page.wait_for_function("() => window.Chart && Chart.getChart(document.querySelector('canvas[data-chart]'))")
+        labels = page.evaluate("() => Chart.getChart(document.querySelector('canvas[data-chart]'))"
+                               ".data.datasets.map(d => d.label)")
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "staff-forecast.png"), full_page=True)
+        browser.close()
+    assert labels[:5] == ["Actual units", "P90", "P10", "Forecast (P50)", "Seasonal naive"]
+    assert not errors, errors

@@ -57,7 +57,7 @@ def build_two_cluster_store(tenant, *, customers_per_cluster: int = 20, products
 
 def test_training_recovers_taste_clusters_and_serves_them(tmp_path) -> None:
     tenant = TenantFactory()
-    cats, products, customers = build_two_cluster_store(tenant)
+    _cats, products, customers = build_two_cluster_store(tenant)
     with tenant_context(tenant):
         summary = recommender_train(tenant=tenant)
         version = ModelVersion.objects.get()
@@ -66,7 +66,7 @@ def test_training_recovers_taste_clusters_and_serves_them(tmp_path) -> None:
         assert set(version.metrics["groups"]["gender"]) == {"F", "M"}
         alpha_ids = {p.id for p in products["Alpha"]}
         beta_ids = {p.id for p in products["Beta"]}
-        for name, own, other in (("Alpha", alpha_ids, beta_ids), ("Beta", beta_ids, alpha_ids)):
+        for name, own, _other in (("Alpha", alpha_ids, beta_ids), ("Beta", beta_ids, alpha_ids)):
             for customer in customers[name][:5]:
                 served = serving.recommend_for_customer(customer_id=customer.id, filters=serving.Filters(k=5))
                 shown = [item.product_id for item in served.items]
@@ -118,7 +118,7 @@ def test_an_interrupted_training_leaves_the_previous_version_serving(monkeypatch
 
 def test_serving_rules_are_honoured() -> None:
     tenant = TenantFactory()
-    cats, products, customers = build_two_cluster_store(tenant, customers_per_cluster=10)
+    cats, _products, customers = build_two_cluster_store(tenant, customers_per_cluster=10)
     with tenant_context(tenant):
         recommender_train(tenant=tenant)
         customer = customers["Alpha"][0]
@@ -150,7 +150,7 @@ def test_serving_rules_are_honoured() -> None:
 
 def test_without_a_trained_model_popular_items_are_served() -> None:
     tenant = TenantFactory()
-    _, products, customers = build_two_cluster_store(tenant, customers_per_cluster=4)
+    _, _products, customers = build_two_cluster_store(tenant, customers_per_cluster=4)
     with tenant_context(tenant):
         assert not ModelVersion.objects.exists()
         served = serving.recommend_for_customer(customer_id=customers["Alpha"][0].id, filters=serving.Filters(k=5))
