@@ -8,6 +8,7 @@ tenant predicate is explicit and row-level security enforces it again.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
 
 import numpy as np
@@ -45,6 +46,19 @@ def _fetch(sql: str, params: list) -> list[tuple]:
         return cursor.fetchall()
 
 
+def _epoch(column: str) -> str:
+    """Unix seconds of a timestamp column, in this database's dialect (SQLite only serves the demo)."""
+    if connection.vendor == "postgresql":
+        return f"extract(epoch FROM {column})"
+    return f"CAST(strftime('%%s', {column}) AS REAL)"
+
+
+def _tags(value: object) -> list[str]:
+    if isinstance(value, str):  # SQLite returns JSON as text
+        value = json.loads(value or "[]")
+    return [str(tag) for tag in (value or [])]
+
+
 def load_training_data(tenant: Tenant) -> TenantTrainingData:
     tid = tenant.id
     customers = _fetch(
@@ -67,19 +81,19 @@ def load_training_data(tenant: Tenant) -> TenantTrainingData:
         descriptions=[row[3] or "" for row in products],
         categories=[row[4] for row in products],
         brands=[row[5] or "" for row in products],
-        tags=[list(row[6] or []) for row in products],
+        tags=[_tags(row[6]) for row in products],
     )
     catalog = Catalog(n_items=len(products), categories=item_categories, text=text,
                       prices=np.array([float(row[7] or 0) for row in products]))
 
     # Orders (as purchase events, basket = order id) and behavioural events of consenting customers.
     lines = _fetch(
-        "SELECT o.customer_id, l.product_id, extract(epoch FROM o.ordered_at), o.id "
+        f"SELECT o.customer_id, l.product_id, {_epoch('o.ordered_at')}, o.id "
         "FROM commerce_orderline l JOIN commerce_order o ON o.id = l.order_id "
         "JOIN commerce_customer c ON c.id = o.customer_id "
         "WHERE l.tenant_id = %s AND c.personalization_consent", [tid])
     events = _fetch(
-        "SELECT e.customer_id, e.product_id, extract(epoch FROM e.occurred_at), e.event_type, e.value "
+        f"SELECT e.customer_id, e.product_id, {_epoch('e.occurred_at')}, e.event_type, e.value "
         "FROM commerce_event e JOIN commerce_customer c ON c.id = e.customer_id "
         "WHERE e.tenant_id = %s AND c.personalization_consent AND e.event_type <> 'purchase'", [tid])
     users, items, times, types, values, baskets = [], [], [], [], [], []

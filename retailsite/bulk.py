@@ -21,10 +21,11 @@ def bulk_insert(model: type[models.Model], columns: Sequence[str], rows: Iterabl
     tenant_id = require_tenant_id()
     json_positions = {columns.index(name) for name in json_columns}
     if connection.vendor != "postgresql":
+        attnames = [model._meta.get_field(c).attname for c in columns]  # "model_version" -> "model_version_id"
         count = 0
         batch: list[models.Model] = []
         for row in rows:
-            batch.append(model(tenant_id=tenant_id, **dict(zip(columns, row, strict=True))))
+            batch.append(model(tenant_id=tenant_id, **dict(zip(attnames, row, strict=True))))
             if len(batch) >= batch_size:
                 model.objects.bulk_create(batch)
                 count += len(batch)

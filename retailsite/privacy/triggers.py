@@ -1,21 +1,24 @@
 """PostgreSQL triggers that feed the audit log, and their (re)installation after every migrate.
 
 Every table with a `tenant_id` column (and the store table itself) gets audit triggers, so
-ORM saves, bulk updates, importer upserts and raw SQL are all recorded:
+ORM saves, bulk updates, importer upserts and raw SQL are all recorded. The triggers are
+statement-level with transition tables, and write their entries set-based (one INSERT per
+statement, however many rows it touched), in one of two granularities:
 
-- row level (one entry per row, with the names of the columns that changed) for ordinary
-  tables: customers, products, orders, categories, follows, memberships, API keys, ...;
-- statement level with transition tables (one entry per statement and store: action, table,
-  row count, and for updates the union of changed column names) for the high-volume tables in
-  `STATEMENT_LEVEL_TABLES`, so a million-line import adds one entry, not a million.
+- per row (one entry per row, with the names of the columns that were set or changed) for
+  ordinary tables: customers, products, orders, categories, follows, memberships, API keys, ...;
+- per statement (one entry per statement and store: action, table, row count, and for updates
+  the union of changed column names) for the high-volume tables in `STATEMENT_LEVEL_TABLES`,
+  so a million-line import adds one entry, not a million.
 
-Triggers queue entries in `privacy_auditpending` with the transaction's `app.actor`,
+Entries are queued in `privacy_auditpending` with the transaction's `app.actor`,
 `app.request_id` and `app.client_ip`. A deferred constraint trigger on that queue seals the
 queue at commit: under `pg_advisory_xact_lock` for each store it takes the store's chain head,
-numbers the entries in order, hashes each onto the previous one (`audit.py` documents the
-canonical form) and appends them to `privacy_auditlogentry`. Holding the lock only from commit
-to the end of the commit keeps concurrent writers of one store from waiting on each other's
-long transactions (an import, a retrain).
+numbers the entries in order, hashes each onto the previous one (a running aggregate,
+`privacy_chain`; `audit.py` documents the canonical form) and appends them to
+`privacy_auditlogentry`. Holding the lock only from commit to the end of the commit keeps
+concurrent writers of one store from waiting on each other's long transactions (an import,
+a retrain).
 
 Audited writes need READ COMMITTED (Django's default): under REPEATABLE READ a sealer could
 miss a concurrent commit's entry, and the unique (tenant_id, seq) constraint would then fail
@@ -26,7 +29,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db import connection
+from django.db import connection, transaction
 from psycopg import sql
 
 from retailsite.tenancy.rls import tenant_tables
@@ -35,7 +38,8 @@ AUDIT_TABLE = "privacy_auditlogentry"
 PENDING_TABLE = "privacy_auditpending"
 NOT_AUDITED = {AUDIT_TABLE, PENDING_TABLE}
 
-# High-volume tables: one entry per statement. Apps with such tables append theirs from ready().
+# High-volume tables (they need a tenant_id column): one entry per statement. Apps with such
+# tables append theirs from ready().
 STATEMENT_LEVEL_TABLES: list[str] = [
     "commerce_orderline",
     "commerce_event",
@@ -52,34 +56,30 @@ EXTRA_AUDITED_TABLES: dict[str, str] = {"tenancy_tenant": "id"}
 # Updates that change only these columns are bookkeeping, not data changes (e.g. an API key's last use).
 IGNORED_UPDATE_COLUMNS: dict[str, tuple[str, ...]] = {"api_apikey": ("last_used_at",)}
 
-ROW_TRIGGER = "privacy_audit_row"
-STATEMENT_TRIGGERS = {  # trigger name -> (event, transition tables)
-    "privacy_audit_stmt_insert": ("INSERT", "NEW TABLE AS privacy_new_rows"),
-    "privacy_audit_stmt_update": ("UPDATE", "OLD TABLE AS privacy_old_rows NEW TABLE AS privacy_new_rows"),
-    "privacy_audit_stmt_delete": ("DELETE", "OLD TABLE AS privacy_old_rows"),
+AUDIT_TRIGGERS = {  # trigger name -> (event, transition tables)
+    "privacy_audit_insert": ("INSERT", "NEW TABLE AS privacy_new_rows"),
+    "privacy_audit_update": ("UPDATE", "OLD TABLE AS privacy_old_rows NEW TABLE AS privacy_new_rows"),
+    "privacy_audit_delete": ("DELETE", "OLD TABLE AS privacy_old_rows"),
 }
 SEAL_TRIGGER = "privacy_audit_seal"
-ALL_TRIGGER_NAMES = (ROW_TRIGGER, *STATEMENT_TRIGGERS)
+# Names used by earlier versions of this module, removed on reinstall.
+RETIRED_TRIGGERS = ("privacy_audit_row", "privacy_audit_stmt_insert", "privacy_audit_stmt_update",
+                    "privacy_audit_stmt_delete")
+RETIRED_FUNCTIONS = ("privacy_audit_row()",)
 
 # Two-int4 advisory lock keys live apart from the single-int8 keys of tenancy.locks.
 LOCK_CLASS = 1635083369  # "audi"
 
 FUNCTIONS_SQL = r"""
+-- Queue one entry recorded by the application (reads, exports, erasures).
 CREATE OR REPLACE FUNCTION privacy_audit_enqueue(
     p_tenant_id bigint, p_action text, p_object_type text, p_object_id text, p_changed_fields jsonb,
     p_row_count bigint) RETURNS void
 LANGUAGE plpgsql AS $fn$
 DECLARE
-    saved_tenant text := current_setting('app.tenant_id', true);
-    switched boolean := false;
+    saved_all text := coalesce(current_setting('app.all_tenants', true), '');
 BEGIN
-    -- The row already passed the table's row-level security; the store table itself and rows
-    -- written in another store's context at commit need the queue to accept that store's entry.
-    IF coalesce(current_setting('app.all_tenants', true), '') <> 'on'
-       AND coalesce(saved_tenant, '') <> p_tenant_id::text THEN
-        PERFORM set_config('app.tenant_id', p_tenant_id::text, true);
-        switched := true;
-    END IF;
+    PERFORM set_config('app.all_tenants', 'on', true);
     INSERT INTO privacy_auditpending (tenant_id, occurred_at, actor, action, object_type, object_id,
                                       changed_fields, row_count, request_id, client_ip)
     VALUES (p_tenant_id, statement_timestamp(),
@@ -87,157 +87,170 @@ BEGIN
             p_action, p_object_type, coalesce(p_object_id, ''), coalesce(p_changed_fields, '[]'::jsonb),
             p_row_count, coalesce(current_setting('app.request_id', true), ''),
             coalesce(current_setting('app.client_ip', true), ''));
-    IF switched THEN
-        PERFORM set_config('app.tenant_id', coalesce(saved_tenant, ''), true);
-    END IF;
+    PERFORM set_config('app.all_tenants', saved_all, true);
 END
 $fn$;
 
-CREATE OR REPLACE FUNCTION privacy_audit_row() RETURNS trigger
-LANGUAGE plpgsql AS $fn$
-DECLARE
-    tenant_column text := TG_ARGV[0];
-    ignored text[] := string_to_array(coalesce(TG_ARGV[1], ''), ',');
-    new_row jsonb;
-    old_row jsonb;
-    fields jsonb;
-    subject jsonb;
-    action text;
-BEGIN
-    IF TG_OP = 'INSERT' THEN
-        new_row := to_jsonb(NEW);
-        SELECT coalesce(jsonb_agg(key ORDER BY key), '[]'::jsonb) INTO fields FROM jsonb_each(new_row)
-         WHERE key NOT IN ('id', tenant_column) AND value NOT IN ('null'::jsonb, '""'::jsonb);
-        subject := new_row;
-        action := 'create';
-    ELSIF TG_OP = 'UPDATE' THEN
-        new_row := to_jsonb(NEW);
-        old_row := to_jsonb(OLD);
-        SELECT coalesce(jsonb_agg(n.key ORDER BY n.key), '[]'::jsonb) INTO fields FROM jsonb_each(new_row) n
-         WHERE n.value IS DISTINCT FROM old_row -> n.key;
-        IF NOT EXISTS (SELECT 1 FROM jsonb_array_elements_text(fields) f WHERE f <> ALL (ignored)) THEN
-            RETURN NULL;  -- nothing changed, or only bookkeeping columns
-        END IF;
-        subject := new_row;
-        action := 'update';
-    ELSE
-        subject := to_jsonb(OLD);
-        fields := '[]'::jsonb;
-        action := 'delete';
-    END IF;
-    PERFORM privacy_audit_enqueue((subject ->> tenant_column)::bigint, action, TG_TABLE_NAME,
-                                  coalesce(subject ->> 'id', ''), fields, 1);
-    RETURN NULL;
-END
-$fn$;
-
+-- The audit trigger of every audited table. Arguments: granularity ('row' or 'statement'), the
+-- column holding the store id, and the comma-separated columns whose changes alone are not audited.
 CREATE OR REPLACE FUNCTION privacy_audit_statement() RETURNS trigger
 LANGUAGE plpgsql AS $fn$
 DECLARE
-    r record;
-    fields jsonb;
+    v_mode text := TG_ARGV[0];
+    v_tenant_column text := TG_ARGV[1];
+    v_ignored text[] := string_to_array(coalesce(TG_ARGV[2], ''), ',');
+    v_saved_all text := coalesce(current_setting('app.all_tenants', true), '');
+    v_actor text := coalesce(nullif(current_setting('app.actor', true), ''), 'db:' || session_user);
+    v_request_id text := coalesce(current_setting('app.request_id', true), '');
+    v_client_ip text := coalesce(current_setting('app.client_ip', true), '');
+    v_table text := TG_TABLE_NAME;
+    v_columns jsonb;
 BEGIN
+    -- The rows already passed their table's row-level security; the queue must accept every one
+    -- of their entries (the store table's rows belong to other stores than the current one).
+    PERFORM set_config('app.all_tenants', 'on', true);
     -- Each branch names only the transition tables its event has (plpgsql plans lazily).
-    IF TG_OP = 'INSERT' THEN
-        FOR r IN SELECT tenant_id, count(*) AS n FROM privacy_new_rows GROUP BY tenant_id LOOP
-            PERFORM privacy_audit_enqueue(r.tenant_id, 'create', TG_TABLE_NAME, '', '[]'::jsonb, r.n);
-        END LOOP;
+    IF TG_OP = 'INSERT' AND v_mode = 'row' THEN
+        -- A new row: its table's columns (the same for every row, so looked up once per statement).
+        SELECT coalesce(jsonb_agg(a.attname ORDER BY a.attname), '[]'::jsonb) INTO v_columns
+          FROM pg_attribute a
+         WHERE a.attrelid = TG_RELID AND a.attnum > 0 AND NOT a.attisdropped
+           AND a.attname NOT IN ('id', v_tenant_column);
+        EXECUTE format(
+            'INSERT INTO privacy_auditpending (tenant_id, occurred_at, actor, action, object_type, object_id, '
+            '                                  changed_fields, row_count, request_id, client_ip) '
+            'SELECT n.%I, statement_timestamp(), $1, ''create'', $2, n.id::text, $3, 1, $4, $5 '
+            '  FROM privacy_new_rows n ORDER BY n.id', v_tenant_column)
+        USING v_actor, v_table, v_columns, v_request_id, v_client_ip;
+    ELSIF TG_OP = 'UPDATE' AND v_mode = 'row' THEN
+        INSERT INTO privacy_auditpending (tenant_id, occurred_at, actor, action, object_type, object_id,
+                                          changed_fields, row_count, request_id, client_ip)
+        SELECT (d.j ->> v_tenant_column)::bigint, statement_timestamp(), v_actor, 'update', v_table,
+               coalesce(d.j ->> 'id', ''), d.fields, 1, v_request_id, v_client_ip
+          FROM (SELECT p.j, p.id,
+                       (SELECT coalesce(jsonb_agg(e.key ORDER BY e.key), '[]'::jsonb) FROM jsonb_each(p.j) e
+                         WHERE e.value IS DISTINCT FROM p.old -> e.key) AS fields
+                  FROM (SELECT to_jsonb(n.*) AS j, to_jsonb(o.*) AS old, n.id
+                          FROM privacy_new_rows n JOIN privacy_old_rows o ON o.id = n.id) p) d
+         -- nothing changed, or only bookkeeping columns: not an entry
+         WHERE EXISTS (SELECT 1 FROM jsonb_array_elements_text(d.fields) f WHERE f <> ALL (v_ignored))
+         ORDER BY d.id;
+    ELSIF TG_OP = 'DELETE' AND v_mode = 'row' THEN
+        EXECUTE format(
+            'INSERT INTO privacy_auditpending (tenant_id, occurred_at, actor, action, object_type, object_id, '
+            '                                  changed_fields, row_count, request_id, client_ip) '
+            'SELECT o.%I, statement_timestamp(), $1, ''delete'', $2, o.id::text, ''[]''::jsonb, 1, $3, $4 '
+            '  FROM privacy_old_rows o ORDER BY o.id', v_tenant_column)
+        USING v_actor, v_table, v_request_id, v_client_ip;
+    ELSIF TG_OP = 'INSERT' THEN
+        INSERT INTO privacy_auditpending (tenant_id, occurred_at, actor, action, object_type, object_id,
+                                          changed_fields, row_count, request_id, client_ip)
+        SELECT n.tenant_id, statement_timestamp(), v_actor, 'create', v_table, '', '[]'::jsonb, count(*),
+               v_request_id, v_client_ip
+          FROM privacy_new_rows n GROUP BY n.tenant_id ORDER BY n.tenant_id;
     ELSIF TG_OP = 'UPDATE' THEN
-        FOR r IN SELECT tenant_id, count(*) AS n FROM privacy_new_rows GROUP BY tenant_id LOOP
-            SELECT coalesce(jsonb_agg(k.key ORDER BY k.key), '[]'::jsonb) INTO fields FROM (
-                SELECT DISTINCT e.key
-                  FROM privacy_new_rows n JOIN privacy_old_rows o ON o.id = n.id,
-                       LATERAL jsonb_each(to_jsonb(n)) e
-                 WHERE n.tenant_id = r.tenant_id AND e.value IS DISTINCT FROM to_jsonb(o) -> e.key) k;
-            IF fields <> '[]'::jsonb THEN
-                PERFORM privacy_audit_enqueue(r.tenant_id, 'update', TG_TABLE_NAME, '', fields, r.n);
-            END IF;
-        END LOOP;
+        INSERT INTO privacy_auditpending (tenant_id, occurred_at, actor, action, object_type, object_id,
+                                          changed_fields, row_count, request_id, client_ip)
+        SELECT c.tenant_id, statement_timestamp(), v_actor, 'update', v_table, '', f.fields, c.row_total,
+               v_request_id, v_client_ip
+          FROM (SELECT r.tenant_id, count(*) AS row_total FROM privacy_new_rows r GROUP BY r.tenant_id) c
+          CROSS JOIN LATERAL (
+                SELECT coalesce(jsonb_agg(k.key ORDER BY k.key), '[]'::jsonb) AS fields FROM (
+                    SELECT DISTINCT e.key
+                      FROM privacy_new_rows nr JOIN privacy_old_rows o ON o.id = nr.id,
+                           LATERAL jsonb_each(to_jsonb(nr.*)) e
+                     WHERE nr.tenant_id = c.tenant_id AND e.value IS DISTINCT FROM to_jsonb(o.*) -> e.key) k) f
+         WHERE f.fields <> '[]'::jsonb
+         ORDER BY c.tenant_id;
     ELSE
-        FOR r IN SELECT tenant_id, count(*) AS n FROM privacy_old_rows GROUP BY tenant_id LOOP
-            PERFORM privacy_audit_enqueue(r.tenant_id, 'delete', TG_TABLE_NAME, '', '[]'::jsonb, r.n);
-        END LOOP;
+        INSERT INTO privacy_auditpending (tenant_id, occurred_at, actor, action, object_type, object_id,
+                                          changed_fields, row_count, request_id, client_ip)
+        SELECT o.tenant_id, statement_timestamp(), v_actor, 'delete', v_table, '', '[]'::jsonb, count(*),
+               v_request_id, v_client_ip
+          FROM privacy_old_rows o GROUP BY o.tenant_id ORDER BY o.tenant_id;
     END IF;
+    PERFORM set_config('app.all_tenants', v_saved_all, true);
     RETURN NULL;
 END
 $fn$;
 
+-- One link of a chain: sha256(previous hash || canonical text), hex; `seed` is the chain's head
+-- before the first row of a window.
+CREATE OR REPLACE FUNCTION privacy_chain_step(state text, seed text, canonical text) RETURNS text
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $fn$
+BEGIN
+    RETURN encode(sha256(convert_to(coalesce(state, seed) || canonical, 'UTF8')), 'hex');
+END
+$fn$;
+
+CREATE OR REPLACE AGGREGATE privacy_chain(text, text) (SFUNC = privacy_chain_step, STYPE = text);
+
+-- The queue's first row in a transaction (or since the last seal) schedules one seal at commit;
+-- the others do not, so a million queued rows cost one deferred trigger call, not a million.
+CREATE OR REPLACE FUNCTION privacy_audit_seal_needed() RETURNS boolean
+LANGUAGE plpgsql VOLATILE AS $fn$
+BEGIN
+    IF coalesce(current_setting('app.audit_seal_scheduled', true), '') = 'on' THEN
+        RETURN false;
+    END IF;
+    PERFORM set_config('app.audit_seal_scheduled', 'on', true);  -- undone with a rolled-back savepoint
+    RETURN true;
+END
+$fn$;
+
+-- Deferred until commit: append the transaction's queued entries to their stores' chains.
 CREATE OR REPLACE FUNCTION privacy_audit_seal() RETURNS trigger
 LANGUAGE plpgsql AS $fn$
 DECLARE
-    sealed_upto bigint := coalesce(nullif(current_setting('app.audit_sealed_upto', true), ''), '0')::bigint;
-    saved_all text;
-    r record;
-    current_tenant bigint := NULL;
-    prev_seq bigint;
-    prev_hash text;
-    canonical text;
-    last_id bigint := 0;
-    tenant_ids bigint[] := '{}';
-    seqs bigint[] := '{}';
-    times timestamptz[] := '{}';
-    actors text[] := '{}';
-    actions text[] := '{}';
-    object_types text[] := '{}';
-    object_ids text[] := '{}';
-    fields jsonb[] := '{}';
-    row_counts bigint[] := '{}';
-    request_ids text[] := '{}';
-    client_ips text[] := '{}';
-    prev_hashes text[] := '{}';
-    hashes text[] := '{}';
+    v_saved_all text;
+    v_last_id bigint;
 BEGIN
-    -- The first firing at commit seals every entry this transaction queued; the others find
-    -- theirs sealed already and return at once.
-    IF NEW.id <= sealed_upto THEN
-        RETURN NULL;
-    END IF;
     -- Only this transaction's own queued rows are visible (others' are uncommitted, and every
     -- commit empties its own), so the platform scope here reveals nothing of other stores.
-    saved_all := coalesce(current_setting('app.all_tenants', true), '');
+    v_saved_all := coalesce(current_setting('app.all_tenants', true), '');
     PERFORM set_config('app.all_tenants', 'on', true);
     -- One sealer per store at a time, until this transaction ends, so a chain never forks;
     -- stores locked in id order, so two multi-store transactions cannot deadlock.
     PERFORM pg_advisory_xact_lock(__LOCK_CLASS__, (q.tenant_id % 2147483648)::int)
        FROM (SELECT DISTINCT tenant_id FROM privacy_auditpending ORDER BY tenant_id) q;
-    FOR r IN SELECT * FROM privacy_auditpending ORDER BY tenant_id, id LOOP
-        IF current_tenant IS DISTINCT FROM r.tenant_id THEN
-            current_tenant := r.tenant_id;
-            SELECT e.seq, e.hash INTO prev_seq, prev_hash FROM privacy_auditlogentry e
-             WHERE e.tenant_id = r.tenant_id ORDER BY e.seq DESC LIMIT 1;
-            IF NOT FOUND THEN
-                prev_seq := 0;
-                prev_hash := repeat('0', 64);
-            END IF;
-        END IF;
-        prev_seq := prev_seq + 1;
-        canonical := jsonb_build_array(
-            r.tenant_id, prev_seq, to_char(r.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
-            r.actor, r.action, r.object_type, r.object_id, r.changed_fields, r.row_count, r.request_id,
-            r.client_ip)::text;
-        tenant_ids := tenant_ids || r.tenant_id;
-        seqs := seqs || prev_seq;
-        times := times || r.occurred_at;
-        actors := actors || r.actor;
-        actions := actions || r.action;
-        object_types := object_types || r.object_type;
-        object_ids := object_ids || r.object_id;
-        fields := fields || r.changed_fields;
-        row_counts := row_counts || r.row_count;
-        request_ids := request_ids || r.request_id;
-        client_ips := client_ips || r.client_ip;
-        prev_hashes := prev_hashes || prev_hash;
-        prev_hash := encode(sha256(convert_to(prev_hash || canonical, 'UTF8')), 'hex');
-        hashes := hashes || prev_hash;
-        last_id := greatest(last_id, r.id);
-    END LOOP;
+    SELECT max(id) INTO v_last_id FROM privacy_auditpending;
+    IF v_last_id IS NULL THEN  -- nothing queued (the rows were rolled back to a savepoint)
+        PERFORM set_config('app.audit_seal_scheduled', '', true);
+        PERFORM set_config('app.all_tenants', v_saved_all, true);
+        RETURN NULL;
+    END IF;
+    -- A new statement, so a new snapshot: it sees every chain head committed before the locks.
+    WITH heads AS (
+        SELECT t.tenant_id, coalesce(h.seq, 0) AS seq, coalesce(h.hash, repeat('0', 64)) AS hash
+          FROM (SELECT DISTINCT tenant_id FROM privacy_auditpending WHERE id <= v_last_id) t
+          LEFT JOIN LATERAL (SELECT e.seq, e.hash FROM privacy_auditlogentry e WHERE e.tenant_id = t.tenant_id
+                              ORDER BY e.seq DESC LIMIT 1) h ON true
+    ), numbered AS (
+        SELECT p.*, heads.seq + row_number() OVER (PARTITION BY p.tenant_id ORDER BY p.id) AS new_seq,
+               heads.hash AS head_hash
+          FROM privacy_auditpending p JOIN heads ON heads.tenant_id = p.tenant_id
+         WHERE p.id <= v_last_id
+    ), hashed AS (
+        SELECT n.*, privacy_chain(n.head_hash, jsonb_build_array(
+                   n.tenant_id, n.new_seq,
+                   to_char(n.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+                   n.actor, n.action, n.object_type, n.object_id, n.changed_fields, n.row_count,
+                   n.request_id, n.client_ip)::text)
+               OVER (PARTITION BY n.tenant_id ORDER BY n.id ROWS UNBOUNDED PRECEDING) AS new_hash
+          FROM numbered n
+    )
     INSERT INTO privacy_auditlogentry (tenant_id, seq, occurred_at, actor, action, object_type, object_id,
                                        changed_fields, row_count, request_id, client_ip, prev_hash, hash)
-    SELECT * FROM unnest(tenant_ids, seqs, times, actors, actions, object_types, object_ids, fields, row_counts,
-                         request_ids, client_ips, prev_hashes, hashes);
-    DELETE FROM privacy_auditpending WHERE id <= last_id;
-    PERFORM set_config('app.audit_sealed_upto', greatest(last_id, NEW.id)::text, true);
-    PERFORM set_config('app.all_tenants', saved_all, true);
+    SELECT h.tenant_id, h.new_seq, h.occurred_at, h.actor, h.action, h.object_type, h.object_id,
+           h.changed_fields, h.row_count, h.request_id, h.client_ip,
+           coalesce(lag(h.new_hash) OVER (PARTITION BY h.tenant_id ORDER BY h.id), h.head_hash), h.new_hash
+      FROM hashed h
+     ORDER BY h.tenant_id, h.new_seq;
+    DELETE FROM privacy_auditpending WHERE id <= v_last_id;
+    -- Entries queued after this (possible when the seal runs early, SET CONSTRAINTS ... IMMEDIATE)
+    -- schedule another seal.
+    PERFORM set_config('app.audit_seal_scheduled', '', true);
+    PERFORM set_config('app.all_tenants', v_saved_all, true);
     RETURN NULL;
 END
 $fn$;
@@ -247,12 +260,16 @@ $fn$;
 @dataclass(frozen=True)
 class TriggerPlan:
     table: str
-    level: str  # "row" or "statement"
+    level: str  # "row" or "statement": the granularity of the entries
     tenant_column: str = "tenant_id"
+
+    @property
+    def arguments(self) -> tuple[str, str, str]:
+        return self.level, self.tenant_column, ",".join(IGNORED_UPDATE_COLUMNS.get(self.table, ()))
 
 
 def audit_trigger_plan() -> list[TriggerPlan]:
-    """Which tables get which kind of trigger, from the current schema."""
+    """Which tables get which granularity, from the current schema."""
     statement_level = set(STATEMENT_LEVEL_TABLES)
     plan = [
         TriggerPlan(table, "statement" if table in statement_level else "row")
@@ -267,73 +284,73 @@ def audit_trigger_plan() -> list[TriggerPlan]:
 
 
 def _existing_triggers(cursor: object) -> dict[str, dict[str, str]]:
-    """table -> {trigger name: definition} for the audit triggers present now."""
+    """table -> {trigger name: definition} for the audit triggers present now (current and retired)."""
     cursor.execute(  # type: ignore[attr-defined]
         "SELECT c.relname, t.tgname, pg_get_triggerdef(t.oid) FROM pg_trigger t "
         "JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
         "WHERE n.nspname = current_schema() AND NOT t.tgisinternal AND t.tgname = ANY(%s)",
-        [[*ALL_TRIGGER_NAMES, SEAL_TRIGGER]])
+        [[*AUDIT_TRIGGERS, *RETIRED_TRIGGERS, SEAL_TRIGGER]])
     existing: dict[str, dict[str, str]] = {}
     for table, name, definition in cursor.fetchall():  # type: ignore[attr-defined]
         existing.setdefault(table, {})[name] = definition
     return existing
 
 
-def _wanted_statements(item: TriggerPlan) -> dict[str, sql.Composed]:
-    table = sql.Identifier(item.table)
-    if item.level == "row":
-        args = [sql.Literal(item.tenant_column), sql.Literal(",".join(IGNORED_UPDATE_COLUMNS.get(item.table, ())))]
-        return {ROW_TRIGGER: sql.SQL(
-            "CREATE TRIGGER {} AFTER INSERT OR UPDATE OR DELETE ON {} FOR EACH ROW "
-            "EXECUTE FUNCTION privacy_audit_row({})").format(
-            sql.Identifier(ROW_TRIGGER), table, sql.SQL(", ").join(args))}
-    return {
-        name: sql.SQL("CREATE TRIGGER {} AFTER {} ON {} REFERENCING {} FOR EACH STATEMENT "
-                      "EXECUTE FUNCTION privacy_audit_statement()").format(
-            sql.Identifier(name), sql.SQL(event), table, sql.SQL(transitions))
-        for name, (event, transitions) in STATEMENT_TRIGGERS.items()
-    }
+def _call(item: TriggerPlan) -> str:
+    """How pg_get_triggerdef prints the function call of this table's triggers."""
+    return "privacy_audit_statement(" + ", ".join(f"'{argument}'" for argument in item.arguments) + ")"
 
 
-def _row_trigger_matches(definition: str, item: TriggerPlan) -> bool:
-    ignored = ",".join(IGNORED_UPDATE_COLUMNS.get(item.table, ()))
-    return f"privacy_audit_row('{item.tenant_column}', '{ignored}')" in definition
+def _create_statements(item: TriggerPlan) -> list[sql.Composed]:
+    arguments = sql.SQL(", ").join(sql.Literal(argument) for argument in item.arguments)
+    return [
+        sql.SQL("CREATE TRIGGER {} AFTER {} ON {} REFERENCING {} FOR EACH STATEMENT "
+                "EXECUTE FUNCTION privacy_audit_statement({})").format(
+            sql.Identifier(name), sql.SQL(event), sql.Identifier(item.table), sql.SQL(transitions), arguments)
+        for name, (event, transitions) in AUDIT_TRIGGERS.items()
+    ]
 
 
 def install_audit_triggers() -> list[str]:
     """Create the functions and bring every table's audit triggers in line with the plan.
 
-    Idempotent, and touches only tables whose triggers are missing or of the wrong kind, so
-    running it after every migrate takes no lock on tables that are already right."""
+    Idempotent, and touches only tables whose triggers are missing or different, so running it
+    after every migrate takes no lock on tables that are already right."""
     if connection.vendor != "postgresql":
         return []
     changed: list[str] = []
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:  # all or nothing
         cursor.execute("SELECT to_regclass(%s), to_regclass(%s)", [AUDIT_TABLE, PENDING_TABLE])
         if None in cursor.fetchone():
             return []  # the privacy tables are not migrated yet
         cursor.execute(FUNCTIONS_SQL)
         raw = cursor.cursor
         existing = _existing_triggers(cursor)
-        if SEAL_TRIGGER not in existing.get(PENDING_TABLE, {}):
+        seal = existing.get(PENDING_TABLE, {}).get(SEAL_TRIGGER, "")
+        if "privacy_audit_seal_needed()" not in seal:
+            raw.execute(sql.SQL("DROP TRIGGER IF EXISTS {} ON {}").format(
+                sql.Identifier(SEAL_TRIGGER), sql.Identifier(PENDING_TABLE)))
             raw.execute(sql.SQL(
                 "CREATE CONSTRAINT TRIGGER {} AFTER INSERT ON {} DEFERRABLE INITIALLY DEFERRED "
-                "FOR EACH ROW EXECUTE FUNCTION privacy_audit_seal()").format(
+                "FOR EACH ROW WHEN (privacy_audit_seal_needed()) EXECUTE FUNCTION privacy_audit_seal()").format(
                 sql.Identifier(SEAL_TRIGGER), sql.Identifier(PENDING_TABLE)))
             changed.append(f"{PENDING_TABLE}: seal trigger")
         for item in audit_trigger_plan():
             present = existing.get(item.table, {})
-            wanted = _wanted_statements(item)
-            up_to_date = set(present) == set(wanted) and (
-                item.level == "statement" or _row_trigger_matches(present[ROW_TRIGGER], item))
-            if up_to_date:
+            if set(present) == set(AUDIT_TRIGGERS) and all(_call(item) in d for d in present.values()):
                 continue
             for name in present:
                 raw.execute(sql.SQL("DROP TRIGGER IF EXISTS {} ON {}").format(
                     sql.Identifier(name), sql.Identifier(item.table)))
-            for statement in wanted.values():
+            for statement in _create_statements(item):
                 raw.execute(statement)
             changed.append(f"{item.table}: {item.level}-level")
+        for table, triggers in existing.items():  # tables no longer audited keep no stale trigger
+            for name in set(triggers) & set(RETIRED_TRIGGERS):
+                raw.execute(sql.SQL("DROP TRIGGER IF EXISTS {} ON {}").format(
+                    sql.Identifier(name), sql.Identifier(table)))
+        for function in RETIRED_FUNCTIONS:
+            raw.execute(f"DROP FUNCTION IF EXISTS {function}")
     return changed
 
 
