@@ -71,7 +71,14 @@ def product_list(*, active: bool | None = None, category: str | None = None) -> 
     return products
 
 
+def _storable(external_id: str) -> bool:
+    """An id PostgreSQL can compare at all (text may not hold NUL): anything else exists nowhere."""
+    return "\x00" not in external_id
+
+
 def product_get(*, product_id: str) -> Product | None:
+    if not _storable(product_id):
+        return None
     return Product.objects.select_related("category").filter(external_id=product_id).first()
 
 
@@ -91,6 +98,8 @@ def customer_list() -> QuerySet[Customer]:
 
 
 def customer_get(*, customer_id: str) -> Customer | None:
+    if not _storable(customer_id):
+        return None
     return Customer.objects.filter(external_id=customer_id).first()
 
 
@@ -118,4 +127,6 @@ def order_list(*, customer_id: str | None = None, ordered_after: datetime | None
 
 
 def order_get(*, order_id: str) -> Order | None:
+    if not _storable(order_id):
+        return None
     return _orders_with_lines().filter(external_id=order_id).first()

@@ -30,6 +30,7 @@ V1_EXTENSIONS: list[URLPattern | URLResolver] = [
     path("", include("recommendations.api_urls")),
     path("", include("retailsite.privacy.api_urls")),  # /api/v1/customers/<id>/export/  customers:read
     path("", include("inventory.api_urls")),
+    path("", include("forecasting.api_urls")),
 ]
 
 v1_patterns: list[URLPattern | URLResolver] = [

@@ -81,6 +81,7 @@ OBJECT_BUILDERS: dict[str, Callable[[Tenant], tuple[dict[str, str], dict[str, An
     "api:v1:recommendations-similar": _product,
     "api:v1:recommendations-bought-together": _product,
     "api:v1:inventory-stock-detail": _stock,
+    "api:v1:customer-insights": _customer,
 }
 
 
@@ -205,3 +206,9 @@ def test_patch_with_read_only_order_fields_changes_nothing(api, store_a, store_b
     with tenant_context(store_a):
         assert Order.objects.filter(pk=line.order_id).values().get() == before
         assert line.order.lines.get().quantity == 3
+
+
+@pytest.mark.parametrize("route", ["products", "customers", "orders"])
+def test_an_id_postgresql_cannot_store_is_simply_not_found(route, client_for) -> None:
+    client = client_for(["catalog:read", "customers:read", "orders:read"])
+    assert_error(client.get(f"/api/v1/{route}/%00/"), 404, "not_found")

@@ -52,6 +52,8 @@ REQUIRED_SCOPE = [
     ("get", "/api/v1/inventory/stock/P1/", "inventory:read"),
     ("put", "/api/v1/inventory/stock/P1/", "inventory:write"),
     ("patch", "/api/v1/inventory/stock/P1/", "inventory:write"),
+    ("get", "/api/v1/forecasts/", "forecasts:read"),
+    ("get", "/api/v1/customers/C1/insights", "customers:read"),
 ]
 
 
