@@ -9,8 +9,10 @@
    BENCH_SERVING_ADMIN_URL says otherwise) the production way: `create_db_roles`, `migrate` as
    retail_owner, then `seed_demo --tenant bench --customers 50000 --products 20000 --days 365 --seed 1`,
    `train --only recommendations` and `apikey create` as retail_app (row-level security on).
-2. Starts gunicorn (production settings, as retail_app, Redis database 9 for cache and throttling)
-   with 2 x cores + 1 sync workers, the same server for every endpoint.
+   It then runs VACUUM (ANALYZE), as autovacuum would in production (the local server may have it off).
+2. Starts gunicorn (production settings via bench/serving_settings.py, which only moves STATIC_ROOT;
+   as retail_app; Redis database 9 for cache and throttling) with 2 x cores + 1 sync workers, the
+   same server for every endpoint.
 3. Drives it with wrk (32 connections, 30 s per endpoint, 3 rounds), in pairs, trivial endpoint first:
    - GET /api/v1/recommendations/customers/<random customer>/?k=10&max_price=<median price>
      against GET /api/v1/whoami/ with the same API key;
@@ -290,7 +292,7 @@ def non_2xx_text(result: LoadResult) -> str:
 
 
 def render(*, args: argparse.Namespace, pairs: list[Pair], rounds: list[dict[str, LoadResult]], facts: StoreFacts,
-           build: dict[str, float] | None, where: str, load: tuple[float, float], profiles: list,
+           build_note: str, where: str, load: tuple[float, float], profiles: list,
            verdicts: list[str], static_problem: str, autovacuum: str) -> str:
     from bench.serving_profile import render_profile
 
@@ -356,13 +358,16 @@ def render(*, args: argparse.Namespace, pairs: list[Pair], rounds: list[dict[str
         f"with autovacuum {autovacuum}; in production autovacuum keeps the planner statistics). Without "
         "statistics the planner picks the tenant_id index over primary keys for look-ups by id, which made "
         "every list here several times slower.", ""]
-    if build:
-        lines += ["Building the store: " + ", ".join(f"{name} {seconds:.0f} s" for name, seconds in build.items())
-                  + ".", ""]
+    lines += [f"Building the store (`seed_demo` loads through the importer, `train` runs the recommender "
+              f"training): {build_note}", ""]
     if profiles:
         lines += ["## Where the time goes", "",
                   "Each endpoint replayed in-process through Django's test client (whole middleware stack, no "
-                  "network, one request at a time), same settings, role and data:", ""]
+                  "network, one request at a time), same settings, role and data:", "",
+                  "| endpoint | Python CPU ms/request | queries/request | wall ms (median) |", "|---|---:|---:|---:|"]
+        lines += [f"| {p.label} | {p.cpu_ms_per_request:.1f} | {p.queries_per_request:.1f} | {p.median_ms:.1f} |"
+                  for p in profiles]
+        lines.append("")
         for profile in profiles:
             lines += render_profile(profile)
     lines += [f"Machine: {where}.", "", f"Reproduce: `{command_line(args)}`", ""]
@@ -411,10 +416,10 @@ def main() -> int:
         database=os.environ.get("BENCH_SERVING_DATABASE", "retailsite_bench_serving"),
         redis_url=os.environ.get("BENCH_SERVING_REDIS_URL", "redis://127.0.0.1:6379/9"),
     )
-    load_start = os.getloadavg()[0]
     keys = load_secrets(config)
+    # Only a database whose build finished (its timings are recorded) is reused.
     reuse = (args.reuse_db and keys is not None and keys.get("data") == data_parameters(args)
-             and database_exists(config))
+             and "build" in keys and database_exists(config))
     if args.reuse_db and not reuse:
         log("No kept database built with these options: building a fresh one.")
     if not reuse:
@@ -422,18 +427,22 @@ def main() -> int:
         save_secrets(config, keys)
     env = server_environment(config, keys, rate_limit=BENCH_RATE_LIMIT)
     server: Gunicorn | None = None
-    build: dict[str, float] | None = None
     try:
         if not reuse:
             build = build_store(config, env, customers=args.customers, products=args.products, days=args.days,
                                 seed=args.seed, tenant=TENANT)
+            log("== VACUUM (ANALYZE): planner statistics, as autovacuum keeps them in production")
+            build["vacuum analyze"] = vacuum_analyze(config)
+            keys.update(build=build, built_at=time.strftime("%Y-%m-%d %H:%M"))
+            save_secrets(config, keys)
         else:
-            log(f"== reusing database {config.database}")
-        log("== VACUUM (ANALYZE): planner statistics, as autovacuum keeps them in production")
-        analyze_seconds = vacuum_analyze(config)
+            log(f"== reusing database {config.database}, built {keys.get('built_at', '?')}")
+            log("== VACUUM (ANALYZE): planner statistics, as autovacuum keeps them in production")
+            vacuum_analyze(config)
+        build_note = (("Built in this run: " if not reuse else f"Database reused (--reuse-db), built "
+                       f"{keys.get('built_at', '?')} with the same options: ")
+                      + ", ".join(f"{name} {seconds:.0f} s" for name, seconds in keys["build"].items()) + ".")
         autovacuum = autovacuum_setting(config)
-        if build is not None:
-            build["vacuum analyze"] = analyze_seconds
         log("== collectstatic (production settings use the manifest of hashed static files)")
         static_problem = collect_static(env)
         api_key = api_key_create(config, env, tenant=TENANT)
@@ -454,6 +463,7 @@ def main() -> int:
             server = Gunicorn.start(env, port=args.port, workers=args.workers, worker_class=args.worker_class,
                                     threads=args.threads, log_path=directory / "gunicorn.log")
             check_endpoints(server.base_url, pairs)
+            load_start = os.getloadavg()[0]
             rounds = drive(server, config, pairs, args, directory)
             server.stop()
             server_log = (directory / "gunicorn.log").read_text()
@@ -473,9 +483,9 @@ def main() -> int:
                         authorization=target.authorization, requests=args.profile_requests, seed=args.seed,
                         with_cprofile=target is pair.measured))
         verdicts, all_met = verdict_rows(pairs, rounds)
-        text = render(args=args, pairs=pairs, rounds=rounds, facts=facts, build=build, where=machine(),
+        text = render(args=args, pairs=pairs, rounds=rounds, facts=facts, where=machine(),
                       load=(load_start, load_end), profiles=profiles, verdicts=verdicts,
-                      static_problem=static_problem, autovacuum=autovacuum)
+                      static_problem=static_problem, autovacuum=autovacuum, build_note=build_note)
         print(text)
         if not args.no_doc:
             (REPO / "docs" / "bench-serving.md").write_text(text)

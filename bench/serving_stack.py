@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -201,7 +202,9 @@ def collect_static(env: dict[str, str]) -> str:
         text = str(error)
         if "could not be found" not in text:
             raise
-        problem = next((line for line in text.splitlines() if "could not be found" in line), "").strip()
+        line = next((line for line in text.splitlines() if "could not be found" in line), "")
+        found = re.search(r"The file '[^']+' could not be found", line)
+        problem = found.group(0) if found else line.strip()
     log(f"   collectstatic with the production storage failed: {problem}\n"
         "   collecting with the work-around storage (JavaScript source-map comments left as they are)")
     env["BENCH_STATIC_SOURCE_MAP_WORKAROUND"] = "1"

@@ -9,6 +9,7 @@ since the last retrain) drive "because you viewed" without waiting for a retrain
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -294,6 +295,24 @@ def _neighbours(product_id: int, column: str, kind: ReasonKind, filters: Filters
 # -- rules and rendering -----------------------------------------------------------------------------
 
 
+_SETTINGS_TTL = 5.0
+_settings_cache: dict[int, tuple[float, dict]] = {}
+
+
+def _tenant_setting(key: str) -> object:
+    """A serving default of the current tenant; settings are re-read at most every few seconds."""
+    from retailsite.tenancy.models import Tenant
+
+    tenant_id = current_tenant_id()
+    now = time.monotonic()
+    cached = _settings_cache.get(tenant_id)
+    if cached is None or now - cached[0] > _SETTINGS_TTL:
+        tenant = Tenant.objects.get(pk=tenant_id)
+        cached = (now, {name: tenant.setting(name) for name in ("exclude_purchased", "max_per_category")})
+        _settings_cache[tenant_id] = cached
+    return cached[1][key]
+
+
 def _category_subtree(category_id: int) -> set[int]:
     path = Category.objects.filter(id=category_id).values_list("path", flat=True).first()
     if path is None:
@@ -310,16 +329,13 @@ def purchased_product_ids(customer_id: int) -> set[int]:
 def _finish(candidates: Iterable[_Candidate], *, filters: Filters, customer_id: int | None,
             version_id: int | None, surface: str, top_up: bool = True,
             keep_unavailable: bool = False) -> ServedList:
-    from retailsite.tenancy.models import Tenant
-
     k = max(1, min(int(filters.k), MAX_K))
-    tenant = Tenant.objects.get(pk=current_tenant_id())
     include_purchased = filters.include_purchased
     if include_purchased is None:
-        include_purchased = not tenant.setting("exclude_purchased")
+        include_purchased = not _tenant_setting("exclude_purchased")
     max_per_category = filters.max_per_category
     if max_per_category is None:
-        max_per_category = tenant.setting("max_per_category")
+        max_per_category = _tenant_setting("max_per_category")
 
     if top_up:
         # Never a short list: popular items follow, under the same rules (and the same diversity cap).
