@@ -21,7 +21,7 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, SessionAuthentication
 from rest_framework.request import Request
 
-from retailsite.tenancy.context import activate_tenant_for_request
+from retailsite.tenancy.context import Actor, activate_tenant_for_request, set_actor_for_request
 from retailsite.tenancy.middleware import SESSION_TENANT_KEY
 from retailsite.tenancy.models import Tenant
 from retailsite.tenancy.selectors import membership_selected_for_staff, memberships_for_user
@@ -95,6 +95,9 @@ class ApiKeyAuthentication(BaseAuthentication):
         if api_key is None:
             raise exceptions.AuthenticationFailed("Invalid, revoked or unknown API key.")
         _activate(request, api_key.tenant)
+        # Writes made with this key are attributed to it in the audit log.
+        set_actor_for_request(Actor("api_key", api_key.prefix, getattr(request._request, "request_id", ""),
+                                    request.META.get("REMOTE_ADDR", "")))
         api_key_record_use(api_key=api_key)
         return AnonymousUser(), ApiPrincipal(tenant=api_key.tenant, scopes=frozenset(api_key.scopes),
                                              api_key=api_key)
