@@ -8,7 +8,7 @@ from django.utils.html import format_html, format_html_join
 from retailsite.tenancy.admin_base import TenantScopedAdmin, request_can
 from retailsite.tenancy.permissions import Capability
 
-from .models import ModelVersion
+from .models import ModelVersion, ProductNeighbours
 from .services import model_version_activate
 
 
@@ -74,6 +74,10 @@ class ModelVersionAdmin(TenantScopedAdmin):
         version = queryset.get()
         if version.status in (ModelVersion.Status.TRAINING, ModelVersion.Status.FAILED):
             self.message_user(request, f"v{version.pk} is {version.status} and cannot serve.", messages.ERROR)
+            return
+        if not ProductNeighbours.objects.filter(model_version=version).exists():
+            self.message_user(request, f"v{version.pk}'s lists were pruned (too old to roll back to); retrain instead.",
+                              messages.ERROR)
             return
         model_version_activate(version=version, reason=f"activated by {request.user.get_username()}")
         self.message_user(request, f"v{version.pk} is now serving.", messages.SUCCESS)

@@ -77,6 +77,8 @@ def recommender_train(*, tenant: Tenant, progress: Progress = silent_progress) -
         model_version_mark_failed(version_id=version.pk, error=f"{type(error).__name__}: {error}")
         raise
     version.refresh_from_db()
+    # Lists of versions too old to roll back to are dead weight (a 50k-customer store writes 50k rows a run).
+    prune_old_versions()
     return (f"recommendations v{version.pk} {version.status}: NDCG@10 {metrics.get('ndcg@10', 0):.4f}, "
             f"coverage {metrics.get('coverage', 0):.3f} — {version.status_reason}")
 

@@ -35,10 +35,3 @@ def cache_delete(key: str) -> None:
         cache.delete(key)
     except Exception as error:
         logger.warning("cache delete failed (%s); entry expires by its TTL", type(error).__name__)
-
-
-def cache_delete_many(keys: list[str]) -> None:
-    try:
-        cache.delete_many(keys)
-    except Exception as error:
-        logger.warning("cache delete_many failed (%s); entries expire by their TTL", type(error).__name__)

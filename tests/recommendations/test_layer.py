@@ -189,3 +189,16 @@ def test_api_serves_recommendations_with_id_score_and_reason(client) -> None:
     bad = client.get(f"/api/v1/recommendations/customers/{customer.external_id}/?k=0&min_price=5&max_price=1",
                      HTTP_AUTHORIZATION=f"Bearer {key}")
     assert bad.status_code == 400 and "k" in bad.json()["error"]["fields"]
+
+
+def test_only_recent_versions_keep_their_lists() -> None:
+    tenant = TenantFactory()
+    build_two_cluster_store(tenant, customers_per_cluster=4)
+    with tenant_context(tenant):
+        for _ in range(5):
+            recommender_train(tenant=tenant)
+        with_lists = set(CustomerRecommendations.objects.values_list("model_version_id", flat=True))
+        newest = list(ModelVersion.objects.order_by("-created_at").values_list("id", flat=True))
+        active = ModelVersion.objects.get(status="active").pk
+        assert active in with_lists
+        assert with_lists <= set(newest[:4]) and newest[-1] not in with_lists
