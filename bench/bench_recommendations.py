@@ -1,4 +1,4 @@
-"""Recommendation benchmark: accuracy on MovieLens-100K, and engine speed on a synthetic 1M-interaction store.
+"""Recommendation benchmark: accuracy on MovieLens-100K, engine speed and a full retrain on 1M-interaction stores.
 
 Section 1 (MovieLens-100K, fetched at run time, see data_movielens.py): each user's ratings are split by time,
 first 80 % train / last 20 % test; implicit feedback (every rating is an interaction); items seen in training
@@ -12,7 +12,15 @@ Section 2 (synthetic store, generated here, run in a child process so its peak m
 50,000 customers, 20,000 products, 1,000,000 interactions; times the engine part only: hybrid fit (with its
 validation split and blend tuning) and top-50 for every customer, with reasons.
 
-Run: make bench-recommendations   (= .venv/bin/python bench/bench_recommendations.py)
+Section 3 (bench_recommendations_pipeline.py): the full retrain as production runs it — `manage.py train --only
+recommendations` in its own process against PostgreSQL, on a demo store of 50,000 customers, 20,000 products and
+about 1,000,000 interactions (built once with `seed_demo` and kept in database `retailsite_bench_recs`): read,
+evaluate, fit, write top-50 for every customer, activate. Wall, CPU (process and PostgreSQL backend), peak RSS,
+and time per phase.
+
+Run: make bench-recommendations   (= .venv/bin/python bench/bench_recommendations.py; every section)
+     --skip-movielens / --skip-engine / --skip-pipeline leave a section out; docs/bench-recommendations.md keeps
+     the sections that did not run.
 """
 
 from __future__ import annotations
@@ -33,6 +41,10 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before numpy loads; refine
 
 import numpy as np
 import scipy.sparse as sp
+from bench_recommendations_pipeline import DEFAULTS as PIPELINE_DEFAULTS
+from bench_recommendations_pipeline import add_arguments as add_pipeline_arguments
+from bench_recommendations_pipeline import markdown as pipeline_markdown
+from bench_recommendations_pipeline import pipeline_section, reproduce_command
 from data_movielens import load_movielens_100k
 from threadpoolctl import threadpool_limits
 
@@ -244,13 +256,40 @@ def synthetic_section(scale: float, threads: int) -> dict:
 
 
 # ------------------------------------------------------------------------------------------------- report
+SECTION_HEADINGS = {  # each section of the document starts with one of these headings
+    "movielens": "## MovieLens-100K",
+    "engine": "## Engine speed",
+    "pipeline": "## Full retrain",
+}
+
+
+def header(threads: int) -> str:
+    return "\n".join([
+        "# Recommendation benchmark",
+        "",
+        f"Machine: {os.cpu_count()} cores (nproc), {platform.processor() or platform.machine()}, "
+        f"Python {platform.python_version()}; BLAS threads limited to {threads}, ALS (implicit) uses all cores "
+        "(sections 1 and 2); the full retrain uses two threads (ALS and the batched top-N work).",
+        f"Reproduce: `{COMMAND}`",
+        "",
+    ])
+
+
+def document_sections(text: str) -> dict[str, str]:
+    """The sections of an existing document, by key (text from its heading to the next section's)."""
+    sections: dict[str, str] = {}
+    key: str | None = None
+    for line in text.splitlines():
+        found = next((k for k, heading in SECTION_HEADINGS.items() if line.startswith(heading)), None)
+        if found is not None or line.startswith("## "):
+            key = found
+        if key is not None:
+            sections[key] = sections.get(key, "") + line + "\n"
+    return sections
+
+
 def markdown(ml: dict | None, synthetic: dict | None, threads: int) -> str:
-    lines = ["# Recommendation benchmark", ""]
-    lines.append(f"Machine: {os.cpu_count()} cores (nproc), {platform.processor() or platform.machine()}, "
-                 f"Python {platform.python_version()}; BLAS threads limited to {threads}, ALS (implicit) uses "
-                 "all cores.")
-    lines.append(f"Reproduce: `{COMMAND}`")
-    lines.append("")
+    lines = [header(threads)]
     if ml is not None:
         lines += [
             "## MovieLens-100K (per-user time split 80/20, implicit feedback, train items excluded)",
@@ -334,30 +373,47 @@ def markdown(ml: dict | None, synthetic: dict | None, threads: int) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--section", choices=("all", "movielens", "synthetic"), default="all")
-    parser.add_argument("--scale", type=float, default=1.0, help="synthetic store size factor (1.0 = full)")
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--skip-movielens", action="store_true", help="leave out section 1 (MovieLens-100K)")
+    parser.add_argument("--skip-engine", action="store_true", help="leave out section 2 (engine speed)")
+    parser.add_argument("--skip-pipeline", action="store_true", help="leave out section 3 (full retrain)")
+    parser.add_argument("--scale", type=float, default=1.0, help="section 2's synthetic store size (1.0 = full)")
     parser.add_argument("--threads", type=int, default=1, help="BLAS threads (ALS uses all cores itself)")
     parser.add_argument("--no-write", action="store_true", help="do not write docs/bench-recommendations.md")
     parser.add_argument("--child-synthetic", help=argparse.SUPPRESS)
+    add_pipeline_arguments(parser)
     args = parser.parse_args()
     if args.child_synthetic:
         synthetic_child(args.scale, args.threads, args.child_synthetic)
         return
     ml = None
     synthetic = None
+    pipeline = None
     with threadpool_limits(limits=args.threads):
-        if args.section in ("all", "movielens"):
+        if not args.skip_movielens:
             ml = movielens_section(args.threads)
-    if args.section in ("all", "synthetic"):
+    if not args.skip_engine:
         synthetic = synthetic_section(args.scale, args.threads)
-    text = markdown(ml, synthetic, args.threads)
+    if not args.skip_pipeline:
+        pipeline = pipeline_section(args)
+    new_sections = document_sections(markdown(ml, synthetic, args.threads))
+    if pipeline is not None:
+        new_sections["pipeline"] = pipeline_markdown(pipeline, reproduce_command(args, standalone=False))
     print()
-    print(text)
-    if not args.no_write and args.section == "all" and args.scale == 1.0:
+    print(header(args.threads))
+    for text in new_sections.values():
+        print(text)
+    # Only full-size runs go into the document; sections that did not run keep their previous text.
+    if args.scale != 1.0:
+        new_sections.pop("engine", None)
+    if any(getattr(args, name) != default for name, default in PIPELINE_DEFAULTS.items()):
+        new_sections.pop("pipeline", None)
+    if not args.no_write and new_sections:
+        old_sections = document_sections(DOC.read_text()) if DOC.exists() else {}
+        sections = {key: new_sections.get(key) or old_sections.get(key) for key in SECTION_HEADINGS}
         DOC.parent.mkdir(parents=True, exist_ok=True)
-        DOC.write_text(text + "\n")
-        print(f"written to {DOC.relative_to(REPO)}")
+        DOC.write_text(header(args.threads) + "\n" + "\n".join(t.rstrip("\n") + "\n" for t in sections.values() if t))
+        print(f"written to {DOC.relative_to(REPO)} (sections: {', '.join(new_sections)})")
 
 
 if __name__ == "__main__":

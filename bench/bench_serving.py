@@ -102,6 +102,14 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--reuse-db", action="store_true",
                         help="reuse a database kept by --keep-db if it was built with the same data options")
     parser.add_argument("--no-doc", action="store_true", help="do not write docs/bench-serving.md")
+    parser.add_argument("--profile-only", action="store_true",
+                        help="no server and no load: only the in-process replay (CPU ms and queries per request), "
+                             "a quick check while developing; use with --reuse-db --keep-db")
+    parser.add_argument("--only", choices=("api", "pages"), help="with --profile-only: one pair only")
+    parser.add_argument("--cprofile", action="store_true", help="with --profile-only: print where the CPU goes")
+    parser.add_argument("--cold-home", action="store_true",
+                        help="with --profile-only: every storefront home request misses the kept sections, "
+                             "as a shopper's first visit does")
     return parser.parse_args()
 
 
@@ -318,6 +326,22 @@ def render(*, args: argparse.Namespace, pairs: list[Pair], rounds: list[dict[str
         f"- The page pair sends the session cookie of a random one of {len(facts.shopper_cookies):,} signed-in "
         "shoppers per request, to both pages. The platform home page `/` is the trivial template page (the base "
         "layout and a list of stores: one query); there is no smaller template page.",
+        "- What a recommendations request does: one prepared round trip to PostgreSQL reads the customer and "
+        "their consent, their precomputed list, what they bought (also since training) and the live state "
+        "(active, price, category) of the list's products; names and category paths come from a per-process "
+        "catalog snapshot checked against the store's catalog version every few seconds. The server runs with "
+        "`DATABASE_PREPARE_THRESHOLD` set (prepared statements allowed: no transaction pooler in between).",
+        "- What a storefront home page does: the session, the store, and one prepared round trip for the "
+        "shopper with their activity stamp (latest event, order, follow); the four sections, rendered, are "
+        "kept per shopper for 5 minutes and used only while the model version, catalog version, consent and "
+        "activity stamp are unchanged. A shopper's first visit (and the first after a view, add-to-cart or "
+        "purchase) computes them with one more prepared round trip (their purchases, recent views and carts, "
+        "precomputed list, what the people they follow bought, and the neighbour lists of the viewed and "
+        "bought products, which then stay in the process for that model version); trending and popular "
+        "lists and the products' live state are kept per process too, and a card's markup per product. With "
+        f"{len(facts.shopper_cookies):,} shoppers, most first visits fall in the warm-up and round 1; later rounds "
+        "mostly use the kept sections. The in-process profile below runs after the load, so it too sees mostly "
+        "kept sections.",
         "",
         "| endpoint | requests | req/s | p50 ms | p99 ms | max ms | non-2xx | socket errors | "
         "server CPU ms/request (Python + PostgreSQL) |",
@@ -404,6 +428,49 @@ def verdict_rows(pairs: list[Pair], rounds: list[dict[str, LoadResult]]) -> tupl
     return rows, all_met
 
 
+def _make_home_sections_cold() -> None:
+    """Every home page request looks its sections up under a key never used before: a first visit each time."""
+    import itertools
+
+    from retailsite.storefront import sections
+
+    counter = itertools.count()
+    original = sections._home_key
+    sections._home_key = lambda tenant_id, **kw: f"{original(tenant_id, **kw)}:cold{next(counter)}"  # type: ignore[assignment]
+
+
+def print_quick_profiles(pairs: list[Pair], args: argparse.Namespace) -> None:
+    """The in-process replay alone, as a table of Python and PostgreSQL CPU and queries per request."""
+    from bench.serving_profile import profile_endpoint
+
+    if args.cold_home:
+        _make_home_sections_cold()
+    rows = []
+    for pair in pairs:
+        if args.only and not pair.name.lower().startswith(args.only):
+            continue
+        profiles = []
+        for target in (pair.trivial, pair.measured):
+            log(f"== profiling {target.label} in-process ({args.profile_requests} requests)")
+            profiles.append(profile_endpoint(
+                key=target.key, label=target.label, paths=target.paths, cookies=target.cookies,
+                authorization=target.authorization, requests=args.profile_requests, seed=args.seed,
+                with_cprofile=args.cprofile and target is pair.measured))
+            if args.cprofile and target is pair.measured:
+                from bench.serving_profile import render_profile
+
+                print("\n".join(render_profile(profiles[-1])))
+        for p in profiles:
+            rows.append(f"| {p.label} | {p.cpu_ms_per_request:.2f} | {p.postgres_cpu_ms_per_request:.2f} | "
+                        f"{p.queries_per_request:.1f} | {p.median_ms:.1f} |")
+        total = [p.cpu_ms_per_request + p.postgres_cpu_ms_per_request for p in profiles]
+        rows.append(f"| **{pair.name}: CPU ratio** | | | | **{total[1] / total[0]:.2f}x** |")
+    print("\n".join(["| endpoint | Python CPU ms | PostgreSQL CPU ms | queries | wall ms (median) |",
+                     "|---|---:|---:|---:|---:|", *rows]))
+    print(f"\nReproduce: .venv/bin/python bench/bench_serving.py --reuse-db --keep-db --profile-only "
+          f"--profile-requests {args.profile_requests} --shoppers {args.shoppers}")
+
+
 # -- main ------------------------------------------------------------------------------------
 
 def main() -> int:
@@ -456,6 +523,9 @@ def main() -> int:
         from django.db import connections
 
         connections.close_all()
+        if args.profile_only:
+            print_quick_profiles(pairs, args)
+            return 0
 
         with tempfile.TemporaryDirectory(prefix="retailsite-bench-serving-") as tmp:
             directory = Path(tmp)

@@ -62,6 +62,7 @@ class EndpointProfile:
     cpu_by_area: list[tuple[str, float]] = field(default_factory=list)
     hot_functions: str = ""
     hot_internals: str = ""
+    postgres_cpu_ms_per_request: float = 0.0
 
 
 def _shape(sql: str) -> str:
@@ -135,6 +136,7 @@ def profile_endpoint(*, key: str, label: str, paths: list[str], cookies: list[st
 
     durations: list[float] = []
     cpu = [0.0]
+    backend_before = _backend_cpu_seconds(connection)
     shapes: dict[str, QueryShape] = {}
 
     def measured(call: Callable[[], object]) -> object:
@@ -151,6 +153,9 @@ def profile_endpoint(*, key: str, label: str, paths: list[str], cookies: list[st
         return response
 
     _replay(client, paths, cookies, headers, rng, requests, label, measured)
+    backend_after = _backend_cpu_seconds(connection)
+    postgres_ms = (1000 * (backend_after - backend_before) / requests
+                   if backend_before is not None and backend_after is not None else 0.0)
     by_area: list[tuple[str, float]] = []
     hot_functions = hot_internals = ""
     if with_cprofile:
@@ -172,8 +177,22 @@ def profile_endpoint(*, key: str, label: str, paths: list[str], cookies: list[st
         queries_per_request=sum(s.count for s in shapes.values()) / requests,
         sql_ms_per_request=1000 * sum(s.seconds for s in shapes.values()) / requests,
         shapes=sorted(shapes.values(), key=lambda s: (-s.count, -s.seconds)), cpu_by_area=by_area,
-        hot_functions=hot_functions, hot_internals=hot_internals,
+        hot_functions=hot_functions, hot_internals=hot_internals, postgres_cpu_ms_per_request=postgres_ms,
     )
+
+
+def _backend_cpu_seconds(connection) -> float | None:  # type: ignore[no-untyped-def]
+    """CPU seconds so far of the PostgreSQL backend serving this process (same machine only)."""
+    import os
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def render_profile(profile: EndpointProfile, *, shapes: int = 14, sql_width: int = 160) -> list[str]:

@@ -86,6 +86,8 @@ def server_environment(config: StackConfig, keys: dict[str, object], *, rate_lim
         # wrk speaks plain HTTP to gunicorn directly; in production TLS ends at the proxy in front.
         "SECURE_SSL_REDIRECT": "False",
         "API_RATE_LIMIT": rate_limit,
+        # No connection pooler between gunicorn and PostgreSQL: prepared statements are safe (see base settings).
+        "DATABASE_PREPARE_THRESHOLD": "5",
         "LOG_LEVEL": "WARNING",
         "OPENBLAS_NUM_THREADS": "1",
         "OMP_NUM_THREADS": "1",

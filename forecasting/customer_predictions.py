@@ -113,5 +113,6 @@ def customer_predictions_train(*, tenant: Tenant, progress: Progress = silent_pr
         raise
     customer_model_runs_prune()
     churn = run.figures.get("models", {}).get("churn", {}).get("figures", {})
+    skipped = "".join(f"; {name} skipped: {why}" for name, why in (run.figures.get("skipped_models") or {}).items())
     return (f"customer predictions for {run.n_customers} customers "
-            f"(churn AUC {churn.get('roc_auc') or float('nan'):.3f})")
+            f"(churn AUC {churn.get('roc_auc') or float('nan'):.3f}){skipped}")

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import logging
 
+from django.utils import timezone
+
 from retailsite.tenancy.models import Tenant
 from retailsite.tenancy.training import Progress, TrainingStep
 
 from .customer_predictions import customer_predictions_train
 from .demand import NotEnoughHistory, forecast_run_create
+from .models import CustomerModelRun, ForecastRun, RunStatus
 
 logger = logging.getLogger(__name__)
 
@@ -31,12 +34,21 @@ def _demand_summary(tenant: Tenant, progress: Progress) -> str:
             f"{details.get('categories', 0)} categories and the total, {run.horizon} x {run.frequency}{figures}")
 
 
+def interrupted_runs_mark_failed() -> int:
+    """Runs left "running" by a process that died. The step holds the store's lock, so none is alive."""
+    fields = {"status": RunStatus.FAILED, "finished_at": timezone.now(),
+              "error": "interrupted: the process running it died before it finished"}
+    return (ForecastRun.objects.filter(status=RunStatus.RUNNING).update(**fields)
+            + CustomerModelRun.objects.filter(status=RunStatus.RUNNING).update(**fields))
+
+
 def run_forecasts_step(tenant: Tenant, progress: Progress) -> str:
     """Demand forecasts, then customer predictions; each keeps its previous version serving if it fails.
 
     Customer predictions run even when the demand forecasts failed (they do not depend on each other); the step
     then still fails with the demand error, so the failure is recorded and inventory is not re-planned.
     """
+    interrupted_runs_mark_failed()
     demand_error: Exception | None = None
     try:
         demand = _demand_summary(tenant, progress)

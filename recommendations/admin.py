@@ -63,11 +63,11 @@ class ModelVersionAdmin(TenantScopedAdmin):
         return format_html("<table><tr><th>group</th><th>value</th><th>NDCG@10</th><th>recall@10</th>"
                            "<th>customers</th></tr>{}</table>", body)
 
-    @admin.action(description="Activate (or roll back to) the selected version")
+    def has_activate_permission(self, request: HttpRequest) -> bool:
+        return request_can(request, Capability.CHANGE)
+
+    @admin.action(description="Activate (or roll back to) the selected version", permissions=["activate"])
     def activate_version(self, request: HttpRequest, queryset: QuerySet[ModelVersion]) -> None:
-        if not request_can(request, Capability.CHANGE):
-            self.message_user(request, "Your role may not activate models.", messages.ERROR)
-            return
         if queryset.count() != 1:
             self.message_user(request, "Select exactly one version.", messages.ERROR)
             return

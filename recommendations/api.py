@@ -7,6 +7,8 @@ it are attributed to that version) and every item its score and a reason a perso
 
 from __future__ import annotations
 
+import re
+from decimal import Decimal
 from typing import Any
 
 from drf_spectacular.utils import extend_schema
@@ -18,7 +20,7 @@ from rest_framework.response import Response
 from retailsite.api.scopes import Scope
 from retailsite.api.selectors import customer_get, product_get
 from retailsite.api.views.base import TenantApiView, found
-from retailsite.commerce.models import Category, Customer, Product
+from retailsite.commerce.models import Customer, Product
 
 from . import serving
 from .serving import Filters, ServedList
@@ -86,16 +88,33 @@ class RerankInputSerializer(serializers.Serializer):
 def _filters(data: dict[str, Any]) -> Filters:
     category_id = None
     if data.get("category"):
-        category_id = Category.objects.filter(path=data["category"].strip()).values_list("id", flat=True).first()
+        category_id = serving.category_id_for_path(data["category"].strip())
         if category_id is None:
             raise ValidationError({"category": [f"No category {data['category']!r} in this store."]})
     exclude_ids: frozenset[int] = frozenset()
     if data.get("exclude"):
         wanted = [part.strip() for part in data["exclude"].split(",") if part.strip()]
-        exclude_ids = frozenset(Product.objects.filter(external_id__in=wanted).values_list("id", flat=True))
+        exclude_ids = serving.product_ids_for_external_ids(wanted)
     return Filters(k=data["k"], category_id=category_id, min_price=data.get("min_price"),
                    max_price=data.get("max_price"), exclude_product_ids=exclude_ids,
                    include_purchased=data.get("include_purchased"), max_per_category=data.get("max_per_category"))
+
+
+_CENT = Decimal("0.01")
+
+
+def _list_output(served: ServedList) -> dict[str, Any]:
+    """ListOutputSerializer's output, built directly: this is the hottest response of the API."""
+    return {
+        "recommendation_id": served.recommendation_id,
+        "model_version": served.model_version_id,
+        "surface": served.surface,
+        "items": [{
+            "product_id": item.external_id, "name": item.name, "price": format(item.price.quantize(_CENT), "f"),
+            "category": item.category_path, "score": float(item.score), "reason": item.reason,
+            "reason_kind": item.reason_kind,
+        } for item in served.items],
+    }
 
 
 def _for_customer(customer: Customer, filters: Filters) -> ServedList:
@@ -104,15 +123,41 @@ def _for_customer(customer: Customer, filters: Filters) -> ServedList:
                                           personalized=customer.personalization_consent)
 
 
+_SIMPLE_K = re.compile(r"[0-9]{1,3}")
+_SIMPLE_PRICE = re.compile(r"[0-9]{1,10}(\.[0-9]{1,2})?")
+
+
+def _simple_filter_input(params: dict[str, str]) -> dict[str, Any] | None:
+    """FilterInputSerializer's result for the common plain forms (k and a price range), without building
+    the serializer; None for anything else, which the serializer then validates (and explains)."""
+    if not params.keys() <= {"k", "min_price", "max_price"}:
+        return None
+    data: dict[str, Any] = {"k": 10, "include_purchased": None, "max_per_category": None}
+    if "k" in params:
+        if not _SIMPLE_K.fullmatch(params["k"]) or not 1 <= int(params["k"]) <= serving.MAX_K:
+            return None
+        data["k"] = int(params["k"])
+    for name in ("min_price", "max_price"):
+        if name in params:
+            if not _SIMPLE_PRICE.fullmatch(params[name]):
+                return None
+            data[name] = Decimal(params[name]).quantize(_CENT)
+    if "min_price" in data and "max_price" in data and data["min_price"] > data["max_price"]:
+        return None
+    return data
+
+
 class CustomerRecommendationsApi(TenantApiView):
     scope_map = {"GET": Scope.RECOMMENDATIONS_READ}
 
     @extend_schema(tags=[TAG], summary="Recommendations for a customer", parameters=[FilterInputSerializer],
                    responses=ListOutputSerializer)
     def get(self, request: Request, customer_id: str) -> Response:
-        filters = _filters(self.validated_query(FilterInputSerializer))
-        customer = found(customer_get(customer_id=customer_id), "customer", customer_id)
-        return self.output(ListOutputSerializer, _for_customer(customer, filters))
+        params = request.query_params.dict()
+        data = _simple_filter_input(params)
+        filters = _filters(data if data is not None else self.validated_query(FilterInputSerializer))
+        served = serving.recommend_for_customer_external_id(external_id=customer_id, filters=filters)
+        return Response(_list_output(found(served, "customer", customer_id)))
 
 
 class BatchRecommendationsApi(TenantApiView):

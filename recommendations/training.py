@@ -5,7 +5,8 @@
    the hybrid tunes its blend on a validation split carved from the training part, and is
    scored on the held-out part — accuracy, coverage, novelty, diversity, exposure
    concentration, long-tail share, and accuracy per customer group (gender, age band).
-3. Refit on all data with the tuned hyperparameters and blend.
+3. Refit on all data with the tuned hyperparameters and blend (no second tuning; ALS factors and
+   the catalog's text features start from the evaluation fit).
 4. Precompute serving lists: top-N per customer, similar items and frequently-bought-together
    per product, popular / trending (overall and per category), all tied to the new version.
 5. Activate the version atomically unless its NDCG@10 is worse than the active one's by more
@@ -16,12 +17,20 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterator
 
 import numpy as np
 from django.db import transaction
 
 from recommendations.engine.base import model_to_bytes
-from recommendations.engine.evaluation import evaluate_recommendations, relevance_matrix, split_per_user_by_time
+from recommendations.engine.evaluation import (
+    accuracy_by_group,
+    evaluate_recommendations,
+    per_user_accuracy,
+    relevance_matrix,
+    split_per_user_by_time,
+)
+from recommendations.engine.history import iter_batches
 from recommendations.engine.hybrid import HybridConfig, HybridRecommender
 from recommendations.engine.reasons import REASON_KINDS
 from retailsite.bulk import bulk_insert
@@ -39,8 +48,11 @@ RANKED_N = 100
 EVAL_K = 10
 
 
-def _als_threads() -> int:
-    return max(1, min(2, os.cpu_count() or 1))
+def _engine_threads() -> int:
+    """Threads for ALS and for the batched top-N work: the cores this process may use, at most two (a
+    retrain shares its machine with serving)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(2, cores))
 
 
 def recommender_train(*, tenant: Tenant, progress: Progress = silent_progress) -> str:
@@ -58,12 +70,15 @@ def recommender_train(*, tenant: Tenant, progress: Progress = silent_progress) -
     )
     try:
         started = time.monotonic()
-        metrics, final_config = _evaluate(loaded, progress)
+        metrics, final_config, evaluated = _evaluate(loaded, progress)
         progress("fitting the hybrid on all data")
-        model = HybridRecommender(final_config, progress=lambda m: progress(f"fit: {m}")).fit(data)
+        # Same blend and hyperparameters, no tuning again; ALS and the text features start from the evaluation fit.
+        model = HybridRecommender(final_config, progress=lambda m: progress(f"fit: {m}")).fit(data, evaluated)
+        del evaluated
         fit_seconds = time.monotonic() - started
         metrics["components"] = {name: round(weight, 4) for name, weight in model.weights_.items()}
         _write_lists(version, loaded, model, progress)
+        progress("storing the model and deciding activation")
         model_version_store_artifact(version=version, payload=model_to_bytes(model))
         version.metrics = metrics
         version.params = {"components": list(model.components_), "weights": model.weights_,
@@ -77,16 +92,18 @@ def recommender_train(*, tenant: Tenant, progress: Progress = silent_progress) -
         model_version_mark_failed(version_id=version.pk, error=f"{type(error).__name__}: {error}")
         raise
     version.refresh_from_db()
+    progress("pruning lists of old versions")
     # Lists of versions too old to roll back to are dead weight (a 50k-customer store writes 50k rows a run).
     prune_old_versions()
     return (f"recommendations v{version.pk} {version.status}: NDCG@10 {metrics.get('ndcg@10', 0):.4f}, "
             f"coverage {metrics.get('coverage', 0):.3f} — {version.status_reason}")
 
 
-def _evaluate(loaded: TenantTrainingData, progress: Progress) -> tuple[dict, HybridConfig]:
+def _evaluate(loaded: TenantTrainingData, progress: Progress) -> tuple[dict, HybridConfig, HybridRecommender]:
     data = loaded.data
-    # One BLAS thread: under contention more threads were several times slower; ALS has its own threads.
-    config = HybridConfig(n_threads=1, als_threads=_als_threads())
+    # One BLAS thread: under contention more threads were several times slower. ALS has its own threads, and
+    # the top-N work runs whole batches on threads (`n_jobs`).
+    config = HybridConfig(n_threads=1, als_threads=_engine_threads())
     train_log, test_log = split_per_user_by_time(data.events, 0.2)
     train = data.with_events(train_log)
     progress("evaluation: tuning and fitting on the training part")
@@ -98,17 +115,17 @@ def _evaluate(loaded: TenantTrainingData, progress: Progress) -> tuple[dict, Hyb
         component_params={name: dict(report.params) for name, report in model.report_.items()},
     )
     if not len(users):
-        return {"note": "no held-out interactions to evaluate on"}, final
+        return {"note": "no held-out interactions to evaluate on"}, final, model
     progress(f"evaluation: scoring {len(users)} customers")
-    top = model.recommend(users, n=EVAL_K, exclude=train.seen, with_reasons=False)
-    figures: dict = {}
-    for attribute, labels in loaded.groups.items():
-        report = evaluate_recommendations(
-            top.items, relevant, k=EVAL_K, users=users, train=train.matrix,
-            item_categories=data.item_categories, user_groups=labels,
-        )
-        figures[attribute] = report
-    report = next(iter(figures.values()))
+    top = model.recommend(users, n=EVAL_K, exclude=train.seen, with_reasons=False, n_jobs=_engine_threads())
+    report = evaluate_recommendations(top.items, relevant, k=EVAL_K, users=users, train=train.matrix,
+                                      item_categories=data.item_categories)
+    per_user = per_user_accuracy(top.items, relevant[users], EVAL_K)
+    by_group = {
+        attribute: accuracy_by_group(top.items, relevant, k=EVAL_K, users=users, user_groups=labels,
+                                     per_user=per_user)
+        for attribute, labels in loaded.groups.items()
+    }
     accuracy = report.accuracy
     metrics = {
         f"precision@{EVAL_K}": accuracy.precision, f"recall@{EVAL_K}": accuracy.recall,
@@ -120,29 +137,65 @@ def _evaluate(loaded: TenantTrainingData, progress: Progress) -> tuple[dict, Hyb
             attribute: {
                 group: {f"ndcg@{EVAL_K}": m.ndcg, f"recall@{EVAL_K}": m.recall, f"precision@{EVAL_K}": m.precision,
                         f"hit_rate@{EVAL_K}": m.hit_rate, "users": m.n_users}
-                for group, m in group_report.by_group.items()
+                for group, m in groups.items()
             }
-            for attribute, group_report in figures.items()
+            for attribute, groups in by_group.items()
         },
     }
-    return metrics, final
+    return metrics, final, model
+
+
+# Customers (or products) whose lists are converted to Python values at once: big enough to amortize numpy
+# calls, small enough that the converted lists of a batch stay a few megabytes.
+PACK_BATCH = 2000
+_REASON_VALUES = np.array([kind.value for kind in REASON_KINDS], dtype=object)
+
+
+def _ids_or_none(ids: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """ids[index] as Python ints, None where the index is -1 (an object array, ready for `tolist`)."""
+    out = ids[np.maximum(index, 0)].astype(object)
+    out[index < 0] = None
+    return out
+
+
+def _packed_lists(product_ids: np.ndarray, items: np.ndarray, scores: np.ndarray, kinds: np.ndarray | None = None,
+                  anchors: np.ndarray | None = None, categories: np.ndarray | None = None,
+                  category_ids: np.ndarray | None = None) -> Iterator[dict]:
+    """One stored list per row of `items` (item indices, -1 = none): {"p": product ids, "s": scores rounded to
+    5 decimals, and with reasons "k": reason kinds, "a": anchor product ids, "c": category ids (None = none)}.
+
+    The conversions run on whole batches of rows (no Python work per value), then each row is sliced.
+    """
+    for part in iter_batches(len(items), PACK_BATCH):
+        valid = items[part] >= 0
+        order = np.argsort(~valid, axis=1, kind="stable")  # valid entries first, in their order
+
+        def take(values: np.ndarray, order: np.ndarray = order, part: slice = part) -> np.ndarray:
+            return np.take_along_axis(values[part], order, axis=1)
+
+        columns = {
+            "p": product_ids[np.maximum(take(items), 0)].tolist(),
+            "s": np.round(take(scores).astype(np.float64), 5).tolist(),
+        }
+        if kinds is not None:
+            columns["k"] = _REASON_VALUES[take(kinds)].tolist()
+        if anchors is not None:
+            columns["a"] = _ids_or_none(product_ids, take(anchors)).tolist()
+        if categories is not None and category_ids is not None:
+            columns["c"] = _ids_or_none(category_ids, take(categories)).tolist()
+        for row, count in enumerate(valid.sum(axis=1).tolist()):
+            yield {key: values[row][:count] for key, values in columns.items()}
 
 
 def _pack(product_ids: np.ndarray, items: np.ndarray, scores: np.ndarray, kinds: np.ndarray | None = None,
           anchors: np.ndarray | None = None, categories: np.ndarray | None = None,
           category_ids: np.ndarray | None = None) -> dict:
-    valid = items >= 0
-    packed: dict = {
-        "p": product_ids[items[valid]].tolist(),
-        "s": [round(float(s), 5) for s in scores[valid]],
-    }
-    if kinds is not None:
-        packed["k"] = [REASON_KINDS[int(k)].value for k in kinds[valid]]
-    if anchors is not None:
-        packed["a"] = [int(product_ids[a]) if a >= 0 else None for a in anchors[valid]]
-    if categories is not None and category_ids is not None:
-        packed["c"] = [int(category_ids[c]) if c >= 0 else None for c in categories[valid]]
-    return packed
+    """One list in the stored format (see `_packed_lists`)."""
+    def row(values: np.ndarray | None) -> np.ndarray | None:
+        return None if values is None else np.asarray(values)[None, :]
+
+    return next(_packed_lists(product_ids, row(items), row(scores), row(kinds), row(anchors), row(categories),
+                              category_ids))
 
 
 def _write_lists(version: ModelVersion, loaded: TenantTrainingData, model: HybridRecommender,
@@ -153,15 +206,15 @@ def _write_lists(version: ModelVersion, loaded: TenantTrainingData, model: Hybri
     item_mask = np.array([pid in active for pid in product_ids.tolist()], dtype=bool)
 
     progress("precomputing top-N for every customer")
-    top = model.recommend(None, n=TOP_N, exclude=data.purchased, item_mask=item_mask)
+    top = model.recommend(None, n=TOP_N, exclude=data.purchased, item_mask=item_mask, n_jobs=_engine_threads())
 
     def customer_rows():
-        for row in range(len(top.users)):
+        lists = _packed_lists(product_ids, top.items, top.scores, top.reasons.kinds, top.reasons.anchors,
+                              top.reasons.categories, category_ids)
+        for row, (customer_id, items) in enumerate(zip(customer_ids[top.users].tolist(), lists, strict=True)):
             if row % 5000 == 0:
                 progress("writing customer lists", row, len(top.users))
-            yield (version.pk, int(customer_ids[top.users[row]]),
-                   _pack(product_ids, top.items[row], top.scores[row], top.reasons.kinds[row],
-                         top.reasons.anchors[row], top.reasons.categories[row], category_ids))
+            yield version.pk, customer_id, items
         progress("writing customer lists", len(top.users), len(top.users))
 
     with transaction.atomic():
@@ -171,16 +224,17 @@ def _write_lists(version: ModelVersion, loaded: TenantTrainingData, model: Hybri
     progress("precomputing similar items and bought-together per product")
 
     all_items = np.arange(data.n_items)
-    similar_ids, similar_scores = model.similar_items_batch(all_items, NEIGHBOURS_N, item_mask=item_mask)
+    similar_ids, similar_scores = model.similar_items_batch(all_items, NEIGHBOURS_N, item_mask=item_mask,
+                                                            n_jobs=_engine_threads())
     together_ids, together_scores = model.bought_together_batch(all_items, NEIGHBOURS_N)
     # Unavailable products never appear as "bought together" either.
     together_ids = np.where((together_ids >= 0) & item_mask[np.maximum(together_ids, 0)], together_ids, -1)
 
     def neighbour_rows():
-        for item in range(data.n_items):
-            yield (version.pk, int(product_ids[item]),
-                   _pack(product_ids, similar_ids[item], similar_scores[item]),
-                   _pack(product_ids, together_ids[item], together_scores[item]))
+        similar = _packed_lists(product_ids, similar_ids, similar_scores)
+        together = _packed_lists(product_ids, together_ids, together_scores)
+        for product_id, similar_list, together_list in zip(product_ids.tolist(), similar, together, strict=True):
+            yield version.pk, product_id, similar_list, together_list
 
     with transaction.atomic():
         bulk_insert(ProductNeighbours, ["model_version", "product", "similar", "bought_together"], neighbour_rows(),

@@ -10,6 +10,8 @@ import logging
 from typing import Any
 
 from django.core.cache import cache
+from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
+from django.core.cache.backends.redis import RedisCacheClient
 
 logger = logging.getLogger(__name__)
 _MISSING = object()
@@ -35,3 +37,48 @@ def cache_delete(key: str) -> None:
         cache.delete(key)
     except Exception as error:
         logger.warning("cache delete failed (%s); entry expires by its TTL", type(error).__name__)
+
+
+def cache_add(key: str, value: Any, timeout: float | None = None) -> bool:
+    """Set `key` only if it is not set yet; False when it was (or the cache is down)."""
+    try:
+        return bool(cache.add(key, value, timeout))
+    except Exception as error:
+        logger.warning("cache add failed (%s); continuing without cache", type(error).__name__)
+        return False
+
+
+def cache_get_many(keys: list[str]) -> dict[str, Any]:
+    """Several keys in one round trip; the ones missing (or all, if the cache is down) are left out."""
+    try:
+        return cache.get_many(keys)
+    except Exception as error:
+        logger.warning("cache get_many failed (%s); treating as misses", type(error).__name__)
+        return {}
+
+
+# -- the cache backend -------------------------------------------------------------------------------
+
+
+class _ClientReusingRedisCacheClient(RedisCacheClient):
+    """Django's Redis client builds a new redis.Redis object (hundreds of callback entries) for every
+    operation; one per connection pool is enough (redis.Redis is thread-safe, the pool is shared)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._clients: dict[int, Any] = {}
+
+    def get_client(self, key: Any = None, *, write: bool = False) -> Any:
+        pool = self._get_connection_pool(write)
+        client = self._clients.get(id(pool))
+        if client is None:
+            client = self._clients[id(pool)] = self._client(connection_pool=pool)
+        return client
+
+
+class RedisCache(DjangoRedisCache):
+    """django.core.cache.backends.redis.RedisCache that reuses its Redis client (settings.CACHES)."""
+
+    def __init__(self, server: str, params: dict[str, Any]) -> None:
+        super().__init__(server, params)
+        self._class = _ClientReusingRedisCacheClient

@@ -13,6 +13,11 @@ product's own estimate is then shrunk toward it with the usual normal-normal wei
 
 These are observational estimates: if prices were set in response to demand, the elasticity is biased. They are
 good for "what if the price changes by -10%" questions near the prices already tried.
+
+Only the periods since a product's first sale count: before its launch a zero says nothing about its price (and a
+fit on a zero-led history separates perfectly, which left the IRLS with a singular matrix). A product with fewer
+than ``MIN_ACTIVE_PERIODS`` periods since its first sale, or fewer than ``MIN_SELLING_PERIODS`` periods with a sale,
+gets ``not_enough_data`` (or its category's figure); a fit that still fails numerically gives ``not_identified``.
 """
 
 from __future__ import annotations
@@ -33,6 +38,8 @@ Key = TypeVar("Key", bound=Hashable)
 MIN_LOG_PRICE_SPREAD = 0.01  # standard deviation of log price below which the elasticity is not identified
 MAX_FOURIER_HARMONICS = 4
 MAX_GROUP_ITEMS = 100  # items (largest by demand) used for a pooled category fit
+MIN_ACTIVE_PERIODS = 8  # periods since the first sale below which no elasticity is estimated
+MIN_SELLING_PERIODS = 3  # periods with a sale below which no elasticity is estimated
 DEFAULT_BETWEEN_VARIANCE = 0.25  # tau² when a category has too few identified products to measure it
 MIN_BETWEEN_VARIANCE = 0.01
 
@@ -41,7 +48,8 @@ class ElasticitySource(StrEnum):
     OWN = "own"  # the product's own estimate, no category to shrink toward
     SHRUNK = "shrunk"  # the product's own estimate shrunk toward its category
     GROUP = "group"  # the product's prices never varied: the category's estimate
-    NOT_IDENTIFIED = "not_identified"  # no price variation and no category
+    NOT_IDENTIFIED = "not_identified"  # no price variation (or a degenerate fit) and no category
+    NOT_ENOUGH_DATA = "not_enough_data"  # too short a history since the first sale, and no category
 
 
 @dataclass(frozen=True)
@@ -106,25 +114,54 @@ def fit_quasi_poisson(design: FloatArray, target: FloatArray, *, max_iter: int =
     return coefficients, dispersion * np.linalg.inv(information)
 
 
-def _not_identified(n_periods: int) -> ElasticityEstimate:
-    return ElasticityEstimate(math.nan, math.nan, math.nan, math.nan, n_periods, ElasticitySource.NOT_IDENTIFIED)
+def _not_identified(n_periods: int, source: ElasticitySource = ElasticitySource.NOT_IDENTIFIED) -> ElasticityEstimate:
+    return ElasticityEstimate(math.nan, math.nan, math.nan, math.nan, n_periods, source)
+
+
+def _active_part(target: FloatArray, log_price: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """The periods from the first sale on (before it, a zero is no evidence about the price)."""
+    sold = np.flatnonzero(target > 0)
+    start = int(sold[0]) if len(sold) else len(target)
+    return target[start:], log_price[start:]
+
+
+def _enough_data(target: FloatArray) -> bool:
+    return len(target) >= MIN_ACTIVE_PERIODS and int(np.count_nonzero(target > 0)) >= MIN_SELLING_PERIODS
+
+
+def _safe_fit(design: FloatArray, target: FloatArray) -> tuple[float, float] | None:
+    """(elasticity, standard error) of the last column, or None when the fit is degenerate."""
+    try:
+        coefficients, covariance = fit_quasi_poisson(design, target)
+    except np.linalg.LinAlgError:
+        return None
+    elasticity, variance = float(coefficients[-1]), float(covariance[-1, -1])
+    if not (math.isfinite(elasticity) and math.isfinite(variance)):
+        return None
+    return elasticity, math.sqrt(max(variance, 0.0))
 
 
 def estimate_price_elasticity(demand: npt.ArrayLike, prices: npt.ArrayLike, season_length: int) -> ElasticityEstimate:
-    """One product's own elasticity (source ``own``; ``not_identified`` if its price barely moved)."""
+    """One product's own elasticity (source ``own``; ``not_enough_data`` for a short history since the first sale,
+    ``not_identified`` if its price barely moved or the fit is degenerate)."""
     target = np.clip(np.nan_to_num(np.asarray(demand, dtype=float)), 0.0, None)
     log_price = np.log(_clean_prices(prices))
-    n = len(target)
-    if len(log_price) != n:
+    if len(log_price) != len(target):
         raise ValueError("demand and prices must have the same length")
-    if n == 0 or np.isnan(log_price).any() or log_price.std() < MIN_LOG_PRICE_SPREAD or target.sum() <= 0:
+    target, log_price = _active_part(target, log_price)
+    n = len(target)
+    if not _enough_data(target):
+        return _not_identified(n, ElasticitySource.NOT_ENOUGH_DATA)
+    if np.isnan(log_price).any() or log_price.std() < MIN_LOG_PRICE_SPREAD:
         return _not_identified(n)
     controls = control_design(n, season_length)
     design = np.column_stack([np.ones(n), controls, log_price - log_price.mean()])
     if n < design.shape[1] + 5:
+        return _not_identified(n, ElasticitySource.NOT_ENOUGH_DATA)
+    fitted = _safe_fit(design, target)
+    if fitted is None:
         return _not_identified(n)
-    coefficients, covariance = fit_quasi_poisson(design, target)
-    elasticity, std_error = float(coefficients[-1]), float(math.sqrt(max(covariance[-1, -1], 0.0)))
+    elasticity, std_error = fitted
     return ElasticityEstimate(elasticity, std_error, elasticity, std_error, n, ElasticitySource.OWN)
 
 
@@ -138,8 +175,8 @@ def estimate_group_elasticity(
     prepared = []
     for demand, prices in items:
         target = np.clip(np.nan_to_num(np.asarray(demand, dtype=float)), 0.0, None)
-        log_price = np.log(_clean_prices(prices))
-        if len(target) and target.sum() > 0 and not np.isnan(log_price).any():
+        target, log_price = _active_part(target, np.log(_clean_prices(prices)))
+        if _enough_data(target) and not np.isnan(log_price).any():
             prepared.append((target, log_price))
     prepared.sort(key=lambda pair: -float(pair[0].sum()))
     prepared = prepared[:MAX_GROUP_ITEMS]
@@ -160,8 +197,10 @@ def estimate_group_elasticity(
     target = np.concatenate([t for t, _ in prepared])
     if len(target) < design.shape[1] + 5:
         return _not_identified(n_total)
-    coefficients, covariance = fit_quasi_poisson(design, target)
-    elasticity, std_error = float(coefficients[-1]), float(math.sqrt(max(covariance[-1, -1], 0.0)))
+    fitted = _safe_fit(design, target)
+    if fitted is None:
+        return _not_identified(n_total)
+    elasticity, std_error = fitted
     return ElasticityEstimate(elasticity, std_error, math.nan, math.nan, n_total, ElasticitySource.GROUP)
 
 
@@ -181,7 +220,7 @@ def shrink_toward_group(
     """Precision-weighted blend of a product's own estimate and its group's."""
     if group.source == ElasticitySource.NOT_IDENTIFIED:
         return own
-    if own.source == ElasticitySource.NOT_IDENTIFIED:
+    if own.source in (ElasticitySource.NOT_IDENTIFIED, ElasticitySource.NOT_ENOUGH_DATA):
         spread = math.sqrt(group.std_error**2 + between_variance)
         return replace(own, elasticity=group.elasticity, std_error=spread, source=ElasticitySource.GROUP)
     own_variance = max(own.own_std_error**2, 1e-12)

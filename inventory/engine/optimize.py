@@ -33,12 +33,24 @@ off, so the answer is optimal for the whole problem up to the MIP gap; ``reduce=
 tests check both agree). HiGHS runs with a time limit and a relative MIP gap (defaults 10 s and 1e-4); the result
 reports the gap to a proven upper bound, and says so when the time limit stopped the search.
 
+The guard: HiGHS gets what is left of ``time_limit`` after the reduction and the model building (at least 0.05 s),
+so the whole call can overrun the limit by that pre-processing (about 2 s of CPU for 10,000 products when both
+limits bind and the reduction leaves most products open). When the Lagrangian bound already proves the known plan
+within the MIP gap, HiGHS is not called. When HiGHS stops without proving optimality, the answer is the best of what it
+found, the Lagrangian plan and :func:`_greedy_plan` (no solver at all). Whatever path wins, the plan passes a final
+check of every constraint (:func:`_respects_every_constraint`) before it is returned, and ``solver_path`` plus the
+message say which path it was and the gap to the proven upper bound.
+
+With ``cycle_stock`` terms (what :func:`inventory.engine.plan.order_candidates_from_policy` passes), g also credits
+stock above the reorder point with the fixed order costs a lot saves (:class:`CycleStockTerms`).
+
 Malformed input raises :class:`InventoryInputError`; an infeasible problem (mandatory minimum orders that do not
 fit) returns ``status="infeasible"`` with an explanation.
 """
 
 from __future__ import annotations
 
+import heapq
 import time
 from dataclasses import dataclass
 from typing import Literal
@@ -51,6 +63,15 @@ from inventory.engine.demand import DemandDistribution
 from inventory.engine.errors import InventoryInputError, collect_array_problems, describe_offenders
 
 OptimizationStatus = Literal["optimal", "feasible", "infeasible", "failed"]
+SolverPath = Literal["reduction", "highs", "highs_time_limit", "lagrangian", "greedy", "none"]
+SOLVER_PATHS: dict[str, str] = {
+    "reduction": "Lagrangian reduced-cost fixing settled every product (exact)",
+    "highs": "HiGHS MILP, solved to the MIP gap",
+    "highs_time_limit": "HiGHS MILP, best plan found before its time limit",
+    "lagrangian": "the Lagrangian plan (priced choices topped up greedily)",
+    "greedy": "the greedy fallback (best profit per unit of budget and volume first)",
+    "none": "nothing was solved",
+}
 DEFAULT_MAX_BREAKPOINTS = 6
 
 
@@ -98,6 +119,7 @@ class OrderOptimizationResult:
     n_candidates: int = 0
     n_core_products: int = 0  # products the MILP decided
     n_fixed_by_reduction: int = 0
+    solver_path: SolverPath = "none"  # which path produced the quantities (see SOLVER_PATHS)
 
     @property
     def ok(self) -> bool:
@@ -113,8 +135,12 @@ def expected_profit_breakpoints(
     underage_cost: np.ndarray,
     overage_cost: np.ndarray,
     max_breakpoints: int = DEFAULT_MAX_BREAKPOINTS,
+    cycle_stock: CycleStockTerms | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Breakpoint quantities (whole packs) and the exact expected profit g(q) there, each (products x B)."""
+    """Breakpoint quantities (whole packs) and the exact expected profit g(q) there, each (products x B).
+
+    With ``cycle_stock``, levels above the reorder point are valued as cycle stock (see :class:`CycleStockTerms`).
+    """
     if max_breakpoints < 3:
         raise ValueError("max_breakpoints must be at least 3 (0, the MOQ and the maximum)")
     n_products = len(inventory_position)
@@ -140,7 +166,49 @@ def expected_profit_breakpoints(
     level = inventory_position[:, None] + quantity
     value = ((underage_cost + overage_cost)[:, None] * demand.expected_sales(level)
              - overage_cost[:, None] * level)
+    if cycle_stock is not None:
+        value = value + cycle_stock.value(level, overage_cost)
     return quantity, value - value[:, :1]
+
+
+@dataclass(frozen=True)
+class CycleStockTerms:
+    """What makes the lot worth buying when orders have a fixed cost.
+
+    The newsvendor profit g charges every unit left over after the protection interval co (a cycle's holding),
+    which ignores why the policy orders a lot (S = s + lot - D R / 2) at all: a bigger order spreads the fixed
+    cost K and postpones the next one. Without this term the optimizer never buys the lot, so a budget slightly
+    below the suggested orders ended up about half spent. Raising the position to y is ordering a lot of about
+    Q(y) = max(y - s + D R / 2, D R) (a review finds the position on average D R / 2 below s; one review's demand
+    is the smallest lot). Each unit is credited with the EOQ trade-off over the lot's life Q / D -- the fixed
+    cost it spreads, K / Q, less its cycle holding, h Q / (2 D) (zero at the EOQ) -- in place of the leftover
+    charge co: marginal value co + K / Q - h Q / (2 D). It falls as y grows, so the profit stays concave (the
+    MILP needs that). Products without a fixed order cost get nothing (their lot is one pack).
+    """
+
+    reorder_point: np.ndarray
+    mean_demand_per_period: np.ndarray
+    review_period: float
+    holding_cost_per_period: np.ndarray
+    order_cost: np.ndarray
+
+    def value(self, level: np.ndarray, overage_cost: np.ndarray) -> np.ndarray:
+        """Integral from 0 to ``level`` (products x B) of co + K / Q(u) - h Q(u) / (2 D)."""
+        demand = self.mean_demand_per_period[:, None]
+        active = (demand > 0) & (self.order_cost[:, None] > 0)
+        safe_demand = np.where(demand > 0, demand, 1.0)
+        minimum_lot = safe_demand * self.review_period
+        order_cost, holding = self.order_cost[:, None], self.holding_cost_per_period[:, None]
+        co = overage_cost[:, None]
+        level = np.maximum(level, 0.0)
+        knee = self.reorder_point[:, None] + minimum_lot / 2.0  # below it the lot is the smallest one, D R
+        flat = np.minimum(level, knee)
+        flat_value = (co + order_cost / minimum_lot - holding * minimum_lot / (2.0 * safe_demand)) * flat
+        above = np.maximum(level - knee, 0.0)
+        lot = minimum_lot + above
+        curved_value = (co * above + order_cost * np.log(lot / minimum_lot)
+                        - holding * (lot**2 - minimum_lot**2) / (4.0 * safe_demand))
+        return np.where(active, flat_value + curved_value, 0.0)
 
 
 def _validate(candidates: OrderCandidates, budget: float | None, volume_capacity: float | None) -> None:
@@ -220,7 +288,7 @@ def optimize_orders(
 
     def result(status: OptimizationStatus, message: str, quantities: np.ndarray, *, value: float = 0.0,
                bound: float | None = None, n_vars: int = 0, n_rows: int = 0, core: int = 0,
-               fixed: int = 0) -> OrderOptimizationResult:
+               fixed: int = 0, path: SolverPath = "none") -> OrderOptimizationResult:
         gap = None if bound is None else max(bound - value, 0.0) / max(abs(value), 1e-9)
         return OrderOptimizationResult(
             status=status, message=message, product_ids=candidates.product_ids, quantities=quantities,
@@ -229,7 +297,7 @@ def optimize_orders(
             profit_upper_bound=bound, mip_gap=gap, budget=budget, volume_capacity=volume_capacity,
             time_limit=time_limit, mip_rel_gap=mip_rel_gap, solve_seconds=time.perf_counter() - started,
             n_variables=n_vars, n_constraints=n_rows, n_candidates=int(orderable.sum()), n_core_products=core,
-            n_fixed_by_reduction=fixed)
+            n_fixed_by_reduction=fixed, solver_path=path)
 
     stuck = mandatory & ~orderable
     if stuck.any():
@@ -250,42 +318,75 @@ def optimize_orders(
     else:
         reduction = _Reduction.nothing_fixed(options, budget, volume_capacity)
 
-    chosen_packs = reduction.fixed_packs.copy()
     core = reduction.core
     value_upper_bound = reduction.upper_bound
     n_vars = n_rows = 0
-    solver_note = ""
-    solver_status = 0
-    if len(core):
+    # Every plan found along the way, by path; the best one that passes the final constraint check is returned.
+    found: dict[SolverPath, np.ndarray] = {}
+    highs_note = ""
+    incumbent_value = (options.value_of(reduction.incumbent_packs) if reduction.incumbent_packs is not None
+                       else -np.inf)
+    lagrangian_proven = bool(np.isfinite(reduction.upper_bound) and reduction.upper_bound - incumbent_value
+                             <= mip_rel_gap * max(abs(incumbent_value), 1e-9))
+    if not len(core):
+        found["reduction"] = reduction.fixed_packs.copy()
+    elif lagrangian_proven:
+        # The Lagrangian bound already proves the known plan within the MIP gap: HiGHS could not improve it enough
+        # to matter, and skipping it avoids its long root LPs when both limits bind (the reduction then leaves
+        # most products open).
+        found["lagrangian"] = reduction.incumbent_packs.copy()
+        highs_note = (f"the Lagrangian bound proves the known plan within the MIP gap, so HiGHS was not needed for "
+                      f"the {len(core)} open products")
+    else:
         model = _build_model(reduction.core_options(), reduction.budget_left, reduction.volume_left)
         n_vars, n_rows = len(model.objective), model.n_rows
         remaining = max(time_limit - (time.perf_counter() - started), 0.05)
         solution = milp(model.objective, integrality=model.integrality, bounds=model.bounds,
                         constraints=model.constraints,
                         options={"time_limit": remaining, "mip_rel_gap": float(mip_rel_gap), "presolve": False})
-        solver_status = solution.status
         if solution.x is not None:
-            core_packs = model.packs_from_solution(solution.x)
-            core_value = model.value_of(core_packs)
-            if reduction.incumbent_packs is None or core_value >= reduction.incumbent_core_value - 1e-9:
-                chosen_packs[core] = core_packs
-            else:
-                chosen_packs[core] = reduction.incumbent_packs[core]
-            if solution.mip_dual_bound is not None:
-                core_bound = -float(solution.mip_dual_bound)
-                value_upper_bound = min(value_upper_bound, reduction.fixed_value + core_bound)
-        elif reduction.incumbent_packs is not None:
-            chosen_packs[core] = reduction.incumbent_packs[core]
-        elif solution.status == 2:
+            highs_packs = reduction.fixed_packs.copy()
+            highs_packs[core] = model.packs_from_solution(solution.x)
+            found["highs" if solution.status == 0 else "highs_time_limit"] = highs_packs
+        dual_bound = getattr(solution, "mip_dual_bound", None)  # valid even when the time limit stopped HiGHS
+        if dual_bound is not None and np.isfinite(dual_bound):
+            value_upper_bound = min(value_upper_bound, reduction.fixed_value - float(dual_bound))
+        if solution.status == 2 and reduction.incumbent_packs is None:
             return result("infeasible", "Infeasible: no combination of whole packs and minimum order quantities of "
                           "the mandatory products fits the budget and the free volume.", nothing,
-                          n_vars=n_vars, n_rows=n_rows, core=len(core), fixed=reduction.n_fixed)
-        else:
-            return result("failed", f"The solver stopped without a usable answer: {solution.message}", nothing,
-                          n_vars=n_vars, n_rows=n_rows, core=len(core), fixed=reduction.n_fixed)
-        solver_note = f"HiGHS solved the MILP for {len(core)} products ({n_vars} variables, {n_rows} rows)"
-    else:
-        solver_note = "no product was left undecided, so HiGHS had nothing to solve"
+                          n_vars=n_vars, n_rows=n_rows, core=len(core), fixed=reduction.n_fixed, path="none")
+        highs_note = (f"HiGHS {'solved' if solution.status == 0 else 'stopped on'} the MILP for {len(core)} products "
+                      f"({n_vars} variables, {n_rows} rows)" + ("" if solution.status == 0 else
+                                                               f": {str(solution.message).rstrip('.')}"))
+        if solution.status != 0:
+            # The guard: HiGHS hit its time limit (or failed). Keep whatever it found, and also build plans that
+            # never need it -- the Lagrangian plan and a greedy by profit per unit of the limits -- then keep the
+            # best of them that respects every constraint.
+            if reduction.incumbent_packs is not None:
+                found["lagrangian"] = reduction.incumbent_packs.copy()
+            found["greedy"] = _greedy_plan(options, budget, volume_capacity)
+        elif reduction.incumbent_packs is not None:
+            found["lagrangian"] = reduction.incumbent_packs.copy()  # never worse than the known plan
+
+    valid = {path: chosen for path, chosen in found.items()
+             if _respects_every_constraint(options, chosen, budget, volume_capacity)}
+    if len(valid) < len(found) and "greedy" not in found:
+        # A solver answer failed the final check (e.g. past the budget by more than rounding): fall back as well.
+        greedy = _greedy_plan(options, budget, volume_capacity)
+        if _respects_every_constraint(options, greedy, budget, volume_capacity):
+            valid["greedy"] = greedy
+    if not valid:
+        return result("failed", "No plan that respects every constraint was found (" + (highs_note or "no solver")
+                      + "); nothing is ordered.", nothing, n_vars=n_vars, n_rows=n_rows, core=len(core),
+                      fixed=reduction.n_fixed, path="none")
+    values = {name: options.value_of(chosen) for name, chosen in valid.items()}
+    best_value = max(values.values())
+    # Ties (within rounding) go to the first path in this order: the exact ones before the heuristics.
+    path = next(name for name in ("reduction", "highs", "lagrangian", "highs_time_limit", "greedy")
+                if name in values and values[name] >= best_value - 1e-9 * max(abs(best_value), 1.0))
+    chosen_packs = valid[path]
+    # Proven: solved exactly, or the known plan is at least as good as HiGHS's optimum or within the Lagrangian gap.
+    proven = path in ("reduction", "highs") or (path == "lagrangian" and ("highs" in valid or lagrangian_proven))
 
     quantities = chosen_packs * pack
     value = options.value_of(chosen_packs)
@@ -300,15 +401,111 @@ def optimize_orders(
         limits.append(f"uses {used:,.2f} of {volume_capacity:,.2f} free volume")
     summary = (f"orders {int((quantities > 0).sum())} of {int(orderable.sum())} candidate products, "
                + ", ".join(limits) + f", expected profit {value:,.2f}")
-    reduction_note = (f"; {reduction.n_fixed} products settled exactly by Lagrangian reduced-cost fixing and "
-                      if reduce else "; ")
+    reduction_note = (f"; {reduction.n_fixed} products settled exactly by Lagrangian reduced-cost fixing"
+                      if reduce else "")
+    if not len(core):
+        reduction_note += ", so HiGHS had nothing to solve"
     shape = {"value": value, "bound": value_upper_bound, "n_vars": n_vars, "n_rows": n_rows, "core": len(core),
-             "fixed": reduction.n_fixed}
-    if solver_status == 1:
-        return result("feasible", f"Stopped at the {time_limit:g} s time limit with a feasible plan (gap to the "
-                      f"upper bound {gap:.3%}): {summary}{reduction_note}{solver_note}.", quantities, **shape)
+             "fixed": reduction.n_fixed, "path": path}
+    path_note = f" Solver path: {SOLVER_PATHS[path]}; MIP gap {gap:.4%}" + (
+        f" (upper bound {value_upper_bound:,.2f})" if np.isfinite(value_upper_bound) else "") + "."
+    notes = reduction_note + ("; " + highs_note if highs_note else "")
+    if not proven:
+        return result("feasible", f"Feasible, not proven optimal (the {time_limit:g} s time limit stopped HiGHS): "
+                      f"{summary}{notes}.{path_note}", quantities, **shape)
     gap_note = "" if gap <= 1e-9 else f" within the {mip_rel_gap:.2%} MIP gap (gap {gap:.4%})"
-    return result("optimal", f"Optimal{gap_note}: {summary}{reduction_note}{solver_note}.", quantities, **shape)
+    return result("optimal", f"Optimal{gap_note}: {summary}{notes}.{path_note}", quantities, **shape)
+
+
+def _respects_every_constraint(options: _Options, chosen_packs: np.ndarray, budget: float | None,
+                               volume: float | None) -> bool:
+    """The final check every returned plan passes: whole packs, 0 or at least the first order (MOQ) and at most the
+    maximum, mandatory products ordered, and the budget and the free volume kept (up to rounding noise)."""
+    if chosen_packs.shape != options.pack.shape or not np.isfinite(chosen_packs).all():
+        return False
+    whole = np.all(np.abs(chosen_packs - np.round(chosen_packs)) <= 1e-9)
+    ordered = chosen_packs > 0
+    within_bounds = np.all(~ordered | ((chosen_packs >= options.packs[:, 1] - 1e-9)
+                                       & (chosen_packs <= options.packs[:, -1] + 1e-9)))
+    mandatory_ok = np.all(~options.mandatory | ordered)
+    units = chosen_packs * options.pack
+    fits_budget = budget is None or float(units @ options.unit_cost) <= budget + 1e-9 * max(abs(budget), 1.0)
+    fits_volume = volume is None or float(units @ options.unit_volume) <= volume + 1e-9 * max(abs(volume), 1.0)
+    return bool(whole and within_bounds and mandatory_ok and fits_budget and fits_volume and np.all(chosen_packs >= 0))
+
+
+def _greedy_plan(options: _Options, budget: float | None, volume: float | None) -> np.ndarray:
+    """A plan without any solver: mandatory first orders, then the best profit per unit of the limits first.
+
+    A step either opens a product (its first order, or the breakpoint with the best profit after the fixed cost per
+    unit of the limits) or extends an open one along its next segment (as many packs as fit). The use of the limits
+    is measured relative to each limit, so a step that takes 1% of the budget and 3% of the volume costs 4%.
+    Concave profits make the segments' value per pack fall, so the next step of a product is never better than its
+    previous one and a heap gives the greedy order. Always feasible when the mandatory first orders fit.
+    """
+    n_products = len(options.pack)
+    packs = np.where(options.mandatory, options.packs[:, 1], 0.0)
+    units = packs * options.pack
+    budget_left = np.inf if budget is None else budget - float(units @ options.unit_cost)
+    volume_left = np.inf if volume is None else volume - float(units @ options.unit_volume)
+    money_per_pack = options.unit_cost * options.pack
+    volume_per_pack = options.unit_volume * options.pack
+    budget_scale = budget if budget and budget > 0 else 1.0
+    volume_scale = volume if volume and volume > 0 else 1.0
+    use_per_pack = (money_per_pack / budget_scale if budget is not None else 0.0) + (
+        volume_per_pack / volume_scale if volume is not None else 0.0)
+    points, profit = options.packs[:, 1:], options.profit[:, 1:]
+
+    def value_at(i: int, count: float) -> float:
+        return float(np.interp(count, points[i], profit[i])) - options.order_cost[i] if count > 0 else 0.0
+
+    def next_step(i: int) -> tuple[float, float] | None:
+        """(efficiency, target pack count) of product i's best next step, or None."""
+        current = packs[i]
+        if points[i, -1] < 1 or current >= points[i, -1]:
+            return None
+        if current <= 0:  # open: the breakpoint with the best value per use
+            targets = np.unique(points[i][points[i] >= 1])
+            gains = np.array([value_at(i, t) for t in targets])
+        else:
+            above = points[i][points[i] > current + 1e-9]
+            targets = above[:1]
+            gains = np.array([value_at(i, targets[0]) - value_at(i, current)])
+        use = (targets - current) * use_per_pack[i]
+        ratio = np.where(gains > 0, gains / np.where(use > 0, use, 1e-300), -np.inf)
+        best = int(np.argmax(ratio))
+        return (float(ratio[best]), float(targets[best])) if np.isfinite(ratio[best]) else None
+
+    heap: list[tuple[float, int, float]] = []
+    for i in range(n_products):
+        step = next_step(i)
+        if step is not None:
+            heap.append((-step[0], i, step[1]))
+    heapq.heapify(heap)
+    while heap:
+        _, i, target = heapq.heappop(heap)
+        current = packs[i]
+        room = target - current
+        if money_per_pack[i] > 0:
+            room = min(room, np.floor(budget_left / money_per_pack[i] + 1e-9))
+        if volume_per_pack[i] > 0:
+            room = min(room, np.floor(volume_left / volume_per_pack[i] + 1e-9))
+        if current <= 0:
+            # An opening step must reach the first order; if the chosen breakpoint does not fit, try the first.
+            if current + room < points[i, 0]:
+                continue
+            if current + room < target:
+                room = np.floor(room)  # a partial opening: the first order and whatever else fits
+        if room < 1:
+            continue
+        packs[i] = current + room
+        budget_left -= room * money_per_pack[i]
+        volume_left -= room * volume_per_pack[i]
+        if packs[i] >= target - 1e-9:  # a full step: the product may go on
+            step = next_step(i)
+            if step is not None:
+                heapq.heappush(heap, (-step[0], i, step[1]))
+    return packs
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ import numpy as np
 from inventory.engine.errors import InventoryInputError
 from inventory.engine.optimize import (
     DEFAULT_MAX_BREAKPOINTS,
+    CycleStockTerms,
     OrderCandidates,
     OrderOptimizationResult,
     expected_profit_breakpoints,
@@ -42,8 +43,10 @@ def order_candidates_from_policy(
     policy: PolicyArrays,
     mandatory: np.ndarray | None = None,
     max_breakpoints: int = DEFAULT_MAX_BREAKPOINTS,
+    review_period: float = 1.0,
 ) -> OrderCandidates:
-    """Candidates for the optimizer: each product up to its suggested quantity, valued by the newsvendor profit."""
+    """Candidates for the optimizer: each product up to its suggested quantity, valued by the newsvendor profit
+    (plus the fixed order costs a lot saves, for stock above the reorder point)."""
     n_products = len(products.product_ids)
     mandatory = np.zeros(n_products, dtype=bool) if mandatory is None else np.asarray(mandatory, dtype=bool)
     if mandatory.shape != (n_products,):
@@ -52,7 +55,11 @@ def order_candidates_from_policy(
                               np.where(mandatory, np.maximum(products.min_order_qty, products.pack_size), 0.0))
     quantity, profit = expected_profit_breakpoints(
         policy.demand_protection, policy.inventory_position, max_quantity, products.pack_size,
-        products.min_order_qty, policy.underage_cost, policy.overage_cost, max_breakpoints)
+        products.min_order_qty, policy.underage_cost, policy.overage_cost, max_breakpoints,
+        cycle_stock=CycleStockTerms(
+            reorder_point=policy.reorder_point, mean_demand_per_period=policy.mean_demand_per_period,
+            review_period=review_period, holding_cost_per_period=policy.holding_cost_per_period,
+            order_cost=products.order_cost))
     return OrderCandidates(
         product_ids=products.product_ids, unit_cost=products.unit_cost, unit_volume=products.unit_volume,
         pack_size=products.pack_size, min_order_qty=products.min_order_qty, order_cost=products.order_cost,
@@ -87,7 +94,7 @@ def reorder_plan_compute(
     needs_mandatory = mandatory is not None and bool(np.any(np.asarray(mandatory) & (suggested <= 0)))
     optimization: OrderOptimizationResult | None = None
     if over_budget or over_capacity or negative_limit or needs_mandatory:
-        candidates = order_candidates_from_policy(arrays, policy, mandatory)
+        candidates = order_candidates_from_policy(arrays, policy, mandatory, review_period=settings.review_period)
         optimization = optimize_orders(candidates, budget=budget, volume_capacity=volume_capacity,
                                        time_limit=time_limit, mip_rel_gap=mip_rel_gap)
         order_quantity = optimization.quantities

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import pickle
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Self, TypeVar
 
 import numpy as np
 import scipy.sparse as sp
@@ -21,6 +22,8 @@ from threadpoolctl import threadpool_limits
 from recommendations.engine.data import TrainingData
 from recommendations.engine.history import iter_batches
 from recommendations.engine.reasons import Reason, ReasonArrays, ReasonKind
+
+T = TypeVar("T")
 
 # Dense score blocks are kept around this many cells (x4 bytes) so memory stays flat whatever the store size.
 DEFAULT_BATCH_CELLS = 16_000_000
@@ -74,6 +77,18 @@ def blas_threads(n_threads: int | None) -> Iterator[None]:
         return
     with threadpool_limits(limits=n_threads):
         yield
+
+
+def run_batches(work: Callable[[T], None], jobs: Sequence[T], n_jobs: int = 1) -> None:
+    """`work(job)` for every job, on `n_jobs` threads when > 1 (for numpy-heavy jobs that release the GIL and
+    write disjoint parts of shared outputs). An exception in any job is raised here."""
+    if n_jobs <= 1 or len(jobs) <= 1:
+        for job in jobs:
+            work(job)
+        return
+    with ThreadPoolExecutor(max_workers=min(n_jobs, len(jobs))) as pool:
+        for _ in pool.map(work, jobs):
+            pass
 
 
 def batch_size_for(n_items: int, cells: int = DEFAULT_BATCH_CELLS) -> int:
@@ -288,9 +303,9 @@ class SparseScores(ScoreParts):
 
     def _row_sums(self, values: np.ndarray) -> np.ndarray:
         indptr = self.scores.indptr
-        if not len(values):
-            return np.zeros(self.n_rows)
-        sums = np.add.reduceat(values, np.minimum(indptr[:-1], len(values) - 1))
+        # A trailing zero keeps every start index valid, so trailing empty rows cannot cut the last non-empty
+        # row short; an empty row's "sum" is the next row's first value and is zeroed.
+        sums = np.add.reduceat(np.append(values, 0.0), indptr[:-1]) if self.n_rows else np.zeros(0)
         sums[np.diff(indptr) == 0] = 0.0
         return sums
 

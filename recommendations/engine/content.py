@@ -97,22 +97,39 @@ class ContentRecommender(Recommender):
         self.n_threads = n_threads
 
     def fit(self, data: TrainingData) -> Self:
+        return self.refit(data, None)
+
+    def refit(self, data: TrainingData, previous: Recommender | None = None) -> Self:
+        """Fit; the text side (TF-IDF, embedding) is taken from `previous` when it was fitted on the very same
+        catalog text with the same parameters: it depends on the products only, not on the interactions."""
         if data.catalog is None or data.catalog.text is None:
             raise ValueError("ContentRecommender needs data.catalog.text")
         self.n_users_, self.n_items_ = data.n_users, data.n_items
-        with blas_threads(self.n_threads):
-            self.features_ = item_text_features(data.catalog.text, self.field_weights)
-            n_features = self.features_.shape[1]
-            if n_features <= self.n_components or min(self.features_.shape) <= self.n_components + 1:
-                embedding = self.features_.toarray()
-            else:
-                svd = TruncatedSVD(n_components=self.n_components, random_state=self.random_state)
-                embedding = svd.fit_transform(self.features_)
-        self.embedding_ = np.asarray(normalize(embedding), dtype=np.float32)
-        self.item_moments_ = item_moments(self.embedding_)
+        text = data.catalog.text
+        if (isinstance(previous, ContentRecommender) and getattr(previous, "_text", None) is text
+                and previous.get_params() == self.get_params()):
+            self.features_, self.embedding_ = previous.features_, previous.embedding_
+            self.item_moments_ = previous.item_moments_
+        else:
+            with blas_threads(self.n_threads):
+                self.features_ = item_text_features(text, self.field_weights)
+                n_features = self.features_.shape[1]
+                if n_features <= self.n_components or min(self.features_.shape) <= self.n_components + 1:
+                    embedding = self.features_.toarray()
+                else:
+                    svd = TruncatedSVD(n_components=self.n_components, random_state=self.random_state)
+                    embedding = svd.fit_transform(self.features_)
+            self.embedding_ = np.asarray(normalize(embedding), dtype=np.float32)
+            self.item_moments_ = item_moments(self.embedding_)
+        self._text = text  # identity only, to recognize the same catalog in a later refit; never pickled
         self.user_items_ = sp.csr_matrix(normalize(data.matrix, norm="l1"), dtype=np.float32)
         self.history_: UserHistory = data.history
         return self
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state.pop("_text", None)
+        return state
 
     def user_profiles(self, users: np.ndarray) -> np.ndarray:
         return np.asarray(self.user_items_[users] @ self.embedding_, dtype=np.float32)

@@ -152,28 +152,57 @@ def intra_list_diversity(
     recommended: np.ndarray, *, item_vectors: np.ndarray | None = None, item_categories: np.ndarray | None = None
 ) -> float | None:
     """Mean over lists (of >= 2 items) of 1 - mean pairwise similarity (cosine, or 1 for same category)."""
-    values = []
-    unit = None
+    recommended = np.asarray(recommended)
+    if recommended.ndim != 2 or recommended.shape[1] < 2:
+        return None
+    valid = recommended >= 0
+    safe = np.maximum(recommended, 0)
     if item_vectors is not None:
         vectors = np.asarray(item_vectors, dtype=np.float64)
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         norms[norms == 0] = 1.0
-        unit = vectors / norms
-    elif item_categories is None:
+        unit = (vectors / norms)[safe]  # (lists, K, d)
+        sims = np.einsum("lid,ljd->lij", unit, unit)
+    elif item_categories is not None:
+        cats = np.where(valid, np.asarray(item_categories)[safe], -1)
+        sims = ((cats[:, :, None] == cats[:, None, :]) & (cats[:, :, None] >= 0)).astype(np.float64)
+    else:
         return None
-    for row in np.asarray(recommended):
-        items = row[row >= 0]
-        if len(items) < 2:
-            continue
-        if unit is not None:
-            sims = unit[items] @ unit[items].T
-        else:
-            cats = np.asarray(item_categories)[items]
-            sims = ((cats[:, None] == cats[None, :]) & (cats[:, None] >= 0)).astype(np.float64)
-        n = len(items)
-        mean_pairwise = (sims.sum() - np.trace(sims)) / (n * (n - 1))
-        values.append(1.0 - mean_pairwise)
-    return float(np.mean(values)) if values else None
+    pairs = valid[:, :, None] & valid[:, None, :]
+    sims = np.where(pairs, sims, 0.0)
+    n = valid.sum(axis=1)
+    scored = n >= 2
+    if not scored.any():
+        return None
+    off_diagonal = sims.sum(axis=(1, 2)) - np.trace(sims, axis1=1, axis2=2)
+    mean_pairwise = off_diagonal[scored] / (n[scored] * (n[scored] - 1))
+    return float(np.mean(1.0 - mean_pairwise))
+
+
+def accuracy_by_group(
+    recommended: np.ndarray,
+    relevant: sp.csr_matrix,
+    *,
+    k: int = 10,
+    users: np.ndarray | None = None,
+    user_groups: Mapping[int, str] | Sequence[str] | np.ndarray,
+    per_user: dict[str, np.ndarray] | None = None,
+) -> dict[str, AccuracyMetrics]:
+    """The accuracy figures per customer group (see `evaluate_recommendations`); `per_user` may pass
+    `per_user_accuracy` of the same lists to skip recomputing it."""
+    recommended = np.asarray(recommended)[:, :k]
+    users = np.arange(recommended.shape[0]) if users is None else np.asarray(users, dtype=np.int64)
+    if per_user is None:
+        per_user = per_user_accuracy(recommended, relevant[users], k)
+    if isinstance(user_groups, Mapping):
+        labels = np.array([user_groups.get(int(u)) for u in users], dtype=object)
+    else:
+        labels = np.asarray(user_groups, dtype=object)[users]
+    all_rows = np.arange(len(users))
+    return {
+        str(label): _mean_accuracy(per_user, all_rows[labels == label])
+        for label in sorted({lab for lab in labels if lab is not None and lab != ""}, key=str)
+    }
 
 
 def evaluate_recommendations(
@@ -218,12 +247,8 @@ def evaluate_recommendations(
     long_tail = float((~in_head[shown]).mean()) if len(shown) else 0.0
     by_group: dict[str, AccuracyMetrics] = {}
     if user_groups is not None:
-        labels = np.array(
-            [user_groups.get(int(u)) if isinstance(user_groups, Mapping) else user_groups[int(u)] for u in users],
-            dtype=object,
-        )
-        for label in sorted({lab for lab in labels if lab is not None and lab != ""}, key=str):
-            by_group[str(label)] = _mean_accuracy(per_user, all_rows[labels == label])
+        by_group = accuracy_by_group(recommended, relevant, k=k, users=users, user_groups=user_groups,
+                                     per_user=per_user)
     return EvaluationReport(
         k=k,
         accuracy=_mean_accuracy(per_user, all_rows),

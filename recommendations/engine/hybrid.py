@@ -36,10 +36,12 @@ from recommendations.engine.base import (
     Recommendation,
     Recommender,
     ScoreParts,
+    SparseScores,
     TopN,
     blas_threads,
     mask_pairs,
     normalize_rows,
+    run_batches,
     top_n,
 )
 from recommendations.engine.content import ContentRecommender
@@ -52,6 +54,7 @@ from recommendations.engine.segments import SegmentPopularityRecommender
 from recommendations.engine.sequential import SequentialItemToItemRecommender
 from recommendations.engine.tuning import (
     DEFAULT_GRIDS,
+    TuningResult,
     ValidationSplit,
     grid_search,
     make_recommender,
@@ -157,7 +160,10 @@ class HybridRecommender(Recommender):
         self.progress = progress
 
     # ----------------------------------------------------------------------------------------------- fitting
-    def fit(self, data: TrainingData) -> Self:
+    def fit(self, data: TrainingData, previous: HybridRecommender | None = None) -> Self:
+        """Fit on `data`. `previous`, a hybrid fitted on part of the same store (same customer and product
+        indices, e.g. the training part of an evaluation split), lets components with the same parameters start
+        from its fit (ALS factors, the catalog's text features) instead of from scratch."""
         config = self.config
         self.n_users_, self.n_items_ = data.n_users, data.n_items
         names = available_components(data, config)
@@ -175,8 +181,11 @@ class HybridRecommender(Recommender):
             for name in keep:
                 self._say(f"fitting {name} on all data")
                 model = self._make(name, params[name])
+                start_from = fitted_on_validation.get(name)
+                if start_from is None:
+                    start_from = self._previous_component(previous, model, data)
                 try:
-                    self.components_[name] = model.refit(data, fitted_on_validation.get(name))
+                    self.components_[name] = model.refit(data, start_from)
                 except ValueError as error:  # a component this store's data cannot support after all
                     self._say(f"skipping {name}: {error}")
         self.weights_ = {n: w for n, w in weights.items() if w > 0 and n in self.components_}
@@ -189,6 +198,18 @@ class HybridRecommender(Recommender):
         self._prepare_cold_items(data)
         self._lookups: dict[str, SparseLookup] = {}
         return self
+
+    @staticmethod
+    def _previous_component(
+        previous: HybridRecommender | None, model: Recommender, data: TrainingData
+    ) -> Recommender | None:
+        """`previous`'s fit of the same component with the same parameters, if it covers the same indices."""
+        if previous is None or (previous.n_users_, previous.n_items_) != (data.n_users, data.n_items):
+            return None
+        candidate = previous.components_.get(model.name)
+        if type(candidate) is not type(model) or candidate.get_params() != model.get_params():
+            return None
+        return candidate
 
     def _make(self, name: str, params: Mapping[str, Any]) -> Recommender:
         params = dict(params)
@@ -232,12 +253,19 @@ class HybridRecommender(Recommender):
 
             self._say(f"tuning {name} ({len(candidates)} candidate(s))")
             try:
-                result, model = grid_search(factory, candidates, split, k=config.k, users=users)
+                if len(candidates) == 1:  # nothing to choose: its validation NDCG comes with the blend tuning
+                    result, model = TuningResult(dict(candidates[0]), np.nan), factory(candidates[0]).fit(split.train)
+                else:
+                    result, model = grid_search(factory, candidates, split, k=config.k, users=users)
             except ValueError as error:  # e.g. no usable data for this component in the earlier part
                 self._say(f"skipping {name}: {error}")
                 continue
             params[name], scores[name], fitted[name] = result.best_params, result.best_score, model
         weights = self._tune_weights(fitted, split, users, scores)
+        for name in fitted:
+            if scores[name] is None or np.isnan(scores[name]):  # type: ignore[arg-type]
+                # a component's own top-K lies within the candidate pool, so this is its NDCG on the same users
+                scores[name] = self.validation_single_ndcg_[name]
         return weights, params, scores, fitted
 
     def _tune_weights(
@@ -334,6 +362,7 @@ class HybridRecommender(Recommender):
         self.cold_items_ = np.flatnonzero(np.diff(sp.csc_matrix(data.seen).indptr) == 0).astype(np.int64)
         self.cold_neighbor_items_ = np.zeros((0, 0), dtype=np.int64)
         self.cold_neighbor_weights_ = np.zeros((0, 0), dtype=np.float32)
+        self.__dict__.pop("_cold_inheritance_matrix", None)
         content = self.components_.get("content")
         if not isinstance(content, ContentRecommender) or not len(self.cold_items_):
             return
@@ -386,11 +415,22 @@ class HybridRecommender(Recommender):
         if len(self.cold_items_) and self.cold_neighbor_items_.size:
             # a new product inherits the (full, offset-included) blend of its content neighbours
             weight = self.config.cold_item_weight
-            for part in iter_batches(len(self.cold_items_), 512):
-                neighbours = combined[:, self.cold_neighbor_items_[part]]  # (B, cold, m)
-                inherited = np.einsum("bcm,cm->bc", neighbours, self.cold_neighbor_weights_[part])
-                combined[:, self.cold_items_[part]] = weight * inherited + ((weight - 1.0) * offset)[:, None]
+            inherited = (self._cold_inheritance() @ combined.T).T  # (B, cold): weighted sums of neighbour scores
+            combined[:, self.cold_items_] = weight * inherited + ((weight - 1.0) * offset)[:, None]
         return _Blend(combined, offset, parts)
+
+    def _cold_inheritance(self) -> sp.csr_matrix:
+        """(cold products x products) sparse weights of each new product's content neighbours: one sparse
+        product gathers them for a whole batch (a dense gather of batch x cold x neighbours is several times
+        slower). Built on first use, so artifacts written before it existed still load."""
+        matrix = self.__dict__.get("_cold_inheritance_matrix")
+        if matrix is None:
+            n_cold, m = self.cold_neighbor_items_.shape
+            rows, cols = np.repeat(np.arange(n_cold), m), self.cold_neighbor_items_.ravel()
+            matrix = sp.csr_matrix((self.cold_neighbor_weights_.ravel(), (rows, cols)),
+                                   shape=(n_cold, self.n_items_), dtype=np.float32)
+            self._cold_inheritance_matrix = matrix
+        return matrix
 
     def _weights_for(self, cold_users: bool) -> dict[str, float]:
         if not cold_users:
@@ -418,16 +458,20 @@ class HybridRecommender(Recommender):
         item_mask: np.ndarray | None = None,
         with_reasons: bool = True,
         batch_size: int | None = None,
+        n_jobs: int = 1,
     ) -> TopN:
         """Top-n for customers (default: all), each item with the reason of its strongest component.
 
-        Customers without history go through the new-customer path automatically.
+        Customers without history go through the new-customer path automatically. `n_jobs` > 1 works on that
+        many batches at once in threads (the heavy numpy and scipy work releases the GIL); each thread holds
+        its own dense batch, so memory grows with it.
         """
         users = np.arange(self.n_users_) if users is None else np.asarray(users, dtype=np.int64)
         batch_size = batch_size or max(1, DEFAULT_BATCH_CELLS // self.n_items_)
         items_out = np.full((len(users), n), -1, dtype=np.int32)
         scores_out = np.full((len(users), n), np.nan, dtype=np.float32)
         reasons_out = ReasonArrays.filled((len(users), n), ReasonKind.PERSONALIZED)
+        jobs: list[tuple[np.ndarray, dict[str, float]]] = []
         for cold in (False, True):
             rows_of_group = np.flatnonzero(self.has_history_[users] != cold)
             weights = self._weights_for(cold)
@@ -436,23 +480,27 @@ class HybridRecommender(Recommender):
                 # customers of one segment side by side: their shared segment scores are added per run
                 group_key = segment.combo_of_user_[users[rows_of_group]]
                 rows_of_group = rows_of_group[np.argsort(group_key, kind="stable")]
-            for part in iter_batches(len(rows_of_group), batch_size):
-                rows = rows_of_group[part]
-                batch_users = users[rows]
-                blend = self._blend(batch_users, weights)
-                combined = blend.combined
-                if item_mask is not None:
-                    combined[:, ~item_mask] = -np.inf
-                mask_pairs(combined, batch_users, exclude)
-                items, best = top_n(combined, n)
-                best += blend.offset[:, None].astype(np.float32)
-                items_out[rows], scores_out[rows] = items, best
-                if with_reasons and blend.parts:
-                    reasons = ReasonArrays.filled(items.shape, ReasonKind.PERSONALIZED)
-                    self._explain_top(batch_users, items, blend, reasons)
-                    reasons_out.kinds[rows] = reasons.kinds
-                    reasons_out.anchors[rows] = reasons.anchors
-                    reasons_out.categories[rows] = reasons.categories
+            jobs += [(rows_of_group[part], weights) for part in iter_batches(len(rows_of_group), batch_size)]
+
+        def run(job: tuple[np.ndarray, dict[str, float]]) -> None:
+            rows, weights = job
+            batch_users = users[rows]
+            blend = self._blend(batch_users, weights)
+            combined = blend.combined
+            if item_mask is not None:
+                combined[:, ~item_mask] = -np.inf
+            mask_pairs(combined, batch_users, exclude)
+            items, best = top_n(combined, n)
+            best += blend.offset[:, None].astype(np.float32)
+            items_out[rows], scores_out[rows] = items, best  # each job writes its own rows
+            if with_reasons and blend.parts:
+                reasons = ReasonArrays.filled(items.shape, ReasonKind.PERSONALIZED)
+                self._explain_top(batch_users, items, blend, reasons)
+                reasons_out.kinds[rows] = reasons.kinds
+                reasons_out.anchors[rows] = reasons.anchors
+                reasons_out.categories[rows] = reasons.categories
+
+        run_batches(run, jobs, n_jobs)
         return TopN(users, items_out, scores_out, reasons_out)
 
     def _explain_top(self, users: np.ndarray, items: np.ndarray, blend: _Blend, reasons: ReasonArrays) -> None:
@@ -590,41 +638,66 @@ class HybridRecommender(Recommender):
 
     # ---------------------------------------------------------------------------------- item widgets
     def similar_items_batch(
-        self, items: Sequence[int] | np.ndarray, n: int = 10, *, item_mask: np.ndarray | None = None
+        self, items: Sequence[int] | np.ndarray, n: int = 10, *, item_mask: np.ndarray | None = None,
+        n_jobs: int = 1,
     ) -> tuple[np.ndarray, np.ndarray]:
         """"Similar to X" for many products at once: (len(items), n) neighbour ids (-1 pad) and scores.
 
         Each product's co-interaction and sequential neighbours are blended (z-scores) with its content
         similarity; a product nobody has interacted with yet gets content similarity alone. Use this to
-        precompute the widget for a whole catalog; it is batched like `recommend`.
+        precompute the widget for a whole catalog; it is batched (and threaded) like `recommend`.
         """
         items = np.asarray(items, dtype=np.int64)
         out_items = np.full((len(items), n), -1, dtype=np.int32)
         out_scores = np.full((len(items), n), np.nan, dtype=np.float32)
         is_cold = np.isin(items, self.cold_items_)
-        for part in iter_batches(len(items), max(1, DEFAULT_BATCH_CELLS // self.n_items_)):
+        content = self.components_.get("content")
+        sparse_models = [m for m in (self.components_.get("item_knn"), self.components_.get("sequential"))
+                         if m is not None]
+
+        def run(part: slice) -> None:
             query = items[part]
+            # sum_k zscore_k = sum_k s_k / std_k - sum_k mean_k / std_k: the dense block holds the first sum (the
+            # content part straight from a scaled matrix product), `offset` the per-product constant, added back
+            # to the reported scores (it cannot change a ranking). Moments come from the factors and the sparse
+            # rows, so no component is densified and normalized separately.
             total = np.zeros((len(query), self.n_items_), dtype=np.float32)
             related = np.zeros((len(query), self.n_items_), dtype=bool)  # some positive similarity
-            for name in ("item_knn", "sequential", "content"):
-                model = self.components_.get(name)
-                if model is None:
-                    continue
-                if isinstance(model, ContentRecommender):
-                    raw = model.embedding_[query] @ model.embedding_.T
-                else:
-                    raw = np.asarray(model.similarity_[query].toarray(), dtype=np.float32)  # type: ignore[attr-defined]
-                    raw[is_cold[part]] = 0.0  # no co-interaction evidence for new products
-                related |= raw > 1e-6
-                total += normalize_rows(raw, "zscore")
+            offset = np.zeros(len(query), dtype=np.float64)
+            if isinstance(content, ContentRecommender):
+                low_rank = LowRankScores(content.embedding_[query], content.embedding_, content.item_moments_)
+                mean, std = low_rank.row_moments()
+                scale = np.divide(1.0, std, out=np.zeros_like(std), where=std > 1e-12)
+                np.matmul(scale[:, None].astype(np.float32) * low_rank.user_factors, content.embedding_.T, out=total)
+                # raw similarity > 1e-6, in scaled units (a constant row is related everywhere or nowhere)
+                threshold = np.where(scale > 0, 1e-6 * scale, np.where(mean > 1e-6, -np.inf, np.inf))
+                np.greater(total, threshold[:, None].astype(np.float32), out=related)
+                offset -= mean * scale
+            for model in sparse_models:
+                rows = model.similarity_[query]  # type: ignore[attr-defined]
+                if is_cold[part].any():  # no co-interaction evidence for new products
+                    rows = sp.csr_matrix(sp.diags((~is_cold[part]).astype(np.float32)) @ rows)
+                    rows.eliminate_zeros()
+                sparse = SparseScores(rows)
+                mean, std = sparse.row_moments()
+                scale = np.divide(1.0, std, out=np.zeros_like(std), where=std > 1e-12)
+                sparse.add_to(total, scale)
+                offset -= mean * scale
+                positive = sparse.scores.data > 1e-6
+                entry_rows = np.repeat(np.arange(len(query)), np.diff(sparse.scores.indptr))
+                related[entry_rows[positive], sparse.scores.indices[positive]] = True
             total[~related] = -np.inf  # never pad "similar items" with unrelated products
             empty = ~related.any(axis=1)
             if empty.any():  # nothing known about the product at all: popular products instead
                 total[empty] = normalize_rows(self.components_["popularity"].score(np.zeros(1, np.int64)), "zscore")
+                offset[empty] = 0.0
             if item_mask is not None:
                 total[:, ~item_mask] = -np.inf
             total[np.arange(len(query)), query] = -np.inf
-            out_items[part], out_scores[part] = top_n(total, n)
+            top, best = top_n(total, n)
+            out_items[part], out_scores[part] = top, best + offset[:, None].astype(np.float32)
+
+        run_batches(run, list(iter_batches(len(items), max(1, DEFAULT_BATCH_CELLS // self.n_items_))), n_jobs)
         return out_items, out_scores
 
     def similar_items(self, item: int, n: int = 10, *, item_mask: np.ndarray | None = None) -> list[Recommendation]:

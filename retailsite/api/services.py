@@ -26,9 +26,11 @@ from django.db import IntegrityError, transaction
 from django.db.models import Model
 from django.utils import timezone
 
+from retailsite.commerce.catalog_version import catalog_changed
 from retailsite.commerce.importers.kinds.events import event_dedupe_key
 from retailsite.commerce.importers.kinds.products import category_path
 from retailsite.commerce.models import Category, Customer, Event, Order, OrderLine, Product
+from retailsite.privacy.services import customers_recommendations_purge
 from retailsite.tenancy.context import require_tenant_id
 
 from . import selectors
@@ -220,6 +222,7 @@ def product_bulk_upsert(*, items: Sequence[Mapping[str, Any]]) -> UpsertResult:
         with transaction.atomic():
             result, _ = _upsert_by_external_id(Product, items, fields=PRODUCT_FIELDS,
                                                apply=_product_applier(_CategoryResolver()))
+            catalog_changed(require_tenant_id())  # bulk writes send no model signals
     except IntegrityError:
         raise _unique_violation("A product in this batch") from None
     return result
@@ -246,10 +249,17 @@ def customer_create(*, data: Mapping[str, Any]) -> Customer:
     return rows[0]
 
 
+def _purge_if_consent_withdrawn(customers: Sequence[Customer], items: Sequence[Mapping[str, Any]]) -> None:
+    """Customers whose personalization consent this request switches off lose their precomputed lists now."""
+    withdrawn = [c for c, item in zip(customers, items, strict=True) if item.get("personalization_consent") is False]
+    customers_recommendations_purge(customers=withdrawn)
+
+
 def customer_update(*, customer: Customer, data: Mapping[str, Any]) -> Customer:
     with transaction.atomic():
         _apply_customer(customer, data)
         customer.save()
+        _purge_if_consent_withdrawn([customer], [data])
     return customer
 
 
@@ -263,8 +273,9 @@ def customer_bulk_upsert(*, items: Sequence[Mapping[str, Any]]) -> UpsertResult:
     _refuse_duplicates(items, key="external_id", field="customer_id", path="items")
     try:
         with transaction.atomic():
-            result, _ = _upsert_by_external_id(Customer, items, fields=CUSTOMER_FIELDS, apply=_apply_customer,
-                                               bulk=False)
+            result, rows = _upsert_by_external_id(Customer, items, fields=CUSTOMER_FIELDS, apply=_apply_customer,
+                                                  bulk=False)
+            _purge_if_consent_withdrawn(rows, items)
     except IntegrityError:
         raise _unique_violation("A customer in this batch") from None
     return result

@@ -24,7 +24,12 @@ from retailsite.tenancy.permissions import Capability
 
 from .forms import LockoutAdminAuthenticationForm
 from .models import AuditLogEntry, ErasureRecord
-from .services import audit_record_reads, customer_erasure_perform, customer_export_zip
+from .services import (
+    audit_record_reads,
+    customer_erasure_perform,
+    customer_export_zip,
+    customer_recommendations_purge,
+)
 
 MAX_EXPORT_SELECTION = 50
 MAX_ERASE_SELECTION = 50
@@ -86,6 +91,13 @@ class PrivacyCustomerAdmin(CustomerAdmin):
     def has_erase_personal_data_permission(self, request: HttpRequest) -> bool:
         return request_can(request, Capability.EXPORT_PERSONAL_DATA) and request_can(request, Capability.CHANGE)
 
+    # -- withdrawing personalization consent here drops the precomputed lists at once, as elsewhere ------
+
+    def save_model(self, request: HttpRequest, obj: Customer, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if change and "personalization_consent" in form.changed_data and not obj.personalization_consent:
+            customer_recommendations_purge(customer=obj)
+
     # -- reads of personal data are audited ----------------------------------------------------------
 
     def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
@@ -115,6 +127,9 @@ class PrivacyCustomerAdmin(CustomerAdmin):
     @admin.action(description="Export personal data (zip)", permissions=["export_personal_data"])
     def export_personal_data(self, request: HttpRequest, queryset: QuerySet[Customer]) -> HttpResponse | None:
         customers = list(queryset[:MAX_EXPORT_SELECTION + 1])
+        if not customers:  # e.g. ids of another store's customers: not found here, so nothing to export
+            self.message_user(request, "None of the selected customers exists in this store.", messages.ERROR)
+            return None
         if len(customers) > MAX_EXPORT_SELECTION:
             self.message_user(request, f"Select at most {MAX_EXPORT_SELECTION} customers to export at once.",
                               messages.ERROR)
@@ -135,6 +150,9 @@ class PrivacyCustomerAdmin(CustomerAdmin):
     @admin.action(description="Erase personal data…", permissions=["erase_personal_data"])
     def erase_personal_data(self, request: HttpRequest, queryset: QuerySet[Customer]) -> TemplateResponse | None:
         customers = list(queryset[:MAX_ERASE_SELECTION + 1])
+        if not customers:
+            self.message_user(request, "None of the selected customers exists in this store.", messages.ERROR)
+            return None
         if len(customers) > MAX_ERASE_SELECTION:
             self.message_user(request, f"Select at most {MAX_ERASE_SELECTION} customers to erase at once.",
                               messages.ERROR)

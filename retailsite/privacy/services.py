@@ -22,6 +22,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import connection, models, transaction
 from django.utils import timezone
 
+from recommendations.models import CustomerRecommendations
 from retailsite.commerce.models import Customer, Event, Order
 from retailsite.tenancy.context import (
     Actor,
@@ -206,15 +207,45 @@ def _queue_retrain(tenant_id: int) -> bool:
 
 
 def customer_recommendations_purge(*, customer: Customer) -> int:
-    """Drop the customer's precomputed recommendations and cached results at once (e.g. when
-    personalization consent is withdrawn); the next retrain leaves them out anyway."""
-    from recommendations.models import CustomerRecommendations
+    """Drop the customer's precomputed recommendations and cached results at once (personalization
+    consent withdrawn: the privacy centre, the API, the admin); the next retrain leaves them out anyway."""
+    return customers_recommendations_purge(customers=[customer])
 
-    with tenant_context(customer.tenant_id), transaction.atomic():
-        deleted, _ = CustomerRecommendations.objects.filter(customer=customer).delete()
-        tenant_id, customer_id = customer.tenant_id, customer.pk
-        transaction.on_commit(lambda: customer_cache_purge(tenant_id, customer_id))
+
+def customers_recommendations_purge(*, customers: Iterable[Customer]) -> int:
+    """`customer_recommendations_purge` for several customers of one store in one statement (bulk upserts)."""
+    customers = list(customers)
+    if not customers:
+        return 0
+    tenant_id = customers[0].tenant_id
+    if any(customer.tenant_id != tenant_id for customer in customers):
+        raise ValueError("customers of one store at a time")
+    customer_ids = [customer.pk for customer in customers]
+    with tenant_context(tenant_id), transaction.atomic():
+        deleted, _ = CustomerRecommendations.objects.filter(customer_id__in=customer_ids).delete()
+
+        def purge_cached() -> None:
+            for customer_id in customer_ids:
+                customer_cache_purge(tenant_id, customer_id)
+
+        # Now, so this request serves nothing cached, and again at commit, in case a concurrent request re-cached
+        # from the rows this transaction has not yet made disappear (as erasure does).
+        purge_cached()
+        transaction.on_commit(purge_cached)
     return deleted
+
+
+def withheld_consent_recommendations_purge(*, tenant_id: int) -> int:
+    """Purge the precomputed lists of every customer of the store who has no personalization consent.
+
+    For writes that change consent in bulk without knowing who changed (the CSV import): set-based and cheap,
+    and a no-op when nothing is stale, since training never writes lists for such customers."""
+    with tenant_context(tenant_id), transaction.atomic():
+        stale = list(CustomerRecommendations.objects.filter(customer__personalization_consent=False)
+                     .values_list("customer_id", flat=True).distinct())
+        if not stale:
+            return 0
+        return customers_recommendations_purge(customers=Customer.objects.filter(pk__in=stale))
 
 
 # -- retention -----------------------------------------------------------------------------------

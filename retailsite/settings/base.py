@@ -94,6 +94,11 @@ if DATABASES["default"]["ENGINE"] in ("django.db.backends.postgresql", "django.d
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     # Optional: connect as a login role but act as the application role (SET ROLE).
     DATABASES["default"]["SET_ROLE"] = env.str("DATABASE_SET_ROLE", default="")
+    # Prepared statements for the few hot queries that ask for them (recommendations serving); off by
+    # default as in Django, since a transaction-pooling PgBouncer older than 1.21 cannot carry them.
+    prepare_threshold = env.int("DATABASE_PREPARE_THRESHOLD", default=None)
+    if prepare_threshold is not None:
+        DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = prepare_threshold
     test_name = env.str("DATABASE_TEST_NAME", default="")
     if test_name:
         DATABASES["default"]["TEST"] = {"NAME": test_name}
@@ -115,7 +120,8 @@ REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Django's Redis backend, reusing one client per pool instead of building one per operation.
+            "BACKEND": "retailsite.safe_cache.RedisCache",
             "LOCATION": REDIS_URL,
             "TIMEOUT": 3600,
             "KEY_PREFIX": "retailsite",
@@ -125,9 +131,10 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "retailsite"}}
 
-CELERY_BROKER_URL = REDIS_URL or "memory://"
+# The queues may live in their own Redis (persistent, noeviction) apart from the cache (evicting); by default one.
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = None
-CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not REDIS_URL)
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=CELERY_BROKER_URL == "memory://")
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

@@ -9,9 +9,15 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.http import HttpRequest
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+
+# Reversed URLs, remembered: every page draws the same dozen links (layout, navigation), and URL
+# patterns do not change while the process runs. Keyed by everything reverse() depends on.
+_REVERSED_MAX = 10_000
+_reversed: dict[tuple, str] = {}
 
 
 def store_url(request: HttpRequest, name: str, *, query: dict[str, Any] | None = None, **kwargs: Any) -> str:
@@ -19,7 +25,13 @@ def store_url(request: HttpRequest, name: str, *, query: dict[str, Any] | None =
     urlconf = getattr(request, "urlconf", None)
     if urlconf is None:
         kwargs["store"] = request.tenant.slug  # type: ignore[attr-defined]
-    url = reverse(name, kwargs=kwargs or None, urlconf=urlconf)
+    key = (name, urlconf, settings.ROOT_URLCONF, get_script_prefix(), tuple(sorted(kwargs.items())))
+    url = _reversed.get(key)
+    if url is None:
+        url = reverse(name, kwargs=kwargs or None, urlconf=urlconf)
+        if len(_reversed) >= _REVERSED_MAX:
+            _reversed.clear()
+        _reversed[key] = url
     query = {key: value for key, value in (query or {}).items() if value not in (None, "")}
     return f"{url}?{urlencode(query)}" if query else url
 

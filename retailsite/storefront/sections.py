@@ -7,29 +7,39 @@ attributed), and a note when personalization is off.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from decimal import Decimal
+from urllib.parse import urlencode
 
 from django.http import HttpRequest
+from django.utils.safestring import mark_safe
 
+from recommendations.selectors import active_version_id
+from recommendations.services import active_version_cache_key
 from recommendations.serving import (
     Filters,
     ServedItem,
     ServedList,
     because_viewed,
     bought_together,
+    catalog_live_states,
+    catalog_snapshot,
+    one_version,
     popular_with_followed,
+    recent_product_ids,
     recommend_for_customer,
     rerank,
+    shopper_page_inputs,
     similar_items,
     trending,
 )
 from retailsite.commerce.models import Product
+from retailsite.safe_cache import cache_get_many, cache_set
 
 from . import selectors
 from .links import store_url
 from .shopper import Shopper
+from .templatetags.storefront import section_html
 
 PERSONALIZATION_OFF_NOTE = "Personalization is off — showing popular items."
 PERSONALIZATION_OFF_ITEM_NOTE = "Personalization is off — based on this product only, not on your activity."
@@ -74,84 +84,153 @@ def tone(category_id: int | None, product_id: int) -> int:
     return (category_id if category_id is not None else product_id) % CARD_TONES
 
 
-def card_for_item(request: HttpRequest, item: ServedItem, recommendation_id: str, *, reason: str | None = None) -> Card:
+class ProductUrls:
+    """Product page URLs of the current store, reversed once per page rather than once per card."""
+
+    _MARKER = 987654321
+
+    def __init__(self, request: HttpRequest) -> None:
+        self._head, self._tail = store_url(request, "storefront:product", product_id=self._MARKER).split(
+            str(self._MARKER), 1)
+        self._queries: dict[str, str] = {}  # a list's cards share its recommendation id: encoded once
+
+    def url(self, product_id: int, recommendation_id: str = "") -> str:
+        url = f"{self._head}{int(product_id)}{self._tail}"
+        if not recommendation_id:
+            return url
+        query = self._queries.get(recommendation_id)
+        if query is None:
+            query = self._queries[recommendation_id] = urlencode({"rid": recommendation_id})
+        return f"{url}?{query}"
+
+
+def card_for_item(request: HttpRequest, item: ServedItem, recommendation_id: str, *, reason: str | None = None,
+                  urls: ProductUrls | None = None) -> Card:
+    urls = urls or ProductUrls(request)
     return Card(
         product_id=item.product_id, name=item.name, price=item.price, category_path=item.category_path,
-        reason=item.reason if reason is None else reason,
-        url=store_url(request, "storefront:product", product_id=item.product_id,
-                      query={"rid": recommendation_id}),
+        reason=item.reason if reason is None else reason, url=urls.url(item.product_id, recommendation_id),
         initials=initials(item.name), tone=tone(item.category_id, item.product_id),
     )
 
 
 def section_from(request: HttpRequest, served: ServedList, *, slug: str, title: str, note: str = "",
-                 only_kinds: tuple[str, ...] = ()) -> Section:
+                 only_kinds: tuple[str, ...] = (), urls: ProductUrls | None = None) -> Section:
+    urls = urls or ProductUrls(request)
     items = [item for item in served.items if not only_kinds or item.reason_kind in only_kinds]
     return Section(slug=slug, title=title, note=note, recommendation_id=served.recommendation_id,
                    surface=served.surface,
-                   cards=[card_for_item(request, item, served.recommendation_id) for item in items])
-
-
-def _distinct(fetch: Callable[[Filters], ServedList], filters: Filters, shown: set[int]) -> ServedList:
-    """A list without the products already on the page — unless the catalog is so small that little
-    would be left, in which case repeating some beats a near-empty shelf."""
-    if not shown:
-        return fetch(filters)
-    served = fetch(replace(filters, exclude_product_ids=filters.exclude_product_ids | frozenset(shown)))
-    return served if len(served.items) >= MIN_DISTINCT_ITEMS else fetch(filters)
+                   cards=[card_for_item(request, item, served.recommendation_id, urls=urls) for item in items])
 
 
 def home_sections(request: HttpRequest, shopper: Shopper) -> list[Section]:
     """The home page: for you, because you viewed / bought, trending, and what followed people buy.
 
     The specific sections ("because you viewed / bought X") are computed first; the broader ones then
-    leave out what those already show, so the page does not repeat itself.
+    leave out what those already show (unless so little would be left that repeating some beats a
+    near-empty shelf), so the page does not repeat itself. What several sections need — the shopper's
+    recent products, purchases, and the live state of products — is read once for the page.
     """
-    filters = Filters(k=HOME_SECTION_SIZE)
     off_note = "" if shopper.personalized else PERSONALIZATION_OFF_NOTE
     shown: set[int] = set()
+    catalog = catalog_snapshot()
+    # The page is kept for minutes anyway (home_sections_html): seconds-old product state is fine here.
+    live = catalog_live_states()
+    urls = ProductUrls(request)
 
-    def keep(section: Section | None, *, unless_repeated: bool = False) -> Section | None:
-        if section is None or not section.cards:
+    def filters() -> Filters:
+        return Filters(k=HOME_SECTION_SIZE, avoid_product_ids=frozenset(shown), min_when_avoiding=MIN_DISTINCT_ITEMS)
+
+    def keep(served: ServedList, *, slug: str, title: str, note: str = "", only_kinds: tuple[str, ...] = (),
+             unless_repeated: bool = False) -> Section | None:
+        section = section_from(request, served, slug=slug, title=title, note=note, only_kinds=only_kinds, urls=urls)
+        if not section.cards:
             return None
         if unless_repeated and all(card.product_id in shown for card in section.cards):
             return None  # a small catalog: the same products again under another title adds nothing
         shown.update(card.product_id for card in section.cards)
         return section
 
+    customer_id = shopper.customer_id if shopper.personalized else None
+    # A signed-in shopper's personal inputs (purchases, recent products, their list, followed-bought) in one
+    # round trip; an anonymous visitor has only their session's recent products.
+    inputs = (shopper_page_inputs(customer_id=customer_id, session_id=shopper.visitor_id)
+              if customer_id is not None else None)
+    purchased = inputs.purchased_latest_first if inputs is not None else []
+    purchased_set = set(purchased)
     viewed_section = bought_section = followed_section = None
+    recent: list[int] = []
     if shopper.personalized:
-        viewed = selectors.recently_viewed_product(customer_id=shopper.customer_id, visitor_id=shopper.visitor_id)
-        if viewed is not None:
-            viewed_section = keep(section_from(
-                request, because_viewed(customer_id=shopper.customer_id, session_id=shopper.visitor_id,
-                                        filters=filters),
-                slug="because-viewed", title=f"Because you viewed {viewed.name}", only_kinds=("because_viewed",)))
-        bought = selectors.last_purchased_product(customer_id=shopper.customer_id) if shopper.customer_id else None
-        if bought is not None:
-            served = _distinct(lambda f: bought_together(product_id=bought.pk, filters=f), filters, shown)
+        recent = (inputs.recent if inputs is not None
+                  else recent_product_ids(customer_id=customer_id, session_id=shopper.visitor_id))
+        if recent:
+            viewed_name = catalog.product_name(recent[0])
+            viewed_section = keep(
+                because_viewed(customer_id=customer_id, session_id=shopper.visitor_id, filters=filters(),
+                               recent=recent, purchased=purchased_set, live=live),
+                slug="because-viewed", title=f"Because you viewed {viewed_name}", only_kinds=("because_viewed",))
+        if purchased:
+            bought_id = purchased[0]
+            served = bought_together(product_id=bought_id, filters=filters(), live=live)
             if not served.items:
-                served = _distinct(lambda f: similar_items(product_id=bought.pk, filters=f), filters, shown)
-            bought_section = keep(section_from(request, served, slug="because-bought",
-                                               title=f"Because you bought {bought.name}"), unless_repeated=True)
-    for_you = keep(section_from(
-        request,
-        _distinct(lambda f: recommend_for_customer(
-            customer_id=shopper.serving_customer_id, session_id=shopper.serving_session_id, filters=f,
-            personalized=shopper.personalized), filters, shown),
-        slug="for-you", title="Recommended for you" if shopper.personalized else "Popular right now",
-        note=off_note,
-    ))
-    if shopper.personalized and shopper.customer_id is not None and selectors.customer_follows_anyone(
-            customer_id=shopper.customer_id):
-        followed_section = keep(section_from(
-            request, _distinct(lambda f: popular_with_followed(customer_id=shopper.customer_id, filters=f),
-                               filters, shown),
-            slug="followed", title="Popular with people you follow"), unless_repeated=True)
-    trending_now = keep(section_from(request, _distinct(lambda f: trending(filters=f), filters, shown),
-                                     slug="trending", title="Trending now", note=off_note))
+                served = similar_items(product_id=bought_id, filters=filters(), live=live)
+            bought_section = keep(served, slug="because-bought",
+                                  title=f"Because you bought {catalog.product_name(bought_id)}",
+                                  unless_repeated=True)
+    for_you = keep(
+        recommend_for_customer(customer_id=shopper.serving_customer_id, session_id=shopper.serving_session_id,
+                               filters=filters(), personalized=shopper.personalized, recent=recent,
+                               purchased=purchased_set if customer_id else None, live=live,
+                               precomputed=inputs.precomputed if inputs is not None else None),
+        slug="for-you", title="Recommended for you" if shopper.personalized else "Popular right now", note=off_note)
+    if customer_id is not None:
+        followed_section = keep(
+            popular_with_followed(customer_id=customer_id, filters=filters(), purchased=purchased_set, live=live,
+                                  rows=inputs.followed if inputs is not None else None),
+            slug="followed", title="Popular with people you follow", unless_repeated=True)
+    trending_now = keep(trending(filters=filters(), live=live), slug="trending", title="Trending now",
+                        note=off_note)
     ordered = (for_you, viewed_section, bought_section, trending_now, followed_section)
     return [section for section in ordered if section is not None]
+
+
+# The home page's sections, rendered, are kept per shopper for a few minutes: computing them is most of
+# the page's cost. An entry is only used while everything it was built from is unchanged: the model
+# version, the catalog version, the shopper's consent and visitor id, and their activity (the latest
+# event, order and follow, read with one small query on every visit) — so a product view or an
+# add-to-cart changes "because you viewed" on the very next page load.
+HOME_SECTIONS_SECONDS = 300
+HOME_SECTIONS_FORMAT = 1  # bump when the markup of the sections changes
+
+
+def _home_key(tenant_id: int, *, customer_id: int | None, visitor_id: str) -> str:
+    who = f"c{customer_id}" if customer_id is not None else f"v{visitor_id}"
+    return f"storefront:home:{tenant_id}:{who}"
+
+
+def home_sections_html(request: HttpRequest, shopper: Shopper) -> str:
+    """The home page's recommendation sections as HTML ('' when there are none)."""
+    tenant = shopper.tenant
+    key = _home_key(tenant.pk, customer_id=shopper.customer_id, visitor_id=shopper.visitor_id)
+    version_key = active_version_cache_key(tenant.pk)
+    found = cache_get_many([key, version_key])  # one round trip for both
+    version = found.get(version_key)
+    if version is None:
+        version = active_version_id() or 0
+    stamp = (HOME_SECTIONS_FORMAT, version or 0, catalog_snapshot().token, shopper.personalized, shopper.visitor_id,
+             shopper.customer_id, tenant.currency,
+             shopper.activity if shopper.activity is not None else selectors.shopper_activity_stamp(
+                 customer_id=shopper.customer_id, visitor_id=shopper.visitor_id))
+    cached = found.get(key)
+    if isinstance(cached, tuple) and len(cached) == 2 and cached[0] == stamp:
+        return mark_safe(cached[1])  # our own template's output, stored below
+    with one_version(version or None):  # read above: the sections need not ask the cache for it again
+        sections = home_sections(request, shopper)
+    html = ""
+    if sections:
+        html = "\n".join(section_html(section, tenant.currency) for section in sections)
+    cache_set(key, (stamp, html), HOME_SECTIONS_SECONDS)
+    return mark_safe(html)
 
 
 def product_sections(request: HttpRequest, shopper: Shopper, product_id: int) -> list[Section]:
@@ -184,8 +263,9 @@ def ranked_cards(request: HttpRequest, shopper: Shopper, product_ids: list[int],
         top_model = max((item.score for item in items), default=0.0) or 1.0
         items.sort(key=lambda item: -(TEXT_WEIGHT * text_rank.get(item.product_id, 0.0) / top_text
                                       + (1 - TEXT_WEIGHT) * item.score / top_model))
+    urls = ProductUrls(request)
     cards = [card_for_item(request, item, served.recommendation_id,
-                           reason=item.reason if item.score > 0 else fallback_reason) for item in items]
+                           reason=item.reason if item.score > 0 else fallback_reason, urls=urls) for item in items]
     if rest:
         by_id = Product.objects.select_related("category").in_bulk(rest)
         for pid in rest:
@@ -194,6 +274,6 @@ def ranked_cards(request: HttpRequest, shopper: Shopper, product_ids: list[int],
                 cards.append(Card(
                     product_id=pid, name=product.name, price=product.price,
                     category_path=product.category.path if product.category else "", reason=fallback_reason,
-                    url=store_url(request, "storefront:product", product_id=pid), initials=initials(product.name),
+                    url=urls.url(pid), initials=initials(product.name),
                     tone=tone(product.category_id, pid)))
     return cards

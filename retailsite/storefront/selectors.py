@@ -5,13 +5,15 @@ All of them run as the current store (tenant-scoped managers; row-level security
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
 from django.db import connection
 from django.db.models import Count, Q
-from django.utils import timezone
 
-from recommendations.serving import RECENT_EVENT_TYPES, RECENT_EVENTS_WINDOW
-from retailsite.commerce.models import Category, Customer, Event, Follow, Order, OrderLine, Product
+from recommendations.serving import catalog_snapshot, fetchone_prepared
+from retailsite.commerce.models import Category, Customer, Event, Order, Product
+from retailsite.tenancy.context import require_tenant_id
 
 MAX_SEARCH_QUERY_LENGTH = 200
 SEARCH_CONFIG = "english"
@@ -19,9 +21,15 @@ SEARCH_CONFIG = "english"
 SUBSTRING_MATCH_RANK = 0.01
 
 
-def top_categories(*, limit: int = 12) -> list[Category]:
-    """The roots of the category tree, for navigation."""
-    return list(Category.objects.filter(parent__isnull=True).order_by("name")[:limit])
+@dataclass(frozen=True)
+class NavCategory:
+    pk: int
+    name: str
+
+
+def top_categories(*, limit: int = 12) -> list[NavCategory]:
+    """The roots of the category tree, for navigation (from the serving catalog snapshot: every page shows them)."""
+    return [NavCategory(pk, name) for pk, name in catalog_snapshot().top_categories(limit)]
 
 
 def category_get(*, category_id: int) -> Category | None:
@@ -115,31 +123,55 @@ def _search_substring(text: str, limit: int) -> list[tuple[int, float]]:
     return scored[:limit]
 
 
-def recently_viewed_product(*, customer_id: int | None, visitor_id: str) -> Product | None:
-    """The product the shopper looked at (or carted) most recently, within the window "because you viewed" uses."""
-    if customer_id is None and not visitor_id:
+def purchased_product_ids_latest_first(*, customer_id: int) -> list[int]:
+    """Every product the customer bought, the most recent purchase first (distinct)."""
+    tenant_id = require_tenant_id()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT l.product_id FROM commerce_orderline l JOIN commerce_order o ON o.id = l.order_id"
+                       " WHERE l.tenant_id = %s AND o.tenant_id = %s AND o.customer_id = %s"
+                       " ORDER BY o.ordered_at DESC, l.id DESC", [tenant_id, tenant_id, customer_id])
+        return list(dict.fromkeys(row[0] for row in cursor.fetchall()))
+
+
+def _activity_sql(customer_id: int | None, visitor_id: str) -> tuple[str, list]:
+    tenant_id = require_tenant_id()
+    parts = [
+        ("SELECT max(id) FROM commerce_event WHERE tenant_id = %s AND customer_id = %s", [tenant_id, customer_id]),
+        ("SELECT max(id) FROM commerce_event WHERE tenant_id = %s AND session_id = %s", [tenant_id, visitor_id]),
+        ("SELECT max(id) FROM commerce_order WHERE tenant_id = %s AND customer_id = %s", [tenant_id, customer_id]),
+        ("SELECT count(*) FROM commerce_follow WHERE tenant_id = %s AND follower_id = %s", [tenant_id, customer_id]),
+        ("SELECT max(id) FROM commerce_follow WHERE tenant_id = %s AND follower_id = %s", [tenant_id, customer_id]),
+    ]
+    sql = " || ':' || ".join(f"COALESCE(CAST(({part}) AS TEXT), '')" for part, _ in parts)
+    return sql, [param for _, params in parts for param in params]
+
+
+def shopper_activity_stamp(*, customer_id: int | None, visitor_id: str) -> str:
+    """A value that changes whenever the shopper's personal sections may change: a new event of theirs
+    (from the storefront or the API), a new order, a follow added or removed. Small indexed look-ups."""
+    sql, params = _activity_sql(customer_id, visitor_id)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {sql}", params)
+        return str(cursor.fetchone()[0])
+
+
+def customer_with_activity(*, customer_id: int, visitor_id: str) -> Customer | None:
+    """The customer, with `shopper_activity_stamp` as `.activity` — one round trip for both, prepared
+    (see `fetchone_prepared`): every home page visit of a signed-in shopper runs it."""
+    fields = Customer._meta.concrete_fields
+    activity_sql, params = _activity_sql(customer_id, visitor_id)
+    columns = ", ".join(f'c."{field.column}"' for field in fields)
+    row = fetchone_prepared(
+        f"SELECT {columns}, {activity_sql} FROM commerce_customer c WHERE c.tenant_id = %s AND c.id = %s",
+        [*params, require_tenant_id(), customer_id])
+    if row is None:
         return None
-    who = Q(session_id=visitor_id) if visitor_id else Q(pk__in=[])
-    if customer_id is not None:
-        who |= Q(customer_id=customer_id)
-    product_id = (
-        Event.objects.filter(who, event_type__in=RECENT_EVENT_TYPES,
-                             occurred_at__gte=timezone.now() - RECENT_EVENTS_WINDOW)
-        .order_by("-occurred_at", "-pk").values_list("product_id", flat=True).first()
-    )
-    return Product.objects.filter(pk=product_id).first() if product_id else None
-
-
-def last_purchased_product(*, customer_id: int) -> Product | None:
-    line = (
-        OrderLine.objects.filter(order__customer_id=customer_id).select_related("product")
-        .order_by("-order__ordered_at", "-pk").first()
-    )
-    return line.product if line is not None else None
-
-
-def customer_follows_anyone(*, customer_id: int) -> bool:
-    return Follow.objects.filter(follower_id=customer_id).exists()
+    # What the ORM's compiler does with a row: each field's database converter, then the model.
+    values = [field.from_db_value(value, None, connection) if hasattr(field, "from_db_value") else value
+              for field, value in zip(fields, row, strict=False)]
+    customer = Customer.from_db(connection.alias, [field.attname for field in fields], values)
+    customer.activity = row[-1]  # type: ignore[attr-defined]
+    return customer
 
 
 def customer_order_get(*, customer: Customer, order_external_id: str) -> Order | None:

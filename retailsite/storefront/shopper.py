@@ -16,6 +16,8 @@ from django.http import HttpRequest
 from retailsite.commerce.models import Customer
 from retailsite.tenancy.models import Tenant
 
+from .selectors import customer_with_activity, shopper_activity_stamp
+
 
 def _customer_key(tenant_id: int) -> str:
     return f"shopper:{tenant_id}:customer"
@@ -40,6 +42,8 @@ class Shopper:
     # hold a credential that could take over the session.
     visitor_id: str
     personalized: bool
+    # With `with_activity`: what the home page's cached sections are checked against (see selectors).
+    activity: str | None = None
 
     @property
     def customer_id(self) -> int | None:
@@ -59,7 +63,12 @@ class Shopper:
         return self.visitor_id if self.personalized else ""
 
 
-def shopper_for_request(request: HttpRequest) -> Shopper:
+def session_customer_id(request: HttpRequest) -> int | None:
+    """The id of the customer signed in to this store in the session (not checked against the database)."""
+    return request.session.get(_customer_key(request.tenant.pk))  # type: ignore[attr-defined]
+
+
+def shopper_for_request(request: HttpRequest, *, with_activity: bool = False) -> Shopper:
     """Resolve the shopper, creating the visitor id (and so the session) on the first visit."""
     tenant: Tenant = request.tenant  # type: ignore[attr-defined]
     session = request.session
@@ -69,15 +78,23 @@ def shopper_for_request(request: HttpRequest) -> Shopper:
         session[_visitor_key(tenant.pk)] = visitor_id
     customer = None
     customer_pk = session.get(_customer_key(tenant.pk))
+    activity = None
     if customer_pk is not None:
-        customer = Customer.objects.filter(pk=customer_pk).first()
+        if with_activity:
+            customer = customer_with_activity(customer_id=customer_pk, visitor_id=visitor_id)
+            activity = customer.activity if customer is not None else None  # type: ignore[attr-defined]
+        else:
+            customer = Customer.objects.filter(pk=customer_pk).first()
         if customer is None:  # erased, or not of this store: forget it
             session.pop(_customer_key(tenant.pk), None)
     if customer is not None:
         personalized = customer.personalization_consent
     else:
         personalized = bool(session.get(_anonymous_consent_key(tenant.pk), True))
-    return Shopper(tenant=tenant, customer=customer, visitor_id=visitor_id, personalized=personalized)
+    if with_activity and activity is None:
+        activity = shopper_activity_stamp(customer_id=customer.pk if customer else None, visitor_id=visitor_id)
+    return Shopper(tenant=tenant, customer=customer, visitor_id=visitor_id, personalized=personalized,
+                   activity=activity)
 
 
 def shopper_sign_in(request: HttpRequest, customer: Customer) -> None:

@@ -19,8 +19,11 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from recommendations.serving import catalog_snapshot
 from retailsite.commerce.models import EventType
 from retailsite.commerce.services import (
     CheckoutRefused,
@@ -30,15 +33,30 @@ from retailsite.commerce.services import (
     customer_sign_up,
     order_place,
 )
+from retailsite.tenancy.context import Actor, current_actor, set_actor_for_request
 
 from . import selectors
 from .cart import SessionCart
 from .forms import CartAddForm, CartUpdateForm, ConsentForm, SearchForm, SignInForm, SignUpForm
 from .links import safe_next_url, store_url
 from .ratelimit import sign_in_failed, sign_in_locked, sign_in_succeeded
-from .sections import PERSONALIZATION_OFF_NOTE, home_sections, initials, product_sections, ranked_cards, tone
+from .sections import (
+    PERSONALIZATION_OFF_NOTE,
+    home_sections_html,
+    initials,
+    product_sections,
+    ranked_cards,
+    tone,
+)
 from .services import clean_recommendation_id, shopper_event_record
-from .shopper import Shopper, anonymous_personalization_set, shopper_for_request, shopper_sign_in, shopper_sign_out
+from .shopper import (
+    Shopper,
+    anonymous_personalization_set,
+    session_customer_id,
+    shopper_for_request,
+    shopper_sign_in,
+    shopper_sign_out,
+)
 
 CATEGORY_PAGE_SIZE = 24
 SEARCH_RESULTS = 48
@@ -46,12 +64,28 @@ SEARCH_RESULTS = 48
 StorefrontView = Callable[..., HttpResponse]
 
 
-def storefront_view(view: StorefrontView) -> StorefrontView:
-    """Resolve the shopper for every storefront view; the `store` slug was already used by the middleware."""
+def storefront_view(view: StorefrontView | None = None, *,
+                    with_activity: bool = False) -> Any:
+    """Resolve the shopper for every storefront view; the `store` slug was already used by the middleware.
+
+    `@storefront_view(with_activity=True)` also reads the shopper's activity stamp with the customer.
+    """
+    if view is None:
+        return lambda wrapped: storefront_view(wrapped, with_activity=with_activity)
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, store: str | None = None, **kwargs: Any) -> HttpResponse:
-        shopper = shopper_for_request(request)
+        # What a signed-in shopper's requests write (orders, consent, erasure) is attributed to them in the
+        # audit log; set before the customer is read, so the database gets the actor with the first query.
+        # TenantMiddleware restores the previous actor when the request ends.
+        previous = current_actor()
+        customer_id = session_customer_id(request)
+        if customer_id is not None:
+            set_actor_for_request(Actor("shopper", str(customer_id), getattr(request, "request_id", ""),
+                                        _client_ip(request)))
+        shopper = shopper_for_request(request, with_activity=with_activity)
+        if customer_id is not None and shopper.customer is None and previous is not None:
+            set_actor_for_request(previous)  # nobody by that id (erased): not a shopper after all
         return view(request, shopper, *args, **kwargs)
 
     return wrapper
@@ -64,12 +98,31 @@ def _page(request: HttpRequest, shopper: Shopper, template: str, context: dict[s
         "tenant": shopper.tenant,
         "shopper": shopper,
         "cart_count": SessionCart(request).item_count(),
-        "nav_categories": selectors.top_categories(),
+        "nav_html": _nav_html(request),
         "search_form": SearchForm(request.GET if request.resolver_match
                                   and request.resolver_match.url_name == "search" else None),
         "personalization_off_note": PERSONALIZATION_OFF_NOTE,
     }
     return render(request, template, {**layout, **(context or {})}, status=status)
+
+
+# The category navigation is the same on every page of a store until its catalog changes: rendered
+# once per catalog snapshot (and URL layout) instead of on every page.
+_NAV_CACHE_MAX = 1000
+_nav_cache: dict[tuple, str] = {}
+
+
+def _nav_html(request: HttpRequest) -> str:
+    snapshot = catalog_snapshot()
+    key = (request.tenant.pk, getattr(request, "urlconf", None), id(snapshot), snapshot.loaded_at)  # type: ignore[attr-defined]
+    html = _nav_cache.get(key)
+    if html is None:
+        html = render_to_string("storefront/_nav.html", {"nav_categories": selectors.top_categories()},
+                                request=request)
+        if len(_nav_cache) >= _NAV_CACHE_MAX:
+            _nav_cache.clear()
+        _nav_cache[key] = html
+    return mark_safe(html)  # our own template's output
 
 
 def _problem(request: HttpRequest, shopper: Shopper, status: int, title: str, message: str) -> HttpResponse:
@@ -96,9 +149,9 @@ def _sign_in_redirect(request: HttpRequest) -> HttpResponseRedirect:
 
 
 @require_GET
-@storefront_view
+@storefront_view(with_activity=True)
 def store_home(request: HttpRequest, shopper: Shopper) -> HttpResponse:
-    return _page(request, shopper, "storefront/home.html", {"sections": home_sections(request, shopper)})
+    return _page(request, shopper, "storefront/home.html", {"sections_html": home_sections_html(request, shopper)})
 
 
 @require_GET

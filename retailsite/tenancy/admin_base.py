@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
-from django.db.models import Model
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 
 from .context import current_tenant_id
@@ -32,6 +32,13 @@ class TenantScopedAdmin(admin.ModelAdmin):
 
     def _in_platform_scope(self, request: HttpRequest) -> bool:
         return current_tenant_id() is None
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        # Django looks an object up before asking for permission: staff of no store get "not found" (a
+        # redirect to the index), not the tenant manager's fail-closed error page.
+        if current_tenant_id() is None and not request.user.is_superuser:
+            return self.model._base_manager.none()
+        return super().get_queryset(request)
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         return request_can(request, Capability.VIEW)

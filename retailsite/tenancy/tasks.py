@@ -17,9 +17,11 @@ from django.utils import timezone
 
 from .context import platform_context, tenant_context
 from .models import Tenant, TrainingRun
-from .training import StepAlreadyRunning, training_step_get, training_step_run, training_steps
+from .training import StepAlreadyRunning, StepGaveUp, training_step_get, training_step_run, training_steps
 
 logger = logging.getLogger(__name__)
+
+REDELIVERED_LOCK_RETRY_SECONDS = 15
 
 
 @shared_task(
@@ -31,23 +33,42 @@ logger = logging.getLogger(__name__)
     retry_backoff_max=600,
     max_retries=5,
 )
-def train_tenant_step(self, tenant_id: int, step_name: str, trigger: str = "schedule") -> str:  # type: ignore[no-untyped-def]
+def train_tenant_step(self, tenant_id: int, step_name: str, trigger: str = "schedule",  # type: ignore[no-untyped-def]
+                      queued_at: str | None = None) -> str:
     tenant = Tenant.objects.filter(pk=tenant_id, is_active=True).first()
     if tenant is None:
         return f"tenant {tenant_id} is gone or inactive; nothing to do"
     try:
-        run = training_step_run(tenant=tenant, step_name=step_name, trigger=trigger)
+        run = training_step_run(tenant=tenant, step_name=step_name, trigger=trigger,
+                                queued_at=dt.datetime.fromisoformat(queued_at) if queued_at else None)
     except StepAlreadyRunning as busy:
+        redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
+        if redelivered or self.request.retries:
+            # A re-delivered message (its worker died) can arrive before PostgreSQL has noticed the
+            # dead connection and released its lock: try again shortly instead of dropping the work.
+            raise self.retry(exc=busy, countdown=REDELIVERED_LOCK_RETRY_SECONDS, max_retries=10) from busy
         logger.info("%s", busy)
         return str(busy)
+    except StepGaveUp as gave_up:
+        logger.error("%s", gave_up)
+        return str(gave_up)
+    if run.status == TrainingRun.Status.SKIPPED:
+        return run.summary
     for follower in training_step_get(step_name).then:
         enqueue_training(tenant_id=tenant.id, step_name=follower, trigger="chain")
     return run.summary
 
 
 def enqueue_training(*, tenant_id: int, step_name: str, trigger: str) -> None:
-    """Queue a step once the current transaction commits (never for data a rollback undoes)."""
-    transaction.on_commit(lambda: train_tenant_step.delay(tenant_id, step_name, trigger))
+    """Queue a step once the current transaction commits (never for data a rollback undoes).
+
+    The message carries the moment it was queued: a run that starts later and succeeds makes it
+    redundant (see training_step_run), so duplicates queued by the scheduler cost a lookup, not a retrain.
+    """
+    def send() -> None:
+        train_tenant_step.delay(tenant_id, step_name, trigger, timezone.now().isoformat())
+
+    transaction.on_commit(send)
 
 
 def step_is_due(*, tenant: Tenant, step_setting: str, last_started: dt.datetime | None,

@@ -9,6 +9,7 @@ a crash leaves the previously active version serving.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -67,9 +68,27 @@ class StepAlreadyRunning(RuntimeError):
     pass
 
 
+class StepGaveUp(RuntimeError):
+    """The step's process died too often for one queued request (likely out of memory); not retried."""
+
+
+# Written on a run whose process died (found "running" by the next run of the step, which holds the lock).
+WORKER_LOST_SUMMARY = "worker lost: the process running this step died before it finished"
+# A queued request whose runs died this many times is given up, so a job that kills its worker
+# (out of memory, a native crash) is not re-delivered forever and does not starve the queue.
+MAX_WORKER_LOSSES = 3
+
+
 def training_step_run(*, tenant: Tenant, step_name: str, progress: Progress = silent_progress,
-                      trigger: str = "manual") -> TrainingRun:
-    """Run one step for one store under its lock; record the run. Raises if the step fails."""
+                      trigger: str = "manual", queued_at: dt.datetime | None = None) -> TrainingRun:
+    """Run one step for one store under its lock; record the run. Raises if the step fails.
+
+    `queued_at` is when the request to run was queued (Celery tasks pass it). A run of the step
+    that started after that moment and succeeded already covers the request — it read data at
+    least as fresh — so this one is recorded as skipped instead of training again (a scheduler
+    tick that queued a duplicate, a re-delivered message). After MAX_WORKER_LOSSES runs for the
+    request died with their worker, it is given up (StepGaveUp) rather than killing more workers.
+    """
     from .models import TrainingRun
 
     step = training_step_get(step_name)
@@ -82,9 +101,24 @@ def training_step_run(*, tenant: Tenant, step_name: str, progress: Progress = si
             raise StepAlreadyRunning(f"{step.name} is already running for {tenant.slug}")
         # Holding the lock, no other run of this step is alive: a "running" one died with its worker.
         TrainingRun.objects.filter(step=step.name, status=TrainingRun.Status.RUNNING).update(
-            status=TrainingRun.Status.FAILED, finished_at=timezone.now(),
-            summary="worker lost: the process running this step died before it finished",
+            status=TrainingRun.Status.FAILED, finished_at=timezone.now(), summary=WORKER_LOST_SUMMARY,
         )
+        if queued_at is not None:
+            since_queued = TrainingRun.objects.filter(step=step.name, started_at__gte=queued_at)
+            covering = since_queued.filter(status=TrainingRun.Status.SUCCEEDED).order_by("-started_at").first()
+            if covering is not None:
+                return TrainingRun.objects.create(
+                    step=step.name, trigger=trigger, status=TrainingRun.Status.SKIPPED, finished_at=timezone.now(),
+                    summary=f"skipped: the {covering.trigger} run started {covering.started_at:%Y-%m-%d %H:%M:%S} "
+                            "after this request was queued already succeeded",
+                )
+            losses = since_queued.filter(status=TrainingRun.Status.FAILED, summary=WORKER_LOST_SUMMARY).count()
+            if losses >= MAX_WORKER_LOSSES:
+                message = (f"gave up: {losses} runs of {step.name} for this request died with their worker "
+                           "(out of memory?); it will run again on the next schedule or by hand")
+                TrainingRun.objects.create(step=step.name, trigger=trigger, status=TrainingRun.Status.FAILED,
+                                           finished_at=timezone.now(), summary=message)
+                raise StepGaveUp(message)
         run = TrainingRun.objects.create(step=step.name, trigger=trigger)
         try:
             summary = step.run(tenant, progress)

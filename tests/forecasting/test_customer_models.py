@@ -320,3 +320,55 @@ def test_data_after_as_of_is_ignored() -> None:
     features = with_later_data.build_features(full)
     pd.testing.assert_frame_equal(with_later_data.predict(features), without.predict(features))
     assert with_later_data.churn.figures == without.churn.figures
+
+
+def _tiny_orders(rows: list[tuple[int, int, str]]) -> pd.DataFrame:
+    """Orders from (customer, day, category) triples, 25.0 each."""
+    return pd.DataFrame(
+        {
+            "customer_id": [customer for customer, _, _ in rows],
+            "ordered_at": [START + pd.Timedelta(days=day, hours=12) for _, day, _ in rows],
+            "amount": 25.0,
+            "category": [category for _, _, category in rows],
+        }
+    )
+
+
+def test_a_tiny_store_without_repeat_buyers_skips_next_category_with_a_reason() -> None:
+    # Six customers shop during the first four months; only one comes back, much later. Spend and churn can
+    # still be learned (everyone has a label), the next category cannot (one purchase after the cut-offs).
+    rows = [(customer, day, "Books" if customer % 2 else "Toys") for customer in range(6) for day in (5, 35, 65, 95)]
+    rows.append((0, 400, "Books"))
+    tables = CustomerTables.from_frames(_tiny_orders(rows))
+    models = train_customer_models(tables, TrainingConfig(n_candidates=1))
+
+    assert models.next_category is None
+    assert "purchase" in models.skipped["next_category"]
+    summary = json.loads(json.dumps(models.summary(), allow_nan=False))
+    assert set(summary["models"]) == {"spend", "churn"}
+    assert summary["skipped_models"] == {"next_category": models.skipped["next_category"]}
+    assert any(note.startswith("next_category model not trained") for note in summary["notes"])
+    scores = models.score_customers(tables)
+    assert len(scores) == 6
+    assert scores["next_category"].isna().all() and scores["next_category_probability"].isna().all()
+    assert scores["churn_probability"].between(0, 1).all() and (scores["expected_spend"] >= 0).all()
+    restored = pickle.loads(pickle.dumps(models))
+    pd.testing.assert_frame_equal(restored.predict(models.build_features(tables)), models.predict(
+        models.build_features(tables)))
+
+
+def test_a_tiny_store_with_a_one_off_category_and_no_events_or_demographics_trains() -> None:
+    # 40 regulars buying Books about every three weeks, and a single Garden order: a class with one member and
+    # feature columns without any value (no events, no customer table) used to crash scikit-learn.
+    rng = np.random.default_rng(4)
+    rows = [(customer, int(day), "Books") for customer in range(40) for day in np.arange(rng.integers(0, 20), 450, 21)]
+    rows.append((7, 300, "Garden"))
+    tables = CustomerTables.from_frames(_tiny_orders(rows))
+    models = train_customer_models(tables, TrainingConfig(n_candidates=1))
+
+    assert models.next_category is not None and not models.skipped
+    scores = models.score_customers(tables)
+    assert len(scores) == 40
+    assert set(scores["next_category"]) <= {"Books", "Garden", "other"}
+    assert scores["next_category_probability"].between(0, 1).all()
+    assert scores["churn_probability"].between(0, 1).all()

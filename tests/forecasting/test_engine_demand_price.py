@@ -83,3 +83,45 @@ def test_price_change_multiplier():
     assert price_change_multiplier(-1.0, 0.25) == pytest.approx(0.8)
     with pytest.raises(ValueError):
         price_change_multiplier(-1.0, -1.0)
+
+
+# A product launched two years into the data, sold a few units in 5 weeks while its price moved: before the fix
+# the zero-led history made the fit's matrix singular (LinAlgError), which took the whole forecast batch down.
+LAUNCHED_LATE_SALES = np.r_[np.zeros(104), [2.0, 0.0, 1.0, 0.0, 1.0]]
+LAUNCHED_LATE_PRICES = np.r_[np.full(104, np.nan), [10.0, 10.0, 8.0, 8.0, 8.0]]
+
+
+def test_a_short_zero_led_history_gets_not_enough_data_instead_of_a_crash():
+    estimate = estimate_price_elasticity(LAUNCHED_LATE_SALES, LAUNCHED_LATE_PRICES, season_length=52)
+    assert estimate.source == ElasticitySource.NOT_ENOUGH_DATA
+    assert np.isnan(estimate.elasticity)
+    assert estimate.n_periods == 5  # only the weeks since the first sale count
+
+
+def test_a_short_zero_led_history_in_a_category_takes_the_category_figure():
+    rng = np.random.default_rng(5)
+    items = {}
+    for product in range(4):
+        prices = random_prices(rng, n=109)
+        items[f"p{product}"] = (planted_sales(-1.5, prices, rng), prices)
+    items["launched_late"] = (LAUNCHED_LATE_SALES, LAUNCHED_LATE_PRICES)
+    estimates = estimate_elasticities(items, dict.fromkeys(items, "kitchen"), season_length=52)
+    late = estimates["launched_late"]
+    assert late.source == ElasticitySource.GROUP
+    assert late.elasticity == pytest.approx(-1.5, abs=0.35)
+    assert np.isnan(late.own_elasticity)
+
+
+def test_forecasting_with_prices_survives_a_short_zero_led_history():
+    from forecasting.engine.demand import SeriesInput, forecast_many
+
+    rng = np.random.default_rng(9)
+    regular_prices = random_prices(rng, n=109)
+    series = {
+        "launched_late": SeriesInput(LAUNCHED_LATE_SALES, prices=LAUNCHED_LATE_PRICES),
+        "regular": SeriesInput(planted_sales(-1.0, regular_prices, rng), prices=regular_prices),
+    }
+    forecasts = forecast_many(series, "W", 4)
+    assert forecasts["launched_late"].elasticity.source == ElasticitySource.NOT_ENOUGH_DATA
+    assert forecasts["regular"].elasticity.source == ElasticitySource.OWN
+    assert (forecasts["launched_late"].p50 >= 0).all()

@@ -79,3 +79,17 @@ def test_manage_py_train_only_forecasts_end_to_end(demo_store) -> None:
         lines = target.read_text().splitlines()
     assert lines[0] == "product_id,period_start,p10,p50,p90,model"
     assert len(lines) - 1 == len(active) * 6
+
+
+def test_runs_left_running_by_a_dead_worker_are_marked_failed_by_the_next_step() -> None:
+    # A worker died in the middle of writing forecasts: its runs stay "running" forever unless the next run of
+    # the step (which holds the store's lock, so nothing else is alive) closes them.
+    tenant = TenantFactory()
+    with tenant_context(tenant):
+        dead_forecast = ForecastRun.objects.create(tenant=tenant, frequency="W", horizon=4)
+        dead_customers = CustomerModelRun.objects.create(tenant=tenant)
+    call_command("train", "--tenant", tenant.slug, "--only", "forecasts", stdout=io.StringIO(), stderr=io.StringIO())
+    with tenant_context(tenant):
+        for stale in (ForecastRun.objects.get(pk=dead_forecast.pk), CustomerModelRun.objects.get(pk=dead_customers.pk)):
+            assert stale.status == RunStatus.FAILED
+            assert "interrupted" in stale.error and stale.finished_at is not None

@@ -190,3 +190,150 @@ def test_negative_capacity_in_a_plan_is_explained_not_a_crash() -> None:
                                  unit_volume=1.0)
     with pytest.raises(InventoryInputError, match="negative"):
         reorder_plan_compute([item], PlanSettings(), volume_capacity=-3.0)
+
+
+class _StoppedWithoutAnswer:
+    """What scipy's milp returns when HiGHS hits its time limit before finding any plan."""
+
+    status, x, mip_dual_bound, message = 1, None, None, "Time limit reached."
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_time_limit_without_an_answer_falls_back_to_a_feasible_plan(monkeypatch: pytest.MonkeyPatch,
+                                                                     seed: int) -> None:
+    import inventory.engine.optimize as optimize_module
+
+    monkeypatch.setattr(optimize_module, "milp", lambda *args, **kwargs: _StoppedWithoutAnswer())
+    rng = np.random.default_rng(seed)
+    candidates, facts = make_candidates(rng, n_products=40, max_breakpoints=6)
+    candidates = OrderCandidates(**{**candidates.__dict__, "mandatory": np.arange(40) < 3})
+    budget = 0.3 * float(facts["max_quantity"] @ facts["unit_cost"])
+    volume = 0.35 * float(facts["max_quantity"] @ facts["unit_volume"])
+    result = optimize_orders(candidates, budget=budget, volume_capacity=volume, reduce=False)
+
+    q = result.quantities
+    assert result.status == "feasible"
+    assert result.solver_path == "greedy"  # no solver answer and no reduction: the greedy plan
+    assert "not proven optimal" in result.message and "greedy" in result.message and "MIP gap" in result.message
+    assert q @ facts["unit_cost"] <= budget + 1e-9
+    assert q @ facts["unit_volume"] <= volume + 1e-9
+    assert np.allclose(q / facts["pack"], np.round(q / facts["pack"]))
+    assert np.all((q == 0) | (q >= facts["moq"]))
+    assert np.all(q <= facts["max_quantity"] + 1e-9)
+    assert np.all(q[:3] > 0)  # the mandatory products are ordered
+    assert result.expected_profit > 0
+    # The greedy plan uses most of the tighter limit.
+    assert max(q @ facts["unit_cost"] / budget, q @ facts["unit_volume"] / volume) > 0.9
+
+
+def test_tight_budget_with_a_tiny_time_limit_still_returns_a_feasible_plan_and_says_how() -> None:
+    rng = np.random.default_rng(5)
+    candidates, facts = make_candidates(rng, n_products=400, max_breakpoints=6)
+    budget = 0.05 * float(facts["max_quantity"] @ facts["unit_cost"])
+    volume = 0.05 * float(facts["max_quantity"] @ facts["unit_volume"])
+    result = optimize_orders(candidates, budget=budget, volume_capacity=volume, reduce=False, time_limit=1e-6)
+    q = result.quantities
+    assert result.ok
+    assert result.solver_path in ("highs", "highs_time_limit", "greedy")
+    assert "Solver path" in result.message and result.mip_gap is not None
+    assert q @ facts["unit_cost"] <= budget + 1e-9
+    assert q @ facts["unit_volume"] <= volume + 1e-9
+    assert np.allclose(q / facts["pack"], np.round(q / facts["pack"]))
+    assert np.all((q == 0) | (q >= facts["moq"]))
+    assert np.all(q <= facts["max_quantity"] + 1e-9)
+
+
+def _cycle_stock_value_by_hand(level: float, s: float, demand: float, review: float, h: float, order_cost: float,
+                               co: float) -> float:
+    """Integrate the marginal value of the lot numerically from 0: co + K / Q - h Q / (2 D), Q = max(u - s + D R / 2,
+    D R)."""
+    u = np.linspace(0.0, level, 20_001)
+    lot = np.maximum(u - s + demand * review / 2, demand * review)
+    return float(np.trapezoid(co + order_cost / lot - h * lot / (2 * demand), u))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_fixed_order_costs_brute_force_with_cycle_stock(seed: int) -> None:
+    """With fixed order costs the lot above the reorder point is worth buying; the optimizer matches a brute force
+    over every whole-pack quantity of the profit computed by hand, and spends the budget when that pays."""
+    from inventory.engine.optimize import CycleStockTerms
+
+    rng = np.random.default_rng(100 + seed)
+    n = 2
+    mean, sd = rng.uniform(40, 80, n), rng.uniform(5, 15, n)
+    demand_per_period = mean / 2  # protection interval of two periods, one-period review
+    position = np.zeros(n)
+    cu, co = rng.uniform(1.0, 3.0, n), rng.uniform(0.05, 0.2, n)
+    h = co / 2
+    order_cost = rng.uniform(10.0, 40.0, n)
+    s = mean + sd * 1.2
+    pack = np.array([5.0, 5.0])
+    max_quantity = np.round((s + 2 * demand_per_period) / 5) * 5
+    unit_cost, unit_volume = rng.uniform(1.0, 3.0, n), np.ones(n)
+    terms = CycleStockTerms(reorder_point=s, mean_demand_per_period=demand_per_period, review_period=1.0,
+                            holding_cost_per_period=h, order_cost=order_cost)
+    quantity, profit = expected_profit_breakpoints(
+        DemandDistribution(mean=mean, std=sd, family="normal"), position, max_quantity, pack, np.zeros(n), cu, co,
+        max_breakpoints=40, cycle_stock=terms)
+    candidates = OrderCandidates(
+        product_ids=np.array(["a", "b"], dtype=object), unit_cost=unit_cost, unit_volume=unit_volume, pack_size=pack,
+        min_order_qty=np.zeros(n), order_cost=order_cost, max_quantity=max_quantity, mandatory=np.zeros(n, bool),
+        breakpoint_quantity=quantity, breakpoint_profit=profit)
+    budget = 0.85 * float(max_quantity @ unit_cost)
+
+    def by_hand(i: int, q: float) -> float:
+        base = hand_profit(q, mean[i], sd[i], position[i], cu[i], co[i], order_cost[i])
+        return base + _cycle_stock_value_by_hand(position[i] + q, s[i], demand_per_period[i], 1.0, h[i],
+                                                 order_cost[i], co[i])
+
+    best, best_plan = -np.inf, None
+    for plan in itertools.product(*[np.arange(0, max_quantity[i] + 1, 5) for i in range(n)]):
+        q = np.array(plan, dtype=float)
+        if q @ unit_cost > budget + 1e-9:
+            continue
+        value = by_hand(0, q[0]) + by_hand(1, q[1])
+        if value > best:
+            best, best_plan = value, q
+    result = optimize_orders(candidates, budget=budget, mip_rel_gap=1e-9)
+    achieved = by_hand(0, result.quantities[0]) + by_hand(1, result.quantities[1])
+    assert achieved == pytest.approx(best, rel=1e-5, abs=1e-4)
+    assert best_plan is not None
+    # The best plan buys stock above the reorder point (the lot), so most of the budget is used.
+    assert result.order_value > 0.75 * budget
+
+
+def test_budget_just_below_the_suggestion_is_spent_when_orders_have_a_fixed_cost() -> None:
+    def item(product_id: str) -> ProductInventoryInput:
+        return ProductInventoryInput(product_id=product_id, p10=[70.0] * 8, p50=[100.0] * 8, p90=[130.0] * 8,
+                                     on_hand=0.0, unit_cost=10.0, unit_price=15.0, order_cost=100.0,
+                                     lead_time_mean=1.0)
+
+    settings = PlanSettings(periods_per_year=52)
+    free = reorder_plan_compute([item("a"), item("b")], settings)
+    assert all(line.lot_size > 200 for line in free.lines)  # the EOQ lot covers several weeks
+    budget = 0.9 * free.suggested_value
+    plan = reorder_plan_compute([item("a"), item("b")], settings, budget=budget)
+    assert plan.order_value <= budget
+    assert plan.order_value > 0.95 * budget  # not half of it: the lots above the reorder points are worth buying
+
+
+def test_a_solver_answer_past_the_budget_is_never_returned(monkeypatch: pytest.MonkeyPatch) -> None:
+    import inventory.engine.optimize as optimize_module
+
+    class OverBudget:
+        """HiGHS claiming optimality for 'order everything' (as a tolerance slip would, only larger)."""
+
+        status, mip_dual_bound, message = 0, None, "Optimization terminated successfully."
+
+        def __init__(self, upper: np.ndarray) -> None:
+            self.x = upper
+
+    monkeypatch.setattr(optimize_module, "milp", lambda c, integrality, bounds, constraints, options:
+                        OverBudget(np.asarray(bounds.ub, dtype=float)))
+    candidates, facts = make_candidates(np.random.default_rng(9), n_products=30, max_breakpoints=6)
+    budget = 0.3 * float(facts["max_quantity"] @ facts["unit_cost"])
+    result = optimize_orders(candidates, budget=budget, reduce=False)
+    assert result.ok
+    assert result.quantities @ facts["unit_cost"] <= budget + 1e-9
+    assert result.solver_path == "greedy"
+    assert result.status == "feasible"

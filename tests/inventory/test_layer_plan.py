@@ -110,6 +110,42 @@ def test_the_stored_plan_respects_the_budget() -> None:
         assert line.order_quantity % 5 == 0  # whole packs
 
 
+class _HighsStoppedWithoutAnswer:
+    status, x, mip_dual_bound, message = 1, None, None, "Time limit reached."
+
+
+def test_a_solver_time_out_still_stores_a_feasible_plan_within_the_budget_and_says_so(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import inventory.engine.optimize as optimize_module
+
+    # HiGHS stops at its time limit without any plan, and the exact reduction cannot settle everything either:
+    # the plan must come from a fallback, respect the budget and say which path it took.
+    monkeypatch.setattr(optimize_module, "milp", lambda *args, **kwargs: _HighsStoppedWithoutAnswer())
+    store = make_store(inventory_budget=600)
+    series = {}
+    for index in range(6):
+        product, _ = stocked_product(store, f"P{index}", price="10.00", cost=f"{3 + index}.00", on_hand=0,
+                                     lead_time_days=7, pack_size=5, stockout_cost="1.00", order_cost="15.00")
+        series[product] = (15 + index, 20 + 2 * index, 28 + 3 * index)
+    forecast_run(store, series)
+
+    plan = plan_for(store)
+
+    assert plan.status == ReorderPlan.Status.ACTIVE
+    assert plan.suggested_value > 600, "the test needs orders that break the budget"
+    assert plan.solver_status in ("optimal", "feasible")
+    assert "Solver path:" in plan.solver_message and "MIP gap" in plan.solver_message
+    if plan.solver_status == "feasible":
+        assert "not proven optimal" in plan.solver_message
+    with tenant_context(store):
+        lines = list(ReorderPlanLine.objects.filter(plan=plan))
+    spent = sum(line.order_quantity * line.unit_cost for line in lines)
+    assert 0.5 * 600 < spent <= 600 + 1e-6
+    for line in lines:
+        assert line.order_quantity <= line.suggested_quantity + 1e-9
+        assert line.order_quantity % 5 == 0
+
+
 def test_infeasible_input_gives_a_failed_plan_and_the_previous_plan_keeps_serving() -> None:
     store = make_store()
     product, _ = stocked_product(store, "BULKY", on_hand=50, lead_time_days=7, unit_volume=2.0)

@@ -135,3 +135,25 @@ def test_the_api_customer_detail_records_a_read(subject: Subject) -> None:
 def test_the_api_export_follows_the_staff_role(subject: Subject, role: str, status: int) -> None:
     response = staff_client(subject, role).get(f"/api/v1/customers/{EXTERNAL_ID}/export/")
     assert response.status_code == status
+
+
+def test_the_api_customer_list_records_a_read_of_each_customer_shown(subject: Subject) -> None:
+    api = key_client(issue_key(subject.tenant, ["customers:read"]))
+    page = api.get("/api/v1/customers/", {"limit": 1})
+    assert page.status_code == 200 and [c["email"] for c in page.json()["results"]] == [EMAIL]
+    (entry,) = audit_entries(subject.tenant, action="read")
+    assert entry.object_id == str(subject.customer.pk) and entry.actor.startswith("api_key:")
+    assert entry.object_type == "commerce_customer"
+    # The next page shows the other customer: one more entry, for that customer only.
+    api.get("/api/v1/customers/", {"limit": 1, "offset": 1})
+    reads = audit_entries(subject.tenant, action="read")
+    assert [e.object_id for e in reads] == [str(subject.customer.pk), str(subject.friend.pk)]
+    assert EMAIL not in str([(e.object_id, e.changed_fields, e.actor) for e in reads])
+
+
+def test_a_staff_session_without_personal_data_rights_cannot_list_customers_through_the_api(
+        subject: Subject) -> None:
+    for role in UNPRIVILEGED:
+        response = staff_client(subject, role).get("/api/v1/customers/")
+        assert response.status_code == 403 and EMAIL not in response.content.decode()
+    assert audit_entries(subject.tenant, action="read") == []

@@ -97,3 +97,42 @@ def test_a_failing_step_is_recorded_as_failed(recorded_step) -> None:
     with tenant_context(tenant):
         run = TrainingRun.objects.get()
     assert run.status == "failed" and "not enough data" in run.summary
+
+
+@pytest.mark.django_db
+def test_a_request_already_covered_by_a_later_successful_run_is_skipped(recorded_step) -> None:
+    # The scheduler queued the same step twice (say, the queue was busy for a whole tick); both
+    # messages carry the moment they were queued. The first trains; the second finds that run and
+    # does not train again.
+    tenant = TenantFactory()
+    queued_at = dt.datetime.now(UTC) - dt.timedelta(minutes=5)
+    first = training.training_step_run(tenant=tenant, step_name="forecasts", trigger="schedule", queued_at=queued_at)
+    second = training.training_step_run(tenant=tenant, step_name="forecasts", trigger="schedule",
+                                        queued_at=queued_at)
+    assert recorded_step == [("trained", tenant.slug)]
+    assert first.status == "succeeded"
+    assert second.status == "skipped" and "already succeeded" in second.summary
+    # A request queued after that run is new work and trains.
+    training.training_step_run(tenant=tenant, step_name="forecasts", queued_at=dt.datetime.now(UTC))
+    assert len(recorded_step) == 2
+
+
+@pytest.mark.django_db
+def test_a_request_whose_runs_keep_killing_their_worker_is_given_up(recorded_step) -> None:
+    tenant = TenantFactory()
+    queued_at = dt.datetime.now(UTC) - dt.timedelta(minutes=30)
+    with tenant_context(tenant):
+        # Two earlier deliveries died with their worker (found "running" and marked lost by the next
+        # one), and the third is still marked running: its worker just died too.
+        for _ in range(training.MAX_WORKER_LOSSES - 1):
+            TrainingRun.objects.create(step="forecasts", status="failed", summary=training.WORKER_LOST_SUMMARY)
+        TrainingRun.objects.create(step="forecasts", status="running")
+    with pytest.raises(training.StepGaveUp, match="died with their worker"):
+        training.training_step_run(tenant=tenant, step_name="forecasts", queued_at=queued_at)
+    assert recorded_step == []  # not run a fourth time
+    with tenant_context(tenant):
+        assert TrainingRun.objects.filter(summary=training.WORKER_LOST_SUMMARY).count() == training.MAX_WORKER_LOSSES
+        assert TrainingRun.objects.get(summary__startswith="gave up").status == "failed"
+    # A later request (the next schedule, or by hand) runs normally.
+    training.training_step_run(tenant=tenant, step_name="forecasts", queued_at=dt.datetime.now(UTC))
+    assert recorded_step == [("trained", tenant.slug)]

@@ -70,6 +70,8 @@ GBM_SEARCH_SPACE: dict[str, list[Any]] = {
     "min_samples_leaf": [20, 50, 100],
     "l2_regularization": [0.0, 1.0],
 }
+MIN_OBSERVED_VALUES = 5  # a feature observed on fewer training rows is set to a constant (see _fit_matrix)
+EARLY_STOPPING_MIN_CLASS_ROWS = 10  # fewer rows in a class: no early stopping (its split is stratified)
 ISOTONIC_MIN_ROWS = 10_000  # below this, isotonic calibration overfits; a sigmoid is safer
 
 
@@ -183,7 +185,7 @@ class CustomerPredictionModels:
 
     spend: SpendModelResult
     churn: ChurnModelResult
-    next_category: NextCategoryModelResult
+    next_category: NextCategoryModelResult | None  # None: skipped (too few repeat buyers), reason in skipped
     segment_rules: SegmentRules
     spec: FeatureSpec
     config: TrainingConfig
@@ -193,6 +195,7 @@ class CustomerPredictionModels:
     missing_values: dict[str, int]
     segment_summary: dict[str, Figures]
     notes: list[str] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)  # model name -> why it was not trained
 
     def build_features(
         self, tables: CustomerTables, *, as_of: TimeLike | None = None, customer_ids: Iterable[object] | None = None
@@ -207,7 +210,11 @@ class CustomerPredictionModels:
         with threadpool_limits(limits=self.config.n_threads):
             frame["expected_spend"] = self.spend.predict(features)
             frame["churn_probability"] = self.churn.predict(features)
-            frame = frame.join(self.next_category.predict(features))
+            if self.next_category is not None:
+                frame = frame.join(self.next_category.predict(features))
+            else:
+                frame["next_category"] = pd.Series(None, index=features.index, dtype=object)
+                frame["next_category_probability"] = np.nan
         frame["segment"] = assign_segments(features, self.segment_rules)
         return frame
 
@@ -228,7 +235,12 @@ class CustomerPredictionModels:
             "segment_rules": self.segment_rules.as_dict(),
             "segment_descriptions": self.segment_rules.describe(),
             "segment_summary": self.segment_summary,
-            "models": {model.name: model.summary() for model in (self.spend, self.churn, self.next_category)},
+            "models": {
+                model.name: model.summary()
+                for model in (self.spend, self.churn, self.next_category)
+                if model is not None
+            },
+            "skipped_models": self.skipped,
             "notes": self.notes,
         }
 
@@ -285,6 +297,35 @@ def _gbm_arguments(params: dict[str, Any], config: TrainingConfig, feature_names
     }
 
 
+def _classifier_arguments(
+    params: dict[str, Any], config: TrainingConfig, feature_names: list[str], target: np.ndarray
+) -> dict[str, Any]:
+    """Classifier settings; early stopping off when a class is too rare for its stratified validation split
+    (scikit-learn raises on a class with one row, or more classes than validation rows, as in tiny stores)."""
+    arguments = _gbm_arguments(params, config, feature_names)
+    _, counts = np.unique(target, return_counts=True)
+    if counts.min(initial=0) < EARLY_STOPPING_MIN_CLASS_ROWS:
+        arguments["early_stopping"] = False
+    return arguments
+
+
+def _fit_matrix(matrix: pd.DataFrame, row_sets: Iterable[np.ndarray] = ()) -> pd.DataFrame:
+    """The training matrix with columns that are (almost) never observed set to 0.
+
+    Such columns happen in tiny stores (no events yet, no demographics): HistGradientBoosting cannot bin a feature
+    without a single value (scikit-learn raises), which can also happen inside its early-stopping split or, given
+    ``row_sets`` (e.g. calibration folds), inside one of those subsets. A feature seen on fewer than
+    ``MIN_OBSERVED_VALUES`` rows cannot be learned anyway; as a constant it is never split on.
+    """
+    observed = matrix.notna().to_numpy()
+    rare = observed.sum(axis=0) < MIN_OBSERVED_VALUES
+    for rows in row_sets:
+        rare |= observed[rows].sum(axis=0) < MIN_OBSERVED_VALUES
+    if not rare.any():
+        return matrix
+    return matrix.assign(**dict.fromkeys((str(name) for name in matrix.columns[rare]), 0.0))
+
+
 def _predict_spend(estimator: Any, matrix: pd.DataFrame) -> np.ndarray:
     return np.clip(np.asarray(estimator.predict(matrix), dtype=float), 0.0, None)
 
@@ -328,7 +369,7 @@ def _spend_recipe(config: TrainingConfig, feature_names: list[str]) -> _Recipe:
             return DummyRegressor(strategy="mean").fit(matrix, target)
         # Poisson loss: spend is non-negative, skewed and often zero; the model predicts its mean.
         estimator = HistGradientBoostingRegressor(loss="poisson", **_gbm_arguments(params, config, feature_names))
-        return estimator.fit(matrix, target)
+        return estimator.fit(_fit_matrix(matrix), target)
 
     def loss(_estimator: Any, predicted: np.ndarray, target: np.ndarray) -> float:
         return float(np.mean(np.abs(predicted - target)))
@@ -350,8 +391,8 @@ def _churn_recipe(config: TrainingConfig, feature_names: list[str]) -> _Recipe:
     def fit(params: dict[str, Any], matrix: pd.DataFrame, target: np.ndarray, _groups: np.ndarray) -> Any:
         if len(np.unique(target)) < 2 or len(target) < 50:
             return DummyClassifier(strategy="prior").fit(matrix, target)
-        estimator = HistGradientBoostingClassifier(**_gbm_arguments(params, config, feature_names))
-        return estimator.fit(matrix, target)
+        estimator = HistGradientBoostingClassifier(**_classifier_arguments(params, config, feature_names, target))
+        return estimator.fit(_fit_matrix(matrix), target)
 
     def calibrated_fit(params: dict[str, Any], matrix: pd.DataFrame, target: np.ndarray, groups: np.ndarray) -> Any:
         minority = int(min(np.bincount(target, minlength=2)))
@@ -366,8 +407,9 @@ def _churn_recipe(config: TrainingConfig, feature_names: list[str]) -> _Recipe:
             n_splits=config.calibration_folds, shuffle=True, random_state=config.random_state
         )
         splits = list(splitter.split(matrix, target, groups=groups))
-        base = HistGradientBoostingClassifier(**_gbm_arguments(params, config, feature_names))
-        return CalibratedClassifierCV(base, method=method, cv=splits).fit(matrix, target)
+        base = HistGradientBoostingClassifier(**_classifier_arguments(params, config, feature_names, target))
+        usable = _fit_matrix(matrix, (train for train, _ in splits))
+        return CalibratedClassifierCV(base, method=method, cv=splits).fit(usable, target)
 
     def brier(_estimator: Any, probability: np.ndarray, target: np.ndarray) -> float:
         return float(np.mean((probability - target) ** 2))
@@ -387,8 +429,8 @@ def _category_recipe(config: TrainingConfig, feature_names: list[str]) -> _Recip
     def fit(params: dict[str, Any], matrix: pd.DataFrame, target: np.ndarray, _groups: np.ndarray) -> Any:
         if len(np.unique(target)) < 2 or len(target) < 50:
             return DummyClassifier(strategy="prior").fit(matrix, target)
-        estimator = HistGradientBoostingClassifier(**_gbm_arguments(params, config, feature_names))
-        return estimator.fit(matrix, target)
+        estimator = HistGradientBoostingClassifier(**_classifier_arguments(params, config, feature_names, target))
+        return estimator.fit(_fit_matrix(matrix), target)
 
     def output(estimator: Any, matrix: pd.DataFrame) -> np.ndarray:
         return np.asarray(estimator.predict_proba(matrix), dtype=float)
@@ -638,6 +680,31 @@ def _permutation_importances(
     return dict(sorted(zip(names, drops.tolist(), strict=True), key=lambda item: -item[1]))
 
 
+MIN_NEXT_CATEGORY_ROWS = 20  # buyer rows (customer x cut-off) below which the next category is not learned
+
+
+def _next_category_shortfall(
+    panel: _Panel, buyers: np.ndarray, folds: list[tuple[list[pd.Timestamp], pd.Timestamp]]
+) -> str | None:
+    """Why the next-category model cannot be trained and validated here, or None when it can.
+
+    It learns only from customers who bought again after a cut-off; a tiny store may have none in a fold.
+    """
+    total = int(buyers.sum())
+    if total < MIN_NEXT_CATEGORY_ROWS:
+        return (
+            f"only {total} purchase(s) after the training cut-offs; at least {MIN_NEXT_CATEGORY_ROWS} are needed "
+            "to learn which category a customer buys next"
+        )
+    row_cutoffs = panel.cutoff_of_rows()
+    for training, validation in folds:
+        in_training = np.isin(row_cutoffs, np.array(training, dtype=row_cutoffs.dtype))
+        in_validation = row_cutoffs == np.array(validation, dtype=row_cutoffs.dtype)
+        if (buyers & in_training).any() and (buyers & in_validation).any():
+            return None
+    return "no validation fold has customers who bought again both before and after its cut-off"
+
+
 def _segment_summary(features: pd.DataFrame, labels: pd.DataFrame, rules: SegmentRules) -> dict[str, Figures]:
     """Size, observed churn and next-period spend of each segment at the newest labelled cut-off."""
     segments = assign_segments(features, rules)
@@ -718,22 +785,32 @@ def train_customer_models(
         )
         next_category = panel.labels["next_category"]
         buyers = next_category.notna().to_numpy()
-        category = _train_one(
-            _category_recipe(config, feature_names),
-            panel,
-            buyers,
-            next_category.where(next_category.notna(), "").astype(str).to_numpy(dtype=object),
-            folds,
-            feature_names,
-            lambda train, features, target: _category_baselines(train, features, target, spec),
-            spec,
-            config,
-            report,
-        )
+        skipped: dict[str, str] = {}
+        category: dict[str, Any] | None = None
+        reason = _next_category_shortfall(panel, buyers, folds)
+        if reason is None:
+            try:
+                category = _train_one(
+                    _category_recipe(config, feature_names),
+                    panel,
+                    buyers,
+                    next_category.where(next_category.notna(), "").astype(str).to_numpy(dtype=object),
+                    folds,
+                    feature_names,
+                    lambda train, features, target: _category_baselines(train, features, target, spec),
+                    spec,
+                    config,
+                    report,
+                )
+            except ValueError as error:  # scikit-learn refusing degenerate data; spend and churn still count
+                reason = f"training failed on this store's data: {error}"
+        if reason is not None:
+            skipped["next_category"] = reason
+            report(f"next_category: skipped ({reason})")
     newest = cutoffs[-1]
     newest_features = panel.features.xs(newest, level="cutoff")
     rules = SegmentRules.for_store(newest_features)
-    notes = []
+    notes = [f"{name} model not trained: {why}" for name, why in skipped.items()]
     missing = missing_value_report(panel.features)
     if missing:
         notes.append(
@@ -743,7 +820,11 @@ def train_customer_models(
     return CustomerPredictionModels(
         spend=SpendModelResult(name="spend", feature_names=feature_names, **spend),
         churn=ChurnModelResult(name="churn", feature_names=feature_names, **churn),
-        next_category=NextCategoryModelResult(name="next_category", feature_names=feature_names, **category),
+        next_category=(
+            NextCategoryModelResult(name="next_category", feature_names=feature_names, **category)
+            if category is not None
+            else None
+        ),
         segment_rules=rules,
         spec=spec,
         config=config,
@@ -753,4 +834,5 @@ def train_customer_models(
         missing_values=missing,
         segment_summary=_segment_summary(newest_features, panel.labels.xs(newest, level="cutoff"), rules),
         notes=notes,
+        skipped=skipped,
     )

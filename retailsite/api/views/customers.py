@@ -10,7 +10,8 @@ from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from retailsite.privacy.services import audit_record_read
+from retailsite.commerce.models import Customer
+from retailsite.privacy.services import audit_record_read, audit_record_reads
 
 from .. import selectors, services
 from ..permissions import read_write
@@ -31,7 +32,13 @@ class CustomerListApi(TenantListApiView):
 
     @extend_schema(tags=[TAG], summary="List customers", responses=CustomerOutputSerializer(many=True))
     def get(self, request: Request) -> Response:
-        return self.paginated(selectors.customer_list(), CustomerOutputSerializer)
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(selectors.customer_list(), request, view=self) or []
+        # A page of customers is a read of each one's personal data: one audit entry per customer shown,
+        # as for the detail route and the admin's customer list.
+        audit_record_reads(object_type=Customer, object_ids=[customer.pk for customer in page])
+        data = CustomerOutputSerializer(page, many=True, context=self.get_serializer_context()).data
+        return paginator.get_paginated_response(data)
 
     @extend_schema(tags=[TAG], summary="Create a customer", request=CustomerInputSerializer,
                    responses={201: CustomerOutputSerializer})
@@ -47,7 +54,7 @@ class CustomerDetailApi(TenantApiView):
     @extend_schema(tags=[TAG], summary="Get a customer", responses=CustomerOutputSerializer)
     def get(self, request: Request, customer_id: str) -> Response:
         customer = found(selectors.customer_get(customer_id=customer_id), "customer", customer_id)
-        audit_record_read(object_type="commerce_customer", object_id=customer.pk)
+        audit_record_read(object_type=Customer, object_id=customer.pk)
         return self.output(CustomerOutputSerializer, customer)
 
     @extend_schema(tags=[TAG], summary="Replace a customer", request=CustomerUpdateInputSerializer,

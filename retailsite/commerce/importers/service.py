@@ -9,6 +9,8 @@ from pathlib import Path
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 
+from retailsite.commerce.catalog_version import catalog_changed
+from retailsite.privacy.services import withheld_consent_recommendations_purge
 from retailsite.tenancy.context import tenant_context
 from retailsite.tenancy.models import Tenant
 
@@ -80,6 +82,11 @@ def _write(tenant: Tenant, importers: list[KindImporter], progress: ProgressCall
             else:
                 for current in importers:
                     report.kinds[current.name] = current.write_generic()
+            if any(importer.name in ("products", "categories") for importer in importers):
+                catalog_changed(tenant.pk)  # catalog snapshots of serving reload after the commit
+            if any(importer.name == "customers" for importer in importers):
+                # A file may withdraw personalization consent: those customers' stored lists go at once.
+                withheld_consent_recommendations_purge(tenant_id=tenant.pk)
     except ImportFailed:
         raise
     except DatabaseError as error:

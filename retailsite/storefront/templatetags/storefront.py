@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
+from html import escape as _html_escape
 from typing import Any
 
 from django import template
+from django.utils.safestring import mark_safe
 
 from ..links import store_url as build_store_url
 
@@ -36,3 +38,84 @@ def money(amount: Any, currency: str = "") -> str:
     if symbol:
         return f"{symbol}{text}"
     return f"{text} {currency}".strip()
+
+
+# Product cards and recommendation sections are drawn in Python rather than with an {% include %}
+# per card: a page has dozens of cards, and this is the one place their markup lives.
+
+
+def escape(value: Any) -> str:
+    """What django.utils.html.escape does (html.escape of str(value), quotes too), without its lazy-string
+    wrapper and SafeString: a home page escapes a couple of hundred values, and the result is marked safe
+    once, as a whole."""
+    return _html_escape(str(value))
+
+
+# A product's part of its card (tile, name, category, price) is the same on every page until one of those
+# values changes: kept per process, keyed by the values themselves, so it can never be stale. Reasons
+# repeat across cards ("Because you viewed X") and are kept the same way.
+_CARD_PARTS_MAX = 50_000
+_card_bodies: dict[tuple, str] = {}
+_reason_parts: dict[str, str] = {}
+
+
+def _card_body(card: Any, currency: str) -> str:
+    key = (card.name, card.price, card.category_path, card.initials, card.tone, currency)
+    body = _card_bodies.get(key)
+    if body is None:
+        category = f'<span class="card-category">{escape(card.category_path)}</span>' if card.category_path else ""
+        body = (
+            f'">\n    <span class="thumb tone-{int(card.tone)}" aria-hidden="true">{escape(card.initials)}</span>\n'
+            f'    <span class="card-name">{escape(card.name)}</span>\n  </a>\n'
+            f'  {category}\n  <span class="card-price">{escape(money(card.price, currency))}</span>\n'
+        )
+        if len(_card_bodies) >= _CARD_PARTS_MAX:
+            _card_bodies.clear()
+        _card_bodies[key] = body
+    return body
+
+
+def _reason_html(reason: str) -> str:
+    if not reason:
+        return ""
+    html = _reason_parts.get(reason)
+    if html is None:
+        html = f'<p class="why"><span class="why-label">Why this?</span> {escape(reason)}</p>'
+        if len(_reason_parts) >= _CARD_PARTS_MAX:
+            _reason_parts.clear()
+        _reason_parts[reason] = html
+    return html
+
+
+def card_html(card: Any, currency: str) -> str:
+    return (f'<li class="card">\n  <a class="card-link" href="{escape(card.url)}'
+            f'{_card_body(card, currency)}  {_reason_html(card.reason)}\n</li>')
+
+
+def section_html(section: Any, currency: str) -> str:
+    slug = escape(section.slug)
+    note = f'<p class="note">{escape(section.note)}</p>' if section.note else ""
+    cards = "".join(card_html(card, currency) for card in section.cards)
+    return (
+        f'<section class="shelf" id="{slug}" aria-labelledby="{slug}-title" data-section="{slug}" '
+        f'data-recommendation-id="{escape(section.recommendation_id)}">\n'
+        f'  <h2 id="{slug}-title">{escape(section.title)}</h2>\n  {note}\n'
+        f'  <ul class="cards">\n    {cards}\n  </ul>\n</section>'
+    )
+
+
+@register.simple_tag(takes_context=True)
+def product_card(context: template.Context, card: Any) -> str:
+    """`{% product_card card %}`: one product card, its price in the store's currency."""
+    return mark_safe(card_html(card, _currency(context)))  # every value escaped above
+
+
+@register.simple_tag(takes_context=True)
+def recommendation_section(context: template.Context, section: Any) -> str:
+    """`{% recommendation_section section %}`: a titled shelf of cards with its recommendation id."""
+    return mark_safe(section_html(section, _currency(context)))  # every value escaped above
+
+
+def _currency(context: template.Context) -> str:
+    tenant = context.get("tenant")
+    return getattr(tenant, "currency", "") or ""

@@ -1,0 +1,66 @@
+"""A signed-in shopper's first home page reads its personal inputs in one statement
+(`serving.shopper_page_inputs`); what it reads must be what the separate look-ups read, with and
+without prepared statements (DATABASE_PREPARE_THRESHOLD), so the sections do not change."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from recommendations import serving
+from recommendations.models import ProductNeighbours
+from recommendations.selectors import active_version_id
+from recommendations.training import recommender_train
+from retailsite.storefront.selectors import purchased_product_ids_latest_first
+from retailsite.tenancy.context import tenant_context
+from tests.factories import EventFactory, FollowFactory, TenantFactory
+from tests.recommendations.test_layer import build_two_cluster_store
+
+pytestmark = pytest.mark.django_db
+
+
+def test_one_statement_reads_what_the_separate_look_ups_read() -> None:
+    tenant = TenantFactory()
+    _cats, products, customers = build_two_cluster_store(tenant, customers_per_cluster=6)
+    alice = customers["Alpha"][0]
+    with tenant_context(tenant):
+        recommender_train(tenant=tenant)
+        for friend in customers["Beta"][:3]:
+            FollowFactory(tenant=tenant, follower=alice, followee=friend)
+        now = timezone.now()
+        for minutes, product in enumerate([products["Beta"][2], products["Alpha"][5], products["Beta"][2]]):
+            EventFactory(tenant=tenant, customer=alice, product=product,
+                         occurred_at=now - dt.timedelta(minutes=minutes))
+        EventFactory(tenant=tenant, customer=None, session_id="visitor-1", product=products["Beta"][7],
+                     occurred_at=now - dt.timedelta(seconds=30))
+        version_id = active_version_id()
+        assert version_id is not None
+        expected_purchased = purchased_product_ids_latest_first(customer_id=alice.pk)
+        expected_recent = serving.recent_product_ids(customer_id=alice.pk, session_id="visitor-1")
+        expected_list = [c.product_id for c in serving._precomputed_for_customer(version_id, alice.pk)]
+        expected_followed = [item.product_id for item in serving.popular_with_followed(customer_id=alice.pk).items]
+        assert expected_recent[:3] == [products["Beta"][2].pk, products["Beta"][7].pk, products["Alpha"][5].pk]
+        assert expected_purchased and expected_list and expected_followed
+
+        connection.ensure_connection()
+        previous = connection.connection.prepare_threshold
+        try:
+            for threshold in (None, 5):  # Django's ordinary cursor, then a prepared statement
+                connection.connection.prepare_threshold = threshold
+                serving._version_data.clear()
+                inputs = serving.shopper_page_inputs(customer_id=alice.pk, session_id="visitor-1")
+                assert inputs.purchased_latest_first == expected_purchased
+                assert inputs.recent == expected_recent
+                assert [c.product_id for c in inputs.precomputed or []] == expected_list
+                followed = serving.popular_with_followed(customer_id=alice.pk, rows=inputs.followed)
+                assert [item.product_id for item in followed.items] == expected_followed
+                # The neighbour lists read with them are kept as the serving functions would read them.
+                for pid, column in ((expected_recent[0], "similar"), (expected_purchased[0], "bought_together")):
+                    stored = ProductNeighbours.objects.filter(model_version_id=version_id, product_id=pid).values_list(
+                        column, flat=True).first() or {}
+                    assert serving._version_data[(tenant.pk, version_id, column, pid)] == stored
+        finally:
+            connection.connection.prepare_threshold = previous
