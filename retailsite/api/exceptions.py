@@ -12,11 +12,12 @@ request in one), so a refused request never leaves anything half-written.
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Mapping
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.db import connections
+from django.db import InterfaceError, OperationalError, connections
 from django.db.models import ProtectedError, RestrictedError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.urls import Resolver404, resolve
@@ -28,6 +29,8 @@ logger = logging.getLogger(__name__)
 
 NON_FIELD_KEY = "non_field_errors"
 SERVER_ERROR_MESSAGE = "The server failed to handle this request. It has been logged; please retry later."
+UNAVAILABLE_MESSAGE = "The service is briefly unavailable (its database did not answer); please retry in a few seconds."
+RETRY_AFTER_SECONDS = 5
 
 
 class InvalidInput(Exception):
@@ -111,6 +114,8 @@ def api_exception_handler(exc: Exception, context: Mapping[str, Any]) -> Respons
     if isinstance(exc, ProtectedError | RestrictedError):
         return Response(error_body("conflict", "Other records still refer to this object, so it cannot be deleted."),
                         status=status.HTTP_409_CONFLICT)
+    if database_unavailable(exc):
+        return unavailable_response(as_json=True)  # type: ignore[return-value]
     # Imported here: rest_framework.views loads the authentication classes, which need services,
     # which need this module.
     from rest_framework.views import exception_handler as drf_exception_handler
@@ -150,8 +155,33 @@ def not_found(request: HttpRequest, unmatched: str = "") -> JsonResponse:
     return JsonResponse(error_body("not_found", message), status=status.HTTP_404_NOT_FOUND)
 
 
+def database_unavailable(exc: BaseException | None) -> bool:
+    """The database connection failed (a restart, a failover, a network cut): nothing the client did wrong, and
+    the same request will work again shortly — the connection is re-opened on the next request."""
+    return isinstance(exc, OperationalError | InterfaceError)
+
+
+def unavailable_response(*, as_json: bool) -> HttpResponse | Response:
+    logger.warning("database unavailable; answering 503", exc_info=sys.exc_info()[1] is not None)
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    if as_json:
+        return Response(error_body("unavailable", UNAVAILABLE_MESSAGE), status=status.HTTP_503_SERVICE_UNAVAILABLE,
+                        headers=headers)
+    page = ("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Back in a moment</title></head>"
+            f"<body><h1>Back in a moment</h1><p>{UNAVAILABLE_MESSAGE}</p></body></html>")
+    return HttpResponse(page, status=503, headers=headers)
+
+
 def server_error(request: HttpRequest) -> HttpResponse:
-    """handler500 for the project: JSON for /api/ paths, Django's page elsewhere. No traceback either way."""
+    """handler500 for the project: JSON for /api/ paths, Django's page elsewhere. No traceback either way.
+
+    Django calls it while handling the exception, so sys.exc_info() names it: a lost database connection is a
+    503 with Retry-After (a brief outage, retry), not a 500 (a bug)."""
+    if database_unavailable(sys.exc_info()[1]):
+        if request.path_info.startswith("/api/"):
+            return JsonResponse(error_body("unavailable", UNAVAILABLE_MESSAGE), status=503,
+                                headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+        return unavailable_response(as_json=False)  # type: ignore[return-value]
     if request.path_info.startswith("/api/"):
         return JsonResponse(error_body("server_error", SERVER_ERROR_MESSAGE), status=500)
     return defaults.server_error(request)

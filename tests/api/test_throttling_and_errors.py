@@ -6,6 +6,7 @@ import json
 
 import pytest
 from django.core.cache import cache
+from django.db import InterfaceError, OperationalError
 from django.test import RequestFactory
 
 from retailsite.api import selectors
@@ -94,6 +95,28 @@ def test_the_project_500_handler_answers_json_for_api_paths() -> None:
     assert response.status_code == 500
     assert json.loads(response.content)["error"]["code"] == "server_error"
     assert server_error(RequestFactory().get("/s/shop/"))["Content-Type"].startswith("text/html")
+
+
+def test_a_lost_database_connection_is_a_503_to_retry_not_a_500(api, monkeypatch) -> None:
+    def connection_lost(**filters):  # type: ignore[no-untyped-def]
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(selectors, "product_list", connection_lost)
+    response = api.get("/api/v1/products/")
+    error = assert_error(response, 503, "unavailable")
+    assert "retry" in error["message"] and response["Retry-After"] == "5"
+    assert "server closed" not in response.content.decode()
+
+
+def test_the_project_500_handler_answers_503_while_the_database_is_unreachable() -> None:
+    for path, content_type in (("/api/v1/products/", "application/json"), ("/s/shop/", "text/html")):
+        try:
+            raise InterfaceError("connection already closed")
+        except InterfaceError:
+            response = server_error(RequestFactory().get(path))
+        assert response.status_code == 503, path
+        assert response["Retry-After"] == "5" and response["Content-Type"].startswith(content_type)
+        assert "connection already closed" not in response.content.decode()
 
 
 def test_nested_errors_are_flattened_to_field_paths() -> None:
