@@ -223,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=24.0, help="target requests per second (paced)")
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--web-workers", type=int, default=3)
-    parser.add_argument("--training-nice", type=int, default=10,
+    parser.add_argument("--training-nice", type=int, default=19,
                         help="niceness of the training worker (as make serve runs it; 0 = none)")
     parser.add_argument("--customers", type=int, default=1000)
     parser.add_argument("--products", type=int, default=200)

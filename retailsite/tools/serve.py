@@ -8,7 +8,7 @@ PROMETHEUS_MULTIPROC_DIR (default var/prometheus, emptied at start), and gunicor
 sums them, so task metrics of the workers are scraped from the web process too.
 
 Environment: BIND (127.0.0.1:8000), WEB_CONCURRENCY (3), LIGHT_CONCURRENCY (2),
-TRAINING_CONCURRENCY (1), TRAINING_NICE (10: training yields the CPU to web requests on a
+TRAINING_CONCURRENCY (1), TRAINING_NICE (19: training gets only the CPU web requests leave, on a
 shared machine), SERVE_BEAT (1; set 0 on every machine but one), CELERY_BEAT_SCHEDULE_FILE.
 """
 
@@ -34,7 +34,7 @@ def prepare_metrics_dir(env: dict[str, str]) -> str:
 
 def commands(env: dict[str, str], bin_dir: str) -> dict[str, list[str]]:
     bind = env.get("BIND", "127.0.0.1:8000")
-    training_nice = int(env.get("TRAINING_NICE", "10"))
+    training_nice = int(env.get("TRAINING_NICE", "19"))
     training = [f"{bin_dir}/celery", "-A", "retailsite", "worker", "-Q", "training", "-n", "training@%h",
                 "--concurrency", env.get("TRAINING_CONCURRENCY", "1"), "-l", "INFO"]
     result = {
