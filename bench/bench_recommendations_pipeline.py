@@ -41,10 +41,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.serving_stack import (
     CpuMeter,
     StackConfig,
-    create_database,
+    build_store,
     database_exists,
     load_secrets,
-    manage,
     new_secrets,
     save_secrets,
     server_environment,
@@ -149,22 +148,9 @@ def ensure_store(config: StackConfig, args: argparse.Namespace) -> tuple[dict[st
     keys = new_secrets(data_parameters(args))  # type: ignore[arg-type]
     save_secrets(config, keys)
     env = server_environment(config, keys, rate_limit="1000/min")
-    timings: dict[str, float] = {}
-
-    def step(name: str, command: list[str], role: str | None) -> None:
-        log(f"pipeline: == {name}: manage.py {' '.join(command)}  (as {role or 'superuser'})")
-        started = time.perf_counter()
-        manage(command, env, database_url=config.database_url(role))
-        timings[name] = time.perf_counter() - started
-        log(f"pipeline:    {name} took {timings[name]:.0f} s")
-
-    log(f"pipeline: == fresh database {config.database}")
-    create_database(config)
-    step("roles", ["create_db_roles"], None)
-    step("migrate", ["migrate", "--verbosity", "0"], config.owner_role)
-    step("seed", ["seed_demo", "--tenant", TENANT, "--customers", str(args.customers), "--products",
-                  str(args.products), "--days", str(args.days), "--end-date", args.end_date, "--seed",
-                  str(args.seed)], config.app_role)
+    log(f"pipeline: building a fresh store in database {config.database}")
+    timings = build_store(config, env, customers=args.customers, products=args.products, days=args.days,
+                          seed=args.seed, tenant=TENANT, end_date=args.end_date, train=False)
     keys.update(build=timings, built_at=time.strftime("%Y-%m-%d %H:%M"), facts=store_facts(config))
     save_secrets(config, keys)
     return keys, False

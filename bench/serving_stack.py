@@ -145,8 +145,9 @@ def flush_redis(redis_url: str) -> None:
 
 
 def build_store(config: StackConfig, env: dict[str, str], *, customers: int, products: int, days: int,
-                seed: int, tenant: str) -> dict[str, float]:
-    """Fresh database, roles, migrations, demo store and trained recommendations. Returns step timings."""
+                seed: int, tenant: str, end_date: str | None = None, train: bool = True) -> dict[str, float]:
+    """Fresh database, roles, migrations, demo store and (unless `train` is false) trained recommendations.
+    Returns step timings."""
     timings: dict[str, float] = {}
 
     def step(name: str, args: list[str], role: str | None) -> None:
@@ -161,8 +162,10 @@ def build_store(config: StackConfig, env: dict[str, str], *, customers: int, pro
     step("roles", ["create_db_roles"], None)
     step("migrate", ["migrate", "--verbosity", "0"], config.owner_role)
     step("seed", ["seed_demo", "--tenant", tenant, "--customers", str(customers), "--products", str(products),
-                  "--days", str(days), "--seed", str(seed)], config.app_role)
-    step("train", ["train", "--tenant", tenant, "--only", "recommendations"], config.app_role)
+                  "--days", str(days), "--seed", str(seed), *(["--end-date", end_date] if end_date else [])],
+         config.app_role)
+    if train:
+        step("train", ["train", "--tenant", tenant, "--only", "recommendations"], config.app_role)
     return timings
 
 
