@@ -16,6 +16,7 @@ from django.core.cache import cache
 from django.db import connection
 
 from retailsite.tenancy.context import no_tenant_context
+from retailsite.tenancy.selectors import clear_domain_cache, clear_tenant_cache
 
 
 @pytest.fixture(scope="session")
@@ -46,5 +47,8 @@ def _clean_tenant_context() -> Iterator[None]:
 
 @pytest.fixture(autouse=True)
 def _clear_cache() -> Iterator[None]:
+    # The in-process store look-ups too: a rolled-back test's stores send no signal when they vanish.
     cache.clear()
+    clear_tenant_cache()
+    clear_domain_cache()
     yield

@@ -194,12 +194,15 @@ def home_sections(request: HttpRequest, shopper: Shopper) -> list[Section]:
     return [section for section in ordered if section is not None]
 
 
-# The home page's sections, rendered, are kept per shopper for a few minutes: computing them is most of
-# the page's cost. An entry is only used while everything it was built from is unchanged: the model
-# version, the catalog version, the shopper's consent and visitor id, and their activity (the latest
-# event, order and follow, read with one small query on every visit) — so a product view or an
-# add-to-cart changes "because you viewed" on the very next page load.
-HOME_SECTIONS_SECONDS = 300
+# The home page's sections, rendered, are kept per shopper: computing them is most of the page's cost.
+# An entry is only used while everything it was built from is unchanged: the model version (which also
+# fixes the trending and popular lists), the catalog version (names, prices, what is active), the
+# shopper's consent and visitor id, and their activity stamp (their latest event, order and follow, and
+# the latest order of anyone they follow; read with one small query on every visit) — so a product view
+# or an add-to-cart changes "because you viewed" on the very next page load. The time limit only bounds
+# what Redis holds for shoppers who do not come back, and how long a purchase stays counted in "popular
+# with people you follow" after it leaves that section's one-year window.
+HOME_SECTIONS_SECONDS = 30 * 60
 HOME_SECTIONS_FORMAT = 1  # bump when the markup of the sections changes
 
 

@@ -141,6 +141,10 @@ def _activity_sql(customer_id: int | None, visitor_id: str) -> tuple[str, list]:
         ("SELECT max(id) FROM commerce_order WHERE tenant_id = %s AND customer_id = %s", [tenant_id, customer_id]),
         ("SELECT count(*) FROM commerce_follow WHERE tenant_id = %s AND follower_id = %s", [tenant_id, customer_id]),
         ("SELECT max(id) FROM commerce_follow WHERE tenant_id = %s AND follower_id = %s", [tenant_id, customer_id]),
+        # "Popular with people you follow" changes when one of them orders.
+        ("SELECT max(o.id) FROM commerce_order o WHERE o.tenant_id = %s AND o.customer_id IN"
+         " (SELECT f.followee_id FROM commerce_follow f WHERE f.tenant_id = %s AND f.follower_id = %s)",
+         [tenant_id, tenant_id, customer_id]),
     ]
     sql = " || ':' || ".join(f"COALESCE(CAST(({part}) AS TEXT), '')" for part, _ in parts)
     return sql, [param for _, params in parts for param in params]
@@ -148,17 +152,23 @@ def _activity_sql(customer_id: int | None, visitor_id: str) -> tuple[str, list]:
 
 def shopper_activity_stamp(*, customer_id: int | None, visitor_id: str) -> str:
     """A value that changes whenever the shopper's personal sections may change: a new event of theirs
-    (from the storefront or the API), a new order, a follow added or removed. Small indexed look-ups."""
+    (from the storefront or the API), a new order, a follow added or removed, a new order by someone they
+    follow. Small indexed look-ups."""
     sql, params = _activity_sql(customer_id, visitor_id)
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {sql}", params)
         return str(cursor.fetchone()[0])
 
 
+# What a home page uses of the customer; the other fields (contact details, decrypted only when read)
+# are deferred and load on access like any deferred field.
+HOME_CUSTOMER_FIELDS = frozenset({"id", "tenant_id", "external_id", "name", "personalization_consent"})
+
+
 def customer_with_activity(*, customer_id: int, visitor_id: str) -> Customer | None:
     """The customer, with `shopper_activity_stamp` as `.activity` — one round trip for both, prepared
     (see `fetchone_prepared`): every home page visit of a signed-in shopper runs it."""
-    fields = Customer._meta.concrete_fields
+    fields = [field for field in Customer._meta.concrete_fields if field.attname in HOME_CUSTOMER_FIELDS]
     activity_sql, params = _activity_sql(customer_id, visitor_id)
     columns = ", ".join(f'c."{field.column}"' for field in fields)
     row = fetchone_prepared(

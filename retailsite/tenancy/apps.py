@@ -8,7 +8,7 @@ class TenancyConfig(AppConfig):
     verbose_name = "Tenancy"
 
     def ready(self) -> None:
-        from . import rls, tenant_settings  # noqa: F401  (registers the core tenant settings)
+        from . import rls, signals, tenant_settings  # noqa: F401  (registers the core tenant settings, cache signals)
 
         # Runs after every migrate: every table with a tenant_id column gets RLS, so a new
         # tenant model cannot be forgotten.

@@ -19,6 +19,7 @@ from .models import Membership, Tenant
 from .selectors import (
     membership_selected_for_staff,
     memberships_for_user,
+    tenant_get_active,
     tenant_get_by_slug,
     tenant_id_for_domain,
 )
@@ -62,8 +63,8 @@ class TenantMiddleware:
             return self._as_staff(request)
         if not path.startswith("/api/"):
             tenant_id = tenant_id_for_domain(request.get_host())
-            if tenant_id is not None:
-                tenant = Tenant.objects.get(pk=tenant_id)
+            tenant = tenant_get_active(tenant_id) if tenant_id is not None else None
+            if tenant is not None:
                 request.urlconf = "retailsite.storefront.domain_urls"  # type: ignore[attr-defined]
                 return self._as_tenant(request, tenant)
         return self.get_response(request)

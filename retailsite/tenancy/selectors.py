@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import time
+from collections.abc import Callable
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
@@ -12,9 +14,40 @@ from .models import Membership, Tenant, TenantDomain
 _DOMAIN_CACHE_SECONDS = 30.0
 _domain_cache: dict[str, tuple[float, int | None]] = {}
 
+# Every storefront request resolves its store; the row is kept in-process for a few seconds instead of
+# read each time. A save or delete of a store clears this process's copy at once (signals.py); other
+# processes see a renamed or deactivated store within these seconds.
+TENANT_CACHE_SECONDS = 5.0
+_TENANT_CACHE_MAX = 1000
+_tenant_cache: dict[tuple[str, object], tuple[float, Tenant]] = {}
+
+
+def _tenant_cached(key: tuple[str, object], load: Callable[[], Tenant | None]) -> Tenant | None:
+    now = time.monotonic()
+    cached = _tenant_cache.get(key)
+    if cached is None or now - cached[0] >= TENANT_CACHE_SECONDS:
+        tenant = load()
+        if tenant is None:
+            _tenant_cache.pop(key, None)
+            return None
+        if len(_tenant_cache) >= _TENANT_CACHE_MAX:
+            _tenant_cache.clear()
+        cached = (now, tenant)
+        _tenant_cache[key] = cached
+    # Each request gets its own instance: nothing a request does to it reaches the next one.
+    tenant = copy.copy(cached[1])
+    tenant.settings = copy.deepcopy(tenant.settings)
+    return tenant
+
 
 def tenant_get_by_slug(slug: str) -> Tenant | None:
-    return Tenant.objects.filter(slug=slug, is_active=True).first()
+    """The active store with this slug (the storefront's `/s/<slug>/`)."""
+    return _tenant_cached(("slug", slug), lambda: Tenant.objects.filter(slug=slug, is_active=True).first())
+
+
+def tenant_get_active(tenant_id: int) -> Tenant | None:
+    """The active store with this id (a mapped domain's store)."""
+    return _tenant_cached(("id", tenant_id), lambda: Tenant.objects.filter(pk=tenant_id, is_active=True).first())
 
 
 def tenant_id_for_domain(host: str) -> int | None:
@@ -34,6 +67,10 @@ def tenant_id_for_domain(host: str) -> int | None:
 
 def clear_domain_cache() -> None:
     _domain_cache.clear()
+
+
+def clear_tenant_cache() -> None:
+    _tenant_cache.clear()
 
 
 def memberships_for_user(user: AbstractBaseUser | AnonymousUser) -> list[Membership]:

@@ -64,3 +64,24 @@ def test_one_statement_reads_what_the_separate_look_ups_read() -> None:
                     assert serving._version_data[(tenant.pk, version_id, column, pid)] == stored
         finally:
             connection.connection.prepare_threshold = previous
+
+
+def test_home_customer_reads_the_shown_fields_and_the_rest_on_access(django_assert_num_queries) -> None:
+    from retailsite.storefront.selectors import customer_with_activity
+    from tests.factories import CustomerFactory
+
+    tenant = TenantFactory()
+    with tenant_context(tenant):
+        ana = CustomerFactory(tenant=tenant, name="Ana Díaz", email="ana@example.com", phone="+34 600 000 000",
+                              personalization_consent=False)
+        with django_assert_num_queries(1):
+            customer = customer_with_activity(customer_id=ana.pk, visitor_id="v-1")
+            assert customer is not None
+            assert (customer.pk, customer.name, customer.personalization_consent) == (ana.pk, "Ana Díaz", False)
+        # Contact details were not read (nor decrypted) for the page; code that needs them still gets them.
+        with django_assert_num_queries(1):
+            assert customer.email == "ana@example.com"
+        assert customer.phone == "+34 600 000 000"
+        other = TenantFactory()
+    with tenant_context(other):
+        assert customer_with_activity(customer_id=ana.pk, visitor_id="v-1") is None  # another store's id

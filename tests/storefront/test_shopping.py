@@ -213,6 +213,27 @@ def test_people_you_follow_bring_their_purchases(signed_in_client: Client, shop:
     assert followed.count("People you follow bought this") == 3
 
 
+def test_a_new_purchase_by_someone_you_follow_shows_on_the_next_home_page(signed_in_client: Client,
+                                                                         shop: Shop) -> None:
+    with tenant_context(shop.tenant):
+        bob = Customer.objects.get(external_id="alpha-bob")
+        FollowFactory(tenant=shop.tenant, follower=shop.shopper, followee=bob)
+        hose = Product.objects.get(name="Garden Hose")
+        carol = CustomerFactory(tenant=shop.tenant, external_id="alpha-carol")
+        for index in range(10):  # best sellers fill "recommended for you", so Bob's buys get their own section
+            filler = ProductFactory(tenant=shop.tenant, name=f"Best Seller {index}", category=shop.garden)
+            for _ in range(5):
+                OrderLineFactory(tenant=shop.tenant, order=OrderFactory(tenant=shop.tenant, customer=carol),
+                                 product=filler)
+    before = section(signed_in_client.get(shop.home).content.decode(), "followed")
+    # The home page's sections are now kept for this shopper.
+    assert "Blue Mug" in before and "Garden Hose" not in before
+    with tenant_context(shop.tenant):
+        OrderLineFactory(tenant=shop.tenant, order=OrderFactory(tenant=shop.tenant, customer=bob), product=hose)
+    after = section(signed_in_client.get(shop.home).content.decode(), "followed")
+    assert "Garden Hose" in after
+
+
 def test_category_pages_are_ranked_for_the_shopper(client: Client, shop: Shop) -> None:
     def kitchen() -> list[str]:
         page = client.get(shop.url(f"c/{shop.kitchen.pk}/")).content.decode()

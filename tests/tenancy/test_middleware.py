@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from retailsite.tenancy import selectors
 from retailsite.tenancy.context import tenant_context
 from retailsite.tenancy.models import TenantDomain
-from retailsite.tenancy.selectors import clear_domain_cache
 from tests.factories import ProductFactory, TenantFactory
 
 pytestmark = pytest.mark.django_db
@@ -31,6 +31,37 @@ def test_unknown_store_is_404(client, stores) -> None:
     assert client.get("/s/gamma/").status_code == 404
 
 
+def test_a_deactivated_or_renamed_store_changes_at_once_in_this_process(client, stores) -> None:
+    a, _ = stores
+    assert client.get("/s/alpha/").status_code == 200  # the store is now kept in-process
+    a.name = "Alpha Renamed"
+    a.save()
+    assert "Alpha Renamed" in client.get("/s/alpha/").content.decode()
+    a.is_active = False
+    a.save()
+    assert client.get("/s/alpha/").status_code == 404
+
+
+def test_a_change_made_by_another_process_shows_once_the_kept_copy_expires(client, stores, monkeypatch) -> None:
+    from retailsite.tenancy.models import Tenant
+
+    a, _ = stores
+    assert client.get("/s/alpha/").status_code == 200
+    # A queryset update sends no signal: as if another process had deactivated the store.
+    Tenant.objects.filter(pk=a.pk).update(is_active=False)
+    monkeypatch.setattr(selectors, "TENANT_CACHE_SECONDS", 0.0)
+    assert client.get("/s/alpha/").status_code == 404
+
+
+def test_a_request_cannot_change_the_kept_store_for_the_next_one(stores) -> None:
+    first = selectors.tenant_get_by_slug("alpha")
+    assert first is not None
+    first.name = "Changed in memory"
+    first.settings["forecast_horizon"] = 99
+    again = selectors.tenant_get_by_slug("alpha")
+    assert again is not None and again.name == "Alpha" and "forecast_horizon" not in again.settings
+
+
 def test_a_query_parameter_cannot_choose_the_tenant(client, stores) -> None:
     _a, b = stores
     page = client.get(f"/s/alpha/?tenant={b.id}&tenant_id={b.id}").content.decode()
@@ -41,8 +72,7 @@ def test_mapped_custom_domain_serves_its_store(client, settings, stores) -> None
     a, _ = stores
     settings.ALLOWED_HOSTS = ["shop.alpha.example", "testserver"]
     with tenant_context(a):
-        TenantDomain.objects.create(domain="shop.alpha.example")
-    clear_domain_cache()
+        TenantDomain.objects.create(domain="shop.alpha.example")  # clears the domain look-up (signal)
     page = client.get("/", HTTP_HOST="shop.alpha.example").content.decode()
     assert "Alpha Teapot" in page and "Beta Bicycle" not in page
     # The platform host still shows the list of stores.
