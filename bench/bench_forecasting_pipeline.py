@@ -153,22 +153,18 @@ def write_store(directory: Path, data: dict[str, np.ndarray], last_sunday: dt.da
 
 
 def create_database() -> None:
-    import psycopg
-    from psycopg import sql
+    from bench.databases import recreate_database
 
-    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
-        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(DB_NAME)))
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DB_NAME)))
+    recreate_database(ADMIN_URL, DB_NAME)
 
 
 def drop_database() -> None:
-    import psycopg
     from django.db import connections
-    from psycopg import sql
+
+    from bench.databases import drop_database as drop
 
     connections.close_all()
-    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
-        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(DB_NAME)))
+    drop(ADMIN_URL, DB_NAME)
 
 
 def database_url() -> str:
@@ -301,14 +297,9 @@ def measured_run() -> dict:
 
 
 def machine() -> str:
-    cpu = platform.processor() or "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    from bench.machine import cpu_model
+
+    cpu = cpu_model()
     from django.db import connection
 
     with connection.cursor() as cursor:

@@ -38,6 +38,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.machine import cpu_model
 from bench.serving_stack import (
     CpuMeter,
     StackConfig,
@@ -255,14 +256,7 @@ def measured_run(config: StackConfig, keys: dict[str, object]) -> Run:
 def machine(config: StackConfig) -> str:
     import psycopg
 
-    cpu = platform.processor() or "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     with psycopg.connect(config.database_url(), autocommit=True) as db:
         version = db.execute("SHOW server_version").fetchone()[0]
         settings = {name: db.execute(f"SHOW {name}").fetchone()[0]

@@ -42,6 +42,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.machine import cpu_model
 from bench.serving_load import LoadResult, Target, run_wrk, write_script, wrk_path
 from bench.serving_stack import (
     CpuMeter,
@@ -260,11 +261,7 @@ def drive(server: Gunicorn, config: StackConfig, pairs: list[Pair], args: argpar
 # -- report ----------------------------------------------------------------------------------
 
 def machine() -> str:
-    cpu = platform.processor() or "unknown CPU"
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            cpu = line.split(":", 1)[1].strip()
-            break
+    cpu = cpu_model()
     from django.db import connection
 
     with connection.cursor() as cursor:
@@ -334,15 +331,15 @@ def render(*, args: argparse.Namespace, pairs: list[Pair], rounds: list[dict[str
         "- What a storefront home page does: the session, the store (its row kept in-process for 5 seconds), "
         "and one prepared round trip for the shopper (the fields the page shows) with their activity stamp "
         "(their latest event, order and follow, and the latest order of anyone they follow); the four "
-        "sections, rendered, are kept per shopper for up to 30 minutes and used only while the model version, "
-        "catalog version, consent and activity stamp are unchanged. A shopper's first visit (and the first after a view, add-to-cart or "
-        "purchase) computes them with one more prepared round trip (their purchases, recent views and carts, "
-        "precomputed list, what the people they follow bought, and the neighbour lists of the viewed and "
-        "bought products, which then stay in the process for that model version); trending and popular "
-        "lists and the products' live state are kept per process too, and a card's markup per product. With "
-        f"{len(facts.shopper_cookies):,} shoppers, most first visits fall in the warm-up and round 1; later rounds "
-        "mostly use the kept sections. The in-process profile below runs after the load, so it too sees mostly "
-        "kept sections.",
+        "sections, rendered, are kept per shopper for up to 30 minutes and used only while the model version,"
+        " catalog version, consent and activity stamp are unchanged. A shopper's first visit (and the first "
+        "after a view, add-to-cart or purchase) computes them with one more prepared round trip (their "
+        "purchases, recent views and carts, precomputed list, what the people they follow bought, and the "
+        "neighbour lists of the viewed and bought products, which then stay in the process for that model "
+        "version); trending and popular lists and the products' live state are kept per process too, and a "
+        f"card's markup per product. With {len(facts.shopper_cookies):,} shoppers, most first visits fall in "
+        "the warm-up and round 1; later rounds mostly use the kept sections. The in-process profile below "
+        "runs after the load, so it too sees mostly kept sections.",
         "",
         "| endpoint | requests | req/s | p50 ms | p99 ms | max ms | non-2xx | socket errors | "
         "server CPU ms/request (Python + PostgreSQL) |",

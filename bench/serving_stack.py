@@ -25,6 +25,9 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.databases import drop_database as drop_named_database
+from bench.databases import recreate_database
+
 REPO = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 CACHE_DIR = Path.home() / ".cache" / "retailsite-bench" / "serving"
@@ -121,20 +124,11 @@ def database_exists(config: StackConfig) -> bool:
 
 
 def create_database(config: StackConfig) -> None:
-    import psycopg
-    from psycopg import sql
-
-    with psycopg.connect(config.admin_url, autocommit=True) as admin:
-        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(config.database)))
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(config.database)))
+    recreate_database(config.admin_url, config.database)
 
 
 def drop_database(config: StackConfig) -> None:
-    import psycopg
-    from psycopg import sql
-
-    with psycopg.connect(config.admin_url, autocommit=True) as admin:
-        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(config.database)))
+    drop_named_database(config.admin_url, config.database)
 
 
 def flush_redis(redis_url: str) -> None:
