@@ -246,13 +246,11 @@ def perfect_foresight_cost(store: Store) -> float | None:
     return float(value[round(initial / step)])
 
 
-def run_store(store: Store, forecast: ForecastFunction, review_period: int = 1) -> dict[str, Outcome]:
-    """Replay the store under every rule and return their outcomes."""
+def replay_setup(store: Store, review_period: int = 1) -> tuple[np.ndarray, dict[str, object]]:
+    """What every rule's replay of `store` shares: the starting stock, and the costs and supplier terms given to
+    `simulate_inventory`."""
     products = store.products
     history = store.demand[: store.warmup]
-    replay = store.demand[store.warmup:]
-    settings = PlanSettings(review_period=review_period, periods_per_year=store.periods_per_year)
-    horizon = int(np.ceil(products.lead_time_mean.max() + 3 * products.lead_time_std.max())) + review_period + 2
     costs = SimulationCosts(
         holding_per_unit_period=products.unit_cost * products.holding_cost_rate / store.periods_per_year,
         order_cost=products.order_cost,
@@ -262,6 +260,17 @@ def run_store(store: Store, forecast: ForecastFunction, review_period: int = 1) 
     initial = np.round(history[-store.season:].mean(axis=0) * (products.lead_time_mean + review_period))
     common = {"costs": costs, "lead_times": store.lead_times, "review_period": review_period,
               "pack_size": products.pack_size, "min_order_qty": products.min_order_qty}
+    return initial, common
+
+
+def run_store(store: Store, forecast: ForecastFunction, review_period: int = 1) -> dict[str, Outcome]:
+    """Replay the store under every rule and return their outcomes."""
+    products = store.products
+    history = store.demand[: store.warmup]
+    replay = store.demand[store.warmup:]
+    settings = PlanSettings(review_period=review_period, periods_per_year=store.periods_per_year)
+    horizon = int(np.ceil(products.lead_time_mean.max() + 3 * products.lead_time_std.max())) + review_period + 2
+    initial, common = replay_setup(store, review_period)
 
     plan_rule = RollingPlanPolicy(products=products, forecast=forecast, settings=settings, horizon=horizon)
     plan = simulate_inventory(replay, plan_rule, initial_on_hand=initial, history=history, **common)
