@@ -321,13 +321,16 @@ REAL_REPLAY_MONTHS = 36
 REAL_MEAN_UNITS = 1000.0  # each series is rescaled to about this many units a month and rounded to whole units
 
 
-def real_stores(seed: int, lead_time_std: float) -> list[Store]:
+def real_stores(seed: int, lead_time_std: float, months_earlier: int = 0) -> list[Store]:
+    """The real series as single-product stores; `months_earlier` drops that many final months (an earlier
+    window, for choosing parameters without seeing the evaluation window)."""
     from bench.data_rdatasets import BENCH_SERIES, load_monthly_series
 
     rng = np.random.default_rng(seed)
     stores = []
     for name in BENCH_SERIES:
         series = load_monthly_series(name).to_numpy(dtype=float)
+        series = series[: len(series) - months_earlier]
         demand = np.round(series / series.mean() * REAL_MEAN_UNITS)[:, None]
         warmup = len(demand) - REAL_REPLAY_MONTHS
         lead_mean_nominal, lead_std_nominal = np.array([1.0]), np.array([lead_time_std])

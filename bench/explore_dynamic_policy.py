@@ -30,7 +30,6 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from bench import data_rdatasets  # noqa: E402
 from bench.bench_inventory import Store, builtin_forecaster, real_stores, replay_setup  # noqa: E402
 from inventory.engine.simulate import (  # noqa: E402
     ForecastFunction,
@@ -126,12 +125,9 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=7, help="supplier delays, as make bench-inventory (7)")
     parser.add_argument("--verbose", action="store_true", help="one line per series, with the cost breakdown")
     args = parser.parse_args()
-    if args.shift:
-        load = data_rdatasets.load_monthly_series
-        data_rdatasets.load_monthly_series = lambda name: load(name).iloc[: -args.shift]  # type: ignore[assignment]
     for lead_time_std in (0.0, 0.5):
         totals = {"dynamic": 0.0, "naive": 0.0}
-        for store in real_stores(args.seed, lead_time_std):
+        for store in real_stores(args.seed, lead_time_std, months_earlier=args.shift):
             initial, common = replay_setup(store)
             costs = common["costs"]
             rule = DynamicReorderRule(

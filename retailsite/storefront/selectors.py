@@ -5,11 +5,12 @@ All of them run as the current store (tenant-scoped managers; row-level security
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
 from django.db import connection
-from django.db.models import Count, Q
+from django.db.models import Count, Field, Q
 
 from recommendations.serving import catalog_snapshot, fetchone_prepared
 from retailsite.commerce.models import Category, Customer, Event, Order, Product
@@ -165,10 +166,15 @@ def shopper_activity_stamp(*, customer_id: int | None, visitor_id: str) -> str:
 HOME_CUSTOMER_FIELDS = frozenset({"id", "tenant_id", "external_id", "name", "personalization_consent"})
 
 
+@functools.cache
+def _home_customer_fields() -> tuple[Field, ...]:
+    return tuple(field for field in Customer._meta.concrete_fields if field.attname in HOME_CUSTOMER_FIELDS)
+
+
 def customer_with_activity(*, customer_id: int, visitor_id: str) -> Customer | None:
     """The customer, with `shopper_activity_stamp` as `.activity` — one round trip for both, prepared
     (see `fetchone_prepared`): every home page visit of a signed-in shopper runs it."""
-    fields = [field for field in Customer._meta.concrete_fields if field.attname in HOME_CUSTOMER_FIELDS]
+    fields = _home_customer_fields()
     activity_sql, params = _activity_sql(customer_id, visitor_id)
     columns = ", ".join(f'c."{field.column}"' for field in fields)
     row = fetchone_prepared(

@@ -85,16 +85,20 @@ def test_service_level_target_sets_the_reorder_point_quantile() -> None:
         assert std > 0 and line.safety_stock > 0
 
 
-def test_the_stored_plan_respects_the_budget() -> None:
+def over_budget_store(**terms: str):  # type: ignore[no-untyped-def]
+    """Six products, out of stock, whose suggested orders cost more than the store's budget of 600; planned."""
     store = make_store(inventory_budget=600)
     series = {}
     for index in range(6):
         product, _ = stocked_product(store, f"P{index}", price="10.00", cost=f"{3 + index}.00", on_hand=0,
-                                     lead_time_days=7, pack_size=5, stockout_cost="1.00")
+                                     lead_time_days=7, pack_size=5, stockout_cost="1.00", **terms)
         series[product] = (15 + index, 20 + 2 * index, 28 + 3 * index)
     forecast_run(store, series)
+    return store, plan_for(store)
 
-    plan = plan_for(store)
+
+def test_the_stored_plan_respects_the_budget() -> None:
+    store, plan = over_budget_store()
 
     assert plan.status == ReorderPlan.Status.ACTIVE
     assert plan.suggested_value > 600, "the test needs orders that break the budget"
@@ -121,15 +125,7 @@ def test_a_solver_time_out_still_stores_a_feasible_plan_within_the_budget_and_sa
     # HiGHS stops at its time limit without any plan, and the exact reduction cannot settle everything either:
     # the plan must come from a fallback, respect the budget and say which path it took.
     monkeypatch.setattr(optimize_module, "milp", lambda *args, **kwargs: _HighsStoppedWithoutAnswer())
-    store = make_store(inventory_budget=600)
-    series = {}
-    for index in range(6):
-        product, _ = stocked_product(store, f"P{index}", price="10.00", cost=f"{3 + index}.00", on_hand=0,
-                                     lead_time_days=7, pack_size=5, stockout_cost="1.00", order_cost="15.00")
-        series[product] = (15 + index, 20 + 2 * index, 28 + 3 * index)
-    forecast_run(store, series)
-
-    plan = plan_for(store)
+    store, plan = over_budget_store(order_cost="15.00")
 
     assert plan.status == ReorderPlan.Status.ACTIVE
     assert plan.suggested_value > 600, "the test needs orders that break the budget"
