@@ -185,7 +185,7 @@ class ReorderPlanLineAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
                     "suggested_quantity", "order_quantity", "fill_rate", "order_value_", "approved"]
     list_select_related = ["product", "supplier", "plan"]
     ordering = ["-plan__created_at", "-order_value", "id"]
-    list_filter = ["plan__status", OrderQuantityFilter, "service_level_source", "supplier", "plan"]
+    list_filter = ["plan__status", OrderQuantityFilter, "policy_rule", "service_level_source", "supplier", "plan"]
     search_fields = ["product__external_id", "product__name"]
     actions = ["approve"]
     fieldsets = [
@@ -199,8 +199,9 @@ class ReorderPlanLineAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
             "mean_demand_per_period", "demand_lead_time_mean", "demand_lead_time_std", "demand_protection_mean",
             "demand_protection_std", "demand_p50"]}),
         ("Policy", {"fields": ["underage_cost", "overage_cost", "order_cycle_periods", "critical_fractile",
-                               "service_level_source", "safety_stock", "reorder_point", "order_up_to", "eoq",
-                               "lot_size"]}),
+                               "service_level_source", "policy_rule", "dynamic_reviews", "program_shortage_cost",
+                               "cost_with_order", "cost_without_order", "safety_stock", "reorder_point",
+                               "order_up_to", "eoq", "lot_size"]}),
         ("Order", {"fields": ["suggested_quantity", "order_quantity", "expected_fill_rate", "order_value",
                               "order_volume"]}),
         ("Simulation", {"fields": ["simulated_cost", "simulated_fill_rate", "naive_simulated_cost",

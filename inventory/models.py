@@ -210,6 +210,16 @@ class ReorderPlanLine(TenantOwnedModel):
     order_up_to = models.FloatField()
     eoq = models.FloatField()
     lot_size = models.FloatField()
+    policy_rule = models.CharField(
+        max_length=12, default="closed_form",
+        help_text="dynamic (s and S from the program over the next reviews) or closed_form (one protection interval)")
+    dynamic_reviews = models.PositiveSmallIntegerField(default=0, help_text="reviews the program looked ahead")
+    program_shortage_cost = models.FloatField(
+        null=True, blank=True, help_text="shortage cost per unit the program used (implied by a target service level)")
+    cost_with_order = models.FloatField(
+        null=True, blank=True, help_text="program: expected cost over its reviews when ordering up to S now")
+    cost_without_order = models.FloatField(
+        null=True, blank=True, help_text="program: expected cost over its reviews when not ordering now")
     # Order.
     suggested_quantity = models.FloatField(help_text="what the policy wants, before budget and capacity")
     order_quantity = models.FloatField(help_text="what to order, after budget and capacity")

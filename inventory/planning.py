@@ -152,7 +152,8 @@ def _plan(tenant: Tenant, run: ForecastRun, items: list[StockItem], context: dic
 
     progress(f"computing policies for {len(candidates):,} products")
     inputs = [_engine_input(candidate, tenant, time) for candidate in candidates]
-    settings = PlanSettings(review_period=time.review_periods, periods_per_year=time.periods_per_year)
+    settings = PlanSettings(review_period=time.review_periods, periods_per_year=time.periods_per_year,
+                            rule=str(tenant.setting("reorder_rule")))
     try:
         engine_plan = reorder_plan_compute(inputs, settings, budget=budget, volume_capacity=free_volume)
     except InventoryInputError as error:
@@ -392,7 +393,9 @@ def _write(candidates: list[_Candidate], engine_plan: EnginePlan, simulation: Pl
                 order_cycle_periods=line.order_cycle_periods, critical_fractile=line.critical_fractile,
                 service_level_source=line.service_level_source, safety_stock=line.safety_stock,
                 reorder_point=line.reorder_point, order_up_to=line.order_up_to, eoq=line.eoq,
-                lot_size=line.lot_size, suggested_quantity=line.suggested_quantity,
+                lot_size=line.lot_size, policy_rule=line.policy_rule, dynamic_reviews=line.dynamic_reviews,
+                program_shortage_cost=line.program_shortage_cost, cost_with_order=line.cost_with_order,
+                cost_without_order=line.cost_without_order, suggested_quantity=line.suggested_quantity,
                 order_quantity=line.order_quantity, expected_fill_rate=line.expected_fill_rate,
                 order_value=line.order_value, order_volume=line.order_volume,
                 simulated_cost=_at(simulation and simulation.plan.product_cost, index),

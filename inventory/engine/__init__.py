@@ -9,6 +9,7 @@ and a simulator to compare ordering rules.
 
 Modules: :mod:`~inventory.engine.demand` (demand over lead time + review period from P10/P50/P90),
 :mod:`~inventory.engine.policy` (newsvendor, safety stock, reorder point, EOQ, (s, S), plan lines),
+:mod:`~inventory.engine.dynamic` (the default rule's (s, S): a dynamic program over the next reviews),
 :mod:`~inventory.engine.optimize` (the MILP under budget and capacity, HiGHS), :mod:`~inventory.engine.plan`
 (both together), :mod:`~inventory.engine.simulate` (replay demand through a rule; naive and hindsight baselines).
 """

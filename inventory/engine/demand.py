@@ -93,6 +93,57 @@ def _cumulative_at(cumulative: np.ndarray, last_period: np.ndarray, tau: np.ndar
     return inside + beyond
 
 
+@dataclass(frozen=True)
+class CumulativeDemand:
+    """Running totals of the per-period demand means and variances, to read the demand of any interval.
+
+    Periods are independent, so an interval's mean and variance are differences of running totals; fractional
+    bounds interpolate inside a period and bounds past the horizon repeat the last forecast period.
+    """
+
+    mean: np.ndarray  # (products x horizon + 1), starting at 0
+    var: np.ndarray
+    last_mean: np.ndarray  # (products,) the last forecast period, repeated beyond the horizon
+    last_var: np.ndarray
+
+    @classmethod
+    def from_periods(cls, period_mean: np.ndarray, period_var: np.ndarray) -> CumulativeDemand:
+        period_mean = np.atleast_2d(np.asarray(period_mean, dtype=float))
+        period_var = np.atleast_2d(np.asarray(period_var, dtype=float))
+        zero = np.zeros((period_mean.shape[0], 1))
+        return cls(mean=np.hstack([zero, np.cumsum(period_mean, axis=1)]),
+                   var=np.hstack([zero, np.cumsum(period_var, axis=1)]),
+                   last_mean=period_mean[:, -1], last_var=period_var[:, -1])
+
+    def through(self, tau: np.ndarray, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and variance of the demand of periods [0, tau), tau shaped (products x k); ``rows`` picks products."""
+        if rows is None:
+            return (_cumulative_at(self.mean, self.last_mean, tau), _cumulative_at(self.var, self.last_var, tau))
+        return (_cumulative_at(self.mean[rows], self.last_mean[rows], tau),
+                _cumulative_at(self.var[rows], self.last_var[rows], tau))
+
+    def between(self, start: np.ndarray, end: np.ndarray, rows: np.ndarray | None = None
+                ) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and variance of the demand of periods [start, end), both shaped (products x k)."""
+        end_mean, end_var = self.through(end, rows)
+        start_mean, start_var = self.through(start, rows)
+        return np.maximum(end_mean - start_mean, 0.0), np.maximum(end_var - start_var, 0.0)
+
+
+def lead_time_nodes(lead_time_mean: np.ndarray, lead_time_std: np.ndarray, nodes: int = LEAD_TIME_NODES
+                    ) -> np.ndarray:
+    """Equally likely lead times (products x nodes) of a Normal(mean, std) lead time, truncated at zero.
+
+    The nodes sit at the midpoints of ``nodes`` probability bins, rescaled so that their variance is exactly the
+    lead time's (before truncation).
+    """
+    standard_nodes = stats.norm.ppf((np.arange(nodes) + 0.5) / nodes)
+    if nodes > 1:
+        standard_nodes /= np.sqrt(np.mean(standard_nodes**2))
+    return np.maximum(np.asarray(lead_time_mean, dtype=float)[:, None]
+                      + np.asarray(lead_time_std, dtype=float)[:, None] * standard_nodes[None, :], 0.0)
+
+
 def interval_moments(
     period_mean: np.ndarray,
     period_var: np.ndarray,
@@ -105,22 +156,13 @@ def interval_moments(
 
     ``period_mean``/``period_var`` are (products x horizon); the lead time is Normal(mean, std) truncated at zero.
     """
-    period_mean = np.atleast_2d(np.asarray(period_mean, dtype=float))
-    period_var = np.atleast_2d(np.asarray(period_var, dtype=float))
-    n_products = period_mean.shape[0]
+    cumulative = CumulativeDemand.from_periods(period_mean, period_var)
+    n_products = cumulative.mean.shape[0]
     lead_time_mean = np.broadcast_to(np.asarray(lead_time_mean, dtype=float), (n_products,))
     lead_time_std = np.broadcast_to(np.asarray(lead_time_std, dtype=float), (n_products,))
     fixed = np.broadcast_to(np.asarray(fixed_periods, dtype=float), (n_products,))
-
-    zero = np.zeros((n_products, 1))
-    cumulative_mean = np.hstack([zero, np.cumsum(period_mean, axis=1)])
-    cumulative_var = np.hstack([zero, np.cumsum(period_var, axis=1)])
-    # Equally likely lead times at the midpoints of `nodes` probability bins.
-    standard_nodes = stats.norm.ppf((np.arange(nodes) + 0.5) / nodes)
-    standard_nodes /= np.sqrt(np.mean(standard_nodes**2))  # so the nodes' variance is exactly the lead time's
-    tau = np.maximum(lead_time_mean[:, None] + lead_time_std[:, None] * standard_nodes[None, :], 0.0) + fixed[:, None]
-    node_mean = _cumulative_at(cumulative_mean, period_mean[:, -1], tau)
-    node_var = _cumulative_at(cumulative_var, period_var[:, -1], tau)
+    tau = lead_time_nodes(lead_time_mean, lead_time_std, nodes) + fixed[:, None]
+    node_mean, node_var = cumulative.through(tau)
     mean = node_mean.mean(axis=1)
     # Law of total variance over the lead-time mixture.
     var = (node_var + node_mean**2).mean(axis=1) - mean**2

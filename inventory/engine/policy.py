@@ -25,6 +25,12 @@ interval). With D_P that demand (see :mod:`inventory.engine.demand`):
 * expected fill rate 1 - (E[(D_P - y)+] - E[(D_L - y)+]) / E[D_P - D_L], y the position after the order: the share
   of the demand of the periods this order serves that it is expected to meet (Hadley-Whitin).
 
+These are the **closed-form** levels (``PlanSettings(rule="closed_form")``). The default rule, ``"dynamic"``,
+replaces s and S by those of a dynamic program over the next ``dynamic_reviews`` reviews
+(:mod:`inventory.engine.dynamic`), which follows the forecast beyond one protection interval; everything else above
+(the demand distributions, fractile, EOQ, suggested quantity, fill rate) is computed the same way. A target service
+level becomes, for the program, the shortage cost at which the newsvendor would choose it: co CF / (1 - CF).
+
 Units: quantities in units, times in forecast periods (the caller converts lead times in days), money per unit.
 """
 
@@ -42,10 +48,12 @@ from inventory.engine.demand import (
     interval_distribution,
     period_moments_from_quantiles,
 )
+from inventory.engine.dynamic import DEFAULT_REVIEWS, dynamic_order_levels
 from inventory.engine.errors import InventoryInputError, collect_array_problems, describe_offenders
 from inventory.engine.optimize import OrderOptimizationResult
 
 ServiceLevelSource = Literal["newsvendor", "target"]
+PolicyRule = Literal["dynamic", "closed_form"]
 _PACK_TOLERANCE = 1e-9
 
 
@@ -57,9 +65,25 @@ class PlanSettings:
     periods_per_year: float = 52.0  # converts the yearly holding cost rate into a per-period rate
     distribution: DistributionFamily = "gamma"
     max_fractile: float = 0.999  # cap, so that a zero holding cost does not ask for infinite stock
+    # "dynamic": s and S from the program over the next reviews (inventory.engine.dynamic); "closed_form": from the
+    # demand over one protection interval (this module's docstring).
+    rule: PolicyRule = "dynamic"
+    dynamic_reviews: int = DEFAULT_REVIEWS
+
+    def forecast_periods_needed(self, lead_time_mean: np.ndarray, lead_time_std: np.ndarray) -> int:
+        """How many forecast periods the policy reads (later periods repeat the last one): the protection interval
+        for the closed form; the program's reviews plus the longest likely lead time for the dynamic rule."""
+        longest_lead = float(np.max(np.asarray(lead_time_mean) + 3.0 * np.asarray(lead_time_std), initial=0.0))
+        reviews = self.dynamic_reviews if self.rule == "dynamic" else 1
+        return int(np.ceil(longest_lead + reviews * self.review_period)) + 2
 
     def validate(self) -> None:
         problems = []
+        if self.rule not in ("dynamic", "closed_form"):
+            problems.append(f"rule must be 'dynamic' or 'closed_form' (got {self.rule!r})")
+        if not isinstance(self.dynamic_reviews, int) or not 1 <= self.dynamic_reviews <= 104:
+            problems.append(f"dynamic_reviews must be a whole number of reviews from 1 to 104 "
+                            f"(got {self.dynamic_reviews!r})")
         if not np.isfinite(self.review_period) or self.review_period <= 0:
             problems.append(f"review_period must be a positive number of periods (got {self.review_period})")
         if not np.isfinite(self.periods_per_year) or self.periods_per_year <= 0:
@@ -197,6 +221,11 @@ class PolicyArrays:
     suggested_quantity: np.ndarray
     expected_fill_rate: np.ndarray
     holding_cost_per_period: np.ndarray  # per unit
+    rule: np.ndarray  # per product: "dynamic" or "closed_form"
+    program_shortage_cost: np.ndarray  # the shortage cost per unit the program used (implied by a target); NaN if none
+    cost_with_order: np.ndarray  # program: expected cost over its reviews when ordering up to S now; NaN if none
+    cost_without_order: np.ndarray  # program: the same when not ordering now; NaN if none
+    dynamic_reviews: int  # reviews the program looks ahead (0 for the closed form)
 
 
 def critical_fractile(underage_cost: np.ndarray, overage_cost: np.ndarray) -> np.ndarray:
@@ -252,12 +281,18 @@ def compute_policy_arrays(products: ProductArrays, settings: PlanSettings | None
     fractile = np.minimum(fractile, settings.max_fractile)
 
     reorder_point = demand_protection.quantile(fractile)
-    safety_stock = reorder_point - demand_protection.mean
     mean_per_review = np.maximum(demand_protection.mean - demand_lead_time.mean, 0.0)
     has_demand = demand_protection.mean > 0
     order_up_to = reorder_point + np.where(has_demand, np.maximum(lot_size - 0.5 * mean_per_review, 0.0), 0.0)
 
     position = products.on_hand + products.on_order
+    program = _ProgramResult.none(len(position))
+    if settings.rule == "dynamic":
+        program = _solve_program(products, settings, period_mean, period_var, position, holding_per_period,
+                                 underage, overage, fractile, uses_target, has_demand)
+        reorder_point = np.where(program.solved, program.reorder_point, reorder_point)
+        order_up_to = np.where(program.solved, program.order_up_to, order_up_to)
+    safety_stock = reorder_point - demand_protection.mean
     wanted = np.where(position < reorder_point, order_up_to - position, 0.0)
     suggested = orderable_quantity(wanted, products.pack_size, products.min_order_qty)
     fill_rate = expected_fill_rate(demand_lead_time, demand_protection, position + suggested)
@@ -281,7 +316,58 @@ def compute_policy_arrays(products: ProductArrays, settings: PlanSettings | None
         suggested_quantity=suggested,
         expected_fill_rate=fill_rate,
         holding_cost_per_period=holding_per_period,
+        rule=np.where(program.solved, "dynamic", "closed_form"),
+        program_shortage_cost=program.shortage_cost,
+        cost_with_order=program.cost_with_order,
+        cost_without_order=program.cost_without_order,
+        dynamic_reviews=settings.dynamic_reviews if program.solved.any() else 0,
     )
+
+
+@dataclass(frozen=True)
+class _ProgramResult:
+    solved: np.ndarray
+    reorder_point: np.ndarray
+    order_up_to: np.ndarray
+    shortage_cost: np.ndarray
+    cost_with_order: np.ndarray
+    cost_without_order: np.ndarray
+
+    @classmethod
+    def none(cls, n_products: int) -> _ProgramResult:
+        nothing = np.full(n_products, np.nan)
+        return cls(np.zeros(n_products, dtype=bool), nothing, nothing, nothing, nothing, nothing)
+
+
+def _solve_program(products: ProductArrays, settings: PlanSettings, period_mean: np.ndarray, period_var: np.ndarray,
+                   position: np.ndarray, holding_per_period: np.ndarray, underage: np.ndarray, overage: np.ndarray,
+                   fractile: np.ndarray, uses_target: np.ndarray, has_demand: np.ndarray) -> _ProgramResult:
+    """(s, S) from the dynamic program for products with demand and a shortage cost; a target service level
+    becomes the shortage cost at which the newsvendor would choose it, p = co * CF / (1 - CF)."""
+    implied = overage * fractile / np.maximum(1.0 - fractile, 1e-12)
+    shortage = np.where(uses_target, implied, underage)
+    solved = has_demand & (shortage > 0)
+    result = _ProgramResult.none(len(position))
+    if not solved.any():
+        return result
+    smallest_lot = np.maximum(round_up_to_packs(products.min_order_qty, products.pack_size), products.pack_size)
+    levels = dynamic_order_levels(
+        period_mean[solved], period_var[solved], position=position[solved], review_period=settings.review_period,
+        lead_time_mean=products.lead_time_mean[solved], lead_time_std=products.lead_time_std[solved],
+        holding_per_period=holding_per_period[solved], shortage_per_unit=shortage[solved],
+        order_cost=products.order_cost[solved], min_lot=smallest_lot[solved],
+        pack_size=products.pack_size[solved], family=settings.distribution,
+        reviews=settings.dynamic_reviews)
+
+    def spread(values: np.ndarray) -> np.ndarray:
+        full = np.full(len(position), np.nan)
+        full[solved] = values
+        return full
+
+    return _ProgramResult(solved=solved, reorder_point=spread(levels.reorder_point),
+                          order_up_to=spread(levels.order_up_to), shortage_cost=np.where(solved, shortage, np.nan),
+                          cost_with_order=spread(levels.cost_with_order),
+                          cost_without_order=spread(levels.cost_without_order))
 
 
 def expected_fill_rate(demand_lead_time: DemandDistribution, demand_protection: DemandDistribution,
@@ -327,6 +413,11 @@ class ReorderPlanLine:
     expected_fill_rate: float  # with order_quantity
     order_value: float
     order_volume: float
+    policy_rule: PolicyRule = "closed_form"  # where s and S came from
+    dynamic_reviews: int = 0  # reviews the program looked ahead (dynamic lines)
+    program_shortage_cost: float | None = None  # shortage cost per unit the program used (dynamic lines)
+    cost_with_order: float | None = None  # program's expected cost over its reviews, ordering up to S now
+    cost_without_order: float | None = None  # the same, not ordering now
 
 
 @dataclass(frozen=True)
@@ -371,8 +462,14 @@ def build_plan_lines(products: ProductArrays, policy: PolicyArrays, review_perio
     }
     as_lists = {name: np.asarray(values, dtype=float).tolist() for name, values in columns.items()}
     sources = np.where(policy.uses_target_service_level, "target", "newsvendor").tolist()
+    program = {name: [None if np.isnan(value) else float(value) for value in getattr(policy, name)]
+               for name in ("program_shortage_cost", "cost_with_order", "cost_without_order")}
+    rules = policy.rule.tolist()
     return [
         ReorderPlanLine(product_id=str(product_id), review_period=float(review_period),
-                        service_level_source=sources[i], **{name: values[i] for name, values in as_lists.items()})
+                        service_level_source=sources[i], policy_rule=rules[i],
+                        dynamic_reviews=policy.dynamic_reviews if rules[i] == "dynamic" else 0,
+                        **{name: values[i] for name, values in as_lists.items()},
+                        **{name: values[i] for name, values in program.items()})
         for i, product_id in enumerate(products.product_ids)
     ]

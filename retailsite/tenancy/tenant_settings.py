@@ -40,6 +40,10 @@ for _setting in (
                   minimum=0, group="inventory"),
     TenantSetting("review_period_days", "int", 7, "days between reorder reviews", minimum=1, maximum=365,
                   group="inventory"),
+    TenantSetting("reorder_rule", "choice", "dynamic",
+                  "dynamic: reorder levels from a program over the next 12 reviews that follows the forecast; "
+                  "closed_form: from the demand over one lead time + review period",
+                  choices=("dynamic", "closed_form"), group="inventory"),
     TenantSetting("default_service_level", "float", 0.95, "target service level when a product sets none",
                   minimum=0.5, maximum=0.9999, group="inventory"),
     # Privacy

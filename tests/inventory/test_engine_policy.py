@@ -30,7 +30,8 @@ def product(**overrides: object) -> ProductInventoryInput:
     return ProductInventoryInput(**fields)  # type: ignore[arg-type]
 
 
-MONTHLY_NORMAL = PlanSettings(review_period=1, periods_per_year=12, distribution="normal")
+# These tests check the closed-form rule's formulas; the dynamic rule has its own tests (test_engine_dynamic.py).
+MONTHLY_NORMAL = PlanSettings(review_period=1, periods_per_year=12, distribution="normal", rule="closed_form")
 
 
 def test_newsvendor_order_up_to_matches_the_closed_form() -> None:
@@ -133,7 +134,7 @@ def test_plan_line_numbers_are_consistent() -> None:
         product(product_id="full", on_hand=500.0, on_order=100.0, lead_time_mean=1.0),
         product(product_id="low", on_hand=100.0, on_order=20.0, pack_size=10.0, lead_time_mean=2.0),
     ]
-    plan = reorder_plan_compute(products, PlanSettings(review_period=1, periods_per_year=12))
+    plan = reorder_plan_compute(products, PlanSettings(review_period=1, periods_per_year=12, rule="closed_form"))
     for line in plan.lines:
         assert line.inventory_position == pytest.approx(line.on_hand + line.on_order)
         assert line.reorder_point == pytest.approx(line.mean_demand_protection + line.safety_stock)
@@ -167,7 +168,7 @@ def test_expected_fill_rate_matches_the_normal_loss_function() -> None:
 
 def test_zero_demand_products_order_nothing() -> None:
     line = reorder_plan_compute([product(p10=[0.0] * 4, p50=[0.0] * 4, p90=[0.0] * 4, order_cost=10.0)],
-                                PlanSettings()).lines[0]
+                                PlanSettings(rule="closed_form")).lines[0]
     assert line.suggested_quantity == 0
     assert line.reorder_point == 0
 

@@ -7,7 +7,7 @@ import pytest
 from scipy import stats
 
 from inventory.engine.errors import InventoryInputError
-from inventory.engine.policy import PlanSettings, ProductArrays
+from inventory.engine.policy import PlanSettings
 from inventory.engine.simulate import (
     FixedOrderUpTo,
     FixedReorderPointOrderUpTo,
@@ -18,6 +18,7 @@ from inventory.engine.simulate import (
     best_fixed_reorder_point_order_up_to,
     simulate_inventory,
 )
+from tests.inventory.engine_support import product_arrays
 
 
 def costs(n: int = 1, holding: float = 0.1, order: float = 2.0, shortage: float = 3.0) -> SimulationCosts:
@@ -93,25 +94,12 @@ def _oracle_forecast(mean: float):  # type: ignore[no-untyped-def]
     return forecast
 
 
-def _products(n: int, **overrides: np.ndarray) -> ProductArrays:
-    fields = {
-        "product_ids": np.array([f"p{i}" for i in range(n)], dtype=object), "p10": np.ones((n, 1)),
-        "p50": np.ones((n, 1)), "p90": np.ones((n, 1)), "on_hand": np.zeros(n), "unit_cost": np.full(n, 4.0),
-        "on_order": np.zeros(n), "unit_price": np.full(n, 6.0), "stockout_cost": np.zeros(n),
-        "holding_cost_rate": np.full(n, 0.25), "order_cost": np.zeros(n), "lead_time_mean": np.ones(n),
-        "lead_time_std": np.zeros(n), "min_order_qty": np.zeros(n), "pack_size": np.ones(n),
-        "unit_volume": np.zeros(n), "service_level": np.full(n, np.nan),
-    }
-    fields.update(overrides)
-    return ProductArrays(**fields)
-
-
 def test_ledger_balances_every_period_for_every_rule() -> None:
     rng = np.random.default_rng(11)
     n_products, n_periods = 8, 60
     demand = rng.poisson(rng.uniform(0.5, 30, n_products), size=(n_periods, n_products)).astype(float)
     lead_times = rng.integers(0, 4, size=(n_periods, n_products))
-    products = _products(n_products, order_cost=rng.choice([0.0, 10.0], n_products),
+    products = product_arrays(n_products, order_cost=rng.choice([0.0, 10.0], n_products),
                          pack_size=rng.choice([1.0, 6.0], n_products), lead_time_mean=np.full(n_products, 1.5),
                          lead_time_std=np.full(n_products, 1.1))
     plan = RollingPlanPolicy(products=products, forecast=_oracle_forecast(15.0), settings=PlanSettings(), horizon=6)
@@ -137,7 +125,7 @@ def test_oracle_forecast_plan_delivers_about_its_service_level() -> None:
     # Poisson(20) demand, lead time 1, weekly review, 95% cycle service target: few periods with lost sales.
     rng = np.random.default_rng(5)
     demand = rng.poisson(20, size=(1000, 1)).astype(float)
-    products = _products(1, service_level=np.array([0.95]))
+    products = product_arrays(1, service_level=np.array([0.95]))
     plan = RollingPlanPolicy(products=products, forecast=_oracle_forecast(20.0), settings=PlanSettings(), horizon=4)
     result = simulate_inventory(demand, plan, costs=costs(), initial_on_hand=40.0, lead_times=1)
     naive = simulate_inventory(demand, NaiveLastPeriodSales(), costs=costs(), initial_on_hand=40.0, lead_times=1,

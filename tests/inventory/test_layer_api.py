@@ -68,7 +68,9 @@ def test_the_plan_lists_only_the_callers_store(stores) -> None:
         assert body["plan"]["id"] == alpha_plan_id()
     line = next(line for line in body["results"] if line["product_id"] == "A-ONLY")
     assert {"reorder_point", "order_up_to", "safety_stock", "order_quantity", "expected_fill_rate",
-            "critical_fractile", "eoq"} <= set(line)
+            "critical_fractile", "eoq", "policy_rule", "dynamic_reviews", "cost_with_order",
+            "cost_without_order"} <= set(line)
+    assert line["policy_rule"] == "dynamic" and line["dynamic_reviews"] == 12
     assert line["order_quantity"] > 0
 
 

@@ -34,7 +34,7 @@ def line_of(plan: ReorderPlan, external_id: str) -> ReorderPlanLine:
 
 def test_steady_demand_line_matches_the_closed_forms() -> None:
     # 10 units a week, known exactly; lead time 2 weeks, weekly review: the reorder point covers 3 weeks of demand.
-    store = make_store(review_period_days=7)
+    store = make_store(review_period_days=7, reorder_rule="closed_form")
     product, _ = stocked_product(store, "KETTLE", price="10.00", cost="4.00", on_hand=5, lead_time_days=14,
                                  lead_time_std_days=0, order_cost="50.00", pack_size=12, holding_cost_rate=0.26,
                                  stockout_cost="2.00")
@@ -67,7 +67,7 @@ def test_steady_demand_line_matches_the_closed_forms() -> None:
 
 
 def test_service_level_target_sets_the_reorder_point_quantile() -> None:
-    store = make_store(default_service_level=0.95)
+    store = make_store(default_service_level=0.95, reorder_rule="closed_form")
     targeted, _ = stocked_product(store, "TARGET", on_hand=0, lead_time_days=7, service_level=0.9)
     defaulted, _ = stocked_product(store, "DEFAULT", on_hand=0, lead_time_days=7)
     forecast_run(store, {targeted: (6, 10, 16), defaulted: (6, 10, 16)})
@@ -232,3 +232,50 @@ def test_nothing_to_plan_without_a_succeeded_forecast() -> None:
     with tenant_context(store):
         assert run_inventory_step(store, silent_progress).startswith("nothing to plan")
         assert not ReorderPlan.objects.exists()
+
+
+def test_by_default_the_dynamic_program_sets_the_levels_and_the_line_shows_its_numbers() -> None:
+    store = make_store(default_service_level=0.95)
+    kettle, _ = stocked_product(store, "KETTLE", on_hand=0, lead_time_days=7, order_cost="20.00", pack_size=1)
+    forecast_run(store, {kettle: (8, 10, 13)})
+
+    line = line_of(plan_for(store), "KETTLE")
+
+    assert line.policy_rule == "dynamic" and line.dynamic_reviews == 12
+    # The store's 0.95 target becomes the shortage cost at which the newsvendor would choose it: co * CF / (1 - CF).
+    assert line.critical_fractile == pytest.approx(0.95)
+    assert line.program_shortage_cost == pytest.approx(line.overage_cost * 0.95 / 0.05)
+    # An empty shelf: ordering now is the cheaper choice, and the order brings the position (0) up to S.
+    assert line.cost_with_order < line.cost_without_order
+    assert 0 < line.reorder_point <= line.order_up_to
+    assert line.suggested_quantity == line.order_quantity == math.ceil(line.order_up_to - 1e-9)
+    # S covers more than the mean demand until the next delivery (1 week lead time + 1 week review = 20 units at
+    # the forecast's ~10.2 a week): a fixed cost of 20 makes lots of several weeks worth it.
+    assert line.order_up_to > line.demand_protection_mean
+
+
+@pytest.mark.parametrize(("rule", "peak_raises_s"), [("dynamic", True), ("closed_form", False)])
+def test_only_the_dynamic_rule_stocks_up_for_a_peak_beyond_the_lead_time(rule: str, peak_raises_s: bool) -> None:
+    # Lead time 2 weeks + weekly review: the closed form looks at weeks 0-2 only. Demand triples from week 3 on;
+    # the program, looking 12 reviews ahead, must see it and keep more stock (an order placed next week, which
+    # would arrive in week 3, cannot cover what week 3 needs if the position has been allowed to run down).
+    store = make_store(default_service_level=0.95, reorder_rule=rule)
+    flat, _ = stocked_product(store, "FLAT", on_hand=0, lead_time_days=14, order_cost="20.00", pack_size=1)
+    peak, _ = stocked_product(store, "PEAK", on_hand=0, lead_time_days=14, order_cost="20.00", pack_size=1)
+    weeks = range(12)
+    forecast_run(store, {
+        flat: (8, 10, 13),
+        peak: ([8 if w < 3 else 24 for w in weeks], [10 if w < 3 else 30 for w in weeks],
+               [13 if w < 3 else 39 for w in weeks]),
+    })
+
+    plan = plan_for(store)
+    flat_line, peak_line = line_of(plan, "FLAT"), line_of(plan, "PEAK")
+
+    assert flat_line.policy_rule == peak_line.policy_rule == rule
+    if peak_raises_s:
+        assert peak_line.order_up_to > flat_line.order_up_to + 20  # at least two more weeks of the flat demand
+        assert peak_line.order_quantity > flat_line.order_quantity
+    else:
+        # The closed form's reorder point sees weeks 0-2 only (its lot grows with the horizon's average demand).
+        assert peak_line.reorder_point == pytest.approx(flat_line.reorder_point)

@@ -54,6 +54,9 @@ def test_a_member_sees_the_projected_stock_chart(client, planned) -> None:
     assert datasets["Arrivals"][2] == pytest.approx(line.order_quantity)
     assert set(datasets["Reorder point"]) == {round(line.reorder_point, 3)}
     assert len(config["data"]["labels"]) == len(on_hand)
+    # The figures say where s and S came from: the program, its horizon and the two costs it compared.
+    assert "program over the next 12 reviews" in page
+    assert f"{line.cost_with_order:.2f}" in page and f"{line.cost_without_order:.2f}" in page
     # Only external scripts: the page carries data, never inline code.
     assert not re.search(r"<script(?![^>]*(src=|application/json))", page)
 
@@ -94,7 +97,7 @@ def test_the_admin_plan_line_page_shows_the_numbers_and_the_chart(client, planne
         line = ReorderPlanLine.objects.get(plan=plan, product=kettle)
     page = client.get(f"/admin/inventory/reorderplanline/{line.pk}/change/").content.decode()
     for label in ("Reorder point", "Order up to", "Safety stock", "Critical fractile", "Eoq",
-                  "Demand protection mean", "Expected fill rate"):
+                  "Demand protection mean", "Expected fill rate", "Policy rule", "Cost with order"):
         assert label in page, label
     chart_data(page, "projected-stock-chart")
     plan_page = client.get(f"/admin/inventory/reorderplan/{plan.pk}/change/").content.decode()
