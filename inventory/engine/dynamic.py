@@ -1,7 +1,8 @@
 """Reorder levels from a small stochastic dynamic program over the next reviews (Scarf's periodic-review model).
 
 The closed-form policy (:mod:`inventory.engine.policy`) sets one (s, S) from the demand over lead time + review
-period, as if that demand were stationary. This program looks ``reviews`` review periods ahead instead, so the levels
+period, as if that demand were stationary. This program looks ``reviews`` review periods ahead instead (more for
+slow movers with costly orders, see :func:`dynamic_order_levels`), so the levels
 move with the forecast: they rise before a seasonal peak, fall before a trough, and an order is placed only when
 what it saves over the coming reviews pays for its fixed cost.
 
@@ -23,7 +24,8 @@ positions per product,
 
 is Scarf's (s, S) program with lost sales read as backorders inside the charge (stockouts are rare at the fractiles
 retail margins give). Only the first review's decision is used: S = argmin G_0, and s = the lowest position from
-which not ordering costs at most K + G_0(S); the plan is recomputed at the next review from a fresh forecast.
+which not ordering costs at most what the best order from there costs (K + min over y >= x + lot of G_0(y)); the
+plan is recomputed at the next review from a fresh forecast.
 
 Vectorized over products: each product has its own grid of ``grid_size`` positions from 0 to a level above any
 useful order-up-to level. Time is O(reviews x (whole-period lead times + demand nodes) x products x grid).
@@ -38,7 +40,9 @@ import numpy as np
 
 from inventory.engine.demand import CumulativeDemand, DemandDistribution, DistributionFamily
 
-DEFAULT_REVIEWS = 12
+DEFAULT_REVIEWS = 12  # the program looks at least this many reviews ahead ...
+MAX_REVIEWS = 52  # ... and up to this many, to see three economic lots after the longest lead time
+_LOTS_IN_VIEW = 3.0
 GRID_SIZE = 160
 DEMAND_NODES = 12  # equally likely demands per review period in the transition
 _NEGLIGIBLE_PROBABILITY = 1e-6
@@ -53,7 +57,7 @@ class DynamicLevels:
     order_up_to: np.ndarray  # S: the position the order brings
     cost_with_order: np.ndarray  # K + G_0(S): expected cost over the reviews when ordering up to S now
     cost_without_order: np.ndarray  # G_0(x): the same when not ordering, x the current position
-    reviews: int
+    reviews: np.ndarray  # reviews the program looked ahead, per product
     grid_step: np.ndarray  # the grid's spacing per product (the levels' resolution)
 
 
@@ -74,7 +78,13 @@ def dynamic_order_levels(
     reviews: int = DEFAULT_REVIEWS,
     grid_size: int = GRID_SIZE,
 ) -> DynamicLevels:
-    """Solve the program for every product (rows of ``period_mean``/``period_var``, one column per period)."""
+    """Solve the program for every product (rows of ``period_mean``/``period_var``, one column per period).
+
+    Each product looks ahead ``reviews`` reviews, or more (up to ``MAX_REVIEWS``, or ``reviews`` if larger) when
+    three of its economic lots (EOQ) after its longest lead time take longer: a slow mover with a high order cost
+    must see the demand a lot will serve, or it would order too often. Past the forecast's last period the demand
+    repeats it, so those stages cost little (their charges are computed once).
+    """
     cumulative = CumulativeDemand.from_periods(period_mean, period_var)
     n_products = cumulative.mean.shape[0]
     review = float(review_period)
@@ -90,23 +100,34 @@ def dynamic_order_levels(
 
     support = np.arange(lead_probabilities.shape[1])[None, :]
     longest_lead = np.where(lead_probabilities > 0, support, 0).max(axis=1).astype(float)
-    step = _grid_step(cumulative, longest_lead, review, holding, order_cost, min_lot, pack_size, reviews, grid_size)
+    lot_periods = _economic_lot_periods(cumulative, holding, order_cost, reviews * review)
+    horizons = np.clip(np.ceil((longest_lead + _LOTS_IN_VIEW * lot_periods) / review) + 1, reviews,
+                       max(reviews, MAX_REVIEWS)).astype(np.int64)
+    step = _grid_step(cumulative, longest_lead, review, lot_periods, min_lot, pack_size, horizons, grid_size)
     levels = step[:, None] * np.arange(grid_size)[None, :]
     min_lot_steps = np.ceil(min_lot / step - 1e-9).astype(np.int64)
     holding_periods = max(1, round(review))
+    forecast_periods = cumulative.mean.shape[1] - 1
 
     value = np.zeros((n_products, grid_size))
     cost_after_order = value
-    for t in range(reviews - 1, -1, -1):
-        charged = _charged_cost(cumulative, t * review, lead_probabilities, leads, review, holding_periods, levels,
-                                holding, shortage, family)
+    stationary_charge: np.ndarray | None = None
+    for t in range(int(horizons.max()) - 1, -1, -1):
+        beyond_forecast = t * review >= forecast_periods  # every window of this stage repeats the last period
+        if beyond_forecast and stationary_charge is not None:
+            charged = stationary_charge
+        else:
+            charged = _charged_cost(cumulative, t * review, lead_probabilities, leads, review, holding_periods,
+                                    levels, holding, shortage, family)
+            stationary_charge = charged if beyond_forecast else None
         continuation = (_expected_next_value(cumulative, t * review, review, value, step, family)
-                        if t < reviews - 1 else 0.0)
+                        if t < horizons.max() - 1 else 0.0)
         cost_after_order = charged + continuation
         value = np.minimum(cost_after_order, order_cost[:, None] + _best_order(cost_after_order, min_lot_steps))
+        value[t >= horizons] = 0.0  # a product whose program has not started yet: its end value
 
     return _first_decision(cost_after_order, levels, step, order_cost, min_lot_steps, np.asarray(position, float),
-                           reviews)
+                           horizons)
 
 
 def whole_period_lead_times(lead_time_mean: np.ndarray, lead_time_std: np.ndarray) -> np.ndarray:
@@ -153,17 +174,21 @@ def whole_period_lead_times(lead_time_mean: np.ndarray, lead_time_std: np.ndarra
     return np.where(wide_enough[:, None], rounded_normal(centre, width), two_point)
 
 
-def _grid_step(cumulative: CumulativeDemand, longest_lead: np.ndarray, review: float, holding: np.ndarray,
-               order_cost: np.ndarray, min_lot: np.ndarray, pack_size: np.ndarray, reviews: int,
-               grid_size: int) -> np.ndarray:
-    """Spacing of each product's grid, so that it reaches above the demand of the longest lead time plus two
-    economic lots (or the whole program, whichever is shorter), with a margin of standard deviations."""
-    mean_per_period, _ = cumulative.through(np.full((len(holding), 1), reviews * review))
-    mean_per_period = mean_per_period[:, 0] / (reviews * review)
+def _economic_lot_periods(cumulative: CumulativeDemand, holding: np.ndarray, order_cost: np.ndarray,
+                          periods: float) -> np.ndarray:
+    """Periods of demand in an EOQ, sqrt(2 K / (h m)), m the mean demand per period over the next ``periods``."""
+    total, _ = cumulative.through(np.full((len(holding), 1), periods))
+    mean_per_period = total[:, 0] / periods
     with np.errstate(divide="ignore", invalid="ignore"):
         lot_periods = np.sqrt(2.0 * order_cost / (holding * mean_per_period))
-    lot_periods = np.nan_to_num(lot_periods, nan=0.0, posinf=reviews * review)
-    cover = longest_lead + np.minimum(review + 2.0 * lot_periods, reviews * review)
+    return np.nan_to_num(lot_periods, nan=0.0, posinf=MAX_REVIEWS * periods)
+
+
+def _grid_step(cumulative: CumulativeDemand, longest_lead: np.ndarray, review: float, lot_periods: np.ndarray,
+               min_lot: np.ndarray, pack_size: np.ndarray, horizons: np.ndarray, grid_size: int) -> np.ndarray:
+    """Spacing of each product's grid, so that it reaches above the demand of the longest lead time plus two
+    economic lots (or the whole program, whichever is shorter), with a margin of standard deviations."""
+    cover = longest_lead + np.minimum(review + 2.0 * lot_periods, horizons * review)
     mean, var = cumulative.through(cover[:, None])
     upper = mean[:, 0] + _GRID_STD_MARGIN * np.sqrt(var[:, 0]) + min_lot
     # Whole multiples of the unit stock is counted in (1, or a fractional pack), so that small levels are exact.
@@ -245,7 +270,7 @@ def _best_order(cost_after_order: np.ndarray, min_lot_steps: np.ndarray) -> np.n
 
 
 def _first_decision(cost_after_order: np.ndarray, levels: np.ndarray, step: np.ndarray, order_cost: np.ndarray,
-                    min_lot_steps: np.ndarray, position: np.ndarray, reviews: int) -> DynamicLevels:
+                    min_lot_steps: np.ndarray, position: np.ndarray, reviews: np.ndarray) -> DynamicLevels:
     """S = argmin G_0; s = where ordering stops paying: the highest x below S with G_0(x) > K + min over
     y >= x + the smallest lot of G_0(y), plus the interpolated crossing to the next grid point."""
     n_products, grid_size = cost_after_order.shape

@@ -26,7 +26,7 @@ interval). With D_P that demand (see :mod:`inventory.engine.demand`):
   of the demand of the periods this order serves that it is expected to meet (Hadley-Whitin).
 
 These are the **closed-form** levels (``PlanSettings(rule="closed_form")``). The default rule, ``"dynamic"``,
-replaces s and S by those of a dynamic program over the next ``dynamic_reviews`` reviews
+replaces s and S by those of a dynamic program over the next ``dynamic_reviews`` reviews or more
 (:mod:`inventory.engine.dynamic`), which follows the forecast beyond one protection interval; everything else above
 (the demand distributions, fractile, EOQ, suggested quantity, fill rate) is computed the same way. A target service
 level becomes, for the program, the shortage cost at which the newsvendor would choose it: co CF / (1 - CF).
@@ -68,7 +68,7 @@ class PlanSettings:
     # "dynamic": s and S from the program over the next reviews (inventory.engine.dynamic); "closed_form": from the
     # demand over one protection interval (this module's docstring).
     rule: PolicyRule = "dynamic"
-    dynamic_reviews: int = DEFAULT_REVIEWS
+    dynamic_reviews: int = DEFAULT_REVIEWS  # at least; slow movers with costly orders look further (dynamic.py)
 
     def forecast_periods_needed(self, lead_time_mean: np.ndarray, lead_time_std: np.ndarray) -> int:
         """How many forecast periods the policy reads (later periods repeat the last one): the protection interval
@@ -225,7 +225,7 @@ class PolicyArrays:
     program_shortage_cost: np.ndarray  # the shortage cost per unit the program used (implied by a target); NaN if none
     cost_with_order: np.ndarray  # program: expected cost over its reviews when ordering up to S now; NaN if none
     cost_without_order: np.ndarray  # program: the same when not ordering now; NaN if none
-    dynamic_reviews: int  # reviews the program looks ahead (0 for the closed form)
+    dynamic_reviews: np.ndarray  # reviews the program looked ahead per product (0 for the closed form)
 
 
 def critical_fractile(underage_cost: np.ndarray, overage_cost: np.ndarray) -> np.ndarray:
@@ -320,7 +320,7 @@ def compute_policy_arrays(products: ProductArrays, settings: PlanSettings | None
         program_shortage_cost=program.shortage_cost,
         cost_with_order=program.cost_with_order,
         cost_without_order=program.cost_without_order,
-        dynamic_reviews=settings.dynamic_reviews if program.solved.any() else 0,
+        dynamic_reviews=program.reviews,
     )
 
 
@@ -332,11 +332,13 @@ class _ProgramResult:
     shortage_cost: np.ndarray
     cost_with_order: np.ndarray
     cost_without_order: np.ndarray
+    reviews: np.ndarray  # 0 where the program was not solved
 
     @classmethod
     def none(cls, n_products: int) -> _ProgramResult:
         nothing = np.full(n_products, np.nan)
-        return cls(np.zeros(n_products, dtype=bool), nothing, nothing, nothing, nothing, nothing)
+        return cls(np.zeros(n_products, dtype=bool), nothing, nothing, nothing, nothing, nothing,
+                   np.zeros(n_products, dtype=np.int64))
 
 
 def _solve_program(products: ProductArrays, settings: PlanSettings, period_mean: np.ndarray, period_var: np.ndarray,
@@ -367,7 +369,8 @@ def _solve_program(products: ProductArrays, settings: PlanSettings, period_mean:
     return _ProgramResult(solved=solved, reorder_point=spread(levels.reorder_point),
                           order_up_to=spread(levels.order_up_to), shortage_cost=np.where(solved, shortage, np.nan),
                           cost_with_order=spread(levels.cost_with_order),
-                          cost_without_order=spread(levels.cost_without_order))
+                          cost_without_order=spread(levels.cost_without_order),
+                          reviews=np.where(solved, np.nan_to_num(spread(levels.reviews)), 0).astype(np.int64))
 
 
 def expected_fill_rate(demand_lead_time: DemandDistribution, demand_protection: DemandDistribution,
@@ -468,7 +471,7 @@ def build_plan_lines(products: ProductArrays, policy: PolicyArrays, review_perio
     return [
         ReorderPlanLine(product_id=str(product_id), review_period=float(review_period),
                         service_level_source=sources[i], policy_rule=rules[i],
-                        dynamic_reviews=policy.dynamic_reviews if rules[i] == "dynamic" else 0,
+                        dynamic_reviews=int(policy.dynamic_reviews[i]),
                         **{name: values[i] for name, values in as_lists.items()},
                         **{name: values[i] for name, values in program.items()})
         for i, product_id in enumerate(products.product_ids)

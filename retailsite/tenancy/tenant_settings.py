@@ -41,7 +41,7 @@ for _setting in (
     TenantSetting("review_period_days", "int", 7, "days between reorder reviews", minimum=1, maximum=365,
                   group="inventory"),
     TenantSetting("reorder_rule", "choice", "dynamic",
-                  "dynamic: reorder levels from a program over the next 12 reviews that follows the forecast; "
+                  "dynamic: reorder levels from a program over the next 12-52 reviews that follows the forecast; "
                   "closed_form: from the demand over one lead time + review period",
                   choices=("dynamic", "closed_form"), group="inventory"),
     TenantSetting("default_service_level", "float", 0.95, "target service level when a product sets none",
