@@ -217,7 +217,7 @@ class ReorderPlanLine(TenantOwnedModel):
     program_shortage_cost = models.FloatField(
         null=True, blank=True, help_text="shortage cost per unit the program used (implied by a target service level)")
     cost_with_order = models.FloatField(
-        null=True, blank=True, help_text="program: expected cost over its reviews when ordering up to S now")
+        null=True, blank=True, help_text="program: expected cost over its reviews of the best order now (a lot+)")
     cost_without_order = models.FloatField(
         null=True, blank=True, help_text="program: expected cost over its reviews when not ordering now")
     # Order.

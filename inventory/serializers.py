@@ -151,7 +151,8 @@ class PlanLineOutputSerializer(serializers.Serializer):
     policy_rule = serializers.CharField(help_text="dynamic (the program over the next reviews) or closed_form.")
     dynamic_reviews = serializers.IntegerField(help_text="Reviews the program looked ahead (0 for closed_form).")
     program_shortage_cost = serializers.FloatField(allow_null=True)
-    cost_with_order = serializers.FloatField(allow_null=True, help_text="Program's expected cost when ordering now.")
+    cost_with_order = serializers.FloatField(allow_null=True,
+                                             help_text="Program's expected cost of the best order now.")
     cost_without_order = serializers.FloatField(allow_null=True, help_text="The same when not ordering now.")
     suggested_quantity = serializers.FloatField()
     order_quantity = serializers.FloatField()

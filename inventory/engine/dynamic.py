@@ -23,8 +23,8 @@ positions per product,
     V_T = 0,
 
 is Scarf's (s, S) program with lost sales read as backorders inside the charge (stockouts are rare at the fractiles
-retail margins give). Only the first review's decision is used: S = argmin G_0, and s = the lowest position from
-which not ordering costs at most what the best order from there costs (K + min over y >= x + lot of G_0(y)); the
+retail margins give). Only the first review's decision is used: S = argmin G_0, and s = the position below which
+ordering pays: not ordering costs more than the best order from there (K + min over y >= x + lot of G_0(y)); the
 plan is recomputed at the next review from a fresh forecast.
 
 Vectorized over products: each product has its own grid of ``grid_size`` positions from 0 to a level above any
@@ -47,6 +47,7 @@ GRID_SIZE = 160
 DEMAND_NODES = 12  # equally likely demands per review period in the transition
 _NEGLIGIBLE_PROBABILITY = 1e-6
 _GRID_STD_MARGIN = 4.0  # the grid reaches this many standard deviations above the demand it must cover
+_GRID_QUANTILE = 0.9995  # ... and at least this quantile of it (above the 0.999 cap on the fractiles)
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,7 @@ class DynamicLevels:
 
     reorder_point: np.ndarray  # s: order when the position is below it
     order_up_to: np.ndarray  # S: the position the order brings
-    cost_with_order: np.ndarray  # K + G_0(S): expected cost over the reviews when ordering up to S now
+    cost_with_order: np.ndarray  # K + min over y >= x + lot of G_0(y): the best order now, x the position
     cost_without_order: np.ndarray  # G_0(x): the same when not ordering, x the current position
     reviews: np.ndarray  # reviews the program looked ahead, per product
     grid_step: np.ndarray  # the grid's spacing per product (the levels' resolution)
@@ -73,6 +74,7 @@ def dynamic_order_levels(
     shortage_per_unit: np.ndarray,
     order_cost: np.ndarray,
     min_lot: np.ndarray,
+    lot_size: np.ndarray,
     pack_size: np.ndarray | float = 1.0,
     family: DistributionFamily = "gamma",
     reviews: int = DEFAULT_REVIEWS,
@@ -80,10 +82,12 @@ def dynamic_order_levels(
 ) -> DynamicLevels:
     """Solve the program for every product (rows of ``period_mean``/``period_var``, one column per period).
 
-    Each product looks ahead ``reviews`` reviews, or more (up to ``MAX_REVIEWS``, or ``reviews`` if larger) when
-    three of its economic lots (EOQ) after its longest lead time take longer: a slow mover with a high order cost
-    must see the demand a lot will serve, or it would order too often. Past the forecast's last period the demand
-    repeats it, so those stages cost little (their charges are computed once).
+    ``min_lot`` is the smallest orderable quantity (a pack, at least the MOQ); ``lot_size`` the economic lot (the
+    EOQ in whole packs, at least the MOQ). Each product looks ahead ``reviews`` reviews, or more (up to
+    ``MAX_REVIEWS``, or ``reviews`` if larger) when its longest lead time plus three lots take longer: a slow mover
+    with a costly order or a large MOQ must see the demand a lot will serve, or it would order too often (or never).
+    Past the forecast's last period the demand repeats it, so those stages cost little (their charges are computed
+    once).
     """
     cumulative = CumulativeDemand.from_periods(period_mean, period_var)
     n_products = cumulative.mean.shape[0]
@@ -100,10 +104,11 @@ def dynamic_order_levels(
 
     support = np.arange(lead_probabilities.shape[1])[None, :]
     longest_lead = np.where(lead_probabilities > 0, support, 0).max(axis=1).astype(float)
-    lot_periods = _economic_lot_periods(cumulative, holding, order_cost, reviews * review)
+    lot_periods = _lot_periods(cumulative, np.asarray(lot_size, float), reviews * review)
     horizons = np.clip(np.ceil((longest_lead + _LOTS_IN_VIEW * lot_periods) / review) + 1, reviews,
                        max(reviews, MAX_REVIEWS)).astype(np.int64)
-    step = _grid_step(cumulative, longest_lead, review, lot_periods, min_lot, pack_size, horizons, grid_size)
+    step = _grid_step(cumulative, longest_lead, review, lot_periods, min_lot, pack_size, horizons, grid_size,
+                      family)
     levels = step[:, None] * np.arange(grid_size)[None, :]
     min_lot_steps = np.ceil(min_lot / step - 1e-9).astype(np.int64)
     holding_periods = max(1, round(review))
@@ -138,7 +143,8 @@ def whole_period_lead_times(lead_time_mean: np.ndarray, lead_time_std: np.ndarra
     two-point distribution on its neighbours: the exact mean, the least spread whole periods allow. Otherwise a
     Normal is rounded to whole periods (and truncated at zero), its centre and width chosen (by alternating
     bisections) so that the rounded distribution has the given mean and std: a width equal to the std would add
-    the rounding's own spread, and the program's decisions are sensitive to the lead time's tails.
+    the rounding's own spread, and the program's decisions are sensitive to the lead time's tails. The mean is
+    always kept; a std too large for it next to the zero bound (e.g. 2 +- 3 periods) comes out smaller.
     """
     mean = np.maximum(np.asarray(lead_time_mean, dtype=float), 0.0)
     std = np.maximum(np.asarray(lead_time_std, dtype=float), 0.0)
@@ -168,29 +174,34 @@ def whole_period_lead_times(lead_time_mean: np.ndarray, lead_time_std: np.ndarra
     for _ in range(4):  # both moments move with both parameters a little; a few rounds settle them
         width = bisect(lambda w, c=centre: moments(rounded_normal(c, w))[1] > std, np.full(len(mean), 1e-3),
                        10.0 * std + 1.0)
-        centre = bisect(lambda c, w=width: moments(rounded_normal(c, w))[0] > mean, mean - 3.0 * std - 1.0,
-                        mean + 3.0 * std + 1.0)
+        # Far below zero, so that truncation at zero can be compensated (the mean is always matched; a std too
+        # large for the mean and the zero bound is not, and comes out smaller).
+        # (Near zero the truncated distribution decays like exp(-|centre| k / width^2): the bracket scales so.)
+        centre = bisect(lambda c, w=width: moments(rounded_normal(c, w))[0] > mean,
+                        mean - 10.0 * (width**2 + std + 1.0), mean + 3.0 * std + 1.0)
     wide_enough = std > np.sqrt(fraction * (1.0 - fraction)) + 1e-9
     return np.where(wide_enough[:, None], rounded_normal(centre, width), two_point)
 
 
-def _economic_lot_periods(cumulative: CumulativeDemand, holding: np.ndarray, order_cost: np.ndarray,
-                          periods: float) -> np.ndarray:
-    """Periods of demand in an EOQ, sqrt(2 K / (h m)), m the mean demand per period over the next ``periods``."""
-    total, _ = cumulative.through(np.full((len(holding), 1), periods))
+def _lot_periods(cumulative: CumulativeDemand, lot_size: np.ndarray, periods: float) -> np.ndarray:
+    """Periods of demand a lot covers, at the mean demand per period over the next ``periods``."""
+    total, _ = cumulative.through(np.full((len(lot_size), 1), periods))
     mean_per_period = total[:, 0] / periods
     with np.errstate(divide="ignore", invalid="ignore"):
-        lot_periods = np.sqrt(2.0 * order_cost / (holding * mean_per_period))
+        lot_periods = lot_size / mean_per_period
     return np.nan_to_num(lot_periods, nan=0.0, posinf=MAX_REVIEWS * periods)
 
 
 def _grid_step(cumulative: CumulativeDemand, longest_lead: np.ndarray, review: float, lot_periods: np.ndarray,
-               min_lot: np.ndarray, pack_size: np.ndarray, horizons: np.ndarray, grid_size: int) -> np.ndarray:
+               min_lot: np.ndarray, pack_size: np.ndarray, horizons: np.ndarray, grid_size: int,
+               family: DistributionFamily) -> np.ndarray:
     """Spacing of each product's grid, so that it reaches above the demand of the longest lead time plus two
     economic lots (or the whole program, whichever is shorter), with a margin of standard deviations."""
     cover = longest_lead + np.minimum(review + 2.0 * lot_periods, horizons * review)
     mean, var = cumulative.through(cover[:, None])
-    upper = mean[:, 0] + _GRID_STD_MARGIN * np.sqrt(var[:, 0]) + min_lot
+    demand = DemandDistribution(mean=mean[:, 0], std=np.sqrt(var[:, 0]), family=family)
+    # The larger of mean + 4 sd and a far quantile (skewed demand), so that S is not cut off by the grid's top.
+    upper = np.maximum(demand.mean + _GRID_STD_MARGIN * demand.std, demand.quantile(_GRID_QUANTILE)) + min_lot
     # Whole multiples of the unit stock is counted in (1, or a fractional pack), so that small levels are exact.
     unit = np.minimum(np.where(pack_size > 0, pack_size, 1.0), 1.0)
     return np.maximum(np.ceil(upper / (grid_size - 1) / unit - 1e-9), 1.0) * unit
@@ -213,26 +224,34 @@ def _charged_cost(cumulative: CumulativeDemand, start: float, lead_probabilities
             key = round(float(offset), 9)
             offsets[key] = offsets.get(key, np.zeros(n_products, dtype=bool)) | likely
     loss: dict[float, tuple[np.ndarray, np.ndarray]] = {}
-    for offset, needed in offsets.items():
-        mean_full, shortfall = np.zeros(n_products), np.zeros_like(levels)
-        rows = np.flatnonzero(needed)
-        if offset > 0 and len(rows):
-            window_mean, window_var = cumulative.between(np.full((len(rows), 1), start),
-                                                         np.full((len(rows), 1), start + offset), rows)
-            demand = DemandDistribution(mean=window_mean[:, 0], std=np.sqrt(window_var[:, 0]), family=family)
-            mean_full[rows] = demand.mean
-            shortfall[rows] = demand.expected_shortage(levels[rows])
-        loss[offset] = (mean_full, shortfall)
+
+    def loss_at(offset: float) -> tuple[np.ndarray, np.ndarray]:
+        """(mean, E[(D - y)+]) of the demand of [start, start + offset), for the products that need it."""
+        key = round(float(offset), 9)
+        if key not in loss:
+            mean_full, shortfall = np.zeros(n_products), np.zeros_like(levels)
+            rows = np.flatnonzero(offsets[key])
+            if key > 0 and len(rows):
+                window_mean, window_var = cumulative.between(np.full((len(rows), 1), start),
+                                                             np.full((len(rows), 1), start + key), rows)
+                demand = DemandDistribution(mean=window_mean[:, 0], std=np.sqrt(window_var[:, 0]), family=family)
+                mean_full[rows] = demand.mean
+                shortfall[rows] = demand.expected_shortage(levels[rows])
+            loss[key] = (mean_full, shortfall)
+        return loss[key]
 
     cost = np.zeros_like(levels)
-    for lead in leads:
+    for lead in leads:  # ascending
+        # Shorter intervals are not needed again: free them (a long lead-time tail would keep one grid per length).
+        for key in [key for key in loss if key < lead - 1e-9]:
+            del loss[key]
         lead_cost = np.zeros_like(levels)
         for k in range(1, holding_periods + 1):
-            mean, shortfall = loss[round(float(lead + review * k / holding_periods), 9)]
+            mean, shortfall = loss_at(lead + review * k / holding_periods)
             # E[(y - D)+] = y - E[D] + E[(D - y)+], held for review / holding_periods periods
             lead_cost += holding[:, None] * (review / holding_periods) * (levels - mean[:, None] + shortfall)
-        through = loss[round(float(lead + review), 9)][1]
-        before = loss[round(float(lead), 9)][1]
+        through = loss_at(lead + review)[1]
+        before = loss_at(lead)[1]
         lead_cost += shortage[:, None] * np.maximum(through - before, 0.0)
         cost += lead_probabilities[:, lead: lead + 1] * lead_cost
     return cost
@@ -301,7 +320,7 @@ def _at_position(values: np.ndarray, position: np.ndarray, step: np.ndarray) -> 
     (extra stock there only adds holding, linear in the units)."""
     grid_size = values.shape[1]
     rows = np.arange(values.shape[0])
-    here = np.maximum(position / step, 0.0)
+    here = np.clip(position / step, 0.0, 1e12)  # absurd positions stay representable as grid indexes
     below = np.minimum(np.floor(here).astype(np.int64), grid_size - 2)
     weight = here - below
     lower, upper = values[rows, below], values[rows, below + 1]

@@ -38,7 +38,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, get_args
 
 import numpy as np
 
@@ -71,16 +71,18 @@ class PlanSettings:
     dynamic_reviews: int = DEFAULT_REVIEWS  # at least; slow movers with costly orders look further (dynamic.py)
 
     def forecast_periods_needed(self, lead_time_mean: np.ndarray, lead_time_std: np.ndarray) -> int:
-        """How many forecast periods the policy reads (later periods repeat the last one): the protection interval
-        for the closed form; the program's reviews plus the longest likely lead time for the dynamic rule."""
+        """How many forecast periods to give the policy: the protection interval for the closed form; the program's
+        minimum reviews plus the longest likely lead time for the dynamic rule. Products whose program looks further
+        ahead (up to 52 reviews) read the last period repeated beyond these, as they do beyond a store's forecast
+        horizon."""
         longest_lead = float(np.max(np.asarray(lead_time_mean) + 3.0 * np.asarray(lead_time_std), initial=0.0))
         reviews = self.dynamic_reviews if self.rule == "dynamic" else 1
         return int(np.ceil(longest_lead + reviews * self.review_period)) + 2
 
     def validate(self) -> None:
         problems = []
-        if self.rule not in ("dynamic", "closed_form"):
-            problems.append(f"rule must be 'dynamic' or 'closed_form' (got {self.rule!r})")
+        if self.rule not in get_args(PolicyRule):
+            problems.append(f"rule must be one of {', '.join(map(repr, get_args(PolicyRule)))} (got {self.rule!r})")
         if not isinstance(self.dynamic_reviews, int) or not 1 <= self.dynamic_reviews <= 104:
             problems.append(f"dynamic_reviews must be a whole number of reviews from 1 to 104 "
                             f"(got {self.dynamic_reviews!r})")
@@ -223,7 +225,7 @@ class PolicyArrays:
     holding_cost_per_period: np.ndarray  # per unit
     rule: np.ndarray  # per product: "dynamic" or "closed_form"
     program_shortage_cost: np.ndarray  # the shortage cost per unit the program used (implied by a target); NaN if none
-    cost_with_order: np.ndarray  # program: expected cost over its reviews when ordering up to S now; NaN if none
+    cost_with_order: np.ndarray  # program: expected cost over its reviews of the best order now; NaN if none
     cost_without_order: np.ndarray  # program: the same when not ordering now; NaN if none
     dynamic_reviews: np.ndarray  # reviews the program looked ahead per product (0 for the closed form)
 
@@ -289,7 +291,7 @@ def compute_policy_arrays(products: ProductArrays, settings: PlanSettings | None
     program = _ProgramResult.none(len(position))
     if settings.rule == "dynamic":
         program = _solve_program(products, settings, period_mean, period_var, position, holding_per_period,
-                                 underage, overage, fractile, uses_target, has_demand)
+                                 underage, overage, fractile, uses_target, has_demand, lot_size)
         reorder_point = np.where(program.solved, program.reorder_point, reorder_point)
         order_up_to = np.where(program.solved, program.order_up_to, order_up_to)
     safety_stock = reorder_point - demand_protection.mean
@@ -343,11 +345,14 @@ class _ProgramResult:
 
 def _solve_program(products: ProductArrays, settings: PlanSettings, period_mean: np.ndarray, period_var: np.ndarray,
                    position: np.ndarray, holding_per_period: np.ndarray, underage: np.ndarray, overage: np.ndarray,
-                   fractile: np.ndarray, uses_target: np.ndarray, has_demand: np.ndarray) -> _ProgramResult:
+                   fractile: np.ndarray, uses_target: np.ndarray, has_demand: np.ndarray,
+                   lot_size: np.ndarray) -> _ProgramResult:
     """(s, S) from the dynamic program for products with demand and a shortage cost; a target service level
-    becomes the shortage cost at which the newsvendor would choose it, p = co * CF / (1 - CF)."""
+    becomes the shortage cost at which the newsvendor would choose it, p = co * CF / (1 - CF). The same
+    ``max_fractile`` cap as the closed form's bounds it (a zero holding cost must not ask for unbounded stock)."""
     implied = overage * fractile / np.maximum(1.0 - fractile, 1e-12)
-    shortage = np.where(uses_target, implied, underage)
+    cap = overage * settings.max_fractile / (1.0 - settings.max_fractile)
+    shortage = np.minimum(np.where(uses_target, implied, underage), cap)
     solved = has_demand & (shortage > 0)
     result = _ProgramResult.none(len(position))
     if not solved.any():
@@ -357,7 +362,7 @@ def _solve_program(products: ProductArrays, settings: PlanSettings, period_mean:
         period_mean[solved], period_var[solved], position=position[solved], review_period=settings.review_period,
         lead_time_mean=products.lead_time_mean[solved], lead_time_std=products.lead_time_std[solved],
         holding_per_period=holding_per_period[solved], shortage_per_unit=shortage[solved],
-        order_cost=products.order_cost[solved], min_lot=smallest_lot[solved],
+        order_cost=products.order_cost[solved], min_lot=smallest_lot[solved], lot_size=lot_size[solved],
         pack_size=products.pack_size[solved], family=settings.distribution,
         reviews=settings.dynamic_reviews)
 
@@ -419,7 +424,7 @@ class ReorderPlanLine:
     policy_rule: PolicyRule = "closed_form"  # where s and S came from
     dynamic_reviews: int = 0  # reviews the program looked ahead (dynamic lines)
     program_shortage_cost: float | None = None  # shortage cost per unit the program used (dynamic lines)
-    cost_with_order: float | None = None  # program's expected cost over its reviews, ordering up to S now
+    cost_with_order: float | None = None  # program's expected cost over its reviews of the best order now
     cost_without_order: float | None = None  # the same, not ordering now
 
 

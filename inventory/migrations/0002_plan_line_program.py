@@ -13,7 +13,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='reorderplanline',
             name='cost_with_order',
-            field=models.FloatField(blank=True, help_text='program: expected cost over its reviews when ordering up to S now', null=True),
+            field=models.FloatField(blank=True, help_text='program: expected cost over its reviews of the best order now (a lot+)', null=True),
         ),
         migrations.AddField(
             model_name='reorderplanline',

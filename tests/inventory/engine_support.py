@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from inventory.engine.policy import ProductArrays
+from inventory.engine.demand import Z_90
+from inventory.engine.policy import ProductArrays, ProductInventoryInput
 
 
 def product_arrays(n: int, **overrides: np.ndarray) -> ProductArrays:
@@ -20,3 +21,19 @@ def product_arrays(n: int, **overrides: np.ndarray) -> ProductArrays:
     }
     fields.update(overrides)
     return ProductArrays(**fields)
+
+
+def normal_forecast(mean: float, sd: float, periods: int = 6) -> dict[str, list[float]]:
+    """Per-period P10/P50/P90 of a normal demand with this mean and sd."""
+    return {"p10": [mean - Z_90 * sd] * periods, "p50": [mean] * periods, "p90": [mean + Z_90 * sd] * periods}
+
+
+def normal_product(**overrides: object) -> ProductInventoryInput:
+    """Normal demand 100 +- 20 per period, cost 10, price 13, holding 120% a year, no lead time (monthly periods:
+    h = 1 per unit and period, cu = 3)."""
+    fields: dict[str, object] = {
+        "product_id": "sku-1", **normal_forecast(100.0, 20.0), "on_hand": 0.0, "unit_cost": 10.0,
+        "unit_price": 13.0, "holding_cost_rate": 1.2, "lead_time_mean": 0.0,
+    }
+    fields.update(overrides)
+    return ProductInventoryInput(**fields)  # type: ignore[arg-type]

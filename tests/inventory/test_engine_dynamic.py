@@ -16,6 +16,7 @@ from inventory.engine.policy import (
     ProductArrays,
     ProductInventoryInput,
     compute_policy_arrays,
+    economic_order_quantity,
 )
 from inventory.engine.simulate import (
     FixedOrderUpTo,
@@ -24,9 +25,8 @@ from inventory.engine.simulate import (
     SimulationCosts,
     simulate_inventory,
 )
-from tests.inventory.engine_support import product_arrays
+from tests.inventory.engine_support import Z_90, normal_product, product_arrays
 
-Z90 = float(stats.norm.ppf(0.9))
 # Monthly periods, holding rate 120%/year on a unit cost of 10: h = 1 per unit and period; price 13: cu = 3.
 MONTHLY_NORMAL = PlanSettings(review_period=1, periods_per_year=12, distribution="normal")
 
@@ -42,11 +42,15 @@ def solve(period_mean: np.ndarray, period_sd: np.ndarray, *, order_cost: float |
     def per_product(value: float | np.ndarray) -> np.ndarray:
         return np.broadcast_to(np.asarray(value, dtype=float), (n,)).copy()
 
+    # The economic lot as the policy passes it: the EOQ, at least the smallest lot.
+    lot = np.maximum(economic_order_quantity(period_mean.mean(axis=1), per_product(order_cost), per_product(holding)),
+                     per_product(min_lot))
     return dynamic_order_levels(
         period_mean, np.atleast_2d(np.asarray(period_sd, dtype=float)) ** 2, position=per_product(position),
         review_period=1.0, lead_time_mean=per_product(lead), lead_time_std=per_product(lead_std),
         holding_per_period=per_product(holding), shortage_per_unit=per_product(shortage),
-        order_cost=per_product(order_cost), min_lot=per_product(min_lot), family=family)  # type: ignore[arg-type]
+        order_cost=per_product(order_cost), min_lot=per_product(min_lot), lot_size=lot,
+        family=family)  # type: ignore[arg-type]
 
 
 def lead_moments(probabilities: np.ndarray) -> tuple[float, float]:
@@ -58,12 +62,7 @@ def lead_moments(probabilities: np.ndarray) -> tuple[float, float]:
 
 def product(**overrides: object) -> ProductInventoryInput:
     """Normal demand 100 +- 20 per period, lead time 1 period; with MONTHLY_NORMAL h = 1 and cu = 3."""
-    fields: dict[str, object] = {
-        "product_id": "sku-1", "p10": [100.0 - Z90 * 20.0] * 6, "p50": [100.0] * 6, "p90": [100.0 + Z90 * 20.0] * 6,
-        "on_hand": 0.0, "unit_cost": 10.0, "unit_price": 13.0, "holding_cost_rate": 1.2, "lead_time_mean": 1.0,
-    }
-    fields.update(overrides)
-    return ProductInventoryInput(**fields)  # type: ignore[arg-type]
+    return normal_product(**{"lead_time_mean": 1.0, **overrides})
 
 
 def policy_for(products: list[ProductInventoryInput], settings: PlanSettings = MONTHLY_NORMAL) -> PolicyArrays:
@@ -239,7 +238,7 @@ def test_with_a_binding_minimum_lot_the_dynamic_plan_costs_no_more_than_the_clos
 
     def oracle(history: np.ndarray, horizon: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         return tuple(np.full((history.shape[1], horizon), 100.0 + z * 20.0)  # type: ignore[return-value]
-                     for z in (-Z90, 0.0, Z90))
+                     for z in (-Z_90, 0.0, Z_90))
 
     totals = {}
     for rule in ("dynamic", "closed_form"):
@@ -302,7 +301,7 @@ def test_rolling_dynamic_plan_beats_closed_form_and_naive_on_seasonal_demand() -
         # The true mean and Normal quantiles from the current period (the history's length) on.
         mean = season(np.arange(history.shape[0], history.shape[0] + horizon))
         return tuple(np.tile(mean * (1.0 + 0.2 * z), (history.shape[1], 1))  # type: ignore[return-value]
-                     for z in (-Z90, 0.0, Z90))
+                     for z in (-Z_90, 0.0, Z_90))
 
     mean = season(np.arange(n_periods))[:, None]
     demand = np.maximum(np.random.default_rng(3).normal(mean, 0.2 * mean, (n_periods, n_lanes)), 0.0)
@@ -367,3 +366,50 @@ def test_target_service_level_drives_the_program_through_its_implied_shortage_co
         assert lines[name].order_up_to == pytest.approx(200.0 + 20.0 * np.sqrt(2) * stats.norm.ppf(target), rel=0.01)
     assert lines["nothing"].policy_rule == "closed_form"
     assert lines["nothing"].program_shortage_cost is None
+
+
+# --- review follow-ups: minimum lots, wide lead times, skewed demand ------------------------------------------------
+
+
+def test_a_minimum_order_far_above_a_periods_demand_is_still_ordered_on_an_empty_shelf() -> None:
+    # 100 a period, no fixed cost, but the supplier sells no fewer than 8,000 (80 periods of demand). Holding is
+    # cheap (10 x 1.2% a year / 12 = 0.01 per unit and period): a unit of the lot waits ~40 periods on average,
+    # ~0.4, well below the margin of 3 it earns -- an empty shelf must order the lot, not lose sales forever. (The
+    # program looked only 12 reviews ahead before it read the lot's length; it saw no reason to buy 80 periods.)
+    cheap_holding = product(holding_cost_rate=0.012, min_order_qty=8000.0, lead_time_mean=1.0)
+    policy = policy_for([cheap_holding])
+    assert policy.rule[0] == "dynamic"
+    assert policy.suggested_quantity[0] >= 8000
+    # It looks far enough ahead to see what the lot serves (80 periods > the 52-review cap: the cap).
+    assert policy.dynamic_reviews[0] == 52
+
+
+@pytest.mark.parametrize(("mean", "std"), [(2.0, 3.0), (0.055, 1.19), (2.0, 30.0), (0.0, 0.5)])
+def test_a_lead_time_spread_too_wide_for_whole_periods_keeps_its_mean(mean: float, std: float) -> None:
+    probabilities = whole_period_lead_times(np.array([mean]), np.array([std]))[0]
+    support = np.arange(len(probabilities))
+    assert probabilities.sum() == pytest.approx(1.0)
+    assert probabilities @ support == pytest.approx(mean, abs=1e-6)
+    # The spread is as close as the zero bound allows, never wider than asked.
+    assert np.sqrt(probabilities @ support**2 - (probabilities @ support) ** 2) <= std + 1e-6
+
+
+def test_skewed_demand_does_not_cut_the_order_up_to_level_at_the_top_of_the_grid() -> None:
+    # P10/P50/P90 = 20/80/250: a long right tail. With no fixed cost the program's S is the base-stock level; it
+    # must come from the costs, not from where the grid happens to end, so it sits below the grid's last level and
+    # near the closed form's newsvendor level over lead time + review.
+    skewed = product(p10=[20.0] * 6, p50=[80.0] * 6, p90=[250.0] * 6, unit_price=100.0)
+    gamma = PlanSettings(review_period=1, periods_per_year=12)
+    dynamic = policy_for([skewed], gamma)
+    closed = policy_for([skewed], PlanSettings(review_period=1, periods_per_year=12, rule="closed_form"))
+    assert dynamic.rule[0] == "dynamic"
+    assert dynamic.order_up_to[0] == pytest.approx(closed.order_up_to[0], rel=0.05)
+
+
+def test_the_cost_of_ordering_is_missing_only_when_no_lot_fits_on_the_grid() -> None:
+    flat = solve(np.full((1, 6), 100.0), np.full((1, 6), 20.0), order_cost=50.0, position=150.0)
+    assert np.isfinite(flat.cost_with_order[0]) and np.isfinite(flat.cost_without_order[0])
+    overstocked = solve(np.full((1, 6), 100.0), np.full((1, 6), 20.0), order_cost=50.0, position=1e6)
+    assert np.isnan(overstocked.cost_with_order[0])
+    # Not ordering with a huge overstock costs more than with a moderate one (holding keeps growing).
+    assert overstocked.cost_without_order[0] > flat.cost_without_order[0]

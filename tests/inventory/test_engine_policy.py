@@ -11,23 +11,10 @@ from scipy import stats
 from inventory.engine.demand import interval_moments, period_moments_from_quantiles
 from inventory.engine.errors import InventoryInputError
 from inventory.engine.plan import reorder_plan_compute
-from inventory.engine.policy import PlanSettings, ProductInventoryInput
+from inventory.engine.policy import PlanSettings
+from tests.inventory.engine_support import Z_90, normal_product
 
-Z90 = stats.norm.ppf(0.9)
-
-
-def normal_forecast(mean: float, sd: float, periods: int = 6) -> dict[str, list[float]]:
-    """Per-period P10/P50/P90 of a normal demand with this mean and sd."""
-    return {"p10": [mean - Z90 * sd] * periods, "p50": [mean] * periods, "p90": [mean + Z90 * sd] * periods}
-
-
-def product(**overrides: object) -> ProductInventoryInput:
-    fields: dict[str, object] = {
-        "product_id": "sku-1", **normal_forecast(100.0, 20.0), "on_hand": 0.0, "unit_cost": 10.0,
-        "unit_price": 13.0, "holding_cost_rate": 1.2, "lead_time_mean": 0.0,
-    }
-    fields.update(overrides)
-    return ProductInventoryInput(**fields)  # type: ignore[arg-type]
+product = normal_product
 
 
 # These tests check the closed-form rule's formulas; the dynamic rule has its own tests (test_engine_dynamic.py).
@@ -62,7 +49,7 @@ def test_stockout_penalty_raises_the_fractile() -> None:
 def test_target_service_level_replaces_the_newsvendor_fractile() -> None:
     line = reorder_plan_compute([product(service_level=0.9)], MONTHLY_NORMAL).lines[0]
     assert line.service_level_source == "target"
-    assert line.reorder_point == pytest.approx(100 + 20 * Z90, rel=1e-9)
+    assert line.reorder_point == pytest.approx(100 + 20 * Z_90, rel=1e-9)
 
 
 def test_protection_interval_adds_lead_time_and_its_variability() -> None:
@@ -84,7 +71,7 @@ def test_seasonal_forecast_is_summed_period_by_period() -> None:
         [product(p10=[m * 0.8 for m in means], p50=means, p90=[m * 1.2 for m in means], lead_time_mean=2.0)],
         MONTHLY_NORMAL).lines[0]
     assert line.mean_demand_protection == pytest.approx(60.0)
-    sd = [0.4 * m / (2 * Z90) for m in means[:3]]
+    sd = [0.4 * m / (2 * Z_90) for m in means[:3]]
     assert line.std_demand_protection == pytest.approx(math.sqrt(sum(s * s for s in sd)), rel=1e-9)
 
 
@@ -100,7 +87,7 @@ def test_intermittent_quantiles_keep_a_sensible_mean() -> None:
     # P10 = P50 = 0, P90 = 4: Swanson's 30/40/30 mean is 1.2; never an exploding gamma.
     mean, var = period_moments_from_quantiles(np.array([0.0]), np.array([0.0]), np.array([4.0]))
     assert mean[0] == pytest.approx(1.2)
-    assert var[0] == pytest.approx((4 / (2 * Z90)) ** 2)
+    assert var[0] == pytest.approx((4 / (2 * Z_90)) ** 2)
     mean, _ = period_moments_from_quantiles(np.array([0.0]), np.array([0.3]), np.array([4.0]))
     assert 0.3 <= mean[0] <= 4.0
 
