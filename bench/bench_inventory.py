@@ -717,8 +717,8 @@ def main(argv: list[str] | None = None) -> int:
     emit("### The plan's rule: dynamic program against the closed form, on two windows")
     emit()
     emit("The plan above uses the dynamic program (`PlanSettings.rule=\"dynamic\"`, the product default): at every "
-         "review it solves Scarf's periodic-review program over the next 12 reviews (up to 52 for slow movers with "
-         "costly orders) from the forecast's quantiles "
+         "review it solves Scarf's periodic-review program over the next 12 reviews (up to 52 for long lead times "
+         "and large lots) from the forecast's quantiles "
          "and orders up to S_t when the position is below s_t (`inventory/engine/dynamic.py`). The closed form sets "
          "one (s, S) from the demand over lead time + review period. *Earlier window*: each series cut 36 months "
          "earlier (the 36 months before the evaluation window; same costs, same seed) -- nothing in the rule was "
