@@ -354,9 +354,8 @@ def _solve_program(products: ProductArrays, settings: PlanSettings, period_mean:
     cap = overage * settings.max_fractile / (1.0 - settings.max_fractile)
     shortage = np.minimum(np.where(uses_target, implied, underage), cap)
     solved = has_demand & (shortage > 0)
-    result = _ProgramResult.none(len(position))
     if not solved.any():
-        return result
+        return _ProgramResult.none(len(position))
     smallest_lot = np.maximum(round_up_to_packs(products.min_order_qty, products.pack_size), products.pack_size)
     levels = dynamic_order_levels(
         period_mean[solved], period_var[solved], position=position[solved], review_period=settings.review_period,
@@ -366,16 +365,18 @@ def _solve_program(products: ProductArrays, settings: PlanSettings, period_mean:
         pack_size=products.pack_size[solved], family=settings.distribution,
         reviews=settings.dynamic_reviews)
 
-    def spread(values: np.ndarray) -> np.ndarray:
-        full = np.full(len(position), np.nan)
+    def every_product(values: np.ndarray, missing: float = np.nan) -> np.ndarray:
+        """The solved products' values in a full-length array, ``missing`` for the others."""
+        full = np.full(len(position), missing, dtype=np.result_type(values, missing))
         full[solved] = values
         return full
 
-    return _ProgramResult(solved=solved, reorder_point=spread(levels.reorder_point),
-                          order_up_to=spread(levels.order_up_to), shortage_cost=np.where(solved, shortage, np.nan),
-                          cost_with_order=spread(levels.cost_with_order),
-                          cost_without_order=spread(levels.cost_without_order),
-                          reviews=np.where(solved, np.nan_to_num(spread(levels.reviews)), 0).astype(np.int64))
+    return _ProgramResult(solved=solved, reorder_point=every_product(levels.reorder_point),
+                          order_up_to=every_product(levels.order_up_to),
+                          shortage_cost=np.where(solved, shortage, np.nan),
+                          cost_with_order=every_product(levels.cost_with_order),
+                          cost_without_order=every_product(levels.cost_without_order),
+                          reviews=every_product(levels.reviews, missing=0))
 
 
 def expected_fill_rate(demand_lead_time: DemandDistribution, demand_protection: DemandDistribution,
