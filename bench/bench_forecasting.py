@@ -148,16 +148,22 @@ def candidate_test_mase(
     """
     names = list(train)
     run = run_candidates(
-        [train[n].to_numpy(dtype=float) for n in names], model_names=CANDIDATE_MODELS,
-        transforms=("raw", "log"), season_length=MONTHLY_SEASON, horizon=HOLDOUT_MONTHS, n_windows=[0] * len(names),
-        step=1, refit=False,
+        [train[n].to_numpy(dtype=float) for n in names],
+        model_names=CANDIDATE_MODELS,
+        transforms=("raw", "log"),
+        season_length=MONTHLY_SEASON,
+        horizon=HOLDOUT_MONTHS,
+        n_windows=[0] * len(names),
+        step=1,
+        refit=False,
     )
     table = {}
     ratios, best = [], {}
     for i, name in enumerate(names):
         scale = seasonal_naive_scale(train[name].to_numpy(dtype=float), MONTHLY_SEASON)
-        mase = np.asarray([mean_absolute_scaled_error(test[name], run.future[i, c], scale)
-                           for c in range(len(run.candidate_names))])
+        mase = np.asarray(
+            [mean_absolute_scaled_error(test[name], run.future[i, c], scale) for c in range(len(run.candidate_names))]
+        )
         table[name] = mase
         naive = mase[run.candidate_names.index("snaive")]
         ratios.append(float(mase.min() / naive))
@@ -175,7 +181,9 @@ def run_real_series(n_jobs: int) -> tuple[str, dict[str, float], dict[str, Deman
     started = time.perf_counter()
     project = forecast_many(
         {name: SeriesInput(t.to_numpy(dtype=float), last_period_start=t.index[-1]) for name, t in train.items()},
-        "M", HOLDOUT_MONTHS, ForecastConfig(n_jobs=n_jobs),
+        "M",
+        HOLDOUT_MONTHS,
+        ForecastConfig(n_jobs=n_jobs),
     )
     project_seconds = time.perf_counter() - started
 
@@ -332,8 +340,9 @@ def run_synthetic(n_series: int, n_jobs: int, chunk_size: int) -> tuple[str, dic
             p90 = np.concatenate([results[k].p90 if label == "project" else results[k].baseline for k in members])
             scales = [seasonal_naive_scale(inputs[k].demand, 52) for k in members]
             mases = [
-                mean_absolute_scaled_error(actual[k], (results[k].p50 if label == "project" else results[k].baseline),
-                                           scale)
+                mean_absolute_scaled_error(
+                    actual[k], (results[k].p50 if label == "project" else results[k].baseline), scale
+                )
                 for k, scale in zip(members, scales, strict=True)
             ]
             backtest = summarize_backtests({k: results[k] for k in members}, baseline=label != "project")
@@ -427,9 +436,10 @@ def main() -> None:
         DOC_PATH.parent.mkdir(parents=True, exist_ok=True)
         DOC_PATH.write_text(document + "\n", encoding="utf-8")
         print(f"\nWrote {DOC_PATH.relative_to(REPO_ROOT)}")
-    met = real_figures["project_ratio"] <= MASE_RATIO_TARGET and real_figures["project_ratio"] < real_figures[
-        "autoets_ratio"
-    ]
+    met = (
+        real_figures["project_ratio"] <= MASE_RATIO_TARGET
+        and real_figures["project_ratio"] < real_figures["autoets_ratio"]
+    )
     print("\nAccuracy targets " + ("met." if met else "NOT all met (see above)."))
 
 

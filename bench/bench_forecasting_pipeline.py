@@ -81,8 +81,9 @@ def weekly_demand(products: int, weeks: int, seed: int) -> dict[str, np.ndarray]
     december = np.exp(-0.5 * ((week_of_year - 50) / 1.5) ** 2)
     leaf = rng.integers(0, len(DEPARTMENTS) * RANGES_PER_DEPARTMENT, products)
     department_phase = rng.uniform(0, 2 * np.pi, len(DEPARTMENTS))
-    kind = rng.choice(["regular", "intermittent", "new", "discontinued", "never_sold"], products,
-                      p=[0.55, 0.33, 0.06, 0.04, 0.02])
+    kind = rng.choice(
+        ["regular", "intermittent", "new", "discontinued", "never_sold"], products, p=[0.55, 0.33, 0.06, 0.04, 0.02]
+    )
     base_price = np.round(np.exp(rng.uniform(np.log(3.0), np.log(120.0), products)), 2)
     elasticity = rng.uniform(0.8, 2.5, products)
     promo = rng.random((products, weeks)) < 0.08
@@ -105,7 +106,7 @@ def weekly_demand(products: int, weeks: int, seed: int) -> dict[str, np.ndarray]
         if kind[p] == "new":
             units[p, : weeks - int(rng.integers(1, 30))] = 0
         elif kind[p] == "discontinued":
-            units[p, weeks - int(rng.integers(10, 40)):] = 0
+            units[p, weeks - int(rng.integers(10, 40)) :] = 0
     return {"units": units, "price": price, "leaf": leaf, "kind": kind, "base_price": base_price}
 
 
@@ -126,9 +127,15 @@ def write_store(directory: Path, data: dict[str, np.ndarray], last_sunday: dt.da
         writer.writerow(["product_id", "name", "category", "price", "active"])
         for p in range(products):
             department = DEPARTMENTS[leaf[p] // RANGES_PER_DEPARTMENT]
-            writer.writerow([f"P{p:06d}", f"{department} item {p}",
-                             f"{department} > Range {leaf[p] % RANGES_PER_DEPARTMENT:02d}",
-                             f"{data['base_price'][p]:.2f}", "false" if kind[p] == "discontinued" else "true"])
+            writer.writerow(
+                [
+                    f"P{p:06d}",
+                    f"{department} item {p}",
+                    f"{department} > Range {leaf[p] % RANGES_PER_DEPARTMENT:02d}",
+                    f"{data['base_price'][p]:.2f}",
+                    "false" if kind[p] == "discontinued" else "true",
+                ]
+            )
     day_of_line = rng.integers(0, 7, units.shape)
     customer_of_day = rng.integers(0, CUSTOMERS, weeks * 7)
     product_index, week_index = np.nonzero(units > 0)
@@ -140,8 +147,9 @@ def write_store(directory: Path, data: dict[str, np.ndarray], last_sunday: dt.da
         rows = []
         for i in order.tolist():
             p, w, d = int(product_index[i]), int(week_index[i]), int(days[i])
-            rows.append(f"O{d:05d},C{customer_of_day[d]:05d},P{p:06d},{int(units[p, w])},{stamps[d]},"
-                        f"{price[p, w]:.2f}\n")
+            rows.append(
+                f"O{d:05d},C{customer_of_day[d]:05d},P{p:06d},{int(units[p, w])},{stamps[d]},{price[p, w]:.2f}\n"
+            )
             if len(rows) >= 100_000:
                 handle.writelines(rows)
                 rows = []
@@ -196,8 +204,13 @@ def seed(args: argparse.Namespace, directory: Path, last_sunday: dt.date) -> dic
     connection.settings_dict["SET_ROLE"] = ""
     create_database()
     call_command("migrate", verbosity=0)
-    create_roles(owner_role=settings.DB_OWNER_ROLE, app_role=settings.DB_APP_ROLE, app_password=None,
-                 owner_password=None, database=connection.settings_dict["NAME"])
+    create_roles(
+        owner_role=settings.DB_OWNER_ROLE,
+        app_role=settings.DB_APP_ROLE,
+        app_password=None,
+        owner_password=None,
+        database=connection.settings_dict["NAME"],
+    )
     apply_rls()
     connection.settings_dict["SET_ROLE"] = settings.DB_APP_ROLE
     connection.close()
@@ -278,21 +291,33 @@ def run_pipeline() -> None:
         postgres_after = postgres_backend_cpu(backend)
     own = resource.getrusage(resource.RUSAGE_SELF)
     workers = resource.getrusage(resource.RUSAGE_CHILDREN)
-    print(json.dumps({
-        "seconds": seconds, "phases": run.details.get("seconds", {}), "routes": run.details.get("routes", {}),
-        "n_series": run.n_series, "products": run.details.get("products"), "categories": run.details.get("categories"),
-        "history_periods": run.details.get("history_periods"), "n_jobs": engine_processes(),
-        "cpu_python": own.ru_utime + own.ru_stime, "cpu_workers": workers.ru_utime + workers.ru_stime,
-        "cpu_postgres": None if postgres_after is None else postgres_after - postgres_before,
-        "peak_rss_mb": own.ru_maxrss / 1024, "peak_worker_rss_mb": workers.ru_maxrss / 1024,
-        "metrics": run.metrics.get("product", {}),
-    }))
+    print(
+        json.dumps(
+            {
+                "seconds": seconds,
+                "phases": run.details.get("seconds", {}),
+                "routes": run.details.get("routes", {}),
+                "n_series": run.n_series,
+                "products": run.details.get("products"),
+                "categories": run.details.get("categories"),
+                "history_periods": run.details.get("history_periods"),
+                "n_jobs": engine_processes(),
+                "cpu_python": own.ru_utime + own.ru_stime,
+                "cpu_workers": workers.ru_utime + workers.ru_stime,
+                "cpu_postgres": None if postgres_after is None else postgres_after - postgres_before,
+                "peak_rss_mb": own.ru_maxrss / 1024,
+                "peak_worker_rss_mb": workers.ru_maxrss / 1024,
+                "metrics": run.metrics.get("product", {}),
+            }
+        )
+    )
 
 
 def measured_run() -> dict:
     environment = {**os.environ, "DATABASE_URL": database_url()}
-    completed = subprocess.run([sys.executable, __file__, "--run-pipeline"], env=environment, check=True,
-                               stdout=subprocess.PIPE, text=True)
+    completed = subprocess.run(
+        [sys.executable, __file__, "--run-pipeline"], env=environment, check=True, stdout=subprocess.PIPE, text=True
+    )
     return json.loads(completed.stdout.strip().splitlines()[-1])
 
 
@@ -309,8 +334,9 @@ def machine() -> str:
     return f"{cores} cores ({cpu}), Python {platform.python_version()}, PostgreSQL {version}"
 
 
-def render(args: argparse.Namespace, store: dict[str, int], runs: list[dict], where: str,
-           load: tuple[float, float]) -> str:
+def render(
+    args: argparse.Namespace, store: dict[str, int], runs: list[dict], where: str, load: tuple[float, float]
+) -> str:
     median = sorted(runs, key=lambda r: r["seconds"])[(len(runs) - 1) // 2]
     phases = median["phases"]
     cpu_total = median["cpu_python"] + median["cpu_workers"] + (median["cpu_postgres"] or 0.0)
@@ -367,8 +393,11 @@ def render(args: argparse.Namespace, store: dict[str, int], runs: list[dict], wh
         "",
         f"Target: {args.products:,} weekly products end to end in under {TARGET_SECONDS / 60:.0f} minutes on 2 cores — "
         f"**{verdict}** by wall time"
-        + (f" (median of {len(runs)} runs: " + ", ".join(f"{r['seconds']:.0f}" for r in runs) + " s)"
-           if len(runs) > 1 else "")
+        + (
+            f" (median of {len(runs)} runs: " + ", ".join(f"{r['seconds']:.0f}" for r in runs) + " s)"
+            if len(runs) > 1
+            else ""
+        )
         + ".",
         "",
         "Wall time depends on what else the machine runs; the CPU rows are the work the pipeline itself did "

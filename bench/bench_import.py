@@ -94,8 +94,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--products", type=int, default=20_000)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--repeats", type=int, default=1,
-                        help="runs on a fresh database each; the table shows the median run (default 1)")
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=1,
+        help="runs on a fresh database each; the table shows the median run (default 1)",
+    )
     parser.add_argument("--keep-db", action="store_true", help="leave the benchmark database in place")
     parser.add_argument("--no-doc", action="store_true", help="do not write docs/bench-import.md")
     return parser.parse_args()
@@ -106,6 +110,7 @@ def log(message: str) -> None:
 
 
 # -- data ------------------------------------------------------------------------------------
+
 
 def generate_store(directory: Path, *, customers: int, products: int, lines: int, seed: int) -> dict[str, Path]:
     """A synthetic store: Zipf-like product popularity, heavy and light shoppers, 1-6 lines per order."""
@@ -122,8 +127,18 @@ def generate_store(directory: Path, *, customers: int, products: int, lines: int
         city = cities[rng.integers(0, len(cities), customers)]
         signup_day = rng.integers(0, 730, customers)
         for n in range(customers):
-            writer.writerow([f"C{n:07d}", f"c{n}@shopper.example", f"Customer {n}", int(birth[n]), gender[n],
-                             city[n], "FR", f"2022-{1 + signup_day[n] % 12:02d}-{1 + signup_day[n] % 28:02d}"])
+            writer.writerow(
+                [
+                    f"C{n:07d}",
+                    f"c{n}@shopper.example",
+                    f"Customer {n}",
+                    int(birth[n]),
+                    gender[n],
+                    city[n],
+                    "FR",
+                    f"2022-{1 + signup_day[n] % 12:02d}-{1 + signup_day[n] % 28:02d}",
+                ]
+            )
 
     departments = ["Home", "Garden", "Kitchen", "Sport", "Toys", "Books", "Beauty", "Tech"]
     with paths["products"].open("w", newline="", encoding="utf-8") as handle:
@@ -132,9 +147,18 @@ def generate_store(directory: Path, *, customers: int, products: int, lines: int
         price = np.round(rng.lognormal(3.0, 0.8, products), 2)
         for n in range(products):
             department = departments[n % len(departments)]
-            writer.writerow([f"P{n:06d}", f"{department} item {n}", f"A fine {department.lower()} product",
-                             f"{department} > Range {n % 25}", f"Brand {n % 300}", f"{department.lower()};r{n % 25}",
-                             f"{price[n]:.2f}", f"{price[n] * 0.6:.2f}"])
+            writer.writerow(
+                [
+                    f"P{n:06d}",
+                    f"{department} item {n}",
+                    f"A fine {department.lower()} product",
+                    f"{department} > Range {n % 25}",
+                    f"Brand {n % 300}",
+                    f"{department.lower()};r{n % 25}",
+                    f"{price[n]:.2f}",
+                    f"{price[n] * 0.6:.2f}",
+                ]
+            )
 
     # Orders: sizes 1-6, customers with skewed activity, products with Zipf-like popularity.
     sizes = rng.integers(1, 7, lines)
@@ -156,15 +180,24 @@ def generate_store(directory: Path, *, customers: int, products: int, lines: int
         for i in range(lines):
             order = order_of_line[i]
             # Every other line carries an explicit price; the rest default to the product's price.
-            writer.writerow([f"O{order:08d}", f"C{order_customer[order]:07d}", f"P{line_product[i]:06d}",
-                             int(quantity[i]), f"{stamps[order]}Z", "9.99" if i % 2 else "",
-                             order_channel[order]])
+            writer.writerow(
+                [
+                    f"O{order:08d}",
+                    f"C{order_customer[order]:07d}",
+                    f"P{line_product[i]:06d}",
+                    int(quantity[i]),
+                    f"{stamps[order]}Z",
+                    "9.99" if i % 2 else "",
+                    order_channel[order],
+                ]
+            )
             if i % 200_000 == 0 and i:
                 log(f"  generated {i:,} order lines")
     return paths
 
 
 # -- database --------------------------------------------------------------------------------
+
 
 def create_database() -> None:
     from bench.databases import recreate_database
@@ -206,14 +239,20 @@ def fresh_database() -> None:
     connection.settings_dict["SET_ROLE"] = ""
     create_database()
     call_command("migrate", verbosity=0)
-    create_roles(owner_role=settings.DB_OWNER_ROLE, app_role=settings.DB_APP_ROLE, app_password=None,
-                 owner_password=None, database=connection.settings_dict["NAME"])
+    create_roles(
+        owner_role=settings.DB_OWNER_ROLE,
+        app_role=settings.DB_APP_ROLE,
+        app_password=None,
+        owner_password=None,
+        database=connection.settings_dict["NAME"],
+    )
     apply_rls()
     connection.settings_dict["SET_ROLE"] = settings.DB_APP_ROLE
     connection.close()
 
 
 # -- the benchmark ---------------------------------------------------------------------------
+
 
 def timed_import(tenant, kind: str, path: Path) -> Timing:  # type: ignore[no-untyped-def]
     from retailsite.commerce.importers import import_store_data
@@ -236,10 +275,20 @@ def timed_import(tenant, kind: str, path: Path) -> Timing:  # type: ignore[no-un
     python_after, postgres_after = meter.read()
     write_started = marks.get(f"writing {kind}", started + seconds)
     counts = report[kind]
-    postgres_cpu = (postgres_after - postgres_before) if postgres_before is not None and postgres_after is not None \
-        else None
-    return Timing(kind, counts.rows_read, seconds, write_started - started, started + seconds - write_started,
-                  counts.created, counts.updated, python_after - python_before, postgres_cpu)
+    postgres_cpu = (
+        (postgres_after - postgres_before) if postgres_before is not None and postgres_after is not None else None
+    )
+    return Timing(
+        kind,
+        counts.rows_read,
+        seconds,
+        write_started - started,
+        started + seconds - write_started,
+        counts.created,
+        counts.updated,
+        python_after - python_before,
+        postgres_cpu,
+    )
 
 
 def machine() -> str:
@@ -252,8 +301,10 @@ def machine() -> str:
         cursor.execute("SHOW server_version")
         pg_version = cursor.fetchone()[0]
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return (f"{cores} cores ({cpu}), Python {platform.python_version()}, PostgreSQL {pg_version}, "
-            f"{platform.system()} {platform.release()}")
+    return (
+        f"{cores} cores ({cpu}), Python {platform.python_version()}, PostgreSQL {pg_version}, "
+        f"{platform.system()} {platform.release()}"
+    )
 
 
 def cpu_text(timing: Timing) -> str:
@@ -262,48 +313,65 @@ def cpu_text(timing: Timing) -> str:
     return f"{timing.python_cpu:.1f} + {timing.postgres_cpu:.1f} = {timing.python_cpu + timing.postgres_cpu:.1f}"
 
 
-def render(first: list[Timing], second: list[Timing], args: argparse.Namespace, where: str,
-           load: tuple[float, float], all_orders: list[float]) -> str:
-    rows = ["| kind | rows | first import: wall s | rows/s | validate / write wall s | CPU s (Python + PostgreSQL) "
-            "| re-import: wall s | CPU s | created / updated |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+def render(
+    first: list[Timing],
+    second: list[Timing],
+    args: argparse.Namespace,
+    where: str,
+    load: tuple[float, float],
+    all_orders: list[float],
+) -> str:
+    rows = [
+        "| kind | rows | first import: wall s | rows/s | validate / write wall s | CPU s (Python + PostgreSQL) "
+        "| re-import: wall s | CPU s | created / updated |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for a, b in zip(first, second, strict=True):
-        rows.append(f"| {a.kind} | {a.rows:,} | {a.seconds:.1f} | {a.rows / a.seconds:,.0f} | "
-                    f"{a.validate_seconds:.1f} / {a.write_seconds:.1f} | {cpu_text(a)} | {b.seconds:.1f} | "
-                    f"{cpu_text(b)} | {b.created} / {b.updated} |")
+        rows.append(
+            f"| {a.kind} | {a.rows:,} | {a.seconds:.1f} | {a.rows / a.seconds:,.0f} | "
+            f"{a.validate_seconds:.1f} / {a.write_seconds:.1f} | {cpu_text(a)} | {b.seconds:.1f} | "
+            f"{cpu_text(b)} | {b.created} / {b.updated} |"
+        )
     orders = next(t for t in first if t.kind == "orders")
     verdict = "met" if orders.seconds < TARGET_SECONDS else "NOT met"
     extra = [f"--lines {args.lines}"] if args.lines != 1_000_000 else []
     extra += [f"--repeats {args.repeats}"] if args.repeats != 1 else []
     command = f"make bench-import BENCH_ARGS='{' '.join(extra)}'" if extra else "make bench-import"
-    return "\n".join([
-        "# Bulk import benchmark",
-        "",
-        f"{args.lines:,} order lines ({args.customers:,} customers, {args.products:,} products) imported with "
-        "`import_store_data` into a freshly migrated PostgreSQL database, as the application role under "
-        "row-level security; then the same files imported again (idempotent: nothing created or updated). "
-        "Each kind is a separate import; the orders import includes its commit (deferred foreign-key checks, "
-        "the audit log's seal).",
-        "",
-        *rows,
-        "",
-        f"Target: {args.lines:,} order lines in under {TARGET_SECONDS:.0f} s on 2 cores — **{verdict}** by wall "
-        f"time ({orders.seconds:.1f} s for orders"
-        + (f"; the median of {len(all_orders)} runs on fresh databases, all runs: "
-           + ", ".join(f"{seconds:.1f}" for seconds in all_orders) + " s" if len(all_orders) > 1 else "")
-        + ").",
-        "",
-        "Wall time depends on what else the machine runs (the load average counts runnable processes; above 2 "
-        "the two cores are shared). The CPU column is the work the import itself did: this Python process plus "
-        "the PostgreSQL backend serving it and its parallel workers. On an idle machine the wall time would be "
-        "about that CPU time plus disk waits — an estimate, not measured here. "
-        f"Load average during the run: {load[0]:.1f} at the start, {load[1]:.1f} at the end.",
-        "",
-        f"Machine: {where}.",
-        "",
-        f"Reproduce: `{command}` (generated data in a temporary directory, database `{DB_NAME}`).",
-        "",
-    ])
+    return "\n".join(
+        [
+            "# Bulk import benchmark",
+            "",
+            f"{args.lines:,} order lines ({args.customers:,} customers, {args.products:,} products) imported with "
+            "`import_store_data` into a freshly migrated PostgreSQL database, as the application role under "
+            "row-level security; then the same files imported again (idempotent: nothing created or updated). "
+            "Each kind is a separate import; the orders import includes its commit (deferred foreign-key checks, "
+            "the audit log's seal).",
+            "",
+            *rows,
+            "",
+            f"Target: {args.lines:,} order lines in under {TARGET_SECONDS:.0f} s on 2 cores — **{verdict}** by wall "
+            f"time ({orders.seconds:.1f} s for orders"
+            + (
+                f"; the median of {len(all_orders)} runs on fresh databases, all runs: "
+                + ", ".join(f"{seconds:.1f}" for seconds in all_orders)
+                + " s"
+                if len(all_orders) > 1
+                else ""
+            )
+            + ").",
+            "",
+            "Wall time depends on what else the machine runs (the load average counts runnable processes; above 2 "
+            "the two cores are shared). The CPU column is the work the import itself did: this Python process plus "
+            "the PostgreSQL backend serving it and its parallel workers. On an idle machine the wall time would be "
+            "about that CPU time plus disk waits — an estimate, not measured here. "
+            f"Load average during the run: {load[0]:.1f} at the start, {load[1]:.1f} at the end.",
+            "",
+            f"Machine: {where}.",
+            "",
+            f"Reproduce: `{command}` (generated data in a temporary directory, database `{DB_NAME}`).",
+            "",
+        ]
+    )
 
 
 def run_once(files: dict[str, Path]) -> tuple[list[Timing], list[Timing]]:
@@ -337,8 +405,9 @@ def main() -> None:
     directory = Path(tempfile.mkdtemp(prefix="retailsite-bench-import-"))
     try:
         log(f"Generating {args.lines:,} order lines in {directory} ...")
-        files = generate_store(directory, customers=args.customers, products=args.products, lines=args.lines,
-                               seed=args.seed)
+        files = generate_store(
+            directory, customers=args.customers, products=args.products, lines=args.lines, seed=args.seed
+        )
         setup_django()
         load_start = os.getloadavg()[0]
         runs = []

@@ -82,11 +82,22 @@ class Row:
     tune_seconds: float
 
 
-def evaluate(model: Recommender, train: TrainingData, relevant: sp.csr_matrix, users: np.ndarray,
-             groups: dict[str, np.ndarray], item_vectors: np.ndarray) -> tuple[EvaluationReport, dict]:
+def evaluate(
+    model: Recommender,
+    train: TrainingData,
+    relevant: sp.csr_matrix,
+    users: np.ndarray,
+    groups: dict[str, np.ndarray],
+    item_vectors: np.ndarray,
+) -> tuple[EvaluationReport, dict]:
     top = model.recommend(users, K, exclude=train.seen, with_reasons=False)
     report = evaluate_recommendations(
-        top.items, relevant, k=K, users=users, train=train.seen, item_vectors=item_vectors,
+        top.items,
+        relevant,
+        k=K,
+        users=users,
+        train=train.seen,
+        item_vectors=item_vectors,
         user_groups=groups["gender"],
     )
     by_age = evaluate_recommendations(top.items, relevant, k=K, users=users, user_groups=groups["age_band"]).by_group
@@ -116,7 +127,10 @@ def movielens_section(threads: int) -> dict:
     for name in ("popularity", "item_knn", "ease", "als", "sequential"):
         started = time.perf_counter()
         result, _ = grid_search(
-            lambda p, name=name: make_recommender(name, p), DEFAULT_GRIDS.get(name, [{}]), split, k=K,
+            lambda p, name=name: make_recommender(name, p),
+            DEFAULT_GRIDS.get(name, [{}]),
+            split,
+            k=K,
             on_trial=lambda p, q, name=name: log(f"  {name} {p}: validation NDCG@10 {q:.4f}"),
         )
         tune_seconds = time.perf_counter() - started
@@ -145,8 +159,14 @@ def movielens_section(threads: int) -> dict:
         log(f"{label}: test NDCG@10 {report.accuracy.ndcg:.4f} (fit incl. tuning {hybrid_seconds:.1f}s)")
     baselines = [r for r in rows if r.name in ("popularity", "item_knn", "ease", "als")]
     best = max(baselines, key=lambda r: r.report.accuracy.ndcg)
-    return {"rows": rows, "best": best, "hybrid": rows[5], "hybrid_binary": rows[6], "by_age": by_age_all,
-            "sequential": rows[4]}
+    return {
+        "rows": rows,
+        "best": best,
+        "hybrid": rows[5],
+        "hybrid_binary": rows[6],
+        "by_age": by_age_all,
+        "sequential": rows[4],
+    }
 
 
 # ---------------------------------------------------------------------------------------- synthetic store
@@ -205,8 +225,9 @@ def synthetic_store(n_users: int, n_items: int, n_events: int, seed: int = 7) ->
         followees[at] = rng.choice(members[c], int(at.sum()))
     keep = followers != followees
     follows = sp.csr_matrix((np.ones(int(keep.sum())), (followers[keep], followees[keep])), shape=(n_users, n_users))
-    customers = CustomerInfo(n_users, attributes=attributes, attribute_names=("age_band", "gender", "region"),
-                             follows=follows)
+    customers = CustomerInfo(
+        n_users, attributes=attributes, attribute_names=("age_band", "gender", "region"), follows=follows
+    )
     return TrainingData(events, InteractionConfig(), catalog, customers)
 
 
@@ -234,13 +255,25 @@ def synthetic_child(scale: float, threads: int, out_path: str) -> None:
         filled = float((top.items >= 0).mean())
         log(f"synthetic: top-N {topn_seconds:.1f}s (CPU {topn_cpu:.1f}s)")
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    Path(out_path).write_text(json.dumps({
-        "n_users": n_users, "n_items": n_items, "n_events": n_events, "fit_seconds": fit_seconds,
-        "topn_seconds": topn_seconds, "fit_cpu": fit_cpu, "topn_cpu": topn_cpu, "peak_mb": peak_mb,
-        "filled": filled, "components": sorted(model.components_), "weights": model.weights_,
-        "cf": "ALS" if "ease" not in model.components_ else "EASE",
-        "load_average": (load_before + os.getloadavg()[0]) / 2,
-    }))
+    Path(out_path).write_text(
+        json.dumps(
+            {
+                "n_users": n_users,
+                "n_items": n_items,
+                "n_events": n_events,
+                "fit_seconds": fit_seconds,
+                "topn_seconds": topn_seconds,
+                "fit_cpu": fit_cpu,
+                "topn_cpu": topn_cpu,
+                "peak_mb": peak_mb,
+                "filled": filled,
+                "components": sorted(model.components_),
+                "weights": model.weights_,
+                "cf": "ALS" if "ease" not in model.components_ else "EASE",
+                "load_average": (load_before + os.getloadavg()[0]) / 2,
+            }
+        )
+    )
 
 
 def synthetic_section(scale: float, threads: int) -> dict:
@@ -264,15 +297,17 @@ SECTION_HEADINGS = {  # each section of the document starts with one of these he
 
 
 def header(threads: int) -> str:
-    return "\n".join([
-        "# Recommendation benchmark",
-        "",
-        f"Machine: {os.cpu_count()} cores (nproc), {platform.processor() or platform.machine()}, "
-        f"Python {platform.python_version()}; BLAS threads limited to {threads}, ALS (implicit) uses all cores "
-        "(sections 1 and 2); the full retrain uses two threads (ALS and the batched top-N work).",
-        f"Reproduce: `{COMMAND}`",
-        "",
-    ])
+    return "\n".join(
+        [
+            "# Recommendation benchmark",
+            "",
+            f"Machine: {os.cpu_count()} cores (nproc), {platform.processor() or platform.machine()}, "
+            f"Python {platform.python_version()}; BLAS threads limited to {threads}, ALS (implicit) uses all cores "
+            "(sections 1 and 2); the full retrain uses two threads (ALS and the batched top-N work).",
+            f"Reproduce: `{COMMAND}`",
+            "",
+        ]
+    )
 
 
 def document_sections(text: str) -> dict[str, str]:
@@ -304,8 +339,10 @@ def markdown(ml: dict | None, synthetic: dict | None, threads: int) -> str:
             acc = row.report.accuracy
             val = f"{row.validation_ndcg:.4f}" if row.validation_ndcg is not None else "-"
             tune = f"{row.tune_seconds:.1f}" if row.tune_seconds else "(in fit)"
-            lines.append(f"| {row.name} | {acc.ndcg:.4f} | {acc.recall:.4f} | {row.report.coverage:.3f} | {val} | "
-                         f"{row.fit_seconds:.1f} | {tune} | {row.params} |")
+            lines.append(
+                f"| {row.name} | {acc.ndcg:.4f} | {acc.recall:.4f} | {row.report.coverage:.3f} | {val} | "
+                f"{row.fit_seconds:.1f} | {tune} | {row.params} |"
+            )
         hybrid, best, sequential = ml["hybrid"], ml["best"], ml["sequential"]
         ratio = hybrid.report.accuracy.ndcg / best.report.accuracy.ndcg
         ratio_binary = ml["hybrid_binary"].report.accuracy.ndcg / best.report.accuracy.ndcg
@@ -320,7 +357,7 @@ def markdown(ml: dict | None, synthetic: dict | None, threads: int) -> str:
             "Most of the gain comes from the sequential item-to-item component (items engaged with just before or",
             "after each other in customers' event sequences, applied to a customer's latest events). MovieLens",
             "users rate in sessions, partly in the order the site showed titles, so this signal is unusually",
-            "strong here; in a store it is the \"viewed next / bought next\" signal of a session.",
+            'strong here; in a store it is the "viewed next / bought next" signal of a session.',
             "",
             "Beyond accuracy and fairness (same test lists):",
             "",

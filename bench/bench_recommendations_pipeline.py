@@ -95,13 +95,21 @@ def stack_config() -> StackConfig:
 
 
 def data_parameters(args: argparse.Namespace) -> dict[str, object]:
-    return {"customers": args.customers, "products": args.products, "days": args.days, "end_date": args.end_date,
-            "seed": args.seed}
+    return {
+        "customers": args.customers,
+        "products": args.products,
+        "days": args.days,
+        "end_date": args.end_date,
+        "seed": args.seed,
+    }
 
 
 def reproduce_command(args: argparse.Namespace, *, standalone: bool) -> str:
-    extra = [f"--{name.replace('_', '-')} {getattr(args, name)}" for name, default in DEFAULTS.items()
-             if getattr(args, name) != default]
+    extra = [
+        f"--{name.replace('_', '-')} {getattr(args, name)}"
+        for name, default in DEFAULTS.items()
+        if getattr(args, name) != default
+    ]
     if args.repeats != 1:
         extra.append(f"--repeats {args.repeats}")
     if standalone:
@@ -111,6 +119,7 @@ def reproduce_command(args: argparse.Namespace, *, standalone: bool) -> str:
 
 
 # -- the store ---------------------------------------------------------------------------------------------
+
 
 def store_facts(config: StackConfig) -> dict[str, int]:
     """What training reads, counted with the loader's own predicates (as the superuser: no RLS to set)."""
@@ -124,14 +133,19 @@ def store_facts(config: StackConfig) -> dict[str, int]:
 
         return {
             "customers": count("SELECT count(*) FROM commerce_customer WHERE tenant_id = %s"),
-            "consenting": count("SELECT count(*) FROM commerce_customer WHERE tenant_id = %s "
-                                "AND personalization_consent"),
+            "consenting": count(
+                "SELECT count(*) FROM commerce_customer WHERE tenant_id = %s AND personalization_consent"
+            ),
             "products": count("SELECT count(*) FROM commerce_product WHERE tenant_id = %s"),
-            "order_lines": count("SELECT count(*) FROM commerce_orderline l JOIN commerce_order o ON o.id = l.order_id "
-                                 "JOIN commerce_customer c ON c.id = o.customer_id "
-                                 "WHERE l.tenant_id = %s AND c.personalization_consent"),
-            "events": count("SELECT count(*) FROM commerce_event e JOIN commerce_customer c ON c.id = e.customer_id "
-                            "WHERE e.tenant_id = %s AND c.personalization_consent AND e.event_type <> 'purchase'"),
+            "order_lines": count(
+                "SELECT count(*) FROM commerce_orderline l JOIN commerce_order o ON o.id = l.order_id "
+                "JOIN commerce_customer c ON c.id = o.customer_id "
+                "WHERE l.tenant_id = %s AND c.personalization_consent"
+            ),
+            "events": count(
+                "SELECT count(*) FROM commerce_event e JOIN commerce_customer c ON c.id = e.customer_id "
+                "WHERE e.tenant_id = %s AND c.personalization_consent AND e.event_type <> 'purchase'"
+            ),
             "follows": count("SELECT count(*) FROM commerce_follow WHERE tenant_id = %s"),
         }
 
@@ -139,25 +153,42 @@ def store_facts(config: StackConfig) -> dict[str, int]:
 def ensure_store(config: StackConfig, args: argparse.Namespace) -> tuple[dict[str, object], bool]:
     """The kept store if it was built with these options (and its build finished), else a fresh one."""
     keys = load_secrets(config)
-    reuse = (not args.rebuild and keys is not None and keys.get("data") == data_parameters(args)
-             and "build" in keys and database_exists(config))
+    reuse = (
+        not args.rebuild
+        and keys is not None
+        and keys.get("data") == data_parameters(args)
+        and "build" in keys
+        and database_exists(config)
+    )
     if reuse:
         assert keys is not None
-        log(f"pipeline: reusing database {config.database}, built {keys.get('built_at', '?')} with the same options "
-            "(--rebuild for a fresh one)")
+        log(
+            f"pipeline: reusing database {config.database}, built {keys.get('built_at', '?')} with the same options "
+            "(--rebuild for a fresh one)"
+        )
         return keys, True
     keys = new_secrets(data_parameters(args))  # type: ignore[arg-type]
     save_secrets(config, keys)
     env = server_environment(config, keys, rate_limit="1000/min")
     log(f"pipeline: building a fresh store in database {config.database}")
-    timings = build_store(config, env, customers=args.customers, products=args.products, days=args.days,
-                          seed=args.seed, tenant=TENANT, end_date=args.end_date, train=False)
+    timings = build_store(
+        config,
+        env,
+        customers=args.customers,
+        products=args.products,
+        days=args.days,
+        seed=args.seed,
+        tenant=TENANT,
+        end_date=args.end_date,
+        train=False,
+    )
     keys.update(build=timings, built_at=time.strftime("%Y-%m-%d %H:%M"), facts=store_facts(config))
     save_secrets(config, keys)
     return keys, False
 
 
 # -- the measured run --------------------------------------------------------------------------------------
+
 
 @dataclass
 class Run:
@@ -219,7 +250,8 @@ def latest_version(config: StackConfig) -> dict[str, object]:
             "v.params->'components', (SELECT count(*) FROM recommendations_customerrecommendations r "
             "WHERE r.model_version_id = v.id) FROM recommendations_modelversion v "
             "JOIN tenancy_tenant t ON t.id = v.tenant_id WHERE t.slug = %s ORDER BY v.id DESC LIMIT 1",
-            [TENANT]).fetchone()
+            [TENANT],
+        ).fetchone()
     keys = ("id", "status", "n_customers", "n_products", "n_interactions", "ndcg", "components", "customer_lists")
     return dict(zip(keys, row, strict=True))
 
@@ -247,10 +279,16 @@ def measured_run(config: StackConfig, keys: dict[str, object]) -> Run:
     ends = [at for _, at in marks[1:]] + [started + seconds]
     phases = [("start-up: interpreter, Django, imports", (marks[0][1] if marks else started + seconds) - started)]
     phases += [(PHASES[index][1], end - at) for (index, at), end in zip(marks, ends, strict=True)]
-    return Run(seconds=seconds, cpu_python=usage.ru_utime + usage.ru_stime,
-               cpu_postgres=meter.seconds("postgres") or None, peak_rss_mb=usage.ru_maxrss / 1024, phases=phases,
-               summary=summary[-1] if summary else "", load=(load_start, os.getloadavg()[0]),
-               version=latest_version(config))
+    return Run(
+        seconds=seconds,
+        cpu_python=usage.ru_utime + usage.ru_stime,
+        cpu_postgres=meter.seconds("postgres") or None,
+        peak_rss_mb=usage.ru_maxrss / 1024,
+        phases=phases,
+        summary=summary[-1] if summary else "",
+        load=(load_start, os.getloadavg()[0]),
+        version=latest_version(config),
+    )
 
 
 def machine(config: StackConfig) -> str:
@@ -259,37 +297,54 @@ def machine(config: StackConfig) -> str:
     cpu = cpu_model()
     with psycopg.connect(config.database_url(), autocommit=True) as db:
         version = db.execute("SHOW server_version").fetchone()[0]
-        settings = {name: db.execute(f"SHOW {name}").fetchone()[0]
-                    for name in ("shared_buffers", "work_mem", "autovacuum")}
+        settings = {
+            name: db.execute(f"SHOW {name}").fetchone()[0] for name in ("shared_buffers", "work_mem", "autovacuum")
+        }
     memory_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024**3
     cores = len(os.sched_getaffinity(0))
-    return (f"{cores} cores ({cpu}), {memory_gb:.0f} GB RAM, Python {platform.python_version()}, PostgreSQL "
-            f"{version} (shared_buffers {settings['shared_buffers']}, work_mem {settings['work_mem']}, autovacuum "
-            f"{settings['autovacuum']}: the benchmark runs VACUUM (ANALYZE) before each measured run)")
+    return (
+        f"{cores} cores ({cpu}), {memory_gb:.0f} GB RAM, Python {platform.python_version()}, PostgreSQL "
+        f"{version} (shared_buffers {settings['shared_buffers']}, work_mem {settings['work_mem']}, autovacuum "
+        f"{settings['autovacuum']}: the benchmark runs VACUUM (ANALYZE) before each measured run)"
+    )
 
 
 # -- the section -------------------------------------------------------------------------------------------
+
 
 def pipeline_section(args: argparse.Namespace) -> dict:
     config = stack_config()
     keys, reused = ensure_store(config, args)
     facts = keys["facts"]
-    log(f"pipeline: store holds {facts['customers']:,} customers ({facts['consenting']:,} consenting), "
+    log(
+        f"pipeline: store holds {facts['customers']:,} customers ({facts['consenting']:,} consenting), "
         f"{facts['products']:,} products; training reads {facts['order_lines']:,} order lines + "
-        f"{facts['events']:,} events = {facts['order_lines'] + facts['events']:,} interactions")
+        f"{facts['events']:,} events = {facts['order_lines'] + facts['events']:,} interactions"
+    )
     runs: list[Run] = []
     for repeat in range(args.repeats):
         log("pipeline: VACUUM (ANALYZE), as autovacuum keeps statistics in production")
         vacuum_analyze(config)
-        log(f"pipeline: measured retrain {repeat + 1} of {args.repeats}: manage.py train --tenant {TENANT} "
-            "--only recommendations (as retail_app)")
+        log(
+            f"pipeline: measured retrain {repeat + 1} of {args.repeats}: manage.py train --tenant {TENANT} "
+            "--only recommendations (as retail_app)"
+        )
         runs.append(measured_run(config, keys))
         run = runs[-1]
-        log(f"pipeline: {run.seconds:.1f} s wall, CPU {run.cpu_python:.1f} s train process + "
-            f"{run.cpu_postgres or 0:.1f} s PostgreSQL, peak RSS {run.peak_rss_mb:,.0f} MB")
-    return {"runs": runs, "facts": facts, "reused": reused, "built_at": keys.get("built_at"),
-            "build": keys.get("build", {}), "machine": machine(config), "database": config.database,
-            "params": data_parameters(args)}
+        log(
+            f"pipeline: {run.seconds:.1f} s wall, CPU {run.cpu_python:.1f} s train process + "
+            f"{run.cpu_postgres or 0:.1f} s PostgreSQL, peak RSS {run.peak_rss_mb:,.0f} MB"
+        )
+    return {
+        "runs": runs,
+        "facts": facts,
+        "reused": reused,
+        "built_at": keys.get("built_at"),
+        "build": keys.get("build", {}),
+        "machine": machine(config),
+        "database": config.database,
+        "params": data_parameters(args),
+    }
 
 
 def markdown(result: dict, command: str) -> str:
@@ -330,8 +385,11 @@ def markdown(result: dict, command: str) -> str:
         f"Target: a full retrain of ~1,000,000 interactions, 50,000 customers, 20,000 products in under "
         f"{TARGET_SECONDS:.0f} s and under {TARGET_MB / 1024:.0f} GB on 2 cores — time "
         f"**{'met' if time_ok else 'NOT met'}** by wall time ({run.seconds:.1f} s"
-        + (f"; median of {len(runs)} runs: " + ", ".join(f"{r.seconds:.1f}" for r in runs) + " s" if len(runs) > 1
-           else "")
+        + (
+            f"; median of {len(runs)} runs: " + ", ".join(f"{r.seconds:.1f}" for r in runs) + " s"
+            if len(runs) > 1
+            else ""
+        )
         + f"), memory **{'met' if memory_ok else 'NOT met'}** ({run.peak_rss_mb:,.0f} MB).",
         "",
         "Wall time moves with whatever else runs on the machine; CPU time is the work the retrain itself did. "
@@ -342,8 +400,12 @@ def markdown(result: dict, command: str) -> str:
         f"Machine: {result['machine']}.",
         "",
         f"Reproduce: `{command}` (database `{result['database']}`, built once and kept; "
-        + (f"reused, built {result['built_at']}" if result["reused"] else "built in this run: "
-           + ", ".join(f"{name} {seconds:.0f} s" for name, seconds in result["build"].items()))
+        + (
+            f"reused, built {result['built_at']}"
+            if result["reused"]
+            else "built in this run: "
+            + ", ".join(f"{name} {seconds:.0f} s" for name, seconds in result["build"].items())
+        )
         + "; `--rebuild` builds it afresh).",
         "",
     ]

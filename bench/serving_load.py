@@ -135,26 +135,55 @@ def write_target_files(directory: Path, target: Target) -> tuple[Path, Path | No
     return paths_file, cookies_file
 
 
-def run_wrk(*, base_url: str, target: Target, script: Path, directory: Path, seconds: int, connections: int,
-            threads: int, timeout_seconds: int = 30) -> LoadResult:
+def run_wrk(
+    *,
+    base_url: str,
+    target: Target,
+    script: Path,
+    directory: Path,
+    seconds: int,
+    connections: int,
+    threads: int,
+    timeout_seconds: int = 30,
+) -> LoadResult:
     """Drive `target` for `seconds` with `connections` open connections; latencies as wrk measures them.
 
     A request still unanswered after `timeout_seconds` (gunicorn's own worker timeout) is a socket error.
     """
     paths_file, cookies_file = write_target_files(directory, target)
     command = [
-        wrk_path() or "wrk", "--latency", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s",
-        "--timeout", f"{timeout_seconds}s", "-s", str(script), base_url + target.paths[0],
-        "--", str(paths_file), str(cookies_file or ""), target.authorization, str(random.randrange(1 << 30)),
+        wrk_path() or "wrk",
+        "--latency",
+        "-t",
+        str(threads),
+        "-c",
+        str(connections),
+        "-d",
+        f"{seconds}s",
+        "--timeout",
+        f"{timeout_seconds}s",
+        "-s",
+        str(script),
+        base_url + target.paths[0],
+        "--",
+        str(paths_file),
+        str(cookies_file or ""),
+        target.authorization,
+        str(random.randrange(1 << 30)),
     ]
     completed = subprocess.run(command, capture_output=True, text=True, check=False)
     line = next((ln for ln in completed.stdout.splitlines() if ln.startswith(RESULT_MARKER)), None)
     if completed.returncode != 0 or line is None:
         raise RuntimeError(f"wrk failed (exit {completed.returncode}):\n{completed.stdout}\n{completed.stderr}")
-    data = json.loads(line[len(RESULT_MARKER):])
+    data = json.loads(line[len(RESULT_MARKER) :])
     return LoadResult(
-        target=target, requests=data["requests"], seconds=data["duration_us"] / 1e6,
-        p50_ms=data["p50_us"] / 1000, p90_ms=data["p90_us"] / 1000, p99_ms=data["p99_us"] / 1000,
-        max_ms=data["max_us"] / 1000, statuses={int(k): v for k, v in data["statuses"].items()},
+        target=target,
+        requests=data["requests"],
+        seconds=data["duration_us"] / 1e6,
+        p50_ms=data["p50_us"] / 1000,
+        p90_ms=data["p90_us"] / 1000,
+        p99_ms=data["p99_us"] / 1000,
+        max_ms=data["max_us"] / 1000,
+        statuses={int(k): v for k, v in data["statuses"].items()},
         socket_errors=data["connect_errors"] + data["read_errors"] + data["write_errors"] + data["timeouts"],
     )

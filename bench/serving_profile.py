@@ -94,8 +94,11 @@ def _analyse(profiler: cProfile.Profile, requests: int, limit: int = 16) -> tupl
         areas[_area(filename)] += own
         if in_project and path.relative_to(REPO).parts[0] != "bench":
             project.append((cumulative, calls, f"{path.relative_to(REPO)}:{line}({name})"))
-        where = f"{path.relative_to(REPO)}:{line}" if in_project else (
-            "/".join(path.parts[-3:]) + f":{line}" if path.is_absolute() else filename)
+        where = (
+            f"{path.relative_to(REPO)}:{line}"
+            if in_project
+            else ("/".join(path.parts[-3:]) + f":{line}" if path.is_absolute() else filename)
+        )
         internals.append((own, calls, f"{where}({name})"))
 
     def table(rows: list[tuple[float, float, str]], heading: str) -> str:
@@ -110,8 +113,16 @@ def _analyse(profiler: cProfile.Profile, requests: int, limit: int = 16) -> tupl
     return by_area, table(project, "CPU ms cum"), table(internals, "CPU ms own")
 
 
-def _replay(client, paths: list[str], cookies: list[str], headers: dict[str, str], rng: random.Random,  # type: ignore[no-untyped-def]
-            requests: int, label: str, around: Callable[[Callable[[], object]], object]) -> None:
+def _replay(
+    client,
+    paths: list[str],
+    cookies: list[str],
+    headers: dict[str, str],
+    rng: random.Random,  # type: ignore[no-untyped-def]
+    requests: int,
+    label: str,
+    around: Callable[[Callable[[], object]], object],
+) -> None:
     from django.conf import settings
 
     for _ in range(requests):
@@ -123,8 +134,17 @@ def _replay(client, paths: list[str], cookies: list[str], headers: dict[str, str
             raise RuntimeError(f"{label}: {path} answered {response.status_code}")  # type: ignore[attr-defined]
 
 
-def profile_endpoint(*, key: str, label: str, paths: list[str], cookies: list[str], authorization: str,
-                     requests: int, seed: int, with_cprofile: bool) -> EndpointProfile:
+def profile_endpoint(
+    *,
+    key: str,
+    label: str,
+    paths: list[str],
+    cookies: list[str],
+    authorization: str,
+    requests: int,
+    seed: int,
+    with_cprofile: bool,
+) -> EndpointProfile:
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
@@ -154,8 +174,11 @@ def profile_endpoint(*, key: str, label: str, paths: list[str], cookies: list[st
 
     _replay(client, paths, cookies, headers, rng, requests, label, measured)
     backend_after = _backend_cpu_seconds(connection)
-    postgres_ms = (1000 * (backend_after - backend_before) / requests
-                   if backend_before is not None and backend_after is not None else 0.0)
+    postgres_ms = (
+        1000 * (backend_after - backend_before) / requests
+        if backend_before is not None and backend_after is not None
+        else 0.0
+    )
     by_area: list[tuple[str, float]] = []
     hot_functions = hot_internals = ""
     if with_cprofile:
@@ -172,12 +195,19 @@ def profile_endpoint(*, key: str, label: str, paths: list[str], cookies: list[st
         by_area, hot_functions, hot_internals = _analyse(profiler, requests)
     durations.sort()
     return EndpointProfile(
-        key=key, label=label, requests=requests, median_ms=1000 * statistics.median(durations),
-        p90_ms=1000 * durations[int(0.9 * (len(durations) - 1))], cpu_ms_per_request=1000 * cpu[0] / requests,
+        key=key,
+        label=label,
+        requests=requests,
+        median_ms=1000 * statistics.median(durations),
+        p90_ms=1000 * durations[int(0.9 * (len(durations) - 1))],
+        cpu_ms_per_request=1000 * cpu[0] / requests,
         queries_per_request=sum(s.count for s in shapes.values()) / requests,
         sql_ms_per_request=1000 * sum(s.seconds for s in shapes.values()) / requests,
-        shapes=sorted(shapes.values(), key=lambda s: (-s.count, -s.seconds)), cpu_by_area=by_area,
-        hot_functions=hot_functions, hot_internals=hot_internals, postgres_cpu_ms_per_request=postgres_ms,
+        shapes=sorted(shapes.values(), key=lambda s: (-s.count, -s.seconds)),
+        cpu_by_area=by_area,
+        hot_functions=hot_functions,
+        hot_internals=hot_internals,
+        postgres_cpu_ms_per_request=postgres_ms,
     )
 
 
@@ -207,20 +237,36 @@ def render_profile(profile: EndpointProfile, *, shapes: int = 14, sql_width: int
         for shape in profile.shapes[:shapes]:
             sql = shape.sql if len(shape.sql) <= sql_width else shape.sql[:sql_width] + " …"
             sql = sql.replace("|", "\\|")
-            lines.append(f"| {shape.count / profile.requests:.1f} | {1000 * shape.seconds / profile.requests:.2f} | "
-                         f"`{sql}` |")
+            lines.append(
+                f"| {shape.count / profile.requests:.1f} | {1000 * shape.seconds / profile.requests:.2f} | `{sql}` |"
+            )
         if len(profile.shapes) > shapes:
             rest = profile.shapes[shapes:]
-            lines.append(f"| {sum(s.count for s in rest) / profile.requests:.1f} | "
-                         f"{1000 * sum(s.seconds for s in rest) / profile.requests:.2f} | "
-                         f"{len(rest)} other query shapes |")
+            lines.append(
+                f"| {sum(s.count for s in rest) / profile.requests:.1f} | "
+                f"{1000 * sum(s.seconds for s in rest) / profile.requests:.2f} | "
+                f"{len(rest)} other query shapes |"
+            )
         lines.append("")
     if profile.cpu_by_area:
         total = sum(ms for _, ms in profile.cpu_by_area) or 1.0
-        lines += ["CPU profile (cProfile with a CPU-time clock, so waiting is left out; the profiler's overhead "
-                  "inflates every figure about equally). Own CPU by area:", "",
-                  "| area | CPU ms/request (profiled) | share |", "|---|---:|---:|"]
+        lines += [
+            "CPU profile (cProfile with a CPU-time clock, so waiting is left out; the profiler's overhead "
+            "inflates every figure about equally). Own CPU by area:",
+            "",
+            "| area | CPU ms/request (profiled) | share |",
+            "|---|---:|---:|",
+        ]
         lines += [f"| {area} | {ms:.1f} | {ms / total:.0%} |" for area, ms in profile.cpu_by_area]
-        lines += ["", "The project's functions by cumulative CPU, then the hottest functions by their own CPU:", "",
-                  "```", profile.hot_functions.rstrip(), "", profile.hot_internals.rstrip(), "```", ""]
+        lines += [
+            "",
+            "The project's functions by cumulative CPU, then the hottest functions by their own CPU:",
+            "",
+            "```",
+            profile.hot_functions.rstrip(),
+            "",
+            profile.hot_internals.rstrip(),
+            "```",
+            "",
+        ]
     return lines

@@ -40,6 +40,7 @@ def log(message: str) -> None:
 
 # -- configuration ---------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class StackConfig:
     admin_url: str  # a superuser connection to the server's maintenance database
@@ -76,30 +77,33 @@ def new_secrets(data_parameters: dict[str, int]) -> dict[str, object]:
 def server_environment(config: StackConfig, keys: dict[str, object], *, rate_limit: str) -> dict[str, str]:
     """The production settings, as the application role, with this benchmark's keys and Redis database."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_", "REDIS_"))}
-    env.update({
-        # retailsite.settings.production with static files collected into the benchmark's own directory.
-        "DJANGO_SETTINGS_MODULE": "bench.serving_settings",
-        "BENCH_STATIC_ROOT": str(CACHE_DIR / "static"),
-        "DATABASE_URL": config.database_url(config.app_role),
-        "REDIS_URL": config.redis_url,
-        "SECRET_KEY": str(keys["SECRET_KEY"]),
-        "FIELD_ENCRYPTION_KEYS": str(keys["FIELD_ENCRYPTION_KEYS"]),
-        "BLIND_INDEX_KEY": str(keys["BLIND_INDEX_KEY"]),
-        "ALLOWED_HOSTS": "127.0.0.1",
-        # wrk speaks plain HTTP to gunicorn directly; in production TLS ends at the proxy in front.
-        "SECURE_SSL_REDIRECT": "False",
-        "API_RATE_LIMIT": rate_limit,
-        # No connection pooler between gunicorn and PostgreSQL: prepared statements are safe (see base settings).
-        "DATABASE_PREPARE_THRESHOLD": "5",
-        "LOG_LEVEL": "WARNING",
-        "OPENBLAS_NUM_THREADS": "1",
-        "OMP_NUM_THREADS": "1",
-        "PYTHONUNBUFFERED": "1",
-    })
+    env.update(
+        {
+            # retailsite.settings.production with static files collected into the benchmark's own directory.
+            "DJANGO_SETTINGS_MODULE": "bench.serving_settings",
+            "BENCH_STATIC_ROOT": str(CACHE_DIR / "static"),
+            "DATABASE_URL": config.database_url(config.app_role),
+            "REDIS_URL": config.redis_url,
+            "SECRET_KEY": str(keys["SECRET_KEY"]),
+            "FIELD_ENCRYPTION_KEYS": str(keys["FIELD_ENCRYPTION_KEYS"]),
+            "BLIND_INDEX_KEY": str(keys["BLIND_INDEX_KEY"]),
+            "ALLOWED_HOSTS": "127.0.0.1",
+            # wrk speaks plain HTTP to gunicorn directly; in production TLS ends at the proxy in front.
+            "SECURE_SSL_REDIRECT": "False",
+            "API_RATE_LIMIT": rate_limit,
+            # No connection pooler between gunicorn and PostgreSQL: prepared statements are safe (see base settings).
+            "DATABASE_PREPARE_THRESHOLD": "5",
+            "LOG_LEVEL": "WARNING",
+            "OPENBLAS_NUM_THREADS": "1",
+            "OMP_NUM_THREADS": "1",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
     return env
 
 
 # -- building the database -------------------------------------------------------------------
+
 
 def manage(args: list[str], env: dict[str, str], *, database_url: str, capture: bool = False) -> str:
     """Run `manage.py ARGS` with the given DATABASE_URL; stream its output unless `capture`."""
@@ -138,8 +142,18 @@ def flush_redis(redis_url: str) -> None:
     redis.Redis.from_url(redis_url).flushdb()
 
 
-def build_store(config: StackConfig, env: dict[str, str], *, customers: int, products: int, days: int,
-                seed: int, tenant: str, end_date: str | None = None, train: bool = True) -> dict[str, float]:
+def build_store(
+    config: StackConfig,
+    env: dict[str, str],
+    *,
+    customers: int,
+    products: int,
+    days: int,
+    seed: int,
+    tenant: str,
+    end_date: str | None = None,
+    train: bool = True,
+) -> dict[str, float]:
     """Fresh database, roles, migrations, demo store and (unless `train` is false) trained recommendations.
     Returns step timings."""
     timings: dict[str, float] = {}
@@ -155,9 +169,24 @@ def build_store(config: StackConfig, env: dict[str, str], *, customers: int, pro
     create_database(config)
     step("roles", ["create_db_roles"], None)
     step("migrate", ["migrate", "--verbosity", "0"], config.owner_role)
-    step("seed", ["seed_demo", "--tenant", tenant, "--customers", str(customers), "--products", str(products),
-                  "--days", str(days), "--seed", str(seed), *(["--end-date", end_date] if end_date else [])],
-         config.app_role)
+    step(
+        "seed",
+        [
+            "seed_demo",
+            "--tenant",
+            tenant,
+            "--customers",
+            str(customers),
+            "--products",
+            str(products),
+            "--days",
+            str(days),
+            "--seed",
+            str(seed),
+            *(["--end-date", end_date] if end_date else []),
+        ],
+        config.app_role,
+    )
     if train:
         step("train", ["train", "--tenant", tenant, "--only", "recommendations"], config.app_role)
     return timings
@@ -194,8 +223,7 @@ def collect_static(env: dict[str, str]) -> str:
     """
     shutil.rmtree(env["BENCH_STATIC_ROOT"], ignore_errors=True)
     try:
-        manage(["collectstatic", "--noinput", "--verbosity", "0"], env, database_url=env["DATABASE_URL"],
-               capture=True)
+        manage(["collectstatic", "--noinput", "--verbosity", "0"], env, database_url=env["DATABASE_URL"], capture=True)
         return ""
     except RuntimeError as error:
         text = str(error)
@@ -204,8 +232,10 @@ def collect_static(env: dict[str, str]) -> str:
         line = next((line for line in text.splitlines() if "could not be found" in line), "")
         found = re.search(r"The file '[^']+' could not be found", line)
         problem = found.group(0) if found else line.strip()
-    log(f"   collectstatic with the production storage failed: {problem}\n"
-        "   collecting with the work-around storage (JavaScript source-map comments left as they are)")
+    log(
+        f"   collectstatic with the production storage failed: {problem}\n"
+        "   collecting with the work-around storage (JavaScript source-map comments left as they are)"
+    )
     env["BENCH_STATIC_SOURCE_MAP_WORKAROUND"] = "1"
     shutil.rmtree(env["BENCH_STATIC_ROOT"], ignore_errors=True)
     manage(["collectstatic", "--noinput", "--verbosity", "0"], env, database_url=env["DATABASE_URL"], capture=True)
@@ -213,13 +243,26 @@ def collect_static(env: dict[str, str]) -> str:
 
 
 def api_key_create(config: StackConfig, env: dict[str, str], *, tenant: str) -> str:
-    output = manage(["apikey", "create", "--tenant", tenant, "--name", f"bench-serving-{int(time.time())}",
-                     "--scopes", "recommendations:read,catalog:read"], env,
-                    database_url=config.database_url(config.app_role), capture=True)
+    output = manage(
+        [
+            "apikey",
+            "create",
+            "--tenant",
+            tenant,
+            "--name",
+            f"bench-serving-{int(time.time())}",
+            "--scopes",
+            "recommendations:read,catalog:read",
+        ],
+        env,
+        database_url=config.database_url(config.app_role),
+        capture=True,
+    )
     return output.strip().splitlines()[-1].strip()
 
 
 # -- the web server --------------------------------------------------------------------------
+
 
 @dataclass
 class Gunicorn:
@@ -239,18 +282,33 @@ class Gunicorn:
         return True
 
     @classmethod
-    def start(cls, env: dict[str, str], *, port: int, workers: int, worker_class: str, threads: int,
-              log_path: Path) -> Gunicorn:
+    def start(
+        cls, env: dict[str, str], *, port: int, workers: int, worker_class: str, threads: int, log_path: Path
+    ) -> Gunicorn:
         if not cls.port_free(port):
             raise RuntimeError(f"127.0.0.1:{port} is in use by another process; choose another with --port")
-        command = [str(VENV_BIN / "gunicorn"), "retailsite.wsgi:application", "--bind", f"127.0.0.1:{port}",
-                   "--workers", str(workers), "--worker-class", worker_class, "--backlog", "2048",
-                   "--error-logfile", str(log_path), "--log-level", "warning"]
+        command = [
+            str(VENV_BIN / "gunicorn"),
+            "retailsite.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--worker-class",
+            worker_class,
+            "--backlog",
+            "2048",
+            "--error-logfile",
+            str(log_path),
+            "--log-level",
+            "warning",
+        ]
         if worker_class == "gthread":
             command += ["--threads", str(threads)]
         with log_path.open("ab") as handle:
-            process = subprocess.Popen(command, env=env, cwd=REPO, stdout=handle, stderr=subprocess.STDOUT,
-                                       start_new_session=True)
+            process = subprocess.Popen(
+                command, env=env, cwd=REPO, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True
+            )
         server = cls(process, f"http://127.0.0.1:{port}", log_path)
         server.wait_ready(workers)
         return server
@@ -259,8 +317,10 @@ class Gunicorn:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited ({self.process.returncode}); see {self.log_path}:\n"
-                                   + self.log_path.read_text()[-3000:])
+                raise RuntimeError(
+                    f"gunicorn exited ({self.process.returncode}); see {self.log_path}:\n"
+                    + self.log_path.read_text()[-3000:]
+                )
             try:
                 with urllib.request.urlopen(self.base_url + "/healthz", timeout=2) as response:
                     if response.status == 200 and len(self.worker_pids()) >= workers:
@@ -296,6 +356,7 @@ def get(url: str, headers: dict[str, str]) -> tuple[int, bytes]:
 
 
 # -- CPU accounting --------------------------------------------------------------------------
+
 
 def child_pids(parent: int) -> list[int]:
     pids = []
@@ -344,8 +405,10 @@ class CpuMeter:
     _started_ticks: int = 0
 
     def _backend_pids(self, admin) -> list[int]:  # type: ignore[no-untyped-def]
-        rows = admin.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s AND usename = %s",
-                             [self.config.database, self.config.app_role]).fetchall()
+        rows = admin.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND usename = %s",
+            [self.config.database, self.config.app_role],
+        ).fetchall()
         return [row[0] for row in rows]
 
     def _sample(self, admin) -> None:  # type: ignore[no-untyped-def]

@@ -7,5 +7,6 @@ class ManifestStorageWithoutJsSourceMaps(CompressedManifestStaticFilesStorage):
     """Production's hashed, compressed manifest storage, minus the rewriting of `//# sourceMappingURL=` in
     JavaScript, which fails when a vendored file names a source map that is not shipped."""
 
-    patterns = tuple((extension, rules) for extension, rules in CompressedManifestStaticFilesStorage.patterns
-                     if extension != "*.js")
+    patterns = tuple(
+        (extension, rules) for extension, rules in CompressedManifestStaticFilesStorage.patterns if extension != "*.js"
+    )

@@ -131,10 +131,16 @@ def parse_wrk(name: str, output: str) -> Phase:
     values = dict(part.split("=", 1) for part in line.split()[1:])
     number = {key: int(float(value)) for key, value in values.items()}
     return Phase(
-        name=name, seconds=number["duration_us"] / 1e6, requests=number["requests"],
-        socket_errors=number["connect"] + number["read"] + number["write"], non_2xx_3xx=number["status"],
-        timeouts=number["timeout"], p50_ms=number["p50"] / 1000, p90_ms=number["p90"] / 1000,
-        p99_ms=number["p99"] / 1000, max_ms=number["max"] / 1000,
+        name=name,
+        seconds=number["duration_us"] / 1e6,
+        requests=number["requests"],
+        socket_errors=number["connect"] + number["read"] + number["write"],
+        non_2xx_3xx=number["status"],
+        timeouts=number["timeout"],
+        p50_ms=number["p50"] / 1000,
+        p90_ms=number["p90"] / 1000,
+        p99_ms=number["p99"] / 1000,
+        max_ms=number["max"] / 1000,
     )
 
 
@@ -189,8 +195,19 @@ class RetrainLoop:
 
 
 def run_wrk(stack: Stack, script: Path, *, phase: str, seconds: int, connections: int, threads: int) -> str:
-    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "-s", str(script),
-               stack.base_url, "--", phase]
+    command = [
+        "wrk",
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{seconds}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(script),
+        stack.base_url,
+        "--",
+        phase,
+    ]
     result = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 120, check=False)
     if result.returncode != 0:
         raise RuntimeError(f"wrk failed ({result.returncode}): {result.stderr[-2000:]}")
@@ -203,16 +220,27 @@ def write_lua(stack: Stack, path: Path, *, api_key: str, marker: str, delay_ms: 
     def quoted(values: list) -> str:
         return ", ".join(f'"{value}"' for value in values)
 
-    path.write_text(LUA_TEMPLATE % {
-        "slug": stack.tenant, "marker": marker, "delay_ms": delay_ms, "customers": quoted(customers),
-        "product_pks": ", ".join(str(pk) for pk in product_pks), "product_ids": quoted(product_ids),
-        "api_key": api_key, "seed": 17,
-    })
+    path.write_text(
+        LUA_TEMPLATE
+        % {
+            "slug": stack.tenant,
+            "marker": marker,
+            "delay_ms": delay_ms,
+            "customers": quoted(customers),
+            "product_pks": ", ".join(str(pk) for pk in product_pks),
+            "product_ids": quoted(product_ids),
+            "api_key": api_key,
+            "seed": 17,
+        }
+    )
 
 
 def events_stored(stack: Stack, marker: str) -> int:
-    return int(stack.sql("SELECT count(*) FROM commerce_event WHERE tenant_id = %s AND session_id = %s",
-                         [stack.tenant_id(), marker])[0][0])
+    return int(
+        stack.sql(
+            "SELECT count(*) FROM commerce_event WHERE tenant_id = %s AND session_id = %s", [stack.tenant_id(), marker]
+        )[0][0]
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -223,8 +251,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=24.0, help="target requests per second (paced)")
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--web-workers", type=int, default=3)
-    parser.add_argument("--training-nice", type=int, default=19,
-                        help="niceness of the training worker (as make serve runs it; 0 = none)")
+    parser.add_argument(
+        "--training-nice",
+        type=int,
+        default=19,
+        help="niceness of the training worker (as make serve runs it; 0 = none)",
+    )
     parser.add_argument("--customers", type=int, default=1000)
     parser.add_argument("--products", type=int, default=200)
     parser.add_argument("--days", type=int, default=180)
@@ -240,8 +272,10 @@ def main(argv: list[str] | None = None) -> int:
     marker = f"soak-{uuid.uuid4().hex[:10]}"
     started = time.monotonic()
     with running_stack(stack):
-        log(f"stack in {stack.tmp}: Redis :{stack.redis_port}, gunicorn :{stack.web_port} "
-            f"({args.web_workers} workers), database {stack.name}")
+        log(
+            f"stack in {stack.tmp}: Redis :{stack.redis_port}, gunicorn :{stack.web_port} "
+            f"({args.web_workers} workers), database {stack.name}"
+        )
         stack.start_redis()
         stack.create_database()
         stack.start_web()
@@ -266,31 +300,44 @@ def main(argv: list[str] | None = None) -> int:
             loop = RetrainLoop(stack) if name != "idle" else None
             if loop is not None:
                 loop.start()
-                wait_until(lambda: any(r[1] == "running" for r in stack.training_runs(0)), timeout=120,
-                           what="the first retrain to start")
+                wait_until(
+                    lambda: any(r[1] == "running" for r in stack.training_runs(0)),
+                    timeout=120,
+                    what="the first retrain to start",
+                )
             before = route_statuses(stack)
             log(f"{name}: wrk {seconds} s at ~{args.rate:.0f} req/s")
-            output = run_wrk(stack, script, phase=name.split()[0], seconds=seconds, connections=args.connections,
-                             threads=2)
+            output = run_wrk(
+                stack, script, phase=name.split()[0], seconds=seconds, connections=args.connections, threads=2
+            )
             after = route_statuses(stack)
             phase = parse_wrk(name, output)
             changes = delta(after, before)
             phase.server_5xx = int(sum(v for (_, _, status), v in changes.items() if status.startswith("5")))
-            phase.status_counts = ", ".join(f"{status}: {int(v)}" for status, v in sorted(
-                _by_status(changes).items()))
+            phase.status_counts = ", ".join(f"{status}: {int(v)}" for status, v in sorted(_by_status(changes).items()))
             if loop is not None:
                 loop.stop()
                 phase_retrains, retrains_queued = loop.finished, loop.queued
             phases.append(phase)
-        posted = int(sum(v for (route, method, status), v in delta(route_statuses(stack), {}).items()
-                         if route == EVENTS_ROUTE and method == "POST" and status == "201"))
+        posted = int(
+            sum(
+                v
+                for (route, method, status), v in delta(route_statuses(stack), {}).items()
+                if route == EVENTS_ROUTE and method == "POST" and status == "201"
+            )
+        )
         stored = events_stored(stack, marker)
     failed_retrains = sum(1 for status, _ in phase_retrains if status != "succeeded")
-    report(args, phases, retrains_queued, phase_retrains, failed_retrains, posted, stored,
-           time.monotonic() - started)
+    report(args, phases, retrains_queued, phase_retrains, failed_retrains, posted, stored, time.monotonic() - started)
     idle, soak = phases
-    ok = (soak.errors == 0 and idle.errors == 0 and soak.server_5xx == 0 and failed_retrains == 0
-          and stored >= posted and soak.p99_ms <= 2 * idle.p99_ms)
+    ok = (
+        soak.errors == 0
+        and idle.errors == 0
+        and soak.server_5xx == 0
+        and failed_retrains == 0
+        and stored >= posted
+        and soak.p99_ms <= 2 * idle.p99_ms
+    )
     return 0 if ok else 1
 
 
@@ -301,8 +348,16 @@ def _by_status(changes: dict[tuple[str, str, str], float]) -> dict[str, float]:
     return totals
 
 
-def report(args: argparse.Namespace, phases: list[Phase], queued: int, retrains: list[tuple[str, float]],
-           failed_retrains: int, posted: int, stored: int, total_seconds: float) -> None:
+def report(
+    args: argparse.Namespace,
+    phases: list[Phase],
+    queued: int,
+    retrains: list[tuple[str, float]],
+    failed_retrains: int,
+    posted: int,
+    stored: int,
+    total_seconds: float,
+) -> None:
     idle, soak = phases
     ratio = soak.p99_ms / idle.p99_ms if idle.p99_ms else float("inf")
     command = "make soak" + (f' SOAK_ARGS="{" ".join(sys.argv[1:])}"' if sys.argv[1:] else "")
@@ -312,8 +367,10 @@ def report(args: argparse.Namespace, phases: list[Phase], queued: int, retrains:
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for p in phases:
-        lines.append(f"| {p.name} | {p.seconds:.0f} | {p.requests} | {p.rate:.1f} | {p.errors} | {p.server_5xx} | "
-                     f"{p.p50_ms:.1f} | {p.p90_ms:.1f} | {p.p99_ms:.1f} | {p.max_ms:.1f} | {p.status_counts} |")
+        lines.append(
+            f"| {p.name} | {p.seconds:.0f} | {p.requests} | {p.rate:.1f} | {p.errors} | {p.server_5xx} | "
+            f"{p.p50_ms:.1f} | {p.p90_ms:.1f} | {p.p99_ms:.1f} | {p.max_ms:.1f} | {p.status_counts} |"
+        )
     succeeded = [seconds for status, seconds in retrains if status == "succeeded"]
     summary = [
         f"- p99 during retraining / idle p99: **{ratio:.2f}x** (target: at most 2x) -> "
@@ -339,8 +396,10 @@ def report(args: argparse.Namespace, phases: list[Phase], queued: int, retrains:
     print("\n## Soak test\n")
     print(text)
     if not args.no_doc:
-        DOC.write_text(f"# Soak test\n\nMeasured {dt.date.today().isoformat()} with `bench/soak.py` "
-                       f"(wrk, fixed pacing; see the module docstring).\n\n{text}\n")
+        DOC.write_text(
+            f"# Soak test\n\nMeasured {dt.date.today().isoformat()} with `bench/soak.py` "
+            f"(wrk, fixed pacing; see the module docstring).\n\n{text}\n"
+        )
         print(f"\nwritten to {DOC.relative_to(REPO)}")
 
 

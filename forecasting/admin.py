@@ -29,8 +29,9 @@ def _figure_table(pairs: list[tuple[str, Any, Any]], headers: tuple[str, str, st
     if not pairs:
         return "—"
     head = format_html("<tr><th>{}</th><th>{}</th><th>{}</th></tr>", *headers)
-    rows = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
-                            ((name, _fmt(a), _fmt(b)) for name, a, b in pairs))
+    rows = format_html_join(
+        "", "<tr><td>{}</td><td>{}</td><td>{}</td></tr>", ((name, _fmt(a), _fmt(b)) for name, a, b in pairs)
+    )
     return format_html("<table>{}{}</table>", head, rows)
 
 
@@ -55,11 +56,32 @@ class ReadOnlyAdmin(TenantScopedAdmin):
 
 @admin.register(ForecastRun)
 class ForecastRunAdmin(ReadOnlyAdmin):
-    list_display = ["id", "status", "frequency", "horizon", "data_cutoff", "n_series", "median_mase",
-                    "baseline_median_mase", "created_at", "finished_at"]
+    list_display = [
+        "id",
+        "status",
+        "frequency",
+        "horizon",
+        "data_cutoff",
+        "n_series",
+        "median_mase",
+        "baseline_median_mase",
+        "created_at",
+        "finished_at",
+    ]
     list_filter = ["status", "frequency"]
-    fields = ["status", "frequency", "horizon", "data_cutoff", "n_series", "backtest_figures", "charts", "details",
-              "error", "created_at", "finished_at"]
+    fields = [
+        "status",
+        "frequency",
+        "horizon",
+        "data_cutoff",
+        "n_series",
+        "backtest_figures",
+        "charts",
+        "details",
+        "error",
+        "created_at",
+        "finished_at",
+    ]
     readonly_fields = fields
 
     def _product_summary(self, obj: ForecastRun, which: str) -> Any:
@@ -80,10 +102,14 @@ class ForecastRunAdmin(ReadOnlyAdmin):
             figures = (obj.metrics or {}).get(level)
             if not figures:
                 continue
-            pairs = [(key, figures["forecast"].get(key), figures["baseline"].get(key))
-                     for key in figures["forecast"] if key != "n_points"]
-            tables.append(format_html("<h4>{}</h4>{}", label, _figure_table(pairs, ("figure", "forecast",
-                                                                                    "seasonal naive"))))
+            pairs = [
+                (key, figures["forecast"].get(key), figures["baseline"].get(key))
+                for key in figures["forecast"]
+                if key != "n_points"
+            ]
+            tables.append(
+                format_html("<h4>{}</h4>{}", label, _figure_table(pairs, ("figure", "forecast", "seasonal naive")))
+            )
         return format_html_join("", "{}", ((t,) for t in tables)) if tables else "—"
 
     @admin.display(description="charts")
@@ -93,13 +119,41 @@ class ForecastRunAdmin(ReadOnlyAdmin):
 
 @admin.register(SeriesForecast)
 class SeriesForecastAdmin(ReadOnlyAdmin):
-    list_display = ["id", "level", "subject", "method", "demand_class", "horizon_total", "mase", "wape",
-                    "elasticity", "chart", "run"]
+    list_display = [
+        "id",
+        "level",
+        "subject",
+        "method",
+        "demand_class",
+        "horizon_total",
+        "mase",
+        "wape",
+        "elasticity",
+        "chart",
+        "run",
+    ]
     list_filter = ["level", "route", "demand_class"]
     search_fields = ["product__external_id", "product__name", "category__path"]
     list_select_related = ["product", "category", "run"]
-    fields = ["run", "level", "product", "category", "method", "route", "demand_class", "horizon_total",
-              "figures", "elasticity", "elasticity_source", "chart", "periods", "p10", "p50", "p90", "baseline_p50"]
+    fields = [
+        "run",
+        "level",
+        "product",
+        "category",
+        "method",
+        "route",
+        "demand_class",
+        "horizon_total",
+        "figures",
+        "elasticity",
+        "elasticity_source",
+        "chart",
+        "periods",
+        "p10",
+        "p50",
+        "p90",
+        "baseline_p50",
+    ]
     readonly_fields = fields
 
     @admin.display(description="product or category")

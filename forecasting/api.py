@@ -31,16 +31,26 @@ MAX_DATABASE_ID = 2**63 - 1  # bigint: a larger id is a 400, not a database erro
 
 
 class ForecastQuerySerializer(serializers.Serializer):
-    product_id = PlainTextField(required=False, max_length=100,
-                                help_text="a product's external id: that product's forecast")
-    category_id = serializers.IntegerField(required=False, min_value=1, max_value=MAX_DATABASE_ID,
-                                           help_text="a category's id: its forecast (level=category, the default "
-                                                     "with category_id) or its products' (level=product)")
-    level = serializers.ChoiceField(choices=SeriesLevel.choices, required=False,
-                                    help_text="product (default), category or total")
-    price_change = serializers.FloatField(required=False, min_value=MIN_PRICE_CHANGE, max_value=MAX_PRICE_CHANGE,
-                                          help_text="adds a what-if: demand if the price changes by this fraction "
-                                                    "(-0.1 = 10% cheaper), from the estimated price elasticity")
+    product_id = PlainTextField(
+        required=False, max_length=100, help_text="a product's external id: that product's forecast"
+    )
+    category_id = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=MAX_DATABASE_ID,
+        help_text="a category's id: its forecast (level=category, the default "
+        "with category_id) or its products' (level=product)",
+    )
+    level = serializers.ChoiceField(
+        choices=SeriesLevel.choices, required=False, help_text="product (default), category or total"
+    )
+    price_change = serializers.FloatField(
+        required=False,
+        min_value=MIN_PRICE_CHANGE,
+        max_value=MAX_PRICE_CHANGE,
+        help_text="adds a what-if: demand if the price changes by this fraction "
+        "(-0.1 = 10% cheaper), from the estimated price elasticity",
+    )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         product, category, level = attrs.get("product_id"), attrs.get("category_id"), attrs.get("level")
@@ -84,8 +94,10 @@ class WhatIfSerializer(serializers.Serializer):
 
     @extend_schema_field(ForecastPeriodSerializer(many=True))
     def get_periods(self, what_if: selectors.PriceWhatIf) -> list[dict[str, Any]]:
-        return [{"period_start": start, "p10": p10, "p50": p50, "p90": p90}
-                for start, p10, p50, p90 in zip(what_if.periods, what_if.p10, what_if.p50, what_if.p90, strict=True)]
+        return [
+            {"period_start": start, "p10": p10, "p50": p50, "p90": p90}
+            for start, p10, p50, p90 in zip(what_if.periods, what_if.p10, what_if.p50, what_if.p90, strict=True)
+        ]
 
 
 class ForecastOutputSerializer(serializers.Serializer):
@@ -102,14 +114,18 @@ class ForecastOutputSerializer(serializers.Serializer):
     elasticity = serializers.FloatField(allow_null=True, help_text="% change of demand per 1% change of price")
     what_if = serializers.SerializerMethodField()
     run_id = serializers.IntegerField()
-    data_cutoff = serializers.DateField(source="run.data_cutoff", allow_null=True,
-                                        help_text="last day of the history used")
+    data_cutoff = serializers.DateField(
+        source="run.data_cutoff", allow_null=True, help_text="last day of the history used"
+    )
 
     @extend_schema_field(ForecastPeriodSerializer(many=True))
     def get_periods(self, series: SeriesForecast) -> list[dict[str, Any]]:
-        return [{"period_start": start, "p10": p10, "p50": p50, "p90": p90, "baseline": baseline}
-                for start, p10, p50, p90, baseline in zip(series.periods, series.p10, series.p50, series.p90,
-                                                          series.baseline_p50, strict=True)]
+        return [
+            {"period_start": start, "p10": p10, "p50": p50, "p90": p90, "baseline": baseline}
+            for start, p10, p50, p90, baseline in zip(
+                series.periods, series.p10, series.p50, series.p90, series.baseline_p50, strict=True
+            )
+        ]
 
     @extend_schema_field(BacktestSerializer(allow_null=True))
     def get_backtest(self, series: SeriesForecast) -> dict[str, Any] | None:
@@ -118,8 +134,10 @@ class ForecastOutputSerializer(serializers.Serializer):
             return None
         figures = ("mase", "wape", "rmse", "pinball", "coverage", "n_windows")
         baseline = backtest.get("baseline") or None
-        return {**{name: backtest.get(name) for name in figures},
-                "baseline": {name: baseline.get(name) for name in figures} if baseline else None}
+        return {
+            **{name: backtest.get(name) for name in figures},
+            "baseline": {name: baseline.get(name) for name in figures} if baseline else None,
+        }
 
     @extend_schema_field(WhatIfSerializer(allow_null=True))
     def get_what_if(self, series: SeriesForecast) -> dict[str, Any] | None:
@@ -134,8 +152,10 @@ class ForecastListApi(TenantListApiView):
     scope_map = {"GET": Scope.FORECASTS_READ}
 
     @extend_schema(
-        tags=[FORECAST_TAG], summary="Demand forecasts of the latest run (P10/P50/P90 per period)",
-        parameters=[ForecastQuerySerializer], responses=ForecastOutputSerializer(many=True),
+        tags=[FORECAST_TAG],
+        summary="Demand forecasts of the latest run (P10/P50/P90 per period)",
+        parameters=[ForecastQuerySerializer],
+        responses=ForecastOutputSerializer(many=True),
     )
     def get(self, request: Request) -> Response:
         query = self.validated_query(ForecastQuerySerializer)
@@ -163,11 +183,16 @@ class CustomerInsightsOutputSerializer(serializers.Serializer):
     computed_at = serializers.DateTimeField(source="run.created_at", allow_null=True, default=None)
     model_run_id = serializers.IntegerField(source="run.pk", allow_null=True, default=None)
     expected_spend_90d = serializers.FloatField(source="prediction.expected_spend", allow_null=True, default=None)
-    churn_probability = serializers.FloatField(source="prediction.churn_probability", allow_null=True, default=None,
-                                               help_text="calibrated probability of no purchase in the next 90 days")
+    churn_probability = serializers.FloatField(
+        source="prediction.churn_probability",
+        allow_null=True,
+        default=None,
+        help_text="calibrated probability of no purchase in the next 90 days",
+    )
     next_category = serializers.CharField(source="prediction.next_category", allow_null=True, default=None)
-    next_category_probability = serializers.FloatField(source="prediction.next_category_probability",
-                                                       allow_null=True, default=None)
+    next_category_probability = serializers.FloatField(
+        source="prediction.next_category_probability", allow_null=True, default=None
+    )
     segment = serializers.CharField(source="prediction.segment", allow_null=True, default=None)
     segment_description = serializers.CharField()
 
@@ -179,7 +204,8 @@ class CustomerInsightsApi(TenantApiView):
     scope_map = {"GET": Scope.CUSTOMERS_READ}
 
     @extend_schema(
-        tags=[CUSTOMER_TAG], summary="A customer's predicted spend, churn risk, next category and segment",
+        tags=[CUSTOMER_TAG],
+        summary="A customer's predicted spend, churn risk, next category and segment",
         parameters=[OpenApiParameter("customer_id", str, OpenApiParameter.PATH, description="external id")],
         responses=CustomerInsightsOutputSerializer,
     )

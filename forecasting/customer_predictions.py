@@ -39,18 +39,24 @@ def load_customer_tables(tenant: Tenant) -> CustomerTables:
         "JOIN commerce_customer c ON c.id = o.customer_id "
         "JOIN commerce_product p ON p.id = l.product_id LEFT JOIN commerce_category cat ON cat.id = p.category_id "
         "WHERE l.tenant_id = %s AND c.personalization_consent",
-        [tid], ["customer_id", "ordered_at", "amount", "category", "order_id"])
+        [tid],
+        ["customer_id", "ordered_at", "amount", "category", "order_id"],
+    )
     # Top-level category: a shopper's "next category" is about departments, not leaves.
     orders["category"] = orders["category"].str.split(" > ").str[0]
     events = _frame(
         "SELECT e.customer_id, e.event_type, e.occurred_at FROM commerce_event e "
         "JOIN commerce_customer c ON c.id = e.customer_id "
         "WHERE e.tenant_id = %s AND c.personalization_consent AND e.event_type <> 'purchase'",
-        [tid], ["customer_id", "event_type", "occurred_at"])
+        [tid],
+        ["customer_id", "event_type", "occurred_at"],
+    )
     customers = _frame(
         "SELECT id, gender, birth_year, city, signed_up_at FROM commerce_customer "
         "WHERE tenant_id = %s AND personalization_consent",
-        [tid], ["customer_id", "gender", "birth_year", "region", "signed_up_at"])
+        [tid],
+        ["customer_id", "gender", "birth_year", "region", "signed_up_at"],
+    )
     return CustomerTables.from_frames(orders, events, customers)
 
 
@@ -59,8 +65,11 @@ def customer_model_runs_prune(*, keep: int = KEEP_SUCCEEDED_RUNS) -> int:
 
     Serving reads only the newest succeeded run (`forecasting.selectors.customer_insights_get`).
     """
-    kept = list(CustomerModelRun.objects.filter(status=RunStatus.SUCCEEDED).order_by("-created_at")
-                .values_list("created_at", flat=True)[:keep])
+    kept = list(
+        CustomerModelRun.objects.filter(status=RunStatus.SUCCEEDED)
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)[:keep]
+    )
     if len(kept) < keep:
         return 0
     old = list(CustomerModelRun.objects.filter(created_at__lt=kept[-1]).exclude(status=RunStatus.RUNNING))
@@ -81,15 +90,21 @@ def customer_predictions_train(*, tenant: Tenant, progress: Progress = silent_pr
     try:
         # One OpenMP thread: the trees spin-wait for their siblings, and on a worker shared with web processes and
         # other training (2 cores) two threads measured 25x slower than one.
-        models = train_customer_models(tables, TrainingConfig(n_threads=1),
-                                       progress=lambda message: progress(f"customers: {message}"))
+        models = train_customer_models(
+            tables, TrainingConfig(n_threads=1), progress=lambda message: progress(f"customers: {message}")
+        )
         progress("scoring every customer")
         scores = models.score_customers(tables)
         rows = [
             CustomerPrediction(
-                tenant_id=tenant.id, run=run, customer_id=int(customer_id), expected_spend=float(row.expected_spend),
-                churn_probability=float(row.churn_probability), next_category=str(row.next_category or ""),
-                next_category_probability=None if pd.isna(row.next_category_probability)
+                tenant_id=tenant.id,
+                run=run,
+                customer_id=int(customer_id),
+                expected_spend=float(row.expected_spend),
+                churn_probability=float(row.churn_probability),
+                next_category=str(row.next_category or ""),
+                next_category_probability=None
+                if pd.isna(row.next_category_probability)
                 else float(row.next_category_probability),
                 segment=str(row.segment),
             )
@@ -104,15 +119,19 @@ def customer_predictions_train(*, tenant: Tenant, progress: Progress = silent_pr
             run.finished_at = timezone.now()
             run.save()
     except ValueError as error:  # e.g. "not enough history": the previous run keeps serving
-        CustomerModelRun.objects.filter(pk=run.pk).update(status=RunStatus.FAILED, error=str(error),
-                                                          finished_at=timezone.now())
+        CustomerModelRun.objects.filter(pk=run.pk).update(
+            status=RunStatus.FAILED, error=str(error), finished_at=timezone.now()
+        )
         return f"customer predictions skipped: {error}"
     except Exception as error:
-        CustomerModelRun.objects.filter(pk=run.pk).update(status=RunStatus.FAILED, error=repr(error)[:2000],
-                                                          finished_at=timezone.now())
+        CustomerModelRun.objects.filter(pk=run.pk).update(
+            status=RunStatus.FAILED, error=repr(error)[:2000], finished_at=timezone.now()
+        )
         raise
     customer_model_runs_prune()
     churn = run.figures.get("models", {}).get("churn", {}).get("figures", {})
     skipped = "".join(f"; {name} skipped: {why}" for name, why in (run.figures.get("skipped_models") or {}).items())
-    return (f"customer predictions for {run.n_customers} customers "
-            f"(churn AUC {churn.get('roc_auc') or float('nan'):.3f}){skipped}")
+    return (
+        f"customer predictions for {run.n_customers} customers "
+        f"(churn AUC {churn.get('roc_auc') or float('nan'):.3f}){skipped}"
+    )

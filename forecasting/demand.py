@@ -167,8 +167,10 @@ def _sales_from_postgresql(tenant: Tenant, freq: str, before: dt.datetime) -> _S
         "WHERE l.tenant_id = %s AND o.ordered_at < %s "
         "GROUP BY 1, 2"
     )
-    chunks = [np.asarray(batch, dtype=np.float64).reshape(-1, 4)
-              for batch in _rows(sql, [DATE_TRUNC_FIELD[freq], tenant.timezone, tenant.id, before])]
+    chunks = [
+        np.asarray(batch, dtype=np.float64).reshape(-1, 4)
+        for batch in _rows(sql, [DATE_TRUNC_FIELD[freq], tenant.timezone, tenant.id, before])
+    ]
     table = np.concatenate(chunks) if chunks else np.empty((0, 4))
     return _Sales(
         product_ids=table[:, 0].astype(np.int64),
@@ -229,9 +231,7 @@ def _category_membership(
         for category_index in ancestors.get(category_id, ()):
             rows.append(category_index)
             columns.append(product_index)
-    matrix = sp.csr_matrix(
-        (np.ones(len(rows)), (rows, columns)), shape=(len(category_ids), len(product_category))
-    )
+    matrix = sp.csr_matrix((np.ones(len(rows)), (rows, columns)), shape=(len(category_ids), len(product_category)))
     return category_ids, matrix
 
 
@@ -242,9 +242,14 @@ def load_demand_history(tenant: Tenant, *, today: dt.date | None = None) -> Dema
     with transaction.atomic():
         products = _fetchall(
             "SELECT id, coalesce(category_id, 0), active FROM commerce_product WHERE tenant_id = %s ORDER BY id",
-            [tenant.id])
-        category_rows = [(int(cid), int(parent or 0)) for cid, parent in _fetchall(
-            "SELECT id, parent_id FROM commerce_category WHERE tenant_id = %s", [tenant.id])]
+            [tenant.id],
+        )
+        category_rows = [
+            (int(cid), int(parent or 0))
+            for cid, parent in _fetchall(
+                "SELECT id, parent_id FROM commerce_category WHERE tenant_id = %s", [tenant.id]
+            )
+        ]
         last_order = _fetchall("SELECT max(ordered_at) FROM commerce_order WHERE tenant_id = %s", [tenant.id])[0][0]
         if last_order is None:
             raise NotEnoughHistory("no orders yet")
@@ -277,10 +282,17 @@ def load_demand_history(tenant: Tenant, *, today: dt.date | None = None) -> Dema
     revenue[rows[known], columns[known]] = sales.revenue[known]
     category_ids, members = _category_membership(category_rows, product_category)
     return DemandHistory(
-        frequency=freq, first_period=first_period, n_periods=n_periods,
+        frequency=freq,
+        first_period=first_period,
+        n_periods=n_periods,
         data_cutoff=shift_period(last_period, freq, 1) - dt.timedelta(days=1),
-        product_ids=product_ids, product_active=product_active, product_category=product_category,
-        units=units, revenue=revenue, category_ids=category_ids, category_members=members,
+        product_ids=product_ids,
+        product_active=product_active,
+        product_category=product_category,
+        units=units,
+        revenue=revenue,
+        category_ids=category_ids,
+        category_members=members,
     )
 
 
@@ -337,8 +349,9 @@ def series_inputs(history: DemandHistory, *, min_priced_periods: int) -> list[di
     return batches
 
 
-def _forecast_batch(batch: dict[SeriesKey, SeriesInput], freq: str, horizon: int, config: ForecastConfig,
-                    notes: list[str]) -> dict[SeriesKey, DemandForecast]:
+def _forecast_batch(
+    batch: dict[SeriesKey, SeriesInput], freq: str, horizon: int, config: ForecastConfig, notes: list[str]
+) -> dict[SeriesKey, DemandForecast]:
     """One engine call. Should the price-elasticity fit fail numerically, the batch is forecast again without prices:
     the forecasts matter more than the elasticities (the run's notes say which products went without)."""
     try:
@@ -378,13 +391,18 @@ def backtest_figures(metrics: BacktestMetrics | None) -> dict[str, float | int |
     if metrics is None:
         return {}
     return {
-        "mase": _number(metrics.mase), "wape": _number(metrics.wape), "rmse": _number(metrics.rmse),
-        "pinball": _number(metrics.pinball), "scaled_pinball": _number(metrics.scaled_pinball),
+        "mase": _number(metrics.mase),
+        "wape": _number(metrics.wape),
+        "rmse": _number(metrics.rmse),
+        "pinball": _number(metrics.pinball),
+        "scaled_pinball": _number(metrics.scaled_pinball),
         "coverage": _number(metrics.interval_coverage),
-        "below_p10": _number(metrics.share_below_p10), "below_p90": _number(metrics.share_below_p90),
+        "below_p10": _number(metrics.share_below_p10),
+        "below_p90": _number(metrics.share_below_p90),
         "at_or_below_p10": _number(metrics.share_at_or_below_p10),
         "at_or_below_p90": _number(metrics.share_at_or_below_p90),
-        "n_windows": metrics.n_windows, "n_points": metrics.n_points,
+        "n_windows": metrics.n_windows,
+        "n_points": metrics.n_points,
     }
 
 
@@ -393,50 +411,69 @@ def _summary_figures(forecasts: Mapping[Hashable, DemandForecast], *, baseline: 
     return {key: (_number(value) if isinstance(value, float) else value) for key, value in summary.items()}
 
 
-def _weighted_elasticities(history: DemandHistory, product_elasticity: npt.NDArray[np.float64],
-                           season_length: int) -> tuple[npt.NDArray[np.float64], float | None]:
+def _weighted_elasticities(
+    history: DemandHistory, product_elasticity: npt.NDArray[np.float64], season_length: int
+) -> tuple[npt.NDArray[np.float64], float | None]:
     """A category's (and the store's) elasticity: its products' elasticities weighted by their recent units.
 
     A uniform small price change across the category moves its demand by about this much, in percent per percent.
     """
-    recent = history.units[:, -min(season_length, history.n_periods):].sum(axis=1)
+    recent = history.units[:, -min(season_length, history.n_periods) :].sum(axis=1)
     usable = np.isfinite(product_elasticity) & history.product_active
     weights = np.where(usable, recent, 0.0)
     values = np.where(usable, product_elasticity, 0.0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        categories = np.asarray(history.category_members @ (weights * values)).ravel() / np.asarray(
-            history.category_members @ weights).ravel()
+        categories = (
+            np.asarray(history.category_members @ (weights * values)).ravel()
+            / np.asarray(history.category_members @ weights).ravel()
+        )
     total = float((weights * values).sum() / weights.sum()) if weights.sum() > 0 else None
     return categories, total
 
 
-def _series_row(run: ForecastRun, key: SeriesKey, forecast: DemandForecast, history: DemandHistory,
-                actuals: npt.NDArray[np.float64], future: list[dt.date], category_id: int | None,
-                elasticity: float | None, elasticity_source: str) -> SeriesForecast:
+def _series_row(
+    run: ForecastRun,
+    key: SeriesKey,
+    forecast: DemandForecast,
+    history: DemandHistory,
+    actuals: npt.NDArray[np.float64],
+    future: list[dt.date],
+    category_id: int | None,
+    elasticity: float | None,
+    elasticity_source: str,
+) -> SeriesForecast:
     level, object_id = key
     shown = min(HISTORY_SHOWN[history.frequency], history.n_periods)
     backtest = backtest_figures(forecast.backtest)
     if forecast.baseline_backtest is not None:
         backtest["baseline"] = backtest_figures(forecast.baseline_backtest)
     return SeriesForecast(
-        tenant_id=run.tenant_id, run=run, level=level,
+        tenant_id=run.tenant_id,
+        run=run,
+        level=level,
         product_id=object_id if level == SeriesLevel.PRODUCT else None,
         category_id=category_id,
-        method=forecast.method[:200], route=forecast.route.value,
+        method=forecast.method[:200],
+        route=forecast.route.value,
         demand_class=forecast.pattern.demand_class.value,
         periods=[day.isoformat() for day in future],
-        p10=_units(forecast.p10), p50=_units(forecast.p50), p90=_units(forecast.p90),
+        p10=_units(forecast.p10),
+        p50=_units(forecast.p50),
+        p90=_units(forecast.p90),
         baseline_p50=_units(forecast.baseline),
         history={"start": history.period_starts[-shown].isoformat(), "values": _units(actuals[-shown:])},
         backtest=backtest,
         horizon_total=round(float(forecast.p50.sum()), ROUND_UNITS),
-        mase=backtest.get("mase"), wape=backtest.get("wape"),
-        elasticity=_number(elasticity), elasticity_source=elasticity_source,
+        mase=backtest.get("mase"),
+        wape=backtest.get("wape"),
+        elasticity=_number(elasticity),
+        elasticity_source=elasticity_source,
     )
 
 
-def _build_rows(run: ForecastRun, history: DemandHistory, forecasts: Mapping[SeriesKey, DemandForecast],
-                season_length: int) -> list[SeriesForecast]:
+def _build_rows(
+    run: ForecastRun, history: DemandHistory, forecasts: Mapping[SeriesKey, DemandForecast], season_length: int
+) -> list[SeriesForecast]:
     future = period_sequence(history.last_period, history.frequency, run.horizon + 1)[1:]
     product_position = {int(p): i for i, p in enumerate(history.product_ids.tolist())}
     product_elasticity = np.full(len(history.product_ids), np.nan)
@@ -458,30 +495,52 @@ def _build_rows(run: ForecastRun, history: DemandHistory, forecasts: Mapping[Ser
                 # New products (and products whose price never moved) respond to price like their category.
                 elasticity = float(category_elasticity[category_position[category_id]])
                 source = "category" if math.isfinite(elasticity) else source
-            rows.append(_series_row(run, key, forecast, history, history.units[index], future, category_id,
-                                    elasticity, source))
+            rows.append(
+                _series_row(run, key, forecast, history, history.units[index], future, category_id, elasticity, source)
+            )
         elif level == SeriesLevel.CATEGORY:
             index = category_position[object_id]
-            rows.append(_series_row(run, key, forecast, history, category_units[index], future, object_id,
-                                    float(category_elasticity[index]), "products"))
+            rows.append(
+                _series_row(
+                    run,
+                    key,
+                    forecast,
+                    history,
+                    category_units[index],
+                    future,
+                    object_id,
+                    float(category_elasticity[index]),
+                    "products",
+                )
+            )
         else:
-            rows.append(_series_row(run, key, forecast, history, history.total_units, future, None,
-                                    total_elasticity, "products"))
+            rows.append(
+                _series_row(
+                    run, key, forecast, history, history.total_units, future, None, total_elasticity, "products"
+                )
+            )
     return rows
 
 
-def _run_details(forecasts: Mapping[SeriesKey, DemandForecast], history: DemandHistory,
-                 timings: dict[str, float]) -> dict[str, Any]:
+def _run_details(
+    forecasts: Mapping[SeriesKey, DemandForecast], history: DemandHistory, timings: dict[str, float]
+) -> dict[str, Any]:
     by_level: dict[str, dict[SeriesKey, DemandForecast]] = {}
     for key, forecast in forecasts.items():
         by_level.setdefault(key[0], {})[key] = forecast
     return {
         "routes": {level: dict(Counter(f.route.value for f in items.values())) for level, items in by_level.items()},
-        "demand_classes": {level: dict(Counter(f.pattern.demand_class.value for f in items.values()))
-                           for level, items in by_level.items()},
-        "elasticity_sources": dict(Counter(
-            f.elasticity.source.value for f in by_level.get(SeriesLevel.PRODUCT.value, {}).values()
-            if f.elasticity is not None)),
+        "demand_classes": {
+            level: dict(Counter(f.pattern.demand_class.value for f in items.values()))
+            for level, items in by_level.items()
+        },
+        "elasticity_sources": dict(
+            Counter(
+                f.elasticity.source.value
+                for f in by_level.get(SeriesLevel.PRODUCT.value, {}).values()
+                if f.elasticity is not None
+            )
+        ),
         "first_period": history.first_period.isoformat(),
         "history_periods": history.n_periods,
         "products": len(by_level.get(SeriesLevel.PRODUCT.value, {})),
@@ -495,15 +554,20 @@ def _run_metrics(forecasts: Mapping[SeriesKey, DemandForecast]) -> dict[str, Any
     for level in SeriesLevel.values:
         items = {key: f for key, f in forecasts.items() if key[0] == level}
         if items:
-            metrics[level] = {"forecast": _summary_figures(items, baseline=False),
-                              "baseline": _summary_figures(items, baseline=True)}
+            metrics[level] = {
+                "forecast": _summary_figures(items, baseline=False),
+                "baseline": _summary_figures(items, baseline=True),
+            }
     return metrics
 
 
 def forecast_runs_prune(*, keep: int = KEEP_SUCCEEDED_RUNS) -> int:
     """Delete runs older than the ``keep`` newest succeeded ones (their rows go with them). Returns runs deleted."""
-    kept = list(ForecastRun.objects.filter(status=RunStatus.SUCCEEDED).order_by("-created_at")
-                .values_list("created_at", flat=True)[:keep])
+    kept = list(
+        ForecastRun.objects.filter(status=RunStatus.SUCCEEDED)
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)[:keep]
+    )
     if len(kept) < keep:
         return 0
     old = ForecastRun.objects.filter(created_at__lt=kept[-1]).exclude(status=RunStatus.RUNNING)
@@ -519,8 +583,13 @@ def forecast_runs_prune(*, keep: int = KEEP_SUCCEEDED_RUNS) -> int:
 # ---------------------------------------------------------------------------------------------------- the service
 
 
-def forecast_run_create(*, tenant: Tenant, progress: Progress = silent_progress, today: dt.date | None = None,
-                        config: ForecastConfig | None = None) -> ForecastRun:
+def forecast_run_create(
+    *,
+    tenant: Tenant,
+    progress: Progress = silent_progress,
+    today: dt.date | None = None,
+    config: ForecastConfig | None = None,
+) -> ForecastRun:
     """Forecast every product, category and the store total; store and activate a new run (tenant context set).
 
     Raises NotEnoughHistory (nothing stored) when there is no complete period of orders; any other failure marks
@@ -533,8 +602,9 @@ def forecast_run_create(*, tenant: Tenant, progress: Progress = silent_progress,
     timings["read"] = time.perf_counter() - started
     horizon = int(tenant.setting("forecast_horizon"))
     config = config or ForecastConfig(n_jobs=engine_processes())
-    run = ForecastRun.objects.create(tenant=tenant, frequency=history.frequency, horizon=horizon,
-                                     data_cutoff=history.data_cutoff)
+    run = ForecastRun.objects.create(
+        tenant=tenant, frequency=history.frequency, horizon=horizon, data_cutoff=history.data_cutoff
+    )
     try:
         started = time.perf_counter()
         season_length = season_length_for(history.frequency, config)
@@ -563,8 +633,9 @@ def forecast_run_create(*, tenant: Tenant, progress: Progress = silent_progress,
             run.finished_at = timezone.now()
             run.save()
     except BaseException as error:
-        ForecastRun.objects.filter(pk=run.pk).update(status=RunStatus.FAILED, error=repr(error)[:2000],
-                                                     finished_at=timezone.now())
+        ForecastRun.objects.filter(pk=run.pk).update(
+            status=RunStatus.FAILED, error=repr(error)[:2000], finished_at=timezone.now()
+        )
         raise
     forecast_runs_prune()
     return run

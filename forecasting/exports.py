@@ -24,9 +24,11 @@ def forecast_export_csv(*, run: ForecastRun, stream: TextIO) -> int:
     """Write ``run``'s product forecasts to ``stream`` (sorted by product id, then period); returns data rows."""
     writer = csv.writer(stream, lineterminator="\n")
     writer.writerow(EXPORT_HEADER)
-    rows = (SeriesForecast.objects.filter(run=run, level=SeriesLevel.PRODUCT)
-            .order_by("product__external_id", "id")
-            .values_list("product__external_id", "periods", "p10", "p50", "p90", "method"))
+    rows = (
+        SeriesForecast.objects.filter(run=run, level=SeriesLevel.PRODUCT)
+        .order_by("product__external_id", "id")
+        .values_list("product__external_id", "periods", "p10", "p50", "p90", "method")
+    )
     written = 0
     for external_id, periods, p10, p50, p90, method in rows.iterator(chunk_size=2000):
         for start, low, middle, high in zip(periods, p10, p50, p90, strict=True):

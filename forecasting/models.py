@@ -25,8 +25,9 @@ class ForecastRun(TenantOwnedModel):
     data_cutoff = models.DateField(null=True, blank=True)
     metrics = models.JSONField(default=dict, blank=True, help_text="backtest figures, aggregated")
     n_series = models.PositiveIntegerField(default=0)
-    details = models.JSONField(default=dict, blank=True,
-                               help_text="series per route and demand class, elasticities, timings")
+    details = models.JSONField(
+        default=dict, blank=True, help_text="series per route and demand class, elasticities, timings"
+    )
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -61,8 +62,9 @@ class SeriesForecast(TenantOwnedModel):
     p50 = models.JSONField(default=list)
     p90 = models.JSONField(default=list)
     baseline_p50 = models.JSONField(default=list, help_text="seasonal naive, always computed beside")
-    history = models.JSONField(default=dict, blank=True,
-                               help_text="recent actuals for charts: start (ISO date of the first period), values")
+    history = models.JSONField(
+        default=dict, blank=True, help_text="recent actuals for charts: start (ISO date of the first period), values"
+    )
     backtest = models.JSONField(default=dict, blank=True, help_text="MASE, WAPE, RMSE, pinball, coverage")
     # Denormalized from the lists above so that staff pages can sort and filter in SQL.
     horizon_total = models.FloatField(default=0, help_text="P50 summed over the horizon")
@@ -73,8 +75,11 @@ class SeriesForecast(TenantOwnedModel):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["tenant", "run", "level", "product", "category"],
-                                    name="seriesforecast_tenant_run_key_uniq", nulls_distinct=False),
+            models.UniqueConstraint(
+                fields=["tenant", "run", "level", "product", "category"],
+                name="seriesforecast_tenant_run_key_uniq",
+                nulls_distinct=False,
+            ),
         ]
         indexes = [
             models.Index(fields=["tenant", "run", "product"], name="seriesforecast_tenant_prod_idx"),

@@ -146,7 +146,9 @@ def forecast_what_if(*, series: SeriesForecast, price_change: float) -> PriceWha
         return None
     multiplier = price_change_multiplier(float(series.elasticity), price_change)
     return PriceWhatIf(
-        price_change=price_change, elasticity=float(series.elasticity), multiplier=multiplier,
+        price_change=price_change,
+        elasticity=float(series.elasticity),
+        multiplier=multiplier,
         periods=list(series.periods),
         p10=[round(v * multiplier, 3) for v in series.p10],
         p50=[round(v * multiplier, 3) for v in series.p50],
@@ -173,29 +175,76 @@ def forecast_chart_config(series: SeriesForecast, what_if: PriceWhatIf | None = 
         return gap + list(values)
 
     datasets: list[dict[str, Any]] = [
-        {"label": "Actual units", "data": actual, "borderColor": "#1f3b57", "backgroundColor": "#1f3b57",
-         "pointRadius": 0, "borderWidth": 2, "fill": False},
-        {"label": "P90", "data": ahead(series.p90), "borderColor": "rgba(65,118,144,0.35)",
-         "backgroundColor": "rgba(65,118,144,0.18)", "pointRadius": 0, "borderWidth": 1, "fill": "+1"},
-        {"label": "P10", "data": ahead(series.p10), "borderColor": "rgba(65,118,144,0.35)",
-         "backgroundColor": "rgba(65,118,144,0.18)", "pointRadius": 0, "borderWidth": 1, "fill": False},
-        {"label": "Forecast (P50)", "data": ahead(series.p50), "borderColor": "#417690",
-         "backgroundColor": "#417690", "pointRadius": 2, "borderWidth": 2, "fill": False},
-        {"label": "Seasonal naive", "data": ahead(series.baseline_p50), "borderColor": "#b35c00",
-         "backgroundColor": "#b35c00", "borderDash": [6, 4], "pointRadius": 0, "borderWidth": 1.5, "fill": False},
+        {
+            "label": "Actual units",
+            "data": actual,
+            "borderColor": "#1f3b57",
+            "backgroundColor": "#1f3b57",
+            "pointRadius": 0,
+            "borderWidth": 2,
+            "fill": False,
+        },
+        {
+            "label": "P90",
+            "data": ahead(series.p90),
+            "borderColor": "rgba(65,118,144,0.35)",
+            "backgroundColor": "rgba(65,118,144,0.18)",
+            "pointRadius": 0,
+            "borderWidth": 1,
+            "fill": "+1",
+        },
+        {
+            "label": "P10",
+            "data": ahead(series.p10),
+            "borderColor": "rgba(65,118,144,0.35)",
+            "backgroundColor": "rgba(65,118,144,0.18)",
+            "pointRadius": 0,
+            "borderWidth": 1,
+            "fill": False,
+        },
+        {
+            "label": "Forecast (P50)",
+            "data": ahead(series.p50),
+            "borderColor": "#417690",
+            "backgroundColor": "#417690",
+            "pointRadius": 2,
+            "borderWidth": 2,
+            "fill": False,
+        },
+        {
+            "label": "Seasonal naive",
+            "data": ahead(series.baseline_p50),
+            "borderColor": "#b35c00",
+            "backgroundColor": "#b35c00",
+            "borderDash": [6, 4],
+            "pointRadius": 0,
+            "borderWidth": 1.5,
+            "fill": False,
+        },
     ]
     if what_if is not None:
-        datasets.append({"label": f"P50 if price {what_if.price_change:+.0%}", "data": ahead(what_if.p50),
-                         "borderColor": "#6a3d9a", "backgroundColor": "#6a3d9a", "borderDash": [2, 3],
-                         "pointRadius": 0, "borderWidth": 1.5, "fill": False})
+        datasets.append(
+            {
+                "label": f"P50 if price {what_if.price_change:+.0%}",
+                "data": ahead(what_if.p50),
+                "borderColor": "#6a3d9a",
+                "backgroundColor": "#6a3d9a",
+                "borderDash": [2, 3],
+                "pointRadius": 0,
+                "borderWidth": 1.5,
+                "fill": False,
+            }
+        )
     return {
         "type": "line",
         "data": {"labels": labels, "datasets": datasets},
         "options": {
             "interaction": {"mode": "index", "intersect": False},
             "spanGaps": False,
-            "scales": {"y": {"beginAtZero": True, "title": {"display": True, "text": "units per period"}},
-                       "x": {"ticks": {"maxTicksLimit": 14}}},
+            "scales": {
+                "y": {"beginAtZero": True, "title": {"display": True, "text": "units per period"}},
+                "x": {"ticks": {"maxTicksLimit": 14}},
+            },
             "plugins": {"legend": {"position": "bottom"}},
         },
     }

@@ -35,14 +35,25 @@ SORT_CHOICES = (
     ("product__external_id", "product id"),
 )
 FIGURE_ROWS = (
-    ("mase", "MASE"), ("wape", "WAPE"), ("rmse", "RMSE"), ("pinball", "pinball loss (P10/P50/P90)"),
-    ("coverage", "P10-P90 coverage"), ("below_p10", "actuals below P10"), ("below_p90", "actuals below P90"),
+    ("mase", "MASE"),
+    ("wape", "WAPE"),
+    ("rmse", "RMSE"),
+    ("pinball", "pinball loss (P10/P50/P90)"),
+    ("coverage", "P10-P90 coverage"),
+    ("below_p10", "actuals below P10"),
+    ("below_p90", "actuals below P90"),
     ("n_windows", "backtest windows"),
 )
 SUMMARY_ROWS = (
-    ("median_mase", "median MASE"), ("mean_mase", "mean MASE"), ("wape", "WAPE (pooled)"), ("rmse", "RMSE (pooled)"),
-    ("mean_scaled_pinball", "scaled pinball loss"), ("interval_coverage", "P10-P90 coverage"),
-    ("share_below_p10", "actuals below P10"), ("share_below_p90", "actuals below P90"), ("n_series", "series"),
+    ("median_mase", "median MASE"),
+    ("mean_mase", "mean MASE"),
+    ("wape", "WAPE (pooled)"),
+    ("rmse", "RMSE (pooled)"),
+    ("mean_scaled_pinball", "scaled pinball loss"),
+    ("interval_coverage", "P10-P90 coverage"),
+    ("share_below_p10", "actuals below P10"),
+    ("share_below_p90", "actuals below P90"),
+    ("n_series", "series"),
 )
 TOP_IMPORTANCES = 12
 
@@ -92,8 +103,10 @@ def _summary_table(run: ForecastRun | None) -> list[dict[str, Any]]:
     for level, label in SeriesLevel.choices:
         figures = (run.metrics or {}).get(level)
         if figures:
-            rows = [(name, _shown(figures["forecast"].get(key)), _shown(figures["baseline"].get(key)))
-                    for key, name in SUMMARY_ROWS]
+            rows = [
+                (name, _shown(figures["forecast"].get(key)), _shown(figures["baseline"].get(key)))
+                for key, name in SUMMARY_ROWS
+            ]
             tables.append({"level": label, "rows": rows})
     return tables
 
@@ -113,17 +126,35 @@ def _detail(request: HttpRequest, series: SeriesForecast, title: str, **extra: A
     price_change = _price_change(request)
     what_if = selectors.forecast_what_if(series=series, price_change=price_change)
     table = [
-        {"period": start, "p10": p10, "p50": p50, "p90": p90, "baseline": baseline,
-         "what_if": what_if.p50[i] if what_if else None}
+        {
+            "period": start,
+            "p10": p10,
+            "p50": p50,
+            "p90": p90,
+            "baseline": baseline,
+            "what_if": what_if.p50[i] if what_if else None,
+        }
         for i, (start, p10, p50, p90, baseline) in enumerate(
-            zip(series.periods, series.p10, series.p50, series.p90, series.baseline_p50, strict=True))
+            zip(series.periods, series.p10, series.p50, series.p90, series.baseline_p50, strict=True)
+        )
     ]
-    return render(request, "forecasting/forecast_detail.html", _context(
-        request, title, series=series, run=series.run, figures=_figure_table(series.backtest or {}),
-        chart_config=selectors.forecast_chart_config(series, what_if), what_if=what_if,
-        price_change_percent=round(price_change * 100, 1), periods=table,
-        what_if_total=what_if.horizon_total if what_if else None, **extra,
-    ))
+    return render(
+        request,
+        "forecasting/forecast_detail.html",
+        _context(
+            request,
+            title,
+            series=series,
+            run=series.run,
+            figures=_figure_table(series.backtest or {}),
+            chart_config=selectors.forecast_chart_config(series, what_if),
+            what_if=what_if,
+            price_change_percent=round(price_change * 100, 1),
+            periods=table,
+            what_if_total=what_if.horizon_total if what_if else None,
+            **extra,
+        ),
+    )
 
 
 @staff_page
@@ -135,20 +166,38 @@ def forecast_index(request: HttpRequest) -> HttpResponse:
         category = selectors.category_get(pk=int(request.GET["category"]))
     sort = request.GET.get("sort", "-horizon_total")
     rows = selectors.forecast_list(
-        level=SeriesLevel.PRODUCT, category=category, search=request.GET.get("q", "").strip()[:100],
-        demand_class=request.GET.get("demand_class", ""), route=request.GET.get("route", ""), ordering=sort, run=run,
+        level=SeriesLevel.PRODUCT,
+        category=category,
+        search=request.GET.get("q", "").strip()[:100],
+        demand_class=request.GET.get("demand_class", ""),
+        route=request.GET.get("route", ""),
+        ordering=sort,
+        run=run,
     )
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     total = selectors.forecast_total(run=run) if run else None
     filters = request.GET.copy()
     filters.pop("page", None)
-    return render(request, "forecasting/forecast_index.html", _context(
-        request, "Demand forecasts", run=run, page=page, summary=_summary_table(run), total=total,
-        categories=selectors.category_list(), selected_category=category, sort=sort, sort_choices=SORT_CHOICES,
-        demand_classes=("smooth", "erratic", "intermittent", "lumpy", "no_demand"),
-        routes=("regular", "intermittent", "new_product", "short_history", "no_demand"),
-        query_string=filters.urlencode(), recent_runs=selectors.forecast_run_list()[:5],
-    ))
+    return render(
+        request,
+        "forecasting/forecast_index.html",
+        _context(
+            request,
+            "Demand forecasts",
+            run=run,
+            page=page,
+            summary=_summary_table(run),
+            total=total,
+            categories=selectors.category_list(),
+            selected_category=category,
+            sort=sort,
+            sort_choices=SORT_CHOICES,
+            demand_classes=("smooth", "erratic", "intermittent", "lumpy", "no_demand"),
+            routes=("regular", "intermittent", "new_product", "short_history", "no_demand"),
+            query_string=filters.urlencode(),
+            recent_runs=selectors.forecast_run_list()[:5],
+        ),
+    )
 
 
 @staff_page
@@ -166,9 +215,17 @@ def forecast_product(request: HttpRequest, product_pk: int) -> HttpResponse:
 def forecast_categories(request: HttpRequest) -> HttpResponse:
     run = selectors.forecast_run_latest()
     rows = selectors.forecast_list(level=SeriesLevel.CATEGORY, run=run) if run else SeriesForecast.objects.none()
-    return render(request, "forecasting/forecast_categories.html", _context(
-        request, "Demand forecasts by category", run=run, rows=rows, total=selectors.forecast_total(run=run) if run
-        else None))
+    return render(
+        request,
+        "forecasting/forecast_categories.html",
+        _context(
+            request,
+            "Demand forecasts by category",
+            run=run,
+            rows=rows,
+            total=selectors.forecast_total(run=run) if run else None,
+        ),
+    )
 
 
 @staff_page
@@ -194,9 +251,12 @@ def _importance_chart(importances: dict[str, float]) -> dict[str, Any]:
     top = sorted(importances.items(), key=lambda item: -abs(item[1]))[:TOP_IMPORTANCES]
     return {
         "type": "bar",
-        "data": {"labels": [name for name, _ in top],
-                 "datasets": [{"label": "permutation importance", "data": [round(v, 5) for _, v in top],
-                               "backgroundColor": "#417690"}]},
+        "data": {
+            "labels": [name for name, _ in top],
+            "datasets": [
+                {"label": "permutation importance", "data": [round(v, 5) for _, v in top], "backgroundColor": "#417690"}
+            ],
+        },
         "options": {"indexAxis": "y", "plugins": {"legend": {"display": False}}},
     }
 
@@ -207,20 +267,33 @@ def _model_sections(figures: dict[str, Any]) -> list[dict[str, Any]]:
         own = model.get("figures") or {}
         baselines = model.get("baseline_figures") or {}
         baseline_names = sorted(baselines)
-        rows = [(key, value, [baselines[b].get(key) for b in baseline_names]) for key, value in own.items()
-                if isinstance(value, int | float) and not isinstance(value, bool)]
+        rows = [
+            (key, value, [baselines[b].get(key) for b in baseline_names])
+            for key, value in own.items()
+            if isinstance(value, int | float) and not isinstance(value, bool)
+        ]
         groups = []
         for attribute, by_value in sorted((model.get("group_figures") or {}).items()):
             keys = sorted({key for values in by_value.values() for key in values})
-            groups.append({"attribute": attribute, "keys": keys,
-                           "rows": [(value, [values.get(key) for key in keys]) for value, values in
-                                    sorted(by_value.items())]})
+            groups.append(
+                {
+                    "attribute": attribute,
+                    "keys": keys,
+                    "rows": [(value, [values.get(key) for key in keys]) for value, values in sorted(by_value.items())],
+                }
+            )
         importances = model.get("importances") or {}
-        sections.append({
-            "name": name, "params": model.get("params") or {}, "rows": rows, "baseline_names": baseline_names,
-            "groups": groups, "chart_id": f"importances-{name}", "chart": _importance_chart(importances)
-            if importances else None,
-        })
+        sections.append(
+            {
+                "name": name,
+                "params": model.get("params") or {},
+                "rows": rows,
+                "baseline_names": baseline_names,
+                "groups": groups,
+                "chart_id": f"importances-{name}",
+                "chart": _importance_chart(importances) if importances else None,
+            }
+        )
     return sections
 
 
@@ -229,10 +302,20 @@ def customer_models(request: HttpRequest) -> HttpResponse:
     """The serving customer-model run: held-out figures beside baselines, importances, per-group figures."""
     run = selectors.customer_model_run_latest()
     figures = run.figures if run is not None else {}
-    return render(request, "forecasting/customer_models.html", _context(
-        request, "Customer models", run=run, sections=_model_sections(figures or {}),
-        segments=[(name, (figures.get("segment_descriptions") or {}).get(name, ""), values) for name, values in
-                  (figures.get("segment_summary") or {}).items()],
-        missing_values=figures.get("missing_values") or {}, notes=figures.get("notes") or [],
-        recent_runs=selectors.customer_model_run_list()[:5],
-    ))
+    return render(
+        request,
+        "forecasting/customer_models.html",
+        _context(
+            request,
+            "Customer models",
+            run=run,
+            sections=_model_sections(figures or {}),
+            segments=[
+                (name, (figures.get("segment_descriptions") or {}).get(name, ""), values)
+                for name, values in (figures.get("segment_summary") or {}).items()
+            ],
+            missing_values=figures.get("missing_values") or {},
+            notes=figures.get("notes") or [],
+            recent_runs=selectors.customer_model_run_list()[:5],
+        ),
+    )

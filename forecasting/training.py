@@ -30,16 +30,22 @@ def _demand_summary(tenant: Tenant, progress: Progress) -> str:
     mase = run.metrics.get("product", {}).get("forecast", {}).get("median_mase")
     baseline = run.metrics.get("product", {}).get("baseline", {}).get("median_mase")
     figures = f", median MASE {mase:.3f} vs seasonal naive {baseline:.3f}" if mase and baseline else ""
-    return (f"demand forecast run {run.pk}: {details.get('products', 0)} products, "
-            f"{details.get('categories', 0)} categories and the total, {run.horizon} x {run.frequency}{figures}")
+    return (
+        f"demand forecast run {run.pk}: {details.get('products', 0)} products, "
+        f"{details.get('categories', 0)} categories and the total, {run.horizon} x {run.frequency}{figures}"
+    )
 
 
 def interrupted_runs_mark_failed() -> int:
     """Runs left "running" by a process that died. The step holds the store's lock, so none is alive."""
-    fields = {"status": RunStatus.FAILED, "finished_at": timezone.now(),
-              "error": "interrupted: the process running it died before it finished"}
-    return (ForecastRun.objects.filter(status=RunStatus.RUNNING).update(**fields)
-            + CustomerModelRun.objects.filter(status=RunStatus.RUNNING).update(**fields))
+    fields = {
+        "status": RunStatus.FAILED,
+        "finished_at": timezone.now(),
+        "error": "interrupted: the process running it died before it finished",
+    }
+    return ForecastRun.objects.filter(status=RunStatus.RUNNING).update(**fields) + CustomerModelRun.objects.filter(
+        status=RunStatus.RUNNING
+    ).update(**fields)
 
 
 def run_forecasts_step(tenant: Tenant, progress: Progress) -> str:
@@ -63,7 +69,10 @@ def run_forecasts_step(tenant: Tenant, progress: Progress) -> str:
 
 
 FORECASTS_STEP = TrainingStep(
-    "forecasts", order=20, run=run_forecasts_step,
+    "forecasts",
+    order=20,
+    run=run_forecasts_step,
     description="demand forecasts per product, category and store total; customer predictions",
-    schedule_setting="forecast_time", then=("inventory",),
+    schedule_setting="forecast_time",
+    then=("inventory",),
 )

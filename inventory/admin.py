@@ -63,18 +63,31 @@ class SupplierAdmin(TenantScopedAdmin):
 
 @admin.register(StockItem)
 class StockItemAdmin(TenantScopedAdmin):
-    list_display = ["product", "on_hand", "on_order", "in_transit", "supplier", "unit_cost", "unit_volume",
-                    "service_level", "updated_at"]
+    list_display = [
+        "product",
+        "on_hand",
+        "on_order",
+        "in_transit",
+        "supplier",
+        "unit_cost",
+        "unit_volume",
+        "service_level",
+        "updated_at",
+    ]
     list_select_related = ["product", "supplier"]
     list_filter = ["supplier"]
     search_fields = ["product__external_id", "product__name"]
     raw_id_fields = ["product"]
     fieldsets = [
         (None, {"fields": ["product", "supplier", "on_hand", "on_order"]}),
-        ("Costs and service", {"fields": ["unit_cost", "unit_volume", "holding_cost_rate", "stockout_cost",
-                                          "service_level"]}),
-        ("Supplier terms for this product (empty = the supplier's)",
-         {"fields": ["lead_time_days", "lead_time_std_days", "min_order_qty", "pack_size", "order_cost"]}),
+        (
+            "Costs and service",
+            {"fields": ["unit_cost", "unit_volume", "holding_cost_rate", "stockout_cost", "service_level"]},
+        ),
+        (
+            "Supplier terms for this product (empty = the supplier's)",
+            {"fields": ["lead_time_days", "lead_time_std_days", "min_order_qty", "pack_size", "order_cost"]},
+        ),
     ]
 
     def get_changelist_instance(self, request: HttpRequest) -> Any:
@@ -92,16 +105,41 @@ class StockItemAdmin(TenantScopedAdmin):
 
 @admin.register(ReorderPlan)
 class ReorderPlanAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
-    list_display = ["id", "status", "created_at", "forecast_run", "n_products", "n_to_order", "order_value",
-                    "budget", "solver_status", "plan_cost", "naive_cost"]
+    list_display = [
+        "id",
+        "status",
+        "created_at",
+        "forecast_run",
+        "n_products",
+        "n_to_order",
+        "order_value",
+        "budget",
+        "solver_status",
+        "plan_cost",
+        "naive_cost",
+    ]
     list_filter = ["status"]
     list_select_related = ["forecast_run"]
     actions = ["activate"]
     fieldsets = [
         (None, {"fields": ["status", "created_at", "activated_at", "forecast_run", "error", "lines_link"]}),
         ("Time base", {"fields": ["frequency", "period_days", "review_period_days", "periods"]}),
-        ("Limits", {"fields": ["budget", "warehouse_capacity", "free_volume", "suggested_value", "suggested_volume",
-                               "order_value", "order_volume", "solver_status", "solver_message"]}),
+        (
+            "Limits",
+            {
+                "fields": [
+                    "budget",
+                    "warehouse_capacity",
+                    "free_volume",
+                    "suggested_value",
+                    "suggested_volume",
+                    "order_value",
+                    "order_volume",
+                    "solver_status",
+                    "solver_message",
+                ]
+            },
+        ),
         ("Simulation (plan vs naive rule)", {"fields": ["simulation_table"]}),
         ("Products", {"fields": ["n_products", "n_to_order", "skipped_list"]}),
     ]
@@ -125,9 +163,16 @@ class ReorderPlanAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
     @admin.display(description="lines")
     def lines_link(self, plan: ReorderPlan) -> str:
         url = reverse("admin:inventory_reorderplanline_changelist")
-        links = format_html('<a href="{}?plan__id__exact={}">every line</a> · '
-                            '<a href="{}?plan__id__exact={}&amp;order_quantity__gt=0">lines to order</a>',
-                            url, plan.pk, url, plan.pk, url, plan.pk)
+        links = format_html(
+            '<a href="{}?plan__id__exact={}">every line</a> · '
+            '<a href="{}?plan__id__exact={}&amp;order_quantity__gt=0">lines to order</a>',
+            url,
+            plan.pk,
+            url,
+            plan.pk,
+            url,
+            plan.pk,
+        )
         if plan.status == ReorderPlan.Status.ACTIVE:
             links += format_html(' · <a href="{}">staff page</a>', reverse("inventory:plan"))
         return links
@@ -137,21 +182,35 @@ class ReorderPlanAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
         figures = plan.simulation or {}
         if "plan" not in figures:
             return figures.get("error", "not simulated")
-        rows = [(name.replace("_", " "), f"{figures['plan'].get(name, 0):,.3f}",
-                 f"{figures['naive'].get(name, 0):,.3f}")
-                for name in ("total_cost", "holding_cost", "ordering_cost", "shortage_cost", "fill_rate",
-                             "stockout_periods", "average_on_hand", "orders_placed")]
+        rows = [
+            (name.replace("_", " "), f"{figures['plan'].get(name, 0):,.3f}", f"{figures['naive'].get(name, 0):,.3f}")
+            for name in (
+                "total_cost",
+                "holding_cost",
+                "ordering_cost",
+                "shortage_cost",
+                "fill_rate",
+                "stockout_periods",
+                "average_on_hand",
+                "orders_placed",
+            )
+        ]
         body = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td></tr>", rows)
-        return format_html('<table class="figures"><tr><th></th><th>plan</th><th>naive</th></tr>{}</table>'
-                           '<p>{} periods x {} scenarios of sampled forecast demand</p>', body,
-                           figures.get("periods"), figures.get("scenarios"))
+        return format_html(
+            '<table class="figures"><tr><th></th><th>plan</th><th>naive</th></tr>{}</table>'
+            "<p>{} periods x {} scenarios of sampled forecast demand</p>",
+            body,
+            figures.get("periods"),
+            figures.get("scenarios"),
+        )
 
     @admin.display(description="skipped products")
     def skipped_list(self, plan: ReorderPlan) -> str:
         if not plan.skipped:
             return "none"
-        return format_html("<ul>{}</ul>", format_html_join("", "<li>{}</li>",
-                                                           ((entry.get("reason", ""),) for entry in plan.skipped)))
+        return format_html(
+            "<ul>{}</ul>", format_html_join("", "<li>{}</li>", ((entry.get("reason", ""),) for entry in plan.skipped))
+        )
 
     @admin.action(description="Activate the selected plan (it replaces the active one)", permissions=["activate"])
     def activate(self, request: HttpRequest, queryset: QuerySet[ReorderPlan]) -> None:
@@ -181,8 +240,18 @@ class OrderQuantityFilter(admin.SimpleListFilter):
 @admin.register(ReorderPlanLine)
 class ReorderPlanLineAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
     change_form_template = "inventory/admin/planline_change_form.html"
-    list_display = ["product_id_", "on_hand", "safety_stock_", "reorder_point_", "order_up_to_",
-                    "suggested_quantity", "order_quantity", "fill_rate", "order_value_", "approved"]
+    list_display = [
+        "product_id_",
+        "on_hand",
+        "safety_stock_",
+        "reorder_point_",
+        "order_up_to_",
+        "suggested_quantity",
+        "order_quantity",
+        "fill_rate",
+        "order_value_",
+        "approved",
+    ]
     list_select_related = ["product", "supplier", "plan"]
     ordering = ["-plan__created_at", "-order_value", "id"]
     list_filter = ["plan__status", OrderQuantityFilter, "policy_rule", "service_level_source", "supplier", "plan"]
@@ -191,21 +260,69 @@ class ReorderPlanLineAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
     fieldsets = [
         (None, {"fields": ["plan", "product", "supplier", "chart_link"]}),
         ("Stock", {"fields": ["on_hand", "on_order", "in_transit", "inventory_position", "scheduled_arrivals"]}),
-        ("Costs and terms", {"fields": ["unit_cost", "unit_price", "unit_volume", "holding_cost_per_period",
-                                        "order_cost", "min_order_qty", "pack_size", "lead_time_days",
-                                        "lead_time_std_days", "lead_time_periods", "lead_time_std_periods",
-                                        "review_period", "protection_periods"]}),
-        ("Demand (from the forecast quantiles)", {"fields": [
-            "mean_demand_per_period", "demand_lead_time_mean", "demand_lead_time_std", "demand_protection_mean",
-            "demand_protection_std", "demand_p50"]}),
-        ("Policy", {"fields": ["underage_cost", "overage_cost", "order_cycle_periods", "critical_fractile",
-                               "service_level_source", "policy_rule", "dynamic_reviews", "program_shortage_cost",
-                               "cost_with_order", "cost_without_order", "safety_stock", "reorder_point",
-                               "order_up_to", "eoq", "lot_size"]}),
-        ("Order", {"fields": ["suggested_quantity", "order_quantity", "expected_fill_rate", "order_value",
-                              "order_volume"]}),
-        ("Simulation", {"fields": ["simulated_cost", "simulated_fill_rate", "naive_simulated_cost",
-                                   "naive_simulated_fill_rate"]}),
+        (
+            "Costs and terms",
+            {
+                "fields": [
+                    "unit_cost",
+                    "unit_price",
+                    "unit_volume",
+                    "holding_cost_per_period",
+                    "order_cost",
+                    "min_order_qty",
+                    "pack_size",
+                    "lead_time_days",
+                    "lead_time_std_days",
+                    "lead_time_periods",
+                    "lead_time_std_periods",
+                    "review_period",
+                    "protection_periods",
+                ]
+            },
+        ),
+        (
+            "Demand (from the forecast quantiles)",
+            {
+                "fields": [
+                    "mean_demand_per_period",
+                    "demand_lead_time_mean",
+                    "demand_lead_time_std",
+                    "demand_protection_mean",
+                    "demand_protection_std",
+                    "demand_p50",
+                ]
+            },
+        ),
+        (
+            "Policy",
+            {
+                "fields": [
+                    "underage_cost",
+                    "overage_cost",
+                    "order_cycle_periods",
+                    "critical_fractile",
+                    "service_level_source",
+                    "policy_rule",
+                    "dynamic_reviews",
+                    "program_shortage_cost",
+                    "cost_with_order",
+                    "cost_without_order",
+                    "safety_stock",
+                    "reorder_point",
+                    "order_up_to",
+                    "eoq",
+                    "lot_size",
+                ]
+            },
+        ),
+        (
+            "Order",
+            {"fields": ["suggested_quantity", "order_quantity", "expected_fill_rate", "order_value", "order_volume"]},
+        ),
+        (
+            "Simulation",
+            {"fields": ["simulated_cost", "simulated_fill_rate", "naive_simulated_cost", "naive_simulated_fill_rate"]},
+        ),
     ]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Model | None = None) -> list[str]:
@@ -216,12 +333,16 @@ class ReorderPlanLineAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
 
     def get_changelist_instance(self, request: HttpRequest) -> Any:
         changelist = super().get_changelist_instance(request)
-        self._approved = set(PurchaseOrderLine.objects.filter(
-            plan_line__in=[line.pk for line in changelist.result_list]).values_list("plan_line_id", flat=True))
+        self._approved = set(
+            PurchaseOrderLine.objects.filter(plan_line__in=[line.pk for line in changelist.result_list]).values_list(
+                "plan_line_id", flat=True
+            )
+        )
         return changelist
 
-    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
-                    extra_context: dict[str, Any] | None = None) -> HttpResponse:
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
         line = self.get_object(request, object_id)
         extra = dict(extra_context or {})
         if line is not None:
@@ -258,17 +379,24 @@ class ReorderPlanLineAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
 
     @admin.display(description="projected stock")
     def chart_link(self, line: ReorderPlanLine) -> str:
-        return format_html('<a href="{}">staff page with the projected-stock chart</a>',
-                           reverse("inventory:product", args=[line.product_id]))
+        return format_html(
+            '<a href="{}">staff page with the projected-stock chart</a>',
+            reverse("inventory:product", args=[line.product_id]),
+        )
 
     @admin.action(description="Approve the selected lines into purchase orders", permissions=["approve"])
     def approve(self, request: HttpRequest, queryset: QuerySet[ReorderPlanLine]) -> None:
         try:
             result = purchase_orders_create_from_plan_lines(
-                lines=queryset.select_related("plan", "product"), user=request.user)
+                lines=queryset.select_related("plan", "product"), user=request.user
+            )
         except IntegrityError:  # another approval of the same lines committed first
-            self.message_user(request, "Some of these lines were approved at the same time by someone else; "
-                                       "nothing was created. Reload and retry.", messages.ERROR)
+            self.message_user(
+                request,
+                "Some of these lines were approved at the same time by someone else; "
+                "nothing was created. Reload and retry.",
+                messages.ERROR,
+            )
             return
         if result.purchase_orders:
             numbers = ", ".join(str(order) for order in result.purchase_orders)
@@ -317,8 +445,9 @@ class PurchaseOrderAdmin(TenantScopedAdmin):
         for order in queryset:
             receipts += purchase_order_receive_outstanding(purchase_order=order, user=request.user)
         units = sum(receipt.quantity for receipt in receipts)
-        self.message_user(request, f"Recorded {len(receipts)} receipt(s), {units:,} units added to stock on hand.",
-                          messages.SUCCESS)
+        self.message_user(
+            request, f"Recorded {len(receipts)} receipt(s), {units:,} units added to stock on hand.", messages.SUCCESS
+        )
 
 
 class ServiceFormMixin:
@@ -371,9 +500,15 @@ class ReceiptAdmin(ServiceFormMixin, TenantScopedAdmin):
         return False
 
     def create_through_service(self, request: HttpRequest, data: dict[str, Any]) -> Model:
-        return receipt_record(product=data["product"], quantity=data["quantity"],
-                              purchase_order_line=data.get("purchase_order_line"), shipment=data.get("shipment"),
-                              received_at=data.get("received_at"), note=data.get("note", ""), user=request.user)
+        return receipt_record(
+            product=data["product"],
+            quantity=data["quantity"],
+            purchase_order_line=data.get("purchase_order_line"),
+            shipment=data.get("shipment"),
+            received_at=data.get("received_at"),
+            note=data.get("note", ""),
+            user=request.user,
+        )
 
 
 @admin.register(InboundShipment)
@@ -391,6 +526,9 @@ class InboundShipmentAdmin(ServiceFormMixin, TenantScopedAdmin):
         return False
 
     def create_through_service(self, request: HttpRequest, data: dict[str, Any]) -> Model:
-        return shipment_create(product=data["product"], quantity=data["quantity"],
-                               expected_arrival=data["expected_arrival"],
-                               purchase_order_line=data.get("purchase_order_line"))
+        return shipment_create(
+            product=data["product"],
+            quantity=data["quantity"],
+            expected_arrival=data["expected_arrival"],
+            purchase_order_line=data.get("purchase_order_line"),
+        )

@@ -45,8 +45,8 @@ WRITABLE_FIELDS: tuple[str, ...] = (*STOCK_FIELDS, "supplier")
 PLAN_SUMMARY_SCHEMA: dict[str, Any] = {
     "type": "object",
     "description": "The plan the lines belong to: id, status, created_at, activated_at, forecast_run, frequency, "
-                   "review_period_days, budget, warehouse_capacity, free_volume, order_value, order_volume, "
-                   "n_products, n_to_order, solver_status, solver_message, simulation (plan vs naive rule).",
+    "review_period_days, budget, warehouse_capacity, free_volume, order_value, order_volume, "
+    "n_products, n_to_order, solver_status, solver_message, simulation (plan vs naive rule).",
     "required": ["id", "status"],
     "properties": {"id": {"type": "integer"}, "status": {"type": "string"}},
 }
@@ -65,16 +65,23 @@ class ReorderPlanApi(TenantListApiView):
     scope_map = {"GET": Scope.INVENTORY_READ}
     pagination_class = PlanLinePagination
 
-    @extend_schema(tags=[TAG], summary="The active reorder plan: one line per product",
-                   parameters=[PlanFilterSerializer], responses=PlanLineOutputSerializer(many=True))
+    @extend_schema(
+        tags=[TAG],
+        summary="The active reorder plan: one line per product",
+        parameters=[PlanFilterSerializer],
+        responses=PlanLineOutputSerializer(many=True),
+    )
     def get(self, request: Request) -> Response:
         filters = self.validated_query(PlanFilterSerializer)
         plan = selectors.active_plan()
         if plan is None:
-            raise NotFound("This store has no active reorder plan yet; it is computed after each forecast run "
-                           "(or with manage.py train --only inventory).")
-        response = self.paginated(selectors.plan_lines(plan, to_order_only=filters["to_order"]),
-                                  PlanLineOutputSerializer)
+            raise NotFound(
+                "This store has no active reorder plan yet; it is computed after each forecast run "
+                "(or with manage.py train --only inventory)."
+            )
+        response = self.paginated(
+            selectors.plan_lines(plan, to_order_only=filters["to_order"]), PlanLineOutputSerializer
+        )
         response.data["plan"] = PlanSummarySerializer(plan).data
         return response
 
@@ -87,8 +94,9 @@ class StockListApi(TenantListApiView):
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(selectors.stock_item_list(), request, view=self)
         in_transit = selectors.in_transit_by_product(item.product_id for item in page)
-        data = StockOutputSerializer(page, many=True, context={**self.get_serializer_context(),
-                                                               "in_transit": in_transit}).data
+        data = StockOutputSerializer(
+            page, many=True, context={**self.get_serializer_context(), "in_transit": in_transit}
+        ).data
         return paginator.get_paginated_response(data)
 
 
@@ -99,24 +107,36 @@ def _stock_output(view: TenantApiView, product: Product, *, status: int = 200) -
 
 
 class StockDetailApi(TenantApiView):
-    scope_map = {"GET": Scope.INVENTORY_READ, "HEAD": Scope.INVENTORY_READ, "PUT": Scope.INVENTORY_WRITE,
-                 "PATCH": Scope.INVENTORY_WRITE}
+    scope_map = {
+        "GET": Scope.INVENTORY_READ,
+        "HEAD": Scope.INVENTORY_READ,
+        "PUT": Scope.INVENTORY_WRITE,
+        "PATCH": Scope.INVENTORY_WRITE,
+    }
 
     @extend_schema(tags=[TAG], summary="Get a product's stock", responses=StockOutputSerializer)
     def get(self, request: Request, product_id: str) -> Response:
         item = found(selectors.stock_item_get(product_id=product_id), "stock for product", product_id)
         return _stock_output(self, item.product)
 
-    @extend_schema(tags=[TAG], summary="Create or replace a product's stock", request=StockInputSerializer,
-                   responses={200: StockOutputSerializer, 201: StockOutputSerializer})
+    @extend_schema(
+        tags=[TAG],
+        summary="Create or replace a product's stock",
+        request=StockInputSerializer,
+        responses={200: StockOutputSerializer, 201: StockOutputSerializer},
+    )
     def put(self, request: Request, product_id: str) -> Response:
         product = found(Product.objects.filter(external_id=product_id).first(), "product", product_id)
         data = self.validated(StockInputSerializer, request.data)
         result = stock_items_write([{**data, "product_id": product.pk}], fields=WRITABLE_FIELDS)
         return _stock_output(self, product, status=201 if result.created else 200)
 
-    @extend_schema(tags=[TAG], summary="Change some fields of a product's stock", request=StockInputSerializer,
-                   responses=StockOutputSerializer)
+    @extend_schema(
+        tags=[TAG],
+        summary="Change some fields of a product's stock",
+        request=StockInputSerializer,
+        responses=StockOutputSerializer,
+    )
     def patch(self, request: Request, product_id: str) -> Response:
         item = found(selectors.stock_item_get(product_id=product_id), "stock for product", product_id)
         data = self.validated(StockInputSerializer, request.data, partial=True)
@@ -146,14 +166,24 @@ def _products_by_external_id(items: Sequence[Mapping[str, Any]]) -> dict[str, in
 class StockBulkUpsertApi(TenantApiView):
     scope_map = {"POST": Scope.INVENTORY_WRITE}
 
-    @extend_schema(tags=[TAG], summary="Create or replace the stock of up to 1,000 products (all or nothing)",
-                   request=StockBulkInputSerializer, responses=BulkUpsertOutputSerializer)
+    @extend_schema(
+        tags=[TAG],
+        summary="Create or replace the stock of up to 1,000 products (all or nothing)",
+        request=StockBulkInputSerializer,
+        responses=BulkUpsertOutputSerializer,
+    )
     def post(self, request: Request) -> Response:
         items = self.validated(StockBulkInputSerializer, request.data)["items"]
         products = _products_by_external_id(items)
-        rows = [{**{k: v for k, v in item.items() if k != "product_id"}, "product_id": products[item["product_id"]]}
-                for item in items]
+        rows = [
+            {**{k: v for k, v in item.items() if k != "product_id"}, "product_id": products[item["product_id"]]}
+            for item in items
+        ]
         result = stock_items_write(rows, fields=WRITABLE_FIELDS)
         external = {pk: external_id for external_id, pk in products.items()}
-        return self.output(BulkUpsertOutputSerializer, UpsertResult(
-            created=[external[pk] for pk in result.created], updated=[external[pk] for pk in result.updated]))
+        return self.output(
+            BulkUpsertOutputSerializer,
+            UpsertResult(
+                created=[external[pk] for pk in result.created], updated=[external[pk] for pk in result.updated]
+            ),
+        )

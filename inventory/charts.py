@@ -22,10 +22,17 @@ def line_projection(plan: ReorderPlan, line: ReorderPlanLine) -> tuple[list[str]
     wanted = min(max(len(demand), math.ceil(2 * (lead + review)) + 1), MAX_CHART_PERIODS)
     demand = demand + [demand[-1]] * (wanted - len(demand))
     projection = project_stock(
-        on_hand=line.on_hand, scheduled_arrivals=line.scheduled_arrivals or [], demand=demand,
-        first_order=line.order_quantity, lead_periods=lead, review_periods=review,
-        reorder_point=line.reorder_point, order_up_to=line.order_up_to, pack_size=line.pack_size,
-        min_order_qty=line.min_order_qty)
+        on_hand=line.on_hand,
+        scheduled_arrivals=line.scheduled_arrivals or [],
+        demand=demand,
+        first_order=line.order_quantity,
+        lead_periods=lead,
+        review_periods=review,
+        reorder_point=line.reorder_point,
+        order_up_to=line.order_up_to,
+        pack_size=line.pack_size,
+        min_order_qty=line.min_order_qty,
+    )
     return _labels(plan, len(demand)), projection
 
 
@@ -53,17 +60,43 @@ def projected_stock_chart(plan: ReorderPlan, line: ReorderPlanLine) -> dict[str,
         "data": {
             "labels": labels,
             "datasets": [
-                {"type": "line", "label": "On hand (end of period)", "data": projection.on_hand_end,
-                 "borderColor": BLUE, "backgroundColor": BLUE, "stepped": True, "order": 1},
-                {"type": "line", "label": "Inventory position", "data": projection.position_end,
-                 "borderColor": GREY, "backgroundColor": GREY, "borderDash": [4, 4], "stepped": True, "order": 2},
-                {"type": "line", "label": f"Reorder point ({line.reorder_point:,.1f})",
-                 "data": [round(line.reorder_point, 3)] * count, "borderColor": RED, "backgroundColor": RED,
-                 "borderDash": [8, 4], "pointRadius": 0, "order": 3},
-                {"type": "bar", "label": "Forecast demand (P50)", "data": projection.demand,
-                 "backgroundColor": ORANGE, "order": 4},
-                {"type": "bar", "label": "Arrivals", "data": projection.arrivals, "backgroundColor": GREEN,
-                 "order": 5},
+                {
+                    "type": "line",
+                    "label": "On hand (end of period)",
+                    "data": projection.on_hand_end,
+                    "borderColor": BLUE,
+                    "backgroundColor": BLUE,
+                    "stepped": True,
+                    "order": 1,
+                },
+                {
+                    "type": "line",
+                    "label": "Inventory position",
+                    "data": projection.position_end,
+                    "borderColor": GREY,
+                    "backgroundColor": GREY,
+                    "borderDash": [4, 4],
+                    "stepped": True,
+                    "order": 2,
+                },
+                {
+                    "type": "line",
+                    "label": f"Reorder point ({line.reorder_point:,.1f})",
+                    "data": [round(line.reorder_point, 3)] * count,
+                    "borderColor": RED,
+                    "backgroundColor": RED,
+                    "borderDash": [8, 4],
+                    "pointRadius": 0,
+                    "order": 3,
+                },
+                {
+                    "type": "bar",
+                    "label": "Forecast demand (P50)",
+                    "data": projection.demand,
+                    "backgroundColor": ORANGE,
+                    "order": 4,
+                },
+                {"type": "bar", "label": "Arrivals", "data": projection.arrivals, "backgroundColor": GREEN, "order": 5},
             ],
         },
         "options": {
@@ -78,18 +111,32 @@ def plan_cost_chart(plan: ReorderPlan) -> dict[str, Any] | None:
     figures = plan.simulation or {}
     if "plan" not in figures or "naive" not in figures:
         return None
-    parts = (("holding_cost", "Holding", BLUE), ("ordering_cost", "Ordering", GREY),
-             ("shortage_cost", "Lost sales", RED))
+    parts = (
+        ("holding_cost", "Holding", BLUE),
+        ("ordering_cost", "Ordering", GREY),
+        ("shortage_cost", "Lost sales", RED),
+    )
     return {
         "type": "bar",
         "data": {
             "labels": ["This plan", "Naive rule (order last period's sales)"],
-            "datasets": [{"label": label, "backgroundColor": color,
-                          "data": [round(float(figures["plan"].get(key, 0.0)), 2),
-                                   round(float(figures["naive"].get(key, 0.0)), 2)]}
-                         for key, label, color in parts],
+            "datasets": [
+                {
+                    "label": label,
+                    "backgroundColor": color,
+                    "data": [
+                        round(float(figures["plan"].get(key, 0.0)), 2),
+                        round(float(figures["naive"].get(key, 0.0)), 2),
+                    ],
+                }
+                for key, label, color in parts
+            ],
         },
-        "options": {"indexAxis": "y", "scales": {"x": {"stacked": True, "title": {"display": True,
-                                                                                  "text": "simulated cost"}},
-                                                 "y": {"stacked": True}}},
+        "options": {
+            "indexAxis": "y",
+            "scales": {
+                "x": {"stacked": True, "title": {"display": True, "text": "simulated cost"}},
+                "y": {"stacked": True},
+            },
+        },
     }

@@ -42,11 +42,23 @@ MAX_HOLDING_COST_RATE = 10.0
 MIN_SERVICE_LEVEL = 0.5
 MAX_SERVICE_LEVEL = 0.9999
 
-OPTIONAL_COLUMNS = ("on_order", "lead_time_days", "lead_time_std_days", "supplier", "min_order_qty", "pack_size",
-                    "order_cost", "unit_volume", "holding_cost_rate", "stockout_cost", "service_level")
+OPTIONAL_COLUMNS = (
+    "on_order",
+    "lead_time_days",
+    "lead_time_std_days",
+    "supplier",
+    "min_order_qty",
+    "pack_size",
+    "order_cost",
+    "unit_volume",
+    "holding_cost_rate",
+    "stockout_cost",
+    "service_level",
+)
 # Columns where an empty cell means "not set" (the supplier's term or the store's default applies).
-EMPTY_MEANS_UNSET = frozenset({"lead_time_days", "lead_time_std_days", "supplier", "min_order_qty", "pack_size",
-                               "order_cost", "service_level"})
+EMPTY_MEANS_UNSET = frozenset(
+    {"lead_time_days", "lead_time_std_days", "supplier", "min_order_qty", "pack_size", "order_cost", "service_level"}
+)
 
 
 def parse_stock_units(value: str, *, what: str) -> int:
@@ -68,21 +80,22 @@ def stock_cell_parsers() -> dict[str, Callable[[str], Any]]:
     return {
         "on_hand": lambda text: parse_stock_units(text, what="on_hand"),
         "on_order": lambda text: parse_stock_units(text, what="on_order"),
-        "lead_time_days": lambda text: parse_bounded_float(text, what="lead_time_days", low=0,
-                                                           high=MAX_LEAD_TIME_DAYS),
-        "lead_time_std_days": lambda text: parse_bounded_float(text, what="lead_time_std_days", low=0,
-                                                               high=MAX_LEAD_TIME_DAYS),
+        "lead_time_days": lambda text: parse_bounded_float(text, what="lead_time_days", low=0, high=MAX_LEAD_TIME_DAYS),
+        "lead_time_std_days": lambda text: parse_bounded_float(
+            text, what="lead_time_std_days", low=0, high=MAX_LEAD_TIME_DAYS
+        ),
         "supplier": lambda text: parse_text(text, max_length=supplier_length, what="supplier"),
-        "min_order_qty": lambda text: parse_whole_number(text, minimum=0, maximum=MAX_QUANTITY,
-                                                         what="min_order_qty"),
+        "min_order_qty": lambda text: parse_whole_number(text, minimum=0, maximum=MAX_QUANTITY, what="min_order_qty"),
         "pack_size": lambda text: parse_whole_number(text, minimum=1, maximum=MAX_QUANTITY, what="pack_size"),
         "order_cost": lambda text: parse_money(text, what="order_cost"),
         "unit_volume": lambda text: parse_bounded_float(text, what="unit_volume", low=0, high=MAX_UNIT_VOLUME),
-        "holding_cost_rate": lambda text: parse_bounded_float(text, what="holding_cost_rate", low=0,
-                                                              high=MAX_HOLDING_COST_RATE, low_inclusive=False),
+        "holding_cost_rate": lambda text: parse_bounded_float(
+            text, what="holding_cost_rate", low=0, high=MAX_HOLDING_COST_RATE, low_inclusive=False
+        ),
         "stockout_cost": lambda text: parse_money(text, what="stockout_cost"),
-        "service_level": lambda text: parse_bounded_float(text, what="service_level", low=MIN_SERVICE_LEVEL,
-                                                          high=MAX_SERVICE_LEVEL),
+        "service_level": lambda text: parse_bounded_float(
+            text, what="service_level", low=MIN_SERVICE_LEVEL, high=MAX_SERVICE_LEVEL
+        ),
     }
 
 
@@ -92,10 +105,19 @@ class StockImporter(KindImporter):
     depends_on = ("products",)
     columns = ColumnSpec(required=("product_id", "on_hand"), optional=OPTIONAL_COLUMNS)
     stage_columns = (
-        ("line_no", "bigint"), ("product_ext", "text"), ("on_hand", "bigint"), ("on_order", "bigint"),
-        ("lead_time_days", "double precision"), ("lead_time_std_days", "double precision"), ("supplier", "text"),
-        ("min_order_qty", "bigint"), ("pack_size", "bigint"), ("order_cost", "numeric"),
-        ("unit_volume", "double precision"), ("holding_cost_rate", "double precision"), ("stockout_cost", "numeric"),
+        ("line_no", "bigint"),
+        ("product_ext", "text"),
+        ("on_hand", "bigint"),
+        ("on_order", "bigint"),
+        ("lead_time_days", "double precision"),
+        ("lead_time_std_days", "double precision"),
+        ("supplier", "text"),
+        ("min_order_qty", "bigint"),
+        ("pack_size", "bigint"),
+        ("order_cost", "numeric"),
+        ("unit_volume", "double precision"),
+        ("holding_cost_rate", "double precision"),
+        ("stockout_cost", "numeric"),
         ("service_level", "double precision"),
     )
 
@@ -108,19 +130,26 @@ class StockImporter(KindImporter):
 
     def parse_row(self, line: int, cells: list[str]) -> list[Any] | None:
         before = self.run.errors.total
-        product = self.parsed(line, "product_id",
-                              lambda text: parse_identifier(text, max_length=self.id_length, what="product_id"),
-                              cells[self.source.index["product_id"]])
+        product = self.parsed(
+            line,
+            "product_id",
+            lambda text: parse_identifier(text, max_length=self.id_length, what="product_id"),
+            cells[self.source.index["product_id"]],
+        )
         if product is not INVALID:
             if product not in self.products:
-                self.fail(line, "product_id", f"unknown product {show(product)}: not in this import's products file "
-                                              "nor in the store")
+                self.fail(
+                    line,
+                    "product_id",
+                    f"unknown product {show(product)}: not in this import's products file nor in the store",
+                )
             else:
                 earlier = self.first_line.setdefault(product, line)
                 if earlier != line:
                     self.fail(line, "product_id", f"product {show(product)} already appears on line {earlier}")
-        values: dict[str, Any] = {"on_hand": self.parsed(line, "on_hand", self.parsers["on_hand"],
-                                                         cells[self.source.index["on_hand"]])}
+        values: dict[str, Any] = {
+            "on_hand": self.parsed(line, "on_hand", self.parsers["on_hand"], cells[self.source.index["on_hand"]])
+        }
         for column in self.present:
             text = cells[self.source.index[column]]
             if not text.strip():
@@ -152,8 +181,13 @@ class StockImporter(KindImporter):
             rows.append(values)
         result = stock_items_write(rows, fields=fields)
         details = {"suppliers_created": result.suppliers_created} if result.suppliers_created else {}
-        return KindCounts(rows_read=self.rows_read, created=len(result.created), updated=len(result.updated),
-                          unchanged=result.unchanged, details=details)
+        return KindCounts(
+            rows_read=self.rows_read,
+            created=len(result.created),
+            updated=len(result.updated),
+            unchanged=result.unchanged,
+            details=details,
+        )
 
 
 def register_stock_import_kind() -> None:
@@ -161,4 +195,3 @@ def register_stock_import_kind() -> None:
     from retailsite.commerce.importers import register_kind
 
     register_kind(StockImporter)
-

@@ -26,15 +26,22 @@ class Supplier(TenantOwnedModel):
     """Who a product is bought from, and the terms that apply to its products unless a product overrides them."""
 
     name = models.CharField(max_length=200)
-    lead_time_days = models.FloatField(default=7.0, validators=[MinValueValidator(0)],
-                                       help_text="mean days from ordering to receiving")
-    lead_time_std_days = models.FloatField(default=0.0, validators=[MinValueValidator(0)],
-                                           help_text="standard deviation of the lead time, in days")
+    lead_time_days = models.FloatField(
+        default=7.0, validators=[MinValueValidator(0)], help_text="mean days from ordering to receiving"
+    )
+    lead_time_std_days = models.FloatField(
+        default=0.0, validators=[MinValueValidator(0)], help_text="standard deviation of the lead time, in days"
+    )
     min_order_qty = models.PositiveIntegerField(default=0, help_text="minimum units per order line (0 = none)")
-    pack_size = models.PositiveIntegerField(default=1, validators=[MinValueValidator(1)],
-                                            help_text="units are ordered in whole packs of this size")
-    order_cost = models.DecimalField(**MONEY, default=0, validators=[MinValueValidator(0)],
-                                     help_text="fixed cost of placing one order (shipping, handling)")
+    pack_size = models.PositiveIntegerField(
+        default=1, validators=[MinValueValidator(1)], help_text="units are ordered in whole packs of this size"
+    )
+    order_cost = models.DecimalField(
+        **MONEY,
+        default=0,
+        validators=[MinValueValidator(0)],
+        help_text="fixed cost of placing one order (shipping, handling)",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -51,20 +58,40 @@ class StockItem(TenantOwnedModel):
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+")
     supplier = models.ForeignKey(Supplier, null=True, blank=True, on_delete=models.SET_NULL, related_name="items")
     on_hand = models.PositiveIntegerField(default=0)
-    on_order = models.PositiveIntegerField(default=0, help_text="ordered from the supplier, not yet shipped or "
-                                                                "received (shipments in transit are counted apart)")
-    unit_cost = models.DecimalField(**MONEY, null=True, blank=True, validators=[MinValueValidator(0)],
-                                    help_text="purchase price per unit; empty = the product's cost")
-    unit_volume = models.FloatField(default=0.0, validators=[MinValueValidator(0)],
-                                    help_text="warehouse volume per unit (same unit as the warehouse capacity)")
-    holding_cost_rate = models.FloatField(default=0.25, validators=[MinValueValidator(0.0001), MaxValueValidator(10)],
-                                          help_text="yearly holding cost as a fraction of the unit cost")
-    stockout_cost = models.DecimalField(**MONEY, default=0, validators=[MinValueValidator(0)],
-                                        help_text="penalty per unit of lost demand, on top of the lost margin")
-    service_level = models.FloatField(null=True, blank=True,
-                                      validators=[MinValueValidator(0.5), MaxValueValidator(0.9999)],
-                                      help_text="target cycle service level; empty = the newsvendor fractile when a "
-                                                "stockout cost is set, else the store's default service level")
+    on_order = models.PositiveIntegerField(
+        default=0,
+        help_text="ordered from the supplier, not yet shipped or received (shipments in transit are counted apart)",
+    )
+    unit_cost = models.DecimalField(
+        **MONEY,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+        help_text="purchase price per unit; empty = the product's cost",
+    )
+    unit_volume = models.FloatField(
+        default=0.0,
+        validators=[MinValueValidator(0)],
+        help_text="warehouse volume per unit (same unit as the warehouse capacity)",
+    )
+    holding_cost_rate = models.FloatField(
+        default=0.25,
+        validators=[MinValueValidator(0.0001), MaxValueValidator(10)],
+        help_text="yearly holding cost as a fraction of the unit cost",
+    )
+    stockout_cost = models.DecimalField(
+        **MONEY,
+        default=0,
+        validators=[MinValueValidator(0)],
+        help_text="penalty per unit of lost demand, on top of the lost margin",
+    )
+    service_level = models.FloatField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0.5), MaxValueValidator(0.9999)],
+        help_text="target cycle service level; empty = the newsvendor fractile when a "
+        "stockout cost is set, else the store's default service level",
+    )
     # Per-product overrides of the supplier's terms (empty = the supplier's).
     lead_time_days = models.FloatField(null=True, blank=True, validators=[MinValueValidator(0)])
     lead_time_std_days = models.FloatField(null=True, blank=True, validators=[MinValueValidator(0)])
@@ -76,8 +103,9 @@ class StockItem(TenantOwnedModel):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["tenant", "product"], name="stockitem_tenant_product_uniq"),
-            models.CheckConstraint(condition=Q(pack_size__isnull=True) | Q(pack_size__gte=1),
-                                   name="stockitem_pack_size_positive"),
+            models.CheckConstraint(
+                condition=Q(pack_size__isnull=True) | Q(pack_size__gte=1), name="stockitem_pack_size_positive"
+            ),
         ]
         indexes = [models.Index(fields=["tenant", "supplier"], name="stockitem_tenant_supplier_idx")]
 
@@ -94,8 +122,9 @@ class InboundShipment(TenantOwnedModel):
         CANCELLED = "cancelled", "Cancelled"
 
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+")
-    purchase_order_line = models.ForeignKey("PurchaseOrderLine", null=True, blank=True, on_delete=models.SET_NULL,
-                                            related_name="shipments")
+    purchase_order_line = models.ForeignKey(
+        "PurchaseOrderLine", null=True, blank=True, on_delete=models.SET_NULL, related_name="shipments"
+    )
     quantity = models.PositiveIntegerField()
     expected_arrival = models.DateField()
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.IN_TRANSIT)
@@ -123,8 +152,9 @@ class ReorderPlan(TenantOwnedModel):
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.DRAFT)
     created_at = models.DateTimeField(auto_now_add=True)
     activated_at = models.DateTimeField(null=True, blank=True)
-    forecast_run = models.ForeignKey("forecasting.ForecastRun", null=True, blank=True, on_delete=models.SET_NULL,
-                                     related_name="+")
+    forecast_run = models.ForeignKey(
+        "forecasting.ForecastRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     # Time base: the forecast's periods; lead times and the review period are converted into them.
     frequency = models.CharField(max_length=1, blank=True)
     period_days = models.FloatField(default=7.0)
@@ -151,8 +181,9 @@ class ReorderPlan(TenantOwnedModel):
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
-            models.UniqueConstraint(fields=["tenant"], condition=Q(status="active"),
-                                    name="reorderplan_one_active_per_tenant"),
+            models.UniqueConstraint(
+                fields=["tenant"], condition=Q(status="active"), name="reorderplan_one_active_per_tenant"
+            ),
         ]
         indexes = [models.Index(fields=["tenant", "status", "-created_at"], name="reorderplan_tenant_status_idx")]
 
@@ -197,8 +228,9 @@ class ReorderPlanLine(TenantOwnedModel):
     demand_protection_mean = models.FloatField(help_text="mean demand over lead time + review period")
     demand_protection_std = models.FloatField(help_text="std of the demand over lead time + review period")
     demand_p50 = models.JSONField(default=list, blank=True, help_text="forecast P50 per period (for the chart)")
-    scheduled_arrivals = models.JSONField(default=list, blank=True,
-                                          help_text="units already on the way, per period from the plan's start")
+    scheduled_arrivals = models.JSONField(
+        default=list, blank=True, help_text="units already on the way, per period from the plan's start"
+    )
     # Policy.
     underage_cost = models.FloatField(help_text="cost of a unit short: lost margin + stockout cost")
     overage_cost = models.FloatField(help_text="cost of a unit left over: holding over one order cycle")
@@ -211,15 +243,20 @@ class ReorderPlanLine(TenantOwnedModel):
     eoq = models.FloatField()
     lot_size = models.FloatField()
     policy_rule = models.CharField(
-        max_length=12, default="closed_form",
-        help_text="dynamic (s and S from the program over the next reviews) or closed_form (one protection interval)")
+        max_length=12,
+        default="closed_form",
+        help_text="dynamic (s and S from the program over the next reviews) or closed_form (one protection interval)",
+    )
     dynamic_reviews = models.PositiveSmallIntegerField(default=0, help_text="reviews the program looked ahead")
     program_shortage_cost = models.FloatField(
-        null=True, blank=True, help_text="shortage cost per unit the program used (implied by a target service level)")
+        null=True, blank=True, help_text="shortage cost per unit the program used (implied by a target service level)"
+    )
     cost_with_order = models.FloatField(
-        null=True, blank=True, help_text="program: expected cost over its reviews of the best order now (a lot+)")
+        null=True, blank=True, help_text="program: expected cost over its reviews of the best order now (a lot+)"
+    )
     cost_without_order = models.FloatField(
-        null=True, blank=True, help_text="program: expected cost over its reviews when not ordering now")
+        null=True, blank=True, help_text="program: expected cost over its reviews when not ordering now"
+    )
     # Order.
     suggested_quantity = models.FloatField(help_text="what the policy wants, before budget and capacity")
     order_quantity = models.FloatField(help_text="what to order, after budget and capacity")
@@ -254,19 +291,22 @@ class PurchaseOrder(TenantOwnedModel):
 
     number = models.CharField(max_length=30, blank=True, help_text="PO-000123, set when created")
     supplier = models.ForeignKey(Supplier, null=True, blank=True, on_delete=models.SET_NULL, related_name="orders")
-    plan = models.ForeignKey(ReorderPlan, null=True, blank=True, on_delete=models.SET_NULL,
-                             related_name="purchase_orders")
+    plan = models.ForeignKey(
+        ReorderPlan, null=True, blank=True, on_delete=models.SET_NULL, related_name="purchase_orders"
+    )
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.OPEN)
     created_at = models.DateTimeField(auto_now_add=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     note = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
-            models.UniqueConstraint(fields=["tenant", "number"], condition=~Q(number=""),
-                                    name="purchaseorder_tenant_number_uniq"),
+            models.UniqueConstraint(
+                fields=["tenant", "number"], condition=~Q(number=""), name="purchaseorder_tenant_number_uniq"
+            ),
         ]
         indexes = [models.Index(fields=["tenant", "status"], name="po_tenant_status_idx")]
 
@@ -277,19 +317,22 @@ class PurchaseOrder(TenantOwnedModel):
 class PurchaseOrderLine(TenantOwnedModel):
     purchase_order = models.ForeignKey(PurchaseOrder, on_delete=models.CASCADE, related_name="lines")
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
-    plan_line = models.ForeignKey(ReorderPlanLine, null=True, blank=True, on_delete=models.SET_NULL,
-                                  related_name="purchase_order_lines")
+    plan_line = models.ForeignKey(
+        ReorderPlanLine, null=True, blank=True, on_delete=models.SET_NULL, related_name="purchase_order_lines"
+    )
     quantity = models.PositiveIntegerField()
     unit_cost = models.DecimalField(**MONEY, default=0)
     quantity_received = models.PositiveIntegerField(default=0)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["tenant", "purchase_order", "product"],
-                                    name="poline_tenant_po_product_uniq"),
+            models.UniqueConstraint(
+                fields=["tenant", "purchase_order", "product"], name="poline_tenant_po_product_uniq"
+            ),
             # A plan line is approved at most once.
-            models.UniqueConstraint(fields=["tenant", "plan_line"], condition=Q(plan_line__isnull=False),
-                                    name="poline_tenant_planline_uniq"),
+            models.UniqueConstraint(
+                fields=["tenant", "plan_line"], condition=Q(plan_line__isnull=False), name="poline_tenant_planline_uniq"
+            ),
             models.CheckConstraint(condition=Q(quantity__gt=0), name="poline_quantity_positive"),
         ]
         indexes = [models.Index(fields=["tenant", "product"], name="poline_tenant_product_idx")]
@@ -306,15 +349,18 @@ class Receipt(TenantOwnedModel):
     """Units received into the warehouse. Recorded through `inventory.services.receipt_record`, which updates stock."""
 
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
-    purchase_order_line = models.ForeignKey(PurchaseOrderLine, null=True, blank=True, on_delete=models.SET_NULL,
-                                            related_name="receipts")
-    shipment = models.ForeignKey(InboundShipment, null=True, blank=True, on_delete=models.SET_NULL,
-                                 related_name="receipts")
+    purchase_order_line = models.ForeignKey(
+        PurchaseOrderLine, null=True, blank=True, on_delete=models.SET_NULL, related_name="receipts"
+    )
+    shipment = models.ForeignKey(
+        InboundShipment, null=True, blank=True, on_delete=models.SET_NULL, related_name="receipts"
+    )
     quantity = models.PositiveIntegerField()
     received_at = models.DateTimeField()
     note = models.CharField(max_length=300, blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["-received_at", "-id"]

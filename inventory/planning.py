@@ -107,13 +107,18 @@ def reorder_plan_create(*, tenant: Tenant, progress: Progress = silent_progress)
     progress("loading the forecast and the stock")
     run = latest_succeeded_forecast_run()
     if run is None:
-        raise NothingToPlan("no succeeded forecast run yet: run the forecasts step first "
-                            "(manage.py train --tenant SLUG --only forecasts)")
+        raise NothingToPlan(
+            "no succeeded forecast run yet: run the forecasts step first "
+            "(manage.py train --tenant SLUG --only forecasts)"
+        )
     items = list(stock_item_list())
     if not items:
         raise NothingToPlan("no stock yet: import it first (manage.py import_data --tenant SLUG --stock FILE)")
-    context: dict[str, Any] = {"forecast_run": run, "frequency": run.frequency,
-                               "review_period_days": int(tenant.setting("review_period_days"))}
+    context: dict[str, Any] = {
+        "forecast_run": run,
+        "frequency": run.frequency,
+        "review_period_days": int(tenant.setting("review_period_days")),
+    }
     try:
         return _plan(tenant, run, items, context, progress)
     except Exception as error:
@@ -123,15 +128,20 @@ def reorder_plan_create(*, tenant: Tenant, progress: Progress = silent_progress)
         raise
 
 
-def _plan(tenant: Tenant, run: ForecastRun, items: list[StockItem], context: dict[str, Any],
-          progress: Progress) -> ReorderPlan:
+def _plan(
+    tenant: Tenant, run: ForecastRun, items: list[StockItem], context: dict[str, Any], progress: Progress
+) -> ReorderPlan:
     period_days = PERIOD_DAYS.get(run.frequency)
     if period_days is None:
-        return _record_failed(context, f"Forecast run {run.pk} has an unknown frequency {run.frequency!r}; "
-                                       f"expected one of {', '.join(PERIOD_DAYS)}.")
+        return _record_failed(
+            context,
+            f"Forecast run {run.pk} has an unknown frequency {run.frequency!r}; "
+            f"expected one of {', '.join(PERIOD_DAYS)}.",
+        )
     zone = zoneinfo.ZoneInfo(tenant.timezone)
-    time = _TimeBase(run.frequency, period_days, int(tenant.setting("review_period_days")),
-                     timezone.now().astimezone(zone).date())
+    time = _TimeBase(
+        run.frequency, period_days, int(tenant.setting("review_period_days")), timezone.now().astimezone(zone).date()
+    )
     context["period_days"] = period_days
 
     candidates, skipped, periods = _candidates(run, items, time)
@@ -140,32 +150,47 @@ def _plan(tenant: Tenant, run: ForecastRun, items: list[StockItem], context: dic
     free_volume = None
     if capacity is not None:
         in_transit = {c.item.product_id: c.in_transit for c in candidates}
-        stored = sum(item.unit_volume * (item.on_hand + item.on_order + in_transit.get(item.product_id, 0.0))
-                     for item in items)
+        stored = sum(
+            item.unit_volume * (item.on_hand + item.on_order + in_transit.get(item.product_id, 0.0)) for item in items
+        )
         free_volume = capacity - stored
-    context.update(budget=budget, warehouse_capacity=capacity, free_volume=free_volume, periods=periods,
-                   skipped=skipped[:MAX_SKIPPED_LISTED], n_products=len(candidates))
+    context.update(
+        budget=budget,
+        warehouse_capacity=capacity,
+        free_volume=free_volume,
+        periods=periods,
+        skipped=skipped[:MAX_SKIPPED_LISTED],
+        n_products=len(candidates),
+    )
     if not candidates:
         reasons = "; ".join(entry["reason"] for entry in skipped[:3])
-        return _record_failed(context, f"No stocked product can be planned from forecast run {run.pk} "
-                                       f"({len(skipped)} skipped, e.g. {reasons}).")
+        return _record_failed(
+            context,
+            f"No stocked product can be planned from forecast run {run.pk} ({len(skipped)} skipped, e.g. {reasons}).",
+        )
 
     progress(f"computing policies for {len(candidates):,} products")
     inputs = [_engine_input(candidate, tenant, time) for candidate in candidates]
-    settings = PlanSettings(review_period=time.review_periods, periods_per_year=time.periods_per_year,
-                            rule=str(tenant.setting("reorder_rule")))
+    settings = PlanSettings(
+        review_period=time.review_periods,
+        periods_per_year=time.periods_per_year,
+        rule=str(tenant.setting("reorder_rule")),
+    )
     try:
         engine_plan = reorder_plan_compute(inputs, settings, budget=budget, volume_capacity=free_volume)
     except InventoryInputError as error:
         explanation = f"The inputs cannot be planned: {error}"
         if free_volume is not None and free_volume < 0:
-            explanation = (f"The warehouse is over capacity: {capacity - free_volume:,.2f} volume is on hand and on "
-                           f"the way, but the capacity is {capacity:,.2f}. Raise warehouse_capacity or reduce the "
-                           f"stock before planning. ({explanation})")
+            explanation = (
+                f"The warehouse is over capacity: {capacity - free_volume:,.2f} volume is on hand and on "
+                f"the way, but the capacity is {capacity:,.2f}. Raise warehouse_capacity or reduce the "
+                f"stock before planning. ({explanation})"
+            )
         return _record_failed(context, explanation, solver_status="invalid_input")
     optimization = engine_plan.optimization
-    context.update(solver_status=optimization.status if optimization else "not_needed",
-                   solver_message=engine_plan.message)
+    context.update(
+        solver_status=optimization.status if optimization else "not_needed", solver_message=engine_plan.message
+    )
     if optimization is not None and not optimization.ok:
         return _record_failed(context, engine_plan.message)
 
@@ -174,13 +199,17 @@ def _plan(tenant: Tenant, run: ForecastRun, items: list[StockItem], context: dic
     return _write(candidates, engine_plan, simulation, time, context, progress)
 
 
-def _candidates(run: ForecastRun, items: list[StockItem],
-                time: _TimeBase) -> tuple[list[_Candidate], list[dict[str, str]], list[str]]:
+def _candidates(
+    run: ForecastRun, items: list[StockItem], time: _TimeBase
+) -> tuple[list[_Candidate], list[dict[str, str]], list[str]]:
     """Stocked products that can be planned, the skipped ones with a reason, and the planned periods' start dates."""
     product_ids = [item.product_id for item in items]
-    forecasts = {row["product_id"]: row for row in SeriesForecast.objects.filter(
-        run=run, level=SeriesLevel.PRODUCT, product_id__in=product_ids).values(
-        "product_id", "periods", "p10", "p50", "p90", "history")}
+    forecasts = {
+        row["product_id"]: row
+        for row in SeriesForecast.objects.filter(run=run, level=SeriesLevel.PRODUCT, product_id__in=product_ids).values(
+            "product_id", "periods", "p10", "p50", "p90", "history"
+        )
+    }
     shipments: dict[int, list[InboundShipment]] = {}
     for shipment in shipments_in_transit(product_ids):
         shipments.setdefault(shipment.product_id, []).append(shipment)
@@ -216,10 +245,20 @@ def _candidates(run: ForecastRun, items: list[StockItem],
         values = history.get("values") if isinstance(history, dict) else None
         last_values = [float(v) for v in values if _is_number(v)] if isinstance(values, list) else []
         product_shipments = shipments.get(item.product_id, [])
-        candidates.append(_Candidate(
-            item=item, product=product, terms=stock_item_terms(item, item.supplier), unit_cost=float(unit_cost),
-            in_transit=float(sum(s.quantity for s in product_shipments)), p10=row["p10"][offset:],
-            p50=row["p50"][offset:], p90=row["p90"][offset:], last_values=last_values, shipments=product_shipments))
+        candidates.append(
+            _Candidate(
+                item=item,
+                product=product,
+                terms=stock_item_terms(item, item.supplier),
+                unit_cost=float(unit_cost),
+                in_transit=float(sum(s.quantity for s in product_shipments)),
+                p10=row["p10"][offset:],
+                p50=row["p50"][offset:],
+                p90=row["p90"][offset:],
+                last_values=last_values,
+                shipments=product_shipments,
+            )
+        )
     return candidates, skipped, planned_periods
 
 
@@ -283,13 +322,21 @@ def _engine_input(candidate: _Candidate, tenant: Tenant, time: _TimeBase) -> Pro
     item, terms = candidate.item, candidate.terms
     return ProductInventoryInput(
         product_id=candidate.product.external_id,
-        p10=candidate.p10, p50=candidate.p50, p90=candidate.p90,
-        on_hand=float(item.on_hand), on_order=float(item.on_order) + candidate.in_transit,
-        unit_cost=candidate.unit_cost, unit_price=float(candidate.product.price or 0),
-        stockout_cost=float(item.stockout_cost or 0), holding_cost_rate=float(item.holding_cost_rate),
-        order_cost=terms.order_cost, lead_time_mean=time.periods(terms.lead_time_days),
-        lead_time_std=time.periods(terms.lead_time_std_days), min_order_qty=float(terms.min_order_qty),
-        pack_size=float(terms.pack_size), unit_volume=float(item.unit_volume),
+        p10=candidate.p10,
+        p50=candidate.p50,
+        p90=candidate.p90,
+        on_hand=float(item.on_hand),
+        on_order=float(item.on_order) + candidate.in_transit,
+        unit_cost=candidate.unit_cost,
+        unit_price=float(candidate.product.price or 0),
+        stockout_cost=float(item.stockout_cost or 0),
+        holding_cost_rate=float(item.holding_cost_rate),
+        order_cost=terms.order_cost,
+        lead_time_mean=time.periods(terms.lead_time_days),
+        lead_time_std=time.periods(terms.lead_time_std_days),
+        min_order_qty=float(terms.min_order_qty),
+        pack_size=float(terms.pack_size),
+        unit_volume=float(item.unit_volume),
         service_level=_service_level(item, tenant),
     )
 
@@ -323,26 +370,38 @@ def _simulate(candidates: list[_Candidate], engine_plan: EnginePlan, time: _Time
     lead_mean = np.array([time.periods(c.terms.lead_time_days) for c in candidates])
     lead_std = np.array([time.periods(c.terms.lead_time_std_days) for c in candidates])
     p50_first = np.array([c.p50[0] for c in candidates], dtype=float)
-    last_sales = np.array([sum(c.last_values[-review:]) if c.last_values else p50_first[i] * review
-                           for i, c in enumerate(candidates)])
+    last_sales = np.array(
+        [sum(c.last_values[-review:]) if c.last_values else p50_first[i] * review for i, c in enumerate(candidates)]
+    )
     horizon = max(len(c.p50) for c in candidates)
 
     def padded(name: str) -> np.ndarray:
-        return np.array([getattr(c, name) + [getattr(c, name)[-1]] * (horizon - len(getattr(c, name)))
-                         for c in candidates], dtype=float)
+        return np.array(
+            [getattr(c, name) + [getattr(c, name)[-1]] * (horizon - len(getattr(c, name))) for c in candidates],
+            dtype=float,
+        )
 
     periods = max(horizon, math.ceil(2 * (float(lead_mean.max()) + review)) + 1)
     data = PlanSimulationInput(
-        p10=padded("p10"), p50=padded("p50"), p90=padded("p90"),
-        on_hand=np.array([float(c.item.on_hand) for c in candidates]), arrivals=arrivals,
-        lead_time_mean=lead_mean, lead_time_std=lead_std, review_period=review,
+        p10=padded("p10"),
+        p50=padded("p50"),
+        p90=padded("p90"),
+        on_hand=np.array([float(c.item.on_hand) for c in candidates]),
+        arrivals=arrivals,
+        lead_time_mean=lead_mean,
+        lead_time_std=lead_std,
+        review_period=review,
         pack_size=np.array([float(c.terms.pack_size) for c in candidates]),
         min_order_qty=np.array([float(c.terms.min_order_qty) for c in candidates]),
         first_order=np.array([line.order_quantity for line in engine_plan.lines]),
-        reorder_point=policy.reorder_point, order_up_to=policy.order_up_to, last_review_sales=last_sales,
+        reorder_point=policy.reorder_point,
+        order_up_to=policy.order_up_to,
+        last_review_sales=last_sales,
         holding_per_unit_period=policy.holding_cost_per_period,
-        order_cost=np.array([c.terms.order_cost for c in candidates]), shortage_per_unit=policy.underage_cost,
-        unit_cost=np.array([c.unit_cost for c in candidates]))
+        order_cost=np.array([c.terms.order_cost for c in candidates]),
+        shortage_per_unit=policy.underage_cost,
+        unit_cost=np.array([c.unit_cost for c in candidates]),
+    )
     try:
         return simulate_plan_against_naive(data, periods=periods, seed=SIMULATION_SEED)
     except InventoryInputError as error:
@@ -353,58 +412,98 @@ def _simulate(candidates: list[_Candidate], engine_plan: EnginePlan, time: _Time
 
 def _record_failed(context: dict[str, Any], explanation: str, **extra: Any) -> ReorderPlan:
     """Store a failed plan with the explanation; the active plan is not touched."""
-    fields = {name: value for name, value in {**context, **extra}.items()
-              if name in {f.name for f in ReorderPlan._meta.concrete_fields}}
+    fields = {
+        name: value
+        for name, value in {**context, **extra}.items()
+        if name in {f.name for f in ReorderPlan._meta.concrete_fields}
+    }
     with transaction.atomic():
         return ReorderPlan.objects.create(status=ReorderPlan.Status.FAILED, error=explanation, **fields)
 
 
-def _write(candidates: list[_Candidate], engine_plan: EnginePlan, simulation: PlanSimulation | None,
-           time: _TimeBase, context: dict[str, Any], progress: Progress) -> ReorderPlan:
+def _write(
+    candidates: list[_Candidate],
+    engine_plan: EnginePlan,
+    simulation: PlanSimulation | None,
+    time: _TimeBase,
+    context: dict[str, Any],
+    progress: Progress,
+) -> ReorderPlan:
     policy = engine_plan.policy
     lines = engine_plan.lines
     sim_figures = simulation.as_dict() if simulation is not None else {"error": "the simulation could not run"}
     with transaction.atomic():
         plan = ReorderPlan.objects.create(
-            status=ReorderPlan.Status.DRAFT, suggested_value=engine_plan.suggested_value,
-            suggested_volume=engine_plan.suggested_volume, order_value=engine_plan.order_value,
-            order_volume=engine_plan.order_volume, n_to_order=len(engine_plan.lines_to_order()),
-            simulation=sim_figures, **context)
+            status=ReorderPlan.Status.DRAFT,
+            suggested_value=engine_plan.suggested_value,
+            suggested_volume=engine_plan.suggested_volume,
+            order_value=engine_plan.order_value,
+            order_volume=engine_plan.order_volume,
+            n_to_order=len(engine_plan.lines_to_order()),
+            simulation=sim_figures,
+            **context,
+        )
         rows: list[ReorderPlanLine] = []
         for index, (candidate, line) in enumerate(zip(candidates, lines, strict=True)):
             terms = candidate.terms
-            rows.append(ReorderPlanLine(
-                tenant_id=plan.tenant_id, plan=plan, product=candidate.product, supplier_id=candidate.item.supplier_id,
-                on_hand=line.on_hand, on_order=float(candidate.item.on_order), in_transit=candidate.in_transit,
-                inventory_position=line.inventory_position, unit_cost=candidate.unit_cost,
-                unit_price=float(candidate.product.price or 0), unit_volume=float(candidate.item.unit_volume),
-                holding_cost_per_period=float(policy.holding_cost_per_period[index]), order_cost=terms.order_cost,
-                min_order_qty=float(terms.min_order_qty), pack_size=float(terms.pack_size),
-                lead_time_days=terms.lead_time_days, lead_time_std_days=terms.lead_time_std_days,
-                lead_time_periods=line.lead_time_mean, lead_time_std_periods=line.lead_time_std,
-                review_period=line.review_period, protection_periods=line.protection_periods,
-                mean_demand_per_period=line.mean_demand_per_period,
-                demand_lead_time_mean=line.mean_demand_lead_time, demand_lead_time_std=line.std_demand_lead_time,
-                demand_protection_mean=line.mean_demand_protection,
-                demand_protection_std=line.std_demand_protection,
-                demand_p50=[round(float(v), 4) for v in candidate.p50],
-                scheduled_arrivals=_scheduled_arrivals(candidate, time),
-                underage_cost=line.underage_cost, overage_cost=line.overage_cost,
-                order_cycle_periods=line.order_cycle_periods, critical_fractile=line.critical_fractile,
-                service_level_source=line.service_level_source, safety_stock=line.safety_stock,
-                reorder_point=line.reorder_point, order_up_to=line.order_up_to, eoq=line.eoq,
-                lot_size=line.lot_size, policy_rule=line.policy_rule, dynamic_reviews=line.dynamic_reviews,
-                program_shortage_cost=line.program_shortage_cost, cost_with_order=line.cost_with_order,
-                cost_without_order=line.cost_without_order, suggested_quantity=line.suggested_quantity,
-                order_quantity=line.order_quantity, expected_fill_rate=line.expected_fill_rate,
-                order_value=line.order_value, order_volume=line.order_volume,
-                simulated_cost=_at(simulation and simulation.plan.product_cost, index),
-                simulated_fill_rate=_at(simulation and simulation.plan.product_fill_rate, index),
-                naive_simulated_cost=_at(simulation and simulation.naive.product_cost, index),
-                naive_simulated_fill_rate=_at(simulation and simulation.naive.product_fill_rate, index),
-            ))
+            rows.append(
+                ReorderPlanLine(
+                    tenant_id=plan.tenant_id,
+                    plan=plan,
+                    product=candidate.product,
+                    supplier_id=candidate.item.supplier_id,
+                    on_hand=line.on_hand,
+                    on_order=float(candidate.item.on_order),
+                    in_transit=candidate.in_transit,
+                    inventory_position=line.inventory_position,
+                    unit_cost=candidate.unit_cost,
+                    unit_price=float(candidate.product.price or 0),
+                    unit_volume=float(candidate.item.unit_volume),
+                    holding_cost_per_period=float(policy.holding_cost_per_period[index]),
+                    order_cost=terms.order_cost,
+                    min_order_qty=float(terms.min_order_qty),
+                    pack_size=float(terms.pack_size),
+                    lead_time_days=terms.lead_time_days,
+                    lead_time_std_days=terms.lead_time_std_days,
+                    lead_time_periods=line.lead_time_mean,
+                    lead_time_std_periods=line.lead_time_std,
+                    review_period=line.review_period,
+                    protection_periods=line.protection_periods,
+                    mean_demand_per_period=line.mean_demand_per_period,
+                    demand_lead_time_mean=line.mean_demand_lead_time,
+                    demand_lead_time_std=line.std_demand_lead_time,
+                    demand_protection_mean=line.mean_demand_protection,
+                    demand_protection_std=line.std_demand_protection,
+                    demand_p50=[round(float(v), 4) for v in candidate.p50],
+                    scheduled_arrivals=_scheduled_arrivals(candidate, time),
+                    underage_cost=line.underage_cost,
+                    overage_cost=line.overage_cost,
+                    order_cycle_periods=line.order_cycle_periods,
+                    critical_fractile=line.critical_fractile,
+                    service_level_source=line.service_level_source,
+                    safety_stock=line.safety_stock,
+                    reorder_point=line.reorder_point,
+                    order_up_to=line.order_up_to,
+                    eoq=line.eoq,
+                    lot_size=line.lot_size,
+                    policy_rule=line.policy_rule,
+                    dynamic_reviews=line.dynamic_reviews,
+                    program_shortage_cost=line.program_shortage_cost,
+                    cost_with_order=line.cost_with_order,
+                    cost_without_order=line.cost_without_order,
+                    suggested_quantity=line.suggested_quantity,
+                    order_quantity=line.order_quantity,
+                    expected_fill_rate=line.expected_fill_rate,
+                    order_value=line.order_value,
+                    order_volume=line.order_volume,
+                    simulated_cost=_at(simulation and simulation.plan.product_cost, index),
+                    simulated_fill_rate=_at(simulation and simulation.plan.product_fill_rate, index),
+                    naive_simulated_cost=_at(simulation and simulation.naive.product_cost, index),
+                    naive_simulated_fill_rate=_at(simulation and simulation.naive.product_fill_rate, index),
+                )
+            )
         for start in range(0, len(rows), LINE_BATCH):
-            ReorderPlanLine.objects.bulk_create(rows[start:start + LINE_BATCH])
+            ReorderPlanLine.objects.bulk_create(rows[start : start + LINE_BATCH])
             progress("writing plan lines", min(start + LINE_BATCH, len(rows)), len(rows))
         # Last: the new plan replaces the active one only once every line is written.
         reorder_plan_activate(plan=plan)

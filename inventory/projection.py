@@ -29,9 +29,19 @@ class StockProjection:
     lost_sales: list[float]
 
 
-def project_stock(*, on_hand: float, scheduled_arrivals: Sequence[float], demand: Sequence[float], first_order: float,
-                  lead_periods: int, review_periods: int, reorder_point: float, order_up_to: float,
-                  pack_size: float = 1.0, min_order_qty: float = 0.0) -> StockProjection:
+def project_stock(
+    *,
+    on_hand: float,
+    scheduled_arrivals: Sequence[float],
+    demand: Sequence[float],
+    first_order: float,
+    lead_periods: int,
+    review_periods: int,
+    reorder_point: float,
+    order_up_to: float,
+    pack_size: float = 1.0,
+    min_order_qty: float = 0.0,
+) -> StockProjection:
     """Replay `demand` (one value per period) through the plan; see the module docstring for the order of events."""
     n_periods = len(demand)
     lead_periods = max(int(lead_periods), 0)
@@ -48,10 +58,12 @@ def project_stock(*, on_hand: float, scheduled_arrivals: Sequence[float], demand
         on_the_way -= received
         ordered = 0.0
         if period % review_periods == 0:
-            wanted = first_order if period == 0 else (
-                order_up_to - (stock + on_the_way) if stock + on_the_way < reorder_point else 0.0)
-            ordered = float(orderable_quantity(np.array([wanted]), np.array([pack_size]),
-                                               np.array([min_order_qty]))[0])
+            wanted = (
+                first_order
+                if period == 0
+                else (order_up_to - (stock + on_the_way) if stock + on_the_way < reorder_point else 0.0)
+            )
+            ordered = float(orderable_quantity(np.array([wanted]), np.array([pack_size]), np.array([min_order_qty]))[0])
             if ordered > 0:
                 if lead_periods == 0:
                     stock += ordered
@@ -66,5 +78,11 @@ def project_stock(*, on_hand: float, scheduled_arrivals: Sequence[float], demand
         end.append(round(stock, 3))
         position.append(round(stock + on_the_way, 3))
         lost.append(round(float(demand[period]) - sold, 3))
-    return StockProjection(demand=[round(float(d), 3) for d in demand], arrivals=arrivals, orders=orders,
-                           on_hand_end=end, position_end=position, lost_sales=lost)
+    return StockProjection(
+        demand=[round(float(d), 3) for d in demand],
+        arrivals=arrivals,
+        orders=orders,
+        on_hand_end=end,
+        position_end=position,
+        lost_sales=lost,
+    )

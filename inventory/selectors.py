@@ -45,8 +45,9 @@ def stock_item_terms(item: StockItem, supplier: Supplier | None = None) -> Suppl
 
     return SupplyTerms(
         lead_time_days=float(pick(item.lead_time_days, supplier and supplier.lead_time_days, DEFAULT_LEAD_TIME_DAYS)),
-        lead_time_std_days=float(pick(item.lead_time_std_days, supplier and supplier.lead_time_std_days,
-                                      DEFAULT_LEAD_TIME_STD_DAYS)),
+        lead_time_std_days=float(
+            pick(item.lead_time_std_days, supplier and supplier.lead_time_std_days, DEFAULT_LEAD_TIME_STD_DAYS)
+        ),
         min_order_qty=int(pick(item.min_order_qty, supplier and supplier.min_order_qty, DEFAULT_MIN_ORDER_QTY)),
         pack_size=int(pick(item.pack_size, supplier and supplier.pack_size, DEFAULT_PACK_SIZE)),
         order_cost=float(pick(item.order_cost, supplier and supplier.order_cost, DEFAULT_ORDER_COST)),
@@ -67,8 +68,9 @@ def in_transit_by_product(product_ids: Iterable[int] | None = None) -> dict[int,
     shipments = InboundShipment.objects.filter(status=InboundShipment.Status.IN_TRANSIT)
     if product_ids is not None:
         shipments = shipments.filter(product_id__in=list(product_ids))
-    return {row["product_id"]: int(row["units"]) for row in
-            shipments.values("product_id").annotate(units=Sum("quantity"))}
+    return {
+        row["product_id"]: int(row["units"]) for row in shipments.values("product_id").annotate(units=Sum("quantity"))
+    }
 
 
 def shipments_in_transit(product_ids: Iterable[int] | None = None) -> list[InboundShipment]:

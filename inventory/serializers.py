@@ -42,19 +42,33 @@ class StockInputSerializer(serializers.Serializer):
 
     on_hand = serializers.IntegerField(min_value=0, max_value=MAX_STOCK_UNITS)
     on_order = serializers.IntegerField(min_value=0, max_value=MAX_STOCK_UNITS, default=0)
-    supplier = PlainTextField(max_length=Supplier._meta.get_field("name").max_length, allow_blank=True,
-                              allow_null=True, default="", help_text="Supplier name; created if new; empty = none.")
+    supplier = PlainTextField(
+        max_length=Supplier._meta.get_field("name").max_length,
+        allow_blank=True,
+        allow_null=True,
+        default="",
+        help_text="Supplier name; created if new; empty = none.",
+    )
     unit_cost = _money(allow_null=True, default=None, help_text="Purchase price per unit; null = the product's cost.")
     unit_volume = serializers.FloatField(min_value=0, max_value=MAX_UNIT_VOLUME, default=0.0)
-    holding_cost_rate = serializers.FloatField(min_value=0.0001, max_value=MAX_HOLDING_COST_RATE, default=0.25,
-                                               help_text="Yearly holding cost as a fraction of the unit cost.")
+    holding_cost_rate = serializers.FloatField(
+        min_value=0.0001,
+        max_value=MAX_HOLDING_COST_RATE,
+        default=0.25,
+        help_text="Yearly holding cost as a fraction of the unit cost.",
+    )
     stockout_cost = _money(default=Decimal("0"), help_text="Penalty per unit of lost demand.")
-    service_level = serializers.FloatField(min_value=MIN_SERVICE_LEVEL, max_value=MAX_SERVICE_LEVEL, allow_null=True,
-                                           default=None, help_text="Target cycle service level; null = newsvendor "
-                                                                   "(with a stockout cost) or the store default.")
+    service_level = serializers.FloatField(
+        min_value=MIN_SERVICE_LEVEL,
+        max_value=MAX_SERVICE_LEVEL,
+        allow_null=True,
+        default=None,
+        help_text="Target cycle service level; null = newsvendor (with a stockout cost) or the store default.",
+    )
     lead_time_days = serializers.FloatField(min_value=0, max_value=MAX_LEAD_TIME_DAYS, allow_null=True, default=None)
-    lead_time_std_days = serializers.FloatField(min_value=0, max_value=MAX_LEAD_TIME_DAYS, allow_null=True,
-                                                default=None)
+    lead_time_std_days = serializers.FloatField(
+        min_value=0, max_value=MAX_LEAD_TIME_DAYS, allow_null=True, default=None
+    )
     min_order_qty = serializers.IntegerField(min_value=0, max_value=MAX_QUANTITY, allow_null=True, default=None)
     pack_size = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY, allow_null=True, default=None)
     order_cost = _money(allow_null=True, default=None)
@@ -109,8 +123,9 @@ class StockOutputSerializer(serializers.Serializer):
     min_order_qty = serializers.IntegerField(allow_null=True)
     pack_size = serializers.IntegerField(allow_null=True)
     order_cost = serializers.DecimalField(max_digits=12, decimal_places=2, allow_null=True)
-    effective_terms = serializers.SerializerMethodField(help_text="The terms the plan uses (own, else supplier's, "
-                                                                  "else the store default).")
+    effective_terms = serializers.SerializerMethodField(
+        help_text="The terms the plan uses (own, else supplier's, else the store default)."
+    )
     updated_at = serializers.DateTimeField()
 
     class Meta:
@@ -123,8 +138,13 @@ class StockOutputSerializer(serializers.Serializer):
     @extend_schema_field(EffectiveTermsSerializer)
     def get_effective_terms(self, item: StockItem) -> dict[str, float]:
         terms = stock_item_terms(item, item.supplier)
-        return {"lead_time_days": terms.lead_time_days, "lead_time_std_days": terms.lead_time_std_days,
-                "min_order_qty": terms.min_order_qty, "pack_size": terms.pack_size, "order_cost": terms.order_cost}
+        return {
+            "lead_time_days": terms.lead_time_days,
+            "lead_time_std_days": terms.lead_time_std_days,
+            "min_order_qty": terms.min_order_qty,
+            "pack_size": terms.pack_size,
+            "order_cost": terms.order_cost,
+        }
 
 
 class PlanLineOutputSerializer(serializers.Serializer):
@@ -151,8 +171,9 @@ class PlanLineOutputSerializer(serializers.Serializer):
     policy_rule = serializers.CharField(help_text="dynamic (the program over the next reviews) or closed_form.")
     dynamic_reviews = serializers.IntegerField(help_text="Reviews the program looked ahead (0 for closed_form).")
     program_shortage_cost = serializers.FloatField(allow_null=True)
-    cost_with_order = serializers.FloatField(allow_null=True,
-                                             help_text="Program's expected cost of the best order now.")
+    cost_with_order = serializers.FloatField(
+        allow_null=True, help_text="Program's expected cost of the best order now."
+    )
     cost_without_order = serializers.FloatField(allow_null=True, help_text="The same when not ordering now.")
     suggested_quantity = serializers.FloatField()
     order_quantity = serializers.FloatField()
@@ -188,9 +209,9 @@ class PlanSummarySerializer(serializers.Serializer):
 
 
 class PlanFilterSerializer(serializers.Serializer):
-    to_order = serializers.BooleanField(required=False, default=False,
-                                        help_text="Only the lines with something to order.")
+    to_order = serializers.BooleanField(
+        required=False, default=False, help_text="Only the lines with something to order."
+    )
 
     class Meta:
         ref_name = "ReorderPlanFilter"
-

@@ -37,8 +37,18 @@ from .selectors import approved_plan_line_ids
 
 # Fields of StockItem that an import or an API upsert may set (the supplier is given by name).
 STOCK_FIELDS: tuple[str, ...] = (
-    "on_hand", "on_order", "unit_cost", "unit_volume", "holding_cost_rate", "stockout_cost", "service_level",
-    "lead_time_days", "lead_time_std_days", "min_order_qty", "pack_size", "order_cost",
+    "on_hand",
+    "on_order",
+    "unit_cost",
+    "unit_volume",
+    "holding_cost_rate",
+    "stockout_cost",
+    "service_level",
+    "lead_time_days",
+    "lead_time_std_days",
+    "min_order_qty",
+    "pack_size",
+    "order_cost",
 )
 _BATCH = 1000
 
@@ -60,8 +70,9 @@ def suppliers_by_name(names: Iterable[str]) -> tuple[dict[str, Supplier], int]:
     found = {supplier.name: supplier for supplier in Supplier.objects.filter(name__in=wanted)}
     missing = sorted(wanted - set(found))
     if missing:
-        Supplier.objects.bulk_create([Supplier(tenant_id=require_tenant_id(), name=name) for name in missing],
-                                     ignore_conflicts=True)
+        Supplier.objects.bulk_create(
+            [Supplier(tenant_id=require_tenant_id(), name=name) for name in missing], ignore_conflicts=True
+        )
         found = {supplier.name: supplier for supplier in Supplier.objects.filter(name__in=wanted)}
     return found, len(missing)
 
@@ -95,9 +106,11 @@ def stock_items_write(rows: Sequence[Mapping[str, Any]], *, fields: Sequence[str
         compared = [*values_fields, *(["supplier_id"] if "supplier" in fields else [])]
         seen: set[int] = set()
         for start in range(0, len(rows), _BATCH):
-            batch = rows[start:start + _BATCH]
-            existing = {item.product_id: item for item in
-                        StockItem.objects.filter(product_id__in=[row["product_id"] for row in batch])}
+            batch = rows[start : start + _BATCH]
+            existing = {
+                item.product_id: item
+                for item in StockItem.objects.filter(product_id__in=[row["product_id"] for row in batch])
+            }
             new: list[StockItem] = []
             changed: list[StockItem] = []
             for row in batch:
@@ -148,7 +161,8 @@ def reorder_plan_activate(*, plan: ReorderPlan) -> ReorderPlan:
         raise InventoryError(f"Plan {plan.pk} failed and cannot be activated: {plan.error}")
     with transaction.atomic():
         ReorderPlan.objects.select_for_update().filter(status=ReorderPlan.Status.ACTIVE).exclude(pk=plan.pk).update(
-            status=ReorderPlan.Status.SUPERSEDED)
+            status=ReorderPlan.Status.SUPERSEDED
+        )
         plan.status = ReorderPlan.Status.ACTIVE
         plan.activated_at = timezone.now()
         plan.save(update_fields=["status", "activated_at"])
@@ -164,8 +178,9 @@ class ApprovalResult:
     skipped: list[str]  # why some lines were not approved, one message per line
 
 
-def purchase_orders_create_from_plan_lines(*, lines: Iterable[ReorderPlanLine],
-                                           user: AbstractBaseUser | AnonymousUser | None = None) -> ApprovalResult:
+def purchase_orders_create_from_plan_lines(
+    *, lines: Iterable[ReorderPlanLine], user: AbstractBaseUser | AnonymousUser | None = None
+) -> ApprovalResult:
     """Approve plan lines into purchase orders, one per supplier, and raise the products' stock on order.
 
     Only lines of the active plan with a positive order quantity are approved, each at most once; the others are
@@ -191,16 +206,24 @@ def purchase_orders_create_from_plan_lines(*, lines: Iterable[ReorderPlanLine],
             by_supplier[line.supplier_id].append(line)
         orders: list[PurchaseOrder] = []
         for supplier_id, supplier_lines in sorted(by_supplier.items(), key=lambda item: (item[0] is None, item[0])):
-            order = PurchaseOrder.objects.create(supplier_id=supplier_id, plan_id=supplier_lines[0].plan_id,
-                                                 created_by=_user_or_none(user))
+            order = PurchaseOrder.objects.create(
+                supplier_id=supplier_id, plan_id=supplier_lines[0].plan_id, created_by=_user_or_none(user)
+            )
             order.number = f"PO-{order.pk:06d}"
             order.save(update_fields=["number"])
-            PurchaseOrderLine.objects.bulk_create([
-                PurchaseOrderLine(tenant_id=order.tenant_id, purchase_order=order, product_id=line.product_id,
-                                  plan_line=line,
-                                  quantity=round(line.order_quantity),
-                                  unit_cost=Decimal(str(round(line.unit_cost, 2))))
-                for line in supplier_lines])
+            PurchaseOrderLine.objects.bulk_create(
+                [
+                    PurchaseOrderLine(
+                        tenant_id=order.tenant_id,
+                        purchase_order=order,
+                        product_id=line.product_id,
+                        plan_line=line,
+                        quantity=round(line.order_quantity),
+                        unit_cost=Decimal(str(round(line.unit_cost, 2))),
+                    )
+                    for line in supplier_lines
+                ]
+            )
             orders.append(order)
         _add_on_order({line.product_id: round(line.order_quantity) for line in chosen})
     return ApprovalResult(purchase_orders=orders, skipped=skipped)
@@ -210,15 +233,18 @@ def _add_on_order(quantities: Mapping[int, int]) -> None:
     """Raise on_order by the given units per product pk (creating stock rows for products without one)."""
     if not quantities:
         return
-    items = {item.product_id: item for item in
-             StockItem.objects.select_for_update().filter(product_id__in=list(quantities))}
+    items = {
+        item.product_id: item for item in StockItem.objects.select_for_update().filter(product_id__in=list(quantities))
+    }
     missing = [pk for pk in quantities if pk not in items]
     if missing:
-        StockItem.objects.bulk_create([StockItem(tenant_id=require_tenant_id(), product_id=pk) for pk in missing],
-                                      ignore_conflicts=True)
+        StockItem.objects.bulk_create(
+            [StockItem(tenant_id=require_tenant_id(), product_id=pk) for pk in missing], ignore_conflicts=True
+        )
     for product_id, units in quantities.items():
-        StockItem.objects.filter(product_id=product_id).update(on_order=F("on_order") + units,
-                                                               updated_at=timezone.now())
+        StockItem.objects.filter(product_id=product_id).update(
+            on_order=F("on_order") + units, updated_at=timezone.now()
+        )
 
 
 def _refresh_purchase_order_status(order_id: int) -> None:
@@ -240,24 +266,37 @@ def _refresh_purchase_order_status(order_id: int) -> None:
 # -- shipments and receipts ----------------------------------------------------------------------------------------
 
 
-def shipment_create(*, product: Product, quantity: int, expected_arrival: dt.date,
-                    purchase_order_line: PurchaseOrderLine | None = None) -> InboundShipment:
+def shipment_create(
+    *, product: Product, quantity: int, expected_arrival: dt.date, purchase_order_line: PurchaseOrderLine | None = None
+) -> InboundShipment:
     """Record units shipped by the supplier: they move from on order to in transit (until received)."""
     if quantity <= 0:
         raise InventoryError("A shipment needs a positive quantity.")
     if purchase_order_line is not None and purchase_order_line.product_id != product.pk:
         raise InventoryError("The purchase order line is for another product.")
     with transaction.atomic():
-        shipment = InboundShipment.objects.create(product=product, quantity=quantity, expected_arrival=expected_arrival,
-                                                  purchase_order_line=purchase_order_line)
-        StockItem.objects.filter(product=product).update(on_order=Greatest(F("on_order") - quantity, 0),
-                                                         updated_at=timezone.now())
+        shipment = InboundShipment.objects.create(
+            product=product,
+            quantity=quantity,
+            expected_arrival=expected_arrival,
+            purchase_order_line=purchase_order_line,
+        )
+        StockItem.objects.filter(product=product).update(
+            on_order=Greatest(F("on_order") - quantity, 0), updated_at=timezone.now()
+        )
     return shipment
 
 
-def receipt_record(*, product: Product, quantity: int, purchase_order_line: PurchaseOrderLine | None = None,
-                   shipment: InboundShipment | None = None, received_at: dt.datetime | None = None, note: str = "",
-                   user: AbstractBaseUser | AnonymousUser | None = None) -> Receipt:
+def receipt_record(
+    *,
+    product: Product,
+    quantity: int,
+    purchase_order_line: PurchaseOrderLine | None = None,
+    shipment: InboundShipment | None = None,
+    received_at: dt.datetime | None = None,
+    note: str = "",
+    user: AbstractBaseUser | AnonymousUser | None = None,
+) -> Receipt:
     """Record units received: on hand goes up by `quantity`; what was expected goes down.
 
     Against a shipment in transit, the shipment is marked received (it leaves "in transit"); otherwise the units
@@ -285,26 +324,39 @@ def receipt_record(*, product: Product, quantity: int, purchase_order_line: Purc
             on_order = item.on_order
         else:
             on_order = max(item.on_order - quantity, 0)
-        StockItem.objects.filter(pk=item.pk).update(on_hand=F("on_hand") + quantity, on_order=on_order,
-                                                    updated_at=now)
-        receipt = Receipt.objects.create(product=product, purchase_order_line=purchase_order_line, shipment=shipment,
-                                         quantity=quantity, received_at=received_at or now, note=note,
-                                         created_by=_user_or_none(user))
+        StockItem.objects.filter(pk=item.pk).update(on_hand=F("on_hand") + quantity, on_order=on_order, updated_at=now)
+        receipt = Receipt.objects.create(
+            product=product,
+            purchase_order_line=purchase_order_line,
+            shipment=shipment,
+            quantity=quantity,
+            received_at=received_at or now,
+            note=note,
+            created_by=_user_or_none(user),
+        )
         if purchase_order_line is not None:
             PurchaseOrderLine.objects.filter(pk=purchase_order_line.pk).update(
-                quantity_received=F("quantity_received") + quantity)
+                quantity_received=F("quantity_received") + quantity
+            )
             _refresh_purchase_order_status(purchase_order_line.purchase_order_id)
     return receipt
 
 
-def purchase_order_receive_outstanding(*, purchase_order: PurchaseOrder,
-                                       user: AbstractBaseUser | AnonymousUser | None = None) -> list[Receipt]:
+def purchase_order_receive_outstanding(
+    *, purchase_order: PurchaseOrder, user: AbstractBaseUser | AnonymousUser | None = None
+) -> list[Receipt]:
     """Receive every line's outstanding quantity in full (the usual case: the delivery matches the order)."""
     receipts = []
     with transaction.atomic():
         for line in purchase_order.lines.select_related("product").select_for_update(of=("self",)):
             if line.outstanding > 0:
-                receipts.append(receipt_record(product=line.product, quantity=line.outstanding,
-                                               purchase_order_line=line, user=user,
-                                               note=f"received in full against {purchase_order}"))
+                receipts.append(
+                    receipt_record(
+                        product=line.product,
+                        quantity=line.outstanding,
+                        purchase_order_line=line,
+                        user=user,
+                        note=f"received in full against {purchase_order}",
+                    )
+                )
     return receipts

@@ -74,9 +74,19 @@ class RuleFigures:
     product_fill_rate: np.ndarray
 
     def as_dict(self) -> dict[str, float]:
-        return {name: round(float(getattr(self, name)), 6) for name in (
-            "total_cost", "holding_cost", "ordering_cost", "shortage_cost", "fill_rate", "stockout_periods",
-            "average_on_hand", "orders_placed")}
+        return {
+            name: round(float(getattr(self, name)), 6)
+            for name in (
+                "total_cost",
+                "holding_cost",
+                "ordering_cost",
+                "shortage_cost",
+                "fill_rate",
+                "stockout_periods",
+                "average_on_hand",
+                "orders_placed",
+            )
+        }
 
 
 @dataclass(frozen=True)
@@ -90,8 +100,13 @@ class PlanSimulation:
         saving = None
         if self.naive.total_cost > 0:
             saving = round(1.0 - self.plan.total_cost / self.naive.total_cost, 6)
-        return {"plan": self.plan.as_dict(), "naive": self.naive.as_dict(), "periods": self.periods,
-                "scenarios": self.scenarios, "saving_vs_naive": saving}
+        return {
+            "plan": self.plan.as_dict(),
+            "naive": self.naive.as_dict(),
+            "periods": self.periods,
+            "scenarios": self.scenarios,
+            "saving_vs_naive": saving,
+        }
 
 
 class PlanThenReorderPoint:
@@ -109,8 +124,9 @@ class PlanThenReorderPoint:
         return np.where(position < self.reorder_point, np.maximum(self.order_up_to - position, 0.0), 0.0)
 
 
-def _sample_demand(p10: np.ndarray, p50: np.ndarray, p90: np.ndarray, periods: int, scenarios: int,
-                   rng: np.random.Generator) -> np.ndarray:
+def _sample_demand(
+    p10: np.ndarray, p50: np.ndarray, p90: np.ndarray, periods: int, scenarios: int, rng: np.random.Generator
+) -> np.ndarray:
     """(periods x products*scenarios) demand, lane-major (each product's scenarios side by side)."""
     mean, var = period_moments_from_quantiles(p10, p50, p90)
     horizon = mean.shape[1]
@@ -147,8 +163,9 @@ def _figures(result: SimulationResult, n_products: int, scenarios: int) -> RuleF
     )
 
 
-def simulate_plan_against_naive(data: PlanSimulationInput, *, periods: int, seed: int = 0,
-                                scenarios: int | None = None) -> PlanSimulation:
+def simulate_plan_against_naive(
+    data: PlanSimulationInput, *, periods: int, seed: int = 0, scenarios: int | None = None
+) -> PlanSimulation:
     """Simulate the plan and the naive rule over `periods` periods of sampled demand (same demand, same delays)."""
     n_products = len(data.on_hand)
     if scenarios is None:
@@ -161,20 +178,37 @@ def simulate_plan_against_naive(data: PlanSimulationInput, *, periods: int, seed
     def per_lane(values: np.ndarray) -> np.ndarray:
         return np.repeat(np.asarray(values, dtype=float), scenarios)
 
-    lead = np.rint(per_lane(data.lead_time_mean)[None, :]
-                   + per_lane(data.lead_time_std)[None, :] * rng.standard_normal((periods, lanes)))
+    lead = np.rint(
+        per_lane(data.lead_time_mean)[None, :]
+        + per_lane(data.lead_time_std)[None, :] * rng.standard_normal((periods, lanes))
+    )
     lead = np.maximum(lead, 0).astype(np.int64)
     arrivals = np.repeat(np.atleast_2d(np.asarray(data.arrivals, dtype=float)), scenarios, axis=1)
-    costs = SimulationCosts(holding_per_unit_period=data.holding_per_unit_period, order_cost=data.order_cost,
-                            shortage_per_unit=data.shortage_per_unit, unit_cost=data.unit_cost).repeat(scenarios)
-    common = {"costs": costs, "initial_on_hand": per_lane(data.on_hand), "lead_times": lead,
-              "review_period": int(data.review_period), "pack_size": per_lane(data.pack_size),
-              "min_order_qty": per_lane(data.min_order_qty),
-              "initial_arrivals": arrivals if arrivals.size else None}
-    plan_rule = PlanThenReorderPoint(per_lane(data.first_order), per_lane(data.reorder_point),
-                                     per_lane(data.order_up_to))
+    costs = SimulationCosts(
+        holding_per_unit_period=data.holding_per_unit_period,
+        order_cost=data.order_cost,
+        shortage_per_unit=data.shortage_per_unit,
+        unit_cost=data.unit_cost,
+    ).repeat(scenarios)
+    common = {
+        "costs": costs,
+        "initial_on_hand": per_lane(data.on_hand),
+        "lead_times": lead,
+        "review_period": int(data.review_period),
+        "pack_size": per_lane(data.pack_size),
+        "min_order_qty": per_lane(data.min_order_qty),
+        "initial_arrivals": arrivals if arrivals.size else None,
+    }
+    plan_rule = PlanThenReorderPoint(
+        per_lane(data.first_order), per_lane(data.reorder_point), per_lane(data.order_up_to)
+    )
     plan = simulate_inventory(demand, plan_rule, **common)
-    naive = simulate_inventory(demand, NaiveLastPeriodSales(), history=per_lane(data.last_review_sales)[None, :],
-                               **common)
-    return PlanSimulation(plan=_figures(plan, n_products, scenarios), naive=_figures(naive, n_products, scenarios),
-                          periods=periods, scenarios=scenarios)
+    naive = simulate_inventory(
+        demand, NaiveLastPeriodSales(), history=per_lane(data.last_review_sales)[None, :], **common
+    )
+    return PlanSimulation(
+        plan=_figures(plan, n_products, scenarios),
+        naive=_figures(naive, n_products, scenarios),
+        periods=periods,
+        scenarios=scenarios,
+    )

@@ -24,8 +24,10 @@ class ReorderPlanFailed(RuntimeError):
 
 def plan_summary(plan: ReorderPlan) -> str:
     """One line for the operator: what the plan orders, within which limits, and what it saves in simulation."""
-    text = (f"plan {plan.pk} active: {plan.n_to_order:,} of {plan.n_products:,} products to order, "
-            f"value {plan.order_value:,.2f}")
+    text = (
+        f"plan {plan.pk} active: {plan.n_to_order:,} of {plan.n_products:,} products to order, "
+        f"value {plan.order_value:,.2f}"
+    )
     if plan.budget is not None:
         text += f" (budget {plan.budget:,.2f})"
     if plan.solver_status and plan.solver_status != "not_needed":
@@ -53,5 +55,9 @@ def run_inventory_step(tenant: Tenant, progress: Progress) -> str:
 
 
 def inventory_training_step() -> TrainingStep:
-    return TrainingStep(STEP_NAME, order=STEP_ORDER, run=run_inventory_step,
-                        description="reorder plan from the latest forecast, under budget and capacity")
+    return TrainingStep(
+        STEP_NAME,
+        order=STEP_ORDER,
+        run=run_inventory_step,
+        description="reorder plan from the latest forecast, under budget and capacity",
+    )

@@ -43,10 +43,21 @@ def plan_view(request: HttpRequest) -> HttpResponse:
     if plan is not None:
         to_order_only = request.GET.get("all") != "1"
         page = Paginator(selectors.plan_lines(plan, to_order_only=to_order_only), LINES_PER_PAGE).get_page(
-            request.GET.get("page"))
-    return render(request, "inventory/plan.html", _context(
-        request, "Reorder plan", plan=plan, latest=latest, page=page, show_all=request.GET.get("all") == "1",
-        cost_chart=plan_cost_chart(plan) if plan is not None else None))
+            request.GET.get("page")
+        )
+    return render(
+        request,
+        "inventory/plan.html",
+        _context(
+            request,
+            "Reorder plan",
+            plan=plan,
+            latest=latest,
+            page=page,
+            show_all=request.GET.get("all") == "1",
+            cost_chart=plan_cost_chart(plan) if plan is not None else None,
+        ),
+    )
 
 
 @staff_member_required
@@ -61,8 +72,22 @@ def product_view(request: HttpRequest, product_pk: int) -> HttpResponse:
     if line is not None:
         chart = projected_stock_chart(plan, line)
         labels, projection = line_projection(plan, line)
-        rows = list(zip(labels, projection.demand, projection.arrivals, projection.orders, projection.on_hand_end,
-                        projection.position_end, projection.lost_sales, strict=True))
-    return render(request, "inventory/product.html", _context(
-        request, f"Projected stock: {product.name}", product=product, plan=plan, line=line, chart=chart,
-        rows=rows))
+        rows = list(
+            zip(
+                labels,
+                projection.demand,
+                projection.arrivals,
+                projection.orders,
+                projection.on_hand_end,
+                projection.position_end,
+                projection.lost_sales,
+                strict=True,
+            )
+        )
+    return render(
+        request,
+        "inventory/product.html",
+        _context(
+            request, f"Projected stock: {product.name}", product=product, plan=plan, line=line, chart=chart, rows=rows
+        ),
+    )

@@ -14,12 +14,35 @@ from .services import model_version_activate
 
 @admin.register(ModelVersion)
 class ModelVersionAdmin(TenantScopedAdmin):
-    list_display = ["id", "algorithm", "status", "ndcg", "recall", "coverage", "data_cutoff", "created_at",
-                    "activated_at"]
+    list_display = [
+        "id",
+        "algorithm",
+        "status",
+        "ndcg",
+        "recall",
+        "coverage",
+        "data_cutoff",
+        "created_at",
+        "activated_at",
+    ]
     list_filter = ["status", "algorithm"]
-    readonly_fields = ["algorithm", "status", "status_reason", "data_cutoff", "figures", "group_figures", "params",
-                       "artifact", "artifact_sha256", "n_customers", "n_products", "n_interactions", "fit_seconds",
-                       "created_at", "activated_at"]
+    readonly_fields = [
+        "algorithm",
+        "status",
+        "status_reason",
+        "data_cutoff",
+        "figures",
+        "group_figures",
+        "params",
+        "artifact",
+        "artifact_sha256",
+        "n_customers",
+        "n_products",
+        "n_interactions",
+        "fit_seconds",
+        "created_at",
+        "activated_at",
+    ]
     exclude = ["metrics"]
     actions = ["activate_version"]
 
@@ -57,11 +80,21 @@ class ModelVersionAdmin(TenantScopedAdmin):
         rows = []
         for attribute, by_value in sorted(groups.items()):
             for value, figures in sorted(by_value.items()):
-                rows.append((attribute, value, _fmt(figures.get("ndcg@10")), _fmt(figures.get("recall@10")),
-                             figures.get("users", "")))
+                rows.append(
+                    (
+                        attribute,
+                        value,
+                        _fmt(figures.get("ndcg@10")),
+                        _fmt(figures.get("recall@10")),
+                        figures.get("users", ""),
+                    )
+                )
         body = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", rows)
-        return format_html("<table><tr><th>group</th><th>value</th><th>NDCG@10</th><th>recall@10</th>"
-                           "<th>customers</th></tr>{}</table>", body)
+        return format_html(
+            "<table><tr><th>group</th><th>value</th><th>NDCG@10</th><th>recall@10</th>"
+            "<th>customers</th></tr>{}</table>",
+            body,
+        )
 
     def has_activate_permission(self, request: HttpRequest) -> bool:
         return request_can(request, Capability.CHANGE)
@@ -76,8 +109,11 @@ class ModelVersionAdmin(TenantScopedAdmin):
             self.message_user(request, f"v{version.pk} is {version.status} and cannot serve.", messages.ERROR)
             return
         if not ProductNeighbours.objects.filter(model_version=version).exists():
-            self.message_user(request, f"v{version.pk}'s lists were pruned (too old to roll back to); retrain instead.",
-                              messages.ERROR)
+            self.message_user(
+                request,
+                f"v{version.pk}'s lists were pruned (too old to roll back to); retrain instead.",
+                messages.ERROR,
+            )
             return
         model_version_activate(version=version, reason=f"activated by {request.user.get_username()}")
         self.message_user(request, f"v{version.pk} is now serving.", messages.SUCCESS)

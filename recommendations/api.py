@@ -32,14 +32,18 @@ MAX_RERANK_ITEMS = 500
 
 class FilterInputSerializer(serializers.Serializer):
     k = serializers.IntegerField(min_value=1, max_value=serving.MAX_K, default=10)
-    category = serializers.CharField(required=False, max_length=1000,
-                                     help_text='a category path, e.g. "Home > Kitchen" (its sub-categories included)')
+    category = serializers.CharField(
+        required=False,
+        max_length=1000,
+        help_text='a category path, e.g. "Home > Kitchen" (its sub-categories included)',
+    )
     min_price = serializers.DecimalField(max_digits=12, decimal_places=2, required=False, min_value=0)
     max_price = serializers.DecimalField(max_digits=12, decimal_places=2, required=False, min_value=0)
     exclude = serializers.CharField(required=False, max_length=10_000, help_text="comma-separated product ids")
     include_purchased = serializers.BooleanField(required=False, allow_null=True, default=None)
-    max_per_category = serializers.IntegerField(required=False, min_value=0, max_value=100, allow_null=True,
-                                                default=None)
+    max_per_category = serializers.IntegerField(
+        required=False, min_value=0, max_value=100, allow_null=True, default=None
+    )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         low, high = attrs.get("min_price"), attrs.get("max_price")
@@ -66,8 +70,9 @@ class ListOutputSerializer(serializers.Serializer):
 
 
 class BatchInputSerializer(FilterInputSerializer):
-    customer_ids = serializers.ListField(child=serializers.CharField(max_length=100), min_length=1,
-                                         max_length=MAX_BATCH_CUSTOMERS)
+    customer_ids = serializers.ListField(
+        child=serializers.CharField(max_length=100), min_length=1, max_length=MAX_BATCH_CUSTOMERS
+    )
 
 
 class BatchItemOutputSerializer(ListOutputSerializer):
@@ -81,8 +86,9 @@ class BatchOutputSerializer(serializers.Serializer):
 class RerankInputSerializer(serializers.Serializer):
     customer_id = serializers.CharField(required=False, max_length=100)
     session_id = serializers.CharField(required=False, max_length=100, default="")
-    product_ids = serializers.ListField(child=serializers.CharField(max_length=100), min_length=1,
-                                        max_length=MAX_RERANK_ITEMS)
+    product_ids = serializers.ListField(
+        child=serializers.CharField(max_length=100), min_length=1, max_length=MAX_RERANK_ITEMS
+    )
 
 
 def _filters(data: dict[str, Any]) -> Filters:
@@ -95,9 +101,15 @@ def _filters(data: dict[str, Any]) -> Filters:
     if data.get("exclude"):
         wanted = [part.strip() for part in data["exclude"].split(",") if part.strip()]
         exclude_ids = serving.product_ids_for_external_ids(wanted)
-    return Filters(k=data["k"], category_id=category_id, min_price=data.get("min_price"),
-                   max_price=data.get("max_price"), exclude_product_ids=exclude_ids,
-                   include_purchased=data.get("include_purchased"), max_per_category=data.get("max_per_category"))
+    return Filters(
+        k=data["k"],
+        category_id=category_id,
+        min_price=data.get("min_price"),
+        max_price=data.get("max_price"),
+        exclude_product_ids=exclude_ids,
+        include_purchased=data.get("include_purchased"),
+        max_per_category=data.get("max_per_category"),
+    )
 
 
 _CENT = Decimal("0.01")
@@ -109,18 +121,26 @@ def _list_output(served: ServedList) -> dict[str, Any]:
         "recommendation_id": served.recommendation_id,
         "model_version": served.model_version_id,
         "surface": served.surface,
-        "items": [{
-            "product_id": item.external_id, "name": item.name, "price": format(item.price.quantize(_CENT), "f"),
-            "category": item.category_path, "score": float(item.score), "reason": item.reason,
-            "reason_kind": item.reason_kind,
-        } for item in served.items],
+        "items": [
+            {
+                "product_id": item.external_id,
+                "name": item.name,
+                "price": format(item.price.quantize(_CENT), "f"),
+                "category": item.category_path,
+                "score": float(item.score),
+                "reason": item.reason,
+                "reason_kind": item.reason_kind,
+            }
+            for item in served.items
+        ],
     }
 
 
 def _for_customer(customer: Customer, filters: Filters) -> ServedList:
     # Without personalization consent the customer gets non-personalized results.
-    return serving.recommend_for_customer(customer_id=customer.id, filters=filters,
-                                          personalized=customer.personalization_consent)
+    return serving.recommend_for_customer(
+        customer_id=customer.id, filters=filters, personalized=customer.personalization_consent
+    )
 
 
 _SIMPLE_K = re.compile(r"[0-9]{1,3}")
@@ -150,8 +170,12 @@ def _simple_filter_input(params: dict[str, str]) -> dict[str, Any] | None:
 class CustomerRecommendationsApi(TenantApiView):
     scope_map = {"GET": Scope.RECOMMENDATIONS_READ}
 
-    @extend_schema(tags=[TAG], summary="Recommendations for a customer", parameters=[FilterInputSerializer],
-                   responses=ListOutputSerializer)
+    @extend_schema(
+        tags=[TAG],
+        summary="Recommendations for a customer",
+        parameters=[FilterInputSerializer],
+        responses=ListOutputSerializer,
+    )
     def get(self, request: Request, customer_id: str) -> Response:
         params = request.query_params.dict()
         data = _simple_filter_input(params)
@@ -163,8 +187,12 @@ class CustomerRecommendationsApi(TenantApiView):
 class BatchRecommendationsApi(TenantApiView):
     scope_map = {"POST": Scope.RECOMMENDATIONS_READ}
 
-    @extend_schema(tags=[TAG], summary=f"Recommendations for up to {MAX_BATCH_CUSTOMERS} customers",
-                   request=BatchInputSerializer, responses=BatchOutputSerializer)
+    @extend_schema(
+        tags=[TAG],
+        summary=f"Recommendations for up to {MAX_BATCH_CUSTOMERS} customers",
+        request=BatchInputSerializer,
+        responses=BatchOutputSerializer,
+    )
     def post(self, request: Request) -> Response:
         data = self.validated(BatchInputSerializer, request.data)
         filters = _filters(data)
@@ -183,8 +211,12 @@ class BatchRecommendationsApi(TenantApiView):
 class SimilarItemsApi(TenantApiView):
     scope_map = {"GET": Scope.RECOMMENDATIONS_READ}
 
-    @extend_schema(tags=[TAG], summary="Items similar to a product", parameters=[FilterInputSerializer],
-                   responses=ListOutputSerializer)
+    @extend_schema(
+        tags=[TAG],
+        summary="Items similar to a product",
+        parameters=[FilterInputSerializer],
+        responses=ListOutputSerializer,
+    )
     def get(self, request: Request, product_id: str) -> Response:
         filters = _filters(self.validated_query(FilterInputSerializer))
         product = found(product_get(product_id=product_id), "product", product_id)
@@ -194,8 +226,12 @@ class SimilarItemsApi(TenantApiView):
 class BoughtTogetherApi(TenantApiView):
     scope_map = {"GET": Scope.RECOMMENDATIONS_READ}
 
-    @extend_schema(tags=[TAG], summary="Frequently bought together with a product",
-                   parameters=[FilterInputSerializer], responses=ListOutputSerializer)
+    @extend_schema(
+        tags=[TAG],
+        summary="Frequently bought together with a product",
+        parameters=[FilterInputSerializer],
+        responses=ListOutputSerializer,
+    )
     def get(self, request: Request, product_id: str) -> Response:
         filters = _filters(self.validated_query(FilterInputSerializer))
         product = found(product_get(product_id=product_id), "product", product_id)
@@ -205,8 +241,12 @@ class BoughtTogetherApi(TenantApiView):
 class TrendingApi(TenantApiView):
     scope_map = {"GET": Scope.RECOMMENDATIONS_READ}
 
-    @extend_schema(tags=[TAG], summary="Trending products (optionally in a category)",
-                   parameters=[FilterInputSerializer], responses=ListOutputSerializer)
+    @extend_schema(
+        tags=[TAG],
+        summary="Trending products (optionally in a category)",
+        parameters=[FilterInputSerializer],
+        responses=ListOutputSerializer,
+    )
     def get(self, request: Request) -> Response:
         filters = _filters(self.validated_query(FilterInputSerializer))
         return self.output(ListOutputSerializer, serving.trending(filters=filters))
@@ -215,8 +255,12 @@ class TrendingApi(TenantApiView):
 class RerankApi(TenantApiView):
     scope_map = {"POST": Scope.RECOMMENDATIONS_READ}
 
-    @extend_schema(tags=[TAG], summary="Order the caller's list of products for a shopper",
-                   request=RerankInputSerializer, responses=ListOutputSerializer)
+    @extend_schema(
+        tags=[TAG],
+        summary="Order the caller's list of products for a shopper",
+        request=RerankInputSerializer,
+        responses=ListOutputSerializer,
+    )
     def post(self, request: Request) -> Response:
         data = self.validated(RerankInputSerializer, request.data)
         customer = None
@@ -228,7 +272,9 @@ class RerankApi(TenantApiView):
         if unknown:
             raise ValidationError({"product_ids": [f"Unknown product ids: {', '.join(unknown[:20])}"]})
         personalized = customer is not None and customer.personalization_consent
-        served = serving.rerank(customer_id=customer.id if personalized else None,
-                                product_ids=[ids[pid] for pid in wanted],
-                                session_id=data["session_id"] if customer is None else "")
+        served = serving.rerank(
+            customer_id=customer.id if personalized else None,
+            product_ids=[ids[pid] for pid in wanted],
+            session_id=data["session_id"] if customer is None else "",
+        )
         return self.output(ListOutputSerializer, served)

@@ -10,9 +10,12 @@ class RecommendationsConfig(AppConfig):
 
         from .training import recommender_train
 
-        register_training_step(TrainingStep(
-            "recommendations", order=10,
-            run=lambda tenant, progress: recommender_train(tenant=tenant, progress=progress),
-            description="hybrid recommender: evaluate, fit, precompute lists, activate if not worse",
-            schedule_setting="retrain_time",
-        ))
+        register_training_step(
+            TrainingStep(
+                "recommendations",
+                order=10,
+                run=lambda tenant, progress: recommender_train(tenant=tenant, progress=progress),
+                description="hybrid recommender: evaluate, fit, precompute lists, activate if not worse",
+                schedule_setting="retrain_time",
+            )
+        )

@@ -74,13 +74,14 @@ def _fetch_columns(select: list[tuple[str, str]], from_where: str, params: list)
     instead of a Python tuple per row. Expressions must never be NULL (coalesce them). A bytea is capped at
     1 GB: about 130 million rows per read.
     """
-    columns = ", ".join(f"string_agg({_BINARY_TYPES[kind][0]}({expression}), ''::bytea)"
-                        for expression, kind in select)
+    columns = ", ".join(f"string_agg({_BINARY_TYPES[kind][0]}({expression}), ''::bytea)" for expression, kind in select)
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {columns} {from_where}", params)
         row = cursor.fetchone()
-    return [np.frombuffer(bytes(value or b""), dtype=_BINARY_TYPES[kind][1]).astype(_BINARY_TYPES[kind][1][1:])
-            for value, (_, kind) in zip(row, select, strict=True)]
+    return [
+        np.frombuffer(bytes(value or b""), dtype=_BINARY_TYPES[kind][1]).astype(_BINARY_TYPES[kind][1][1:])
+        for value, (_, kind) in zip(row, select, strict=True)
+    ]
 
 
 def _tags(value: object) -> list[str]:
@@ -93,11 +94,15 @@ def load_training_data(tenant: Tenant) -> TenantTrainingData:
     tid = tenant.id
     customers = _fetch(
         "SELECT id, gender, birth_year, city FROM commerce_customer "
-        "WHERE tenant_id = %s AND personalization_consent ORDER BY id", [tid])
+        "WHERE tenant_id = %s AND personalization_consent ORDER BY id",
+        [tid],
+    )
     products = _fetch(
         "SELECT p.id, coalesce(p.category_id, 0), p.name, p.description, coalesce(c.path, ''), p.brand, "
         "p.tags, p.price FROM commerce_product p LEFT JOIN commerce_category c ON c.id = p.category_id "
-        "WHERE p.tenant_id = %s ORDER BY p.id", [tid])
+        "WHERE p.tenant_id = %s ORDER BY p.id",
+        [tid],
+    )
     customer_ids = np.array([row[0] for row in customers], dtype=np.int64)
     product_ids = np.array([row[0] for row in products], dtype=np.int64)
     customer_index = {cid: i for i, cid in enumerate(customer_ids.tolist())}
@@ -113,13 +118,16 @@ def load_training_data(tenant: Tenant) -> TenantTrainingData:
         brands=[row[5] or "" for row in products],
         tags=[_tags(row[6]) for row in products],
     )
-    catalog = Catalog(n_items=len(products), categories=item_categories, text=text,
-                      prices=np.array([float(row[7] or 0) for row in products]))
+    catalog = Catalog(
+        n_items=len(products),
+        categories=item_categories,
+        text=text,
+        prices=np.array([float(row[7] or 0) for row in products]),
+    )
 
     log = _read_interactions(tid, customer_ids, product_ids, customer_index, product_index)
 
-    follows = _fetch(
-        "SELECT f.follower_id, f.followee_id FROM commerce_follow f WHERE f.tenant_id = %s", [tid])
+    follows = _fetch("SELECT f.follower_id, f.followee_id FROM commerce_follow f WHERE f.tenant_id = %s", [tid])
     pairs = [(customer_index[a], customer_index[b]) for a, b in follows if a in customer_index and b in customer_index]
     follow_matrix = sp.csr_matrix(
         (np.ones(len(pairs), dtype=np.float32), ([p[0] for p in pairs], [p[1] for p in pairs])),
@@ -130,8 +138,12 @@ def load_training_data(tenant: Tenant) -> TenantTrainingData:
     bands = np.array([age_band(row[2], year) for row in customers], dtype=object)
     regions = np.array([row[3] or "" for row in customers], dtype=object)
     attributes = np.column_stack([_codes(bands), _codes(genders), _codes(regions)]) if len(customers) else None
-    customer_info = CustomerInfo(n_users=len(customer_ids), attributes=attributes,
-                                 attribute_names=("age_band", "gender", "region"), follows=follow_matrix)
+    customer_info = CustomerInfo(
+        n_users=len(customer_ids),
+        attributes=attributes,
+        attribute_names=("age_band", "gender", "region"),
+        follows=follow_matrix,
+    )
     config = InteractionConfig(
         event_weights={**tenant.setting("event_weights")},
         half_life_days=float(tenant.setting("interaction_half_life_days")),
@@ -139,8 +151,11 @@ def load_training_data(tenant: Tenant) -> TenantTrainingData:
     cutoff = dt.datetime.fromtimestamp(log.latest_time, tz=dt.UTC) if len(log) else None
     return TenantTrainingData(
         data=TrainingData(events=log, config=config, catalog=catalog, customers=customer_info),
-        customer_ids=customer_ids, product_ids=product_ids, category_ids=np.array(category_db_ids, dtype=np.int64),
-        groups={"gender": genders, "age_band": bands}, cutoff=cutoff,
+        customer_ids=customer_ids,
+        product_ids=product_ids,
+        category_ids=np.array(category_db_ids, dtype=np.int64),
+        groups={"gender": genders, "age_band": bands},
+        cutoff=cutoff,
     )
 
 
@@ -156,13 +171,19 @@ _EVENTS_FROM = (
 )
 
 
-def _read_interactions(tid: int, customer_ids: np.ndarray, product_ids: np.ndarray,
-                       customer_index: dict[int, int], product_index: dict[int, int]) -> EventLog:
+def _read_interactions(
+    tid: int,
+    customer_ids: np.ndarray,
+    product_ids: np.ndarray,
+    customer_index: dict[int, int],
+    product_index: dict[int, int],
+) -> EventLog:
     if connection.vendor == "postgresql":
         return _read_interactions_binary(tid, customer_ids, product_ids)
     lines = _fetch(f"SELECT o.customer_id, l.product_id, {_epoch('o.ordered_at')}, o.id {_LINES_FROM}", [tid])
-    events = _fetch(f"SELECT e.customer_id, e.product_id, {_epoch('e.occurred_at')}, e.event_type, e.value "
-                    f"{_EVENTS_FROM}", [tid])
+    events = _fetch(
+        f"SELECT e.customer_id, e.product_id, {_epoch('e.occurred_at')}, e.event_type, e.value {_EVENTS_FROM}", [tid]
+    )
     users, items, times, types, values, baskets = [], [], [], [], [], []
     for customer_id, product_id, ts, order_id in lines:
         users.append(customer_index[customer_id])
@@ -179,9 +200,13 @@ def _read_interactions(tid: int, customer_ids: np.ndarray, product_ids: np.ndarr
         values.append(np.nan if value is None else float(value))
         baskets.append(-1)
     return EventLog(
-        n_users=len(customer_ids), n_items=len(product_ids), users=np.array(users, dtype=np.int32),
-        items=np.array(items, dtype=np.int32), event_types=np.array(types, dtype="U16"),
-        timestamps=np.array(times, dtype=np.float64), values=np.array(values, dtype=np.float64),
+        n_users=len(customer_ids),
+        n_items=len(product_ids),
+        users=np.array(users, dtype=np.int32),
+        items=np.array(items, dtype=np.int32),
+        event_types=np.array(types, dtype="U16"),
+        timestamps=np.array(times, dtype=np.float64),
+        values=np.array(values, dtype=np.float64),
         baskets=np.array(baskets, dtype=np.int64),
     )
 
@@ -190,21 +215,33 @@ def _read_interactions_binary(tid: int, customer_ids: np.ndarray, product_ids: n
     """The same rows as the generic path, decoded by numpy; database ids become dense indices by binary search
     (both id lists are sorted)."""
     line_customer, line_product, line_time, line_order = _fetch_columns(
-        [("o.customer_id", "int8"), ("l.product_id", "int8"), (_epoch("o.ordered_at"), "float8"),
-         ("o.id", "int8")], _LINES_FROM, [tid])
+        [("o.customer_id", "int8"), ("l.product_id", "int8"), (_epoch("o.ordered_at"), "float8"), ("o.id", "int8")],
+        _LINES_FROM,
+        [tid],
+    )
     # Event types travel as their position in EVENT_TYPES (0 = a type the engine does not know).
     event_customer, event_product, event_time, event_type, event_value = _fetch_columns(
-        [("e.customer_id", "int8"), ("e.product_id", "int8"), (_epoch("e.occurred_at"), "float8"),
-         ("coalesce(array_position(%s::text[], e.event_type::text), 0)::int2", "int2"),
-         ("coalesce(e.value, 'NaN'::float8)", "float8")], _EVENTS_FROM, [list(EVENT_TYPES), tid])
+        [
+            ("e.customer_id", "int8"),
+            ("e.product_id", "int8"),
+            (_epoch("e.occurred_at"), "float8"),
+            ("coalesce(array_position(%s::text[], e.event_type::text), 0)::int2", "int2"),
+            ("coalesce(e.value, 'NaN'::float8)", "float8"),
+        ],
+        _EVENTS_FROM,
+        [list(EVENT_TYPES), tid],
+    )
     if (event_type == 0).any():
-        unknown = _fetch("SELECT DISTINCT event_type FROM commerce_event WHERE tenant_id = %s "
-                         "AND NOT event_type = ANY(%s)", [tid, list(EVENT_TYPES)])
+        unknown = _fetch(
+            "SELECT DISTINCT event_type FROM commerce_event WHERE tenant_id = %s AND NOT event_type = ANY(%s)",
+            [tid, list(EVENT_TYPES)],
+        )
         raise ValueError(f"unknown event types {sorted(row[0] for row in unknown)}; valid: {list(EVENT_TYPES)}")
     type_labels = np.array(["", *EVENT_TYPES], dtype="U16")
     n_lines = len(line_customer)
     return EventLog(
-        n_users=len(customer_ids), n_items=len(product_ids),
+        n_users=len(customer_ids),
+        n_items=len(product_ids),
         users=_dense_index(customer_ids, np.concatenate([line_customer, event_customer]), "customer"),
         items=_dense_index(product_ids, np.concatenate([line_product, event_product]), "product"),
         event_types=np.concatenate([np.full(n_lines, "purchase", dtype="U16"), type_labels[event_type]]),

@@ -17,8 +17,6 @@ def active_version_id() -> int | None:
     cached = cache_get(key)
     if cached is not None:
         return cached or None
-    version_id = (
-        ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).values_list("id", flat=True).first()
-    )
+    version_id = ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).values_list("id", flat=True).first()
     cache_set(key, version_id or _NO_VERSION, timeout=60)
     return version_id

@@ -111,11 +111,19 @@ def version_of_recommendation_id(recommendation_id: str) -> int | None:
 # -- public entry points ---------------------------------------------------------------------------
 
 
-def recommend_for_customer(*, customer_id: int | None, session_id: str = "", filters: Filters = Filters(),
-                           personalized: bool = True, surface: str = "for_you", recent: list[int] | None = None,
-                           purchased: set[int] | None = None, live: dict[int, LiveState] | None = None,
-                           precomputed: list[_Candidate] | None = None) -> ServedList:
-    """"Recommended for you": the customer's precomputed list, or a session/popularity fallback.
+def recommend_for_customer(
+    *,
+    customer_id: int | None,
+    session_id: str = "",
+    filters: Filters = Filters(),
+    personalized: bool = True,
+    surface: str = "for_you",
+    recent: list[int] | None = None,
+    purchased: set[int] | None = None,
+    live: dict[int, LiveState] | None = None,
+    precomputed: list[_Candidate] | None = None,
+) -> ServedList:
+    """ "Recommended for you": the customer's precomputed list, or a session/popularity fallback.
 
     `recent`, `purchased`, `live` and `precomputed` (the customer's list under the active version):
     what the caller already read in this request (see `_finish` and `shopper_page_inputs`).
@@ -123,17 +131,24 @@ def recommend_for_customer(*, customer_id: int | None, session_id: str = "", fil
     version_id = _active_version()
     candidates: list[_Candidate] = []
     if personalized and customer_id is not None and version_id is not None:
-        candidates = (precomputed if precomputed is not None
-                      else _precomputed_for_customer(version_id, customer_id))
+        candidates = precomputed if precomputed is not None else _precomputed_for_customer(version_id, customer_id)
     if personalized and not candidates:
-        candidates = _because_recent(version_id, customer_id=customer_id, session_id=session_id, limit=50,
-                                     recent=recent)
+        candidates = _because_recent(
+            version_id, customer_id=customer_id, session_id=session_id, limit=50, recent=recent
+        )
     if personalized and customer_id is not None and filters.include_purchased:
         # Precomputed lists leave bought items out (the default); asked for, they come back after them.
         bought = purchased if purchased is not None else purchased_product_ids(customer_id)
         candidates += [_Candidate(pid, 0.0, ReasonKind.PERSONALIZED) for pid in bought]
-    return _finish(candidates, filters=filters, customer_id=customer_id if personalized else None,
-                   version_id=version_id, surface=surface, purchased=purchased, live=live)
+    return _finish(
+        candidates,
+        filters=filters,
+        customer_id=customer_id if personalized else None,
+        version_id=version_id,
+        surface=surface,
+        purchased=purchased,
+        live=live,
+    )
 
 
 # The partner API's hot path: the customer (by external id) and their consent, their precomputed
@@ -156,7 +171,7 @@ SELECT c.id, c.personalization_consent, r.items,
 
 
 def recommend_for_customer_external_id(*, external_id: str, filters: Filters = Filters()) -> ServedList | None:
-    """"Recommended for you" for the customer with this external id; None if the store has no such customer.
+    """ "Recommended for you" for the customer with this external id; None if the store has no such customer.
 
     Without personalization consent the customer gets non-personalized results.
     """
@@ -168,8 +183,9 @@ def recommend_for_customer_external_id(*, external_id: str, filters: Filters = F
             return None
         return recommend_for_customer(customer_id=row[0], filters=filters, personalized=row[1])
     version_id = active_version_id()
-    row = fetchone_prepared(_CUSTOMER_LIST_SQL, {"tenant": require_tenant_id(), "version": version_id,
-                                                  "external_id": external_id})
+    row = fetchone_prepared(
+        _CUSTOMER_LIST_SQL, {"tenant": require_tenant_id(), "version": version_id, "external_id": external_id}
+    )
     if row is None:
         return None
     customer_id, consent, items, purchased, live_rows = row
@@ -180,8 +196,15 @@ def recommend_for_customer_external_id(*, external_id: str, filters: Filters = F
     if filters.include_purchased:
         candidates += [_Candidate(pid, 0.0, ReasonKind.PERSONALIZED) for pid in purchased]
     live = {pid: (active, Decimal(price), category_id) for pid, active, price, category_id in live_rows or ()}
-    return _finish(candidates, filters=filters, customer_id=customer_id, version_id=version_id,
-                   surface="for_you", purchased=set(purchased), live=live)
+    return _finish(
+        candidates,
+        filters=filters,
+        customer_id=customer_id,
+        version_id=version_id,
+        surface="for_you",
+        purchased=set(purchased),
+        live=live,
+    )
 
 
 def fetchone_prepared(sql: str, params: dict | Sequence) -> tuple | None:
@@ -196,8 +219,11 @@ def fetchone_prepared(sql: str, params: dict | Sequence) -> tuple | None:
     """
     apply = getattr(connection, "apply_tenant_setting", None)
     connection.ensure_connection()
-    if (apply is None or not connection.in_atomic_block
-            or getattr(connection.connection, "prepare_threshold", None) is None):
+    if (
+        apply is None
+        or not connection.in_atomic_block
+        or getattr(connection.connection, "prepare_threshold", None) is None
+    ):
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             return cursor.fetchone()
@@ -213,28 +239,53 @@ def fetchone_prepared(sql: str, params: dict | Sequence) -> tuple | None:
     return row
 
 
-def because_viewed(*, customer_id: int | None, session_id: str = "", filters: Filters = Filters(),
-                   top_up: bool = True, recent: list[int] | None = None, purchased: set[int] | None = None,
-                   live: dict[int, LiveState] | None = None) -> ServedList:
+def because_viewed(
+    *,
+    customer_id: int | None,
+    session_id: str = "",
+    filters: Filters = Filters(),
+    top_up: bool = True,
+    recent: list[int] | None = None,
+    purchased: set[int] | None = None,
+    live: dict[int, LiveState] | None = None,
+) -> ServedList:
     """Items similar to what the shopper viewed or carted recently (live, no retrain needed)."""
     version_id = _active_version()
-    candidates = _because_recent(version_id, customer_id=customer_id, session_id=session_id, limit=60,
-                                 recent=recent)
-    return _finish(candidates, filters=filters, customer_id=customer_id, version_id=version_id,
-                   surface="because_viewed", top_up=top_up, purchased=purchased, live=live)
+    candidates = _because_recent(version_id, customer_id=customer_id, session_id=session_id, limit=60, recent=recent)
+    return _finish(
+        candidates,
+        filters=filters,
+        customer_id=customer_id,
+        version_id=version_id,
+        surface="because_viewed",
+        top_up=top_up,
+        purchased=purchased,
+        live=live,
+    )
 
 
 def trending(*, filters: Filters = Filters(), live: dict[int, LiveState] | None = None) -> ServedList:
     version_id = _active_version()
     key = f"trending:category:{filters.category_id}" if filters.category_id else "trending"
     candidates = _ranked(version_id, key) or _ranked(version_id, "trending")
-    return _finish(candidates + _ranked(version_id, "popular"), filters=filters, customer_id=None,
-                   version_id=version_id, surface="trending", live=live)
+    return _finish(
+        candidates + _ranked(version_id, "popular"),
+        filters=filters,
+        customer_id=None,
+        version_id=version_id,
+        surface="trending",
+        live=live,
+    )
 
 
-def popular_with_followed(*, customer_id: int, filters: Filters = Filters(), purchased: set[int] | None = None,
-                          live: dict[int, LiveState] | None = None,
-                          rows: Sequence[tuple[int, float]] | None = None) -> ServedList:
+def popular_with_followed(
+    *,
+    customer_id: int,
+    filters: Filters = Filters(),
+    purchased: set[int] | None = None,
+    live: dict[int, LiveState] | None = None,
+    rows: Sequence[tuple[int, float]] | None = None,
+) -> ServedList:
     """What the people a customer follows bought recently, weighted by how many of them bought it.
 
     `rows`: (product id, buyers) as `shopper_page_inputs` already read them in this request.
@@ -248,19 +299,30 @@ def popular_with_followed(*, customer_id: int, filters: Filters = Filters(), pur
             " WHERE l.tenant_id = %s AND o.tenant_id = %s AND o.ordered_at >= %s AND o.customer_id IN"
             " (SELECT followee_id FROM commerce_follow WHERE tenant_id = %s AND follower_id = %s LIMIT 500)"
             " GROUP BY l.product_id ORDER BY buyers DESC, l.product_id LIMIT 60",
-            [tenant_id, tenant_id, timezone.now() - FOLLOWED_WINDOW, tenant_id, customer_id])
+            [tenant_id, tenant_id, timezone.now() - FOLLOWED_WINDOW, tenant_id, customer_id],
+        )
     candidates = [_Candidate(pid, float(buyers), ReasonKind.FOLLOWED_BOUGHT) for pid, buyers in rows]
-    return _finish(candidates, filters=filters, customer_id=customer_id, version_id=version_id,
-                   surface="followed", top_up=False, purchased=purchased, live=live)
+    return _finish(
+        candidates,
+        filters=filters,
+        customer_id=customer_id,
+        version_id=version_id,
+        surface="followed",
+        top_up=False,
+        purchased=purchased,
+        live=live,
+    )
 
 
-def similar_items(*, product_id: int, filters: Filters = Filters(),
-                  live: dict[int, LiveState] | None = None) -> ServedList:
+def similar_items(
+    *, product_id: int, filters: Filters = Filters(), live: dict[int, LiveState] | None = None
+) -> ServedList:
     return _neighbours(product_id, "similar", ReasonKind.SIMILAR_TO, filters, live)
 
 
-def bought_together(*, product_id: int, filters: Filters = Filters(),
-                    live: dict[int, LiveState] | None = None) -> ServedList:
+def bought_together(
+    *, product_id: int, filters: Filters = Filters(), live: dict[int, LiveState] | None = None
+) -> ServedList:
     return _neighbours(product_id, "bought_together", ReasonKind.BOUGHT_TOGETHER, filters, live)
 
 
@@ -282,8 +344,15 @@ def rerank(*, customer_id: int | None, product_ids: Sequence[int], session_id: s
     ranked = sorted(wanted, key=lambda pid: (-(best[pid].score if pid in best else 0.0), position[pid]))
     candidates = [best.get(pid, _Candidate(pid, 0.0, UNRANKED)) for pid in ranked]
     filters = Filters(k=len(wanted), include_purchased=True, max_per_category=0)
-    return _finish(candidates, filters=filters, customer_id=None, version_id=version_id, surface="rerank",
-                   top_up=False, keep_unavailable=True)
+    return _finish(
+        candidates,
+        filters=filters,
+        customer_id=None,
+        version_id=version_id,
+        surface="rerank",
+        top_up=False,
+        keep_unavailable=True,
+    )
 
 
 # -- candidates ------------------------------------------------------------------------------------
@@ -310,10 +379,13 @@ def _unpack(items: dict, default_kind: str) -> list[_Candidate]:
     products, scores = items.get("p", []), items.get("s", [])
     kinds, anchors, categories = items.get("k"), items.get("a"), items.get("c")
     return [
-        _Candidate(pid, float(scores[i]) if i < len(scores) else 0.0,
-                   kinds[i] if kinds else default_kind,
-                   anchors[i] if anchors else None,
-                   categories[i] if categories else None)
+        _Candidate(
+            pid,
+            float(scores[i]) if i < len(scores) else 0.0,
+            kinds[i] if kinds else default_kind,
+            anchors[i] if anchors else None,
+            categories[i] if categories else None,
+        )
         for i, pid in enumerate(products)
     ]
 
@@ -321,18 +393,22 @@ def _unpack(items: dict, default_kind: str) -> list[_Candidate]:
 def _precomputed_for_customer(version_id: int | None, customer_id: int | None) -> list[_Candidate]:
     if version_id is None or customer_id is None:
         return []
-    rows = _fetchall("SELECT items FROM recommendations_customerrecommendations"
-                     " WHERE tenant_id = %s AND model_version_id = %s AND customer_id = %s",
-                     [require_tenant_id(), version_id, customer_id])
+    rows = _fetchall(
+        "SELECT items FROM recommendations_customerrecommendations"
+        " WHERE tenant_id = %s AND model_version_id = %s AND customer_id = %s",
+        [require_tenant_id(), version_id, customer_id],
+    )
     items = _json(rows[0][0]) if rows else None
     return _unpack(items, ReasonKind.PERSONALIZED) if items else []
 
 
 def _ranked(version_id: int | None, key: str) -> list[_Candidate]:
     if version_id is not None:
+
         def load() -> list[_Candidate]:
-            items = RankedList.objects.filter(model_version_id=version_id, key=key).values_list(
-                "items", flat=True).first()
+            items = (
+                RankedList.objects.filter(model_version_id=version_id, key=key).values_list("items", flat=True).first()
+            )
             if not items:
                 return []
             return _unpack(items, ReasonKind.TRENDING if key.startswith("trending") else ReasonKind.POPULAR)
@@ -346,14 +422,18 @@ def _ranked(version_id: int | None, key: str) -> list[_Candidate]:
     since = timezone.now() - timedelta(days=365)
     rows = (
         OrderLine.objects.filter(order__ordered_at__gte=since, product__active=True)
-        .values("product_id").annotate(n=Count("id")).order_by("-n")[:MAX_K]
+        .values("product_id")
+        .annotate(n=Count("id"))
+        .order_by("-n")[:MAX_K]
     )
     candidates = [_Candidate(r["product_id"], float(r["n"]), ReasonKind.POPULAR) for r in rows]
     if len(candidates) < MAX_K:  # a brand-new store: newest products
         seen = {c.product_id for c in candidates}
         newest = Product.objects.filter(active=True).exclude(id__in=seen).order_by("-created_at")
-        candidates += [_Candidate(pid, 0.0, ReasonKind.NEW_ARRIVAL)
-                       for pid in newest.values_list("id", flat=True)[: MAX_K - len(candidates)]]
+        candidates += [
+            _Candidate(pid, 0.0, ReasonKind.NEW_ARRIVAL)
+            for pid in newest.values_list("id", flat=True)[: MAX_K - len(candidates)]
+        ]
     return candidates
 
 
@@ -431,8 +511,9 @@ SELECT
 _RECENT_TYPES_SQL = ", ".join(f"%(type{i})s" for i in range(len(RECENT_EVENT_TYPES)))
 _SHOPPER_PAGE_SQL_BY_SESSION = {
     False: _SHOPPER_PAGE_SQL.format(who="customer_id = %(customer)s", types=_RECENT_TYPES_SQL),
-    True: _SHOPPER_PAGE_SQL.format(who="(customer_id = %(customer)s OR session_id = %(session)s)",
-                                   types=_RECENT_TYPES_SQL),
+    True: _SHOPPER_PAGE_SQL.format(
+        who="(customer_id = %(customer)s OR session_id = %(session)s)", types=_RECENT_TYPES_SQL
+    ),
 }
 
 
@@ -446,29 +527,36 @@ def shopper_page_inputs(*, customer_id: int, session_id: str, recent_limit: int 
     tenant_id = require_tenant_id()
     now = timezone.now()
     params: dict[str, object] = {
-        "tenant": tenant_id, "customer": customer_id, "version": version_id, "recent_limit": recent_limit,
-        "recent_since": now - RECENT_EVENTS_WINDOW, "followed_since": now - FOLLOWED_WINDOW,
+        "tenant": tenant_id,
+        "customer": customer_id,
+        "version": version_id,
+        "recent_limit": recent_limit,
+        "recent_since": now - RECENT_EVENTS_WINDOW,
+        "followed_since": now - FOLLOWED_WINDOW,
         **{f"type{i}": kind for i, kind in enumerate(RECENT_EVENT_TYPES)},
     }
     if session_id:
         params["session"] = session_id
     row = fetchone_prepared(_SHOPPER_PAGE_SQL_BY_SESSION[bool(session_id)], params)
     purchased, recent, items, followed, recent_similar, bought = (
-        row if row is not None else ([], [], None, None, None, None))
+        row if row is not None else ([], [], None, None, None, None)
+    )
     if version_id is not None:
         for pid, similar in _json(recent_similar) or ():  # type: ignore[union-attr]
             _version_cached((tenant_id, version_id, "similar", pid), lambda similar=similar: _json(similar) or {})
         if bought:
             pid, together, similar = _json(bought)  # type: ignore[misc]
-            _version_cached((tenant_id, version_id, "bought_together", pid),
-                            lambda together=together: _json(together) or {})
+            _version_cached(
+                (tenant_id, version_id, "bought_together", pid), lambda together=together: _json(together) or {}
+            )
             _version_cached((tenant_id, version_id, "similar", pid), lambda similar=similar: _json(similar) or {})
     items = _json(items) if items is not None else None
     return ShopperPageInputs(
         purchased_latest_first=list(dict.fromkeys(purchased or ())),
         recent=list(dict.fromkeys(recent or ()))[:recent_limit],
         precomputed=(_unpack(items, ReasonKind.PERSONALIZED) if items else [])  # type: ignore[arg-type]
-        if version_id is not None else None,
+        if version_id is not None
+        else None,
         followed=[(int(pid), float(buyers)) for pid, buyers in (_json(followed) or ())],  # type: ignore[union-attr]
         version_id=version_id,
     )
@@ -489,7 +577,8 @@ def recent_product_ids(*, customer_id: int | None, session_id: str, limit: int =
     rows = _fetchall(
         f"SELECT product_id FROM commerce_event WHERE tenant_id = %s AND ({' OR '.join(who)})"
         f" AND occurred_at >= %s AND event_type IN ({types}) ORDER BY occurred_at DESC, id DESC LIMIT 100",
-        [require_tenant_id(), *params, timezone.now() - RECENT_EVENTS_WINDOW, *RECENT_EVENT_TYPES])
+        [require_tenant_id(), *params, timezone.now() - RECENT_EVENTS_WINDOW, *RECENT_EVENT_TYPES],
+    )
     return list(dict.fromkeys(row[0] for row in rows))[:limit]
 
 
@@ -509,10 +598,14 @@ def _neighbour_lists(version_id: int | None, product_ids: list[int], column: str
     if missing:
         assert column in ("similar", "bought_together")  # a column name, quoted: SIMILAR is an SQL keyword
         marks = ", ".join("%s" for _ in missing)
-        rows = {pid: _json(items) for pid, items in _fetchall(
-            f'SELECT product_id, "{column}" FROM recommendations_productneighbours'
-            f" WHERE tenant_id = %s AND model_version_id = %s AND product_id IN ({marks})",
-            [tenant_id, version_id, *missing])}
+        rows = {
+            pid: _json(items)
+            for pid, items in _fetchall(
+                f'SELECT product_id, "{column}" FROM recommendations_productneighbours'
+                f" WHERE tenant_id = %s AND model_version_id = %s AND product_id IN ({marks})",
+                [tenant_id, version_id, *missing],
+            )
+        }
         for pid in missing:
             items = rows.get(pid) or {}
             _version_cached((tenant_id, version_id, column, pid), lambda items=items: items)
@@ -520,8 +613,9 @@ def _neighbour_lists(version_id: int | None, product_ids: list[int], column: str
     return found
 
 
-def _because_recent(version_id: int | None, *, customer_id: int | None, session_id: str,
-                    limit: int, recent: list[int] | None = None) -> list[_Candidate]:
+def _because_recent(
+    version_id: int | None, *, customer_id: int | None, session_id: str, limit: int, recent: list[int] | None = None
+) -> list[_Candidate]:
     if recent is None:
         recent = recent_product_ids(customer_id=customer_id, session_id=session_id)
     if not recent:
@@ -534,8 +628,9 @@ def _because_recent(version_id: int | None, *, customer_id: int | None, session_
             similar = _same_category_fallback(anchor)
         recency_weight = 1.0 / (1 + rank)  # the latest view counts most
         for candidate in _unpack(similar, ReasonKind.BECAUSE_VIEWED):
-            candidates.append(_Candidate(candidate.product_id, candidate.score * recency_weight,
-                                         ReasonKind.BECAUSE_VIEWED, anchor))
+            candidates.append(
+                _Candidate(candidate.product_id, candidate.score * recency_weight, ReasonKind.BECAUSE_VIEWED, anchor)
+            )
     best: dict[int, _Candidate] = {}
     for candidate in candidates:
         if candidate.product_id in recent:
@@ -551,24 +646,32 @@ def _same_category_fallback(product_id: int) -> dict:
     if category_id is None:
         return {}
     rows = (
-        Product.objects.filter(category_id=category_id, active=True).exclude(id=product_id)
-        .annotate(n=Count("order_lines")).order_by("-n").values_list("id", "n")[:30]
+        Product.objects.filter(category_id=category_id, active=True)
+        .exclude(id=product_id)
+        .annotate(n=Count("order_lines"))
+        .order_by("-n")
+        .values_list("id", "n")[:30]
     )
     return {"p": [r[0] for r in rows], "s": [1.0 / (1 + i) for i, _ in enumerate(rows)]}
 
 
-def _neighbours(product_id: int, column: str, kind: ReasonKind, filters: Filters,
-                live: dict[int, LiveState] | None = None) -> ServedList:
+def _neighbours(
+    product_id: int, column: str, kind: ReasonKind, filters: Filters, live: dict[int, LiveState] | None = None
+) -> ServedList:
     version_id = _active_version()
     items = _neighbour_lists(version_id, [product_id], column).get(product_id)
     if not items and column == "similar":
         items = _same_category_fallback(product_id)
     candidates = [c._replace(kind=kind, anchor=product_id) for c in _unpack(items or {}, kind)]
     candidates = [c for c in candidates if c.product_id != product_id]
-    filters = replace(filters, exclude_product_ids=filters.exclude_product_ids | {product_id},
-                      include_purchased=True if filters.include_purchased is None else filters.include_purchased)
-    return _finish(candidates, filters=filters, customer_id=None, version_id=version_id, surface=column,
-                   top_up=False, live=live)
+    filters = replace(
+        filters,
+        exclude_product_ids=filters.exclude_product_ids | {product_id},
+        include_purchased=True if filters.include_purchased is None else filters.include_purchased,
+    )
+    return _finish(
+        candidates, filters=filters, customer_id=None, version_id=version_id, surface=column, top_up=False, live=live
+    )
 
 
 # -- the catalog snapshot ----------------------------------------------------------------------------
@@ -654,8 +757,11 @@ def catalog_snapshot() -> CatalogSnapshot:
     generation = local_generation(tenant_id)
     snapshot = _catalogs.get(tenant_id)
     token = None
-    if (snapshot is not None and snapshot.generation == generation
-            and now - snapshot.loaded_at < CATALOG_MAX_AGE_SECONDS):
+    if (
+        snapshot is not None
+        and snapshot.generation == generation
+        and now - snapshot.loaded_at < CATALOG_MAX_AGE_SECONDS
+    ):
         if now - snapshot.checked_at < CATALOG_CHECK_SECONDS:
             return snapshot
         token = catalog_version_token(tenant_id)
@@ -664,11 +770,14 @@ def catalog_snapshot() -> CatalogSnapshot:
             return snapshot
     else:
         token = catalog_version_token(tenant_id)
-    products = {pid: (external_id, name) for pid, external_id, name
-                in Product.objects.values_list("id", "external_id", "name").iterator(chunk_size=5000)}
+    products = {
+        pid: (external_id, name)
+        for pid, external_id, name in Product.objects.values_list("id", "external_id", "name").iterator(chunk_size=5000)
+    }
     categories = {cid: (path, name) for cid, path, name in Category.objects.values_list("id", "path", "name")}
-    snapshot = CatalogSnapshot(token=token, generation=generation, loaded_at=now, checked_at=now,
-                               products=products, categories=categories)
+    snapshot = CatalogSnapshot(
+        token=token, generation=generation, loaded_at=now, checked_at=now, products=products, categories=categories
+    )
     _catalogs[tenant_id] = snapshot
     return snapshot
 
@@ -746,8 +855,10 @@ def live_product_state(product_ids: Iterable[int]) -> dict[int, LiveState]:
     if connection.vendor == "postgresql":
         # Plain SQL: building an ORM query would cost more than the query itself.
         with connection.cursor() as cursor:
-            cursor.execute("SELECT id, active, price, category_id FROM commerce_product "
-                           "WHERE tenant_id = %s AND id = ANY(%s)", [require_tenant_id(), ids])
+            cursor.execute(
+                "SELECT id, active, price, category_id FROM commerce_product WHERE tenant_id = %s AND id = ANY(%s)",
+                [require_tenant_id(), ids],
+            )
             rows = cursor.fetchall()
     else:
         rows = Product.objects.filter(id__in=ids).values_list("id", "active", "price", "category_id")
@@ -773,16 +884,24 @@ def catalog_live_states() -> dict[int, LiveState]:
     cached = _catalog_states.get(tenant_id)
     if cached is not None and cached[1] == id(snapshot) and now - cached[0] < CATALOG_STATE_SECONDS:
         return cached[2]
-    rows = _fetchall("SELECT id, active, price, category_id FROM commerce_product WHERE tenant_id = %s",
-                     [tenant_id])
+    rows = _fetchall("SELECT id, active, price, category_id FROM commerce_product WHERE tenant_id = %s", [tenant_id])
     states = {pid: (active, price, category_id) for pid, active, price, category_id in rows}
     _catalog_states[tenant_id] = (now, id(snapshot), states)
     return states
 
 
-def _finish(candidates: Iterable[_Candidate], *, filters: Filters, customer_id: int | None,
-            version_id: int | None, surface: str, top_up: bool = True, keep_unavailable: bool = False,
-            purchased: set[int] | None = None, live: dict[int, LiveState] | None = None) -> ServedList:
+def _finish(
+    candidates: Iterable[_Candidate],
+    *,
+    filters: Filters,
+    customer_id: int | None,
+    version_id: int | None,
+    surface: str,
+    top_up: bool = True,
+    keep_unavailable: bool = False,
+    purchased: set[int] | None = None,
+    live: dict[int, LiveState] | None = None,
+) -> ServedList:
     """Apply the business rules to the candidates in order, topping up from popularity if they run short.
 
     `purchased` may come with the caller's own query, and `live` holds product states already read
@@ -877,7 +996,14 @@ def _served(candidate: _Candidate, state: LiveState, catalog: CatalogSnapshot) -
         )
         kind_value = kind.value
     return ServedItem(
-        product_id=candidate.product_id, external_id=external_id, name=name, price=price,
-        category_id=category_id, category_path=category_path, score=candidate.score,
-        reason=reason, reason_kind=kind_value, anchor_product_id=candidate.anchor,
+        product_id=candidate.product_id,
+        external_id=external_id,
+        name=name,
+        price=price,
+        category_id=category_id,
+        category_path=category_path,
+        score=candidate.score,
+        reason=reason,
+        reason_kind=kind_value,
+        anchor_product_id=candidate.anchor,
     )

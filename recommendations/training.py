@@ -63,9 +63,13 @@ def recommender_train(*, tenant: Tenant, progress: Progress = silent_progress) -
         return "recommendations: no interactions yet; popular items are served"
     # Under the step's lock no other training is alive: a version still "training" lost its worker.
     ModelVersion.objects.filter(status=ModelVersion.Status.TRAINING).update(
-        status=ModelVersion.Status.FAILED, status_reason="worker lost before this version was finished")
+        status=ModelVersion.Status.FAILED, status_reason="worker lost before this version was finished"
+    )
     version = ModelVersion.objects.create(
-        algorithm="hybrid", data_cutoff=loaded.cutoff, n_customers=data.n_users, n_products=data.n_items,
+        algorithm="hybrid",
+        data_cutoff=loaded.cutoff,
+        n_customers=data.n_users,
+        n_products=data.n_items,
         n_interactions=len(data.events),
     )
     try:
@@ -81,9 +85,13 @@ def recommender_train(*, tenant: Tenant, progress: Progress = silent_progress) -
         progress("storing the model and deciding activation")
         model_version_store_artifact(version=version, payload=model_to_bytes(model))
         version.metrics = metrics
-        version.params = {"components": list(model.components_), "weights": model.weights_,
-                          "top_n": TOP_N, "event_weights": dict(data.config.event_weights),
-                          "half_life_days": data.config.half_life_days}
+        version.params = {
+            "components": list(model.components_),
+            "weights": model.weights_,
+            "top_n": TOP_N,
+            "event_weights": dict(data.config.event_weights),
+            "half_life_days": data.config.half_life_days,
+        }
         version.fit_seconds = fit_seconds
         version.save(update_fields=["metrics", "params", "fit_seconds"])
         model_version_decide(version=version, tolerance=float(tenant.setting("activation_tolerance")))
@@ -95,8 +103,10 @@ def recommender_train(*, tenant: Tenant, progress: Progress = silent_progress) -
     progress("pruning lists of old versions")
     # Lists of versions too old to roll back to are dead weight (a 50k-customer store writes 50k rows a run).
     prune_old_versions()
-    return (f"recommendations v{version.pk} {version.status}: NDCG@10 {metrics.get('ndcg@10', 0):.4f}, "
-            f"coverage {metrics.get('coverage', 0):.3f} — {version.status_reason}")
+    return (
+        f"recommendations v{version.pk} {version.status}: NDCG@10 {metrics.get('ndcg@10', 0):.4f}, "
+        f"coverage {metrics.get('coverage', 0):.3f} — {version.status_reason}"
+    )
 
 
 def _evaluate(loaded: TenantTrainingData, progress: Progress) -> tuple[dict, HybridConfig, HybridRecommender]:
@@ -111,32 +121,46 @@ def _evaluate(loaded: TenantTrainingData, progress: Progress) -> tuple[dict, Hyb
     relevant = relevance_matrix(test_log, exclude=train.seen)
     users = np.flatnonzero(np.diff(relevant.indptr) > 0)
     final = HybridConfig(
-        n_threads=config.n_threads, als_threads=config.als_threads, weights=dict(model.weights_),
+        n_threads=config.n_threads,
+        als_threads=config.als_threads,
+        weights=dict(model.weights_),
         component_params={name: dict(report.params) for name, report in model.report_.items()},
     )
     if not len(users):
         return {"note": "no held-out interactions to evaluate on"}, final, model
     progress(f"evaluation: scoring {len(users)} customers")
     top = model.recommend(users, n=EVAL_K, exclude=train.seen, with_reasons=False, n_jobs=_engine_threads())
-    report = evaluate_recommendations(top.items, relevant, k=EVAL_K, users=users, train=train.matrix,
-                                      item_categories=data.item_categories)
+    report = evaluate_recommendations(
+        top.items, relevant, k=EVAL_K, users=users, train=train.matrix, item_categories=data.item_categories
+    )
     per_user = per_user_accuracy(top.items, relevant[users], EVAL_K)
     by_group = {
-        attribute: accuracy_by_group(top.items, relevant, k=EVAL_K, users=users, user_groups=labels,
-                                     per_user=per_user)
+        attribute: accuracy_by_group(top.items, relevant, k=EVAL_K, users=users, user_groups=labels, per_user=per_user)
         for attribute, labels in loaded.groups.items()
     }
     accuracy = report.accuracy
     metrics = {
-        f"precision@{EVAL_K}": accuracy.precision, f"recall@{EVAL_K}": accuracy.recall,
-        f"ndcg@{EVAL_K}": accuracy.ndcg, f"map@{EVAL_K}": accuracy.map, f"hit_rate@{EVAL_K}": accuracy.hit_rate,
-        "evaluated_customers": accuracy.n_users, "coverage": report.coverage, "novelty": report.novelty,
-        "intra_list_diversity": report.intra_list_diversity, "gini": report.gini,
-        "long_tail_share": report.long_tail_share, "split": "per-customer last 20% of events by time",
+        f"precision@{EVAL_K}": accuracy.precision,
+        f"recall@{EVAL_K}": accuracy.recall,
+        f"ndcg@{EVAL_K}": accuracy.ndcg,
+        f"map@{EVAL_K}": accuracy.map,
+        f"hit_rate@{EVAL_K}": accuracy.hit_rate,
+        "evaluated_customers": accuracy.n_users,
+        "coverage": report.coverage,
+        "novelty": report.novelty,
+        "intra_list_diversity": report.intra_list_diversity,
+        "gini": report.gini,
+        "long_tail_share": report.long_tail_share,
+        "split": "per-customer last 20% of events by time",
         "groups": {
             attribute: {
-                group: {f"ndcg@{EVAL_K}": m.ndcg, f"recall@{EVAL_K}": m.recall, f"precision@{EVAL_K}": m.precision,
-                        f"hit_rate@{EVAL_K}": m.hit_rate, "users": m.n_users}
+                group: {
+                    f"ndcg@{EVAL_K}": m.ndcg,
+                    f"recall@{EVAL_K}": m.recall,
+                    f"precision@{EVAL_K}": m.precision,
+                    f"hit_rate@{EVAL_K}": m.hit_rate,
+                    "users": m.n_users,
+                }
                 for group, m in groups.items()
             }
             for attribute, groups in by_group.items()
@@ -158,9 +182,15 @@ def _ids_or_none(ids: np.ndarray, index: np.ndarray) -> np.ndarray:
     return out
 
 
-def _packed_lists(product_ids: np.ndarray, items: np.ndarray, scores: np.ndarray, kinds: np.ndarray | None = None,
-                  anchors: np.ndarray | None = None, categories: np.ndarray | None = None,
-                  category_ids: np.ndarray | None = None) -> Iterator[dict]:
+def _packed_lists(
+    product_ids: np.ndarray,
+    items: np.ndarray,
+    scores: np.ndarray,
+    kinds: np.ndarray | None = None,
+    anchors: np.ndarray | None = None,
+    categories: np.ndarray | None = None,
+    category_ids: np.ndarray | None = None,
+) -> Iterator[dict]:
     """One stored list per row of `items` (item indices, -1 = none): {"p": product ids, "s": scores rounded to
     5 decimals, and with reasons "k": reason kinds, "a": anchor product ids, "c": category ids (None = none)}.
 
@@ -187,19 +217,28 @@ def _packed_lists(product_ids: np.ndarray, items: np.ndarray, scores: np.ndarray
             yield {key: values[row][:count] for key, values in columns.items()}
 
 
-def _pack(product_ids: np.ndarray, items: np.ndarray, scores: np.ndarray, kinds: np.ndarray | None = None,
-          anchors: np.ndarray | None = None, categories: np.ndarray | None = None,
-          category_ids: np.ndarray | None = None) -> dict:
+def _pack(
+    product_ids: np.ndarray,
+    items: np.ndarray,
+    scores: np.ndarray,
+    kinds: np.ndarray | None = None,
+    anchors: np.ndarray | None = None,
+    categories: np.ndarray | None = None,
+    category_ids: np.ndarray | None = None,
+) -> dict:
     """One list in the stored format (see `_packed_lists`)."""
+
     def row(values: np.ndarray | None) -> np.ndarray | None:
         return None if values is None else np.asarray(values)[None, :]
 
-    return next(_packed_lists(product_ids, row(items), row(scores), row(kinds), row(anchors), row(categories),
-                              category_ids))
+    return next(
+        _packed_lists(product_ids, row(items), row(scores), row(kinds), row(anchors), row(categories), category_ids)
+    )
 
 
-def _write_lists(version: ModelVersion, loaded: TenantTrainingData, model: HybridRecommender,
-                 progress: Progress) -> None:
+def _write_lists(
+    version: ModelVersion, loaded: TenantTrainingData, model: HybridRecommender, progress: Progress
+) -> None:
     data = loaded.data
     product_ids, customer_ids, category_ids = loaded.product_ids, loaded.customer_ids, loaded.category_ids
     active = set(Product.objects.filter(active=True).values_list("id", flat=True))
@@ -209,8 +248,15 @@ def _write_lists(version: ModelVersion, loaded: TenantTrainingData, model: Hybri
     top = model.recommend(None, n=TOP_N, exclude=data.purchased, item_mask=item_mask, n_jobs=_engine_threads())
 
     def customer_rows():
-        lists = _packed_lists(product_ids, top.items, top.scores, top.reasons.kinds, top.reasons.anchors,
-                              top.reasons.categories, category_ids)
+        lists = _packed_lists(
+            product_ids,
+            top.items,
+            top.scores,
+            top.reasons.kinds,
+            top.reasons.anchors,
+            top.reasons.categories,
+            category_ids,
+        )
         for row, (customer_id, items) in enumerate(zip(customer_ids[top.users].tolist(), lists, strict=True)):
             if row % 5000 == 0:
                 progress("writing customer lists", row, len(top.users))
@@ -218,14 +264,16 @@ def _write_lists(version: ModelVersion, loaded: TenantTrainingData, model: Hybri
         progress("writing customer lists", len(top.users), len(top.users))
 
     with transaction.atomic():
-        bulk_insert(CustomerRecommendations, ["model_version", "customer", "items"], customer_rows(),
-                    json_columns=["items"])
+        bulk_insert(
+            CustomerRecommendations, ["model_version", "customer", "items"], customer_rows(), json_columns=["items"]
+        )
 
     progress("precomputing similar items and bought-together per product")
 
     all_items = np.arange(data.n_items)
-    similar_ids, similar_scores = model.similar_items_batch(all_items, NEIGHBOURS_N, item_mask=item_mask,
-                                                            n_jobs=_engine_threads())
+    similar_ids, similar_scores = model.similar_items_batch(
+        all_items, NEIGHBOURS_N, item_mask=item_mask, n_jobs=_engine_threads()
+    )
     together_ids, together_scores = model.bought_together_batch(all_items, NEIGHBOURS_N)
     # Unavailable products never appear as "bought together" either.
     together_ids = np.where((together_ids >= 0) & item_mask[np.maximum(together_ids, 0)], together_ids, -1)
@@ -237,8 +285,12 @@ def _write_lists(version: ModelVersion, loaded: TenantTrainingData, model: Hybri
             yield version.pk, product_id, similar_list, together_list
 
     with transaction.atomic():
-        bulk_insert(ProductNeighbours, ["model_version", "product", "similar", "bought_together"], neighbour_rows(),
-                    json_columns=["similar", "bought_together"])
+        bulk_insert(
+            ProductNeighbours,
+            ["model_version", "product", "similar", "bought_together"],
+            neighbour_rows(),
+            json_columns=["similar", "bought_together"],
+        )
 
     ranked: list[tuple[int, str, dict]] = []
     for key, name in (("popular", "popularity"), ("trending", "trending")):
@@ -253,9 +305,13 @@ def _write_lists(version: ModelVersion, loaded: TenantTrainingData, model: Hybri
             in_category = component.top_items(RANKED_N, category=int(category))  # type: ignore[attr-defined]
             in_category = in_category[item_mask[in_category]] if len(in_category) else in_category
             if len(in_category):
-                ranked.append((version.pk, f"{key}:category:{int(category_ids[category])}",
-                               _pack(product_ids, np.asarray(in_category),
-                                     np.linspace(1.0, 0.01, num=len(in_category)))))
+                ranked.append(
+                    (
+                        version.pk,
+                        f"{key}:category:{int(category_ids[category])}",
+                        _pack(product_ids, np.asarray(in_category), np.linspace(1.0, 0.01, num=len(in_category))),
+                    )
+                )
     with transaction.atomic():
         bulk_insert(RankedList, ["model_version", "key", "items"], ranked, json_columns=["items"])
 
@@ -263,10 +319,10 @@ def _write_lists(version: ModelVersion, loaded: TenantTrainingData, model: Hybri
 def prune_old_versions(*, keep: int = 3) -> int:
     """Delete the lists of versions that can no longer be rolled back to (keep the newest few)."""
     stale = list(
-        ModelVersion.objects.exclude(status=ModelVersion.Status.ACTIVE).order_by("-created_at")
+        ModelVersion.objects.exclude(status=ModelVersion.Status.ACTIVE)
+        .order_by("-created_at")
         .values_list("id", flat=True)[keep:]
     )
     for model in (CustomerRecommendations, ProductNeighbours, RankedList):
         model.objects.filter(model_version_id__in=stale).delete()
     return len(stale)
-

@@ -15,8 +15,14 @@ from django.db import connection, models, transaction
 from retailsite.tenancy.context import require_tenant_id
 
 
-def bulk_insert(model: type[models.Model], columns: Sequence[str], rows: Iterable[Sequence[Any]], *,
-                json_columns: Sequence[str] = (), batch_size: int = 5000) -> int:
+def bulk_insert(
+    model: type[models.Model],
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    json_columns: Sequence[str] = (),
+    batch_size: int = 5000,
+) -> int:
     """Insert rows (tuples in `columns` order, FK columns as `<name>_id`) for the current tenant."""
     tenant_id = require_tenant_id()
     json_positions = {columns.index(name) for name in json_columns}
@@ -39,14 +45,17 @@ def bulk_insert(model: type[models.Model], columns: Sequence[str], rows: Iterabl
     # COPY cannot write into a table under row-level security: stage in a temporary table (not
     # under RLS), then INSERT ... SELECT, which the policy checks row by row.
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(f'CREATE TEMP TABLE "{staging}" ON COMMIT DROP AS '
-                       f'SELECT tenant_id, {column_list} FROM "{table}" WITH NO DATA')
+        cursor.execute(
+            f'CREATE TEMP TABLE "{staging}" ON COMMIT DROP AS '
+            f'SELECT tenant_id, {column_list} FROM "{table}" WITH NO DATA'
+        )
         with cursor.cursor.copy(f'COPY "{staging}" (tenant_id, {column_list}) FROM STDIN') as copy:
             for row in rows:
                 values = [json.dumps(v) if i in json_positions else v for i, v in enumerate(row)]
                 copy.write_row([tenant_id, *values])
                 count += 1
-        cursor.execute(f'INSERT INTO "{table}" (tenant_id, {column_list}) SELECT tenant_id, {column_list} '
-                       f'FROM "{staging}"')
+        cursor.execute(
+            f'INSERT INTO "{table}" (tenant_id, {column_list}) SELECT tenant_id, {column_list} FROM "{staging}"'
+        )
         cursor.execute(f'DROP TABLE "{staging}"')
     return count

@@ -75,8 +75,9 @@ def broker_ready() -> str:
     if scheme in ("redis", "rediss"):
         import redis
 
-        client = redis.Redis.from_url(url, socket_connect_timeout=PROBE_TIMEOUT_SECONDS,
-                                      socket_timeout=PROBE_TIMEOUT_SECONDS)
+        client = redis.Redis.from_url(
+            url, socket_connect_timeout=PROBE_TIMEOUT_SECONDS, socket_timeout=PROBE_TIMEOUT_SECONDS
+        )
         try:
             client.ping()
         finally:

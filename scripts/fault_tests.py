@@ -62,6 +62,7 @@ class Outcome:
 
 # -- traffic -----------------------------------------------------------------------------------------------
 
+
 @dataclass
 class Sample:
     kind: str
@@ -92,8 +93,12 @@ class Traffic:
         while not self._stop.is_set():
             n += 1
             product_id = self.product_ids[n % len(self.product_ids)]
-            event = {"event_id": f"{self.marker}-{index}-{n}", "session_id": self.marker,
-                     "product_id": product_id, "event_type": "view"}
+            event = {
+                "event_id": f"{self.marker}-{index}-{n}",
+                "session_id": self.marker,
+                "product_id": product_id,
+                "event_type": "view",
+            }
             self._record("event", self.stack.request("POST", "/api/v1/events/", body=event, headers=auth))
             self._record("page", self.stack.get(f"/s/{slug}/"))
             self._record("page", self.stack.get(f"/s/{slug}/p/{self.product_pks[n % len(self.product_pks)]}/"))
@@ -116,8 +121,12 @@ class Traffic:
         return sum(1 for s in self.samples if s.kind == "event" and 200 <= s.result.status < 300)
 
     def events_stored(self) -> int:
-        return int(self.stack.sql("SELECT count(*) FROM commerce_event WHERE tenant_id = %s AND session_id = %s",
-                                  [self.stack.tenant_id(), self.marker])[0][0])
+        return int(
+            self.stack.sql(
+                "SELECT count(*) FROM commerce_event WHERE tenant_id = %s AND session_id = %s",
+                [self.stack.tenant_id(), self.marker],
+            )[0][0]
+        )
 
     def bad(self, inside: Callable[[HttpResult], bool]) -> dict[str, int]:
         """Answers that are not 2xx/3xx (status 0 = no answer), by kind and status, among `inside` samples."""
@@ -166,8 +175,11 @@ def _task_successes(stack: Stack) -> float:
     total = 0.0
     for family in text_string_to_metric_families(stack.metrics_text()):
         for sample in family.samples:
-            if (sample.name == "retailsite_celery_tasks_total" and sample.labels.get("task") == TRAIN_TASK
-                    and sample.labels.get("outcome") == "succeeded"):
+            if (
+                sample.name == "retailsite_celery_tasks_total"
+                and sample.labels.get("task") == TRAIN_TASK
+                and sample.labels.get("outcome") == "succeeded"
+            ):
                 total += sample.value
     return total
 
@@ -179,17 +191,23 @@ def _check_worker_runs_tasks(stack: Stack, outcome: Outcome, *, timeout: float =
     stack.enqueue_training(0)
     try:
         wait_until(lambda: _task_successes(stack) > before, timeout=timeout, interval=1, what="a task to finish")
-        outcome.observed.append(f"the worker ran a newly queued task {time.monotonic() - started:.1f} s later "
-                                "(counted in /metrics)")
+        outcome.observed.append(
+            f"the worker ran a newly queued task {time.monotonic() - started:.1f} s later (counted in /metrics)"
+        )
     except TimeoutError:
         outcome.failed.append(f"the worker did not finish a newly queued task within {timeout:.0f} s")
 
 
 # -- scenario a: SIGKILL during a retrain ----------------------------------------------------------------------
 
+
 def _wait_for_running_retrain(stack: Stack, after_run: int, timeout: float = 90) -> int:
-    runs = wait_until(lambda: [r for r in stack.training_runs(after_run) if r[1] == "running"], timeout=timeout,
-                      interval=0.25, what="the retrain to start")
+    runs = wait_until(
+        lambda: [r for r in stack.training_runs(after_run) if r[1] == "running"],
+        timeout=timeout,
+        interval=0.25,
+        what="the retrain to start",
+    )
     return runs[0][0]
 
 
@@ -199,8 +217,12 @@ def _newest_version_id(stack: Stack, tenant_id: int) -> int:
 
 
 def _version_in_training(stack: Stack, tenant_id: int, newer_than: int) -> bool:
-    return bool(stack.sql("SELECT 1 FROM recommendations_modelversion WHERE tenant_id = %s AND id > %s "
-                          "AND status = 'training'", [tenant_id, newer_than]))
+    return bool(
+        stack.sql(
+            "SELECT 1 FROM recommendations_modelversion WHERE tenant_id = %s AND id > %s AND status = 'training'",
+            [tenant_id, newer_than],
+        )
+    )
 
 
 def _last_run_id(stack: Stack) -> int:
@@ -220,18 +242,25 @@ def _serving_versions(prober: Prober) -> tuple[dict[int | None, int], list[str]]
     return versions, errors
 
 
-def scenario_kill_during_retrain(stack: Stack, api_key: str, *, whole_worker: bool, worker_key: str) -> tuple[
-        Outcome, str]:
+def scenario_kill_during_retrain(
+    stack: Stack, api_key: str, *, whole_worker: bool, worker_key: str
+) -> tuple[Outcome, str]:
     """Returns the outcome and the key of the worker that is running afterwards."""
     what = "the whole worker (main process and pool)" if whole_worker else "the worker's pool process"
-    outcome = Outcome("a2 worker killed" if whole_worker else "a1 pool process killed",
-                      f"SIGKILL {what} in the middle of a recommendations retrain")
+    outcome = Outcome(
+        "a2 worker killed" if whole_worker else "a1 pool process killed",
+        f"SIGKILL {what} in the middle of a recommendations retrain",
+    )
     started = time.monotonic()
     tenant_id = stack.tenant_id()
     serving_before = stack.active_model_version()
     customer = stack.sample_ids(1)[0][0]
-    prober = Prober(stack, f"/api/v1/recommendations/customers/{customer}/", interval=0.3,
-                    headers={"Authorization": f"Bearer {api_key}"}).start()
+    prober = Prober(
+        stack,
+        f"/api/v1/recommendations/customers/{customer}/",
+        interval=0.3,
+        headers={"Authorization": f"Bearer {api_key}"},
+    ).start()
     try:
         after = _last_run_id(stack)
         newest_version = _newest_version_id(stack, tenant_id)
@@ -239,8 +268,12 @@ def scenario_kill_during_retrain(stack: Stack, api_key: str, *, whole_worker: bo
         run_id = _wait_for_running_retrain(stack, after)
         # Kill once the run has written its new (not yet active) version: between reading the data and activation.
         with contextlib.suppress(TimeoutError):
-            wait_until(lambda: _version_in_training(stack, tenant_id, newest_version), timeout=120, interval=0.05,
-                       what="the retrain's new model version")
+            wait_until(
+                lambda: _version_in_training(stack, tenant_id, newest_version),
+                timeout=120,
+                interval=0.05,
+                what="the retrain's new model version",
+            )
         if next(r for r in stack.training_runs(after) if r[0] == run_id)[1] != "running":
             outcome.failed.append("the retrain finished before it could be killed (store too small?)")
             return outcome, worker_key
@@ -261,15 +294,21 @@ def scenario_kill_during_retrain(stack: Stack, api_key: str, *, whole_worker: bo
             outcome.observed.append(f"killed pool process(es) {pool} of {worker_key} during run {run_id}")
         timeout = (VISIBILITY_TIMEOUT + 120) if whole_worker else 150
         try:
-            done = wait_until(lambda: [r for r in stack.training_runs(run_id) if r[1] in ("succeeded", "failed")],
-                              timeout=timeout, interval=0.5, what="the re-delivered retrain")
+            done = wait_until(
+                lambda: [r for r in stack.training_runs(run_id) if r[1] in ("succeeded", "failed")],
+                timeout=timeout,
+                interval=0.5,
+                what="the re-delivered retrain",
+            )
         except TimeoutError:
             outcome.lost.append(f"the retrain (run {run_id}) never completed within {timeout} s of the kill")
             done = []
         for rerun_id, status, _trigger, summary in done:
             if status == "succeeded":
-                outcome.observed.append(f"re-delivered retrain completed as run {rerun_id} "
-                                        f"{time.monotonic() - killed_at:.1f} s after the kill: {summary[:90]}")
+                outcome.observed.append(
+                    f"re-delivered retrain completed as run {rerun_id} "
+                    f"{time.monotonic() - killed_at:.1f} s after the kill: {summary[:90]}"
+                )
             else:
                 outcome.lost.append(f"the re-delivered retrain failed (run {rerun_id}): {summary[:200]}")
         time.sleep(1.0)
@@ -277,11 +316,17 @@ def scenario_kill_during_retrain(stack: Stack, api_key: str, *, whole_worker: bo
         prober.stop()
     serving_after = stack.active_model_version()
     versions, errors = _serving_versions(prober)
-    outcome.observed.append(f"API answers during the scenario by model_version: {versions} "
-                            f"(active before v{serving_before}, after v{serving_after})")
-    new_versions = [(int(r[0]), r[1]) for r in stack.sql(
-        "SELECT id, status FROM recommendations_modelversion WHERE tenant_id = %s AND id > %s ORDER BY id",
-        [tenant_id, serving_before or 0])]
+    outcome.observed.append(
+        f"API answers during the scenario by model_version: {versions} "
+        f"(active before v{serving_before}, after v{serving_after})"
+    )
+    new_versions = [
+        (int(r[0]), r[1])
+        for r in stack.sql(
+            "SELECT id, status FROM recommendations_modelversion WHERE tenant_id = %s AND id > %s ORDER BY id",
+            [tenant_id, serving_before or 0],
+        )
+    ]
     complete = {serving_before} | {vid for vid, status in new_versions if status in ("active", "retired")}
     partial = set(versions) - complete
     if errors:
@@ -291,21 +336,26 @@ def scenario_kill_during_retrain(stack: Stack, api_key: str, *, whole_worker: bo
     if not versions.get(serving_before):
         outcome.failed.append("the previous model was not seen serving during the retrain")
     if new_versions and new_versions[0][1] in ("active", "retired"):
-        outcome.failed.append(f"inconclusive: the kill landed after run {run_id} had activated v{new_versions[0][0]}; "
-                              "run again (or seed a larger store) to kill it mid-way")
+        outcome.failed.append(
+            f"inconclusive: the kill landed after run {run_id} had activated v{new_versions[0][0]}; "
+            "run again (or seed a larger store) to kill it mid-way"
+        )
     stale = [r for r in stack.training_runs(after) if r[0] == run_id and r[1] == "running"]
     if stale:
         outcome.findings.append(f"the killed run {run_id} is still recorded as 'running' (no sweep of stale runs)")
-    stuck = stack.sql("SELECT count(*) FROM recommendations_modelversion WHERE tenant_id = %s AND status = 'training'",
-                      [tenant_id])[0][0]
+    stuck = stack.sql(
+        "SELECT count(*) FROM recommendations_modelversion WHERE tenant_id = %s AND status = 'training'", [tenant_id]
+    )[0][0]
     if stuck:
-        outcome.findings.append(f"{stuck} model version(s) of killed runs so far left in status 'training' "
-                                "(never served)")
+        outcome.findings.append(
+            f"{stuck} model version(s) of killed runs so far left in status 'training' (never served)"
+        )
     outcome.seconds = time.monotonic() - started
     return outcome, worker_key
 
 
 # -- scenarios b and c: outages during traffic -------------------------------------------------------------------
+
 
 def _traffic_outcome(outcome: Outcome, traffic: Traffic, window: tuple[float, float], grace: float) -> None:
     down, up = window
@@ -319,8 +369,10 @@ def _traffic_outcome(outcome: Outcome, traffic: Traffic, window: tuple[float, fl
     if stored < answered:
         outcome.lost.append(f"{answered - stored} events answered 2xx are missing from PostgreSQL")
     if stored > answered:
-        outcome.findings.append(f"{stored - answered} events were stored although the client got no 2xx "
-                                "(a retry with the same event_id stores nothing twice)")
+        outcome.findings.append(
+            f"{stored - answered} events were stored although the client got no 2xx "
+            "(a retry with the same event_id stores nothing twice)"
+        )
     if outside:
         outcome.failed.append(f"failed answers outside the outage window: {outside}")
 
@@ -348,8 +400,9 @@ def scenario_redis_restart(stack: Stack, api_key: str) -> Outcome:
     _traffic_outcome(outcome, traffic, (down, up), grace=2.0)
     during = [r for r in readyz.results if r.started > down + 0.5 and r.finished < up]
     named = {name for r in during if r.status == 503 for name in r.json().get("failed", [])}
-    outcome.observed.append(f"/readyz while Redis was down: {_summarize_statuses(during)}; "
-                            f"named {sorted(named) or 'nothing'}")
+    outcome.observed.append(
+        f"/readyz while Redis was down: {_summarize_statuses(during)}; named {sorted(named) or 'nothing'}"
+    )
     if during and not {"cache", "broker"} <= named:
         outcome.failed.append("/readyz did not name both cache and broker while Redis was down")
     _check_worker_runs_tasks(stack, outcome)
@@ -362,8 +415,12 @@ def ensure_postgres_running(stack: Stack, version: str) -> None:
         wait_until(stack.postgres_accepts_connections, timeout=60, interval=0.5, what="PostgreSQL")
     except TimeoutError:
         log("PostgreSQL is not accepting connections: starting it")
-        subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "start"], check=False,
-                       start_new_session=True, timeout=120)
+        subprocess.run(
+            ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "start"],
+            check=False,
+            start_new_session=True,
+            timeout=120,
+        )
         wait_until(stack.postgres_accepts_connections, timeout=120, interval=0.5, what="PostgreSQL")
 
 
@@ -381,8 +438,9 @@ def scenario_postgres_restart(stack: Stack, api_key: str) -> Outcome:
         time.sleep(4)
         down = time.time()
         try:
-            restart = subprocess.run(command, capture_output=True, text=True, timeout=180, check=False,
-                                     start_new_session=True)
+            restart = subprocess.run(
+                command, capture_output=True, text=True, timeout=180, check=False, start_new_session=True
+            )
             if restart.returncode != 0:
                 outcome.failed.append(f"restart command failed: {restart.stderr.strip()[:300]}")
         finally:
@@ -400,8 +458,10 @@ def scenario_postgres_restart(stack: Stack, api_key: str) -> Outcome:
         during = [r for r in prober.results if r.started >= down and r.finished <= up]
         outcome.observed.append(f"{path} during the restart: {_summarize_statuses(during)}")
         if path == "/healthz" and any(r.status != 200 for r in during):
-            outcome.findings.append("/healthz (liveness) failed while PostgreSQL restarted: TenantMiddleware opens "
-                                    "a transaction for every request, probes included")
+            outcome.findings.append(
+                "/healthz (liveness) failed while PostgreSQL restarted: TenantMiddleware opens "
+                "a transaction for every request, probes included"
+            )
     _check_worker_runs_tasks(stack, outcome)
     outcome.seconds = time.monotonic() - started
     return outcome
@@ -409,13 +469,16 @@ def scenario_postgres_restart(stack: Stack, api_key: str) -> Outcome:
 
 # -- main ----------------------------------------------------------------------------------------------------------
 
+
 def print_report(outcomes: list[Outcome], total_seconds: float) -> None:
     print("\n## Fault tests\n")
     print("| scenario | tried | lost | failed checks | result | seconds |")
     print("|---|---|---|---|---|---|")
     for o in outcomes:
-        print(f"| {o.name} | {o.tried} | {len(o.lost)} | {len(o.failed)} | {'PASS' if o.ok else 'FAIL'} | "
-              f"{o.seconds:.0f} |")
+        print(
+            f"| {o.name} | {o.tried} | {len(o.lost)} | {len(o.failed)} | {'PASS' if o.ok else 'FAIL'} | "
+            f"{o.seconds:.0f} |"
+        )
     for o in outcomes:
         print(f"\n### {o.name}: {o.tried}")
         for line in o.observed:
@@ -427,8 +490,10 @@ def print_report(outcomes: list[Outcome], total_seconds: float) -> None:
         for line in o.failed:
             print(f"- FAILED: {line}")
     lost = sum(len(o.lost) for o in outcomes)
-    print(f"\nlost: {lost or 'nothing'}; total {total_seconds:.0f} s on {os.cpu_count()} cores; "
-          f"command: {' '.join([Path(sys.executable).name, *sys.argv])}")
+    print(
+        f"\nlost: {lost or 'nothing'}; total {total_seconds:.0f} s on {os.cpu_count()} cores; "
+        f"command: {' '.join([Path(sys.executable).name, *sys.argv])}"
+    )
 
 
 def run_scenarios(stack: Stack, args: argparse.Namespace, wanted: list[str], outcomes: list[Outcome]) -> None:
@@ -448,8 +513,9 @@ def run_scenarios(stack: Stack, args: argparse.Namespace, wanted: list[str], out
     for name in wanted:
         log(f"scenario {name}")
         if name in ("a1", "a2"):
-            outcome, worker_key = scenario_kill_during_retrain(stack, api_key, whole_worker=name == "a2",
-                                                               worker_key=worker_key)
+            outcome, worker_key = scenario_kill_during_retrain(
+                stack, api_key, whole_worker=name == "a2", worker_key=worker_key
+            )
         elif name == "b":
             outcome = scenario_redis_restart(stack, api_key)
         else:
@@ -461,10 +527,16 @@ def run_scenarios(stack: Stack, args: argparse.Namespace, wanted: list[str], out
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", default=",".join(SCENARIOS), help=f"scenarios to run, of {','.join(SCENARIOS)}")
-    parser.add_argument("--skip-postgres-restart", action="store_true",
-                        help="leave out scenario c (it restarts the machine's shared PostgreSQL)")
-    parser.add_argument("--keep-logs", action="store_true", help="keep the processes' logs in var/fault-logs/ "
-                        "(always kept after a failure)")
+    parser.add_argument(
+        "--skip-postgres-restart",
+        action="store_true",
+        help="leave out scenario c (it restarts the machine's shared PostgreSQL)",
+    )
+    parser.add_argument(
+        "--keep-logs",
+        action="store_true",
+        help="keep the processes' logs in var/fault-logs/ (always kept after a failure)",
+    )
     parser.add_argument("--customers", type=int, default=300)
     parser.add_argument("--products", type=int, default=80)
     parser.add_argument("--days", type=int, default=90)
@@ -478,8 +550,13 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.monotonic()
     outcomes: list[Outcome] = []
-    stack = Stack(name="retailsite_faults", tenant="faults", web_workers=2, visibility_timeout=VISIBILITY_TIMEOUT,
-                  task_time_limit=TASK_TIME_LIMIT)
+    stack = Stack(
+        name="retailsite_faults",
+        tenant="faults",
+        web_workers=2,
+        visibility_timeout=VISIBILITY_TIMEOUT,
+        task_time_limit=TASK_TIME_LIMIT,
+    )
     with running_stack(stack):
         try:
             run_scenarios(stack, args, wanted, outcomes)

@@ -138,7 +138,9 @@ class Stack:
             "STACK_TASK_TIME_LIMIT": str(self.task_time_limit),
             "API_RATE_LIMIT": "1000000/min",
             "LOG_LEVEL": "INFO",
-            "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+            "OPENBLAS_NUM_THREADS": "1",
+            "OMP_NUM_THREADS": "1",
+            "MKL_NUM_THREADS": "1",
             **self.extra_env,
         }
         env.pop("DATABASE_TEST_NAME", None)
@@ -146,8 +148,9 @@ class Stack:
 
     def manage(self, *args: str, role: str = APP_ROLE, capture: bool = False, timeout: float = 600) -> str:
         command = [sys.executable, str(REPO / "manage.py"), *args]
-        result = subprocess.run(command, env=self.env(role), cwd=REPO, capture_output=True, text=True,
-                                timeout=timeout, check=False)
+        result = subprocess.run(
+            command, env=self.env(role), cwd=REPO, capture_output=True, text=True, timeout=timeout, check=False
+        )
         if result.returncode != 0:
             raise RuntimeError(f"manage.py {' '.join(args)} failed ({result.returncode}):\n{result.stderr[-3000:]}")
         return result.stdout if capture else ""
@@ -155,8 +158,14 @@ class Stack:
     # -- PostgreSQL ----------------------------------------------------------------------------------------
 
     def admin_connect(self, dbname: str | None = None, timeout: int = 3) -> psycopg.Connection:
-        return psycopg.connect(host=PG_HOST, port=PG_PORT, user=PG_SUPERUSER, dbname=dbname or self.name,
-                               connect_timeout=timeout, autocommit=True)
+        return psycopg.connect(
+            host=PG_HOST,
+            port=PG_PORT,
+            user=PG_SUPERUSER,
+            dbname=dbname or self.name,
+            connect_timeout=timeout,
+            autocommit=True,
+        )
 
     def sql(self, query: str, params: tuple | list = ()) -> list[tuple]:
         """A query as the superuser on this stack's database (sees every store: no row-level security)."""
@@ -191,17 +200,39 @@ class Stack:
 
     def _spawn(self, key: str, command: list[str], *, role: str = APP_ROLE) -> subprocess.Popen:
         logfile = open(self.tmp / f"{key}.log", "ab")  # noqa: SIM115  (closed with the process)
-        process = subprocess.Popen(command, env=self.env(role), cwd=REPO, stdout=logfile, stderr=subprocess.STDOUT,
-                                   stdin=subprocess.DEVNULL, start_new_session=True)
+        process = subprocess.Popen(
+            command,
+            env=self.env(role),
+            cwd=REPO,
+            stdout=logfile,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         logfile.close()
         self.processes[key] = process
         return process
 
     def start_redis(self) -> None:
         # Append-only file: a clean stop and restart keeps queued tasks, as the production broker must.
-        self._spawn("redis", ["redis-server", "--port", str(self.redis_port), "--bind", "127.0.0.1",
-                              "--dir", str(self.tmp / "redis"), "--appendonly", "yes", "--save", "",
-                              "--daemonize", "no"])
+        self._spawn(
+            "redis",
+            [
+                "redis-server",
+                "--port",
+                str(self.redis_port),
+                "--bind",
+                "127.0.0.1",
+                "--dir",
+                str(self.tmp / "redis"),
+                "--appendonly",
+                "yes",
+                "--save",
+                "",
+                "--daemonize",
+                "no",
+            ],
+        )
         wait_until(self.redis_ping, timeout=15, interval=0.2, what="redis")
 
     def redis_ping(self) -> bool:
@@ -217,27 +248,57 @@ class Stack:
         self.stop("redis", signal.SIGTERM, timeout=15)
 
     def start_web(self) -> None:
-        self._spawn("web", [str(BIN / "gunicorn"), "retailsite.wsgi:application",
-                            "--bind", f"127.0.0.1:{self.web_port}", "--workers", str(self.web_workers),
-                            "--config", "python:retailsite.observability.gunicorn_conf",
-                            "--timeout", "60", "--graceful-timeout", "5",
-                            "--access-logfile", str(self.tmp / "access.log")])
+        self._spawn(
+            "web",
+            [
+                str(BIN / "gunicorn"),
+                "retailsite.wsgi:application",
+                "--bind",
+                f"127.0.0.1:{self.web_port}",
+                "--workers",
+                str(self.web_workers),
+                "--config",
+                "python:retailsite.observability.gunicorn_conf",
+                "--timeout",
+                "60",
+                "--graceful-timeout",
+                "5",
+                "--access-logfile",
+                str(self.tmp / "access.log"),
+            ],
+        )
 
     def wait_web(self, timeout: float = 120) -> None:
         wait_until(lambda: self.get("/healthz", timeout=3).status == 200, timeout=timeout, what="gunicorn /healthz")
 
-    def start_worker(self, key: str, *, queues: str = "light,training", concurrency: int = 1,
-                     nice: int = 0) -> subprocess.Popen:
-        command = [str(BIN / "celery"), "-A", "retailsite", "worker", "-Q", queues, "-n", f"{key}@%h",
-                   "--concurrency", str(concurrency), "-l", "INFO", "--without-gossip", "--without-mingle",
-                   "--without-heartbeat"]
+    def start_worker(
+        self, key: str, *, queues: str = "light,training", concurrency: int = 1, nice: int = 0
+    ) -> subprocess.Popen:
+        command = [
+            str(BIN / "celery"),
+            "-A",
+            "retailsite",
+            "worker",
+            "-Q",
+            queues,
+            "-n",
+            f"{key}@%h",
+            "--concurrency",
+            str(concurrency),
+            "-l",
+            "INFO",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ]
         if nice:
             command = ["nice", "-n", str(nice), *command]
         return self._spawn(key, command)
 
     def wait_worker_ready(self, key: str, timeout: float = 120) -> None:
-        wait_until(lambda: b"ready." in (self.tmp / f"{key}.log").read_bytes(), timeout=timeout,
-                   what=f"celery worker {key}")
+        wait_until(
+            lambda: b"ready." in (self.tmp / f"{key}.log").read_bytes(), timeout=timeout, what=f"celery worker {key}"
+        )
 
     def child_pids(self, pid: int) -> list[int]:
         children = []
@@ -286,8 +347,9 @@ class Stack:
 
     # -- HTTP ----------------------------------------------------------------------------------------------
 
-    def request(self, method: str, path: str, *, body: Any = None, headers: dict[str, str] | None = None,
-                timeout: float = 10) -> HttpResult:
+    def request(
+        self, method: str, path: str, *, body: Any = None, headers: dict[str, str] | None = None, timeout: float = 10
+    ) -> HttpResult:
         started = time.time()
         conn = http.client.HTTPConnection("127.0.0.1", self.web_port, timeout=timeout)
         payload = json.dumps(body).encode() if body is not None else None
@@ -329,34 +391,62 @@ class Stack:
     # -- the demo store ------------------------------------------------------------------------------------
 
     def seed(self, *, customers: int, products: int, days: int) -> None:
-        self.manage("seed_demo", "--tenant", self.tenant, "--customers", str(customers), "--products",
-                    str(products), "--days", str(days), "--no-progress")
+        self.manage(
+            "seed_demo",
+            "--tenant",
+            self.tenant,
+            "--customers",
+            str(customers),
+            "--products",
+            str(products),
+            "--days",
+            str(days),
+            "--no-progress",
+        )
 
     def issue_api_key(self, scopes: str = "events:write,recommendations:read,catalog:read") -> str:
-        return self.manage("apikey", "create", "--tenant", self.tenant, "--name", "stack", "--scopes", scopes,
-                           capture=True).strip().splitlines()[-1]
+        return (
+            self.manage(
+                "apikey", "create", "--tenant", self.tenant, "--name", "stack", "--scopes", scopes, capture=True
+            )
+            .strip()
+            .splitlines()[-1]
+        )
 
     def tenant_id(self) -> int:
         return int(self.sql("SELECT id FROM tenancy_tenant WHERE slug = %s", [self.tenant])[0][0])
 
     def active_model_version(self) -> int | None:
-        rows = self.sql("SELECT id FROM recommendations_modelversion WHERE tenant_id = %s AND status = 'active'",
-                        [self.tenant_id()])
+        rows = self.sql(
+            "SELECT id FROM recommendations_modelversion WHERE tenant_id = %s AND status = 'active'", [self.tenant_id()]
+        )
         return int(rows[0][0]) if rows else None
 
     def training_runs(self, since_id: int = 0) -> list[tuple[int, str, str, str]]:
         """(id, status, trigger, summary) of recommendation training runs after `since_id`."""
-        return [(int(r[0]), r[1], r[2], r[3]) for r in self.sql(
-            "SELECT id, status, trigger, summary FROM tenancy_trainingrun WHERE tenant_id = %s "
-            "AND step = 'recommendations' AND id > %s ORDER BY id", [self.tenant_id(), since_id])]
+        return [
+            (int(r[0]), r[1], r[2], r[3])
+            for r in self.sql(
+                "SELECT id, status, trigger, summary FROM tenancy_trainingrun WHERE tenant_id = %s "
+                "AND step = 'recommendations' AND id > %s ORDER BY id",
+                [self.tenant_id(), since_id],
+            )
+        ]
 
     def sample_ids(self, limit: int = 20) -> tuple[list[str], list[int], list[str]]:
         """Customer external ids, product pks (storefront URLs) and product external ids of the store."""
         tenant_id = self.tenant_id()
-        customers = [r[0] for r in self.sql(
-            "SELECT external_id FROM commerce_customer WHERE tenant_id = %s ORDER BY id LIMIT %s", [tenant_id, limit])]
-        products = self.sql("SELECT id, external_id FROM commerce_product WHERE tenant_id = %s AND active "
-                            "ORDER BY id LIMIT %s", [tenant_id, limit])
+        customers = [
+            r[0]
+            for r in self.sql(
+                "SELECT external_id FROM commerce_customer WHERE tenant_id = %s ORDER BY id LIMIT %s",
+                [tenant_id, limit],
+            )
+        ]
+        products = self.sql(
+            "SELECT id, external_id FROM commerce_product WHERE tenant_id = %s AND active ORDER BY id LIMIT %s",
+            [tenant_id, limit],
+        )
         return customers, [int(r[0]) for r in products], [r[1] for r in products]
 
     def metrics_text(self) -> str:

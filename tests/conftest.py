@@ -25,8 +25,13 @@ def django_db_setup(django_db_setup, django_db_blocker):  # type: ignore[no-unty
 
     with django_db_blocker.unblock():
         assert connection.vendor == "postgresql", "the test suite runs against PostgreSQL (DATABASE_URL)"
-        create_roles(owner_role=settings.DB_OWNER_ROLE, app_role=settings.DB_APP_ROLE, app_password=None,
-                     owner_password=None, database=connection.settings_dict["NAME"])
+        create_roles(
+            owner_role=settings.DB_OWNER_ROLE,
+            app_role=settings.DB_APP_ROLE,
+            app_password=None,
+            owner_password=None,
+            database=connection.settings_dict["NAME"],
+        )
         apply_rls()  # also grants the app role access to the freshly migrated tables
         connection.settings_dict["SET_ROLE"] = settings.DB_APP_ROLE
         settings.DATABASES["default"]["SET_ROLE"] = settings.DB_APP_ROLE

@@ -250,8 +250,10 @@ def _product_share(item: SeriesInput, demand: FloatArray, reference: FloatArray,
     The prior share is 1 for the mean of similar products and ``1 / category_product_count`` for a category; the
     observed share (product sales over reference sales since launch) takes over as periods of sales accumulate.
     """
-    prior = 1.0 if kind == "similar_products" else (
-        1.0 / item.category_product_count if item.category_product_count else None
+    prior = (
+        1.0
+        if kind == "similar_products"
+        else (1.0 / item.category_product_count if item.category_product_count else None)
     )
     active_periods = len(demand) - first_demand_index(demand)
     window = min(active_periods, len(reference))
@@ -283,15 +285,23 @@ def _route(
 
 
 def _metrics_for(
-    history: FloatArray, actuals: FloatArray, bands: FloatArray, cutoffs: npt.NDArray[np.int64], season_length: int,
+    history: FloatArray,
+    actuals: FloatArray,
+    bands: FloatArray,
+    cutoffs: npt.NDArray[np.int64],
+    season_length: int,
 ) -> BacktestMetrics | None:
     present = cutoffs >= 0
     if not present.any():
         return None
     scale = seasonal_naive_scale(history[: int(cutoffs[present].min())], season_length)
     return backtest_metrics(
-        actuals[present], bands[0][present], bands[1][present], bands[2][present],
-        scale=scale, n_windows=int(present.sum()),
+        actuals[present],
+        bands[0][present],
+        bands[1][present],
+        bands[2][present],
+        scale=scale,
+        n_windows=int(present.sum()),
     )
 
 
@@ -321,8 +331,15 @@ def _forecast_regular_batch(
     windows = [feasible_windows(len(h), horizon, config.backtest_windows, step, min_train) for h in histories]
     transforms = config.transforms or (SHORT_SEASON_TRANSFORMS if season_length <= 24 else LONG_SEASON_TRANSFORMS)
     run = run_candidates(
-        histories, model_names=model_names, transforms=transforms, season_length=season_length,
-        horizon=horizon, n_windows=windows, step=step, refit=config.refit_backtests, n_jobs=config.n_jobs,
+        histories,
+        model_names=model_names,
+        transforms=transforms,
+        season_length=season_length,
+        horizon=horizon,
+        n_windows=windows,
+        step=step,
+        refit=config.refit_backtests,
+        n_jobs=config.n_jobs,
     )
     size = config.ensemble_size
     if size is None and 1 < season_length <= 24:
@@ -332,14 +349,22 @@ def _forecast_regular_batch(
     floors = np.asarray([max(0.01 * float(h.mean()), 1e-9) for h in histories])
     proxy = _scale_proxy(histories, offsets, season_length)
     bands, backtest_bands = residual_quantile_forecasts(
-        future_point=choice.future, backtest_point=choice.backtest, actuals=run.actuals,
-        offsets=offsets, floors=floors, scale_proxy=proxy,
+        future_point=choice.future,
+        backtest_point=choice.backtest,
+        actuals=run.actuals,
+        offsets=offsets,
+        floors=floors,
+        scale_proxy=proxy,
     )
     baseline_future, baseline_backtest = run.future[:, -1], run.backtest[:, -1]
     # The baseline is shown as a point forecast; its bands only serve its backtest figures.
     _, baseline_backtest_bands = residual_quantile_forecasts(
-        future_point=baseline_future, backtest_point=baseline_backtest, actuals=run.actuals,
-        offsets=offsets, floors=floors, scale_proxy=proxy,
+        future_point=baseline_future,
+        backtest_point=baseline_backtest,
+        actuals=run.actuals,
+        offsets=offsets,
+        floors=floors,
+        scale_proxy=proxy,
     )
     results = []
     for i, history in enumerate(histories):
@@ -349,8 +374,17 @@ def _forecast_regular_batch(
         )
         members = choice.members(i)
         results.append(
-            _Output(bands[0, i], bands[1, i], bands[2, i], choice.future[i], method_label(members),
-                    baseline_future[i], metrics, baseline_metrics, members)
+            _Output(
+                bands[0, i],
+                bands[1, i],
+                bands[2, i],
+                choice.future[i],
+                method_label(members),
+                baseline_future[i],
+                metrics,
+                baseline_metrics,
+                members,
+            )
         )
     return results
 
@@ -362,8 +396,15 @@ def _forecast_intermittent_batch(
     min_train = max(MIN_MODEL_HISTORY, horizon)
     windows = [feasible_windows(len(h), horizon, config.backtest_windows, step, min_train) for h in histories]
     run = run_candidates(
-        histories, model_names=config.intermittent_models, transforms=("raw",), season_length=season_length,
-        horizon=horizon, n_windows=windows, step=step, refit=True, n_jobs=config.n_jobs,
+        histories,
+        model_names=config.intermittent_models,
+        transforms=("raw",),
+        season_length=season_length,
+        horizon=horizon,
+        n_windows=windows,
+        step=step,
+        refit=True,
+        n_jobs=config.n_jobs,
     )
     # Squared error: absolute error would favour forecasting zero for every intermittent series.
     choice = choose_ensembles(run, size=config.ensemble_size, loss="mse")
@@ -375,17 +416,19 @@ def _forecast_intermittent_batch(
         present = np.flatnonzero(run.cutoffs[:, w] >= 0)
         if not len(present):
             continue
-        window_moments = np.asarray(
-            [size_moments(histories[i][: run.cutoffs[i, w]]) for i in present]
-        ).reshape(-1, 2)
+        window_moments = np.asarray([size_moments(histories[i][: run.cutoffs[i, w]]) for i in present]).reshape(-1, 2)
         backtest_bands[:, present, w] = intermittent_quantiles(
             choice.backtest[present, w], window_moments[:, 0], window_moments[:, 1]
         )
     offsets = np.asarray([log_offset(h) for h in histories])
     floors = np.asarray([max(0.01 * float(h.mean()), 1e-9) for h in histories])
     _, baseline_backtest_bands = residual_quantile_forecasts(
-        future_point=run.future[:, -1], backtest_point=run.backtest[:, -1], actuals=run.actuals,
-        offsets=offsets, floors=floors, scale_proxy=_scale_proxy(histories, offsets, season_length),
+        future_point=run.future[:, -1],
+        backtest_point=run.backtest[:, -1],
+        actuals=run.actuals,
+        offsets=offsets,
+        floors=floors,
+        scale_proxy=_scale_proxy(histories, offsets, season_length),
     )
     results = []
     for i, history in enumerate(histories):
@@ -395,8 +438,17 @@ def _forecast_intermittent_batch(
         )
         members = choice.members(i)
         results.append(
-            _Output(bands[0, i], bands[1, i], bands[2, i], choice.future[i], method_label(members),
-                    run.future[i, -1], metrics, baseline_metrics, members)
+            _Output(
+                bands[0, i],
+                bands[1, i],
+                bands[2, i],
+                choice.future[i],
+                method_label(members),
+                run.future[i, -1],
+                metrics,
+                baseline_metrics,
+                members,
+            )
         )
     return results
 
@@ -475,10 +527,17 @@ def forecast_many(
             output = outputs[key]
         ordered = np.sort(np.clip(np.stack([output.p10, output.p50, output.p90]), 0.0, None), axis=0)
         results[key] = DemandForecast(
-            p10=ordered[0], p50=ordered[1], p90=ordered[2], mean=np.clip(output.mean, 0.0, None),
-            method=output.method, route=entry.route, pattern=entry.pattern,
+            p10=ordered[0],
+            p50=ordered[1],
+            p90=ordered[2],
+            mean=np.clip(output.mean, 0.0, None),
+            method=output.method,
+            route=entry.route,
+            pattern=entry.pattern,
             baseline=np.clip(output.baseline, 0.0, None),
-            backtest=output.backtest, baseline_backtest=output.baseline_backtest, weights=output.weights,
+            backtest=output.backtest,
+            baseline_backtest=output.baseline_backtest,
+            weights=output.weights,
             period_starts=(
                 future_period_starts(item.last_period_start, freq, horizon)
                 if item.last_period_start is not None and freq in PERIOD_OFFSET_BY_FREQUENCY
@@ -507,11 +566,16 @@ def _new_product_forecast(entry: _Prepared, reference: _Output, kind: str, seaso
     poisson = count_quantiles(scaled_mean[None, :], np.asarray([0.0]), np.asarray([0.0]))[:, 0]
     horizon = len(reference.mean)
     own_baseline = (
-        seasonal_naive_forecast(entry.active, season_length, horizon) if len(entry.active)
+        seasonal_naive_forecast(entry.active, season_length, horizon)
+        if len(entry.active)
         else share * reference.baseline
     )
     return _Output(
-        np.minimum(low, poisson[0]), p50, np.maximum(high, poisson[2]), scaled_mean, f"{kind}({reference.method})",
+        np.minimum(low, poisson[0]),
+        p50,
+        np.maximum(high, poisson[2]),
+        scaled_mean,
+        f"{kind}({reference.method})",
         own_baseline,
     )
 
@@ -557,6 +621,9 @@ def what_if_price_change(
     factor = price_change_multiplier(float(value), price_change)
     return replace(
         forecast,
-        p10=forecast.p10 * factor, p50=forecast.p50 * factor, p90=forecast.p90 * factor, mean=forecast.mean * factor,
+        p10=forecast.p10 * factor,
+        p50=forecast.p50 * factor,
+        p90=forecast.p90 * factor,
+        mean=forecast.mean * factor,
         notes=(*forecast.notes, f"price change {price_change:+.1%} with elasticity {value:.2f}: demand x{factor:.3f}"),
     )

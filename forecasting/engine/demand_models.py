@@ -286,12 +286,17 @@ def run_candidates(
                 )
                 if count:
                     cv_frame = engine.cross_validation(
-                        h=horizon, df=_long_frame([p.backtest_input for p in prepared]), n_windows=count,
-                        step_size=step, refit=refit,
+                        h=horizon,
+                        df=_long_frame([p.backtest_input for p in prepared]),
+                        n_windows=count,
+                        step_size=step,
+                        refit=refit,
                     )
                     cv_predicted = _column_block(
                         cv_frame.sort_values(["unique_id", "cutoff", "ds"], kind="stable"),
-                        model_names, len(members), count * horizon,
+                        model_names,
+                        len(members),
+                        count * horizon,
                     ).reshape(len(members), len(model_names), count, horizon)
             future_season = np.stack([p.future_season for p in prepared])[:, None, :]
             future[np.ix_(members, model_columns)] = _untransform(

@@ -233,7 +233,9 @@ def _count_ppf(level: FloatArray, mean: FloatArray, variance: FloatArray) -> Flo
 
 
 def intermittent_quantiles(
-    mean_demand: FloatArray, size_mean: FloatArray, size_variance: FloatArray,
+    mean_demand: FloatArray,
+    size_mean: FloatArray,
+    size_variance: FloatArray,
     levels: tuple[float, ...] = QUANTILE_LEVELS,
 ) -> FloatArray:
     """Hurdle-model quantiles (levels, series, ...) around forecast rates ``mean_demand`` (series, ...)."""
@@ -249,7 +251,8 @@ def intermittent_quantiles(
         conditional = (level - (1.0 - probability)) / np.maximum(probability, 1e-12)
         has_demand = (conditional > 0) & (probability > 0)
         sizes = 1.0 + _count_ppf(
-            np.clip(conditional, 1e-9, 1.0 - 1e-9), np.broadcast_to(expected_size - 1.0, mu.shape),
+            np.clip(conditional, 1e-9, 1.0 - 1e-9),
+            np.broadcast_to(expected_size - 1.0, mu.shape),
             np.broadcast_to(variance, mu.shape),
         )
         out.append(np.where(has_demand, sizes, 0.0))
@@ -257,7 +260,9 @@ def intermittent_quantiles(
 
 
 def count_quantiles(
-    mean_demand: FloatArray, history_mean: FloatArray, history_variance: FloatArray,
+    mean_demand: FloatArray,
+    history_mean: FloatArray,
+    history_variance: FloatArray,
     levels: tuple[float, ...] = QUANTILE_LEVELS,
 ) -> FloatArray:
     """Negative-binomial quantiles (levels, series, ...) around ``mean_demand`` (series, ...).

@@ -83,8 +83,11 @@ def _cumulative_at(cumulative: np.ndarray, last_period: np.ndarray, tau: np.ndar
     """Value of a per-product cumulative sum at fractional period counts ``tau`` (products x nodes)."""
     horizon = cumulative.shape[1] - 1
     clipped = np.clip(tau, 0.0, float(horizon))
-    whole = np.minimum(np.floor(clipped).astype(np.int64), horizon - 1) if horizon > 0 else np.zeros_like(
-        clipped, dtype=np.int64)
+    whole = (
+        np.minimum(np.floor(clipped).astype(np.int64), horizon - 1)
+        if horizon > 0
+        else np.zeros_like(clipped, dtype=np.int64)
+    )
     fraction = clipped - whole
     below = np.take_along_axis(cumulative, whole, axis=1)
     above = np.take_along_axis(cumulative, whole + 1, axis=1)
@@ -111,27 +114,32 @@ class CumulativeDemand:
         period_mean = np.atleast_2d(np.asarray(period_mean, dtype=float))
         period_var = np.atleast_2d(np.asarray(period_var, dtype=float))
         zero = np.zeros((period_mean.shape[0], 1))
-        return cls(mean=np.hstack([zero, np.cumsum(period_mean, axis=1)]),
-                   var=np.hstack([zero, np.cumsum(period_var, axis=1)]),
-                   last_mean=period_mean[:, -1], last_var=period_var[:, -1])
+        return cls(
+            mean=np.hstack([zero, np.cumsum(period_mean, axis=1)]),
+            var=np.hstack([zero, np.cumsum(period_var, axis=1)]),
+            last_mean=period_mean[:, -1],
+            last_var=period_var[:, -1],
+        )
 
     def through(self, tau: np.ndarray, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Mean and variance of the demand of periods [0, tau), tau shaped (products x k); ``rows`` picks products."""
         if rows is None:
             return (_cumulative_at(self.mean, self.last_mean, tau), _cumulative_at(self.var, self.last_var, tau))
-        return (_cumulative_at(self.mean[rows], self.last_mean[rows], tau),
-                _cumulative_at(self.var[rows], self.last_var[rows], tau))
+        return (
+            _cumulative_at(self.mean[rows], self.last_mean[rows], tau),
+            _cumulative_at(self.var[rows], self.last_var[rows], tau),
+        )
 
-    def between(self, start: np.ndarray, end: np.ndarray, rows: np.ndarray | None = None
-                ) -> tuple[np.ndarray, np.ndarray]:
+    def between(
+        self, start: np.ndarray, end: np.ndarray, rows: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Mean and variance of the demand of periods [start, end), both shaped (products x k)."""
         end_mean, end_var = self.through(end, rows)
         start_mean, start_var = self.through(start, rows)
         return np.maximum(end_mean - start_mean, 0.0), np.maximum(end_var - start_var, 0.0)
 
 
-def lead_time_nodes(lead_time_mean: np.ndarray, lead_time_std: np.ndarray, nodes: int = LEAD_TIME_NODES
-                    ) -> np.ndarray:
+def lead_time_nodes(lead_time_mean: np.ndarray, lead_time_std: np.ndarray, nodes: int = LEAD_TIME_NODES) -> np.ndarray:
     """Equally likely lead times (products x nodes) of a Normal(mean, std) lead time, truncated at zero.
 
     The nodes sit at the midpoints of ``nodes`` probability bins, rescaled so that their variance is exactly the
@@ -140,8 +148,11 @@ def lead_time_nodes(lead_time_mean: np.ndarray, lead_time_std: np.ndarray, nodes
     standard_nodes = stats.norm.ppf((np.arange(nodes) + 0.5) / nodes)
     if nodes > 1:
         standard_nodes /= np.sqrt(np.mean(standard_nodes**2))
-    return np.maximum(np.asarray(lead_time_mean, dtype=float)[:, None]
-                      + np.asarray(lead_time_std, dtype=float)[:, None] * standard_nodes[None, :], 0.0)
+    return np.maximum(
+        np.asarray(lead_time_mean, dtype=float)[:, None]
+        + np.asarray(lead_time_std, dtype=float)[:, None] * standard_nodes[None, :],
+        0.0,
+    )
 
 
 def interval_moments(
@@ -230,7 +241,8 @@ class DemandDistribution:
             x = np.maximum(level, 0.0) / scale
             # E[(D - y)+] = k theta Q(k + 1, y / theta) - y Q(k, y / theta), Q the regularized upper gamma.
             value = shape * scale * special.gammaincc(shape + 1.0, x) - np.maximum(level, 0.0) * special.gammaincc(
-                shape, x)
+                shape, x
+            )
             value = value + np.maximum(-level, 0.0)  # a negative level also misses that many units
         exact = np.maximum(mean - level, 0.0)
         return np.maximum(np.where(self._degenerate(mean, std), exact, value), 0.0)

@@ -96,8 +96,11 @@ def dynamic_order_levels(
     # Drop each product's negligible tail (so that no product is charged for another's lead times), renormalized.
     lead_probabilities = np.where(lead_probabilities > _NEGLIGIBLE_PROBABILITY, lead_probabilities, 0.0)
     lead_probabilities /= lead_probabilities.sum(axis=1, keepdims=True)
-    leads = [lead for lead in range(lead_probabilities.shape[1])
-             if lead_probabilities[:, lead].max() > _NEGLIGIBLE_PROBABILITY]
+    leads = [
+        lead
+        for lead in range(lead_probabilities.shape[1])
+        if lead_probabilities[:, lead].max() > _NEGLIGIBLE_PROBABILITY
+    ]
     holding, shortage = np.asarray(holding_per_period, float), np.asarray(shortage_per_unit, float)
     order_cost, min_lot = np.asarray(order_cost, float), np.maximum(np.asarray(min_lot, float), 0.0)
     pack_size = np.broadcast_to(np.asarray(pack_size, float), (n_products,))
@@ -105,10 +108,10 @@ def dynamic_order_levels(
     support = np.arange(lead_probabilities.shape[1])[None, :]
     longest_lead = np.where(lead_probabilities > 0, support, 0).max(axis=1).astype(float)
     lot_periods = _lot_periods(cumulative, np.asarray(lot_size, float), reviews * review)
-    horizons = np.clip(np.ceil((longest_lead + _LOTS_IN_VIEW * lot_periods) / review) + 1, reviews,
-                       max(reviews, MAX_REVIEWS)).astype(np.int64)
-    step = _grid_step(cumulative, longest_lead, review, lot_periods, min_lot, pack_size, horizons, grid_size,
-                      family)
+    horizons = np.clip(
+        np.ceil((longest_lead + _LOTS_IN_VIEW * lot_periods) / review) + 1, reviews, max(reviews, MAX_REVIEWS)
+    ).astype(np.int64)
+    step = _grid_step(cumulative, longest_lead, review, lot_periods, min_lot, pack_size, horizons, grid_size, family)
     levels = step[:, None] * np.arange(grid_size)[None, :]
     min_lot_steps = np.ceil(min_lot / step - 1e-9).astype(np.int64)
     holding_periods = max(1, round(review))
@@ -122,17 +125,29 @@ def dynamic_order_levels(
         if beyond_forecast and stationary_charge is not None:
             charged = stationary_charge
         else:
-            charged = _charged_cost(cumulative, t * review, lead_probabilities, leads, review, holding_periods,
-                                    levels, holding, shortage, family)
+            charged = _charged_cost(
+                cumulative,
+                t * review,
+                lead_probabilities,
+                leads,
+                review,
+                holding_periods,
+                levels,
+                holding,
+                shortage,
+                family,
+            )
             stationary_charge = charged if beyond_forecast else None
-        continuation = (_expected_next_value(cumulative, t * review, review, value, step, family)
-                        if t < horizons.max() - 1 else 0.0)
+        continuation = (
+            _expected_next_value(cumulative, t * review, review, value, step, family) if t < horizons.max() - 1 else 0.0
+        )
         cost_after_order = charged + continuation
         value = np.minimum(cost_after_order, order_cost[:, None] + _best_order(cost_after_order, min_lot_steps))
         value[t >= horizons] = 0.0  # a product whose program has not started yet: its end value
 
-    return _first_decision(cost_after_order, levels, step, order_cost, min_lot_steps, np.asarray(position, float),
-                           horizons)
+    return _first_decision(
+        cost_after_order, levels, step, order_cost, min_lot_steps, np.asarray(position, float), horizons
+    )
 
 
 def whole_period_lead_times(lead_time_mean: np.ndarray, lead_time_std: np.ndarray) -> np.ndarray:
@@ -151,8 +166,9 @@ def whole_period_lead_times(lead_time_mean: np.ndarray, lead_time_std: np.ndarra
     support = np.arange(int(np.ceil(float((mean + 6.0 * std).max()))) + 2)
     below = np.floor(mean)
     fraction = mean - below
-    two_point = ((support[None, :] == below[:, None]) * (1.0 - fraction)[:, None]
-                 + (support[None, :] == below[:, None] + 1) * fraction[:, None])
+    two_point = (support[None, :] == below[:, None]) * (1.0 - fraction)[:, None] + (
+        support[None, :] == below[:, None] + 1
+    ) * fraction[:, None]
 
     def rounded_normal(centre: np.ndarray, width: np.ndarray) -> np.ndarray:
         weights = np.exp(-0.5 * ((support[None, :] - centre[:, None]) / width[:, None]) ** 2)
@@ -172,13 +188,17 @@ def whole_period_lead_times(lead_time_mean: np.ndarray, lead_time_std: np.ndarra
 
     centre, width = mean.copy(), np.maximum(std, 1e-3)
     for _ in range(4):  # both moments move with both parameters a little; a few rounds settle them
-        width = bisect(lambda w, c=centre: moments(rounded_normal(c, w))[1] > std, np.full(len(mean), 1e-3),
-                       10.0 * std + 1.0)
+        width = bisect(
+            lambda w, c=centre: moments(rounded_normal(c, w))[1] > std, np.full(len(mean), 1e-3), 10.0 * std + 1.0
+        )
         # Far below zero, so that truncation at zero can be compensated (the mean is always matched; a std too
         # large for the mean and the zero bound is not, and comes out smaller).
         # (Near zero the truncated distribution decays like exp(-|centre| k / width^2): the bracket scales so.)
-        centre = bisect(lambda c, w=width: moments(rounded_normal(c, w))[0] > mean,
-                        mean - 10.0 * (width**2 + std + 1.0), mean + 3.0 * std + 1.0)
+        centre = bisect(
+            lambda c, w=width: moments(rounded_normal(c, w))[0] > mean,
+            mean - 10.0 * (width**2 + std + 1.0),
+            mean + 3.0 * std + 1.0,
+        )
     wide_enough = std > np.sqrt(fraction * (1.0 - fraction)) + 1e-9
     return np.where(wide_enough[:, None], rounded_normal(centre, width), two_point)
 
@@ -192,9 +212,17 @@ def _lot_periods(cumulative: CumulativeDemand, lot_size: np.ndarray, periods: fl
     return np.nan_to_num(lot_periods, nan=0.0, posinf=MAX_REVIEWS * periods)
 
 
-def _grid_step(cumulative: CumulativeDemand, longest_lead: np.ndarray, review: float, lot_periods: np.ndarray,
-               min_lot: np.ndarray, pack_size: np.ndarray, horizons: np.ndarray, grid_size: int,
-               family: DistributionFamily) -> np.ndarray:
+def _grid_step(
+    cumulative: CumulativeDemand,
+    longest_lead: np.ndarray,
+    review: float,
+    lot_periods: np.ndarray,
+    min_lot: np.ndarray,
+    pack_size: np.ndarray,
+    horizons: np.ndarray,
+    grid_size: int,
+    family: DistributionFamily,
+) -> np.ndarray:
     """Spacing of each product's grid, so that it reaches above the demand of the longest lead time plus two
     economic lots (or the whole program, whichever is shorter), with a margin of standard deviations."""
     cover = longest_lead + np.minimum(review + 2.0 * lot_periods, horizons * review)
@@ -207,9 +235,18 @@ def _grid_step(cumulative: CumulativeDemand, longest_lead: np.ndarray, review: f
     return np.maximum(np.ceil(upper / (grid_size - 1) / unit - 1e-9), 1.0) * unit
 
 
-def _charged_cost(cumulative: CumulativeDemand, start: float, lead_probabilities: np.ndarray, leads: list[int],
-                  review: float, holding_periods: int, levels: np.ndarray, holding: np.ndarray,
-                  shortage: np.ndarray, family: DistributionFamily) -> np.ndarray:
+def _charged_cost(
+    cumulative: CumulativeDemand,
+    start: float,
+    lead_probabilities: np.ndarray,
+    leads: list[int],
+    review: float,
+    holding_periods: int,
+    levels: np.ndarray,
+    holding: np.ndarray,
+    shortage: np.ndarray,
+    family: DistributionFamily,
+) -> np.ndarray:
     """c_t(y) on the grid: holding and new lost sales of the review period an order placed at ``start`` covers,
     averaged over the whole-period lead times.
 
@@ -232,8 +269,9 @@ def _charged_cost(cumulative: CumulativeDemand, start: float, lead_probabilities
             mean_full, shortfall = np.zeros(n_products), np.zeros_like(levels)
             rows = np.flatnonzero(offsets[key])
             if key > 0 and len(rows):
-                window_mean, window_var = cumulative.between(np.full((len(rows), 1), start),
-                                                             np.full((len(rows), 1), start + key), rows)
+                window_mean, window_var = cumulative.between(
+                    np.full((len(rows), 1), start), np.full((len(rows), 1), start + key), rows
+                )
                 demand = DemandDistribution(mean=window_mean[:, 0], std=np.sqrt(window_var[:, 0]), family=family)
                 mean_full[rows] = demand.mean
                 shortfall[rows] = demand.expected_shortage(levels[rows])
@@ -253,12 +291,18 @@ def _charged_cost(cumulative: CumulativeDemand, start: float, lead_probabilities
         through = loss_at(lead + review)[1]
         before = loss_at(lead)[1]
         lead_cost += shortage[:, None] * np.maximum(through - before, 0.0)
-        cost += lead_probabilities[:, lead: lead + 1] * lead_cost
+        cost += lead_probabilities[:, lead : lead + 1] * lead_cost
     return cost
 
 
-def _expected_next_value(cumulative: CumulativeDemand, start: float, review: float, value: np.ndarray,
-                         step: np.ndarray, family: DistributionFamily) -> np.ndarray:
+def _expected_next_value(
+    cumulative: CumulativeDemand,
+    start: float,
+    review: float,
+    value: np.ndarray,
+    step: np.ndarray,
+    family: DistributionFamily,
+) -> np.ndarray:
     """E[V(max(y - D, 0))] on the grid, D this review period's demand at equally likely quantiles (interpolated)."""
     n_products = value.shape[0]
     mean, var = cumulative.between(np.full((n_products, 1), start), np.full((n_products, 1), start + review))
@@ -273,8 +317,9 @@ def _expected_next_value(cumulative: CumulativeDemand, start: float, review: flo
         below = np.floor(position).astype(np.int64)
         above = np.minimum(below + 1, grid_size - 1)
         fraction = position - below
-        expected += ((1.0 - fraction) * np.take_along_axis(value, below, axis=1)
-                     + fraction * np.take_along_axis(value, above, axis=1))
+        expected += (1.0 - fraction) * np.take_along_axis(value, below, axis=1) + fraction * np.take_along_axis(
+            value, above, axis=1
+        )
     return expected / DEMAND_NODES
 
 
@@ -288,8 +333,15 @@ def _best_order(cost_after_order: np.ndarray, min_lot_steps: np.ndarray) -> np.n
     return np.where(reachable, best, np.inf)
 
 
-def _first_decision(cost_after_order: np.ndarray, levels: np.ndarray, step: np.ndarray, order_cost: np.ndarray,
-                    min_lot_steps: np.ndarray, position: np.ndarray, reviews: np.ndarray) -> DynamicLevels:
+def _first_decision(
+    cost_after_order: np.ndarray,
+    levels: np.ndarray,
+    step: np.ndarray,
+    order_cost: np.ndarray,
+    min_lot_steps: np.ndarray,
+    position: np.ndarray,
+    reviews: np.ndarray,
+) -> DynamicLevels:
     """S = argmin G_0; s = where ordering stops paying: the highest x below S with G_0(x) > K + min over
     y >= x + the smallest lot of G_0(y), plus the interpolated crossing to the next grid point."""
     n_products, grid_size = cost_after_order.shape
@@ -309,10 +361,14 @@ def _first_decision(cost_after_order: np.ndarray, levels: np.ndarray, step: np.n
     order_up_to = levels[rows, best_index]
     with np.errstate(invalid="ignore"):
         cost_with = _at_position(ordering, position, step)
-    return DynamicLevels(reorder_point=np.minimum(reorder_point, order_up_to), order_up_to=order_up_to,
-                         cost_with_order=np.where(np.isfinite(cost_with), cost_with, np.nan),
-                         cost_without_order=_at_position(cost_after_order, position, step), reviews=reviews,
-                         grid_step=step)
+    return DynamicLevels(
+        reorder_point=np.minimum(reorder_point, order_up_to),
+        order_up_to=order_up_to,
+        cost_with_order=np.where(np.isfinite(cost_with), cost_with, np.nan),
+        cost_without_order=_at_position(cost_after_order, position, step),
+        reviews=reviews,
+        grid_step=step,
+    )
 
 
 def _at_position(values: np.ndarray, position: np.ndarray, step: np.ndarray) -> np.ndarray:

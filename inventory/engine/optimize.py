@@ -148,8 +148,12 @@ def expected_profit_breakpoints(
     moq_packs = np.maximum(np.ceil(min_order_qty / pack_size - 1e-9), 1.0)
 
     # Few enough packs: every orderable pack count (0, then MOQ .. maximum) is a breakpoint and the model is exact.
-    every_count = np.hstack([np.zeros((n_products, 1)), np.minimum(
-        moq_packs[:, None] + np.arange(max_breakpoints - 1)[None, :], max_packs[:, None])])
+    every_count = np.hstack(
+        [
+            np.zeros((n_products, 1)),
+            np.minimum(moq_packs[:, None] + np.arange(max_breakpoints - 1)[None, :], max_packs[:, None]),
+        ]
+    )
     # Otherwise: 0, the MOQ, the maximum, and points equally spaced in probability between them.
     low = demand.cdf(inventory_position + moq_packs * pack_size)
     high = demand.cdf(inventory_position + max_packs * pack_size)
@@ -164,8 +168,7 @@ def expected_profit_breakpoints(
 
     quantity = packs * pack_size[:, None]
     level = inventory_position[:, None] + quantity
-    value = ((underage_cost + overage_cost)[:, None] * demand.expected_sales(level)
-             - overage_cost[:, None] * level)
+    value = (underage_cost + overage_cost)[:, None] * demand.expected_sales(level) - overage_cost[:, None] * level
     if cycle_stock is not None:
         value = value + cycle_stock.value(level, overage_cost)
     return quantity, value - value[:, :1]
@@ -206,19 +209,27 @@ class CycleStockTerms:
         flat_value = (co + order_cost / minimum_lot - holding * minimum_lot / (2.0 * safe_demand)) * flat
         above = np.maximum(level - knee, 0.0)
         lot = minimum_lot + above
-        curved_value = (co * above + order_cost * np.log(lot / minimum_lot)
-                        - holding * (lot**2 - minimum_lot**2) / (4.0 * safe_demand))
+        curved_value = (
+            co * above
+            + order_cost * np.log(lot / minimum_lot)
+            - holding * (lot**2 - minimum_lot**2) / (4.0 * safe_demand)
+        )
         return np.where(active, flat_value + curved_value, 0.0)
 
 
 def _validate(candidates: OrderCandidates, budget: float | None, volume_capacity: float | None) -> None:
     ids = candidates.product_ids
     problems = collect_array_problems(
-        [("unit_cost", candidates.unit_cost, ">=0"), ("unit_volume", candidates.unit_volume, ">=0"),
-         ("pack_size", candidates.pack_size, ">0"), ("min_order_qty", candidates.min_order_qty, ">=0"),
-         ("order_cost", candidates.order_cost, ">=0"), ("max_quantity", candidates.max_quantity, ">=0"),
-         ("breakpoint_quantity", candidates.breakpoint_quantity, ">=0"),
-         ("breakpoint_profit", candidates.breakpoint_profit, "finite")],
+        [
+            ("unit_cost", candidates.unit_cost, ">=0"),
+            ("unit_volume", candidates.unit_volume, ">=0"),
+            ("pack_size", candidates.pack_size, ">0"),
+            ("min_order_qty", candidates.min_order_qty, ">=0"),
+            ("order_cost", candidates.order_cost, ">=0"),
+            ("max_quantity", candidates.max_quantity, ">=0"),
+            ("breakpoint_quantity", candidates.breakpoint_quantity, ">=0"),
+            ("breakpoint_profit", candidates.breakpoint_profit, "finite"),
+        ],
         ids,
     )
     for name, value in (("budget", budget), ("volume capacity", volume_capacity)):
@@ -227,27 +238,38 @@ def _validate(candidates: OrderCandidates, budget: float | None, volume_capacity
         if not np.isfinite(value):
             problems.append(f"the {name} must be a finite number (got {value})")
         elif value < 0:
-            problems.append(f"the {name} is negative ({value:g}); nothing can be ordered against a negative "
-                            f"{name} (is the warehouse already over capacity, or the budget overspent?)")
+            problems.append(
+                f"the {name} is negative ({value:g}); nothing can be ordered against a negative "
+                f"{name} (is the warehouse already over capacity, or the budget overspent?)"
+            )
     if not problems:
         in_packs = candidates.breakpoint_quantity / candidates.pack_size[:, None]
         moq_packs = np.maximum(np.ceil(candidates.min_order_qty / candidates.pack_size - 1e-9), 1.0)
-        bad_rows = ((in_packs.shape[1] < 2) | (np.diff(in_packs, axis=1) < -1e-9).any(axis=1)
-                    | (np.abs(in_packs[:, 0]) > 1e-9) | (np.abs(in_packs - np.round(in_packs)) > 1e-6).any(axis=1)
-                    | ((in_packs[:, -1] > 0) & (in_packs[:, min(1, in_packs.shape[1] - 1)] < moq_packs - 1e-9)))
+        bad_rows = (
+            (in_packs.shape[1] < 2)
+            | (np.diff(in_packs, axis=1) < -1e-9).any(axis=1)
+            | (np.abs(in_packs[:, 0]) > 1e-9)
+            | (np.abs(in_packs - np.round(in_packs)) > 1e-6).any(axis=1)
+            | ((in_packs[:, -1] > 0) & (in_packs[:, min(1, in_packs.shape[1] - 1)] < moq_packs - 1e-9))
+        )
         if bad_rows.any():
-            problems.append(f"breakpoint quantities must be whole packs that start at 0, then the minimum order, and "
-                            f"never decrease; not so for {describe_offenders(bad_rows, ids)}")
+            problems.append(
+                f"breakpoint quantities must be whole packs that start at 0, then the minimum order, and "
+                f"never decrease; not so for {describe_offenders(bad_rows, ids)}"
+            )
     if problems:
         raise InventoryInputError(problems)
 
 
-def _explain_mandatory_shortfall(candidates: OrderCandidates, min_quantity: np.ndarray, budget: float | None,
-                                 volume_capacity: float | None) -> str | None:
+def _explain_mandatory_shortfall(
+    candidates: OrderCandidates, min_quantity: np.ndarray, budget: float | None, volume_capacity: float | None
+) -> str | None:
     """Say why mandatory minimum orders alone break the budget or the capacity, naming the biggest ones."""
     mandatory = candidates.mandatory
-    for label, per_unit, limit, unit in (("budget", candidates.unit_cost, budget, ""),
-                                         ("free volume", candidates.unit_volume, volume_capacity, " volume")):
+    for label, per_unit, limit, unit in (
+        ("budget", candidates.unit_cost, budget, ""),
+        ("free volume", candidates.unit_volume, volume_capacity, " volume"),
+    ):
         if limit is None:
             continue
         need = per_unit * min_quantity * mandatory
@@ -255,10 +277,14 @@ def _explain_mandatory_shortfall(candidates: OrderCandidates, min_quantity: np.n
             biggest = np.argsort(-need)[: min(3, int(mandatory.sum()))]
             detail = ", ".join(
                 f"{candidates.product_ids[i]} (minimum order {min_quantity[i]:g} units x {per_unit[i]:g} = "
-                f"{need[i]:g}{unit})" for i in biggest)
-            return (f"Infeasible: the mandatory products' minimum orders alone need {need.sum():g}{unit} but the "
-                    f"{label} is {limit:g}. Largest: {detail}. Raise the {label}, lower those minimum order "
-                    f"quantities, or make some of them optional.")
+                f"{need[i]:g}{unit})"
+                for i in biggest
+            )
+            return (
+                f"Infeasible: the mandatory products' minimum orders alone need {need.sum():g}{unit} but the "
+                f"{label} is {limit:g}. Largest: {detail}. Raise the {label}, lower those minimum order "
+                f"quantities, or make some of them optional."
+            )
     return None
 
 
@@ -286,33 +312,67 @@ def optimize_orders(
     orderable = packs[:, -1] >= 1
     nothing = np.zeros(len(pack))
 
-    def result(status: OptimizationStatus, message: str, quantities: np.ndarray, *, value: float = 0.0,
-               bound: float | None = None, n_vars: int = 0, n_rows: int = 0, core: int = 0,
-               fixed: int = 0, path: SolverPath = "none") -> OrderOptimizationResult:
+    def result(
+        status: OptimizationStatus,
+        message: str,
+        quantities: np.ndarray,
+        *,
+        value: float = 0.0,
+        bound: float | None = None,
+        n_vars: int = 0,
+        n_rows: int = 0,
+        core: int = 0,
+        fixed: int = 0,
+        path: SolverPath = "none",
+    ) -> OrderOptimizationResult:
         gap = None if bound is None else max(bound - value, 0.0) / max(abs(value), 1e-9)
         return OrderOptimizationResult(
-            status=status, message=message, product_ids=candidates.product_ids, quantities=quantities,
+            status=status,
+            message=message,
+            product_ids=candidates.product_ids,
+            quantities=quantities,
             order_value=float(quantities @ candidates.unit_cost),
-            order_volume=float(quantities @ candidates.unit_volume), expected_profit=value,
-            profit_upper_bound=bound, mip_gap=gap, budget=budget, volume_capacity=volume_capacity,
-            time_limit=time_limit, mip_rel_gap=mip_rel_gap, solve_seconds=time.perf_counter() - started,
-            n_variables=n_vars, n_constraints=n_rows, n_candidates=int(orderable.sum()), n_core_products=core,
-            n_fixed_by_reduction=fixed, solver_path=path)
+            order_volume=float(quantities @ candidates.unit_volume),
+            expected_profit=value,
+            profit_upper_bound=bound,
+            mip_gap=gap,
+            budget=budget,
+            volume_capacity=volume_capacity,
+            time_limit=time_limit,
+            mip_rel_gap=mip_rel_gap,
+            solve_seconds=time.perf_counter() - started,
+            n_variables=n_vars,
+            n_constraints=n_rows,
+            n_candidates=int(orderable.sum()),
+            n_core_products=core,
+            n_fixed_by_reduction=fixed,
+            solver_path=path,
+        )
 
     stuck = mandatory & ~orderable
     if stuck.any():
-        return result("infeasible", f"Infeasible: {describe_offenders(stuck, candidates.product_ids)} must be ordered "
-                      "but may not be ordered at all (their maximum quantity is below one pack or the minimum order "
-                      "quantity).", nothing)
+        return result(
+            "infeasible",
+            f"Infeasible: {describe_offenders(stuck, candidates.product_ids)} must be ordered "
+            "but may not be ordered at all (their maximum quantity is below one pack or the minimum order "
+            "quantity).",
+            nothing,
+        )
     explanation = _explain_mandatory_shortfall(candidates, packs[:, 1] * pack, budget, volume_capacity)
     if explanation:
         return result("infeasible", explanation, nothing)
     if not orderable.any():
         return result("optimal", "Nothing to order: no product has a positive suggested quantity.", nothing)
 
-    options = _Options(pack=pack, packs=packs, profit=profit, order_cost=candidates.order_cost.astype(float),
-                       unit_cost=candidates.unit_cost.astype(float), unit_volume=candidates.unit_volume.astype(float),
-                       mandatory=mandatory)
+    options = _Options(
+        pack=pack,
+        packs=packs,
+        profit=profit,
+        order_cost=candidates.order_cost.astype(float),
+        unit_cost=candidates.unit_cost.astype(float),
+        unit_volume=candidates.unit_volume.astype(float),
+        mandatory=mandatory,
+    )
     if reduce:
         reduction = _lagrangian_reduction(options, budget, volume_capacity)
     else:
@@ -324,10 +384,11 @@ def optimize_orders(
     # Every plan found along the way, by path; the best one that passes the final constraint check is returned.
     found: dict[SolverPath, np.ndarray] = {}
     highs_note = ""
-    incumbent_value = (options.value_of(reduction.incumbent_packs) if reduction.incumbent_packs is not None
-                       else -np.inf)
-    lagrangian_proven = bool(np.isfinite(reduction.upper_bound) and reduction.upper_bound - incumbent_value
-                             <= mip_rel_gap * max(abs(incumbent_value), 1e-9))
+    incumbent_value = options.value_of(reduction.incumbent_packs) if reduction.incumbent_packs is not None else -np.inf
+    lagrangian_proven = bool(
+        np.isfinite(reduction.upper_bound)
+        and reduction.upper_bound - incumbent_value <= mip_rel_gap * max(abs(incumbent_value), 1e-9)
+    )
     if not len(core):
         found["reduction"] = reduction.fixed_packs.copy()
     elif lagrangian_proven:
@@ -335,15 +396,21 @@ def optimize_orders(
         # to matter, and skipping it avoids its long root LPs when both limits bind (the reduction then leaves
         # most products open).
         found["lagrangian"] = reduction.incumbent_packs.copy()
-        highs_note = (f"the Lagrangian bound proves the known plan within the MIP gap, so HiGHS was not needed for "
-                      f"the {len(core)} open products")
+        highs_note = (
+            f"the Lagrangian bound proves the known plan within the MIP gap, so HiGHS was not needed for "
+            f"the {len(core)} open products"
+        )
     else:
         model = _build_model(reduction.core_options(), reduction.budget_left, reduction.volume_left)
         n_vars, n_rows = len(model.objective), model.n_rows
         remaining = max(time_limit - (time.perf_counter() - started), 0.05)
-        solution = milp(model.objective, integrality=model.integrality, bounds=model.bounds,
-                        constraints=model.constraints,
-                        options={"time_limit": remaining, "mip_rel_gap": float(mip_rel_gap), "presolve": False})
+        solution = milp(
+            model.objective,
+            integrality=model.integrality,
+            bounds=model.bounds,
+            constraints=model.constraints,
+            options={"time_limit": remaining, "mip_rel_gap": float(mip_rel_gap), "presolve": False},
+        )
         if solution.x is not None:
             highs_packs = reduction.fixed_packs.copy()
             highs_packs[core] = model.packs_from_solution(solution.x)
@@ -352,12 +419,22 @@ def optimize_orders(
         if dual_bound is not None and np.isfinite(dual_bound):
             value_upper_bound = min(value_upper_bound, reduction.fixed_value - float(dual_bound))
         if solution.status == 2 and reduction.incumbent_packs is None:
-            return result("infeasible", "Infeasible: no combination of whole packs and minimum order quantities of "
-                          "the mandatory products fits the budget and the free volume.", nothing,
-                          n_vars=n_vars, n_rows=n_rows, core=len(core), fixed=reduction.n_fixed, path="none")
-        highs_note = (f"HiGHS {'solved' if solution.status == 0 else 'stopped on'} the MILP for {len(core)} products "
-                      f"({n_vars} variables, {n_rows} rows)" + ("" if solution.status == 0 else
-                                                               f": {str(solution.message).rstrip('.')}"))
+            return result(
+                "infeasible",
+                "Infeasible: no combination of whole packs and minimum order quantities of "
+                "the mandatory products fits the budget and the free volume.",
+                nothing,
+                n_vars=n_vars,
+                n_rows=n_rows,
+                core=len(core),
+                fixed=reduction.n_fixed,
+                path="none",
+            )
+        highs_note = (
+            f"HiGHS {'solved' if solution.status == 0 else 'stopped on'} the MILP for {len(core)} products "
+            f"({n_vars} variables, {n_rows} rows)"
+            + ("" if solution.status == 0 else f": {str(solution.message).rstrip('.')}")
+        )
         if solution.status != 0:
             # The guard: HiGHS hit its time limit (or failed). Keep whatever it found, and also build plans that
             # never need it -- the Lagrangian plan and a greedy by profit per unit of the limits -- then keep the
@@ -368,22 +445,37 @@ def optimize_orders(
         elif reduction.incumbent_packs is not None:
             found["lagrangian"] = reduction.incumbent_packs.copy()  # never worse than the known plan
 
-    valid = {path: chosen for path, chosen in found.items()
-             if _respects_every_constraint(options, chosen, budget, volume_capacity)}
+    valid = {
+        path: chosen
+        for path, chosen in found.items()
+        if _respects_every_constraint(options, chosen, budget, volume_capacity)
+    }
     if len(valid) < len(found) and "greedy" not in found:
         # A solver answer failed the final check (e.g. past the budget by more than rounding): fall back as well.
         greedy = _greedy_plan(options, budget, volume_capacity)
         if _respects_every_constraint(options, greedy, budget, volume_capacity):
             valid["greedy"] = greedy
     if not valid:
-        return result("failed", "No plan that respects every constraint was found (" + (highs_note or "no solver")
-                      + "); nothing is ordered.", nothing, n_vars=n_vars, n_rows=n_rows, core=len(core),
-                      fixed=reduction.n_fixed, path="none")
+        return result(
+            "failed",
+            "No plan that respects every constraint was found ("
+            + (highs_note or "no solver")
+            + "); nothing is ordered.",
+            nothing,
+            n_vars=n_vars,
+            n_rows=n_rows,
+            core=len(core),
+            fixed=reduction.n_fixed,
+            path="none",
+        )
     values = {name: options.value_of(chosen) for name, chosen in valid.items()}
     best_value = max(values.values())
     # Ties (within rounding) go to the first path in this order: the exact ones before the heuristics.
-    path = next(name for name in ("reduction", "highs", "lagrangian", "highs_time_limit", "greedy")
-                if name in values and values[name] >= best_value - 1e-9 * max(abs(best_value), 1.0))
+    path = next(
+        name
+        for name in ("reduction", "highs", "lagrangian", "highs_time_limit", "greedy")
+        if name in values and values[name] >= best_value - 1e-9 * max(abs(best_value), 1.0)
+    )
     chosen_packs = valid[path]
     # Proven: solved exactly, or the known plan is at least as good as HiGHS's optimum or within the Lagrangian gap.
     proven = path in ("reduction", "highs") or (path == "lagrangian" and ("highs" in valid or lagrangian_proven))
@@ -399,34 +491,55 @@ def optimize_orders(
         limits.append(f"spends {spent:,.2f} of the {budget:,.2f} budget")
     if volume_capacity is not None:
         limits.append(f"uses {used:,.2f} of {volume_capacity:,.2f} free volume")
-    summary = (f"orders {int((quantities > 0).sum())} of {int(orderable.sum())} candidate products, "
-               + ", ".join(limits) + f", expected profit {value:,.2f}")
-    reduction_note = (f"; {reduction.n_fixed} products settled exactly by Lagrangian reduced-cost fixing"
-                      if reduce else "")
+    summary = (
+        f"orders {int((quantities > 0).sum())} of {int(orderable.sum())} candidate products, "
+        + ", ".join(limits)
+        + f", expected profit {value:,.2f}"
+    )
+    reduction_note = (
+        f"; {reduction.n_fixed} products settled exactly by Lagrangian reduced-cost fixing" if reduce else ""
+    )
     if not len(core):
         reduction_note += ", so HiGHS had nothing to solve"
-    shape = {"value": value, "bound": value_upper_bound, "n_vars": n_vars, "n_rows": n_rows, "core": len(core),
-             "fixed": reduction.n_fixed, "path": path}
-    path_note = f" Solver path: {SOLVER_PATHS[path]}; MIP gap {gap:.4%}" + (
-        f" (upper bound {value_upper_bound:,.2f})" if np.isfinite(value_upper_bound) else "") + "."
+    shape = {
+        "value": value,
+        "bound": value_upper_bound,
+        "n_vars": n_vars,
+        "n_rows": n_rows,
+        "core": len(core),
+        "fixed": reduction.n_fixed,
+        "path": path,
+    }
+    path_note = (
+        f" Solver path: {SOLVER_PATHS[path]}; MIP gap {gap:.4%}"
+        + (f" (upper bound {value_upper_bound:,.2f})" if np.isfinite(value_upper_bound) else "")
+        + "."
+    )
     notes = reduction_note + ("; " + highs_note if highs_note else "")
     if not proven:
-        return result("feasible", f"Feasible, not proven optimal (the {time_limit:g} s time limit stopped HiGHS): "
-                      f"{summary}{notes}.{path_note}", quantities, **shape)
+        return result(
+            "feasible",
+            f"Feasible, not proven optimal (the {time_limit:g} s time limit stopped HiGHS): "
+            f"{summary}{notes}.{path_note}",
+            quantities,
+            **shape,
+        )
     gap_note = "" if gap <= 1e-9 else f" within the {mip_rel_gap:.2%} MIP gap (gap {gap:.4%})"
     return result("optimal", f"Optimal{gap_note}: {summary}{notes}.{path_note}", quantities, **shape)
 
 
-def _respects_every_constraint(options: _Options, chosen_packs: np.ndarray, budget: float | None,
-                               volume: float | None) -> bool:
+def _respects_every_constraint(
+    options: _Options, chosen_packs: np.ndarray, budget: float | None, volume: float | None
+) -> bool:
     """The final check every returned plan passes: whole packs, 0 or at least the first order (MOQ) and at most the
     maximum, mandatory products ordered, and the budget and the free volume kept (up to rounding noise)."""
     if chosen_packs.shape != options.pack.shape or not np.isfinite(chosen_packs).all():
         return False
     whole = np.all(np.abs(chosen_packs - np.round(chosen_packs)) <= 1e-9)
     ordered = chosen_packs > 0
-    within_bounds = np.all(~ordered | ((chosen_packs >= options.packs[:, 1] - 1e-9)
-                                       & (chosen_packs <= options.packs[:, -1] + 1e-9)))
+    within_bounds = np.all(
+        ~ordered | ((chosen_packs >= options.packs[:, 1] - 1e-9) & (chosen_packs <= options.packs[:, -1] + 1e-9))
+    )
     mandatory_ok = np.all(~options.mandatory | ordered)
     units = chosen_packs * options.pack
     fits_budget = budget is None or float(units @ options.unit_cost) <= budget + 1e-9 * max(abs(budget), 1.0)
@@ -453,7 +566,8 @@ def _greedy_plan(options: _Options, budget: float | None, volume: float | None) 
     budget_scale = budget if budget and budget > 0 else 1.0
     volume_scale = volume if volume and volume > 0 else 1.0
     use_per_pack = (money_per_pack / budget_scale if budget is not None else 0.0) + (
-        volume_per_pack / volume_scale if volume is not None else 0.0)
+        volume_per_pack / volume_scale if volume is not None else 0.0
+    )
     points, profit = options.packs[:, 1:], options.profit[:, 1:]
 
     def value_at(i: int, count: float) -> float:
@@ -522,8 +636,12 @@ class _Options:
 
     def value_of(self, chosen_packs: np.ndarray) -> float:
         """Objective of a choice of packs per product: the piecewise-linear profit minus fixed order costs."""
-        return float(np.sum(_interpolate_rows(self.packs[:, 1:], self.profit[:, 1:], chosen_packs)
-                            * (chosen_packs > 0) - self.order_cost * (chosen_packs > 0)))
+        return float(
+            np.sum(
+                _interpolate_rows(self.packs[:, 1:], self.profit[:, 1:], chosen_packs) * (chosen_packs > 0)
+                - self.order_cost * (chosen_packs > 0)
+            )
+        )
 
     def subset(self, rows: np.ndarray) -> _Options:
         return _Options(**{name: getattr(self, name)[rows] for name in self.__dataclass_fields__})
@@ -562,24 +680,41 @@ class _Reduction:
     @classmethod
     def nothing_fixed(cls, options: _Options, budget: float | None, volume: float | None) -> _Reduction:
         everyone = np.flatnonzero(options.packs[:, -1] >= 1)
-        return cls(options=options, core=everyone, core_packs=options.packs[everyone],
-                   fixed_packs=np.zeros(len(options.pack)), fixed_value=0.0, budget_left=budget, volume_left=volume,
-                   upper_bound=np.inf, incumbent_packs=None, incumbent_core_value=-np.inf, n_fixed=0)
+        return cls(
+            options=options,
+            core=everyone,
+            core_packs=options.packs[everyone],
+            fixed_packs=np.zeros(len(options.pack)),
+            fixed_value=0.0,
+            budget_left=budget,
+            volume_left=volume,
+            upper_bound=np.inf,
+            incumbent_packs=None,
+            incumbent_core_value=-np.inf,
+            n_fixed=0,
+        )
 
     def core_options(self) -> _Options:
         core = self.options.subset(self.core)
         profit = _interpolate_rows_matrix(core.packs[:, 1:], core.profit[:, 1:], self.core_packs)
-        return _Options(pack=core.pack, packs=self.core_packs, profit=np.where(self.core_packs > 0, profit, 0.0),
-                        order_cost=core.order_cost, unit_cost=core.unit_cost, unit_volume=core.unit_volume,
-                        mandatory=core.mandatory)
+        return _Options(
+            pack=core.pack,
+            packs=self.core_packs,
+            profit=np.where(self.core_packs > 0, profit, 0.0),
+            order_cost=core.order_cost,
+            unit_cost=core.unit_cost,
+            unit_volume=core.unit_volume,
+            mandatory=core.mandatory,
+        )
 
 
 def _interpolate_rows_matrix(xp: np.ndarray, fp: np.ndarray, x: np.ndarray) -> np.ndarray:
     return np.stack([_interpolate_rows(xp, fp, x[:, j]) for j in range(x.shape[1])], axis=1)
 
 
-def _lagrangian_choice(options: _Options, price_budget: float, price_volume: float
-                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _lagrangian_choice(
+    options: _Options, price_budget: float, price_volume: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Each product's best breakpoint when budget and volume cost the given prices per unit of money / volume.
 
     Returns (chosen column, that column's Lagrangian value, all columns' Lagrangian values).
@@ -597,9 +732,11 @@ def _usage(options: _Options, column: np.ndarray) -> tuple[float, float]:
     return float(units @ options.unit_cost), float(units @ options.unit_volume)
 
 
-def _smallest_feasible_price(options: _Options, limit: float, which: int, other_price: float,
-                             iterations: int = 40) -> float:
+def _smallest_feasible_price(
+    options: _Options, limit: float, which: int, other_price: float, iterations: int = 40
+) -> float:
     """Smallest price of one resource at which the Lagrangian choice respects its limit (bisection)."""
+
     def usage_at(price: float) -> float:
         prices = (price, other_price) if which == 0 else (other_price, price)
         return _usage(options, _lagrangian_choice(options, *prices)[0])[which]
@@ -608,8 +745,11 @@ def _smallest_feasible_price(options: _Options, limit: float, which: int, other_
         return 0.0
     per_unit = options.unit_cost if which == 0 else options.unit_volume
     with np.errstate(divide="ignore", invalid="ignore"):
-        per_pack_value = np.where(options.packs[:, 1:] > 0, options.profit[:, 1:] / (
-            options.packs[:, 1:] * (per_unit * options.pack)[:, None]), 0.0)
+        per_pack_value = np.where(
+            options.packs[:, 1:] > 0,
+            options.profit[:, 1:] / (options.packs[:, 1:] * (per_unit * options.pack)[:, None]),
+            0.0,
+        )
     high = float(np.nanmax(np.where(np.isfinite(per_pack_value), per_pack_value, 0.0))) * 2.0 + 1.0
     while usage_at(high) > limit and high < 1e12:  # only mandatory products left: they use what they must
         high *= 10.0
@@ -652,7 +792,7 @@ def _lagrangian_reduction(options: _Options, budget: float | None, volume: float
     rows = np.arange(n_products)
     incumbent_packs = options.packs[rows, column]
     fits = (budget is None or spent <= budget * (1 + 1e-12)) and (volume is None or used <= volume * (1 + 1e-12))
-    lagrangian_bound = (price_budget * (budget or 0.0) + price_volume * (volume or 0.0) + float(best.sum()))
+    lagrangian_bound = price_budget * (budget or 0.0) + price_volume * (volume or 0.0) + float(best.sum())
     if not fits:  # only when mandatory minimums crowd the limits; let the MILP decide everything
         return _Reduction.nothing_fixed(options, budget, volume)
     incumbent_packs = _greedy_fill(options, incumbent_packs, budget, volume, price_budget, price_volume)
@@ -693,15 +833,29 @@ def _lagrangian_reduction(options: _Options, budget: float | None, volume: float
     # A core product that may not stay at zero starts at its lowest allowed count (mandatory-like).
     must_order = ~zero_allowed[core]
     reduction = _Reduction(
-        options=options, core=core, core_packs=core_packs, fixed_packs=fixed_packs, fixed_value=fixed_value,
-        budget_left=budget_left, volume_left=volume_left, upper_bound=lagrangian_bound,
-        incumbent_packs=incumbent_packs, incumbent_core_value=options.subset(core).value_of(incumbent_packs[core]),
-        n_fixed=int(n_products - len(core)))
+        options=options,
+        core=core,
+        core_packs=core_packs,
+        fixed_packs=fixed_packs,
+        fixed_value=fixed_value,
+        budget_left=budget_left,
+        volume_left=volume_left,
+        upper_bound=lagrangian_bound,
+        incumbent_packs=incumbent_packs,
+        incumbent_core_value=options.subset(core).value_of(incumbent_packs[core]),
+        n_fixed=int(n_products - len(core)),
+    )
     return _with_forced_orders(reduction, must_order)
 
 
-def _greedy_fill(options: _Options, packs: np.ndarray, budget: float | None, volume: float | None,
-                 price_budget: float, price_volume: float) -> np.ndarray:
+def _greedy_fill(
+    options: _Options,
+    packs: np.ndarray,
+    budget: float | None,
+    volume: float | None,
+    price_budget: float,
+    price_volume: float,
+) -> np.ndarray:
     """Spend what the Lagrangian choice left over: extend products along their next segment, best value first.
 
     "Best" is profit per pack over the pack's priced use of the binding resources (money and/or volume).
@@ -749,8 +903,14 @@ def _with_forced_orders(reduction: _Reduction, must_order: np.ndarray) -> _Reduc
     return _Reduction(**{**reduction.__dict__, "options": _Options(**{**options.__dict__, "mandatory": mandatory})})
 
 
-def _crossing(points: np.ndarray, values: np.ndarray, threshold: np.ndarray, left: np.ndarray, right: np.ndarray,
-              rounding: np.ufunc) -> np.ndarray:
+def _crossing(
+    points: np.ndarray,
+    values: np.ndarray,
+    threshold: np.ndarray,
+    left: np.ndarray,
+    right: np.ndarray,
+    rounding: np.ufunc,
+) -> np.ndarray:
     """Pack count where the line through columns ``left`` and ``right`` of each row reaches ``threshold``."""
     n_points = points.shape[1]
     rows = np.arange(len(threshold))
@@ -779,8 +939,9 @@ class _Model:
         n_products = len(self.options.pack)
         flags = np.round(x[:n_products])
         increments = np.round(x[n_products:])
-        return flags * self.options.packs[:, 1] + np.bincount(self.segment_owner, weights=increments,
-                                                               minlength=n_products)
+        return flags * self.options.packs[:, 1] + np.bincount(
+            self.segment_owner, weights=increments, minlength=n_products
+        )
 
     def value_of(self, packs: np.ndarray) -> float:
         return self.options.value_of(packs)
@@ -831,7 +992,14 @@ def _build_model(options: _Options, budget: float | None, volume_capacity: float
         n_rows += 1
 
     matrix = sparse.csc_array(
-        (np.concatenate(values), (np.concatenate(row_ids), np.concatenate(col_ids))), shape=(n_rows, n_vars))
-    return _Model(objective=objective, integrality=integrality, bounds=Bounds(lower, upper),
-                  constraints=[LinearConstraint(matrix, np.concatenate(row_low), np.concatenate(row_high))],
-                  n_rows=n_rows, options=options, segment_owner=seg_owner)
+        (np.concatenate(values), (np.concatenate(row_ids), np.concatenate(col_ids))), shape=(n_rows, n_vars)
+    )
+    return _Model(
+        objective=objective,
+        integrality=integrality,
+        bounds=Bounds(lower, upper),
+        constraints=[LinearConstraint(matrix, np.concatenate(row_low), np.concatenate(row_high))],
+        n_rows=n_rows,
+        options=options,
+        segment_owner=seg_owner,
+    )

@@ -51,19 +51,38 @@ def order_candidates_from_policy(
     mandatory = np.zeros(n_products, dtype=bool) if mandatory is None else np.asarray(mandatory, dtype=bool)
     if mandatory.shape != (n_products,):
         raise InventoryInputError([f"mandatory must have one flag per product ({n_products}), got {mandatory.shape}"])
-    max_quantity = np.maximum(policy.suggested_quantity,
-                              np.where(mandatory, np.maximum(products.min_order_qty, products.pack_size), 0.0))
+    max_quantity = np.maximum(
+        policy.suggested_quantity, np.where(mandatory, np.maximum(products.min_order_qty, products.pack_size), 0.0)
+    )
     quantity, profit = expected_profit_breakpoints(
-        policy.demand_protection, policy.inventory_position, max_quantity, products.pack_size,
-        products.min_order_qty, policy.underage_cost, policy.overage_cost, max_breakpoints,
+        policy.demand_protection,
+        policy.inventory_position,
+        max_quantity,
+        products.pack_size,
+        products.min_order_qty,
+        policy.underage_cost,
+        policy.overage_cost,
+        max_breakpoints,
         cycle_stock=CycleStockTerms(
-            reorder_point=policy.reorder_point, mean_demand_per_period=policy.mean_demand_per_period,
-            review_period=review_period, holding_cost_per_period=policy.holding_cost_per_period,
-            order_cost=products.order_cost))
+            reorder_point=policy.reorder_point,
+            mean_demand_per_period=policy.mean_demand_per_period,
+            review_period=review_period,
+            holding_cost_per_period=policy.holding_cost_per_period,
+            order_cost=products.order_cost,
+        ),
+    )
     return OrderCandidates(
-        product_ids=products.product_ids, unit_cost=products.unit_cost, unit_volume=products.unit_volume,
-        pack_size=products.pack_size, min_order_qty=products.min_order_qty, order_cost=products.order_cost,
-        max_quantity=max_quantity, mandatory=mandatory, breakpoint_quantity=quantity, breakpoint_profit=profit)
+        product_ids=products.product_ids,
+        unit_cost=products.unit_cost,
+        unit_volume=products.unit_volume,
+        pack_size=products.pack_size,
+        min_order_qty=products.min_order_qty,
+        order_cost=products.order_cost,
+        max_quantity=max_quantity,
+        mandatory=mandatory,
+        breakpoint_quantity=quantity,
+        breakpoint_profit=profit,
+    )
 
 
 def reorder_plan_compute(
@@ -95,21 +114,41 @@ def reorder_plan_compute(
     optimization: OrderOptimizationResult | None = None
     if over_budget or over_capacity or negative_limit or needs_mandatory:
         candidates = order_candidates_from_policy(arrays, policy, mandatory, review_period=settings.review_period)
-        optimization = optimize_orders(candidates, budget=budget, volume_capacity=volume_capacity,
-                                       time_limit=time_limit, mip_rel_gap=mip_rel_gap)
+        optimization = optimize_orders(
+            candidates, budget=budget, volume_capacity=volume_capacity, time_limit=time_limit, mip_rel_gap=mip_rel_gap
+        )
         order_quantity = optimization.quantities
-        reasons = [text for flag, text in ((over_budget, f"suggested orders cost {suggested_value:,.2f}, over the "
-                                            f"{budget if budget is not None else 0:,.2f} budget"),
-                                           (over_capacity, f"they need {suggested_volume:,.2f} volume, over the "
-                                            f"{volume_capacity if volume_capacity is not None else 0:,.2f} free"))
-                   if flag]
-        message = (("; ".join(reasons) + ". " if reasons else "") + optimization.message)
+        reasons = [
+            text
+            for flag, text in (
+                (
+                    over_budget,
+                    f"suggested orders cost {suggested_value:,.2f}, over the "
+                    f"{budget if budget is not None else 0:,.2f} budget",
+                ),
+                (
+                    over_capacity,
+                    f"they need {suggested_volume:,.2f} volume, over the "
+                    f"{volume_capacity if volume_capacity is not None else 0:,.2f} free",
+                ),
+            )
+            if flag
+        ]
+        message = ("; ".join(reasons) + ". " if reasons else "") + optimization.message
     else:
         order_quantity = suggested
         message = "The suggested orders fit the budget and the capacity."
 
     lines = build_plan_lines(arrays, policy, settings.review_period, order_quantity)
     return ReorderPlan(
-        lines=lines, policy=policy, suggested_value=suggested_value, suggested_volume=suggested_volume,
-        order_value=float(order_quantity @ arrays.unit_cost), order_volume=float(order_quantity @ arrays.unit_volume),
-        budget=budget, volume_capacity=volume_capacity, optimization=optimization, message=message)
+        lines=lines,
+        policy=policy,
+        suggested_value=suggested_value,
+        suggested_volume=suggested_volume,
+        order_value=float(order_quantity @ arrays.unit_cost),
+        order_volume=float(order_quantity @ arrays.unit_volume),
+        budget=budget,
+        volume_capacity=volume_capacity,
+        optimization=optimization,
+        message=message,
+    )

@@ -84,8 +84,9 @@ class PlanSettings:
         if self.rule not in get_args(PolicyRule):
             problems.append(f"rule must be one of {', '.join(map(repr, get_args(PolicyRule)))} (got {self.rule!r})")
         if not isinstance(self.dynamic_reviews, int) or not 1 <= self.dynamic_reviews <= 104:
-            problems.append(f"dynamic_reviews must be a whole number of reviews from 1 to 104 "
-                            f"(got {self.dynamic_reviews!r})")
+            problems.append(
+                f"dynamic_reviews must be a whole number of reviews from 1 to 104 (got {self.dynamic_reviews!r})"
+            )
         if not np.isfinite(self.review_period) or self.review_period <= 0:
             problems.append(f"review_period must be a positive number of periods (got {self.review_period})")
         if not np.isfinite(self.periods_per_year) or self.periods_per_year <= 0:
@@ -169,34 +170,61 @@ class ProductArrays:
             p50=np.array([padded(p.p50) for p in products]),
             p90=np.array([padded(p.p90) for p in products]),
             service_level=np.array([np.nan if p.service_level is None else p.service_level for p in products]),
-            **{name: column(name) for name in (
-                "on_hand", "unit_cost", "on_order", "unit_price", "stockout_cost", "holding_cost_rate",
-                "order_cost", "lead_time_mean", "lead_time_std", "min_order_qty", "pack_size", "unit_volume")},
+            **{
+                name: column(name)
+                for name in (
+                    "on_hand",
+                    "unit_cost",
+                    "on_order",
+                    "unit_price",
+                    "stockout_cost",
+                    "holding_cost_rate",
+                    "order_cost",
+                    "lead_time_mean",
+                    "lead_time_std",
+                    "min_order_qty",
+                    "pack_size",
+                    "unit_volume",
+                )
+            },
         )
 
     def validate(self) -> None:
         """Raise :class:`InventoryInputError` naming every malformed field and the products concerned."""
         ids = self.product_ids
         problems = collect_array_problems(
-            [("forecast P10", self.p10, ">=0"), ("forecast P50", self.p50, ">=0"), ("forecast P90", self.p90, ">=0"),
-             ("on_hand", self.on_hand, ">=0"), ("on_order", self.on_order, ">=0"),
-             ("unit_cost", self.unit_cost, ">0"), ("unit_price", self.unit_price, ">=0"),
-             ("stockout_cost", self.stockout_cost, ">=0"), ("holding_cost_rate", self.holding_cost_rate, ">0"),
-             ("order_cost", self.order_cost, ">=0"), ("lead_time_mean", self.lead_time_mean, ">=0"),
-             ("lead_time_std", self.lead_time_std, ">=0"), ("min_order_qty", self.min_order_qty, ">=0"),
-             ("pack_size", self.pack_size, ">0"), ("unit_volume", self.unit_volume, ">=0")],
+            [
+                ("forecast P10", self.p10, ">=0"),
+                ("forecast P50", self.p50, ">=0"),
+                ("forecast P90", self.p90, ">=0"),
+                ("on_hand", self.on_hand, ">=0"),
+                ("on_order", self.on_order, ">=0"),
+                ("unit_cost", self.unit_cost, ">0"),
+                ("unit_price", self.unit_price, ">=0"),
+                ("stockout_cost", self.stockout_cost, ">=0"),
+                ("holding_cost_rate", self.holding_cost_rate, ">0"),
+                ("order_cost", self.order_cost, ">=0"),
+                ("lead_time_mean", self.lead_time_mean, ">=0"),
+                ("lead_time_std", self.lead_time_std, ">=0"),
+                ("min_order_qty", self.min_order_qty, ">=0"),
+                ("pack_size", self.pack_size, ">0"),
+                ("unit_volume", self.unit_volume, ">=0"),
+            ],
             ids,
         )
         has_target = ~np.isnan(self.service_level)
         if has_target.any():
             problems += collect_array_problems(
-                [("service_level", self.service_level[has_target], "[0,1]")], ids[has_target])
+                [("service_level", self.service_level[has_target], "[0,1]")], ids[has_target]
+            )
         with np.errstate(invalid="ignore"):
             tolerance = 1e-9 * np.maximum(self.p90, 1.0)
             unordered = ((self.p10 > self.p50 + tolerance) | (self.p50 > self.p90 + tolerance)).any(axis=1)
         if unordered.any():
-            problems.append(f"forecast quantiles must satisfy P10 <= P50 <= P90 in every period, not so for "
-                            f"{describe_offenders(unordered, ids)}")
+            problems.append(
+                f"forecast quantiles must satisfy P10 <= P50 <= P90 in every period, not so for "
+                f"{describe_offenders(unordered, ids)}"
+            )
         if problems:
             raise InventoryInputError(problems)
 
@@ -236,8 +264,9 @@ def critical_fractile(underage_cost: np.ndarray, overage_cost: np.ndarray) -> np
     return np.divide(underage_cost, total, out=np.zeros_like(total, dtype=float), where=total > 0)
 
 
-def economic_order_quantity(demand_per_period: np.ndarray, order_cost: np.ndarray,
-                            holding_cost_per_period: np.ndarray) -> np.ndarray:
+def economic_order_quantity(
+    demand_per_period: np.ndarray, order_cost: np.ndarray, holding_cost_per_period: np.ndarray
+) -> np.ndarray:
     """EOQ = sqrt(2 D K / h), with D and h per period."""
     return np.sqrt(2.0 * demand_per_period * order_cost / holding_cost_per_period)
 
@@ -262,11 +291,14 @@ def compute_policy_arrays(products: ProductArrays, settings: PlanSettings | None
     review = settings.review_period
 
     period_mean, period_var = period_moments_from_quantiles(
-        products.p10, products.p50, products.p90, settings.distribution)
-    demand_lead_time = interval_distribution(period_mean, period_var, 0.0, products.lead_time_mean,
-                                             products.lead_time_std, settings.distribution)
-    demand_protection = interval_distribution(period_mean, period_var, review, products.lead_time_mean,
-                                              products.lead_time_std, settings.distribution)
+        products.p10, products.p50, products.p90, settings.distribution
+    )
+    demand_lead_time = interval_distribution(
+        period_mean, period_var, 0.0, products.lead_time_mean, products.lead_time_std, settings.distribution
+    )
+    demand_protection = interval_distribution(
+        period_mean, period_var, review, products.lead_time_mean, products.lead_time_std, settings.distribution
+    )
 
     holding_per_period = products.unit_cost * products.holding_cost_rate / settings.periods_per_year
     mean_per_period = period_mean.mean(axis=1)
@@ -290,8 +322,20 @@ def compute_policy_arrays(products: ProductArrays, settings: PlanSettings | None
     position = products.on_hand + products.on_order
     program = _ProgramResult.none(len(position))
     if settings.rule == "dynamic":
-        program = _solve_program(products, settings, period_mean, period_var, position, holding_per_period,
-                                 underage, overage, fractile, uses_target, has_demand, lot_size)
+        program = _solve_program(
+            products,
+            settings,
+            period_mean,
+            period_var,
+            position,
+            holding_per_period,
+            underage,
+            overage,
+            fractile,
+            uses_target,
+            has_demand,
+            lot_size,
+        )
         reorder_point = np.where(program.solved, program.reorder_point, reorder_point)
         order_up_to = np.where(program.solved, program.order_up_to, order_up_to)
     safety_stock = reorder_point - demand_protection.mean
@@ -339,14 +383,31 @@ class _ProgramResult:
     @classmethod
     def none(cls, n_products: int) -> _ProgramResult:
         nothing = np.full(n_products, np.nan)
-        return cls(np.zeros(n_products, dtype=bool), nothing, nothing, nothing, nothing, nothing,
-                   np.zeros(n_products, dtype=np.int64))
+        return cls(
+            np.zeros(n_products, dtype=bool),
+            nothing,
+            nothing,
+            nothing,
+            nothing,
+            nothing,
+            np.zeros(n_products, dtype=np.int64),
+        )
 
 
-def _solve_program(products: ProductArrays, settings: PlanSettings, period_mean: np.ndarray, period_var: np.ndarray,
-                   position: np.ndarray, holding_per_period: np.ndarray, underage: np.ndarray, overage: np.ndarray,
-                   fractile: np.ndarray, uses_target: np.ndarray, has_demand: np.ndarray,
-                   lot_size: np.ndarray) -> _ProgramResult:
+def _solve_program(
+    products: ProductArrays,
+    settings: PlanSettings,
+    period_mean: np.ndarray,
+    period_var: np.ndarray,
+    position: np.ndarray,
+    holding_per_period: np.ndarray,
+    underage: np.ndarray,
+    overage: np.ndarray,
+    fractile: np.ndarray,
+    uses_target: np.ndarray,
+    has_demand: np.ndarray,
+    lot_size: np.ndarray,
+) -> _ProgramResult:
     """(s, S) from the dynamic program for products with demand and a shortage cost; a target service level
     becomes the shortage cost at which the newsvendor would choose it, p = co * CF / (1 - CF). The same
     ``max_fractile`` cap as the closed form's bounds it (a zero holding cost must not ask for unbounded stock)."""
@@ -358,12 +419,21 @@ def _solve_program(products: ProductArrays, settings: PlanSettings, period_mean:
         return _ProgramResult.none(len(position))
     smallest_lot = np.maximum(round_up_to_packs(products.min_order_qty, products.pack_size), products.pack_size)
     levels = dynamic_order_levels(
-        period_mean[solved], period_var[solved], position=position[solved], review_period=settings.review_period,
-        lead_time_mean=products.lead_time_mean[solved], lead_time_std=products.lead_time_std[solved],
-        holding_per_period=holding_per_period[solved], shortage_per_unit=shortage[solved],
-        order_cost=products.order_cost[solved], min_lot=smallest_lot[solved], lot_size=lot_size[solved],
-        pack_size=products.pack_size[solved], family=settings.distribution,
-        reviews=settings.dynamic_reviews)
+        period_mean[solved],
+        period_var[solved],
+        position=position[solved],
+        review_period=settings.review_period,
+        lead_time_mean=products.lead_time_mean[solved],
+        lead_time_std=products.lead_time_std[solved],
+        holding_per_period=holding_per_period[solved],
+        shortage_per_unit=shortage[solved],
+        order_cost=products.order_cost[solved],
+        min_lot=smallest_lot[solved],
+        lot_size=lot_size[solved],
+        pack_size=products.pack_size[solved],
+        family=settings.distribution,
+        reviews=settings.dynamic_reviews,
+    )
 
     def every_product(values: np.ndarray, missing: float = np.nan) -> np.ndarray:
         """The solved products' values in a full-length array, ``missing`` for the others."""
@@ -371,21 +441,27 @@ def _solve_program(products: ProductArrays, settings: PlanSettings, period_mean:
         full[solved] = values
         return full
 
-    return _ProgramResult(solved=solved, reorder_point=every_product(levels.reorder_point),
-                          order_up_to=every_product(levels.order_up_to),
-                          shortage_cost=np.where(solved, shortage, np.nan),
-                          cost_with_order=every_product(levels.cost_with_order),
-                          cost_without_order=every_product(levels.cost_without_order),
-                          reviews=every_product(levels.reviews, missing=0))
+    return _ProgramResult(
+        solved=solved,
+        reorder_point=every_product(levels.reorder_point),
+        order_up_to=every_product(levels.order_up_to),
+        shortage_cost=np.where(solved, shortage, np.nan),
+        cost_with_order=every_product(levels.cost_with_order),
+        cost_without_order=every_product(levels.cost_without_order),
+        reviews=every_product(levels.reviews, missing=0),
+    )
 
 
-def expected_fill_rate(demand_lead_time: DemandDistribution, demand_protection: DemandDistribution,
-                       position_after_order: np.ndarray) -> np.ndarray:
+def expected_fill_rate(
+    demand_lead_time: DemandDistribution, demand_protection: DemandDistribution, position_after_order: np.ndarray
+) -> np.ndarray:
     """Share of the demand after the lead time, up to the next order's arrival, that the position covers."""
     cycle_demand = np.maximum(demand_protection.mean - demand_lead_time.mean, 0.0)
     cycle_shortage = np.maximum(
         demand_protection.expected_shortage(position_after_order)
-        - demand_lead_time.expected_shortage(position_after_order), 0.0)
+        - demand_lead_time.expected_shortage(position_after_order),
+        0.0,
+    )
     ratio = np.divide(cycle_shortage, cycle_demand, out=np.zeros_like(cycle_demand), where=cycle_demand > 0)
     return np.clip(1.0 - ratio, 0.0, 1.0)
 
@@ -448,37 +524,56 @@ class ReorderPlan:
         return [line for line in self.lines if line.order_quantity > 0]
 
 
-def build_plan_lines(products: ProductArrays, policy: PolicyArrays, review_period: float,
-                     order_quantity: np.ndarray) -> list[ReorderPlanLine]:
+def build_plan_lines(
+    products: ProductArrays, policy: PolicyArrays, review_period: float, order_quantity: np.ndarray
+) -> list[ReorderPlanLine]:
     """Turn the vectorized policy into one dataclass per product."""
-    fill_rate = expected_fill_rate(policy.demand_lead_time, policy.demand_protection,
-                                   policy.inventory_position + order_quantity)
+    fill_rate = expected_fill_rate(
+        policy.demand_lead_time, policy.demand_protection, policy.inventory_position + order_quantity
+    )
     columns = {
-        "on_hand": products.on_hand, "on_order": products.on_order,
-        "inventory_position": policy.inventory_position, "lead_time_mean": products.lead_time_mean,
-        "lead_time_std": products.lead_time_std, "protection_periods": policy.protection_periods,
+        "on_hand": products.on_hand,
+        "on_order": products.on_order,
+        "inventory_position": policy.inventory_position,
+        "lead_time_mean": products.lead_time_mean,
+        "lead_time_std": products.lead_time_std,
+        "protection_periods": policy.protection_periods,
         "mean_demand_per_period": policy.mean_demand_per_period,
-        "mean_demand_lead_time": policy.demand_lead_time.mean, "std_demand_lead_time": policy.demand_lead_time.std,
+        "mean_demand_lead_time": policy.demand_lead_time.mean,
+        "std_demand_lead_time": policy.demand_lead_time.std,
         "mean_demand_protection": policy.demand_protection.mean,
         "std_demand_protection": policy.demand_protection.std,
-        "underage_cost": policy.underage_cost, "overage_cost": policy.overage_cost,
+        "underage_cost": policy.underage_cost,
+        "overage_cost": policy.overage_cost,
         "order_cycle_periods": policy.order_cycle_periods,
-        "critical_fractile": policy.critical_fractile, "safety_stock": policy.safety_stock,
-        "reorder_point": policy.reorder_point, "order_up_to": policy.order_up_to, "eoq": policy.eoq,
-        "lot_size": policy.lot_size, "suggested_quantity": policy.suggested_quantity,
-        "order_quantity": order_quantity, "expected_fill_rate": fill_rate,
-        "order_value": order_quantity * products.unit_cost, "order_volume": order_quantity * products.unit_volume,
+        "critical_fractile": policy.critical_fractile,
+        "safety_stock": policy.safety_stock,
+        "reorder_point": policy.reorder_point,
+        "order_up_to": policy.order_up_to,
+        "eoq": policy.eoq,
+        "lot_size": policy.lot_size,
+        "suggested_quantity": policy.suggested_quantity,
+        "order_quantity": order_quantity,
+        "expected_fill_rate": fill_rate,
+        "order_value": order_quantity * products.unit_cost,
+        "order_volume": order_quantity * products.unit_volume,
     }
     as_lists = {name: np.asarray(values, dtype=float).tolist() for name, values in columns.items()}
     sources = np.where(policy.uses_target_service_level, "target", "newsvendor").tolist()
-    program = {name: [None if np.isnan(value) else float(value) for value in getattr(policy, name)]
-               for name in ("program_shortage_cost", "cost_with_order", "cost_without_order")}
+    program = {
+        name: [None if np.isnan(value) else float(value) for value in getattr(policy, name)]
+        for name in ("program_shortage_cost", "cost_with_order", "cost_without_order")
+    }
     rules = policy.rule.tolist()
     return [
-        ReorderPlanLine(product_id=str(product_id), review_period=float(review_period),
-                        service_level_source=sources[i], policy_rule=rules[i],
-                        dynamic_reviews=int(policy.dynamic_reviews[i]),
-                        **{name: values[i] for name, values in as_lists.items()},
-                        **{name: values[i] for name, values in program.items()})
+        ReorderPlanLine(
+            product_id=str(product_id),
+            review_period=float(review_period),
+            service_level_source=sources[i],
+            policy_rule=rules[i],
+            dynamic_reviews=int(policy.dynamic_reviews[i]),
+            **{name: values[i] for name, values in as_lists.items()},
+            **{name: values[i] for name, values in program.items()},
+        )
         for i, product_id in enumerate(products.product_ids)
     ]

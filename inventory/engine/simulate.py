@@ -53,8 +53,12 @@ class SimulationCosts:
 
     def repeat(self, times: int) -> SimulationCosts:
         """The same costs for ``times`` copies of every lane (lane-major: product 0's copies first)."""
-        return SimulationCosts(**{name: np.repeat(np.asarray(getattr(self, name), dtype=float), times)
-                                  for name in self.__dataclass_fields__})
+        return SimulationCosts(
+            **{
+                name: np.repeat(np.asarray(getattr(self, name), dtype=float), times)
+                for name in self.__dataclass_fields__
+            }
+        )
 
 
 @dataclass(frozen=True)
@@ -190,13 +194,22 @@ def simulate_inventory(
         on_hand += receipts
         on_order -= receipts
         if t % review_period == 0:
-            state = SimulationState(period=t, on_hand=on_hand.copy(), on_order=on_order.copy(),
-                                    sales_history=sales_history[: offset + t], demand_history=demand_history[
-                                        : offset + t], sales_since_last_review=sales_since_review.copy())
+            state = SimulationState(
+                period=t,
+                on_hand=on_hand.copy(),
+                on_order=on_order.copy(),
+                sales_history=sales_history[: offset + t],
+                demand_history=demand_history[: offset + t],
+                sales_since_last_review=sales_since_review.copy(),
+            )
             wanted = np.asarray(rule(state), dtype=float)
             if wanted.shape != (n_lanes,) or not np.isfinite(wanted).all():
-                raise InventoryInputError([f"the order rule returned {wanted.shape} values or non-finite ones; "
-                                           f"expected {n_lanes} finite quantities"])
+                raise InventoryInputError(
+                    [
+                        f"the order rule returned {wanted.shape} values or non-finite ones; "
+                        f"expected {n_lanes} finite quantities"
+                    ]
+                )
             quantity = orderable_quantity(wanted, pack, moq)
             sales_since_review = np.zeros(n_lanes)
             arrive = t + lead[t]
@@ -229,10 +242,17 @@ def simulate_inventory(
     total_demand = book.demand.sum(axis=0)
     fill_rate = np.divide(book.sales.sum(axis=0), total_demand, out=np.ones(n_lanes), where=total_demand > 0)
     return SimulationResult(
-        ledger=book, fill_rate=fill_rate, stockout_periods=(book.lost_sales > 1e-9).sum(axis=0),
-        average_on_hand=book.end_on_hand.mean(axis=0), holding_cost=holding, ordering_cost=ordering,
-        shortage_cost=shortage, purchase_cost=purchase,
-        total_cost=holding + ordering + shortage + (purchase if include_purchase_cost else 0.0), orders_placed=orders)
+        ledger=book,
+        fill_rate=fill_rate,
+        stockout_periods=(book.lost_sales > 1e-9).sum(axis=0),
+        average_on_hand=book.end_on_hand.mean(axis=0),
+        holding_cost=holding,
+        ordering_cost=ordering,
+        shortage_cost=shortage,
+        purchase_cost=purchase,
+        total_cost=holding + ordering + shortage + (purchase if include_purchase_cost else 0.0),
+        orders_placed=orders,
+    )
 
 
 class NaiveLastPeriodSales:
@@ -298,9 +318,17 @@ class HindsightResult:
     reorder_point: np.ndarray | None = None  # s, for the (s, S) search
 
 
-def _replay_kwargs(demand: np.ndarray, lead: np.ndarray, review_period: int, pack_size: float | np.ndarray,
-                   min_order_qty: float | np.ndarray, initial_on_hand: float | np.ndarray,
-                   initial_arrivals: np.ndarray | None, products: np.ndarray, copies: int) -> dict:
+def _replay_kwargs(
+    demand: np.ndarray,
+    lead: np.ndarray,
+    review_period: int,
+    pack_size: float | np.ndarray,
+    min_order_qty: float | np.ndarray,
+    initial_on_hand: float | np.ndarray,
+    initial_arrivals: np.ndarray | None,
+    products: np.ndarray,
+    copies: int,
+) -> dict:
     """Simulation arguments for ``copies`` lanes of each of the given products (lane-major)."""
     n_products = demand.shape[1]
 
@@ -310,15 +338,25 @@ def _replay_kwargs(demand: np.ndarray, lead: np.ndarray, review_period: int, pac
     arrivals = None
     if initial_arrivals is not None:
         arrivals = np.repeat(np.atleast_2d(initial_arrivals)[:, products], copies, axis=1)
-    return {"lead_times": np.repeat(lead[:, products], copies, axis=1), "review_period": review_period,
-            "pack_size": lanes(pack_size), "min_order_qty": lanes(min_order_qty),
-            "initial_on_hand": lanes(initial_on_hand), "initial_arrivals": arrivals}
+    return {
+        "lead_times": np.repeat(lead[:, products], copies, axis=1),
+        "review_period": review_period,
+        "pack_size": lanes(pack_size),
+        "min_order_qty": lanes(min_order_qty),
+        "initial_on_hand": lanes(initial_on_hand),
+        "initial_arrivals": arrivals,
+    }
 
 
 def _subset_costs(costs: SimulationCosts, products: np.ndarray, n_products: int, copies: int) -> SimulationCosts:
-    return SimulationCosts(**{
-        name: np.repeat(np.broadcast_to(np.asarray(getattr(costs, name), dtype=float), (n_products,))[products],
-                        copies) for name in SimulationCosts.__dataclass_fields__})
+    return SimulationCosts(
+        **{
+            name: np.repeat(
+                np.broadcast_to(np.asarray(getattr(costs, name), dtype=float), (n_products,))[products], copies
+            )
+            for name in SimulationCosts.__dataclass_fields__
+        }
+    )
 
 
 def _product_chunks(n_products: int, lanes_per_product: int, max_lanes: int) -> list[np.ndarray]:
@@ -349,7 +387,7 @@ def best_fixed_order_up_to(
     n_periods, n_products = demand.shape
     lead = np.broadcast_to(np.asarray(lead_times), (n_periods, n_products))
     window = int(lead.max()) + review_period + 1
-    window_sums = np.array([demand[max(0, t - window + 1): t + 1].sum(axis=0) for t in range(n_periods)])
+    window_sums = np.array([demand[max(0, t - window + 1) : t + 1].sum(axis=0) for t in range(n_periods)])
     low = np.zeros(n_products)
     high = np.maximum(window_sums.max(axis=0) * 1.2, 1.0)
     best_level = np.zeros(n_products)
@@ -358,10 +396,21 @@ def best_fixed_order_up_to(
         cost = np.empty((n_products, grid_size))
         for chunk in _product_chunks(n_products, grid_size, max_lanes):
             result = simulate_inventory(
-                np.repeat(demand[:, chunk], grid_size, axis=1), FixedOrderUpTo(grid[chunk].ravel()),
+                np.repeat(demand[:, chunk], grid_size, axis=1),
+                FixedOrderUpTo(grid[chunk].ravel()),
                 costs=_subset_costs(costs, chunk, n_products, grid_size),
-                **_replay_kwargs(demand, lead, review_period, pack_size, min_order_qty, initial_on_hand,
-                                 initial_arrivals, chunk, grid_size))
+                **_replay_kwargs(
+                    demand,
+                    lead,
+                    review_period,
+                    pack_size,
+                    min_order_qty,
+                    initial_on_hand,
+                    initial_arrivals,
+                    chunk,
+                    grid_size,
+                ),
+            )
             cost[chunk] = result.total_cost.reshape(len(chunk), grid_size)
         best_level = grid[np.arange(n_products), np.argmin(cost, axis=1)]
         step = (high - low) / (grid_size - 1)
@@ -369,9 +418,16 @@ def best_fixed_order_up_to(
         high = best_level + step
 
     final = simulate_inventory(
-        demand, FixedOrderUpTo(best_level), costs=costs, initial_on_hand=initial_on_hand, lead_times=lead,
-        review_period=review_period, pack_size=pack_size, min_order_qty=min_order_qty,
-        initial_arrivals=initial_arrivals)
+        demand,
+        FixedOrderUpTo(best_level),
+        costs=costs,
+        initial_on_hand=initial_on_hand,
+        lead_times=lead,
+        review_period=review_period,
+        pack_size=pack_size,
+        min_order_qty=min_order_qty,
+        initial_arrivals=initial_arrivals,
+    )
     return HindsightResult(level=best_level, total_cost=final.total_cost, simulation=final)
 
 
@@ -398,9 +454,9 @@ def best_fixed_reorder_point_order_up_to(
     n_periods, n_products = demand.shape
     lead = np.broadcast_to(np.asarray(lead_times), (n_periods, n_products))
     window = int(lead.max()) + review_period + 1
-    window_sums = np.array([demand[max(0, t - window + 1): t + 1].sum(axis=0) for t in range(n_periods)])
+    window_sums = np.array([demand[max(0, t - window + 1) : t + 1].sum(axis=0) for t in range(n_periods)])
     long_window = 4 * window
-    long_sums = np.array([demand[max(0, t - long_window + 1): t + 1].sum(axis=0) for t in range(n_periods)])
+    long_sums = np.array([demand[max(0, t - long_window + 1) : t + 1].sum(axis=0) for t in range(n_periods)])
     s_low, s_high = np.zeros(n_products), np.maximum(window_sums.max(axis=0) * 1.2, 1.0)
     gap_low, gap_high = np.zeros(n_products), np.maximum(long_sums.max(axis=0), 1.0)
     unit = np.linspace(0.0, 1.0, grid_size)
@@ -414,13 +470,25 @@ def best_fixed_reorder_point_order_up_to(
         gap_lanes = np.tile(gap_grid, (1, grid_size))
         cost = np.empty((n_products, lanes_per_product))
         for chunk in _product_chunks(n_products, lanes_per_product, max_lanes):
-            rule = FixedReorderPointOrderUpTo(reorder_point=s_lanes[chunk].ravel(),
-                                              order_up_to=(s_lanes[chunk] + gap_lanes[chunk]).ravel())
+            rule = FixedReorderPointOrderUpTo(
+                reorder_point=s_lanes[chunk].ravel(), order_up_to=(s_lanes[chunk] + gap_lanes[chunk]).ravel()
+            )
             result = simulate_inventory(
-                np.repeat(demand[:, chunk], lanes_per_product, axis=1), rule,
+                np.repeat(demand[:, chunk], lanes_per_product, axis=1),
+                rule,
                 costs=_subset_costs(costs, chunk, n_products, lanes_per_product),
-                **_replay_kwargs(demand, lead, review_period, pack_size, min_order_qty, initial_on_hand,
-                                 initial_arrivals, chunk, lanes_per_product))
+                **_replay_kwargs(
+                    demand,
+                    lead,
+                    review_period,
+                    pack_size,
+                    min_order_qty,
+                    initial_on_hand,
+                    initial_arrivals,
+                    chunk,
+                    lanes_per_product,
+                ),
+            )
             cost[chunk] = result.total_cost.reshape(len(chunk), lanes_per_product)
         best = np.argmin(cost, axis=1)
         rows = np.arange(n_products)
@@ -431,8 +499,14 @@ def best_fixed_reorder_point_order_up_to(
         gap_low, gap_high = np.maximum(best_gap - gap_step, 0.0), best_gap + gap_step
 
     final = simulate_inventory(
-        demand, FixedReorderPointOrderUpTo(best_s, best_s + best_gap), costs=costs, initial_on_hand=initial_on_hand,
-        lead_times=lead, review_period=review_period, pack_size=pack_size, min_order_qty=min_order_qty,
-        initial_arrivals=initial_arrivals)
-    return HindsightResult(level=best_s + best_gap, total_cost=final.total_cost, simulation=final,
-                           reorder_point=best_s)
+        demand,
+        FixedReorderPointOrderUpTo(best_s, best_s + best_gap),
+        costs=costs,
+        initial_on_hand=initial_on_hand,
+        lead_times=lead,
+        review_period=review_period,
+        pack_size=pack_size,
+        min_order_qty=min_order_qty,
+        initial_arrivals=initial_arrivals,
+    )
+    return HindsightResult(level=best_s + best_gap, total_cost=final.total_cost, simulation=final, reorder_point=best_s)

@@ -20,7 +20,7 @@ DEFAULT_EASE_MAX_ITEMS = 15_000
 
 
 def choose_cf_algorithm(n_items: int, ease_max_items: int = DEFAULT_EASE_MAX_ITEMS) -> str:
-    """"ease" when the catalog is small enough for the dense closed form, else "als"."""
+    """ "ease" when the catalog is small enough for the dense closed form, else "als"."""
     return "ease" if n_items <= ease_max_items else "als"
 
 

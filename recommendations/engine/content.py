@@ -106,8 +106,11 @@ class ContentRecommender(Recommender):
             raise ValueError("ContentRecommender needs data.catalog.text")
         self.n_users_, self.n_items_ = data.n_users, data.n_items
         text = data.catalog.text
-        if (isinstance(previous, ContentRecommender) and getattr(previous, "_text", None) is text
-                and previous.get_params() == self.get_params()):
+        if (
+            isinstance(previous, ContentRecommender)
+            and getattr(previous, "_text", None) is text
+            and previous.get_params() == self.get_params()
+        ):
             self.features_, self.embedding_ = previous.features_, previous.embedding_
             self.item_moments_ = previous.item_moments_
         else:

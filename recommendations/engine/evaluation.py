@@ -28,9 +28,7 @@ from recommendations.engine.data import EventLog
 from recommendations.engine.history import SparseLookup
 
 
-def split_per_user_by_time(
-    log: EventLog, test_fraction: float = 0.2, min_events: int = 2
-) -> tuple[EventLog, EventLog]:
+def split_per_user_by_time(log: EventLog, test_fraction: float = 0.2, min_events: int = 2) -> tuple[EventLog, EventLog]:
     """Each customer's last `test_fraction` of events (by time, at least one) held out.
 
     Customers with fewer than `min_events` events stay entirely in training. Ties in time keep input order.
@@ -247,8 +245,9 @@ def evaluate_recommendations(
     long_tail = float((~in_head[shown]).mean()) if len(shown) else 0.0
     by_group: dict[str, AccuracyMetrics] = {}
     if user_groups is not None:
-        by_group = accuracy_by_group(recommended, relevant, k=k, users=users, user_groups=user_groups,
-                                     per_user=per_user)
+        by_group = accuracy_by_group(
+            recommended, relevant, k=k, users=users, user_groups=user_groups, per_user=per_user
+        )
     return EvaluationReport(
         k=k,
         accuracy=_mean_accuracy(per_user, all_rows),

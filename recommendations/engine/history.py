@@ -126,5 +126,3 @@ def anchors_from_contributions(history_items: np.ndarray, contributions: np.ndar
     anchor = np.take_along_axis(history_items, best[..., None], axis=-1)[..., 0]
     best_value = np.take_along_axis(contributions, best[..., None], axis=-1)[..., 0]
     return np.where(best_value > 0, anchor, -1).astype(np.int32)
-
-

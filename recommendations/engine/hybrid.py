@@ -137,8 +137,9 @@ def available_components(data: TrainingData, config: HybridConfig) -> list[str]:
             continue
         if name == "content" and (data.catalog is None or data.catalog.text is None):
             continue
-        if name == "social" and (data.customers is None or data.customers.follows is None
-                                 or data.customers.follows.nnz == 0):
+        if name == "social" and (
+            data.customers is None or data.customers.follows is None or data.customers.follows.nnz == 0
+        ):
             continue
         if name == "segment" and (data.customers is None or data.customers.attributes is None):
             continue
@@ -319,8 +320,10 @@ class HybridRecommender(Recommender):
                         blended = rest + value * gathered[i]
             if not improved:
                 break
-        self._say(f"blend NDCG@{k} on validation {best:.4f} with " + ", ".join(
-            f"{n}={w:g}" for n, w in zip(names, weights, strict=True) if w > 0))
+        self._say(
+            f"blend NDCG@{k} on validation {best:.4f} with "
+            + ", ".join(f"{n}={w:g}" for n, w in zip(names, weights, strict=True) if w > 0)
+        )
         self.validation_ndcg_ = best
         self.validation_single_ndcg_ = single
         return {name: float(w) for name, w in zip(names, weights, strict=True)}
@@ -402,8 +405,9 @@ class HybridRecommender(Recommender):
             offset -= scale * mean
             parts.append((name, part, mean, std, weights[name]))
             scales.append(scale)
-        low_rank = [(part, scale) for (_, part, *_), scale in zip(parts, scales, strict=True)
-                    if isinstance(part, LowRankScores)]
+        low_rank = [
+            (part, scale) for (_, part, *_), scale in zip(parts, scales, strict=True) if isinstance(part, LowRankScores)
+        ]
         combined = np.zeros((len(users), self.n_items_), dtype=np.float32)
         if low_rank:
             user_side = np.hstack([scale[:, None].astype(np.float32) * part.user_factors for part, scale in low_rank])
@@ -427,8 +431,9 @@ class HybridRecommender(Recommender):
         if matrix is None:
             n_cold, m = self.cold_neighbor_items_.shape
             rows, cols = np.repeat(np.arange(n_cold), m), self.cold_neighbor_items_.ravel()
-            matrix = sp.csr_matrix((self.cold_neighbor_weights_.ravel(), (rows, cols)),
-                                   shape=(n_cold, self.n_items_), dtype=np.float32)
+            matrix = sp.csr_matrix(
+                (self.cold_neighbor_weights_.ravel(), (rows, cols)), shape=(n_cold, self.n_items_), dtype=np.float32
+            )
             self._cold_inheritance_matrix = matrix
         return matrix
 
@@ -509,10 +514,14 @@ class HybridRecommender(Recommender):
         rows = np.broadcast_to(np.arange(len(users))[:, None], items.shape)[valid]
         cols = items[valid].astype(np.int64)
         scratch = np.zeros((len(users), self.n_items_), dtype=np.float32)
-        contributions = np.stack([
-            weight * (part.values_at(rows, cols, scratch) - mean[rows]) / np.where(std[rows] > 1e-12, std[rows], 1.0)
-            for _, part, mean, std, weight in blend.parts
-        ])
+        contributions = np.stack(
+            [
+                weight
+                * (part.values_at(rows, cols, scratch) - mean[rows])
+                / np.where(std[rows] > 1e-12, std[rows], 1.0)
+                for _, part, mean, std, weight in blend.parts
+            ]
+        )
         dominant = np.argmax(contributions, axis=0)
         is_cold = np.isin(cols, self.cold_items_)
         flat = ReasonArrays.filled(cols.shape, ReasonKind.PERSONALIZED)
@@ -632,16 +641,18 @@ class HybridRecommender(Recommender):
                 else:
                     sub = model.explain(np.zeros(int(chosen.sum()), dtype=np.int64), top[chosen])
                 reasons.assign(chosen, sub)
-        return [
-            Recommendation(int(top[i]), float(best[i]), reasons.at(i)) for i in range(len(top)) if top[i] >= 0
-        ]
+        return [Recommendation(int(top[i]), float(best[i]), reasons.at(i)) for i in range(len(top)) if top[i] >= 0]
 
     # ---------------------------------------------------------------------------------- item widgets
     def similar_items_batch(
-        self, items: Sequence[int] | np.ndarray, n: int = 10, *, item_mask: np.ndarray | None = None,
+        self,
+        items: Sequence[int] | np.ndarray,
+        n: int = 10,
+        *,
+        item_mask: np.ndarray | None = None,
         n_jobs: int = 1,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """"Similar to X" for many products at once: (len(items), n) neighbour ids (-1 pad) and scores.
+        """ "Similar to X" for many products at once: (len(items), n) neighbour ids (-1 pad) and scores.
 
         Each product's co-interaction and sequential neighbours are blended (z-scores) with its content
         similarity; a product nobody has interacted with yet gets content similarity alone. Use this to
@@ -652,8 +663,9 @@ class HybridRecommender(Recommender):
         out_scores = np.full((len(items), n), np.nan, dtype=np.float32)
         is_cold = np.isin(items, self.cold_items_)
         content = self.components_.get("content")
-        sparse_models = [m for m in (self.components_.get("item_knn"), self.components_.get("sequential"))
-                         if m is not None]
+        sparse_models = [
+            m for m in (self.components_.get("item_knn"), self.components_.get("sequential")) if m is not None
+        ]
 
         def run(part: slice) -> None:
             query = items[part]
@@ -701,7 +713,7 @@ class HybridRecommender(Recommender):
         return out_items, out_scores
 
     def similar_items(self, item: int, n: int = 10, *, item_mask: np.ndarray | None = None) -> list[Recommendation]:
-        """"Similar to X" for one product (see `similar_items_batch`), each with reason SIMILAR_TO X."""
+        """ "Similar to X" for one product (see `similar_items_batch`), each with reason SIMILAR_TO X."""
         neighbours, scores = self.similar_items_batch([item], n, item_mask=item_mask)
         reason = Reason(ReasonKind.SIMILAR_TO, anchor_item=int(item))
         return [
@@ -709,7 +721,7 @@ class HybridRecommender(Recommender):
         ]
 
     def bought_together_batch(self, items: Sequence[int] | np.ndarray, n: int = 10) -> tuple[np.ndarray, np.ndarray]:
-        """"Frequently bought with X" for many products: (len(items), n) ids (-1 pad) and lift (or confidence)."""
+        """ "Frequently bought with X" for many products: (len(items), n) ids (-1 pad) and lift (or confidence)."""
         model = self.components_.get("fbt")
         if not isinstance(model, FrequentlyBoughtTogetherRecommender):
             empty = np.full((len(items), n), -1, dtype=np.int32)
@@ -717,7 +729,7 @@ class HybridRecommender(Recommender):
         return model.bought_together(np.asarray(items), n)
 
     def bought_together(self, item: int, n: int = 10) -> list[Recommendation]:
-        """"Frequently bought with X" from order baskets (lift); empty when the store has no baskets."""
+        """ "Frequently bought with X" from order baskets (lift); empty when the store has no baskets."""
         model = self.components_.get("fbt")
         if not isinstance(model, FrequentlyBoughtTogetherRecommender):
             return []

@@ -117,4 +117,3 @@ class SegmentPopularityRecommender(Recommender):
 
     def explain(self, users: np.ndarray, items: np.ndarray) -> ReasonArrays:
         return ReasonArrays.filled(np.shape(items), ReasonKind.POPULAR_WITH_SEGMENT)
-

@@ -24,9 +24,11 @@ DETAIL_FIELDS = ["name", "prefix", "scopes", "created_at", "created_by", "last_u
 
 
 class ApiKeyCreateForm(forms.ModelForm):
-    scopes = forms.MultipleChoiceField(choices=[(scope, scope) for scope in ALL_SCOPES],
-                                       widget=forms.CheckboxSelectMultiple,
-                                       help_text="customers:read and customers:write give access to personal data.")
+    scopes = forms.MultipleChoiceField(
+        choices=[(scope, scope) for scope in ALL_SCOPES],
+        widget=forms.CheckboxSelectMultiple,
+        help_text="customers:read and customers:write give access to personal data.",
+    )
 
     class Meta:
         model = ApiKey
@@ -79,12 +81,16 @@ class ApiKeyAdmin(TenantScopedAdmin):
         if change:
             super().save_model(request, obj, form, change)
             return
-        issued = api_key_create(name=form.cleaned_data["name"], scopes=form.cleaned_data["scopes"],
-                                created_by=request.user)
+        issued = api_key_create(
+            name=form.cleaned_data["name"], scopes=form.cleaned_data["scopes"], created_by=request.user
+        )
         for field in ApiKey._meta.concrete_fields:  # the admin continues with the saved row
             setattr(obj, field.attname, getattr(issued.api_key, field.attname))
-        messages.warning(request, f"New API key for {issued.api_key.name}: {issued.raw_key} — copy it now; "
-                                  "it is stored only as a digest and will not be shown again.")
+        messages.warning(
+            request,
+            f"New API key for {issued.api_key.name}: {issued.raw_key} — copy it now; "
+            "it is stored only as a digest and will not be shown again.",
+        )
 
     # -- list --------------------------------------------------------------------------------------
 

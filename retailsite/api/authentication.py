@@ -96,11 +96,16 @@ class ApiKeyAuthentication(BaseAuthentication):
             raise exceptions.AuthenticationFailed("Invalid, revoked or unknown API key.")
         _activate(request, api_key.tenant)
         # Writes made with this key are attributed to it in the audit log.
-        set_actor_for_request(Actor("api_key", api_key.prefix, getattr(request._request, "request_id", ""),
-                                    request.META.get("REMOTE_ADDR", "")))
+        set_actor_for_request(
+            Actor(
+                "api_key",
+                api_key.prefix,
+                getattr(request._request, "request_id", ""),
+                request.META.get("REMOTE_ADDR", ""),
+            )
+        )
         api_key_record_use(api_key=api_key)
-        return AnonymousUser(), ApiPrincipal(tenant=api_key.tenant, scopes=frozenset(api_key.scopes),
-                                             api_key=api_key)
+        return AnonymousUser(), ApiPrincipal(tenant=api_key.tenant, scopes=frozenset(api_key.scopes), api_key=api_key)
 
     def authenticate_header(self, request: Request) -> str:
         return 'Bearer realm="api"'
@@ -120,9 +125,11 @@ class StaffSessionAuthentication(SessionAuthentication):
         if not memberships:
             raise exceptions.AuthenticationFailed("This staff account is not a member of any store.")
         membership = membership_selected_for_staff(
-            user, wanted_tenant_id=request._request.session.get(SESSION_TENANT_KEY), memberships=memberships)
+            user, wanted_tenant_id=request._request.session.get(SESSION_TENANT_KEY), memberships=memberships
+        )
         if membership is None:
             raise exceptions.AuthenticationFailed(
-                "Choose a store in the staff admin first: the API always acts on one store.")
+                "Choose a store in the staff admin first: the API always acts on one store."
+            )
         _activate(request, membership.tenant)
         return user, ApiPrincipal(tenant=membership.tenant, scopes=scopes_for_membership(membership), user=user)

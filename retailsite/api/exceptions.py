@@ -112,8 +112,10 @@ def api_exception_handler(exc: Exception, context: Mapping[str, Any]) -> Respons
     if isinstance(exc, Conflict):
         return Response(error_body("conflict", str(exc)), status=status.HTTP_409_CONFLICT)
     if isinstance(exc, ProtectedError | RestrictedError):
-        return Response(error_body("conflict", "Other records still refer to this object, so it cannot be deleted."),
-                        status=status.HTTP_409_CONFLICT)
+        return Response(
+            error_body("conflict", "Other records still refer to this object, so it cannot be deleted."),
+            status=status.HTTP_409_CONFLICT,
+        )
     if database_unavailable(exc):
         return unavailable_response(as_json=True)  # type: ignore[return-value]
     # Imported here: rest_framework.views loads the authentication classes, which need services,
@@ -134,8 +136,11 @@ def api_exception_handler(exc: Exception, context: Mapping[str, Any]) -> Respons
         response.data = error_body("invalid", _summary(fields), fields)
         return response
     detail = getattr(exc, "detail", None)
-    code = detail.code if isinstance(detail, exceptions.ErrorDetail) and detail.code else getattr(
-        exc, "default_code", "error")
+    code = (
+        detail.code
+        if isinstance(detail, exceptions.ErrorDetail) and detail.code
+        else getattr(exc, "default_code", "error")
+    )
     message = str(detail) if isinstance(detail, str) else str(getattr(exc, "default_detail", "Request refused."))
     response.data = error_body(str(code), message)
     return response
@@ -165,10 +170,13 @@ def unavailable_response(*, as_json: bool) -> HttpResponse | Response:
     logger.warning("database unavailable; answering 503", exc_info=sys.exc_info()[1] is not None)
     headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
     if as_json:
-        return Response(error_body("unavailable", UNAVAILABLE_MESSAGE), status=status.HTTP_503_SERVICE_UNAVAILABLE,
-                        headers=headers)
-    page = ("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Back in a moment</title></head>"
-            f"<body><h1>Back in a moment</h1><p>{UNAVAILABLE_MESSAGE}</p></body></html>")
+        return Response(
+            error_body("unavailable", UNAVAILABLE_MESSAGE), status=status.HTTP_503_SERVICE_UNAVAILABLE, headers=headers
+        )
+    page = (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Back in a moment</title></head>'
+        f"<body><h1>Back in a moment</h1><p>{UNAVAILABLE_MESSAGE}</p></body></html>"
+    )
     return HttpResponse(page, status=503, headers=headers)
 
 
@@ -179,8 +187,11 @@ def server_error(request: HttpRequest) -> HttpResponse:
     503 with Retry-After (a brief outage, retry), not a 500 (a bug)."""
     if database_unavailable(sys.exc_info()[1]):
         if request.path_info.startswith("/api/"):
-            return JsonResponse(error_body("unavailable", UNAVAILABLE_MESSAGE), status=503,
-                                headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+            return JsonResponse(
+                error_body("unavailable", UNAVAILABLE_MESSAGE),
+                status=503,
+                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+            )
         return unavailable_response(as_json=False)  # type: ignore[return-value]
     if request.path_info.startswith("/api/"):
         return JsonResponse(error_body("server_error", SERVER_ERROR_MESSAGE), status=500)

@@ -1,8 +1,8 @@
 """The format of API keys: generation, parsing and hashing (no database access here).
 
-    rsk_<prefix>_<secret>
-    prefix: 12 lowercase hex characters, public, used to find the key's row;
-    secret: 43 URL-safe characters (256 random bits), never stored.
+rsk_<prefix>_<secret>
+prefix: 12 lowercase hex characters, public, used to find the key's row;
+secret: 43 URL-safe characters (256 random bits), never stored.
 """
 
 from __future__ import annotations

@@ -21,10 +21,13 @@ ERROR_SCHEMA: dict[str, Any] = {
             "type": "object",
             "required": ["code", "message", "fields"],
             "properties": {
-                "code": {"type": "string", "description": "Machine-readable: invalid, parse_error, "
-                         "not_authenticated, authentication_failed, missing_scope, permission_denied, not_found, "
-                         "method_not_allowed, not_acceptable, unsupported_media_type, conflict, throttled, "
-                         "server_error."},
+                "code": {
+                    "type": "string",
+                    "description": "Machine-readable: invalid, parse_error, "
+                    "not_authenticated, authentication_failed, missing_scope, permission_denied, not_found, "
+                    "method_not_allowed, not_acceptable, unsupported_media_type, conflict, throttled, "
+                    "server_error.",
+                },
                 "message": {"type": "string", "description": "For people; may change."},
                 "fields": {
                     "type": "object",
@@ -54,8 +57,12 @@ class ApiKeyScheme(OpenApiAuthenticationExtension):
     name = "apiKey"
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
-        return {"type": "http", "scheme": "bearer", "bearerFormat": "rsk_<prefix>_<secret>",
-                "description": "A store's API key: `Authorization: Bearer rsk_...` (or the X-API-Key header)."}
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "rsk_<prefix>_<secret>",
+            "description": "A store's API key: `Authorization: Bearer rsk_...` (or the X-API-Key header).",
+        }
 
 
 class StaffSessionScheme(OpenApiAuthenticationExtension):
@@ -63,8 +70,12 @@ class StaffSessionScheme(OpenApiAuthenticationExtension):
     name = "staffSession"
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
-        return {"type": "apiKey", "in": "cookie", "name": settings.SESSION_COOKIE_NAME,
-                "description": "A signed-in staff user's session (browsable API); writes need the CSRF token."}
+        return {
+            "type": "apiKey",
+            "in": "cookie",
+            "name": settings.SESSION_COOKIE_NAME,
+            "description": "A signed-in staff user's session (browsable API); writes need the CSRF token.",
+        }
 
 
 def _error_response(description: str, *, retry_after: bool = False) -> dict[str, Any]:
@@ -73,8 +84,9 @@ def _error_response(description: str, *, retry_after: bool = False) -> dict[str,
         "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ERROR_COMPONENT}"}}},
     }
     if retry_after:
-        response["headers"] = {"Retry-After": {"schema": {"type": "integer"},
-                                               "description": "Seconds until the limit resets."}}
+        response["headers"] = {
+            "Retry-After": {"schema": {"type": "integer"}, "description": "Seconds until the limit resets."}
+        }
     return response
 
 

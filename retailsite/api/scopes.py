@@ -44,9 +44,7 @@ def parse_scopes(values: Iterable[str]) -> list[str]:
     wanted = {value.strip() for value in values if value.strip()}
     unknown = sorted(wanted - set(ALL_SCOPES))
     if unknown:
-        raise UnknownScope(
-            f"unknown scope(s) {', '.join(unknown)}; valid scopes are: {', '.join(ALL_SCOPES)}"
-        )
+        raise UnknownScope(f"unknown scope(s) {', '.join(unknown)}; valid scopes are: {', '.join(ALL_SCOPES)}")
     if not wanted:
         raise UnknownScope(f"give at least one scope; valid scopes are: {', '.join(ALL_SCOPES)}")
     return [scope for scope in ALL_SCOPES if scope in wanted]

@@ -61,6 +61,7 @@ def api_key_get(*, prefix_or_id: str) -> ApiKey | None:
 
 # -- catalog ---------------------------------------------------------------------------------
 
+
 def product_list(*, active: bool | None = None, category: str | None = None) -> QuerySet[Product]:
     """Products in a stable order; `category` matches a category path and everything below it."""
     products = Product.objects.select_related("category").order_by("pk")
@@ -93,6 +94,7 @@ def product_prices(product_ids: Iterable[str]) -> dict[str, Any]:
 
 # -- customers -------------------------------------------------------------------------------
 
+
 def customer_list() -> QuerySet[Customer]:
     return Customer.objects.order_by("pk")
 
@@ -109,13 +111,15 @@ def customer_ids_existing(customer_ids: Iterable[str]) -> dict[str, int]:
 
 # -- orders ----------------------------------------------------------------------------------
 
+
 def _orders_with_lines() -> QuerySet[Order]:
     lines = OrderLine.objects.select_related("product").order_by("pk")
     return Order.objects.select_related("customer").prefetch_related(Prefetch("lines", queryset=lines))
 
 
-def order_list(*, customer_id: str | None = None, ordered_after: datetime | None = None,
-               ordered_before: datetime | None = None) -> QuerySet[Order]:
+def order_list(
+    *, customer_id: str | None = None, ordered_after: datetime | None = None, ordered_before: datetime | None = None
+) -> QuerySet[Order]:
     orders = _orders_with_lines().order_by("pk")
     if customer_id is not None:
         orders = orders.filter(customer__external_id=customer_id)

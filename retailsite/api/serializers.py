@@ -49,6 +49,7 @@ def _max_length(model: type, field: str) -> int:
 
 # -- fields ----------------------------------------------------------------------------------
 
+
 class PlainTextField(serializers.CharField):
     """Trimmed text without control characters or lone surrogates (neither can be stored)."""
 
@@ -114,14 +115,20 @@ def _money(**kwargs: Any) -> serializers.DecimalField:
 
 # -- products --------------------------------------------------------------------------------
 
+
 class ProductInputSerializer(serializers.Serializer):
     """A product as a partner sends it. PUT and bulk upsert replace every field (omitted ones take the default)."""
 
     product_id = PlainTextField(source="external_id", max_length=_max_length(Product, "external_id"))
     name = PlainTextField(max_length=_max_length(Product, "name"))
     description = PlainTextField(max_length=MAX_DESCRIPTION_LENGTH, allow_blank=True, default="")
-    category = ParsedTextField(parse=parse_category_path, allow_null=True, allow_blank=True, default=None,
-                               help_text="Category path such as 'Home > Kitchen'; missing levels are created.")
+    category = ParsedTextField(
+        parse=parse_category_path,
+        allow_null=True,
+        allow_blank=True,
+        default=None,
+        help_text="Category path such as 'Home > Kitchen'; missing levels are created.",
+    )
     brand = PlainTextField(max_length=_max_length(Product, "brand"), allow_blank=True, default="")
     tags = serializers.ListField(child=PlainTextField(max_length=MAX_TAG_LENGTH), max_length=100, default=list)
     price = _money(default=Decimal("0"))
@@ -171,10 +178,12 @@ class ProductBulkInputSerializer(serializers.Serializer):
 
 
 class ProductListFilterSerializer(serializers.Serializer):
-    active = serializers.BooleanField(required=False, allow_null=True, default=None,
-                                      help_text="Only active (true) or inactive (false) products.")
-    category = PlainTextField(required=False, max_length=1000,
-                         help_text="A category path; products in it and in its sub-categories.")
+    active = serializers.BooleanField(
+        required=False, allow_null=True, default=None, help_text="Only active (true) or inactive (false) products."
+    )
+    category = PlainTextField(
+        required=False, max_length=1000, help_text="A category path; products in it and in its sub-categories."
+    )
 
     class Meta:
         ref_name = "ProductListFilter"
@@ -182,21 +191,31 @@ class ProductListFilterSerializer(serializers.Serializer):
 
 # -- customers -------------------------------------------------------------------------------
 
+
 class CustomerInputSerializer(serializers.Serializer):
     """A customer with personal data (needs customers:write). PUT and bulk upsert replace every field."""
 
     customer_id = PlainTextField(source="external_id", max_length=_max_length(Customer, "external_id"))
-    email = ParsedTextField(parse=parse_email, max_length=_max_length(Customer, "email"), allow_blank=True,
-                            default="")
+    email = ParsedTextField(parse=parse_email, max_length=_max_length(Customer, "email"), allow_blank=True, default="")
     name = PlainTextField(max_length=_max_length(Customer, "name"), allow_blank=True, default="")
     phone = PlainTextField(max_length=_max_length(Customer, "phone"), allow_blank=True, default="")
     address = PlainTextField(max_length=_max_length(Customer, "address"), allow_blank=True, default="")
     birth_year = serializers.IntegerField(min_value=MIN_BIRTH_YEAR, allow_null=True, default=None)
-    gender = ParsedTextField(parse=parse_gender, max_length=20, allow_blank=True, default="",
-                             help_text="F, M, X or empty (also female/male/other).")
+    gender = ParsedTextField(
+        parse=parse_gender,
+        max_length=20,
+        allow_blank=True,
+        default="",
+        help_text="F, M, X or empty (also female/male/other).",
+    )
     city = PlainTextField(max_length=_max_length(Customer, "city"), allow_blank=True, default="")
-    country = ParsedTextField(parse=parse_country, max_length=2, allow_blank=True, default="",
-                              help_text="Two-letter ISO 3166 code such as FR.")
+    country = ParsedTextField(
+        parse=parse_country,
+        max_length=2,
+        allow_blank=True,
+        default="",
+        help_text="Two-letter ISO 3166 code such as FR.",
+    )
     signed_up_at = StoreDateTimeField(allow_null=True, default=None)
     personalization_consent = serializers.BooleanField(default=True)
     marketing_consent = serializers.BooleanField(default=False)
@@ -245,11 +264,15 @@ class CustomerBulkInputSerializer(serializers.Serializer):
 
 # -- orders ----------------------------------------------------------------------------------
 
+
 class OrderLineInputSerializer(serializers.Serializer):
     product_id = PlainTextField(source="product_external_id", max_length=_max_length(Product, "external_id"))
     quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY)
-    unit_price = _money(required=False, allow_null=True,
-                        help_text="Defaults to the line's current price, or the product's price for a new line.")
+    unit_price = _money(
+        required=False,
+        allow_null=True,
+        help_text="Defaults to the line's current price, or the product's price for a new line.",
+    )
 
     class Meta:
         ref_name = "OrderLineInput"
@@ -259,9 +282,14 @@ class OrderInputSerializer(serializers.Serializer):
     """An order with all its lines. PUT and bulk upsert replace the lines; PATCH replaces them only if given."""
 
     order_id = PlainTextField(source="external_id", max_length=_max_length(Order, "external_id"))
-    customer_id = PlainTextField(source="customer_external_id", max_length=_max_length(Customer, "external_id"),
-                            allow_null=True, allow_blank=True, default=None,
-                            help_text="The buyer's customer_id; null for a guest order.")
+    customer_id = PlainTextField(
+        source="customer_external_id",
+        max_length=_max_length(Customer, "external_id"),
+        allow_null=True,
+        allow_blank=True,
+        default=None,
+        help_text="The buyer's customer_id; null for a guest order.",
+    )
     ordered_at = StoreDateTimeField()
     channel = PlainTextField(max_length=_max_length(Order, "channel"), allow_blank=True, default="")
     lines = OrderLineInputSerializer(many=True, allow_empty=False, max_length=MAX_BATCH_ITEMS)
@@ -321,6 +349,7 @@ class OrderListFilterSerializer(serializers.Serializer):
 
 # -- bulk results ----------------------------------------------------------------------------
 
+
 class BulkUpsertOutputSerializer(serializers.Serializer):
     created = serializers.ListField(child=serializers.CharField(), help_text="External ids of the new objects.")
     updated = serializers.ListField(child=serializers.CharField(), help_text="External ids of the replaced objects.")
@@ -331,19 +360,34 @@ class BulkUpsertOutputSerializer(serializers.Serializer):
 
 # -- events ----------------------------------------------------------------------------------
 
+
 class EventInputSerializer(serializers.Serializer):
-    event_id = PlainTextField(required=False, max_length=200,
-                         help_text="Your id for this event: sending it again never stores it twice.")
-    customer_id = PlainTextField(source="customer_external_id", required=False, allow_null=True, allow_blank=True,
-                            max_length=_max_length(Customer, "external_id"))
-    session_id = PlainTextField(required=False, allow_blank=True, max_length=100,
-                           help_text="An anonymous visitor's session; needed when there is no customer_id.")
+    event_id = PlainTextField(
+        required=False, max_length=200, help_text="Your id for this event: sending it again never stores it twice."
+    )
+    customer_id = PlainTextField(
+        source="customer_external_id",
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        max_length=_max_length(Customer, "external_id"),
+    )
+    session_id = PlainTextField(
+        required=False,
+        allow_blank=True,
+        max_length=100,
+        help_text="An anonymous visitor's session; needed when there is no customer_id.",
+    )
     product_id = PlainTextField(source="product_external_id", max_length=_max_length(Product, "external_id"))
     event_type = serializers.ChoiceField(choices=EventType.choices)
     value = BoundedFloatField(required=False, allow_null=True, help_text="The rating for a rating event.")
     occurred_at = StoreDateTimeField(required=False, allow_null=True, help_text="Defaults to the time received.")
-    recommendation_id = PlainTextField(required=False, allow_blank=True, max_length=64,
-                                  help_text="The recommendation_id of the list the shopper acted on, if any.")
+    recommendation_id = PlainTextField(
+        required=False,
+        allow_blank=True,
+        max_length=64,
+        help_text="The recommendation_id of the list the shopper acted on, if any.",
+    )
 
     class Meta:
         ref_name = "EventInput"
@@ -376,6 +420,7 @@ class EventIngestOutputSerializer(serializers.Serializer):
 
 # -- misc ------------------------------------------------------------------------------------
 
+
 class WhoAmIOutputSerializer(serializers.Serializer):
     store = serializers.CharField(help_text="The store's slug.")
     store_name = serializers.CharField()
@@ -385,4 +430,3 @@ class WhoAmIOutputSerializer(serializers.Serializer):
 
     class Meta:
         ref_name = "WhoAmI"
-

@@ -46,12 +46,24 @@ LAST_USED_RESOLUTION = timedelta(minutes=1)
 MAX_KEY_NAME_LENGTH = ApiKey._meta.get_field("name").max_length
 
 PRODUCT_FIELDS = ("name", "description", "category", "brand", "tags", "price", "cost", "active")
-CUSTOMER_FIELDS = ("email", "name", "phone", "address", "birth_year", "gender", "city", "country", "signed_up_at",
-                   "personalization_consent", "marketing_consent")
+CUSTOMER_FIELDS = (
+    "email",
+    "name",
+    "phone",
+    "address",
+    "birth_year",
+    "gender",
+    "city",
+    "country",
+    "signed_up_at",
+    "personalization_consent",
+    "marketing_consent",
+)
 ORDER_FIELDS = ("customer", "ordered_at", "channel")
 
 
 # -- API keys --------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class IssuedApiKey:
@@ -72,8 +84,9 @@ def api_key_create(*, name: str, scopes: Iterable[str], created_by: AbstractBase
     while selectors.api_key_prefix_in_use(prefix):  # 48 random bits: practically never loops
         prefix = generate_prefix()
     raw_key = compose_key(prefix)
-    api_key = ApiKey.objects.create(name=clean_name, prefix=prefix, secret_hash=hash_key(raw_key),
-                                    scopes=clean_scopes, created_by=created_by)
+    api_key = ApiKey.objects.create(
+        name=clean_name, prefix=prefix, secret_hash=hash_key(raw_key), scopes=clean_scopes, created_by=created_by
+    )
     return IssuedApiKey(api_key=api_key, raw_key=raw_key)
 
 
@@ -95,6 +108,7 @@ def api_key_record_use(*, api_key: ApiKey, now: datetime | None = None) -> None:
 
 
 # -- shared ----------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class UpsertResult:
@@ -122,9 +136,14 @@ def _unique_violation(what: str) -> Conflict:
     return Conflict(f"{what} was changed by another request at the same time; retry the request.")
 
 
-def _upsert_by_external_id(model: type[ModelT], items: Sequence[Mapping[str, Any]], *, fields: Sequence[str],
-                           apply: Callable[[ModelT, Mapping[str, Any]], None],
-                           bulk: bool = True) -> tuple[UpsertResult, list[ModelT]]:
+def _upsert_by_external_id(
+    model: type[ModelT],
+    items: Sequence[Mapping[str, Any]],
+    *,
+    fields: Sequence[str],
+    apply: Callable[[ModelT, Mapping[str, Any]], None],
+    bulk: bool = True,
+) -> tuple[UpsertResult, list[ModelT]]:
     """Create or fully replace `model` rows by external id. Returns the rows in input order.
 
     `bulk=False` saves row by row, for models whose save() must run (Customer keeps its
@@ -153,6 +172,7 @@ def _upsert_by_external_id(model: type[ModelT], items: Sequence[Mapping[str, Any
 
 # -- catalog ---------------------------------------------------------------------------------
 
+
 class _CategoryResolver:
     """Category paths to rows, creating missing levels (parents first), remembered per request."""
 
@@ -165,8 +185,9 @@ class _CategoryResolver:
             path = category_path(names[:depth])
             category = self._known.get(path)
             if category is None:
-                category, _ = Category.objects.get_or_create(path=path, defaults={"name": names[depth - 1],
-                                                                                   "parent": parent})
+                category, _ = Category.objects.get_or_create(
+                    path=path, defaults={"name": names[depth - 1], "parent": parent}
+                )
                 self._known[path] = category
             parent = category
         return parent
@@ -181,18 +202,21 @@ def _product_applier(categories: _CategoryResolver) -> Callable[[Product, Mappin
                 product.category = categories.resolve(data["category"])
             else:
                 setattr(product, field, data[field])
+
     return apply
 
 
 def product_create(*, data: Mapping[str, Any]) -> Product:
     """A new product; Conflict if its product_id is taken."""
     if selectors.product_get(product_id=data["external_id"]) is not None:
-        raise Conflict(f"Product {data['external_id']!r} already exists; change it with PUT or PATCH, "
-                       "or use the bulk upsert.")
+        raise Conflict(
+            f"Product {data['external_id']!r} already exists; change it with PUT or PATCH, or use the bulk upsert."
+        )
     try:
         with transaction.atomic():
-            _, rows = _upsert_by_external_id(Product, [data], fields=PRODUCT_FIELDS,
-                                             apply=_product_applier(_CategoryResolver()))
+            _, rows = _upsert_by_external_id(
+                Product, [data], fields=PRODUCT_FIELDS, apply=_product_applier(_CategoryResolver())
+            )
     except IntegrityError:
         raise _unique_violation(f"Product {data['external_id']!r}") from None
     return rows[0]
@@ -209,8 +233,9 @@ def product_update(*, product: Product, data: Mapping[str, Any]) -> Product:
 def product_delete(*, product: Product) -> None:
     """Delete a product; a product with order lines is refused (deactivate it instead)."""
     if product.order_lines.exists():
-        raise Conflict(f"Product {product.external_id!r} appears in orders and cannot be deleted; "
-                       "set active to false instead.")
+        raise Conflict(
+            f"Product {product.external_id!r} appears in orders and cannot be deleted; set active to false instead."
+        )
     with transaction.atomic():
         product.delete()
 
@@ -220,8 +245,9 @@ def product_bulk_upsert(*, items: Sequence[Mapping[str, Any]]) -> UpsertResult:
     _refuse_duplicates(items, key="external_id", field="product_id", path="items")
     try:
         with transaction.atomic():
-            result, _ = _upsert_by_external_id(Product, items, fields=PRODUCT_FIELDS,
-                                               apply=_product_applier(_CategoryResolver()))
+            result, _ = _upsert_by_external_id(
+                Product, items, fields=PRODUCT_FIELDS, apply=_product_applier(_CategoryResolver())
+            )
             catalog_changed(require_tenant_id())  # bulk writes send no model signals
     except IntegrityError:
         raise _unique_violation("A product in this batch") from None
@@ -229,6 +255,7 @@ def product_bulk_upsert(*, items: Sequence[Mapping[str, Any]]) -> UpsertResult:
 
 
 # -- customers -------------------------------------------------------------------------------
+
 
 def _apply_customer(customer: Customer, data: Mapping[str, Any]) -> None:
     for field in CUSTOMER_FIELDS:
@@ -238,12 +265,14 @@ def _apply_customer(customer: Customer, data: Mapping[str, Any]) -> None:
 
 def customer_create(*, data: Mapping[str, Any]) -> Customer:
     if selectors.customer_get(customer_id=data["external_id"]) is not None:
-        raise Conflict(f"Customer {data['external_id']!r} already exists; change it with PUT or PATCH, "
-                       "or use the bulk upsert.")
+        raise Conflict(
+            f"Customer {data['external_id']!r} already exists; change it with PUT or PATCH, or use the bulk upsert."
+        )
     try:
         with transaction.atomic():
-            _, rows = _upsert_by_external_id(Customer, [data], fields=CUSTOMER_FIELDS, apply=_apply_customer,
-                                             bulk=False)
+            _, rows = _upsert_by_external_id(
+                Customer, [data], fields=CUSTOMER_FIELDS, apply=_apply_customer, bulk=False
+            )
     except IntegrityError:
         raise _unique_violation(f"Customer {data['external_id']!r}") from None
     return rows[0]
@@ -273,8 +302,9 @@ def customer_bulk_upsert(*, items: Sequence[Mapping[str, Any]]) -> UpsertResult:
     _refuse_duplicates(items, key="external_id", field="customer_id", path="items")
     try:
         with transaction.atomic():
-            result, rows = _upsert_by_external_id(Customer, items, fields=CUSTOMER_FIELDS, apply=_apply_customer,
-                                                  bulk=False)
+            result, rows = _upsert_by_external_id(
+                Customer, items, fields=CUSTOMER_FIELDS, apply=_apply_customer, bulk=False
+            )
             _purge_if_consent_withdrawn(rows, items)
     except IntegrityError:
         raise _unique_violation("A customer in this batch") from None
@@ -282,6 +312,7 @@ def customer_bulk_upsert(*, items: Sequence[Mapping[str, Any]]) -> UpsertResult:
 
 
 # -- orders ----------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class _OrderReferences:
@@ -310,14 +341,16 @@ def _order_references(orders: Sequence[Mapping[str, Any]], *, path: str, batch: 
             earlier = first_line.setdefault(product, line_index)
             if earlier != line_index:
                 errors[f"{where}lines[{line_index}].product_id"] = [
-                    f"Product {product!r} is already on line {earlier} of this order; give one line per product."]
+                    f"Product {product!r} is already on line {earlier} of this order; give one line per product."
+                ]
     if errors:
         raise InvalidInput(errors)
     return _OrderReferences(customers=customers, products=products, prices=selectors.product_prices(product_ids))
 
 
-def _write_orders(orders: Sequence[Mapping[str, Any]], refs: _OrderReferences,
-                  existing: Mapping[str, Order]) -> UpsertResult:
+def _write_orders(
+    orders: Sequence[Mapping[str, Any]], refs: _OrderReferences, existing: Mapping[str, Order]
+) -> UpsertResult:
     """Upsert order headers, then make each order's lines exactly the given ones (when lines are given)."""
     tenant_id = require_tenant_id()
     new: list[Order] = []
@@ -337,8 +370,7 @@ def _write_orders(orders: Sequence[Mapping[str, Any]], refs: _OrderReferences,
         Order.objects.bulk_update(changed, fields=["customer_id", "ordered_at", "channel"], batch_size=200)
     with_lines = {o.external_id: o.pk for o in (*new, *changed)}
     wanted = {with_lines[d["external_id"]]: d["lines"] for d in orders if "lines" in d}
-    old_lines = {(line.order_id, line.product_id): line
-                 for line in OrderLine.objects.filter(order_id__in=list(wanted))}
+    old_lines = {(line.order_id, line.product_id): line for line in OrderLine.objects.filter(order_id__in=list(wanted))}
     keep: set[tuple[int, int]] = set()
     create: list[OrderLine] = []
     update: list[OrderLine] = []
@@ -350,8 +382,15 @@ def _write_orders(orders: Sequence[Mapping[str, Any]], refs: _OrderReferences,
             price = line.get("unit_price")
             if current is None:
                 price = price if price is not None else refs.prices[line["product_external_id"]]
-                create.append(OrderLine(tenant_id=tenant_id, order_id=order_pk, product_id=product_pk,
-                                        quantity=line["quantity"], unit_price=price))
+                create.append(
+                    OrderLine(
+                        tenant_id=tenant_id,
+                        order_id=order_pk,
+                        product_id=product_pk,
+                        quantity=line["quantity"],
+                        unit_price=price,
+                    )
+                )
             else:
                 current.quantity = line["quantity"]
                 current.unit_price = price if price is not None else current.unit_price
@@ -369,8 +408,9 @@ def _write_orders(orders: Sequence[Mapping[str, Any]], refs: _OrderReferences,
 def order_create(*, data: Mapping[str, Any]) -> Order:
     """A new order with its lines; unknown customer or product ids are refused with field errors."""
     if selectors.order_get(order_id=data["external_id"]) is not None:
-        raise Conflict(f"Order {data['external_id']!r} already exists; change it with PUT or PATCH, "
-                       "or use the bulk upsert.")
+        raise Conflict(
+            f"Order {data['external_id']!r} already exists; change it with PUT or PATCH, or use the bulk upsert."
+        )
     refs = _order_references([data], path="", batch=False)
     try:
         with transaction.atomic():
@@ -407,6 +447,7 @@ def order_bulk_upsert(*, items: Sequence[Mapping[str, Any]]) -> UpsertResult:
 
 # -- events ----------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class EventIngestResult:
     received: int
@@ -431,21 +472,28 @@ def event_identity(event: Mapping[str, Any], *, idempotency_key: str | None, ind
     if idempotency_key:
         return _digest("api-idempotency-key", idempotency_key, str(index))
     value = event.get("value")
-    return event_dedupe_key(customer=event.get("customer_external_id") or "", session=event.get("session_id") or "",
-                            product=event["product_external_id"], event_type=event["event_type"],
-                            occurred_at_utc=event["occurred_at"].astimezone(UTC).isoformat(), value=value)
+    return event_dedupe_key(
+        customer=event.get("customer_external_id") or "",
+        session=event.get("session_id") or "",
+        product=event["product_external_id"],
+        event_type=event["event_type"],
+        occurred_at_utc=event["occurred_at"].astimezone(UTC).isoformat(),
+        value=value,
+    )
 
 
-def events_ingest(*, events: Sequence[Mapping[str, Any]], idempotency_key: str | None = None,
-                  path: str = "events", batch: bool = True) -> EventIngestResult:
+def events_ingest(
+    *, events: Sequence[Mapping[str, Any]], idempotency_key: str | None = None, path: str = "events", batch: bool = True
+) -> EventIngestResult:
     """Store behavioural events once each; a retried call (same ids or Idempotency-Key) adds nothing.
 
     Unknown customer or product ids refuse the whole call with field errors.
     """
     now = timezone.now()
     events = [{**event, "occurred_at": event.get("occurred_at") or now} for event in events]
-    customers = selectors.customer_ids_existing(e["customer_external_id"] for e in events
-                                                if e.get("customer_external_id"))
+    customers = selectors.customer_ids_existing(
+        e["customer_external_id"] for e in events if e.get("customer_external_id")
+    )
     products = selectors.product_ids_existing(e["product_external_id"] for e in events)
     errors: dict[str, list[str]] = {}
     for index, event in enumerate(events):
@@ -465,9 +513,14 @@ def events_ingest(*, events: Sequence[Mapping[str, Any]], idempotency_key: str |
             continue  # the same event twice in one call is stored once
         customer = event.get("customer_external_id")
         by_key[key] = Event(
-            tenant_id=tenant_id, dedupe_key=key, customer_id=customers[customer] if customer else None,
-            session_id=event.get("session_id") or "", product_id=products[event["product_external_id"]],
-            event_type=event["event_type"], value=event.get("value"), occurred_at=event["occurred_at"],
+            tenant_id=tenant_id,
+            dedupe_key=key,
+            customer_id=customers[customer] if customer else None,
+            session_id=event.get("session_id") or "",
+            product_id=products[event["product_external_id"]],
+            event_type=event["event_type"],
+            value=event.get("value"),
+            occurred_at=event["occurred_at"],
             recommendation_id=event.get("recommendation_id") or "",
         )
     stored = set(Event.objects.filter(dedupe_key__in=list(by_key)).values_list("dedupe_key", flat=True))

@@ -116,8 +116,9 @@ def _purchase_dedupe_key(order_external_id: str, product_external_id: str) -> st
     return hashlib.sha256(f"storefront-purchase\x1f{order_external_id}\x1f{product_external_id}".encode()).hexdigest()
 
 
-def order_place(*, customer: Customer, lines: Sequence[CartLine], session_id: str = "",
-                channel: str = WEB_CHANNEL) -> Order:
+def order_place(
+    *, customer: Customer, lines: Sequence[CartLine], session_id: str = "", channel: str = WEB_CHANNEL
+) -> Order:
     """Turn a cart into a real order of the current store, at the products' current prices.
 
     Writes the order, one line per product (quantities of repeated products are added up) and,
@@ -147,19 +148,32 @@ def order_place(*, customer: Customer, lines: Sequence[CartLine], session_id: st
         now = timezone.now()
         order = Order.objects.create(
             external_id=f"{channel}-{now:%Y%m%d}-{secrets.token_hex(5).upper()}",
-            customer=customer, ordered_at=now, channel=channel,
+            customer=customer,
+            ordered_at=now,
+            channel=channel,
         )
-        OrderLine.objects.bulk_create([
-            OrderLine(tenant_id=tenant_id, order=order, product_id=pid, quantity=quantity,
-                      unit_price=products[pid].price)
-            for pid, quantity in quantities.items()
-        ])
-        if customer.personalization_consent:
-            Event.objects.bulk_create([
-                Event(tenant_id=tenant_id, customer=customer, session_id=session_id, product_id=pid,
-                      event_type=EventType.PURCHASE, occurred_at=now,
-                      dedupe_key=_purchase_dedupe_key(order.external_id, products[pid].external_id),
-                      recommendation_id=attribution.get(pid, "")[:64])
+        OrderLine.objects.bulk_create(
+            [
+                OrderLine(
+                    tenant_id=tenant_id, order=order, product_id=pid, quantity=quantity, unit_price=products[pid].price
+                )
                 for pid, quantity in quantities.items()
-            ])
+            ]
+        )
+        if customer.personalization_consent:
+            Event.objects.bulk_create(
+                [
+                    Event(
+                        tenant_id=tenant_id,
+                        customer=customer,
+                        session_id=session_id,
+                        product_id=pid,
+                        event_type=EventType.PURCHASE,
+                        occurred_at=now,
+                        dedupe_key=_purchase_dedupe_key(order.external_id, products[pid].external_id),
+                        recommendation_id=attribution.get(pid, "")[:64],
+                    )
+                    for pid, quantity in quantities.items()
+                ]
+            )
     return order

@@ -17,8 +17,14 @@ from .metrics import celery_task_duration_seconds, celery_tasks_total
 # Start times by task id, per process (a pool process runs one task at a time; eager tasks nest).
 _started: dict[str, float] = {}
 
-_OUTCOMES = {"SUCCESS": "succeeded", "FAILURE": "failed", "RETRY": "retried", "REJECTED": "rejected",
-             "IGNORED": "ignored", "REVOKED": "revoked"}
+_OUTCOMES = {
+    "SUCCESS": "succeeded",
+    "FAILURE": "failed",
+    "RETRY": "retried",
+    "REJECTED": "rejected",
+    "IGNORED": "ignored",
+    "REVOKED": "revoked",
+}
 
 
 def _task_name(task: Any, sender: Any = None) -> str:

@@ -31,21 +31,26 @@ REQUEST_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0
 TASK_BUCKETS = (0.05, 0.25, 1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 1800.0, 3600.0, 10800.0)
 
 http_requests_total = Counter(
-    "retailsite_http_requests", "HTTP requests answered, by route pattern, method and status code.",
+    "retailsite_http_requests",
+    "HTTP requests answered, by route pattern, method and status code.",
     ["route", "method", "status"],
 )
 http_request_duration_seconds = Histogram(
-    "retailsite_http_request_duration_seconds", "Time to answer an HTTP request, by route, method and status.",
-    ["route", "method", "status"], buckets=REQUEST_BUCKETS,
+    "retailsite_http_request_duration_seconds",
+    "Time to answer an HTTP request, by route, method and status.",
+    ["route", "method", "status"],
+    buckets=REQUEST_BUCKETS,
 )
 celery_tasks_total = Counter(
-    "retailsite_celery_tasks", "Celery tasks finished, by task name and outcome "
-    "(succeeded, failed, retried, rejected, revoked).",
+    "retailsite_celery_tasks",
+    "Celery tasks finished, by task name and outcome (succeeded, failed, retried, rejected, revoked).",
     ["task", "outcome"],
 )
 celery_task_duration_seconds = Histogram(
-    "retailsite_celery_task_duration_seconds", "Run time of a Celery task, by task name and outcome.",
-    ["task", "outcome"], buckets=TASK_BUCKETS,
+    "retailsite_celery_task_duration_seconds",
+    "Run time of a Celery task, by task name and outcome.",
+    ["task", "outcome"],
+    buckets=TASK_BUCKETS,
 )
 
 
@@ -63,7 +68,8 @@ class ModelAgeCollector(Collector):
             labels=["tenant", "model"],
         )
         scrape_ok = GaugeMetricFamily(
-            "retailsite_model_age_scrape_success", "1 when the model ages could be read from the database.",
+            "retailsite_model_age_scrape_success",
+            "1 when the model ages could be read from the database.",
         )
         try:
             rows = active_model_activation_times()

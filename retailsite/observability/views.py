@@ -43,6 +43,7 @@ def has_metrics_token(request: HttpRequest) -> bool:
 @require_GET
 def metrics_view(request: HttpRequest) -> HttpResponse:
     if not (is_local_request(request) or has_metrics_token(request)):
-        return HttpResponse("Metrics are served to localhost or with the metrics bearer token.\n",
-                            status=403, content_type="text/plain")
+        return HttpResponse(
+            "Metrics are served to localhost or with the metrics bearer token.\n", status=403, content_type="text/plain"
+        )
     return HttpResponse(render_metrics(), content_type=CONTENT_TYPE_LATEST)

@@ -60,8 +60,18 @@ class ReadOnlyTenantAdmin(TenantScopedAdmin):
 
 @admin.register(AuditLogEntry)
 class AuditLogEntryAdmin(ReadOnlyTenantAdmin):
-    list_display = ["seq", "occurred_at", "actor", "action", "object_type", "object_id", "changed_field_names",
-                    "row_count", "request_id", "client_ip"]
+    list_display = [
+        "seq",
+        "occurred_at",
+        "actor",
+        "action",
+        "object_type",
+        "object_id",
+        "changed_field_names",
+        "row_count",
+        "request_id",
+        "client_ip",
+    ]
     list_filter = ["action", "object_type", "occurred_at"]
     search_fields = ["=object_id", "=request_id", "actor", "=client_ip"]
     search_help_text = "An object id, a request id or an IP address (exact), or part of an actor (user:12)."
@@ -100,8 +110,9 @@ class PrivacyCustomerAdmin(CustomerAdmin):
 
     # -- reads of personal data are audited ----------------------------------------------------------
 
-    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
-                    extra_context: dict[str, Any] | None = None) -> HttpResponse:
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
         response = super().change_view(request, object_id, form_url, extra_context)
         original = getattr(response, "context_data", {}).get("original") if response.status_code == 200 else None
         if original is not None and request.method == "GET" and request_can(request, Capability.VIEW_PERSONAL_DATA):
@@ -112,8 +123,9 @@ class PrivacyCustomerAdmin(CustomerAdmin):
         response = super().changelist_view(request, extra_context)
         changelist = getattr(response, "context_data", {}).get("cl") if response.status_code == 200 else None
         hidden = self._hidden_fields(request)
-        shows_personal = any(column in self.personal_fields and column not in hidden
-                             for column in self.get_list_display(request))
+        shows_personal = any(
+            column in self.personal_fields and column not in hidden for column in self.get_list_display(request)
+        )
         if changelist is not None and shows_personal:
             shown: dict[int, list[int]] = {}  # a platform superuser's list spans stores
             for customer in changelist.result_list:
@@ -126,13 +138,14 @@ class PrivacyCustomerAdmin(CustomerAdmin):
 
     @admin.action(description="Export personal data (zip)", permissions=["export_personal_data"])
     def export_personal_data(self, request: HttpRequest, queryset: QuerySet[Customer]) -> HttpResponse | None:
-        customers = list(queryset[:MAX_EXPORT_SELECTION + 1])
+        customers = list(queryset[: MAX_EXPORT_SELECTION + 1])
         if not customers:  # e.g. ids of another store's customers: not found here, so nothing to export
             self.message_user(request, "None of the selected customers exists in this store.", messages.ERROR)
             return None
         if len(customers) > MAX_EXPORT_SELECTION:
-            self.message_user(request, f"Select at most {MAX_EXPORT_SELECTION} customers to export at once.",
-                              messages.ERROR)
+            self.message_user(
+                request, f"Select at most {MAX_EXPORT_SELECTION} customers to export at once.", messages.ERROR
+            )
             return None
         if len(customers) == 1:
             payload, name = customer_export_zip(customers[0]), f"customer-{customers[0].pk}.zip"
@@ -149,28 +162,37 @@ class PrivacyCustomerAdmin(CustomerAdmin):
 
     @admin.action(description="Erase personal data…", permissions=["erase_personal_data"])
     def erase_personal_data(self, request: HttpRequest, queryset: QuerySet[Customer]) -> TemplateResponse | None:
-        customers = list(queryset[:MAX_ERASE_SELECTION + 1])
+        customers = list(queryset[: MAX_ERASE_SELECTION + 1])
         if not customers:
             self.message_user(request, "None of the selected customers exists in this store.", messages.ERROR)
             return None
         if len(customers) > MAX_ERASE_SELECTION:
-            self.message_user(request, f"Select at most {MAX_ERASE_SELECTION} customers to erase at once.",
-                              messages.ERROR)
+            self.message_user(
+                request, f"Select at most {MAX_ERASE_SELECTION} customers to erase at once.", messages.ERROR
+            )
             return None
         if request.POST.get("confirm") == "yes":
             for customer in customers:
                 customer_erasure_perform(customer=customer)
-            self.message_user(request, f"Erased {len(customers)} customer(s): personal data removed, orders "
-                                       "kept anonymized, a retrain queued.", messages.SUCCESS)
+            self.message_user(
+                request,
+                f"Erased {len(customers)} customer(s): personal data removed, orders "
+                "kept anonymized, a retrain queued.",
+                messages.SUCCESS,
+            )
             return None
-        return TemplateResponse(request, "privacy/erase_confirm.html", {
-            **self.admin_site.each_context(request),
-            "title": "Erase personal data?",
-            "opts": self.model._meta,
-            "customers": customers,
-            "action_name": "erase_personal_data",
-            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
-        })
+        return TemplateResponse(
+            request,
+            "privacy/erase_confirm.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": "Erase personal data?",
+                "opts": self.model._meta,
+                "customers": customers,
+                "action_name": "erase_personal_data",
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            },
+        )
 
 
 admin.site.unregister(Customer)

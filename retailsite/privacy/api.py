@@ -25,7 +25,8 @@ class CustomerExportApi(TenantApiView):
     scope_map = {"GET": Scope.CUSTOMERS_READ}
 
     @extend_schema(
-        tags=["customers"], summary="Export everything held about a customer (zip: JSON and CSVs)",
+        tags=["customers"],
+        summary="Export everything held about a customer (zip: JSON and CSVs)",
         responses={(200, "application/zip"): OpenApiResponse(OpenApiTypes.BINARY, description="The export.")},
     )
     def get(self, request: Request, customer_id: str) -> HttpResponse:

@@ -17,5 +17,6 @@ class PrivacyConfig(AppConfig):
             if table not in rls.APPEND_ONLY_TABLES:
                 rls.APPEND_ONLY_TABLES.append(table)
         # After every migrate: audit triggers on every tenant table, including ones added since.
-        post_migrate.connect(triggers.post_migrate_install_audit_triggers, sender=self,
-                             dispatch_uid="privacy_install_audit_triggers")
+        post_migrate.connect(
+            triggers.post_migrate_install_audit_triggers, sender=self, dispatch_uid="privacy_install_audit_triggers"
+        )

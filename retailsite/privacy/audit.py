@@ -32,11 +32,33 @@ def audit_timestamp(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def audit_canonical(*, tenant_id: int, seq: int, occurred_at: dt.datetime, actor: str, action: str,
-                    object_type: str, object_id: str, changed_fields: Sequence[str], row_count: int,
-                    request_id: str, client_ip: str) -> str:
-    values: list[Any] = [int(tenant_id), int(seq), audit_timestamp(occurred_at), actor, action, object_type,
-                         object_id, list(changed_fields), int(row_count), request_id, client_ip]
+def audit_canonical(
+    *,
+    tenant_id: int,
+    seq: int,
+    occurred_at: dt.datetime,
+    actor: str,
+    action: str,
+    object_type: str,
+    object_id: str,
+    changed_fields: Sequence[str],
+    row_count: int,
+    request_id: str,
+    client_ip: str,
+) -> str:
+    values: list[Any] = [
+        int(tenant_id),
+        int(seq),
+        audit_timestamp(occurred_at),
+        actor,
+        action,
+        object_type,
+        object_id,
+        list(changed_fields),
+        int(row_count),
+        request_id,
+        client_ip,
+    ]
     # jsonb's text output: ", " between items, non-ASCII kept as is, the same escapes as json.dumps.
     return json.dumps(values, ensure_ascii=False, separators=(", ", ": "))
 
@@ -68,8 +90,10 @@ class ChainReport:
         return self.broken is None
 
 
-_COLUMNS = ("id, tenant_id, seq, occurred_at, actor, action, object_type, object_id, changed_fields, row_count, "
-            "request_id, client_ip, prev_hash, hash")
+_COLUMNS = (
+    "id, tenant_id, seq, occurred_at, actor, action, object_type, object_id, changed_fields, row_count, "
+    "request_id, client_ip, prev_hash, hash"
+)
 
 
 def _entries(tenant_id: int) -> Iterator[tuple[Any, ...]]:
@@ -78,8 +102,9 @@ def _entries(tenant_id: int) -> Iterator[tuple[Any, ...]]:
     while True:
         with connection.cursor() as cursor:
             cursor.execute(
-                f"SELECT {_COLUMNS} FROM privacy_auditlogentry WHERE tenant_id = %s AND seq > %s "
-                "ORDER BY seq LIMIT %s", [tenant_id, last_seq, VERIFY_BATCH])
+                f"SELECT {_COLUMNS} FROM privacy_auditlogentry WHERE tenant_id = %s AND seq > %s ORDER BY seq LIMIT %s",
+                [tenant_id, last_seq, VERIFY_BATCH],
+            )
             rows = cursor.fetchall()
         if not rows:
             return
@@ -93,25 +118,54 @@ def audit_chain_verify(tenant_id: int) -> ChainReport:
     entry (prev_hash differs from the previous entry's hash), or a gap in the sequence."""
     report = ChainReport(tenant_id)
     expected_seq, expected_prev = 1, GENESIS_HASH
-    for (entry_id, row_tenant, seq, occurred_at, actor, action, object_type, object_id, changed_fields,
-         row_count, request_id, client_ip, prev_hash, stored_hash) in _entries(tenant_id):
+    for (
+        entry_id,
+        row_tenant,
+        seq,
+        occurred_at,
+        actor,
+        action,
+        object_type,
+        object_id,
+        changed_fields,
+        row_count,
+        request_id,
+        client_ip,
+        prev_hash,
+        stored_hash,
+    ) in _entries(tenant_id):
         fields = json.loads(changed_fields) if isinstance(changed_fields, str) else changed_fields
         problem = None
         if seq != expected_seq:
-            problem = (f"sequence jumps from {expected_seq - 1} to {seq}: "
-                       f"{seq - expected_seq} entr{'y' if seq - expected_seq == 1 else 'ies'} missing")
+            problem = (
+                f"sequence jumps from {expected_seq - 1} to {seq}: "
+                f"{seq - expected_seq} entr{'y' if seq - expected_seq == 1 else 'ies'} missing"
+            )
         elif prev_hash != expected_prev:
-            problem = (f"prev_hash {prev_hash[:12]}… does not match the hash of entry seq={seq - 1} "
-                       f"({expected_prev[:12]}…): the link to the previous entry is broken")
+            problem = (
+                f"prev_hash {prev_hash[:12]}… does not match the hash of entry seq={seq - 1} "
+                f"({expected_prev[:12]}…): the link to the previous entry is broken"
+            )
         else:
             canonical = audit_canonical(
-                tenant_id=row_tenant, seq=seq, occurred_at=occurred_at, actor=actor, action=action,
-                object_type=object_type, object_id=object_id, changed_fields=fields or [], row_count=row_count,
-                request_id=request_id, client_ip=client_ip)
+                tenant_id=row_tenant,
+                seq=seq,
+                occurred_at=occurred_at,
+                actor=actor,
+                action=action,
+                object_type=object_type,
+                object_id=object_id,
+                changed_fields=fields or [],
+                row_count=row_count,
+                request_id=request_id,
+                client_ip=client_ip,
+            )
             recomputed = audit_hash(prev_hash, canonical)
             if recomputed != stored_hash:
-                problem = (f"stored hash {stored_hash[:12]}… does not match its content (recomputed "
-                           f"{recomputed[:12]}…): the entry was changed after it was written")
+                problem = (
+                    f"stored hash {stored_hash[:12]}… does not match its content (recomputed "
+                    f"{recomputed[:12]}…): the entry was changed after it was written"
+                )
         if problem is not None:
             report.broken = BrokenLink(tenant_id, entry_id, seq, problem)
             return report

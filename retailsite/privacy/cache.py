@@ -46,8 +46,9 @@ def cache_delete_pattern(pattern: str) -> int:
                 for key in keys:
                     cache._delete(key)  # type: ignore[attr-defined]  # takes the made key
             return len(keys)
-        logger.warning("cache backend %s cannot delete by pattern; %s expires by its TTL",
-                       type(backend).__name__, pattern)
+        logger.warning(
+            "cache backend %s cannot delete by pattern; %s expires by its TTL", type(backend).__name__, pattern
+        )
     except Exception as error:  # the cache is down: entries expire by their TTL
         logger.warning("cache delete by pattern failed (%s); entries expire by their TTL", type(error).__name__)
     return 0

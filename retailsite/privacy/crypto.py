@@ -41,7 +41,7 @@ def is_under_newest_key(token: str) -> bool:
     if not token.startswith(TOKEN_PREFIX):
         return False
     try:
-        _fernet()._fernets[0].decrypt(token[len(TOKEN_PREFIX):].encode())
+        _fernet()._fernets[0].decrypt(token[len(TOKEN_PREFIX) :].encode())
     except InvalidToken:
         return False
     return True
@@ -70,7 +70,7 @@ def decrypt(token: str) -> str:
     if not token.startswith(TOKEN_PREFIX):
         return token  # written before encryption was enabled; re-encrypted on rotation
     try:
-        return _fernet().decrypt(token[len(TOKEN_PREFIX):].encode()).decode()
+        return _fernet().decrypt(token[len(TOKEN_PREFIX) :].encode()).decode()
     except InvalidToken:
         raise ImproperlyConfigured(
             "A personal-data field cannot be decrypted with FIELD_ENCRYPTION_KEYS (was a key removed too early?)"
@@ -83,7 +83,7 @@ def rotate(token: str) -> str:
         return token
     if not token.startswith(TOKEN_PREFIX):
         return encrypt(token)
-    return TOKEN_PREFIX + _fernet().rotate(token[len(TOKEN_PREFIX):].encode()).decode()
+    return TOKEN_PREFIX + _fernet().rotate(token[len(TOKEN_PREFIX) :].encode()).decode()
 
 
 def blind_index(value: str) -> str:

@@ -23,8 +23,9 @@ class LockoutAdminAuthenticationForm(AdminAuthenticationForm):
         remaining = staff_login_locked_for(username=username, ip=ip)
         if remaining:
             # Locked: the password is not even checked, so guessing during a lock tells nothing.
-            raise ValidationError(self.error_messages["locked"], code="locked",
-                                  params={"minutes": math.ceil(remaining / 60)})
+            raise ValidationError(
+                self.error_messages["locked"], code="locked", params={"minutes": math.ceil(remaining / 60)}
+            )
         try:
             cleaned = super().clean()
         except ValidationError:

@@ -75,8 +75,7 @@ def staff_login_failed(*, username: str, ip: str, now: float | None = None) -> N
         if count >= limit:
             cache_set(_lock_key(key), now + lockout, timeout=lockout)
             cache_delete(key)
-            logger.warning("staff sign-in locked for %d s after %d failures (%s)", lockout, count,
-                           key.split(":")[2])
+            logger.warning("staff sign-in locked for %d s after %d failures (%s)", lockout, count, key.split(":")[2])
 
 
 def staff_login_succeeded(*, username: str, ip: str) -> None:

@@ -76,9 +76,11 @@ class ContentSecurityPolicyMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
         self.policy = build_policy(getattr(settings, "CONTENT_SECURITY_POLICY", None))
-        self.header = ("Content-Security-Policy-Report-Only"
-                       if getattr(settings, "CONTENT_SECURITY_POLICY_REPORT_ONLY", False)
-                       else "Content-Security-Policy")
+        self.header = (
+            "Content-Security-Policy-Report-Only"
+            if getattr(settings, "CONTENT_SECURITY_POLICY_REPORT_ONLY", False)
+            else "Content-Security-Policy"
+        )
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)

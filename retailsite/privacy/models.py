@@ -30,8 +30,9 @@ class AuditLogEntry(models.Model):
 
     # No database foreign key: the log outlives a deleted store, and deleting a store must not
     # try to delete its log (which the database refuses).
-    tenant = models.ForeignKey(Tenant, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+",
-                               editable=False)
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+", editable=False
+    )
     seq = models.BigIntegerField(help_text="position in the store's chain, from 1, without gaps")
     occurred_at = models.DateTimeField()
     actor = models.TextField(help_text='"user:<id>", "api_key:<prefix>", "system:<task>", "anonymous:", "db:<role>"')
@@ -90,8 +91,14 @@ class AuditPending(models.Model):
 class ErasureRecord(TenantOwnedModel):
     """Proof that a customer was erased: when, by whom, what was removed. No personal values."""
 
-    customer = models.ForeignKey(Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
-                                 help_text="the anonymized record that orders still point at")
+    customer = models.ForeignKey(
+        Customer,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="the anonymized record that orders still point at",
+    )
     pseudonym = models.CharField(max_length=40, help_text="the random id that replaced the external id")
     erased_at = models.DateTimeField(auto_now_add=True)
     requested_by = models.TextField(blank=True, help_text="the actor, as in the audit log")

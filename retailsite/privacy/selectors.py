@@ -20,13 +20,29 @@ from retailsite.commerce.models import Customer, Event, Follow, Order, OrderLine
 
 from .models import AuditLogEntry, ErasureRecord
 
-PROFILE_FIELDS = ("external_id", "email", "name", "phone", "address", "birth_year", "gender", "city", "country",
-                  "signed_up_at", "created_at")
+PROFILE_FIELDS = (
+    "external_id",
+    "email",
+    "name",
+    "phone",
+    "address",
+    "birth_year",
+    "gender",
+    "city",
+    "country",
+    "signed_up_at",
+    "created_at",
+)
 CONSENT_FIELDS = ("personalization_consent", "marketing_consent")
 # Relations to Customer that the export shows in their own sections.
 KNOWN_RELATIONS = {
-    (Order, "customer"), (Event, "customer"), (Follow, "follower"), (Follow, "followee"),
-    (CustomerRecommendations, "customer"), (CustomerPrediction, "customer"), (ErasureRecord, "customer"),
+    (Order, "customer"),
+    (Event, "customer"),
+    (Follow, "follower"),
+    (Follow, "followee"),
+    (CustomerRecommendations, "customer"),
+    (CustomerPrediction, "customer"),
+    (ErasureRecord, "customer"),
 }
 
 
@@ -57,8 +73,11 @@ class CustomerData:
 def customer_relations() -> list[tuple[type[Model], str]]:
     """(model, field name) of every foreign key to Customer, from the installed models (including
     those declared with related_name="+", which Django hides from `related_objects`)."""
-    return [(rel.related_model, rel.field.name) for rel in Customer._meta.get_fields(include_hidden=True)
-            if rel.auto_created and not rel.concrete and (rel.one_to_many or rel.one_to_one)]
+    return [
+        (rel.related_model, rel.field.name)
+        for rel in Customer._meta.get_fields(include_hidden=True)
+        if rel.auto_created and not rel.concrete and (rel.one_to_many or rel.one_to_one)
+    ]
 
 
 def _scoped(model: type[Model]) -> QuerySet:
@@ -73,36 +92,73 @@ def customer_data_collect(*, customer: Customer) -> CustomerData:
     )
     orders = list(Order.objects.filter(customer=customer).order_by("ordered_at", "id"))
     lines_by_order: dict[int, list[dict[str, Any]]] = {}
-    for line in (OrderLine.objects.filter(order__customer=customer)
-                 .values("order_id", "product__external_id", "product__name", "quantity", "unit_price")
-                 .order_by("order_id", "id")):
-        lines_by_order.setdefault(line["order_id"], []).append({
-            "product_id": line["product__external_id"], "product_name": line["product__name"],
-            "quantity": line["quantity"], "unit_price": _plain(line["unit_price"]),
-        })
-    data.orders = [{"order_id": order.external_id, "ordered_at": _plain(order.ordered_at), "channel": order.channel,
-                    "lines": lines_by_order.get(order.pk, [])} for order in orders]
-    data.events = [
-        {"occurred_at": _plain(row["occurred_at"]), "event_type": row["event_type"],
-         "product_id": row["product__external_id"], "product_name": row["product__name"], "value": row["value"],
-         "session_id": row["session_id"]}
-        for row in Event.objects.filter(customer=customer).order_by("occurred_at", "id").values(
-            "occurred_at", "event_type", "product__external_id", "product__name", "value", "session_id")
+    for line in (
+        OrderLine.objects.filter(order__customer=customer)
+        .values("order_id", "product__external_id", "product__name", "quantity", "unit_price")
+        .order_by("order_id", "id")
+    ):
+        lines_by_order.setdefault(line["order_id"], []).append(
+            {
+                "product_id": line["product__external_id"],
+                "product_name": line["product__name"],
+                "quantity": line["quantity"],
+                "unit_price": _plain(line["unit_price"]),
+            }
+        )
+    data.orders = [
+        {
+            "order_id": order.external_id,
+            "ordered_at": _plain(order.ordered_at),
+            "channel": order.channel,
+            "lines": lines_by_order.get(order.pk, []),
+        }
+        for order in orders
     ]
-    data.following = [{"customer_id": row["followee__external_id"], "since": _plain(row["created_at"])}
-                      for row in Follow.objects.filter(follower=customer).order_by("created_at")
-                      .values("followee__external_id", "created_at")]
-    data.followers = [{"customer_id": row["follower__external_id"], "since": _plain(row["created_at"])}
-                      for row in Follow.objects.filter(followee=customer).order_by("created_at")
-                      .values("follower__external_id", "created_at")]
+    data.events = [
+        {
+            "occurred_at": _plain(row["occurred_at"]),
+            "event_type": row["event_type"],
+            "product_id": row["product__external_id"],
+            "product_name": row["product__name"],
+            "value": row["value"],
+            "session_id": row["session_id"],
+        }
+        for row in Event.objects.filter(customer=customer)
+        .order_by("occurred_at", "id")
+        .values("occurred_at", "event_type", "product__external_id", "product__name", "value", "session_id")
+    ]
+    data.following = [
+        {"customer_id": row["followee__external_id"], "since": _plain(row["created_at"])}
+        for row in Follow.objects.filter(follower=customer)
+        .order_by("created_at")
+        .values("followee__external_id", "created_at")
+    ]
+    data.followers = [
+        {"customer_id": row["follower__external_id"], "since": _plain(row["created_at"])}
+        for row in Follow.objects.filter(followee=customer)
+        .order_by("created_at")
+        .values("follower__external_id", "created_at")
+    ]
     data.recommendations = _recommendations(customer)
     data.predictions = [
-        {"computed_at": _plain(row["run__created_at"]), "expected_spend": row["expected_spend"],
-         "churn_probability": row["churn_probability"], "next_category": row["next_category"],
-         "next_category_probability": row["next_category_probability"], "segment": row["segment"]}
-        for row in CustomerPrediction.objects.filter(customer=customer).order_by("-run__created_at").values(
-            "run__created_at", "expected_spend", "churn_probability", "next_category",
-            "next_category_probability", "segment")
+        {
+            "computed_at": _plain(row["run__created_at"]),
+            "expected_spend": row["expected_spend"],
+            "churn_probability": row["churn_probability"],
+            "next_category": row["next_category"],
+            "next_category_probability": row["next_category_probability"],
+            "segment": row["segment"],
+        }
+        for row in CustomerPrediction.objects.filter(customer=customer)
+        .order_by("-run__created_at")
+        .values(
+            "run__created_at",
+            "expected_spend",
+            "churn_probability",
+            "next_category",
+            "next_category_probability",
+            "segment",
+        )
     ]
     for model, field_name in customer_relations():
         if (model, field_name) in KNOWN_RELATIONS:
@@ -110,29 +166,41 @@ def customer_data_collect(*, customer: Customer) -> CustomerData:
         rows = list(_scoped(model).filter(**{field_name: customer}).values())
         if rows:
             data.other_records[f"{model._meta.label}.{field_name}"] = [
-                {key: _plain(value) for key, value in row.items()} for row in rows]
+                {key: _plain(value) for key, value in row.items()} for row in rows
+            ]
     return data
 
 
 def _recommendations(customer: Customer) -> list[dict[str, Any]]:
-    stored = list(CustomerRecommendations.objects.filter(customer=customer)
-                  .values("model_version_id", "model_version__status", "model_version__created_at", "items")
-                  .order_by("-model_version__created_at"))
+    stored = list(
+        CustomerRecommendations.objects.filter(customer=customer)
+        .values("model_version_id", "model_version__status", "model_version__created_at", "items")
+        .order_by("-model_version__created_at")
+    )
     product_ids = {pid for row in stored for pid in (row["items"] or {}).get("p", [])}
-    products = {pid: (external_id, name) for pid, external_id, name in
-                Product.objects.filter(id__in=product_ids).values_list("id", "external_id", "name")}
+    products = {
+        pid: (external_id, name)
+        for pid, external_id, name in Product.objects.filter(id__in=product_ids).values_list(
+            "id", "external_id", "name"
+        )
+    }
     rows = []
     for row in stored:
         items = row["items"] or {}
         scores, kinds = items.get("s", []), items.get("k") or []
         for rank, pid in enumerate(items.get("p", []), start=1):
-            rows.append({
-                "model_version": row["model_version_id"], "model_status": row["model_version__status"],
-                "computed_at": _plain(row["model_version__created_at"]), "rank": rank,
-                "product_id": products.get(pid, ("", ""))[0], "product_name": products.get(pid, ("", ""))[1],
-                "score": scores[rank - 1] if rank - 1 < len(scores) else None,
-                "reason": kinds[rank - 1] if rank - 1 < len(kinds) else "",
-            })
+            rows.append(
+                {
+                    "model_version": row["model_version_id"],
+                    "model_status": row["model_version__status"],
+                    "computed_at": _plain(row["model_version__created_at"]),
+                    "rank": rank,
+                    "product_id": products.get(pid, ("", ""))[0],
+                    "product_name": products.get(pid, ("", ""))[1],
+                    "score": scores[rank - 1] if rank - 1 < len(scores) else None,
+                    "reason": kinds[rank - 1] if rank - 1 < len(kinds) else "",
+                }
+            )
     return rows
 
 

@@ -46,8 +46,9 @@ logger = logging.getLogger(__name__)
 ENCRYPTED_CUSTOMER_FIELDS = ("email", "name", "phone", "address")
 CUSTOMER_TABLE = Customer._meta.db_table
 # Kept after erasure: orders (anonymized, for accounting) and the erasure's own record.
-KEPT_ON_ERASURE: frozenset[tuple[type[models.Model], str]] = frozenset({(Order, "customer"),
-                                                                          (ErasureRecord, "customer")})
+KEPT_ON_ERASURE: frozenset[tuple[type[models.Model], str]] = frozenset(
+    {(Order, "customer"), (ErasureRecord, "customer")}
+)
 # Customer columns that survive erasure unchanged (no personal data in them).
 CUSTOMER_COLUMNS_KEPT = frozenset({"id", "tenant", "created_at"})
 RETRAIN_STEP = "recommendations"
@@ -61,8 +62,13 @@ def _object_type(object_type: str | type[models.Model]) -> str:
     return object_type if isinstance(object_type, str) else object_type._meta.db_table
 
 
-def audit_record_reads(*, object_type: str | type[models.Model], object_ids: Iterable[int | str],
-                       action: str = AuditAction.READ, tenant_id: int | None = None) -> None:
+def audit_record_reads(
+    *,
+    object_type: str | type[models.Model],
+    object_ids: Iterable[int | str],
+    action: str = AuditAction.READ,
+    tenant_id: int | None = None,
+) -> None:
     """Record that personal data of these objects was read (or exported, or erased) in the current
     store (or in `tenant_id`, for platform-scope pages that show several stores).
 
@@ -80,13 +86,15 @@ def audit_record_reads(*, object_type: str | type[models.Model], object_ids: Ite
             cursor.execute(
                 "SELECT privacy_audit_enqueue(%s, %s, %s, object_id, '[]'::jsonb, 1) "
                 "FROM unnest(%s::text[]) WITH ORDINALITY AS ids(object_id, n) ORDER BY n",
-                [tenant_id, str(action), table, ids])
+                [tenant_id, str(action), table, ids],
+            )
         return
     _append_in_python(tenant_id=tenant_id, action=str(action), object_type=table, object_ids=ids)
 
 
-def audit_record_read(*, object_type: str | type[models.Model], object_id: int | str,
-                      action: str = AuditAction.READ) -> None:
+def audit_record_read(
+    *, object_type: str | type[models.Model], object_id: int | str, action: str = AuditAction.READ
+) -> None:
     """Record one read of personal data (admin change page, API detail, export, erasure)."""
     audit_record_reads(object_type=object_type, object_ids=[object_id], action=action)
 
@@ -100,15 +108,35 @@ def _append_in_python(*, tenant_id: int, action: str, object_type: str, object_i
         for object_id in object_ids:
             seq += 1
             entry = AuditLogEntry(
-                tenant_id=tenant_id, seq=seq, occurred_at=timezone.now(),
-                actor=actor.as_setting() if actor else "db:local", action=action, object_type=object_type,
-                object_id=object_id, changed_fields=[], row_count=1,
-                request_id=actor.request_id if actor else "", client_ip=actor.client_ip if actor else "")
+                tenant_id=tenant_id,
+                seq=seq,
+                occurred_at=timezone.now(),
+                actor=actor.as_setting() if actor else "db:local",
+                action=action,
+                object_type=object_type,
+                object_id=object_id,
+                changed_fields=[],
+                row_count=1,
+                request_id=actor.request_id if actor else "",
+                client_ip=actor.client_ip if actor else "",
+            )
             entry.prev_hash = prev
-            entry.hash = prev = audit_hash(prev, audit_canonical(
-                tenant_id=tenant_id, seq=seq, occurred_at=entry.occurred_at, actor=entry.actor, action=action,
-                object_type=object_type, object_id=object_id, changed_fields=[], row_count=1,
-                request_id=entry.request_id, client_ip=entry.client_ip))
+            entry.hash = prev = audit_hash(
+                prev,
+                audit_canonical(
+                    tenant_id=tenant_id,
+                    seq=seq,
+                    occurred_at=entry.occurred_at,
+                    actor=entry.actor,
+                    action=action,
+                    object_type=object_type,
+                    object_id=object_id,
+                    changed_fields=[],
+                    row_count=1,
+                    request_id=entry.request_id,
+                    client_ip=entry.client_ip,
+                ),
+            )
             entry.save(force_insert=True)
 
 
@@ -148,8 +176,9 @@ def customer_erasure_perform(*, customer: Customer) -> ErasureRecord:
     with tenant_context(tenant_id), transaction.atomic():
         locked = Customer.objects.select_for_update().get(pk=customer.pk)
         removed: dict[str, int] = {}
-        sessions = set(Event.objects.filter(customer=locked).exclude(session_id="")
-                       .values_list("session_id", flat=True).distinct())
+        sessions = set(
+            Event.objects.filter(customer=locked).exclude(session_id="").values_list("session_id", flat=True).distinct()
+        )
         if sessions:
             _count(removed, Event.objects.filter(customer__isnull=True, session_id__in=sessions).delete())
         for model, field_name in customer_relations():
@@ -158,13 +187,17 @@ def customer_erasure_perform(*, customer: Customer) -> ErasureRecord:
         pseudonym = f"erased-{secrets.token_hex(8)}"
         Customer.objects.filter(pk=locked.pk).update(**_anonymized_values(pseudonym))
         # Admin history names objects by str(customer), i.e. the old external id.
-        LogEntry.objects.filter(content_type=ContentType.objects.get_for_model(Customer),
-                                object_id=str(locked.pk)).update(object_repr=pseudonym)
+        LogEntry.objects.filter(
+            content_type=ContentType.objects.get_for_model(Customer), object_id=str(locked.pk)
+        ).update(object_repr=pseudonym)
         actor = current_actor()
         record = ErasureRecord.objects.create(
-            customer=locked, pseudonym=pseudonym, requested_by=actor.as_setting() if actor else "",
+            customer=locked,
+            pseudonym=pseudonym,
+            requested_by=actor.as_setting() if actor else "",
             removed={**removed, "orders kept (anonymized)": Order.objects.filter(customer=locked).count()},
-            retrain_queued=_queue_retrain(tenant_id))
+            retrain_queued=_queue_retrain(tenant_id),
+        )
         audit_record_read(object_type=Customer, object_id=locked.pk, action=AuditAction.ERASE)
         # Purge now, so nothing cached is served from this moment, and again at commit, in case a
         # concurrent request re-cached the old rows before this transaction made them disappear.
@@ -241,8 +274,11 @@ def withheld_consent_recommendations_purge(*, tenant_id: int) -> int:
     For writes that change consent in bulk without knowing who changed (the CSV import): set-based and cheap,
     and a no-op when nothing is stale, since training never writes lists for such customers."""
     with tenant_context(tenant_id), transaction.atomic():
-        stale = list(CustomerRecommendations.objects.filter(customer__personalization_consent=False)
-                     .values_list("customer_id", flat=True).distinct())
+        stale = list(
+            CustomerRecommendations.objects.filter(customer__personalization_consent=False)
+            .values_list("customer_id", flat=True)
+            .distinct()
+        )
         if not stale:
             return 0
         return customers_recommendations_purge(customers=Customer.objects.filter(pk__in=stale))
@@ -264,8 +300,11 @@ def events_purge_expired(*, tenant: Tenant, now: dt.datetime | None = None, batc
     with tenant_context(tenant), acting_as(Actor("system", "retention:events")):
         while True:
             with transaction.atomic():
-                batch = list(Event.objects.filter(occurred_at__lt=cutoff).order_by("occurred_at")
-                             .values_list("id", flat=True)[:batch_size])
+                batch = list(
+                    Event.objects.filter(occurred_at__lt=cutoff)
+                    .order_by("occurred_at")
+                    .values_list("id", flat=True)[:batch_size]
+                )
                 if batch:
                     Event.objects.filter(id__in=batch).delete()
             purged += len(batch)
@@ -291,8 +330,9 @@ def encryption_keys_rotate(*, batch_size: int = 2000, progress: Callable[[str, i
             cursor.execute(f"SELECT id, {columns} FROM {table}")
             pending = [(*[rotate(value or "") for value in row[1:]], row[0]) for row in cursor.fetchall()]
             for start in range(0, len(pending), batch_size):
-                cursor.executemany(f"UPDATE {table} SET {assignments} WHERE id = %s",
-                                   pending[start:start + batch_size])
+                cursor.executemany(
+                    f"UPDATE {table} SET {assignments} WHERE id = %s", pending[start : start + batch_size]
+                )
         rewritten += len(pending)
         if progress:
             progress(tenant.slug, len(pending))

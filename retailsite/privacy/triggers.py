@@ -63,8 +63,12 @@ AUDIT_TRIGGERS = {  # trigger name -> (event, transition tables)
 }
 SEAL_TRIGGER = "privacy_audit_seal"
 # Names used by earlier versions of this module, removed on reinstall.
-RETIRED_TRIGGERS = ("privacy_audit_row", "privacy_audit_stmt_insert", "privacy_audit_stmt_update",
-                    "privacy_audit_stmt_delete")
+RETIRED_TRIGGERS = (
+    "privacy_audit_row",
+    "privacy_audit_stmt_insert",
+    "privacy_audit_stmt_update",
+    "privacy_audit_stmt_delete",
+)
 RETIRED_FUNCTIONS = ("privacy_audit_row()",)
 
 # Two-int4 advisory lock keys live apart from the single-int8 keys of tenancy.locks.
@@ -273,7 +277,8 @@ def audit_trigger_plan() -> list[TriggerPlan]:
     statement_level = set(STATEMENT_LEVEL_TABLES)
     plan = [
         TriggerPlan(table, "statement" if table in statement_level else "row")
-        for table in tenant_tables() if table not in NOT_AUDITED
+        for table in tenant_tables()
+        if table not in NOT_AUDITED
     ]
     with connection.cursor() as cursor:
         for table, column in EXTRA_AUDITED_TABLES.items():
@@ -289,7 +294,8 @@ def _existing_triggers(cursor: object) -> dict[str, dict[str, str]]:
         "SELECT c.relname, t.tgname, pg_get_triggerdef(t.oid) FROM pg_trigger t "
         "JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
         "WHERE n.nspname = current_schema() AND NOT t.tgisinternal AND t.tgname = ANY(%s)",
-        [[*AUDIT_TRIGGERS, *RETIRED_TRIGGERS, SEAL_TRIGGER]])
+        [[*AUDIT_TRIGGERS, *RETIRED_TRIGGERS, SEAL_TRIGGER]],
+    )
     existing: dict[str, dict[str, str]] = {}
     for table, name, definition in cursor.fetchall():  # type: ignore[attr-defined]
         existing.setdefault(table, {})[name] = definition
@@ -304,9 +310,10 @@ def _call(item: TriggerPlan) -> str:
 def _create_statements(item: TriggerPlan) -> list[sql.Composed]:
     arguments = sql.SQL(", ").join(sql.Literal(argument) for argument in item.arguments)
     return [
-        sql.SQL("CREATE TRIGGER {} AFTER {} ON {} REFERENCING {} FOR EACH STATEMENT "
-                "EXECUTE FUNCTION privacy_audit_statement({})").format(
-            sql.Identifier(name), sql.SQL(event), sql.Identifier(item.table), sql.SQL(transitions), arguments)
+        sql.SQL(
+            "CREATE TRIGGER {} AFTER {} ON {} REFERENCING {} FOR EACH STATEMENT "
+            "EXECUTE FUNCTION privacy_audit_statement({})"
+        ).format(sql.Identifier(name), sql.SQL(event), sql.Identifier(item.table), sql.SQL(transitions), arguments)
         for name, (event, transitions) in AUDIT_TRIGGERS.items()
     ]
 
@@ -328,34 +335,42 @@ def install_audit_triggers() -> list[str]:
         existing = _existing_triggers(cursor)
         seal = existing.get(PENDING_TABLE, {}).get(SEAL_TRIGGER, "")
         if "privacy_audit_seal_needed()" not in seal:
-            raw.execute(sql.SQL("DROP TRIGGER IF EXISTS {} ON {}").format(
-                sql.Identifier(SEAL_TRIGGER), sql.Identifier(PENDING_TABLE)))
-            raw.execute(sql.SQL(
-                "CREATE CONSTRAINT TRIGGER {} AFTER INSERT ON {} DEFERRABLE INITIALLY DEFERRED "
-                "FOR EACH ROW WHEN (privacy_audit_seal_needed()) EXECUTE FUNCTION privacy_audit_seal()").format(
-                sql.Identifier(SEAL_TRIGGER), sql.Identifier(PENDING_TABLE)))
+            raw.execute(
+                sql.SQL("DROP TRIGGER IF EXISTS {} ON {}").format(
+                    sql.Identifier(SEAL_TRIGGER), sql.Identifier(PENDING_TABLE)
+                )
+            )
+            raw.execute(
+                sql.SQL(
+                    "CREATE CONSTRAINT TRIGGER {} AFTER INSERT ON {} DEFERRABLE INITIALLY DEFERRED "
+                    "FOR EACH ROW WHEN (privacy_audit_seal_needed()) EXECUTE FUNCTION privacy_audit_seal()"
+                ).format(sql.Identifier(SEAL_TRIGGER), sql.Identifier(PENDING_TABLE))
+            )
             changed.append(f"{PENDING_TABLE}: seal trigger")
         for item in audit_trigger_plan():
             present = existing.get(item.table, {})
             if set(present) == set(AUDIT_TRIGGERS) and all(_call(item) in d for d in present.values()):
                 continue
             for name in present:
-                raw.execute(sql.SQL("DROP TRIGGER IF EXISTS {} ON {}").format(
-                    sql.Identifier(name), sql.Identifier(item.table)))
+                raw.execute(
+                    sql.SQL("DROP TRIGGER IF EXISTS {} ON {}").format(sql.Identifier(name), sql.Identifier(item.table))
+                )
             for statement in _create_statements(item):
                 raw.execute(statement)
             changed.append(f"{item.table}: {item.level}-level")
         for table, triggers in existing.items():  # tables no longer audited keep no stale trigger
             for name in set(triggers) & set(RETIRED_TRIGGERS):
-                raw.execute(sql.SQL("DROP TRIGGER IF EXISTS {} ON {}").format(
-                    sql.Identifier(name), sql.Identifier(table)))
+                raw.execute(
+                    sql.SQL("DROP TRIGGER IF EXISTS {} ON {}").format(sql.Identifier(name), sql.Identifier(table))
+                )
         for function in RETIRED_FUNCTIONS:
             raw.execute(f"DROP FUNCTION IF EXISTS {function}")
     return changed
 
 
-def post_migrate_install_audit_triggers(sender: object, using: str = "default", plan: object = None,
-                                        **kwargs: object) -> None:
+def post_migrate_install_audit_triggers(
+    sender: object, using: str = "default", plan: object = None, **kwargs: object
+) -> None:
     # `flush` also sends post_migrate (without a plan); only a real migrate changes tables.
     if connection.vendor == "postgresql" and plan is not None:
         install_audit_triggers()

@@ -202,7 +202,7 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "Retail personalization partner API",
     "DESCRIPTION": "Per-store REST API. Authenticate with a store's API key (`Authorization: Bearer rsk_...`); "
-                   "every error has the shape {\"error\": {\"code\", \"message\", \"fields\"}}. See docs/api.md.",
+    'every error has the shape {"error": {"code", "message", "fields"}}. See docs/api.md.',
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     # The schema and docs are public and never touch store data.

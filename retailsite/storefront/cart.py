@@ -78,8 +78,10 @@ class SessionCart:
         return rows
 
     def lines(self) -> list[CartLine]:
-        return [CartLine(int(pid), int(entry.get("q", 0)), str(entry.get("r") or ""))
-                for pid, entry in self._entries.items()]
+        return [
+            CartLine(int(pid), int(entry.get("q", 0)), str(entry.get("r") or ""))
+            for pid, entry in self._entries.items()
+        ]
 
     @staticmethod
     def total(rows: list[CartRow]) -> Decimal:

@@ -37,28 +37,37 @@ class CartUpdateForm(StoreForm):
 
 
 class SignInForm(StoreForm):
-    email = forms.EmailField(label="E-mail", max_length=254,
-                             widget=forms.EmailInput(attrs={"autocomplete": "email"}))
-    password = forms.CharField(label="Password", max_length=256, strip=False,
-                               widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
+    email = forms.EmailField(label="E-mail", max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+    password = forms.CharField(
+        label="Password",
+        max_length=256,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
     next = forms.CharField(required=False, max_length=1000, widget=forms.HiddenInput)
 
 
 class SignUpForm(StoreForm):
-    name = forms.CharField(label="Name", max_length=200, required=False,
-                           widget=forms.TextInput(attrs={"autocomplete": "name"}))
-    email = forms.EmailField(label="E-mail", max_length=254,
-                             widget=forms.EmailInput(attrs={"autocomplete": "email"}))
-    password = forms.CharField(label="Password", max_length=256, strip=False,
-                               help_text="At least 8 characters; not a common password and not only digits.",
-                               widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+    name = forms.CharField(
+        label="Name", max_length=200, required=False, widget=forms.TextInput(attrs={"autocomplete": "name"})
+    )
+    email = forms.EmailField(label="E-mail", max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+    password = forms.CharField(
+        label="Password",
+        max_length=256,
+        strip=False,
+        help_text="At least 8 characters; not a common password and not only digits.",
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
     marketing_consent = forms.BooleanField(label="Send me offers and news by e-mail", required=False)
     next = forms.CharField(required=False, max_length=1000, widget=forms.HiddenInput)
 
 
 class ConsentForm(StoreForm):
     personalization = forms.BooleanField(
-        label="Personalize my recommendations", required=False,
+        label="Personalize my recommendations",
+        required=False,
         help_text="Uses what you view, add to your cart and buy in this store. When off, you see popular items "
-                  "and nothing you do here is recorded for personalization.")
+        "and nothing you do here is recorded for personalization.",
+    )
     marketing = forms.BooleanField(label="Send me offers and news by e-mail", required=False)

@@ -39,8 +39,12 @@ def store_url(request: HttpRequest, name: str, *, query: dict[str, Any] | None =
 def safe_next_url(request: HttpRequest, candidate: str | None, default: str) -> str:
     """Where to go after signing in: a path on this site and inside this store, else the default."""
     home = store_url(request, "storefront:home")
-    if (candidate and candidate.startswith(home)
-            and url_has_allowed_host_and_scheme(candidate, allowed_hosts={request.get_host()},
-                                                require_https=request.is_secure())):
+    if (
+        candidate
+        and candidate.startswith(home)
+        and url_has_allowed_host_and_scheme(
+            candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        )
+    ):
         return candidate
     return default

@@ -31,8 +31,10 @@ def _count(key: str) -> int:
 
 def sign_in_locked(*, tenant_id: int, email: str, ip: str) -> bool:
     """True while this e-mail from this IP (or this IP overall) has failed too often recently."""
-    return (_count(_account_key(tenant_id, email, ip)) >= MAX_FAILURES_PER_ACCOUNT
-            or _count(_ip_key(tenant_id, ip)) >= MAX_FAILURES_PER_IP)
+    return (
+        _count(_account_key(tenant_id, email, ip)) >= MAX_FAILURES_PER_ACCOUNT
+        or _count(_ip_key(tenant_id, ip)) >= MAX_FAILURES_PER_IP
+    )
 
 
 def sign_in_failed(*, tenant_id: int, email: str, ip: str) -> None:

@@ -91,7 +91,8 @@ class ProductUrls:
 
     def __init__(self, request: HttpRequest) -> None:
         self._head, self._tail = store_url(request, "storefront:product", product_id=self._MARKER).split(
-            str(self._MARKER), 1)
+            str(self._MARKER), 1
+        )
         self._queries: dict[str, str] = {}  # a list's cards share its recommendation id: encoded once
 
     def url(self, product_id: int, recommendation_id: str = "") -> str:
@@ -104,23 +105,47 @@ class ProductUrls:
         return f"{url}?{query}"
 
 
-def card_for_item(request: HttpRequest, item: ServedItem, recommendation_id: str, *, reason: str | None = None,
-                  urls: ProductUrls | None = None) -> Card:
+def card_for_item(
+    request: HttpRequest,
+    item: ServedItem,
+    recommendation_id: str,
+    *,
+    reason: str | None = None,
+    urls: ProductUrls | None = None,
+) -> Card:
     urls = urls or ProductUrls(request)
     return Card(
-        product_id=item.product_id, name=item.name, price=item.price, category_path=item.category_path,
-        reason=item.reason if reason is None else reason, url=urls.url(item.product_id, recommendation_id),
-        initials=initials(item.name), tone=tone(item.category_id, item.product_id),
+        product_id=item.product_id,
+        name=item.name,
+        price=item.price,
+        category_path=item.category_path,
+        reason=item.reason if reason is None else reason,
+        url=urls.url(item.product_id, recommendation_id),
+        initials=initials(item.name),
+        tone=tone(item.category_id, item.product_id),
     )
 
 
-def section_from(request: HttpRequest, served: ServedList, *, slug: str, title: str, note: str = "",
-                 only_kinds: tuple[str, ...] = (), urls: ProductUrls | None = None) -> Section:
+def section_from(
+    request: HttpRequest,
+    served: ServedList,
+    *,
+    slug: str,
+    title: str,
+    note: str = "",
+    only_kinds: tuple[str, ...] = (),
+    urls: ProductUrls | None = None,
+) -> Section:
     urls = urls or ProductUrls(request)
     items = [item for item in served.items if not only_kinds or item.reason_kind in only_kinds]
-    return Section(slug=slug, title=title, note=note, recommendation_id=served.recommendation_id,
-                   surface=served.surface,
-                   cards=[card_for_item(request, item, served.recommendation_id, urls=urls) for item in items])
+    return Section(
+        slug=slug,
+        title=title,
+        note=note,
+        recommendation_id=served.recommendation_id,
+        surface=served.surface,
+        cards=[card_for_item(request, item, served.recommendation_id, urls=urls) for item in items],
+    )
 
 
 def home_sections(request: HttpRequest, shopper: Shopper) -> list[Section]:
@@ -141,8 +166,15 @@ def home_sections(request: HttpRequest, shopper: Shopper) -> list[Section]:
     def filters() -> Filters:
         return Filters(k=HOME_SECTION_SIZE, avoid_product_ids=frozenset(shown), min_when_avoiding=MIN_DISTINCT_ITEMS)
 
-    def keep(served: ServedList, *, slug: str, title: str, note: str = "", only_kinds: tuple[str, ...] = (),
-             unless_repeated: bool = False) -> Section | None:
+    def keep(
+        served: ServedList,
+        *,
+        slug: str,
+        title: str,
+        note: str = "",
+        only_kinds: tuple[str, ...] = (),
+        unless_repeated: bool = False,
+    ) -> Section | None:
         section = section_from(request, served, slug=slug, title=title, note=note, only_kinds=only_kinds, urls=urls)
         if not section.cards:
             return None
@@ -154,42 +186,74 @@ def home_sections(request: HttpRequest, shopper: Shopper) -> list[Section]:
     customer_id = shopper.customer_id if shopper.personalized else None
     # A signed-in shopper's personal inputs (purchases, recent products, their list, followed-bought) in one
     # round trip; an anonymous visitor has only their session's recent products.
-    inputs = (shopper_page_inputs(customer_id=customer_id, session_id=shopper.visitor_id)
-              if customer_id is not None else None)
+    inputs = (
+        shopper_page_inputs(customer_id=customer_id, session_id=shopper.visitor_id) if customer_id is not None else None
+    )
     purchased = inputs.purchased_latest_first if inputs is not None else []
     purchased_set = set(purchased)
     viewed_section = bought_section = followed_section = None
     recent: list[int] = []
     if shopper.personalized:
-        recent = (inputs.recent if inputs is not None
-                  else recent_product_ids(customer_id=customer_id, session_id=shopper.visitor_id))
+        recent = (
+            inputs.recent
+            if inputs is not None
+            else recent_product_ids(customer_id=customer_id, session_id=shopper.visitor_id)
+        )
         if recent:
             viewed_name = catalog.product_name(recent[0])
             viewed_section = keep(
-                because_viewed(customer_id=customer_id, session_id=shopper.visitor_id, filters=filters(),
-                               recent=recent, purchased=purchased_set, live=live),
-                slug="because-viewed", title=f"Because you viewed {viewed_name}", only_kinds=("because_viewed",))
+                because_viewed(
+                    customer_id=customer_id,
+                    session_id=shopper.visitor_id,
+                    filters=filters(),
+                    recent=recent,
+                    purchased=purchased_set,
+                    live=live,
+                ),
+                slug="because-viewed",
+                title=f"Because you viewed {viewed_name}",
+                only_kinds=("because_viewed",),
+            )
         if purchased:
             bought_id = purchased[0]
             served = bought_together(product_id=bought_id, filters=filters(), live=live)
             if not served.items:
                 served = similar_items(product_id=bought_id, filters=filters(), live=live)
-            bought_section = keep(served, slug="because-bought",
-                                  title=f"Because you bought {catalog.product_name(bought_id)}",
-                                  unless_repeated=True)
+            bought_section = keep(
+                served,
+                slug="because-bought",
+                title=f"Because you bought {catalog.product_name(bought_id)}",
+                unless_repeated=True,
+            )
     for_you = keep(
-        recommend_for_customer(customer_id=shopper.serving_customer_id, session_id=shopper.serving_session_id,
-                               filters=filters(), personalized=shopper.personalized, recent=recent,
-                               purchased=purchased_set if customer_id else None, live=live,
-                               precomputed=inputs.precomputed if inputs is not None else None),
-        slug="for-you", title="Recommended for you" if shopper.personalized else "Popular right now", note=off_note)
+        recommend_for_customer(
+            customer_id=shopper.serving_customer_id,
+            session_id=shopper.serving_session_id,
+            filters=filters(),
+            personalized=shopper.personalized,
+            recent=recent,
+            purchased=purchased_set if customer_id else None,
+            live=live,
+            precomputed=inputs.precomputed if inputs is not None else None,
+        ),
+        slug="for-you",
+        title="Recommended for you" if shopper.personalized else "Popular right now",
+        note=off_note,
+    )
     if customer_id is not None:
         followed_section = keep(
-            popular_with_followed(customer_id=customer_id, filters=filters(), purchased=purchased_set, live=live,
-                                  rows=inputs.followed if inputs is not None else None),
-            slug="followed", title="Popular with people you follow", unless_repeated=True)
-    trending_now = keep(trending(filters=filters(), live=live), slug="trending", title="Trending now",
-                        note=off_note)
+            popular_with_followed(
+                customer_id=customer_id,
+                filters=filters(),
+                purchased=purchased_set,
+                live=live,
+                rows=inputs.followed if inputs is not None else None,
+            ),
+            slug="followed",
+            title="Popular with people you follow",
+            unless_repeated=True,
+        )
+    trending_now = keep(trending(filters=filters(), live=live), slug="trending", title="Trending now", note=off_note)
     ordered = (for_you, viewed_section, bought_section, trending_now, followed_section)
     return [section for section in ordered if section is not None]
 
@@ -220,10 +284,18 @@ def home_sections_html(request: HttpRequest, shopper: Shopper) -> str:
     version = found.get(version_key)
     if version is None:
         version = active_version_id() or 0
-    stamp = (HOME_SECTIONS_FORMAT, version or 0, catalog_snapshot().token, shopper.personalized, shopper.visitor_id,
-             shopper.customer_id, tenant.currency,
-             shopper.activity if shopper.activity is not None else selectors.shopper_activity_stamp(
-                 customer_id=shopper.customer_id, visitor_id=shopper.visitor_id))
+    stamp = (
+        HOME_SECTIONS_FORMAT,
+        version or 0,
+        catalog_snapshot().token,
+        shopper.personalized,
+        shopper.visitor_id,
+        shopper.customer_id,
+        tenant.currency,
+        shopper.activity
+        if shopper.activity is not None
+        else selectors.shopper_activity_stamp(customer_id=shopper.customer_id, visitor_id=shopper.visitor_id),
+    )
     cached = found.get(key)
     if isinstance(cached, tuple) and len(cached) == 2 and cached[0] == stamp:
         return mark_safe(cached[1])  # our own template's output, stored below
@@ -240,16 +312,32 @@ def product_sections(request: HttpRequest, shopper: Shopper, product_id: int) ->
     """A product page: similar items and items frequently bought together with it (item-based lists)."""
     note = "" if shopper.personalized else PERSONALIZATION_OFF_ITEM_NOTE
     sections = [
-        section_from(request, similar_items(product_id=product_id, filters=Filters(k=8)),
-                     slug="similar", title="Similar items", note=note),
-        section_from(request, bought_together(product_id=product_id, filters=Filters(k=4)),
-                     slug="bought-together", title="Frequently bought together", note=note),
+        section_from(
+            request,
+            similar_items(product_id=product_id, filters=Filters(k=8)),
+            slug="similar",
+            title="Similar items",
+            note=note,
+        ),
+        section_from(
+            request,
+            bought_together(product_id=product_id, filters=Filters(k=4)),
+            slug="bought-together",
+            title="Frequently bought together",
+            note=note,
+        ),
     ]
     return [section for section in sections if section.cards]
 
 
-def ranked_cards(request: HttpRequest, shopper: Shopper, product_ids: list[int], *,
-                 text_rank: dict[int, float] | None = None, fallback_reason: str = "") -> list[Card]:
+def ranked_cards(
+    request: HttpRequest,
+    shopper: Shopper,
+    product_ids: list[int],
+    *,
+    text_rank: dict[int, float] | None = None,
+    fallback_reason: str = "",
+) -> list[Card]:
     """Order the given products for the shopper (`rerank`), optionally blended with a text-match rank.
 
     Without personalization consent the re-ranking uses popularity only. An item the model knows
@@ -264,19 +352,40 @@ def ranked_cards(request: HttpRequest, shopper: Shopper, product_ids: list[int],
     if text_rank:
         top_text = max(text_rank.values(), default=0.0) or 1.0
         top_model = max((item.score for item in items), default=0.0) or 1.0
-        items.sort(key=lambda item: -(TEXT_WEIGHT * text_rank.get(item.product_id, 0.0) / top_text
-                                      + (1 - TEXT_WEIGHT) * item.score / top_model))
+        items.sort(
+            key=lambda item: (
+                -(
+                    TEXT_WEIGHT * text_rank.get(item.product_id, 0.0) / top_text
+                    + (1 - TEXT_WEIGHT) * item.score / top_model
+                )
+            )
+        )
     urls = ProductUrls(request)
-    cards = [card_for_item(request, item, served.recommendation_id,
-                           reason=item.reason if item.score > 0 else fallback_reason, urls=urls) for item in items]
+    cards = [
+        card_for_item(
+            request,
+            item,
+            served.recommendation_id,
+            reason=item.reason if item.score > 0 else fallback_reason,
+            urls=urls,
+        )
+        for item in items
+    ]
     if rest:
         by_id = Product.objects.select_related("category").in_bulk(rest)
         for pid in rest:
             product = by_id.get(pid)
             if product is not None:
-                cards.append(Card(
-                    product_id=pid, name=product.name, price=product.price,
-                    category_path=product.category.path if product.category else "", reason=fallback_reason,
-                    url=urls.url(pid), initials=initials(product.name),
-                    tone=tone(product.category_id, pid)))
+                cards.append(
+                    Card(
+                        product_id=pid,
+                        name=product.name,
+                        price=product.price,
+                        category_path=product.category.path if product.category else "",
+                        reason=fallback_reason,
+                        url=urls.url(pid),
+                        initials=initials(product.name),
+                        tone=tone(product.category_id, pid),
+                    )
+                )
     return cards

@@ -98,8 +98,10 @@ def _search_postgres(text: str, limit: int) -> list[tuple[int, float]]:
     if len(found) < limit:
         seen = {pk for pk, _ in found}
         extra = (
-            Product.objects.filter(active=True, name__icontains=text).exclude(pk__in=seen)
-            .order_by("name", "pk").values_list("pk", flat=True)[: limit - len(found)]
+            Product.objects.filter(active=True, name__icontains=text)
+            .exclude(pk__in=seen)
+            .order_by("name", "pk")
+            .values_list("pk", flat=True)[: limit - len(found)]
         )
         found += [(pk, SUBSTRING_MATCH_RANK) for pk in extra]
     return found
@@ -109,8 +111,12 @@ def _search_substring(text: str, limit: int) -> list[tuple[int, float]]:
     words = text.split()[:8]
     queryset = Product.objects.filter(active=True)
     for word in words:
-        queryset = queryset.filter(Q(name__icontains=word) | Q(brand__icontains=word)
-                                   | Q(category__path__icontains=word) | Q(description__icontains=word))
+        queryset = queryset.filter(
+            Q(name__icontains=word)
+            | Q(brand__icontains=word)
+            | Q(category__path__icontains=word)
+            | Q(description__icontains=word)
+        )
     rows = queryset.values_list("pk", "name", "brand", "category__path")[: limit * 5]
     scored = []
     for pk, name, brand, path in rows:
@@ -128,9 +134,12 @@ def purchased_product_ids_latest_first(*, customer_id: int) -> list[int]:
     """Every product the customer bought, the most recent purchase first (distinct)."""
     tenant_id = require_tenant_id()
     with connection.cursor() as cursor:
-        cursor.execute("SELECT l.product_id FROM commerce_orderline l JOIN commerce_order o ON o.id = l.order_id"
-                       " WHERE l.tenant_id = %s AND o.tenant_id = %s AND o.customer_id = %s"
-                       " ORDER BY o.ordered_at DESC, l.id DESC", [tenant_id, tenant_id, customer_id])
+        cursor.execute(
+            "SELECT l.product_id FROM commerce_orderline l JOIN commerce_order o ON o.id = l.order_id"
+            " WHERE l.tenant_id = %s AND o.tenant_id = %s AND o.customer_id = %s"
+            " ORDER BY o.ordered_at DESC, l.id DESC",
+            [tenant_id, tenant_id, customer_id],
+        )
         return list(dict.fromkeys(row[0] for row in cursor.fetchall()))
 
 
@@ -143,9 +152,11 @@ def _activity_sql(customer_id: int | None, visitor_id: str) -> tuple[str, list]:
         ("SELECT count(*) FROM commerce_follow WHERE tenant_id = %s AND follower_id = %s", [tenant_id, customer_id]),
         ("SELECT max(id) FROM commerce_follow WHERE tenant_id = %s AND follower_id = %s", [tenant_id, customer_id]),
         # "Popular with people you follow" changes when one of them orders.
-        ("SELECT max(o.id) FROM commerce_order o WHERE o.tenant_id = %s AND o.customer_id IN"
-         " (SELECT f.followee_id FROM commerce_follow f WHERE f.tenant_id = %s AND f.follower_id = %s)",
-         [tenant_id, tenant_id, customer_id]),
+        (
+            "SELECT max(o.id) FROM commerce_order o WHERE o.tenant_id = %s AND o.customer_id IN"
+            " (SELECT f.followee_id FROM commerce_follow f WHERE f.tenant_id = %s AND f.follower_id = %s)",
+            [tenant_id, tenant_id, customer_id],
+        ),
     ]
     sql = " || ':' || ".join(f"COALESCE(CAST(({part}) AS TEXT), '')" for part, _ in parts)
     return sql, [param for _, params in parts for param in params]
@@ -179,12 +190,15 @@ def customer_with_activity(*, customer_id: int, visitor_id: str) -> Customer | N
     columns = ", ".join(f'c."{field.column}"' for field in fields)
     row = fetchone_prepared(
         f"SELECT {columns}, {activity_sql} FROM commerce_customer c WHERE c.tenant_id = %s AND c.id = %s",
-        [*params, require_tenant_id(), customer_id])
+        [*params, require_tenant_id(), customer_id],
+    )
     if row is None:
         return None
     # What the ORM's compiler does with a row: each field's database converter, then the model.
-    values = [field.from_db_value(value, None, connection) if hasattr(field, "from_db_value") else value
-              for field, value in zip(fields, row, strict=False)]
+    values = [
+        field.from_db_value(value, None, connection) if hasattr(field, "from_db_value") else value
+        for field, value in zip(fields, row, strict=False)
+    ]
     customer = Customer.from_db(connection.alias, [field.attname for field in fields], values)
     customer.activity = row[-1]  # type: ignore[attr-defined]
     return customer
@@ -194,7 +208,8 @@ def customer_order_get(*, customer: Customer, order_external_id: str) -> Order |
     """One of the customer's own orders, with its lines; None for anyone else's."""
     return (
         Order.objects.filter(customer=customer, external_id=order_external_id)
-        .prefetch_related("lines__product").first()
+        .prefetch_related("lines__product")
+        .first()
     )
 
 

@@ -26,17 +26,23 @@ def clean_recommendation_id(raw: str | None) -> str:
     return text if RECOMMENDATION_ID_PATTERN.fullmatch(text) else ""
 
 
-def shopper_event_record(*, shopper: Shopper, product: Product, event_type: EventType,
-                         recommendation_id: str = "") -> bool:
+def shopper_event_record(
+    *, shopper: Shopper, product: Product, event_type: EventType, recommendation_id: str = ""
+) -> bool:
     """Store one event for the shopper now; returns False (and stores nothing) without consent."""
     if not shopper.personalized:
         return False
-    events_ingest(events=[{
-        "customer_external_id": shopper.customer.external_id if shopper.customer else None,
-        "session_id": shopper.visitor_id,
-        "product_external_id": product.external_id,
-        "event_type": str(event_type),
-        "occurred_at": timezone.now(),
-        "recommendation_id": clean_recommendation_id(recommendation_id),
-    }], batch=False)
+    events_ingest(
+        events=[
+            {
+                "customer_external_id": shopper.customer.external_id if shopper.customer else None,
+                "session_id": shopper.visitor_id,
+                "product_external_id": product.external_id,
+                "event_type": str(event_type),
+                "occurred_at": timezone.now(),
+                "recommendation_id": clean_recommendation_id(recommendation_id),
+            }
+        ],
+        batch=False,
+    )
     return True

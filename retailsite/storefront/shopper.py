@@ -93,8 +93,9 @@ def shopper_for_request(request: HttpRequest, *, with_activity: bool = False) ->
         personalized = bool(session.get(_anonymous_consent_key(tenant.pk), True))
     if with_activity and activity is None:
         activity = shopper_activity_stamp(customer_id=customer.pk if customer else None, visitor_id=visitor_id)
-    return Shopper(tenant=tenant, customer=customer, visitor_id=visitor_id, personalized=personalized,
-                   activity=activity)
+    return Shopper(
+        tenant=tenant, customer=customer, visitor_id=visitor_id, personalized=personalized, activity=activity
+    )
 
 
 def shopper_sign_in(request: HttpRequest, customer: Customer) -> None:

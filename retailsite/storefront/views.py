@@ -64,8 +64,7 @@ SEARCH_RESULTS = 48
 StorefrontView = Callable[..., HttpResponse]
 
 
-def storefront_view(view: StorefrontView | None = None, *,
-                    with_activity: bool = False) -> Any:
+def storefront_view(view: StorefrontView | None = None, *, with_activity: bool = False) -> Any:
     """Resolve the shopper for every storefront view; the `store` slug was already used by the middleware.
 
     `@storefront_view(with_activity=True)` also reads the shopper's activity stamp with the customer.
@@ -81,8 +80,9 @@ def storefront_view(view: StorefrontView | None = None, *,
         previous = current_actor()
         customer_id = session_customer_id(request)
         if customer_id is not None:
-            set_actor_for_request(Actor("shopper", str(customer_id), getattr(request, "request_id", ""),
-                                        _client_ip(request)))
+            set_actor_for_request(
+                Actor("shopper", str(customer_id), getattr(request, "request_id", ""), _client_ip(request))
+            )
         shopper = shopper_for_request(request, with_activity=with_activity)
         if customer_id is not None and shopper.customer is None and previous is not None:
             set_actor_for_request(previous)  # nobody by that id (erased): not a shopper after all
@@ -91,16 +91,18 @@ def storefront_view(view: StorefrontView | None = None, *,
     return wrapper
 
 
-def _page(request: HttpRequest, shopper: Shopper, template: str, context: dict[str, Any] | None = None, *,
-          status: int = 200) -> HttpResponse:
+def _page(
+    request: HttpRequest, shopper: Shopper, template: str, context: dict[str, Any] | None = None, *, status: int = 200
+) -> HttpResponse:
     """Render a storefront page with what the shared layout needs (store, shopper, cart, navigation)."""
     layout = {
         "tenant": shopper.tenant,
         "shopper": shopper,
         "cart_count": SessionCart(request).item_count(),
         "nav_html": _nav_html(request),
-        "search_form": SearchForm(request.GET if request.resolver_match
-                                  and request.resolver_match.url_name == "search" else None),
+        "search_form": SearchForm(
+            request.GET if request.resolver_match and request.resolver_match.url_name == "search" else None
+        ),
         "personalization_off_note": PERSONALIZATION_OFF_NOTE,
     }
     return render(request, template, {**layout, **(context or {})}, status=status)
@@ -117,8 +119,7 @@ def _nav_html(request: HttpRequest) -> str:
     key = (request.tenant.pk, getattr(request, "urlconf", None), id(snapshot), snapshot.loaded_at)  # type: ignore[attr-defined]
     html = _nav_cache.get(key)
     if html is None:
-        html = render_to_string("storefront/_nav.html", {"nav_categories": selectors.top_categories()},
-                                request=request)
+        html = render_to_string("storefront/_nav.html", {"nav_categories": selectors.top_categories()}, request=request)
         if len(_nav_cache) >= _NAV_CACHE_MAX:
             _nav_cache.clear()
         _nav_cache[key] = html
@@ -137,8 +138,9 @@ def _bad_request(request: HttpRequest, shopper: Shopper, form: Any = None) -> Ht
     detail = ""
     if form is not None:
         detail = " ".join(f"{name}: {' '.join(errors)}" for name, errors in form.errors.items())
-    return _problem(request, shopper, 400, "That request was not valid",
-                    f"Please go back and try again. {detail}".strip())
+    return _problem(
+        request, shopper, 400, "That request was not valid", f"Please go back and try again. {detail}".strip()
+    )
 
 
 def _sign_in_redirect(request: HttpRequest) -> HttpResponseRedirect:
@@ -160,15 +162,21 @@ def category_detail(request: HttpRequest, shopper: Shopper, category_id: int) ->
     category = selectors.category_get(category_id=category_id)
     if category is None:
         return _not_found(request, shopper, "category")
-    cards = ranked_cards(request, shopper, selectors.category_product_ids(category=category),
-                         fallback_reason=f"In {category.name}")
+    cards = ranked_cards(
+        request, shopper, selectors.category_product_ids(category=category), fallback_reason=f"In {category.name}"
+    )
     page = Paginator(cards, CATEGORY_PAGE_SIZE).get_page(request.GET.get("page"))
-    return _page(request, shopper, "storefront/category.html", {
-        "category": category,
-        "ancestors": selectors.category_ancestors(category=category),
-        "children": selectors.category_children(category=category),
-        "page": page,
-    })
+    return _page(
+        request,
+        shopper,
+        "storefront/category.html",
+        {
+            "category": category,
+            "ancestors": selectors.category_ancestors(category=category),
+            "children": selectors.category_children(category=category),
+            "page": page,
+        },
+    )
 
 
 @require_GET
@@ -178,19 +186,25 @@ def product_detail(request: HttpRequest, shopper: Shopper, product_id: int) -> H
     if product is None:
         return _not_found(request, shopper, "product")
     recommendation_id = clean_recommendation_id(request.GET.get("rid"))
-    shopper_event_record(shopper=shopper, product=product, event_type=EventType.VIEW,
-                         recommendation_id=recommendation_id)
+    shopper_event_record(
+        shopper=shopper, product=product, event_type=EventType.VIEW, recommendation_id=recommendation_id
+    )
     ancestors = []
     if product.category is not None:
         ancestors = [*selectors.category_ancestors(category=product.category), product.category]
-    return _page(request, shopper, "storefront/product.html", {
-        "product": product,
-        "product_tone": tone(product.category_id, product.pk),
-        "product_initials": initials(product.name),
-        "ancestors": ancestors,
-        "add_form": CartAddForm(initial={"product": product.pk, "quantity": 1, "rid": recommendation_id}),
-        "sections": product_sections(request, shopper, product.pk),
-    })
+    return _page(
+        request,
+        shopper,
+        "storefront/product.html",
+        {
+            "product": product,
+            "product_tone": tone(product.category_id, product.pk),
+            "product_initials": initials(product.name),
+            "ancestors": ancestors,
+            "add_form": CartAddForm(initial={"product": product.pk, "quantity": 1, "rid": recommendation_id}),
+            "sections": product_sections(request, shopper, product.pk),
+        },
+    )
 
 
 @require_GET
@@ -203,8 +217,9 @@ def search(request: HttpRequest, shopper: Shopper) -> HttpResponse:
     cards = []
     if text:
         matches = selectors.product_search(text=text, limit=SEARCH_RESULTS)
-        cards = ranked_cards(request, shopper, [pid for pid, _ in matches], text_rank=dict(matches),
-                             fallback_reason=f"Matches “{text}”")
+        cards = ranked_cards(
+            request, shopper, [pid for pid, _ in matches], text_rank=dict(matches), fallback_reason=f"Matches “{text}”"
+        )
     return _page(request, shopper, "storefront/search.html", {"query": text, "cards": cards})
 
 
@@ -230,8 +245,9 @@ def cart_add(request: HttpRequest, shopper: Shopper) -> HttpResponse:
         return _not_found(request, shopper, "product")
     recommendation_id = clean_recommendation_id(form.cleaned_data["rid"])
     SessionCart(request).add(product, form.cleaned_data["quantity"], recommendation_id)
-    shopper_event_record(shopper=shopper, product=product, event_type=EventType.CART,
-                         recommendation_id=recommendation_id)
+    shopper_event_record(
+        shopper=shopper, product=product, event_type=EventType.CART, recommendation_id=recommendation_id
+    )
     messages.success(request, f"Added {product.name} to your cart.")
     return HttpResponseRedirect(store_url(request, "storefront:cart"))
 
@@ -279,8 +295,15 @@ def order_detail(request: HttpRequest, shopper: Shopper, order_id: str) -> HttpR
     order = selectors.customer_order_get(customer=shopper.customer, order_external_id=order_id)
     if order is None:
         return _not_found(request, shopper, "order")
-    lines = [{"product": line.product, "unit_price": line.unit_price, "quantity": line.quantity,
-              "subtotal": line.unit_price * line.quantity} for line in order.lines.all()]
+    lines = [
+        {
+            "product": line.product,
+            "unit_price": line.unit_price,
+            "quantity": line.quantity,
+            "subtotal": line.unit_price * line.quantity,
+        }
+        for line in order.lines.all()
+    ]
     total = sum((line["subtotal"] for line in lines), start=Decimal("0"))
     return _page(request, shopper, "storefront/order.html", {"order": order, "lines": lines, "total": total})
 
@@ -328,9 +351,12 @@ def sign_up(request: HttpRequest, shopper: Shopper) -> HttpResponse:
     form = SignUpForm(request.POST)
     if form.is_valid():
         try:
-            customer = customer_sign_up(email=form.cleaned_data["email"], password=form.cleaned_data["password"],
-                                        name=form.cleaned_data["name"],
-                                        marketing_consent=form.cleaned_data["marketing_consent"])
+            customer = customer_sign_up(
+                email=form.cleaned_data["email"],
+                password=form.cleaned_data["password"],
+                name=form.cleaned_data["name"],
+                marketing_consent=form.cleaned_data["marketing_consent"],
+            )
         except EmailAlreadyRegistered:
             form.add_error("email", "An account with this e-mail already exists in this store. Sign in instead.")
         except ValidationError as weak:
@@ -370,18 +396,27 @@ def privacy_centre(request: HttpRequest, shopper: Shopper) -> HttpResponse:
             return _bad_request(request, shopper, form)
         personalization = form.cleaned_data["personalization"]
         if customer is not None:
-            customer_consent_update(customer=customer, personalization=personalization,
-                                    marketing=form.cleaned_data["marketing"])
+            customer_consent_update(
+                customer=customer, personalization=personalization, marketing=form.cleaned_data["marketing"]
+            )
         else:
             anonymous_personalization_set(request, personalization)
         messages.success(request, "Your privacy choices were saved.")
         return HttpResponseRedirect(store_url(request, "storefront:privacy"))
-    form = ConsentForm(initial={"personalization": shopper.personalized,
-                                "marketing": bool(customer and customer.marketing_consent)})
-    return _page(request, shopper, "storefront/privacy.html", {
-        "form": form,
-        "event_count": selectors.shopper_event_count(customer_id=shopper.customer_id, visitor_id=shopper.visitor_id),
-    })
+    form = ConsentForm(
+        initial={"personalization": shopper.personalized, "marketing": bool(customer and customer.marketing_consent)}
+    )
+    return _page(
+        request,
+        shopper,
+        "storefront/privacy.html",
+        {
+            "form": form,
+            "event_count": selectors.shopper_event_count(
+                customer_id=shopper.customer_id, visitor_id=shopper.visitor_id
+            ),
+        },
+    )
 
 
 @require_GET
@@ -391,8 +426,9 @@ def privacy_export(request: HttpRequest, shopper: Shopper) -> HttpResponse:
         return _sign_in_redirect(request)
     export = _privacy_function("customer_export_zip")
     if export is None:
-        return _page(request, shopper, "storefront/privacy_action.html", {
-            "title": "Download my data", "coming_soon": True})
+        return _page(
+            request, shopper, "storefront/privacy_action.html", {"title": "Download my data", "coming_soon": True}
+        )
     response = HttpResponse(export(shopper.customer), content_type="application/zip")
     response["Content-Disposition"] = f'attachment; filename="{shopper.tenant.slug}-my-data.zip"'
     response["Cache-Control"] = "no-store"
@@ -406,11 +442,13 @@ def privacy_erase(request: HttpRequest, shopper: Shopper) -> HttpResponse:
         return _sign_in_redirect(request)
     erase = _privacy_function("customer_erase")
     if erase is None:
-        return _page(request, shopper, "storefront/privacy_action.html", {
-            "title": "Delete my account", "coming_soon": True})
+        return _page(
+            request, shopper, "storefront/privacy_action.html", {"title": "Delete my account", "coming_soon": True}
+        )
     if request.method == "GET":
-        return _page(request, shopper, "storefront/privacy_action.html", {
-            "title": "Delete my account", "confirm_erase": True})
+        return _page(
+            request, shopper, "storefront/privacy_action.html", {"title": "Delete my account", "confirm_erase": True}
+        )
     erase(shopper.customer)
     SessionCart(request).clear()
     shopper_sign_out(request)

@@ -41,8 +41,14 @@ class TenantMiddleware:
         if request.path_info in PROBE_PATHS:
             # No store data, and they must answer (503, not 500) while PostgreSQL is down.
             with no_tenant_context():
-                set_actor_for_request(Actor("probe", "", request.request_id,  # type: ignore[attr-defined]
-                                            request.META.get("REMOTE_ADDR", "")))
+                set_actor_for_request(
+                    Actor(
+                        "probe",
+                        "",
+                        request.request_id,  # type: ignore[attr-defined]
+                        request.META.get("REMOTE_ADDR", ""),
+                    )
+                )
                 response = self.get_response(request)
         else:
             with no_tenant_context(), transaction.atomic():
@@ -54,7 +60,7 @@ class TenantMiddleware:
     def _dispatch(self, request: HttpRequest) -> HttpResponse:
         path = request.path_info
         if path.startswith(STOREFRONT_PREFIX):
-            slug = path[len(STOREFRONT_PREFIX):].split("/", 1)[0]
+            slug = path[len(STOREFRONT_PREFIX) :].split("/", 1)[0]
             tenant = tenant_get_by_slug(slug)
             if tenant is None:
                 return HttpResponseNotFound("No such store.")

@@ -18,8 +18,15 @@ class Capability(StrEnum):
 
 ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
     Role.OWNER: frozenset(Capability),
-    Role.MANAGER: frozenset({Capability.VIEW, Capability.VIEW_PERSONAL_DATA, Capability.CHANGE,
-                             Capability.EXPORT_PERSONAL_DATA, Capability.VIEW_AUDIT_LOG}),
+    Role.MANAGER: frozenset(
+        {
+            Capability.VIEW,
+            Capability.VIEW_PERSONAL_DATA,
+            Capability.CHANGE,
+            Capability.EXPORT_PERSONAL_DATA,
+            Capability.VIEW_AUDIT_LOG,
+        }
+    ),
     # Analysts see aggregates and models, never personal-data fields.
     Role.ANALYST: frozenset({Capability.VIEW}),
     Role.VIEWER: frozenset({Capability.VIEW}),

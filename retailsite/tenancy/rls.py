@@ -95,8 +95,9 @@ def post_migrate_apply_rls(sender: Any, using: str = "default", plan: Any = None
         apply_rls()
 
 
-def create_roles(*, owner_role: str, app_role: str, app_password: str | None, owner_password: str | None,
-                 database: str) -> list[str]:
+def create_roles(
+    *, owner_role: str, app_role: str, app_password: str | None, owner_password: str | None, database: str
+) -> list[str]:
     """Create the owning (migrations) role and the application role. Run as a superuser."""
     done: list[str] = []
     with connection.cursor() as cursor:
@@ -113,21 +114,28 @@ def create_roles(*, owner_role: str, app_role: str, app_password: str | None, ow
                 done.append(f"created role {role} ({attributes})")
             if password:
                 raw.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(sql.Identifier(role), sql.Literal(password)))
-        raw.execute(sql.SQL("GRANT CONNECT, CREATE ON DATABASE {} TO {}").format(
-            sql.Identifier(database), sql.Identifier(owner_role)))
-        raw.execute(sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(
-            sql.Identifier(database), sql.Identifier(app_role)))
+        raw.execute(
+            sql.SQL("GRANT CONNECT, CREATE ON DATABASE {} TO {}").format(
+                sql.Identifier(database), sql.Identifier(owner_role)
+            )
+        )
+        raw.execute(
+            sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(sql.Identifier(database), sql.Identifier(app_role))
+        )
         raw.execute(sql.SQL("GRANT ALL ON SCHEMA public TO {}").format(sql.Identifier(owner_role)))
         raw.execute(sql.SQL("GRANT USAGE ON SCHEMA public TO {}").format(sql.Identifier(app_role)))
         # Tables the owner creates later are readable/writable by the app role automatically.
-        raw.execute(sql.SQL(
-            "ALTER DEFAULT PRIVILEGES FOR ROLE {} IN SCHEMA public "
-            "GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {}").format(
-            sql.Identifier(owner_role), sql.Identifier(app_role)))
-        raw.execute(sql.SQL(
-            "ALTER DEFAULT PRIVILEGES FOR ROLE {} IN SCHEMA public "
-            "GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO {}").format(
-            sql.Identifier(owner_role), sql.Identifier(app_role)))
+        raw.execute(
+            sql.SQL(
+                "ALTER DEFAULT PRIVILEGES FOR ROLE {} IN SCHEMA public "
+                "GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {}"
+            ).format(sql.Identifier(owner_role), sql.Identifier(app_role))
+        )
+        raw.execute(
+            sql.SQL(
+                "ALTER DEFAULT PRIVILEGES FOR ROLE {} IN SCHEMA public GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO {}"
+            ).format(sql.Identifier(owner_role), sql.Identifier(app_role))
+        )
         done.append(f"granted {app_role} data access to {owner_role}'s tables in {database}")
     return done
 

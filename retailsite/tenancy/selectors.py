@@ -86,7 +86,9 @@ def memberships_for_user(user: AbstractBaseUser | AnonymousUser) -> list[Members
 
 
 def membership_selected_for_staff(
-    user: AbstractBaseUser | AnonymousUser, *, wanted_tenant_id: object,
+    user: AbstractBaseUser | AnonymousUser,
+    *,
+    wanted_tenant_id: object,
     memberships: list[Membership] | None = None,
 ) -> Membership | None:
     """The membership a staff user works in: the store chosen in their session, else their first.

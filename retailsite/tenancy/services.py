@@ -24,8 +24,9 @@ def _validation_message(error: ValidationError) -> str:
 
 
 @transaction.atomic
-def tenant_create(*, slug: str, name: str, currency: str = "USD", timezone: str = "UTC",
-                  settings: dict[str, Any] | None = None) -> Tenant:
+def tenant_create(
+    *, slug: str, name: str, currency: str = "USD", timezone: str = "UTC", settings: dict[str, Any] | None = None
+) -> Tenant:
     if Tenant.objects.filter(slug=slug).exists():
         raise TenantError(f"A tenant with slug {slug!r} already exists.")
     checked = {key: lookup_setting(key).parse(value) for key, value in (settings or {}).items()}
@@ -39,8 +40,9 @@ def tenant_create(*, slug: str, name: str, currency: str = "USD", timezone: str 
 
 
 @transaction.atomic
-def tenant_update(*, tenant: Tenant, name: str | None = None, currency: str | None = None,
-                  timezone: str | None = None) -> Tenant:
+def tenant_update(
+    *, tenant: Tenant, name: str | None = None, currency: str | None = None, timezone: str | None = None
+) -> Tenant:
     for field, value in (("name", name), ("currency", currency), ("timezone", timezone)):
         if value is not None:
             setattr(tenant, field, value)

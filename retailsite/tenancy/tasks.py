@@ -33,14 +33,23 @@ REDELIVERED_LOCK_RETRY_SECONDS = 15
     retry_backoff_max=600,
     max_retries=5,
 )
-def train_tenant_step(self, tenant_id: int, step_name: str, trigger: str = "schedule",  # type: ignore[no-untyped-def]
-                      queued_at: str | None = None) -> str:
+def train_tenant_step(
+    self,
+    tenant_id: int,
+    step_name: str,
+    trigger: str = "schedule",  # type: ignore[no-untyped-def]
+    queued_at: str | None = None,
+) -> str:
     tenant = Tenant.objects.filter(pk=tenant_id, is_active=True).first()
     if tenant is None:
         return f"tenant {tenant_id} is gone or inactive; nothing to do"
     try:
-        run = training_step_run(tenant=tenant, step_name=step_name, trigger=trigger,
-                                queued_at=dt.datetime.fromisoformat(queued_at) if queued_at else None)
+        run = training_step_run(
+            tenant=tenant,
+            step_name=step_name,
+            trigger=trigger,
+            queued_at=dt.datetime.fromisoformat(queued_at) if queued_at else None,
+        )
     except StepAlreadyRunning as busy:
         redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
         if redelivered or self.request.retries:
@@ -65,14 +74,14 @@ def enqueue_training(*, tenant_id: int, step_name: str, trigger: str) -> None:
     The message carries the moment it was queued: a run that starts later and succeeds makes it
     redundant (see training_step_run), so duplicates queued by the scheduler cost a lookup, not a retrain.
     """
+
     def send() -> None:
         train_tenant_step.delay(tenant_id, step_name, trigger, timezone.now().isoformat())
 
     transaction.on_commit(send)
 
 
-def step_is_due(*, tenant: Tenant, step_setting: str, last_started: dt.datetime | None,
-                now: dt.datetime) -> bool:
+def step_is_due(*, tenant: Tenant, step_setting: str, last_started: dt.datetime | None, now: dt.datetime) -> bool:
     """Due once a day at the tenant's local HH:MM, unless a run already started since then."""
     tz = zoneinfo.ZoneInfo(tenant.timezone)
     hour, minute = (int(part) for part in str(tenant.setting(step_setting)).split(":"))

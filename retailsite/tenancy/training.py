@@ -79,8 +79,14 @@ WORKER_LOST_SUMMARY = "worker lost: the process running this step died before it
 MAX_WORKER_LOSSES = 3
 
 
-def training_step_run(*, tenant: Tenant, step_name: str, progress: Progress = silent_progress,
-                      trigger: str = "manual", queued_at: dt.datetime | None = None) -> TrainingRun:
+def training_step_run(
+    *,
+    tenant: Tenant,
+    step_name: str,
+    progress: Progress = silent_progress,
+    trigger: str = "manual",
+    queued_at: dt.datetime | None = None,
+) -> TrainingRun:
     """Run one step for one store under its lock; record the run. Raises if the step fails.
 
     `queued_at` is when the request to run was queued (Celery tasks pass it). A run of the step
@@ -101,23 +107,35 @@ def training_step_run(*, tenant: Tenant, step_name: str, progress: Progress = si
             raise StepAlreadyRunning(f"{step.name} is already running for {tenant.slug}")
         # Holding the lock, no other run of this step is alive: a "running" one died with its worker.
         TrainingRun.objects.filter(step=step.name, status=TrainingRun.Status.RUNNING).update(
-            status=TrainingRun.Status.FAILED, finished_at=timezone.now(), summary=WORKER_LOST_SUMMARY,
+            status=TrainingRun.Status.FAILED,
+            finished_at=timezone.now(),
+            summary=WORKER_LOST_SUMMARY,
         )
         if queued_at is not None:
             since_queued = TrainingRun.objects.filter(step=step.name, started_at__gte=queued_at)
             covering = since_queued.filter(status=TrainingRun.Status.SUCCEEDED).order_by("-started_at").first()
             if covering is not None:
                 return TrainingRun.objects.create(
-                    step=step.name, trigger=trigger, status=TrainingRun.Status.SKIPPED, finished_at=timezone.now(),
+                    step=step.name,
+                    trigger=trigger,
+                    status=TrainingRun.Status.SKIPPED,
+                    finished_at=timezone.now(),
                     summary=f"skipped: the {covering.trigger} run started {covering.started_at:%Y-%m-%d %H:%M:%S} "
-                            "after this request was queued already succeeded",
+                    "after this request was queued already succeeded",
                 )
             losses = since_queued.filter(status=TrainingRun.Status.FAILED, summary=WORKER_LOST_SUMMARY).count()
             if losses >= MAX_WORKER_LOSSES:
-                message = (f"gave up: {losses} runs of {step.name} for this request died with their worker "
-                           "(out of memory?); it will run again on the next schedule or by hand")
-                TrainingRun.objects.create(step=step.name, trigger=trigger, status=TrainingRun.Status.FAILED,
-                                           finished_at=timezone.now(), summary=message)
+                message = (
+                    f"gave up: {losses} runs of {step.name} for this request died with their worker "
+                    "(out of memory?); it will run again on the next schedule or by hand"
+                )
+                TrainingRun.objects.create(
+                    step=step.name,
+                    trigger=trigger,
+                    status=TrainingRun.Status.FAILED,
+                    finished_at=timezone.now(),
+                    summary=message,
+                )
                 raise StepGaveUp(message)
         run = TrainingRun.objects.create(step=step.name, trigger=trigger)
         try:

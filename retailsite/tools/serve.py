@@ -35,21 +35,63 @@ def prepare_metrics_dir(env: dict[str, str]) -> str:
 def commands(env: dict[str, str], bin_dir: str) -> dict[str, list[str]]:
     bind = env.get("BIND", "127.0.0.1:8000")
     training_nice = int(env.get("TRAINING_NICE", "19"))
-    training = [f"{bin_dir}/celery", "-A", "retailsite", "worker", "-Q", "training", "-n", "training@%h",
-                "--concurrency", env.get("TRAINING_CONCURRENCY", "1"), "-l", "INFO"]
+    training = [
+        f"{bin_dir}/celery",
+        "-A",
+        "retailsite",
+        "worker",
+        "-Q",
+        "training",
+        "-n",
+        "training@%h",
+        "--concurrency",
+        env.get("TRAINING_CONCURRENCY", "1"),
+        "-l",
+        "INFO",
+    ]
     result = {
-        "web": [f"{bin_dir}/gunicorn", "retailsite.wsgi:application", "--bind", bind,
-                "--workers", env.get("WEB_CONCURRENCY", "3"),
-                "--config", "python:retailsite.observability.gunicorn_conf",
-                "--access-logfile", "-", "--graceful-timeout", "20"],
-        "worker-light": [f"{bin_dir}/celery", "-A", "retailsite", "worker", "-Q", "light", "-n", "light@%h",
-                         "--concurrency", env.get("LIGHT_CONCURRENCY", "2"), "-l", "INFO"],
+        "web": [
+            f"{bin_dir}/gunicorn",
+            "retailsite.wsgi:application",
+            "--bind",
+            bind,
+            "--workers",
+            env.get("WEB_CONCURRENCY", "3"),
+            "--config",
+            "python:retailsite.observability.gunicorn_conf",
+            "--access-logfile",
+            "-",
+            "--graceful-timeout",
+            "20",
+        ],
+        "worker-light": [
+            f"{bin_dir}/celery",
+            "-A",
+            "retailsite",
+            "worker",
+            "-Q",
+            "light",
+            "-n",
+            "light@%h",
+            "--concurrency",
+            env.get("LIGHT_CONCURRENCY", "2"),
+            "-l",
+            "INFO",
+        ],
         "worker-training": ["nice", "-n", str(training_nice), *training] if training_nice else training,
     }
     if env.get("SERVE_BEAT", "1") != "0":
         # Exactly one beat per deployment: run it on one machine only (SERVE_BEAT=0 elsewhere).
-        result["beat"] = [f"{bin_dir}/celery", "-A", "retailsite", "beat", "-l", "INFO",
-                          "--schedule", env.get("CELERY_BEAT_SCHEDULE_FILE", "var/celerybeat-schedule")]
+        result["beat"] = [
+            f"{bin_dir}/celery",
+            "-A",
+            "retailsite",
+            "beat",
+            "-l",
+            "INFO",
+            "--schedule",
+            env.get("CELERY_BEAT_SCHEDULE_FILE", "var/celerybeat-schedule"),
+        ]
     return result
 
 
@@ -69,8 +111,10 @@ def main() -> int:
         env.setdefault(variable, "1")
     bin_dir = os.path.dirname(sys.executable)
     processes = {name: subprocess.Popen(cmd, env=env) for name, cmd in commands(env, bin_dir).items()}
-    print(f"serving on http://{env.get('BIND', '127.0.0.1:8000')}/ — "
-          + ", ".join(f"{n} pid {p.pid}" for n, p in processes.items()))
+    print(
+        f"serving on http://{env.get('BIND', '127.0.0.1:8000')}/ — "
+        + ", ".join(f"{n} pid {p.pid}" for n, p in processes.items())
+    )
 
     def stop(*_: object) -> None:
         for process in processes.values():

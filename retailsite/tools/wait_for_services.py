@@ -16,8 +16,13 @@ def main() -> int:
     if "postgresql" not in config["ENGINE"]:
         print(f"make test needs PostgreSQL; DATABASE_URL={url!r} is not a postgres:// URL.", file=sys.stderr)
         return 2
-    params = {"host": config.get("HOST") or "127.0.0.1", "port": config.get("PORT") or 5432,
-              "user": config.get("USER") or "postgres", "dbname": "postgres", "connect_timeout": 3}
+    params = {
+        "host": config.get("HOST") or "127.0.0.1",
+        "port": config.get("PORT") or 5432,
+        "user": config.get("USER") or "postgres",
+        "dbname": "postgres",
+        "connect_timeout": 3,
+    }
     if config.get("PASSWORD"):
         params["password"] = config["PASSWORD"]
     last_error: Exception | None = None

@@ -14,15 +14,22 @@ pytestmark = pytest.mark.django_db
 def test_the_schema_documents_every_endpoint_its_security_and_errors() -> None:
     schema = APIClient().get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
     paths = schema["paths"]
-    for path in ("/api/v1/products/", "/api/v1/products/{product_id}/", "/api/v1/products/bulk/",
-                 "/api/v1/customers/{customer_id}/", "/api/v1/orders/bulk/", "/api/v1/events/batch/"):
+    for path in (
+        "/api/v1/products/",
+        "/api/v1/products/{product_id}/",
+        "/api/v1/products/bulk/",
+        "/api/v1/customers/{customer_id}/",
+        "/api/v1/orders/bulk/",
+        "/api/v1/events/batch/",
+    ):
         assert path in paths
     assert schema["components"]["securitySchemes"]["apiKey"]["scheme"] == "bearer"
     for operations in paths.values():
         for operation in operations.values():
             for code in ("400", "401", "403", "404", "429"):
                 assert operation["responses"][code]["content"]["application/json"]["schema"] == {
-                    "$ref": "#/components/schemas/Error"}
+                    "$ref": "#/components/schemas/Error"
+                }
     listing = paths["/api/v1/products/"]["get"]
     assert {p["name"] for p in listing["parameters"]} >= {"limit", "offset", "category", "active"}
 

@@ -25,16 +25,25 @@ def shop(store_a):  # type: ignore[no-untyped-def]
 
 def _events(tenant) -> list[tuple]:  # type: ignore[no-untyped-def]
     with tenant_context(tenant):
-        return list(Event.objects.order_by("pk").values_list("customer__external_id", "session_id",
-                                                             "product__external_id", "event_type", "value",
-                                                             "recommendation_id"))
+        return list(
+            Event.objects.order_by("pk").values_list(
+                "customer__external_id",
+                "session_id",
+                "product__external_id",
+                "event_type",
+                "value",
+                "recommendation_id",
+            )
+        )
 
 
-BATCH = {"events": [
-    {"customer_id": "C1", "product_id": "P1", "event_type": "view"},
-    {"session_id": "s-42", "product_id": "P2", "event_type": "cart"},
-    {"customer_id": "C1", "product_id": "P2", "event_type": "rating", "value": 4.5, "recommendation_id": "rec-7"},
-]}
+BATCH = {
+    "events": [
+        {"customer_id": "C1", "product_id": "P1", "event_type": "view"},
+        {"session_id": "s-42", "product_id": "P2", "event_type": "cart"},
+        {"customer_id": "C1", "product_id": "P2", "event_type": "rating", "value": 4.5, "recommendation_id": "rec-7"},
+    ]
+}
 
 
 def test_a_retried_batch_with_the_same_idempotency_key_is_stored_once(api, shop) -> None:
@@ -42,8 +51,11 @@ def test_a_retried_batch_with_the_same_idempotency_key_is_stored_once(api, shop)
     assert first.status_code == 201 and first.json() == {"received": 3, "created": 3, "duplicates": 0}
     again = api.post("/api/v1/events/batch/", BATCH, HTTP_IDEMPOTENCY_KEY="sync-2024-05-01-001")
     assert again.json() == {"received": 3, "created": 0, "duplicates": 3}
-    assert _events(shop) == [("C1", "", "P1", "view", None, ""), (None, "s-42", "P2", "cart", None, ""),
-                             ("C1", "", "P2", "rating", 4.5, "rec-7")]
+    assert _events(shop) == [
+        ("C1", "", "P1", "view", None, ""),
+        (None, "s-42", "P2", "cart", None, ""),
+        ("C1", "", "P2", "rating", 4.5, "rec-7"),
+    ]
 
 
 def test_a_different_idempotency_key_is_a_different_batch(api, shop) -> None:
@@ -54,11 +66,16 @@ def test_a_different_idempotency_key_is_a_different_batch(api, shop) -> None:
 
 def test_event_ids_make_events_idempotent_across_calls(api, shop) -> None:
     api.post("/api/v1/events/", {"event_id": "e-1", "customer_id": "C1", "product_id": "P1", "event_type": "view"})
-    response = api.post("/api/v1/events/batch/", {"events": [
-        {"event_id": "e-1", "customer_id": "C1", "product_id": "P1", "event_type": "view"},
-        {"event_id": "e-2", "customer_id": "C1", "product_id": "P1", "event_type": "view"},
-        {"event_id": "e-2", "customer_id": "C1", "product_id": "P1", "event_type": "view"},
-    ]})
+    response = api.post(
+        "/api/v1/events/batch/",
+        {
+            "events": [
+                {"event_id": "e-1", "customer_id": "C1", "product_id": "P1", "event_type": "view"},
+                {"event_id": "e-2", "customer_id": "C1", "product_id": "P1", "event_type": "view"},
+                {"event_id": "e-2", "customer_id": "C1", "product_id": "P1", "event_type": "view"},
+            ]
+        },
+    )
     assert response.json() == {"received": 3, "created": 1, "duplicates": 2}
     assert len(_events(shop)) == 2
 
@@ -75,8 +92,10 @@ def test_events_without_ids_are_identified_by_content_like_the_importer(api, sho
 
 
 def test_the_time_defaults_to_now_and_may_be_given_in_store_time(api, shop) -> None:
-    api.post("/api/v1/events/", {"customer_id": "C1", "product_id": "P1", "event_type": "view",
-                                 "occurred_at": "2024-01-15T09:30:00"})
+    api.post(
+        "/api/v1/events/",
+        {"customer_id": "C1", "product_id": "P1", "event_type": "view", "occurred_at": "2024-01-15T09:30:00"},
+    )
     api.post("/api/v1/events/", {"customer_id": "C1", "product_id": "P2", "event_type": "view"})
     with tenant_context(shop):
         given, defaulted = Event.objects.order_by("pk")
@@ -85,26 +104,44 @@ def test_the_time_defaults_to_now_and_may_be_given_in_store_time(api, shop) -> N
 
 
 def test_unknown_ids_refuse_the_whole_batch(api, shop) -> None:
-    error = assert_error(api.post("/api/v1/events/batch/", {"events": [
-        {"customer_id": "C1", "product_id": "P1", "event_type": "view"},
-        {"customer_id": "GHOST", "product_id": "P1", "event_type": "view"},
-        {"session_id": "s", "product_id": "NOPE", "event_type": "cart"},
-    ]}), 400, "invalid")
-    assert error["fields"] == {"events[1].customer_id": ["Unknown customer 'GHOST'."],
-                               "events[2].product_id": ["Unknown product 'NOPE'."]}
+    error = assert_error(
+        api.post(
+            "/api/v1/events/batch/",
+            {
+                "events": [
+                    {"customer_id": "C1", "product_id": "P1", "event_type": "view"},
+                    {"customer_id": "GHOST", "product_id": "P1", "event_type": "view"},
+                    {"session_id": "s", "product_id": "NOPE", "event_type": "cart"},
+                ]
+            },
+        ),
+        400,
+        "invalid",
+    )
+    assert error["fields"] == {
+        "events[1].customer_id": ["Unknown customer 'GHOST'."],
+        "events[2].product_id": ["Unknown product 'NOPE'."],
+    }
     assert _events(shop) == []
 
 
-@pytest.mark.parametrize(("event", "field"), [
-    ({"product_id": "P1", "event_type": "view"}, "customer_id"),
-    ({"customer_id": "C1", "product_id": "P1", "event_type": "rating"}, "value"),
-    ({"customer_id": "C1", "product_id": "P1", "event_type": "like"}, "event_type"),
-    ({"customer_id": "C1", "product_id": "P1", "event_type": "rating", "value": "five"}, "value"),
-    ({"customer_id": "C1", "product_id": "P1", "event_type": "view", "occurred_at": "2999-01-01T00:00:00Z"},
-     "occurred_at"),
-    ({"customer_id": "C1", "product_id": "P1", "event_type": "view", "recommendation_id": "r" * 65},
-     "recommendation_id"),
-])
+@pytest.mark.parametrize(
+    ("event", "field"),
+    [
+        ({"product_id": "P1", "event_type": "view"}, "customer_id"),
+        ({"customer_id": "C1", "product_id": "P1", "event_type": "rating"}, "value"),
+        ({"customer_id": "C1", "product_id": "P1", "event_type": "like"}, "event_type"),
+        ({"customer_id": "C1", "product_id": "P1", "event_type": "rating", "value": "five"}, "value"),
+        (
+            {"customer_id": "C1", "product_id": "P1", "event_type": "view", "occurred_at": "2999-01-01T00:00:00Z"},
+            "occurred_at",
+        ),
+        (
+            {"customer_id": "C1", "product_id": "P1", "event_type": "view", "recommendation_id": "r" * 65},
+            "recommendation_id",
+        ),
+    ],
+)
 def test_invalid_events_are_refused(event, field, api, shop) -> None:
     error = assert_error(api.post("/api/v1/events/", event), 400, "invalid")
     assert list(error["fields"]) == [field]

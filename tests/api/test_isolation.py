@@ -49,6 +49,7 @@ def api_detail_routes() -> list[Route]:
 
 # -- how to make another store's object for each detail route: (URL kwargs, a valid body for PUT/PATCH) ----
 
+
 def _product(tenant: Tenant) -> tuple[dict[str, str], dict[str, Any]]:
     ProductFactory(tenant=tenant, external_id="B-PRODUCT", name="Beta kettle")
     return {"product_id": "B-PRODUCT"}, {"name": "Hijacked", "price": "1.00"}
@@ -61,8 +62,10 @@ def _customer(tenant: Tenant) -> tuple[dict[str, str], dict[str, Any]]:
 
 def _order(tenant: Tenant) -> tuple[dict[str, str], dict[str, Any]]:
     line = OrderLineFactory(tenant=tenant, order__external_id="B-ORDER", quantity=2)
-    return {"order_id": "B-ORDER"}, {"ordered_at": "2024-01-01T00:00:00Z",
-                                     "lines": [{"product_id": line.product.external_id, "quantity": 99}]}
+    return {"order_id": "B-ORDER"}, {
+        "ordered_at": "2024-01-01T00:00:00Z",
+        "lines": [{"product_id": line.product.external_id, "quantity": 99}],
+    }
 
 
 def _stock(tenant: Tenant) -> tuple[dict[str, str], dict[str, Any]]:
@@ -111,8 +114,9 @@ def test_another_stores_object_is_not_found_on_any_method(route: Route, api, sto
     url = reverse(route.name, kwargs=kwargs)
     before = tenant_rows(store_b)
     for method in OBJECT_METHODS:
-        response = getattr(api, method)(url, body, format="json") if method in ("put", "patch") \
-            else getattr(api, method)(url)
+        response = (
+            getattr(api, method)(url, body, format="json") if method in ("put", "patch") else getattr(api, method)(url)
+        )
         if route.handles(method):
             assert_error(response, 404, "not_found")
         else:
@@ -153,8 +157,9 @@ def test_no_parameter_or_header_chooses_the_store(api, store_a, store_b) -> None
 
 
 def test_writes_land_in_the_callers_store_whatever_the_body_says(api, store_a, store_b) -> None:
-    response = api.post("/api/v1/products/", {"product_id": "NEW", "name": "Kettle", "tenant": store_b.pk,
-                                              "tenant_id": store_b.pk})
+    response = api.post(
+        "/api/v1/products/", {"product_id": "NEW", "name": "Kettle", "tenant": store_b.pk, "tenant_id": store_b.pk}
+    )
     assert response.status_code == 201
     with tenant_context(store_a):
         assert Product.objects.filter(external_id="NEW").exists()
@@ -164,8 +169,7 @@ def test_writes_land_in_the_callers_store_whatever_the_body_says(api, store_a, s
 
 # -- mass assignment ---------------------------------------------------------------------------
 
-READ_ONLY_FIELDS = {"id": 987654, "pk": 987654, "tenant": None, "tenant_id": None,
-                    "created_at": "2001-02-03T04:05:06Z"}
+READ_ONLY_FIELDS = {"id": 987654, "pk": 987654, "tenant": None, "tenant_id": None, "created_at": "2001-02-03T04:05:06Z"}
 
 
 def _read_only_payload(store_b: Tenant, address_field: str) -> dict[str, Any]:
@@ -190,8 +194,9 @@ def test_patch_with_read_only_customer_fields_changes_nothing(api, store_a, stor
     customer = CustomerFactory(tenant=store_a, external_id="C1")
     with tenant_context(store_a):
         before = Customer.objects.filter(pk=customer.pk).values().get()
-    response = api.patch("/api/v1/customers/C1/", {**_read_only_payload(store_b, "customer_id"),
-                                                   "email_hash": "0" * 64, "password": "x"})
+    response = api.patch(
+        "/api/v1/customers/C1/", {**_read_only_payload(store_b, "customer_id"), "email_hash": "0" * 64, "password": "x"}
+    )
     assert response.status_code == 200
     with tenant_context(store_a):
         assert Customer.objects.filter(pk=customer.pk).values().get() == before

@@ -56,12 +56,15 @@ def test_the_x_api_key_header_works_too(store_a) -> None:
     assert response.status_code == 200 and response.json()["store"] == "alpha"
 
 
-@pytest.mark.parametrize("presented", [
-    "Bearer rsk_000000000000_" + "A" * 43,  # well-formed, unknown
-    "Bearer not-a-key",
-    "Bearer ",
-    "Bearer rsk_",
-])
+@pytest.mark.parametrize(
+    "presented",
+    [
+        "Bearer rsk_000000000000_" + "A" * 43,  # well-formed, unknown
+        "Bearer not-a-key",
+        "Bearer ",
+        "Bearer rsk_",
+    ],
+)
 def test_unknown_or_malformed_keys_get_401(presented, store_a) -> None:
     issue_key(store_a)
     response = APIClient().get("/api/v1/whoami/", HTTP_AUTHORIZATION=presented)
@@ -115,6 +118,7 @@ def test_last_used_is_recorded_at_most_once_a_minute(store_a) -> None:
 
 
 # -- manage.py apikey ----------------------------------------------------------------------------
+
 
 def _command(*args: str) -> tuple[str, str]:
     out, err = StringIO(), StringIO()
@@ -183,6 +187,7 @@ def test_an_unknown_store_is_refused() -> None:
 
 # -- admin -----------------------------------------------------------------------------------------
 
+
 def _admin_client(role: str):  # type: ignore[no-untyped-def]
     tenant = TenantFactory(slug="alpha", name="Alpha")
     membership = MembershipFactory(tenant=tenant, user=UserFactory(username=f"{role}-user"), role=role)
@@ -193,8 +198,9 @@ def _admin_client(role: str):  # type: ignore[no-untyped-def]
 
 def test_an_owner_creates_a_key_in_the_admin_and_sees_it_once() -> None:
     tenant, client = _admin_client(Role.OWNER)
-    response = client.post("/admin/api/apikey/add/", {"name": "Partner", "scopes": ["catalog:read"]}, follow=True,
-                           format="multipart")
+    response = client.post(
+        "/admin/api/apikey/add/", {"name": "Partner", "scopes": ["catalog:read"]}, follow=True, format="multipart"
+    )
     assert response.status_code == 200
     shown = re.findall(r"rsk_[0-9a-f]{12}_[A-Za-z0-9_-]{43}", response.content.decode())
     assert len(set(shown)) == 1
@@ -211,8 +217,7 @@ def test_an_owner_revokes_keys_with_the_admin_action() -> None:
     raw_key = issue_key(tenant)
     with tenant_context(tenant):
         key = ApiKey.objects.get()
-    client.post("/admin/api/apikey/", {"action": "revoke_selected", "_selected_action": [key.pk]},
-                format="multipart")
+    client.post("/admin/api/apikey/", {"action": "revoke_selected", "_selected_action": [key.pk]}, format="multipart")
     assert_error(key_client(raw_key).get("/api/v1/whoami/"), 401, "authentication_failed")
 
 
@@ -221,7 +226,9 @@ def test_other_roles_cannot_see_or_create_keys(role) -> None:
     tenant, client = _admin_client(role)
     issue_key(tenant)
     assert client.get("/admin/api/apikey/").status_code == 403
-    assert client.post("/admin/api/apikey/add/", {"name": "x", "scopes": ["catalog:read"]},
-                       format="multipart").status_code == 403
+    assert (
+        client.post("/admin/api/apikey/add/", {"name": "x", "scopes": ["catalog:read"]}, format="multipart").status_code
+        == 403
+    )
     with tenant_context(tenant):
         assert ApiKey.objects.count() == 1

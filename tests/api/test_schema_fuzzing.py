@@ -30,8 +30,13 @@ from tests.factories import CustomerFactory, OrderLineFactory, ProductFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
-          response_headers_conformance]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    response_headers_conformance,
+]
 
 
 @pytest.fixture

@@ -84,16 +84,19 @@ def test_every_api_route_is_in_the_scope_table() -> None:
     for route, _namespace, _pattern in walk_url_patterns(get_resolver().url_patterns):
         if not route.startswith("api/") or route in public_or_any:
             continue
-        concrete = "/" + route.replace("<str:product_id>", "P1").replace("<str:customer_id>", "C1") \
-            .replace("<str:order_id>", "O1")
+        concrete = "/" + route.replace("<str:product_id>", "P1").replace("<str:customer_id>", "C1").replace(
+            "<str:order_id>", "O1"
+        )
         assert concrete in tested, f"{route} has no entry in REQUIRED_SCOPE"
 
 
 # -- staff session (browsable API) ------------------------------------------------------------------
 
+
 def _staff_client(role: str, *, slug: str = "alpha") -> APIClient:
-    membership = MembershipFactory(tenant=TenantFactory(slug=slug), user=UserFactory(username=f"{role}-staff"),
-                                   role=role)
+    membership = MembershipFactory(
+        tenant=TenantFactory(slug=slug), user=UserFactory(username=f"{role}-staff"), role=role
+    )
     client = APIClient()
     client.force_login(membership.user)
     return client
@@ -145,8 +148,9 @@ def test_the_session_acts_in_the_store_selected_for_the_admin() -> None:
 
 
 def test_session_writes_need_the_csrf_token() -> None:
-    membership = MembershipFactory(tenant=TenantFactory(slug="alpha"), user=UserFactory(username="m"),
-                                   role=Role.MANAGER)
+    membership = MembershipFactory(
+        tenant=TenantFactory(slug="alpha"), user=UserFactory(username="m"), role=Role.MANAGER
+    )
     client = APIClient(enforce_csrf_checks=True)
     client.force_login(membership.user)
     response = client.post("/api/v1/products/", {"product_id": "P9", "name": "Mug"})

@@ -75,6 +75,7 @@ def test_requests_still_pass_when_the_cache_is_down(three_per_minute, client_for
 
 # -- failures ------------------------------------------------------------------------------------
 
+
 def test_an_unexpected_error_is_a_json_500_without_details_and_writes_nothing(api, store_a, monkeypatch) -> None:
     def broken(**filters):  # type: ignore[no-untyped-def]
         Product.objects.create(external_id="HALF", name="half-written")

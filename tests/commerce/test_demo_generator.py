@@ -31,8 +31,12 @@ def _read(path: Path) -> list[dict[str, str]]:
 
 def _lines(store: DemoStore) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     orders = store.orders
-    return (orders.codes("order_id"), orders.codes("customer_id"), orders.codes("product_id"),
-            orders.column("quantity"))
+    return (
+        orders.codes("order_id"),
+        orders.codes("customer_id"),
+        orders.codes("product_id"),
+        orders.column("quantity"),
+    )
 
 
 def _day_index(times: np.ndarray, start: date) -> np.ndarray:
@@ -59,14 +63,13 @@ def test_different_seeds_give_different_stores(tmp_path: Path) -> None:
 
 def test_csv_headers_are_exactly_the_import_formats(store: DemoStore, tmp_path: Path) -> None:
     expected = {
-        "customers": "customer_id,email,name,phone,birth_year,gender,city,country,signed_up_at,"
-                     "personalization_consent",
+        "customers": "customer_id,email,name,phone,birth_year,gender,city,country,signed_up_at,personalization_consent",
         "products": "product_id,name,description,category,brand,tags,price,cost,active",
         "orders": "order_id,customer_id,product_id,quantity,ordered_at,unit_price,channel",
         "events": "customer_id,session_id,product_id,event_type,occurred_at,value",
         "social": "customer_id,follows_id",
         "stock": "product_id,on_hand,on_order,lead_time_days,lead_time_std_days,supplier,min_order_qty,pack_size,"
-                 "order_cost,unit_volume,holding_cost_rate,stockout_cost,service_level",
+        "order_cost,unit_volume,holding_cost_rate,stockout_cost,service_level",
     }
     paths = write_csvs(store, tmp_path)
     for name, header in expected.items():
@@ -200,9 +203,11 @@ def test_lower_prices_sell_more(store: DemoStore) -> None:
     # base price in a week of the same store-wide volume (controls for popularity, seasonality and growth).
     store_volume = purchases.sum(axis=0) / purchases.sum(axis=0).mean()
     relative = truth.weekly_price / truth.product_base_price[:, None]
-    durable_and_selling = (truth.product_repurchase_days == 0)[:, None] \
-        & ((np.arange(weeks) * 7)[None, :] >= truth.product_launch_day[:, None]) \
+    durable_and_selling = (
+        (truth.product_repurchase_days == 0)[:, None]
+        & ((np.arange(weeks) * 7)[None, :] >= truth.product_launch_day[:, None])
         & ((np.arange(weeks) * 7 + 7)[None, :] <= truth.product_end_day[:, None])
+    )
     discounted = durable_and_selling & (relative <= 0.9)
     regular = durable_and_selling & np.isclose(relative, 1.0, atol=0.01)
     per_volume = (purchases * regular).sum(axis=1) / np.maximum((store_volume * regular).sum(axis=1), 1e-9)

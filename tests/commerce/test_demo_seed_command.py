@@ -22,17 +22,36 @@ END = date(2025, 3, 31)
 
 def _seed(*extra: str) -> str:
     out = StringIO()
-    call_command("seed_demo", "--tenant", "demo-test", "--customers", str(SIZE["customers"]), "--products",
-                 str(SIZE["products"]), "--days", str(SIZE["days"]), "--seed", str(SIZE["seed"]), "--no-progress",
-                 *extra, stdout=out, stderr=StringIO())
+    call_command(
+        "seed_demo",
+        "--tenant",
+        "demo-test",
+        "--customers",
+        str(SIZE["customers"]),
+        "--products",
+        str(SIZE["products"]),
+        "--days",
+        str(SIZE["days"]),
+        "--seed",
+        str(SIZE["seed"]),
+        "--no-progress",
+        *extra,
+        stdout=out,
+        stderr=StringIO(),
+    )
     return out.getvalue()
 
 
 def _stored_counts(tenant: Tenant) -> dict[str, int]:
     with tenant_context(tenant):
-        return {"customers": Customer.objects.count(), "products": Product.objects.count(),
-                "orders": Order.objects.count(), "order_lines": OrderLine.objects.count(),
-                "events": Event.objects.count(), "follows": Follow.objects.count()}
+        return {
+            "customers": Customer.objects.count(),
+            "products": Product.objects.count(),
+            "orders": Order.objects.count(),
+            "order_lines": OrderLine.objects.count(),
+            "events": Event.objects.count(),
+            "follows": Follow.objects.count(),
+        }
 
 
 @pytest.mark.django_db
@@ -50,8 +69,9 @@ def test_seed_demo_loads_a_store_whose_counts_match_the_generator() -> None:
         last_order = Order.objects.latest("ordered_at").ordered_at.astimezone(UTC).date()
         assert last_order == END
         assert Product.objects.filter(category__path__contains=" > ").count() == SIZE["products"]
-        assert Customer.objects.filter(personalization_consent=False).count() == \
-            int((~store.customers.column("personalization_consent")).sum())
+        assert Customer.objects.filter(personalization_consent=False).count() == int(
+            (~store.customers.column("personalization_consent")).sum()
+        )
     assert f"{stored['order_lines']:,} order lines" in output
 
 

@@ -49,8 +49,9 @@ def test_failed_import_lists_errors_and_raises(tmp_path: Path) -> None:
 
     out, err = io.StringIO(), io.StringIO()
     with pytest.raises(CommandError, match="2 error"):
-        call_command("import_data", "--tenant", "shop", "--customers", str(customers), "--no-progress",
-                     stdout=out, stderr=err)
+        call_command(
+            "import_data", "--tenant", "shop", "--customers", str(customers), "--no-progress", stdout=out, stderr=err
+        )
 
     assert f"{customers}:3: birth_year: birth year 1850 is out of range" in err.getvalue()
     assert f"{customers}:4: birth_year: birth year must be a whole number" in err.getvalue()
@@ -72,8 +73,9 @@ def test_command_without_files_is_refused() -> None:
         run("--tenant", "shop")
 
 
-def test_exit_status_is_non_zero_on_failure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_exit_status_is_non_zero_on_failure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     TenantFactory(slug="shop")
     orders = tmp_path / "orders.csv"
     orders.write_text("order_id,customer_id,product_id,quantity,ordered_at\nO1,C1,P1,1,2024-01-01\n")
@@ -81,8 +83,9 @@ def test_exit_status_is_non_zero_on_failure(tmp_path: Path, monkeypatch: pytest.
     monkeypatch.setattr("django.core.management.base.connections.close_all", lambda: None)
 
     with pytest.raises(SystemExit) as exit_info:
-        Command().run_from_argv(["manage.py", "import_data", "--tenant", "shop", "--orders", str(orders),
-                                 "--no-progress"])
+        Command().run_from_argv(
+            ["manage.py", "import_data", "--tenant", "shop", "--orders", str(orders), "--no-progress"]
+        )
 
     assert exit_info.value.code == 1
     err = capsys.readouterr().err
@@ -98,8 +101,9 @@ def test_progress_is_shown_for_large_files_only(tmp_path: Path, capsys: pytest.C
     small = tmp_path / "products.csv"
     small.write_text("product_id,name\nP1,Pan\n")
 
-    call_command("import_data", "--tenant", "shop", "--customers", str(large), "--products", str(small),
-                 stdout=io.StringIO())
+    call_command(
+        "import_data", "--tenant", "shop", "--customers", str(large), "--products", str(small), stdout=io.StringIO()
+    )
 
     err = capsys.readouterr().err
     # Not a terminal: one line at the start and at every tenth of the file.

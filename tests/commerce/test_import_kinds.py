@@ -66,20 +66,60 @@ def snapshot(tenant) -> dict[str, list[tuple]]:  # type: ignore[no-untyped-def]
     """Every imported row of the tenant, as comparable tuples (with updated/created markers)."""
     with tenant_context(tenant):
         return {
-            "customers": sorted(Customer.objects.values_list(
-                "pk", "external_id", "email", "name", "phone", "address", "birth_year", "gender", "city", "country",
-                "signed_up_at", "personalization_consent", "marketing_consent", "created_at")),
+            "customers": sorted(
+                Customer.objects.values_list(
+                    "pk",
+                    "external_id",
+                    "email",
+                    "name",
+                    "phone",
+                    "address",
+                    "birth_year",
+                    "gender",
+                    "city",
+                    "country",
+                    "signed_up_at",
+                    "personalization_consent",
+                    "marketing_consent",
+                    "created_at",
+                )
+            ),
             "categories": sorted(Category.objects.values_list("pk", "path", "name", "parent__path")),
-            "products": sorted(Product.objects.values_list(
-                "pk", "external_id", "name", "description", "category__path", "brand", "tags", "price", "cost",
-                "active", "created_at")),
-            "orders": sorted(Order.objects.values_list("pk", "external_id", "customer__external_id", "ordered_at",
-                                                       "channel")),
-            "lines": sorted(OrderLine.objects.values_list("pk", "order__external_id", "product__external_id",
-                                                          "quantity", "unit_price")),
-            "events": sorted(Event.objects.values_list("pk", "customer__external_id", "session_id",
-                                                       "product__external_id", "event_type", "value", "occurred_at",
-                                                       "dedupe_key")),
+            "products": sorted(
+                Product.objects.values_list(
+                    "pk",
+                    "external_id",
+                    "name",
+                    "description",
+                    "category__path",
+                    "brand",
+                    "tags",
+                    "price",
+                    "cost",
+                    "active",
+                    "created_at",
+                )
+            ),
+            "orders": sorted(
+                Order.objects.values_list("pk", "external_id", "customer__external_id", "ordered_at", "channel")
+            ),
+            "lines": sorted(
+                OrderLine.objects.values_list(
+                    "pk", "order__external_id", "product__external_id", "quantity", "unit_price"
+                )
+            ),
+            "events": sorted(
+                Event.objects.values_list(
+                    "pk",
+                    "customer__external_id",
+                    "session_id",
+                    "product__external_id",
+                    "event_type",
+                    "value",
+                    "occurred_at",
+                    "dedupe_key",
+                )
+            ),
             "follows": sorted(Follow.objects.values_list("pk", "follower__external_id", "followee__external_id")),
         }
 
@@ -101,7 +141,12 @@ def test_full_store_import_creates_every_kind(store_files: dict[str, Path]) -> N
     with tenant_context(tenant):
         ann = Customer.objects.get(external_id="C1")
         assert (ann.email, ann.name, ann.birth_year, ann.gender, ann.country) == (
-            "ann@example.com", "Ann Smith", 1990, "F", "FR")
+            "ann@example.com",
+            "Ann Smith",
+            1990,
+            "F",
+            "FR",
+        )
         # A date alone is midnight in the store's time zone (Paris, UTC+2 in May).
         assert ann.signed_up_at == datetime(2023, 4, 30, 22, 0, tzinfo=UTC)
         bob = Customer.objects.get(external_id="C2")
@@ -132,7 +177,10 @@ def test_full_store_import_creates_every_kind(store_files: dict[str, Path]) -> N
         anonymous = Event.objects.get(session_id="sess-9")
         assert anonymous.customer is None
         assert set(Follow.objects.values_list("follower__external_id", "followee__external_id")) == {
-            ("C1", "C2"), ("C2", "C1"), ("C3", "C1")}
+            ("C1", "C2"),
+            ("C2", "C1"),
+            ("C3", "C1"),
+        }
 
 
 def test_second_import_changes_nothing(store_files: dict[str, Path]) -> None:
@@ -169,8 +217,9 @@ def test_reimport_updates_changed_rows_only(tmp_path: Path, store_files: dict[st
 def test_reimported_order_replaces_its_lines(tmp_path: Path, store_files: dict[str, Path]) -> None:
     tenant = TenantFactory()
     import_store_data(tenant=tenant, files=store_files)
-    revised = write(tmp_path, "orders2.csv", "order_id,customer_id,product_id,quantity,ordered_at\n"
-                                             "O1,C1,P1,5,2024-03-01T09:30:00\n")
+    revised = write(
+        tmp_path, "orders2.csv", "order_id,customer_id,product_id,quantity,ordered_at\nO1,C1,P1,5,2024-03-01T09:30:00\n"
+    )
 
     report = import_store_data(tenant=tenant, files={"orders": revised})
 
@@ -180,7 +229,8 @@ def test_reimported_order_replaces_its_lines(tmp_path: Path, store_files: dict[s
         lines = OrderLine.objects.filter(order__external_id="O1")
         # Quantity updated; the unit price given by the first import is kept when none is given.
         assert [(line.product.external_id, line.quantity, line.unit_price) for line in lines] == [
-            ("P1", 5, Decimal("25.00"))]
+            ("P1", 5, Decimal("25.00"))
+        ]
         assert OrderLine.objects.filter(order__external_id="O2").count() == 1
 
 
@@ -188,8 +238,9 @@ def test_orders_may_reference_rows_already_in_the_store(tmp_path: Path) -> None:
     tenant = TenantFactory()
     CustomerFactory(tenant=tenant, external_id="OLD-C")
     ProductFactory(tenant=tenant, external_id="OLD-P", price=Decimal("7.50"))
-    orders = write(tmp_path, "orders.csv", "order_id,customer_id,product_id,quantity,ordered_at\n"
-                                           "X1,OLD-C,OLD-P,2,2024-01-01\n")
+    orders = write(
+        tmp_path, "orders.csv", "order_id,customer_id,product_id,quantity,ordered_at\nX1,OLD-C,OLD-P,2,2024-01-01\n"
+    )
 
     import_store_data(tenant=tenant, files={"orders": orders})
 

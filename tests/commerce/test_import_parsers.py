@@ -40,8 +40,11 @@ from retailsite.tenancy.models import Tenant
 PARIS = ZoneInfo("Europe/Paris")
 # Any text a spreadsheet could hold (lone surrogates cannot be written as UTF-8 at all).
 cell_text = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40)
-numberish = st.one_of(cell_text, st.from_regex(r"\A[ +-]?[0-9._eE,]{0,25}\s?\Z"),
-                      st.sampled_from(["nan", "inf", "-0", "1e999", "0x10", "١٢", "1_000", "", " "]))
+numberish = st.one_of(
+    cell_text,
+    st.from_regex(r"\A[ +-]?[0-9._eE,]{0,25}\s?\Z"),
+    st.sampled_from(["nan", "inf", "-0", "1e999", "0x10", "١٢", "1_000", "", " "]),
+)
 dateish = st.one_of(cell_text, st.from_regex(r"\A[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9:.]{0,15}([+-Z][0-9:]{0,5})?)?\Z"))
 
 PARSERS = {
@@ -76,21 +79,22 @@ def test_quantity_round_trips(number: int, prefix: str, suffix: str) -> None:
     assert parse_quantity(f"{prefix}{number}{suffix}") == number
 
 
-@given(st.integers(max_value=0, min_value=-10**30))
+@given(st.integers(max_value=0, min_value=-(10**30)))
 def test_non_positive_quantities_are_refused(number: int) -> None:
     with pytest.raises(FieldError, match="at least 1"):
         parse_quantity(str(number))
 
 
-@given(st.decimals(min_value=0, max_value=Decimal("9999999999.99"), places=2, allow_nan=False,
-                   allow_infinity=False))
+@given(st.decimals(min_value=0, max_value=Decimal("9999999999.99"), places=2, allow_nan=False, allow_infinity=False))
 def test_money_round_trips(amount: Decimal) -> None:
     assert parse_money(str(amount)) == amount
     assert parse_money(f"{amount:f}") == amount
 
 
-@given(st.datetimes(min_value=datetime(1970, 1, 2), max_value=datetime(2025, 12, 31)),
-       st.integers(min_value=-14 * 60, max_value=14 * 60))
+@given(
+    st.datetimes(min_value=datetime(1970, 1, 2), max_value=datetime(2025, 12, 31)),
+    st.integers(min_value=-14 * 60, max_value=14 * 60),
+)
 def test_datetimes_with_an_offset_round_trip(moment: datetime, offset_minutes: int) -> None:
     aware = moment.replace(tzinfo=timezone(timedelta(minutes=offset_minutes)))
     parsed = parse_datetime(aware.isoformat(), default_zone=PARIS)
@@ -109,16 +113,23 @@ def _validate_orders(cells: dict[str, str]) -> tuple[ErrorLog, OrdersImporter]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(header)
-    writer.writerow([cells.get(column, default) for column, default in
-                     zip(header, ["O1", "C1", "P1", "1", "2024-01-01", "", "web"], strict=True)])
+    writer.writerow(
+        [
+            cells.get(column, default)
+            for column, default in zip(header, ["O1", "C1", "P1", "1", "2024-01-01", "", "web"], strict=True)
+        ]
+    )
     with tempfile.TemporaryDirectory() as directory:
         path = Path(directory) / "orders.csv"
         path.write_text(buffer.getvalue(), encoding="utf-8")
         errors = ErrorLog(100)
-        run = ImportRun(tenant=Tenant(slug="t", timezone="Europe/Paris"), zone=PARIS, errors=errors,
-                        stored_ids={"customer": {"C1"}, "product": {"P1"}})
-        importer = OrdersImporter(run, CsvSource(path, name="orders.csv", spec=OrdersImporter.columns,
-                                                 errors=errors))
+        run = ImportRun(
+            tenant=Tenant(slug="t", timezone="Europe/Paris"),
+            zone=PARIS,
+            errors=errors,
+            stored_ids={"customer": {"C1"}, "product": {"P1"}},
+        )
+        importer = OrdersImporter(run, CsvSource(path, name="orders.csv", spec=OrdersImporter.columns, errors=errors))
         importer.validate()
     return errors, importer
 
@@ -131,7 +142,10 @@ def test_order_rows_are_staged_or_rejected_cleanly(quantity: str, ordered_at: st
         if errors:
             assert importer.spool.rows == 0
             assert {(e.line, e.column) for e in errors.listed} <= {
-                (2, "quantity"), (2, "ordered_at"), (2, "unit_price")}
+                (2, "quantity"),
+                (2, "ordered_at"),
+                (2, "unit_price"),
+            }
             assert all(e.message for e in errors.listed)
         else:
             assert importer.spool.rows == 1
@@ -143,13 +157,16 @@ def test_order_rows_are_staged_or_rejected_cleanly(quantity: str, ordered_at: st
 
 
 def test_a_valid_order_row_is_staged_with_parsed_values() -> None:
-    errors, importer = _validate_orders({"quantity": " 3 ", "ordered_at": "2024-07-01T12:00:00",
-                                         "unit_price": "4.5"})
+    errors, importer = _validate_orders({"quantity": " 3 ", "ordered_at": "2024-07-01T12:00:00", "unit_price": "4.5"})
     try:
         assert not errors
         staged = next(importer.spool.decoded_rows())
         assert (staged["order_ext"], staged["product_ext"], staged["quantity"], staged["unit_price"]) == (
-            "O1", "P1", 3, Decimal("4.50"))
+            "O1",
+            "P1",
+            3,
+            Decimal("4.50"),
+        )
         header = next(importer.header_spool.decoded_rows())
         # Noon in Paris in July (UTC+2) is 10:00 UTC.
         assert header["ordered_at"] == datetime(2024, 7, 1, 10, 0, tzinfo=UTC)

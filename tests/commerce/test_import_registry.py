@@ -39,8 +39,9 @@ class VipImporter(KindImporter):
         self.customers = self.run.known_ids("customer")
 
     def parse_row(self, line: int, cells: list[str]) -> list[Any] | None:
-        customer = self.parsed(line, "customer_id", lambda t: parse_identifier(t, max_length=100),
-                               cells[self.source.index["customer_id"]])
+        customer = self.parsed(
+            line, "customer_id", lambda t: parse_identifier(t, max_length=100), cells[self.source.index["customer_id"]]
+        )
         if customer is not INVALID and customer not in self.customers:
             self.fail(line, "customer_id", f"unknown customer {customer!r}")
             return None
@@ -48,9 +49,11 @@ class VipImporter(KindImporter):
 
     def write_postgresql(self, db: PgSession) -> KindCounts:
         db.stage("import_vip", self.spool)
-        db.execute("UPDATE commerce_customer c SET marketing_consent = true FROM import_vip v "
-                   "WHERE c.tenant_id = %s AND c.external_id = v.external_id AND NOT c.marketing_consent",
-                   [db.tenant_id])
+        db.execute(
+            "UPDATE commerce_customer c SET marketing_consent = true FROM import_vip v "
+            "WHERE c.tenant_id = %s AND c.external_id = v.external_id AND NOT c.marketing_consent",
+            [db.tenant_id],
+        )
         updated = db.cursor.rowcount
         return KindCounts(rows_read=self.rows_read, updated=updated, unchanged=self.spool.rows - updated)
 

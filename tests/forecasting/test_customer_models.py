@@ -353,8 +353,9 @@ def test_a_tiny_store_without_repeat_buyers_skips_next_category_with_a_reason() 
     assert scores["next_category"].isna().all() and scores["next_category_probability"].isna().all()
     assert scores["churn_probability"].between(0, 1).all() and (scores["expected_spend"] >= 0).all()
     restored = pickle.loads(pickle.dumps(models))
-    pd.testing.assert_frame_equal(restored.predict(models.build_features(tables)), models.predict(
-        models.build_features(tables)))
+    pd.testing.assert_frame_equal(
+        restored.predict(models.build_features(tables)), models.predict(models.build_features(tables))
+    )
 
 
 def test_a_tiny_store_with_a_one_off_category_and_no_events_or_demographics_trains() -> None:

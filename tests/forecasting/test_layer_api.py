@@ -14,6 +14,7 @@ from tests.forecasting.test_layer_support import URLCONF, stored_forecasts, stor
 
 pytestmark = pytest.mark.django_db
 
+
 @pytest.fixture(autouse=True)
 def _urls(settings) -> None:  # type: ignore[no-untyped-def]
     settings.ROOT_URLCONF = URLCONF
@@ -116,8 +117,12 @@ def test_another_stores_products_and_categories_are_not_found(store_a, store_b, 
     # The same external id in both stores resolves to the caller's own product and forecast.
     mine = api.get("/api/v1/forecasts/?product_id=P1").json()["results"][0]
     assert mine["periods"][0]["p50"] == 10.0
-    assert client(store_b, "forecasts:read").get("/api/v1/forecasts/?product_id=P1").json()[
-        "results"][0]["periods"][0]["p50"] == 1000.0
+    assert (
+        client(store_b, "forecasts:read")
+        .get("/api/v1/forecasts/?product_id=P1")
+        .json()["results"][0]["periods"][0]["p50"]
+        == 1000.0
+    )
 
 
 def test_no_run_yet_lists_nothing(store_a) -> None:

@@ -25,8 +25,9 @@ HORIZON = 4
 
 @pytest.fixture
 def tenant():
-    return TenantFactory(slug="planted", timezone="Europe/Paris",
-                         settings={"forecast_frequency": "W", "forecast_horizon": HORIZON})
+    return TenantFactory(
+        slug="planted", timezone="Europe/Paris", settings={"forecast_frequency": "W", "forecast_horizon": HORIZON}
+    )
 
 
 def _index(store, external_id: str, history) -> int:  # type: ignore[no-untyped-def]
@@ -67,8 +68,14 @@ def test_history_is_aggregated_per_local_week_up_the_category_tree(tenant) -> No
     # Week 7: ten more units of K1 at twice the price.
     add_order(tenant, store, "dear", "K1", dt.datetime(2024, 2, 20, 9, 0, tzinfo=UTC), 10, unit_price="20.00")
     # An order in the week that holds "today" is not history yet.
-    add_order(tenant, store, "this-week", "K1",
-              dt.datetime.combine(store.week_start(30) + dt.timedelta(days=1), dt.time(9), tzinfo=UTC), 50)
+    add_order(
+        tenant,
+        store,
+        "this-week",
+        "K1",
+        dt.datetime.combine(store.week_start(30) + dt.timedelta(days=1), dt.time(9), tzinfo=UTC),
+        50,
+    )
 
     with tenant_context(tenant):
         history = load_demand_history(tenant, today=store.today)
@@ -111,8 +118,15 @@ def test_the_database_and_the_python_aggregation_agree(tenant) -> None:
             in_python = demand_module.sales_from_order_lines(tenant, freq, before)
 
             def rows(sales):  # type: ignore[no-untyped-def]
-                return sorted(zip(sales.product_ids.tolist(), sales.period_days.tolist(), sales.units.tolist(),
-                                  sales.revenue.tolist(), strict=True))
+                return sorted(
+                    zip(
+                        sales.product_ids.tolist(),
+                        sales.period_days.tolist(),
+                        sales.units.tolist(),
+                        sales.revenue.tolist(),
+                        strict=True,
+                    )
+                )
 
             assert rows(in_sql) == rows(in_python)
             assert len(rows(in_sql)) > 0
@@ -172,7 +186,8 @@ def test_the_pipeline_stores_products_categories_and_the_total(tenant, planted_r
     assert products["K1"].history["values"][-1] == store.weekly_units["K1"][59]
     assert totals[0].history["values"][-1] == sum(units[59] for units in store.weekly_units.values())
     assert categories["Toys"].history["values"][-3:] == [
-        store.weekly_units["T1"][w] + store.weekly_units["X1"][w] for w in (57, 58, 59)]
+        store.weekly_units["T1"][w] + store.weekly_units["X1"][w] for w in (57, 58, 59)
+    ]
     # Aggregated backtest figures, forecast beside the seasonal naive, per level.
     for level in ("product", "category", "total"):
         assert run.metrics[level]["forecast"]["n_series"] >= 1
@@ -218,9 +233,18 @@ def test_a_failure_while_writing_stores_no_rows(tenant, planted_run, monkeypatch
 
 def test_old_runs_are_pruned_once_newer_ones_succeed(tenant) -> None:
     with tenant_context(tenant):
-        runs = [ForecastRun.objects.create(frequency="W", horizon=4, status=status) for status in
-                (RunStatus.FAILED, RunStatus.SUCCEEDED, RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.SUCCEEDED,
-                 RunStatus.SUCCEEDED, RunStatus.RUNNING)]
+        runs = [
+            ForecastRun.objects.create(frequency="W", horizon=4, status=status)
+            for status in (
+                RunStatus.FAILED,
+                RunStatus.SUCCEEDED,
+                RunStatus.SUCCEEDED,
+                RunStatus.FAILED,
+                RunStatus.SUCCEEDED,
+                RunStatus.SUCCEEDED,
+                RunStatus.RUNNING,
+            )
+        ]
         assert forecast_runs_prune(keep=3) == 2  # the failed and succeeded runs older than the third newest success
         remaining = set(ForecastRun.objects.values_list("pk", flat=True))
     assert remaining == {runs[3].pk, runs[4].pk, runs[5].pk, runs[6].pk, runs[2].pk}
@@ -230,8 +254,16 @@ def test_price_what_if_scales_every_quantile_by_the_elasticity(tenant) -> None:
     with tenant_context(tenant):
         run = ForecastRun.objects.create(frequency="W", horizon=2, status=RunStatus.SUCCEEDED)
         series = SeriesForecast.objects.create(
-            run=run, level=SeriesLevel.TOTAL, method="m", periods=["2024-01-01", "2024-01-08"],
-            p10=[5.0, 10.0], p50=[10.0, 20.0], p90=[15.0, 30.0], baseline_p50=[9.0, 9.0], elasticity=-2.0)
+            run=run,
+            level=SeriesLevel.TOTAL,
+            method="m",
+            periods=["2024-01-01", "2024-01-08"],
+            p10=[5.0, 10.0],
+            p50=[10.0, 20.0],
+            p90=[15.0, 30.0],
+            baseline_p50=[9.0, 9.0],
+            elasticity=-2.0,
+        )
         what_if = selectors.forecast_what_if(series=series, price_change=-0.10)
         # 10% cheaper with elasticity -2: demand x 0.9 ** -2 = 1.2346.
         assert what_if.multiplier == pytest.approx(1 / 0.81)
@@ -263,9 +295,18 @@ def test_category_elasticity_is_its_products_weighted_by_recent_units() -> None:
     category_ids, members = demand_module._category_membership([(10, 0), (11, 10), (12, 10)], product_category)
     units = np.asarray([[5.0, 5.0], [10.0, 20.0], [0.0, 0.0], [15.0, 5.0]])  # recent units 10, 30, 0, 20
     history = demand_module.DemandHistory(
-        frequency="W", first_period=dt.date(2024, 1, 1), n_periods=2, data_cutoff=dt.date(2024, 1, 14),
-        product_ids=np.arange(1, 5), product_active=np.ones(4, dtype=bool), product_category=product_category,
-        units=units, revenue=units * 10, category_ids=category_ids, category_members=members)
+        frequency="W",
+        first_period=dt.date(2024, 1, 1),
+        n_periods=2,
+        data_cutoff=dt.date(2024, 1, 14),
+        product_ids=np.arange(1, 5),
+        product_active=np.ones(4, dtype=bool),
+        product_category=product_category,
+        units=units,
+        revenue=units * 10,
+        category_ids=category_ids,
+        category_members=members,
+    )
     elasticities = np.asarray([-1.0, -3.0, np.nan, -2.0])
     by_category, total = demand_module._weighted_elasticities(history, elasticities, season_length=52)
     home, kitchen, garden = by_category

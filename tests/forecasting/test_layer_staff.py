@@ -36,14 +36,22 @@ def store():  # type: ignore[no-untyped-def]
     stored = stored_forecasts(tenant)
     with tenant_context(tenant):
         stored["p1"] = Product.objects.get(external_id="P1")
-        CustomerModelRun.objects.create(status=RunStatus.SUCCEEDED, n_customers=3, figures={
-            "models": {"churn": {"figures": {"roc_auc": 0.81, "brier": 0.12},
-                                 "baseline_figures": {"base_rate": {"roc_auc": 0.5, "brier": 0.2}},
-                                 "importances": {"recency_days": 0.2, "orders_90d": 0.05},
-                                 "group_figures": {"gender": {"F": {"roc_auc": 0.8}, "M": {"roc_auc": 0.79}}}}},
-            "segment_summary": {"Loyal": {"n": 3.0, "share": 1.0}},
-            "segment_descriptions": {"Loyal": "bought in the last 90 days"},
-        })
+        CustomerModelRun.objects.create(
+            status=RunStatus.SUCCEEDED,
+            n_customers=3,
+            figures={
+                "models": {
+                    "churn": {
+                        "figures": {"roc_auc": 0.81, "brier": 0.12},
+                        "baseline_figures": {"base_rate": {"roc_auc": 0.5, "brier": 0.2}},
+                        "importances": {"recency_days": 0.2, "orders_90d": 0.05},
+                        "group_figures": {"gender": {"F": {"roc_auc": 0.8}, "M": {"roc_auc": 0.79}}},
+                    }
+                },
+                "segment_summary": {"Loyal": {"n": 3.0, "share": 1.0}},
+                "segment_descriptions": {"Loyal": "bought in the last 90 days"},
+            },
+        )
     stored["tenant"] = tenant
     return stored
 
@@ -64,8 +72,14 @@ def chart_config(html: str, chart_id: str) -> dict:
 
 
 def pages(store) -> list[str]:  # type: ignore[no-untyped-def]
-    return ["/staff/forecasts/", f"/staff/forecasts/{store['p1'].pk}/", "/staff/forecasts/categories/",
-            f"/staff/forecasts/categories/{store['home'].pk}/", "/staff/forecasts/total/", "/staff/customer-models/"]
+    return [
+        "/staff/forecasts/",
+        f"/staff/forecasts/{store['p1'].pk}/",
+        "/staff/forecasts/categories/",
+        f"/staff/forecasts/categories/{store['home'].pk}/",
+        "/staff/forecasts/total/",
+        "/staff/customer-models/",
+    ]
 
 
 def test_a_products_page_charts_history_band_and_baseline(store) -> None:
@@ -143,7 +157,6 @@ def test_the_admin_lists_runs_and_links_to_the_charts(store) -> None:
     assert staff_client(store["tenant"], Role.ANALYST).get("/admin/forecasting/customerprediction/").status_code == 403
 
 
-
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed at /usr/bin/chromium")
@@ -157,16 +170,23 @@ def test_the_chart_is_drawn_in_a_browser(live_server, store) -> None:  # type: i
         page = browser.new_page(viewport={"width": 1280, "height": 1000})
         errors: list[str] = []
         page.on("pageerror", lambda error: errors.append(str(error)))
-        page.on("response", lambda response: response.status >= 400 and not response.url.endswith("favicon.ico")
-                and errors.append(f"{response.status} {response.url}"))
+        page.on(
+            "response",
+            lambda response: (
+                response.status >= 400
+                and not response.url.endswith("favicon.ico")
+                and errors.append(f"{response.status} {response.url}")
+            ),
+        )
         page.goto(f"{live_server.url}/admin/login/?next=/staff/forecasts/{store['p1'].pk}/")
         page.fill("#id_username", membership.user.username)
         page.fill("#id_password", "correct horse battery staple")
         page.click("input[type=submit]")
         page.wait_for_url(url)
         page.wait_for_function("() => window.Chart && Chart.getChart(document.querySelector('canvas[data-chart]'))")
-        labels = page.evaluate("() => Chart.getChart(document.querySelector('canvas[data-chart]'))"
-                               ".data.datasets.map(d => d.label)")
+        labels = page.evaluate(
+            "() => Chart.getChart(document.querySelector('canvas[data-chart]')).data.datasets.map(d => d.label)"
+        )
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "staff-forecast.png"), full_page=True)
         browser.close()

@@ -80,8 +80,15 @@ def planted_units(weeks: int) -> dict[str, list[int]]:
     }
 
 
-PRODUCT_CATEGORY = {"K1": "Home > Kitchen", "K2": "Home > Kitchen", "G1": "Home > Garden", "T1": "Toys",
-                    "N1": "Home > Kitchen", "X1": "Toys", "Z1": "Toys"}
+PRODUCT_CATEGORY = {
+    "K1": "Home > Kitchen",
+    "K2": "Home > Kitchen",
+    "G1": "Home > Garden",
+    "T1": "Toys",
+    "N1": "Home > Kitchen",
+    "X1": "Toys",
+    "Z1": "Toys",
+}
 
 
 def build_planted_store(tenant: Tenant, *, weeks: int = 30) -> PlantedStore:
@@ -97,9 +104,13 @@ def build_planted_store(tenant: Tenant, *, weeks: int = 30) -> PlantedStore:
         }
         store.categories = {path_: category.pk for path_, category in tree.items()}
         for external_id, category_path in PRODUCT_CATEGORY.items():
-            product = Product.objects.create(external_id=external_id, name=f"Product {external_id}",
-                                             category=tree[category_path], price=Decimal("10.00"),
-                                             active=external_id != "X1")
+            product = Product.objects.create(
+                external_id=external_id,
+                name=f"Product {external_id}",
+                category=tree[category_path],
+                price=Decimal("10.00"),
+                active=external_id != "X1",
+            )
             store.products[external_id] = product.pk
         orders, lines = [], []
         for external_id, units in store.weekly_units.items():
@@ -107,26 +118,40 @@ def build_planted_store(tenant: Tenant, *, weeks: int = 30) -> PlantedStore:
                 if not quantity:
                     continue
                 wednesday = store.week_start(week) + dt.timedelta(days=2)
-                order = Order(tenant=tenant, external_id=f"O-{external_id}-{week}",
-                              ordered_at=dt.datetime.combine(wednesday, dt.time(12), tzinfo=UTC))
+                order = Order(
+                    tenant=tenant,
+                    external_id=f"O-{external_id}-{week}",
+                    ordered_at=dt.datetime.combine(wednesday, dt.time(12), tzinfo=UTC),
+                )
                 orders.append(order)
                 lines.append((order, store.products[external_id], quantity))
         Order.objects.bulk_create(orders, batch_size=1000)
         OrderLine.objects.bulk_create(
-            [OrderLine(tenant=tenant, order=order, product_id=product_id, quantity=quantity,
-                       unit_price=Decimal("10.00"))
-             for order, product_id, quantity in lines],
+            [
+                OrderLine(
+                    tenant=tenant, order=order, product_id=product_id, quantity=quantity, unit_price=Decimal("10.00")
+                )
+                for order, product_id, quantity in lines
+            ],
             batch_size=1000,
         )
     return store
 
 
-def add_order(tenant: Tenant, store: PlantedStore, external_id: str, product: str, at: dt.datetime,
-              quantity: int, unit_price: str = "10.00") -> None:
+def add_order(
+    tenant: Tenant,
+    store: PlantedStore,
+    external_id: str,
+    product: str,
+    at: dt.datetime,
+    quantity: int,
+    unit_price: str = "10.00",
+) -> None:
     with tenant_context(tenant):
         order = Order.objects.create(external_id=external_id, ordered_at=at)
-        OrderLine.objects.create(order=order, product_id=store.products[product], quantity=quantity,
-                                 unit_price=Decimal(unit_price))
+        OrderLine.objects.create(
+            order=order, product_id=store.products[product], quantity=quantity, unit_price=Decimal(unit_price)
+        )
 
 
 # ---------------------------------------------------------------------------------------------------- stored runs
@@ -134,16 +159,40 @@ def add_order(tenant: Tenant, store: PlantedStore, external_id: str, product: st
 PERIODS = ["2025-03-03", "2025-03-10"]
 
 
-def _row(run: ForecastRun, level: str, p50: list[float], *, product: Product | None = None,
-         category: Category | None = None, elasticity: float | None = None) -> SeriesForecast:
+def _row(
+    run: ForecastRun,
+    level: str,
+    p50: list[float],
+    *,
+    product: Product | None = None,
+    category: Category | None = None,
+    elasticity: float | None = None,
+) -> SeriesForecast:
     return SeriesForecast.objects.create(
-        run=run, level=level, product=product, category=category, method="weighted(ets+theta)", route="regular",
-        demand_class="smooth", periods=PERIODS, p10=[v * 0.5 for v in p50], p50=p50, p90=[v * 1.5 for v in p50],
-        baseline_p50=[v + 1 for v in p50], history={"start": "2025-02-24", "values": [1.0]},
-        backtest={"mase": 0.8, "wape": 0.2, "rmse": 3.0, "pinball": 1.1, "coverage": 0.8, "n_windows": 12,
-                  "baseline": {"mase": 1.0, "wape": 0.3, "rmse": 4.0, "pinball": 1.5, "coverage": None,
-                               "n_windows": 12}},
-        horizon_total=sum(p50), elasticity=elasticity,
+        run=run,
+        level=level,
+        product=product,
+        category=category,
+        method="weighted(ets+theta)",
+        route="regular",
+        demand_class="smooth",
+        periods=PERIODS,
+        p10=[v * 0.5 for v in p50],
+        p50=p50,
+        p90=[v * 1.5 for v in p50],
+        baseline_p50=[v + 1 for v in p50],
+        history={"start": "2025-02-24", "values": [1.0]},
+        backtest={
+            "mase": 0.8,
+            "wape": 0.2,
+            "rmse": 3.0,
+            "pinball": 1.1,
+            "coverage": 0.8,
+            "n_windows": 12,
+            "baseline": {"mase": 1.0, "wape": 0.3, "rmse": 4.0, "pinball": 1.5, "coverage": None, "n_windows": 12},
+        },
+        horizon_total=sum(p50),
+        elasticity=elasticity,
     )
 
 
@@ -158,8 +207,7 @@ def stored_forecasts(tenant: Tenant, scale: float = 1.0) -> dict[str, object]:
         old = ForecastRun.objects.create(frequency="W", horizon=2, status=RunStatus.SUCCEEDED)
         _row(old, SeriesLevel.PRODUCT, [999.0, 999.0], product=p1, category=kitchen)
         serving = ForecastRun.objects.create(frequency="W", horizon=2, status=RunStatus.SUCCEEDED)
-        _row(serving, SeriesLevel.PRODUCT, [10.0 * scale, 12.0 * scale], product=p1, category=kitchen,
-             elasticity=-2.0)
+        _row(serving, SeriesLevel.PRODUCT, [10.0 * scale, 12.0 * scale], product=p1, category=kitchen, elasticity=-2.0)
         _row(serving, SeriesLevel.PRODUCT, [4.0 * scale, 4.0 * scale], product=p2, category=garden)
         for category, p50 in ((home, [14.0, 16.0]), (kitchen, [10.0, 12.0]), (garden, [4.0, 4.0])):
             _row(serving, SeriesLevel.CATEGORY, p50, category=category)
@@ -174,14 +222,23 @@ def stored_insights(tenant: Tenant) -> dict[str, Customer]:
     newcomer = CustomerFactory(tenant=tenant, external_id="C3")
     with tenant_context(tenant):
         old = CustomerModelRun.objects.create(status=RunStatus.SUCCEEDED)
-        CustomerPrediction.objects.create(run=old, customer=scored, expected_spend=1.0, churn_probability=0.99,
-                                          segment="Hibernating")
-        run = CustomerModelRun.objects.create(status=RunStatus.SUCCEEDED, figures={
-            "segment_descriptions": {"Loyal": "bought in the last 90 days and 2+ orders in the last year"}})
+        CustomerPrediction.objects.create(
+            run=old, customer=scored, expected_spend=1.0, churn_probability=0.99, segment="Hibernating"
+        )
+        run = CustomerModelRun.objects.create(
+            status=RunStatus.SUCCEEDED,
+            figures={"segment_descriptions": {"Loyal": "bought in the last 90 days and 2+ orders in the last year"}},
+        )
         for customer in (scored, opted_out):
-            CustomerPrediction.objects.create(run=run, customer=customer, expected_spend=120.5,
-                                              churn_probability=0.125, next_category="Kitchen",
-                                              next_category_probability=0.4, segment="Loyal")
+            CustomerPrediction.objects.create(
+                run=run,
+                customer=customer,
+                expected_spend=120.5,
+                churn_probability=0.125,
+                next_category="Kitchen",
+                next_category_probability=0.4,
+                segment="Loyal",
+            )
         CustomerModelRun.objects.create(status=RunStatus.FAILED)
         Customer.objects.filter(pk=opted_out.pk).update(personalization_consent=False)
     return {"scored": scored, "opted_out": opted_out, "newcomer": newcomer, "run": run}

@@ -27,14 +27,22 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def demo_store():
     """About 400 days of a small generated store ending yesterday, with some customers withholding consent."""
-    tenant = TenantFactory(slug="demo-small", timezone="UTC",
-                           settings={"forecast_frequency": "W", "forecast_horizon": 6})
-    store = generate_store(customers=500, products=24, days=400, seed=7,
-                           end_date=timezone.now().date() - dt.timedelta(days=1), activity=2.0)
+    tenant = TenantFactory(
+        slug="demo-small", timezone="UTC", settings={"forecast_frequency": "W", "forecast_horizon": 6}
+    )
+    store = generate_store(
+        customers=500,
+        products=24,
+        days=400,
+        seed=7,
+        end_date=timezone.now().date() - dt.timedelta(days=1),
+        activity=2.0,
+    )
     with tempfile.TemporaryDirectory() as directory:
         paths = write_csvs(store, directory)
-        import_store_data(tenant=tenant, files={kind: paths[kind] for kind in ("customers", "products", "orders",
-                                                                              "events")})
+        import_store_data(
+            tenant=tenant, files={kind: paths[kind] for kind in ("customers", "products", "orders", "events")}
+        )
     with tenant_context(tenant):
         # Make sure both kinds of customers exist whatever the generator drew.
         withheld = list(Customer.objects.order_by("pk").values_list("pk", flat=True)[:20])

@@ -69,7 +69,8 @@ def test_seasonal_forecast_is_summed_period_by_period() -> None:
     means = [10.0, 20.0, 30.0, 40.0]
     line = reorder_plan_compute(
         [product(p10=[m * 0.8 for m in means], p50=means, p90=[m * 1.2 for m in means], lead_time_mean=2.0)],
-        MONTHLY_NORMAL).lines[0]
+        MONTHLY_NORMAL,
+    ).lines[0]
     assert line.mean_demand_protection == pytest.approx(60.0)
     sd = [0.4 * m / (2 * Z_90) for m in means[:3]]
     assert line.std_demand_protection == pytest.approx(math.sqrt(sum(s * s for s in sd)), rel=1e-9)
@@ -93,8 +94,7 @@ def test_intermittent_quantiles_keep_a_sensible_mean() -> None:
 
 
 def test_lead_time_mixture_matches_the_textbook_formula_for_stationary_demand() -> None:
-    mean, var = interval_moments(np.full((1, 12), 7.0), np.full((1, 12), 9.0), 2.0, np.array([3.0]),
-                                 np.array([1.5]))
+    mean, var = interval_moments(np.full((1, 12), 7.0), np.full((1, 12), 9.0), 2.0, np.array([3.0]), np.array([1.5]))
     assert mean[0] == pytest.approx(7 * 5)
     assert var[0] == pytest.approx(9 * 5 + 49 * 1.5**2, rel=1e-3)
 
@@ -116,8 +116,15 @@ def test_eoq_matches_the_closed_form_and_respects_packs_and_moq() -> None:
 
 def test_plan_line_numbers_are_consistent() -> None:
     products = [
-        product(product_id="empty", on_hand=0.0, pack_size=6.0, min_order_qty=60.0, lead_time_mean=1.0,
-                lead_time_std=0.5, order_cost=20.0),
+        product(
+            product_id="empty",
+            on_hand=0.0,
+            pack_size=6.0,
+            min_order_qty=60.0,
+            lead_time_mean=1.0,
+            lead_time_std=0.5,
+            order_cost=20.0,
+        ),
         product(product_id="full", on_hand=500.0, on_order=100.0, lead_time_mean=1.0),
         product(product_id="low", on_hand=100.0, on_order=20.0, pack_size=10.0, lead_time_mean=2.0),
     ]
@@ -130,8 +137,9 @@ def test_plan_line_numbers_are_consistent() -> None:
         assert 0.0 <= line.expected_fill_rate <= 1.0
         assert line.order_quantity == line.suggested_quantity  # no budget given
         if line.inventory_position < line.reorder_point:
-            packs = line.suggested_quantity / (6.0 if line.product_id == "empty" else 10.0 if
-                                               line.product_id == "low" else 1.0)
+            packs = line.suggested_quantity / (
+                6.0 if line.product_id == "empty" else 10.0 if line.product_id == "low" else 1.0
+            )
             assert packs == int(packs)
             assert line.inventory_position + line.suggested_quantity >= line.order_up_to
         else:
@@ -154,8 +162,9 @@ def test_expected_fill_rate_matches_the_normal_loss_function() -> None:
 
 
 def test_zero_demand_products_order_nothing() -> None:
-    line = reorder_plan_compute([product(p10=[0.0] * 4, p50=[0.0] * 4, p90=[0.0] * 4, order_cost=10.0)],
-                                PlanSettings(rule="closed_form")).lines[0]
+    line = reorder_plan_compute(
+        [product(p10=[0.0] * 4, p50=[0.0] * 4, p90=[0.0] * 4, order_cost=10.0)], PlanSettings(rule="closed_form")
+    ).lines[0]
     assert line.suggested_quantity == 0
     assert line.reorder_point == 0
 

@@ -54,8 +54,9 @@ def test_a_key_without_the_scope_gets_403(method: str, url: str, scope: str, sto
 @pytest.mark.parametrize(("method", "url", "scope"), REQUIRED_SCOPE, ids=lambda v: str(v))
 def test_the_scope_alone_is_enough(method: str, url: str, scope: str, stores) -> None:
     alpha, _ = stores
-    response = getattr(client(alpha, [scope]), method)(url, {"items": [{"product_id": "P1", "on_hand": 1}],
-                                                             "on_hand": 1}, format="json")
+    response = getattr(client(alpha, [scope]), method)(
+        url, {"items": [{"product_id": "P1", "on_hand": 1}], "on_hand": 1}, format="json"
+    )
     assert response.status_code in (200, 201), response.content
 
 
@@ -67,9 +68,19 @@ def test_the_plan_lists_only_the_callers_store(stores) -> None:
     with tenant_context(alpha):
         assert body["plan"]["id"] == alpha_plan_id()
     line = next(line for line in body["results"] if line["product_id"] == "A-ONLY")
-    assert {"reorder_point", "order_up_to", "safety_stock", "order_quantity", "expected_fill_rate",
-            "critical_fractile", "eoq", "policy_rule", "dynamic_reviews", "cost_with_order",
-            "cost_without_order"} <= set(line)
+    assert {
+        "reorder_point",
+        "order_up_to",
+        "safety_stock",
+        "order_quantity",
+        "expected_fill_rate",
+        "critical_fractile",
+        "eoq",
+        "policy_rule",
+        "dynamic_reviews",
+        "cost_with_order",
+        "cost_without_order",
+    } <= set(line)
     assert line["policy_rule"] == "dynamic" and line["dynamic_reviews"] == 12
     assert line["order_quantity"] > 0
 
@@ -86,10 +97,12 @@ def test_another_stores_stock_is_not_found_and_not_changed(stores) -> None:
     assert_error(api.get("/api/v1/inventory/stock/B-ONLY/"), 404, "not_found")
     assert_error(api.put("/api/v1/inventory/stock/B-ONLY/", {"on_hand": 999}, format="json"), 404, "not_found")
     assert_error(api.patch("/api/v1/inventory/stock/B-ONLY/", {"on_hand": 999}, format="json"), 404, "not_found")
-    bulk = api.post("/api/v1/inventory/stock/bulk/", {"items": [{"product_id": "B-ONLY", "on_hand": 999}]},
-                    format="json")
+    bulk = api.post(
+        "/api/v1/inventory/stock/bulk/", {"items": [{"product_id": "B-ONLY", "on_hand": 999}]}, format="json"
+    )
     assert assert_error(bulk, 400, "invalid")["fields"] == {
-        "items[0].product_id": ["No product with id 'B-ONLY' in this store."]}
+        "items[0].product_id": ["No product with id 'B-ONLY' in this store."]
+    }
     # The same external id in both stores: the caller's own row changes, never the other store's.
     assert api.patch("/api/v1/inventory/stock/P1/", {"on_hand": 77}, format="json").json()["on_hand"] == 77
     listed = api.get("/api/v1/inventory/stock/").json()
@@ -109,8 +122,11 @@ def test_put_creates_and_replaces_stock_with_supplier_terms() -> None:
     ProductFactory(tenant=store, external_id="NEW")
     api = client(store, ["inventory:write", "inventory:read"])
 
-    created = api.put("/api/v1/inventory/stock/NEW/", {"on_hand": 4, "supplier": "Acme", "pack_size": 6,
-                                                      "lead_time_days": 3}, format="json")
+    created = api.put(
+        "/api/v1/inventory/stock/NEW/",
+        {"on_hand": 4, "supplier": "Acme", "pack_size": 6, "lead_time_days": 3},
+        format="json",
+    )
     assert created.status_code == 201
     assert created.json()["effective_terms"]["pack_size"] == 6
     assert created.json()["supplier"] == "Acme"
@@ -127,9 +143,16 @@ def test_bad_stock_values_are_refused_with_the_importers_bounds() -> None:
     store = make_store("alpha")
     ProductFactory(tenant=store, external_id="P1")
     api = client(store)
-    response = api.post("/api/v1/inventory/stock/bulk/", {"items": [
-        {"product_id": "P1", "on_hand": -1},
-        {"product_id": "P1", "on_hand": 1, "service_level": 1.5, "pack_size": 0}]}, format="json")
+    response = api.post(
+        "/api/v1/inventory/stock/bulk/",
+        {
+            "items": [
+                {"product_id": "P1", "on_hand": -1},
+                {"product_id": "P1", "on_hand": 1, "service_level": 1.5, "pack_size": 0},
+            ]
+        },
+        format="json",
+    )
     fields = assert_error(response, 400, "invalid")["fields"]
     assert set(fields) == {"items[0].on_hand", "items[1].service_level", "items[1].pack_size"}
     with tenant_context(store):
@@ -141,13 +164,19 @@ def test_bulk_upsert_is_all_or_nothing_and_reports_created_and_updated() -> None
     stocked_product(store, "OLD", on_hand=1)
     ProductFactory(tenant=store, external_id="NEW")
     api = client(store)
-    refused = api.post("/api/v1/inventory/stock/bulk/", {"items": [
-        {"product_id": "OLD", "on_hand": 5}, {"product_id": "MISSING", "on_hand": 5}]}, format="json")
+    refused = api.post(
+        "/api/v1/inventory/stock/bulk/",
+        {"items": [{"product_id": "OLD", "on_hand": 5}, {"product_id": "MISSING", "on_hand": 5}]},
+        format="json",
+    )
     assert_error(refused, 400, "invalid")
     with tenant_context(store):
         assert StockItem.objects.get(product__external_id="OLD").on_hand == 1
 
-    done = api.post("/api/v1/inventory/stock/bulk/", {"items": [
-        {"product_id": "OLD", "on_hand": 5}, {"product_id": "NEW", "on_hand": 3}]}, format="json")
+    done = api.post(
+        "/api/v1/inventory/stock/bulk/",
+        {"items": [{"product_id": "OLD", "on_hand": 5}, {"product_id": "NEW", "on_hand": 3}]},
+        format="json",
+    )
     assert done.status_code == 200
     assert done.json() == {"created": ["NEW"], "updated": ["OLD"]}

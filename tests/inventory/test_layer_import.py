@@ -23,10 +23,12 @@ from tests.factories import ProductFactory, TenantFactory
 pytestmark = pytest.mark.django_db
 
 PRODUCTS = "product_id,name,price,cost\nP1,Pan,20.00,8.00\nP2,Pot,30.00,12.00\n"
-STOCK = ("product_id,on_hand,on_order,lead_time_days,lead_time_std_days,supplier,min_order_qty,pack_size,order_cost,"
-         "unit_volume,holding_cost_rate,stockout_cost,service_level\n"
-         "P1,12,5,10,2.5,Acme,6,3,40.00,0.5,0.2,1.50,0.97\n"
-         "P2,0,0,,,Acme,,,,1.25,0.3,0.00,\n")
+STOCK = (
+    "product_id,on_hand,on_order,lead_time_days,lead_time_std_days,supplier,min_order_qty,pack_size,order_cost,"
+    "unit_volume,holding_cost_rate,stockout_cost,service_level\n"
+    "P1,12,5,10,2.5,Acme,6,3,40.00,0.5,0.2,1.50,0.97\n"
+    "P2,0,0,,,Acme,,,,1.25,0.3,0.00,\n"
+)
 
 
 def run(*args: str) -> tuple[str, str]:
@@ -43,24 +45,56 @@ def write(tmp_path: Path, name: str, text: str | bytes) -> str:
 
 def stock_rows(tenant) -> dict[str, dict]:  # type: ignore[no-untyped-def]
     with tenant_context(tenant):
-        return {row["product__external_id"]: row for row in StockItem.objects.values(
-            "product__external_id", "on_hand", "on_order", "lead_time_days", "lead_time_std_days", "supplier__name",
-            "min_order_qty", "pack_size", "order_cost", "unit_volume", "holding_cost_rate", "stockout_cost",
-            "service_level", "updated_at")}
+        return {
+            row["product__external_id"]: row
+            for row in StockItem.objects.values(
+                "product__external_id",
+                "on_hand",
+                "on_order",
+                "lead_time_days",
+                "lead_time_std_days",
+                "supplier__name",
+                "min_order_qty",
+                "pack_size",
+                "order_cost",
+                "unit_volume",
+                "holding_cost_rate",
+                "stockout_cost",
+                "service_level",
+                "updated_at",
+            )
+        }
 
 
 def test_stock_import_stores_stock_costs_and_supplier_terms(tmp_path: Path) -> None:
     tenant = TenantFactory(slug="shop")
-    out, _ = run("--tenant", "shop", "--products", write(tmp_path, "products.csv", PRODUCTS),
-                 "--stock", write(tmp_path, "stock.csv", STOCK))
+    out, _ = run(
+        "--tenant",
+        "shop",
+        "--products",
+        write(tmp_path, "products.csv", PRODUCTS),
+        "--stock",
+        write(tmp_path, "stock.csv", STOCK),
+    )
 
     assert "stock: 2 rows read, 2 created, 0 updated, 0 unchanged (suppliers created: 1)" in out
     rows = stock_rows(tenant)
     assert rows["P1"] | {"updated_at": None} == {
-        "product__external_id": "P1", "on_hand": 12, "on_order": 5, "lead_time_days": 10.0,
-        "lead_time_std_days": 2.5, "supplier__name": "Acme", "min_order_qty": 6, "pack_size": 3,
-        "order_cost": Decimal("40.00"), "unit_volume": 0.5, "holding_cost_rate": 0.2,
-        "stockout_cost": Decimal("1.50"), "service_level": 0.97, "updated_at": None}
+        "product__external_id": "P1",
+        "on_hand": 12,
+        "on_order": 5,
+        "lead_time_days": 10.0,
+        "lead_time_std_days": 2.5,
+        "supplier__name": "Acme",
+        "min_order_qty": 6,
+        "pack_size": 3,
+        "order_cost": Decimal("40.00"),
+        "unit_volume": 0.5,
+        "holding_cost_rate": 0.2,
+        "stockout_cost": Decimal("1.50"),
+        "service_level": 0.97,
+        "updated_at": None,
+    }
     # Empty supplier-term cells mean "use the supplier's terms" (Acme was created with the defaults).
     assert (rows["P2"]["lead_time_days"], rows["P2"]["pack_size"], rows["P2"]["service_level"]) == (None, None, None)
     with tenant_context(tenant):
@@ -88,8 +122,14 @@ def test_reimporting_the_same_stock_changes_nothing(tmp_path: Path) -> None:
 
 def test_a_column_left_out_keeps_the_stored_value(tmp_path: Path) -> None:
     tenant = TenantFactory(slug="shop")
-    run("--tenant", "shop", "--products", write(tmp_path, "products.csv", PRODUCTS),
-        "--stock", write(tmp_path, "stock.csv", STOCK))
+    run(
+        "--tenant",
+        "shop",
+        "--products",
+        write(tmp_path, "products.csv", PRODUCTS),
+        "--stock",
+        write(tmp_path, "stock.csv", STOCK),
+    )
     out, _ = run("--tenant", "shop", "--stock", write(tmp_path, "counts.csv", "product_id,on_hand\nP1,7\nP2,0\n"))
     assert "stock: 2 rows read, 0 created, 1 updated, 1 unchanged" in out
     rows = stock_rows(tenant)
@@ -104,19 +144,30 @@ BAD_CASES = [
     ("missing column", "product_id,on_order\nP1,3\n", 1, "on_hand", "required column is missing"),
     ("duplicate header", "product_id,on_hand,on_hand\nP1,3,3\n", 1, "on_hand", "duplicate column"),
     ("unknown column", "product_id,on_hand,colour\nP1,3,red\n", 1, "colour", "unknown column"),
-    ("service level out of range", "product_id,on_hand,service_level\nP1,3,1.5\n", 2, "service_level",
-     "service_level must be at least 0.5 and at most 0.9999"),
+    (
+        "service level out of range",
+        "product_id,on_hand,service_level\nP1,3,1.5\n",
+        2,
+        "service_level",
+        "service_level must be at least 0.5 and at most 0.9999",
+    ),
     ("zero pack size", "product_id,on_hand,pack_size\nP1,3,0\n", 2, "pack_size", "pack_size must be at least 1"),
-    ("empty cell where a value is needed", "product_id,on_hand,holding_cost_rate\nP1,3,\n", 2, "holding_cost_rate",
-     "leave the column out"),
+    (
+        "empty cell where a value is needed",
+        "product_id,on_hand,holding_cost_rate\nP1,3,\n",
+        2,
+        "holding_cost_rate",
+        "leave the column out",
+    ),
     ("negative money", "product_id,on_hand,stockout_cost\nP1,3,-1\n", 2, "stockout_cost", "must not be negative"),
     ("wrong encoding", b"product_id,on_hand,supplier\nP1,3,Caf\xe9\n", 2, "supplier", "not valid UTF-8"),
 ]
 
 
 @pytest.mark.parametrize(("case", "text", "line", "column", "message"), BAD_CASES, ids=[c[0] for c in BAD_CASES])
-def test_bad_stock_input_is_refused_and_nothing_is_written(tmp_path: Path, case: str, text: str | bytes, line: int,
-                                                           column: str, message: str) -> None:
+def test_bad_stock_input_is_refused_and_nothing_is_written(
+    tmp_path: Path, case: str, text: str | bytes, line: int, column: str, message: str
+) -> None:
     tenant = TenantFactory(slug="shop")
     ProductFactory(tenant=tenant, external_id="P1")
     # A good products file in the same run must not be written either.
@@ -124,8 +175,18 @@ def test_bad_stock_input_is_refused_and_nothing_is_written(tmp_path: Path, case:
     stock = write(tmp_path, "stock.csv", text)
 
     with pytest.raises(CommandError, match="nothing was imported"):
-        call_command("import_data", "--tenant", "shop", "--products", products, "--stock", stock, "--no-progress",
-                     stdout=io.StringIO(), stderr=(err := io.StringIO()))
+        call_command(
+            "import_data",
+            "--tenant",
+            "shop",
+            "--products",
+            products,
+            "--stock",
+            stock,
+            "--no-progress",
+            stdout=io.StringIO(),
+            stderr=(err := io.StringIO()),
+        )
 
     listed = err.getvalue()
     assert f"{stock}:{line}: {column}: " in listed, listed
@@ -142,7 +203,11 @@ def test_every_bad_line_is_listed(tmp_path: Path) -> None:
     with pytest.raises(ImportFailed) as failure:
         import_store_data(tenant=tenant, files={"stock": stock})
     assert [(issue.line, issue.column) for issue in failure.value.errors] == [
-        (2, "on_hand"), (3, "product_id"), (4, "product_id"), (4, "on_order")]
+        (2, "on_hand"),
+        (3, "product_id"),
+        (4, "product_id"),
+        (4, "on_order"),
+    ]
 
 
 def test_the_demo_generators_stock_file_imports(tmp_path: Path) -> None:

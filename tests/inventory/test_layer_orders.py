@@ -44,8 +44,10 @@ def planned_store():  # type: ignore[no-untyped-def]
 
 def lines_by_product(store, plan: ReorderPlan) -> dict[str, ReorderPlanLine]:  # type: ignore[no-untyped-def]
     with tenant_context(store):
-        return {line.product.external_id: line for line in
-                ReorderPlanLine.objects.filter(plan=plan).select_related("product", "plan")}
+        return {
+            line.product.external_id: line
+            for line in ReorderPlanLine.objects.filter(plan=plan).select_related("product", "plan")
+        }
 
 
 def on_order(store, external_id: str) -> int:  # type: ignore[no-untyped-def]
@@ -60,8 +62,9 @@ def test_a_manager_approves_lines_into_one_purchase_order_per_supplier(client, p
     assert kettle.order_quantity > 0 and pan.order_quantity > 0 and idle.order_quantity == 0
     client.force_login(MembershipFactory(tenant=store, role=Role.MANAGER).user)
 
-    response = client.post(CHANGELIST, {"action": "approve", "_selected_action": [kettle.pk, pan.pk, idle.pk]},
-                           follow=True)
+    response = client.post(
+        CHANGELIST, {"action": "approve", "_selected_action": [kettle.pk, pan.pk, idle.pk]}, follow=True
+    )
 
     assert response.status_code == 200
     page = response.content.decode()
@@ -150,9 +153,16 @@ def test_a_receipt_recorded_in_the_admin_updates_stock_on_hand(client, planned_s
         item = StockItem.objects.get(product__external_id="PAN")
     client.force_login(MembershipFactory(tenant=store, role=Role.MANAGER).user)
 
-    response = client.post("/admin/inventory/receipt/add/", {
-        "product": item.product_id, "quantity": 6, "received_at_0": "2025-01-02", "received_at_1": "10:00:00",
-        "note": "delivery"})
+    response = client.post(
+        "/admin/inventory/receipt/add/",
+        {
+            "product": item.product_id,
+            "quantity": 6,
+            "received_at_0": "2025-01-02",
+            "received_at_1": "10:00:00",
+            "note": "delivery",
+        },
+    )
 
     assert response.status_code == 302, response.content.decode()[:2000]
     with tenant_context(store):

@@ -35,9 +35,19 @@ def line_of(plan: ReorderPlan, external_id: str) -> ReorderPlanLine:
 def test_steady_demand_line_matches_the_closed_forms() -> None:
     # 10 units a week, known exactly; lead time 2 weeks, weekly review: the reorder point covers 3 weeks of demand.
     store = make_store(review_period_days=7, reorder_rule="closed_form")
-    product, _ = stocked_product(store, "KETTLE", price="10.00", cost="4.00", on_hand=5, lead_time_days=14,
-                                 lead_time_std_days=0, order_cost="50.00", pack_size=12, holding_cost_rate=0.26,
-                                 stockout_cost="2.00")
+    product, _ = stocked_product(
+        store,
+        "KETTLE",
+        price="10.00",
+        cost="4.00",
+        on_hand=5,
+        lead_time_days=14,
+        lead_time_std_days=0,
+        order_cost="50.00",
+        pack_size=12,
+        holding_cost_rate=0.26,
+        stockout_cost="2.00",
+    )
     forecast_run(store, {product: (10, 10, 10)})
 
     plan = plan_for(store)
@@ -90,8 +100,17 @@ def over_budget_store(**terms: str):  # type: ignore[no-untyped-def]
     store = make_store(inventory_budget=600)
     series = {}
     for index in range(6):
-        product, _ = stocked_product(store, f"P{index}", price="10.00", cost=f"{3 + index}.00", on_hand=0,
-                                     lead_time_days=7, pack_size=5, stockout_cost="1.00", **terms)
+        product, _ = stocked_product(
+            store,
+            f"P{index}",
+            price="10.00",
+            cost=f"{3 + index}.00",
+            on_hand=0,
+            lead_time_days=7,
+            pack_size=5,
+            stockout_cost="1.00",
+            **terms,
+        )
         series[product] = (15 + index, 20 + 2 * index, 28 + 3 * index)
     forecast_run(store, series)
     return store, plan_for(store)
@@ -119,7 +138,8 @@ class _HighsStoppedWithoutAnswer:
 
 
 def test_a_solver_time_out_still_stores_a_feasible_plan_within_the_budget_and_says_so(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     import inventory.engine.optimize as optimize_module
 
     # HiGHS stops at its time limit without any plan, and the exact reduction cannot settle everything either:
@@ -178,8 +198,9 @@ def test_train_command_runs_the_inventory_step_and_a_failure_is_reported() -> No
     with pytest.raises(CommandError, match="stays active"):
         call_command("train", "--tenant", "shop", "--only", "inventory", stdout=io.StringIO(), stderr=io.StringIO())
     with tenant_context(store):
-        assert list(TrainingRun.objects.filter(step="inventory").order_by("started_at").values_list(
-            "status", flat=True)) == [TrainingRun.Status.SUCCEEDED, TrainingRun.Status.FAILED]
+        assert list(
+            TrainingRun.objects.filter(step="inventory").order_by("started_at").values_list("status", flat=True)
+        ) == [TrainingRun.Status.SUCCEEDED, TrainingRun.Status.FAILED]
         assert ReorderPlan.objects.filter(status=ReorderPlan.Status.ACTIVE).count() == 1
 
 
@@ -267,11 +288,17 @@ def test_only_the_dynamic_rule_stocks_up_for_a_peak_beyond_the_lead_time(rule: s
     flat, _ = stocked_product(store, "FLAT", on_hand=0, lead_time_days=14, order_cost="20.00", pack_size=1)
     peak, _ = stocked_product(store, "PEAK", on_hand=0, lead_time_days=14, order_cost="20.00", pack_size=1)
     weeks = range(12)
-    forecast_run(store, {
-        flat: (8, 10, 13),
-        peak: ([8 if w < 3 else 24 for w in weeks], [10 if w < 3 else 30 for w in weeks],
-               [13 if w < 3 else 39 for w in weeks]),
-    })
+    forecast_run(
+        store,
+        {
+            flat: (8, 10, 13),
+            peak: (
+                [8 if w < 3 else 24 for w in weeks],
+                [10 if w < 3 else 30 for w in weeks],
+                [13 if w < 3 else 39 for w in weeks],
+            ),
+        },
+    )
 
     plan = plan_for(store)
     flat_line, peak_line = line_of(plan, "FLAT"), line_of(plan, "PEAK")

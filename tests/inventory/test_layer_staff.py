@@ -96,8 +96,17 @@ def test_the_admin_plan_line_page_shows_the_numbers_and_the_chart(client, planne
     with tenant_context(store):
         line = ReorderPlanLine.objects.get(plan=plan, product=kettle)
     page = client.get(f"/admin/inventory/reorderplanline/{line.pk}/change/").content.decode()
-    for label in ("Reorder point", "Order up to", "Safety stock", "Critical fractile", "Eoq",
-                  "Demand protection mean", "Expected fill rate", "Policy rule", "Cost with order"):
+    for label in (
+        "Reorder point",
+        "Order up to",
+        "Safety stock",
+        "Critical fractile",
+        "Eoq",
+        "Demand protection mean",
+        "Expected fill rate",
+        "Policy rule",
+        "Cost with order",
+    ):
         assert label in page, label
     chart_data(page, "projected-stock-chart")
     plan_page = client.get(f"/admin/inventory/reorderplan/{plan.pk}/change/").content.decode()

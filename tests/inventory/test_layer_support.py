@@ -32,11 +32,23 @@ def make_store(slug: str = "alpha", **settings: Any) -> Tenant:
     return tenant
 
 
-def stocked_product(tenant: Tenant, external_id: str, *, price: str = "10.00", cost: str | None = "4.00",
-                    supplier: str | None = None, **stock: Any) -> tuple[Product, StockItem]:
+def stocked_product(
+    tenant: Tenant,
+    external_id: str,
+    *,
+    price: str = "10.00",
+    cost: str | None = "4.00",
+    supplier: str | None = None,
+    **stock: Any,
+) -> tuple[Product, StockItem]:
     """A product and its stock row; `stock` sets StockItem fields (on_hand, lead_time_days, ...)."""
-    product = ProductFactory(tenant=tenant, external_id=external_id, name=f"Product {external_id}",
-                             price=Decimal(price), cost=None if cost is None else Decimal(cost))
+    product = ProductFactory(
+        tenant=tenant,
+        external_id=external_id,
+        name=f"Product {external_id}",
+        price=Decimal(price),
+        cost=None if cost is None else Decimal(cost),
+    )
     with tenant_context(tenant):
         supplier_row = Supplier.objects.get_or_create(name=supplier)[0] if supplier else None
         item = StockItem.objects.create(product=product, supplier=supplier_row, **stock)
@@ -48,9 +60,15 @@ def this_week(today: dt.date | None = None) -> dt.date:
     return today - dt.timedelta(days=today.weekday())
 
 
-def forecast_run(tenant: Tenant, series: dict[Product, tuple[Sequence[float] | float, ...]], *,
-                 horizon: int = HORIZON, status: str = RunStatus.SUCCEEDED, frequency: str = "W",
-                 history: dict[Product, list[float]] | None = None) -> ForecastRun:
+def forecast_run(
+    tenant: Tenant,
+    series: dict[Product, tuple[Sequence[float] | float, ...]],
+    *,
+    horizon: int = HORIZON,
+    status: str = RunStatus.SUCCEEDED,
+    frequency: str = "W",
+    history: dict[Product, list[float]] | None = None,
+) -> ForecastRun:
     """A forecast run with one product series per entry: (p10, p50, p90), each a list per period or a constant."""
     start = this_week()
     periods = [(start + dt.timedelta(weeks=i)).isoformat() for i in range(horizon)]
@@ -59,14 +77,22 @@ def forecast_run(tenant: Tenant, series: dict[Product, tuple[Sequence[float] | f
         return [float(values)] * horizon if isinstance(values, int | float) else [float(v) for v in values]
 
     with tenant_context(tenant):
-        run = ForecastRun.objects.create(status=status, frequency=frequency, horizon=horizon,
-                                         finished_at=timezone.now())
+        run = ForecastRun.objects.create(
+            status=status, frequency=frequency, horizon=horizon, finished_at=timezone.now()
+        )
         for product, (p10, p50, p90) in series.items():
             actuals = (history or {}).get(product)
             SeriesForecast.objects.create(
-                run=run, level=SeriesLevel.PRODUCT, product=product, method="test", periods=periods,
-                p10=as_list(p10), p50=as_list(p50), p90=as_list(p90),
-                history={"periods": [], "values": actuals} if actuals is not None else {})
+                run=run,
+                level=SeriesLevel.PRODUCT,
+                product=product,
+                method="test",
+                periods=periods,
+                p10=as_list(p10),
+                p50=as_list(p50),
+                p90=as_list(p90),
+                history={"periods": [], "values": actuals} if actuals is not None else {},
+            )
     return run
 
 
@@ -78,8 +104,11 @@ def _urlpatterns() -> list:
 
     from retailsite.urls import urlpatterns as project_urlpatterns
 
-    return [path("api/v1/", include("inventory.api_urls")), path("staff/inventory/", include("inventory.urls")),
-            *project_urlpatterns]
+    return [
+        path("api/v1/", include("inventory.api_urls")),
+        path("staff/inventory/", include("inventory.urls")),
+        *project_urlpatterns,
+    ]
 
 
 urlpatterns = _urlpatterns()

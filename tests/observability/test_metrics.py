@@ -32,14 +32,26 @@ def test_each_request_is_counted_under_its_route_and_status(client) -> None:  # 
         assert client.get("/healthz").status_code == 200
     assert client.get("/no-such-page/").status_code == 404
     after = scrape(client)
-    assert sample_value(after, REQUESTS, route="healthz", method="GET", status="200") - \
-        sample_value(before, REQUESTS, route="healthz", method="GET", status="200") == 3
-    assert sample_value(after, REQUESTS, route="<unmatched>", method="GET", status="404") - \
-        sample_value(before, REQUESTS, route="<unmatched>", method="GET", status="404") == 1
+    assert (
+        sample_value(after, REQUESTS, route="healthz", method="GET", status="200")
+        - sample_value(before, REQUESTS, route="healthz", method="GET", status="200")
+        == 3
+    )
+    assert (
+        sample_value(after, REQUESTS, route="<unmatched>", method="GET", status="404")
+        - sample_value(before, REQUESTS, route="<unmatched>", method="GET", status="404")
+        == 1
+    )
     # Latency is recorded for the same series (one observation per request).
-    assert sample_value(after, "retailsite_http_request_duration_seconds_count", route="healthz", method="GET",
-                        status="200") - sample_value(before, "retailsite_http_request_duration_seconds_count",
-                                                     route="healthz", method="GET", status="200") == 3
+    assert (
+        sample_value(
+            after, "retailsite_http_request_duration_seconds_count", route="healthz", method="GET", status="200"
+        )
+        - sample_value(
+            before, "retailsite_http_request_duration_seconds_count", route="healthz", method="GET", status="200"
+        )
+        == 3
+    )
 
 
 def test_a_storefront_request_is_labelled_with_its_url_pattern_not_its_path(client) -> None:  # type: ignore[no-untyped-def]
@@ -48,8 +60,11 @@ def test_a_storefront_request_is_labelled_with_its_url_pattern_not_its_path(clie
     client.get("/s/corner/p/999999/")
     after = scrape(client)
     route = "s/<slug:store>/p/<int:product_id>/"
-    assert sample_value(after, REQUESTS, route=route, method="GET", status="404") - \
-        sample_value(before, REQUESTS, route=route, method="GET", status="404") == 1
+    assert (
+        sample_value(after, REQUESTS, route=route, method="GET", status="404")
+        - sample_value(before, REQUESTS, route=route, method="GET", status="404")
+        == 1
+    )
     assert "/s/corner/p/999999/" not in after
 
 
@@ -61,19 +76,27 @@ def test_a_finished_task_is_counted_by_name_and_outcome(client) -> None:  # type
     result = train_tenant_step.apply(args=(987654321, "recommendations"))  # no such store: returns at once
     assert "gone" in result.get()
     after = scrape(client)
-    assert sample_value(after, "retailsite_celery_tasks_total", task=name, outcome="succeeded") - \
-        sample_value(before, "retailsite_celery_tasks_total", task=name, outcome="succeeded") == 1
-    assert sample_value(after, "retailsite_celery_task_duration_seconds_count", task=name, outcome="succeeded") - \
-        sample_value(before, "retailsite_celery_task_duration_seconds_count", task=name, outcome="succeeded") == 1
+    assert (
+        sample_value(after, "retailsite_celery_tasks_total", task=name, outcome="succeeded")
+        - sample_value(before, "retailsite_celery_tasks_total", task=name, outcome="succeeded")
+        == 1
+    )
+    assert (
+        sample_value(after, "retailsite_celery_task_duration_seconds_count", task=name, outcome="succeeded")
+        - sample_value(before, "retailsite_celery_task_duration_seconds_count", task=name, outcome="succeeded")
+        == 1
+    )
 
 
 def test_model_age_is_the_time_since_the_active_version_was_activated(client) -> None:  # type: ignore[no-untyped-def]
     store, other = TenantFactory(slug="aged"), TenantFactory(slug="untrained")
     with tenant_context(store):
-        ModelVersion.objects.create(algorithm="hybrid", status=ModelVersion.Status.RETIRED,
-                                    activated_at=timezone.now() - dt.timedelta(days=3))
-        ModelVersion.objects.create(algorithm="hybrid", status=ModelVersion.Status.ACTIVE,
-                                    activated_at=timezone.now() - dt.timedelta(hours=2))
+        ModelVersion.objects.create(
+            algorithm="hybrid", status=ModelVersion.Status.RETIRED, activated_at=timezone.now() - dt.timedelta(days=3)
+        )
+        ModelVersion.objects.create(
+            algorithm="hybrid", status=ModelVersion.Status.ACTIVE, activated_at=timezone.now() - dt.timedelta(hours=2)
+        )
     exposition = scrape(client)
     age = sample_value(exposition, "retailsite_model_age_seconds", tenant="aged", model="recommendations")
     assert 2 * 3600 <= age < 2 * 3600 + 600  # the active version's age, not the retired one's

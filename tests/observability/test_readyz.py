@@ -18,11 +18,13 @@ def test_readyz_is_ok_when_database_cache_and_broker_answer(client) -> None:  # 
 
 
 def test_readyz_answers_503_naming_the_cache_when_redis_is_unreachable(client, settings) -> None:  # type: ignore[no-untyped-def]
-    settings.CACHES = {"default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": f"redis://127.0.0.1:{closed_port()}/0",
-        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
-    }}
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{closed_port()}/0",
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
     response = client.get("/readyz")
     assert response.status_code == 503
     body = response.json()
@@ -39,10 +41,12 @@ def test_readyz_answers_503_naming_the_broker_when_it_is_unreachable(client, set
 
 
 def test_healthz_does_not_depend_on_the_cache(client, settings) -> None:  # type: ignore[no-untyped-def]
-    settings.CACHES = {"default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": f"redis://127.0.0.1:{closed_port()}/0",
-        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
-    }}
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{closed_port()}/0",
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
     response = client.get("/healthz")
     assert response.status_code == 200 and response.json() == {"status": "ok"}

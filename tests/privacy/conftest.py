@@ -53,11 +53,15 @@ def text_of_every_table_containing(needle: str) -> dict[str, int]:
     found: dict[str, int] = {}
     seal_audit_log()
     with platform_context():
-        tables = [row[0] for row in raw(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() "
-            "AND table_type = 'BASE TABLE' ORDER BY table_name")]
+        tables = [
+            row[0]
+            for row in raw(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() "
+                "AND table_type = 'BASE TABLE' ORDER BY table_name"
+            )
+        ]
         for table in tables:
-            (count,), = raw(f'SELECT count(*) FROM "{table}" t WHERE t::text ILIKE %s', [f"%{needle}%"])
+            ((count,),) = raw(f'SELECT count(*) FROM "{table}" t WHERE t::text ILIKE %s', [f"%{needle}%"])
             if count:
                 found[table] = count
     return found

@@ -34,8 +34,9 @@ STAFF = Actor("user", "42", "req-0001-abcd", "203.0.113.9")
 def test_orm_writes_are_recorded_with_who_what_and_the_field_names() -> None:
     tenant = TenantFactory()
     with tenant_context(tenant), acting_as(STAFF):
-        customer = Customer.objects.create(external_id="C-AUDIT", email="zoe@example.org", name="Zoë Quist",
-                                           city="Xyzzyville")
+        customer = Customer.objects.create(
+            external_id="C-AUDIT", email="zoe@example.org", name="Zoë Quist", city="Xyzzyville"
+        )
         customer.city = "Quuxtown"
         customer.save()
         customer_id = customer.pk
@@ -54,17 +55,24 @@ def test_orm_writes_are_recorded_with_who_what_and_the_field_names() -> None:
 
 def test_the_log_holds_field_names_but_never_the_values() -> None:
     tenant = TenantFactory()
-    customer = CustomerFactory(tenant=tenant, external_id="C-SECRET", email="hidden.person@example.org",
-                               name="Hidden Person", city="Secretville")
+    customer = CustomerFactory(
+        tenant=tenant,
+        external_id="C-SECRET",
+        email="hidden.person@example.org",
+        name="Hidden Person",
+        city="Secretville",
+    )
     with tenant_context(tenant), connection.cursor() as cursor:
-        cursor.execute("UPDATE commerce_customer SET city = 'Newcityname', birth_year = 1971 WHERE id = %s",
-                       [customer.pk])
+        cursor.execute(
+            "UPDATE commerce_customer SET city = 'Newcityname', birth_year = 1971 WHERE id = %s", [customer.pk]
+        )
     entries = audit_entries(tenant)
     assert any(e.action == "update" and e.changed_fields == ["birth_year", "city"] for e in entries)
     with platform_context():
         for needle in ("Secretville", "Newcityname", "hidden.person", "Hidden Person", "C-SECRET"):
-            assert raw("SELECT count(*) FROM privacy_auditlogentry t WHERE t::text ILIKE %s",
-                       [f"%{needle}%"]) == [(0,)], needle
+            assert raw("SELECT count(*) FROM privacy_auditlogentry t WHERE t::text ILIKE %s", [f"%{needle}%"]) == [
+                (0,)
+            ], needle
 
 
 def test_a_raw_sql_bulk_update_is_recorded_row_by_row() -> None:
@@ -87,14 +95,28 @@ def test_high_volume_tables_get_one_entry_per_statement() -> None:
     product = ProductFactory(tenant=tenant)
     now = timezone.now()
     with tenant_context(tenant):
-        Event.objects.bulk_create([Event(tenant=tenant, customer=customer, product=product, event_type="view",
-                                         occurred_at=now, dedupe_key=f"k{i}") for i in range(40)])
+        Event.objects.bulk_create(
+            [
+                Event(
+                    tenant=tenant,
+                    customer=customer,
+                    product=product,
+                    event_type="view",
+                    occurred_at=now,
+                    dedupe_key=f"k{i}",
+                )
+                for i in range(40)
+            ]
+        )
         with connection.cursor() as cursor:
             cursor.execute("UPDATE commerce_event SET value = 2.5 WHERE dedupe_key LIKE 'k1%%'")  # k1, k10..k19
         Event.objects.all().delete()
     entries = audit_entries(tenant, object_type="commerce_event")
     assert [(e.action, e.row_count, e.object_id) for e in entries] == [
-        ("create", 40, ""), ("update", 11, ""), ("delete", 40, "")]
+        ("create", 40, ""),
+        ("update", 11, ""),
+        ("delete", 40, ""),
+    ]
     assert entries[1].changed_fields == ["value"]
     assert "commerce_event" in STATEMENT_LEVEL_TABLES
 
@@ -118,16 +140,21 @@ def test_changes_to_the_store_itself_are_recorded() -> None:
 
 
 def test_every_tenant_table_has_audit_triggers_of_the_right_granularity() -> None:
-    rows = raw("SELECT c.relname, t.tgname, pg_get_triggerdef(t.oid) FROM pg_trigger t "
-               "JOIN pg_class c ON c.oid = t.tgrelid WHERE t.tgname LIKE 'privacy_audit_%%' AND NOT t.tgisinternal")
+    rows = raw(
+        "SELECT c.relname, t.tgname, pg_get_triggerdef(t.oid) FROM pg_trigger t "
+        "JOIN pg_class c ON c.oid = t.tgrelid WHERE t.tgname LIKE 'privacy_audit_%%' AND NOT t.tgisinternal"
+    )
     triggers: dict[str, dict[str, str]] = {}
     for table, name, definition in rows:
         triggers.setdefault(table, {})[name] = definition
     for table in [*tenant_tables(), "tenancy_tenant"]:
         if table in ("privacy_auditlogentry", "privacy_auditpending"):
             continue
-        assert set(triggers.get(table, {})) == {"privacy_audit_insert", "privacy_audit_update",
-                                                "privacy_audit_delete"}, table
+        assert set(triggers.get(table, {})) == {
+            "privacy_audit_insert",
+            "privacy_audit_update",
+            "privacy_audit_delete",
+        }, table
         granularity = "statement" if table in STATEMENT_LEVEL_TABLES else "row"
         assert all(f"privacy_audit_statement('{granularity}'" in d for d in triggers[table].values()), table
     assert "privacy_auditlogentry" not in triggers
@@ -167,10 +194,22 @@ def test_the_sql_and_python_canonical_forms_agree_on_awkward_text() -> None:
     (sql_text,) = raw(
         "SELECT jsonb_build_array(7::bigint, 3::bigint, to_char(%s::timestamptz AT TIME ZONE 'UTC', "
         "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), %s, 'update', 'commerce_customer', '12', '[\"city\", \"name\"]'::jsonb, "
-        "5::bigint, 'req', '::1')::text", [moment, awkward])[0]
-    python_text = audit_canonical(tenant_id=7, seq=3, occurred_at=moment, actor=awkward, action="update",
-                                  object_type="commerce_customer", object_id="12", changed_fields=["city", "name"],
-                                  row_count=5, request_id="req", client_ip="::1")
+        "5::bigint, 'req', '::1')::text",
+        [moment, awkward],
+    )[0]
+    python_text = audit_canonical(
+        tenant_id=7,
+        seq=3,
+        occurred_at=moment,
+        actor=awkward,
+        action="update",
+        object_type="commerce_customer",
+        object_id="12",
+        changed_fields=["city", "name"],
+        row_count=5,
+        request_id="req",
+        client_ip="::1",
+    )
     assert python_text == sql_text
     assert python_text.startswith('[7, 3, "2024-02-29T23:59:58.123456Z", ')
     assert audit_hash("0" * 64, python_text) == hashlib.sha256(("0" * 64 + sql_text).encode()).hexdigest()
@@ -180,7 +219,7 @@ def test_an_entry_with_awkward_text_verifies() -> None:
     tenant = TenantFactory(slug="awkward")
     with tenant_context(tenant), acting_as(Actor("system", 'tâche "nocturne"\n✓', "r-éé", "::1")):
         CustomerFactory(tenant=tenant)
-    assert audit_entries(tenant)[-1].actor == "system:tâche \"nocturne\"\n✓"
+    assert audit_entries(tenant)[-1].actor == 'system:tâche "nocturne"\n✓'
     call_command("verify_audit_log", "--tenant", "awkward")
 
 
@@ -215,13 +254,26 @@ def test_editing_one_entry_through_sql_is_reported(logged_store) -> None:
 def test_recomputing_the_edited_entrys_hash_breaks_the_next_link(logged_store) -> None:
     tenant, entries = logged_store
     target = entries[1]
-    forged = audit_hash(target.prev_hash, audit_canonical(
-        tenant_id=tenant.pk, seq=target.seq, occurred_at=target.occurred_at, actor="user:1", action=target.action,
-        object_type=target.object_type, object_id=target.object_id, changed_fields=target.changed_fields,
-        row_count=target.row_count, request_id=target.request_id, client_ip=target.client_ip))
+    forged = audit_hash(
+        target.prev_hash,
+        audit_canonical(
+            tenant_id=tenant.pk,
+            seq=target.seq,
+            occurred_at=target.occurred_at,
+            actor="user:1",
+            action=target.action,
+            object_type=target.object_type,
+            object_id=target.object_id,
+            changed_fields=target.changed_fields,
+            row_count=target.row_count,
+            request_id=target.request_id,
+            client_ip=target.client_ip,
+        ),
+    )
     with as_table_owner(), connection.cursor() as cursor:
-        cursor.execute("UPDATE privacy_auditlogentry SET actor = 'user:1', hash = %s WHERE id = %s",
-                       [forged, target.pk])
+        cursor.execute(
+            "UPDATE privacy_auditlogentry SET actor = 'user:1', hash = %s WHERE id = %s", [forged, target.pk]
+        )
     with pytest.raises(CommandError, match=rf"id={entries[2].pk} seq=3: prev_hash"):
         call_command("verify_audit_log", "--tenant", "tamper")
 
@@ -238,15 +290,20 @@ def test_the_application_role_cannot_change_or_remove_entries(logged_store) -> N
     tenant, entries = logged_store
     with tenant_context(tenant):
         for statement in ("UPDATE privacy_auditlogentry SET actor = 'user:1'", "DELETE FROM privacy_auditlogentry"):
-            with (pytest.raises(DatabaseError, match="permission denied"), transaction.atomic(),
-                  connection.cursor() as cursor):
+            with (
+                pytest.raises(DatabaseError, match="permission denied"),
+                transaction.atomic(),
+                connection.cursor() as cursor,
+            ):
                 cursor.execute(statement)
         with pytest.raises(DatabaseError, match="permission denied"), transaction.atomic():
             AuditLogEntry.objects.filter(pk=entries[0].pk).update(actor="user:1")
         assert AuditLogEntry.objects.count() == len(entries)  # SELECT is allowed
-    assert raw("SELECT current_user, has_table_privilege('privacy_auditlogentry', 'INSERT'), "
-               "has_table_privilege('privacy_auditlogentry', 'UPDATE'), "
-               "has_table_privilege('privacy_auditlogentry', 'DELETE')") == [("retail_app", True, False, False)]
+    assert raw(
+        "SELECT current_user, has_table_privilege('privacy_auditlogentry', 'INSERT'), "
+        "has_table_privilege('privacy_auditlogentry', 'UPDATE'), "
+        "has_table_privilege('privacy_auditlogentry', 'DELETE')"
+    ) == [("retail_app", True, False, False)]
     call_command("verify_audit_log", "--tenant", "tamper")
 
 

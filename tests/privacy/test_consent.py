@@ -101,9 +101,9 @@ def subject() -> Subject:
     with tenant_context(subject.tenant):
         version = ModelVersion.objects.get(status=ModelVersion.Status.ACTIVE)
         CustomerRecommendations.objects.filter(customer=subject.customer).update(
-            items={"p": [lamp.pk], "s": [0.9], "k": [ReasonKind.PERSONALIZED.value]})
-        CustomerRecommendations.objects.create(model_version=version, customer=subject.friend,
-                                               items={"p": [], "s": []})
+            items={"p": [lamp.pk], "s": [0.9], "k": [ReasonKind.PERSONALIZED.value]}
+        )
+        CustomerRecommendations.objects.create(model_version=version, customer=subject.friend, items={"p": [], "s": []})
     # Before: the stored list is served, and the friend has one too.
     assert stored_list_served(subject) != []
     assert stored_rows(subject) == {subject.customer.pk: 1, subject.friend.pk: 1}
@@ -120,8 +120,9 @@ def assert_withdrawn_and_purged(subject: Subject) -> None:
 
 
 def test_withdrawing_in_the_privacy_centre_drops_the_stored_list(client: Client, subject: Subject) -> None:
-    signed_in = client.post(f"/s/{subject.tenant.slug}/account/sign-in/",
-                            {"email": EMAIL, "password": "shopper passphrase"})
+    signed_in = client.post(
+        f"/s/{subject.tenant.slug}/account/sign-in/", {"email": EMAIL, "password": "shopper passphrase"}
+    )
     assert signed_in.status_code == 302
     assert client.post(f"/s/{subject.tenant.slug}/privacy/", {"marketing": "on"}).status_code == 302
     assert_withdrawn_and_purged(subject)
@@ -136,9 +137,16 @@ def test_withdrawing_through_the_api_drops_the_stored_list(subject: Subject) -> 
 
 def test_withdrawing_in_a_bulk_upsert_drops_the_stored_list(subject: Subject) -> None:
     api = key_client(issue_key(subject.tenant, ["customers:read", "customers:write"]))
-    response = api.post("/api/v1/customers/bulk/", {"items": [
-        {"customer_id": EXTERNAL_ID, "email": EMAIL, "personalization_consent": False},
-        {"customer_id": "FRIEND-1", "personalization_consent": True}]}, format="json")
+    response = api.post(
+        "/api/v1/customers/bulk/",
+        {
+            "items": [
+                {"customer_id": EXTERNAL_ID, "email": EMAIL, "personalization_consent": False},
+                {"customer_id": "FRIEND-1", "personalization_consent": True},
+            ]
+        },
+        format="json",
+    )
     assert response.status_code == 200, response.content
     assert_withdrawn_and_purged(subject)
 
@@ -148,8 +156,10 @@ def test_withdrawing_in_the_admin_drops_the_stored_list(subject: Subject) -> Non
     client.force_login(MembershipFactory(tenant=subject.tenant, role=Role.MANAGER).user)
     with tenant_context(subject.tenant):
         customer = Customer.objects.get(pk=subject.customer.pk)
-    form = {field: getattr(customer, field) or "" for field in
-            ("external_id", "email", "name", "phone", "address", "gender", "city", "country", "birth_year")}
+    form = {
+        field: getattr(customer, field) or ""
+        for field in ("external_id", "email", "name", "phone", "address", "gender", "city", "country", "birth_year")
+    }
     form.update(marketing_consent="on")  # personalization_consent unticked
     response = client.post(f"/admin/commerce/customer/{customer.pk}/change/", form)
     assert response.status_code == 302, response.content.decode()[:3000]

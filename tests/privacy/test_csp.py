@@ -34,8 +34,12 @@ def manager_client():  # type: ignore[no-untyped-def]
 
 
 def test_every_kind_of_page_carries_the_policy(manager_client) -> None:
-    responses = [Client().get("/admin/login/"), Client().get("/s/csp/"), Client().get("/api/v1/whoami/"),
-                 manager_client.get("/admin/commerce/customer/")]
+    responses = [
+        Client().get("/admin/login/"),
+        Client().get("/s/csp/"),
+        Client().get("/api/v1/whoami/"),
+        manager_client.get("/admin/commerce/customer/"),
+    ]
     for response in responses:
         header = response["Content-Security-Policy"]
         policy = directives(header)
@@ -46,8 +50,13 @@ def test_every_kind_of_page_carries_the_policy(manager_client) -> None:
 
 def test_admin_pages_have_no_inline_scripts(manager_client) -> None:
     customer_id = manager_client.get("/admin/commerce/customer/").context["cl"].result_list[0].pk
-    for url in ("/admin/", "/admin/commerce/customer/", f"/admin/commerce/customer/{customer_id}/change/",
-                "/admin/commerce/customer/add/", "/admin/privacy/auditlogentry/"):
+    for url in (
+        "/admin/",
+        "/admin/commerce/customer/",
+        f"/admin/commerce/customer/{customer_id}/change/",
+        "/admin/commerce/customer/add/",
+        "/admin/privacy/auditlogentry/",
+    ):
         response = manager_client.get(url)
         assert response.status_code == 200, url
         page = response.content.decode()

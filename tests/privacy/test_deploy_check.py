@@ -17,11 +17,22 @@ MANAGE = Path(settings.BASE_DIR) / "manage.py"
 
 def deploy_check(**overrides: str) -> subprocess.CompletedProcess[str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "SECURE_"))}
-    env.update(DJANGO_SETTINGS_MODULE="retailsite.settings.production", SECRET_KEY=secrets.token_urlsafe(50),
-               ALLOWED_HOSTS="shop.example.com", FIELD_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
-               BLIND_INDEX_KEY=secrets.token_hex(32), **overrides)
-    return subprocess.run([sys.executable, str(MANAGE), "check", "--deploy", "--fail-level", "WARNING"],
-                          capture_output=True, text=True, env=env, timeout=120, check=False)
+    env.update(
+        DJANGO_SETTINGS_MODULE="retailsite.settings.production",
+        SECRET_KEY=secrets.token_urlsafe(50),
+        ALLOWED_HOSTS="shop.example.com",
+        FIELD_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
+        BLIND_INDEX_KEY=secrets.token_hex(32),
+        **overrides,
+    )
+    return subprocess.run(
+        [sys.executable, str(MANAGE), "check", "--deploy", "--fail-level", "WARNING"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
 
 
 def test_check_deploy_is_clean_under_production_settings() -> None:

@@ -55,6 +55,6 @@ def test_a_value_read_before_a_rotation_is_reencrypted_under_the_new_key(setting
             customer.save()
             token = stored_email(created.pk)
         new_only = Fernet(new_key.encode())
-        assert new_only.decrypt(token[len(crypto.TOKEN_PREFIX):].encode()).decode() == "rotating@example.org"
+        assert new_only.decrypt(token[len(crypto.TOKEN_PREFIX) :].encode()).decode() == "rotating@example.org"
     finally:
         crypto.reset_key_cache()

@@ -16,14 +16,22 @@ pytestmark = pytest.mark.django_db
 
 def test_raw_select_finds_no_personal_data_in_clear() -> None:
     tenant = TenantFactory()
-    CustomerFactory(tenant=tenant, email="Jane.Doe@example.org", name="Jane Doe", phone="+33 6 12 34 56 78",
-                    address="12 rue de la Paix, Paris")
+    CustomerFactory(
+        tenant=tenant,
+        email="Jane.Doe@example.org",
+        name="Jane Doe",
+        phone="+33 6 12 34 56 78",
+        address="12 rue de la Paix, Paris",
+    )
     with tenant_context(tenant), connection.cursor() as cursor:
         cursor.execute("SELECT email, name, phone, address, email_hash FROM commerce_customer")
         email, name, phone, address, email_hash = cursor.fetchone()
-        cursor.execute("SELECT count(*) FROM commerce_customer WHERE customer_text LIKE '%%example.org%%' "
-                       "OR customer_text LIKE '%%Jane%%' OR customer_text LIKE '%%Paix%%'"
-                       .replace("customer_text", "commerce_customer::text"))
+        cursor.execute(
+            "SELECT count(*) FROM commerce_customer WHERE customer_text LIKE '%%example.org%%' "
+            "OR customer_text LIKE '%%Jane%%' OR customer_text LIKE '%%Paix%%'".replace(
+                "customer_text", "commerce_customer::text"
+            )
+        )
         assert cursor.fetchone() == (0,)
     for stored in (email, name, phone, address):
         assert stored.startswith("enc1:")

@@ -60,10 +60,21 @@ class Subject:
 
 def build_subject(slug: str = "erasure") -> Subject:
     tenant = TenantFactory(slug=slug)
-    customer = CustomerFactory(tenant=tenant, external_id=EXTERNAL_ID, email=EMAIL, name=NAME, phone="+33 4 76 00 00",
-                               address="5 rue du Sujet, Grenoble", city="Grenoble", country="FR", birth_year=1980,
-                               gender="F", password=make_password("shopper passphrase"), signed_up_at=timezone.now(),
-                               marketing_consent=True)
+    customer = CustomerFactory(
+        tenant=tenant,
+        external_id=EXTERNAL_ID,
+        email=EMAIL,
+        name=NAME,
+        phone="+33 4 76 00 00",
+        address="5 rue du Sujet, Grenoble",
+        city="Grenoble",
+        country="FR",
+        birth_year=1980,
+        gender="F",
+        password=make_password("shopper passphrase"),
+        signed_up_at=timezone.now(),
+        marketing_consent=True,
+    )
     friend = CustomerFactory(tenant=tenant, external_id="FRIEND-1")
     kettle = ProductFactory(tenant=tenant, external_id="KETTLE", name="Copper Kettle", price=Decimal("30.00"))
     mug = ProductFactory(tenant=tenant, external_id="MUG", name="Blue Mug")
@@ -78,15 +89,22 @@ def build_subject(slug: str = "erasure") -> Subject:
     FollowFactory(tenant=tenant, follower=friend, followee=customer)
     with tenant_context(tenant):
         version = ModelVersion.objects.create(algorithm="test", status=ModelVersion.Status.ACTIVE)
-        CustomerRecommendations.objects.create(model_version=version, customer=customer,
-                                               items={"p": [mug.pk], "s": [0.9], "k": ["personalized"]})
+        CustomerRecommendations.objects.create(
+            model_version=version, customer=customer, items={"p": [mug.pk], "s": [0.9], "k": ["personalized"]}
+        )
         run = CustomerModelRun.objects.create(status="succeeded")
-        CustomerPrediction.objects.create(run=run, customer=customer, expected_spend=120.0, churn_probability=0.2,
-                                          segment="loyal")
+        CustomerPrediction.objects.create(
+            run=run, customer=customer, expected_spend=120.0, churn_probability=0.2, segment="loyal"
+        )
     # Django admin history names the object by its external id.
-    LogEntry.objects.create(user=UserFactory(), content_type=ContentType.objects.get_for_model(Customer),
-                            object_id=str(customer.pk), object_repr=str(customer), action_flag=CHANGE,
-                            change_message='[{"changed": {"fields": ["City"]}}]')
+    LogEntry.objects.create(
+        user=UserFactory(),
+        content_type=ContentType.objects.get_for_model(Customer),
+        object_id=str(customer.pk),
+        object_repr=str(customer),
+        action_flag=CHANGE,
+        change_message='[{"changed": {"fields": ["City"]}}]',
+    )
     cache_key = f"{customer_cache_prefix(tenant.pk, customer.pk)}for_you:v{version.pk}"
     cache_set(cache_key, {"customer": EXTERNAL_ID, "email": EMAIL, "items": [mug.pk]}, timeout=600)
     return Subject(tenant, customer, friend, order, cache_key)
@@ -103,8 +121,7 @@ def cached_values_containing(needle: str) -> list[str]:
     if not hasattr(backend, "get_client"):
         pytest.skip("needs the Redis cache of the test settings")
     client = backend.get_client(write=False)
-    return [key.decode() for key in client.scan_iter(count=1000)
-            if needle.encode() in (client.get(key) or b"")]
+    return [key.decode() for key in client.scan_iter(count=1000) if needle.encode() in (client.get(key) or b"")]
 
 
 def test_after_erasure_the_email_name_and_external_id_are_in_no_table_and_no_cache() -> None:
@@ -136,7 +153,9 @@ def test_orders_stay_anonymized_and_everything_else_about_the_customer_goes() ->
         order = Order.objects.get(pk=subject.order.pk)
         assert order.customer_id == customer.pk
         assert sorted(OrderLine.objects.filter(order=order).values_list("quantity", "unit_price")) == [
-            (1, Decimal("30.00")), (2, Decimal("6.50"))]
+            (1, Decimal("30.00")),
+            (2, Decimal("6.50")),
+        ]
         # Behaviour (including the same browser's anonymous events), social links, models' output: gone.
         assert not Event.objects.filter(customer=customer).exists()
         assert not Event.objects.filter(session_id="v-subject-browser").exists()
@@ -166,10 +185,15 @@ def test_the_erased_customer_leaves_the_training_data() -> None:
 
 def test_erasure_queues_a_retrain_when_recommendations_are_installed(monkeypatch) -> None:
     queued: list[tuple[int, str, str]] = []
-    monkeypatch.setitem(training._STEPS, "recommendations", training.TrainingStep(
-        "recommendations", 10, lambda tenant, progress: "trained"))
-    monkeypatch.setattr("retailsite.tenancy.tasks.enqueue_training",
-                        lambda *, tenant_id, step_name, trigger: queued.append((tenant_id, step_name, trigger)))
+    monkeypatch.setitem(
+        training._STEPS,
+        "recommendations",
+        training.TrainingStep("recommendations", 10, lambda tenant, progress: "trained"),
+    )
+    monkeypatch.setattr(
+        "retailsite.tenancy.tasks.enqueue_training",
+        lambda *, tenant_id, step_name, trigger: queued.append((tenant_id, step_name, trigger)),
+    )
     subject = build_subject()
     record = erase(subject)
     assert record.retrain_queued and queued == [(subject.tenant.pk, "recommendations", "erasure")]

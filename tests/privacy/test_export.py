@@ -33,8 +33,17 @@ def csv_rows(text: str) -> list[dict[str, str]]:
 def test_the_export_holds_profile_orders_events_follows_models_and_consent() -> None:
     subject = build_subject()
     files = read_zip(customer_export_zip(subject.customer))
-    assert {"README.txt", "customer.json", "profile.csv", "orders.csv", "events.csv", "follows.csv",
-            "recommendations.csv", "predictions.csv", "other.csv"} <= set(files)
+    assert {
+        "README.txt",
+        "customer.json",
+        "profile.csv",
+        "orders.csv",
+        "events.csv",
+        "follows.csv",
+        "recommendations.csv",
+        "predictions.csv",
+        "other.csv",
+    } <= set(files)
     document = json.loads(files["customer.json"])
     assert document["profile"]["email"] == EMAIL and document["profile"]["name"] == NAME
     assert document["profile"]["external_id"] == EXTERNAL_ID
@@ -42,7 +51,9 @@ def test_the_export_holds_profile_orders_events_follows_models_and_consent() -> 
     (order,) = document["orders"]
     assert order["order_id"] == "ORD-1"
     assert sorted((line["product_id"], line["quantity"], line["unit_price"]) for line in order["lines"]) == [
-        ("KETTLE", 1, "30.00"), ("MUG", 2, "6.50")]
+        ("KETTLE", 1, "30.00"),
+        ("MUG", 2, "6.50"),
+    ]
     assert sorted(e["product_id"] for e in document["events"]) == ["KETTLE", "MUG"]  # not the friend's, not anonymous
     assert [f["customer_id"] for f in document["following"]] == ["FRIEND-1"]
     assert [f["customer_id"] for f in document["followers"]] == ["FRIEND-1"]
@@ -50,7 +61,9 @@ def test_the_export_holds_profile_orders_events_follows_models_and_consent() -> 
     assert document["predictions"][0]["segment"] == "loyal"
 
     assert sorted((r["product_id"], r["quantity"]) for r in csv_rows(files["orders.csv"])) == [
-        ("KETTLE", "1"), ("MUG", "2")]
+        ("KETTLE", "1"),
+        ("MUG", "2"),
+    ]
     assert len(csv_rows(files["events.csv"])) == 2
     assert sorted(r["direction"] for r in csv_rows(files["follows.csv"])) == ["follows you", "you follow"]
     assert csv_rows(files["profile.csv"])[0]["email"] == EMAIL
@@ -63,8 +76,7 @@ def test_an_export_is_audited_without_personal_values() -> None:
     assert (entry.object_type, entry.object_id) == ("commerce_customer", str(subject.customer.pk))
     with tenant_context(subject.tenant):
         for needle in (EMAIL, NAME, EXTERNAL_ID):
-            assert raw("SELECT count(*) FROM privacy_auditlogentry t WHERE t::text ILIKE %s",
-                       [f"%{needle}%"]) == [(0,)]
+            assert raw("SELECT count(*) FROM privacy_auditlogentry t WHERE t::text ILIKE %s", [f"%{needle}%"]) == [(0,)]
 
 
 def test_the_api_exports_with_the_customers_read_scope() -> None:
@@ -75,5 +87,7 @@ def test_the_api_exports_with_the_customers_read_scope() -> None:
     assert json.loads(read_zip(response.content)["customer.json"])["profile"]["email"] == EMAIL
     assert key_client(issue_key(subject.tenant, ["catalog:read"])).get(url).status_code == 403
     assert APIClient().get(url).status_code == 401
-    assert key_client(issue_key(subject.tenant, ["customers:read"])).get(
-        "/api/v1/customers/NOBODY/export/").status_code == 404
+    assert (
+        key_client(issue_key(subject.tenant, ["customers:read"])).get("/api/v1/customers/NOBODY/export/").status_code
+        == 404
+    )

@@ -84,8 +84,9 @@ def test_analyst_and_viewer_can_neither_export_nor_erase(subject: Subject, role:
     assert audit_entries(subject.tenant, action="export") == []
 
 
-@pytest.mark.parametrize(("role", "allowed"), [(Role.OWNER, True), (Role.MANAGER, True), (Role.ANALYST, False),
-                                               (Role.VIEWER, False)])
+@pytest.mark.parametrize(
+    ("role", "allowed"), [(Role.OWNER, True), (Role.MANAGER, True), (Role.ANALYST, False), (Role.VIEWER, False)]
+)
 def test_only_owner_and_manager_read_the_audit_log(subject: Subject, role: str, allowed: bool) -> None:
     client = staff_client(subject, role)
     seal_audit_log()
@@ -130,8 +131,9 @@ def test_the_api_customer_detail_records_a_read(subject: Subject) -> None:
     assert entry.object_id == str(subject.customer.pk)
 
 
-@pytest.mark.parametrize(("role", "status"), [(Role.OWNER, 200), (Role.MANAGER, 200), (Role.ANALYST, 403),
-                                              (Role.VIEWER, 403)])
+@pytest.mark.parametrize(
+    ("role", "status"), [(Role.OWNER, 200), (Role.MANAGER, 200), (Role.ANALYST, 403), (Role.VIEWER, 403)]
+)
 def test_the_api_export_follows_the_staff_role(subject: Subject, role: str, status: int) -> None:
     response = staff_client(subject, role).get(f"/api/v1/customers/{EXTERNAL_ID}/export/")
     assert response.status_code == status
@@ -151,8 +153,7 @@ def test_the_api_customer_list_records_a_read_of_each_customer_shown(subject: Su
     assert EMAIL not in str([(e.object_id, e.changed_fields, e.actor) for e in reads])
 
 
-def test_a_staff_session_without_personal_data_rights_cannot_list_customers_through_the_api(
-        subject: Subject) -> None:
+def test_a_staff_session_without_personal_data_rights_cannot_list_customers_through_the_api(subject: Subject) -> None:
     for role in UNPRIVILEGED:
         response = staff_client(subject, role).get("/api/v1/customers/")
         assert response.status_code == 403 and EMAIL not in response.content.decode()

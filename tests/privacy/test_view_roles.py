@@ -79,8 +79,18 @@ WRITE_NEEDS: dict[type[Model], Capability | None] = {
     Group: None,
 }
 # Admin URLs that are not a model's: what the tests below do with each.
-SITE_URLS = {"index", "login", "logout", "password_change", "password_change_done", "jsi18n", "app_list",
-             "autocomplete", "view_on_site", "auth_user_password_change"}
+SITE_URLS = {
+    "index",
+    "login",
+    "logout",
+    "password_change",
+    "password_change_done",
+    "jsi18n",
+    "app_list",
+    "autocomplete",
+    "view_on_site",
+    "auth_user_password_change",
+}
 
 
 def view_needs(model: type[Model]) -> Capability | None:
@@ -114,8 +124,17 @@ def _forecast_series(tenant: Tenant, run: ForecastRun, category: Category) -> No
             series.baseline_p50 = series.p50
             series.save(update_fields=["baseline_p50"])
         for level, extra in ((SeriesLevel.CATEGORY, {"category": category}), (SeriesLevel.TOTAL, {})):
-            SeriesForecast.objects.create(run=run, level=level, method="test", periods=["2030-01-07"], p10=[1.0],
-                                          p50=[2.0], p90=[3.0], baseline_p50=[2.0], **extra)
+            SeriesForecast.objects.create(
+                run=run,
+                level=level,
+                method="test",
+                periods=["2030-01-07"],
+                p10=[1.0],
+                p50=[2.0],
+                p90=[3.0],
+                baseline_p50=[2.0],
+                **extra,
+            )
 
 
 def build_world() -> World:
@@ -136,8 +155,9 @@ def build_world() -> World:
         lines = ReorderPlanLine.objects.filter(plan=plan, order_quantity__gt=0).select_related("plan", "product")
         result = purchase_orders_create_from_plan_lines(lines=lines, user=None)
         order_line = result.purchase_orders[0].lines.first()
-        shipment_create(product=product, quantity=2, expected_arrival=dt.date(2030, 1, 1),
-                        purchase_order_line=order_line)
+        shipment_create(
+            product=product, quantity=2, expected_arrival=dt.date(2030, 1, 1), purchase_order_line=order_line
+        )
         receipt_record(product=product, quantity=1, purchase_order_line=order_line)
         TrainingRun.objects.create(step="recommendations", status=TrainingRun.Status.SUCCEEDED)
         TenantDomain.objects.create(domain="alpha-roles.example")
@@ -222,10 +242,16 @@ def test_every_admin_model_has_a_row_in_the_fixture(world: World) -> None:
 
 
 def test_every_admin_url_is_exercised() -> None:
-    model_urls = {f"{model._meta.app_label}_{model._meta.model_name}_{view}" for model, _ in registered()
-                  for view in ("changelist", "add", "change", "delete", "history")}
-    names = {pattern.name for route, _, pattern in walk_url_patterns(get_resolver().url_patterns)
-             if route.startswith("admin/") and pattern.name}
+    model_urls = {
+        f"{model._meta.app_label}_{model._meta.model_name}_{view}"
+        for model, _ in registered()
+        for view in ("changelist", "add", "change", "delete", "history")
+    }
+    names = {
+        pattern.name
+        for route, _, pattern in walk_url_patterns(get_resolver().url_patterns)
+        if route.startswith("admin/") and pattern.name
+    }
     unexercised = names - model_urls - SITE_URLS
     assert not unexercised, f"teach this module what to check on: {sorted(unexercised)}"
 
@@ -251,9 +277,16 @@ def test_another_stores_owner_never_reaches_this_stores_rows(world: World, item:
         intruder.post(admin_url(model, "change", pk), {"name": "hijacked", "role": Role.OWNER})
         intruder.post(admin_url(model, "delete", pk), {"post": "yes"})
     for action in action_names(model_admin):
-        response = intruder.post(admin_url(model, "changelist"), {
-            "action": action, ACTION_CHECKBOX_NAME: [str(pk) for pk in pks], "index": "0", "confirm": "yes",
-            "post": "yes"})
+        response = intruder.post(
+            admin_url(model, "changelist"),
+            {
+                "action": action,
+                ACTION_CHECKBOX_NAME: [str(pk) for pk in pks],
+                "index": "0",
+                "confirm": "yes",
+                "post": "yes",
+            },
+        )
         assert response.get("Content-Type", "") != "application/zip", action
     assert writes(world.tenant) == before
 
@@ -267,8 +300,10 @@ def test_a_role_without_the_view_capability_is_refused_every_page(world: World, 
     pk = world.rows[model][0]
     for role in ROLES:
         client = staff(world.tenant, role)
-        statuses = tuple(client.get(url).status_code for url in (
-            admin_url(model, "changelist"), admin_url(model, "change", pk), admin_url(model, "history", pk)))
+        statuses = tuple(
+            client.get(url).status_code
+            for url in (admin_url(model, "changelist"), admin_url(model, "change", pk), admin_url(model, "history", pk))
+        )
         if role_has(role, view_needs(model)):
             assert statuses == (200, 200, 200), role
         else:
@@ -295,9 +330,16 @@ def test_a_role_without_the_write_capability_writes_nothing(world: World, item: 
         listing = client.get(admin_url(model, "changelist")).content.decode()
         for action in action_names(model_admin):
             assert f'<option value="{action}"' not in listing, f"{action} is offered to {role}"
-            response = client.post(admin_url(model, "changelist"), {
-                "action": action, ACTION_CHECKBOX_NAME: [str(pk) for pk in pks], "index": "0", "confirm": "yes",
-                "post": "yes"})
+            response = client.post(
+                admin_url(model, "changelist"),
+                {
+                    "action": action,
+                    ACTION_CHECKBOX_NAME: [str(pk) for pk in pks],
+                    "index": "0",
+                    "confirm": "yes",
+                    "post": "yes",
+                },
+            )
             assert response.get("Content-Type", "") != "application/zip", (role, action)
     assert writes(world.tenant) == before
 
@@ -325,8 +367,9 @@ def test_a_role_without_the_personal_data_capability_sees_no_personal_value(worl
 def test_the_personal_data_scan_sees_what_a_manager_is_shown(world: World) -> None:
     """The probe of the test above is not blind: the same pages show the values to a manager."""
     client = staff(world.tenant, Role.MANAGER)
-    (customer_pk,) = [pk for pk in world.rows[Customer] if client.get(admin_url(Customer, "change", pk))
-                      .content.decode().count(EMAIL)]
+    (customer_pk,) = [
+        pk for pk in world.rows[Customer] if client.get(admin_url(Customer, "change", pk)).content.decode().count(EMAIL)
+    ]
     assert shows_personal_data(client.get(admin_url(Customer, "change", customer_pk))) == list(PERSONAL_VALUES)
     found = client.get(f"{admin_url(Customer, 'changelist')}?q={EMAIL}").content.decode()
     assert admin_url(Customer, "change", customer_pk) in found
@@ -360,8 +403,10 @@ def test_site_wide_admin_pages_show_another_store_nothing(world: World) -> None:
         content_type = ContentType.objects.get_for_model(model)
         for pk in world.rows[model]:
             assert intruder.get(reverse("admin:view_on_site", args=[content_type.pk, pk])).status_code == 404
-    search = intruder.get(reverse("admin:autocomplete"), {"app_label": "commerce", "model_name": "order",
-                                                          "field_name": "customer", "term": ""})
+    search = intruder.get(
+        reverse("admin:autocomplete"),
+        {"app_label": "commerce", "model_name": "order", "field_name": "customer", "term": ""},
+    )
     assert search.status_code in (200, 403)
     if search.status_code == 200:  # the intruder's own store's customers, none of ours
         found = {int(result["id"]) for result in search.json()["results"]}
@@ -388,8 +433,11 @@ def test_no_store_role_sets_a_staff_users_password(world: World, role: str) -> N
 
 
 def staff_routes() -> list[tuple[str, Any]]:
-    return [(route, pattern) for route, _, pattern in walk_url_patterns(get_resolver().url_patterns)
-            if route.startswith("staff/")]
+    return [
+        (route, pattern)
+        for route, _, pattern in walk_url_patterns(get_resolver().url_patterns)
+        if route.startswith("staff/")
+    ]
 
 
 # What goes in each path parameter of a staff page: an object of the store under test.
@@ -464,8 +512,10 @@ def test_personal_data_exports_follow_the_role(world: World, role: str) -> None:
     allowed = role_has(role, Capability.EXPORT_PERSONAL_DATA)
     client = staff(world.tenant, role)
     customer = next(c for c in _customers(world) if c.email == EMAIL)
-    action = client.post(admin_url(Customer, "changelist"), {
-        "action": "export_personal_data", ACTION_CHECKBOX_NAME: [str(customer.pk)], "index": "0"})
+    action = client.post(
+        admin_url(Customer, "changelist"),
+        {"action": "export_personal_data", ACTION_CHECKBOX_NAME: [str(customer.pk)], "index": "0"},
+    )
     assert (action.get("Content-Type") == "application/zip") is allowed
     api = client.get(f"/api/v1/customers/{customer.external_id}/export/")
     assert (api.status_code == 200 and api["Content-Type"] == "application/zip") is allowed
@@ -476,12 +526,12 @@ def test_personal_data_exports_follow_the_role(world: World, role: str) -> None:
 
 
 def test_no_web_route_runs_a_management_command() -> None:
-    views = {getattr(pattern.callback, "__module__", "") for _, _, pattern in
-             walk_url_patterns(get_resolver().url_patterns)}
+    views = {
+        getattr(pattern.callback, "__module__", "") for _, _, pattern in walk_url_patterns(get_resolver().url_patterns)
+    }
     assert not [module for module in views if ".management." in module]
 
 
 def _customers(world: World) -> list[Customer]:
     with tenant_context(world.tenant):
         return list(Customer.objects.order_by("pk"))
-

@@ -57,8 +57,9 @@ def planted_store(seed: int = 0) -> TrainingData:
     catalog = Catalog(N_ITEMS, categories=np.array([0 if k else 1 for k in kitchen]), text=text)
     # one attribute column ("segment"): 0 for cluster A customers, 1 for cluster B
     attributes = np.array([[0] if u < 30 or u == 60 else [1] for u in range(N_USERS)])
-    customers = CustomerInfo(N_USERS, attributes=attributes, attribute_names=("segment",),
-                             follows=sp.csr_matrix((N_USERS, N_USERS)))
+    customers = CustomerInfo(
+        N_USERS, attributes=attributes, attribute_names=("segment",), follows=sp.csr_matrix((N_USERS, N_USERS))
+    )
     return TrainingData(events, InteractionConfig(half_life_days=None), catalog, customers)
 
 

@@ -23,9 +23,7 @@ RELEVANT = sp.csr_matrix(
     (np.ones(4), ([0, 0, 1, 2], [1, 3, 3, 5])), shape=(3, 8)
 )  # customer 0: {1, 3}; customer 1: {3}; customer 2: {5}
 # Training engagement: item 0 by 4 customers, item 1 by 2, items 2, 3, 4 by 1, items 5-7 by none.
-TRAIN = sp.csr_matrix(
-    (np.ones(9), ([0, 1, 2, 3, 0, 1, 2, 3, 0], [0, 0, 0, 0, 1, 1, 2, 3, 4])), shape=(4, 8)
-)
+TRAIN = sp.csr_matrix((np.ones(9), ([0, 1, 2, 3, 0, 1, 2, 3, 0], [0, 0, 0, 0, 1, 1, 2, 3, 4])), shape=(4, 8))
 CATEGORIES = np.array([0, 0, 1, 1, 2, 2, 0, 1])
 GROUPS = np.array(["F", "M", "F"], dtype=object)
 

@@ -55,7 +55,9 @@ def test_new_customer_gets_their_segments_favourites(hybrid) -> None:  # type: i
     assert set(top.items[0].tolist()) <= KITCHEN
     assert set(top.items[1].tolist()) <= CLUSTER_B
     assert top.recommendations(0)[0].reason.kind in (
-        ReasonKind.POPULAR_WITH_SEGMENT, ReasonKind.POPULAR, ReasonKind.TRENDING
+        ReasonKind.POPULAR_WITH_SEGMENT,
+        ReasonKind.POPULAR,
+        ReasonKind.TRENDING,
     )
     # a sign-up the model has never indexed, known only by attribute codes
     fresh = hybrid.recommend_for_new_customer(attributes=[1], n=5)
@@ -149,15 +151,26 @@ def test_render_reason_sentences() -> None:
 
 
 def test_fast_blend_equals_the_textbook_z_score_blend(store) -> None:  # type: ignore[no-untyped-def]
-    weights = {"ease": 1.0, "als": 0.5, "item_knn": 0.5, "sequential": 0.3, "popularity": 0.2, "trending": 0.1,
-               "category_popularity": 0.4, "content": 0.3, "segment": 0.5, "fbt": 0.2}
+    weights = {
+        "ease": 1.0,
+        "als": 0.5,
+        "item_knn": 0.5,
+        "sequential": 0.3,
+        "popularity": 0.2,
+        "trending": 0.1,
+        "category_popularity": 0.4,
+        "content": 0.3,
+        "segment": 0.5,
+        "fbt": 0.2,
+    }
     model = HybridRecommender(HybridConfig(weights=weights, n_threads=1, als_threads=1)).fit(store)
     users = np.arange(60)
     expected = np.zeros((60, store.n_items))
     for name, weight in model.weights_.items():
         scores = model.components_[name].score(users).astype(np.float64)
         std = scores.std(axis=1, keepdims=True)
-        expected += weight * np.divide(scores - scores.mean(axis=1, keepdims=True), std, out=np.zeros_like(scores),
-                                       where=std > 0)
+        expected += weight * np.divide(
+            scores - scores.mean(axis=1, keepdims=True), std, out=np.zeros_like(scores), where=std > 0
+        )
     warm = np.setdiff1d(np.arange(store.n_items), model.cold_items_)
     np.testing.assert_allclose(model.score(users)[:, warm], expected[:, warm], atol=1e-3)

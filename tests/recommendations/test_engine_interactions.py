@@ -60,8 +60,9 @@ def test_no_decay_and_binary_config() -> None:
 
 
 def test_view_counts_less_than_cart_less_than_purchase_by_default() -> None:
-    log = EventLog(3, 1, users=[0, 1, 2], items=[0, 0, 0], event_types=["view", "cart", "purchase"],
-                   timestamps=[NOW, NOW, NOW])
+    log = EventLog(
+        3, 1, users=[0, 1, 2], items=[0, 0, 0], event_types=["view", "cart", "purchase"], timestamps=[NOW, NOW, NOW]
+    )
     column = build_interaction_matrix(log).toarray()[:, 0]
     assert column[0] < column[1] < column[2]
 

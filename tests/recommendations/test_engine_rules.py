@@ -69,9 +69,7 @@ def test_mmr_lambda_one_is_pure_relevance_and_zero_spreads_categories() -> None:
 def test_mmr_demotes_a_near_duplicate_below_a_different_good_item() -> None:
     items = np.array([0, 1, 3])
     scores = np.array([1.0, 0.99, 0.8])  # 0 and 1 share a category, 3 is another one
-    positions = apply_business_rules(
-        items, scores, rules=BusinessRules(mmr_lambda=0.5), catalog=CATALOG, n=3
-    )
+    positions = apply_business_rules(items, scores, rules=BusinessRules(mmr_lambda=0.5), catalog=CATALOG, n=3)
     # relevance scaled to [0, 1]: 1, 0.95, 0. After 0: item 1 -> 0.5*0.95 - 0.5*1 < 0, item 3 -> 0 - 0 = 0
     assert items[positions].tolist() == [0, 3, 1]
 

@@ -41,8 +41,13 @@ def test_followed_customers_purchases_surface_weighted_by_tie_strength() -> None
 
 def test_social_likes_count_but_bad_ratings_do_not() -> None:
     log = EventLog(
-        2, 3, users=[1, 1, 1], items=[0, 1, 2], event_types=["wishlist", "rating", "rating"],
-        timestamps=[NOW] * 3, values=[np.nan, 5.0, 1.0],
+        2,
+        3,
+        users=[1, 1, 1],
+        items=[0, 1, 2],
+        event_types=["wishlist", "rating", "rating"],
+        timestamps=[NOW] * 3,
+        values=[np.nan, 5.0, 1.0],
     )
     data = TrainingData(log, customers=CustomerInfo(2, follows=_follows([(0, 1)], 2)))
     scores = SocialRecommender().fit(data).score(np.array([0]))[0]
@@ -85,8 +90,15 @@ def test_fbt_minimum_support_and_confidence() -> None:
 def test_fbt_scores_a_customer_from_their_purchases_with_a_bought_together_reason() -> None:
     log = _baskets()
     # customer 6 just bought item 10 in a new order
-    log = EventLog(7, 50, [*log.users, 6], [*log.items, 10], [*log.event_types, "purchase"],
-                   [*log.timestamps, NOW + 1], baskets=[*log.baskets, 999])
+    log = EventLog(
+        7,
+        50,
+        [*log.users, 6],
+        [*log.items, 10],
+        [*log.event_types, "purchase"],
+        [*log.timestamps, NOW + 1],
+        baskets=[*log.baskets, 999],
+    )
     data = TrainingData(log)
     model = FrequentlyBoughtTogetherRecommender().fit(data)
     rec = model.recommend(np.array([6]), 1, exclude=data.purchased).recommendations(0)[0]
@@ -101,7 +113,7 @@ def test_segment_fallback_serves_what_similar_customers_like() -> None:
     codes, vocabularies = encode_attributes({"age_band": age_band(ages).tolist(), "gender": genders})
     users, items = [], []
     for user in range(8):
-        for item in (range(3) if user < 4 else range(3, 6)):
+        for item in range(3) if user < 4 else range(3, 6):
             users.append(user), items.append(item)
     log = EventLog(10, 6, users, items, ["purchase"] * len(users), [NOW] * len(users))
     data = TrainingData(log, customers=CustomerInfo(10, attributes=codes, attribute_names=("age_band", "gender")))

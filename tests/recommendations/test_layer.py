@@ -35,9 +35,16 @@ def build_two_cluster_store(tenant, *, customers_per_cluster: int = 20, products
     rng = random.Random(7)
     cats = {name: CategoryFactory(tenant=tenant, name=name, path=name) for name in ("Alpha", "Beta")}
     products = {
-        name: [ProductFactory(tenant=tenant, external_id=f"{name[0]}{i:02d}", name=f"{name} thing {i}",
-                              category=cats[name], price=Decimal("10.00") + i)
-               for i in range(products_per_cluster)]
+        name: [
+            ProductFactory(
+                tenant=tenant,
+                external_id=f"{name[0]}{i:02d}",
+                name=f"{name} thing {i}",
+                category=cats[name],
+                price=Decimal("10.00") + i,
+            )
+            for i in range(products_per_cluster)
+        ]
         for name in cats
     }
     start = timezone.now() - dt.timedelta(days=60)
@@ -45,12 +52,17 @@ def build_two_cluster_store(tenant, *, customers_per_cluster: int = 20, products
     for name in cats:
         customers[name] = []
         for c in range(customers_per_cluster):
-            customer = CustomerFactory(tenant=tenant, external_id=f"{name[0]}-C{c:02d}",
-                                       gender="F" if c % 2 else "M", birth_year=1980 + c)
+            customer = CustomerFactory(
+                tenant=tenant, external_id=f"{name[0]}-C{c:02d}", gender="F" if c % 2 else "M", birth_year=1980 + c
+            )
             customers[name].append(customer)
             for n, product in enumerate(rng.sample(products[name], 6)):
-                order = OrderFactory(tenant=tenant, customer=customer, external_id=f"{customer.external_id}-O{n}",
-                                     ordered_at=start + dt.timedelta(days=n * 9 + c % 5))
+                order = OrderFactory(
+                    tenant=tenant,
+                    customer=customer,
+                    external_id=f"{customer.external_id}-O{n}",
+                    ordered_at=start + dt.timedelta(days=n * 9 + c % 5),
+                )
                 OrderLineFactory(tenant=tenant, order=order, product=product, quantity=1)
     return cats, products, customers
 
@@ -126,20 +138,25 @@ def test_serving_rules_are_honoured() -> None:
         default = serving.recommend_for_customer(customer_id=customer.id, filters=serving.Filters(k=20))
         assert not bought & {i.product_id for i in default.items}, "already-purchased shown by default"
         with_bought = serving.recommend_for_customer(
-            customer_id=customer.id, filters=serving.Filters(k=30, include_purchased=True))
+            customer_id=customer.id, filters=serving.Filters(k=30, include_purchased=True)
+        )
         assert bought & {i.product_id for i in with_bought.items}
         excluded = default.items[0].product_id
         again = serving.recommend_for_customer(
-            customer_id=customer.id, filters=serving.Filters(k=20, exclude_product_ids=frozenset({excluded})))
+            customer_id=customer.id, filters=serving.Filters(k=20, exclude_product_ids=frozenset({excluded}))
+        )
         assert excluded not in {i.product_id for i in again.items}
         in_beta = serving.recommend_for_customer(
-            customer_id=customer.id, filters=serving.Filters(k=10, category_id=cats["Beta"].id))
+            customer_id=customer.id, filters=serving.Filters(k=10, category_id=cats["Beta"].id)
+        )
         assert in_beta.items and {i.category_id for i in in_beta.items} == {cats["Beta"].id}
         cheap = serving.recommend_for_customer(
-            customer_id=customer.id, filters=serving.Filters(k=10, max_price=Decimal("13.00")))
+            customer_id=customer.id, filters=serving.Filters(k=10, max_price=Decimal("13.00"))
+        )
         assert cheap.items and all(i.price <= Decimal("13.00") for i in cheap.items)
         capped = serving.recommend_for_customer(
-            customer_id=customer.id, filters=serving.Filters(k=6, max_per_category=2, include_purchased=True))
+            customer_id=customer.id, filters=serving.Filters(k=6, max_per_category=2, include_purchased=True)
+        )
         categories = [i.category_id for i in capped.items]
         assert all(categories.count(c) <= 2 for c in categories)
         top = default.items[0].product_id
@@ -177,17 +194,22 @@ def test_api_serves_recommendations_with_id_score_and_reason(client) -> None:
         recommender_train(tenant=tenant)
         key = api_key_create(name="partner", scopes=["recommendations:read"]).raw_key
     customer = customers["Alpha"][0]
-    response = client.get(f"/api/v1/recommendations/customers/{customer.external_id}/?k=4",
-                          HTTP_AUTHORIZATION=f"Bearer {key}")
+    response = client.get(
+        f"/api/v1/recommendations/customers/{customer.external_id}/?k=4", HTTP_AUTHORIZATION=f"Bearer {key}"
+    )
     assert response.status_code == 200, response.content
     body = response.json()
     assert body["recommendation_id"].startswith("v") and len(body["items"]) == 4
     assert all(item["reason"] and isinstance(item["score"], float) for item in body["items"])
-    similar = client.get(f"/api/v1/recommendations/products/{products['Alpha'][0].external_id}/similar/?k=3",
-                         HTTP_AUTHORIZATION=f"Bearer {key}").json()
+    similar = client.get(
+        f"/api/v1/recommendations/products/{products['Alpha'][0].external_id}/similar/?k=3",
+        HTTP_AUTHORIZATION=f"Bearer {key}",
+    ).json()
     assert all(item["reason"].startswith("Similar to") for item in similar["items"])
-    bad = client.get(f"/api/v1/recommendations/customers/{customer.external_id}/?k=0&min_price=5&max_price=1",
-                     HTTP_AUTHORIZATION=f"Bearer {key}")
+    bad = client.get(
+        f"/api/v1/recommendations/customers/{customer.external_id}/?k=0&min_price=5&max_price=1",
+        HTTP_AUTHORIZATION=f"Bearer {key}",
+    )
     assert bad.status_code == 400 and "k" in bad.json()["error"]["fields"]
 
 

@@ -44,31 +44,49 @@ def hybrid(store: TrainingData) -> HybridRecommender:
 
 # -- stored lists ------------------------------------------------------------------------------------------
 
+
 def test_lists_are_packed_with_database_ids_rounded_scores_and_readable_reasons() -> None:
     product_ids = np.array([101, 102, 103, 104])
     category_ids = np.array([7, 8])
     items = np.array([[2, 0, -1], [-1, 3, 1]])  # -1 = no item; it may sit anywhere in a row
     scores = np.array([[0.123456789, -2.0, np.nan], [np.nan, 1.5, 0.333333]], dtype=np.float32)
-    kinds = np.array([[REASON_CODE[ReasonKind.BECAUSE_BOUGHT], REASON_CODE[ReasonKind.POPULAR], 0],
-                      [0, REASON_CODE[ReasonKind.POPULAR_IN_CATEGORY], REASON_CODE[ReasonKind.PERSONALIZED]]])
+    kinds = np.array(
+        [
+            [REASON_CODE[ReasonKind.BECAUSE_BOUGHT], REASON_CODE[ReasonKind.POPULAR], 0],
+            [0, REASON_CODE[ReasonKind.POPULAR_IN_CATEGORY], REASON_CODE[ReasonKind.PERSONALIZED]],
+        ]
+    )
     anchors = np.array([[0, -1, -1], [-1, -1, 2]])
     categories = np.array([[-1, -1, -1], [-1, 1, -1]])
 
     rows = list(_packed_lists(product_ids, items, scores, kinds, anchors, categories, category_ids))
 
-    assert rows[0] == {"p": [103, 101], "s": [0.12346, -2.0], "k": ["because_bought", "popular"],
-                       "a": [101, None], "c": [None, None]}
-    assert rows[1] == {"p": [104, 102], "s": [1.5, 0.33333], "k": ["popular_in_category", "personalized"],
-                       "a": [None, 103], "c": [8, None]}
+    assert rows[0] == {
+        "p": [103, 101],
+        "s": [0.12346, -2.0],
+        "k": ["because_bought", "popular"],
+        "a": [101, None],
+        "c": [None, None],
+    }
+    assert rows[1] == {
+        "p": [104, 102],
+        "s": [1.5, 0.33333],
+        "k": ["popular_in_category", "personalized"],
+        "a": [None, 103],
+        "c": [8, None],
+    }
     assert _pack(product_ids, items[1], scores[1]) == {"p": [104, 102], "s": [1.5, 0.33333]}
     assert _pack(product_ids, np.array([], dtype=np.int64), np.array([])) == {"p": [], "s": []}
 
 
 # -- final fit from the evaluation fit ---------------------------------------------------------------------
 
+
 def test_a_fit_started_from_an_earlier_fit_still_recommends_each_customers_cluster(hybrid, store) -> None:  # type: ignore[no-untyped-def]
     final_config = HybridConfig(
-        n_threads=1, als_threads=1, weights=dict(hybrid.weights_),
+        n_threads=1,
+        als_threads=1,
+        weights=dict(hybrid.weights_),
         component_params={name: dict(report.params) for name, report in hybrid.report_.items()},
     )
     warm = HybridRecommender(final_config).fit(store, hybrid)
@@ -83,8 +101,16 @@ def test_a_fit_started_from_an_earlier_fit_still_recommends_each_customers_clust
 def test_an_earlier_fit_of_another_store_is_ignored(hybrid) -> None:  # type: ignore[no-untyped-def]
     events = planted_store(seed=3).events
     keep = events.users < 40
-    smaller = TrainingData(EventLog(40, events.n_items, events.users[keep], events.items[keep],
-                                    events.event_types[keep], events.timestamps[keep]))
+    smaller = TrainingData(
+        EventLog(
+            40,
+            events.n_items,
+            events.users[keep],
+            events.items[keep],
+            events.event_types[keep],
+            events.timestamps[keep],
+        )
+    )
     model = HybridRecommender(HybridConfig(n_threads=1, als_threads=1, weights={"als": 1.0, "popularity": 0.1}))
     model.fit(smaller, hybrid)  # different customer count: nothing may be reused
     assert model.components_["als"].user_factors_.shape[0] == 40
@@ -110,10 +136,12 @@ def test_every_component_reports_its_validation_ndcg(hybrid, store) -> None:  # 
     # with one candidate the figure comes from the blend tuning; it is the component's own NDCG on the split
     sequential = hybrid._make("sequential", hybrid.report_["sequential"].params).fit(split.train)
     assert hybrid.report_["sequential"].validation_ndcg == pytest.approx(
-        ranking_quality(sequential, split, split.users, k=10), abs=1e-6)
+        ranking_quality(sequential, split, split.users, k=10), abs=1e-6
+    )
 
 
 # -- threads and the similar-items blend ---------------------------------------------------------------------
+
 
 def test_threaded_top_n_equals_the_sequential_one(hybrid, store) -> None:  # type: ignore[no-untyped-def]
     mask = np.ones(store.n_items, dtype=bool)
@@ -125,16 +153,20 @@ def test_threaded_top_n_equals_the_sequential_one(hybrid, store) -> None:  # typ
     np.testing.assert_array_equal(one.reasons.kinds, two.reasons.kinds)
     np.testing.assert_array_equal(one.reasons.anchors, two.reasons.anchors)
     items = np.arange(store.n_items)
-    np.testing.assert_array_equal(hybrid.similar_items_batch(items, 5, item_mask=mask)[0],
-                                  hybrid.similar_items_batch(items, 5, item_mask=mask, n_jobs=2)[0])
+    np.testing.assert_array_equal(
+        hybrid.similar_items_batch(items, 5, item_mask=mask)[0],
+        hybrid.similar_items_batch(items, 5, item_mask=mask, n_jobs=2)[0],
+    )
 
 
 def test_similar_items_are_the_sum_of_the_components_z_scores(hybrid, store) -> None:  # type: ignore[no-untyped-def]
     items = np.arange(store.n_items)
     ids, scores = hybrid.similar_items_batch(items, 6)
     content = hybrid.components_["content"].embedding_
-    raws = [content @ content.T] + [np.asarray(hybrid.components_[name].similarity_.toarray(), dtype=np.float32)
-                                    for name in ("item_knn", "sequential")]
+    raws = [content @ content.T] + [
+        np.asarray(hybrid.components_[name].similarity_.toarray(), dtype=np.float32)
+        for name in ("item_knn", "sequential")
+    ]
     cold = np.isin(items, hybrid.cold_items_)
     for raw in raws[1:]:
         raw[cold] = 0.0
@@ -153,6 +185,7 @@ def test_similar_items_are_the_sum_of_the_components_z_scores(hybrid, store) -> 
 
 # -- the binary read -------------------------------------------------------------------------------------------
 
+
 @pytest.mark.django_db
 def test_the_read_returns_orders_and_events_of_consenting_customers_with_their_values() -> None:
     tenant = TenantFactory()
@@ -168,8 +201,12 @@ def test_the_read_returns_orders_and_events_of_consenting_customers_with_their_v
     EventFactory(tenant=tenant, customer=anna, product=mug, event_type="purchase", occurred_at=at)  # = the order
     EventFactory(tenant=tenant, customer=opted_out, product=mug, event_type="cart", occurred_at=at)
     other_store = TenantFactory()
-    EventFactory(tenant=other_store, customer=CustomerFactory(tenant=other_store),
-                 product=ProductFactory(tenant=other_store), event_type="view")
+    EventFactory(
+        tenant=other_store,
+        customer=CustomerFactory(tenant=other_store),
+        product=ProductFactory(tenant=other_store),
+        event_type="view",
+    )
 
     with tenant_context(tenant):
         loaded = load_training_data(tenant)
@@ -178,14 +215,17 @@ def test_the_read_returns_orders_and_events_of_consenting_customers_with_their_v
     product = {int(p): i for i, p in enumerate(loaded.product_ids)}
     rows = sorted(
         (int(loaded.customer_ids[u]), int(loaded.product_ids[i]), str(t), None if math.isnan(v) else v, int(b), ts)
-        for u, i, t, v, b, ts in zip(log.users, log.items, log.event_types, log.values, log.baskets, log.timestamps,
-                                     strict=True)
+        for u, i, t, v, b, ts in zip(
+            log.users, log.items, log.event_types, log.values, log.baskets, log.timestamps, strict=True
+        )
     )
     stamp = at.timestamp()
-    assert rows == sorted([
-        (anna.pk, mug.pk, "purchase", None, order.pk, stamp),
-        (anna.pk, hose.pk, "purchase", None, order.pk, stamp),
-        (ben.pk, hose.pk, "view", None, -1, stamp + 3600),
-        (ben.pk, mug.pk, "rating", 4.0, -1, stamp),
-    ])
+    assert rows == sorted(
+        [
+            (anna.pk, mug.pk, "purchase", None, order.pk, stamp),
+            (anna.pk, hose.pk, "purchase", None, order.pk, stamp),
+            (ben.pk, hose.pk, "view", None, -1, stamp + 3600),
+            (ben.pk, mug.pk, "rating", 4.0, -1, stamp),
+        ]
+    )
     assert opted_out.pk not in customer and set(product) == {mug.pk, hose.pk}

@@ -58,19 +58,30 @@ def build_shop(slug: str, name: str, product_names: dict[str, tuple[str, str]]) 
     garden = CategoryFactory(tenant=tenant, name="Garden", path="Garden")
     categories = {"kitchen": kitchen, "kettles": kettles, "garden": garden}
     products = {
-        product_name: ProductFactory(tenant=tenant, name=product_name, category=categories[category],
-                                     description=description, brand=f"{name} Works", price=Decimal("12.50"))
+        product_name: ProductFactory(
+            tenant=tenant,
+            name=product_name,
+            category=categories[category],
+            description=description,
+            brand=f"{name} Works",
+            price=Decimal("12.50"),
+        )
         for product_name, (category, description) in product_names.items()
     }
     email = f"ana@{slug}.example"
-    shopper = CustomerFactory(tenant=tenant, external_id=f"{slug}-ana", email=email, name="Ana",
-                              password=make_password(SHOPPER_PASSWORD))
+    shopper = CustomerFactory(
+        tenant=tenant, external_id=f"{slug}-ana", email=email, name="Ana", password=make_password(SHOPPER_PASSWORD)
+    )
     buyer = CustomerFactory(tenant=tenant, external_id=f"{slug}-bob", name="Bob")
     # Popularity: the first products were ordered most.
     for rank, product in enumerate(products.values()):
         for _ in range(max(0, 3 - rank)):
-            OrderLineFactory(tenant=tenant, order=OrderFactory(tenant=tenant, customer=buyer), product=product,
-                             unit_price=product.price)
+            OrderLineFactory(
+                tenant=tenant,
+                order=OrderFactory(tenant=tenant, customer=buyer),
+                product=product,
+                unit_price=product.price,
+            )
     return Shop(tenant, kitchen, kettles, garden, products, shopper, email)
 
 

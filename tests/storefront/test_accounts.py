@@ -24,9 +24,15 @@ def greeting(client: Client, url: str) -> str | None:
 
 
 def test_sign_up_creates_a_customer_of_this_store_with_a_hashed_password(client: Client, shop: Shop) -> None:
-    response = client.post(shop.url("account/sign-up/"), {
-        "name": "Dora", "email": "Dora@Example.com ", "password": "violet harbour lantern 7",
-        "marketing_consent": "on"})
+    response = client.post(
+        shop.url("account/sign-up/"),
+        {
+            "name": "Dora",
+            "email": "Dora@Example.com ",
+            "password": "violet harbour lantern 7",
+            "marketing_consent": "on",
+        },
+    )
     assert response.status_code == 302 and response["Location"] == shop.home
     assert greeting(client, shop.home) == "Hi, Dora"
     with tenant_context(shop.tenant):
@@ -42,8 +48,9 @@ def test_sign_up_creates_a_customer_of_this_store_with_a_hashed_password(client:
 
 
 def test_sign_up_refuses_a_taken_email_and_a_weak_password(client: Client, shop: Shop) -> None:
-    taken = client.post(shop.url("account/sign-up/"), {"email": shop.shopper_email,
-                                                        "password": "violet harbour lantern 7"})
+    taken = client.post(
+        shop.url("account/sign-up/"), {"email": shop.shopper_email, "password": "violet harbour lantern 7"}
+    )
     assert taken.status_code == 400 and "already exists" in taken.content.decode()
     weak = client.post(shop.url("account/sign-up/"), {"email": "eve@example.com", "password": "12345678"})
     assert weak.status_code == 400 and "too common" in weak.content.decode()
@@ -56,8 +63,9 @@ def test_an_imported_customer_without_a_password_cannot_be_claimed_or_signed_int
         Customer.objects.filter(pk=shop.shopper.pk).update(password="")
     assert sign_in(client, shop, password="").status_code == 400
     assert sign_in(client, shop).status_code == 400
-    claimed = client.post(shop.url("account/sign-up/"), {"email": shop.shopper_email,
-                                                          "password": "violet harbour lantern 7"})
+    claimed = client.post(
+        shop.url("account/sign-up/"), {"email": shop.shopper_email, "password": "violet harbour lantern 7"}
+    )
     assert claimed.status_code == 400
     assert greeting(client, shop.home) is None
 
@@ -115,8 +123,13 @@ def test_a_shopper_of_store_a_is_nobody_at_store_b(client: Client, shop: Shop, o
 
 def test_store_b_products_never_appear_on_store_a_pages(client: Client, shop: Shop, other_shop: Shop) -> None:
     bicycle = other_shop.products["Beta Bicycle"]
-    for path in (shop.home, shop.url(f"c/{shop.garden.pk}/"), shop.url("search/?q=bicycle"),
-                 shop.url("search/?q=teapot"), shop.product_url("Garden Hose")):
+    for path in (
+        shop.home,
+        shop.url(f"c/{shop.garden.pk}/"),
+        shop.url("search/?q=bicycle"),
+        shop.url("search/?q=teapot"),
+        shop.product_url("Garden Hose"),
+    ):
         page = client.get(path).content.decode()
         assert "Beta Bicycle" not in page and "Beta Teapot" not in page, path
     assert client.get(shop.url(f"p/{bicycle.pk}/")).status_code == 404
@@ -134,9 +147,12 @@ def test_the_cart_of_store_a_stays_in_store_a(client: Client, shop: Shop, other_
 
 def test_sign_in_redirects_only_inside_the_store(client: Client, shop: Shop) -> None:
     for target in ("https://evil.example/", "//evil.example/", "/admin/", "/s/beta/"):
-        response = client.post(shop.url("account/sign-in/"), {"email": shop.shopper_email,
-                                                               "password": SHOPPER_PASSWORD, "next": target})
+        response = client.post(
+            shop.url("account/sign-in/"), {"email": shop.shopper_email, "password": SHOPPER_PASSWORD, "next": target}
+        )
         assert response["Location"] == shop.home, target
-    response = client.post(shop.url("account/sign-in/"), {"email": shop.shopper_email, "password": SHOPPER_PASSWORD,
-                                                           "next": shop.url("cart/")})
+    response = client.post(
+        shop.url("account/sign-in/"),
+        {"email": shop.shopper_email, "password": SHOPPER_PASSWORD, "next": shop.url("cart/")},
+    )
     assert response["Location"] == shop.url("cart/")

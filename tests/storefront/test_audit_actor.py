@@ -18,17 +18,23 @@ def actors(shop: Shop, object_type: str, object_id: int) -> set[str]:
     return {entry.actor for entry in audit_entries(shop.tenant, object_type=object_type, object_id=str(object_id))}
 
 
-def test_consent_change_and_checkout_by_a_signed_in_shopper_name_the_shopper(signed_in_client: Client,
-                                                                             shop: Shop) -> None:
-    before = {entry.seq for entry in audit_entries(shop.tenant, object_type="commerce_customer",
-                                                   object_id=str(shop.shopper.pk))}
+def test_consent_change_and_checkout_by_a_signed_in_shopper_name_the_shopper(
+    signed_in_client: Client, shop: Shop
+) -> None:
+    before = {
+        entry.seq
+        for entry in audit_entries(shop.tenant, object_type="commerce_customer", object_id=str(shop.shopper.pk))
+    }
 
     assert signed_in_client.post(shop.url("privacy/"), {"marketing": "on"}).status_code == 302
     signed_in_client.post(shop.url("cart/add/"), {"product": shop.products["Leaf Rake"].pk, "quantity": 1})
     assert signed_in_client.post(shop.url("checkout/")).status_code == 302
 
-    consent_changes = [entry for entry in audit_entries(shop.tenant, object_type="commerce_customer",
-                                                        object_id=str(shop.shopper.pk)) if entry.seq not in before]
+    consent_changes = [
+        entry
+        for entry in audit_entries(shop.tenant, object_type="commerce_customer", object_id=str(shop.shopper.pk))
+        if entry.seq not in before
+    ]
     assert consent_changes and {entry.actor for entry in consent_changes} == {f"shopper:{shop.shopper.pk}"}
     assert {entry.request_id for entry in consent_changes} != {""}
     with tenant_context(shop.tenant):
@@ -37,9 +43,14 @@ def test_consent_change_and_checkout_by_a_signed_in_shopper_name_the_shopper(sig
 
 
 def test_an_anonymous_visitor_is_not_taken_for_a_shopper(client: Client, shop: Shop) -> None:
-    response = client.post(shop.url("account/sign-up/"), {
-        "name": "Cleo", "email": "cleo@example.com", "password": "violet harbour lantern 7"})
+    response = client.post(
+        shop.url("account/sign-up/"),
+        {"name": "Cleo", "email": "cleo@example.com", "password": "violet harbour lantern 7"},
+    )
     assert response.status_code == 302
-    created = [entry for entry in audit_entries(shop.tenant, object_type="commerce_customer", action="create")
-               if entry.request_id]
+    created = [
+        entry
+        for entry in audit_entries(shop.tenant, object_type="commerce_customer", action="create")
+        if entry.request_id
+    ]
     assert created and all(entry.actor.startswith("anonymous") for entry in created)

@@ -17,17 +17,20 @@ def cart_is_empty(client: Client, shop: Shop) -> bool:
     return "Your cart is empty" in client.get(shop.url("cart/")).content.decode()
 
 
-@pytest.mark.parametrize(("data", "status"), [
-    ({"product": 987654321, "quantity": 1}, 404),  # unknown product
-    ({"product": "PXYZ", "quantity": 1}, 400),  # not an id
-    ({"product": 10**30, "quantity": 1}, 400),  # beyond a bigint
-    ({"quantity": 1}, 400),  # missing product
-    ({"product": "__KNOWN__", "quantity": -1}, 400),  # negative quantity
-    ({"product": "__KNOWN__", "quantity": 0}, 400),
-    ({"product": "__KNOWN__", "quantity": 1000}, 400),
-    ({"product": "__KNOWN__", "quantity": "two"}, 400),
-    ({"product": "__KNOWN__"}, 400),
-])
+@pytest.mark.parametrize(
+    ("data", "status"),
+    [
+        ({"product": 987654321, "quantity": 1}, 404),  # unknown product
+        ({"product": "PXYZ", "quantity": 1}, 400),  # not an id
+        ({"product": 10**30, "quantity": 1}, 400),  # beyond a bigint
+        ({"quantity": 1}, 400),  # missing product
+        ({"product": "__KNOWN__", "quantity": -1}, 400),  # negative quantity
+        ({"product": "__KNOWN__", "quantity": 0}, 400),
+        ({"product": "__KNOWN__", "quantity": 1000}, 400),
+        ({"product": "__KNOWN__", "quantity": "two"}, 400),
+        ({"product": "__KNOWN__"}, 400),
+    ],
+)
 def test_bad_add_to_cart_is_refused(client: Client, shop: Shop, data: dict, status: int) -> None:
     data = {k: (shop.products["Blue Mug"].pk if v == "__KNOWN__" else v) for k, v in data.items()}
     response = client.post(shop.url("cart/add/"), data)
@@ -73,14 +76,17 @@ def test_wrong_methods_are_refused(client: Client, shop: Shop) -> None:
     assert client.delete(shop.url("checkout/")).status_code == 405
 
 
-@pytest.mark.parametrize("path", [
-    "p/99999999999999999999999/",  # beyond a bigint
-    "p/0/",
-    "c/99999999999999999999999/",
-    "c/424242/",
-    "orders/nope/",
-    "no-such-page/",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "p/99999999999999999999999/",  # beyond a bigint
+        "p/0/",
+        "c/99999999999999999999999/",
+        "c/424242/",
+        "orders/nope/",
+        "no-such-page/",
+    ],
+)
 def test_unknown_things_are_not_found(client: Client, shop: Shop, path: str) -> None:
     if path.startswith("orders/"):
         sign_in(client, shop)

@@ -26,8 +26,10 @@ ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts"
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed at /usr/bin/chromium "
-                                                      "(apt-get install -y chromium)"),
+    pytest.mark.skipif(
+        not CHROMIUM.exists(),
+        reason="Debian's chromium is not installed at /usr/bin/chromium (apt-get install -y chromium)",
+    ),
 ]
 sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright for Python is not installed")
 
@@ -46,8 +48,14 @@ def chromium_page() -> Iterator[Any]:
         page = context.new_page()
         # Every failed response the pages caused (the browser's own /favicon.ico probe aside).
         page.failed_responses = []  # type: ignore[attr-defined]
-        page.on("response", lambda response: response.status >= 400 and not response.url.endswith("/favicon.ico")
-                and page.failed_responses.append(f"{response.status} {response.url}"))
+        page.on(
+            "response",
+            lambda response: (
+                response.status >= 400
+                and not response.url.endswith("/favicon.ico")
+                and page.failed_responses.append(f"{response.status} {response.url}")
+            ),
+        )
         try:
             yield page
         finally:
@@ -65,10 +73,15 @@ def test_a_shopper_browses_gets_live_recommendations_and_checks_out(live_server,
         order = Order.objects.get(external_id=order_id)
         assert order.customer is not None and order.customer.email == "grace@example.com"
         assert [(line.product.name, line.quantity) for line in order.lines.select_related("product")] == [
-            ("Leaf Rake", 2)]
+            ("Leaf Rake", 2)
+        ]
         kinds = list(Event.objects.order_by("pk").values_list("event_type", "product__name", "recommendation_id"))
     assert [(kind, name) for kind, name, _ in kinds] == [
-        ("view", "Garden Hose"), ("view", "Leaf Rake"), ("cart", "Leaf Rake"), ("purchase", "Leaf Rake")]
+        ("view", "Garden Hose"),
+        ("view", "Leaf Rake"),
+        ("cart", "Leaf Rake"),
+        ("purchase", "Leaf Rake"),
+    ]
     assert all(rid.startswith("v") for _, _, rid in kinds)  # every step is attributed to a recommendation
 
 

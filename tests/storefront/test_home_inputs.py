@@ -32,10 +32,16 @@ def test_one_statement_reads_what_the_separate_look_ups_read() -> None:
             FollowFactory(tenant=tenant, follower=alice, followee=friend)
         now = timezone.now()
         for minutes, product in enumerate([products["Beta"][2], products["Alpha"][5], products["Beta"][2]]):
-            EventFactory(tenant=tenant, customer=alice, product=product,
-                         occurred_at=now - dt.timedelta(minutes=minutes))
-        EventFactory(tenant=tenant, customer=None, session_id="visitor-1", product=products["Beta"][7],
-                     occurred_at=now - dt.timedelta(seconds=30))
+            EventFactory(
+                tenant=tenant, customer=alice, product=product, occurred_at=now - dt.timedelta(minutes=minutes)
+            )
+        EventFactory(
+            tenant=tenant,
+            customer=None,
+            session_id="visitor-1",
+            product=products["Beta"][7],
+            occurred_at=now - dt.timedelta(seconds=30),
+        )
         version_id = active_version_id()
         assert version_id is not None
         expected_purchased = purchased_product_ids_latest_first(customer_id=alice.pk)
@@ -59,8 +65,12 @@ def test_one_statement_reads_what_the_separate_look_ups_read() -> None:
                 assert [item.product_id for item in followed.items] == expected_followed
                 # The neighbour lists read with them are kept as the serving functions would read them.
                 for pid, column in ((expected_recent[0], "similar"), (expected_purchased[0], "bought_together")):
-                    stored = ProductNeighbours.objects.filter(model_version_id=version_id, product_id=pid).values_list(
-                        column, flat=True).first() or {}
+                    stored = (
+                        ProductNeighbours.objects.filter(model_version_id=version_id, product_id=pid)
+                        .values_list(column, flat=True)
+                        .first()
+                        or {}
+                    )
                     assert serving._version_data[(tenant.pk, version_id, column, pid)] == stored
         finally:
             connection.connection.prepare_threshold = previous
@@ -72,8 +82,13 @@ def test_home_customer_reads_the_shown_fields_and_the_rest_on_access(django_asse
 
     tenant = TenantFactory()
     with tenant_context(tenant):
-        ana = CustomerFactory(tenant=tenant, name="Ana Díaz", email="ana@example.com", phone="+34 600 000 000",
-                              personalization_consent=False)
+        ana = CustomerFactory(
+            tenant=tenant,
+            name="Ana Díaz",
+            email="ana@example.com",
+            phone="+34 600 000 000",
+            personalization_consent=False,
+        )
         with django_assert_num_queries(1):
             customer = customer_with_activity(customer_id=ana.pk, visitor_id="v-1")
             assert customer is not None

@@ -76,7 +76,8 @@ def test_privacy_centre_shows_the_choices_and_the_data_links(signed_in_client: C
 
 
 def test_export_and_erase_say_coming_soon_until_the_privacy_app_provides_them(
-        signed_in_client: Client, shop: Shop, monkeypatch: pytest.MonkeyPatch) -> None:
+    signed_in_client: Client, shop: Shop, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delattr(privacy_services, "customer_export_zip", raising=False)
     monkeypatch.delattr(privacy_services, "customer_erase", raising=False)
     for path in ("privacy/export/", "privacy/erase/"):
@@ -88,7 +89,8 @@ def test_export_and_erase_say_coming_soon_until_the_privacy_app_provides_them(
 
 
 def test_export_downloads_the_zip_the_privacy_app_builds(
-        signed_in_client: Client, shop: Shop, monkeypatch: pytest.MonkeyPatch) -> None:
+    signed_in_client: Client, shop: Shop, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def fake_export(customer: Customer) -> bytes:
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w") as archive:
@@ -104,10 +106,10 @@ def test_export_downloads_the_zip_the_privacy_app_builds(
 
 
 def test_erase_asks_first_then_erases_and_signs_out(
-        signed_in_client: Client, shop: Shop, monkeypatch: pytest.MonkeyPatch) -> None:
+    signed_in_client: Client, shop: Shop, monkeypatch: pytest.MonkeyPatch
+) -> None:
     erased: list[int] = []
-    monkeypatch.setattr(privacy_services, "customer_erase", lambda customer: erased.append(customer.pk),
-                        raising=False)
+    monkeypatch.setattr(privacy_services, "customer_erase", lambda customer: erased.append(customer.pk), raising=False)
     confirm = signed_in_client.get(shop.url("privacy/erase/")).content.decode()
     assert "Yes, delete my account" in confirm and erased == []
     response = signed_in_client.post(shop.url("privacy/erase/"))

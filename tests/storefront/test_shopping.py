@@ -109,7 +109,9 @@ def test_checkout_creates_an_order_at_current_prices_with_purchase_events(client
     assert order.channel == "web"
     assert lines == {kettle.pk: (2, Decimal("30.00")), rake.pk: (1, Decimal("12.50"))}
     assert {(e.product_id, e.customer_id, e.recommendation_id) for e in purchases} == {
-        (kettle.pk, shop.shopper.pk, RID), (rake.pk, shop.shopper.pk, "")}
+        (kettle.pk, shop.shopper.pk, RID),
+        (rake.pk, shop.shopper.pk, ""),
+    }
     page = client.get(response["Location"]).content.decode()
     assert order.external_id in page and "€72.50" in page
     # The cart is empty afterwards, so submitting again places no second order.
@@ -125,9 +127,15 @@ def test_anonymous_checkout_must_sign_in_first_and_keeps_the_cart(client: Client
     with tenant_context(shop.tenant):
         assert not Order.objects.filter(channel="web").exists()
     # Signing up from the checkout prompt comes back to the checkout, cart intact.
-    signed_up = client.post(shop.url("account/sign-up/"), {
-        "name": "Cleo", "email": "cleo@example.com", "password": "violet harbour lantern 7",
-        "next": shop.url("checkout/")})
+    signed_up = client.post(
+        shop.url("account/sign-up/"),
+        {
+            "name": "Cleo",
+            "email": "cleo@example.com",
+            "password": "violet harbour lantern 7",
+            "next": shop.url("checkout/"),
+        },
+    )
     assert signed_up["Location"] == shop.url("checkout/")
     assert client.post(shop.url("checkout/")).status_code == 302
     with tenant_context(shop.tenant):
@@ -169,12 +177,13 @@ def test_search_results_are_reranked_for_the_shopper(client: Client, shop: Shop)
 def test_order_place_adds_up_repeated_products_and_refuses_bad_carts(shop: Shop) -> None:
     mug, rake = shop.products["Blue Mug"], shop.products["Leaf Rake"]
     with tenant_context(shop.tenant):
-        order = order_place(customer=shop.shopper, lines=[
-            CartLine(mug.pk, 2, RID), CartLine(rake.pk, 1), CartLine(mug.pk, 3)])
+        order = order_place(
+            customer=shop.shopper, lines=[CartLine(mug.pk, 2, RID), CartLine(rake.pk, 1), CartLine(mug.pk, 3)]
+        )
         assert sorted((line.product_id, line.quantity) for line in order.lines.all()) == sorted(
-            [(mug.pk, 5), (rake.pk, 1)])
-        for bad in ([], [CartLine(mug.pk, 0)], [CartLine(mug.pk, 60), CartLine(mug.pk, 60)],
-                    [CartLine(987654321, 1)]):
+            [(mug.pk, 5), (rake.pk, 1)]
+        )
+        for bad in ([], [CartLine(mug.pk, 0)], [CartLine(mug.pk, 60), CartLine(mug.pk, 60)], [CartLine(987654321, 1)]):
             with pytest.raises(CheckoutRefused):
                 order_place(customer=shop.shopper, lines=bad)
         assert Order.objects.filter(customer=shop.shopper).count() == 1
@@ -200,8 +209,9 @@ def test_people_you_follow_bring_their_purchases(signed_in_client: Client, shop:
         for index in range(10):
             filler = ProductFactory(tenant=shop.tenant, name=f"Best Seller {index}", category=shop.garden)
             for _ in range(5):
-                OrderLineFactory(tenant=shop.tenant, order=OrderFactory(tenant=shop.tenant, customer=carol),
-                                 product=filler)
+                OrderLineFactory(
+                    tenant=shop.tenant, order=OrderFactory(tenant=shop.tenant, customer=carol), product=filler
+                )
     assert "Popular with people you follow" not in signed_in_client.get(shop.home).content.decode()
     with tenant_context(shop.tenant):
         FollowFactory(tenant=shop.tenant, follower=shop.shopper, followee=bob)
@@ -213,8 +223,7 @@ def test_people_you_follow_bring_their_purchases(signed_in_client: Client, shop:
     assert followed.count("People you follow bought this") == 3
 
 
-def test_a_new_purchase_by_someone_you_follow_shows_on_the_next_home_page(signed_in_client: Client,
-                                                                         shop: Shop) -> None:
+def test_a_new_purchase_by_someone_you_follow_shows_on_the_next_home_page(signed_in_client: Client, shop: Shop) -> None:
     with tenant_context(shop.tenant):
         bob = Customer.objects.get(external_id="alpha-bob")
         FollowFactory(tenant=shop.tenant, follower=shop.shopper, followee=bob)
@@ -223,8 +232,9 @@ def test_a_new_purchase_by_someone_you_follow_shows_on_the_next_home_page(signed
         for index in range(10):  # best sellers fill "recommended for you", so Bob's buys get their own section
             filler = ProductFactory(tenant=shop.tenant, name=f"Best Seller {index}", category=shop.garden)
             for _ in range(5):
-                OrderLineFactory(tenant=shop.tenant, order=OrderFactory(tenant=shop.tenant, customer=carol),
-                                 product=filler)
+                OrderLineFactory(
+                    tenant=shop.tenant, order=OrderFactory(tenant=shop.tenant, customer=carol), product=filler
+                )
     before = section(signed_in_client.get(shop.home).content.decode(), "followed")
     # The home page's sections are now kept for this shopper.
     assert "Blue Mug" in before and "Garden Hose" not in before

@@ -79,10 +79,20 @@ def test_read_only_roles_cannot_change_or_delete(client, stores, role) -> None:
 def test_manager_creates_a_customer_in_their_own_store(client, stores) -> None:
     a, b = stores
     login_as(client, a, Role.MANAGER)
-    response = client.post("/admin/commerce/customer/add/", {
-        "external_id": "NEW-1", "email": "", "name": "", "phone": "", "address": "", "gender": "", "city": "",
-        "country": "", "personalization_consent": "on",
-    })
+    response = client.post(
+        "/admin/commerce/customer/add/",
+        {
+            "external_id": "NEW-1",
+            "email": "",
+            "name": "",
+            "phone": "",
+            "address": "",
+            "gender": "",
+            "city": "",
+            "country": "",
+            "personalization_consent": "on",
+        },
+    )
     assert response.status_code == 302, response.content.decode()[:2000]
     with tenant_context(a):
         assert Customer.objects.filter(external_id="NEW-1").exists()

@@ -26,8 +26,12 @@ pytestmark = pytest.mark.django_db
 def two_stores():
     a, b = TenantFactory(slug="alpha"), TenantFactory(slug="beta")
     for tenant, prefix in ((a, "A"), (b, "B")):
-        line = OrderLineFactory(tenant=tenant, order__external_id=f"{prefix}-O1", product__external_id=f"{prefix}-P1",
-                                order__customer__external_id=f"{prefix}-C1")
+        line = OrderLineFactory(
+            tenant=tenant,
+            order__external_id=f"{prefix}-O1",
+            product__external_id=f"{prefix}-P1",
+            order__customer__external_id=f"{prefix}-C1",
+        )
         EventFactory(tenant=tenant, customer=line.order.customer, product=line.product)
         FollowFactory(tenant=tenant, follower=line.order.customer)
         MembershipFactory(tenant=tenant)
@@ -41,7 +45,7 @@ def raw_rows(sql: str, params: list | None = None) -> list[tuple]:
 
 
 def test_suite_runs_as_application_role_not_superuser() -> None:
-    (user, superuser, bypass), = raw_rows(
+    ((user, superuser, bypass),) = raw_rows(
         "SELECT current_user, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user"
     )
     assert user == "retail_app"
@@ -82,10 +86,10 @@ def test_insert_for_another_tenant_is_refused_by_the_database(two_stores) -> Non
         ):
             cursor.execute(
                 "INSERT INTO commerce_customer (tenant_id, external_id, email, name, phone, address, gender, "
-                    "city, country, personalization_consent, marketing_consent, created_at) "
-                    "VALUES (%s, 'intruder', '', '', '', '', '', '', '', true, false, now())",
-                    [b.id],
-                )
+                "city, country, personalization_consent, marketing_consent, created_at) "
+                "VALUES (%s, 'intruder', '', '', '', '', '', '', '', true, false, now())",
+                [b.id],
+            )
         with pytest.raises(DatabaseError, match="row-level security"), transaction.atomic():
             Product.objects.create(tenant=b, external_id="intruder", name="x")
     with tenant_context(b):

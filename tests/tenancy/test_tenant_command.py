@@ -33,8 +33,15 @@ def test_create_then_show_lists_every_registered_setting_with_defaults() -> None
 
 def test_set_validates_and_stores_typed_values() -> None:
     run("create", "shop", "--name", "Shop")
-    out = run("set", "shop", "forecast_frequency=M", "forecast_horizon=6", "inventory_budget=2500.5",
-              "exclude_purchased=no", "event_weights=view:1,cart:2,purchase:8")
+    out = run(
+        "set",
+        "shop",
+        "forecast_frequency=M",
+        "forecast_horizon=6",
+        "inventory_budget=2500.5",
+        "exclude_purchased=no",
+        "event_weights=view:1,cart:2,purchase:8",
+    )
     assert "forecast_horizon = 6" in out
     tenant = Tenant.objects.get(slug="shop")
     assert tenant.setting("forecast_frequency") == "M"

@@ -33,8 +33,9 @@ def recorded_step():
 
     saved = dict(training._STEPS)
     training._STEPS.clear()
-    training.register_training_step(training.TrainingStep("forecasts", 1, run, schedule_setting="forecast_time",
-                                                          then=("inventory",)))
+    training.register_training_step(
+        training.TrainingStep("forecasts", 1, run, schedule_setting="forecast_time", then=("inventory",))
+    )
     training.register_training_step(training.TrainingStep("inventory", 2, then_run))
     yield calls
     training._STEPS.clear()
@@ -59,8 +60,12 @@ def test_beat_fans_out_one_run_per_tenant_and_chains(recorded_step) -> None:
     a, b = TenantFactory(slug="alpha"), TenantFactory(slug="beta")
     queued = schedule_due_training()
     assert sorted(queued) == ["alpha:forecasts", "beta:forecasts"]
-    assert sorted(recorded_step) == [("chained", "alpha"), ("chained", "beta"), ("trained", "alpha"),
-                                     ("trained", "beta")]
+    assert sorted(recorded_step) == [
+        ("chained", "alpha"),
+        ("chained", "beta"),
+        ("trained", "alpha"),
+        ("trained", "beta"),
+    ]
     for tenant in (a, b):
         with tenant_context(tenant):
             runs = {(r.step, r.status, r.trigger) for r in TrainingRun.objects.all()}
@@ -107,8 +112,7 @@ def test_a_request_already_covered_by_a_later_successful_run_is_skipped(recorded
     tenant = TenantFactory()
     queued_at = dt.datetime.now(UTC) - dt.timedelta(minutes=5)
     first = training.training_step_run(tenant=tenant, step_name="forecasts", trigger="schedule", queued_at=queued_at)
-    second = training.training_step_run(tenant=tenant, step_name="forecasts", trigger="schedule",
-                                        queued_at=queued_at)
+    second = training.training_step_run(tenant=tenant, step_name="forecasts", trigger="schedule", queued_at=queued_at)
     assert recorded_step == [("trained", tenant.slug)]
     assert first.status == "succeeded"
     assert second.status == "skipped" and "already succeeded" in second.summary

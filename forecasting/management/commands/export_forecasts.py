@@ -31,19 +31,25 @@ class Command(BaseCommand):
         tenant = Tenant.objects.filter(slug=options["tenant"]).first()
         if tenant is None:
             raise CommandError(
-                f"No tenant {options['tenant']!r}. Create it with: manage.py tenant create SLUG --name NAME")
+                f"No tenant {options['tenant']!r}. Create it with: manage.py tenant create SLUG --name NAME"
+            )
         with tenant_context(tenant):
             run = forecast_run_latest()
             if run is None:
-                raise CommandError(f"Store {tenant.slug!r} has no succeeded forecast run yet; run: "
-                                   f"manage.py train --tenant {tenant.slug} --only forecasts")
+                raise CommandError(
+                    f"Store {tenant.slug!r} has no succeeded forecast run yet; run: "
+                    f"manage.py train --tenant {tenant.slug} --only forecasts"
+                )
             if options["output"] == "-":
                 rows = forecast_export_csv(run=run, stream=sys.stdout)
             else:
                 rows = self._write_file(Path(options["output"]), run)
         if options["output"] != "-":
-            self.stdout.write(self.style.SUCCESS(
-                f"Wrote {rows:,} rows (run {run.pk}, {run.horizon} x {run.frequency}) to {options['output']}"))
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"Wrote {rows:,} rows (run {run.pk}, {run.horizon} x {run.frequency}) to {options['output']}"
+                )
+            )
 
     def _write_file(self, path: Path, run: Any) -> int:
         directory = path.parent if str(path.parent) else Path(".")

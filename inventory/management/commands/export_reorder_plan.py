@@ -34,10 +34,17 @@ def write_plan_csv(plan: ReorderPlan, stream: TextIO) -> int:
     writer.writerow(HEADER)
     rows = 0
     for line in plan_lines(plan).order_by("product__external_id").iterator(chunk_size=2000):
-        writer.writerow([line.product.external_id, _number(line.on_hand, 0),
-                         _number(line.on_order + line.in_transit, 0), _number(line.reorder_point, 2),
-                         _number(line.order_up_to, 2), _number(line.order_quantity, 0),
-                         _number(line.expected_fill_rate, 4)])
+        writer.writerow(
+            [
+                line.product.external_id,
+                _number(line.on_hand, 0),
+                _number(line.on_order + line.in_transit, 0),
+                _number(line.reorder_point, 2),
+                _number(line.order_up_to, 2),
+                _number(line.order_quantity, 0),
+                _number(line.expected_fill_rate, 4),
+            ]
+        )
         rows += 1
     return rows
 
@@ -56,8 +63,10 @@ class Command(BaseCommand):
         with tenant_context(tenant):
             plan = active_plan()
             if plan is None:
-                raise CommandError(f"{tenant.slug!r} has no active reorder plan yet; run "
-                                   f"manage.py train --tenant {tenant.slug} --only inventory")
+                raise CommandError(
+                    f"{tenant.slug!r} has no active reorder plan yet; run "
+                    f"manage.py train --tenant {tenant.slug} --only inventory"
+                )
             if options["output"] == "-":
                 rows = write_plan_csv(plan, sys.stdout)
                 return

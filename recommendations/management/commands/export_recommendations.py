@@ -51,15 +51,18 @@ class Command(BaseCommand):
                 writer.writerow(HEADER)
                 for index, customer in enumerate(selected, start=1):
                     served = serving.recommend_for_customer(
-                        customer_id=customer.id, filters=filters, personalized=customer.personalization_consent)
+                        customer_id=customer.id, filters=filters, personalized=customer.personalization_consent
+                    )
                     for rank, item in enumerate(served.items, start=1):
-                        writer.writerow([customer.external_id, rank, item.external_id, f"{item.score:.6f}",
-                                         item.reason])
+                        writer.writerow(
+                            [customer.external_id, rank, item.external_id, f"{item.score:.6f}", item.reason]
+                        )
                         written += 1
                     if index % 1000 == 0:
                         self.stderr.write(f"\r  {index}/{len(selected)} customers", ending="")
-        self.stdout.write(self.style.SUCCESS(f"Wrote {written} rows for {len(selected)} customers to "
-                                             f"{options['output']}."))
+        self.stdout.write(
+            self.style.SUCCESS(f"Wrote {written} rows for {len(selected)} customers to {options['output']}.")
+        )
 
 
 def _read_ids(path: Path) -> list[str]:

@@ -43,8 +43,9 @@ class TenantApiView(APIView):
     def get_serializer_context(self) -> dict[str, Any]:
         return {"request": self.request, "view": self, "tenant_zone": self.principal.zone}
 
-    def validated(self, serializer_class: type[serializers.Serializer], data: Any, *,
-                  partial: bool = False) -> dict[str, Any]:
+    def validated(
+        self, serializer_class: type[serializers.Serializer], data: Any, *, partial: bool = False
+    ) -> dict[str, Any]:
         """Validated input, or a 400 with field errors."""
         serializer = serializer_class(data=data, partial=partial, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)
@@ -54,8 +55,7 @@ class TenantApiView(APIView):
         # A plain dict, not the QueryDict: DRF reads an absent boolean in a QueryDict as False.
         return self.validated(serializer_class, self.request.query_params.dict())
 
-    def output(self, serializer_class: type[serializers.Serializer], instance: Any, *,
-               status: int = 200) -> Response:
+    def output(self, serializer_class: type[serializers.Serializer], instance: Any, *, status: int = 200) -> Response:
         return Response(serializer_class(instance, context=self.get_serializer_context()).data, status=status)
 
 
@@ -74,4 +74,3 @@ def found(obj: T | None, what: str, external_id: str) -> T:
     if obj is None:
         raise NotFound(f"No {what} with id {external_id!r} in this store.")
     return obj
-

@@ -25,14 +25,19 @@ TAG = "catalog"
 class ProductListApi(TenantListApiView):
     scope_map = read_write("catalog")
 
-    @extend_schema(tags=[TAG], summary="List products", parameters=[ProductListFilterSerializer],
-                   responses=ProductOutputSerializer(many=True))
+    @extend_schema(
+        tags=[TAG],
+        summary="List products",
+        parameters=[ProductListFilterSerializer],
+        responses=ProductOutputSerializer(many=True),
+    )
     def get(self, request: Request) -> Response:
         filters = self.validated_query(ProductListFilterSerializer)
         return self.paginated(selectors.product_list(**filters), ProductOutputSerializer)
 
-    @extend_schema(tags=[TAG], summary="Create a product", request=ProductInputSerializer,
-                   responses={201: ProductOutputSerializer})
+    @extend_schema(
+        tags=[TAG], summary="Create a product", request=ProductInputSerializer, responses={201: ProductOutputSerializer}
+    )
     def post(self, request: Request) -> Response:
         data = self.validated(ProductInputSerializer, request.data)
         product = services.product_create(data=data)
@@ -47,22 +52,30 @@ class ProductDetailApi(TenantApiView):
         product = found(selectors.product_get(product_id=product_id), "product", product_id)
         return self.output(ProductOutputSerializer, product)
 
-    @extend_schema(tags=[TAG], summary="Replace a product", request=ProductUpdateInputSerializer,
-                   responses=ProductOutputSerializer)
+    @extend_schema(
+        tags=[TAG], summary="Replace a product", request=ProductUpdateInputSerializer, responses=ProductOutputSerializer
+    )
     def put(self, request: Request, product_id: str) -> Response:
         product = found(selectors.product_get(product_id=product_id), "product", product_id)
         data = self.validated(ProductUpdateInputSerializer, request.data)
         return self.output(ProductOutputSerializer, services.product_update(product=product, data=data))
 
-    @extend_schema(tags=[TAG], summary="Change some fields of a product", request=ProductUpdateInputSerializer,
-                   responses=ProductOutputSerializer)
+    @extend_schema(
+        tags=[TAG],
+        summary="Change some fields of a product",
+        request=ProductUpdateInputSerializer,
+        responses=ProductOutputSerializer,
+    )
     def patch(self, request: Request, product_id: str) -> Response:
         product = found(selectors.product_get(product_id=product_id), "product", product_id)
         data = self.validated(ProductUpdateInputSerializer, request.data, partial=True)
         return self.output(ProductOutputSerializer, services.product_update(product=product, data=data))
 
-    @extend_schema(tags=[TAG], summary="Delete a product (refused if it appears in orders)",
-                   responses={204: OpenApiResponse(description="Deleted.")})
+    @extend_schema(
+        tags=[TAG],
+        summary="Delete a product (refused if it appears in orders)",
+        responses={204: OpenApiResponse(description="Deleted.")},
+    )
     def delete(self, request: Request, product_id: str) -> Response:
         product = found(selectors.product_get(product_id=product_id), "product", product_id)
         services.product_delete(product=product)
@@ -72,8 +85,12 @@ class ProductDetailApi(TenantApiView):
 class ProductBulkUpsertApi(TenantApiView):
     scope_map = {"POST": "catalog:write"}
 
-    @extend_schema(tags=[TAG], summary="Create or replace up to 1,000 products (all or nothing)",
-                   request=ProductBulkInputSerializer, responses=BulkUpsertOutputSerializer)
+    @extend_schema(
+        tags=[TAG],
+        summary="Create or replace up to 1,000 products (all or nothing)",
+        request=ProductBulkInputSerializer,
+        responses=BulkUpsertOutputSerializer,
+    )
     def post(self, request: Request) -> Response:
         data = self.validated(ProductBulkInputSerializer, request.data)
         result = services.product_bulk_upsert(items=data["items"])

@@ -40,8 +40,12 @@ class CustomerListApi(TenantListApiView):
         data = CustomerOutputSerializer(page, many=True, context=self.get_serializer_context()).data
         return paginator.get_paginated_response(data)
 
-    @extend_schema(tags=[TAG], summary="Create a customer", request=CustomerInputSerializer,
-                   responses={201: CustomerOutputSerializer})
+    @extend_schema(
+        tags=[TAG],
+        summary="Create a customer",
+        request=CustomerInputSerializer,
+        responses={201: CustomerOutputSerializer},
+    )
     def post(self, request: Request) -> Response:
         data = self.validated(CustomerInputSerializer, request.data)
         customer = services.customer_create(data=data)
@@ -57,22 +61,33 @@ class CustomerDetailApi(TenantApiView):
         audit_record_read(object_type=Customer, object_id=customer.pk)
         return self.output(CustomerOutputSerializer, customer)
 
-    @extend_schema(tags=[TAG], summary="Replace a customer", request=CustomerUpdateInputSerializer,
-                   responses=CustomerOutputSerializer)
+    @extend_schema(
+        tags=[TAG],
+        summary="Replace a customer",
+        request=CustomerUpdateInputSerializer,
+        responses=CustomerOutputSerializer,
+    )
     def put(self, request: Request, customer_id: str) -> Response:
         customer = found(selectors.customer_get(customer_id=customer_id), "customer", customer_id)
         data = self.validated(CustomerUpdateInputSerializer, request.data)
         return self.output(CustomerOutputSerializer, services.customer_update(customer=customer, data=data))
 
-    @extend_schema(tags=[TAG], summary="Change some fields of a customer", request=CustomerUpdateInputSerializer,
-                   responses=CustomerOutputSerializer)
+    @extend_schema(
+        tags=[TAG],
+        summary="Change some fields of a customer",
+        request=CustomerUpdateInputSerializer,
+        responses=CustomerOutputSerializer,
+    )
     def patch(self, request: Request, customer_id: str) -> Response:
         customer = found(selectors.customer_get(customer_id=customer_id), "customer", customer_id)
         data = self.validated(CustomerUpdateInputSerializer, request.data, partial=True)
         return self.output(CustomerOutputSerializer, services.customer_update(customer=customer, data=data))
 
-    @extend_schema(tags=[TAG], summary="Delete a customer (their orders are kept without a customer)",
-                   responses={204: OpenApiResponse(description="Deleted.")})
+    @extend_schema(
+        tags=[TAG],
+        summary="Delete a customer (their orders are kept without a customer)",
+        responses={204: OpenApiResponse(description="Deleted.")},
+    )
     def delete(self, request: Request, customer_id: str) -> Response:
         customer = found(selectors.customer_get(customer_id=customer_id), "customer", customer_id)
         services.customer_delete(customer=customer)
@@ -82,8 +97,12 @@ class CustomerDetailApi(TenantApiView):
 class CustomerBulkUpsertApi(TenantApiView):
     scope_map = {"POST": "customers:write"}
 
-    @extend_schema(tags=[TAG], summary="Create or replace up to 1,000 customers (all or nothing)",
-                   request=CustomerBulkInputSerializer, responses=BulkUpsertOutputSerializer)
+    @extend_schema(
+        tags=[TAG],
+        summary="Create or replace up to 1,000 customers (all or nothing)",
+        request=CustomerBulkInputSerializer,
+        responses=BulkUpsertOutputSerializer,
+    )
     def post(self, request: Request) -> Response:
         data = self.validated(CustomerBulkInputSerializer, request.data)
         result = services.customer_bulk_upsert(items=data["items"])

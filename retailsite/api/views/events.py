@@ -15,9 +15,12 @@ TAG = "events"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 IDEMPOTENCY_PARAMETER = OpenApiParameter(
-    name=IDEMPOTENCY_HEADER, location=OpenApiParameter.HEADER, required=False, type=str,
+    name=IDEMPOTENCY_HEADER,
+    location=OpenApiParameter.HEADER,
+    required=False,
+    type=str,
     description="Any string up to 200 characters, unique per logical request. Retrying a call with the same key "
-                "stores nothing twice (events without an event_id are identified by key and position).",
+    "stores nothing twice (events without an event_id are identified by key and position).",
 )
 
 
@@ -39,8 +42,13 @@ class _EventsApi(TenantApiView):
 
 
 class EventCreateApi(_EventsApi):
-    @extend_schema(tags=[TAG], summary="Record one event", request=EventInputSerializer,
-                   parameters=[IDEMPOTENCY_PARAMETER], responses={201: EventIngestOutputSerializer})
+    @extend_schema(
+        tags=[TAG],
+        summary="Record one event",
+        request=EventInputSerializer,
+        parameters=[IDEMPOTENCY_PARAMETER],
+        responses={201: EventIngestOutputSerializer},
+    )
     def post(self, request: Request) -> Response:
         key = self.idempotency_key()
         event = self.validated(EventInputSerializer, request.data)
@@ -49,9 +57,13 @@ class EventCreateApi(_EventsApi):
 
 
 class EventBatchApi(_EventsApi):
-    @extend_schema(tags=[TAG], summary="Record up to 1,000 events (all or nothing)",
-                   request=EventBatchInputSerializer, parameters=[IDEMPOTENCY_PARAMETER],
-                   responses={201: EventIngestOutputSerializer})
+    @extend_schema(
+        tags=[TAG],
+        summary="Record up to 1,000 events (all or nothing)",
+        request=EventBatchInputSerializer,
+        parameters=[IDEMPOTENCY_PARAMETER],
+        responses={201: EventIngestOutputSerializer},
+    )
     def post(self, request: Request) -> Response:
         key = self.idempotency_key()
         data = self.validated(EventBatchInputSerializer, request.data)

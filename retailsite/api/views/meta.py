@@ -16,14 +16,18 @@ class WhoAmIApi(TenantApiView):
 
     scope_map = {"GET": None}
 
-    @extend_schema(tags=["credential"], summary="The store and scopes of this credential",
-                   responses=WhoAmIOutputSerializer)
+    @extend_schema(
+        tags=["credential"], summary="The store and scopes of this credential", responses=WhoAmIOutputSerializer
+    )
     def get(self, request: Request) -> Response:
         principal = self.principal
-        return self.output(WhoAmIOutputSerializer, {
-            "store": principal.tenant.slug,
-            "store_name": principal.tenant.name,
-            "credential": "api_key" if principal.api_key is not None else "staff_session",
-            "key_prefix": principal.api_key.prefix if principal.api_key is not None else None,
-            "scopes": [scope for scope in ALL_SCOPES if principal.has_scope(scope)],
-        })
+        return self.output(
+            WhoAmIOutputSerializer,
+            {
+                "store": principal.tenant.slug,
+                "store_name": principal.tenant.name,
+                "credential": "api_key" if principal.api_key is not None else "staff_session",
+                "key_prefix": principal.api_key.prefix if principal.api_key is not None else None,
+                "scopes": [scope for scope in ALL_SCOPES if principal.has_scope(scope)],
+            },
+        )

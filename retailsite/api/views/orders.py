@@ -25,14 +25,22 @@ TAG = "orders"
 class OrderListApi(TenantListApiView):
     scope_map = read_write("orders")
 
-    @extend_schema(tags=[TAG], summary="List orders", parameters=[OrderListFilterSerializer],
-                   responses=OrderOutputSerializer(many=True))
+    @extend_schema(
+        tags=[TAG],
+        summary="List orders",
+        parameters=[OrderListFilterSerializer],
+        responses=OrderOutputSerializer(many=True),
+    )
     def get(self, request: Request) -> Response:
         filters = self.validated_query(OrderListFilterSerializer)
         return self.paginated(selectors.order_list(**filters), OrderOutputSerializer)
 
-    @extend_schema(tags=[TAG], summary="Create an order with its lines", request=OrderInputSerializer,
-                   responses={201: OrderOutputSerializer})
+    @extend_schema(
+        tags=[TAG],
+        summary="Create an order with its lines",
+        request=OrderInputSerializer,
+        responses={201: OrderOutputSerializer},
+    )
     def post(self, request: Request) -> Response:
         data = self.validated(OrderInputSerializer, request.data)
         order = services.order_create(data=data)
@@ -47,22 +55,31 @@ class OrderDetailApi(TenantApiView):
         order = found(selectors.order_get(order_id=order_id), "order", order_id)
         return self.output(OrderOutputSerializer, order)
 
-    @extend_schema(tags=[TAG], summary="Replace an order and its lines", request=OrderUpdateInputSerializer,
-                   responses=OrderOutputSerializer)
+    @extend_schema(
+        tags=[TAG],
+        summary="Replace an order and its lines",
+        request=OrderUpdateInputSerializer,
+        responses=OrderOutputSerializer,
+    )
     def put(self, request: Request, order_id: str) -> Response:
         order = found(selectors.order_get(order_id=order_id), "order", order_id)
         data = self.validated(OrderUpdateInputSerializer, request.data)
         return self.output(OrderOutputSerializer, services.order_update(order=order, data=data))
 
-    @extend_schema(tags=[TAG], summary="Change some fields of an order (lines, if given, replace the lines)",
-                   request=OrderUpdateInputSerializer, responses=OrderOutputSerializer)
+    @extend_schema(
+        tags=[TAG],
+        summary="Change some fields of an order (lines, if given, replace the lines)",
+        request=OrderUpdateInputSerializer,
+        responses=OrderOutputSerializer,
+    )
     def patch(self, request: Request, order_id: str) -> Response:
         order = found(selectors.order_get(order_id=order_id), "order", order_id)
         data = self.validated(OrderUpdateInputSerializer, request.data, partial=True)
         return self.output(OrderOutputSerializer, services.order_update(order=order, data=data))
 
-    @extend_schema(tags=[TAG], summary="Delete an order and its lines",
-                   responses={204: OpenApiResponse(description="Deleted.")})
+    @extend_schema(
+        tags=[TAG], summary="Delete an order and its lines", responses={204: OpenApiResponse(description="Deleted.")}
+    )
     def delete(self, request: Request, order_id: str) -> Response:
         order = found(selectors.order_get(order_id=order_id), "order", order_id)
         services.order_delete(order=order)
@@ -72,8 +89,12 @@ class OrderDetailApi(TenantApiView):
 class OrderBulkUpsertApi(TenantApiView):
     scope_map = {"POST": "orders:write"}
 
-    @extend_schema(tags=[TAG], summary="Create or replace up to 1,000 orders with their lines (all or nothing)",
-                   request=OrderBulkInputSerializer, responses=BulkUpsertOutputSerializer)
+    @extend_schema(
+        tags=[TAG],
+        summary="Create or replace up to 1,000 orders with their lines (all or nothing)",
+        request=OrderBulkInputSerializer,
+        responses=BulkUpsertOutputSerializer,
+    )
     def post(self, request: Request) -> Response:
         data = self.validated(OrderBulkInputSerializer, request.data)
         result = services.order_bulk_upsert(items=data["items"])

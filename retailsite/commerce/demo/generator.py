@@ -59,18 +59,56 @@ VIEW, CART, WISHLIST, PURCHASE, RATING = range(5)
 # Relative order volume Monday..Sunday: weekends are the busiest days.
 WEEKDAY_FACTORS = np.array([0.92, 0.88, 0.9, 0.95, 1.05, 1.22, 1.18])
 # Relative activity per hour of day (UTC is used as the store's local time).
-ONLINE_HOURS = np.array([0.3, 0.2, 0.1, 0.1, 0.1, 0.2, 0.5, 0.9, 1.2, 1.4, 1.5, 1.6,
-                         1.8, 1.7, 1.5, 1.5, 1.6, 1.8, 2.2, 2.6, 2.8, 2.5, 1.8, 0.9])
+ONLINE_HOURS = np.array(
+    [
+        0.3,
+        0.2,
+        0.1,
+        0.1,
+        0.1,
+        0.2,
+        0.5,
+        0.9,
+        1.2,
+        1.4,
+        1.5,
+        1.6,
+        1.8,
+        1.7,
+        1.5,
+        1.5,
+        1.6,
+        1.8,
+        2.2,
+        2.6,
+        2.8,
+        2.5,
+        1.8,
+        0.9,
+    ]
+)
 STORE_HOURS = np.array([0, 0, 0, 0, 0, 0, 0, 0, 0, 0.8, 1.2, 1.5, 1.8, 1.6, 1.4, 1.4, 1.6, 1.9, 1.7, 1.1, 0, 0, 0, 0])
 # Demand responds to price as (price / base price) ** -elasticity, capped so that rejection sampling stays cheap.
 MAX_PRICE_RESPONSE = 3.0
 
-_STAGES = ("catalog", "prices", "customers", "social", "sampler", "orders", "influence", "bundles", "repeats",
-           "events", "stock")
+_STAGES = (
+    "catalog",
+    "prices",
+    "customers",
+    "social",
+    "sampler",
+    "orders",
+    "influence",
+    "bundles",
+    "repeats",
+    "events",
+    "stock",
+)
 
 
-def generate_store(*, customers: int, products: int, days: int, seed: int, end_date: date,
-                   activity: float = 1.0) -> DemoStore:
+def generate_store(
+    *, customers: int, products: int, days: int, seed: int, end_date: date, activity: float = 1.0
+) -> DemoStore:
     """Generate a store with `customers` and `products` and `days` of history ending on `end_date` (inclusive).
 
     `activity` scales purchases, browsing and anonymous traffic (1.0: about 6 order lines and 35 events per
@@ -98,19 +136,33 @@ def generate_store(*, customers: int, products: int, days: int, seed: int, end_d
     stock_table = _build_stock(rng["stock"], calendar, catalog, regular_price, orders_table, line_days)
 
     truth = DemoTruth(
-        start_date=calendar.start, end_date=calendar.end,
+        start_date=calendar.start,
+        end_date=calendar.end,
         category_paths=tuple(sub.path for sub in SUBCATEGORIES),
         cluster_names=tuple(cluster.name for cluster in TASTE_CLUSTERS),
         cluster_categories=tuple(cluster.core for cluster in TASTE_CLUSTERS),
-        customer_cluster=people.cluster, customer_region=people.region,
-        product_category=catalog.subcategory, product_popularity=catalog.popularity,
-        product_elasticity=catalog.elasticity, product_base_price=catalog.base_price,
-        product_launch_day=catalog.launch_day, product_end_day=catalog.end_day,
-        product_repurchase_days=catalog.repurchase_days, product_lumpy=catalog.lumpy,
-        weekly_price=weekly_price, bundles=basket.bundles,
+        customer_cluster=people.cluster,
+        customer_region=people.region,
+        product_category=catalog.subcategory,
+        product_popularity=catalog.popularity,
+        product_elasticity=catalog.elasticity,
+        product_base_price=catalog.base_price,
+        product_launch_day=catalog.launch_day,
+        product_end_day=catalog.end_day,
+        product_repurchase_days=catalog.repurchase_days,
+        product_lumpy=catalog.lumpy,
+        weekly_price=weekly_price,
+        bundles=basket.bundles,
     )
-    return DemoStore(customers=people.table, products=catalog.table, orders=orders_table, events=events_table,
-                     social=_social_table(follows, people), stock=stock_table, truth=truth)
+    return DemoStore(
+        customers=people.table,
+        products=catalog.table,
+        orders=orders_table,
+        events=events_table,
+        social=_social_table(follows, people),
+        stock=stock_table,
+        truth=truth,
+    )
 
 
 # --------------------------------------------------------------------------------------------- calendar
@@ -155,8 +207,16 @@ class _Calendar:
             strength = department.season_strength if sub.season_strength is None else sub.season_strength
             norm = np.exp(strength * np.cos(2 * np.pi * (grid - peak) / 365.25)).mean()
             season[:, index] = np.exp(strength * np.cos(2 * np.pi * (day_of_year - peak) / 365.25)) / norm
-        return cls(start=start, end=end_date, days=days, day_start=day_start, day_of_year=day_of_year,
-                   weekday=weekday, volume=volume, season=season)
+        return cls(
+            start=start,
+            end=end_date,
+            days=days,
+            day_start=day_start,
+            day_of_year=day_of_year,
+            weekday=weekday,
+            volume=volume,
+            season=season,
+        )
 
 
 def _holiday_factors(start: date, days: int) -> np.ndarray:
@@ -214,8 +274,12 @@ def numbered_ids(prefix: str, count: int, *, width: int) -> np.ndarray:
     """`prefix` + 1..count zero-padded to `width` digits (more when needed), e.g. P00001; built without a loop."""
     width = max(width, len(str(count)))
     digits = (np.arange(1, count + 1)[:, None] // 10 ** np.arange(width - 1, -1, -1)[None, :]) % 10
-    matrix = np.hstack([np.full((count, len(prefix)), 0, dtype=np.uint8) + np.frombuffer(prefix.encode(), np.uint8),
-                        (digits + ord("0")).astype(np.uint8)])
+    matrix = np.hstack(
+        [
+            np.full((count, len(prefix)), 0, dtype=np.uint8) + np.frombuffer(prefix.encode(), np.uint8),
+            (digits + ord("0")).astype(np.uint8),
+        ]
+    )
     return np.ascontiguousarray(matrix).view(f"S{matrix.shape[1]}").ravel().astype(str)
 
 
@@ -254,7 +318,7 @@ def _build_catalog(rng: np.random.Generator, n_products: int, calendar: _Calenda
     for s in range(len(subcategories)):
         lo, hi = subcategory_start[s], subcategory_start[s + 1]
         rank[lo:hi] = rng.permutation(hi - lo) + 1
-    popularity = rank ** -1.05 * rng.lognormal(0.0, 0.25, n)
+    popularity = rank**-1.05 * rng.lognormal(0.0, 0.25, n)
     lumpy = rng.random(n) < 0.04
     popularity[lumpy] *= 0.08  # intermittent slow movers: rare orders, bought in bulk
 
@@ -300,21 +364,36 @@ def _build_catalog(rng: np.random.Generator, n_products: int, calendar: _Calenda
 
     names, descriptions, tags = _product_texts(rng, subcategory, noun, brand, brand_names)
     ids = numbered_ids("P", n, width=5)
-    table = Table({
-        "product_id": ids,
-        "name": np.array(names, dtype=object),
-        "description": np.array(descriptions, dtype=object),
-        "category": np.array([subcategories[s].path for s in subcategory], dtype=object),
-        "brand": np.array(brand_names, dtype=object)[brand],
-        "tags": _object_array(tags),
-        "price": base_price.copy(),  # replaced by the current regular price once prices are known
-        "cost": cost,
-        "active": active,
-    })
-    return _Catalog(table=table, subcategory=subcategory, department=department, brand=brand,
-                    brand_names=tuple(brand_names), popularity=popularity, base_price=base_price, cost=cost,
-                    elasticity=elasticity, launch_day=launch_day, end_day=end_day,
-                    repurchase_days=repurchase_days, lumpy=lumpy, subcategory_start=subcategory_start, ids=ids)
+    table = Table(
+        {
+            "product_id": ids,
+            "name": np.array(names, dtype=object),
+            "description": np.array(descriptions, dtype=object),
+            "category": np.array([subcategories[s].path for s in subcategory], dtype=object),
+            "brand": np.array(brand_names, dtype=object)[brand],
+            "tags": _object_array(tags),
+            "price": base_price.copy(),  # replaced by the current regular price once prices are known
+            "cost": cost,
+            "active": active,
+        }
+    )
+    return _Catalog(
+        table=table,
+        subcategory=subcategory,
+        department=department,
+        brand=brand,
+        brand_names=tuple(brand_names),
+        popularity=popularity,
+        base_price=base_price,
+        cost=cost,
+        elasticity=elasticity,
+        launch_day=launch_day,
+        end_day=end_day,
+        repurchase_days=repurchase_days,
+        lumpy=lumpy,
+        subcategory_start=subcategory_start,
+        ids=ids,
+    )
 
 
 def _object_array(items: list) -> np.ndarray:
@@ -325,8 +404,9 @@ def _object_array(items: list) -> np.ndarray:
     return array
 
 
-def _product_texts(rng: np.random.Generator, subcategory: np.ndarray, noun: np.ndarray, brand: np.ndarray,
-                   brand_names: list[str]) -> tuple[list[str], list[str], list[list[str]]]:
+def _product_texts(
+    rng: np.random.Generator, subcategory: np.ndarray, noun: np.ndarray, brand: np.ndarray, brand_names: list[str]
+) -> tuple[list[str], list[str], list[list[str]]]:
     departments = {department.name: department for department in DEPARTMENTS}
     n = len(subcategory)
     picks = rng.integers(0, 1 << 30, size=(n, 8))  # one row of choices per product, drawn at once
@@ -342,8 +422,9 @@ def _product_texts(rng: np.random.Generator, subcategory: np.ndarray, noun: np.n
         noun_word = sub.nouns[noun[i]]
         brand_name = brand_names[brand[i]]
         variant = GROCERY_VARIANTS[pick[2] % len(GROCERY_VARIANTS)]
-        name = sub.name_template.format(brand=brand_name, adj=adjective, material=material, noun=noun_word,
-                                        variant=variant)
+        name = sub.name_template.format(
+            brand=brand_name, adj=adjective, material=material, noun=noun_word, variant=variant
+        )
         color = None
         if sub.department in ("Home", "Fashion") and pick[3] % 2 == 0:
             color = COLORS[pick[4] % len(COLORS)]
@@ -361,8 +442,7 @@ def _product_texts(rng: np.random.Generator, subcategory: np.ndarray, noun: np.n
             opening = f"The {adjective.lower()} {material.lower()} {noun_word.lower()} from {brand_name}."
         closing = dep.uses[pick[7] % len(dep.uses)]
         descriptions.append(f"{opening} It offers {first} and {second}. {closing}")
-        product_tags = [sub.tags[pick[5] % len(sub.tags)], sub.tags[(pick[5] + 1) % len(sub.tags)],
-                        material.lower()]
+        product_tags = [sub.tags[pick[5] % len(sub.tags)], sub.tags[(pick[5] + 1) % len(sub.tags)], material.lower()]
         if color:
             product_tags.append(color.lower())
         if dep.season_strength >= 0.7:
@@ -376,8 +456,7 @@ def _edition(number: int) -> str:
     return roman.get(number, f"No. {number}")
 
 
-def _price_schedule(rng: np.random.Generator, catalog: _Catalog,
-                    calendar: _Calendar) -> tuple[np.ndarray, np.ndarray]:
+def _price_schedule(rng: np.random.Generator, catalog: _Catalog, calendar: _Calendar) -> tuple[np.ndarray, np.ndarray]:
     """Weekly shelf prices (with promotions) and regular prices (without), both (products, weeks)."""
     n, weeks = catalog.size, calendar.weeks
     week = np.arange(weeks)
@@ -433,8 +512,9 @@ class _People:
         return len(self.cluster)
 
 
-def _build_customers(rng: np.random.Generator, n: int, calendar: _Calendar, catalog: _Catalog,
-                     activity: float) -> _People:
+def _build_customers(
+    rng: np.random.Generator, n: int, calendar: _Calendar, catalog: _Catalog, activity: float
+) -> _People:
     days = calendar.days
     # Sign-up: most customers predate the window; newcomers arrive at a growing rate.
     existing = rng.random(n) < 0.7
@@ -457,8 +537,13 @@ def _build_customers(rng: np.random.Generator, n: int, calendar: _Calendar, cata
     region = np.array([c[2] for c in CITIES])[city]
 
     # Taste cluster: a softmax over base logits plus mild demographic effects (Gumbel-max sampling).
-    features = {"young": age < 30, "family": (age >= 28) & (age < 45), "senior": age >= 55,
-                "F": gender == "F", "M": gender == "M"}
+    features = {
+        "young": age < 30,
+        "family": (age >= 28) & (age < 45),
+        "senior": age >= 55,
+        "F": gender == "F",
+        "M": gender == "M",
+    }
     logits = np.zeros((n, len(TASTE_CLUSTERS)))
     for k, cluster in enumerate(TASTE_CLUSTERS):
         logits[:, k] = cluster.base_logit
@@ -467,8 +552,12 @@ def _build_customers(rng: np.random.Generator, n: int, calendar: _Calendar, cata
     cluster_of = np.argmax(logits + rng.gumbel(size=logits.shape), axis=1)
 
     taste, core = _tastes(rng, cluster_of, catalog)
-    cluster_taste = np.vstack([taste[cluster_of == k].mean(axis=0) if (cluster_of == k).any()
-                               else core[k] / max(core[k].sum(), 1) for k in range(len(TASTE_CLUSTERS))])
+    cluster_taste = np.vstack(
+        [
+            taste[cluster_of == k].mean(axis=0) if (cluster_of == k).any() else core[k] / max(core[k].sum(), 1)
+            for k in range(len(TASTE_CLUSTERS))
+        ]
+    )
     cluster_factor = np.array([cluster.orders_per_year_factor for cluster in TASTE_CLUSTERS])[cluster_of]
     orders_per_year = rng.gamma(1.3, 4.2 / 1.3, n) * cluster_factor * activity
     preferred_channel = rng.choice(3, size=n, p=[0.55, 0.3, 0.15])
@@ -478,23 +567,40 @@ def _build_customers(rng: np.random.Generator, n: int, calendar: _Calendar, cata
 
     ids = numbered_ids("C", n, width=6)
     names, emails, phones = _people_texts(rng, gender, ids)
-    table = Table({
-        "customer_id": ids,
-        "email": np.array(emails, dtype=object),
-        "name": np.array(names, dtype=object),
-        "phone": np.array(phones, dtype=object),
-        "birth_year": _object_array([int(year) if known else None
-                                     for year, known in zip(birth_year.tolist(), birth_known.tolist(), strict=True)]),
-        "gender": gender,
-        "city": np.array([c[0] for c in CITIES])[city],
-        "country": np.array([c[1] for c in CITIES])[city],
-        "signed_up_at": signup_seconds.astype("datetime64[s]"),
-        "personalization_consent": consent,
-    })
-    return _People(table=table, cluster=cluster_of, region=region, taste=taste, cluster_taste=cluster_taste,
-                   core=core, signed_up_at=signup_seconds, active_from=active_from, active_until=active_until,
-                   orders_per_year=orders_per_year, preferred_channel=preferred_channel,
-                   repurchase_pace=rng.lognormal(0.0, 0.2, n), ids=ids)
+    table = Table(
+        {
+            "customer_id": ids,
+            "email": np.array(emails, dtype=object),
+            "name": np.array(names, dtype=object),
+            "phone": np.array(phones, dtype=object),
+            "birth_year": _object_array(
+                [
+                    int(year) if known else None
+                    for year, known in zip(birth_year.tolist(), birth_known.tolist(), strict=True)
+                ]
+            ),
+            "gender": gender,
+            "city": np.array([c[0] for c in CITIES])[city],
+            "country": np.array([c[1] for c in CITIES])[city],
+            "signed_up_at": signup_seconds.astype("datetime64[s]"),
+            "personalization_consent": consent,
+        }
+    )
+    return _People(
+        table=table,
+        cluster=cluster_of,
+        region=region,
+        taste=taste,
+        cluster_taste=cluster_taste,
+        core=core,
+        signed_up_at=signup_seconds,
+        active_from=active_from,
+        active_until=active_until,
+        orders_per_year=orders_per_year,
+        preferred_channel=preferred_channel,
+        repurchase_pace=rng.lognormal(0.0, 0.2, n),
+        ids=ids,
+    )
 
 
 def _tastes(rng: np.random.Generator, cluster_of: np.ndarray, catalog: _Catalog) -> tuple[np.ndarray, np.ndarray]:
@@ -520,20 +626,25 @@ def _tastes(rng: np.random.Generator, cluster_of: np.ndarray, catalog: _Catalog)
     second_cluster = (cluster_of + rng.integers(1, n_clusters, n)) % n_clusters
     has_second = rng.random(n) < 0.3
     secondary = core_mix(second_cluster)
-    taste = 0.74 * primary + np.where(has_second[:, None], 0.12 * secondary, 0.0) \
+    taste = (
+        0.74 * primary
+        + np.where(has_second[:, None], 0.12 * secondary, 0.0)
         + np.where(has_second[:, None], 0.14, 0.26) * overall[None, :]
+    )
     return taste / taste.sum(axis=1, keepdims=True), core
 
 
-def _people_texts(rng: np.random.Generator, gender: np.ndarray,
-                  ids: np.ndarray) -> tuple[list[str], list[str], list[str]]:
+def _people_texts(
+    rng: np.random.Generator, gender: np.ndarray, ids: np.ndarray
+) -> tuple[list[str], list[str], list[str]]:
     n = len(gender)
     picks = rng.integers(0, 1 << 30, size=(n, 4))
     names, emails, phones = [], [], []
     for i in range(n):
         pick = picks[i]
         pool = {"F": FEMALE_FIRST_NAMES, "M": MALE_FIRST_NAMES}.get(
-            gender[i], (FEMALE_FIRST_NAMES, MALE_FIRST_NAMES, NEUTRAL_FIRST_NAMES)[pick[3] % 3])
+            gender[i], (FEMALE_FIRST_NAMES, MALE_FIRST_NAMES, NEUTRAL_FIRST_NAMES)[pick[3] % 3]
+        )
         first = pool[pick[0] % len(pool)]
         last = LAST_NAMES[pick[1] % len(LAST_NAMES)]
         names.append(f"{first} {last}")
@@ -563,12 +674,14 @@ def _build_social(rng: np.random.Generator, people: _People) -> _Follows:
     same_cluster = rng.random(follower.size) < 0.8  # homophily: most ties stay within a taste cluster
     followee = np.empty(follower.size, dtype=np.int64)
     by_cluster = np.argsort(people.cluster, kind="stable")
-    followee[same_cluster] = _sample_grouped(rng, people.cluster[by_cluster], influence[by_cluster],
-                                             people.cluster[follower[same_cluster]])
+    followee[same_cluster] = _sample_grouped(
+        rng, people.cluster[by_cluster], influence[by_cluster], people.cluster[follower[same_cluster]]
+    )
     followee[same_cluster] = by_cluster[followee[same_cluster]]
     everyone = np.cumsum(influence) / influence.sum()
-    followee[~same_cluster] = np.minimum(np.searchsorted(everyone, rng.random((~same_cluster).sum()), side="right"),
-                                         n - 1)
+    followee[~same_cluster] = np.minimum(
+        np.searchsorted(everyone, rng.random((~same_cluster).sum()), side="right"), n - 1
+    )
     keep = follower != followee
     pairs = np.unique(follower[keep] * n + followee[keep])
     follower, followee = pairs // n, pairs % n
@@ -576,8 +689,9 @@ def _build_social(rng: np.random.Generator, people: _People) -> _Follows:
     return _Follows(follower=follower, followee=followee, offsets=offsets)
 
 
-def _sample_grouped(rng: np.random.Generator, group_of_item: np.ndarray, weight: np.ndarray,
-                    group_wanted: np.ndarray) -> np.ndarray:
+def _sample_grouped(
+    rng: np.random.Generator, group_of_item: np.ndarray, weight: np.ndarray, group_wanted: np.ndarray
+) -> np.ndarray:
     """For each entry of `group_wanted`, draw an item of that group with probability ∝ weight.
 
     Items must be sorted by group; the group must have items. Returns item positions.
@@ -604,8 +718,9 @@ def _grouped_cdf(group_of_item: np.ndarray, weight: np.ndarray) -> np.ndarray:
 
 
 def _social_table(follows: _Follows, people: _People) -> Table:
-    return Table({"customer_id": Coded(follows.follower, people.ids),
-                  "follows_id": Coded(follows.followee, people.ids)})
+    return Table(
+        {"customer_id": Coded(follows.follower, people.ids), "follows_id": Coded(follows.followee, people.ids)}
+    )
 
 
 # ------------------------------------------------------------------------------------- choosing products
@@ -631,13 +746,19 @@ class _ProductSampler:
     subcategory: np.ndarray
 
     @classmethod
-    def build(cls, rng: np.random.Generator, catalog: _Catalog, weekly_price: np.ndarray,
-              calendar: _Calendar) -> _ProductSampler:
-        median = np.array([np.median(catalog.base_price[catalog.subcategory == s]) if count else 1.0
-                           for s, count in enumerate(np.diff(catalog.subcategory_start))])
+    def build(
+        cls, rng: np.random.Generator, catalog: _Catalog, weekly_price: np.ndarray, calendar: _Calendar
+    ) -> _ProductSampler:
+        median = np.array(
+            [
+                np.median(catalog.base_price[catalog.subcategory == s]) if count else 1.0
+                for s, count in enumerate(np.diff(catalog.subcategory_start))
+            ]
+        )
         relative_price = catalog.base_price / median[catalog.subcategory]
-        response = np.minimum((weekly_price / catalog.base_price[:, None]) ** -catalog.elasticity[:, None],
-                              MAX_PRICE_RESPONSE)
+        response = np.minimum(
+            (weekly_price / catalog.base_price[:, None]) ** -catalog.elasticity[:, None], MAX_PRICE_RESPONSE
+        )
         mid_week = np.arange(calendar.weeks) * 7 + 3
         selling = (catalog.launch_day[:, None] <= mid_week[None, :]) & (mid_week[None, :] < catalog.end_day[:, None])
         starts, ends = catalog.subcategory_start[:-1], catalog.subcategory_start[1:]
@@ -645,37 +766,50 @@ class _ProductSampler:
         for cluster in TASTE_CLUSTERS:
             # Each cluster likes some items of a category more than others: the signal CF models learn.
             tilt = np.exp(0.8 * rng.normal(size=catalog.size))
-            weight = catalog.popularity * tilt * relative_price ** -cluster.price_sensitivity
+            weight = catalog.popularity * tilt * relative_price**-cluster.price_sensitivity
             cdfs.append(_grouped_cdf(catalog.subcategory, weight))
             weighted = np.vstack([np.zeros((1, calendar.weeks)), np.cumsum(weight[:, None] * response * selling, 0)])
             total = np.concatenate([[0.0], np.cumsum(weight)])
             norm = total[ends] - total[starts]
             demand.append((weighted[ends] - weighted[starts]) / np.where(norm > 0, norm, 1)[:, None])
-        return cls(cluster_cdf=np.vstack(cdfs), category_demand=np.stack(demand), price_response=response,
-                   max_response=float(response.max()), launch_day=catalog.launch_day, end_day=catalog.end_day,
-                   season=calendar.season, subcategory=catalog.subcategory)
+        return cls(
+            cluster_cdf=np.vstack(cdfs),
+            category_demand=np.stack(demand),
+            price_response=response,
+            max_response=float(response.max()),
+            launch_day=catalog.launch_day,
+            end_day=catalog.end_day,
+            season=calendar.season,
+            subcategory=catalog.subcategory,
+        )
 
-    def choose(self, rng: np.random.Generator, taste: np.ndarray, taste_row: np.ndarray, cluster: np.ndarray,
-               day: np.ndarray) -> np.ndarray:
+    def choose(
+        self, rng: np.random.Generator, taste: np.ndarray, taste_row: np.ndarray, cluster: np.ndarray, day: np.ndarray
+    ) -> np.ndarray:
         """One product per entry (-1 if none could be drawn)."""
         subcategory = self.choose_subcategory(rng, taste, taste_row, cluster, day)
         return self.choose_in_subcategory(rng, cluster, subcategory, day)
 
-    def choose_subcategory(self, rng: np.random.Generator, taste: np.ndarray, taste_row: np.ndarray,
-                           cluster: np.ndarray, day: np.ndarray) -> np.ndarray:
+    def choose_subcategory(
+        self, rng: np.random.Generator, taste: np.ndarray, taste_row: np.ndarray, cluster: np.ndarray, day: np.ndarray
+    ) -> np.ndarray:
         result = np.empty(len(day), dtype=np.int64)
         chunk = 100_000
         for lo in range(0, len(day), chunk):
             hi = min(lo + chunk, len(day))
-            weight = (taste[taste_row[lo:hi]] * self.season[day[lo:hi]]
-                      * self.category_demand[cluster[lo:hi], :, day[lo:hi] // 7])
+            weight = (
+                taste[taste_row[lo:hi]]
+                * self.season[day[lo:hi]]
+                * self.category_demand[cluster[lo:hi], :, day[lo:hi] // 7]
+            )
             cumulative = np.cumsum(weight, axis=1)
             target = rng.random(hi - lo) * cumulative[:, -1]
             result[lo:hi] = np.minimum((cumulative <= target[:, None]).sum(axis=1), weight.shape[1] - 1)
         return result
 
-    def choose_in_subcategory(self, rng: np.random.Generator, cluster: np.ndarray, subcategory: np.ndarray,
-                              day: np.ndarray) -> np.ndarray:
+    def choose_in_subcategory(
+        self, rng: np.random.Generator, cluster: np.ndarray, subcategory: np.ndarray, day: np.ndarray
+    ) -> np.ndarray:
         product = np.full(len(day), -1, dtype=np.int64)
         pending = np.arange(len(day))
         for _ in range(80):  # rejection rounds; each accepts about half of what is left
@@ -689,23 +823,22 @@ class _ProductSampler:
             drawn = np.minimum(drawn, len(self.subcategory) - 1)
             when = day[pending]
             available = (self.launch_day[drawn] <= when) & (when < self.end_day[drawn])
-            accept = available & (rng.random(pending.size) * self.max_response
-                                  < self.price_response[drawn, when // 7])
+            accept = available & (rng.random(pending.size) * self.max_response < self.price_response[drawn, when // 7])
             product[pending[accept]] = drawn[accept]
             pending = pending[~accept]
         return product
 
 
-def _sample_days(rng: np.random.Generator, intensity: np.ndarray, first: np.ndarray,
-                 until: np.ndarray) -> np.ndarray:
+def _sample_days(rng: np.random.Generator, intensity: np.ndarray, first: np.ndarray, until: np.ndarray) -> np.ndarray:
     """A day in [first, until) per entry, with probability ∝ intensity."""
     cumulative = np.concatenate([[0.0], np.cumsum(intensity)])
     target = cumulative[first] + rng.random(len(first)) * (cumulative[until] - cumulative[first])
     return np.clip(np.searchsorted(cumulative, target, side="right") - 1, first, until - 1)
 
 
-def _customer_visits(rng: np.random.Generator, calendar: _Calendar, people: _People,
-                     per_year: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _customer_visits(
+    rng: np.random.Generator, calendar: _Calendar, people: _People, per_year: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Visits (orders or browsing sessions) at `per_year` per customer inside their active window; the days follow
     the store's volume and the season of the customer's cluster's favourite categories. Returns (customer, day)."""
     n_clusters = len(TASTE_CLUSTERS)
@@ -716,8 +849,9 @@ def _customer_visits(rng: np.random.Generator, calendar: _Calendar, people: _Peo
     day = np.empty(customer.size, dtype=np.int64)
     for k in range(n_clusters):
         rows = np.flatnonzero(people.cluster[customer] == k)
-        day[rows] = _sample_days(rng, intensity[k], people.active_from[customer[rows]],
-                                 people.active_until[customer[rows]])
+        day[rows] = _sample_days(
+            rng, intensity[k], people.active_from[customer[rows]], people.active_until[customer[rows]]
+        )
     return customer, day
 
 
@@ -727,9 +861,11 @@ def _after_sign_up(seconds: np.ndarray, customer: np.ndarray, people: _People, c
 
 
 def _time_of_day(rng: np.random.Generator, channel: np.ndarray) -> np.ndarray:
-    hours = np.where(channel == 2,
-                     rng.choice(24, size=len(channel), p=STORE_HOURS / STORE_HOURS.sum()),
-                     rng.choice(24, size=len(channel), p=ONLINE_HOURS / ONLINE_HOURS.sum()))
+    hours = np.where(
+        channel == 2,
+        rng.choice(24, size=len(channel), p=STORE_HOURS / STORE_HOURS.sum()),
+        rng.choice(24, size=len(channel), p=ONLINE_HOURS / ONLINE_HOURS.sum()),
+    )
     return hours * 3600 + rng.integers(0, 3600, len(channel))
 
 
@@ -750,16 +886,18 @@ class _Basket:
     bundles: np.ndarray
     people: _People
 
-    def finish(self, calendar: _Calendar, catalog: _Catalog,
-               weekly_price: np.ndarray) -> tuple[Table, np.ndarray]:
+    def finish(self, calendar: _Calendar, catalog: _Catalog, weekly_price: np.ndarray) -> tuple[Table, np.ndarray]:
         """Merge repeated products in an order, number orders by time; the orders table and each line's day."""
         # Orders whose every line fell through (nothing on sale in the chosen categories) are dropped.
         has_lines = np.bincount(self.line_order, minlength=self.order_day.size) > 0
         renumber = np.cumsum(has_lines) - 1
         self.line_order = renumber[self.line_order]
         self.order_customer, self.order_day, self.order_seconds, self.order_channel = (
-            self.order_customer[has_lines], self.order_day[has_lines], self.order_seconds[has_lines],
-            self.order_channel[has_lines])
+            self.order_customer[has_lines],
+            self.order_day[has_lines],
+            self.order_seconds[has_lines],
+            self.order_channel[has_lines],
+        )
         n_products = catalog.size
         key = self.line_order.astype(np.int64) * n_products + self.line_product
         unique_key, inverse = np.unique(key, return_inverse=True)
@@ -782,30 +920,43 @@ class _Basket:
         self.order_channel = self.order_channel[chronological]
         by_order = np.lexsort((self.line_product, self.line_order))
         self.line_order, self.line_product, self.line_quantity = (
-            self.line_order[by_order], self.line_product[by_order], self.line_quantity[by_order])
+            self.line_order[by_order],
+            self.line_product[by_order],
+            self.line_quantity[by_order],
+        )
 
         order_ids = numbered_ids("O", self.order_day.size, width=7)
         day = self.order_day[self.line_order]
-        table = Table({
-            "order_id": Coded(self.line_order, order_ids),
-            "customer_id": Coded(self.order_customer[self.line_order], self.people.ids),
-            "product_id": Coded(self.line_product, catalog.ids),
-            "quantity": self.line_quantity,
-            "ordered_at": self.order_seconds[self.line_order].astype("datetime64[s]"),
-            "unit_price": weekly_price[self.line_product, day // 7],
-            "channel": Coded(self.order_channel[self.line_order], np.array(CHANNELS)),
-        })
+        table = Table(
+            {
+                "order_id": Coded(self.line_order, order_ids),
+                "customer_id": Coded(self.order_customer[self.line_order], self.people.ids),
+                "product_id": Coded(self.line_product, catalog.ids),
+                "quantity": self.line_quantity,
+                "ordered_at": self.order_seconds[self.line_order].astype("datetime64[s]"),
+                "unit_price": weekly_price[self.line_product, day // 7],
+                "channel": Coded(self.order_channel[self.line_order], np.array(CHANNELS)),
+            }
+        )
         return table, day
 
 
-def _build_orders(rng: dict[str, np.random.Generator], calendar: _Calendar, catalog: _Catalog, people: _People,
-                  follows: _Follows, sampler: _ProductSampler) -> _Basket:
+def _build_orders(
+    rng: dict[str, np.random.Generator],
+    calendar: _Calendar,
+    catalog: _Catalog,
+    people: _People,
+    follows: _Follows,
+    sampler: _ProductSampler,
+) -> _Basket:
     orders_rng = rng["orders"]
     customer, day = _customer_visits(orders_rng, calendar, people, people.orders_per_year)
-    channel = np.where(orders_rng.random(customer.size) < 0.8, people.preferred_channel[customer],
-                       orders_rng.choice(3, size=customer.size, p=[0.55, 0.3, 0.15]))
-    seconds = _after_sign_up(calendar.day_start[day] + _time_of_day(orders_rng, channel), customer, people,
-                             calendar)
+    channel = np.where(
+        orders_rng.random(customer.size) < 0.8,
+        people.preferred_channel[customer],
+        orders_rng.choice(3, size=customer.size, p=[0.55, 0.3, 0.15]),
+    )
+    seconds = _after_sign_up(calendar.day_start[day] + _time_of_day(orders_rng, channel), customer, people, calendar)
     day = (seconds - calendar.day_start[0]) // SECONDS_PER_DAY
 
     lines_per_order = 1 + np.minimum(orders_rng.poisson(0.55, customer.size), 5)
@@ -814,15 +965,20 @@ def _build_orders(rng: dict[str, np.random.Generator], calendar: _Calendar, cata
     line_product = sampler.choose(orders_rng, people.taste, line_customer, people.cluster[line_customer], line_day)
     keep = line_product >= 0
     line_order, line_customer, line_day, line_product = (
-        line_order[keep], line_customer[keep], line_day[keep], line_product[keep])
+        line_order[keep],
+        line_customer[keep],
+        line_day[keep],
+        line_product[keep],
+    )
 
     line_product = _social_influence(rng["influence"], follows, line_customer, line_day, line_product, catalog)
     bundles = _plant_bundles(rng["bundles"], catalog)
     line_order, line_product = _add_bundle_lines(rng["bundles"], bundles, catalog, line_order, line_product, day)
     quantity = _quantities(orders_rng, catalog, line_product)
 
-    repeat = _repeat_purchases(rng["repeats"], calendar, catalog, people, customer[line_order], day[line_order],
-                               line_product, quantity)
+    repeat = _repeat_purchases(
+        rng["repeats"], calendar, catalog, people, customer[line_order], day[line_order], line_product, quantity
+    )
     repeat_customer, repeat_day, repeat_product, repeat_quantity = repeat
     repeat_channel = people.preferred_channel[repeat_customer]
     repeat_seconds = calendar.day_start[repeat_day] + _time_of_day(rng["repeats"], repeat_channel)
@@ -835,27 +991,36 @@ def _build_orders(rng: dict[str, np.random.Generator], calendar: _Calendar, cata
         line_order=np.concatenate([line_order, first_repeat + np.arange(repeat_customer.size)]),
         line_product=np.concatenate([line_product, repeat_product]),
         line_quantity=np.concatenate([quantity, repeat_quantity]),
-        bundles=bundles, people=people,
+        bundles=bundles,
+        people=people,
     )
 
 
-def _social_influence(rng: np.random.Generator, follows: _Follows, line_customer: np.ndarray,
-                      line_day: np.ndarray, line_product: np.ndarray, catalog: _Catalog) -> np.ndarray:
+def _social_influence(
+    rng: np.random.Generator,
+    follows: _Follows,
+    line_customer: np.ndarray,
+    line_day: np.ndarray,
+    line_product: np.ndarray,
+    catalog: _Catalog,
+) -> np.ndarray:
     """About 8% of lines copy a product that a followed customer bought earlier."""
     product = line_product.copy()
     degree = np.diff(follows.offsets)[line_customer]
     candidates = np.flatnonzero((degree > 0) & (rng.random(line_customer.size) < 0.08))
     if candidates.size == 0:
         return product
-    chosen_followee = follows.followee[follows.offsets[line_customer[candidates]]
-                                       + (rng.random(candidates.size) * degree[candidates]).astype(np.int64)]
+    chosen_followee = follows.followee[
+        follows.offsets[line_customer[candidates]] + (rng.random(candidates.size) * degree[candidates]).astype(np.int64)
+    ]
     by_customer = np.argsort(line_customer, kind="stable")
     line_offsets = np.searchsorted(line_customer[by_customer], np.arange(len(follows.offsets)))
     their_count = line_offsets[chosen_followee + 1] - line_offsets[chosen_followee]
     has_lines = their_count > 0
     candidates, chosen_followee, their_count = candidates[has_lines], chosen_followee[has_lines], their_count[has_lines]
-    their_line = by_customer[line_offsets[chosen_followee]
-                             + (rng.random(candidates.size) * their_count).astype(np.int64)]
+    their_line = by_customer[
+        line_offsets[chosen_followee] + (rng.random(candidates.size) * their_count).astype(np.int64)
+    ]
     copied = line_product[their_line]
     earlier = (line_day[their_line] < line_day[candidates]) & (line_day[candidates] < catalog.end_day[copied])
     product[candidates[earlier]] = copied[earlier]
@@ -882,14 +1047,21 @@ def _plant_bundles(rng: np.random.Generator, catalog: _Catalog) -> np.ndarray:
         options = np.arange(catalog.subcategory_start[s], catalog.subcategory_start[s + 1])
         options = options[(options != anchor) & ~catalog.lumpy[options]]
         if options.size == 0:
-            options = np.array([o for o in range(catalog.subcategory_start[s], catalog.subcategory_start[s + 1])
-                                if o != anchor])
+            options = np.array(
+                [o for o in range(catalog.subcategory_start[s], catalog.subcategory_start[s + 1]) if o != anchor]
+            )
         complements[index] = rng.choice(options)
     return np.column_stack([anchors, complements])
 
 
-def _add_bundle_lines(rng: np.random.Generator, bundles: np.ndarray, catalog: _Catalog, line_order: np.ndarray,
-                      line_product: np.ndarray, order_day: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _add_bundle_lines(
+    rng: np.random.Generator,
+    bundles: np.ndarray,
+    catalog: _Catalog,
+    line_order: np.ndarray,
+    line_product: np.ndarray,
+    order_day: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
     if bundles.size == 0:
         return line_order, line_product
     bundle_of = np.full(catalog.size, -1, dtype=np.int64)
@@ -898,8 +1070,10 @@ def _add_bundle_lines(rng: np.random.Generator, bundles: np.ndarray, catalog: _C
     complement = bundles[bundle_of[line_product[anchor_lines]], 1]
     day = order_day[line_order[anchor_lines]]
     sells = (catalog.launch_day[complement] <= day) & (day < catalog.end_day[complement])
-    return (np.concatenate([line_order, line_order[anchor_lines[sells]]]),
-            np.concatenate([line_product, complement[sells]]))
+    return (
+        np.concatenate([line_order, line_order[anchor_lines[sells]]]),
+        np.concatenate([line_product, complement[sells]]),
+    )
 
 
 def _quantities(rng: np.random.Generator, catalog: _Catalog, product: np.ndarray) -> np.ndarray:
@@ -910,26 +1084,41 @@ def _quantities(rng: np.random.Generator, catalog: _Catalog, product: np.ndarray
     return np.where(catalog.lumpy[product], bulk, quantity).astype(np.int64)
 
 
-def _repeat_purchases(rng: np.random.Generator, calendar: _Calendar, catalog: _Catalog, people: _People,
-                      customer: np.ndarray, day: np.ndarray, product: np.ndarray,
-                      quantity: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _repeat_purchases(
+    rng: np.random.Generator,
+    calendar: _Calendar,
+    catalog: _Catalog,
+    people: _People,
+    customer: np.ndarray,
+    day: np.ndarray,
+    product: np.ndarray,
+    quantity: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Consumables are bought again about every `repurchase_days` (per customer pace), in chains that stop at
     random, at churn, or when the product is discontinued."""
-    starts = np.flatnonzero((catalog.repurchase_days[product] > 0) & ~catalog.lumpy[product]
-                            & (rng.random(product.size) < 0.55))
+    starts = np.flatnonzero(
+        (catalog.repurchase_days[product] > 0) & ~catalog.lumpy[product] & (rng.random(product.size) < 0.55)
+    )
     chain_customer, chain_product, chain_quantity = customer[starts], product[starts], quantity[starts]
     current = day[starts].astype(np.float64)
     found: list[tuple[np.ndarray, ...]] = []
     while chain_customer.size:
-        gap = catalog.repurchase_days[chain_product] * people.repurchase_pace[chain_customer] \
+        gap = (
+            catalog.repurchase_days[chain_product]
+            * people.repurchase_pace[chain_customer]
             * rng.gamma(8.0, 1 / 8.0, chain_customer.size)
+        )
         current = current + np.maximum(gap, 1.0)
         next_day = np.floor(current).astype(np.int64)
         alive = (next_day < people.active_until[chain_customer]) & (next_day < catalog.end_day[chain_product])
         found.append((chain_customer[alive], next_day[alive], chain_product[alive], chain_quantity[alive]))
         go_on = alive & (rng.random(chain_customer.size) < 0.8)
         chain_customer, chain_product, chain_quantity, current = (
-            chain_customer[go_on], chain_product[go_on], chain_quantity[go_on], current[go_on])
+            chain_customer[go_on],
+            chain_product[go_on],
+            chain_quantity[go_on],
+            current[go_on],
+        )
     if not found:
         empty = np.empty(0, dtype=np.int64)
         return empty, empty, empty, empty
@@ -940,8 +1129,15 @@ def _repeat_purchases(rng: np.random.Generator, calendar: _Calendar, catalog: _C
 # ----------------------------------------------------------------------------------------------- events
 
 
-def _build_events(rng: np.random.Generator, calendar: _Calendar, catalog: _Catalog, people: _People,
-                  sampler: _ProductSampler, basket: _Basket, activity: float) -> Table:
+def _build_events(
+    rng: np.random.Generator,
+    calendar: _Calendar,
+    catalog: _Catalog,
+    people: _People,
+    sampler: _ProductSampler,
+    basket: _Basket,
+    activity: float,
+) -> Table:
     parts: list[dict[str, np.ndarray]] = []
     next_session = 0
 
@@ -962,38 +1158,88 @@ def _build_events(rng: np.random.Generator, calendar: _Calendar, catalog: _Catal
     # least five minutes after sign-up).
     room = bought_at - people.signed_up_at[customer] - 30
     view_lead = np.minimum(rng.integers(60, 3600, view_line.size), room[view_line])
-    parts.append(_events(customer[view_line], session[view_line], product[view_line], VIEW,
-                         bought_at[view_line] - view_lead))
+    parts.append(
+        _events(customer[view_line], session[view_line], product[view_line], VIEW, bought_at[view_line] - view_lead)
+    )
     carted = rng.random(lines.size) < 0.9
-    parts.append(_events(customer[carted], session[carted], product[carted], CART,
-                         bought_at[carted] - rng.integers(15, 55, carted.sum())))
+    parts.append(
+        _events(
+            customer[carted],
+            session[carted],
+            product[carted],
+            CART,
+            bought_at[carted] - rng.integers(15, 55, carted.sum()),
+        )
+    )
     parts.append(_events(customer, session, product, PURCHASE, bought_at))
     wished = rng.random(lines.size) < 0.05
-    parts.append(_events(customer[wished], np.full(wished.sum(), -1), product[wished], WISHLIST,
-                         bought_at[wished] - rng.integers(SECONDS_PER_DAY, 20 * SECONDS_PER_DAY, wished.sum())))
+    parts.append(
+        _events(
+            customer[wished],
+            np.full(wished.sum(), -1),
+            product[wished],
+            WISHLIST,
+            bought_at[wished] - rng.integers(SECONDS_PER_DAY, 20 * SECONDS_PER_DAY, wished.sum()),
+        )
+    )
     rated = rng.random(lines.size) < 0.12
     fits_taste = people.core[people.cluster[customer[rated]], catalog.subcategory[product[rated]]]
     stars = np.clip(np.round(rng.normal(np.where(fits_taste, 4.3, 3.5), 0.9)), 1, 5)
-    parts.append(_events(customer[rated], np.full(rated.sum(), -1), product[rated], RATING,
-                         bought_at[rated] + rng.integers(2 * SECONDS_PER_DAY, 25 * SECONDS_PER_DAY, rated.sum()),
-                         value=stars))
+    parts.append(
+        _events(
+            customer[rated],
+            np.full(rated.sum(), -1),
+            product[rated],
+            RATING,
+            bought_at[rated] + rng.integers(2 * SECONDS_PER_DAY, 25 * SECONDS_PER_DAY, rated.sum()),
+            value=stars,
+        )
+    )
 
     # Browsing without buying: known customers, about 1.4 sessions per order, in their active window.
     browser, browse_day = _customer_visits(rng, calendar, people, 1.4 * people.orders_per_year)
-    parts.extend(_browsing(rng, calendar, sampler, people.taste, browser, people.cluster[browser], browser,
-                           browse_day, next_session, views_mean=1.4, cart_rate=0.15, wishlist_rate=0.04,
-                           not_before=people.signed_up_at[browser]))
+    parts.extend(
+        _browsing(
+            rng,
+            calendar,
+            sampler,
+            people.taste,
+            browser,
+            people.cluster[browser],
+            browser,
+            browse_day,
+            next_session,
+            views_mean=1.4,
+            cart_rate=0.15,
+            wishlist_rate=0.04,
+            not_before=people.signed_up_at[browser],
+        )
+    )
     next_session += browser.size
 
     # Anonymous visitors: a taste cluster each (drawn like the customers'), no customer id.
     anonymous = rng.poisson(1.5 * people.size * calendar.days / 365.0 * activity)
     cluster_share = np.bincount(people.cluster, minlength=len(TASTE_CLUSTERS)) / people.size
     visitor_cluster = rng.choice(len(TASTE_CLUSTERS), size=anonymous, p=cluster_share)
-    visit_day = _sample_days(rng, calendar.volume, np.zeros(anonymous, dtype=np.int64),
-                             np.full(anonymous, calendar.days))
-    parts.extend(_browsing(rng, calendar, sampler, people.cluster_taste, visitor_cluster, visitor_cluster,
-                           np.full(anonymous, -1), visit_day, next_session, views_mean=1.1, cart_rate=0.08,
-                           wishlist_rate=0.0))
+    visit_day = _sample_days(
+        rng, calendar.volume, np.zeros(anonymous, dtype=np.int64), np.full(anonymous, calendar.days)
+    )
+    parts.extend(
+        _browsing(
+            rng,
+            calendar,
+            sampler,
+            people.cluster_taste,
+            visitor_cluster,
+            visitor_cluster,
+            np.full(anonymous, -1),
+            visit_day,
+            next_session,
+            views_mean=1.1,
+            cart_rate=0.08,
+            wishlist_rate=0.0,
+        )
+    )
 
     columns = {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
     inside = (columns["seconds"] >= calendar.day_start[0]) & (columns["seconds"] < calendar.end_seconds)
@@ -1001,8 +1247,9 @@ def _build_events(rng: np.random.Generator, calendar: _Calendar, catalog: _Catal
     inside[known] &= columns["seconds"][known] >= people.signed_up_at[columns["customer"][known]]
     columns = {name: values[inside] for name, values in columns.items()}
     value_key = np.nan_to_num(columns["value"], nan=-1.0)
-    ordering = np.lexsort((value_key, columns["type"], columns["product"], columns["session"], columns["customer"],
-                           columns["seconds"]))
+    ordering = np.lexsort(
+        (value_key, columns["type"], columns["product"], columns["session"], columns["customer"], columns["seconds"])
+    )
     columns = {name: values[ordering] for name, values in columns.items()}
     same_as_previous = np.ones(ordering.size, dtype=bool)
     same_as_previous[0:1] = False
@@ -1020,28 +1267,53 @@ def _build_events(rng: np.random.Generator, calendar: _Calendar, catalog: _Catal
     session_code = np.full(session.size, -1, dtype=np.int64)
     session_code[has_session] = rank[np.searchsorted(unique_sessions, session[has_session])]
     session_ids = numbered_ids("s", unique_sessions.size, width=7)
-    return Table({
-        "customer_id": Coded(columns["customer"], people.ids),
-        "session_id": Coded(session_code, session_ids),
-        "product_id": Coded(columns["product"], catalog.ids),
-        "event_type": Coded(columns["type"], np.array(EVENT_TYPES)),
-        "occurred_at": columns["seconds"].astype("datetime64[s]"),
-        "value": columns["value"],
-    })
+    return Table(
+        {
+            "customer_id": Coded(columns["customer"], people.ids),
+            "session_id": Coded(session_code, session_ids),
+            "product_id": Coded(columns["product"], catalog.ids),
+            "event_type": Coded(columns["type"], np.array(EVENT_TYPES)),
+            "occurred_at": columns["seconds"].astype("datetime64[s]"),
+            "value": columns["value"],
+        }
+    )
 
 
-def _events(customer: np.ndarray, session: np.ndarray, product: np.ndarray, event_type: int, seconds: np.ndarray,
-            value: np.ndarray | None = None) -> dict[str, np.ndarray]:
+def _events(
+    customer: np.ndarray,
+    session: np.ndarray,
+    product: np.ndarray,
+    event_type: int,
+    seconds: np.ndarray,
+    value: np.ndarray | None = None,
+) -> dict[str, np.ndarray]:
     size = len(product)
-    return {"customer": customer.astype(np.int64), "session": session.astype(np.int64),
-            "product": product.astype(np.int64), "type": np.full(size, event_type, dtype=np.int64),
-            "seconds": seconds.astype(np.int64), "value": np.full(size, np.nan) if value is None else value}
+    return {
+        "customer": customer.astype(np.int64),
+        "session": session.astype(np.int64),
+        "product": product.astype(np.int64),
+        "type": np.full(size, event_type, dtype=np.int64),
+        "seconds": seconds.astype(np.int64),
+        "value": np.full(size, np.nan) if value is None else value,
+    }
 
 
-def _browsing(rng: np.random.Generator, calendar: _Calendar, sampler: _ProductSampler, taste: np.ndarray,
-              taste_row: np.ndarray, cluster: np.ndarray, customer: np.ndarray, day: np.ndarray, first_session: int,
-              *, views_mean: float, cart_rate: float, wishlist_rate: float,
-              not_before: np.ndarray | None = None) -> list[dict[str, np.ndarray]]:
+def _browsing(
+    rng: np.random.Generator,
+    calendar: _Calendar,
+    sampler: _ProductSampler,
+    taste: np.ndarray,
+    taste_row: np.ndarray,
+    cluster: np.ndarray,
+    customer: np.ndarray,
+    day: np.ndarray,
+    first_session: int,
+    *,
+    views_mean: float,
+    cart_rate: float,
+    wishlist_rate: float,
+    not_before: np.ndarray | None = None,
+) -> list[dict[str, np.ndarray]]:
     sessions = day.size
     if sessions == 0:
         return []
@@ -1061,19 +1333,39 @@ def _browsing(rng: np.random.Generator, calendar: _Calendar, sampler: _ProductSa
     # An abandoned cart or a wishlist adds the session's first viewed product.
     first_product, first_seconds = product[first_view], seconds[first_view]
     carted = (rng.random(sessions) < cart_rate) & (first_product >= 0)
-    parts.append(_events(customer[carted], session[carted], first_product[carted], CART,
-                         first_seconds[carted] + rng.integers(10, 120, carted.sum())))
+    parts.append(
+        _events(
+            customer[carted],
+            session[carted],
+            first_product[carted],
+            CART,
+            first_seconds[carted] + rng.integers(10, 120, carted.sum()),
+        )
+    )
     wished = (rng.random(sessions) < wishlist_rate) & (first_product >= 0) & (customer >= 0)
-    parts.append(_events(customer[wished], session[wished], first_product[wished], WISHLIST,
-                         first_seconds[wished] + rng.integers(10, 120, wished.sum())))
+    parts.append(
+        _events(
+            customer[wished],
+            session[wished],
+            first_product[wished],
+            WISHLIST,
+            first_seconds[wished] + rng.integers(10, 120, wished.sum()),
+        )
+    )
     return parts
 
 
 # ------------------------------------------------------------------------------------------------ stock
 
 
-def _build_stock(rng: np.random.Generator, calendar: _Calendar, catalog: _Catalog, regular_price: np.ndarray,
-                 orders: Table, line_day: np.ndarray) -> Table:
+def _build_stock(
+    rng: np.random.Generator,
+    calendar: _Calendar,
+    catalog: _Catalog,
+    regular_price: np.ndarray,
+    orders: Table,
+    line_day: np.ndarray,
+) -> Table:
     n = catalog.size
     product = orders.codes("product_id")
     quantity = orders.column("quantity")
@@ -1092,12 +1384,17 @@ def _build_stock(rng: np.random.Generator, calendar: _Calendar, catalog: _Catalo
     on_hand[rng.random(n) < 0.07] = 0  # some products are out of stock today
     on_order = np.where(rng.random(n) < 0.25, np.round(daily_demand * rng.uniform(7, 28, n)), 0).astype(np.int64)
     price = regular_price[:, -1]
-    food = np.isin(np.array([SUBCATEGORIES[s].department for s in catalog.subcategory]), ("Grocery", "Pets")) \
-        & (catalog.repurchase_days > 0)
-    pack_size = np.where(food, rng.choice(np.array([6, 12]), n),
-                         np.where(price < 15, rng.choice(np.array([1, 2, 4]), n), 1))
-    min_order = np.where(price < 10, rng.choice(np.array([6, 12, 24]), n),
-                         np.where(price < 100, rng.choice(np.array([1, 2, 5, 10]), n), 1))
+    food = np.isin(np.array([SUBCATEGORIES[s].department for s in catalog.subcategory]), ("Grocery", "Pets")) & (
+        catalog.repurchase_days > 0
+    )
+    pack_size = np.where(
+        food, rng.choice(np.array([6, 12]), n), np.where(price < 15, rng.choice(np.array([1, 2, 4]), n), 1)
+    )
+    min_order = np.where(
+        price < 10,
+        rng.choice(np.array([6, 12, 24]), n),
+        np.where(price < 100, rng.choice(np.array([1, 2, 5, 10]), n), 1),
+    )
     min_order = np.ceil(np.maximum(min_order, pack_size) / pack_size).astype(np.int64) * pack_size
     volume = np.array([sub.unit_volume_liters for sub in SUBCATEGORIES])[catalog.subcategory]
     unit_volume = (volume * rng.lognormal(0.0, 0.3, n)).round(3)
@@ -1106,19 +1403,20 @@ def _build_stock(rng: np.random.Generator, calendar: _Calendar, catalog: _Catalo
     by_revenue = np.argsort(-revenue, kind="stable")
     share[by_revenue] = np.cumsum(revenue[by_revenue]) / max(revenue.sum(), 1e-9)
     service_level = np.where(share <= 0.8, 0.98, np.where(share <= 0.95, 0.95, 0.9))  # ABC classes
-    return Table({
-        "product_id": catalog.ids,
-        "on_hand": on_hand,
-        "on_order": on_order,
-        "lead_time_days": supplier_lead[supplier].astype(np.int64),
-        "lead_time_std_days": (supplier_lead[supplier] * supplier_spread[supplier]).round(1),
-        "supplier": np.array(SUPPLIERS, dtype=object)[supplier],
-        "min_order_qty": min_order,
-        "pack_size": pack_size.astype(np.int64),
-        "order_cost": supplier_order_cost[supplier],
-        "unit_volume": unit_volume,
-        "holding_cost_rate": rng.uniform(0.18, 0.3, n).round(3),
-        "stockout_cost": (price - catalog.cost + 0.1 * price).round(2),
-        "service_level": service_level,
-    })
-
+    return Table(
+        {
+            "product_id": catalog.ids,
+            "on_hand": on_hand,
+            "on_order": on_order,
+            "lead_time_days": supplier_lead[supplier].astype(np.int64),
+            "lead_time_std_days": (supplier_lead[supplier] * supplier_spread[supplier]).round(1),
+            "supplier": np.array(SUPPLIERS, dtype=object)[supplier],
+            "min_order_qty": min_order,
+            "pack_size": pack_size.astype(np.int64),
+            "order_cost": supplier_order_cost[supplier],
+            "unit_volume": unit_volume,
+            "holding_cost_rate": rng.uniform(0.18, 0.3, n).round(3),
+            "stockout_cost": (price - catalog.cost + 0.1 * price).round(2),
+            "service_level": service_level,
+        }
+    )

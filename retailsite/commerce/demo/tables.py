@@ -18,15 +18,37 @@ import numpy as np
 
 # The import formats (issue 2, item 5, and the stock format of the inventory issue), in column order.
 CSV_HEADERS: dict[str, tuple[str, ...]] = {
-    "customers": ("customer_id", "email", "name", "phone", "birth_year", "gender", "city", "country",
-                  "signed_up_at", "personalization_consent"),
+    "customers": (
+        "customer_id",
+        "email",
+        "name",
+        "phone",
+        "birth_year",
+        "gender",
+        "city",
+        "country",
+        "signed_up_at",
+        "personalization_consent",
+    ),
     "products": ("product_id", "name", "description", "category", "brand", "tags", "price", "cost", "active"),
     "orders": ("order_id", "customer_id", "product_id", "quantity", "ordered_at", "unit_price", "channel"),
     "events": ("customer_id", "session_id", "product_id", "event_type", "occurred_at", "value"),
     "social": ("customer_id", "follows_id"),
-    "stock": ("product_id", "on_hand", "on_order", "lead_time_days", "lead_time_std_days", "supplier",
-              "min_order_qty", "pack_size", "order_cost", "unit_volume", "holding_cost_rate", "stockout_cost",
-              "service_level"),
+    "stock": (
+        "product_id",
+        "on_hand",
+        "on_order",
+        "lead_time_days",
+        "lead_time_std_days",
+        "supplier",
+        "min_order_qty",
+        "pack_size",
+        "order_cost",
+        "unit_volume",
+        "holding_cost_rate",
+        "stockout_cost",
+        "service_level",
+    ),
 }
 MONEY_COLUMNS = frozenset({"price", "cost", "unit_price", "order_cost", "stockout_cost"})
 
@@ -131,14 +153,26 @@ class DemoStore:
     truth: DemoTruth = field(repr=False)
 
     def tables(self) -> dict[str, Table]:
-        return {"customers": self.customers, "products": self.products, "orders": self.orders,
-                "events": self.events, "social": self.social, "stock": self.stock}
+        return {
+            "customers": self.customers,
+            "products": self.products,
+            "orders": self.orders,
+            "events": self.events,
+            "social": self.social,
+            "stock": self.stock,
+        }
 
     def summary(self) -> dict[str, int]:
         order_codes = self.orders.codes("order_id")
-        return {"customers": len(self.customers), "products": len(self.products),
-                "orders": int(np.unique(order_codes).size), "order_lines": len(self.orders),
-                "events": len(self.events), "follows": len(self.social), "stock_rows": len(self.stock)}
+        return {
+            "customers": len(self.customers),
+            "products": len(self.products),
+            "orders": int(np.unique(order_codes).size),
+            "order_lines": len(self.orders),
+            "events": len(self.events),
+            "follows": len(self.social),
+            "stock_rows": len(self.stock),
+        }
 
 
 def write_csvs(store: DemoStore, directory: Path | str) -> dict[str, Path]:
@@ -206,8 +240,14 @@ class _ByteEncoder:
             day, second = np.divmod(seconds, 86_400)
             first = int(day.min()) if day.size else 0
             days = np.arange(first, (int(day.max()) + 1) if day.size else 1).astype("datetime64[D]")
-            return cls(((_lookup(np.datetime_as_string(days)), day - first), (_lookup(np.array(["T"])), _zeros(day)),
-                        (_clock_lookup(), second), (_lookup(np.array(["Z"])), _zeros(day))))
+            return cls(
+                (
+                    (_lookup(np.datetime_as_string(days)), day - first),
+                    (_lookup(np.array(["T"])), _zeros(day)),
+                    (_clock_lookup(), second),
+                    (_lookup(np.array(["Z"])), _zeros(day)),
+                )
+            )
         if kind == "b":
             return cls(((_lookup(np.array(["false", "true"])), column.astype(np.int64)),))
         if kind in "iu":
@@ -220,8 +260,12 @@ class _ByteEncoder:
                 whole, cents = np.divmod(np.round(filled * 100).astype(np.int64), 100)
                 cents_lookup = _lookup(np.array([f".{value:02d}" for value in range(100)]))
                 whole_lookup, whole_index = _integers(whole)
-                return cls(((whole_lookup, _missing_last(np.where(missing, -1, whole_index), len(whole_lookup) - 1)),
-                            (cents_lookup, _missing_last(np.where(missing, -1, cents), 100))))
+                return cls(
+                    (
+                        (whole_lookup, _missing_last(np.where(missing, -1, whole_index), len(whole_lookup) - 1)),
+                        (cents_lookup, _missing_last(np.where(missing, -1, cents), 100)),
+                    )
+                )
             if (finite == np.round(finite)).all():
                 lookup, index = _integers(filled.astype(np.int64))
                 return cls(((lookup, _missing_last(np.where(missing, -1, index), len(lookup) - 1)),))
@@ -297,6 +341,8 @@ def _format_column(name: str, values: np.ndarray) -> list[str]:
             text = [f"{value:g}" for value in values.tolist()]
         return ["" if missing else value for value, missing in zip(text, np.isnan(values).tolist(), strict=True)]
     if kind == "O":
-        return ["" if value is None else (";".join(value) if isinstance(value, list | tuple) else str(value))
-                for value in values.tolist()]
+        return [
+            "" if value is None else (";".join(value) if isinstance(value, list | tuple) else str(value))
+            for value in values.tolist()
+        ]
     return values.astype(str).tolist()

@@ -124,7 +124,7 @@ class CsvSource:
     def _decoded_lines(self, handle: BinaryIO) -> Iterator[str]:
         for number, raw in enumerate(handle, start=1):
             if number == 1 and raw.startswith(codecs.BOM_UTF8):
-                raw = raw[len(codecs.BOM_UTF8):]
+                raw = raw[len(codecs.BOM_UTF8) :]
             try:
                 yield raw.decode("utf-8")
             except UnicodeDecodeError:
@@ -137,8 +137,7 @@ class CsvSource:
             while not header or all(not cell.strip() for cell in header):
                 header = next(reader)
         except StopIteration:
-            self.error(1, "", "the file is empty; expected a header row such as "
-                              + ",".join(self.spec.required))
+            self.error(1, "", "the file is empty; expected a header row such as " + ",".join(self.spec.required))
             return False
         except csv.Error as error:
             self.error(1, "", f"malformed header row ({error})")
@@ -165,8 +164,12 @@ class CsvSource:
             seen.setdefault(name, position)
         for name in self.spec.required:
             if name not in seen:
-                self.error(header_line, name, "required column is missing from the header "
-                                              f"(found: {', '.join(n for n in names if n) or 'nothing'})")
+                self.error(
+                    header_line,
+                    name,
+                    "required column is missing from the header "
+                    f"(found: {', '.join(n for n in names if n) or 'nothing'})",
+                )
                 ok = False
         for group in self.spec.at_least_one_of:
             if not any(name in seen for name in group):

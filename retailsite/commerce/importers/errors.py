@@ -21,8 +21,9 @@ class ImportIssue(NamedTuple):
 class ImportFailed(Exception):
     """The import was refused and nothing was written. `errors` lists up to the reporting cap."""
 
-    def __init__(self, errors: list[ImportIssue], *, total_errors: int | None = None,
-                 bad_lines: int | None = None) -> None:
+    def __init__(
+        self, errors: list[ImportIssue], *, total_errors: int | None = None, bad_lines: int | None = None
+    ) -> None:
         self.errors = errors
         self.total_errors = len(errors) if total_errors is None else total_errors
         self.bad_lines = len({(e.file, e.line) for e in errors}) if bad_lines is None else bad_lines
@@ -34,8 +35,7 @@ class ImportFailed(Exception):
 
     def summary(self) -> str:
         lines = "line" if self.bad_lines == 1 else "lines"
-        return (f"import refused: {self.total_errors} error(s) on {self.bad_lines} {lines}; "
-                "nothing was imported")
+        return f"import refused: {self.total_errors} error(s) on {self.bad_lines} {lines}; nothing was imported"
 
     def describe(self) -> str:
         """Every listed error on its own line, then how many more were not listed."""

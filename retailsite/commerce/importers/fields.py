@@ -146,8 +146,9 @@ def parse_datetime(value: str, *, default_zone: tzinfo, latest_year: int | None 
     try:
         parsed = datetime.fromisoformat(text)
     except (ValueError, OverflowError):
-        raise FieldError(f"not an ISO 8601 date or date-time (e.g. 2024-03-31 or 2024-03-31T14:05:00+02:00); "
-                         f"got {show(text)}") from None
+        raise FieldError(
+            f"not an ISO 8601 date or date-time (e.g. 2024-03-31 or 2024-03-31T14:05:00+02:00); got {show(text)}"
+        ) from None
     latest = latest_year if latest_year is not None else latest_plausible_year()
     if not EARLIEST_YEAR <= parsed.year <= latest:
         raise FieldError(f"date {show(text)} is out of range (years {EARLIEST_YEAR} to {latest})")

@@ -33,8 +33,9 @@ def id_map(model: type[Model], external_ids: Iterable[str], *, value: str = "id"
     return found
 
 
-def orm_upsert(model: type[Model], rows: Iterable[dict[str, Any]], *, key: Sequence[str],
-               update: Sequence[str]) -> tuple[int, int, int]:
+def orm_upsert(
+    model: type[Model], rows: Iterable[dict[str, Any]], *, key: Sequence[str], update: Sequence[str]
+) -> tuple[int, int, int]:
     """Insert new rows, update changed ones (only `update` fields), skip the rest.
 
     `rows` are dicts of attribute names (`order_id`, not `order`); a key repeated within
@@ -69,6 +70,7 @@ def orm_upsert(model: type[Model], rows: Iterable[dict[str, Any]], *, key: Seque
         if new:
             model.objects.bulk_create(new)
         if changed:
-            model.objects.bulk_create(changed, update_conflicts=True, unique_fields=["tenant", *key],
-                                      update_fields=list(update))
+            model.objects.bulk_create(
+                changed, update_conflicts=True, unique_fields=["tenant", *key], update_fields=list(update)
+            )
     return created, updated, unchanged

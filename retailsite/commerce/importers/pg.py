@@ -65,8 +65,9 @@ def table(model: type[Model]) -> str:
 class PgSession:
     """Statements of one import transaction (call only inside transaction.atomic)."""
 
-    def __init__(self, cursor: CursorWrapper, tenant_id: int,
-                 progress: Callable[[str, int, int | None], None] | None = None) -> None:
+    def __init__(
+        self, cursor: CursorWrapper, tenant_id: int, progress: Callable[[str, int, int | None], None] | None = None
+    ) -> None:
         self.cursor = cursor
         self.tenant_id = tenant_id
         self.progress = progress
@@ -103,8 +104,16 @@ class PgSession:
         self.execute(f"ANALYZE {quote(name)}")
         return total
 
-    def key_table(self, name: str, model: type[Model], ids: str, *, key: str = "external_id",
-                  extra: Sequence[str] = (), complete: bool = False) -> None:
+    def key_table(
+        self,
+        name: str,
+        model: type[Model],
+        ids: str,
+        *,
+        key: str = "external_id",
+        extra: Sequence[str] = (),
+        complete: bool = False,
+    ) -> None:
         """Temp table `name` (key, id, *extra) of the tenant's `model` rows whose `key` is among
         `ids` (a SELECT of staged values). With `complete`, only the ids missing from an
         existing `name` (filled by upsert(keys_into=...)) are looked up and added.
@@ -119,11 +128,13 @@ class PgSession:
         missing = ""
         if complete:
             missing = f" AND NOT EXISTS (SELECT 1 FROM {quote(name)} known WHERE known.{quote(key)} = staged.value)"
-        lookup = (f"SELECT s.value AS {quote(key)}, k.id{columns} "
-                  f"FROM (SELECT DISTINCT staged.value FROM ({ids}) AS staged(value) "
-                  f"WHERE staged.value IS NOT NULL{missing}) s "
-                  f"CROSS JOIN LATERAL (SELECT m.* FROM {table(model)} m "
-                  f"WHERE m.tenant_id = %s AND m.{quote(key)} = s.value LIMIT 1) k")
+        lookup = (
+            f"SELECT s.value AS {quote(key)}, k.id{columns} "
+            f"FROM (SELECT DISTINCT staged.value FROM ({ids}) AS staged(value) "
+            f"WHERE staged.value IS NOT NULL{missing}) s "
+            f"CROSS JOIN LATERAL (SELECT m.* FROM {table(model)} m "
+            f"WHERE m.tenant_id = %s AND m.{quote(key)} = s.value LIMIT 1) k"
+        )
         if complete:
             self.execute(f"INSERT INTO {quote(name)} ({quote(key)}, id) {lookup}", [self.tenant_id])
         else:
@@ -134,9 +145,17 @@ class PgSession:
     def tenant(self, column: str = "tenant_id") -> Assign:
         return Assign(column, "%s", update=False, params=(self.tenant_id,))
 
-    def upsert(self, *, target: type[Model], assignments: Sequence[Assign], source: str,
-               conflict: Sequence[str], source_params: Sequence[Any] = (), order_by: str = "",
-               keys_into: str | None = None) -> tuple[int, int]:
+    def upsert(
+        self,
+        *,
+        target: type[Model],
+        assignments: Sequence[Assign],
+        source: str,
+        conflict: Sequence[str],
+        source_params: Sequence[Any] = (),
+        order_by: str = "",
+        keys_into: str | None = None,
+    ) -> tuple[int, int]:
         """INSERT ... SELECT ... ON CONFLICT; returns (created, updated).
 
         Existing rows are rewritten only when a value really differs (IS DISTINCT FROM),
@@ -162,16 +181,23 @@ class PgSession:
             f"ON CONFLICT ({', '.join(quote(c) for c in conflict)}) {action} "
         )
         if keys_into is None:
-            sql = (f"WITH written AS ({insert} RETURNING (t.xmax = 0) AS inserted) "
-                   "SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM written")
+            sql = (
+                f"WITH written AS ({insert} RETURNING (t.xmax = 0) AS inserted) "
+                "SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM written"
+            )
             created, updated = self.fetchone(sql, params)
             return int(created), int(updated)
         self.execute(f"DROP TABLE IF EXISTS {quote(keys_into)}")
-        self.execute(f"CREATE TEMPORARY TABLE {quote(keys_into)} (external_id text, id bigint, inserted boolean) "
-                     "ON COMMIT DROP")
-        self.execute(f"WITH written AS ({insert} RETURNING t.external_id, t.id, (t.xmax = 0) AS inserted) "
-                     f"INSERT INTO {quote(keys_into)} SELECT * FROM written", params)
+        self.execute(
+            f"CREATE TEMPORARY TABLE {quote(keys_into)} (external_id text, id bigint, inserted boolean) ON COMMIT DROP"
+        )
+        self.execute(
+            f"WITH written AS ({insert} RETURNING t.external_id, t.id, (t.xmax = 0) AS inserted) "
+            f"INSERT INTO {quote(keys_into)} SELECT * FROM written",
+            params,
+        )
         self.execute(f"ANALYZE {quote(keys_into)}")
-        created, updated = self.fetchone(f"SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT "
-                                         f"inserted) FROM {quote(keys_into)}")
+        created, updated = self.fetchone(
+            f"SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM {quote(keys_into)}"
+        )
         return int(created), int(updated)

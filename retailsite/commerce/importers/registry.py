@@ -49,8 +49,10 @@ class KindCounts:
         return self.created + self.updated + self.deleted
 
     def describe(self) -> str:
-        text = (f"{self.rows_read:,} rows read, {self.created:,} created, {self.updated:,} updated, "
-                f"{self.unchanged:,} unchanged")
+        text = (
+            f"{self.rows_read:,} rows read, {self.created:,} created, {self.updated:,} updated, "
+            f"{self.unchanged:,} unchanged"
+        )
         if self.deleted:
             text += f", {self.deleted:,} deleted"
         if self.details:
@@ -79,8 +81,15 @@ class ImportReport:
 class ImportRun:
     """State shared by the kinds of one run: tenant, its time zone, errors and known external ids."""
 
-    def __init__(self, *, tenant: Tenant, zone: tzinfo, errors: ErrorLog, progress: ProgressCallback | None = None,
-                 stored_ids: Mapping[str, Iterable[str]] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        tenant: Tenant,
+        zone: tzinfo,
+        errors: ErrorLog,
+        progress: ProgressCallback | None = None,
+        stored_ids: Mapping[str, Iterable[str]] | None = None,
+    ) -> None:
         self.tenant = tenant
         self.zone = zone
         self.errors = errors
@@ -233,8 +242,7 @@ def registered_kinds() -> list[type[KindImporter]]:
     ordered: list[type[KindImporter]] = []
     waiting = dict(_KINDS)
     while waiting:
-        ready = [kind for kind in waiting.values()
-                 if all(dependency not in waiting for dependency in kind.depends_on)]
+        ready = [kind for kind in waiting.values() if all(dependency not in waiting for dependency in kind.depends_on)]
         if not ready:
             raise ValueError("import kinds depend on each other in a cycle: " + ", ".join(sorted(waiting)))
         chosen = min(ready, key=lambda kind: (kind.position, kind.name))

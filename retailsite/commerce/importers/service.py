@@ -22,8 +22,9 @@ from .registry import ImportReport, ImportRun, KindImporter, ProgressCallback, k
 IMPORT_WORK_MEM = "128MB"
 
 
-def import_store_data(*, tenant: Tenant, files: Mapping[str, Path | str],
-                      progress: ProgressCallback | None = None) -> ImportReport:
+def import_store_data(
+    *, tenant: Tenant, files: Mapping[str, Path | str], progress: ProgressCallback | None = None
+) -> ImportReport:
     """Import any subset of a store's CSV files (keys: customers, products, orders, events, social, ...).
 
     Every file is read and checked first — formats, ranges, lengths, references between
@@ -76,8 +77,9 @@ def _write(tenant: Tenant, importers: list[KindImporter], progress: ProgressCall
                         report.kinds[current.name] = current.write_postgresql(session)
                     # Outer transactions (tests, callers) keep temp tables alive until they commit.
                     for (name,) in session.fetchall(
-                            "SELECT relname FROM pg_class WHERE relpersistence = 't' AND relname LIKE 'import\\_%%' "
-                            "AND pg_table_is_visible(oid)"):
+                        "SELECT relname FROM pg_class WHERE relpersistence = 't' AND relname LIKE 'import\\_%%' "
+                        "AND pg_table_is_visible(oid)"
+                    ):
                         session.execute(f"DROP TABLE {quote(name)}")
             else:
                 for current in importers:

@@ -88,8 +88,10 @@ def _reason_html(reason: str) -> str:
 
 
 def card_html(card: Any, currency: str) -> str:
-    return (f'<li class="card">\n  <a class="card-link" href="{escape(card.url)}'
-            f'{_card_body(card, currency)}  {_reason_html(card.reason)}\n</li>')
+    return (
+        f'<li class="card">\n  <a class="card-link" href="{escape(card.url)}'
+        f"{_card_body(card, currency)}  {_reason_html(card.reason)}\n</li>"
+    )
 
 
 def section_html(section: Any, currency: str) -> str:

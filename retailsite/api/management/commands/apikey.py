@@ -1,8 +1,8 @@
 """manage.py apikey create|list|revoke — a store's partner API keys from the command line.
 
-    apikey create --tenant SLUG --name NAME --scopes S1,S2   prints the new key once
-    apikey list --tenant SLUG                                 never prints secrets
-    apikey revoke --tenant SLUG PREFIX_OR_ID
+apikey create --tenant SLUG --name NAME --scopes S1,S2   prints the new key once
+apikey list --tenant SLUG                                 never prints secrets
+apikey revoke --tenant SLUG PREFIX_OR_ID
 """
 
 from __future__ import annotations
@@ -32,8 +32,9 @@ class Command(BaseCommand):
         create = sub.add_parser("create", help="issue a key and print it once", called_from_command_line=True)
         create.add_argument("--tenant", required=True, metavar="SLUG")
         create.add_argument("--name", required=True)
-        create.add_argument("--scopes", required=True, metavar="S1,S2",
-                            help=f"comma-separated; valid: {', '.join(ALL_SCOPES)}")
+        create.add_argument(
+            "--scopes", required=True, metavar="S1,S2", help=f"comma-separated; valid: {', '.join(ALL_SCOPES)}"
+        )
         listing = sub.add_parser("list", help="list keys (never their secrets)", called_from_command_line=True)
         listing.add_argument("--tenant", required=True, metavar="SLUG")
         revoke = sub.add_parser("revoke", help="revoke a key by prefix or id", called_from_command_line=True)
@@ -55,9 +56,11 @@ class Command(BaseCommand):
         except ValueError as error:
             raise CommandError(str(error)) from None
         key = issued.api_key
-        self.stderr.write(f"Created API key {key.prefix} ({key.name}) for {tenant.slug} with scopes "
-                          f"{', '.join(key.scopes)}.\nCopy the key below now: it is stored only as a digest "
-                          "and cannot be shown again.")
+        self.stderr.write(
+            f"Created API key {key.prefix} ({key.name}) for {tenant.slug} with scopes "
+            f"{', '.join(key.scopes)}.\nCopy the key below now: it is stored only as a digest "
+            "and cannot be shown again."
+        )
         self.stdout.write(issued.raw_key)
 
     def _list(self, tenant: Tenant, options: dict[str, Any]) -> None:
@@ -68,14 +71,17 @@ class Command(BaseCommand):
         self.stdout.write("id\tprefix\tname\tstatus\tcreated\tlast used\tscopes")
         for key in keys:
             status = f"revoked {_when(key.revoked_at)}" if key.is_revoked else "active"
-            self.stdout.write(f"{key.pk}\t{key.prefix}\t{key.name}\t{status}\t{_when(key.created_at)}\t"
-                              f"{_when(key.last_used_at)}\t{','.join(key.scopes)}")
+            self.stdout.write(
+                f"{key.pk}\t{key.prefix}\t{key.name}\t{status}\t{_when(key.created_at)}\t"
+                f"{_when(key.last_used_at)}\t{','.join(key.scopes)}"
+            )
 
     def _revoke(self, tenant: Tenant, options: dict[str, Any]) -> None:
         key = api_key_get(prefix_or_id=options["key"])
         if key is None:
-            raise CommandError(f"{tenant.slug} has no API key {options['key']!r} (give its prefix or id; "
-                               "see `apikey list`).")
+            raise CommandError(
+                f"{tenant.slug} has no API key {options['key']!r} (give its prefix or id; see `apikey list`)."
+            )
         if key.is_revoked:
             self.stdout.write(f"API key {key.prefix} ({key.name}) was already revoked.")
             return

@@ -32,10 +32,20 @@ _TEXT_COLUMNS = ("email", "name", "phone", "address", "city", "gender", "country
 # Sane limits for columns whose model field has none (encrypted text).
 _FALLBACK_LENGTHS = {"email": 254, "name": 200, "phone": 50, "address": 500}
 _GENDERS = {
-    "f": Gender.FEMALE, "female": Gender.FEMALE, "w": Gender.FEMALE, "woman": Gender.FEMALE,
-    "m": Gender.MALE, "male": Gender.MALE, "man": Gender.MALE,
-    "x": Gender.OTHER, "other": Gender.OTHER, "nonbinary": Gender.OTHER, "non-binary": Gender.OTHER,
-    "": Gender.UNKNOWN, "u": Gender.UNKNOWN, "unknown": Gender.UNKNOWN,
+    "f": Gender.FEMALE,
+    "female": Gender.FEMALE,
+    "w": Gender.FEMALE,
+    "woman": Gender.FEMALE,
+    "m": Gender.MALE,
+    "male": Gender.MALE,
+    "man": Gender.MALE,
+    "x": Gender.OTHER,
+    "other": Gender.OTHER,
+    "nonbinary": Gender.OTHER,
+    "non-binary": Gender.OTHER,
+    "": Gender.UNKNOWN,
+    "u": Gender.UNKNOWN,
+    "unknown": Gender.UNKNOWN,
 }
 _TOKEN_BATCH = 2_000
 
@@ -88,28 +98,53 @@ class CustomersImporter(KindImporter):
     position = 10
     columns = ColumnSpec(
         required=("customer_id",),
-        optional=("email", "name", "phone", "address", "birth_year", "gender", "city", "country",
-                  "signed_up_at", "personalization_consent", "marketing_consent"),
+        optional=(
+            "email",
+            "name",
+            "phone",
+            "address",
+            "birth_year",
+            "gender",
+            "city",
+            "country",
+            "signed_up_at",
+            "personalization_consent",
+            "marketing_consent",
+        ),
     )
     stage_columns = (
-        ("line_no", "bigint"), ("external_id", "text"), ("email", "text"), ("name", "text"), ("phone", "text"),
-        ("address", "text"), ("birth_year", "integer"), ("gender", "text"), ("city", "text"), ("country", "text"),
-        ("signed_up_at", "timestamptz"), ("personalization_consent", "boolean"), ("marketing_consent", "boolean"),
+        ("line_no", "bigint"),
+        ("external_id", "text"),
+        ("email", "text"),
+        ("name", "text"),
+        ("phone", "text"),
+        ("address", "text"),
+        ("birth_year", "integer"),
+        ("gender", "text"),
+        ("city", "text"),
+        ("country", "text"),
+        ("signed_up_at", "timestamptz"),
+        ("personalization_consent", "boolean"),
+        ("marketing_consent", "boolean"),
         ("email_hash", "text"),
     )
 
     def prepare(self) -> None:
         self.first_line: dict[str, int] = {}
         self.id_length = Customer._meta.get_field("external_id").max_length
-        self.text_parsers = {column: _text_parser(_max_length(column))
-                             for column in ("name", "phone", "address", "city")}
+        self.text_parsers = {
+            column: _text_parser(_max_length(column)) for column in ("name", "phone", "address", "city")
+        }
         self.has_email = self.source.has("email")
 
     def parse_row(self, line: int, cells: list[str]) -> list[Any] | None:
         before = self.run.errors.total
-        external_id = self.parsed(line, "customer_id",
-                                  lambda t: parse_identifier(t, max_length=self.id_length, what="customer_id"),
-                                  cells[self.source.index["customer_id"]])
+        external_id = self.parsed(
+            line,
+            "customer_id",
+            lambda t: parse_identifier(t, max_length=self.id_length, what="customer_id"),
+            cells[self.source.index["customer_id"]],
+        )
         if external_id is not INVALID:
             earlier = self.first_line.setdefault(external_id, line)
             if earlier != line:
@@ -130,8 +165,11 @@ class CustomersImporter(KindImporter):
             elif column == "country":
                 values[column] = self.parsed(line, column, parse_country, text)
             elif column == "signed_up_at":
-                values[column] = (self.parsed(line, column, lambda t: parse_datetime(t, default_zone=self.run.zone),
-                                              text) if text.strip() else None)
+                values[column] = (
+                    self.parsed(line, column, lambda t: parse_datetime(t, default_zone=self.run.zone), text)
+                    if text.strip()
+                    else None
+                )
             else:
                 values[column] = self.parsed(line, column, lambda t, c=column: parse_consent(t, column=c), text)
         if self.run.errors.total != before:
@@ -162,10 +200,12 @@ class CustomersImporter(KindImporter):
             expression = f"COALESCE(s.{column}, '')" if column in (*_TEXT_COLUMNS, "email_hash") else f"s.{column}"
             assignments.append(Assign(column, expression))
         # Columns not in the file: new rows get the model default, existing rows keep their value.
-        created, updated = db.upsert(target=Customer, assignments=assignments, source="import_customers s",
-                                     conflict=("tenant_id", "external_id"))
-        return KindCounts(rows_read=self.rows_read, created=created, updated=updated,
-                          unchanged=self.spool.rows - created - updated)
+        created, updated = db.upsert(
+            target=Customer, assignments=assignments, source="import_customers s", conflict=("tenant_id", "external_id")
+        )
+        return KindCounts(
+            rows_read=self.rows_read, created=created, updated=updated, unchanged=self.spool.rows - created - updated
+        )
 
     def _encrypted_spool(self, db: PgSession, protected: list[str]) -> Spool:
         """The staged rows with personal values replaced by tokens (a stored token when unchanged)."""

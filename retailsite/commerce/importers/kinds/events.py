@@ -40,11 +40,13 @@ def parse_event_type(value: str) -> str:
     return text
 
 
-def event_dedupe_key(*, customer: str, session: str, product: str, event_type: str, occurred_at_utc: str,
-                     value: float | None) -> str:
+def event_dedupe_key(
+    *, customer: str, session: str, product: str, event_type: str, occurred_at_utc: str, value: float | None
+) -> str:
     """The identity of an imported event: a hash of its normalized content (64 hex characters)."""
-    content = "\x1f".join((customer, session, product, event_type, occurred_at_utc,
-                           "" if value is None else repr(float(value))))
+    content = "\x1f".join(
+        (customer, session, product, event_type, occurred_at_utc, "" if value is None else repr(float(value)))
+    )
     return hashlib.sha256(content.encode("utf-8")).hexdigest()
 
 
@@ -53,16 +55,32 @@ class EventsImporter(KindImporter):
     name = "events"
     position = 40
     depends_on = ("customers", "products")
-    columns = ColumnSpec(required=("product_id", "event_type", "occurred_at"), optional=("value",),
-                         at_least_one_of=(("customer_id", "session_id"),))
-    stage_columns = (("line_no", "bigint"), ("customer_ext", "text"), ("session_id", "text"),
-                     ("product_ext", "text"), ("event_type", "text"), ("value", "double precision"),
-                     ("occurred_at", "timestamptz"), ("dedupe_key", "text"))
+    columns = ColumnSpec(
+        required=("product_id", "event_type", "occurred_at"),
+        optional=("value",),
+        at_least_one_of=(("customer_id", "session_id"),),
+    )
+    stage_columns = (
+        ("line_no", "bigint"),
+        ("customer_ext", "text"),
+        ("session_id", "text"),
+        ("product_ext", "text"),
+        ("event_type", "text"),
+        ("value", "double precision"),
+        ("occurred_at", "timestamptz"),
+        ("dedupe_key", "text"),
+    )
 
     def prepare(self) -> None:
         index = self.source.index
-        self.positions = (index.get("customer_id"), index.get("session_id"), index["product_id"],
-                          index["event_type"], index["occurred_at"], index.get("value"))
+        self.positions = (
+            index.get("customer_id"),
+            index.get("session_id"),
+            index["product_id"],
+            index["event_type"],
+            index["occurred_at"],
+            index.get("value"),
+        )
         self.customer_length = _max_length(Customer, "external_id")
         self.session_length = _max_length(Event, "session_id")
         self.product_length = _max_length(Product, "external_id")
@@ -84,41 +102,76 @@ class EventsImporter(KindImporter):
         except FieldError:
             self._report_bad_cells(line, cells)
             return None
-        if ((customer and customer not in self.customers) or product not in self.products
-                or not (customer or session) or (event_type == EventType.RATING and value is None)):
+        if (
+            (customer and customer not in self.customers)
+            or product not in self.products
+            or not (customer or session)
+            or (event_type == EventType.RATING and value is None)
+        ):
             self._report_bad_cells(line, cells)
             return None
         stamp = occurred_at.isoformat()
-        key = event_dedupe_key(customer=customer, session=session, product=product, event_type=event_type,
-                               occurred_at_utc=stamp, value=value)
+        key = event_dedupe_key(
+            customer=customer,
+            session=session,
+            product=product,
+            event_type=event_type,
+            occurred_at_utc=stamp,
+            value=value,
+        )
         return [line, customer, session, product, event_type, value, stamp, key]
 
     def _report_bad_cells(self, line: int, cells: list[str]) -> None:
         at_customer, at_session, at_product, at_type, at_time, at_value = self.positions
-        customer = "" if at_customer is None else self.parsed(
-            line, "customer_id", lambda t: parse_text(t, max_length=self.customer_length), cells[at_customer])
-        session = "" if at_session is None else self.parsed(
-            line, "session_id", lambda t: parse_text(t, max_length=self.session_length), cells[at_session])
-        product = self.parsed(line, "product_id",
-                              lambda t: parse_identifier(t, max_length=self.product_length, what="product_id"),
-                              cells[at_product])
+        customer = (
+            ""
+            if at_customer is None
+            else self.parsed(
+                line, "customer_id", lambda t: parse_text(t, max_length=self.customer_length), cells[at_customer]
+            )
+        )
+        session = (
+            ""
+            if at_session is None
+            else self.parsed(
+                line, "session_id", lambda t: parse_text(t, max_length=self.session_length), cells[at_session]
+            )
+        )
+        product = self.parsed(
+            line,
+            "product_id",
+            lambda t: parse_identifier(t, max_length=self.product_length, what="product_id"),
+            cells[at_product],
+        )
         event_type = self.parsed(line, "event_type", parse_event_type, cells[at_type])
-        self.parsed(line, "occurred_at",
-                    lambda t: parse_datetime(t, default_zone=self.run.zone, latest_year=self.latest_year),
-                    cells[at_time])
+        self.parsed(
+            line,
+            "occurred_at",
+            lambda t: parse_datetime(t, default_zone=self.run.zone, latest_year=self.latest_year),
+            cells[at_time],
+        )
         value_text = "" if at_value is None else cells[at_value].strip()
         value = self.parsed(line, "value", parse_float, value_text) if value_text else None
         if event_type == EventType.RATING and value is None:
             self.fail(line, "value", "a rating needs a numeric value")
         if customer == "" and session == "":
-            self.fail(line, "customer_id" if at_customer is not None else "session_id",
-                      "an event needs a customer_id or a session_id")
+            self.fail(
+                line,
+                "customer_id" if at_customer is not None else "session_id",
+                "an event needs a customer_id or a session_id",
+            )
         if customer not in (INVALID, "") and customer not in self.customers:
-            self.fail(line, "customer_id", f"unknown customer {show(customer)}: not in this import's customers "
-                                           "file nor in the store")
+            self.fail(
+                line,
+                "customer_id",
+                f"unknown customer {show(customer)}: not in this import's customers file nor in the store",
+            )
         if product is not INVALID and product not in self.products:
-            self.fail(line, "product_id", f"unknown product {show(product)}: not in this import's products "
-                                          "file nor in the store")
+            self.fail(
+                line,
+                "product_id",
+                f"unknown product {show(product)}: not in this import's products file nor in the store",
+            )
 
     def write_postgresql(self, db: PgSession) -> KindCounts:
         db.stage("import_events", self.spool, phase="writing events")
@@ -126,13 +179,20 @@ class EventsImporter(KindImporter):
         db.key_table("import_product_keys", Product, "SELECT product_ext FROM import_events")
         created, _ = db.upsert(
             target=Event,
-            assignments=[db.tenant(), Assign("customer_id", "c.id", update=False),
-                         Assign("session_id", "COALESCE(s.session_id, '')", update=False),
-                         Assign("product_id", "p.id", update=False), Assign("event_type", "s.event_type", update=False),
-                         Assign("value", "s.value", update=False), Assign("occurred_at", "s.occurred_at", update=False),
-                         Assign("dedupe_key", "s.dedupe_key", update=False)],
-            source=("import_events s LEFT JOIN import_customer_keys c ON c.external_id = s.customer_ext "
-                    "JOIN import_product_keys p ON p.external_id = s.product_ext"),
+            assignments=[
+                db.tenant(),
+                Assign("customer_id", "c.id", update=False),
+                Assign("session_id", "COALESCE(s.session_id, '')", update=False),
+                Assign("product_id", "p.id", update=False),
+                Assign("event_type", "s.event_type", update=False),
+                Assign("value", "s.value", update=False),
+                Assign("occurred_at", "s.occurred_at", update=False),
+                Assign("dedupe_key", "s.dedupe_key", update=False),
+            ],
+            source=(
+                "import_events s LEFT JOIN import_customer_keys c ON c.external_id = s.customer_ext "
+                "JOIN import_product_keys p ON p.external_id = s.product_ext"
+            ),
             conflict=("tenant_id", "dedupe_key"),
         )
         return KindCounts(rows_read=self.rows_read, created=created, unchanged=self.spool.rows - created)
@@ -141,9 +201,17 @@ class EventsImporter(KindImporter):
         staged = list(self.spool.decoded_rows())
         customers = id_map(Customer, {row["customer_ext"] for row in staged if row["customer_ext"]})
         products = id_map(Product, {row["product_ext"] for row in staged})
-        rows = ({"dedupe_key": row["dedupe_key"], "customer_id": customers.get(row["customer_ext"]),
-                 "session_id": row["session_id"], "product_id": products[row["product_ext"]],
-                 "event_type": row["event_type"], "value": row["value"], "occurred_at": row["occurred_at"]}
-                for row in staged)
+        rows = (
+            {
+                "dedupe_key": row["dedupe_key"],
+                "customer_id": customers.get(row["customer_ext"]),
+                "session_id": row["session_id"],
+                "product_id": products[row["product_ext"]],
+                "event_type": row["event_type"],
+                "value": row["value"],
+                "occurred_at": row["occurred_at"],
+            }
+            for row in staged
+        )
         created, _, unchanged = orm_upsert(Event, rows, key=("dedupe_key",), update=())
         return KindCounts(rows_read=self.rows_read, created=created, unchanged=unchanged)

@@ -47,17 +47,35 @@ class OrdersImporter(KindImporter):
     name = "orders"
     position = 30
     depends_on = ("customers", "products")
-    columns = ColumnSpec(required=("order_id", "customer_id", "product_id", "quantity", "ordered_at"),
-                         optional=("unit_price", "channel"))
-    stage_columns = (("line_no", "bigint"), ("order_ext", "text"), ("product_ext", "text"), ("quantity", "integer"),
-                     ("unit_price", "numeric"))
-    header_columns = (("line_no", "bigint"), ("order_ext", "text"), ("customer_ext", "text"),
-                      ("ordered_at", "timestamptz"), ("channel", "text"))
+    columns = ColumnSpec(
+        required=("order_id", "customer_id", "product_id", "quantity", "ordered_at"), optional=("unit_price", "channel")
+    )
+    stage_columns = (
+        ("line_no", "bigint"),
+        ("order_ext", "text"),
+        ("product_ext", "text"),
+        ("quantity", "integer"),
+        ("unit_price", "numeric"),
+    )
+    header_columns = (
+        ("line_no", "bigint"),
+        ("order_ext", "text"),
+        ("customer_ext", "text"),
+        ("ordered_at", "timestamptz"),
+        ("channel", "text"),
+    )
 
     def prepare(self) -> None:
         index = self.source.index
-        self.positions = (index["order_id"], index["customer_id"], index["product_id"], index["quantity"],
-                          index["ordered_at"], index.get("unit_price"), index.get("channel"))
+        self.positions = (
+            index["order_id"],
+            index["customer_id"],
+            index["product_id"],
+            index["quantity"],
+            index["ordered_at"],
+            index.get("unit_price"),
+            index.get("channel"),
+        )
         self.order_length = _max_length(Order, "external_id")
         self.customer_length = _max_length(Customer, "external_id")
         self.product_length = _max_length(Product, "external_id")
@@ -108,12 +126,24 @@ class OrdersImporter(KindImporter):
 
     def _report_bad_cells(self, line: int, cells: list[str]) -> None:
         at_order, at_customer, at_product, at_quantity, at_time, at_price, at_channel = self.positions
-        self.parsed(line, "order_id", lambda t: parse_identifier(t, max_length=self.order_length, what="order_id"),
-                    cells[at_order])
-        customer = self.parsed(line, "customer_id", lambda t: parse_identifier(
-            t, max_length=self.customer_length, what="customer_id"), cells[at_customer])
-        product = self.parsed(line, "product_id", lambda t: parse_identifier(
-            t, max_length=self.product_length, what="product_id"), cells[at_product])
+        self.parsed(
+            line,
+            "order_id",
+            lambda t: parse_identifier(t, max_length=self.order_length, what="order_id"),
+            cells[at_order],
+        )
+        customer = self.parsed(
+            line,
+            "customer_id",
+            lambda t: parse_identifier(t, max_length=self.customer_length, what="customer_id"),
+            cells[at_customer],
+        )
+        product = self.parsed(
+            line,
+            "product_id",
+            lambda t: parse_identifier(t, max_length=self.product_length, what="product_id"),
+            cells[at_product],
+        )
         self.parsed(line, "quantity", parse_quantity, cells[at_quantity])
         self.parsed(line, "ordered_at", self._time, cells[at_time])
         if at_price is not None and cells[at_price].strip():
@@ -124,25 +154,49 @@ class OrdersImporter(KindImporter):
 
     def _report_unknown(self, line: int, customer: Any, product: Any) -> None:
         if customer is not INVALID and customer not in self.customers:
-            self.fail(line, "customer_id", f"unknown customer {show(customer)}: not in this import's customers "
-                                           "file nor in the store")
+            self.fail(
+                line,
+                "customer_id",
+                f"unknown customer {show(customer)}: not in this import's customers file nor in the store",
+            )
         if product is not INVALID and product not in self.products:
-            self.fail(line, "product_id", f"unknown product {show(product)}: not in this import's products "
-                                          "file nor in the store")
+            self.fail(
+                line,
+                "product_id",
+                f"unknown product {show(product)}: not in this import's products file nor in the store",
+            )
 
-    def _report_disagreement(self, line: int, order: str, header: tuple[str, datetime, str, int], customer: str,
-                             ordered_at: datetime, channel: str) -> None:
+    def _report_disagreement(
+        self,
+        line: int,
+        order: str,
+        header: tuple[str, datetime, str, int],
+        customer: str,
+        ordered_at: datetime,
+        channel: str,
+    ) -> None:
         first_customer, first_time, first_channel, first_line = header
         if first_customer != customer:
-            self.fail(line, "customer_id", f"order {show(order)} has customer {show(customer)} here but "
-                                           f"{show(first_customer)} on line {first_line}")
+            self.fail(
+                line,
+                "customer_id",
+                f"order {show(order)} has customer {show(customer)} here but "
+                f"{show(first_customer)} on line {first_line}",
+            )
         if first_time != ordered_at:
-            self.fail(line, "ordered_at", f"order {show(order)} is dated {ordered_at.isoformat()} here but "
-                                          f"{first_time.isoformat()} on line {first_line} "
-                                          "(all lines of an order share one time)")
+            self.fail(
+                line,
+                "ordered_at",
+                f"order {show(order)} is dated {ordered_at.isoformat()} here but "
+                f"{first_time.isoformat()} on line {first_line} "
+                "(all lines of an order share one time)",
+            )
         if first_channel != channel:
-            self.fail(line, "channel", f"order {show(order)} has channel {show(channel)} here but "
-                                       f"{show(first_channel)} on line {first_line}")
+            self.fail(
+                line,
+                "channel",
+                f"order {show(order)} has channel {show(channel)} here but {show(first_channel)} on line {first_line}",
+            )
 
     def finish_validation(self) -> None:
         self.header_spool = Spool(self.header_columns)
@@ -164,11 +218,17 @@ class OrdersImporter(KindImporter):
         db.key_table("import_customer_keys", Customer, "SELECT customer_ext FROM import_order_headers")
         orders_created, orders_updated = db.upsert(
             target=Order,
-            assignments=[db.tenant(), Assign("external_id", "h.order_ext", update=False),
-                         Assign("customer_id", "c.id"), Assign("ordered_at", "h.ordered_at"),
-                         Assign("channel", "COALESCE(h.channel, '')", update=channel_given)],
+            assignments=[
+                db.tenant(),
+                Assign("external_id", "h.order_ext", update=False),
+                Assign("customer_id", "c.id"),
+                Assign("ordered_at", "h.ordered_at"),
+                Assign("channel", "COALESCE(h.channel, '')", update=channel_given),
+            ],
             source="import_order_headers h JOIN import_customer_keys c ON c.external_id = h.customer_ext",
-            conflict=("tenant_id", "external_id"), order_by="h.line_no", keys_into="import_order_keys",
+            conflict=("tenant_id", "external_id"),
+            order_by="h.line_no",
+            keys_into="import_order_keys",
         )
         # Orders created or updated are known from the upsert; look up only the unchanged ones.
         db.key_table("import_order_keys", Order, "SELECT order_ext FROM import_order_headers", complete=True)
@@ -194,14 +254,33 @@ class OrdersImporter(KindImporter):
         )
         if resolved_lines != self.spool.rows:
             # Validation saw every customer and product; one must have been deleted since.
-            raise ImportFailed([ImportIssue(self.source.name, 0, "", "a customer or product these orders refer to "
-                                            "was deleted while the import ran; run the import again")])
+            raise ImportFailed(
+                [
+                    ImportIssue(
+                        self.source.name,
+                        0,
+                        "",
+                        "a customer or product these orders refer to "
+                        "was deleted while the import ran; run the import again",
+                    )
+                ]
+            )
         if too_large:
-            rows = db.fetchall("SELECT first_line FROM import_order_lines_resolved WHERE quantity > %s "
-                               "ORDER BY first_line LIMIT 100", [MAX_LINE_QUANTITY])
-            raise ImportFailed([ImportIssue(self.source.name, row[0], "quantity",
-                                            "this product's lines in the order add up to more than "
-                                            f"{MAX_LINE_QUANTITY:,}") for row in rows])
+            rows = db.fetchall(
+                "SELECT first_line FROM import_order_lines_resolved WHERE quantity > %s ORDER BY first_line LIMIT 100",
+                [MAX_LINE_QUANTITY],
+            )
+            raise ImportFailed(
+                [
+                    ImportIssue(
+                        self.source.name,
+                        row[0],
+                        "quantity",
+                        f"this product's lines in the order add up to more than {MAX_LINE_QUANTITY:,}",
+                    )
+                    for row in rows
+                ]
+            )
         db.execute("ANALYZE import_order_lines_resolved")
         # Lines of the imported orders that the file no longer lists (before inserting, so a
         # first import finds none). Stored lines are read through the (tenant, order, product)
@@ -229,23 +308,30 @@ class OrdersImporter(KindImporter):
         for price_given in (True, False):
             batch_created, batch_updated = db.upsert(
                 target=OrderLine,
-                assignments=[db.tenant(),
-                             Assign("order_id", "r.order_id", update=False),
-                             Assign("product_id", "r.product_id", update=False),
-                             Assign("quantity", "r.quantity"),
-                             Assign("unit_price", "r.unit_price", update=price_given)],
+                assignments=[
+                    db.tenant(),
+                    Assign("order_id", "r.order_id", update=False),
+                    Assign("product_id", "r.product_id", update=False),
+                    Assign("quantity", "r.quantity"),
+                    Assign("unit_price", "r.unit_price", update=price_given),
+                ],
                 source="import_order_lines_resolved r WHERE r.price_given = %s",
-                conflict=("tenant_id", "order_id", "product_id"), source_params=[price_given],
+                conflict=("tenant_id", "order_id", "product_id"),
+                source_params=[price_given],
                 # In key order, so most index insertions append to the right-most pages.
                 order_by="r.order_id, r.product_id",
             )
             created += batch_created
             updated += batch_updated
         return KindCounts(
-            rows_read=self.rows_read, created=created, updated=updated, unchanged=lines - created - updated,
+            rows_read=self.rows_read,
+            created=created,
+            updated=updated,
+            unchanged=lines - created - updated,
             deleted=deleted,
-            details=self._details(orders_created, orders_updated, self.header_spool.rows,
-                                  merged=self.spool.rows - lines),
+            details=self._details(
+                orders_created, orders_updated, self.header_spool.rows, merged=self.spool.rows - lines
+            ),
         )
 
     @staticmethod
@@ -263,9 +349,17 @@ class OrdersImporter(KindImporter):
         update = ["customer_id", "ordered_at"] + (["channel"] if self.source.has("channel") else [])
         orders_created, orders_updated, _ = orm_upsert(
             Order,
-            ({"external_id": h["order_ext"], "customer_id": customers[h["customer_ext"]], "ordered_at": h["ordered_at"],
-              "channel": h["channel"]} for h in headers),
-            key=("external_id",), update=update,
+            (
+                {
+                    "external_id": h["order_ext"],
+                    "customer_id": customers[h["customer_ext"]],
+                    "ordered_at": h["ordered_at"],
+                    "channel": h["channel"],
+                }
+                for h in headers
+            ),
+            key=("external_id",),
+            update=update,
         )
         order_ids = id_map(Order, (h["order_ext"] for h in headers))
         merged: dict[tuple[str, str], list[Any]] = {}
@@ -278,22 +372,39 @@ class OrdersImporter(KindImporter):
         products = id_map(Product, {product for _, product in merged})
         too_large = [entry[3] for entry in merged.values() if entry[0] > MAX_LINE_QUANTITY]
         if too_large:
-            raise ImportFailed([ImportIssue(self.source.name, line, "quantity", "this product's lines in the order "
-                                            f"add up to more than {MAX_LINE_QUANTITY:,}") for line in too_large[:100]])
+            raise ImportFailed(
+                [
+                    ImportIssue(
+                        self.source.name,
+                        line,
+                        "quantity",
+                        f"this product's lines in the order add up to more than {MAX_LINE_QUANTITY:,}",
+                    )
+                    for line in too_large[:100]
+                ]
+            )
         wanted: dict[int, set[int]] = defaultdict(set)
         rows: dict[bool, list[dict[str, Any]]] = {True: [], False: []}
         for (order, product), (quantity, parts, price_given, _line) in merged.items():
             total = sum(q * (price if price is not None else prices[product]) for q, price in parts)
             unit_price = (Decimal(total) / quantity).quantize(CENT, rounding=ROUND_HALF_UP)
-            row = {"order_id": order_ids[order], "product_id": products[product], "quantity": quantity,
-                   "unit_price": unit_price}
+            row = {
+                "order_id": order_ids[order],
+                "product_id": products[product],
+                "quantity": quantity,
+                "unit_price": unit_price,
+            }
             wanted[row["order_id"]].add(row["product_id"])
             rows[price_given].append(row)
         deleted = 0
         for batch in batched(list(wanted)):
-            stale = [pk for pk, order_id, product_id in
-                     OrderLine.objects.filter(order_id__in=batch).values_list("pk", "order_id", "product_id")
-                     if product_id not in wanted[order_id]]
+            stale = [
+                pk
+                for pk, order_id, product_id in OrderLine.objects.filter(order_id__in=batch).values_list(
+                    "pk", "order_id", "product_id"
+                )
+                if product_id not in wanted[order_id]
+            ]
             if stale:
                 deleted += OrderLine.objects.filter(pk__in=stale).delete()[0]
         created = updated = unchanged = 0
@@ -301,7 +412,11 @@ class OrdersImporter(KindImporter):
             update_fields = ["quantity", "unit_price"] if price_given else ["quantity"]
             c, u, n = orm_upsert(OrderLine, group, key=("order_id", "product_id"), update=update_fields)
             created, updated, unchanged = created + c, updated + u, unchanged + n
-        return KindCounts(rows_read=self.rows_read, created=created, updated=updated, unchanged=unchanged,
-                          deleted=deleted,
-                          details=self._details(orders_created, orders_updated, len(headers),
-                                                merged=self.spool.rows - len(merged)))
+        return KindCounts(
+            rows_read=self.rows_read,
+            created=created,
+            updated=updated,
+            unchanged=unchanged,
+            deleted=deleted,
+            details=self._details(orders_created, orders_updated, len(headers), merged=self.spool.rows - len(merged)),
+        )

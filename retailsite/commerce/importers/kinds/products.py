@@ -40,8 +40,10 @@ def parse_category_path(value: str) -> list[str]:
             raise FieldError(f"category name {show(name)} is longer than {limit} characters")
     path_limit = _max_length(Category, "path")
     if len(category_path(names)) > path_limit:
-        raise FieldError(f"category path {show(text)} is longer than {path_limit} characters once written "
-                         f"as {show(category_path(names))}")
+        raise FieldError(
+            f"category path {show(text)} is longer than {path_limit} characters once written "
+            f"as {show(category_path(names))}"
+        )
     return names
 
 
@@ -82,14 +84,28 @@ class ProductsImporter(KindImporter):
         optional=("description", "category", "brand", "tags", "price", "cost", "active"),
     )
     stage_columns = (
-        ("line_no", "bigint"), ("external_id", "text"), ("name", "text"), ("description", "text"),
-        ("category_path", "text"), ("brand", "text"), ("tags", "jsonb"), ("price", "numeric"),
-        ("cost", "numeric"), ("active", "boolean"),
+        ("line_no", "bigint"),
+        ("external_id", "text"),
+        ("name", "text"),
+        ("description", "text"),
+        ("category_path", "text"),
+        ("brand", "text"),
+        ("tags", "jsonb"),
+        ("price", "numeric"),
+        ("cost", "numeric"),
+        ("active", "boolean"),
     )
     category_columns = (("path", "text"), ("name", "text"), ("parent_path", "text"), ("depth", "integer"))
     # Model field each optional column fills (category -> the resolved category_id).
-    targets = {"description": "description", "category": "category_id", "brand": "brand", "tags": "tags",
-               "price": "price", "cost": "cost", "active": "active"}
+    targets = {
+        "description": "description",
+        "category": "category_id",
+        "brand": "brand",
+        "tags": "tags",
+        "price": "price",
+        "cost": "cost",
+        "active": "active",
+    }
 
     def prepare(self) -> None:
         self.first_line: dict[str, int] = {}
@@ -129,11 +145,21 @@ class ProductsImporter(KindImporter):
             for depth in range(1, len(names) + 1):
                 level = category_path(names[:depth])
                 if level not in self.categories:
-                    parent = category_path(names[:depth - 1]) if depth > 1 else None
+                    parent = category_path(names[: depth - 1]) if depth > 1 else None
                     self.categories[level] = (names[depth - 1], parent, depth)
         tags = None if values["tags"] is None else json.dumps(values["tags"], ensure_ascii=False)
-        return [line, external_id, values["name"], values["description"], path, values["brand"], tags,
-                values["price"], values["cost"], values["active"]]
+        return [
+            line,
+            external_id,
+            values["name"],
+            values["description"],
+            path,
+            values["brand"],
+            tags,
+            values["price"],
+            values["cost"],
+            values["active"],
+        ]
 
     def finish_validation(self) -> None:
         self.run.publish_ids("product", self.first_line)
@@ -152,21 +178,36 @@ class ProductsImporter(KindImporter):
     def write_postgresql(self, db: PgSession) -> KindCounts:
         categories_created = self._write_categories_postgresql(db)
         db.stage("import_products", self.spool, phase="writing products")
-        expressions = {"description": "COALESCE(s.description, '')", "category": "c.id",
-                       "brand": "COALESCE(s.brand, '')", "tags": "s.tags", "price": "s.price", "cost": "s.cost",
-                       "active": "s.active"}
+        expressions = {
+            "description": "COALESCE(s.description, '')",
+            "category": "c.id",
+            "brand": "COALESCE(s.brand, '')",
+            "tags": "s.tags",
+            "price": "s.price",
+            "cost": "s.cost",
+            "active": "s.active",
+        }
         # Columns not in the file: new rows get the model default, existing rows keep their value.
-        assignments = [db.tenant(), Assign("external_id", "s.external_id", update=False), Assign("name", "s.name"),
-                       *(Assign(self.targets[column], expressions[column]) for column in self._present())]
+        assignments = [
+            db.tenant(),
+            Assign("external_id", "s.external_id", update=False),
+            Assign("name", "s.name"),
+            *(Assign(self.targets[column], expressions[column]) for column in self._present()),
+        ]
         db.key_table("import_category_keys", Category, "SELECT category_path FROM import_products", key="path")
         created, updated = db.upsert(
-            target=Product, assignments=assignments,
+            target=Product,
+            assignments=assignments,
             source="import_products s LEFT JOIN import_category_keys c ON c.path = s.category_path",
             conflict=("tenant_id", "external_id"),
         )
-        return KindCounts(rows_read=self.rows_read, created=created, updated=updated,
-                          unchanged=self.spool.rows - created - updated,
-                          details={"categories_created": categories_created} if categories_created else {})
+        return KindCounts(
+            rows_read=self.rows_read,
+            created=created,
+            updated=updated,
+            unchanged=self.spool.rows - created - updated,
+            details={"categories_created": categories_created} if categories_created else {},
+        )
 
     def _write_categories_postgresql(self, db: PgSession) -> int:
         if not self.categories:
@@ -178,12 +219,19 @@ class ProductsImporter(KindImporter):
             # Level by level, so each parent exists before its children look it up.
             level_created, _ = db.upsert(
                 target=Category,
-                assignments=[db.tenant(), Assign("name", "s.name", update=False),
-                             Assign("path", "s.path", update=False), Assign("parent_id", "p.id", update=False)],
+                assignments=[
+                    db.tenant(),
+                    Assign("name", "s.name", update=False),
+                    Assign("path", "s.path", update=False),
+                    Assign("parent_id", "p.id", update=False),
+                ],
                 # The parent was written by the previous level: look it up through the unique index.
-                source=(f"import_categories s LEFT JOIN LATERAL (SELECT id FROM {table(Category)} x "
-                        "WHERE x.tenant_id = %s AND x.path = s.parent_path LIMIT 1) p ON true WHERE s.depth = %s"),
-                conflict=("tenant_id", "path"), source_params=[db.tenant_id, depth],
+                source=(
+                    f"import_categories s LEFT JOIN LATERAL (SELECT id FROM {table(Category)} x "
+                    "WHERE x.tenant_id = %s AND x.path = s.parent_path LIMIT 1) p ON true WHERE s.depth = %s"
+                ),
+                conflict=("tenant_id", "path"),
+                source_params=[db.tenant_id, depth],
             )
             created += level_created
         return created
@@ -211,8 +259,13 @@ class ProductsImporter(KindImporter):
                     row[column] = staged[column]
             rows.append(row)
         created, updated, unchanged = orm_upsert(Product, rows, key=("external_id",), update=update)
-        return KindCounts(rows_read=self.rows_read, created=created, updated=updated, unchanged=unchanged,
-                          details={"categories_created": categories_created} if categories_created else {})
+        return KindCounts(
+            rows_read=self.rows_read,
+            created=created,
+            updated=updated,
+            unchanged=unchanged,
+            details={"categories_created": categories_created} if categories_created else {},
+        )
 
 
 def product_prices(external_ids: set[str]) -> dict[str, Any]:

@@ -32,8 +32,11 @@ class SocialImporter(KindImporter):
         for column in ("customer_id", "follows_id"):
             value = self.parsed(line, column, self._id_parser(column), cells[self.source.index[column]])
             if value is not INVALID and value not in self.customers:
-                self.fail(line, column, f"unknown customer {show(value)}: not in this import's customers file "
-                                        "nor in the store")
+                self.fail(
+                    line,
+                    column,
+                    f"unknown customer {show(value)}: not in this import's customers file nor in the store",
+                )
             ids.append(value)
         follower, followee = ids
         if follower is not INVALID and follower == followee:
@@ -47,15 +50,23 @@ class SocialImporter(KindImporter):
 
     def write_postgresql(self, db: PgSession) -> KindCounts:
         db.stage("import_social", self.spool, phase="writing social")
-        db.key_table("import_customer_keys", Customer,
-                     "SELECT follower_ext FROM import_social UNION SELECT followee_ext FROM import_social")
+        db.key_table(
+            "import_customer_keys",
+            Customer,
+            "SELECT follower_ext FROM import_social UNION SELECT followee_ext FROM import_social",
+        )
         created, _ = db.upsert(
             target=Follow,
-            assignments=[db.tenant(), Assign("follower_id", "a.id", update=False),
-                         Assign("followee_id", "b.id", update=False)],
-            source=("(SELECT DISTINCT follower_ext, followee_ext FROM import_social) s "
-                    "JOIN import_customer_keys a ON a.external_id = s.follower_ext "
-                    "JOIN import_customer_keys b ON b.external_id = s.followee_ext"),
+            assignments=[
+                db.tenant(),
+                Assign("follower_id", "a.id", update=False),
+                Assign("followee_id", "b.id", update=False),
+            ],
+            source=(
+                "(SELECT DISTINCT follower_ext, followee_ext FROM import_social) s "
+                "JOIN import_customer_keys a ON a.external_id = s.follower_ext "
+                "JOIN import_customer_keys b ON b.external_id = s.followee_ext"
+            ),
             conflict=("tenant_id", "follower_id", "followee_id"),
         )
         return KindCounts(rows_read=self.rows_read, created=created, unchanged=self.spool.rows - created)
@@ -63,7 +74,9 @@ class SocialImporter(KindImporter):
     def write_generic(self) -> KindCounts:
         staged = list(self.spool.decoded_rows())
         customers = id_map(Customer, {row["follower_ext"] for row in staged} | {row["followee_ext"] for row in staged})
-        rows = ({"follower_id": customers[row["follower_ext"]], "followee_id": customers[row["followee_ext"]]}
-                for row in staged)
+        rows = (
+            {"follower_id": customers[row["follower_ext"]], "followee_id": customers[row["followee_ext"]]}
+            for row in staged
+        )
         created, _, unchanged = orm_upsert(Follow, rows, key=("follower_id", "followee_id"), update=())
         return KindCounts(rows_read=self.rows_read, created=created, unchanged=unchanged)

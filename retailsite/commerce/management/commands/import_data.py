@@ -36,8 +36,9 @@ class ProgressDisplay:
         if self.interactive:
             bar = self.bars.get(phase)
             if bar is None:
-                bar = self.bars[phase] = tqdm(total=total, desc=phase, unit=" rows", file=self.stream,
-                                              unit_scale=True, leave=True)
+                bar = self.bars[phase] = tqdm(
+                    total=total, desc=phase, unit=" rows", file=self.stream, unit_scale=True, leave=True
+                )
             if total is not None and bar.total is not None and done > bar.total:
                 bar.total = done
             bar.update(done - bar.n)
@@ -69,8 +70,10 @@ class Command(BaseCommand):
         tenant = Tenant.objects.filter(slug=slug).first()
         if tenant is None:
             known = ", ".join(Tenant.objects.values_list("slug", flat=True)) or "none yet"
-            raise CommandError(f"No tenant {slug!r}; nothing was imported. Known tenants: {known}. "
-                               f"Create it first: manage.py tenant create {slug} --name NAME")
+            raise CommandError(
+                f"No tenant {slug!r}; nothing was imported. Known tenants: {known}. "
+                f"Create it first: manage.py tenant create {slug} --name NAME"
+            )
         files = {kind.name: options[kind.name] for kind in registered_kinds() if options.get(kind.name)}
         if not files:
             flags = " ".join(f"--{kind.name} FILE" for kind in registered_kinds())
@@ -84,8 +87,10 @@ class Command(BaseCommand):
             if display is not None:
                 display.close()
             self.stderr.write(failure.describe())
-            raise CommandError(f"Import into {slug!r} failed: {failure.total_errors} error(s) on "
-                               f"{failure.bad_lines} line(s); nothing was imported.") from None
+            raise CommandError(
+                f"Import into {slug!r} failed: {failure.total_errors} error(s) on "
+                f"{failure.bad_lines} line(s); nothing was imported."
+            ) from None
         if display is not None:
             display.close()
         elapsed = time.perf_counter() - started

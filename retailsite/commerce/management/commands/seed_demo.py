@@ -57,12 +57,18 @@ class Command(BaseCommand):
         parser.add_argument("--products", type=_positive, default=DEFAULT_PRODUCTS)
         parser.add_argument("--days", type=_positive, default=DEFAULT_DAYS, help="days of history")
         parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
-        parser.add_argument("--end-date", type=date.fromisoformat, default=None, metavar="YYYY-MM-DD",
-                            help="last day of history (default: the last order day already loaded for this "
-                                 "tenant, else yesterday)")
-        parser.add_argument("--with-staff", action="store_true",
-                            help=f"create staff logins {', '.join(name for name, _ in DEMO_STAFF)} "
-                                 f"(password {DEMO_PASSWORD})")
+        parser.add_argument(
+            "--end-date",
+            type=date.fromisoformat,
+            default=None,
+            metavar="YYYY-MM-DD",
+            help="last day of history (default: the last order day already loaded for this tenant, else yesterday)",
+        )
+        parser.add_argument(
+            "--with-staff",
+            action="store_true",
+            help=f"create staff logins {', '.join(name for name, _ in DEMO_STAFF)} (password {DEMO_PASSWORD})",
+        )
         parser.add_argument("--no-progress", action="store_true", help="do not show progress")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -73,13 +79,21 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Generating {options['customers']:,} customers, {options['products']:,} products and "
             f"{options['days']} days of history ending {end_date.isoformat()}"
-            f"{' (the end of the data already loaded)' if reused else ''}, seed {options['seed']} ...")
+            f"{' (the end of the data already loaded)' if reused else ''}, seed {options['seed']} ..."
+        )
         started = time.perf_counter()
-        store = generate_store(customers=options["customers"], products=options["products"], days=options["days"],
-                               seed=options["seed"], end_date=end_date)
+        store = generate_store(
+            customers=options["customers"],
+            products=options["products"],
+            days=options["days"],
+            seed=options["seed"],
+            end_date=end_date,
+        )
         generated = store.summary()
-        self.stdout.write(f"  generated in {time.perf_counter() - started:.1f} s: "
-                          + ", ".join(f"{value:,} {name.replace('_', ' ')}" for name, value in generated.items()))
+        self.stdout.write(
+            f"  generated in {time.perf_counter() - started:.1f} s: "
+            + ", ".join(f"{value:,} {name.replace('_', ' ')}" for name, value in generated.items())
+        )
 
         show_progress = not options["no_progress"] and options["verbosity"] > 0
         display = ProgressDisplay(sys.stderr, interactive=sys.stderr.isatty()) if show_progress else None
@@ -88,8 +102,9 @@ class Command(BaseCommand):
             paths = write_csvs(store, directory)
             self.stdout.write(f"Importing into {tenant.slug!r} through import_store_data ...")
             try:
-                report = import_store_data(tenant=tenant, files={kind: paths[kind] for kind in IMPORTED_KINDS},
-                                           progress=display)
+                report = import_store_data(
+                    tenant=tenant, files={kind: paths[kind] for kind in IMPORTED_KINDS}, progress=display
+                )
             except ImportFailed as failure:
                 self.stderr.write(failure.describe())
                 raise CommandError(f"The demo store could not be imported: {failure.summary()}") from None
@@ -147,6 +162,10 @@ class Command(BaseCommand):
                 "events": Event.objects.count(),
                 "follows": Follow.objects.count(),
             }
-        self.stdout.write(self.style.SUCCESS(
-            f"Demo store {tenant.slug!r} ({tenant.name}) now holds "
-            + ", ".join(f"{value:,} {name}" for name, value in counts.items()) + "."))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo store {tenant.slug!r} ({tenant.name}) now holds "
+                + ", ".join(f"{value:,} {name}" for name, value in counts.items())
+                + "."
+            )
+        )

@@ -25,8 +25,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True, parser_class=type(parser))
-        export = sub.add_parser("export", help="write the customer's data (zip: JSON and CSVs) to a file",
-                                called_from_command_line=True)
+        export = sub.add_parser(
+            "export", help="write the customer's data (zip: JSON and CSVs) to a file", called_from_command_line=True
+        )
         erase = sub.add_parser("erase", help="erase the customer's personal data", called_from_command_line=True)
         for command in (export, erase):
             command.add_argument("--tenant", required=True, metavar="SLUG")
@@ -49,12 +50,16 @@ class Command(BaseCommand):
                 self.stdout.write(self.style.SUCCESS(f"Wrote {output} ({output.stat().st_size} bytes)."))
                 return
             if not options["yes"] and options.get("interactive", True):
-                answer = input(f"Erase customer {customer.external_id} of {tenant.slug}? This cannot be undone. "
-                               "Type 'yes': ")
+                answer = input(
+                    f"Erase customer {customer.external_id} of {tenant.slug}? This cannot be undone. Type 'yes': "
+                )
                 if answer.strip().lower() != "yes":
                     raise CommandError("Not erased.")
             record = customer_erasure_perform(customer=customer)
         removed = ", ".join(f"{label}: {count}" for label, count in record.removed.items()) or "nothing else"
-        self.stdout.write(self.style.SUCCESS(
-            f"Erased; the record is now {record.pseudonym}. Removed: {removed}. "
-            f"Retrain queued: {'yes' if record.retrain_queued else 'no (no recommendations step installed)'}."))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Erased; the record is now {record.pseudonym}. Removed: {removed}. "
+                f"Retrain queued: {'yes' if record.retrain_queued else 'no (no recommendations step installed)'}."
+            )
+        )

@@ -10,8 +10,10 @@ from retailsite.privacy.services import encryption_keys_rotate
 
 
 class Command(BaseCommand):
-    help = ("Re-encrypt every customer's personal fields with the first key of FIELD_ENCRYPTION_KEYS. "
-            "Put the new key first, keep the old ones after it, run this, then remove the old keys.")
+    help = (
+        "Re-encrypt every customer's personal fields with the first key of FIELD_ENCRYPTION_KEYS. "
+        "Put the new key first, keep the old ones after it, run this, then remove the old keys."
+    )
 
     def handle(self, *args: Any, **options: Any) -> None:
         total = encryption_keys_rotate(progress=lambda slug, n: self.stdout.write(f"{slug}: {n} customers"))

@@ -12,8 +12,10 @@ from retailsite.tenancy.models import Tenant
 
 
 class Command(BaseCommand):
-    help = ("Recompute the hash chain of the audit log, store by store. Exits non-zero at the first broken link "
-            "(a changed, removed or reordered entry) and says which entry and what did not match.")
+    help = (
+        "Recompute the hash chain of the audit log, store by store. Exits non-zero at the first broken link "
+        "(a changed, removed or reordered entry) and says which entry and what did not match."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--tenant", metavar="SLUG", help="verify one store only")

@@ -12,8 +12,10 @@ from retailsite.tenancy.rls import inspect_isolation
 
 
 class Command(BaseCommand):
-    help = ("List every table with a tenant_id column; fail unless RLS is enabled and forced on each "
-            "and the application role cannot bypass it.")
+    help = (
+        "List every table with a tenant_id column; fail unless RLS is enabled and forced on each "
+        "and the application role cannot bypass it."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--app-role", default=settings.DB_APP_ROLE)
@@ -27,11 +29,14 @@ class Command(BaseCommand):
         problems = []
         self.stdout.write(f"{'table':40} {'enabled':8} {'forced':7} {'policy':7} owner")
         for table in tables:
-            self.stdout.write(f"{table.table:40} {table.rls_enabled!s:8} {table.rls_forced!s:7} "
-                              f"{table.has_policy!s:7} {table.owner}")
+            self.stdout.write(
+                f"{table.table:40} {table.rls_enabled!s:8} {table.rls_forced!s:7} {table.has_policy!s:7} {table.owner}"
+            )
             if not table.ok:
-                problems.append(f"{table.table}: RLS enabled={table.rls_enabled} forced={table.rls_forced} "
-                                f"policy={table.has_policy}")
+                problems.append(
+                    f"{table.table}: RLS enabled={table.rls_enabled} forced={table.rls_forced} "
+                    f"policy={table.has_policy}"
+                )
         if not role.exists:
             problems.append(f"application role {role.role!r} does not exist (run manage.py create_db_roles)")
         else:
@@ -43,5 +48,8 @@ class Command(BaseCommand):
                 problems.append(f"application role {role.role!r} owns tables: {', '.join(role.owns_tables)}")
         if problems:
             raise CommandError("Tenant isolation check failed:\n  " + "\n  ".join(problems))
-        self.stdout.write(self.style.SUCCESS(
-            f"{len(tables)} tenant tables isolated; role {role.role!r} cannot bypass row-level security."))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"{len(tables)} tenant tables isolated; role {role.role!r} cannot bypass row-level security."
+            )
+        )

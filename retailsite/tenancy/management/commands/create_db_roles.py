@@ -28,9 +28,14 @@ class Command(BaseCommand):
         if connection.vendor != "postgresql":
             raise CommandError("create_db_roles needs PostgreSQL (DATABASE_URL=postgres://...).")
         database = options["database"] or connection.settings_dict["NAME"]
-        for line in create_roles(owner_role=options["owner_role"], app_role=options["app_role"],
-                                 owner_password=options["owner_password"], app_password=options["app_password"],
-                                 database=database):
+        for line in create_roles(
+            owner_role=options["owner_role"],
+            app_role=options["app_role"],
+            owner_password=options["owner_password"],
+            app_password=options["app_password"],
+            database=database,
+        ):
             self.stdout.write(line)
-        self.stdout.write(self.style.SUCCESS(
-            f"Next: run migrations as {options['owner_role']}, serve as {options['app_role']}."))
+        self.stdout.write(
+            self.style.SUCCESS(f"Next: run migrations as {options['owner_role']}, serve as {options['app_role']}.")
+        )

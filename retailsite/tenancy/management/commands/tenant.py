@@ -21,8 +21,9 @@ class Command(BaseCommand):
         create.add_argument("--name", required=True)
         create.add_argument("--currency", default="USD")
         create.add_argument("--timezone", default="UTC")
-        update = sub.add_parser("set", help="set KEY=VALUE settings (name, currency, timezone too)",
-                                called_from_command_line=True)
+        update = sub.add_parser(
+            "set", help="set KEY=VALUE settings (name, currency, timezone too)", called_from_command_line=True
+        )
         update.add_argument("slug")
         update.add_argument("assignments", nargs="+", metavar="KEY=VALUE")
         show = sub.add_parser("show", help="show a tenant and every setting", called_from_command_line=True)
@@ -38,8 +39,9 @@ class Command(BaseCommand):
         slug = options["slug"]
         try:
             if action == "create":
-                tenant = tenant_create(slug=slug, name=options["name"], currency=options["currency"],
-                                       timezone=options["timezone"])
+                tenant = tenant_create(
+                    slug=slug, name=options["name"], currency=options["currency"], timezone=options["timezone"]
+                )
                 self.stdout.write(self.style.SUCCESS(f"Created tenant {tenant.slug} ({tenant.name})."))
                 return
             tenant = self._get(slug)
@@ -66,13 +68,17 @@ class Command(BaseCommand):
         tenant = Tenant.objects.filter(slug=slug).first()
         if tenant is None:
             known = ", ".join(Tenant.objects.values_list("slug", flat=True)) or "none yet"
-            raise CommandError(f"No tenant {slug!r}. Known tenants: {known}. "
-                               f"Create one with: manage.py tenant create {slug} --name NAME")
+            raise CommandError(
+                f"No tenant {slug!r}. Known tenants: {known}. "
+                f"Create one with: manage.py tenant create {slug} --name NAME"
+            )
         return tenant
 
     def _show(self, tenant: Tenant) -> None:
-        self.stdout.write(f"slug      {tenant.slug}\nname      {tenant.name}\n"
-                          f"currency  {tenant.currency}\ntimezone  {tenant.timezone}\nactive    {tenant.is_active}")
+        self.stdout.write(
+            f"slug      {tenant.slug}\nname      {tenant.name}\n"
+            f"currency  {tenant.currency}\ntimezone  {tenant.timezone}\nactive    {tenant.is_active}"
+        )
         group = None
         for key, setting in sorted(registered_settings().items(), key=lambda kv: (kv[1].group, kv[0])):
             if setting.group != group:
