@@ -7,16 +7,15 @@ PIP := $(VENV)/bin/pip
 CHECKSUM := $(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 STAMP := $(VENV)/.installed-dev-$(CHECKSUM)
 STAMP_RUNTIME := $(VENV)/.installed-runtime-$(CHECKSUM)
-PG_URL ?= postgres://postgres@127.0.0.1:5432/retailsite
 REDIS_DEFAULT ?= redis://127.0.0.1:6379/15
 DEMO_PORT ?= 8000
 
 .PHONY: help venv demo test lint check serve bench-import bench-recommendations bench-forecasting \
-        bench-inventory bench-forecasting-pipeline bench-serving test-faults clean
+        bench-inventory bench-forecasting-pipeline bench-serving test-faults test-demo clean
 
 help:
-	@echo "make demo   - install, seed a demo store on SQLite, train, serve on http://127.0.0.1:$(DEMO_PORT)"
-	@echo "make test   - run the whole suite against PostgreSQL (DATABASE_URL) and Redis (REDIS_URL)"
+	@echo "make demo   - install, seed a fresh demo store on the embedded PostgreSQL, train, serve on http://127.0.0.1:$(DEMO_PORT)"
+	@echo "make test   - the whole suite against PostgreSQL (DATABASE_URL, else the embedded one) and Redis (REDIS_URL)"
 	@echo "make lint   - ruff"
 	@echo "make bench-import | bench-recommendations | bench-forecasting | bench-inventory"
 
@@ -36,36 +35,34 @@ $(STAMP_RUNTIME): pyproject.toml
 
 venv: $(STAMP)
 
-DEMO_ENV := env -u DATABASE_URL -u REDIS_URL -u DJANGO_SETTINGS_MODULE
+DEMO_ENV := env -u DATABASE_URL -u REDIS_URL -u CELERY_BROKER_URL -u DJANGO_SETTINGS_MODULE DEMO_PORT=$(DEMO_PORT)
 
+# retailsite/tools/demo.py: port check, embedded PostgreSQL (var/postgres), roles, migrate as the owner, seed,
+# train and serve as the application role; Ctrl-C stops the server, the background training and the database.
 demo: $(STAMP_RUNTIME)
-	@rm -f var/demo.sqlite3
-	$(DEMO_ENV) $(PY) manage.py migrate --verbosity 0
-	$(DEMO_ENV) $(PY) manage.py seed_demo --tenant demo --with-staff
-	$(DEMO_ENV) $(PY) manage.py train --tenant demo --only recommendations
-	$(DEMO_ENV) $(PY) manage.py collectstatic --noinput --verbosity 0
-	@echo "Forecasts and the reorder plan train in the background (log: var/train.log)."
-	@($(DEMO_ENV) $(PY) manage.py train --tenant demo --only forecasts && \
-	  $(DEMO_ENV) $(PY) manage.py train --tenant demo --only inventory) > var/train.log 2>&1 &
-	@echo ""
-	@echo "  Demo store:   http://127.0.0.1:$(DEMO_PORT)/s/demo/"
-	@echo "  Staff admin:  http://127.0.0.1:$(DEMO_PORT)/admin/   (owner: demo-owner / demo-password-123,"
-	@echo "                                                   analyst: demo-analyst / demo-password-123)"
-	@echo ""
-	$(DEMO_ENV) $(PY) manage.py runserver 127.0.0.1:$(DEMO_PORT) --noreload
+	@$(DEMO_ENV) $(PY) -m retailsite.tools.demo
 
-# The suite runs against the real PostgreSQL (and Redis where a test needs it).
+# The suite runs against the real PostgreSQL at DATABASE_URL, or without it against the embedded one (started
+# for the run, stopped after), and Redis at REDIS_URL.
 test: venv
-	@DATABASE_URL=$${DATABASE_URL:-$(PG_URL)} $(PY) -m retailsite.tools.wait_for_services
-	DATABASE_URL=$${DATABASE_URL:-$(PG_URL)} REDIS_URL=$${REDIS_URL:-$(REDIS_DEFAULT)} \
-		$(VENV)/bin/pytest $(PYTEST_ARGS)
+	@if [ -n "$${DATABASE_URL:-}" ]; then \
+		$(PY) -m retailsite.tools.wait_for_services && \
+		REDIS_URL=$${REDIS_URL:-$(REDIS_DEFAULT)} $(VENV)/bin/pytest $(PYTEST_ARGS); \
+	else \
+		REDIS_URL=$${REDIS_URL:-$(REDIS_DEFAULT)} $(PY) retailsite/tools/embedded_db.py run -- \
+			$(VENV)/bin/pytest $(PYTEST_ARGS); \
+	fi
+
+# The demo in a headless browser (sign-up to erasure), set up exactly as `make demo` does, with a small store.
+test-demo: venv
+	$(PY) -m pytest tests/demo -p no:cacheprovider $(PYTEST_ARGS)
 
 lint: venv
 	$(VENV)/bin/ruff check .
 
 check: venv
-	DATABASE_URL=$${DATABASE_URL:-$(PG_URL)} $(PY) manage.py check
-	DATABASE_URL=$${DATABASE_URL:-$(PG_URL)} $(PY) manage.py makemigrations --check --dry-run
+	./manage check
+	./manage makemigrations --check --dry-run
 
 serve: venv
 	$(PY) -m retailsite.tools.serve

@@ -2,7 +2,7 @@
 and store them as a new versioned run.
 
 The history is aggregated in PostgreSQL (units and revenue per product and period, periods in the store's time
-zone, weeks starting on Monday; other databases, e.g. the demo's SQLite, aggregate in pandas) and ends with the
+zone, weeks starting on Monday) and ends with the
 last complete period (see ``periods.last_complete_period``: today's period is never history). Every active product is
 forecast — products with little or no history through the engine's category path (their category's demand times
 their share of it) — and so is every category (a category's demand includes its sub-categories) and the store
@@ -46,7 +46,6 @@ from forecasting.engine.demand import (
     summarize_backtests,
 )
 from forecasting.engine.demand_metrics import BacktestMetrics
-from retailsite.commerce.models import OrderLine
 from retailsite.tenancy.models import Tenant
 from retailsite.tenancy.training import Progress, silent_progress
 
@@ -180,37 +179,6 @@ def _sales_from_postgresql(tenant: Tenant, freq: str, before: dt.datetime) -> _S
     )
 
 
-def sales_from_order_lines(tenant: Tenant, freq: str, before: dt.datetime) -> _Sales:
-    """The same aggregation in Python, from the raw order lines (databases without date_trunc, e.g. the demo's
-    SQLite)."""
-    import pandas as pd
-
-    lines = list(
-        OrderLine.objects.filter(order__ordered_at__lt=before)
-        .values_list("product_id", "order__ordered_at", "quantity", "unit_price")
-        .iterator(chunk_size=FETCH_ROWS)
-    )
-    if not lines:
-        return _Sales(np.empty(0, np.int64), np.empty(0, "datetime64[D]"), np.empty(0), np.empty(0))
-    frame = pd.DataFrame(lines, columns=["product_id", "ordered_at", "quantity", "unit_price"])
-    local = pd.to_datetime(frame["ordered_at"], utc=True).dt.tz_convert(tenant.timezone).dt.tz_localize(None)
-    day = local.dt.normalize()
-    if freq == "W":
-        day = day - pd.to_timedelta(day.dt.weekday, unit="D")
-    elif freq == "M":
-        day = day.dt.to_period("M").dt.start_time
-    frame["period"] = day.to_numpy().astype("datetime64[D]")
-    frame["units"] = frame["quantity"].astype(float)
-    frame["revenue"] = frame["units"] * frame["unit_price"].astype(float)
-    grouped = frame.groupby(["product_id", "period"], sort=False)[["units", "revenue"]].sum().reset_index()
-    return _Sales(
-        product_ids=grouped["product_id"].to_numpy(dtype=np.int64),
-        period_days=grouped["period"].to_numpy().astype("datetime64[D]"),
-        units=grouped["units"].to_numpy(dtype=float),
-        revenue=grouped["revenue"].to_numpy(dtype=float),
-    )
-
-
 def _category_membership(
     category_rows: list[tuple[int, int]], product_category: npt.NDArray[np.int64]
 ) -> tuple[npt.NDArray[np.int64], sp.csr_matrix]:
@@ -253,17 +221,12 @@ def load_demand_history(tenant: Tenant, *, today: dt.date | None = None) -> Dema
         last_order = _fetchall("SELECT max(ordered_at) FROM commerce_order WHERE tenant_id = %s", [tenant.id])[0][0]
         if last_order is None:
             raise NotEnoughHistory("no orders yet")
-        if isinstance(last_order, str):  # SQLite returns text from a raw query
-            last_order = dt.datetime.fromisoformat(last_order)
         if timezone.is_naive(last_order):
             last_order = timezone.make_aware(last_order, dt.UTC)
         data_end = last_order.astimezone(zoneinfo.ZoneInfo(tenant.timezone)).date()
         last_period = last_complete_period(data_end, today, freq)
         before = _period_boundary(shift_period(last_period, freq, 1), tenant)
-        if connection.vendor == "postgresql":
-            sales = _sales_from_postgresql(tenant, freq, before)
-        else:
-            sales = sales_from_order_lines(tenant, freq, before)
+        sales = _sales_from_postgresql(tenant, freq, before)
     if not len(sales.units):
         raise NotEnoughHistory("no complete period of orders yet")
 

@@ -30,7 +30,7 @@ from retailsite.commerce.importers.fields import (
     parse_whole_number,
     show,
 )
-from retailsite.commerce.importers.generic import id_map
+from retailsite.commerce.importers.ids import id_map
 from retailsite.commerce.models import Product
 
 from .models import Supplier
@@ -166,9 +166,6 @@ class StockImporter(KindImporter):
     def write_postgresql(self, db: Any) -> KindCounts:
         # A store has at most one stock row per product (thousands, not millions): the ORM path is fast enough and
         # keeps one write path for the importer and the API (inventory.services.stock_items_write).
-        return self.write_generic()
-
-    def write_generic(self) -> KindCounts:
         from .services import stock_items_write
 
         staged = list(self.spool.decoded_rows())

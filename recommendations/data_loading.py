@@ -56,10 +56,8 @@ def _fetch(sql: str, params: list) -> list[tuple]:
 
 
 def _epoch(column: str) -> str:
-    """Unix seconds of a timestamp column, in this database's dialect (SQLite only serves the demo)."""
-    if connection.vendor == "postgresql":
-        return f"extract(epoch FROM {column})::float8"
-    return f"CAST(strftime('%%s', {column}) AS REAL)"
+    """Unix seconds of a timestamp column."""
+    return f"extract(epoch FROM {column})::float8"
 
 
 # PostgreSQL's binary send functions and the numpy types they produce (big-endian, fixed width).
@@ -67,7 +65,7 @@ _BINARY_TYPES = {"int8": ("int8send", ">i8"), "float8": ("float8send", ">f8"), "
 
 
 def _fetch_columns(select: list[tuple[str, str]], from_where: str, params: list) -> list[np.ndarray]:
-    """Read a million-row result as numpy arrays, one per (expression, type) in `select` (PostgreSQL only).
+    """Read a million-row result as numpy arrays, one per (expression, type) in `select`
 
     Each column is aggregated server-side into one bytea of its values' binary form (all aggregates of one
     query see the rows in the same order), so the client decodes a handful of buffers with `np.frombuffer`
@@ -85,7 +83,7 @@ def _fetch_columns(select: list[tuple[str, str]], from_where: str, params: list)
 
 
 def _tags(value: object) -> list[str]:
-    if isinstance(value, str):  # SQLite returns JSON as text
+    if isinstance(value, str):  # a raw query hands jsonb over as text
         value = json.loads(value or "[]")
     return [str(tag) for tag in (value or [])]
 
@@ -106,7 +104,6 @@ def load_training_data(tenant: Tenant) -> TenantTrainingData:
     customer_ids = np.array([row[0] for row in customers], dtype=np.int64)
     product_ids = np.array([row[0] for row in products], dtype=np.int64)
     customer_index = {cid: i for i, cid in enumerate(customer_ids.tolist())}
-    product_index = {pid: i for i, pid in enumerate(product_ids.tolist())}
 
     category_db_ids = sorted({row[1] for row in products if row[1]})
     category_index = {cid: i for i, cid in enumerate(category_db_ids)}
@@ -125,7 +122,7 @@ def load_training_data(tenant: Tenant) -> TenantTrainingData:
         prices=np.array([float(row[7] or 0) for row in products]),
     )
 
-    log = _read_interactions(tid, customer_ids, product_ids, customer_index, product_index)
+    log = _read_interactions(tid, customer_ids, product_ids)
 
     follows = _fetch("SELECT f.follower_id, f.followee_id FROM commerce_follow f WHERE f.tenant_id = %s", [tid])
     pairs = [(customer_index[a], customer_index[b]) for a, b in follows if a in customer_index and b in customer_index]
@@ -171,49 +168,9 @@ _EVENTS_FROM = (
 )
 
 
-def _read_interactions(
-    tid: int,
-    customer_ids: np.ndarray,
-    product_ids: np.ndarray,
-    customer_index: dict[int, int],
-    product_index: dict[int, int],
-) -> EventLog:
-    if connection.vendor == "postgresql":
-        return _read_interactions_binary(tid, customer_ids, product_ids)
-    lines = _fetch(f"SELECT o.customer_id, l.product_id, {_epoch('o.ordered_at')}, o.id {_LINES_FROM}", [tid])
-    events = _fetch(
-        f"SELECT e.customer_id, e.product_id, {_epoch('e.occurred_at')}, e.event_type, e.value {_EVENTS_FROM}", [tid]
-    )
-    users, items, times, types, values, baskets = [], [], [], [], [], []
-    for customer_id, product_id, ts, order_id in lines:
-        users.append(customer_index[customer_id])
-        items.append(product_index[product_id])
-        times.append(float(ts))
-        types.append("purchase")
-        values.append(np.nan)
-        baskets.append(order_id)
-    for customer_id, product_id, ts, event_type, value in events:
-        users.append(customer_index[customer_id])
-        items.append(product_index[product_id])
-        times.append(float(ts))
-        types.append(event_type)
-        values.append(np.nan if value is None else float(value))
-        baskets.append(-1)
-    return EventLog(
-        n_users=len(customer_ids),
-        n_items=len(product_ids),
-        users=np.array(users, dtype=np.int32),
-        items=np.array(items, dtype=np.int32),
-        event_types=np.array(types, dtype="U16"),
-        timestamps=np.array(times, dtype=np.float64),
-        values=np.array(values, dtype=np.float64),
-        baskets=np.array(baskets, dtype=np.int64),
-    )
-
-
-def _read_interactions_binary(tid: int, customer_ids: np.ndarray, product_ids: np.ndarray) -> EventLog:
-    """The same rows as the generic path, decoded by numpy; database ids become dense indices by binary search
-    (both id lists are sorted)."""
+def _read_interactions(tid: int, customer_ids: np.ndarray, product_ids: np.ndarray) -> EventLog:
+    """Order lines and events decoded by numpy; database ids become dense indices by binary search (both id
+    lists are sorted)."""
     line_customer, line_product, line_time, line_order = _fetch_columns(
         [("o.customer_id", "int8"), ("l.product_id", "int8"), (_epoch("o.ordered_at"), "float8"), ("o.id", "int8")],
         _LINES_FROM,

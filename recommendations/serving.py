@@ -36,7 +36,7 @@ from django.utils import timezone
 
 from recommendations.engine.reasons import Reason, ReasonKind, render_reason
 from retailsite.commerce.catalog_version import catalog_version_token, local_generation
-from retailsite.commerce.models import Category, Customer, OrderLine, Product
+from retailsite.commerce.models import Category, OrderLine, Product
 from retailsite.tenancy.context import current_tenant_id, require_tenant_id
 
 from .models import RankedList
@@ -177,11 +177,6 @@ def recommend_for_customer_external_id(*, external_id: str, filters: Filters = F
     """
     if "\x00" in external_id:  # PostgreSQL text cannot hold NUL: no such customer anywhere
         return None
-    if connection.vendor != "postgresql":
-        row = Customer.objects.filter(external_id=external_id).values_list("id", "personalization_consent").first()
-        if row is None:
-            return None
-        return recommend_for_customer(customer_id=row[0], filters=filters, personalized=row[1])
     version_id = active_version_id()
     row = fetchone_prepared(
         _CUSTOMER_LIST_SQL, {"tenant": require_tenant_id(), "version": version_id, "external_id": external_id}
@@ -852,16 +847,13 @@ def live_product_state(product_ids: Iterable[int]) -> dict[int, LiveState]:
     ids = list(product_ids)
     if not ids:
         return {}
-    if connection.vendor == "postgresql":
-        # Plain SQL: building an ORM query would cost more than the query itself.
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT id, active, price, category_id FROM commerce_product WHERE tenant_id = %s AND id = ANY(%s)",
-                [require_tenant_id(), ids],
-            )
-            rows = cursor.fetchall()
-    else:
-        rows = Product.objects.filter(id__in=ids).values_list("id", "active", "price", "category_id")
+    # Plain SQL: building an ORM query would cost more than the query itself.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id, active, price, category_id FROM commerce_product WHERE tenant_id = %s AND id = ANY(%s)",
+            [require_tenant_id(), ids],
+        )
+        rows = cursor.fetchall()
     return {pid: (active, price, category_id) for pid, active, price, category_id in rows}
 
 

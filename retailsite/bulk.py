@@ -1,4 +1,4 @@
-"""Bulk writes of many rows: COPY on PostgreSQL, large bulk_create batches elsewhere.
+"""Bulk writes of many rows with COPY.
 
 Used where a training run writes tens of thousands of rows (precomputed lists, forecasts).
 Rows go into the current tenant (row-level security checks every one of them).
@@ -21,23 +21,10 @@ def bulk_insert(
     rows: Iterable[Sequence[Any]],
     *,
     json_columns: Sequence[str] = (),
-    batch_size: int = 5000,
 ) -> int:
     """Insert rows (tuples in `columns` order, FK columns as `<name>_id`) for the current tenant."""
     tenant_id = require_tenant_id()
     json_positions = {columns.index(name) for name in json_columns}
-    if connection.vendor != "postgresql":
-        attnames = [model._meta.get_field(c).attname for c in columns]  # "model_version" -> "model_version_id"
-        count = 0
-        batch: list[models.Model] = []
-        for row in rows:
-            batch.append(model(tenant_id=tenant_id, **dict(zip(attnames, row, strict=True))))
-            if len(batch) >= batch_size:
-                model.objects.bulk_create(batch)
-                count += len(batch)
-                batch = []
-        model.objects.bulk_create(batch)
-        return count + len(batch)
     table = model._meta.db_table
     column_list = ", ".join(f'"{model._meta.get_field(c).column}"' for c in columns)
     count = 0

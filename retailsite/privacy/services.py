@@ -34,11 +34,10 @@ from retailsite.tenancy.context import (
 )
 from retailsite.tenancy.models import Tenant
 
-from .audit import GENESIS_HASH, audit_canonical, audit_hash
 from .cache import customer_cache_purge
 from .crypto import rotate
 from .exports import customer_export_archive
-from .models import AuditAction, AuditLogEntry, ErasureRecord
+from .models import AuditAction, ErasureRecord
 from .selectors import customer_data_collect, customer_relations
 
 logger = logging.getLogger(__name__)
@@ -81,15 +80,12 @@ def audit_record_reads(
     ids = [str(object_id) for object_id in object_ids]
     if not ids:
         return
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT privacy_audit_enqueue(%s, %s, %s, object_id, '[]'::jsonb, 1) "
-                "FROM unnest(%s::text[]) WITH ORDINALITY AS ids(object_id, n) ORDER BY n",
-                [tenant_id, str(action), table, ids],
-            )
-        return
-    _append_in_python(tenant_id=tenant_id, action=str(action), object_type=table, object_ids=ids)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT privacy_audit_enqueue(%s, %s, %s, object_id, '[]'::jsonb, 1) "
+            "FROM unnest(%s::text[]) WITH ORDINALITY AS ids(object_id, n) ORDER BY n",
+            [tenant_id, str(action), table, ids],
+        )
 
 
 def audit_record_read(
@@ -97,50 +93,6 @@ def audit_record_read(
 ) -> None:
     """Record one read of personal data (admin change page, API detail, export, erasure)."""
     audit_record_reads(object_type=object_type, object_ids=[object_id], action=action)
-
-
-def _append_in_python(*, tenant_id: int, action: str, object_type: str, object_ids: list[str]) -> None:
-    """The SQLite demo has no triggers: chain the entry here, in the same canonical form."""
-    actor = current_actor()
-    with transaction.atomic():
-        last = AuditLogEntry.all_objects.filter(tenant_id=tenant_id).order_by("-seq").first()
-        seq, prev = (last.seq, last.hash) if last else (0, GENESIS_HASH)
-        for object_id in object_ids:
-            seq += 1
-            entry = AuditLogEntry(
-                tenant_id=tenant_id,
-                seq=seq,
-                occurred_at=timezone.now(),
-                actor=actor.as_setting() if actor else "db:local",
-                action=action,
-                object_type=object_type,
-                object_id=object_id,
-                changed_fields=[],
-                row_count=1,
-                request_id=actor.request_id if actor else "",
-                client_ip=actor.client_ip if actor else "",
-            )
-            entry.prev_hash = prev
-            entry.hash = prev = audit_hash(
-                prev,
-                audit_canonical(
-                    tenant_id=tenant_id,
-                    seq=seq,
-                    occurred_at=entry.occurred_at,
-                    actor=entry.actor,
-                    action=action,
-                    object_type=object_type,
-                    object_id=object_id,
-                    changed_fields=[],
-                    row_count=1,
-                    request_id=entry.request_id,
-                    client_ip=entry.client_ip,
-                ),
-            )
-            entry.save(force_insert=True)
-
-
-# -- data-subject export -------------------------------------------------------------------------
 
 
 def customer_export_zip(customer: Customer) -> bytes:

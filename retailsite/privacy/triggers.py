@@ -323,8 +323,6 @@ def install_audit_triggers() -> list[str]:
 
     Idempotent, and touches only tables whose triggers are missing or different, so running it
     after every migrate takes no lock on tables that are already right."""
-    if connection.vendor != "postgresql":
-        return []
     changed: list[str] = []
     with transaction.atomic(), connection.cursor() as cursor:  # all or nothing
         cursor.execute("SELECT to_regclass(%s), to_regclass(%s)", [AUDIT_TABLE, PENDING_TABLE])
@@ -372,5 +370,5 @@ def post_migrate_install_audit_triggers(
     sender: object, using: str = "default", plan: object = None, **kwargs: object
 ) -> None:
     # `flush` also sends post_migrate (without a plan); only a real migrate changes tables.
-    if connection.vendor == "postgresql" and plan is not None:
+    if plan is not None:
         install_audit_triggers()

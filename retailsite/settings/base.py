@@ -84,27 +84,30 @@ TEMPLATES = [
 ]
 
 # --- Database -------------------------------------------------------------------------
-# SQLite is only the embedded default that lets `make demo` run anywhere; PostgreSQL is the
-# real target (row-level security, COPY imports, full-text search).
-DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'var' / 'demo.sqlite3'}")}
-if DATABASES["default"]["ENGINE"] in ("django.db.backends.postgresql", "django.db.backends.postgresql_psycopg2"):
-    # Our backend re-applies the tenant setting (set_config(..., true)) inside each transaction.
-    DATABASES["default"]["ENGINE"] = "retailsite.tenancy.backends.postgresql"
-    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=60))
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-    # Optional: connect as a login role but act as the application role (SET ROLE).
-    DATABASES["default"]["SET_ROLE"] = env.str("DATABASE_SET_ROLE", default="")
-    # Prepared statements for the few hot queries that ask for them (recommendations serving); off by
-    # default as in Django, since a transaction-pooling PgBouncer older than 1.21 cannot carry them.
-    prepare_threshold = env.int("DATABASE_PREPARE_THRESHOLD", default=None)
-    if prepare_threshold is not None:
-        DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = prepare_threshold
-    test_name = env.str("DATABASE_TEST_NAME", default="")
-    if test_name:
-        DATABASES["default"]["TEST"] = {"NAME": test_name}
-elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    (BASE_DIR / "var").mkdir(exist_ok=True)
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+# PostgreSQL only (row-level security, audit triggers, COPY, full-text search). Without a server of your own,
+# `make demo`, `make test` and `./manage` use the embedded one in var/postgres (retailsite/tools/embedded_db.py).
+if not env.str("DATABASE_URL", default=""):
+    raise ImproperlyConfigured(
+        "DATABASE_URL is not set. Run commands through ./manage (it uses the demo's embedded PostgreSQL), "
+        "or set DATABASE_URL=postgres://USER@HOST:5432/NAME."
+    )
+DATABASES = {"default": env.db("DATABASE_URL")}
+if DATABASES["default"]["ENGINE"] not in ("django.db.backends.postgresql", "django.db.backends.postgresql_psycopg2"):
+    raise ImproperlyConfigured("DATABASE_URL must be a postgres:// URL; PostgreSQL is the only database supported.")
+# Our backend re-applies the tenant setting (set_config(..., true)) inside each transaction.
+DATABASES["default"]["ENGINE"] = "retailsite.tenancy.backends.postgresql"
+DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=60))
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Optional: connect as a login role but act as the application role (SET ROLE).
+DATABASES["default"]["SET_ROLE"] = env.str("DATABASE_SET_ROLE", default="")
+# Prepared statements for the few hot queries that ask for them (recommendations serving); off by
+# default as in Django, since a transaction-pooling PgBouncer older than 1.21 cannot carry them.
+prepare_threshold = env.int("DATABASE_PREPARE_THRESHOLD", default=None)
+if prepare_threshold is not None:
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = prepare_threshold
+test_name = env.str("DATABASE_TEST_NAME", default="")
+if test_name:
+    DATABASES["default"]["TEST"] = {"NAME": test_name}
 
 # Personal data encryption (Fernet keys, newest first) and the blind-index key; see docs/privacy.md.
 FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])

@@ -1,8 +1,15 @@
-"""Test settings: the real PostgreSQL and Redis (defaults: the local servers)."""
+"""Test settings: the real PostgreSQL (DATABASE_URL; `make test` starts the embedded one when it is unset) and
+Redis (default: the local server)."""
 
 import os
 
-os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/retailsite")
+from django.core.exceptions import ImproperlyConfigured
+
+if not os.environ.get("DATABASE_URL"):
+    raise ImproperlyConfigured(
+        "DATABASE_URL is not set: run `make test` (it starts the embedded PostgreSQL for the run), or set "
+        "DATABASE_URL=postgres://USER@HOST:5432/NAME."
+    )
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
 os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "True")
 

@@ -69,14 +69,12 @@ def product_search(*, text: str, limit: int = 100) -> list[tuple[int, float]]:
 
     PostgreSQL: full-text search over name (weight A), brand and category path (B) and
     description (C), topped up with name substring matches so a partly typed word still finds
-    something. Elsewhere (the SQLite demo): every word must appear in one of those fields.
+    something.
     """
     text = " ".join(text.split())[:MAX_SEARCH_QUERY_LENGTH]
     if not text:
         return []
-    if connection.vendor == "postgresql":
-        return _search_postgres(text, limit)
-    return _search_substring(text, limit)
+    return _search_postgres(text, limit)
 
 
 def _search_postgres(text: str, limit: int) -> list[tuple[int, float]]:
@@ -105,29 +103,6 @@ def _search_postgres(text: str, limit: int) -> list[tuple[int, float]]:
         )
         found += [(pk, SUBSTRING_MATCH_RANK) for pk in extra]
     return found
-
-
-def _search_substring(text: str, limit: int) -> list[tuple[int, float]]:
-    words = text.split()[:8]
-    queryset = Product.objects.filter(active=True)
-    for word in words:
-        queryset = queryset.filter(
-            Q(name__icontains=word)
-            | Q(brand__icontains=word)
-            | Q(category__path__icontains=word)
-            | Q(description__icontains=word)
-        )
-    rows = queryset.values_list("pk", "name", "brand", "category__path")[: limit * 5]
-    scored = []
-    for pk, name, brand, path in rows:
-        score = 0.0
-        for word in (w.lower() for w in words):
-            score += 3.0 if word in name.lower() else 0.0
-            score += 2.0 if word in f"{brand} {path or ''}".lower() else 0.0
-            score += 1.0
-        scored.append((pk, score))
-    scored.sort(key=lambda row: (-row[1], row[0]))
-    return scored[:limit]
 
 
 def purchased_product_ids_latest_first(*, customer_id: int) -> list[int]:

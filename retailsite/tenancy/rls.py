@@ -21,10 +21,6 @@ POLICY_EXPRESSION = (
 )
 
 
-def is_postgresql() -> bool:
-    return connection.vendor == "postgresql"
-
-
 def tenant_tables() -> list[str]:
     """Every table in the current schema that has a tenant_id column."""
     with connection.cursor() as cursor:
@@ -48,8 +44,6 @@ def _role_exists(cursor: Any, role: str) -> bool:
 
 def apply_rls() -> list[str]:
     """Enable and force RLS with the tenant policy on every tenant table (idempotent)."""
-    if not is_postgresql():
-        return []
     tables = tenant_tables()
     with connection.cursor() as cursor:
         raw = cursor.cursor  # psycopg cursor: composes identifiers safely
@@ -91,7 +85,7 @@ APPEND_ONLY_TABLES: list[str] = []
 
 def post_migrate_apply_rls(sender: Any, using: str = "default", plan: Any = None, **kwargs: Any) -> None:
     # `flush` also sends post_migrate (without a plan); only a real migrate changes tables.
-    if connection.vendor == "postgresql" and plan is not None:
+    if plan is not None:
         apply_rls()
 
 

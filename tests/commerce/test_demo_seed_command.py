@@ -108,3 +108,22 @@ def test_seed_demo_refuses_a_too_short_history() -> None:
     with pytest.raises(CommandError, match="at least 7"):
         call_command("seed_demo", "--tenant", "demo-test", "--days", "3", stdout=StringIO())
     assert not Tenant.objects.filter(slug="demo-test").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_write_csv_writes_files_that_import_data_loads_into_a_new_store(tmp_path) -> None:
+    out = _seed("--end-date", END.isoformat(), "--write-csv", str(tmp_path / "sample"))
+    assert not Tenant.objects.filter(slug="demo-test").exists()  # only files, no store
+    files = sorted(path.name for path in (tmp_path / "sample").iterdir())
+    assert files == ["customers.csv", "events.csv", "orders.csv", "products.csv", "social.csv", "stock.csv"]
+    # The command prints the import_data line to load them; run exactly that (with a store of our own).
+    printed = next(line.strip() for line in out.splitlines() if "import_data" in line)
+    args = printed.split()[2:]  # after "./manage import_data"
+    call_command("tenant", "create", "corner-shop", "--name", "Corner Shop", stdout=StringIO())
+    args[args.index("SLUG")] = "corner-shop"
+    call_command("import_data", *args, stdout=StringIO(), stderr=StringIO())
+    store = generate_store(**SIZE, end_date=END)
+    with tenant_context(Tenant.objects.get(slug="corner-shop")):
+        assert Customer.objects.count() == len(store.customers)
+        assert Product.objects.count() == len(store.products)
+        assert Order.objects.count() > 0

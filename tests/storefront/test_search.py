@@ -59,9 +59,3 @@ def test_empty_and_odd_queries_are_harmless(client: Client, shop: Shop) -> None:
         client.get(shop.url("search/"), {"q": odd})  # result_names asserts the 200
         assert result_names(client, shop, odd) is not None
     assert "Copper Kettle" not in result_names(client, shop, "kettle -copper")
-
-
-def test_the_substring_fallback_used_on_sqlite_needs_every_word(shop: Shop) -> None:
-    with tenant_context(shop.tenant):
-        found = selectors._search_substring("stoneware garden", 10)
-    assert [pid for pid, _ in found] == [shop.products["Red Mug"].pk]

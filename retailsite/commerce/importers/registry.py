@@ -124,7 +124,7 @@ class KindImporter:
     """One kind of input file: how to validate its rows and how to write them.
 
     Subclasses set the class attributes and implement `parse_row` (returns the staged row
-    or None after logging errors with `self.fail`), `write_postgresql` and `write_generic`.
+    or None after logging errors with `self.fail`) and `write_postgresql`.
     """
 
     name: ClassVar[str]
@@ -199,9 +199,6 @@ class KindImporter:
     # -- writing -----------------------------------------------------------------------------
 
     def write_postgresql(self, db: PgSession) -> KindCounts:
-        raise NotImplementedError
-
-    def write_generic(self) -> KindCounts:
         raise NotImplementedError
 
     def close(self) -> None:

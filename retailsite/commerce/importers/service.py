@@ -68,22 +68,18 @@ def _write(tenant: Tenant, importers: list[KindImporter], progress: ProgressCall
     current = importers[0] if importers else None
     try:
         with transaction.atomic():
-            if connection.vendor == "postgresql":
-                with connection.cursor() as cursor:
-                    session = PgSession(cursor, tenant.pk, progress)
-                    # Joins and aggregations over millions of staged rows stay in memory.
-                    session.execute(f"SET LOCAL work_mem = '{IMPORT_WORK_MEM}'")
-                    for current in importers:
-                        report.kinds[current.name] = current.write_postgresql(session)
-                    # Outer transactions (tests, callers) keep temp tables alive until they commit.
-                    for (name,) in session.fetchall(
-                        "SELECT relname FROM pg_class WHERE relpersistence = 't' AND relname LIKE 'import\\_%%' "
-                        "AND pg_table_is_visible(oid)"
-                    ):
-                        session.execute(f"DROP TABLE {quote(name)}")
-            else:
+            with connection.cursor() as cursor:
+                session = PgSession(cursor, tenant.pk, progress)
+                # Joins and aggregations over millions of staged rows stay in memory.
+                session.execute(f"SET LOCAL work_mem = '{IMPORT_WORK_MEM}'")
                 for current in importers:
-                    report.kinds[current.name] = current.write_generic()
+                    report.kinds[current.name] = current.write_postgresql(session)
+                # Outer transactions (tests, callers) keep temp tables alive until they commit.
+                for (name,) in session.fetchall(
+                    "SELECT relname FROM pg_class WHERE relpersistence = 't' AND relname LIKE 'import\\_%%' "
+                    "AND pg_table_is_visible(oid)"
+                ):
+                    session.execute(f"DROP TABLE {quote(name)}")
             if any(importer.name in ("products", "categories") for importer in importers):
                 catalog_changed(tenant.pk)  # catalog snapshots of serving reload after the commit
             if any(importer.name == "customers" for importer in importers):

@@ -6,11 +6,9 @@ from django.db import migrations, models
 
 
 def install_audit(apps, schema_editor):
-    """PostgreSQL only: the pending queue is UNLOGGED (always empty once a transaction ends), and
-    the audit functions and triggers are installed on the tables that exist so far; the
-    post_migrate hook covers tables that later migrations add."""
-    if schema_editor.connection.vendor != "postgresql":
-        return
+    """The pending queue is UNLOGGED (always empty once a transaction ends), and the audit functions
+    and triggers are installed on the tables that exist so far; the post_migrate hook covers tables
+    that later migrations add."""
     from retailsite.privacy.triggers import install_audit_triggers
 
     schema_editor.execute("ALTER TABLE privacy_auditpending SET UNLOGGED")

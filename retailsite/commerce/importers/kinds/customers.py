@@ -9,7 +9,7 @@ still compares equal (IS DISTINCT FROM) and rewrites nothing. The e-mail's blind
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -22,7 +22,7 @@ from retailsite.privacy.fields import EncryptedTextField
 
 from ..csvsource import ColumnSpec
 from ..fields import FieldError, parse_birth_year, parse_bool, parse_datetime, parse_identifier, parse_text, show
-from ..generic import batched, orm_upsert
+from ..ids import batched
 from ..pg import Assign, PgSession, table
 from ..registry import INVALID, KindCounts, KindImporter, register_entity_ids, register_kind
 from ..spool import Spool
@@ -236,18 +236,6 @@ class CustomersImporter(KindImporter):
             [external_ids, db.tenant_id],
         )
         return {row[0]: dict(zip(protected, row[1:], strict=True)) for row in rows}
-
-    # -- other databases -----------------------------------------------------------------------
-
-    def write_generic(self) -> KindCounts:
-        present = self._present()
-
-        def rows() -> Iterator[dict[str, Any]]:
-            for staged in self.spool.decoded_rows():
-                yield {"external_id": staged["external_id"], **{column: staged[column] for column in present}}
-
-        created, updated, unchanged = orm_upsert(Customer, rows(), key=("external_id",), update=present)
-        return KindCounts(rows_read=self.rows_read, created=created, updated=updated, unchanged=unchanged)
 
 
 register_entity_ids("customer", lambda: list(Customer.objects.values_list("external_id", flat=True)))

@@ -22,7 +22,6 @@ from ..fields import (
     parse_text,
     show,
 )
-from ..generic import id_map, orm_upsert
 from ..pg import Assign, PgSession
 from ..registry import INVALID, KindCounts, KindImporter, register_kind
 
@@ -196,22 +195,3 @@ class EventsImporter(KindImporter):
             conflict=("tenant_id", "dedupe_key"),
         )
         return KindCounts(rows_read=self.rows_read, created=created, unchanged=self.spool.rows - created)
-
-    def write_generic(self) -> KindCounts:
-        staged = list(self.spool.decoded_rows())
-        customers = id_map(Customer, {row["customer_ext"] for row in staged if row["customer_ext"]})
-        products = id_map(Product, {row["product_ext"] for row in staged})
-        rows = (
-            {
-                "dedupe_key": row["dedupe_key"],
-                "customer_id": customers.get(row["customer_ext"]),
-                "session_id": row["session_id"],
-                "product_id": products[row["product_ext"]],
-                "event_type": row["event_type"],
-                "value": row["value"],
-                "occurred_at": row["occurred_at"],
-            }
-            for row in staged
-        )
-        created, _, unchanged = orm_upsert(Event, rows, key=("dedupe_key",), update=())
-        return KindCounts(rows_read=self.rows_read, created=created, unchanged=unchanged)

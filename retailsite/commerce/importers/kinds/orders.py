@@ -10,9 +10,8 @@ unit price keeps the price it was first imported with (the product's price at th
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 from retailsite.commerce.models import Customer, Order, OrderLine, Product
@@ -29,7 +28,6 @@ from ..fields import (
     parse_text,
     show,
 )
-from ..generic import batched, id_map, orm_upsert
 from ..pg import Assign, PgSession, table
 from ..registry import INVALID, KindCounts, KindImporter, register_kind
 from ..spool import Spool
@@ -340,83 +338,3 @@ class OrdersImporter(KindImporter):
         if merged:
             details["lines_merged"] = merged
         return details
-
-    # -- other databases -----------------------------------------------------------------------
-
-    def write_generic(self) -> KindCounts:
-        headers = list(self.header_spool.decoded_rows())
-        customers = id_map(Customer, {h["customer_ext"] for h in headers})
-        update = ["customer_id", "ordered_at"] + (["channel"] if self.source.has("channel") else [])
-        orders_created, orders_updated, _ = orm_upsert(
-            Order,
-            (
-                {
-                    "external_id": h["order_ext"],
-                    "customer_id": customers[h["customer_ext"]],
-                    "ordered_at": h["ordered_at"],
-                    "channel": h["channel"],
-                }
-                for h in headers
-            ),
-            key=("external_id",),
-            update=update,
-        )
-        order_ids = id_map(Order, (h["order_ext"] for h in headers))
-        merged: dict[tuple[str, str], list[Any]] = {}
-        for staged in self.spool.decoded_rows():
-            entry = merged.setdefault((staged["order_ext"], staged["product_ext"]), [0, [], True, staged["line_no"]])
-            entry[0] += staged["quantity"]
-            entry[1].append((staged["quantity"], staged["unit_price"]))
-            entry[2] = entry[2] and staged["unit_price"] is not None
-        prices = id_map(Product, {product for _, product in merged}, value="price")
-        products = id_map(Product, {product for _, product in merged})
-        too_large = [entry[3] for entry in merged.values() if entry[0] > MAX_LINE_QUANTITY]
-        if too_large:
-            raise ImportFailed(
-                [
-                    ImportIssue(
-                        self.source.name,
-                        line,
-                        "quantity",
-                        f"this product's lines in the order add up to more than {MAX_LINE_QUANTITY:,}",
-                    )
-                    for line in too_large[:100]
-                ]
-            )
-        wanted: dict[int, set[int]] = defaultdict(set)
-        rows: dict[bool, list[dict[str, Any]]] = {True: [], False: []}
-        for (order, product), (quantity, parts, price_given, _line) in merged.items():
-            total = sum(q * (price if price is not None else prices[product]) for q, price in parts)
-            unit_price = (Decimal(total) / quantity).quantize(CENT, rounding=ROUND_HALF_UP)
-            row = {
-                "order_id": order_ids[order],
-                "product_id": products[product],
-                "quantity": quantity,
-                "unit_price": unit_price,
-            }
-            wanted[row["order_id"]].add(row["product_id"])
-            rows[price_given].append(row)
-        deleted = 0
-        for batch in batched(list(wanted)):
-            stale = [
-                pk
-                for pk, order_id, product_id in OrderLine.objects.filter(order_id__in=batch).values_list(
-                    "pk", "order_id", "product_id"
-                )
-                if product_id not in wanted[order_id]
-            ]
-            if stale:
-                deleted += OrderLine.objects.filter(pk__in=stale).delete()[0]
-        created = updated = unchanged = 0
-        for price_given, group in rows.items():
-            update_fields = ["quantity", "unit_price"] if price_given else ["quantity"]
-            c, u, n = orm_upsert(OrderLine, group, key=("order_id", "product_id"), update=update_fields)
-            created, updated, unchanged = created + c, updated + u, unchanged + n
-        return KindCounts(
-            rows_read=self.rows_read,
-            created=created,
-            updated=updated,
-            unchanged=unchanged,
-            deleted=deleted,
-            details=self._details(orders_created, orders_updated, len(headers), merged=self.spool.rows - len(merged)),
-        )

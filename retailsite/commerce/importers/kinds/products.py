@@ -13,7 +13,7 @@ from retailsite.commerce.models import Category, Product
 
 from ..csvsource import ColumnSpec
 from ..fields import FieldError, parse_bool, parse_identifier, parse_money, parse_text, show
-from ..generic import id_map, orm_upsert
+from ..ids import id_map
 from ..pg import Assign, PgSession, table
 from ..registry import INVALID, KindCounts, KindImporter, register_entity_ids, register_kind
 from ..spool import Spool
@@ -235,37 +235,6 @@ class ProductsImporter(KindImporter):
             )
             created += level_created
         return created
-
-    def write_generic(self) -> KindCounts:
-        categories_created = 0
-        paths: dict[str, int] = {}
-        for path, (name, parent, _depth) in sorted(self.categories.items(), key=lambda item: item[1][2]):
-            category = Category.objects.filter(path=path).first()
-            if category is None:
-                category = Category.objects.create(name=name, path=path, parent_id=paths.get(parent))
-                categories_created += 1
-            paths[path] = category.pk
-        present = self._present()
-        update = [self.targets[column] for column in present] + ["name"]
-        rows = []
-        for staged in self.spool.decoded_rows():
-            row = {"external_id": staged["external_id"], "name": staged["name"]}
-            for column in present:
-                if column == "category":
-                    row["category_id"] = paths.get(staged["category_path"]) if staged["category_path"] else None
-                elif column == "tags":
-                    row["tags"] = json.loads(staged["tags"])
-                else:
-                    row[column] = staged[column]
-            rows.append(row)
-        created, updated, unchanged = orm_upsert(Product, rows, key=("external_id",), update=update)
-        return KindCounts(
-            rows_read=self.rows_read,
-            created=created,
-            updated=updated,
-            unchanged=unchanged,
-            details={"categories_created": categories_created} if categories_created else {},
-        )
 
 
 def product_prices(external_ids: set[str]) -> dict[str, Any]:

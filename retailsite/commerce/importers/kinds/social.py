@@ -9,7 +9,6 @@ from retailsite.commerce.models import Customer, Follow
 
 from ..csvsource import ColumnSpec
 from ..fields import parse_identifier, show
-from ..generic import id_map, orm_upsert
 from ..pg import Assign, PgSession
 from ..registry import INVALID, KindCounts, KindImporter, register_kind
 
@@ -70,13 +69,3 @@ class SocialImporter(KindImporter):
             conflict=("tenant_id", "follower_id", "followee_id"),
         )
         return KindCounts(rows_read=self.rows_read, created=created, unchanged=self.spool.rows - created)
-
-    def write_generic(self) -> KindCounts:
-        staged = list(self.spool.decoded_rows())
-        customers = id_map(Customer, {row["follower_ext"] for row in staged} | {row["followee_ext"] for row in staged})
-        rows = (
-            {"follower_id": customers[row["follower_ext"]], "followee_id": customers[row["followee_ext"]]}
-            for row in staged
-        )
-        created, _, unchanged = orm_upsert(Follow, rows, key=("follower_id", "followee_id"), update=())
-        return KindCounts(rows_read=self.rows_read, created=created, unchanged=unchanged)

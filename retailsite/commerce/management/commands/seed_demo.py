@@ -70,10 +70,19 @@ class Command(BaseCommand):
             help=f"create staff logins {', '.join(name for name, _ in DEMO_STAFF)} (password {DEMO_PASSWORD})",
         )
         parser.add_argument("--no-progress", action="store_true", help="do not show progress")
+        parser.add_argument(
+            "--write-csv",
+            metavar="DIR",
+            default=None,
+            help="only write the store as import_data CSV files into DIR (nothing is imported)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["days"] < 7:
             raise CommandError("--days must be at least 7")
+        if options["write_csv"]:
+            self._write_csv(options)
+            return
         tenant = self._tenant(options["tenant"])
         end_date, reused = self._end_date(tenant, options["end_date"])
         self.stdout.write(
@@ -120,6 +129,25 @@ class Command(BaseCommand):
                 self._staff_user(tenant, username, role)
                 self.stdout.write(f"  staff login {username} / {DEMO_PASSWORD} ({role})")
         self._summary(tenant)
+
+    def _write_csv(self, options: dict[str, Any]) -> None:
+        end_date = options["end_date"] or timezone.now().date() - timedelta(days=1)
+        store = generate_store(
+            customers=options["customers"],
+            products=options["products"],
+            days=options["days"],
+            seed=options["seed"],
+            end_date=end_date,
+        )
+        try:
+            paths = write_csvs(store, options["write_csv"])
+        except OSError as error:
+            raise CommandError(f"Cannot write the CSV files into {options['write_csv']}: {error}") from None
+        for kind in IMPORTED_KINDS:
+            self.stdout.write(f"  {paths[kind]}")
+        flags = " ".join(f"--{kind} {paths[kind]}" for kind in IMPORTED_KINDS)
+        self.stdout.write(self.style.SUCCESS(f"Wrote {len(IMPORTED_KINDS)} files. Load them with:"))
+        self.stdout.write(f"  ./manage import_data --tenant SLUG {flags}")
 
     def _tenant(self, slug: str) -> Tenant:
         tenant = Tenant.objects.filter(slug=slug).first()

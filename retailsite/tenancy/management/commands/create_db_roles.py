@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandParser
 from django.db import connection
 
 from retailsite.tenancy.rls import create_roles
@@ -25,8 +25,6 @@ class Command(BaseCommand):
         parser.add_argument("--database", default=None, help="database to grant on (default: the connected one)")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if connection.vendor != "postgresql":
-            raise CommandError("create_db_roles needs PostgreSQL (DATABASE_URL=postgres://...).")
         database = options["database"] or connection.settings_dict["NAME"]
         for line in create_roles(
             owner_role=options["owner_role"],
