@@ -21,6 +21,7 @@ from retailsite.tenancy.selectors import clear_domain_cache, clear_tenant_cache
 
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):  # type: ignore[no-untyped-def]
+    from retailsite.privacy.triggers import install_audit_triggers
     from retailsite.tenancy.rls import apply_rls, create_roles
 
     with django_db_blocker.unblock():
@@ -33,6 +34,7 @@ def django_db_setup(django_db_setup, django_db_blocker):  # type: ignore[no-unty
             database=connection.settings_dict["NAME"],
         )
         apply_rls()  # also grants the app role access to the freshly migrated tables
+        install_audit_triggers()  # the roles exist now: the platform role takes over the sealing functions
         connection.settings_dict["SET_ROLE"] = settings.DB_APP_ROLE
         settings.DATABASES["default"]["SET_ROLE"] = settings.DB_APP_ROLE
         connection.close()

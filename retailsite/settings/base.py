@@ -112,6 +112,12 @@ BLIND_INDEX_KEY = env.str("BLIND_INDEX_KEY", default="")
 
 DB_APP_ROLE = env.str("DATABASE_APP_ROLE", default="retail_app")
 DB_OWNER_ROLE = env.str("DATABASE_OWNER_ROLE", default="retail_owner")
+# Owns the few SECURITY DEFINER functions that may see every store (audit sealing, the platform-scope
+# check); never a login role, and the application role is never a member (docs/tenancy.md).
+DB_PLATFORM_ROLE = env.str("DATABASE_PLATFORM_ROLE", default="retail_platform")
+# Key of the tags that prove a platform scope or an audit actor was set by this application, not by
+# any session of its role (docs/tenancy.md). Installed in the database by every migrate.
+DB_SCOPE_KEY = env.str("DATABASE_SCOPE_KEY", default="")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
