@@ -36,7 +36,8 @@ $(STAMP_RUNTIME): pyproject.toml
 
 venv: $(STAMP)
 
-DEMO_ENV := env -u DATABASE_URL -u REDIS_URL -u DJANGO_SETTINGS_MODULE
+# DEBUG is off unless set: the demo is a development server (keys derived from the dev SECRET_KEY).
+DEMO_ENV := env -u DATABASE_URL -u REDIS_URL -u DJANGO_SETTINGS_MODULE DJANGO_DEBUG=True
 
 demo: $(STAMP_RUNTIME)
 	@rm -f var/demo.sqlite3
@@ -64,8 +65,8 @@ lint: venv
 	$(VENV)/bin/ruff check .
 
 check: venv
-	DATABASE_URL=$${DATABASE_URL:-$(PG_URL)} $(PY) manage.py check
-	DATABASE_URL=$${DATABASE_URL:-$(PG_URL)} $(PY) manage.py makemigrations --check --dry-run
+	DJANGO_DEBUG=True DATABASE_URL=$${DATABASE_URL:-$(PG_URL)} $(PY) manage.py check
+	DJANGO_DEBUG=True DATABASE_URL=$${DATABASE_URL:-$(PG_URL)} $(PY) manage.py makemigrations --check --dry-run
 
 serve: venv
 	$(PY) -m retailsite.tools.serve

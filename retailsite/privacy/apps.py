@@ -10,7 +10,7 @@ class PrivacyConfig(AppConfig):
     def ready(self) -> None:
         from retailsite.tenancy import rls
 
-        from . import triggers
+        from . import checks, triggers  # noqa: F401  (checks registers the deployment checks)
 
         # The application role may read audit rows, never write, change or remove them (the database does).
         rls.RESTRICTED_TABLES.update(triggers.APP_ROLE_PRIVILEGES)

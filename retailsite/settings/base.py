@@ -1,7 +1,7 @@
 """Project settings, read from the environment (django-environ).
 
-Every value has a safe development default except SECRET_KEY, which is required
-once DEBUG is off. See README "Configuration" for the full list.
+DEBUG is off unless DJANGO_DEBUG says otherwise (the demo and local development set it); with
+DEBUG off, SECRET_KEY is required. See README "Configuration" for the full list.
 """
 
 from __future__ import annotations
@@ -16,11 +16,14 @@ BASE_DIR = Path(__file__).resolve().parent.parent.parent
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False) if (BASE_DIR / ".env").exists() else None
 
-DEBUG = env.bool("DJANGO_DEBUG", default=True)
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
 SECRET_KEY = env.str("SECRET_KEY", default="")
 if not SECRET_KEY:
     if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY must be set when DJANGO_DEBUG is off.")
+        raise ImproperlyConfigured(
+            "SECRET_KEY must be set when DJANGO_DEBUG is off (DEBUG is off unless DJANGO_DEBUG=True is set; "
+            "the demo and local development set it)."
+        )
     SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver", "[::1]"])

@@ -154,3 +154,9 @@ def test_a_kept_head_file_that_is_not_one_is_named(tmp_path) -> None:
     bad.write_text("not json\n")
     with pytest.raises(CommandError, match="line 1: not a kept head"):
         call_command("verify_audit_log", "--expect-head", str(bad))
+
+
+def test_check_tenant_isolation_notices_a_scope_key_from_other_settings(two_stores, settings) -> None:
+    settings.DB_SCOPE_KEY = "not-the-key-the-database-holds"
+    with pytest.raises(CommandError, match="scope key is not this process's"):
+        call_command("check_tenant_isolation")

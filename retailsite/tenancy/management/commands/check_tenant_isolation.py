@@ -6,8 +6,9 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import connection
+from django.db import connection, transaction
 
+from retailsite.tenancy.context import platform_context
 from retailsite.tenancy.rls import attack_the_wall, inspect_isolation
 
 
@@ -50,9 +51,15 @@ class Command(BaseCommand):
                 problems.append(f"application role {role.role!r} owns tables: {', '.join(role.owns_tables)}")
             if role.member_of:
                 problems.append(f"application role {role.role!r} can act as {', '.join(role.member_of)}")
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT current_user")
-            (current,) = cursor.fetchone()
+        with platform_context(), transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SELECT current_user, tenancy_platform_scope()")
+            current, platform_scope_works = cursor.fetchone()
+        if not platform_scope_works:
+            problems.append(
+                "the database's scope key is not this process's (DATABASE_SCOPE_KEY, else derived from SECRET_KEY): "
+                "platform-wide reads (API keys, domains, memberships) would see nothing. Run migrate with the "
+                "settings the application runs with."
+            )
         if current == role.role:
             for attack in attack_the_wall():
                 problems.append(f"attack succeeded: {attack}")
