@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import factory.random
 import pytest
 from django.conf import settings
 from django.core.cache import cache
@@ -44,6 +45,13 @@ def django_db_setup(django_db_setup, django_db_blocker):  # type: ignore[no-unty
         connection.settings_dict["SET_ROLE"] = ""
         settings.DATABASES["default"]["SET_ROLE"] = ""
         connection.close()
+
+
+@pytest.fixture(autouse=True)
+def _same_fake_data_every_run() -> None:
+    # Factory values (Faker names, e-mails) are the same in every run and whatever ran before, so no
+    # test passes or fails by the luck of a generated name.
+    factory.random.reseed_random("retailsite-tests")
 
 
 @pytest.fixture(autouse=True)
