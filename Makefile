@@ -35,7 +35,9 @@ $(STAMP_RUNTIME): pyproject.toml
 
 venv: $(STAMP)
 
-DEMO_ENV := env -u DATABASE_URL -u REDIS_URL -u CELERY_BROKER_URL -u DJANGO_SETTINGS_MODULE DEMO_PORT=$(DEMO_PORT)
+# DEBUG is off unless set: the demo is a development server (keys derived from the dev SECRET_KEY).
+DEMO_ENV := env -u DATABASE_URL -u REDIS_URL -u CELERY_BROKER_URL -u DJANGO_SETTINGS_MODULE DJANGO_DEBUG=True \
+	DEMO_PORT=$(DEMO_PORT)
 
 # retailsite/tools/demo.py: port check, embedded PostgreSQL (var/postgres), roles, migrate as the owner, seed,
 # train and serve as the application role; Ctrl-C stops the server, the background training and the database.
@@ -61,8 +63,8 @@ lint: venv
 	$(VENV)/bin/ruff check .
 
 check: venv
-	./manage check
-	./manage makemigrations --check --dry-run
+	DJANGO_DEBUG=True ./manage check
+	DJANGO_DEBUG=True ./manage makemigrations --check --dry-run
 
 serve: venv
 	$(PY) -m retailsite.tools.serve

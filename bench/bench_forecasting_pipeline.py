@@ -182,6 +182,7 @@ def database_url() -> str:
 def setup_django() -> None:
     os.environ["DATABASE_URL"] = database_url()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "retailsite.settings.base")
+    os.environ.setdefault("DJANGO_DEBUG", "True")  # a development run: keys derived from the dev SECRET_KEY
     os.environ.pop("REDIS_URL", None)
     if str(REPO) not in sys.path:
         sys.path.insert(0, str(REPO))

@@ -218,6 +218,7 @@ def setup_django() -> None:
     base = ADMIN_URL.rsplit("/", 1)[0]
     os.environ["DATABASE_URL"] = f"{base}/{DB_NAME}"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "retailsite.settings.base")
+    os.environ.setdefault("DJANGO_DEBUG", "True")  # a development run: keys derived from the dev SECRET_KEY
     os.environ.pop("REDIS_URL", None)
     if str(REPO) not in sys.path:
         sys.path.insert(0, str(REPO))

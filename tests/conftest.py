@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import factory.random
 import pytest
 from django.conf import settings
 from django.core.cache import cache
@@ -21,6 +22,7 @@ from retailsite.tenancy.selectors import clear_domain_cache, clear_tenant_cache
 
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):  # type: ignore[no-untyped-def]
+    from retailsite.privacy.triggers import install_audit_triggers
     from retailsite.tenancy.rls import apply_rls, create_roles
 
     with django_db_blocker.unblock():
@@ -32,6 +34,7 @@ def django_db_setup(django_db_setup, django_db_blocker):  # type: ignore[no-unty
             database=connection.settings_dict["NAME"],
         )
         apply_rls()  # also grants the app role access to the freshly migrated tables
+        install_audit_triggers()  # the roles exist now: the platform role takes over the sealing functions
         connection.settings_dict["SET_ROLE"] = settings.DB_APP_ROLE
         settings.DATABASES["default"]["SET_ROLE"] = settings.DB_APP_ROLE
         connection.close()
@@ -41,6 +44,13 @@ def django_db_setup(django_db_setup, django_db_blocker):  # type: ignore[no-unty
         connection.settings_dict["SET_ROLE"] = ""
         settings.DATABASES["default"]["SET_ROLE"] = ""
         connection.close()
+
+
+@pytest.fixture(autouse=True)
+def _same_fake_data_every_run() -> None:
+    # Factory values (Faker names, e-mails) are the same in every run and whatever ran before, so no
+    # test passes or fails by the luck of a generated name.
+    factory.random.reseed_random("retailsite-tests")
 
 
 @pytest.fixture(autouse=True)

@@ -26,10 +26,16 @@ def compose_key(prefix: str) -> str:
     return f"{KEY_MARKER}{prefix}_{secrets.token_urlsafe(32)}"
 
 
+def key_parts(raw_key: str) -> tuple[str, str] | None:
+    """(prefix, secret) of a well-formed key, or None. Fixed lengths: the secret may itself contain "_"."""
+    match = _KEY_PATTERN.match(raw_key)
+    return (match.group(1), match.group(2)) if match else None
+
+
 def key_prefix(raw_key: str) -> str | None:
     """The prefix of a well-formed key, or None when the text is not one of our keys."""
-    match = _KEY_PATTERN.match(raw_key)
-    return match.group(1) if match else None
+    parts = key_parts(raw_key)
+    return parts[0] if parts else None
 
 
 def hash_key(raw_key: str) -> str:

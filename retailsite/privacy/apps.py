@@ -10,12 +10,10 @@ class PrivacyConfig(AppConfig):
     def ready(self) -> None:
         from retailsite.tenancy import rls
 
-        from . import triggers
+        from . import checks, triggers  # noqa: F401  (checks registers the deployment checks)
 
-        # The application role may insert and read audit rows, never change or remove them.
-        for table in (triggers.AUDIT_TABLE,):
-            if table not in rls.APPEND_ONLY_TABLES:
-                rls.APPEND_ONLY_TABLES.append(table)
+        # The application role may read audit rows, never write, change or remove them (the database does).
+        rls.RESTRICTED_TABLES.update(triggers.APP_ROLE_PRIVILEGES)
         # After every migrate: audit triggers on every tenant table, including ones added since.
         post_migrate.connect(
             triggers.post_migrate_install_audit_triggers, sender=self, dispatch_uid="privacy_install_audit_triggers"

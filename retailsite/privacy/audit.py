@@ -84,6 +84,7 @@ class ChainReport:
     entries: int = 0
     head_hash: str = GENESIS_HASH
     broken: BrokenLink | None = None
+    hashes_at: dict[int, str] | None = None  # the hashes of the entries asked for (kept heads)
 
     @property
     def ok(self) -> bool:
@@ -112,11 +113,12 @@ def _entries(tenant_id: int) -> Iterator[tuple[Any, ...]]:
         last_seq = rows[-1][2]
 
 
-def audit_chain_verify(tenant_id: int) -> ChainReport:
+def audit_chain_verify(tenant_id: int, *, remember_seqs: frozenset[int] = frozenset()) -> ChainReport:
     """Walk one store's chain (the caller sets a context that can see it) and stop at the first
     broken link: a changed entry (its hash no longer matches its content), a removed or reordered
-    entry (prev_hash differs from the previous entry's hash), or a gap in the sequence."""
-    report = ChainReport(tenant_id)
+    entry (prev_hash differs from the previous entry's hash), or a gap in the sequence. The hashes
+    of the entries at `remember_seqs` are kept in the report (to compare with heads kept elsewhere)."""
+    report = ChainReport(tenant_id, hashes_at={})
     expected_seq, expected_prev = 1, GENESIS_HASH
     for (
         entry_id,
@@ -170,9 +172,44 @@ def audit_chain_verify(tenant_id: int) -> ChainReport:
             report.broken = BrokenLink(tenant_id, entry_id, seq, problem)
             return report
         report.entries += 1
+        if seq in remember_seqs:
+            report.hashes_at[seq] = stored_hash  # type: ignore[index]
         expected_seq, expected_prev = seq + 1, stored_hash
     report.head_hash = expected_prev
     return report
+
+
+@dataclass(frozen=True)
+class KeptHead:
+    """A chain head written down elsewhere: the entry `seq` of store `tenant_id` had hash `hash`."""
+
+    tenant_id: int
+    seq: int
+    hash: str
+
+    def as_line(self) -> str:
+        return json.dumps({"tenant_id": self.tenant_id, "seq": self.seq, "hash": self.hash})
+
+    @classmethod
+    def from_line(cls, line: str) -> KeptHead:
+        data = json.loads(line)
+        return cls(int(data["tenant_id"]), int(data["seq"]), str(data["hash"]))
+
+
+def kept_head_problem(report: ChainReport, head: KeptHead) -> str | None:
+    """Why the verified chain does not contain a head kept elsewhere, or None if it does."""
+    if report.entries < head.seq:
+        return (
+            f"the kept head is entry seq={head.seq} but the chain now ends at seq={report.entries}: "
+            f"{head.seq - report.entries} entries were removed from its end"
+        )
+    found = (report.hashes_at or {}).get(head.seq)
+    if found != head.hash:
+        return (
+            f"entry seq={head.seq} has hash {str(found)[:12]}… but the kept head says {head.hash[:12]}…: "
+            "the chain up to the kept head was rewritten"
+        )
+    return None
 
 
 def audit_tenant_ids_with_entries() -> list[int]:

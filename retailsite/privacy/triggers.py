@@ -11,14 +11,19 @@ statement, however many rows it touched), in one of two granularities:
   the union of changed column names) for the high-volume tables in `STATEMENT_LEVEL_TABLES`,
   so a million-line import adds one entry, not a million.
 
-Entries are queued in `privacy_auditpending` with the transaction's `app.actor`,
-`app.request_id` and `app.client_ip`. A deferred constraint trigger on that queue seals the
-queue at commit: under `pg_advisory_xact_lock` for each store it takes the store's chain head,
-numbers the entries in order, hashes each onto the previous one (a running aggregate,
-`privacy_chain`; `audit.py` documents the canonical form) and appends them to
+Entries are queued in `privacy_auditpending` with the transaction's `app.actor` (recorded as
+"unverified:..." unless `app.actor_tag` proves the application set it), `app.request_id` and
+`app.client_ip`. The first entry of a transaction writes a marker row; a deferred constraint
+trigger on the marker table seals the queue at commit: under `pg_advisory_xact_lock` for each
+store it takes the store's chain head, numbers the entries in order, hashes each onto the
+previous one (a running aggregate, `privacy_chain`; `audit.py` documents the canonical form) and appends them to
 `privacy_auditlogentry`. Holding the lock only from commit to the end of the commit keeps
 concurrent writers of one store from waiting on each other's long transactions (an import,
 a retrain).
+
+Every function here that touches the log runs as the platform role (SECURITY DEFINER): the
+application role can read the log, but neither write nor remove a log entry, a queued entry or a
+marker, so it can neither suppress nor forge an entry with SQL.
 
 Audited writes need READ COMMITTED (Django's default): under REPEATABLE READ a sealer could
 miss a concurrent commit's entry, and the unique (tenant_id, seq) constraint would then fail
@@ -32,11 +37,27 @@ from dataclasses import dataclass
 from django.db import connection, transaction
 from psycopg import sql
 
-from retailsite.tenancy.rls import tenant_tables
+from retailsite.tenancy.rls import install_scope_key, tenant_tables
 
 AUDIT_TABLE = "privacy_auditlogentry"
 PENDING_TABLE = "privacy_auditpending"
-NOT_AUDITED = {AUDIT_TABLE, PENDING_TABLE}
+SEAL_MARK_TABLE = "privacy_auditsealmark"
+NOT_AUDITED = {AUDIT_TABLE, PENDING_TABLE, SEAL_MARK_TABLE}
+# What the application role keeps on them: reading the log, nothing else (the platform role writes).
+APP_ROLE_PRIVILEGES: dict[str, tuple[str, ...]] = {AUDIT_TABLE: ("SELECT",), PENDING_TABLE: (), SEAL_MARK_TABLE: ()}
+PLATFORM_ROLE_PRIVILEGES: dict[str, str] = {
+    AUDIT_TABLE: "SELECT, INSERT",
+    PENDING_TABLE: "SELECT, INSERT, DELETE",
+    SEAL_MARK_TABLE: "SELECT, INSERT, DELETE",
+}
+# Functions owned by the platform role; True: the application role may call it.
+DEFINER_FUNCTIONS: dict[str, bool] = {
+    "privacy_audit_actor()": False,
+    "privacy_audit_schedule_seal()": False,
+    "privacy_audit_enqueue(bigint, text, text, text, jsonb, bigint)": True,
+    "privacy_audit_statement()": False,
+    "privacy_audit_seal()": False,
+}
 
 # High-volume tables (they need a tenant_id column): one entry per statement. Apps with such
 # tables append theirs from ready().
@@ -69,50 +90,80 @@ RETIRED_TRIGGERS = (
     "privacy_audit_stmt_update",
     "privacy_audit_stmt_delete",
 )
-RETIRED_FUNCTIONS = ("privacy_audit_row()",)
+RETIRED_FUNCTIONS = ("privacy_audit_row()", "privacy_audit_seal_needed()")
 
 # Two-int4 advisory lock keys live apart from the single-int8 keys of tenancy.locks.
 LOCK_CLASS = 1635083369  # "audi"
 
 FUNCTIONS_SQL = r"""
--- Queue one entry recorded by the application (reads, exports, erasures).
+CREATE UNLOGGED TABLE IF NOT EXISTS privacy_auditsealmark (xact xid8 PRIMARY KEY);
+
+-- Who acts: app.actor as the application set it, proven by app.actor_tag (a tag made with the key only
+-- the application and the platform role hold, see tenancy/scope.py). A session that sets app.actor
+-- without the key is recorded as "unverified:<what it claimed>"; no setting at all, as its login role.
+CREATE OR REPLACE FUNCTION privacy_audit_actor() RETURNS text
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $fn$
+DECLARE
+    v_claim text := coalesce(current_setting('app.actor', true), '');
+BEGIN
+    IF v_claim = '' THEN
+        RETURN 'db:' || session_user;
+    END IF;
+    IF current_setting('app.actor_tag', true) = tenancy_scope_tag(concat_ws(chr(31), 'actor', v_claim,
+            coalesce(current_setting('app.request_id', true), ''),
+            coalesce(current_setting('app.client_ip', true), ''))) THEN
+        RETURN v_claim;
+    END IF;
+    RETURN 'unverified:' || v_claim;
+END
+$fn$;
+
+-- The transaction's first queued entry (or the first since a seal) schedules one seal at commit: a
+-- marker row keyed by the transaction, whose deferred constraint trigger seals. Only this role may
+-- write or remove markers, so no session can skip its seal.
+CREATE OR REPLACE FUNCTION privacy_audit_schedule_seal() RETURNS void
+LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $fn$
+    INSERT INTO privacy_auditsealmark (xact) VALUES (pg_current_xact_id()) ON CONFLICT (xact) DO NOTHING
+$fn$;
+
+-- Queue one entry recorded by the application (reads, exports, erasures), in the current store only
+-- (or any store in the platform scope).
 CREATE OR REPLACE FUNCTION privacy_audit_enqueue(
     p_tenant_id bigint, p_action text, p_object_type text, p_object_id text, p_changed_fields jsonb,
     p_row_count bigint) RETURNS void
-LANGUAGE plpgsql AS $fn$
-DECLARE
-    saved_all text := coalesce(current_setting('app.all_tenants', true), '');
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $fn$
 BEGIN
-    PERFORM set_config('app.all_tenants', 'on', true);
+    IF p_tenant_id IS DISTINCT FROM NULLIF(current_setting('app.tenant_id', true), '')::bigint
+       AND NOT tenancy_platform_scope() THEN
+        RAISE EXCEPTION 'audit entries may be queued only for the current store' USING ERRCODE = '42501';
+    END IF;
     INSERT INTO privacy_auditpending (tenant_id, occurred_at, actor, action, object_type, object_id,
                                       changed_fields, row_count, request_id, client_ip)
-    VALUES (p_tenant_id, statement_timestamp(),
-            coalesce(nullif(current_setting('app.actor', true), ''), 'db:' || session_user),
+    VALUES (p_tenant_id, statement_timestamp(), privacy_audit_actor(),
             p_action, p_object_type, coalesce(p_object_id, ''), coalesce(p_changed_fields, '[]'::jsonb),
             p_row_count, coalesce(current_setting('app.request_id', true), ''),
             coalesce(current_setting('app.client_ip', true), ''));
-    PERFORM set_config('app.all_tenants', saved_all, true);
+    PERFORM privacy_audit_schedule_seal();
 END
 $fn$;
 
 -- The audit trigger of every audited table. Arguments: granularity ('row' or 'statement'), the
 -- column holding the store id, and the comma-separated columns whose changes alone are not audited.
+-- Runs as the platform role: the rows already passed their table's row-level security, and the queue
+-- must accept every one of their entries (the store table's rows belong to other stores than the current one).
 CREATE OR REPLACE FUNCTION privacy_audit_statement() RETURNS trigger
-LANGUAGE plpgsql AS $fn$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $fn$
 DECLARE
     v_mode text := TG_ARGV[0];
     v_tenant_column text := TG_ARGV[1];
     v_ignored text[] := string_to_array(coalesce(TG_ARGV[2], ''), ',');
-    v_saved_all text := coalesce(current_setting('app.all_tenants', true), '');
-    v_actor text := coalesce(nullif(current_setting('app.actor', true), ''), 'db:' || session_user);
+    v_actor text := privacy_audit_actor();
     v_request_id text := coalesce(current_setting('app.request_id', true), '');
     v_client_ip text := coalesce(current_setting('app.client_ip', true), '');
     v_table text := TG_TABLE_NAME;
     v_columns jsonb;
+    v_queued bigint;
 BEGIN
-    -- The rows already passed their table's row-level security; the queue must accept every one
-    -- of their entries (the store table's rows belong to other stores than the current one).
-    PERFORM set_config('app.all_tenants', 'on', true);
     -- Each branch names only the transition tables its event has (plpgsql plans lazily).
     IF TG_OP = 'INSERT' AND v_mode = 'row' THEN
         -- A new row: its table's columns (the same for every row, so looked up once per statement).
@@ -173,7 +224,10 @@ BEGIN
                v_request_id, v_client_ip
           FROM privacy_old_rows o GROUP BY o.tenant_id ORDER BY o.tenant_id;
     END IF;
-    PERFORM set_config('app.all_tenants', v_saved_all, true);
+    GET DIAGNOSTICS v_queued = ROW_COUNT;
+    IF v_queued > 0 THEN
+        PERFORM privacy_audit_schedule_seal();
+    END IF;
     RETURN NULL;
 END
 $fn$;
@@ -189,38 +243,21 @@ $fn$;
 
 CREATE OR REPLACE AGGREGATE privacy_chain(text, text) (SFUNC = privacy_chain_step, STYPE = text);
 
--- The queue's first row in a transaction (or since the last seal) schedules one seal at commit;
--- the others do not, so a million queued rows cost one deferred trigger call, not a million.
-CREATE OR REPLACE FUNCTION privacy_audit_seal_needed() RETURNS boolean
-LANGUAGE plpgsql VOLATILE AS $fn$
-BEGIN
-    IF coalesce(current_setting('app.audit_seal_scheduled', true), '') = 'on' THEN
-        RETURN false;
-    END IF;
-    PERFORM set_config('app.audit_seal_scheduled', 'on', true);  -- undone with a rolled-back savepoint
-    RETURN true;
-END
-$fn$;
-
 -- Deferred until commit: append the transaction's queued entries to their stores' chains.
 CREATE OR REPLACE FUNCTION privacy_audit_seal() RETURNS trigger
-LANGUAGE plpgsql AS $fn$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $fn$
 DECLARE
-    v_saved_all text;
     v_last_id bigint;
 BEGIN
     -- Only this transaction's own queued rows are visible (others' are uncommitted, and every
-    -- commit empties its own), so the platform scope here reveals nothing of other stores.
-    v_saved_all := coalesce(current_setting('app.all_tenants', true), '');
-    PERFORM set_config('app.all_tenants', 'on', true);
+    -- commit empties its own).
+    DELETE FROM privacy_auditsealmark;
     -- One sealer per store at a time, until this transaction ends, so a chain never forks;
     -- stores locked in id order, so two multi-store transactions cannot deadlock.
     PERFORM pg_advisory_xact_lock(__LOCK_CLASS__, (q.tenant_id % 2147483648)::int)
        FROM (SELECT DISTINCT tenant_id FROM privacy_auditpending ORDER BY tenant_id) q;
     SELECT max(id) INTO v_last_id FROM privacy_auditpending;
     IF v_last_id IS NULL THEN  -- nothing queued (the rows were rolled back to a savepoint)
-        PERFORM set_config('app.audit_seal_scheduled', '', true);
-        PERFORM set_config('app.all_tenants', v_saved_all, true);
         RETURN NULL;
     END IF;
     -- A new statement, so a new snapshot: it sees every chain head committed before the locks.
@@ -252,9 +289,7 @@ BEGIN
      ORDER BY h.tenant_id, h.new_seq;
     DELETE FROM privacy_auditpending WHERE id <= v_last_id;
     -- Entries queued after this (possible when the seal runs early, SET CONSTRAINTS ... IMMEDIATE)
-    -- schedule another seal.
-    PERFORM set_config('app.audit_seal_scheduled', '', true);
-    PERFORM set_config('app.all_tenants', v_saved_all, true);
+    -- find no marker and schedule another seal.
     RETURN NULL;
 END
 $fn$;
@@ -328,23 +363,25 @@ def install_audit_triggers() -> list[str]:
         cursor.execute("SELECT to_regclass(%s), to_regclass(%s)", [AUDIT_TABLE, PENDING_TABLE])
         if None in cursor.fetchone():
             return []  # the privacy tables are not migrated yet
-        cursor.execute(FUNCTIONS_SQL)
         raw = cursor.cursor
+        install_scope_key(raw)  # the actor check's tag function (also run by every migrate's apply_rls)
         existing = _existing_triggers(cursor)
-        seal = existing.get(PENDING_TABLE, {}).get(SEAL_TRIGGER, "")
-        if "privacy_audit_seal_needed()" not in seal:
+        if SEAL_TRIGGER in existing.get(PENDING_TABLE, {}):  # where earlier versions sealed from
             raw.execute(
-                sql.SQL("DROP TRIGGER IF EXISTS {} ON {}").format(
-                    sql.Identifier(SEAL_TRIGGER), sql.Identifier(PENDING_TABLE)
-                )
+                sql.SQL("DROP TRIGGER {} ON {}").format(sql.Identifier(SEAL_TRIGGER), sql.Identifier(PENDING_TABLE))
             )
+        for function in RETIRED_FUNCTIONS:
+            raw.execute(f"DROP FUNCTION IF EXISTS {function}")
+        cursor.execute(FUNCTIONS_SQL)
+        _secure_functions_and_tables(raw)
+        if SEAL_TRIGGER not in existing.get(SEAL_MARK_TABLE, {}):
             raw.execute(
                 sql.SQL(
                     "CREATE CONSTRAINT TRIGGER {} AFTER INSERT ON {} DEFERRABLE INITIALLY DEFERRED "
-                    "FOR EACH ROW WHEN (privacy_audit_seal_needed()) EXECUTE FUNCTION privacy_audit_seal()"
-                ).format(sql.Identifier(SEAL_TRIGGER), sql.Identifier(PENDING_TABLE))
+                    "FOR EACH ROW EXECUTE FUNCTION privacy_audit_seal()"
+                ).format(sql.Identifier(SEAL_TRIGGER), sql.Identifier(SEAL_MARK_TABLE))
             )
-            changed.append(f"{PENDING_TABLE}: seal trigger")
+            changed.append(f"{SEAL_MARK_TABLE}: seal trigger")
         for item in audit_trigger_plan():
             present = existing.get(item.table, {})
             if set(present) == set(AUDIT_TRIGGERS) and all(_call(item) in d for d in present.values()):
@@ -361,9 +398,37 @@ def install_audit_triggers() -> list[str]:
                 raw.execute(
                     sql.SQL("DROP TRIGGER IF EXISTS {} ON {}").format(sql.Identifier(name), sql.Identifier(table))
                 )
-        for function in RETIRED_FUNCTIONS:
-            raw.execute(f"DROP FUNCTION IF EXISTS {function}")
     return changed
+
+
+def _secure_functions_and_tables(raw_cursor: object) -> None:
+    """The platform role owns the sealing functions and writes the log; the application role only reads it."""
+    from django.conf import settings
+
+    from retailsite.tenancy.rls import _role_exists, give_function_to_platform_role, grant_app_role_privileges
+
+    for signature in DEFINER_FUNCTIONS:
+        raw_cursor.execute(sql.SQL("REVOKE ALL ON FUNCTION {} FROM PUBLIC").format(sql.SQL(signature)))  # type: ignore[attr-defined]
+        give_function_to_platform_role(raw_cursor, signature)
+    platform = settings.DB_PLATFORM_ROLE
+    if _role_exists(raw_cursor, platform):
+        for table, privileges in PLATFORM_ROLE_PRIVILEGES.items():
+            raw_cursor.execute(  # type: ignore[attr-defined]
+                sql.SQL("GRANT {} ON {} TO {}").format(
+                    sql.SQL(privileges), sql.Identifier(table), sql.Identifier(platform)
+                )
+            )
+        raw_cursor.execute(  # type: ignore[attr-defined]
+            sql.SQL("GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {}").format(sql.Identifier(platform))
+        )
+    app = settings.DB_APP_ROLE
+    if _role_exists(raw_cursor, app):
+        grant_app_role_privileges(raw_cursor)  # applies APP_ROLE_PRIVILEGES (registered in apps.py)
+        for signature, public in DEFINER_FUNCTIONS.items():
+            if public:
+                raw_cursor.execute(  # type: ignore[attr-defined]
+                    sql.SQL("GRANT EXECUTE ON FUNCTION {} TO {}").format(sql.SQL(signature), sql.Identifier(app))
+                )
 
 
 def post_migrate_install_audit_triggers(

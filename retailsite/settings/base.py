@@ -1,7 +1,7 @@
 """Project settings, read from the environment (django-environ).
 
-Every value has a safe development default except SECRET_KEY, which is required
-once DEBUG is off. See README "Configuration" for the full list.
+DEBUG is off unless DJANGO_DEBUG says otherwise (the demo and local development set it); with
+DEBUG off, SECRET_KEY is required. See README "Configuration" for the full list.
 """
 
 from __future__ import annotations
@@ -16,11 +16,14 @@ BASE_DIR = Path(__file__).resolve().parent.parent.parent
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False) if (BASE_DIR / ".env").exists() else None
 
-DEBUG = env.bool("DJANGO_DEBUG", default=True)
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
 SECRET_KEY = env.str("SECRET_KEY", default="")
 if not SECRET_KEY:
     if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY must be set when DJANGO_DEBUG is off.")
+        raise ImproperlyConfigured(
+            "SECRET_KEY must be set when DJANGO_DEBUG is off (DEBUG is off unless DJANGO_DEBUG=True is set; "
+            "the demo and local development set it)."
+        )
     SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver", "[::1]"])
@@ -115,6 +118,12 @@ BLIND_INDEX_KEY = env.str("BLIND_INDEX_KEY", default="")
 
 DB_APP_ROLE = env.str("DATABASE_APP_ROLE", default="retail_app")
 DB_OWNER_ROLE = env.str("DATABASE_OWNER_ROLE", default="retail_owner")
+# Owns the few SECURITY DEFINER functions that may see every store (audit sealing, the platform-scope
+# check); never a login role, and the application role is never a member (docs/tenancy.md).
+DB_PLATFORM_ROLE = env.str("DATABASE_PLATFORM_ROLE", default="retail_platform")
+# Key of the tags that prove a platform scope or an audit actor was set by this application, not by
+# any session of its role (docs/tenancy.md). Installed in the database by every migrate.
+DB_SCOPE_KEY = env.str("DATABASE_SCOPE_KEY", default="")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

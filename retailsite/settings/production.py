@@ -1,16 +1,29 @@
 """Hardened settings for deployment: DEBUG off, HTTPS only, secure cookies, HSTS.
 
-Passes `manage.py check --deploy` with no warnings when SECRET_KEY is a real secret.
+Passes `manage.py check --deploy` with no warnings when SECRET_KEY is a real secret. Refuses to start
+without FIELD_ENCRYPTION_KEYS and BLIND_INDEX_KEY.
 """
 
 import os
 
 os.environ.setdefault("DJANGO_DEBUG", "False")
 
+from django.core.exceptions import ImproperlyConfigured
+
 from .base import *  # noqa: F403
-from .base import env
+from .base import BLIND_INDEX_KEY, FIELD_ENCRYPTION_KEYS, env
 
 DEBUG = False
+# Personal data is never encrypted under keys derived from SECRET_KEY in production: refuse to start.
+_missing = [
+    name
+    for name, value in (("FIELD_ENCRYPTION_KEYS", FIELD_ENCRYPTION_KEYS), ("BLIND_INDEX_KEY", BLIND_INDEX_KEY))
+    if not value
+]
+if _missing:
+    raise ImproperlyConfigured(
+        f"{' and '.join(_missing)} must be set under the production settings (see docs/privacy.md, 'Keys')."
+    )
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]  # plain-HTTP probes and scrapes

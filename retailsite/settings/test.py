@@ -12,6 +12,8 @@ if not os.environ.get("DATABASE_URL"):
     )
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
 os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "True")
+# DEBUG is off by default (as in production), so the suite brings its own secret.
+os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-used-anywhere-else-0123456789")
 
 from .base import *  # noqa: F403
 
@@ -22,6 +24,6 @@ STORAGES = {
 }
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
 
-# Fixed test keys (DEBUG is off under pytest, where keys are required).
+# Fixed test keys (DEBUG is off in the suite, where keys are required).
 FIELD_ENCRYPTION_KEYS = ["pvH2Dq6oK1n0m7OqVq3o7Hq0y0mB0u2qzYkqz0Zb7xM="]
 BLIND_INDEX_KEY = "test-blind-index-key-not-secret"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import DatabaseError, connection, transaction
@@ -48,7 +49,7 @@ def test_suite_runs_as_application_role_not_superuser() -> None:
     ((user, superuser, bypass),) = raw_rows(
         "SELECT current_user, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user"
     )
-    assert user == "retail_app"
+    assert user == settings.DB_APP_ROLE
     assert superuser is False and bypass is False
 
 
@@ -138,7 +139,7 @@ def test_check_tenant_isolation_fails_when_a_table_is_not_forced() -> None:
     with connection.cursor() as cursor:
         cursor.execute("RESET ROLE")  # the owner may weaken its table; the check must notice
         cursor.execute("ALTER TABLE commerce_event NO FORCE ROW LEVEL SECURITY")
-        cursor.execute("SET ROLE retail_app")
+        cursor.execute(f'SET ROLE "{settings.DB_APP_ROLE}"')
     with pytest.raises(CommandError, match="commerce_event"):
         call_command("check_tenant_isolation")
     # the test transaction rolls back, restoring FORCE

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import psycopg
 from django.db import transaction
 from django.db.backends.postgresql import base
 from psycopg import pq
 
 from retailsite.tenancy.context import current_actor, current_tenant_id, is_platform_scope
+from retailsite.tenancy.scope import actor_tag, platform_tag
 
 _UNSET = object()
 
@@ -86,17 +88,22 @@ class DatabaseWrapper(base.DatabaseWrapper):
         if self.connection.info.transaction_status == pq.TransactionStatus.INERROR:
             return  # only ROLLBACK (TO SAVEPOINT) can run now; the next query re-applies
         tenant_id, platform, _ = wanted
-        with self.connection.cursor() as cursor:
+        actor_name = actor.as_setting() if actor else ""
+        request_id = actor.request_id if actor else ""
+        client_ip = actor.client_ip if actor else ""
+        # Server-side binding: the tags travel as parameters, so other sessions' pg_stat_activity never shows them.
+        with psycopg.Cursor(self.connection) as cursor:
             cursor.execute(
                 "SELECT set_config('app.tenant_id', %s, true), set_config('app.all_tenants', %s, true), "
                 "set_config('app.actor', %s, true), set_config('app.request_id', %s, true), "
-                "set_config('app.client_ip', %s, true)",
+                "set_config('app.client_ip', %s, true), set_config('app.actor_tag', %s, true)",
                 [
                     "" if tenant_id is None else str(tenant_id),
-                    "on" if platform else "off",
-                    actor.as_setting() if actor else "",
-                    actor.request_id if actor else "",
-                    actor.client_ip if actor else "",
+                    platform_tag() if platform else "",
+                    actor_name,
+                    request_id,
+                    client_ip,
+                    actor_tag(actor_name, request_id, client_ip) if actor else "",
                 ],
             )
         self._tenant_applied = wanted

@@ -1,4 +1,4 @@
-"""manage.py check_tenant_isolation — fail unless every tenant table is walled by RLS."""
+"""manage.py check_tenant_isolation — fail unless every tenant table is walled by RLS, and prove it by attack."""
 
 from __future__ import annotations
 
@@ -6,14 +6,18 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connection, transaction
 
-from retailsite.tenancy.rls import inspect_isolation
+from retailsite.tenancy.context import platform_context
+from retailsite.tenancy.rls import attack_the_wall, inspect_isolation
 
 
 class Command(BaseCommand):
     help = (
         "List every table with a tenant_id column; fail unless RLS is enabled and forced on each "
-        "and the application role cannot bypass it."
+        "and the application role cannot bypass it. Then, connected as the application role, try the attacks "
+        "a session of that role could make with SQL alone (open the platform scope with a setting, remove or "
+        "forge audit entries, move a sequence) in a transaction that is rolled back."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -43,10 +47,27 @@ class Command(BaseCommand):
                 problems.append(f"application role {role.role!r} has BYPASSRLS")
             if role.owns_tables:
                 problems.append(f"application role {role.role!r} owns tables: {', '.join(role.owns_tables)}")
+            if role.member_of:
+                problems.append(f"application role {role.role!r} can act as {', '.join(role.member_of)}")
+        with platform_context(), transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SELECT current_user, tenancy_platform_scope()")
+            current, platform_scope_works = cursor.fetchone()
+        if not platform_scope_works:
+            problems.append(
+                "the database's scope key is not this process's (DATABASE_SCOPE_KEY, else derived from SECRET_KEY): "
+                "platform-wide reads (API keys, domains, memberships) would see nothing. Run migrate with the "
+                "settings the application runs with."
+            )
+        if current == role.role:
+            for attack in attack_the_wall():
+                problems.append(f"attack succeeded: {attack}")
+            attacked = "; the attacks of its sessions failed"
+        else:
+            attacked = f" (attacks not tried: connected as {current!r}, not as the application role)"
         if problems:
             raise CommandError("Tenant isolation check failed:\n  " + "\n  ".join(problems))
         self.stdout.write(
             self.style.SUCCESS(
-                f"{len(tables)} tenant tables isolated; role {role.role!r} cannot bypass row-level security."
+                f"{len(tables)} tenant tables isolated; role {role.role!r} cannot bypass row-level security{attacked}."
             )
         )
