@@ -12,12 +12,13 @@ REDIS_DEFAULT ?= redis://127.0.0.1:6379/15
 DEMO_PORT ?= 8000
 
 .PHONY: help venv demo test lint check serve bench-import bench-recommendations bench-forecasting \
-        bench-inventory bench-forecasting-pipeline bench-serving test-faults clean
+        bench-inventory bench-forecasting-pipeline bench-serving test-faults clean typecheck format-check
 
 help:
 	@echo "make demo   - install, seed a demo store on SQLite, train, serve on http://127.0.0.1:$(DEMO_PORT)"
 	@echo "make test   - run the whole suite against PostgreSQL (DATABASE_URL) and Redis (REDIS_URL)"
-	@echo "make lint   - ruff"
+	@echo "make lint   - ruff check and ruff format --check"
+	@echo "make typecheck - mypy (django-stubs, djangorestframework-stubs) over the product code"
 	@echo "make bench-import | bench-recommendations | bench-forecasting | bench-inventory"
 
 # Development and tests: the project with its dev extras.
@@ -62,6 +63,11 @@ test: venv
 
 lint: venv
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+# Settings in pyproject.toml ([tool.mypy]); the Django plugin loads the test settings.
+typecheck: venv
+	$(VENV)/bin/mypy
 
 check: venv
 	DATABASE_URL=$${DATABASE_URL:-$(PG_URL)} $(PY) manage.py check

@@ -27,19 +27,19 @@ def bulk_insert(
     tenant_id = require_tenant_id()
     json_positions = {columns.index(name) for name in json_columns}
     if connection.vendor != "postgresql":
-        attnames = [model._meta.get_field(c).attname for c in columns]  # "model_version" -> "model_version_id"
+        attnames = [model._meta.get_field(c).attname for c in columns]  # type: ignore[union-attr]  # "model_version" -> "model_version_id"
         count = 0
         batch: list[models.Model] = []
         for row in rows:
             batch.append(model(tenant_id=tenant_id, **dict(zip(attnames, row, strict=True))))
             if len(batch) >= batch_size:
-                model.objects.bulk_create(batch)
+                model._default_manager.bulk_create(batch)
                 count += len(batch)
                 batch = []
-        model.objects.bulk_create(batch)
+        model._default_manager.bulk_create(batch)
         return count + len(batch)
     table = model._meta.db_table
-    column_list = ", ".join(f'"{model._meta.get_field(c).column}"' for c in columns)
+    column_list = ", ".join(f'"{model._meta.get_field(c).column}"' for c in columns)  # type: ignore[union-attr]
     count = 0
     staging = f"_bulk_{table}"
     # COPY cannot write into a table under row-level security: stage in a temporary table (not

@@ -126,7 +126,7 @@ def api_exception_handler(exc: Exception, context: Mapping[str, Any]) -> Respons
         exc = exceptions.NotFound(*exc.args)
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied(*exc.args)
-    response = drf_exception_handler(exc, context)
+    response = drf_exception_handler(exc, dict(context))
     if response is None:
         view = context.get("view")
         logger.error("unhandled error in API view %s", type(view).__name__ if view else "?", exc_info=exc)
@@ -192,7 +192,7 @@ def server_error(request: HttpRequest) -> HttpResponse:
                 status=503,
                 headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
             )
-        return unavailable_response(as_json=False)  # type: ignore[return-value]
+        return unavailable_response(as_json=False)
     if request.path_info.startswith("/api/"):
         return JsonResponse(error_body("server_error", SERVER_ERROR_MESSAGE), status=500)
     return defaults.server_error(request)

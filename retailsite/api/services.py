@@ -27,6 +27,7 @@ from django.db.models import Model
 from django.utils import timezone
 
 from retailsite.commerce.catalog_version import catalog_changed
+from retailsite.commerce.importers.fields import column_max_length
 from retailsite.commerce.importers.kinds.events import event_dedupe_key
 from retailsite.commerce.importers.kinds.products import category_path
 from retailsite.commerce.models import Category, Customer, Event, Order, OrderLine, Product
@@ -43,7 +44,7 @@ ModelT = TypeVar("ModelT", bound=Model)
 
 # last_used_at is written at most this often per key (one UPDATE per minute, not per request).
 LAST_USED_RESOLUTION = timedelta(minutes=1)
-MAX_KEY_NAME_LENGTH = ApiKey._meta.get_field("name").max_length
+MAX_KEY_NAME_LENGTH = column_max_length(ApiKey, "name")
 
 PRODUCT_FIELDS = ("name", "description", "category", "brand", "tags", "price", "cost", "active")
 CUSTOMER_FIELDS = (
@@ -150,7 +151,8 @@ def _upsert_by_external_id(
     e-mail blind index in step there).
     """
     tenant_id = require_tenant_id()
-    existing = {row.external_id: row for row in model.objects.filter(external_id__in=[i["external_id"] for i in items])}
+    wanted = [item["external_id"] for item in items]
+    existing = {row.external_id: row for row in model._default_manager.filter(external_id__in=wanted)}  # type: ignore[attr-defined]
     rows: list[ModelT] = []
     new: list[ModelT] = []
     changed: list[ModelT] = []
@@ -164,10 +166,12 @@ def _upsert_by_external_id(
             row.save()
     else:
         if new:
-            model.objects.bulk_create(new, batch_size=500)
+            model._default_manager.bulk_create(new, batch_size=500)
         if changed:
-            model.objects.bulk_update(changed, fields=list(fields), batch_size=200)
-    return UpsertResult(created=[r.external_id for r in new], updated=[r.external_id for r in changed]), rows
+            model._default_manager.bulk_update(changed, fields=list(fields), batch_size=200)
+    created = [r.external_id for r in new]  # type: ignore[attr-defined]
+    updated = [r.external_id for r in changed]  # type: ignore[attr-defined]
+    return UpsertResult(created=created, updated=updated), rows
 
 
 # -- catalog ---------------------------------------------------------------------------------
@@ -181,7 +185,8 @@ class _CategoryResolver:
 
     def resolve(self, names: list[str] | None) -> Category | None:
         parent: Category | None = None
-        for depth in range(1, len(names or []) + 1):
+        names = names or []
+        for depth in range(1, len(names) + 1):
             path = category_path(names[:depth])
             category = self._known.get(path)
             if category is None:
@@ -417,7 +422,7 @@ def order_create(*, data: Mapping[str, Any]) -> Order:
             _write_orders([data], refs, existing={})
     except IntegrityError:
         raise _unique_violation(f"Order {data['external_id']!r}") from None
-    return selectors.order_get(order_id=data["external_id"])
+    return _written_order(data["external_id"])
 
 
 def order_update(*, order: Order, data: Mapping[str, Any]) -> Order:
@@ -425,7 +430,15 @@ def order_update(*, order: Order, data: Mapping[str, Any]) -> Order:
     refs = _order_references([data], path="", batch=False)
     with transaction.atomic():
         _write_orders([{**data, "external_id": order.external_id}], refs, existing={order.external_id: order})
-    return selectors.order_get(order_id=order.external_id)
+    return _written_order(order.external_id)
+
+
+def _written_order(external_id: str) -> Order:
+    """The order just written, with its lines (as the selectors load it)."""
+    order = selectors.order_get(order_id=external_id)
+    if order is None:  # pragma: no cover - written in this transaction
+        raise LookupError(f"order {external_id!r} was not written")
+    return order
 
 
 def order_delete(*, order: Order) -> None:

@@ -13,6 +13,7 @@ import zipfile
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
@@ -190,7 +191,7 @@ class PrivacyCustomerAdmin(CustomerAdmin):
                 "opts": self.model._meta,
                 "customers": customers,
                 "action_name": "erase_personal_data",
-                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
             },
         )
 

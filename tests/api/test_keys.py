@@ -188,7 +188,7 @@ def test_an_unknown_store_is_refused() -> None:
 # -- admin -----------------------------------------------------------------------------------------
 
 
-def _admin_client(role: str):  # type: ignore[no-untyped-def]
+def _admin_client(role: str):
     tenant = TenantFactory(slug="alpha", name="Alpha")
     membership = MembershipFactory(tenant=tenant, user=UserFactory(username=f"{role}-user"), role=role)
     client = APIClient()

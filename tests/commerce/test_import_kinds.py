@@ -62,7 +62,7 @@ def store_files(tmp_path: Path) -> dict[str, Path]:
     }
 
 
-def snapshot(tenant) -> dict[str, list[tuple]]:  # type: ignore[no-untyped-def]
+def snapshot(tenant) -> dict[str, list[tuple]]:
     """Every imported row of the tenant, as comparable tuples (with updated/created markers)."""
     with tenant_context(tenant):
         return {

@@ -30,11 +30,11 @@ def tenant():
     )
 
 
-def _index(store, external_id: str, history) -> int:  # type: ignore[no-untyped-def]
+def _index(store, external_id: str, history) -> int:
     return int(np.searchsorted(history.product_ids, store.products[external_id]))
 
 
-def _category_index(store, path: str, history) -> int:  # type: ignore[no-untyped-def]
+def _category_index(store, path: str, history) -> int:
     return int(np.searchsorted(history.category_ids, store.categories[path]))
 
 
@@ -117,7 +117,7 @@ def test_the_database_and_the_python_aggregation_agree(tenant) -> None:
             in_sql = demand_module._sales_from_postgresql(tenant, freq, before)
             in_python = demand_module.sales_from_order_lines(tenant, freq, before)
 
-            def rows(sales):  # type: ignore[no-untyped-def]
+            def rows(sales):
                 return sorted(
                     zip(
                         sales.product_ids.tolist(),
@@ -198,7 +198,7 @@ def test_the_pipeline_stores_products_categories_and_the_total(tenant, planted_r
 def test_a_failed_run_leaves_the_previous_run_serving(tenant, planted_run, monkeypatch) -> None:
     store, first = planted_run
 
-    def broken_engine(*args, **kwargs):  # type: ignore[no-untyped-def]
+    def broken_engine(*args, **kwargs):
         raise RuntimeError("statsforecast exploded")
 
     monkeypatch.setattr(demand_module, "forecast_many", broken_engine)
@@ -216,7 +216,7 @@ def test_a_failed_run_leaves_the_previous_run_serving(tenant, planted_run, monke
 def test_a_failure_while_writing_stores_no_rows(tenant, planted_run, monkeypatch) -> None:
     store, first = planted_run
 
-    def broken_details(*args, **kwargs):  # type: ignore[no-untyped-def]
+    def broken_details(*args, **kwargs):
         raise RuntimeError("disk full")
 
     # Fails inside the write transaction, after the rows were inserted: they must be rolled back with it.
@@ -277,7 +277,7 @@ def test_a_failing_elasticity_fit_still_yields_forecasts(tenant, monkeypatch) ->
     store = build_planted_store(tenant, weeks=60)
     real_engine = demand_module.forecast_many
 
-    def engine_with_a_singular_price_fit(series, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def engine_with_a_singular_price_fit(series, *args, **kwargs):
         if any(item.prices is not None for item in series.values()):
             raise np.linalg.LinAlgError("Singular matrix")
         return real_engine(series, *args, **kwargs)

@@ -19,7 +19,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.inventory.test_laye
 
 
 @pytest.fixture
-def planned():  # type: ignore[no-untyped-def]
+def planned():
     store = make_store("alpha")
     kettle, _ = stocked_product(store, "KETTLE", on_hand=3, lead_time_days=14, pack_size=1)
     forecast_run(store, {kettle: (8, 10, 13)})

@@ -29,7 +29,7 @@ def id_map(model: type[Model], external_ids: Iterable[str], *, value: str = "id"
     """external_id -> `value` for the current tenant's rows among `external_ids`."""
     found: dict[str, Any] = {}
     for batch in batched(set(external_ids)):
-        found.update(model.objects.filter(external_id__in=batch).values_list("external_id", value))
+        found.update(model._default_manager.filter(external_id__in=batch).values_list("external_id", value))
     return found
 
 
@@ -48,7 +48,9 @@ def orm_upsert(
         first = key[0]
         existing = {
             tuple(found[name] for name in key): found
-            for found in model.objects.filter(**{f"{first}__in": {row[first] for row in batch}}).values(*key, *update)
+            for found in model._default_manager.filter(**{f"{first}__in": {row[first] for row in batch}}).values(
+                *key, *update
+            )
         }
         changed: list[Model] = []
         new: list[Model] = []
@@ -68,9 +70,9 @@ def orm_upsert(
             else:
                 unchanged += 1
         if new:
-            model.objects.bulk_create(new)
+            model._default_manager.bulk_create(new)
         if changed:
-            model.objects.bulk_create(
+            model._default_manager.bulk_create(
                 changed, update_conflicts=True, unique_fields=["tenant", *key], update_fields=list(update)
             )
     return created, updated, unchanged
