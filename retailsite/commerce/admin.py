@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from retailsite.privacy.crypto import blind_index
+from retailsite.encryption.crypto import blind_index
 from retailsite.tenancy.admin_base import TenantScopedAdmin, TenantScopedInline, request_can
 from retailsite.tenancy.permissions import Capability
 

@@ -10,8 +10,8 @@ from typing import Any
 
 from django.db import models
 
-from retailsite.privacy.crypto import blind_index
-from retailsite.privacy.fields import EncryptedTextField
+from retailsite.encryption.crypto import blind_index
+from retailsite.encryption.fields import EncryptedTextField
 from retailsite.tenancy.models import TenantOwnedModel
 
 

@@ -17,7 +17,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.db import transaction
 from django.utils import timezone
 
-from retailsite.privacy.crypto import blind_index
+from retailsite.encryption.crypto import blind_index
 from retailsite.privacy.services import customer_recommendations_purge
 from retailsite.tenancy.context import require_tenant_id
 

@@ -18,8 +18,8 @@ from django.core.validators import validate_email
 from django.db import connection
 
 from retailsite.commerce.models import Customer, Gender
-from retailsite.privacy.crypto import blind_index
-from retailsite.privacy.fields import EncryptedTextField
+from retailsite.encryption.crypto import blind_index
+from retailsite.encryption.fields import EncryptedTextField
 
 from ..csvsource import ColumnSpec
 from ..fields import (
