@@ -181,7 +181,7 @@ def test_an_unknown_scope_is_refused_with_the_valid_ones(store_a) -> None:
 
 
 def test_an_unknown_store_is_refused() -> None:
-    with pytest.raises(CommandError, match="No store"):
+    with pytest.raises(CommandError, match="No tenant 'nowhere'"):
         _command("list", "--tenant", "nowhere")
 
 

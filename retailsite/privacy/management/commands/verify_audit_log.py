@@ -4,29 +4,27 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from retailsite.privacy.audit import audit_chain_verify, audit_tenant_ids_with_entries
+from retailsite.tenancy.commands import TenantCommand
 from retailsite.tenancy.context import platform_context, tenant_context
 from retailsite.tenancy.models import Tenant
 
 
-class Command(BaseCommand):
+class Command(TenantCommand):
     help = (
         "Recompute the hash chain of the audit log, store by store. Exits non-zero at the first broken link "
         "(a changed, removed or reordered entry) and says which entry and what did not match."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--tenant", metavar="SLUG", help="verify one store only")
+        self.add_tenant_argument(parser, required=False, help="verify one store only")
 
     def handle(self, *args: Any, **options: Any) -> None:
         slugs = dict(Tenant.objects.values_list("pk", "slug"))
         if options["tenant"]:
-            tenant = Tenant.objects.filter(slug=options["tenant"]).first()
-            if tenant is None:
-                raise CommandError(f"No tenant with slug {options['tenant']!r}.")
-            tenant_ids = [tenant.pk]
+            tenant_ids = [self.tenant(options).pk]
         else:
             with platform_context():
                 tenant_ids = audit_tenant_ids_with_entries()
