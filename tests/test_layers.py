@@ -68,3 +68,25 @@ def test_the_foundation_imports_no_app() -> None:
 )
 def test_the_privacy_layer_imports_no_app() -> None:
     assert app_imports(list(PRIVACY_REGISTRY_PENDING)) == []
+
+
+def test_the_event_model_offers_exactly_the_domain_event_types() -> None:
+    from domain.events import EVENT_TYPES
+    from retailsite.commerce.models import EventType
+
+    assert tuple(EventType.values) == EVENT_TYPES
+
+
+def test_the_engines_import_nothing_of_the_project_but_domain() -> None:
+    violations = []
+    for engine in ("recommendations/engine", "forecasting/engine", "inventory/engine"):
+        for path in sorted((ROOT / engine).rglob("*.py")):
+            for line, module in imported_modules(path):
+                top = module.split(".")[0]
+                if (
+                    top == "retailsite"
+                    or top == "django"
+                    or (top in APPS and not module.startswith(engine.replace("/", ".")))
+                ):
+                    violations.append(f"{path.relative_to(ROOT)}:{line} imports {module}")
+    assert violations == []

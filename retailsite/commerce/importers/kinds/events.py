@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from domain.events import EVENT_TYPES
 from retailsite.commerce.models import Customer, Event, EventType, Product
 
 from ..csvsource import ColumnSpec
@@ -27,13 +28,11 @@ from ..generic import id_map, orm_upsert
 from ..pg import Assign, PgSession
 from ..registry import INVALID, KindCounts, KindImporter, register_kind
 
-EVENT_TYPES = frozenset(EventType.values)
-
 
 def parse_event_type(value: str) -> str:
     text = value.strip().lower()
     if text not in EVENT_TYPES:
-        raise FieldError(f"unknown event type {show(value.strip())}; use one of {', '.join(EventType.values)}")
+        raise FieldError(f"unknown event type {show(value.strip())}; use one of {', '.join(EVENT_TYPES)}")
     return text
 
 
