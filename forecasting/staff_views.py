@@ -12,6 +12,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from retailsite.commerce.selectors import product_get_by_pk
 from retailsite.tenancy.staff_pages import staff_context, staff_page
 
 from . import selectors
@@ -175,7 +176,7 @@ def forecast_index(request: HttpRequest) -> HttpResponse:
 
 @staff_page
 def forecast_product(request: HttpRequest, product_pk: int) -> HttpResponse:
-    product = selectors.product_get(pk=product_pk)
+    product = product_get_by_pk(product_pk)
     if product is None:
         raise Http404("No such product in this store.")
     series = selectors.forecast_for_product(product=product)

@@ -9,6 +9,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from retailsite.commerce.selectors import product_get_by_pk
 from retailsite.tenancy.staff_pages import staff_context, staff_page
 
 from . import selectors
@@ -44,7 +45,7 @@ def plan_view(request: HttpRequest) -> HttpResponse:
 
 @staff_page
 def product_view(request: HttpRequest, product_pk: int) -> HttpResponse:
-    product = selectors.product_get(pk=product_pk)
+    product = product_get_by_pk(product_pk)
     if product is None:
         raise Http404("No such product in this store.")
     plan = selectors.active_plan()

@@ -29,7 +29,6 @@ from .services import (
     audit_record_reads,
     customer_erasure_perform,
     customer_export_zip,
-    customer_recommendations_purge,
 )
 
 MAX_EXPORT_SELECTION = 50
@@ -102,12 +101,8 @@ class PrivacyCustomerAdmin(CustomerAdmin):
     def has_erase_personal_data_permission(self, request: HttpRequest) -> bool:
         return request_can(request, Capability.EXPORT_PERSONAL_DATA) and request_can(request, Capability.CHANGE)
 
-    # -- withdrawing personalization consent here drops the precomputed lists at once, as elsewhere ------
-
-    def save_model(self, request: HttpRequest, obj: Customer, form: Any, change: bool) -> None:
-        super().save_model(request, obj, form, change)
-        if change and "personalization_consent" in form.changed_data and not obj.personalization_consent:
-            customer_recommendations_purge(customer=obj)
+    # Withdrawing personalization consent here drops the precomputed lists at once, as elsewhere:
+    # CustomerAdmin saves through retailsite.commerce.services.customer_save.
 
     # -- reads of personal data are audited ----------------------------------------------------------
 

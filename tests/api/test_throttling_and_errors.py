@@ -9,9 +9,9 @@ from django.core.cache import cache
 from django.db import InterfaceError, OperationalError
 from django.test import RequestFactory
 
-from retailsite.api import selectors
 from retailsite.api.exceptions import flatten_errors, server_error
 from retailsite.api.throttling import CredentialRateThrottle
+from retailsite.commerce import selectors
 from retailsite.commerce.models import Product
 from retailsite.tenancy.context import tenant_context
 from tests.api.conftest import assert_error

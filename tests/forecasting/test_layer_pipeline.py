@@ -14,6 +14,7 @@ from forecasting import selectors
 from forecasting.demand import NotEnoughHistory, forecast_run_create, forecast_runs_prune, load_demand_history
 from forecasting.models import ForecastRun, RunStatus, SeriesForecast, SeriesLevel
 from forecasting.periods import last_complete_period, period_start
+from retailsite.commerce.selectors import product_get_by_external_id
 from retailsite.tenancy.context import tenant_context
 from tests.factories import TenantFactory
 from tests.forecasting.test_layer_support import UTC, add_order, build_planted_store
@@ -209,7 +210,7 @@ def test_a_failed_run_leaves_the_previous_run_serving(tenant, planted_run, monke
         assert failed.status == RunStatus.FAILED and "exploded" in failed.error
         assert not SeriesForecast.objects.filter(run=failed).exists()
         assert selectors.forecast_run_latest() == first
-        k1 = selectors.product_get(external_id="K1")
+        k1 = product_get_by_external_id("K1")
         assert selectors.forecast_for_product(product=k1).run_id == first.pk
 
 

@@ -13,7 +13,7 @@ from retailsite.commerce.models import Category, Product
 
 from ..csvsource import ColumnSpec
 from ..fields import FieldError, column_max_length, parse_bool, parse_identifier, parse_money, parse_text, show
-from ..generic import id_map, orm_upsert
+from ..generic import orm_upsert
 from ..pg import Assign, PgSession, table
 from ..registry import INVALID, KindCounts, KindImporter, register_entity_ids, register_kind
 from ..spool import Spool
@@ -264,10 +264,6 @@ class ProductsImporter(KindImporter):
             unchanged=unchanged,
             details={"categories_created": categories_created} if categories_created else {},
         )
-
-
-def product_prices(external_ids: set[str]) -> dict[str, Any]:
-    return id_map(Product, external_ids, value="price")
 
 
 register_entity_ids("product", lambda: Product.objects.values_list("external_id", flat=True).iterator(10_000))
