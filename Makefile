@@ -11,12 +11,13 @@ REDIS_DEFAULT ?= redis://127.0.0.1:6379/15
 DEMO_PORT ?= 8000
 
 .PHONY: help venv demo test lint check serve bench-import bench-recommendations bench-forecasting \
-        bench-inventory bench-forecasting-pipeline bench-serving test-faults test-demo clean
+        bench-inventory bench-forecasting-pipeline bench-serving test-faults test-demo clean typecheck
 
 help:
 	@echo "make demo   - install, seed a fresh demo store on the embedded PostgreSQL, train, serve on http://127.0.0.1:$(DEMO_PORT)"
 	@echo "make test   - the whole suite against PostgreSQL (DATABASE_URL, else the embedded one) and Redis (REDIS_URL)"
-	@echo "make lint   - ruff"
+	@echo "make lint   - ruff check and ruff format --check"
+	@echo "make typecheck - mypy (django-stubs, djangorestframework-stubs) over the product code"
 	@echo "make bench-import | bench-recommendations | bench-forecasting | bench-inventory"
 
 # Development and tests: the project with its dev extras.
@@ -61,6 +62,11 @@ test-demo: venv
 
 lint: venv
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+# Settings in pyproject.toml ([tool.mypy]); the Django plugin loads the test settings.
+typecheck: venv
+	$(VENV)/bin/mypy
 
 check: venv
 	DJANGO_DEBUG=True ./manage check

@@ -255,7 +255,7 @@ def fresh_database() -> None:
 # -- the benchmark ---------------------------------------------------------------------------
 
 
-def timed_import(tenant, kind: str, path: Path) -> Timing:  # type: ignore[no-untyped-def]
+def timed_import(tenant, kind: str, path: Path) -> Timing:
     from retailsite.commerce.importers import import_store_data
 
     marks: dict[str, float] = {}

@@ -170,7 +170,7 @@ class EngineForecaster:
             self.fit = _ENGINE_FITS[key]
             self.origin = now
         offset = now - self.origin
-        return tuple(q[:, offset : offset + horizon] for q in self.fit)  # type: ignore[return-value]
+        return tuple(q[:, offset : offset + horizon] for q in self.fit)
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -206,7 +206,7 @@ class Outcome:
     fractile: float | None = None
 
 
-def _outcome(result, unit_cost: np.ndarray) -> Outcome:  # type: ignore[no-untyped-def]
+def _outcome(result, unit_cost: np.ndarray) -> Outcome:
     ledger = result.ledger
     demand = ledger.demand.sum()
     return Outcome(
@@ -224,7 +224,7 @@ def _outcome(result, unit_cost: np.ndarray) -> Outcome:  # type: ignore[no-untyp
 def _protection_coverage(
     plans: list,
     replay: np.ndarray,
-    lead_times: np.ndarray,  # type: ignore[type-arg]
+    lead_times: np.ndarray,
     review_period: int,
 ) -> tuple[float | None, float | None]:
     """With one fixed lead time L: how often the demand of periods t .. t + L + R - 1 stayed at or below the reorder
@@ -537,7 +537,7 @@ def piecewise_profit(candidates: OrderCandidates, quantities: np.ndarray) -> flo
     return float(total)
 
 
-def _optimization_candidates(n_products: int, seed: int):  # type: ignore[no-untyped-def]
+def _optimization_candidates(n_products: int, seed: int):
     """One plan's policies and optimizer candidates for a synthetic store of ``n_products`` weekly products."""
     rng = np.random.default_rng(seed)
     horizon = 8

@@ -167,7 +167,7 @@ def ensure_store(config: StackConfig, args: argparse.Namespace) -> tuple[dict[st
             "(--rebuild for a fresh one)"
         )
         return keys, True
-    keys = new_secrets(data_parameters(args))  # type: ignore[arg-type]
+    keys = new_secrets(data_parameters(args))
     save_secrets(config, keys)
     env = server_environment(config, keys, rate_limit="1000/min")
     log(f"pipeline: building a fresh store in database {config.database}")
@@ -216,7 +216,7 @@ def _phase_of(message: str) -> int | None:
     return None
 
 
-def _read_progress(stream, marks: list[tuple[int, float]], summary: list[str]) -> None:  # type: ignore[no-untyped-def]
+def _read_progress(stream, marks: list[tuple[int, float]], summary: list[str]) -> None:
     """Echo the child's progress (bars at most every few seconds) and stamp each phase's first message."""
     buffer = b""
     last_bar = 0.0
@@ -263,7 +263,7 @@ def measured_run(config: StackConfig, keys: dict[str, object]) -> Run:
     marks: list[tuple[int, float]] = []
     summary: list[str] = []
     load_start = os.getloadavg()[0]
-    with CpuMeter(_TrainingProcess(), config) as meter:  # type: ignore[arg-type]
+    with CpuMeter(_TrainingProcess(), config) as meter:
         started = time.perf_counter()
         child = subprocess.Popen(command, env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         reader = threading.Thread(target=_read_progress, args=(child.stdout, marks, summary), daemon=True)

@@ -567,7 +567,7 @@ def _make_home_sections_cold() -> None:
 
     counter = itertools.count()
     original = sections._home_key
-    sections._home_key = lambda tenant_id, **kw: f"{original(tenant_id, **kw)}:cold{next(counter)}"  # type: ignore[assignment]
+    sections._home_key = lambda tenant_id, **kw: f"{original(tenant_id, **kw)}:cold{next(counter)}"
 
 
 def print_quick_profiles(pairs: list[Pair], args: argparse.Namespace) -> None:

@@ -19,8 +19,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from domain.age_bands import AGE_BAND_LABELS, age_band
 from recommendations.engine.data import Catalog, CustomerInfo, EventLog, ItemText
-from recommendations.engine.segments import AGE_BAND_LABELS, age_band, encode_attributes
+from recommendations.engine.segments import encode_attributes
 
 RECBOLE_REQUIREMENT = "recbole==1.2.1"
 WHEEL_NAME = "recbole-1.2.1-py3-none-any.whl"

@@ -88,7 +88,7 @@ def _analyse(profiler: cProfile.Profile, requests: int, limit: int = 16) -> tupl
     project: list[tuple[float, float, str]] = []
     internals: list[tuple[float, float, str]] = []
     areas: dict[str, float] = defaultdict(float)
-    for (filename, line, name), (_cc, calls, own, cumulative, _callers) in stats.stats.items():  # type: ignore[attr-defined]
+    for (filename, line, name), (_cc, calls, own, cumulative, _callers) in stats.stats.items():
         path = Path(filename)
         in_project = path.is_absolute() and REPO in path.parents and ".venv" not in path.parts
         areas[_area(filename)] += own
@@ -118,7 +118,7 @@ def _replay(
     paths: list[str],
     cookies: list[str],
     headers: dict[str, str],
-    rng: random.Random,  # type: ignore[no-untyped-def]
+    rng: random.Random,
     requests: int,
     label: str,
     around: Callable[[Callable[[], object]], object],
@@ -130,8 +130,8 @@ def _replay(
             client.cookies[settings.SESSION_COOKIE_NAME] = rng.choice(cookies).split("=", 1)[1]
         path = rng.choice(paths)
         response = around(lambda path=path: client.get(path, **headers))
-        if response.status_code != 200:  # type: ignore[attr-defined]
-            raise RuntimeError(f"{label}: {path} answered {response.status_code}")  # type: ignore[attr-defined]
+        if response.status_code != 200:
+            raise RuntimeError(f"{label}: {path} answered {response.status_code}")
 
 
 def profile_endpoint(
@@ -211,7 +211,7 @@ def profile_endpoint(
     )
 
 
-def _backend_cpu_seconds(connection) -> float | None:  # type: ignore[no-untyped-def]
+def _backend_cpu_seconds(connection) -> float | None:
     """CPU seconds so far of the PostgreSQL backend serving this process (same machine only)."""
     import os
 

@@ -404,14 +404,14 @@ class CpuMeter:
     _thread: threading.Thread | None = None
     _started_ticks: int = 0
 
-    def _backend_pids(self, admin) -> list[int]:  # type: ignore[no-untyped-def]
+    def _backend_pids(self, admin) -> list[int]:
         rows = admin.execute(
             "SELECT pid FROM pg_stat_activity WHERE datname = %s AND usename = %s",
             [self.config.database, self.config.app_role],
         ).fetchall()
         return [row[0] for row in rows]
 
-    def _sample(self, admin) -> None:  # type: ignore[no-untyped-def]
+    def _sample(self, admin) -> None:
         for kind, pids in (("python", self.server.worker_pids()), ("postgres", self._backend_pids(admin))):
             for pid in pids:
                 reading = cpu_seconds(pid)

@@ -19,6 +19,7 @@ from rest_framework.response import Response
 from retailsite.api.scopes import Scope
 from retailsite.api.serializers import PlainTextField
 from retailsite.api.views.base import TenantApiView, TenantListApiView, found
+from retailsite.commerce.selectors import product_get_by_external_id
 
 from . import selectors
 from .models import SeriesForecast, SeriesLevel
@@ -163,7 +164,7 @@ class ForecastListApi(TenantListApiView):
         if "category_id" in query:
             category = found(selectors.category_get(pk=query["category_id"]), "category", str(query["category_id"]))
         if "product_id" in query:
-            product = found(selectors.product_get(external_id=query["product_id"]), "product", query["product_id"])
+            product = found(product_get_by_external_id(query["product_id"]), "product", query["product_id"])
             rows = selectors.forecast_list(level=SeriesLevel.PRODUCT).filter(product=product)
         elif query["level"] == SeriesLevel.CATEGORY and category is not None:
             rows = selectors.forecast_list(level=SeriesLevel.CATEGORY).filter(category=category)

@@ -95,14 +95,6 @@ def forecast_total(*, run: ForecastRun | None = None) -> SeriesForecast | None:
     return _serving(run).filter(level=SeriesLevel.TOTAL).first()
 
 
-def product_get(*, pk: int | None = None, external_id: str | None = None) -> Product | None:
-    if pk is not None:
-        return Product.objects.filter(pk=pk).first()
-    if external_id is None or "\x00" in external_id:  # PostgreSQL text cannot hold NUL
-        return None
-    return Product.objects.filter(external_id=external_id).first()
-
-
 def category_get(*, pk: int) -> Category | None:
     return Category.objects.filter(pk=pk).first()
 

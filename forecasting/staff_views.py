@@ -6,20 +6,14 @@ included: these are aggregates and models, no personal data). Every read goes th
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
-from django.contrib import admin
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from retailsite.tenancy.admin_base import request_can
-from retailsite.tenancy.context import current_tenant_id
-from retailsite.tenancy.permissions import Capability
+from retailsite.commerce.selectors import product_get_by_pk
+from retailsite.tenancy.staff_pages import staff_context, staff_page
 
 from . import selectors
 from .models import ForecastRun, SeriesForecast, SeriesLevel
@@ -56,26 +50,6 @@ SUMMARY_ROWS = (
     ("n_series", "series"),
 )
 TOP_IMPORTANCES = 12
-
-View = Callable[..., HttpResponse]
-
-
-def staff_page(view: View) -> View:
-    """Login, then the VIEW capability in the selected store; a superuser without a store is asked to pick one."""
-
-    @wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not request_can(request, Capability.VIEW):
-            raise PermissionDenied("Your role in this store may not view forecasts.")
-        if current_tenant_id() is None:
-            return render(request, "forecasting/choose_store.html", _context(request, "Forecasts"))
-        return view(request, *args, **kwargs)
-
-    return login_required(wrapped, login_url="admin:login")
-
-
-def _context(request: HttpRequest, title: str, **extra: Any) -> dict[str, Any]:
-    return {**admin.site.each_context(request), "title": title, **extra}
 
 
 def _shown(value: Any) -> str:
@@ -141,7 +115,7 @@ def _detail(request: HttpRequest, series: SeriesForecast, title: str, **extra: A
     return render(
         request,
         "forecasting/forecast_detail.html",
-        _context(
+        staff_context(
             request,
             title,
             series=series,
@@ -181,7 +155,7 @@ def forecast_index(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "forecasting/forecast_index.html",
-        _context(
+        staff_context(
             request,
             "Demand forecasts",
             run=run,
@@ -202,7 +176,7 @@ def forecast_index(request: HttpRequest) -> HttpResponse:
 
 @staff_page
 def forecast_product(request: HttpRequest, product_pk: int) -> HttpResponse:
-    product = selectors.product_get(pk=product_pk)
+    product = product_get_by_pk(product_pk)
     if product is None:
         raise Http404("No such product in this store.")
     series = selectors.forecast_for_product(product=product)
@@ -218,7 +192,7 @@ def forecast_categories(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "forecasting/forecast_categories.html",
-        _context(
+        staff_context(
             request,
             "Demand forecasts by category",
             run=run,
@@ -305,7 +279,7 @@ def customer_models(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "forecasting/customer_models.html",
-        _context(
+        staff_context(
             request,
             "Customer models",
             run=run,

@@ -19,13 +19,13 @@ from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from retailsite.api.exceptions import InvalidInput
 from retailsite.api.pagination import CappedLimitOffsetPagination
 from retailsite.api.scopes import Scope
 from retailsite.api.serializers import BulkUpsertOutputSerializer
-from retailsite.api.services import UpsertResult
 from retailsite.api.views.base import TenantApiView, TenantListApiView, found
 from retailsite.commerce.models import Product
+from retailsite.commerce.services import UpsertResult
+from retailsite.errors import InvalidInput
 
 from . import selectors
 from .serializers import (

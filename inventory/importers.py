@@ -23,6 +23,7 @@ from retailsite.commerce.importers import INVALID, ColumnSpec, KindCounts, KindI
 from retailsite.commerce.importers.fields import (
     MAX_QUANTITY,
     FieldError,
+    column_max_length,
     parse_float,
     parse_identifier,
     parse_money,
@@ -124,7 +125,7 @@ class StockImporter(KindImporter):
     def prepare(self) -> None:
         self.products = self.run.known_ids("product")
         self.first_line: dict[str, int] = {}
-        self.id_length = Product._meta.get_field("external_id").max_length
+        self.id_length = column_max_length(Product, "external_id")
         self.parsers = stock_cell_parsers()
         self.present = [column for column in OPTIONAL_COLUMNS if self.source.has(column)]
 

@@ -11,6 +11,8 @@ stock_item_terms` resolves them. Stock changes go through `inventory.services` (
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -19,7 +21,7 @@ from django.db.models import Q
 from retailsite.commerce.models import Product
 from retailsite.tenancy.models import TenantOwnedModel
 
-MONEY = {"max_digits": 12, "decimal_places": 2}
+MONEY: dict[str, Any] = {"max_digits": 12, "decimal_places": 2}
 
 
 class Supplier(TenantOwnedModel):

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from django.db.models import QuerySet, Sum
 
 from forecasting.models import ForecastRun, RunStatus
-from retailsite.commerce.models import Product
 
 from .models import InboundShipment, PurchaseOrderLine, ReorderPlan, ReorderPlanLine, StockItem, Supplier
 
@@ -103,10 +102,6 @@ def plan_lines(plan: ReorderPlan, *, to_order_only: bool = False) -> QuerySet[Re
 def plan_line_for_product(plan: ReorderPlan, product_pk: int) -> ReorderPlanLine | None:
     lines = ReorderPlanLine.objects.filter(plan=plan, product_id=product_pk)
     return lines.select_related("product", "supplier", "plan").first()
-
-
-def product_get(*, pk: int) -> Product | None:
-    return Product.objects.filter(pk=pk).first()
 
 
 def approved_plan_line_ids(line_ids: Iterable[int]) -> set[int]:

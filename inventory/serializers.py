@@ -88,7 +88,7 @@ class StockItemInputSerializer(StockInputSerializer):
 
 
 class StockBulkInputSerializer(serializers.Serializer):
-    items = StockItemInputSerializer(many=True, allow_empty=False, max_length=MAX_BATCH_ITEMS)
+    items = StockItemInputSerializer(many=True, allow_empty=False, max_length=MAX_BATCH_ITEMS)  # type: ignore[call-arg]
 
     class Meta:
         ref_name = "StockBulkInput"

@@ -17,6 +17,7 @@ unit of lost demand (purchases are left out, see `inventory.engine.simulate`).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -190,7 +191,7 @@ def simulate_plan_against_naive(
         shortage_per_unit=data.shortage_per_unit,
         unit_cost=data.unit_cost,
     ).repeat(scenarios)
-    common = {
+    common: dict[str, Any] = {
         "costs": costs,
         "initial_on_hand": per_lane(data.on_hand),
         "lead_times": lead,

@@ -1,21 +1,16 @@
 """Staff pages of inventory: the active reorder plan, and one product's projected stock under it (with a chart).
 
-Mounted at /staff/inventory/ (TenantMiddleware selects the store from the staff user's membership). A user without
-a membership that may view the store's data is refused (403); a platform superuser must pick a store first.
+Mounted at /staff/inventory/; access as for every staff page (retailsite.tenancy.staff_pages.staff_page).
 """
 
 from __future__ import annotations
 
-from django.contrib import admin
-from django.contrib.admin.views.decorators import staff_member_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from retailsite.tenancy.admin_base import request_can
-from retailsite.tenancy.context import current_tenant_id
-from retailsite.tenancy.permissions import Capability
+from retailsite.commerce.selectors import product_get_by_pk
+from retailsite.tenancy.staff_pages import staff_context, staff_page
 
 from . import selectors
 from .charts import line_projection, plan_cost_chart, projected_stock_chart
@@ -23,20 +18,8 @@ from .charts import line_projection, plan_cost_chart, projected_stock_chart
 LINES_PER_PAGE = 100
 
 
-def _require_viewer(request: HttpRequest) -> None:
-    if current_tenant_id() is None:
-        raise PermissionDenied("Select a store first (the store switcher at the top of the admin).")
-    if not request_can(request, Capability.VIEW):
-        raise PermissionDenied("You are not a member of this store.")
-
-
-def _context(request: HttpRequest, title: str, **extra: object) -> dict[str, object]:
-    return {**admin.site.each_context(request), "title": title, **extra}
-
-
-@staff_member_required
+@staff_page
 def plan_view(request: HttpRequest) -> HttpResponse:
-    _require_viewer(request)
     plan = selectors.active_plan()
     latest = selectors.plan_list().first()
     page = None
@@ -48,7 +31,7 @@ def plan_view(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "inventory/plan.html",
-        _context(
+        staff_context(
             request,
             "Reorder plan",
             plan=plan,
@@ -60,10 +43,9 @@ def plan_view(request: HttpRequest) -> HttpResponse:
     )
 
 
-@staff_member_required
+@staff_page
 def product_view(request: HttpRequest, product_pk: int) -> HttpResponse:
-    _require_viewer(request)
-    product = selectors.product_get(pk=product_pk)
+    product = product_get_by_pk(product_pk)
     if product is None:
         raise Http404("No such product in this store.")
     plan = selectors.active_plan()
@@ -87,7 +69,7 @@ def product_view(request: HttpRequest, product_pk: int) -> HttpResponse:
     return render(
         request,
         "inventory/product.html",
-        _context(
+        staff_context(
             request, f"Projected stock: {product.name}", product=product, plan=plan, line=line, chart=chart, rows=rows
         ),
     )

@@ -18,9 +18,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from retailsite.api.scopes import Scope
-from retailsite.api.selectors import customer_get, product_get
 from retailsite.api.views.base import TenantApiView, found
 from retailsite.commerce.models import Customer, Product
+from retailsite.commerce.selectors import customer_get_by_external_id, product_get_by_external_id
 
 from . import serving
 from .serving import Filters, ServedList
@@ -219,7 +219,7 @@ class SimilarItemsApi(TenantApiView):
     )
     def get(self, request: Request, product_id: str) -> Response:
         filters = _filters(self.validated_query(FilterInputSerializer))
-        product = found(product_get(product_id=product_id), "product", product_id)
+        product = found(product_get_by_external_id(product_id), "product", product_id)
         return self.output(ListOutputSerializer, serving.similar_items(product_id=product.id, filters=filters))
 
 
@@ -234,7 +234,7 @@ class BoughtTogetherApi(TenantApiView):
     )
     def get(self, request: Request, product_id: str) -> Response:
         filters = _filters(self.validated_query(FilterInputSerializer))
-        product = found(product_get(product_id=product_id), "product", product_id)
+        product = found(product_get_by_external_id(product_id), "product", product_id)
         return self.output(ListOutputSerializer, serving.bought_together(product_id=product.id, filters=filters))
 
 
@@ -265,7 +265,7 @@ class RerankApi(TenantApiView):
         data = self.validated(RerankInputSerializer, request.data)
         customer = None
         if data.get("customer_id"):
-            customer = found(customer_get(customer_id=data["customer_id"]), "customer", data["customer_id"])
+            customer = found(customer_get_by_external_id(data["customer_id"]), "customer", data["customer_id"])
         wanted = list(dict.fromkeys(data["product_ids"]))
         ids = dict(Product.objects.filter(external_id__in=wanted).values_list("external_id", "id"))
         unknown = [pid for pid in wanted if pid not in ids]

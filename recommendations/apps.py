@@ -6,7 +6,12 @@ class RecommendationsConfig(AppConfig):
     label = "recommendations"
 
     def ready(self) -> None:
+        from retailsite.observability.metrics import register_scrape_time_collector
         from retailsite.tenancy.training import TrainingStep, register_training_step
+
+        from .metrics import ModelAgeCollector
+
+        register_scrape_time_collector(ModelAgeCollector)
 
         from .training import recommender_train
 

@@ -16,6 +16,7 @@ import numpy as np
 import scipy.sparse as sp
 from django.db import connection
 
+from domain.age_bands import age_band_labels
 from recommendations.engine.data import (
     EVENT_TYPES,
     Catalog,
@@ -26,8 +27,6 @@ from recommendations.engine.data import (
     TrainingData,
 )
 from retailsite.tenancy.models import Tenant
-
-AGE_BANDS = ((0, 25, "<25"), (25, 35, "25-34"), (35, 45, "35-44"), (45, 55, "45-54"), (55, 200, "55+"))
 
 
 @dataclass
@@ -40,13 +39,6 @@ class TenantTrainingData:
     category_ids: np.ndarray  # dense category index -> Category.id
     groups: dict[str, np.ndarray]  # "gender" / "age_band" -> label per dense customer ("" = unknown)
     cutoff: dt.datetime | None
-
-
-def age_band(birth_year: int | None, year: int) -> str:
-    if not birth_year:
-        return ""
-    age = year - birth_year
-    return next((label for low, high, label in AGE_BANDS if low <= age < high), "")
 
 
 def _fetch(sql: str, params: list) -> list[tuple]:
@@ -132,7 +124,8 @@ def load_training_data(tenant: Tenant) -> TenantTrainingData:
     )
     year = dt.date.today().year
     genders = np.array([row[1] or "" for row in customers], dtype=object)
-    bands = np.array([age_band(row[2], year) for row in customers], dtype=object)
+    ages = np.array([year - row[2] if row[2] else np.nan for row in customers], dtype=float)
+    bands = age_band_labels(ages, unknown="")  # no birth year: in no segment and no per-group figure
     regions = np.array([row[3] or "" for row in customers], dtype=object)
     attributes = np.column_stack([_codes(bands), _codes(genders), _codes(regions)]) if len(customers) else None
     customer_info = CustomerInfo(

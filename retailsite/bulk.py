@@ -26,7 +26,7 @@ def bulk_insert(
     tenant_id = require_tenant_id()
     json_positions = {columns.index(name) for name in json_columns}
     table = model._meta.db_table
-    column_list = ", ".join(f'"{model._meta.get_field(c).column}"' for c in columns)
+    column_list = ", ".join(f'"{model._meta.get_field(c).column}"' for c in columns)  # type: ignore[union-attr]
     count = 0
     staging = f"_bulk_{table}"
     # COPY cannot write into a table under row-level security: stage in a temporary table (not

@@ -170,7 +170,7 @@ class Stack:
     def sql(self, query: str, params: tuple | list = ()) -> list[tuple]:
         """A query as the superuser on this stack's database (sees every store: no row-level security)."""
         with self.admin_connect() as conn, conn.cursor() as cursor:
-            cursor.execute(query, params)  # type: ignore[arg-type]
+            cursor.execute(query, params)
             return cursor.fetchall() if cursor.description else []
 
     def postgres_accepts_connections(self) -> bool:

@@ -21,7 +21,7 @@ from retailsite.tenancy.selectors import clear_domain_cache, clear_tenant_cache
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_blocker):  # type: ignore[no-untyped-def]
+def django_db_setup(django_db_setup, django_db_blocker):
     from retailsite.privacy.triggers import install_audit_triggers
     from retailsite.tenancy.rls import apply_rls, create_roles
 

@@ -53,7 +53,7 @@ from __future__ import annotations
 import heapq
 import time
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from scipy import sparse
@@ -501,7 +501,7 @@ def optimize_orders(
     )
     if not len(core):
         reduction_note += ", so HiGHS had nothing to solve"
-    shape = {
+    shape: dict[str, Any] = {
         "value": value,
         "bound": value_upper_bound,
         "n_vars": n_vars,

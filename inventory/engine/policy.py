@@ -38,7 +38,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 import numpy as np
 
@@ -560,7 +560,7 @@ def build_plan_lines(
     }
     as_lists = {name: np.asarray(values, dtype=float).tolist() for name, values in columns.items()}
     sources = np.where(policy.uses_target_service_level, "target", "newsvendor").tolist()
-    program = {
+    program: dict[str, Any] = {
         name: [None if np.isnan(value) else float(value) for value in getattr(policy, name)]
         for name in ("program_shortage_cost", "cost_with_order", "cost_without_order")
     }

@@ -63,13 +63,12 @@ from recommendations.engine.rules import (
     apply_business_rules,
     mmr_select,
 )
-from recommendations.engine.segments import AGE_BAND_LABELS, SegmentPopularityRecommender, age_band, encode_attributes
+from recommendations.engine.segments import SegmentPopularityRecommender, encode_attributes
 from recommendations.engine.sequential import SequentialItemToItemRecommender
 from recommendations.engine.social import SocialRecommender
 from recommendations.engine.tuning import DEFAULT_GRIDS, grid_search, make_recommender, validation_split
 
 __all__ = [
-    "AGE_BAND_LABELS",
     "DEFAULT_GRIDS",
     "EVENT_TYPES",
     "REASON_KINDS",
@@ -104,7 +103,6 @@ __all__ = [
     "TopN",
     "TrainingData",
     "TrendingRecommender",
-    "age_band",
     "allowed_item_mask",
     "apply_business_rules",
     "build_interaction_matrix",

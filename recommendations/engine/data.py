@@ -19,16 +19,11 @@ from typing import Literal
 import numpy as np
 import scipy.sparse as sp
 
+from domain.events import EVENT_CART, EVENT_PURCHASE, EVENT_RATING, EVENT_TYPES, EVENT_VIEW, EVENT_WISHLIST
 from recommendations.engine.history import UserHistory
 
 SECONDS_PER_DAY = 86_400.0
 
-EVENT_VIEW = "view"
-EVENT_CART = "cart"
-EVENT_WISHLIST = "wishlist"
-EVENT_PURCHASE = "purchase"
-EVENT_RATING = "rating"
-EVENT_TYPES: tuple[str, ...] = (EVENT_VIEW, EVENT_CART, EVENT_WISHLIST, EVENT_PURCHASE, EVENT_RATING)
 
 DEFAULT_EVENT_WEIGHTS: Mapping[str, float] = MappingProxyType(
     {EVENT_VIEW: 1.0, EVENT_CART: 3.0, EVENT_WISHLIST: 2.0, EVENT_PURCHASE: 5.0, EVENT_RATING: 5.0}

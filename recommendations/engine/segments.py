@@ -21,16 +21,6 @@ from recommendations.engine.data import TrainingData, time_decay
 from recommendations.engine.reasons import ReasonArrays, ReasonKind
 
 TABLE_MAX_CELLS = 50_000_000  # precomputed segment x item scores above this size are computed per batch instead
-AGE_BAND_EDGES: tuple[int, ...] = (18, 25, 35, 45, 55, 65)
-AGE_BAND_LABELS: tuple[str, ...] = ("<18", "18-24", "25-34", "35-44", "45-54", "55-64", "65+")
-
-
-def age_band(ages: Sequence[float] | np.ndarray) -> np.ndarray:
-    """Age in years -> band code 0..6 (see AGE_BAND_LABELS); missing/NaN/negative -> -1."""
-    ages = np.asarray(ages, dtype=np.float64)
-    bands = np.searchsorted(np.asarray(AGE_BAND_EDGES), ages, side="right").astype(np.int32)
-    bands[~np.isfinite(ages) | (ages < 0)] = -1
-    return bands
 
 
 def encode_attributes(columns: Mapping[str, Sequence[object]]) -> tuple[np.ndarray, dict[str, list[object]]]:

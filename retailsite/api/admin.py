@@ -6,10 +6,11 @@ cannot be shown again. Keys are revoked, never deleted, so their history stays v
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
@@ -71,7 +72,7 @@ class ApiKeyAdmin(TenantScopedAdmin):
         kwargs["form"] = ApiKeyChangeForm if obj is not None else ApiKeyCreateForm
         return super().get_form(request, obj, change=change, **kwargs)
 
-    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         return list(DETAIL_FIELDS) if obj is not None else ["name", "scopes"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
@@ -82,7 +83,9 @@ class ApiKeyAdmin(TenantScopedAdmin):
             super().save_model(request, obj, form, change)
             return
         issued = api_key_create(
-            name=form.cleaned_data["name"], scopes=form.cleaned_data["scopes"], created_by=request.user
+            name=form.cleaned_data["name"],
+            scopes=form.cleaned_data["scopes"],
+            created_by=cast(AbstractBaseUser, request.user),
         )
         for field in ApiKey._meta.concrete_fields:  # the admin continues with the saved row
             setattr(obj, field.attname, getattr(issued.api_key, field.attname))

@@ -1,4 +1,4 @@
-"""One JSON error shape for every API failure, and the exceptions services raise.
+"""One JSON error shape for every API failure (services raise retailsite.errors' InvalidInput and Conflict).
 
     {"error": {"code": "invalid", "message": "price: A valid number is required.",
                "fields": {"price": ["A valid number is required."]}}}
@@ -25,27 +25,13 @@ from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
+from retailsite.errors import NON_FIELD_KEY, Conflict, InvalidInput, errors_summary
+
 logger = logging.getLogger(__name__)
 
-NON_FIELD_KEY = "non_field_errors"
 SERVER_ERROR_MESSAGE = "The server failed to handle this request. It has been logged; please retry later."
 UNAVAILABLE_MESSAGE = "The service is briefly unavailable (its database did not answer); please retry in a few seconds."
 RETRY_AFTER_SECONDS = 5
-
-
-class InvalidInput(Exception):
-    """Input that is well-formed but refers to something wrong (unknown ids, duplicates).
-
-    Raised by services; `fields` maps field paths to messages. Answered with 400.
-    """
-
-    def __init__(self, fields: Mapping[str, list[str]]) -> None:
-        self.fields = {path: list(messages) for path, messages in fields.items()}
-        super().__init__(_summary(self.fields))
-
-
-class Conflict(Exception):
-    """The request clashes with the stored state (an id already taken, rows still referencing)."""
 
 
 class MissingScope(exceptions.PermissionDenied):
@@ -87,16 +73,6 @@ def flatten_errors(detail: Any, path: str = "") -> dict[str, list[str]]:
     return flat
 
 
-def _summary(fields: Mapping[str, list[str]]) -> str:
-    if not fields:
-        return "Invalid input."
-    path, messages = next(iter(fields.items()))
-    first = messages[0] if messages else "invalid"
-    text = first if path == NON_FIELD_KEY else f"{path}: {first}"
-    others = sum(len(m) for m in fields.values()) - 1
-    return f"{text} (and {others} more error{'s' if others != 1 else ''})" if others > 0 else text
-
-
 def rollback_request_transaction() -> None:
     """Mark the open transaction (the middleware's request transaction) to roll back on exit."""
     for connection in connections.all(initialized_only=True):
@@ -108,7 +84,9 @@ def api_exception_handler(exc: Exception, context: Mapping[str, Any]) -> Respons
     """DRF's EXCEPTION_HANDLER: every exception becomes the JSON error shape (never a traceback)."""
     rollback_request_transaction()
     if isinstance(exc, InvalidInput):
-        return Response(error_body("invalid", _summary(exc.fields), exc.fields), status=status.HTTP_400_BAD_REQUEST)
+        return Response(
+            error_body("invalid", errors_summary(exc.fields), exc.fields), status=status.HTTP_400_BAD_REQUEST
+        )
     if isinstance(exc, Conflict):
         return Response(error_body("conflict", str(exc)), status=status.HTTP_409_CONFLICT)
     if isinstance(exc, ProtectedError | RestrictedError):
@@ -126,14 +104,14 @@ def api_exception_handler(exc: Exception, context: Mapping[str, Any]) -> Respons
         exc = exceptions.NotFound(*exc.args)
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied(*exc.args)
-    response = drf_exception_handler(exc, context)
+    response = drf_exception_handler(exc, dict(context))
     if response is None:
         view = context.get("view")
         logger.error("unhandled error in API view %s", type(view).__name__ if view else "?", exc_info=exc)
         return Response(error_body("server_error", SERVER_ERROR_MESSAGE), status=status.HTTP_500_INTERNAL_SERVER_ERROR)
     if isinstance(exc, exceptions.ValidationError):
         fields = flatten_errors(exc.detail)
-        response.data = error_body("invalid", _summary(fields), fields)
+        response.data = error_body("invalid", errors_summary(fields), fields)
         return response
     detail = getattr(exc, "detail", None)
     code = (
@@ -192,7 +170,7 @@ def server_error(request: HttpRequest) -> HttpResponse:
                 status=503,
                 headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
             )
-        return unavailable_response(as_json=False)  # type: ignore[return-value]
+        return unavailable_response(as_json=False)
     if request.path_info.startswith("/api/"):
         return JsonResponse(error_body("server_error", SERVER_ERROR_MESSAGE), status=500)
     return defaults.server_error(request)

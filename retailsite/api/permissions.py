@@ -50,7 +50,7 @@ class HasScope(BasePermission):
         principal = request.auth
         if not isinstance(principal, ApiPrincipal):
             return False  # DRF answers 401 (not authenticated) since no authenticator succeeded
-        method = request.method.upper()
+        method = (request.method or "").upper()
         if not hasattr(view, method.lower()) and method != "OPTIONS":
             return True  # let the view answer 405 Method Not Allowed
         declared, scope = scope_required(view, method)

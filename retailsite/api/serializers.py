@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.db.models import Model
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -25,6 +26,7 @@ from retailsite.commerce.importers.fields import (
     MAX_QUANTITY,
     MIN_BIRTH_YEAR,
     FieldError,
+    column_max_length,
     parse_datetime,
     parse_text,
 )
@@ -43,8 +45,8 @@ _FUTURE_TOLERANCE = timedelta(days=1)
 PERSONAL_FIELD_LIMITS = {"email": 254, "name": 200, "phone": 50, "address": 500}
 
 
-def _max_length(model: type, field: str) -> int:
-    return model._meta.get_field(field).max_length or PERSONAL_FIELD_LIMITS[field]
+def _max_length(model: type[Model], field: str) -> int:
+    return column_max_length(model, field, PERSONAL_FIELD_LIMITS.get(field))
 
 
 # -- fields ----------------------------------------------------------------------------------
@@ -139,7 +141,7 @@ class ProductInputSerializer(serializers.Serializer):
         ref_name = "ProductInput"
 
     def validate_category(self, value: list[str] | str | None) -> list[str]:
-        return value or []
+        return value if isinstance(value, list) else []  # blank or null: no category
 
     def validate_tags(self, value: list[str]) -> list[str]:
         return list(dict.fromkeys(value))
@@ -148,7 +150,7 @@ class ProductInputSerializer(serializers.Serializer):
 class ProductUpdateInputSerializer(ProductInputSerializer):
     """The product_id is the address (URL) of the product and is never changed by an update."""
 
-    product_id = None
+    product_id = None  # type: ignore[assignment]  # the URL names the row
 
     class Meta:
         ref_name = "ProductUpdateInput"
@@ -171,7 +173,7 @@ class ProductOutputSerializer(serializers.Serializer):
 
 
 class ProductBulkInputSerializer(serializers.Serializer):
-    items = ProductInputSerializer(many=True, allow_empty=False, max_length=MAX_BATCH_ITEMS)
+    items = ProductInputSerializer(many=True, allow_empty=False, max_length=MAX_BATCH_ITEMS)  # type: ignore[call-arg]
 
     class Meta:
         ref_name = "ProductBulkInput"
@@ -230,7 +232,7 @@ class CustomerInputSerializer(serializers.Serializer):
 
 
 class CustomerUpdateInputSerializer(CustomerInputSerializer):
-    customer_id = None
+    customer_id = None  # type: ignore[assignment]  # the URL names the row
 
     class Meta:
         ref_name = "CustomerUpdateInput"
@@ -256,7 +258,7 @@ class CustomerOutputSerializer(serializers.Serializer):
 
 
 class CustomerBulkInputSerializer(serializers.Serializer):
-    items = CustomerInputSerializer(many=True, allow_empty=False, max_length=MAX_BATCH_ITEMS)
+    items = CustomerInputSerializer(many=True, allow_empty=False, max_length=MAX_BATCH_ITEMS)  # type: ignore[call-arg]
 
     class Meta:
         ref_name = "CustomerBulkInput"
@@ -292,14 +294,14 @@ class OrderInputSerializer(serializers.Serializer):
     )
     ordered_at = StoreDateTimeField()
     channel = PlainTextField(max_length=_max_length(Order, "channel"), allow_blank=True, default="")
-    lines = OrderLineInputSerializer(many=True, allow_empty=False, max_length=MAX_BATCH_ITEMS)
+    lines = OrderLineInputSerializer(many=True, allow_empty=False, max_length=MAX_BATCH_ITEMS)  # type: ignore[call-arg]
 
     class Meta:
         ref_name = "OrderInput"
 
 
 class OrderUpdateInputSerializer(OrderInputSerializer):
-    order_id = None
+    order_id = None  # type: ignore[assignment]  # the URL names the row
 
     class Meta:
         ref_name = "OrderUpdateInput"
@@ -332,7 +334,7 @@ class OrderOutputSerializer(serializers.Serializer):
 
 
 class OrderBulkInputSerializer(serializers.Serializer):
-    items = OrderInputSerializer(many=True, allow_empty=False, max_length=MAX_BATCH_ITEMS)
+    items = OrderInputSerializer(many=True, allow_empty=False, max_length=MAX_BATCH_ITEMS)  # type: ignore[call-arg]
 
     class Meta:
         ref_name = "OrderBulkInput"
@@ -403,7 +405,7 @@ class EventInputSerializer(serializers.Serializer):
 
 
 class EventBatchInputSerializer(serializers.Serializer):
-    events = EventInputSerializer(many=True, allow_empty=False, max_length=MAX_BATCH_ITEMS)
+    events = EventInputSerializer(many=True, allow_empty=False, max_length=MAX_BATCH_ITEMS)  # type: ignore[call-arg]
 
     class Meta:
         ref_name = "EventBatchInput"

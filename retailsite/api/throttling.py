@@ -10,7 +10,7 @@ through: an outage of Redis must not take the API down (it is a limit, not a wal
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, cast
 
 from django.core.cache import cache
 from rest_framework.request import Request
@@ -28,7 +28,7 @@ class CredentialRateThrottle(SimpleRateThrottle):
         self._wait: float | None = None
 
     def get_rate(self) -> str | None:
-        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+        return cast("str | None", api_settings.DEFAULT_THROTTLE_RATES.get(self.scope))
 
     def get_cache_key(self, request: Request, view: Any) -> str | None:
         from .authentication import ApiPrincipal
@@ -42,6 +42,8 @@ class CredentialRateThrottle(SimpleRateThrottle):
         if rate is None or ident is None:
             return True
         allowed, duration = self.parse_rate(rate)
+        if allowed is None or duration is None:
+            return True
         now = self.timer()
         window = int(now // duration)
         key = self.cache_format % {"ident": ident, "window": window}

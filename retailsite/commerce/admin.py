@@ -1,13 +1,18 @@
+"""Staff admin of commerce data; every write goes through retailsite.commerce.services."""
+
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import QuerySet
+from django.forms import ModelForm
 from django.http import HttpRequest
 
-from retailsite.privacy.crypto import blind_index
+from retailsite.encryption.crypto import blind_index
+from retailsite.errors import Conflict
 from retailsite.tenancy.admin_base import TenantScopedAdmin, TenantScopedInline, request_can
 from retailsite.tenancy.permissions import Capability
 
+from . import services
 from .models import Category, Customer, Event, Follow, Order, OrderLine, Product
 
 
@@ -26,6 +31,12 @@ class CustomerAdmin(TenantScopedAdmin):
             return queryset.filter(email_hash=blind_index(term)), False
         return super().get_search_results(request, queryset, search_term)
 
+    def save_model(self, request: HttpRequest, obj: Customer, form: ModelForm, change: bool) -> None:
+        services.customer_save(customer=obj, changed_fields=form.changed_data if change else ())
+
+    def delete_model(self, request: HttpRequest, obj: Customer) -> None:
+        services.customer_delete(customer=obj)
+
 
 @admin.register(Category)
 class CategoryAdmin(TenantScopedAdmin):
@@ -39,6 +50,15 @@ class ProductAdmin(TenantScopedAdmin):
     list_filter = ["active", "category"]
     search_fields = ["external_id", "name", "brand"]
     list_select_related = ["category"]
+
+    def save_model(self, request: HttpRequest, obj: Product, form: ModelForm, change: bool) -> None:
+        services.product_save(product=obj)
+
+    def delete_model(self, request: HttpRequest, obj: Product) -> None:
+        try:
+            services.product_delete(product=obj)
+        except Conflict as refusal:  # the delete page lists protecting orders first; a race lands here
+            messages.error(request, str(refusal))
 
 
 class OrderLineInline(TenantScopedInline):

@@ -5,3 +5,8 @@ class CommerceConfig(AppConfig):
     name = "retailsite.commerce"
     label = "commerce"
     verbose_name = "Commerce"
+
+    def ready(self) -> None:
+        from .catalog_version import connect_catalog_signals
+
+        connect_catalog_signals()

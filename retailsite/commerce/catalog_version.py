@@ -1,9 +1,10 @@
 """A per-store catalog version, so processes that keep a snapshot of the catalog know when to reload it.
 
 Every write of products or categories calls `catalog_changed` — model saves and deletes through the
-signals below, bulk paths (the CSV importer, the API's bulk upsert) explicitly. The version lives in
-the shared cache, bumped when the transaction commits (so nobody reloads the old rows); this process
-also counts a local generation at once, so it never serves its own stale snapshot.
+signals below (connected in CommerceConfig.ready()), bulk paths (the CSV importer, the commerce bulk
+upserts) explicitly. The version lives in the shared cache, bumped when the transaction commits (so
+nobody reloads the old rows); this process also counts a local generation at once, so it never serves
+its own stale snapshot.
 """
 
 from __future__ import annotations
@@ -55,6 +56,8 @@ def _on_catalog_write(sender: type, instance: Product | Category, **kwargs: obje
     catalog_changed(instance.tenant_id)
 
 
-for _model in (Product, Category):
-    post_save.connect(_on_catalog_write, sender=_model, dispatch_uid=f"catalog-version-save-{_model.__name__}")
-    post_delete.connect(_on_catalog_write, sender=_model, dispatch_uid=f"catalog-version-delete-{_model.__name__}")
+def connect_catalog_signals() -> None:
+    """Called once from CommerceConfig.ready(), so the signals are live whatever is imported first."""
+    for model in (Product, Category):
+        post_save.connect(_on_catalog_write, sender=model, dispatch_uid=f"catalog-version-save-{model.__name__}")
+        post_delete.connect(_on_catalog_write, sender=model, dispatch_uid=f"catalog-version-delete-{model.__name__}")

@@ -1,25 +1,21 @@
-"""Prometheus metrics: requests, Celery tasks, and the age of each store's active recommendation model.
+"""Prometheus metrics: requests, Celery tasks, and collectors the apps register for scrape time.
 
 Request and task metrics are counters and histograms updated where the work happens. With several
 processes (gunicorn workers, Celery pool children) each process writes its values to files under
 PROMETHEUS_MULTIPROC_DIR and a scrape sums them (prometheus_client's multiprocess mode); without that
 variable the values live in the scraping process only, which is right for `runserver` and tests.
 
-Model age is not stored anywhere: it is read from PostgreSQL at scrape time, in platform scope, so it
-is always current and needs no process to keep it up to date.
+Figures read from PostgreSQL at scrape time (the age of each store's active recommendation model,
+registered by the recommendations app) are always current and need no process to keep them up to date.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable
 
-from django.db import transaction
-from django.utils import timezone
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import REGISTRY, Collector
 
@@ -58,50 +54,19 @@ def multiprocess_mode() -> bool:
     return bool(os.environ.get(MULTIPROC_ENV))
 
 
-class ModelAgeCollector(Collector):
-    """Seconds since each store's active recommendation model was activated, read at scrape time."""
-
-    def collect(self) -> Iterator[Metric]:
-        age = GaugeMetricFamily(
-            "retailsite_model_age_seconds",
-            "Seconds since the active recommendations model of a store was activated.",
-            labels=["tenant", "model"],
-        )
-        scrape_ok = GaugeMetricFamily(
-            "retailsite_model_age_scrape_success",
-            "1 when the model ages could be read from the database.",
-        )
-        try:
-            rows = active_model_activation_times()
-        except Exception as error:  # the database is down: report that, never fail the whole scrape
-            logger.warning("model age not collected: %s", type(error).__name__)
-            scrape_ok.add_metric([], 0.0)
-            yield scrape_ok
-            return
-        now = timezone.now()
-        for slug, activated_at in rows:
-            age.add_metric([slug, "recommendations"], max(0.0, (now - activated_at).total_seconds()))
-        scrape_ok.add_metric([], 1.0)
-        yield age
-        yield scrape_ok
+# Collectors read at scrape time (e.g. from the database), registered by the apps that own the data
+# (recommendations registers its model age in AppConfig.ready()): this module imports no app.
+_scrape_time_collectors: list[Callable[[], Collector]] = []
 
 
-def active_model_activation_times() -> list[tuple[str, dt.datetime]]:
-    """(store slug, activated_at) of every active recommendations model version, across all stores."""
-    from recommendations.models import ModelVersion
-    from retailsite.tenancy.context import platform_context
-
-    # A savepoint: a failed read must not poison the request's transaction (TenantMiddleware's).
-    with platform_context(), transaction.atomic():
-        return list(
-            ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE, activated_at__isnull=False)
-            .order_by("tenant__slug")
-            .values_list("tenant__slug", "activated_at")
-        )
+def register_scrape_time_collector(factory: Callable[[], Collector]) -> None:
+    """Add a collector built fresh for every scrape (idempotent per factory)."""
+    if factory not in _scrape_time_collectors:
+        _scrape_time_collectors.append(factory)
 
 
 def render_metrics() -> bytes:
-    """The text exposition of every metric: this process's (or all processes' in multiprocess mode) + model age."""
+    """Every metric as text: this process's (or all processes' in multiprocess mode), then the scrape-time ones."""
     if multiprocess_mode():
         process_registry = CollectorRegistry()
         MultiProcessCollector(process_registry)
@@ -109,5 +74,6 @@ def render_metrics() -> bytes:
     else:
         body = generate_latest(REGISTRY)
     scrape_time_registry = CollectorRegistry()
-    scrape_time_registry.register(ModelAgeCollector())
+    for factory in _scrape_time_collectors:
+        scrape_time_registry.register(factory())
     return body + generate_latest(scrape_time_registry)

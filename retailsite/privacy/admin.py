@@ -13,6 +13,7 @@ import zipfile
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
@@ -28,7 +29,6 @@ from .services import (
     audit_record_reads,
     customer_erasure_perform,
     customer_export_zip,
-    customer_recommendations_purge,
 )
 
 MAX_EXPORT_SELECTION = 50
@@ -101,12 +101,8 @@ class PrivacyCustomerAdmin(CustomerAdmin):
     def has_erase_personal_data_permission(self, request: HttpRequest) -> bool:
         return request_can(request, Capability.EXPORT_PERSONAL_DATA) and request_can(request, Capability.CHANGE)
 
-    # -- withdrawing personalization consent here drops the precomputed lists at once, as elsewhere ------
-
-    def save_model(self, request: HttpRequest, obj: Customer, form: Any, change: bool) -> None:
-        super().save_model(request, obj, form, change)
-        if change and "personalization_consent" in form.changed_data and not obj.personalization_consent:
-            customer_recommendations_purge(customer=obj)
+    # Withdrawing personalization consent here drops the precomputed lists at once, as elsewhere:
+    # CustomerAdmin saves through retailsite.commerce.services.customer_save.
 
     # -- reads of personal data are audited ----------------------------------------------------------
 
@@ -190,7 +186,7 @@ class PrivacyCustomerAdmin(CustomerAdmin):
                 "opts": self.model._meta,
                 "customers": customers,
                 "action_name": "erase_personal_data",
-                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
             },
         )
 

@@ -50,7 +50,7 @@ def inline_style_hashes(template_names: tuple[str, ...] = INLINE_STYLE_TEMPLATES
     hashes = []
     for name in template_names:
         try:
-            source = get_template(name).template.source
+            source = get_template(name).template.source  # type: ignore[attr-defined]
         except (TemplateDoesNotExist, AttributeError):
             continue
         for block in re.findall(r"<style>(.*?)</style>", source, flags=re.DOTALL):

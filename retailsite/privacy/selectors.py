@@ -74,7 +74,7 @@ def customer_relations() -> list[tuple[type[Model], str]]:
     """(model, field name) of every foreign key to Customer, from the installed models (including
     those declared with related_name="+", which Django hides from `related_objects`)."""
     return [
-        (rel.related_model, rel.field.name)
+        (rel.related_model, rel.field.name)  # type: ignore[misc,union-attr]
         for rel in Customer._meta.get_fields(include_hidden=True)
         if rel.auto_created and not rel.concrete and (rel.one_to_many or rel.one_to_one)
     ]

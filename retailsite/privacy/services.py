@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from recommendations.models import CustomerRecommendations
 from retailsite.commerce.models import Customer, Event, Order
+from retailsite.encryption.crypto import rotate
 from retailsite.tenancy.context import (
     Actor,
     acting_as,
@@ -35,7 +36,6 @@ from retailsite.tenancy.context import (
 from retailsite.tenancy.models import Tenant
 
 from .cache import customer_cache_purge
-from .crypto import rotate
 from .exports import customer_export_archive
 from .models import AuditAction, ErasureRecord
 from .selectors import customer_data_collect, customer_relations

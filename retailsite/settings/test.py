@@ -22,7 +22,7 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
-LOGGING["root"]["level"] = "WARNING"  # noqa: F405
+LOGGING["root"]["level"] = "WARNING"  # type: ignore[index]  # noqa: F405
 
 # Fixed test keys (DEBUG is off in the suite, where keys are required).
 FIELD_ENCRYPTION_KEYS = ["pvH2Dq6oK1n0m7OqVq3o7Hq0y0mB0u2qzYkqz0Zb7xM="]

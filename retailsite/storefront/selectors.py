@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from typing import Any
 
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
 from django.db import connection
@@ -120,7 +121,7 @@ def purchased_product_ids_latest_first(*, customer_id: int) -> list[int]:
 
 def _activity_sql(customer_id: int | None, visitor_id: str) -> tuple[str, list]:
     tenant_id = require_tenant_id()
-    parts = [
+    parts: list[tuple[str, list[Any]]] = [
         ("SELECT max(id) FROM commerce_event WHERE tenant_id = %s AND customer_id = %s", [tenant_id, customer_id]),
         ("SELECT max(id) FROM commerce_event WHERE tenant_id = %s AND session_id = %s", [tenant_id, visitor_id]),
         ("SELECT max(id) FROM commerce_order WHERE tenant_id = %s AND customer_id = %s", [tenant_id, customer_id]),

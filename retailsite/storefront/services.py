@@ -1,6 +1,6 @@
 """Write-side storefront operations: recording what shoppers do, as behavioural events.
 
-Events go straight to PostgreSQL through the partner API's ingestion service (the same
+Events go straight to PostgreSQL through the commerce ingestion service (the partner API's: the same
 dedupe and validation), so "because you viewed" changes on the very next page load. Nothing
 is recorded for a shopper without personalization consent.
 """
@@ -11,8 +11,8 @@ import re
 
 from django.utils import timezone
 
-from retailsite.api.services import events_ingest
 from retailsite.commerce.models import EventType, Product
+from retailsite.commerce.services import events_ingest
 
 from .shopper import Shopper
 

@@ -295,7 +295,7 @@ def order_detail(request: HttpRequest, shopper: Shopper, order_id: str) -> HttpR
     order = selectors.customer_order_get(customer=shopper.customer, order_external_id=order_id)
     if order is None:
         return _not_found(request, shopper, "order")
-    lines = [
+    lines: list[dict[str, Any]] = [
         {
             "product": line.product,
             "unit_price": line.unit_price,

@@ -71,7 +71,7 @@ class TenantMiddleware:
             tenant_id = tenant_id_for_domain(request.get_host())
             tenant = tenant_get_active(tenant_id) if tenant_id is not None else None
             if tenant is not None:
-                request.urlconf = "retailsite.storefront.domain_urls"  # type: ignore[attr-defined]
+                request.urlconf = "retailsite.storefront.domain_urls"
                 return self._as_tenant(request, tenant)
         return self.get_response(request)
 

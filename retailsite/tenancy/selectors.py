@@ -103,6 +103,6 @@ def membership_selected_for_staff(
     for membership in memberships:
         if membership.tenant_id == wanted_tenant_id:
             return membership
-    if user.is_superuser and wanted_tenant_id is None:
+    if getattr(user, "is_superuser", False) and wanted_tenant_id is None:
         return None  # superusers start in platform scope until they pick a store
     return memberships[0]

@@ -37,7 +37,7 @@ def train_tenant_step(
     self,
     tenant_id: int,
     step_name: str,
-    trigger: str = "schedule",  # type: ignore[no-untyped-def]
+    trigger: str = "schedule",
     queued_at: str | None = None,
 ) -> str:
     tenant = Tenant.objects.filter(pk=tenant_id, is_active=True).first()

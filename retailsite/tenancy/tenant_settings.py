@@ -3,9 +3,9 @@
 Grouped by the part that uses them; `manage.py tenant show SLUG` lists them all.
 """
 
-from .settings_registry import TenantSetting, register_setting
+from domain.events import EVENT_TYPES
 
-EVENT_TYPES = ("view", "cart", "wishlist", "purchase", "rating")
+from .settings_registry import TenantSetting, register_setting
 
 for _setting in (
     # Recommendations

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from typing import Any
 
 import environ
 import psycopg
@@ -16,7 +17,7 @@ def main() -> int:
     if "postgresql" not in config["ENGINE"]:
         print(f"make test needs PostgreSQL; DATABASE_URL={url!r} is not a postgres:// URL.", file=sys.stderr)
         return 2
-    params = {
+    params: dict[str, Any] = {
         "host": config.get("HOST") or "127.0.0.1",
         "port": config.get("PORT") or 5432,
         "user": config.get("USER") or "postgres",

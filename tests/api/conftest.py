@@ -52,7 +52,7 @@ def api(client_for: Callable[..., APIClient]) -> APIClient:
     return client_for()
 
 
-def assert_error(response, status: int, code: str) -> dict:  # type: ignore[no-untyped-def]
+def assert_error(response, status: int, code: str) -> dict:
     """The response is the API's one error shape with this status and code; returns the error object."""
     assert response.status_code == status, (response.status_code, response.content[:500])
     assert response["Content-Type"].startswith("application/json")

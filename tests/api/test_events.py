@@ -16,14 +16,14 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def shop(store_a):  # type: ignore[no-untyped-def]
+def shop(store_a):
     CustomerFactory(tenant=store_a, external_id="C1")
     ProductFactory(tenant=store_a, external_id="P1")
     ProductFactory(tenant=store_a, external_id="P2")
     return store_a
 
 
-def _events(tenant) -> list[tuple]:  # type: ignore[no-untyped-def]
+def _events(tenant) -> list[tuple]:
     with tenant_context(tenant):
         return list(
             Event.objects.order_by("pk").values_list(

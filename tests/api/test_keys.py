@@ -188,14 +188,14 @@ def test_an_unknown_scope_is_refused_with_the_valid_ones(store_a) -> None:
 
 
 def test_an_unknown_store_is_refused() -> None:
-    with pytest.raises(CommandError, match="No store"):
+    with pytest.raises(CommandError, match="No tenant 'nowhere'"):
         _command("list", "--tenant", "nowhere")
 
 
 # -- admin -----------------------------------------------------------------------------------------
 
 
-def _admin_client(role: str):  # type: ignore[no-untyped-def]
+def _admin_client(role: str):
     tenant = TenantFactory(slug="alpha", name="Alpha")
     membership = MembershipFactory(tenant=tenant, user=UserFactory(username=f"{role}-user"), role=role)
     client = APIClient()

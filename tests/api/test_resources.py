@@ -15,7 +15,7 @@ from tests.factories import CustomerFactory, OrderLineFactory, ProductFactory
 pytestmark = pytest.mark.django_db
 
 
-def _count(tenant, model) -> int:  # type: ignore[no-untyped-def]
+def _count(tenant, model) -> int:
     with tenant_context(tenant):
         return model.objects.count()
 
@@ -295,7 +295,7 @@ def test_customer_bulk_upsert_and_delete(api, store_a) -> None:
 # -- orders --------------------------------------------------------------------------------------
 
 
-def _catalog(store) -> None:  # type: ignore[no-untyped-def]
+def _catalog(store) -> None:
     ProductFactory(tenant=store, external_id="MUG", price=Decimal("8.00"))
     ProductFactory(tenant=store, external_id="TEA", price=Decimal("4.25"))
     CustomerFactory(tenant=store, external_id="C1")

@@ -9,9 +9,9 @@ from django.core.cache import cache
 from django.db import InterfaceError, OperationalError
 from django.test import RequestFactory
 
-from retailsite.api import selectors
 from retailsite.api.exceptions import flatten_errors, server_error
 from retailsite.api.throttling import CredentialRateThrottle
+from retailsite.commerce import selectors
 from retailsite.commerce.models import Product
 from retailsite.tenancy.context import tenant_context
 from tests.api.conftest import assert_error
@@ -24,7 +24,7 @@ FROZEN_NOW = 1_699_999_990.0
 
 
 @pytest.fixture
-def three_per_minute(settings, monkeypatch):  # type: ignore[no-untyped-def]
+def three_per_minute(settings, monkeypatch):
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"api_key": "3/min"}}
     monkeypatch.setattr(CredentialRateThrottle, "timer", staticmethod(lambda: FROZEN_NOW))
 
@@ -66,7 +66,7 @@ def test_writes_are_throttled_before_they_happen(three_per_minute, client_for, s
 def test_requests_still_pass_when_the_cache_is_down(three_per_minute, client_for, monkeypatch) -> None:
     client = client_for()
 
-    def unreachable(*args, **kwargs):  # type: ignore[no-untyped-def]
+    def unreachable(*args, **kwargs):
         raise ConnectionError("redis is down")
 
     monkeypatch.setattr(cache, "add", unreachable)
@@ -77,7 +77,7 @@ def test_requests_still_pass_when_the_cache_is_down(three_per_minute, client_for
 
 
 def test_an_unexpected_error_is_a_json_500_without_details_and_writes_nothing(api, store_a, monkeypatch) -> None:
-    def broken(**filters):  # type: ignore[no-untyped-def]
+    def broken(**filters):
         Product.objects.create(external_id="HALF", name="half-written")
         raise RuntimeError("secret internals: password=hunter2")
 
@@ -99,7 +99,7 @@ def test_the_project_500_handler_answers_json_for_api_paths() -> None:
 
 
 def test_a_lost_database_connection_is_a_503_to_retry_not_a_500(api, monkeypatch) -> None:
-    def connection_lost(**filters):  # type: ignore[no-untyped-def]
+    def connection_lost(**filters):
         raise OperationalError("server closed the connection unexpectedly")
 
     monkeypatch.setattr(selectors, "product_list", connection_lost)

@@ -19,7 +19,7 @@ GOOD_PRODUCTS = "product_id,name,category,price\nNP1,New product,Garden > Tools,
 ORDER_HEADER = "order_id,customer_id,product_id,quantity,ordered_at\n"
 
 
-def row_counts(tenant) -> dict[str, int]:  # type: ignore[no-untyped-def]
+def row_counts(tenant) -> dict[str, int]:
     with tenant_context(tenant):
         return {
             model.__name__: model.objects.count()
@@ -28,7 +28,7 @@ def row_counts(tenant) -> dict[str, int]:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture()
-def store():  # type: ignore[no-untyped-def]
+def store():
     """A store that already holds one customer and one product."""
     tenant = TenantFactory()
     CustomerFactory(tenant=tenant, external_id="C-OLD", name="Old name")
@@ -178,7 +178,7 @@ BAD_INPUTS = {
 
 
 @pytest.mark.parametrize("case", list(BAD_INPUTS), ids=list(BAD_INPUTS))
-def test_bad_input_is_reported_and_nothing_is_written(case: str, store, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_bad_input_is_reported_and_nothing_is_written(case: str, store, tmp_path: Path) -> None:
     kind, content, line, column, words = BAD_INPUTS[case]
     files = {"customers": tmp_path / "good_customers.csv", "products": tmp_path / "good_products.csv"}
     files["customers"].write_text(GOOD_CUSTOMERS)
@@ -205,7 +205,7 @@ def test_bad_input_is_reported_and_nothing_is_written(case: str, store, tmp_path
         assert Customer.objects.get(external_id="C-OLD").name == "Old name"
 
 
-def test_missing_file_is_reported(store, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_missing_file_is_reported(store, tmp_path: Path) -> None:
     missing = tmp_path / "nope.csv"
     with pytest.raises(ImportFailed) as failure:
         import_store_data(tenant=store, files={"customers": missing})
@@ -213,7 +213,7 @@ def test_missing_file_is_reported(store, tmp_path: Path) -> None:  # type: ignor
     assert "cannot open" in failure.value.errors[0].message
 
 
-def test_at_most_the_configured_number_of_errors_is_listed(store, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_at_most_the_configured_number_of_errors_is_listed(store, tmp_path: Path) -> None:
     bad = tmp_path / "orders.csv"
     bad.write_text(
         ORDER_HEADER
@@ -234,7 +234,7 @@ def test_at_most_the_configured_number_of_errors_is_listed(store, tmp_path: Path
 
 
 @override_settings(IMPORT_MAX_REPORTED_ERRORS=3)
-def test_error_cap_follows_the_setting(store, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_error_cap_follows_the_setting(store, tmp_path: Path) -> None:
     bad = tmp_path / "customers.csv"
     bad.write_text("customer_id,birth_year\n" + "".join(f"C{n},1800\n" for n in range(10)))
     with pytest.raises(ImportFailed) as failure:
@@ -243,7 +243,7 @@ def test_error_cap_follows_the_setting(store, tmp_path: Path) -> None:  # type: 
     assert failure.value.total_errors == 10
 
 
-def test_errors_in_several_files_are_all_reported(store, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_errors_in_several_files_are_all_reported(store, tmp_path: Path) -> None:
     customers = tmp_path / "customers.csv"
     customers.write_text("customer_id,birth_year\nC1,3000\n")
     products = tmp_path / "products.csv"
@@ -256,7 +256,7 @@ def test_errors_in_several_files_are_all_reported(store, tmp_path: Path) -> None
     }
 
 
-def test_merged_order_lines_beyond_the_column_range_are_refused(store, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_merged_order_lines_beyond_the_column_range_are_refused(store, tmp_path: Path) -> None:
     # Each line is plausible, but 2,200 lines of one product in one order overflow the quantity column.
     bad = tmp_path / "orders.csv"
     bad.write_text(ORDER_HEADER + "O1,C-OLD,P-OLD,1000000,2024-01-01\n" * 2200)

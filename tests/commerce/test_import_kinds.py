@@ -62,7 +62,7 @@ def store_files(tmp_path: Path) -> dict[str, Path]:
     }
 
 
-def snapshot(tenant) -> dict[str, list[tuple]]:  # type: ignore[no-untyped-def]
+def snapshot(tenant) -> dict[str, list[tuple]]:
     """Every imported row of the tenant, as comparable tuples (with updated/created markers)."""
     with tenant_context(tenant):
         return {
@@ -277,7 +277,7 @@ def test_header_is_case_insensitive_and_bom_is_accepted(tmp_path: Path) -> None:
 def test_personal_data_is_stored_encrypted_with_its_blind_index(store_files: dict[str, Path]) -> None:
     from django.db import connection
 
-    from retailsite.privacy.crypto import blind_index
+    from retailsite.encryption.crypto import blind_index
 
     tenant = TenantFactory()
     import_store_data(tenant=tenant, files={"customers": store_files["customers"]})

@@ -45,7 +45,8 @@ ACTIVITY_FEATURES = {
 }
 DEMOGRAPHIC_FEATURES = {"age", "age_missing", "gender", "gender_missing", "region", "region_missing"}
 GENDER_GROUPS = {"F", "M", "X", "unknown"}
-AGE_GROUPS = {"<25", "25-34", "35-44", "45-54", "55-64", "65+", "unknown"}
+# Customers are born 1950-2005 (below): every band of domain.age_bands but "<18", and the unknowns.
+AGE_GROUPS = {"18-24", "25-34", "35-44", "45-54", "55-64", "65+", "unknown"}
 
 
 def _spread_over_weeks(rng: np.random.Generator, counts_by_week: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def _urls(settings) -> None:  # type: ignore[no-untyped-def]
+def _urls(settings) -> None:
     settings.ROOT_URLCONF = URLCONF
 
 
@@ -31,11 +31,11 @@ def store_b() -> Tenant:
 
 
 @pytest.fixture
-def forecasts_a(store_a):  # type: ignore[no-untyped-def]
+def forecasts_a(store_a):
     return stored_forecasts(store_a)
 
 
-def client(tenant: Tenant, *scopes: str):  # type: ignore[no-untyped-def]
+def client(tenant: Tenant, *scopes: str):
     return key_client(issue_key(tenant, scopes))
 
 

@@ -14,6 +14,7 @@ from forecasting import selectors
 from forecasting.demand import NotEnoughHistory, forecast_run_create, forecast_runs_prune, load_demand_history
 from forecasting.models import ForecastRun, RunStatus, SeriesForecast, SeriesLevel
 from forecasting.periods import last_complete_period, period_start
+from retailsite.commerce.selectors import product_get_by_external_id
 from retailsite.tenancy.context import tenant_context
 from tests.factories import TenantFactory
 from tests.forecasting.test_layer_support import UTC, add_order, build_planted_store
@@ -30,11 +31,11 @@ def tenant():
     )
 
 
-def _index(store, external_id: str, history) -> int:  # type: ignore[no-untyped-def]
+def _index(store, external_id: str, history) -> int:
     return int(np.searchsorted(history.product_ids, store.products[external_id]))
 
 
-def _category_index(store, path: str, history) -> int:  # type: ignore[no-untyped-def]
+def _category_index(store, path: str, history) -> int:
     return int(np.searchsorted(history.category_ids, store.categories[path]))
 
 
@@ -150,7 +151,7 @@ def test_the_database_and_the_python_aggregation_agree(tenant) -> None:
             in_sql = demand_module._sales_from_postgresql(tenant, freq, before)
             in_python = _aggregate_in_pandas(tenant, freq, before)
 
-            def rows(sales):  # type: ignore[no-untyped-def]
+            def rows(sales):
                 return sorted(
                     zip(
                         sales.product_ids.tolist(),
@@ -231,7 +232,7 @@ def test_the_pipeline_stores_products_categories_and_the_total(tenant, planted_r
 def test_a_failed_run_leaves_the_previous_run_serving(tenant, planted_run, monkeypatch) -> None:
     store, first = planted_run
 
-    def broken_engine(*args, **kwargs):  # type: ignore[no-untyped-def]
+    def broken_engine(*args, **kwargs):
         raise RuntimeError("statsforecast exploded")
 
     monkeypatch.setattr(demand_module, "forecast_many", broken_engine)
@@ -242,14 +243,14 @@ def test_a_failed_run_leaves_the_previous_run_serving(tenant, planted_run, monke
         assert failed.status == RunStatus.FAILED and "exploded" in failed.error
         assert not SeriesForecast.objects.filter(run=failed).exists()
         assert selectors.forecast_run_latest() == first
-        k1 = selectors.product_get(external_id="K1")
+        k1 = product_get_by_external_id("K1")
         assert selectors.forecast_for_product(product=k1).run_id == first.pk
 
 
 def test_a_failure_while_writing_stores_no_rows(tenant, planted_run, monkeypatch) -> None:
     store, first = planted_run
 
-    def broken_details(*args, **kwargs):  # type: ignore[no-untyped-def]
+    def broken_details(*args, **kwargs):
         raise RuntimeError("disk full")
 
     # Fails inside the write transaction, after the rows were inserted: they must be rolled back with it.
@@ -310,7 +311,7 @@ def test_a_failing_elasticity_fit_still_yields_forecasts(tenant, monkeypatch) ->
     store = build_planted_store(tenant, weeks=60)
     real_engine = demand_module.forecast_many
 
-    def engine_with_a_singular_price_fit(series, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def engine_with_a_singular_price_fit(series, *args, **kwargs):
         if any(item.prices is not None for item in series.values()):
             raise np.linalg.LinAlgError("Singular matrix")
         return real_engine(series, *args, **kwargs)

@@ -26,12 +26,12 @@ INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)(?![^>]*application/json)[^>]
 
 
 @pytest.fixture(autouse=True)
-def _urls(settings) -> None:  # type: ignore[no-untyped-def]
+def _urls(settings) -> None:
     settings.ROOT_URLCONF = URLCONF
 
 
 @pytest.fixture
-def store():  # type: ignore[no-untyped-def]
+def store():
     tenant = TenantFactory(slug="alpha", name="Alpha")
     stored = stored_forecasts(tenant)
     with tenant_context(tenant):
@@ -56,7 +56,7 @@ def store():  # type: ignore[no-untyped-def]
     return stored
 
 
-def staff_client(tenant, role: str = Role.ANALYST) -> Client:  # type: ignore[no-untyped-def]
+def staff_client(tenant, role: str = Role.ANALYST) -> Client:
     membership = MembershipFactory(tenant=tenant, role=role)
     client = Client()
     client.force_login(membership.user)
@@ -71,7 +71,7 @@ def chart_config(html: str, chart_id: str) -> dict:
     return json.loads(match.group(1))
 
 
-def pages(store) -> list[str]:  # type: ignore[no-untyped-def]
+def pages(store) -> list[str]:
     return [
         "/staff/forecasts/",
         f"/staff/forecasts/{store['p1'].pk}/",
@@ -160,7 +160,7 @@ def test_the_admin_lists_runs_and_links_to_the_charts(store) -> None:
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed at /usr/bin/chromium")
-def test_the_chart_is_drawn_in_a_browser(live_server, store) -> None:  # type: ignore[no-untyped-def]
+def test_the_chart_is_drawn_in_a_browser(live_server, store) -> None:
     """Chart.js (served locally) draws the forecast chart from the page's JSON, with no script error."""
     sync_api = pytest.importorskip("playwright.sync_api")
     membership = MembershipFactory(tenant=store["tenant"], role=Role.ANALYST)

@@ -52,4 +52,4 @@ def normal_product(**overrides: object) -> ProductInventoryInput:
         "lead_time_mean": 0.0,
     }
     fields.update(overrides)
-    return ProductInventoryInput(**fields)  # type: ignore[arg-type]
+    return ProductInventoryInput(**fields)

@@ -69,7 +69,7 @@ def solve(
         min_lot=per_product(min_lot),
         lot_size=lot,
         family=family,
-    )  # type: ignore[arg-type]
+    )
 
 
 def lead_moments(probabilities: np.ndarray) -> tuple[float, float]:
@@ -276,10 +276,7 @@ def test_with_a_binding_minimum_lot_the_dynamic_plan_costs_no_more_than_the_clos
     demand = np.maximum(np.random.default_rng(1).normal(100.0, 20.0, (n_periods, n_lanes)), 0.0).round()
 
     def oracle(history: np.ndarray, horizon: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        return tuple(
-            np.full((history.shape[1], horizon), 100.0 + z * 20.0)  # type: ignore[return-value]
-            for z in (-Z_90, 0.0, Z_90)
-        )
+        return tuple(np.full((history.shape[1], horizon), 100.0 + z * 20.0) for z in (-Z_90, 0.0, Z_90))
 
     totals = {}
     for rule in ("dynamic", "closed_form"):
@@ -347,10 +344,7 @@ def test_rolling_dynamic_plan_beats_closed_form_and_naive_on_seasonal_demand() -
     def oracle(history: np.ndarray, horizon: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         # The true mean and Normal quantiles from the current period (the history's length) on.
         mean = season(np.arange(history.shape[0], history.shape[0] + horizon))
-        return tuple(
-            np.tile(mean * (1.0 + 0.2 * z), (history.shape[1], 1))  # type: ignore[return-value]
-            for z in (-Z_90, 0.0, Z_90)
-        )
+        return tuple(np.tile(mean * (1.0 + 0.2 * z), (history.shape[1], 1)) for z in (-Z_90, 0.0, Z_90))
 
     mean = season(np.arange(n_periods))[:, None]
     demand = np.maximum(np.random.default_rng(3).normal(mean, 0.2 * mean, (n_periods, n_lanes)), 0.0)
@@ -386,10 +380,10 @@ def test_rolling_dynamic_plan_beats_closed_form_and_naive_on_seasonal_demand() -
 @pytest.mark.parametrize(
     ("settings", "word"),
     [
-        (PlanSettings(rule="bogus"), "rule"),  # type: ignore[arg-type]
+        (PlanSettings(rule="bogus"), "rule"),
         (PlanSettings(dynamic_reviews=0), "dynamic_reviews"),
         (PlanSettings(dynamic_reviews=105), "dynamic_reviews"),
-        (PlanSettings(dynamic_reviews=2.5), "dynamic_reviews"),  # type: ignore[arg-type]
+        (PlanSettings(dynamic_reviews=2.5), "dynamic_reviews"),
     ],
 )
 def test_bad_rule_settings_are_explained(settings: PlanSettings, word: str) -> None:

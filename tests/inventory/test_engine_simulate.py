@@ -102,10 +102,10 @@ def test_review_period_orders_only_on_review_days() -> None:
     assert np.flatnonzero(result.ledger.order_quantity[:, 0]).tolist() == [0, 3]
 
 
-def _oracle_forecast(mean: float):  # type: ignore[no-untyped-def]
+def _oracle_forecast(mean: float):
     def forecast(history: np.ndarray, horizon: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         n = history.shape[1]
-        return tuple(np.full((n, horizon), stats.poisson.ppf(p, mean)) for p in (0.1, 0.5, 0.9))  # type: ignore[return-value]
+        return tuple(np.full((n, horizon), stats.poisson.ppf(p, mean)) for p in (0.1, 0.5, 0.9))
 
     return forecast
 

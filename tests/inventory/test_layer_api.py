@@ -26,7 +26,7 @@ REQUIRED_SCOPE = [
 
 
 @pytest.fixture
-def stores():  # type: ignore[no-untyped-def]
+def stores():
     """Two stores, each with a planned product under the same external id and one of its own."""
     alpha, beta = make_store("alpha"), make_store("beta")
     for store, own in ((alpha, "A-ONLY"), (beta, "B-ONLY")):
@@ -38,7 +38,7 @@ def stores():  # type: ignore[no-untyped-def]
     return alpha, beta
 
 
-def client(store, scopes=ALL_SCOPES):  # type: ignore[no-untyped-def]
+def client(store, scopes=ALL_SCOPES):
     return key_client(issue_key(store, scopes))
 
 

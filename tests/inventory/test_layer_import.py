@@ -43,7 +43,7 @@ def write(tmp_path: Path, name: str, text: str | bytes) -> str:
     return str(path)
 
 
-def stock_rows(tenant) -> dict[str, dict]:  # type: ignore[no-untyped-def]
+def stock_rows(tenant) -> dict[str, dict]:
     with tenant_context(tenant):
         return {
             row["product__external_id"]: row

@@ -30,7 +30,7 @@ CHANGELIST = "/admin/inventory/reorderplanline/"
 
 
 @pytest.fixture
-def planned_store():  # type: ignore[no-untyped-def]
+def planned_store():
     """A store whose active plan orders two products from two suppliers and nothing of a third."""
     store = make_store()
     kettle, _ = stocked_product(store, "KETTLE", supplier="Acme", on_hand=0, on_order=4, lead_time_days=7)
@@ -42,7 +42,7 @@ def planned_store():  # type: ignore[no-untyped-def]
     return store, plan
 
 
-def lines_by_product(store, plan: ReorderPlan) -> dict[str, ReorderPlanLine]:  # type: ignore[no-untyped-def]
+def lines_by_product(store, plan: ReorderPlan) -> dict[str, ReorderPlanLine]:
     with tenant_context(store):
         return {
             line.product.external_id: line
@@ -50,7 +50,7 @@ def lines_by_product(store, plan: ReorderPlan) -> dict[str, ReorderPlanLine]:  #
         }
 
 
-def on_order(store, external_id: str) -> int:  # type: ignore[no-untyped-def]
+def on_order(store, external_id: str) -> int:
     with tenant_context(store):
         return StockItem.objects.get(product__external_id=external_id).on_order
 

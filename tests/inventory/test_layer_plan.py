@@ -22,7 +22,7 @@ from tests.inventory.test_layer_support import forecast_run, make_store, stocked
 pytestmark = pytest.mark.django_db
 
 
-def plan_for(tenant) -> ReorderPlan:  # type: ignore[no-untyped-def]
+def plan_for(tenant) -> ReorderPlan:
     with tenant_context(tenant):
         return reorder_plan_create(tenant=tenant)
 
@@ -95,7 +95,7 @@ def test_service_level_target_sets_the_reorder_point_quantile() -> None:
         assert std > 0 and line.safety_stock > 0
 
 
-def over_budget_store(**terms: str):  # type: ignore[no-untyped-def]
+def over_budget_store(**terms: str):
     """Six products, out of stock, whose suggested orders cost more than the store's budget of 600; planned."""
     store = make_store(inventory_budget=600)
     series = {}

@@ -19,7 +19,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.inventory.test_laye
 
 
 @pytest.fixture
-def planned():  # type: ignore[no-untyped-def]
+def planned():
     store = make_store("alpha")
     kettle, _ = stocked_product(store, "KETTLE", on_hand=3, lead_time_days=14, pack_size=1)
     forecast_run(store, {kettle: (8, 10, 13)})
@@ -74,6 +74,20 @@ def test_a_staff_user_without_membership_is_refused(client, planned) -> None:
     client.force_login(UserFactory(username="outsider"))
     assert client.get(f"/staff/inventory/{kettle.pk}/").status_code == 403
     assert client.get("/staff/inventory/plan/").status_code == 403
+
+
+def test_a_superuser_without_a_selected_store_is_asked_to_choose_one(client, planned) -> None:
+    # The same rule as the forecast pages: one staff-page decorator for every /staff/ page.
+    client.force_login(UserFactory(username="platform-admin", is_superuser=True))
+    for url in ("/staff/inventory/plan/", "/staff/forecasts/"):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert "Choose a store with the store switcher" in response.content.decode(), url
+
+
+def test_anonymous_visitors_are_sent_to_the_login(client, planned) -> None:
+    response = client.get("/staff/inventory/plan/")
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]
 
 
 def test_a_member_of_another_store_cannot_see_this_stores_product(client, planned) -> None:

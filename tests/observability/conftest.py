@@ -11,7 +11,7 @@ METRICS_MIDDLEWARE = "retailsite.observability.middleware.RequestMetricsMiddlewa
 
 
 @pytest.fixture(autouse=True)
-def _metrics_middleware(settings) -> None:  # type: ignore[no-untyped-def]
+def _metrics_middleware(settings) -> None:
     """First in MIDDLEWARE, as in production settings (added here if settings do not have it yet)."""
     if METRICS_MIDDLEWARE not in settings.MIDDLEWARE:
         settings.MIDDLEWARE = [METRICS_MIDDLEWARE, *settings.MIDDLEWARE]

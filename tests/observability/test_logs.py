@@ -31,7 +31,7 @@ def _lines(stream: io.StringIO) -> list[dict]:
     return [json.loads(line) for line in stream.getvalue().splitlines() if line.strip()]
 
 
-def test_the_callers_request_id_appears_in_the_log_line_of_that_request(client, json_log) -> None:  # type: ignore[no-untyped-def]
+def test_the_callers_request_id_appears_in_the_log_line_of_that_request(client, json_log) -> None:
     response = client.get("/no-such-page/", HTTP_X_REQUEST_ID="trace-0123456789abcdef")
     assert response.status_code == 404
     assert response["X-Request-ID"] == "trace-0123456789abcdef"
@@ -43,7 +43,7 @@ def test_the_callers_request_id_appears_in_the_log_line_of_that_request(client, 
     assert entry["status_code"] == 404  # an `extra` of Django's, kept as a field
 
 
-def test_a_generated_request_id_is_the_one_returned_to_the_client(client, json_log) -> None:  # type: ignore[no-untyped-def]
+def test_a_generated_request_id_is_the_one_returned_to_the_client(client, json_log) -> None:
     response = client.get("/no-such-page/")
     entries = [entry for entry in _lines(json_log) if entry.get("path") == "/no-such-page/"]
     assert entries and entries[0]["request_id"] == response["X-Request-ID"]

@@ -19,14 +19,14 @@ pytestmark = pytest.mark.django_db
 REQUESTS = "retailsite_http_requests_total"
 
 
-def scrape(client) -> str:  # type: ignore[no-untyped-def]
+def scrape(client) -> str:
     response = client.get("/metrics")
     assert response.status_code == 200, response.content[:300]
     assert response["Content-Type"].startswith("text/plain")
     return response.content.decode()
 
 
-def test_each_request_is_counted_under_its_route_and_status(client) -> None:  # type: ignore[no-untyped-def]
+def test_each_request_is_counted_under_its_route_and_status(client) -> None:
     before = scrape(client)
     for _ in range(3):
         assert client.get("/healthz").status_code == 200
@@ -54,7 +54,7 @@ def test_each_request_is_counted_under_its_route_and_status(client) -> None:  # 
     )
 
 
-def test_a_storefront_request_is_labelled_with_its_url_pattern_not_its_path(client) -> None:  # type: ignore[no-untyped-def]
+def test_a_storefront_request_is_labelled_with_its_url_pattern_not_its_path(client) -> None:
     TenantFactory(slug="corner")
     before = scrape(client)
     client.get("/s/corner/p/999999/")
@@ -68,7 +68,7 @@ def test_a_storefront_request_is_labelled_with_its_url_pattern_not_its_path(clie
     assert "/s/corner/p/999999/" not in after
 
 
-def test_a_finished_task_is_counted_by_name_and_outcome(client) -> None:  # type: ignore[no-untyped-def]
+def test_a_finished_task_is_counted_by_name_and_outcome(client) -> None:
     import retailsite.observability.celery_metrics  # noqa: F401  (what CELERY_IMPORTS does in a worker)
 
     name = "retailsite.tenancy.tasks.train_tenant_step"
@@ -88,7 +88,7 @@ def test_a_finished_task_is_counted_by_name_and_outcome(client) -> None:  # type
     )
 
 
-def test_model_age_is_the_time_since_the_active_version_was_activated(client) -> None:  # type: ignore[no-untyped-def]
+def test_model_age_is_the_time_since_the_active_version_was_activated(client) -> None:
     store, other = TenantFactory(slug="aged"), TenantFactory(slug="untrained")
     with tenant_context(store):
         ModelVersion.objects.create(
@@ -104,7 +104,7 @@ def test_model_age_is_the_time_since_the_active_version_was_activated(client) ->
     assert sample_value(exposition, "retailsite_model_age_scrape_success") == 1
 
 
-def test_remote_scrapes_need_the_bearer_token(client, settings) -> None:  # type: ignore[no-untyped-def]
+def test_remote_scrapes_need_the_bearer_token(client, settings) -> None:
     settings.METRICS_TOKEN = "scrape-secret-0123456789"
     remote = {"REMOTE_ADDR": "203.0.113.9"}
     assert client.get("/metrics", **remote).status_code == 403
@@ -112,7 +112,7 @@ def test_remote_scrapes_need_the_bearer_token(client, settings) -> None:  # type
     assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer scrape-secret-0123456789", **remote).status_code == 200
 
 
-def test_a_proxied_request_from_loopback_is_not_local(client, settings) -> None:  # type: ignore[no-untyped-def]
+def test_a_proxied_request_from_loopback_is_not_local(client, settings) -> None:
     settings.METRICS_TOKEN = ""
     # A reverse proxy on this host connects from 127.0.0.1; the client behind it is not local.
     assert client.get("/metrics", HTTP_X_FORWARDED_FOR="198.51.100.7").status_code == 403

@@ -25,7 +25,7 @@ def directives(header: str) -> dict[str, list[str]]:
 
 
 @pytest.fixture
-def manager_client():  # type: ignore[no-untyped-def]
+def manager_client():
     tenant = TenantFactory(slug="csp")
     CustomerFactory(tenant=tenant, external_id="C-CSP")
     client = Client()

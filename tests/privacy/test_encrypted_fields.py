@@ -8,7 +8,7 @@ from cryptography.fernet import Fernet
 from django.db import connection
 
 from retailsite.commerce.models import Customer
-from retailsite.privacy import crypto
+from retailsite.encryption import crypto
 from retailsite.tenancy.context import tenant_context
 from tests.factories import CustomerFactory, TenantFactory
 

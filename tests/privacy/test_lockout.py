@@ -28,7 +28,7 @@ def signed_in(client: Client) -> bool:
 
 
 @pytest.fixture
-def alice():  # type: ignore[no-untyped-def]
+def alice():
     return UserFactory(username="alice", is_superuser=True)
 
 
@@ -79,7 +79,7 @@ def test_the_lock_expires() -> None:
 
 
 def test_a_cache_outage_never_refuses_a_sign_in(alice, monkeypatch) -> None:
-    def down(*args, **kwargs):  # type: ignore[no-untyped-def]
+    def down(*args, **kwargs):
         raise ConnectionError("redis is down")
 
     for method in ("get", "set", "delete"):

@@ -44,7 +44,7 @@ def staff_client(subject: Subject, role: str) -> Client:
     return client
 
 
-def post_action(client: Client, subject: Subject, action: str, **extra: str):  # type: ignore[no-untyped-def]
+def post_action(client: Client, subject: Subject, action: str, **extra: str):
     return client.post(CHANGELIST, {"action": action, ACTION_CHECKBOX_NAME: [subject.customer.pk], **extra})
 
 

@@ -68,7 +68,7 @@ def store() -> TrainingData:
     return planted_store()
 
 
-def _top(model, data: TrainingData, user: int, n: int = 5) -> list[int]:  # type: ignore[no-untyped-def]
+def _top(model, data: TrainingData, user: int, n: int = 5) -> list[int]:
     return [int(i) for i in model.recommend(np.array([user]), n, exclude=data.seen).items[0] if i >= 0]
 
 
@@ -82,7 +82,7 @@ def _top(model, data: TrainingData, user: int, n: int = 5) -> list[int]:  # type
     ],
     ids=["item_knn", "ease", "als", "cf_auto"],
 )
-def test_collaborative_models_recommend_the_customers_own_taste_cluster(store, make_model) -> None:  # type: ignore[no-untyped-def]
+def test_collaborative_models_recommend_the_customers_own_taste_cluster(store, make_model) -> None:
     model = make_model().fit(store)
     for user in (0, 5, 12):
         assert set(_top(model, store, user)) <= CLUSTER_A
@@ -90,7 +90,7 @@ def test_collaborative_models_recommend_the_customers_own_taste_cluster(store, m
         assert set(_top(model, store, user)) <= CLUSTER_B
 
 
-def test_collaborative_reasons_point_at_a_history_item_that_drives_the_score(store) -> None:  # type: ignore[no-untyped-def]
+def test_collaborative_reasons_point_at_a_history_item_that_drives_the_score(store) -> None:
     for model in (ItemKNNRecommender(n_neighbors=20).fit(store), EASERecommender(l2=10.0).fit(store)):
         top = model.recommend(np.array([0]), 5, exclude=store.seen)
         history = set(store.seen[0].indices.tolist())
@@ -114,7 +114,7 @@ def test_item_knn_because_bought_names_the_co_bought_item() -> None:
     assert model.similar_items([0], 1)[0][0, 0] == 1
 
 
-def test_cf_picks_ease_for_small_and_als_for_large_catalogs(store) -> None:  # type: ignore[no-untyped-def]
+def test_cf_picks_ease_for_small_and_als_for_large_catalogs(store) -> None:
     assert choose_cf_algorithm(15_000) == "ease" and choose_cf_algorithm(15_001) == "als"
     small = CollaborativeFilteringRecommender(ease_max_items=100).fit(store)
     large = CollaborativeFilteringRecommender(ease_max_items=10, als_params={"factors": 8}).fit(store)
@@ -122,13 +122,13 @@ def test_cf_picks_ease_for_small_and_als_for_large_catalogs(store) -> None:  # t
     assert large.algorithm_ == "als" and isinstance(large.model_, ALSRecommender)
 
 
-def test_als_is_deterministic_for_a_seed(store) -> None:  # type: ignore[no-untyped-def]
+def test_als_is_deterministic_for_a_seed(store) -> None:
     first = ALSRecommender(factors=8, random_state=3, n_threads=1).fit(store).score(np.arange(10))
     second = ALSRecommender(factors=8, random_state=3, n_threads=1).fit(store).score(np.arange(10))
     np.testing.assert_array_equal(first, second)
 
 
-def test_content_similar_items_and_scores_for_products_without_interactions(store) -> None:  # type: ignore[no-untyped-def]
+def test_content_similar_items_and_scores_for_products_without_interactions(store) -> None:
     model = ContentRecommender().fit(store)
     similar, _ = model.similar_items([3], 5)
     assert set(similar[0].tolist()) <= CLUSTER_A | set(NEW_KITCHEN_ITEMS)

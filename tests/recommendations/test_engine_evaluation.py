@@ -29,13 +29,13 @@ GROUPS = np.array(["F", "M", "F"], dtype=object)
 
 
 @pytest.fixture(scope="module")
-def report():  # type: ignore[no-untyped-def]
+def report():
     return evaluate_recommendations(
         RECOMMENDED, RELEVANT, k=3, train=TRAIN, item_categories=CATEGORIES, user_groups=GROUPS
     )
 
 
-def test_accuracy_metrics_by_hand(report) -> None:  # type: ignore[no-untyped-def]
+def test_accuracy_metrics_by_hand(report) -> None:
     log2_3 = math.log2(3)
     # customer 0: one hit (item 1) at rank 2 of 3, 2 relevant
     ndcg_0 = (1 / log2_3) / (1 + 1 / log2_3)  # IDCG over min(3, 2) = 2 ideal hits
@@ -49,7 +49,7 @@ def test_accuracy_metrics_by_hand(report) -> None:  # type: ignore[no-untyped-de
     assert report.accuracy.n_users == 3
 
 
-def test_coverage_novelty_long_tail_by_hand(report) -> None:  # type: ignore[no-untyped-def]
+def test_coverage_novelty_long_tail_by_hand(report) -> None:
     # shown items {0, 1, 2, 3, 4, 5} of 8
     assert report.coverage == pytest.approx(6 / 8)
     # -log2 p(i), p = engaged customers / 4: item0 -> 0 bits, item1 -> 1, items 2-4 -> 2, item5 (nobody,
@@ -59,7 +59,7 @@ def test_coverage_novelty_long_tail_by_hand(report) -> None:  # type: ignore[no-
     assert report.long_tail_share == pytest.approx(6 / 9)
 
 
-def test_gini_of_exposure_by_hand(report) -> None:  # type: ignore[no-untyped-def]
+def test_gini_of_exposure_by_hand(report) -> None:
     # exposure per item: [2, 1, 2, 1, 2, 1, 0, 0]; sorted [0,0,1,1,1,2,2,2], n = 8, total 9
     # sum (2i - n - 1) x_(i) = -3 - 1 + 1 + 6 + 10 + 14 = 27 -> 27 / (8 * 9)
     assert report.gini == pytest.approx(27 / 72)
@@ -67,7 +67,7 @@ def test_gini_of_exposure_by_hand(report) -> None:  # type: ignore[no-untyped-de
     assert gini(np.array([0, 0, 0, 10.0])) == pytest.approx(0.75)  # (n-1)/n for one item taking everything
 
 
-def test_intra_list_diversity_by_category_by_hand(report) -> None:  # type: ignore[no-untyped-def]
+def test_intra_list_diversity_by_category_by_hand(report) -> None:
     # categories of lists: [0,0,1] -> 1 of 3 pairs alike -> 2/3; [1,2,2] -> 2/3; [0,1,2] -> 1
     assert report.intra_list_diversity == pytest.approx((2 / 3 + 2 / 3 + 1) / 3)
 
@@ -79,7 +79,7 @@ def test_intra_list_diversity_with_vectors() -> None:
     assert result.intra_list_diversity == pytest.approx(2 / 3)
 
 
-def test_accuracy_per_group_by_hand(report) -> None:  # type: ignore[no-untyped-def]
+def test_accuracy_per_group_by_hand(report) -> None:
     ndcg_0 = (1 / math.log2(3)) / (1 + 1 / math.log2(3))
     assert set(report.by_group) == {"F", "M"}
     assert report.by_group["F"].ndcg == pytest.approx(ndcg_0 / 2)  # customers 0 and 2

@@ -29,14 +29,14 @@ def hybrid(store: TrainingData) -> HybridRecommender:
     return HybridRecommender(HybridConfig(n_threads=1, als_threads=1)).fit(store)
 
 
-def test_tuned_hybrid_recommends_each_customers_own_cluster(hybrid, store) -> None:  # type: ignore[no-untyped-def]
+def test_tuned_hybrid_recommends_each_customers_own_cluster(hybrid, store) -> None:
     assert hybrid.weights_, "tuning kept at least one component"
     top = hybrid.recommend(np.arange(60), 5, exclude=store.seen)
     for user in range(60):
         assert set(top.items[user].tolist()) <= (KITCHEN if user < 30 else CLUSTER_B), user
 
 
-def test_reasons_are_structured_and_render_as_sentences(hybrid, store) -> None:  # type: ignore[no-untyped-def]
+def test_reasons_are_structured_and_render_as_sentences(hybrid, store) -> None:
     names = {i: f"Item {i}" for i in range(store.n_items)}
     categories = {0: "Kitchen", 1: "Garden"}
     top = hybrid.recommend(np.array([0]), 10, exclude=store.seen)
@@ -49,7 +49,7 @@ def test_reasons_are_structured_and_render_as_sentences(hybrid, store) -> None: 
             assert names[rec.reason.anchor_item] in sentence
 
 
-def test_new_customer_gets_their_segments_favourites(hybrid) -> None:  # type: ignore[no-untyped-def]
+def test_new_customer_gets_their_segments_favourites(hybrid) -> None:
     # customers 60 (cluster A traits) and 61 (cluster B traits) have no events at all
     top = hybrid.recommend(np.array([60, 61]), 5)
     assert set(top.items[0].tolist()) <= KITCHEN
@@ -65,7 +65,7 @@ def test_new_customer_gets_their_segments_favourites(hybrid) -> None:  # type: i
     assert len(hybrid.recommend_for_new_customer(None, n=5)) == 5  # nothing known: popular items
 
 
-def test_new_products_reach_customers_whose_history_matches_their_text(hybrid, store) -> None:  # type: ignore[no-untyped-def]
+def test_new_products_reach_customers_whose_history_matches_their_text(hybrid, store) -> None:
     assert set(hybrid.cold_items_.tolist()) == set(NEW_KITCHEN_ITEMS)
     scores = hybrid.score(np.arange(60))
     for item in NEW_KITCHEN_ITEMS:
@@ -79,7 +79,7 @@ def test_new_products_reach_customers_whose_history_matches_their_text(hybrid, s
         assert reason.anchor_item in set(store.seen[row].indices.tolist())
 
 
-def test_anonymous_session_gets_items_related_to_what_it_viewed(hybrid) -> None:  # type: ignore[no-untyped-def]
+def test_anonymous_session_gets_items_related_to_what_it_viewed(hybrid) -> None:
     session = [3, 5]
     recs = hybrid.recommend_for_session(session, n=5)
     assert len(recs) == 5
@@ -90,7 +90,7 @@ def test_anonymous_session_gets_items_related_to_what_it_viewed(hybrid) -> None:
     assert len(hybrid.recommend_for_session([], n=3)) == 3  # empty session: popular items
 
 
-def test_item_widgets(hybrid) -> None:  # type: ignore[no-untyped-def]
+def test_item_widgets(hybrid) -> None:
     similar = hybrid.similar_items(3, n=5)
     assert {r.item for r in similar} <= KITCHEN and all(r.reason.anchor_item == 3 for r in similar)
     assert {r.item for r in hybrid.similar_items(40, n=5)} <= KITCHEN  # a new product: by its text
@@ -102,7 +102,7 @@ def test_item_widgets(hybrid) -> None:  # type: ignore[no-untyped-def]
     assert all(r.reason == Reason(ReasonKind.BOUGHT_TOGETHER, anchor_item=25) for r in together)
 
 
-def test_bulk_lists_honour_masks_and_exclusions(hybrid, store) -> None:  # type: ignore[no-untyped-def]
+def test_bulk_lists_honour_masks_and_exclusions(hybrid, store) -> None:
     mask = np.ones(store.n_items, dtype=bool)
     mask[list(range(0, 20, 2))] = False  # even kitchen items out of stock
     top = hybrid.recommend(np.arange(30), 8, exclude=store.purchased, item_mask=mask)
@@ -112,7 +112,7 @@ def test_bulk_lists_honour_masks_and_exclusions(hybrid, store) -> None:  # type:
         assert not listed & set(store.purchased[user].indices.tolist())
 
 
-def test_fixed_weights_skip_tuning_and_fits_are_deterministic(store) -> None:  # type: ignore[no-untyped-def]
+def test_fixed_weights_skip_tuning_and_fits_are_deterministic(store) -> None:
     config = HybridConfig(weights={"ease": 1.0, "item_knn": 0.5, "popularity": 0.1}, n_threads=1, als_threads=1)
     first = HybridRecommender(config).fit(store)
     assert first.weights_ == {"ease": 1.0, "item_knn": 0.5, "popularity": 0.1}
@@ -121,7 +121,7 @@ def test_fixed_weights_skip_tuning_and_fits_are_deterministic(store) -> None:  #
     np.testing.assert_array_equal(first.recommend(users, 5).items, again.recommend(users, 5).items)
 
 
-def test_model_survives_serialization(hybrid, store) -> None:  # type: ignore[no-untyped-def]
+def test_model_survives_serialization(hybrid, store) -> None:
     restored = model_from_bytes(model_to_bytes(hybrid))
     users = np.arange(62)
     np.testing.assert_array_equal(
@@ -150,7 +150,7 @@ def test_render_reason_sentences() -> None:
     assert render_reason(Reason(ReasonKind.SIMILAR_TO, anchor_item=7), lambda i: f"#{i}", {}) == "Similar to #7"
 
 
-def test_fast_blend_equals_the_textbook_z_score_blend(store) -> None:  # type: ignore[no-untyped-def]
+def test_fast_blend_equals_the_textbook_z_score_blend(store) -> None:
     weights = {
         "ease": 1.0,
         "als": 0.5,

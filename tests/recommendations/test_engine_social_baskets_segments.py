@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
+from domain.age_bands import age_band, age_band_labels
 from recommendations.engine.data import CustomerInfo, EventLog, InteractionConfig, TrainingData
 from recommendations.engine.fbt import FrequentlyBoughtTogetherRecommender
 from recommendations.engine.reasons import ReasonKind
-from recommendations.engine.segments import SegmentPopularityRecommender, age_band, encode_attributes
+from recommendations.engine.segments import SegmentPopularityRecommender, encode_attributes
 from recommendations.engine.social import SocialRecommender
 
 NOW = 1_700_000_000.0
@@ -129,3 +130,11 @@ def test_segment_fallback_serves_what_similar_customers_like() -> None:
 
 def test_age_bands() -> None:
     assert age_band([17, 18, 24, 25, 64, 65, np.nan]).tolist() == [0, 1, 1, 2, 5, 6, -1]
+    assert age_band_labels([17, 18, 34, 65, np.nan, -3]).tolist() == [
+        "<18",
+        "18-24",
+        "25-34",
+        "65+",
+        "unknown",
+        "unknown",
+    ]

@@ -82,7 +82,7 @@ def test_lists_are_packed_with_database_ids_rounded_scores_and_readable_reasons(
 # -- final fit from the evaluation fit ---------------------------------------------------------------------
 
 
-def test_a_fit_started_from_an_earlier_fit_still_recommends_each_customers_cluster(hybrid, store) -> None:  # type: ignore[no-untyped-def]
+def test_a_fit_started_from_an_earlier_fit_still_recommends_each_customers_cluster(hybrid, store) -> None:
     final_config = HybridConfig(
         n_threads=1,
         als_threads=1,
@@ -98,7 +98,7 @@ def test_a_fit_started_from_an_earlier_fit_still_recommends_each_customers_clust
     assert warm.components_["content"].features_ is hybrid.components_["content"].features_
 
 
-def test_an_earlier_fit_of_another_store_is_ignored(hybrid) -> None:  # type: ignore[no-untyped-def]
+def test_an_earlier_fit_of_another_store_is_ignored(hybrid) -> None:
     events = planted_store(seed=3).events
     keep = events.users < 40
     smaller = TrainingData(
@@ -116,7 +116,7 @@ def test_an_earlier_fit_of_another_store_is_ignored(hybrid) -> None:  # type: ig
     assert model.components_["als"].user_factors_.shape[0] == 40
 
 
-def test_content_text_features_are_recomputed_for_another_catalog(store) -> None:  # type: ignore[no-untyped-def]
+def test_content_text_features_are_recomputed_for_another_catalog(store) -> None:
     first = ContentRecommender(n_components=8).fit(store)
     same = ContentRecommender(n_components=8).refit(store, first)
     assert same.features_ is first.features_
@@ -127,7 +127,7 @@ def test_content_text_features_are_recomputed_for_another_catalog(store) -> None
     assert other.features_.shape != first.features_.shape  # names only: a different vocabulary
 
 
-def test_every_component_reports_its_validation_ndcg(hybrid, store) -> None:  # type: ignore[no-untyped-def]
+def test_every_component_reports_its_validation_ndcg(hybrid, store) -> None:
     split = validation_split(store)
     for name, report in hybrid.report_.items():
         if report.validation_ndcg is None:  # a component the split's data could not support
@@ -143,7 +143,7 @@ def test_every_component_reports_its_validation_ndcg(hybrid, store) -> None:  # 
 # -- threads and the similar-items blend ---------------------------------------------------------------------
 
 
-def test_threaded_top_n_equals_the_sequential_one(hybrid, store) -> None:  # type: ignore[no-untyped-def]
+def test_threaded_top_n_equals_the_sequential_one(hybrid, store) -> None:
     mask = np.ones(store.n_items, dtype=bool)
     mask[[3, 25]] = False
     one = hybrid.recommend(None, 8, exclude=store.purchased, item_mask=mask, batch_size=7)
@@ -159,7 +159,7 @@ def test_threaded_top_n_equals_the_sequential_one(hybrid, store) -> None:  # typ
     )
 
 
-def test_similar_items_are_the_sum_of_the_components_z_scores(hybrid, store) -> None:  # type: ignore[no-untyped-def]
+def test_similar_items_are_the_sum_of_the_components_z_scores(hybrid, store) -> None:
     items = np.arange(store.n_items)
     ids, scores = hybrid.similar_items_batch(items, 6)
     content = hybrid.components_["content"].embedding_

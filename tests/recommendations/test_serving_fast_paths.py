@@ -71,7 +71,7 @@ def test_anything_else_is_left_to_the_serializer(params: dict[str, str]) -> None
     assert _simple_filter_input(params) is None
 
 
-def test_prepared_statement_path_serves_the_same_list_under_the_same_rules(client) -> None:  # type: ignore[no-untyped-def]
+def test_prepared_statement_path_serves_the_same_list_under_the_same_rules(client) -> None:
     tenant = TenantFactory()
     _, _products, customers = build_two_cluster_store(tenant, customers_per_cluster=6)
     with tenant_context(tenant):

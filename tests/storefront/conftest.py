@@ -101,16 +101,16 @@ BETA_CATALOG = {
 
 
 @pytest.fixture
-def shop(db) -> Shop:  # type: ignore[no-untyped-def]
+def shop(db) -> Shop:
     return build_shop("alpha", "Alpha Home", ALPHA_CATALOG)
 
 
 @pytest.fixture
-def other_shop(db) -> Shop:  # type: ignore[no-untyped-def]
+def other_shop(db) -> Shop:
     return build_shop("beta", "Beta Outdoors", BETA_CATALOG)
 
 
-def sign_in(client: Client, shop: Shop, *, email: str | None = None, password: str = SHOPPER_PASSWORD):  # type: ignore[no-untyped-def]
+def sign_in(client: Client, shop: Shop, *, email: str | None = None, password: str = SHOPPER_PASSWORD):
     return client.post(shop.url("account/sign-in/"), {"email": email or shop.shopper_email, "password": password})
 
 

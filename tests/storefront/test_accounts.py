@@ -9,7 +9,8 @@ from django.db import connection
 from django.test import Client
 
 from retailsite.commerce.models import Customer
-from retailsite.commerce.services import customer_get_by_email, customer_sign_up
+from retailsite.commerce.selectors import customer_get_by_email
+from retailsite.commerce.services import customer_sign_up
 from retailsite.storefront.ratelimit import MAX_FAILURES_PER_ACCOUNT
 from retailsite.tenancy.context import tenant_context
 
@@ -36,7 +37,7 @@ def test_sign_up_creates_a_customer_of_this_store_with_a_hashed_password(client:
     assert response.status_code == 302 and response["Location"] == shop.home
     assert greeting(client, shop.home) == "Hi, Dora"
     with tenant_context(shop.tenant):
-        customer = customer_get_by_email(email="dora@example.com")
+        customer = customer_get_by_email("dora@example.com")
         assert customer is not None and customer.marketing_consent and customer.personalization_consent
         assert customer.password.startswith(("md5$", "pbkdf2_sha256$")) and "lantern" not in customer.password
     # The e-mail is stored encrypted (raw SQL sees the row, not the address), found through its blind index.
@@ -55,7 +56,7 @@ def test_sign_up_refuses_a_taken_email_and_a_weak_password(client: Client, shop:
     weak = client.post(shop.url("account/sign-up/"), {"email": "eve@example.com", "password": "12345678"})
     assert weak.status_code == 400 and "too common" in weak.content.decode()
     with tenant_context(shop.tenant):
-        assert customer_get_by_email(email="eve@example.com") is None
+        assert customer_get_by_email("eve@example.com") is None
 
 
 def test_an_imported_customer_without_a_password_cannot_be_claimed_or_signed_into(client: Client, shop: Shop) -> None:

@@ -47,7 +47,7 @@ def chromium_page() -> Iterator[Any]:
         context.set_default_timeout(15_000)
         page = context.new_page()
         # Every failed response the pages caused (the browser's own /favicon.ico probe aside).
-        page.failed_responses = []  # type: ignore[attr-defined]
+        page.failed_responses = []
         page.on(
             "response",
             lambda response: (
@@ -64,7 +64,7 @@ def chromium_page() -> Iterator[Any]:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_shopper_browses_gets_live_recommendations_and_checks_out(live_server, shop: Shop) -> None:  # type: ignore[no-untyped-def]
+def test_a_shopper_browses_gets_live_recommendations_and_checks_out(live_server, shop: Shop) -> None:
     with chromium_page() as page:
         order_id = shop_like_a_customer(page, live_server.url, shop)
 

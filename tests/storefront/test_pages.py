@@ -99,7 +99,7 @@ def test_product_page_shows_similar_items(client: Client, shop: Shop) -> None:
     assert "Similar to Copper Kettle" in similar
 
 
-def test_mapped_domain_serves_the_same_pages_at_the_root(client: Client, shop: Shop, settings) -> None:  # type: ignore[no-untyped-def]
+def test_mapped_domain_serves_the_same_pages_at_the_root(client: Client, shop: Shop, settings) -> None:
     settings.ALLOWED_HOSTS = ["shop.alpha.example", "testserver"]
     with tenant_context(shop.tenant):
         TenantDomain.objects.create(domain="shop.alpha.example")

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from domain.age_bands import age_band_labels
 from forecasting.engine.customers.data import OTHER_CATEGORY, CustomerTables, TimeLike, to_utc_timestamp
 
 DAY = pd.Timedelta(days=1)
@@ -31,7 +32,6 @@ TREND_BUCKET_DAYS = 30
 TREND_BUCKETS = 6  # the spend trend is a slope over the last 6 x 30 days
 CATEGORICAL_FEATURES = ("favourite_category", "last_category", "gender", "region")
 DEMOGRAPHIC_FEATURES = ("age", "age_missing", "gender", "gender_missing", "region", "region_missing")
-AGE_BAND_EDGES = (25, 35, 45, 55, 65)
 UNKNOWN_GROUP = "unknown"
 
 
@@ -252,11 +252,8 @@ def _demographic_features(customers: pd.DataFrame, cutoff: pd.Timestamp, spec: F
 
 
 def age_band(age: pd.Series) -> pd.Series:
-    """Readable age bands ('<25', '25-34', ..., '65+'), 'unknown' where the age is missing."""
-    edges = (-np.inf, *AGE_BAND_EDGES, np.inf)
-    names = ["<25", "25-34", "35-44", "45-54", "55-64", "65+"]
-    banded = pd.cut(age, bins=edges, right=False, labels=names).astype(object)
-    return banded.where(age.notna(), UNKNOWN_GROUP)
+    """The platform's age bands (domain.age_bands: '<18', '18-24', ..., '65+'), 'unknown' where missing."""
+    return pd.Series(age_band_labels(age.to_numpy(dtype=float), unknown=UNKNOWN_GROUP), index=age.index)
 
 
 def customer_groups(features: pd.DataFrame, spec: FeatureSpec) -> pd.DataFrame:

@@ -12,27 +12,23 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from forecasting.exports import forecast_export_csv
 from forecasting.selectors import forecast_run_latest
+from retailsite.tenancy.commands import TenantCommand
 from retailsite.tenancy.context import tenant_context
-from retailsite.tenancy.models import Tenant
 
 
-class Command(BaseCommand):
+class Command(TenantCommand):
     help = "Write a store's latest demand forecasts as CSV: product_id,period_start,p10,p50,p90,model."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--tenant", required=True, metavar="SLUG", help="the store's slug")
+        self.add_tenant_argument(parser)
         parser.add_argument("--output", required=True, metavar="FILE", help="CSV file to write ('-' for stdout)")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        tenant = Tenant.objects.filter(slug=options["tenant"]).first()
-        if tenant is None:
-            raise CommandError(
-                f"No tenant {options['tenant']!r}. Create it with: manage.py tenant create SLUG --name NAME"
-            )
+        tenant = self.tenant(options)
         with tenant_context(tenant):
             run = forecast_run_latest()
             if run is None:

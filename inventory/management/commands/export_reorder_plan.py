@@ -13,12 +13,12 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from inventory.models import ReorderPlan
 from inventory.selectors import active_plan, plan_lines
+from retailsite.tenancy.commands import TenantCommand
 from retailsite.tenancy.context import tenant_context
-from retailsite.tenancy.models import Tenant
 
 HEADER = ("product_id", "on_hand", "on_order", "reorder_point", "order_up_to", "order_quantity", "expected_fill_rate")
 
@@ -49,17 +49,15 @@ def write_plan_csv(plan: ReorderPlan, stream: TextIO) -> int:
     return rows
 
 
-class Command(BaseCommand):
+class Command(TenantCommand):
     help = "Export a store's active reorder plan as CSV."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--tenant", required=True, metavar="SLUG", help="the store")
+        self.add_tenant_argument(parser)
         parser.add_argument("--output", required=True, metavar="FILE", help="CSV file to write ('-' = stdout)")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        tenant = Tenant.objects.filter(slug=options["tenant"]).first()
-        if tenant is None:
-            raise CommandError(f"No tenant {options['tenant']!r}.")
+        tenant = self.tenant(options)
         with tenant_context(tenant):
             plan = active_plan()
             if plan is None:

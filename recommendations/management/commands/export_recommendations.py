@@ -6,30 +6,28 @@ import csv
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from recommendations import serving
 from retailsite.commerce.models import Customer
+from retailsite.tenancy.commands import TenantCommand
 from retailsite.tenancy.context import tenant_context
-from retailsite.tenancy.models import Tenant
 
 HEADER = ["customer_id", "rank", "product_id", "score", "reason"]
 
 
-class Command(BaseCommand):
+class Command(TenantCommand):
     help = "Write CSV customer_id,rank,product_id,score,reason for every customer (or those listed)."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--tenant", required=True)
+        self.add_tenant_argument(parser)
         parser.add_argument("--k", type=int, default=10)
         parser.add_argument("--output", required=True)
         parser.add_argument("--customers", help="a file with one customer id per line")
         parser.add_argument("--include-purchased", action="store_true")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        tenant = Tenant.objects.filter(slug=options["tenant"]).first()
-        if tenant is None:
-            raise CommandError(f"No tenant {options['tenant']!r}.")
+        tenant = self.tenant(options)
         k = options["k"]
         if not 1 <= k <= serving.MAX_K:
             raise CommandError(f"--k must be between 1 and {serving.MAX_K}.")

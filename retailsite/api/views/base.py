@@ -14,7 +14,7 @@ another store's id is simply not found (404).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar, cast
 
 from django.db.models import QuerySet
 from rest_framework import serializers
@@ -38,7 +38,7 @@ class TenantApiView(APIView):
 
     @property
     def principal(self) -> ApiPrincipal:
-        return self.request.auth
+        return cast(ApiPrincipal, self.request.auth)
 
     def get_serializer_context(self) -> dict[str, Any]:
         return {"request": self.request, "view": self, "tenant_zone": self.principal.zone}

@@ -7,7 +7,8 @@ from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from .. import selectors, services
+from retailsite.commerce import selectors, services
+
 from ..permissions import read_write
 from ..serializers import (
     BulkUpsertOutputSerializer,
@@ -49,14 +50,14 @@ class ProductDetailApi(TenantApiView):
 
     @extend_schema(tags=[TAG], summary="Get a product", responses=ProductOutputSerializer)
     def get(self, request: Request, product_id: str) -> Response:
-        product = found(selectors.product_get(product_id=product_id), "product", product_id)
+        product = found(selectors.product_get_by_external_id(product_id), "product", product_id)
         return self.output(ProductOutputSerializer, product)
 
     @extend_schema(
         tags=[TAG], summary="Replace a product", request=ProductUpdateInputSerializer, responses=ProductOutputSerializer
     )
     def put(self, request: Request, product_id: str) -> Response:
-        product = found(selectors.product_get(product_id=product_id), "product", product_id)
+        product = found(selectors.product_get_by_external_id(product_id), "product", product_id)
         data = self.validated(ProductUpdateInputSerializer, request.data)
         return self.output(ProductOutputSerializer, services.product_update(product=product, data=data))
 
@@ -67,7 +68,7 @@ class ProductDetailApi(TenantApiView):
         responses=ProductOutputSerializer,
     )
     def patch(self, request: Request, product_id: str) -> Response:
-        product = found(selectors.product_get(product_id=product_id), "product", product_id)
+        product = found(selectors.product_get_by_external_id(product_id), "product", product_id)
         data = self.validated(ProductUpdateInputSerializer, request.data, partial=True)
         return self.output(ProductOutputSerializer, services.product_update(product=product, data=data))
 
@@ -77,7 +78,7 @@ class ProductDetailApi(TenantApiView):
         responses={204: OpenApiResponse(description="Deleted.")},
     )
     def delete(self, request: Request, product_id: str) -> Response:
-        product = found(selectors.product_get(product_id=product_id), "product", product_id)
+        product = found(selectors.product_get_by_external_id(product_id), "product", product_id)
         services.product_delete(product=product)
         return Response(status=status.HTTP_204_NO_CONTENT)
 

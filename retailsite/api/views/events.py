@@ -7,7 +7,8 @@ from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from .. import services
+from retailsite.commerce import services
+
 from ..serializers import EventBatchInputSerializer, EventIngestOutputSerializer, EventInputSerializer, PlainTextField
 from .base import TenantApiView
 

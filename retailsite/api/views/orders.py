@@ -7,7 +7,8 @@ from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from .. import selectors, services
+from retailsite.commerce import selectors, services
+
 from ..permissions import read_write
 from ..serializers import (
     BulkUpsertOutputSerializer,
@@ -52,7 +53,7 @@ class OrderDetailApi(TenantApiView):
 
     @extend_schema(tags=[TAG], summary="Get an order", responses=OrderOutputSerializer)
     def get(self, request: Request, order_id: str) -> Response:
-        order = found(selectors.order_get(order_id=order_id), "order", order_id)
+        order = found(selectors.order_get_by_external_id(order_id), "order", order_id)
         return self.output(OrderOutputSerializer, order)
 
     @extend_schema(
@@ -62,7 +63,7 @@ class OrderDetailApi(TenantApiView):
         responses=OrderOutputSerializer,
     )
     def put(self, request: Request, order_id: str) -> Response:
-        order = found(selectors.order_get(order_id=order_id), "order", order_id)
+        order = found(selectors.order_get_by_external_id(order_id), "order", order_id)
         data = self.validated(OrderUpdateInputSerializer, request.data)
         return self.output(OrderOutputSerializer, services.order_update(order=order, data=data))
 
@@ -73,7 +74,7 @@ class OrderDetailApi(TenantApiView):
         responses=OrderOutputSerializer,
     )
     def patch(self, request: Request, order_id: str) -> Response:
-        order = found(selectors.order_get(order_id=order_id), "order", order_id)
+        order = found(selectors.order_get_by_external_id(order_id), "order", order_id)
         data = self.validated(OrderUpdateInputSerializer, request.data, partial=True)
         return self.output(OrderOutputSerializer, services.order_update(order=order, data=data))
 
@@ -81,7 +82,7 @@ class OrderDetailApi(TenantApiView):
         tags=[TAG], summary="Delete an order and its lines", responses={204: OpenApiResponse(description="Deleted.")}
     )
     def delete(self, request: Request, order_id: str) -> Response:
-        order = found(selectors.order_get(order_id=order_id), "order", order_id)
+        order = found(selectors.order_get_by_external_id(order_id), "order", order_id)
         services.order_delete(order=order)
         return Response(status=status.HTTP_204_NO_CONTENT)
 

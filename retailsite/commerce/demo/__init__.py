@@ -9,7 +9,6 @@ from .generator import (
     DEFAULT_DAYS,
     DEFAULT_PRODUCTS,
     DEFAULT_SEED,
-    EVENT_TYPES,
     generate_store,
 )
 from .tables import CSV_HEADERS, Coded, DemoStore, DemoTruth, Table, write_csvs
@@ -20,7 +19,6 @@ __all__ = [
     "DEFAULT_DAYS",
     "DEFAULT_PRODUCTS",
     "DEFAULT_SEED",
-    "EVENT_TYPES",
     "Coded",
     "DemoStore",
     "DemoTruth",

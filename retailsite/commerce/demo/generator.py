@@ -30,6 +30,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 
+from domain.events import EVENT_TYPES
+
 from .tables import Coded, DemoStore, DemoTruth, Table
 from .vocabulary import (
     CITIES,
@@ -53,8 +55,7 @@ DEFAULT_SEED = 42
 
 SECONDS_PER_DAY = 86_400
 CHANNELS = ("web", "app", "store")
-EVENT_TYPES = ("view", "cart", "wishlist", "purchase", "rating")
-VIEW, CART, WISHLIST, PURCHASE, RATING = range(5)
+VIEW, CART, WISHLIST, PURCHASE, RATING = range(len(EVENT_TYPES))  # positions in EVENT_TYPES
 
 # Relative order volume Monday..Sunday: weekends are the busiest days.
 WEEKDAY_FACTORS = np.array([0.92, 0.88, 0.9, 0.95, 1.05, 1.22, 1.18])

@@ -11,6 +11,10 @@ import math
 import re
 from datetime import UTC, date, datetime, tzinfo
 from decimal import Decimal
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from django.db.models import Model
 
 # Bounds that reject absurd values early with a clear message, well inside the column types.
 EARLIEST_YEAR = 1970
@@ -24,6 +28,14 @@ _WHOLE = re.compile(r"\+?(\d+)(?:\.0*)?")
 _TRUE = frozenset({"1", "true", "t", "yes", "y"})
 _FALSE = frozenset({"0", "false", "f", "no", "n"})
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def column_max_length(model: type[Model], field: str, fallback: int | None = None) -> int:
+    """The max_length of a model's character field (`fallback` for unbounded ones, e.g. encrypted text)."""
+    length = getattr(model._meta.get_field(field), "max_length", None) or fallback
+    if length is None:
+        raise TypeError(f"{model.__name__}.{field} has no max_length")
+    return int(length)
 
 
 class FieldError(ValueError):

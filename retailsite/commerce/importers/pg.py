@@ -42,7 +42,7 @@ def defaults_for_unassigned(model: type[Model], assigned: set[str]) -> list[Assi
     """
     defaults = []
     for field in model._meta.concrete_fields:
-        if field.primary_key or field.column in assigned:
+        if field.primary_key or field.column is None or field.column in assigned:
             continue
         if getattr(field, "auto_now_add", False) or getattr(field, "auto_now", False):
             defaults.append(Assign(field.column, "now()", update=False))

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from django.db import transaction
 
+from retailsite.tenancy.commands import TenantCommand
 from retailsite.tenancy.context import tenant_context
 from retailsite.tenancy.models import Tenant
 
@@ -24,27 +25,25 @@ def _when(value: Any) -> str:
     return value.strftime("%Y-%m-%d %H:%M") if value is not None else "-"
 
 
-class Command(BaseCommand):
+class Command(TenantCommand):
     help = "Create, list and revoke a store's partner API keys."
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True, parser_class=type(parser))
         create = sub.add_parser("create", help="issue a key and print it once", called_from_command_line=True)
-        create.add_argument("--tenant", required=True, metavar="SLUG")
+        self.add_tenant_argument(create)
         create.add_argument("--name", required=True)
         create.add_argument(
             "--scopes", required=True, metavar="S1,S2", help=f"comma-separated; valid: {', '.join(ALL_SCOPES)}"
         )
         listing = sub.add_parser("list", help="list keys (never their secrets)", called_from_command_line=True)
-        listing.add_argument("--tenant", required=True, metavar="SLUG")
+        self.add_tenant_argument(listing)
         revoke = sub.add_parser("revoke", help="revoke a key by prefix or id", called_from_command_line=True)
-        revoke.add_argument("--tenant", required=True, metavar="SLUG")
+        self.add_tenant_argument(revoke)
         revoke.add_argument("key", metavar="PREFIX_OR_ID")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        tenant = Tenant.objects.filter(slug=options["tenant"]).first()
-        if tenant is None:
-            raise CommandError(f"No store with slug {options['tenant']!r}. See `manage.py tenant list`.")
+        tenant = self.tenant(options)
         with tenant_context(tenant), transaction.atomic():
             getattr(self, f"_{options['action']}")(tenant, options)
 

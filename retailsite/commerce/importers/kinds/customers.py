@@ -10,18 +10,28 @@ still compares equal (IS DISTINCT FROM) and rewrites nothing. The e-mail's blind
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from functools import partial
+from typing import Any, cast
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import connection
 
 from retailsite.commerce.models import Customer, Gender
-from retailsite.privacy.crypto import blind_index
-from retailsite.privacy.fields import EncryptedTextField
+from retailsite.encryption.crypto import blind_index
+from retailsite.encryption.fields import EncryptedTextField
 
 from ..csvsource import ColumnSpec
-from ..fields import FieldError, parse_birth_year, parse_bool, parse_datetime, parse_identifier, parse_text, show
+from ..fields import (
+    FieldError,
+    column_max_length,
+    parse_birth_year,
+    parse_bool,
+    parse_datetime,
+    parse_identifier,
+    parse_text,
+    show,
+)
 from ..ids import batched
 from ..pg import Assign, PgSession, table
 from ..registry import INVALID, KindCounts, KindImporter, register_entity_ids, register_kind
@@ -51,7 +61,7 @@ _TOKEN_BATCH = 2_000
 
 
 def _max_length(field: str) -> int:
-    return Customer._meta.get_field(field).max_length or _FALLBACK_LENGTHS[field]
+    return column_max_length(Customer, field, _FALLBACK_LENGTHS.get(field))
 
 
 def encrypted_columns() -> list[str]:
@@ -131,7 +141,7 @@ class CustomersImporter(KindImporter):
 
     def prepare(self) -> None:
         self.first_line: dict[str, int] = {}
-        self.id_length = Customer._meta.get_field("external_id").max_length
+        self.id_length = column_max_length(Customer, "external_id")
         self.text_parsers = {
             column: _text_parser(_max_length(column)) for column in ("name", "phone", "address", "city")
         }
@@ -166,12 +176,12 @@ class CustomersImporter(KindImporter):
                 values[column] = self.parsed(line, column, parse_country, text)
             elif column == "signed_up_at":
                 values[column] = (
-                    self.parsed(line, column, lambda t: parse_datetime(t, default_zone=self.run.zone), text)
+                    self.parsed(line, column, partial(parse_datetime, default_zone=self.run.zone), text)
                     if text.strip()
                     else None
                 )
             else:
-                values[column] = self.parsed(line, column, lambda t, c=column: parse_consent(t, column=c), text)
+                values[column] = self.parsed(line, column, partial(parse_consent, column=column), text)
         if self.run.errors.total != before:
             return None
         email_hash = blind_index(values["email"]) if self.has_email else None
@@ -209,7 +219,7 @@ class CustomersImporter(KindImporter):
 
     def _encrypted_spool(self, db: PgSession, protected: list[str]) -> Spool:
         """The staged rows with personal values replaced by tokens (a stored token when unchanged)."""
-        fields = {column: Customer._meta.get_field(column) for column in protected}
+        fields = {column: cast(EncryptedTextField, Customer._meta.get_field(column)) for column in protected}
         encrypted = Spool(self.stage_columns)
         for batch in batched(self.spool.decoded_rows(), _TOKEN_BATCH):
             stored = self._stored_tokens(db, [row["external_id"] for row in batch], protected)

@@ -10,11 +10,13 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from domain.events import EVENT_TYPES
 from retailsite.commerce.models import Customer, Event, EventType, Product
 
 from ..csvsource import ColumnSpec
 from ..fields import (
     FieldError,
+    column_max_length,
     latest_plausible_year,
     parse_datetime,
     parse_float,
@@ -25,17 +27,11 @@ from ..fields import (
 from ..pg import Assign, PgSession
 from ..registry import INVALID, KindCounts, KindImporter, register_kind
 
-EVENT_TYPES = frozenset(EventType.values)
-
-
-def _max_length(model: type, field: str) -> int:
-    return model._meta.get_field(field).max_length
-
 
 def parse_event_type(value: str) -> str:
     text = value.strip().lower()
     if text not in EVENT_TYPES:
-        raise FieldError(f"unknown event type {show(value.strip())}; use one of {', '.join(EventType.values)}")
+        raise FieldError(f"unknown event type {show(value.strip())}; use one of {', '.join(EVENT_TYPES)}")
     return text
 
 
@@ -80,9 +76,9 @@ class EventsImporter(KindImporter):
             index["occurred_at"],
             index.get("value"),
         )
-        self.customer_length = _max_length(Customer, "external_id")
-        self.session_length = _max_length(Event, "session_id")
-        self.product_length = _max_length(Product, "external_id")
+        self.customer_length = column_max_length(Customer, "external_id")
+        self.session_length = column_max_length(Event, "session_id")
+        self.product_length = column_max_length(Product, "external_id")
         self.latest_year = latest_plausible_year()
         self.customers = self.run.known_ids("customer") if self.source.has("customer_id") else set()
         self.products = self.run.known_ids("product")

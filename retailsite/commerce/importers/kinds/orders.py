@@ -20,6 +20,7 @@ from ..csvsource import ColumnSpec
 from ..errors import ImportFailed, ImportIssue
 from ..fields import (
     FieldError,
+    column_max_length,
     latest_plausible_year,
     parse_datetime,
     parse_identifier,
@@ -34,10 +35,6 @@ from ..spool import Spool
 
 MAX_LINE_QUANTITY = 2_147_483_647  # the column's integer type
 CENT = Decimal("0.01")
-
-
-def _max_length(model: type, field: str) -> int:
-    return model._meta.get_field(field).max_length
 
 
 @register_kind
@@ -74,10 +71,10 @@ class OrdersImporter(KindImporter):
             index.get("unit_price"),
             index.get("channel"),
         )
-        self.order_length = _max_length(Order, "external_id")
-        self.customer_length = _max_length(Customer, "external_id")
-        self.product_length = _max_length(Product, "external_id")
-        self.channel_length = _max_length(Order, "channel")
+        self.order_length = column_max_length(Order, "external_id")
+        self.customer_length = column_max_length(Customer, "external_id")
+        self.product_length = column_max_length(Product, "external_id")
+        self.channel_length = column_max_length(Order, "channel")
         self.latest_year = latest_plausible_year()
         self.customers = self.run.known_ids("customer")
         self.products = self.run.known_ids("product")

@@ -12,8 +12,7 @@ from typing import Any
 from retailsite.commerce.models import Category, Product
 
 from ..csvsource import ColumnSpec
-from ..fields import FieldError, parse_bool, parse_identifier, parse_money, parse_text, show
-from ..ids import id_map
+from ..fields import FieldError, column_max_length, parse_bool, parse_identifier, parse_money, parse_text, show
 from ..pg import Assign, PgSession, table
 from ..registry import INVALID, KindCounts, KindImporter, register_entity_ids, register_kind
 from ..spool import Spool
@@ -22,23 +21,19 @@ CATEGORY_SEPARATOR = ">"
 MAX_TAG_LENGTH = 100
 
 
-def _max_length(model: type, field: str) -> int:
-    return model._meta.get_field(field).max_length
-
-
 def parse_category_path(value: str) -> list[str]:
     """'Home > Kitchen' -> ['Home', 'Kitchen'] (empty -> no category)."""
-    text = parse_text(value, max_length=_max_length(Category, "path"))
+    text = parse_text(value, max_length=column_max_length(Category, "path"))
     if not text:
         return []
     names = [part.strip() for part in text.split(CATEGORY_SEPARATOR)]
     if any(not name for name in names):
         raise FieldError(f"category path {show(text)} has an empty level; write it like 'Home > Kitchen'")
-    limit = _max_length(Category, "name")
+    limit = column_max_length(Category, "name")
     for name in names:
         if len(name) > limit:
             raise FieldError(f"category name {show(name)} is longer than {limit} characters")
-    path_limit = _max_length(Category, "path")
+    path_limit = column_max_length(Category, "path")
     if len(category_path(names)) > path_limit:
         raise FieldError(
             f"category path {show(text)} is longer than {path_limit} characters once written "
@@ -110,9 +105,9 @@ class ProductsImporter(KindImporter):
     def prepare(self) -> None:
         self.first_line: dict[str, int] = {}
         self.categories: dict[str, tuple[str, str | None, int]] = {}
-        id_length = _max_length(Product, "external_id")
-        name_length = _max_length(Product, "name")
-        brand_length = _max_length(Product, "brand")
+        id_length = column_max_length(Product, "external_id")
+        name_length = column_max_length(Product, "name")
+        brand_length = column_max_length(Product, "brand")
         self.parsers = {
             "product_id": lambda t: parse_identifier(t, max_length=id_length, what="product_id"),
             "name": lambda t: parse_text(t, max_length=name_length, required=True, what="name"),
@@ -235,10 +230,6 @@ class ProductsImporter(KindImporter):
             )
             created += level_created
         return created
-
-
-def product_prices(external_ids: set[str]) -> dict[str, Any]:
-    return id_map(Product, external_ids, value="price")
 
 
 register_entity_ids("product", lambda: Product.objects.values_list("external_id", flat=True).iterator(10_000))

@@ -8,7 +8,7 @@ from typing import Any
 from retailsite.commerce.models import Customer, Follow
 
 from ..csvsource import ColumnSpec
-from ..fields import parse_identifier, show
+from ..fields import column_max_length, parse_identifier, show
 from ..pg import Assign, PgSession
 from ..registry import INVALID, KindCounts, KindImporter, register_kind
 
@@ -22,7 +22,7 @@ class SocialImporter(KindImporter):
     stage_columns = (("line_no", "bigint"), ("follower_ext", "text"), ("followee_ext", "text"))
 
     def prepare(self) -> None:
-        self.id_length = Customer._meta.get_field("external_id").max_length
+        self.id_length = column_max_length(Customer, "external_id")
         self.customers = self.run.known_ids("customer")
 
     def parse_row(self, line: int, cells: list[str]) -> list[Any] | None:

@@ -11,11 +11,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from tqdm import tqdm
 
 from retailsite.commerce.importers import ImportFailed, import_store_data, registered_kinds
-from retailsite.tenancy.models import Tenant
+from retailsite.tenancy.commands import TenantCommand
 
 # Small files finish before a progress display would help.
 PROGRESS_MIN_ROWS = 5_000
@@ -55,11 +55,11 @@ class ProgressDisplay:
             bar.close()
 
 
-class Command(BaseCommand):
+class Command(TenantCommand):
     help = "Import a store's customers, products, orders, events and social graph from CSV files."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--tenant", required=True, metavar="SLUG", help="the store to import into")
+        self.add_tenant_argument(parser, help="the store to import into")
         # One option per registered kind, so a kind added later (e.g. stock) gets its flag.
         for kind in registered_kinds():
             parser.add_argument(f"--{kind.name}", type=Path, metavar="FILE", help=f"{kind.name} CSV file")
@@ -67,13 +67,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         slug = options["tenant"]
-        tenant = Tenant.objects.filter(slug=slug).first()
-        if tenant is None:
-            known = ", ".join(Tenant.objects.values_list("slug", flat=True)) or "none yet"
-            raise CommandError(
-                f"No tenant {slug!r}; nothing was imported. Known tenants: {known}. "
-                f"Create it first: manage.py tenant create {slug} --name NAME"
-            )
+        tenant = self.tenant(options, nothing_done="; nothing was imported")
         files = {kind.name: options[kind.name] for kind in registered_kinds() if options.get(kind.name)}
         if not files:
             flags = " ".join(f"--{kind.name} FILE" for kind in registered_kinds())

@@ -12,15 +12,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from retailsite.commerce.models import Customer
 from retailsite.privacy.services import customer_erasure_perform, customer_export_zip
+from retailsite.tenancy.commands import TenantCommand
 from retailsite.tenancy.context import Actor, acting_as, tenant_context
-from retailsite.tenancy.models import Tenant
 
 
-class Command(BaseCommand):
+class Command(TenantCommand):
     help = "Export everything held about a customer, or erase the customer."
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -30,15 +30,13 @@ class Command(BaseCommand):
         )
         erase = sub.add_parser("erase", help="erase the customer's personal data", called_from_command_line=True)
         for command in (export, erase):
-            command.add_argument("--tenant", required=True, metavar="SLUG")
+            self.add_tenant_argument(command)
             command.add_argument("customer_id", metavar="CUSTOMER_ID", help="the customer's external id")
         export.add_argument("--output", required=True, metavar="FILE")
         erase.add_argument("--yes", action="store_true", help="do not ask for confirmation")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        tenant = Tenant.objects.filter(slug=options["tenant"]).first()
-        if tenant is None:
-            raise CommandError(f"No tenant with slug {options['tenant']!r}.")
+        tenant = self.tenant(options)
         action = options["action"]
         with tenant_context(tenant), acting_as(Actor("system", f"command:customer-{action}")):
             customer = Customer.objects.filter(external_id=options["customer_id"]).first()

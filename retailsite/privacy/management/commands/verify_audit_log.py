@@ -6,9 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from retailsite.privacy.audit import KeptHead, audit_chain_verify, audit_tenant_ids_with_entries, kept_head_problem
+from retailsite.tenancy.commands import TenantCommand
 from retailsite.tenancy.context import platform_context, tenant_context
 from retailsite.tenancy.models import Tenant
 
@@ -33,7 +34,7 @@ def _read_heads(path: str) -> dict[int, KeptHead]:
     return heads
 
 
-class Command(BaseCommand):
+class Command(TenantCommand):
     help = (
         "Recompute the hash chain of the audit log, store by store. Exits non-zero at the first broken link "
         "(a changed, removed or reordered entry) and says which entry and what did not match. "
@@ -42,7 +43,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--tenant", metavar="SLUG", help="verify one store only")
+        self.add_tenant_argument(parser, required=False, help="verify one store only")
         parser.add_argument("--export-heads", metavar="FILE", help="write every verified chain's head to FILE")
         parser.add_argument(
             "--expect-head", metavar="FILE", help="fail unless every chain contains the head kept in FILE"
@@ -52,10 +53,7 @@ class Command(BaseCommand):
         slugs = dict(Tenant.objects.values_list("pk", "slug"))
         expected = _read_heads(options["expect_head"]) if options["expect_head"] else {}
         if options["tenant"]:
-            tenant = Tenant.objects.filter(slug=options["tenant"]).first()
-            if tenant is None:
-                raise CommandError(f"No tenant with slug {options['tenant']!r}.")
-            tenant_ids = [tenant.pk]
+            tenant_ids = [self.tenant(options).pk]
         else:
             with platform_context():
                 tenant_ids = sorted(set(audit_tenant_ids_with_entries()) | set(expected))

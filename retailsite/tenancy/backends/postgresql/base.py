@@ -10,6 +10,7 @@ own so that it, too, sees the tenant.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import psycopg
@@ -23,7 +24,7 @@ from retailsite.tenancy.scope import actor_tag, platform_tag
 _UNSET = object()
 
 
-class DatabaseOperations(base.DatabaseOperations):
+class DatabaseOperations(base.DatabaseOperations):  # type: ignore[name-defined]
     def execute_sql_flush(self, sql_list: list[str]) -> None:
         # TRUNCATE is not subject to RLS, so the application role may not run it. Flushing
         # (tests only) acts as the login role for the duration.
@@ -61,19 +62,19 @@ class DatabaseWrapper(base.DatabaseWrapper):
     # what was applied, so the next query re-applies it.
     def _commit(self) -> None:
         self._tenant_applied = _UNSET
-        super()._commit()
+        super()._commit()  # type: ignore[misc]
 
     def _rollback(self) -> None:
         self._tenant_applied = _UNSET
-        super()._rollback()
+        super()._rollback()  # type: ignore[misc]
 
     def _savepoint_rollback(self, sid: str) -> None:
-        super()._savepoint_rollback(sid)
+        super()._savepoint_rollback(sid)  # type: ignore[misc]
         self._tenant_applied = _UNSET
 
     def _set_autocommit(self, autocommit: bool) -> None:
         self._tenant_applied = _UNSET
-        super()._set_autocommit(autocommit)
+        super()._set_autocommit(autocommit)  # type: ignore[misc]
 
     def close(self) -> None:
         self._tenant_applied = _UNSET
@@ -109,7 +110,9 @@ class DatabaseWrapper(base.DatabaseWrapper):
         self._tenant_applied = wanted
 
 
-def _apply_tenant_setting(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+def _apply_tenant_setting(
+    execute: Callable[..., Any], sql: str, params: Any, many: bool, context: dict[str, Any]
+) -> Any:
     connection: DatabaseWrapper = context["connection"]
     if connection.in_atomic_block or not connection.get_autocommit():
         connection.apply_tenant_setting()

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from retailsite.tenancy.commands import tenant_for_command
 from retailsite.tenancy.models import Tenant
 from retailsite.tenancy.services import TenantError, tenant_create, tenant_settings_set, tenant_update
 from retailsite.tenancy.settings_registry import format_value, registered_settings
@@ -44,7 +45,7 @@ class Command(BaseCommand):
                 )
                 self.stdout.write(self.style.SUCCESS(f"Created tenant {tenant.slug} ({tenant.name})."))
                 return
-            tenant = self._get(slug)
+            tenant = tenant_for_command(slug)
             if action == "set":
                 core = {}
                 rest = []
@@ -63,16 +64,6 @@ class Command(BaseCommand):
             self._show(tenant)
         except TenantError as error:
             raise CommandError(str(error)) from None
-
-    def _get(self, slug: str) -> Tenant:
-        tenant = Tenant.objects.filter(slug=slug).first()
-        if tenant is None:
-            known = ", ".join(Tenant.objects.values_list("slug", flat=True)) or "none yet"
-            raise CommandError(
-                f"No tenant {slug!r}. Known tenants: {known}. "
-                f"Create one with: manage.py tenant create {slug} --name NAME"
-            )
-        return tenant
 
     def _show(self, tenant: Tenant) -> None:
         self.stdout.write(

@@ -5,27 +5,23 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
-from retailsite.tenancy.models import Tenant
+from retailsite.tenancy.commands import TenantCommand
 from retailsite.tenancy.training import StepAlreadyRunning, training_step_run, training_steps
 
 KNOWN_STEPS = ("recommendations", "forecasts", "inventory")
 
 
-class Command(BaseCommand):
+class Command(TenantCommand):
     help = "Train a store's models now (recommendations, forecasts, inventory), showing progress."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--tenant", required=True, help="the store's slug")
+        self.add_tenant_argument(parser)
         parser.add_argument("--only", choices=KNOWN_STEPS, help="run only this step")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        tenant = Tenant.objects.filter(slug=options["tenant"]).first()
-        if tenant is None:
-            raise CommandError(
-                f"No tenant {options['tenant']!r}. Create it with: manage.py tenant create SLUG --name NAME"
-            )
+        tenant = self.tenant(options)
         steps = [s for s in training_steps() if options["only"] in (None, s.name)]
         if not steps:
             wanted = options["only"] or "any step"
