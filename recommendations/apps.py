@@ -6,16 +6,8 @@ class RecommendationsConfig(AppConfig):
     label = "recommendations"
 
     def ready(self) -> None:
-        from retailsite.tenancy.training import TrainingStep, register_training_step
+        from retailsite.tenancy.training import register_training_step
 
-        from .training import recommender_train
+        from .steps import RECOMMENDATIONS_STEP
 
-        register_training_step(
-            TrainingStep(
-                "recommendations",
-                order=10,
-                run=lambda tenant, progress: recommender_train(tenant=tenant, progress=progress),
-                description="hybrid recommender: evaluate, fit, precompute lists, activate if not worse",
-                schedule_setting="retrain_time",
-            )
-        )
+        register_training_step(RECOMMENDATIONS_STEP)
