@@ -8,18 +8,13 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
-from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
 from django.db import connection
 from django.db.models import Count, Field, Q
 
 from recommendations.serving import catalog_snapshot, fetchone_prepared
 from retailsite.commerce.models import Category, Customer, Event, Order, Product
+from retailsite.commerce.search import product_search as catalog_search
 from retailsite.tenancy.context import require_tenant_id
-
-MAX_SEARCH_QUERY_LENGTH = 200
-SEARCH_CONFIG = "english"
-# Substring matches found only by the fallback rank below any full-text hit, but not at zero.
-SUBSTRING_MATCH_RANK = 0.01
 
 
 @dataclass(frozen=True)
@@ -65,69 +60,8 @@ def product_get_active(*, product_id: int) -> Product | None:
 
 
 def product_search(*, text: str, limit: int = 100) -> list[tuple[int, float]]:
-    """Active products matching the text, best first, as (product id, text rank).
-
-    PostgreSQL: full-text search over name (weight A), brand and category path (B) and
-    description (C), topped up with name substring matches so a partly typed word still finds
-    something. Elsewhere (the SQLite demo): every word must appear in one of those fields.
-    """
-    text = " ".join(text.split())[:MAX_SEARCH_QUERY_LENGTH]
-    if not text:
-        return []
-    if connection.vendor == "postgresql":
-        return _search_postgres(text, limit)
-    return _search_substring(text, limit)
-
-
-def _search_postgres(text: str, limit: int) -> list[tuple[int, float]]:
-    vector = (
-        SearchVector("name", weight="A", config=SEARCH_CONFIG)
-        + SearchVector("brand", weight="B", config=SEARCH_CONFIG)
-        + SearchVector("category__path", weight="B", config=SEARCH_CONFIG)
-        + SearchVector("description", weight="C", config=SEARCH_CONFIG)
-    )
-    query = SearchQuery(text, search_type="websearch", config=SEARCH_CONFIG)
-    rows = list(
-        Product.objects.filter(active=True)
-        .annotate(document=vector, rank=SearchRank(vector, query))
-        .filter(document=query)
-        .order_by("-rank", "pk")
-        .values_list("pk", "rank")[:limit]
-    )
-    found = [(pk, float(rank)) for pk, rank in rows]
-    if len(found) < limit:
-        seen = {pk for pk, _ in found}
-        extra = (
-            Product.objects.filter(active=True, name__icontains=text)
-            .exclude(pk__in=seen)
-            .order_by("name", "pk")
-            .values_list("pk", flat=True)[: limit - len(found)]
-        )
-        found += [(pk, SUBSTRING_MATCH_RANK) for pk in extra]
-    return found
-
-
-def _search_substring(text: str, limit: int) -> list[tuple[int, float]]:
-    words = text.split()[:8]
-    queryset = Product.objects.filter(active=True)
-    for word in words:
-        queryset = queryset.filter(
-            Q(name__icontains=word)
-            | Q(brand__icontains=word)
-            | Q(category__path__icontains=word)
-            | Q(description__icontains=word)
-        )
-    rows = queryset.values_list("pk", "name", "brand", "category__path")[: limit * 5]
-    scored = []
-    for pk, name, brand, path in rows:
-        score = 0.0
-        for word in (w.lower() for w in words):
-            score += 3.0 if word in name.lower() else 0.0
-            score += 2.0 if word in f"{brand} {path or ''}".lower() else 0.0
-            score += 1.0
-        scored.append((pk, score))
-    scored.sort(key=lambda row: (-row[1], row[0]))
-    return scored[:limit]
+    """Active products matching the text, best first, as (product id, text rank) — see commerce.search."""
+    return catalog_search(text=text, limit=limit)
 
 
 def purchased_product_ids_latest_first(*, customer_id: int) -> list[int]:
