@@ -12,7 +12,7 @@ import re
 from django.utils import timezone
 
 from retailsite.api.services import event_identity
-from retailsite.commerce.models import EventType, Product
+from retailsite.commerce.models import EventType
 
 from .event_buffer import PendingEvent, event_buffer_push, events_write
 from .shopper import Shopper
@@ -28,7 +28,7 @@ def clean_recommendation_id(raw: str | None) -> str:
 
 
 def shopper_event_record(
-    *, shopper: Shopper, product: Product, event_type: EventType, recommendation_id: str = ""
+    *, shopper: Shopper, product_id: int, product_external_id: str, event_type: EventType, recommendation_id: str = ""
 ) -> bool:
     """Record one event for the shopper (buffered; written at once if Redis is unavailable).
 
@@ -41,7 +41,7 @@ def shopper_event_record(
     identity = {
         "customer_external_id": customer.external_id if customer else None,
         "session_id": shopper.visitor_id,
-        "product_external_id": product.external_id,
+        "product_external_id": product_external_id,
         "event_type": str(event_type),
         "occurred_at": occurred_at,
     }
@@ -49,7 +49,7 @@ def shopper_event_record(
         tenant_id=shopper.tenant.pk,
         customer_id=customer.pk if customer else None,
         session_id=shopper.visitor_id or "",
-        product_id=product.pk,
+        product_id=product_id,
         event_type=str(event_type),
         occurred_at=occurred_at.isoformat(),
         recommendation_id=clean_recommendation_id(recommendation_id),
