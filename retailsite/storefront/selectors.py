@@ -9,7 +9,7 @@ import functools
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Count, Field, Q
+from django.db.models import Field, Q
 
 from recommendations.serving import catalog_snapshot, fetchone_prepared
 from retailsite.commerce.models import Category, Customer, Event, Order, Product
@@ -28,31 +28,12 @@ def top_categories(*, limit: int = 12) -> list[NavCategory]:
     return [NavCategory(pk, name) for pk, name in catalog_snapshot().top_categories(limit)]
 
 
-def category_get(*, category_id: int) -> Category | None:
-    return Category.objects.select_related("parent").filter(pk=category_id).first()
-
-
-def category_children(*, category: Category) -> list[Category]:
-    return list(Category.objects.filter(parent=category).order_by("name"))
-
-
 def category_ancestors(*, category: Category) -> list[Category]:
     """Root first, the category itself excluded (for breadcrumbs)."""
     names = category.path.split(" > ")
     paths = [" > ".join(names[:depth]) for depth in range(1, len(names))]
     by_path = {c.path: c for c in Category.objects.filter(path__in=paths)}
     return [by_path[path] for path in paths if path in by_path]
-
-
-def category_product_ids(*, category: Category, limit: int = 1000) -> list[int]:
-    """Active products of the category and its sub-categories, most ordered first (at most `limit`)."""
-    in_subtree = Q(category=category) | Q(category__path__startswith=f"{category.path} > ")
-    return list(
-        Product.objects.filter(in_subtree, active=True)
-        .annotate(order_count=Count("order_lines"))
-        .order_by("-order_count", "name", "pk")
-        .values_list("pk", flat=True)[:limit]
-    )
 
 
 def product_get_active(*, product_id: int) -> Product | None:
