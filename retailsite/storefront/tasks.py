@@ -16,6 +16,7 @@ from .event_buffer import FLUSH_DELAY_SECONDS, events_buffer_flush_now
     retry_backoff_max=60,
     max_retries=None,
     time_limit=300,
+    soft_time_limit=270,
 )
 def events_buffer_flush(self) -> str:  # type: ignore[no-untyped-def]
     taken = events_buffer_flush_now()

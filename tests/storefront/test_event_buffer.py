@@ -100,3 +100,10 @@ def test_events_of_a_customer_erased_before_the_flush_are_dropped(shop: Shop, si
         Customer.objects.filter(pk=shop.shopper.pk).delete()
     assert event_buffer.events_buffer_flush_now() == 2
     assert [(row[0], row[2]) for row in stored(shop)] == [(None, shop.products["Leaf Rake"].pk)]
+
+
+def test_the_flush_task_is_accepted_by_celery() -> None:
+    # What the storefront queues when the buffer fills from empty (eager here, with nothing buffered).
+    from retailsite.storefront.tasks import events_buffer_flush
+
+    assert events_buffer_flush.apply_async(countdown=event_buffer.FLUSH_DELAY_SECONDS).get() == "0 events flushed"
