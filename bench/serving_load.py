@@ -34,20 +34,34 @@ local function read_lines(path)
   return lines
 end
 
+local counter = 0
+
 function init(args)
   paths = read_lines(args[1])
   cookies = read_lines(args[2])
   authorization = args[3] or ""
   statuses = {}
-  math.randomseed(os.time() * 1000 + (tonumber(args[4]) or 0) + math.floor(os.clock() * 1000000))
+  seed = (tonumber(args[4]) or 0) + math.floor(os.clock() * 1000000)
+  math.randomseed(os.time() * 1000 + seed)
+  bodies = read_lines(args[5])
+  method = args[6] or "GET"
+  if method == "" then method = "GET" end
   headers = {}
   if authorization ~= "" then headers["Authorization"] = authorization end
+  if #bodies > 0 then headers["Content-Type"] = "application/json" end
+  prefix = tostring(seed) .. "-" .. tostring(math.random(1000000000))
 end
 
 function request()
   local path = paths[math.random(#paths)]
   if #cookies > 0 then headers["Cookie"] = cookies[math.random(#cookies)] end
-  return wrk.format("GET", path, headers)
+  local body = nil
+  if #bodies > 0 then
+    -- every request's events get ids never sent before, so each one is stored (no dedupe short cut)
+    counter = counter + 1
+    body = bodies[math.random(#bodies)]:gsub("__UNIQUE__", prefix .. "-" .. tostring(counter))
+  end
+  return wrk.format(method, path, headers, body)
 end
 
 function response(status, response_headers, body)
@@ -85,6 +99,11 @@ class Target:
     paths: list[str]
     cookies: list[str] = field(default_factory=list)
     authorization: str = ""
+    method: str = "GET"
+    # JSON bodies, one per line, for POST targets; "__UNIQUE__" in them becomes a per-request unique string.
+    bodies: list[str] = field(default_factory=list)
+    # Events per request for the event endpoints (their figure is events per second).
+    events_per_request: int = 0
 
 
 @dataclass
@@ -125,14 +144,17 @@ def write_script(directory: Path) -> Path:
     return path
 
 
-def write_target_files(directory: Path, target: Target) -> tuple[Path, Path | None]:
+def write_target_files(directory: Path, target: Target) -> tuple[Path, Path | None, Path | None]:
     paths_file = directory / f"{target.key}.paths"
     paths_file.write_text("\n".join(target.paths) + "\n")
-    cookies_file = None
+    cookies_file = bodies_file = None
     if target.cookies:
         cookies_file = directory / f"{target.key}.cookies"
         cookies_file.write_text("\n".join(target.cookies) + "\n")
-    return paths_file, cookies_file
+    if target.bodies:
+        bodies_file = directory / f"{target.key}.bodies"
+        bodies_file.write_text("\n".join(target.bodies) + "\n")
+    return paths_file, cookies_file, bodies_file
 
 
 def run_wrk(
@@ -150,7 +172,7 @@ def run_wrk(
 
     A request still unanswered after `timeout_seconds` (gunicorn's own worker timeout) is a socket error.
     """
-    paths_file, cookies_file = write_target_files(directory, target)
+    paths_file, cookies_file, bodies_file = write_target_files(directory, target)
     command = [
         wrk_path() or "wrk",
         "--latency",
@@ -170,6 +192,8 @@ def run_wrk(
         str(cookies_file or ""),
         target.authorization,
         str(random.randrange(1 << 30)),
+        str(bodies_file or ""),
+        target.method,
     ]
     completed = subprocess.run(command, capture_output=True, text=True, check=False)
     line = next((ln for ln in completed.stdout.splitlines() if ln.startswith(RESULT_MARKER)), None)

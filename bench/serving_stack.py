@@ -252,7 +252,7 @@ def api_key_create(config: StackConfig, env: dict[str, str], *, tenant: str) -> 
             "--name",
             f"bench-serving-{int(time.time())}",
             "--scopes",
-            "recommendations:read,catalog:read",
+            "recommendations:read,catalog:read,events:write",
         ],
         env,
         database_url=config.database_url(config.app_role),

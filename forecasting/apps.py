@@ -8,6 +8,6 @@ class ForecastingConfig(AppConfig):
     def ready(self) -> None:
         from retailsite.tenancy.training import register_training_step
 
-        from .training import FORECASTS_STEP
+        from .steps import FORECASTS_STEP
 
         register_training_step(FORECASTS_STEP)

@@ -14,7 +14,6 @@ from typing import Any
 
 from django.db.models import F, Q, QuerySet
 
-from forecasting.engine.demand_price import price_change_multiplier
 from retailsite.commerce.models import Category, Customer, Product
 
 from .models import CustomerModelRun, CustomerPrediction, ForecastRun, RunStatus, SeriesForecast, SeriesLevel
@@ -136,6 +135,9 @@ def forecast_what_if(*, series: SeriesForecast, price_change: float) -> PriceWha
     """The stored forecast under a price change, using the run's elasticity estimate (None when there is none)."""
     if series.elasticity is None or not math.isfinite(series.elasticity):
         return None
+    # Imported here: the engine module needs pandas, which web workers load only when a what-if is shown.
+    from forecasting.engine.demand_price import price_change_multiplier
+
     multiplier = price_change_multiplier(float(series.elasticity), price_change)
     return PriceWhatIf(
         price_change=price_change,

@@ -1,6 +1,6 @@
 """The "forecasts" training step: demand forecasts, then customer predictions, for one store.
 
-Registered in ForecastingConfig.ready(); `manage.py train --tenant SLUG --only forecasts` and the scheduled Celery
+Declared in `forecasting/steps.py`; `manage.py train --tenant SLUG --only forecasts` and the scheduled Celery
 task run it through `retailsite.tenancy.training.training_step_run` (per-tenant lock, recorded run, tenant context).
 Inventory plans are chained after it.
 """
@@ -12,7 +12,7 @@ import logging
 from django.utils import timezone
 
 from retailsite.tenancy.models import Tenant
-from retailsite.tenancy.training import Progress, TrainingStep
+from retailsite.tenancy.training import Progress
 
 from .customer_predictions import customer_predictions_train
 from .demand import NotEnoughHistory, forecast_run_create
@@ -66,13 +66,3 @@ def run_forecasts_step(tenant: Tenant, progress: Progress) -> str:
     if demand_error is not None:
         raise demand_error
     return f"{demand}; {customers}"
-
-
-FORECASTS_STEP = TrainingStep(
-    "forecasts",
-    order=20,
-    run=run_forecasts_step,
-    description="demand forecasts per product, category and store total; customer predictions",
-    schedule_setting="forecast_time",
-    then=("inventory",),
-)

@@ -13,12 +13,12 @@ class InventoryConfig(AppConfig):
         from retailsite.tenancy.training import register_training_step
 
         from .importers import register_stock_import_kind
-        from .training import inventory_training_step
+        from .steps import INVENTORY_STEP
 
         # `import_data --stock FILE`: the importer offers one flag per registered kind.
         register_stock_import_kind()
         # Chained after "forecasts" (its step lists then=("inventory",)); also `train --only inventory`.
-        register_training_step(inventory_training_step())
+        register_training_step(INVENTORY_STEP)
         # A plan writes one line per product: one audit entry per statement, not per row.
         if "inventory_reorderplanline" not in STATEMENT_LEVEL_TABLES:
             STATEMENT_LEVEL_TABLES.append("inventory_reorderplanline")

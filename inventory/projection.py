@@ -14,8 +14,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from inventory.engine.policy import orderable_quantity
-
 
 @dataclass(frozen=True)
 class StockProjection:
@@ -43,6 +41,10 @@ def project_stock(
     min_order_qty: float = 0.0,
 ) -> StockProjection:
     """Replay `demand` (one value per period) through the plan; see the module docstring for the order of events."""
+    # Imported here: the engine's policy module pulls in scipy, which the admin pages importing this module
+    # (through inventory.charts) should not load into every web worker.
+    from inventory.engine.policy import orderable_quantity
+
     n_periods = len(demand)
     lead_periods = max(int(lead_periods), 0)
     review_periods = max(int(review_periods), 1)

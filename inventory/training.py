@@ -1,6 +1,6 @@
 """The "inventory" training step: recompute the reorder plan (chained after each forecast run, or run by hand).
 
-Registered by InventoryConfig.ready(); `manage.py train --tenant SLUG --only inventory` and the Celery chain after
+Declared in `inventory/steps.py`; `manage.py train --tenant SLUG --only inventory` and the Celery chain after
 the "forecasts" step run it through `retailsite.tenancy.training.training_step_run` (tenant context, lock, a
 TrainingRun row).
 """
@@ -8,14 +8,11 @@ TrainingRun row).
 from __future__ import annotations
 
 from retailsite.tenancy.models import Tenant
-from retailsite.tenancy.training import Progress, TrainingStep
+from retailsite.tenancy.training import Progress
 
 from .models import ReorderPlan
 from .planning import NothingToPlan, reorder_plan_create
 from .selectors import active_plan
-
-STEP_NAME = "inventory"
-STEP_ORDER = 30
 
 
 class ReorderPlanFailed(RuntimeError):
@@ -52,12 +49,3 @@ def run_inventory_step(tenant: Tenant, progress: Progress) -> str:
         still = f"Plan {serving.pk} stays active." if serving is not None else "No plan is active yet."
         raise ReorderPlanFailed(f"plan {plan.pk} failed: {plan.error} {still}")
     return plan_summary(plan)
-
-
-def inventory_training_step() -> TrainingStep:
-    return TrainingStep(
-        STEP_NAME,
-        order=STEP_ORDER,
-        run=run_inventory_step,
-        description="reorder plan from the latest forecast, under budget and capacity",
-    )

@@ -55,6 +55,11 @@ def _engine_threads() -> int:
     return max(1, min(2, cores))
 
 
+def run_recommendations_step(tenant: Tenant, progress: Progress) -> str:
+    """The "recommendations" training step (declared in `recommendations/steps.py`)."""
+    return recommender_train(tenant=tenant, progress=progress)
+
+
 def recommender_train(*, tenant: Tenant, progress: Progress = silent_progress) -> str:
     progress("reading interactions")
     loaded = load_training_data(tenant)

@@ -13,60 +13,77 @@ Typical use by the Django layer (one tenant at a time; customers and products in
 Offline figures for a model version: `split_per_user_by_time`, `relevance_matrix`, `evaluate_recommendations`.
 """
 
-from recommendations.engine.als import ALSRecommender
-from recommendations.engine.base import (
-    Recommendation,
-    Recommender,
-    TopN,
-    model_from_bytes,
-    model_to_bytes,
-    top_n,
-)
-from recommendations.engine.cf import CollaborativeFilteringRecommender, choose_cf_algorithm
-from recommendations.engine.content import ContentRecommender
-from recommendations.engine.data import (
-    EVENT_TYPES,
-    Catalog,
-    CustomerInfo,
-    EventLog,
-    InteractionConfig,
-    ItemText,
-    TrainingData,
-    build_interaction_matrix,
-    event_weights,
-)
-from recommendations.engine.ease import EASERecommender
-from recommendations.engine.evaluation import (
-    AccuracyMetrics,
-    EvaluationReport,
-    cutoff_for_fraction,
-    evaluate_recommendations,
-    gini,
-    intra_list_diversity,
-    relevance_matrix,
-    split_global_by_time,
-    split_per_user_by_time,
-)
-from recommendations.engine.fbt import FrequentlyBoughtTogetherRecommender
-from recommendations.engine.hybrid import ComponentReport, HybridConfig, HybridRecommender
-from recommendations.engine.item_knn import ItemKNNRecommender
-from recommendations.engine.popularity import (
-    CategoryPopularityRecommender,
-    PopularityRecommender,
-    TrendingRecommender,
-)
-from recommendations.engine.reasons import REASON_KINDS, Reason, ReasonArrays, ReasonKind, render_reason
-from recommendations.engine.rules import (
-    BusinessRules,
-    CatalogState,
-    allowed_item_mask,
-    apply_business_rules,
-    mmr_select,
-)
-from recommendations.engine.segments import SegmentPopularityRecommender, encode_attributes
-from recommendations.engine.sequential import SequentialItemToItemRecommender
-from recommendations.engine.social import SocialRecommender
-from recommendations.engine.tuning import DEFAULT_GRIDS, grid_search, make_recommender, validation_split
+import importlib
+
+# Public names and the module each lives in, imported on first use (PEP 562): serving reads one small module
+# (`reasons`) without paying for scikit-learn, implicit and pandas, which only training needs.
+_EXPORTS = {
+    "ALSRecommender": "recommendations.engine.als",
+    "Recommendation": "recommendations.engine.base",
+    "Recommender": "recommendations.engine.base",
+    "TopN": "recommendations.engine.base",
+    "model_from_bytes": "recommendations.engine.base",
+    "model_to_bytes": "recommendations.engine.base",
+    "top_n": "recommendations.engine.base",
+    "CollaborativeFilteringRecommender": "recommendations.engine.cf",
+    "choose_cf_algorithm": "recommendations.engine.cf",
+    "ContentRecommender": "recommendations.engine.content",
+    "Catalog": "recommendations.engine.data",
+    "CustomerInfo": "recommendations.engine.data",
+    "EVENT_TYPES": "recommendations.engine.data",
+    "EventLog": "recommendations.engine.data",
+    "InteractionConfig": "recommendations.engine.data",
+    "ItemText": "recommendations.engine.data",
+    "TrainingData": "recommendations.engine.data",
+    "build_interaction_matrix": "recommendations.engine.data",
+    "event_weights": "recommendations.engine.data",
+    "EASERecommender": "recommendations.engine.ease",
+    "AccuracyMetrics": "recommendations.engine.evaluation",
+    "EvaluationReport": "recommendations.engine.evaluation",
+    "cutoff_for_fraction": "recommendations.engine.evaluation",
+    "evaluate_recommendations": "recommendations.engine.evaluation",
+    "gini": "recommendations.engine.evaluation",
+    "intra_list_diversity": "recommendations.engine.evaluation",
+    "relevance_matrix": "recommendations.engine.evaluation",
+    "split_global_by_time": "recommendations.engine.evaluation",
+    "split_per_user_by_time": "recommendations.engine.evaluation",
+    "FrequentlyBoughtTogetherRecommender": "recommendations.engine.fbt",
+    "ComponentReport": "recommendations.engine.hybrid",
+    "HybridConfig": "recommendations.engine.hybrid",
+    "HybridRecommender": "recommendations.engine.hybrid",
+    "ItemKNNRecommender": "recommendations.engine.item_knn",
+    "CategoryPopularityRecommender": "recommendations.engine.popularity",
+    "PopularityRecommender": "recommendations.engine.popularity",
+    "TrendingRecommender": "recommendations.engine.popularity",
+    "REASON_KINDS": "recommendations.engine.reasons",
+    "Reason": "recommendations.engine.reasons",
+    "ReasonArrays": "recommendations.engine.reasons",
+    "ReasonKind": "recommendations.engine.reasons",
+    "render_reason": "recommendations.engine.reasons",
+    "BusinessRules": "recommendations.engine.rules",
+    "CatalogState": "recommendations.engine.rules",
+    "allowed_item_mask": "recommendations.engine.rules",
+    "apply_business_rules": "recommendations.engine.rules",
+    "mmr_select": "recommendations.engine.rules",
+    "SegmentPopularityRecommender": "recommendations.engine.segments",
+    "encode_attributes": "recommendations.engine.segments",
+    "SequentialItemToItemRecommender": "recommendations.engine.sequential",
+    "SocialRecommender": "recommendations.engine.social",
+    "DEFAULT_GRIDS": "recommendations.engine.tuning",
+    "grid_search": "recommendations.engine.tuning",
+    "make_recommender": "recommendations.engine.tuning",
+    "validation_split": "recommendations.engine.tuning",
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "DEFAULT_GRIDS",

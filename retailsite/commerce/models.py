@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.postgres.indexes import GinIndex, GistIndex, OpClass
+from django.contrib.postgres.search import SearchVectorField
 from django.db import models
+from django.db.models import F
 
 from domain.events import EVENT_CART, EVENT_PURCHASE, EVENT_RATING, EVENT_VIEW, EVENT_WISHLIST
 from retailsite.encryption.crypto import blind_index
@@ -88,12 +91,22 @@ class Product(TenantOwnedModel):
     cost = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
     active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The full-text document (name A; brand and category path B; description C) in the store's search language.
+    # A database trigger writes it on every insert and on changes of those fields, whoever writes the row (the
+    # importer's COPY, the API, admin); a category rename and a change of the store's `search_language` rewrite
+    # it too (see retailsite/commerce/search.py).
+    search_document = SearchVectorField(null=True, editable=False)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["tenant", "external_id"], name="product_tenant_external_uniq"),
         ]
-        indexes = [models.Index(fields=["tenant", "category", "active"], name="product_tenant_cat_idx")]
+        indexes = [
+            models.Index(fields=["tenant", "category", "active"], name="product_tenant_cat_idx"),
+            GinIndex(fields=["tenant", "search_document"], name="product_tenant_search_idx"),  # btree_gin
+            # btree_gist; nearest names by trigram distance (search typos)
+            GistIndex(F("tenant_id"), OpClass(F("name"), name="gist_trgm_ops"), name="product_tenant_name_trgm_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.external_id})"

@@ -6,9 +6,8 @@ from typing import Any
 
 from django import forms
 
+from retailsite.commerce.search import MAX_SEARCH_QUERY_LENGTH
 from retailsite.commerce.services import MAX_LINE_QUANTITY
-
-from .selectors import MAX_SEARCH_QUERY_LENGTH
 
 MAX_PRODUCT_ID = 2**63 - 1  # a bigint primary key; larger numbers are refused, not passed to the database
 

@@ -9,18 +9,13 @@ import functools
 from dataclasses import dataclass
 from typing import Any
 
-from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
 from django.db import connection
-from django.db.models import Count, Field, Q
+from django.db.models import Field, Q
 
 from recommendations.serving import catalog_snapshot, fetchone_prepared
 from retailsite.commerce.models import Category, Customer, Event, Order, Product
+from retailsite.commerce.search import product_search as catalog_search
 from retailsite.tenancy.context import require_tenant_id
-
-MAX_SEARCH_QUERY_LENGTH = 200
-SEARCH_CONFIG = "english"
-# Substring matches found only by the fallback rank below any full-text hit, but not at zero.
-SUBSTRING_MATCH_RANK = 0.01
 
 
 @dataclass(frozen=True)
@@ -34,14 +29,6 @@ def top_categories(*, limit: int = 12) -> list[NavCategory]:
     return [NavCategory(pk, name) for pk, name in catalog_snapshot().top_categories(limit)]
 
 
-def category_get(*, category_id: int) -> Category | None:
-    return Category.objects.select_related("parent").filter(pk=category_id).first()
-
-
-def category_children(*, category: Category) -> list[Category]:
-    return list(Category.objects.filter(parent=category).order_by("name"))
-
-
 def category_ancestors(*, category: Category) -> list[Category]:
     """Root first, the category itself excluded (for breadcrumbs)."""
     names = category.path.split(" > ")
@@ -50,60 +37,13 @@ def category_ancestors(*, category: Category) -> list[Category]:
     return [by_path[path] for path in paths if path in by_path]
 
 
-def category_product_ids(*, category: Category, limit: int = 1000) -> list[int]:
-    """Active products of the category and its sub-categories, most ordered first (at most `limit`)."""
-    in_subtree = Q(category=category) | Q(category__path__startswith=f"{category.path} > ")
-    return list(
-        Product.objects.filter(in_subtree, active=True)
-        .annotate(order_count=Count("order_lines"))
-        .order_by("-order_count", "name", "pk")
-        .values_list("pk", flat=True)[:limit]
-    )
-
-
 def product_get_active(*, product_id: int) -> Product | None:
     return Product.objects.select_related("category").filter(pk=product_id, active=True).first()
 
 
 def product_search(*, text: str, limit: int = 100) -> list[tuple[int, float]]:
-    """Active products matching the text, best first, as (product id, text rank).
-
-    PostgreSQL: full-text search over name (weight A), brand and category path (B) and
-    description (C), topped up with name substring matches so a partly typed word still finds
-    something.
-    """
-    text = " ".join(text.split())[:MAX_SEARCH_QUERY_LENGTH]
-    if not text:
-        return []
-    return _search_postgres(text, limit)
-
-
-def _search_postgres(text: str, limit: int) -> list[tuple[int, float]]:
-    vector = (
-        SearchVector("name", weight="A", config=SEARCH_CONFIG)
-        + SearchVector("brand", weight="B", config=SEARCH_CONFIG)
-        + SearchVector("category__path", weight="B", config=SEARCH_CONFIG)
-        + SearchVector("description", weight="C", config=SEARCH_CONFIG)
-    )
-    query = SearchQuery(text, search_type="websearch", config=SEARCH_CONFIG)
-    rows = list(
-        Product.objects.filter(active=True)
-        .annotate(document=vector, rank=SearchRank(vector, query))
-        .filter(document=query)
-        .order_by("-rank", "pk")
-        .values_list("pk", "rank")[:limit]
-    )
-    found = [(pk, float(rank)) for pk, rank in rows]
-    if len(found) < limit:
-        seen = {pk for pk, _ in found}
-        extra = (
-            Product.objects.filter(active=True, name__icontains=text)
-            .exclude(pk__in=seen)
-            .order_by("name", "pk")
-            .values_list("pk", flat=True)[: limit - len(found)]
-        )
-        found += [(pk, SUBSTRING_MATCH_RANK) for pk in extra]
-    return found
+    """Active products matching the text, best first, as (product id, text rank) — see commerce.search."""
+    return catalog_search(text=text, limit=limit)
 
 
 def purchased_product_ids_latest_first(*, customer_id: int) -> list[int]:

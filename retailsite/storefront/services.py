@@ -1,8 +1,8 @@
 """Write-side storefront operations: recording what shoppers do, as behavioural events.
 
-Events go straight to PostgreSQL through the commerce ingestion service (the partner API's: the same
-dedupe and validation), so "because you viewed" changes on the very next page load. Nothing
-is recorded for a shopper without personalization consent.
+Events are buffered in Redis and written to PostgreSQL in batches (`event_buffer.py`: no commit on the request
+path; the loss window is documented there), with the same identity (`dedupe_key`) the partner API and the importer
+give an event. Nothing is recorded for a shopper without personalization consent.
 """
 
 from __future__ import annotations
@@ -11,9 +11,10 @@ import re
 
 from django.utils import timezone
 
-from retailsite.commerce.models import EventType, Product
-from retailsite.commerce.services import events_ingest
+from retailsite.commerce.models import EventType
+from retailsite.commerce.services import event_identity
 
+from .event_buffer import PendingEvent, event_buffer_push, events_write
 from .shopper import Shopper
 
 # The shape serving gives recommendation ids ("v<version>-<16 hex>"); anything else is dropped.
@@ -27,22 +28,33 @@ def clean_recommendation_id(raw: str | None) -> str:
 
 
 def shopper_event_record(
-    *, shopper: Shopper, product: Product, event_type: EventType, recommendation_id: str = ""
+    *, shopper: Shopper, product_id: int, product_external_id: str, event_type: EventType, recommendation_id: str = ""
 ) -> bool:
-    """Store one event for the shopper now; returns False (and stores nothing) without consent."""
+    """Record one event for the shopper (buffered; written at once if Redis is unavailable).
+
+    Returns False (and records nothing) without consent.
+    """
     if not shopper.personalized:
         return False
-    events_ingest(
-        events=[
-            {
-                "customer_external_id": shopper.customer.external_id if shopper.customer else None,
-                "session_id": shopper.visitor_id,
-                "product_external_id": product.external_id,
-                "event_type": str(event_type),
-                "occurred_at": timezone.now(),
-                "recommendation_id": clean_recommendation_id(recommendation_id),
-            }
-        ],
-        batch=False,
+    occurred_at = timezone.now()
+    customer = shopper.customer
+    identity = {
+        "customer_external_id": customer.external_id if customer else None,
+        "session_id": shopper.visitor_id,
+        "product_external_id": product_external_id,
+        "event_type": str(event_type),
+        "occurred_at": occurred_at,
+    }
+    event = PendingEvent(
+        tenant_id=shopper.tenant.pk,
+        customer_id=customer.pk if customer else None,
+        session_id=shopper.visitor_id or "",
+        product_id=product_id,
+        event_type=str(event_type),
+        occurred_at=occurred_at.isoformat(),
+        recommendation_id=clean_recommendation_id(recommendation_id),
+        dedupe_key=event_identity(identity, idempotency_key=None, index=0),
     )
+    if not event_buffer_push(event):
+        events_write([event])
     return True

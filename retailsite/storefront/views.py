@@ -37,16 +37,16 @@ from retailsite.tenancy.context import Actor, current_actor, set_actor_for_reque
 
 from . import selectors
 from .cart import SessionCart
+from .category_page import category_place, category_popular_order
 from .forms import CartAddForm, CartUpdateForm, ConsentForm, SearchForm, SignInForm, SignUpForm
 from .links import safe_next_url, store_url
+from .product_page import product_page_parts
 from .ratelimit import sign_in_failed, sign_in_locked, sign_in_succeeded
 from .sections import (
     PERSONALIZATION_OFF_NOTE,
+    RERANK_POOL,
     home_sections_html,
-    initials,
-    product_sections,
     ranked_cards,
-    tone,
 )
 from .services import clean_recommendation_id, shopper_event_record
 from .shopper import (
@@ -159,50 +159,45 @@ def store_home(request: HttpRequest, shopper: Shopper) -> HttpResponse:
 @require_GET
 @storefront_view
 def category_detail(request: HttpRequest, shopper: Shopper, category_id: int) -> HttpResponse:
-    category = selectors.category_get(category_id=category_id)
-    if category is None:
+    place = category_place(category_id=category_id)
+    if place is None:
         return _not_found(request, shopper, "category")
-    cards = ranked_cards(
-        request, shopper, selectors.category_product_ids(category=category), fallback_reason=f"In {category.name}"
-    )
-    page = Paginator(cards, CATEGORY_PAGE_SIZE).get_page(request.GET.get("page"))
+    order = category_popular_order(category_id=category_id)
+    page = Paginator(order, CATEGORY_PAGE_SIZE).get_page(request.GET.get("page"))
+    start = page.start_index() - 1 if order else 0
+    # The shopper's model re-orders the most popular RERANK_POOL products; later pages keep the popular order.
+    pool = order[:RERANK_POOL] if start < RERANK_POOL else list(page.object_list)
+    cards = ranked_cards(request, shopper, pool, fallback_reason=f"In {place.category.name}")
+    page.object_list = cards[start : start + CATEGORY_PAGE_SIZE] if start < RERANK_POOL else cards
     return _page(
         request,
         shopper,
         "storefront/category.html",
-        {
-            "category": category,
-            "ancestors": selectors.category_ancestors(category=category),
-            "children": selectors.category_children(category=category),
-            "page": page,
-        },
+        {"category": place.category, "ancestors": place.ancestors, "children": place.children, "page": page},
     )
 
 
 @require_GET
 @storefront_view
 def product_detail(request: HttpRequest, shopper: Shopper, product_id: int) -> HttpResponse:
-    product = selectors.product_get_active(product_id=product_id)
-    if product is None:
+    parts = product_page_parts(request, shopper, product_id)
+    if parts is None:
         return _not_found(request, shopper, "product")
     recommendation_id = clean_recommendation_id(request.GET.get("rid"))
     shopper_event_record(
-        shopper=shopper, product=product, event_type=EventType.VIEW, recommendation_id=recommendation_id
+        shopper=shopper,
+        product_id=parts.product_id,
+        product_external_id=parts.external_id,
+        event_type=EventType.VIEW,
+        recommendation_id=recommendation_id,
     )
-    ancestors = []
-    if product.category is not None:
-        ancestors = [*selectors.category_ancestors(category=product.category), product.category]
     return _page(
         request,
         shopper,
         "storefront/product.html",
         {
-            "product": product,
-            "product_tone": tone(product.category_id, product.pk),
-            "product_initials": initials(product.name),
-            "ancestors": ancestors,
-            "add_form": CartAddForm(initial={"product": product.pk, "quantity": 1, "rid": recommendation_id}),
-            "sections": product_sections(request, shopper, product.pk),
+            "parts": parts,
+            "add_form": CartAddForm(initial={"product": parts.product_id, "quantity": 1, "rid": recommendation_id}),
         },
     )
 
@@ -246,7 +241,11 @@ def cart_add(request: HttpRequest, shopper: Shopper) -> HttpResponse:
     recommendation_id = clean_recommendation_id(form.cleaned_data["rid"])
     SessionCart(request).add(product, form.cleaned_data["quantity"], recommendation_id)
     shopper_event_record(
-        shopper=shopper, product=product, event_type=EventType.CART, recommendation_id=recommendation_id
+        shopper=shopper,
+        product_id=product.pk,
+        product_external_id=product.external_id,
+        event_type=EventType.CART,
+        recommendation_id=recommendation_id,
     )
     messages.success(request, f"Added {product.name} to your cart.")
     return HttpResponseRedirect(store_url(request, "storefront:cart"))

@@ -102,9 +102,7 @@ def schedule_due_training() -> list[str]:
     for tenant in tenants:
         with tenant_context(tenant):
             for step in training_steps():
-                if step.schedule_setting is None:
-                    continue
-                if step.name == "recommendations" and not tenant.setting("retrain_enabled"):
+                if step.schedule_setting is None or not step.scheduled_for(tenant):
                     continue
                 last = (
                     TrainingRun.objects.filter(step=step.name)

@@ -1,6 +1,9 @@
 """Per-tenant training steps (recommendations, forecasts, inventory, ...) and how they run.
 
-Apps register a step in their AppConfig.ready(). `training_step_run` is the one way a step
+One convention: an app declares its step as a module constant in `<app>/steps.py` and registers it in its
+AppConfig.ready(); the step names the function that runs it by dotted path, so the training code and the
+libraries it needs are imported only by the process that trains (web workers and `manage.py help` stay lean).
+`training_step_run` is the one way a step
 runs — from `manage.py train`, from the scheduled Celery tasks, or chained after another
 step: it takes the per-tenant lock, records a TrainingRun, and runs the step in the
 tenant's context. The step itself writes a new version and activates it only at the end, so
@@ -16,6 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from .context import Actor, acting_as, tenant_context
 from .locks import tenant_lock
@@ -30,22 +34,39 @@ class Progress(Protocol):
     def __call__(self, message: str, done: int | None = None, total: int | None = None) -> None: ...
 
 
+StepFunction = Callable[["Tenant", Progress], str]
+
+
 @dataclass(frozen=True)
 class TrainingStep:
     name: str
     order: int
-    run: Callable[[Tenant, Progress], str]
+    # Dotted path of the function `(tenant, progress) -> summary`, imported when the step runs.
+    run: str
     description: str = ""
     # The tenant setting (HH:MM) at which the step is due every day, or None if only chained/manual.
     schedule_setting: str | None = None
+    # The tenant setting (bool) that switches the scheduled runs off, or None if always scheduled.
+    enabled_setting: str | None = None
     # Steps to run after this one succeeds (e.g. inventory after forecasts).
     then: tuple[str, ...] = ()
+
+    def function(self) -> StepFunction:
+        return import_string(self.run)
+
+    def scheduled_for(self, tenant: Tenant) -> bool:
+        """Whether the beat job runs this step for the tenant (chained and manual runs ignore this)."""
+        if self.schedule_setting is None:
+            return False
+        return self.enabled_setting is None or bool(tenant.setting(self.enabled_setting))
 
 
 _STEPS: dict[str, TrainingStep] = {}
 
 
 def register_training_step(step: TrainingStep) -> None:
+    if not isinstance(step.run, str) or "." not in step.run:
+        raise TypeError(f"Training step {step.name!r}: `run` must be a dotted path, got {step.run!r}")
     _STEPS[step.name] = step
 
 
@@ -139,7 +160,7 @@ def training_step_run(
                 raise StepGaveUp(message)
         run = TrainingRun.objects.create(step=step.name, trigger=trigger)
         try:
-            summary = step.run(tenant, progress)
+            summary = step.function()(tenant, progress)
         except Exception as error:
             TrainingRun.objects.filter(pk=run.pk).update(
                 status=TrainingRun.Status.FAILED, finished_at=timezone.now(), summary=f"{type(error).__name__}: {error}"

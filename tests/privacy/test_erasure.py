@@ -188,7 +188,7 @@ def test_erasure_queues_a_retrain_when_recommendations_are_installed(monkeypatch
     monkeypatch.setitem(
         training._STEPS,
         "recommendations",
-        training.TrainingStep("recommendations", 10, lambda tenant, progress: "trained"),
+        training.TrainingStep("recommendations", 10, "recommendations.training.run_recommendations_step"),
     )
     monkeypatch.setattr(
         "retailsite.tenancy.tasks.enqueue_training",

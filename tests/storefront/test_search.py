@@ -1,12 +1,17 @@
-"""Catalog search: PostgreSQL full-text search over name, description, brand and category, this store only."""
+"""Catalog search: the stored full-text document (name, description, brand, category) in the store's language,
+trigram matches for typos, this store only; the document follows every write."""
 
 from __future__ import annotations
 
 import re
 
 import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
 from django.test import Client
 
+from retailsite.commerce.models import Product
+from retailsite.commerce.search import SEARCH_LANGUAGES
 from retailsite.storefront import selectors
 from retailsite.tenancy.context import tenant_context
 
@@ -43,8 +48,57 @@ def test_a_name_match_ranks_above_a_description_match(client: Client, shop: Shop
 
 def test_search_finds_by_category_and_by_partial_word(client: Client, shop: Shop) -> None:
     assert "Leaf Rake" in result_names(client, shop, "garden")
-    assert result_names(client, shop, "ketl") == []
     assert sorted(result_names(client, shop, "kett")) == ["Copper Kettle", "Glass Kettle", "Steel Kettle"]
+
+
+def test_a_misspelt_name_still_finds_the_product(client: Client, shop: Shop) -> None:
+    assert sorted(result_names(client, shop, "kettel")) == ["Copper Kettle", "Glass Kettle", "Steel Kettle"]
+    assert "Garden Hose" in result_names(client, shop, "garden hoes")
+    assert result_names(client, shop, "bicycel") == []  # close to nothing in this store
+    # Names that are only similar are not added to real matches ("mug" is not "rug", "kettle -copper" stays so).
+    assert sorted(result_names(client, shop, "mug")) == ["Blue Mug", "Red Mug"]
+
+
+def test_the_document_follows_product_and_category_writes(client: Client, shop: Shop) -> None:
+    with tenant_context(shop.tenant):
+        rake = shop.products["Leaf Rake"]
+        rake.name = "Bamboo Broom"
+        rake.save()
+        shop.garden.path = shop.garden.name = "Outdoors"
+        shop.garden.save()
+        Product.objects.create(name="Watering Can", description="Zinc, ten litres.", category=shop.kitchen)
+    assert result_names(client, shop, "broom") == ["Bamboo Broom"]
+    assert result_names(client, shop, "leaf rake") == []
+    assert sorted(result_names(client, shop, "outdoors")) == ["Bamboo Broom", "Garden Hose", "Red Mug"]
+    assert result_names(client, shop, "litres") == ["Watering Can"]
+
+
+def test_the_store_language_decides_the_stemming(client: Client, shop: Shop) -> None:
+    # English stems "boiling" to "boil"; the 'simple' configuration only matches whole words.
+    assert sorted(result_names(client, shop, "boiling")) == ["Glass Kettle", "Steel Kettle"]
+    shop.tenant.settings = {**shop.tenant.settings, "search_language": "simple"}
+    shop.tenant.save()
+    assert result_names(client, shop, "boiling") == []
+    assert result_names(client, shop, "boils") == ["Steel Kettle"]
+    shop.tenant.settings = {**shop.tenant.settings, "search_language": "german"}
+    shop.tenant.save()
+    with tenant_context(shop.tenant):
+        Product.objects.create(name="Wasserkocher", description="Kocht Wasser in zwei Minuten.")
+    assert result_names(client, shop, "Minute") == ["Wasserkocher"]  # German stemming: Minuten / Minute
+
+
+def test_the_search_language_setting_is_validated(shop: Shop) -> None:
+    with pytest.raises(CommandError, match="search_language"):
+        call_command("tenant", "set", shop.tenant.slug, "search_language=klingon")
+    shop.tenant.refresh_from_db()
+    assert "search_language" not in shop.tenant.settings
+
+
+def test_every_offered_search_language_exists_in_postgresql() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT cfgname FROM pg_ts_config")
+        installed = {row[0] for row in cursor.fetchall()}
+    assert set(SEARCH_LANGUAGES) <= installed
 
 
 def test_search_never_shows_another_stores_products(client: Client, shop: Shop, other_shop: Shop) -> None:
@@ -59,3 +113,20 @@ def test_empty_and_odd_queries_are_harmless(client: Client, shop: Shop) -> None:
         client.get(shop.url("search/"), {"q": odd})  # result_names asserts the 200
         assert result_names(client, shop, odd) is not None
     assert "Copper Kettle" not in result_names(client, shop, "kettle -copper")
+
+
+def test_imported_products_are_searchable_at_once(client: Client, shop: Shop, tmp_path) -> None:
+    products = tmp_path / "products.csv"
+    products.write_text(
+        "product_id,name,description,category\n"
+        "IMP-1,Enamel Colander,Drains pasta quickly.,Kitchen > Strainers\n"
+        "IMP-2,Rain Barrel,Collects water from the gutter.,Garden\n",
+        encoding="utf-8",
+    )
+    call_command("import_data", "--tenant", shop.tenant.slug, "--products", str(products))
+    assert result_names(client, shop, "pasta") == ["Enamel Colander"]
+    assert result_names(client, shop, "strainers") == ["Enamel Colander"]
+    assert result_names(client, shop, "gutter") == ["Rain Barrel"]
+    products.write_text("product_id,name\nIMP-2,Water Butt\n", encoding="utf-8")
+    call_command("import_data", "--tenant", shop.tenant.slug, "--products", str(products))
+    assert result_names(client, shop, "butt") == ["Water Butt"]

@@ -19,25 +19,36 @@ from tests.factories import TenantFactory
 UTC = dt.UTC
 
 
+# What the steps registered by `recorded_step` did, in order (they are named by dotted path, like real steps).
+CALLS: list[tuple[str, str]] = []
+
+
+def run_recorded(tenant, progress):
+    CALLS.append(("trained", tenant.slug))
+    return f"trained {tenant.slug}"
+
+
+def run_chained(tenant, progress):
+    CALLS.append(("chained", tenant.slug))
+    return "chained"
+
+
+def run_exploding(tenant, progress):
+    raise ValueError("not enough data")
+
+
 @pytest.fixture
 def recorded_step():
-    calls: list[tuple[str, str]] = []
-
-    def run(tenant, progress):
-        calls.append(("trained", tenant.slug))
-        return f"trained {tenant.slug}"
-
-    def then_run(tenant, progress):
-        calls.append(("chained", tenant.slug))
-        return "chained"
-
     saved = dict(training._STEPS)
     training._STEPS.clear()
+    CALLS.clear()
     training.register_training_step(
-        training.TrainingStep("forecasts", 1, run, schedule_setting="forecast_time", then=("inventory",))
+        training.TrainingStep(
+            "forecasts", 1, f"{__name__}.run_recorded", schedule_setting="forecast_time", then=("inventory",)
+        )
     )
-    training.register_training_step(training.TrainingStep("inventory", 2, then_run))
-    yield calls
+    training.register_training_step(training.TrainingStep("inventory", 2, f"{__name__}.run_chained"))
+    yield CALLS
     training._STEPS.clear()
     training._STEPS.update(saved)
 
@@ -92,10 +103,7 @@ def test_a_second_run_of_the_same_step_is_refused_while_the_first_holds_the_lock
 
 @pytest.mark.django_db
 def test_a_failing_step_is_recorded_as_failed(recorded_step) -> None:
-    def explode(tenant, progress):
-        raise ValueError("not enough data")
-
-    training.register_training_step(training.TrainingStep("forecasts", 1, explode))
+    training.register_training_step(training.TrainingStep("forecasts", 1, f"{__name__}.run_exploding"))
     tenant = TenantFactory()
     with pytest.raises(ValueError):
         training.training_step_run(tenant=tenant, step_name="forecasts")
@@ -140,3 +148,33 @@ def test_a_request_whose_runs_keep_killing_their_worker_is_given_up(recorded_ste
     # A later request (the next schedule, or by hand) runs normally.
     training.training_step_run(tenant=tenant, step_name="forecasts", queued_at=dt.datetime.now(UTC))
     assert recorded_step == [("trained", tenant.slug)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_step_switched_off_by_its_enabled_setting_is_not_scheduled(recorded_step) -> None:
+    training.register_training_step(
+        training.TrainingStep(
+            "forecasts",
+            1,
+            f"{__name__}.run_recorded",
+            schedule_setting="forecast_time",
+            enabled_setting="retrain_enabled",
+        )
+    )
+    TenantFactory(slug="off", settings={"retrain_enabled": False})
+    TenantFactory(slug="on", settings={"retrain_enabled": True})
+    assert schedule_due_training() == ["on:forecasts"]
+    assert recorded_step == [("trained", "on")]
+
+
+def test_a_step_must_name_its_function_by_dotted_path() -> None:
+    with pytest.raises(TypeError, match="dotted path"):
+        training.register_training_step(training.TrainingStep("forecasts", 1, run_recorded))  # type: ignore[arg-type]
+
+
+def test_the_installed_steps_name_importable_functions() -> None:
+    names = {step.name: step for step in training.training_steps()}
+    assert set(names) == {"recommendations", "forecasts", "inventory"}
+    assert names["recommendations"].enabled_setting == "retrain_enabled"
+    for step in names.values():
+        assert callable(step.function())

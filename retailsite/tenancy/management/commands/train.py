@@ -10,15 +10,13 @@ from django.core.management.base import CommandError, CommandParser
 from retailsite.tenancy.commands import TenantCommand
 from retailsite.tenancy.training import StepAlreadyRunning, training_step_run, training_steps
 
-KNOWN_STEPS = ("recommendations", "forecasts", "inventory")
-
 
 class Command(TenantCommand):
     help = "Train a store's models now (recommendations, forecasts, inventory), showing progress."
 
     def add_arguments(self, parser: CommandParser) -> None:
         self.add_tenant_argument(parser)
-        parser.add_argument("--only", choices=KNOWN_STEPS, help="run only this step")
+        parser.add_argument("--only", choices=[step.name for step in training_steps()], help="run only this step")
 
     def handle(self, *args: Any, **options: Any) -> None:
         tenant = self.tenant(options)

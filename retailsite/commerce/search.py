@@ -1,0 +1,184 @@
+"""The catalog's full-text search document: how it is built and kept current, and how it is searched.
+
+`commerce_product.search_document` is written by PostgreSQL itself (migration 0003): a row trigger rebuilds it on
+every insert and on changes of name, brand, description or category — so the importer's COPY path, the API, the
+admin and the demo all keep it current without calling anything — and a trigger on `commerce_category` rewrites the
+documents of a renamed category's products. The text-search configuration is the store's `search_language` tenant
+setting (PostgreSQL's built-in configurations); when it changes, `product_search_documents_rebuild` rewrites the
+store's documents (connected to the tenant's save in CommerceConfig.ready()).
+
+Search (`product_search`) is one statement: ranked full-text matches on the GIN index, topped up with trigram
+matches on the name (typos, partly typed words) from the pg_trgm index.
+"""
+
+from __future__ import annotations
+
+from django.db import connection
+
+from retailsite.tenancy.context import require_tenant_id
+
+# PostgreSQL's built-in text-search configurations (pg_ts_config of a plain 15.x server); `simple` does no stemming.
+SEARCH_LANGUAGES = (
+    "simple",
+    "arabic",
+    "armenian",
+    "basque",
+    "catalan",
+    "danish",
+    "dutch",
+    "english",
+    "finnish",
+    "french",
+    "german",
+    "greek",
+    "hindi",
+    "hungarian",
+    "indonesian",
+    "irish",
+    "italian",
+    "lithuanian",
+    "nepali",
+    "norwegian",
+    "portuguese",
+    "romanian",
+    "russian",
+    "serbian",
+    "spanish",
+    "swedish",
+    "tamil",
+    "turkish",
+    "yiddish",
+)
+DEFAULT_SEARCH_LANGUAGE = "english"  # also the fallback in commerce_search_config() below
+MAX_SEARCH_QUERY_LENGTH = 200
+# Trigram-only matches rank below every full-text match: their rank is their name similarity times this.
+TRIGRAM_MATCH_WEIGHT = 0.01
+# pg_trgm word similarity of the text to (a part of) the name: one swapped letter in a six-letter word is ~0.57.
+TRIGRAM_MIN_SIMILARITY = 0.5
+
+# Installed by migration 0003 (as the owner; SECURITY INVOKER, so row-level security applies inside).
+INSTALL_SQL = f"""
+CREATE OR REPLACE FUNCTION commerce_search_config(p_tenant_id bigint) RETURNS regconfig
+LANGUAGE sql STABLE AS $$
+    SELECT COALESCE(
+        (SELECT t.settings ->> 'search_language' FROM tenancy_tenant t WHERE t.id = p_tenant_id),
+        '{DEFAULT_SEARCH_LANGUAGE}'
+    )::regconfig
+$$;
+
+CREATE OR REPLACE FUNCTION commerce_product_search_document(
+    p_config regconfig, p_name text, p_brand text, p_category_path text, p_description text
+) RETURNS tsvector LANGUAGE sql IMMUTABLE AS $$
+    SELECT setweight(to_tsvector(p_config, coalesce(p_name, '')), 'A')
+        || setweight(to_tsvector(p_config, coalesce(p_brand, '')), 'B')
+        || setweight(to_tsvector(p_config, coalesce(p_category_path, '')), 'B')
+        || setweight(to_tsvector(p_config, coalesce(p_description, '')), 'C')
+$$;
+
+CREATE OR REPLACE FUNCTION commerce_product_search_document_set() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.search_document := commerce_product_search_document(
+        commerce_search_config(NEW.tenant_id), NEW.name, NEW.brand,
+        (SELECT c.path FROM commerce_category c WHERE c.id = NEW.category_id), NEW.description
+    );
+    RETURN NEW;
+END
+$$;
+
+DROP TRIGGER IF EXISTS commerce_product_search_document ON commerce_product;
+CREATE TRIGGER commerce_product_search_document
+    BEFORE INSERT OR UPDATE OF name, brand, description, category_id ON commerce_product
+    FOR EACH ROW EXECUTE FUNCTION commerce_product_search_document_set();
+
+CREATE OR REPLACE FUNCTION commerce_category_search_documents_set() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE commerce_product p
+       SET search_document = commerce_product_search_document(
+           commerce_search_config(p.tenant_id), p.name, p.brand, NEW.path, p.description)
+     WHERE p.tenant_id = NEW.tenant_id AND p.category_id = NEW.id;
+    RETURN NULL;
+END
+$$;
+
+DROP TRIGGER IF EXISTS commerce_category_search_documents ON commerce_category;
+CREATE TRIGGER commerce_category_search_documents
+    AFTER UPDATE OF path ON commerce_category
+    FOR EACH ROW WHEN (OLD.path IS DISTINCT FROM NEW.path)
+    EXECUTE FUNCTION commerce_category_search_documents_set();
+"""
+
+UNINSTALL_SQL = """
+DROP TRIGGER IF EXISTS commerce_category_search_documents ON commerce_category;
+DROP TRIGGER IF EXISTS commerce_product_search_document ON commerce_product;
+DROP FUNCTION IF EXISTS commerce_category_search_documents_set();
+DROP FUNCTION IF EXISTS commerce_product_search_document_set();
+DROP FUNCTION IF EXISTS commerce_product_search_document(regconfig, text, text, text, text);
+DROP FUNCTION IF EXISTS commerce_search_config(bigint);
+"""
+
+# Every product's document (of the stores the current scope may see), e.g. after the language changed.
+REBUILD_SQL = """
+UPDATE commerce_product p
+   SET search_document = commerce_product_search_document(
+       commerce_search_config(p.tenant_id), p.name, p.brand,
+       (SELECT c.path FROM commerce_category c WHERE c.id = p.category_id), p.description)
+"""
+
+
+def product_search_documents_rebuild() -> int:
+    """Rewrite the current store's search documents (its language changed); returns how many."""
+    tenant_id = require_tenant_id()
+    with connection.cursor() as cursor:
+        cursor.execute(REBUILD_SQL + " WHERE p.tenant_id = %s", [tenant_id])
+        return cursor.rowcount
+
+
+# One statement, one round trip: full-text hits by rank (GIN index); only when there are none (a typo, a partly
+# typed word), the names nearest to the text by word similarity (a nearest-neighbour scan of the GiST trigram
+# index) that are similar enough. Trigram matches never override the query's own exclusions ("kettle -copper").
+SEARCH_SQL = """
+WITH q AS (SELECT websearch_to_tsquery(commerce_search_config(%(tenant)s), %(text)s) AS query),
+text_hits AS (
+    SELECT p.id, ts_rank(p.search_document, q.query) AS rank
+      FROM commerce_product p, q
+     WHERE p.tenant_id = %(tenant)s AND p.active AND p.search_document @@ q.query
+     ORDER BY rank DESC, p.id LIMIT %(limit)s)
+SELECT id, rank FROM text_hits
+UNION ALL
+SELECT near.id, %(trigram_weight)s * near.similarity
+  FROM (SELECT p.id, word_similarity(%(text)s, p.name) AS similarity
+          FROM commerce_product p
+         WHERE p.tenant_id = %(tenant)s AND p.active AND NOT EXISTS (SELECT 1 FROM text_hits)
+         ORDER BY %(text)s <<-> p.name, p.id LIMIT %(limit)s) near
+ WHERE near.similarity >= %(min_similarity)s
+"""
+
+
+def product_search(*, text: str, limit: int = 100) -> list[tuple[int, float]]:
+    """Active products of the current store matching the text, best first, as (product id, rank).
+
+    Full-text matches (stemmed in the store's language; `websearch` syntax: quotes, `or`, `-word`) by rank; when
+    there are none, products whose name is close to the text (a typo, a partly typed word) by similarity.
+    """
+    text = " ".join(text.split())[:MAX_SEARCH_QUERY_LENGTH]
+    if not text:
+        return []
+    params = {
+        "tenant": require_tenant_id(),
+        "text": text,
+        "limit": limit,
+        "trigram_weight": TRIGRAM_MATCH_WEIGHT,
+        "min_similarity": TRIGRAM_MIN_SIMILARITY,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(SEARCH_SQL, params)
+        rows = cursor.fetchall()
+    found: list[tuple[int, float]] = []
+    seen: set[int] = set()
+    for pk, rank in rows:
+        if pk not in seen and len(found) < limit:
+            seen.add(pk)
+            found.append((pk, float(rank)))
+    return found
