@@ -6,8 +6,6 @@ Typical use by the Django layer (one tenant at a time; customers and products in
                         customers=CustomerInfo(...))
     model = HybridRecommender(HybridConfig()).fit(data)          # tunes on a time-based validation split
     top = model.recommend(None, n=50, exclude=data.purchased)    # every customer, batched, with reasons
-    positions = apply_business_rules(top.items[row], top.scores[row], rules=BusinessRules(...),
-                                     catalog=CatalogState(...), n=10, purchased_items=...)
     text = render_reason(top.reasons.at(row, col), item_names, category_names)
 
 Offline figures for a model version: `split_per_user_by_time`, `relevance_matrix`, `evaluate_recommendations`.
@@ -56,13 +54,6 @@ from recommendations.engine.popularity import (
     TrendingRecommender,
 )
 from recommendations.engine.reasons import REASON_KINDS, Reason, ReasonArrays, ReasonKind, render_reason
-from recommendations.engine.rules import (
-    BusinessRules,
-    CatalogState,
-    allowed_item_mask,
-    apply_business_rules,
-    mmr_select,
-)
 from recommendations.engine.segments import AGE_BAND_LABELS, SegmentPopularityRecommender, age_band, encode_attributes
 from recommendations.engine.sequential import SequentialItemToItemRecommender
 from recommendations.engine.social import SocialRecommender
@@ -75,9 +66,7 @@ __all__ = [
     "REASON_KINDS",
     "ALSRecommender",
     "AccuracyMetrics",
-    "BusinessRules",
     "Catalog",
-    "CatalogState",
     "CategoryPopularityRecommender",
     "CollaborativeFilteringRecommender",
     "ComponentReport",
@@ -105,8 +94,6 @@ __all__ = [
     "TrainingData",
     "TrendingRecommender",
     "age_band",
-    "allowed_item_mask",
-    "apply_business_rules",
     "build_interaction_matrix",
     "choose_cf_algorithm",
     "cutoff_for_fraction",
@@ -117,7 +104,6 @@ __all__ = [
     "grid_search",
     "intra_list_diversity",
     "make_recommender",
-    "mmr_select",
     "model_from_bytes",
     "model_to_bytes",
     "relevance_matrix",

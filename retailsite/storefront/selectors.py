@@ -12,8 +12,9 @@ from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
 from django.db import connection
 from django.db.models import Count, Field, Q
 
-from recommendations.serving import catalog_snapshot, fetchone_prepared
+from retailsite.commerce.catalog_snapshot import catalog_snapshot
 from retailsite.commerce.models import Category, Customer, Event, Order, Product
+from retailsite.sql import fetchone_prepared
 from retailsite.tenancy.context import require_tenant_id
 
 MAX_SEARCH_QUERY_LENGTH = 200
