@@ -9,10 +9,16 @@ class InventoryConfig(AppConfig):
     verbose_name = "Inventory"
 
     def ready(self) -> None:
+        from django.db.models.signals import post_delete, post_save
+
+        from retailsite.commerce.live_state import register_unavailable_when
         from retailsite.privacy.triggers import STATEMENT_LEVEL_TABLES
         from retailsite.tenancy.training import register_training_step
 
         from .importers import register_stock_import_kind
+        from .models import StockItem
+        from .selectors import OUT_OF_STOCK_SQL
+        from .services import stock_changed
         from .steps import INVENTORY_STEP
 
         # `import_data --stock FILE`: the importer offers one flag per registered kind.
@@ -22,3 +28,8 @@ class InventoryConfig(AppConfig):
         # A plan writes one line per product: one audit entry per statement, not per row.
         if "inventory_reorderplanline" not in STATEMENT_LEVEL_TABLES:
             STATEMENT_LEVEL_TABLES.append("inventory_reorderplanline")
+        # Recommendations leave out products the store tracks and has none of (read live with every list).
+        register_unavailable_when("inventory-out-of-stock", OUT_OF_STOCK_SQL)
+        # A stock row written one by one (admin, receipts) can make a product unavailable: cached pages reload.
+        post_save.connect(stock_changed, sender=StockItem, dispatch_uid="inventory-stock-changed-save")
+        post_delete.connect(stock_changed, sender=StockItem, dispatch_uid="inventory-stock-changed-delete")

@@ -14,6 +14,17 @@ from forecasting.models import ForecastRun, RunStatus
 
 from .models import InboundShipment, PurchaseOrderLine, ReorderPlan, ReorderPlanLine, StockItem, Supplier
 
+# Serving leaves a product out while this holds (registered in InventoryConfig.ready with
+# retailsite.commerce.live_state): the store tracks its stock (a stock row exists) and none is on hand, on order
+# or in transit. A product without a stock row is not tracked and stays available. SQL over the product row
+# `{p}`, so the check rides in the same statement as the rest of a list (one index look-up per product).
+OUT_OF_STOCK_SQL = (
+    "EXISTS (SELECT 1 FROM inventory_stockitem s WHERE s.tenant_id = {p}.tenant_id AND s.product_id = {p}.id"
+    " AND s.on_hand = 0 AND s.on_order = 0)"
+    " AND NOT EXISTS (SELECT 1 FROM inventory_inboundshipment t WHERE t.tenant_id = {p}.tenant_id"
+    " AND t.product_id = {p}.id AND t.status = 'in_transit')"
+)
+
 # Terms of a product with neither its own nor a supplier's.
 DEFAULT_LEAD_TIME_DAYS = 7.0
 DEFAULT_LEAD_TIME_STD_DAYS = 0.0

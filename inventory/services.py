@@ -20,6 +20,7 @@ from django.db.models import F
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
+from retailsite.commerce.catalog_version import catalog_changed
 from retailsite.commerce.models import Product
 from retailsite.tenancy.context import require_tenant_id
 
@@ -141,7 +142,14 @@ def stock_items_write(rows: Sequence[Mapping[str, Any]], *, fields: Sequence[str
                 for item in changed:
                     item.updated_at = now  # bulk_update does not apply auto_now
                 StockItem.objects.bulk_update(changed, [*compared, "updated_at"])
+        if result.created or result.updated:
+            catalog_changed(tenant_id)  # what is in stock decides what is recommended: cached pages reload
     return result
+
+
+def stock_changed(sender: type, instance: StockItem, **kwargs: object) -> None:
+    """A stock row was saved or deleted one by one (signal receiver, see InventoryConfig.ready)."""
+    catalog_changed(instance.tenant_id)
 
 
 def _differs(old: Any, new: Any) -> bool:

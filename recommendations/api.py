@@ -7,8 +7,6 @@ it are attributed to that version) and every item its score and a reason a perso
 
 from __future__ import annotations
 
-import re
-from decimal import Decimal
 from typing import Any
 
 from drf_spectacular.utils import extend_schema
@@ -19,11 +17,10 @@ from rest_framework.response import Response
 
 from retailsite.api.scopes import Scope
 from retailsite.api.views.base import TenantApiView, found
-from retailsite.commerce.models import Customer, Product
-from retailsite.commerce.selectors import customer_get_by_external_id, product_get_by_external_id
+from retailsite.commerce.catalog_snapshot import category_id_for_path, product_ids_for_external_ids
 
 from . import serving
-from .serving import Filters, ServedList
+from .serving import Filters
 
 TAG = "recommendations"
 MAX_BATCH_CUSTOMERS = 100
@@ -43,6 +40,15 @@ class FilterInputSerializer(serializers.Serializer):
     include_purchased = serializers.BooleanField(required=False, allow_null=True, default=None)
     max_per_category = serializers.IntegerField(
         required=False, min_value=0, max_value=100, allow_null=True, default=None
+    )
+    diversity = serializers.DecimalField(
+        max_digits=3,
+        decimal_places=2,
+        required=False,
+        min_value=0,
+        max_value=1,
+        default=0,
+        help_text="0 = in rank order; up to 1 = more variety (MMR: each item weighed against those above it)",
     )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -94,13 +100,13 @@ class RerankInputSerializer(serializers.Serializer):
 def _filters(data: dict[str, Any]) -> Filters:
     category_id = None
     if data.get("category"):
-        category_id = serving.category_id_for_path(data["category"].strip())
+        category_id = category_id_for_path(data["category"].strip())
         if category_id is None:
             raise ValidationError({"category": [f"No category {data['category']!r} in this store."]})
     exclude_ids: frozenset[int] = frozenset()
     if data.get("exclude"):
         wanted = [part.strip() for part in data["exclude"].split(",") if part.strip()]
-        exclude_ids = serving.product_ids_for_external_ids(wanted)
+        exclude_ids = product_ids_for_external_ids(wanted)
     return Filters(
         k=data["k"],
         category_id=category_id,
@@ -109,62 +115,8 @@ def _filters(data: dict[str, Any]) -> Filters:
         exclude_product_ids=exclude_ids,
         include_purchased=data.get("include_purchased"),
         max_per_category=data.get("max_per_category"),
+        diversity=float(data.get("diversity") or 0),
     )
-
-
-_CENT = Decimal("0.01")
-
-
-def _list_output(served: ServedList) -> dict[str, Any]:
-    """ListOutputSerializer's output, built directly: this is the hottest response of the API."""
-    return {
-        "recommendation_id": served.recommendation_id,
-        "model_version": served.model_version_id,
-        "surface": served.surface,
-        "items": [
-            {
-                "product_id": item.external_id,
-                "name": item.name,
-                "price": format(item.price.quantize(_CENT), "f"),
-                "category": item.category_path,
-                "score": float(item.score),
-                "reason": item.reason,
-                "reason_kind": item.reason_kind,
-            }
-            for item in served.items
-        ],
-    }
-
-
-def _for_customer(customer: Customer, filters: Filters) -> ServedList:
-    # Without personalization consent the customer gets non-personalized results.
-    return serving.recommend_for_customer(
-        customer_id=customer.id, filters=filters, personalized=customer.personalization_consent
-    )
-
-
-_SIMPLE_K = re.compile(r"[0-9]{1,3}")
-_SIMPLE_PRICE = re.compile(r"[0-9]{1,10}(\.[0-9]{1,2})?")
-
-
-def _simple_filter_input(params: dict[str, str]) -> dict[str, Any] | None:
-    """FilterInputSerializer's result for the common plain forms (k and a price range), without building
-    the serializer; None for anything else, which the serializer then validates (and explains)."""
-    if not params.keys() <= {"k", "min_price", "max_price"}:
-        return None
-    data: dict[str, Any] = {"k": 10, "include_purchased": None, "max_per_category": None}
-    if "k" in params:
-        if not _SIMPLE_K.fullmatch(params["k"]) or not 1 <= int(params["k"]) <= serving.MAX_K:
-            return None
-        data["k"] = int(params["k"])
-    for name in ("min_price", "max_price"):
-        if name in params:
-            if not _SIMPLE_PRICE.fullmatch(params[name]):
-                return None
-            data[name] = Decimal(params[name]).quantize(_CENT)
-    if "min_price" in data and "max_price" in data and data["min_price"] > data["max_price"]:
-        return None
-    return data
 
 
 class CustomerRecommendationsApi(TenantApiView):
@@ -177,11 +129,9 @@ class CustomerRecommendationsApi(TenantApiView):
         responses=ListOutputSerializer,
     )
     def get(self, request: Request, customer_id: str) -> Response:
-        params = request.query_params.dict()
-        data = _simple_filter_input(params)
-        filters = _filters(data if data is not None else self.validated_query(FilterInputSerializer))
+        filters = _filters(self.validated_query(FilterInputSerializer))
         served = serving.recommend_for_customer_external_id(external_id=customer_id, filters=filters)
-        return Response(_list_output(found(served, "customer", customer_id)))
+        return self.output(ListOutputSerializer, found(served, "customer", customer_id))
 
 
 class BatchRecommendationsApi(TenantApiView):
@@ -195,17 +145,11 @@ class BatchRecommendationsApi(TenantApiView):
     )
     def post(self, request: Request) -> Response:
         data = self.validated(BatchInputSerializer, request.data)
-        filters = _filters(data)
-        wanted = list(dict.fromkeys(data["customer_ids"]))
-        customers = {c.external_id: c for c in Customer.objects.filter(external_id__in=wanted)}
-        unknown = [cid for cid in wanted if cid not in customers]
-        if unknown:
-            raise ValidationError({"customer_ids": [f"Unknown customer ids: {', '.join(unknown[:20])}"]})
-        results = []
-        for customer_id in wanted:
-            served = _for_customer(customers[customer_id], filters)
-            results.append({**ListOutputSerializer(served).data, "customer_id": customer_id})
-        return Response({"results": results})
+        result = serving.recommend_for_customers_external_ids(external_ids=data["customer_ids"], filters=_filters(data))
+        if result.unknown:
+            raise ValidationError({"customer_ids": [f"Unknown customer ids: {', '.join(result.unknown[:20])}"]})
+        results = [{"customer_id": customer_id, **vars(served)} for customer_id, served in result.served]
+        return self.output(BatchOutputSerializer, {"results": results})
 
 
 class SimilarItemsApi(TenantApiView):
@@ -219,8 +163,8 @@ class SimilarItemsApi(TenantApiView):
     )
     def get(self, request: Request, product_id: str) -> Response:
         filters = _filters(self.validated_query(FilterInputSerializer))
-        product = found(product_get_by_external_id(product_id), "product", product_id)
-        return self.output(ListOutputSerializer, serving.similar_items(product_id=product.id, filters=filters))
+        served = serving.similar_items_external_id(external_id=product_id, filters=filters)
+        return self.output(ListOutputSerializer, found(served, "product", product_id))
 
 
 class BoughtTogetherApi(TenantApiView):
@@ -234,8 +178,8 @@ class BoughtTogetherApi(TenantApiView):
     )
     def get(self, request: Request, product_id: str) -> Response:
         filters = _filters(self.validated_query(FilterInputSerializer))
-        product = found(product_get_by_external_id(product_id), "product", product_id)
-        return self.output(ListOutputSerializer, serving.bought_together(product_id=product.id, filters=filters))
+        served = serving.bought_together_external_id(external_id=product_id, filters=filters)
+        return self.output(ListOutputSerializer, found(served, "product", product_id))
 
 
 class TrendingApi(TenantApiView):
@@ -263,18 +207,13 @@ class RerankApi(TenantApiView):
     )
     def post(self, request: Request) -> Response:
         data = self.validated(RerankInputSerializer, request.data)
-        customer = None
-        if data.get("customer_id"):
-            customer = found(customer_get_by_external_id(data["customer_id"]), "customer", data["customer_id"])
-        wanted = list(dict.fromkeys(data["product_ids"]))
-        ids = dict(Product.objects.filter(external_id__in=wanted).values_list("external_id", "id"))
-        unknown = [pid for pid in wanted if pid not in ids]
-        if unknown:
-            raise ValidationError({"product_ids": [f"Unknown product ids: {', '.join(unknown[:20])}"]})
-        personalized = customer is not None and customer.personalization_consent
-        served = serving.rerank(
-            customer_id=customer.id if personalized else None,
-            product_ids=[ids[pid] for pid in wanted],
-            session_id=data["session_id"] if customer is None else "",
+        customer_id = data.get("customer_id") or None
+        # Without personalization consent the customer's list is ordered by popularity only.
+        result = serving.rerank_external_ids(
+            product_external_ids=data["product_ids"], customer_external_id=customer_id, session_id=data["session_id"]
         )
-        return self.output(ListOutputSerializer, served)
+        if result.unknown_customer:
+            found(None, "customer", customer_id or "")  # raises the 404 every look-up by id answers
+        if result.unknown_products:
+            raise ValidationError({"product_ids": [f"Unknown product ids: {', '.join(result.unknown_products[:20])}"]})
+        return self.output(ListOutputSerializer, result.served)

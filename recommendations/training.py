@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
 
 import numpy as np
 from django.db import transaction
@@ -30,9 +29,7 @@ from recommendations.engine.evaluation import (
     relevance_matrix,
     split_per_user_by_time,
 )
-from recommendations.engine.history import iter_batches
 from recommendations.engine.hybrid import HybridConfig, HybridRecommender
-from recommendations.engine.reasons import REASON_KINDS
 from retailsite.bulk import bulk_insert
 from retailsite.commerce.models import Product
 from retailsite.tenancy.models import Tenant
@@ -41,6 +38,7 @@ from retailsite.tenancy.training import Progress, silent_progress
 from .data_loading import TenantTrainingData, load_training_data
 from .models import CustomerRecommendations, ModelVersion, ProductNeighbours, RankedList
 from .services import model_version_decide, model_version_mark_failed, model_version_store_artifact
+from .stored_lists import StoredList, pack_list, pack_lists
 
 TOP_N = 50
 NEIGHBOURS_N = 20
@@ -174,73 +172,6 @@ def _evaluate(loaded: TenantTrainingData, progress: Progress) -> tuple[dict, Hyb
     return metrics, final, model
 
 
-# Customers (or products) whose lists are converted to Python values at once: big enough to amortize numpy
-# calls, small enough that the converted lists of a batch stay a few megabytes.
-PACK_BATCH = 2000
-_REASON_VALUES = np.array([kind.value for kind in REASON_KINDS], dtype=object)
-
-
-def _ids_or_none(ids: np.ndarray, index: np.ndarray) -> np.ndarray:
-    """ids[index] as Python ints, None where the index is -1 (an object array, ready for `tolist`)."""
-    out = ids[np.maximum(index, 0)].astype(object)
-    out[index < 0] = None
-    return out
-
-
-def _packed_lists(
-    product_ids: np.ndarray,
-    items: np.ndarray,
-    scores: np.ndarray,
-    kinds: np.ndarray | None = None,
-    anchors: np.ndarray | None = None,
-    categories: np.ndarray | None = None,
-    category_ids: np.ndarray | None = None,
-) -> Iterator[dict]:
-    """One stored list per row of `items` (item indices, -1 = none): {"p": product ids, "s": scores rounded to
-    5 decimals, and with reasons "k": reason kinds, "a": anchor product ids, "c": category ids (None = none)}.
-
-    The conversions run on whole batches of rows (no Python work per value), then each row is sliced.
-    """
-    for part in iter_batches(len(items), PACK_BATCH):
-        valid = items[part] >= 0
-        order = np.argsort(~valid, axis=1, kind="stable")  # valid entries first, in their order
-
-        def take(values: np.ndarray, order: np.ndarray = order, part: slice = part) -> np.ndarray:
-            return np.take_along_axis(values[part], order, axis=1)
-
-        columns = {
-            "p": product_ids[np.maximum(take(items), 0)].tolist(),
-            "s": np.round(take(scores).astype(np.float64), 5).tolist(),
-        }
-        if kinds is not None:
-            columns["k"] = _REASON_VALUES[take(kinds)].tolist()
-        if anchors is not None:
-            columns["a"] = _ids_or_none(product_ids, take(anchors)).tolist()
-        if categories is not None and category_ids is not None:
-            columns["c"] = _ids_or_none(category_ids, take(categories)).tolist()
-        for row, count in enumerate(valid.sum(axis=1).tolist()):
-            yield {key: values[row][:count] for key, values in columns.items()}
-
-
-def _pack(
-    product_ids: np.ndarray,
-    items: np.ndarray,
-    scores: np.ndarray,
-    kinds: np.ndarray | None = None,
-    anchors: np.ndarray | None = None,
-    categories: np.ndarray | None = None,
-    category_ids: np.ndarray | None = None,
-) -> dict:
-    """One list in the stored format (see `_packed_lists`)."""
-
-    def row(values: np.ndarray | None) -> np.ndarray | None:
-        return None if values is None else np.asarray(values)[None, :]
-
-    return next(
-        _packed_lists(product_ids, row(items), row(scores), row(kinds), row(anchors), row(categories), category_ids)
-    )
-
-
 def _write_lists(
     version: ModelVersion, loaded: TenantTrainingData, model: HybridRecommender, progress: Progress
 ) -> None:
@@ -253,7 +184,7 @@ def _write_lists(
     top = model.recommend(None, n=TOP_N, exclude=data.purchased, item_mask=item_mask, n_jobs=_engine_threads())
 
     def customer_rows():
-        lists = _packed_lists(
+        lists = pack_lists(
             product_ids,
             top.items,
             top.scores,
@@ -284,8 +215,8 @@ def _write_lists(
     together_ids = np.where((together_ids >= 0) & item_mask[np.maximum(together_ids, 0)], together_ids, -1)
 
     def neighbour_rows():
-        similar = _packed_lists(product_ids, similar_ids, similar_scores)
-        together = _packed_lists(product_ids, together_ids, together_scores)
+        similar = pack_lists(product_ids, similar_ids, similar_scores)
+        together = pack_lists(product_ids, together_ids, together_scores)
         for product_id, similar_list, together_list in zip(product_ids.tolist(), similar, together, strict=True):
             yield version.pk, product_id, similar_list, together_list
 
@@ -297,7 +228,7 @@ def _write_lists(
             json_columns=["similar", "bought_together"],
         )
 
-    ranked: list[tuple[int, str, dict]] = []
+    ranked: list[tuple[int, str, StoredList]] = []
     for key, name in (("popular", "popularity"), ("trending", "trending")):
         component = model.components_.get(name)
         if component is None:
@@ -305,7 +236,7 @@ def _write_lists(
         items = component.top_items(RANKED_N)  # type: ignore[attr-defined]
         items = items[item_mask[items]] if len(items) else items
         scores = np.linspace(1.0, 0.01, num=len(items)) if len(items) else np.array([])
-        ranked.append((version.pk, key, _pack(product_ids, np.asarray(items), scores)))
+        ranked.append((version.pk, key, pack_list(product_ids, np.asarray(items), scores)))
         for category in np.unique(data.item_categories[data.item_categories >= 0]):
             in_category = component.top_items(RANKED_N, category=int(category))  # type: ignore[attr-defined]
             in_category = in_category[item_mask[in_category]] if len(in_category) else in_category
@@ -314,7 +245,7 @@ def _write_lists(
                     (
                         version.pk,
                         f"{key}:category:{int(category_ids[category])}",
-                        _pack(product_ids, np.asarray(in_category), np.linspace(1.0, 0.01, num=len(in_category))),
+                        pack_list(product_ids, np.asarray(in_category), np.linspace(1.0, 0.01, num=len(in_category))),
                     )
                 )
     with transaction.atomic():

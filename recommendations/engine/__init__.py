@@ -6,8 +6,6 @@ Typical use by the Django layer (one tenant at a time; customers and products in
                         customers=CustomerInfo(...))
     model = HybridRecommender(HybridConfig()).fit(data)          # tunes on a time-based validation split
     top = model.recommend(None, n=50, exclude=data.purchased)    # every customer, batched, with reasons
-    positions = apply_business_rules(top.items[row], top.scores[row], rules=BusinessRules(...),
-                                     catalog=CatalogState(...), n=10, purchased_items=...)
     text = render_reason(top.reasons.at(row, col), item_names, category_names)
 
 Offline figures for a model version: `split_per_user_by_time`, `relevance_matrix`, `evaluate_recommendations`.
@@ -60,11 +58,6 @@ _EXPORTS = {
     "ReasonArrays": "recommendations.engine.reasons",
     "ReasonKind": "recommendations.engine.reasons",
     "render_reason": "recommendations.engine.reasons",
-    "BusinessRules": "recommendations.engine.rules",
-    "CatalogState": "recommendations.engine.rules",
-    "allowed_item_mask": "recommendations.engine.rules",
-    "apply_business_rules": "recommendations.engine.rules",
-    "mmr_select": "recommendations.engine.rules",
     "SegmentPopularityRecommender": "recommendations.engine.segments",
     "encode_attributes": "recommendations.engine.segments",
     "SequentialItemToItemRecommender": "recommendations.engine.sequential",
@@ -91,9 +84,7 @@ __all__ = [
     "REASON_KINDS",
     "ALSRecommender",
     "AccuracyMetrics",
-    "BusinessRules",
     "Catalog",
-    "CatalogState",
     "CategoryPopularityRecommender",
     "CollaborativeFilteringRecommender",
     "ComponentReport",
@@ -120,8 +111,6 @@ __all__ = [
     "TopN",
     "TrainingData",
     "TrendingRecommender",
-    "allowed_item_mask",
-    "apply_business_rules",
     "build_interaction_matrix",
     "choose_cf_algorithm",
     "cutoff_for_fraction",
@@ -132,7 +121,6 @@ __all__ = [
     "grid_search",
     "intra_list_diversity",
     "make_recommender",
-    "mmr_select",
     "model_from_bytes",
     "model_to_bytes",
     "relevance_matrix",

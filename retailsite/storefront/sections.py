@@ -22,17 +22,17 @@ from recommendations.serving import (
     ServedList,
     because_viewed,
     bought_together,
-    catalog_live_states,
-    catalog_snapshot,
-    one_version,
     popular_with_followed,
     recent_product_ids,
     recommend_for_customer,
     rerank,
+    serving_request,
     shopper_page_inputs,
     similar_items,
     trending,
 )
+from retailsite.commerce.catalog_snapshot import catalog_snapshot
+from retailsite.commerce.live_state import catalog_live_states
 from retailsite.commerce.models import Product
 from retailsite.safe_cache import cache_get_many, cache_set
 
@@ -159,8 +159,6 @@ def home_sections(request: HttpRequest, shopper: Shopper) -> list[Section]:
     off_note = "" if shopper.personalized else PERSONALIZATION_OFF_NOTE
     shown: set[int] = set()
     catalog = catalog_snapshot()
-    # The page is kept for minutes anyway (home_sections_html): seconds-old product state is fine here.
-    live = catalog_live_states()
     urls = ProductUrls(request)
 
     def filters() -> Filters:
@@ -184,76 +182,61 @@ def home_sections(request: HttpRequest, shopper: Shopper) -> list[Section]:
         return section
 
     customer_id = shopper.customer_id if shopper.personalized else None
-    # A signed-in shopper's personal inputs (purchases, recent products, their list, followed-bought) in one
-    # round trip; an anonymous visitor has only their session's recent products.
-    inputs = (
-        shopper_page_inputs(customer_id=customer_id, session_id=shopper.visitor_id) if customer_id is not None else None
-    )
-    purchased = inputs.purchased_latest_first if inputs is not None else []
-    purchased_set = set(purchased)
     viewed_section = bought_section = followed_section = None
-    recent: list[int] = []
-    if shopper.personalized:
-        recent = (
-            inputs.recent
-            if inputs is not None
-            else recent_product_ids(customer_id=customer_id, session_id=shopper.visitor_id)
+    # The page is kept for minutes anyway (home_sections_html): seconds-old product state is fine here.
+    with serving_request(live=catalog_live_states()):
+        # A signed-in shopper's personal inputs (purchases, recent products, their list, followed-bought) in one
+        # round trip, kept in the request's memo for the sections; an anonymous visitor has only their session's
+        # recent products.
+        inputs = (
+            shopper_page_inputs(customer_id=customer_id, session_id=shopper.visitor_id)
+            if customer_id is not None
+            else None
         )
-        if recent:
-            viewed_name = catalog.product_name(recent[0])
-            viewed_section = keep(
-                because_viewed(
-                    customer_id=customer_id,
-                    session_id=shopper.visitor_id,
-                    filters=filters(),
-                    recent=recent,
-                    purchased=purchased_set,
-                    live=live,
-                ),
-                slug="because-viewed",
-                title=f"Because you viewed {viewed_name}",
-                only_kinds=("because_viewed",),
+        purchased = inputs.purchased_latest_first if inputs is not None else []
+        if shopper.personalized:
+            recent = (
+                inputs.recent
+                if inputs is not None
+                else recent_product_ids(customer_id=customer_id, session_id=shopper.visitor_id)
             )
-        if purchased:
-            bought_id = purchased[0]
-            served = bought_together(product_id=bought_id, filters=filters(), live=live)
-            if not served.items:
-                served = similar_items(product_id=bought_id, filters=filters(), live=live)
-            bought_section = keep(
-                served,
-                slug="because-bought",
-                title=f"Because you bought {catalog.product_name(bought_id)}",
+            if recent:
+                viewed_section = keep(
+                    because_viewed(customer_id=customer_id, session_id=shopper.visitor_id, filters=filters()),
+                    slug="because-viewed",
+                    title=f"Because you viewed {catalog.product_name(recent[0])}",
+                    only_kinds=("because_viewed",),
+                )
+            if purchased:
+                bought_id = purchased[0]
+                served = bought_together(product_id=bought_id, filters=filters())
+                if not served.items:
+                    served = similar_items(product_id=bought_id, filters=filters())
+                bought_section = keep(
+                    served,
+                    slug="because-bought",
+                    title=f"Because you bought {catalog.product_name(bought_id)}",
+                    unless_repeated=True,
+                )
+        for_you = keep(
+            recommend_for_customer(
+                customer_id=shopper.serving_customer_id,
+                session_id=shopper.serving_session_id,
+                filters=filters(),
+                personalized=shopper.personalized,
+            ),
+            slug="for-you",
+            title="Recommended for you" if shopper.personalized else "Popular right now",
+            note=off_note,
+        )
+        if customer_id is not None:
+            followed_section = keep(
+                popular_with_followed(customer_id=customer_id, filters=filters()),
+                slug="followed",
+                title="Popular with people you follow",
                 unless_repeated=True,
             )
-    for_you = keep(
-        recommend_for_customer(
-            customer_id=shopper.serving_customer_id,
-            session_id=shopper.serving_session_id,
-            filters=filters(),
-            personalized=shopper.personalized,
-            recent=recent,
-            purchased=purchased_set if customer_id else None,
-            live=live,
-            precomputed=inputs.precomputed if inputs is not None else None,
-        ),
-        slug="for-you",
-        title="Recommended for you" if shopper.personalized else "Popular right now",
-        note=off_note,
-    )
-    if customer_id is not None:
-        followed_section = keep(
-            popular_with_followed(
-                customer_id=customer_id,
-                filters=filters(),
-                purchased=purchased_set,
-                live=live,
-                rows=inputs.followed if inputs is not None else None,
-            ),
-            slug="followed",
-            title="Popular with people you follow",
-            unless_repeated=True,
-        )
-    trending_now = keep(trending(filters=filters(), live=live), slug="trending", title="Trending now", note=off_note)
+        trending_now = keep(trending(filters=filters()), slug="trending", title="Trending now", note=off_note)
     ordered = (for_you, viewed_section, bought_section, trending_now, followed_section)
     return [section for section in ordered if section is not None]
 
@@ -299,7 +282,7 @@ def home_sections_html(request: HttpRequest, shopper: Shopper) -> str:
     cached = found.get(key)
     if isinstance(cached, tuple) and len(cached) == 2 and cached[0] == stamp:
         return mark_safe(cached[1])  # our own template's output, stored below
-    with one_version(version or None):  # read above: the sections need not ask the cache for it again
+    with serving_request(version_id=version or None):  # read above: the sections need not ask for it again
         sections = home_sections(request, shopper)
     html = ""
     if sections:

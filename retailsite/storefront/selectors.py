@@ -12,9 +12,10 @@ from typing import Any
 from django.db import connection
 from django.db.models import Field, Q
 
-from recommendations.serving import catalog_snapshot, fetchone_prepared
+from retailsite.commerce.catalog_snapshot import catalog_snapshot
 from retailsite.commerce.models import Category, Customer, Event, Order, Product
 from retailsite.commerce.search import product_search as catalog_search
+from retailsite.sql import fetchone_prepared
 from retailsite.tenancy.context import require_tenant_id
 
 

@@ -23,7 +23,7 @@ from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from recommendations.serving import catalog_snapshot
+from retailsite.commerce.catalog_snapshot import catalog_snapshot
 from retailsite.commerce.models import EventType
 from retailsite.commerce.services import (
     CheckoutRefused,

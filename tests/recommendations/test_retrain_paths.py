@@ -17,7 +17,7 @@ from recommendations.engine.data import Catalog, EventLog, ItemText, TrainingDat
 from recommendations.engine.hybrid import HybridConfig, HybridRecommender
 from recommendations.engine.reasons import REASON_CODE, ReasonKind
 from recommendations.engine.tuning import ranking_quality, validation_split
-from recommendations.training import _pack, _packed_lists
+from recommendations.stored_lists import pack_list, pack_lists
 from retailsite.tenancy.context import tenant_context
 from tests.factories import (
     CustomerFactory,
@@ -59,7 +59,7 @@ def test_lists_are_packed_with_database_ids_rounded_scores_and_readable_reasons(
     anchors = np.array([[0, -1, -1], [-1, -1, 2]])
     categories = np.array([[-1, -1, -1], [-1, 1, -1]])
 
-    rows = list(_packed_lists(product_ids, items, scores, kinds, anchors, categories, category_ids))
+    rows = list(pack_lists(product_ids, items, scores, kinds, anchors, categories, category_ids))
 
     assert rows[0] == {
         "p": [103, 101],
@@ -75,8 +75,8 @@ def test_lists_are_packed_with_database_ids_rounded_scores_and_readable_reasons(
         "a": [None, 103],
         "c": [8, None],
     }
-    assert _pack(product_ids, items[1], scores[1]) == {"p": [104, 102], "s": [1.5, 0.33333]}
-    assert _pack(product_ids, np.array([], dtype=np.int64), np.array([])) == {"p": [], "s": []}
+    assert pack_list(product_ids, items[1], scores[1]) == {"p": [104, 102], "s": [1.5, 0.33333]}
+    assert pack_list(product_ids, np.array([], dtype=np.int64), np.array([])) == {"p": [], "s": []}
 
 
 # -- final fit from the evaluation fit ---------------------------------------------------------------------

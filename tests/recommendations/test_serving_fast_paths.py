@@ -1,7 +1,5 @@
 """The recommendations API's fast paths answer exactly what the general ones do.
 
-- plain query strings (k and a price range) are parsed without the DRF serializer: the result must be
-  the serializer's, and anything unusual must still go to the serializer;
 - with prepared statements allowed (DATABASE_PREPARE_THRESHOLD), the customer's list is read through a
   prepared statement: same recommendations, same rules (a product withdrawn a moment ago is not served).
 """
@@ -14,7 +12,6 @@ import pytest
 from django.db import connection
 
 from recommendations import serving
-from recommendations.api import FilterInputSerializer, _simple_filter_input
 from recommendations.training import recommender_train
 from retailsite.api.services import api_key_create
 from retailsite.commerce.models import Product
@@ -23,52 +20,6 @@ from tests.factories import TenantFactory
 from tests.recommendations.test_layer import build_two_cluster_store
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.mark.parametrize(
-    "params",
-    [
-        {},
-        {"k": "10"},
-        {"k": "007"},
-        {"k": "100"},
-        {"max_price": "26.99"},
-        {"max_price": "26.9"},
-        {"k": "10", "min_price": "0", "max_price": "5"},
-        {"min_price": "5", "max_price": "5"},
-    ],
-)
-def test_plain_query_strings_parse_as_the_serializer_does(params: dict[str, str]) -> None:
-    serializer = FilterInputSerializer(data=params)
-    assert serializer.is_valid(), serializer.errors
-    expected = {
-        key: serializer.validated_data.get(key)
-        for key in ("k", "min_price", "max_price", "include_purchased", "max_per_category", "category", "exclude")
-    }
-    fast = _simple_filter_input(params)
-    assert fast is not None
-    assert {key: fast.get(key) for key in expected} == expected
-
-
-@pytest.mark.parametrize(
-    "params",
-    [
-        {"k": "0"},
-        {"k": "101"},
-        {"k": " 5"},
-        {"k": "5.0"},
-        {"max_price": "1.234"},
-        {"max_price": "-1"},
-        {"min_price": "9", "max_price": "1"},
-        {"max_price": "NaN"},
-        {"category": "Kitchen"},
-        {"exclude": "P1"},
-        {"include_purchased": "true"},
-        {"k": "10", "unknown": "x"},
-    ],
-)
-def test_anything_else_is_left_to_the_serializer(params: dict[str, str]) -> None:
-    assert _simple_filter_input(params) is None
 
 
 def test_prepared_statement_path_serves_the_same_list_under_the_same_rules(client) -> None:

@@ -1,6 +1,7 @@
 """A signed-in shopper's first home page reads its personal inputs in one statement
 (`serving.shopper_page_inputs`); what it reads must be what the separate look-ups read, with and
-without prepared statements (DATABASE_PREPARE_THRESHOLD), so the sections do not change."""
+without prepared statements (DATABASE_PREPARE_THRESHOLD), so the sections do not change; the sections built
+in the same request then read none of it again."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from django.utils import timezone
 from recommendations import serving
 from recommendations.models import ProductNeighbours
 from recommendations.selectors import active_version_id
+from recommendations.serving import candidates
 from recommendations.training import recommender_train
 from retailsite.storefront.selectors import purchased_product_ids_latest_first
 from retailsite.tenancy.context import tenant_context
@@ -46,7 +48,8 @@ def test_one_statement_reads_what_the_separate_look_ups_read() -> None:
         assert version_id is not None
         expected_purchased = purchased_product_ids_latest_first(customer_id=alice.pk)
         expected_recent = serving.recent_product_ids(customer_id=alice.pk, session_id="visitor-1")
-        expected_list = [c.product_id for c in serving._precomputed_for_customer(version_id, alice.pk)]
+        with serving.serving_request() as memo:
+            expected_list = [c.product_id for c in candidates.precomputed_for_customer(memo, alice.pk)]
         expected_followed = [item.product_id for item in serving.popular_with_followed(customer_id=alice.pk).items]
         assert expected_recent[:3] == [products["Beta"][2].pk, products["Beta"][7].pk, products["Alpha"][5].pk]
         assert expected_purchased and expected_list and expected_followed
@@ -56,13 +59,14 @@ def test_one_statement_reads_what_the_separate_look_ups_read() -> None:
         try:
             for threshold in (None, 5):  # Django's ordinary cursor, then a prepared statement
                 connection.connection.prepare_threshold = threshold
-                serving._version_data.clear()
-                inputs = serving.shopper_page_inputs(customer_id=alice.pk, session_id="visitor-1")
-                assert inputs.purchased_latest_first == expected_purchased
-                assert inputs.recent == expected_recent
-                assert [c.product_id for c in inputs.precomputed or []] == expected_list
-                followed = serving.popular_with_followed(customer_id=alice.pk, rows=inputs.followed)
-                assert [item.product_id for item in followed.items] == expected_followed
+                candidates._version_data.clear()
+                with serving.serving_request():
+                    inputs = serving.shopper_page_inputs(customer_id=alice.pk, session_id="visitor-1")
+                    assert inputs.purchased_latest_first == expected_purchased
+                    assert inputs.recent == expected_recent
+                    assert [c.product_id for c in inputs.precomputed or []] == expected_list
+                    followed = serving.popular_with_followed(customer_id=alice.pk)
+                    assert [item.product_id for item in followed.items] == expected_followed
                 # The neighbour lists read with them are kept as the serving functions would read them.
                 for pid, column in ((expected_recent[0], "similar"), (expected_purchased[0], "bought_together")):
                     stored = (
@@ -71,7 +75,7 @@ def test_one_statement_reads_what_the_separate_look_ups_read() -> None:
                         .first()
                         or {}
                     )
-                    assert serving._version_data[(tenant.pk, version_id, column, pid)] == stored
+                    assert candidates._version_data[(tenant.pk, version_id, column, pid)] == stored
         finally:
             connection.connection.prepare_threshold = previous
 
