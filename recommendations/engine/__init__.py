@@ -22,7 +22,6 @@ from recommendations.engine.base import (
     model_to_bytes,
     top_n,
 )
-from recommendations.engine.cf import CollaborativeFilteringRecommender, choose_cf_algorithm
 from recommendations.engine.content import ContentRecommender
 from recommendations.engine.data import (
     EVENT_TYPES,
@@ -79,7 +78,6 @@ __all__ = [
     "Catalog",
     "CatalogState",
     "CategoryPopularityRecommender",
-    "CollaborativeFilteringRecommender",
     "ComponentReport",
     "ContentRecommender",
     "CustomerInfo",
@@ -108,7 +106,6 @@ __all__ = [
     "allowed_item_mask",
     "apply_business_rules",
     "build_interaction_matrix",
-    "choose_cf_algorithm",
     "cutoff_for_fraction",
     "encode_attributes",
     "evaluate_recommendations",
