@@ -4,7 +4,8 @@ Typical use by the Django layer (one tenant at a time; customers and products in
 
     data = TrainingData(events=EventLog(...), config=InteractionConfig(), catalog=Catalog(...),
                         customers=CustomerInfo(...))
-    model = HybridRecommender(HybridConfig()).fit(data)          # tunes on a time-based validation split
+    model = HybridRecommender(HybridConfig()).fit(data)          # blend chosen on two time-ordered folds
+    model.blend_                                                 # why: each component's fold NDCG, the decision
     top = model.recommend(None, n=50, exclude=data.purchased)    # every customer, batched, with reasons
     positions = apply_business_rules(top.items[row], top.scores[row], rules=BusinessRules(...),
                                      catalog=CatalogState(...), n=10, purchased_items=...)
@@ -22,6 +23,7 @@ from recommendations.engine.base import (
     model_to_bytes,
     top_n,
 )
+from recommendations.engine.blending import BlendChoice, choose_blend, time_ordered_folds
 from recommendations.engine.content import ContentRecommender
 from recommendations.engine.data import (
     EVENT_TYPES,
@@ -74,6 +76,7 @@ __all__ = [
     "REASON_KINDS",
     "ALSRecommender",
     "AccuracyMetrics",
+    "BlendChoice",
     "BusinessRules",
     "Catalog",
     "CatalogState",
@@ -106,6 +109,7 @@ __all__ = [
     "allowed_item_mask",
     "apply_business_rules",
     "build_interaction_matrix",
+    "choose_blend",
     "cutoff_for_fraction",
     "encode_attributes",
     "evaluate_recommendations",
@@ -121,6 +125,7 @@ __all__ = [
     "render_reason",
     "split_global_by_time",
     "split_per_user_by_time",
+    "time_ordered_folds",
     "top_n",
     "validation_split",
 ]
