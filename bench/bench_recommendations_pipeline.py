@@ -1,6 +1,6 @@
 """A full recommender retrain, end to end: `manage.py train --only recommendations` on a 1M-interaction store.
 
-    .venv/bin/python bench/bench_recommendations.py --skip-movielens --skip-engine   # this section alone
+    .venv/bin/python bench/bench_recommendations.py --skip-accuracy --skip-engine   # this section alone
     .venv/bin/python bench/bench_recommendations_pipeline.py                        # the same, standalone
     .venv/bin/python bench/bench_recommendations_pipeline.py --rebuild              # rebuild the store first
 
@@ -114,7 +114,7 @@ def reproduce_command(args: argparse.Namespace, *, standalone: bool) -> str:
         extra.append(f"--repeats {args.repeats}")
     if standalone:
         return " ".join([STANDALONE_COMMAND, *extra])
-    flags = " ".join(["--skip-movielens --skip-engine", *extra])
+    flags = " ".join(["--skip-accuracy --skip-engine", *extra])
     return f"make bench-recommendations BENCH_ARGS='{flags}'"
 
 

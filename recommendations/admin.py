@@ -32,6 +32,7 @@ class ModelVersionAdmin(TenantScopedAdmin):
         "status_reason",
         "data_cutoff",
         "figures",
+        "component_figures",
         "group_figures",
         "params",
         "artifact",
@@ -71,6 +72,30 @@ class ModelVersionAdmin(TenantScopedAdmin):
             return "—"
         rows = format_html_join("", "<tr><th>{}</th><td>{}</td></tr>", ((k, _fmt(v)) for k, v in sorted(flat.items())))
         return format_html("<table>{}</table>", rows)
+
+    @admin.display(description="components (NDCG@10 alone vs the blend)")
+    def component_figures(self, obj: ModelVersion) -> str:
+        components = obj.metrics.get("components")
+        if not isinstance(components, dict) or not components:
+            return "—"
+        blend = obj.metrics.get("blend") or {}
+
+        def folds(figures: dict) -> str:
+            return ", ".join(_fmt(value) for value in figures.get("folds_ndcg@10") or []) or "—"
+
+        rows = [
+            (name, _fmt(figures.get("weight")), folds(figures), _fmt(figures.get("ndcg@10")))
+            for name, figures in sorted(components.items(), key=lambda item: -(item[1].get("weight") or 0))
+        ]
+        if blend:
+            rows.insert(0, (f"served: {blend.get('served', '')}", "", folds(blend), _fmt(blend.get("ndcg@10"))))
+        body = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", rows)
+        return format_html(
+            "<table><tr><th>component</th><th>weight</th><th>folds (held out)</th>"
+            "<th>evaluation split ({} customers)</th></tr>{}</table>",
+            obj.metrics.get("component_sample", ""),
+            body,
+        )
 
     @admin.display(description="per customer group")
     def group_figures(self, obj: ModelVersion) -> str:

@@ -4,7 +4,8 @@ Typical use by the Django layer (one tenant at a time; customers and products in
 
     data = TrainingData(events=EventLog(...), config=InteractionConfig(), catalog=Catalog(...),
                         customers=CustomerInfo(...))
-    model = HybridRecommender(HybridConfig()).fit(data)          # tunes on a time-based validation split
+    model = HybridRecommender(HybridConfig()).fit(data)          # blend chosen on two time-ordered folds
+    model.blend_                                                 # why: each component's fold NDCG, the decision
     top = model.recommend(None, n=50, exclude=data.purchased)    # every customer, batched, with reasons
     text = render_reason(top.reasons.at(row, col), item_names, category_names)
 
@@ -23,8 +24,6 @@ _EXPORTS = {
     "model_from_bytes": "recommendations.engine.base",
     "model_to_bytes": "recommendations.engine.base",
     "top_n": "recommendations.engine.base",
-    "CollaborativeFilteringRecommender": "recommendations.engine.cf",
-    "choose_cf_algorithm": "recommendations.engine.cf",
     "ContentRecommender": "recommendations.engine.content",
     "Catalog": "recommendations.engine.data",
     "CustomerInfo": "recommendations.engine.data",
@@ -46,6 +45,9 @@ _EXPORTS = {
     "split_global_by_time": "recommendations.engine.evaluation",
     "split_per_user_by_time": "recommendations.engine.evaluation",
     "FrequentlyBoughtTogetherRecommender": "recommendations.engine.fbt",
+    "BlendChoice": "recommendations.engine.blending",
+    "choose_blend": "recommendations.engine.blending",
+    "time_ordered_folds": "recommendations.engine.blending",
     "ComponentReport": "recommendations.engine.hybrid",
     "HybridConfig": "recommendations.engine.hybrid",
     "HybridRecommender": "recommendations.engine.hybrid",
@@ -84,9 +86,9 @@ __all__ = [
     "REASON_KINDS",
     "ALSRecommender",
     "AccuracyMetrics",
+    "BlendChoice",
     "Catalog",
     "CategoryPopularityRecommender",
-    "CollaborativeFilteringRecommender",
     "ComponentReport",
     "ContentRecommender",
     "CustomerInfo",
@@ -112,7 +114,7 @@ __all__ = [
     "TrainingData",
     "TrendingRecommender",
     "build_interaction_matrix",
-    "choose_cf_algorithm",
+    "choose_blend",
     "cutoff_for_fraction",
     "encode_attributes",
     "evaluate_recommendations",
@@ -127,6 +129,7 @@ __all__ = [
     "render_reason",
     "split_global_by_time",
     "split_per_user_by_time",
+    "time_ordered_folds",
     "top_n",
     "validation_split",
 ]

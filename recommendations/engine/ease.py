@@ -3,7 +3,7 @@
 B = argmin ||X - X B||^2 + l2 ||B||^2 with diag(B) = 0 has the solution P = (X^T X + l2 I)^-1,
 B_ij = -P_ij / P_jj. The inverse is computed in place through a Cholesky factorization (LAPACK potrf/potri),
 so memory is one dense n_items^2 matrix: 15,000 items ~ 0.9 GB in float32 (1.8 GB in float64). Beyond a few
-tens of thousands of items use ALS (see `cf.CollaborativeFilteringRecommender`).
+tens of thousands of items use ALS (the hybrid leaves EASE out above `HybridConfig.ease_max_items`).
 """
 
 from __future__ import annotations

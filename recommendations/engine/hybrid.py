@@ -1,23 +1,27 @@
-"""The product's recommender: a per-store blend of every applicable model, tuned on a time-based split.
+"""The product's recommender: a per-store blend of the components that help, chosen on time-ordered folds.
 
 Fitting:
 1. Components whose data exists are chosen (EASE only up to `ease_max_items`; content needs product text,
-   social needs follows, segment needs customer attributes, category popularity needs categories).
-2. A validation split is carved from the training events by time (each customer's last 20 % by default).
-   Each component's hyperparameters are picked on it from a small grid (same protocol as any baseline).
-3. Every component scores the validation customers; scores are normalized per customer (z-score over the
-   catalog by default) and the blend weights are found by coordinate ascent on NDCG@K, over a candidate
-   pool made of each component's top items (so tuning stays cheap on large catalogs).
-4. Components with a non-zero weight, plus those the cold-start paths need, are refitted on all the data.
+   social needs follows, segment needs customer attributes, category popularity needs categories, the
+   sequential component needs event sequences that come in sessions).
+2. Two time-ordered folds are carved from the training events (`blending.time_ordered_folds`: each customer's
+   last 20 % of events, and the 20 % before those). Each component's hyperparameters are picked on the earlier
+   fold from a small grid (same protocol as any baseline); every component is then fitted on both folds.
+3. `blending.choose_blend`: weights tuned on each fold and judged on the other (cross-fitted), shrunk toward
+   the best single component; a component stays only if it helps on every fold (paired bootstrap over
+   customers); if the blend does not beat the best component on the held-out side, that component is served
+   alone. `blend_` keeps every figure behind the decision.
+4. Components with a non-zero weight, plus those the item widgets and cold-start paths need, are refitted on
+   all the data.
 
 Serving paths:
 - known customer: sum_k w_k * normalized score_k; reason = the component contributing most to that item,
   anchored on the history item that drives it ("because you bought X");
 - new product (no interactions): inherits the blended score of its most similar products by content,
   times `cold_item_weight` (content cold start);
-- new customer (no history): segment popularity + popularity + trending (`recommend_for_new_customer`);
-- anonymous session: sequential and co-interaction item-to-item from the session's views
-  (`recommend_for_session`).
+- new customer (no history): segment popularity + popularity + trending (`new_customer_weights`);
+- "similar to X" (`similar_items_batch`): co-interaction, sequential and content similarity, within X's
+  top-level category when the store has a category tree.
 """
 
 from __future__ import annotations
@@ -44,23 +48,15 @@ from recommendations.engine.base import (
     run_batches,
     top_n,
 )
+from recommendations.engine.blending import BlendChoice, build_fold_pool, choose_blend, time_ordered_folds
 from recommendations.engine.content import ContentRecommender
-from recommendations.engine.data import EVENT_PURCHASE, TrainingData
-from recommendations.engine.fbt import FrequentlyBoughtTogetherRecommender
+from recommendations.engine.data import EVENT_PURCHASE, EventLog, TrainingData
+from recommendations.engine.fbt import FrequentlyBoughtTogetherRecommender, basket_matrix
 from recommendations.engine.history import SparseLookup, iter_batches
-from recommendations.engine.item_knn import ItemKNNRecommender
-from recommendations.engine.reasons import Reason, ReasonArrays, ReasonKind
+from recommendations.engine.reasons import REASON_CODE, Reason, ReasonArrays, ReasonKind
 from recommendations.engine.segments import SegmentPopularityRecommender
-from recommendations.engine.sequential import SequentialItemToItemRecommender
-from recommendations.engine.tuning import (
-    DEFAULT_GRIDS,
-    TuningResult,
-    ValidationSplit,
-    grid_search,
-    make_recommender,
-    sample_users,
-    validation_split,
-)
+from recommendations.engine.sequential import has_sessions
+from recommendations.engine.tuning import DEFAULT_GRIDS, grid_search, make_recommender, sample_users
 
 DEFAULT_COMPONENTS: tuple[str, ...] = (
     "ease",
@@ -78,6 +74,8 @@ DEFAULT_COMPONENTS: tuple[str, ...] = (
 # Fitted whatever weight the blend gives them: the cold-start paths (new customer, new product, anonymous
 # session) and the item widgets ("similar items", "frequently bought together") are built on them.
 ALWAYS_FITTED: tuple[str, ...] = ("popularity", "trending", "segment", "sequential", "content", "item_knn", "fbt")
+# Reasons that name a product of the customer's history.
+ANCHORED_KINDS = (ReasonKind.BECAUSE_BOUGHT, ReasonKind.BECAUSE_VIEWED, ReasonKind.SIMILAR_TO)
 DEFAULT_WEIGHT_GRID: tuple[float, ...] = (0.0, 0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0, 1.5, 2.5)
 
 
@@ -95,9 +93,13 @@ class HybridConfig:
     weights: Mapping[str, float] | None = None  # fixed blend weights: skips the validation split entirely
     validation_fraction: float = 0.2
     validation_mode: Literal["per_user", "global"] = "per_user"
+    n_folds: int = 2
     k: int = 10
     weight_grid: tuple[float, ...] = DEFAULT_WEIGHT_GRID
     tuning_rounds: int = 3
+    shrinkage: float = 0.25  # served weights = (1 - s) * tuned + s * (best component alone)
+    keep_support: float = 0.8  # bootstrap support a component needs on every fold to stay in the blend
+    serve_support: float = 0.9  # support the blend needs over the best component alone to be served
     max_tuning_users: int = 2000
     tuning_cells: int = 200_000_000  # caps tuning customers x items x components on big catalogs
     candidates_per_component: int = 50
@@ -106,9 +108,6 @@ class HybridConfig:
     cold_item_neighbors: int = 10
     new_customer_weights: Mapping[str, float] = field(
         default_factory=lambda: {"segment": 1.0, "popularity": 0.5, "trending": 0.25}
-    )
-    session_weights: Mapping[str, float] = field(
-        default_factory=lambda: {"sequential": 1.0, "item_knn": 1.0, "content": 0.3, "popularity": 0.05}
     )
     random_state: int = 0
     n_threads: int | None = None  # BLAS threads while fitting/scoring (None: leave the process setting)
@@ -124,8 +123,10 @@ class _Blend:
 
 @dataclass
 class ComponentReport:
+    """A component's chosen hyperparameters, its NDCG@K alone on each fold (earliest first), its served weight."""
+
     params: dict[str, Any]
-    validation_ndcg: float | None
+    fold_ndcg: list[float] | None
     weight: float
 
 
@@ -147,8 +148,27 @@ def available_components(data: TrainingData, config: HybridConfig) -> list[str]:
             continue
         if name == "fbt" and not (data.events.event_types == EVENT_PURCHASE).any():
             continue
+        if name == "sequential" and not has_sessions(data.events):
+            continue
         out.append(name)
     return out
+
+
+def top_level_categories(data: TrainingData) -> np.ndarray:
+    """Per item, a code for the first level of its category path ("Home > Kitchen" -> "home"); -1 = unknown."""
+    text = data.catalog.text if data.catalog is not None else None
+    if text is None or text.categories is None:
+        return np.full(data.n_items, -1, dtype=np.int32)
+    tops = [(path or "").split(">")[0].strip().lower() for path in text.categories]
+    labels = sorted({top for top in tops if top})
+    code = {label: index for index, label in enumerate(labels)}
+    return np.array([code.get(top, -1) for top in tops], dtype=np.int32)
+
+
+def co_bought_pairs(log: EventLog) -> sp.csr_matrix:
+    """Item x item: nonzero where two items were ever bought in one order (the diagonal included)."""
+    baskets = basket_matrix(log)
+    return sp.csr_matrix((baskets.T @ baskets) > 0, dtype=np.float32)
 
 
 class HybridRecommender(Recommender):
@@ -172,11 +192,11 @@ class HybridRecommender(Recommender):
         self.report_: dict[str, ComponentReport] = {}
         with blas_threads(config.n_threads):
             fitted_on_validation: dict[str, Recommender] = {}
+            self.blend_: BlendChoice | None = None
             if config.weights is not None:
                 weights = {name: float(config.weights.get(name, 0.0)) for name in names}
-                scores: dict[str, float | None] = dict.fromkeys(names)
             else:
-                weights, params, scores, fitted_on_validation = self._tune(data, names, params)
+                weights, params, fitted_on_validation = self._tune(data, names, params)
             keep = [n for n in names if weights.get(n, 0.0) > 0 or n in ALWAYS_FITTED]
             self.components_: dict[str, Recommender] = {}
             for name in keep:
@@ -192,12 +212,16 @@ class HybridRecommender(Recommender):
         self.weights_ = {n: w for n, w in weights.items() if w > 0 and n in self.components_}
         if not self.weights_:  # nothing personal helps (tiny store): fall back to popularity
             self.weights_ = {"popularity": 1.0}
+        fold_ndcg = self.blend_.component_ndcg if self.blend_ is not None else {}
         for name in names:
-            self.report_[name] = ComponentReport(params[name], scores.get(name), self.weights_.get(name, 0.0))
+            self.report_[name] = ComponentReport(params[name], fold_ndcg.get(name), self.weights_.get(name, 0.0))
         self.has_history_ = np.diff(data.seen.indptr) > 0
         self.item_categories_ = data.item_categories
+        self.item_top_categories_ = top_level_categories(data)
+        self.history_ = data.history
+        self.co_bought_ = co_bought_pairs(data.events)
+        self.__dict__.pop("_co_bought_lookup", None)
         self._prepare_cold_items(data)
-        self._lookups: dict[str, SparseLookup] = {}
         return self
 
     @staticmethod
@@ -231,20 +255,24 @@ class HybridRecommender(Recommender):
 
     def _tune(
         self, data: TrainingData, names: list[str], params: dict[str, dict[str, Any]]
-    ) -> tuple[dict[str, float], dict[str, dict[str, Any]], dict[str, float | None], dict[str, Recommender]]:
+    ) -> tuple[dict[str, float], dict[str, dict[str, Any]], dict[str, Recommender]]:
+        """Hyperparameters on the earlier fold, then the blend over all folds (see `blending.choose_blend`).
+        Returns the weights, the parameters and each component fitted on the latest fold's training part."""
         config = self.config
-        split = validation_split(data, config.validation_fraction, config.validation_mode)
+        folds = time_ordered_folds(data, config.validation_fraction, config.n_folds, config.validation_mode)
         max_users = min(config.max_tuning_users, max(200, config.tuning_cells // (data.n_items * max(1, len(names)))))
-        users = sample_users(split.users, max_users, config.random_state)
+        fold_users = [sample_users(fold.users, max_users, config.random_state) for fold in folds]
+        folds_used = [(fold, users) for fold, users in zip(folds, fold_users, strict=True) if len(users)]
+        if not folds_used:
+            self.blend_ = None
+            return {"popularity": 1.0}, params, {}
         tune_components = config.tune_components
         if tune_components == "auto":
             tune_components = (
                 len(data.events) <= config.auto_tune_max_events and data.n_items <= config.auto_tune_max_items
             )
-        if len(users) == 0:
-            return {"popularity": 1.0}, params, dict.fromkeys(names), {}
+        first_fold, first_users = folds_used[0]
         fitted: dict[str, Recommender] = {}
-        scores: dict[str, float | None] = {}
         for name in names:
             grid = config.component_grids.get(name) if tune_components else None
             candidates = [{**params[name], **g} for g in grid] if grid else [params[name]]
@@ -252,112 +280,54 @@ class HybridRecommender(Recommender):
             def factory(p: Mapping[str, Any], name: str = name) -> Recommender:
                 return self._make(name, p)
 
-            self._say(f"tuning {name} ({len(candidates)} candidate(s))")
+            self._say(f"tuning {name} ({len(candidates)} candidate(s)) on the earlier fold")
             try:
-                if len(candidates) == 1:  # nothing to choose: its validation NDCG comes with the blend tuning
-                    result, model = TuningResult(dict(candidates[0]), np.nan), factory(candidates[0]).fit(split.train)
+                if len(candidates) == 1:
+                    chosen, model = dict(candidates[0]), factory(candidates[0]).fit(first_fold.train)
                 else:
-                    result, model = grid_search(factory, candidates, split, k=config.k, users=users)
+                    result, model = grid_search(factory, candidates, first_fold, k=config.k, users=first_users)
+                    chosen = result.best_params
             except ValueError as error:  # e.g. no usable data for this component in the earlier part
                 self._say(f"skipping {name}: {error}")
                 continue
-            params[name], scores[name], fitted[name] = result.best_params, result.best_score, model
-        weights = self._tune_weights(fitted, split, users, scores)
-        for name in fitted:
-            if scores[name] is None or np.isnan(scores[name]):  # type: ignore[arg-type]
-                # a component's own top-K lies within the candidate pool, so this is its NDCG on the same users
-                scores[name] = self.validation_single_ndcg_[name]
-        return weights, params, scores, fitted
-
-    def _tune_weights(
-        self,
-        fitted: dict[str, Recommender],
-        split: ValidationSplit,
-        users: np.ndarray,
-        scores: dict[str, float | None],
-    ) -> dict[str, float]:
-        config = self.config
-        names = list(fitted)
-        candidates, gathered = self._candidate_pool(fitted, split, users)
-        relevant = split.relevant[users]
-        rows = np.broadcast_to(np.arange(len(users))[:, None], candidates.shape)
-        hits = SparseLookup(relevant).get(rows, candidates) > 0
-        n_relevant = np.diff(relevant.indptr)
-        k = config.k
-        discounts = 1.0 / np.log2(np.arange(2, k + 2))
-        ideal = np.concatenate([[0.0], np.cumsum(discounts)])[np.minimum(n_relevant, k)]
-        valid = candidates >= 0
-
-        def ndcg_of(blended: np.ndarray) -> float:
-            blended = np.where(valid, blended, -np.inf)
-            n_take = min(k, blended.shape[1])
-            top = np.argpartition(-blended, n_take - 1, axis=1)[:, :n_take]
-            order = np.argsort(-np.take_along_axis(blended, top, axis=1), axis=1, kind="stable")
-            top = np.take_along_axis(top, order, axis=1)
-            top_hits = np.take_along_axis(hits, top, axis=1) & np.take_along_axis(valid, top, axis=1)
-            dcg = (top_hits * discounts[:n_take]).sum(axis=1)
-            return float(np.mean(np.divide(dcg, ideal, out=np.zeros_like(dcg), where=ideal > 0)))
-
-        single = {name: ndcg_of(gathered[i]) for i, name in enumerate(names)}
-        start = max(single, key=lambda n: single[n])
-        weights = np.zeros(len(names))
-        weights[names.index(start)] = 1.0
-        blended = gathered[names.index(start)].copy()
-        best = single[start]
-        self._say(f"blend tuning starts from {start} (NDCG@{k} {best:.4f})")
-        for _ in range(config.tuning_rounds):
-            improved = False
-            for i in range(len(names)):
-                # coordinate ascent: only component i's weight moves, so update the blend incrementally
-                rest = blended - weights[i] * gathered[i]
-                for value in config.weight_grid:
-                    if value == weights[i] or (value == 0 and not np.delete(weights, i).any()):
-                        continue
-                    quality = ndcg_of(rest + value * gathered[i])
-                    if quality > best + 1e-9:
-                        best, improved = quality, True
-                        weights[i] = value
-                        blended = rest + value * gathered[i]
-            if not improved:
-                break
-        self._say(
-            f"blend NDCG@{k} on validation {best:.4f} with "
-            + ", ".join(f"{n}={w:g}" for n, w in zip(names, weights, strict=True) if w > 0)
+            params[name], fitted[name] = chosen, model
+        pools = [build_fold_pool(fitted, first_fold, first_users, k=config.k)]
+        latest = fitted
+        for fold, users in folds_used[1:]:
+            refitted: dict[str, Recommender] = {}
+            for name, model in latest.items():
+                self._say(f"fitting {name} on a later fold")
+                try:
+                    refitted[name] = self._make(name, params[name]).refit(fold.train, model)
+                except ValueError as error:
+                    self._say(f"skipping {name}: {error}")
+            for pool_index, pool in enumerate(pools):  # every fold scores the same components
+                if set(refitted) != set(pool.names):
+                    keep = [pool.names.index(n) for n in refitted]
+                    pools[pool_index] = replace(pool, names=list(refitted), scores=pool.scores[keep])
+            pools.append(build_fold_pool(refitted, fold, users, k=config.k))
+            latest = refitted
+        self._say(f"choosing the blend over {len(pools)} fold(s)")
+        choice = choose_blend(
+            pools,
+            grid=config.weight_grid,
+            shrinkage=config.shrinkage,
+            keep_support=config.keep_support,
+            serve_support=config.serve_support,
+            rounds=config.tuning_rounds,
+            random_state=config.random_state,
         )
-        self.validation_ndcg_ = best
-        self.validation_single_ndcg_ = single
-        return {name: float(w) for name, w in zip(names, weights, strict=True)}
-
-    def _candidate_pool(
-        self, fitted: dict[str, Recommender], split: ValidationSplit, users: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """(users x P) candidate items (-1 pad) = union of each component's top items, and every component's
-        normalized score on them, shape (n_components, users, P)."""
-        names = list(fitted)
-        n_items = split.train.n_items
-        per_component = min(self.config.candidates_per_component, n_items)
-        width = min(n_items, per_component * len(names))
-        candidates = np.full((len(users), width), -1, dtype=np.int64)
-        gathered = np.zeros((len(names), len(users), width), dtype=np.float32)
-        batch = max(1, DEFAULT_BATCH_CELLS // (n_items * max(1, len(names))))
-        for part in iter_batches(len(users), batch):
-            batch_users = users[part]
-            blocks = [normalize_rows(fitted[name].score(batch_users), "zscore") for name in names]
-            pool = np.zeros((len(batch_users), n_items), dtype=bool)
-            for block in blocks:
-                masked = block.copy()
-                mask_pairs(masked, batch_users, split.train.seen)
-                top, _ = top_n(masked, per_component)
-                rows = np.broadcast_to(np.arange(len(batch_users))[:, None], top.shape)
-                pool[rows[top >= 0], top[top >= 0]] = True
-            for r in range(len(batch_users)):
-                items = np.flatnonzero(pool[r])
-                candidates[part.start + r, : len(items)] = items
-            safe = np.maximum(candidates[part], 0)
-            for c, block in enumerate(blocks):
-                gathered[c, part] = np.take_along_axis(block, safe, axis=1)
-        used = max(1, int((candidates >= 0).sum(axis=1).max()))  # pools overlap: drop the empty tail
-        return candidates[:, :used], np.ascontiguousarray(gathered[:, :, :used])
+        self.blend_ = choice
+        self._say(
+            ("serving " + choice.best_single + " alone" if choice.served_alone else "blend ")
+            + ", ".join(f"{n}={w:.3g}" for n, w in choice.weights.items())
+            + f" (held-out NDCG@{config.k} per fold: blend "
+            + ", ".join(f"{v:.4f}" for v in choice.blend_ndcg)
+            + f"; {choice.best_single} alone "
+            + ", ".join(f"{v:.4f}" for v in choice.component_ndcg[choice.best_single])
+            + f"; support {choice.blend_support:.2f})"
+        )
+        return dict(choice.weights), params, latest
 
     # ------------------------------------------------------------------------------------- cold products
     def _prepare_cold_items(self, data: TrainingData) -> None:
@@ -532,116 +502,43 @@ class HybridRecommender(Recommender):
                 flat.assign(chosen, self.components_[name].explain(pair_users[chosen], cols[chosen]))
         if is_cold.any() and "content" in self.components_:
             flat.assign(is_cold, self.components_["content"].explain(pair_users[is_cold], cols[is_cold]))
+        self._anchor_on_related(pair_users, cols, flat)
         reasons.assign(valid, flat)
 
-    # ------------------------------------------------------------------------------- cold-start paths
-    def recommend_for_new_customer(
-        self, attributes: Sequence[int] | np.ndarray | None = None, n: int = 10, *, item_mask: np.ndarray | None = None
-    ) -> list[Recommendation]:
-        """A customer with no history: popular with their segment (if attributes are known), popular, trending.
+    def related(self, anchors: np.ndarray, items: np.ndarray) -> np.ndarray:
+        """Whether each anchor may explain each item: same top-level category (when both are known) or bought
+        together in some order. A reason never names an unrelated product ("because you viewed a mixing bowl"
+        above a laptop)."""
+        anchors, items = np.broadcast_arrays(np.asarray(anchors, np.int64), np.asarray(items, np.int64))
+        tops = self.item_top_categories_
+        anchor_top = np.where(anchors >= 0, tops[np.maximum(anchors, 0)], -1)
+        item_top = np.where(items >= 0, tops[np.maximum(items, 0)], -1)
+        same = (anchor_top == item_top) | (anchor_top < 0) | (item_top < 0)
+        lookup = self.__dict__.get("_co_bought_lookup")
+        if lookup is None:
+            lookup = self._co_bought_lookup = SparseLookup(self.co_bought_)
+        return (anchors >= 0) & (same | (lookup.get(anchors, items) > 0))
 
-        `attributes` are codes in the same columns as `CustomerInfo.attributes` (-1 for unknown).
-        """
-        total = np.zeros(self.n_items_, dtype=np.float32)
-        parts: list[tuple[str, np.ndarray]] = []
-        for name, weight in self._weights_for(True).items():
-            model = self.components_[name]
-            if isinstance(model, SegmentPopularityRecommender):
-                if attributes is None:
-                    continue
-                raw = model.score_attributes(np.asarray(attributes)[None, :])
-            else:
-                raw = model.score(np.zeros(1, dtype=np.int64))
-            block = normalize_rows(raw.astype(np.float32), "zscore")[0] * weight
-            total += block
-            parts.append((name, block))
-        return self._single_list(total, parts, n, item_mask, exclude=())
-
-    def recommend_for_session(
-        self, items: Sequence[int], n: int = 10, *, item_mask: np.ndarray | None = None
-    ) -> list[Recommendation]:
-        """An anonymous visitor: items engaged with right after / together with the session's views.
-
-        `items` are the session's viewed items in time order (latest last). Falls back to popularity.
-        """
-        items = [int(i) for i in items if 0 <= int(i) < self.n_items_]
-        if not items:
-            return self.recommend_for_new_customer(None, n, item_mask=item_mask)
-        total = np.zeros(self.n_items_, dtype=np.float32)
-        parts: list[tuple[str, np.ndarray]] = []
-        for name, weight in self.config.session_weights.items():
-            model = self.components_.get(name)
-            if model is None or weight <= 0:
-                continue
-            if isinstance(model, SequentialItemToItemRecommender | ItemKNNRecommender | ContentRecommender):
-                raw = model.score_items(items)
-            else:
-                raw = model.score(np.zeros(1, dtype=np.int64))[0]
-            block = normalize_rows(raw[None, :].astype(np.float32), "zscore")[0] * weight
-            total += block
-            parts.append((name, block))
-        recommendations = self._single_list(total, parts, n, item_mask, exclude=items)
-        return [self._anchor_on_session(rec, items) for rec in recommendations]
-
-    def _anchor_on_session(self, rec: Recommendation, session: list[int]) -> Recommendation:
-        if rec.reason.kind not in (ReasonKind.PERSONALIZED, ReasonKind.SIMILAR_TO, ReasonKind.BECAUSE_VIEWED):
-            return rec
-        strength = np.zeros(len(session), dtype=np.float32)
-        for name in ("sequential", "item_knn"):
-            model = self.components_.get(name)
-            if model is None:
-                continue
-            lookup = self._lookup(name, model.similarity_)  # type: ignore[attr-defined]
-            strength += lookup.get(np.asarray(session), np.full(len(session), rec.item))
-        if strength.max() > 0:
-            anchor = session[int(np.argmax(strength))]
-            return replace(rec, reason=replace(rec.reason, kind=ReasonKind.BECAUSE_VIEWED, anchor_item=anchor))
-        content = self.components_.get("content")
-        if isinstance(content, ContentRecommender):
-            sims = content.embedding_[np.asarray(session)] @ content.embedding_[rec.item]
-            if sims.max() > 0:
-                anchor = session[int(np.argmax(sims))]
-                return replace(rec, reason=replace(rec.reason, kind=ReasonKind.SIMILAR_TO, anchor_item=anchor))
-        return rec
-
-    def _lookup(self, name: str, matrix: sp.csr_matrix) -> SparseLookup:
-        if name not in self._lookups:
-            self._lookups[name] = SparseLookup(matrix)
-        return self._lookups[name]
-
-    def _single_list(
-        self,
-        total: np.ndarray,
-        parts: list[tuple[str, np.ndarray]],
-        n: int,
-        item_mask: np.ndarray | None,
-        exclude: Sequence[int],
-    ) -> list[Recommendation]:
-        scores = total[None, :].copy()
-        if item_mask is not None:
-            scores[:, ~item_mask] = -np.inf
-        if len(exclude):
-            scores[0, np.asarray(exclude, dtype=np.int64)] = -np.inf
-        top, best = top_n(scores, n)
-        top, best = top[0], best[0]
-        valid = top >= 0
-        reasons = ReasonArrays.filled(top.shape, ReasonKind.POPULAR)
-        if parts and valid.any():
-            contributions = np.stack([block[np.maximum(top, 0)] for _, block in parts])
-            dominant = np.argmax(contributions, axis=0)
-            for c, (name, _) in enumerate(parts):
-                chosen = valid & (dominant == c)
-                if not chosen.any():
-                    continue
-                model = self.components_[name]
-                if isinstance(model, SequentialItemToItemRecommender | ItemKNNRecommender):
-                    sub = ReasonArrays.filled((int(chosen.sum()),), ReasonKind.BECAUSE_VIEWED)
-                elif isinstance(model, ContentRecommender):
-                    sub = ReasonArrays.filled((int(chosen.sum()),), ReasonKind.SIMILAR_TO)
-                else:
-                    sub = model.explain(np.zeros(int(chosen.sum()), dtype=np.int64), top[chosen])
-                reasons.assign(chosen, sub)
-        return [Recommendation(int(top[i]), float(best[i]), reasons.at(i)) for i in range(len(top)) if top[i] >= 0]
+    def _anchor_on_related(self, users: np.ndarray, items: np.ndarray, reasons: ReasonArrays) -> None:
+        """Re-anchor "because you viewed / bought X" and "similar to X" reasons whose X is unrelated to the item
+        on the customer's strongest related history item; with none, the reason names no product."""
+        anchored = np.isin(reasons.kinds, [REASON_CODE[k] for k in ANCHORED_KINDS]) & (reasons.anchors >= 0)
+        wrong = np.flatnonzero(anchored & ~self.related(reasons.anchors, items))
+        if not len(wrong):
+            return
+        history = self.history_.items[users[wrong]].astype(np.int64)  # strongest first
+        targets = items[wrong][:, None]
+        usable = self.related(history, targets) & (history != targets)
+        found = usable.any(axis=1)
+        anchors = np.where(found, history[np.arange(len(wrong)), np.argmax(usable, axis=1)], -1)
+        bought = self.history_.bought(users[wrong], np.maximum(anchors, 0)) & found
+        kinds = np.where(
+            bought,
+            REASON_CODE[ReasonKind.BECAUSE_BOUGHT],
+            np.where(found, REASON_CODE[ReasonKind.BECAUSE_VIEWED], REASON_CODE[ReasonKind.PERSONALIZED]),
+        )
+        reasons.kinds[wrong] = kinds
+        reasons.anchors[wrong] = anchors
 
     # ---------------------------------------------------------------------------------- item widgets
     def similar_items_batch(
@@ -698,10 +595,16 @@ class HybridRecommender(Recommender):
                 positive = sparse.scores.data > 1e-6
                 entry_rows = np.repeat(np.arange(len(query)), np.diff(sparse.scores.indptr))
                 related[entry_rows[positive], sparse.scores.indices[positive]] = True
+            # "similar" means an alternative: from the product's own department when the store has a category
+            # tree (bought-together across departments is the other widget)
+            query_top = self.item_top_categories_[query]
+            other_department = (self.item_top_categories_[None, :] != query_top[:, None]) & (query_top[:, None] >= 0)
+            related &= ~other_department
             total[~related] = -np.inf  # never pad "similar items" with unrelated products
             empty = ~related.any(axis=1)
-            if empty.any():  # nothing known about the product at all: popular products instead
+            if empty.any():  # nothing known about the product at all: popular products (of its department)
                 total[empty] = normalize_rows(self.components_["popularity"].score(np.zeros(1, np.int64)), "zscore")
+                total[other_department & empty[:, None]] = -np.inf
                 offset[empty] = 0.0
             if item_mask is not None:
                 total[:, ~item_mask] = -np.inf
@@ -739,6 +642,6 @@ class HybridRecommender(Recommender):
 
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
-        state["_lookups"] = {}
         state["progress"] = None
+        state.pop("_co_bought_lookup", None)
         return state

@@ -27,6 +27,21 @@ def sequence_order(log: EventLog) -> np.ndarray:
     return np.lexsort((log.timestamps, log.users))
 
 
+def has_sessions(log: EventLog, gap_seconds: float = 1800.0, min_share: float = 0.25) -> bool:
+    """Whether customers' events come in sessions: at least `min_share` of each customer's consecutive events
+    lie within `gap_seconds` of each other. Without sessions (e.g. one order a month, or timestamps that carry
+    no order) "engaged with next" is noise, so the sequential component is left out."""
+    if len(log) < 2:
+        return False
+    order = sequence_order(log)
+    users, times = log.users[order], log.timestamps[order]
+    same = users[1:] == users[:-1]
+    if not same.any():
+        return False
+    close = (times[1:] - times[:-1])[same] <= gap_seconds
+    return bool(close.mean() >= min_share)
+
+
 def recent_profile(
     log: EventLog, recent_items: int, recency_half_life: float, order: np.ndarray | None = None
 ) -> sp.csr_matrix:

@@ -16,7 +16,6 @@ import scipy.sparse as sp
 
 from recommendations.engine.als import ALSRecommender
 from recommendations.engine.base import Recommender
-from recommendations.engine.cf import CollaborativeFilteringRecommender
 from recommendations.engine.content import ContentRecommender
 from recommendations.engine.data import TrainingData
 from recommendations.engine.ease import EASERecommender
@@ -47,7 +46,6 @@ RECOMMENDERS: Mapping[str, type[Recommender]] = {
     "fbt": FrequentlyBoughtTogetherRecommender,
     "ease": EASERecommender,
     "als": ALSRecommender,
-    "cf": CollaborativeFilteringRecommender,
     "content": ContentRecommender,
     "social": SocialRecommender,
     "segment": SegmentPopularityRecommender,

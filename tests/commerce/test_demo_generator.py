@@ -319,3 +319,54 @@ def test_more_customers_and_more_activity_scale_the_counts(store: DemoStore) -> 
     busier = generate_store(customers=600, products=200, days=DAYS, seed=7, end_date=END, activity=2.0)
     assert 1.7 < len(busier.orders) / len(small.orders) < 2.3
     assert 1.7 < len(busier.events) / len(small.events) < 2.3
+
+
+# ------------------------------------------------------------------------------------------ catalog coherence
+
+# What a shopper would find absurd, written out by hand (not taken from the generator's word lists).
+IMPLAUSIBLE_NAMES = ("Glass Rug", "Steel Shower Curtain", "Glass Chef's Knife", "Denim Laptop", "Leather Mug")
+# (cheaper noun, dearer noun): every product of the first must cost less than any product of the second.
+PRICE_ORDER = (
+    ("Mouse", "Laptop"),
+    ("Phone Case", "Smartphone"),
+    ("USB Drive", "External SSD"),
+    ("Trowel", "Garden Bench"),
+    ("Mug", "Espresso Machine"),
+    ("Sports Socks", "Tent"),
+)
+
+
+def test_product_names_pair_each_noun_with_a_material_that_fits_it() -> None:
+    store = generate_store(customers=200, products=3000, days=60, seed=3, end_date=END)
+    names = store.products.column("name").astype(str)
+    for phrase in IMPLAUSIBLE_NAMES:
+        assert not any(phrase in name for name in names), phrase
+    # every rug is woven from a fibre, every chef's knife is steel
+    rugs = [name for name in names if name.split(",")[0].endswith(" Rug")]
+    knives = [name for name in names if "Chef's Knife" in name]
+    assert rugs and all(any(f in name for f in ("Wool", "Jute", "Cotton")) for name in rugs)
+    assert knives and all("Steel" in name for name in knives)
+
+
+def test_prices_are_realistic_for_what_each_product_is() -> None:
+    store = generate_store(customers=200, products=3000, days=60, seed=3, end_date=END)
+    names = store.products.column("name").astype(str)
+    prices = store.products.column("price").astype(float)
+    assert prices.min() >= 0.99 and prices.max() < 3000
+
+    def priced(noun: str) -> np.ndarray:
+        return prices[np.array([f" {noun}" in f" {name.split(',')[0]}" for name in names])]
+
+    for cheaper, dearer in PRICE_ORDER:
+        low, high = priced(cheaper), priced(dearer)
+        assert len(low) and len(high), (cheaper, dearer)
+        assert low.max() < high.min(), (cheaper, dearer, low.max(), high.min())
+    assert priced("Laptop").min() >= 400  # no $76.99 laptop
+    # within each kind of book, a hardcover costs more than any paperback
+    categories = store.products.column("category").astype(str)
+    for category in ("Books > Fiction", "Books > Cookbooks", "Books > Travel Guides"):
+        books = categories == category
+        hard = prices[books & np.char.endswith(names, "(Hardcover)")]
+        paper = prices[books & np.char.endswith(names, "(Paperback)")]
+        assert len(hard) and len(paper), category
+        assert paper.max() < hard.min(), category

@@ -12,7 +12,6 @@ import pytest
 import scipy.sparse as sp
 
 from recommendations.engine.als import ALSRecommender
-from recommendations.engine.cf import CollaborativeFilteringRecommender, choose_cf_algorithm
 from recommendations.engine.content import ContentRecommender
 from recommendations.engine.data import Catalog, CustomerInfo, EventLog, InteractionConfig, ItemText, TrainingData
 from recommendations.engine.ease import EASERecommender
@@ -78,9 +77,8 @@ def _top(model, data: TrainingData, user: int, n: int = 5) -> list[int]:
         lambda: ItemKNNRecommender(n_neighbors=20),
         lambda: EASERecommender(l2=10.0),
         lambda: ALSRecommender(factors=4, regularization=5.0, alpha=5.0, iterations=20),
-        lambda: CollaborativeFilteringRecommender(),  # 42 items: EASE
     ],
-    ids=["item_knn", "ease", "als", "cf_auto"],
+    ids=["item_knn", "ease", "als"],
 )
 def test_collaborative_models_recommend_the_customers_own_taste_cluster(store, make_model) -> None:
     model = make_model().fit(store)
@@ -112,14 +110,6 @@ def test_item_knn_because_bought_names_the_co_bought_item() -> None:
     assert rec.item == 1
     assert rec.reason.kind == ReasonKind.BECAUSE_BOUGHT and rec.reason.anchor_item == 0
     assert model.similar_items([0], 1)[0][0, 0] == 1
-
-
-def test_cf_picks_ease_for_small_and_als_for_large_catalogs(store) -> None:
-    assert choose_cf_algorithm(15_000) == "ease" and choose_cf_algorithm(15_001) == "als"
-    small = CollaborativeFilteringRecommender(ease_max_items=100).fit(store)
-    large = CollaborativeFilteringRecommender(ease_max_items=10, als_params={"factors": 8}).fit(store)
-    assert small.algorithm_ == "ease" and isinstance(small.model_, EASERecommender)
-    assert large.algorithm_ == "als" and isinstance(large.model_, ALSRecommender)
 
 
 def test_als_is_deterministic_for_a_seed(store) -> None:

@@ -59,10 +59,6 @@ def test_new_customer_gets_their_segments_favourites(hybrid) -> None:
         ReasonKind.POPULAR,
         ReasonKind.TRENDING,
     )
-    # a sign-up the model has never indexed, known only by attribute codes
-    fresh = hybrid.recommend_for_new_customer(attributes=[1], n=5)
-    assert {r.item for r in fresh} <= CLUSTER_B
-    assert len(hybrid.recommend_for_new_customer(None, n=5)) == 5  # nothing known: popular items
 
 
 def test_new_products_reach_customers_whose_history_matches_their_text(hybrid, store) -> None:
@@ -77,17 +73,6 @@ def test_new_products_reach_customers_whose_history_matches_their_text(hybrid, s
         reason = top.reasons.at(row, col)
         assert reason.kind == ReasonKind.SIMILAR_TO
         assert reason.anchor_item in set(store.seen[row].indices.tolist())
-
-
-def test_anonymous_session_gets_items_related_to_what_it_viewed(hybrid) -> None:
-    session = [3, 5]
-    recs = hybrid.recommend_for_session(session, n=5)
-    assert len(recs) == 5
-    assert {r.item for r in recs} <= KITCHEN
-    assert not {r.item for r in recs} & set(session)
-    anchored = [r for r in recs if r.reason.kind in (ReasonKind.BECAUSE_VIEWED, ReasonKind.SIMILAR_TO)]
-    assert anchored and all(r.reason.anchor_item in session for r in anchored)
-    assert len(hybrid.recommend_for_session([], n=3)) == 3  # empty session: popular items
 
 
 def test_item_widgets(hybrid) -> None:

@@ -39,9 +39,9 @@ from .vocabulary import (
     DEPARTMENTS,
     EMAIL_DOMAINS,
     FEMALE_FIRST_NAMES,
-    GROCERY_VARIANTS,
     LAST_NAMES,
     MALE_FIRST_NAMES,
+    MATERIAL_PRICE,
     NEUTRAL_FIRST_NAMES,
     SUBCATEGORIES,
     SUPPLIERS,
@@ -329,21 +329,32 @@ def _build_catalog(rng: np.random.Generator, n_products: int, calendar: _Calenda
     for dep in DEPARTMENTS:
         brand_offset.append(len(brand_names))
         brand_names.extend(dep.brands)
-    brand_tier = rng.lognormal(0.0, 0.25, len(brand_names))
+    brand_tier = rng.lognormal(0.0, 0.15, len(brand_names))
     brand = np.empty(n, dtype=np.int64)
     for d, dep in enumerate(DEPARTMENTS):
         rows = np.flatnonzero(department == d)
         shares = 1.0 / np.arange(1, len(dep.brands) + 1) ** 0.8
         brand[rows] = brand_offset[d] + rng.choice(len(dep.brands), size=rows.size, p=shares / shares.sum())
 
+    # Each product is one noun of its subcategory in one of the materials (formats, sizes) that fit that noun, and
+    # for packaged goods one pack size. Its price is the noun's typical price for that material and pack, moved
+    # by brand tier and a little noise within a band (0.85x-1.25x), so a laptop never costs less than a mouse
+    # and a hardcover never less than the paperback of a similar title.
     noun = np.empty(n, dtype=np.int64)
-    noun_price = np.empty(n)
+    material = rng.integers(0, 1 << 30, n)
+    variant = rng.integers(0, 1 << 30, n)
+    typical_price = np.empty(n)
     for s, sub in enumerate(subcategories):
         lo, hi = subcategory_start[s], subcategory_start[s + 1]
         noun[lo:hi] = rng.integers(0, len(sub.nouns), hi - lo)
-        noun_price[lo:hi] = rng.lognormal(0.0, 0.45, len(sub.nouns))[noun[lo:hi]]
-    median_price = np.array([sub.median_price for sub in subcategories])[subcategory]
-    base_price = _charm_price(median_price * noun_price * brand_tier[brand] * rng.lognormal(0.0, 0.2, n))
+        for i in range(lo, hi):
+            kind = sub.nouns[noun[i]]
+            material[i] %= len(kind.materials)
+            variant[i] = variant[i] % len(kind.variants) if kind.variants else -1
+            pack_factor = kind.variants[variant[i]][1] if kind.variants else 1.0
+            typical_price[i] = kind.price * MATERIAL_PRICE.get(kind.materials[material[i]], 1.0) * pack_factor
+    spread = np.clip(brand_tier[brand] * rng.lognormal(0.0, 0.1, n), 0.85, 1.25)
+    base_price = _charm_price(typical_price * spread)
     cost = (base_price * rng.uniform(0.42, 0.68, n)).round(2)
     elasticity = np.array([dep.elasticity for dep in DEPARTMENTS])[department] * rng.lognormal(0.0, 0.2, n)
     repurchase_days = np.array([sub.repurchase_days for sub in subcategories])[subcategory]
@@ -363,7 +374,7 @@ def _build_catalog(rng: np.random.Generator, n_products: int, calendar: _Calenda
     end_day = np.maximum(end_day, launch_day + 7)
     active = end_day >= days
 
-    names, descriptions, tags = _product_texts(rng, subcategory, noun, brand, brand_names)
+    names, descriptions, tags = _product_texts(rng, subcategory, noun, material, variant, brand, brand_names)
     ids = numbered_ids("P", n, width=5)
     table = Table(
         {
@@ -405,8 +416,18 @@ def _object_array(items: list) -> np.ndarray:
     return array
 
 
+# Subcategories whose products come in colours (named "..., Sage").
+COLORED = frozenset({"Bedding", "Decor", "Bath", "Women", "Men", "Shoes", "Accessories"})
+
+
 def _product_texts(
-    rng: np.random.Generator, subcategory: np.ndarray, noun: np.ndarray, brand: np.ndarray, brand_names: list[str]
+    rng: np.random.Generator,
+    subcategory: np.ndarray,
+    noun: np.ndarray,
+    material: np.ndarray,
+    variant: np.ndarray,
+    brand: np.ndarray,
+    brand_names: list[str],
 ) -> tuple[list[str], list[str], list[list[str]]]:
     departments = {department.name: department for department in DEPARTMENTS}
     n = len(subcategory)
@@ -416,18 +437,18 @@ def _product_texts(
     for i in range(n):
         sub = SUBCATEGORIES[subcategory[i]]
         dep = departments[sub.department]
+        kind = sub.nouns[noun[i]]
         pick = picks[i]
-        adjective = dep.adjectives[pick[0] % len(dep.adjectives)]
-        materials = sub.materials or dep.materials
-        material = materials[pick[1] % len(materials)]
-        noun_word = sub.nouns[noun[i]]
+        adjectives = kind.adjectives or sub.adjectives or dep.adjectives
+        adjective = adjectives[pick[0] % len(adjectives)]
+        material_word = kind.materials[material[i]]
         brand_name = brand_names[brand[i]]
-        variant = GROCERY_VARIANTS[pick[2] % len(GROCERY_VARIANTS)]
+        variant_word = kind.variants[variant[i]][0] if variant[i] >= 0 else ""
         name = sub.name_template.format(
-            brand=brand_name, adj=adjective, material=material, noun=noun_word, variant=variant
+            brand=brand_name, adj=adjective, material=material_word, noun=kind.name, variant=variant_word
         )
         color = None
-        if sub.department in ("Home", "Fashion") and pick[3] % 2 == 0:
+        if sub.name in COLORED and pick[3] % 2 == 0:
             color = COLORS[pick[4] % len(COLORS)]
             name = f"{name}, {color}"
         copies = seen.get(name, 0)
@@ -438,12 +459,15 @@ def _product_texts(
 
         first, second = (sub.features[(pick[5] + k) % len(sub.features)] for k in (0, 1 + pick[6] % 2))
         if sub.department == "Books":
-            opening = f"A {sub.name.lower().rstrip('s')} title from {brand_name}, in {material.lower()}."
+            opening = f"A {sub.name.lower().rstrip('s')} title from {brand_name}, in {material_word.lower()}."
+        elif sub.department == "Electronics":
+            opening = f"The {material_word} {kind.name} {adjective} from {brand_name}."
         else:
-            opening = f"The {adjective.lower()} {material.lower()} {noun_word.lower()} from {brand_name}."
+            opening = f"The {adjective.lower()} {material_word.lower()} {kind.name.lower()} from {brand_name}."
         closing = dep.uses[pick[7] % len(dep.uses)]
         descriptions.append(f"{opening} It offers {first} and {second}. {closing}")
-        product_tags = [sub.tags[pick[5] % len(sub.tags)], sub.tags[(pick[5] + 1) % len(sub.tags)], material.lower()]
+        product_tags = [sub.tags[pick[5] % len(sub.tags)], sub.tags[(pick[5] + 1) % len(sub.tags)]]
+        product_tags.append(material_word.lower())
         if color:
             product_tags.append(color.lower())
         if dep.season_strength >= 0.7:

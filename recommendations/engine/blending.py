@@ -1,0 +1,261 @@
+"""Choosing a blend that cannot lose to its best component.
+
+The data a store trains on is cut into time-ordered folds (`time_ordered_folds`: the later fold holds each
+customer's last events, the earlier fold the events just before them). On every fold each component ranks a
+candidate pool (`FoldPool`) so any weighting can be scored per customer without refitting anything. Then
+(`choose_blend`):
+
+1. the best single component is the one with the highest NDCG@K averaged over the folds;
+2. blend weights are tuned on each fold by coordinate ascent starting from that component alone, and every
+   fold is judged with the weights tuned on the *other* folds (cross-fitting: never the slice they were tuned
+   on), shrunk toward the best component;
+3. a component stays only if removing it lowers that held-out NDCG on every fold, by a paired bootstrap over
+   customers (support = share of resamples in which it helps); the weakest one goes first, then the rest are
+   judged again;
+4. the blend is served only if it beats the best component alone on the held-out side of every fold with
+   enough bootstrap support; otherwise that component is served alone.
+
+The weights served are the folds' tuned weights averaged (each normalized to sum 1) and shrunk toward the best
+component: w = (1 - shrinkage) * w_blend + shrinkage * e_best.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from recommendations.engine.base import DEFAULT_BATCH_CELLS, Recommender, mask_pairs, normalize_rows, top_n
+from recommendations.engine.data import TrainingData
+from recommendations.engine.history import SparseLookup, iter_batches
+from recommendations.engine.tuning import ValidationSplit, validation_split
+
+
+def time_ordered_folds(
+    data: TrainingData, fraction: float = 0.2, n_folds: int = 2, mode: Literal["per_user", "global"] = "per_user"
+) -> list[ValidationSplit]:
+    """`n_folds` validation splits, earliest first: the last carves each customer's last `fraction` of events
+    (or a global time cut) from `data`, each earlier one the same fraction from the previous one's training part."""
+    folds: list[ValidationSplit] = []
+    current = data
+    for _ in range(n_folds):
+        split = validation_split(current, fraction, mode)
+        folds.append(split)
+        current = split.train
+    return folds[::-1]
+
+
+@dataclass
+class FoldPool:
+    """One fold's candidate items per customer (the union of every component's top items) and each component's
+    per-customer z-scores on them, so a weighting's NDCG@K per customer costs one partial sort."""
+
+    names: list[str]
+    users: np.ndarray
+    candidates: np.ndarray  # (U, P) item ids, -1 pad
+    scores: np.ndarray  # (C, U, P) float32 z-scores
+    hits: np.ndarray  # (U, P) bool: candidate is a held-out item of the customer
+    ideal: np.ndarray  # (U,) ideal DCG@K
+    k: int
+
+    @property
+    def n_users(self) -> int:
+        return len(self.users)
+
+    def ndcg(self, weights: np.ndarray) -> np.ndarray:
+        """Per-customer NDCG@K of the blend sum_c weights[c] * z-score_c (weights aligned with `names`)."""
+        blended = np.tensordot(np.asarray(weights, dtype=np.float32), self.scores, axes=1)
+        return self._ndcg_of(blended)
+
+    def _ndcg_of(self, blended: np.ndarray) -> np.ndarray:
+        valid = self.candidates >= 0
+        blended = np.where(valid, blended, -np.inf)
+        n_take = min(self.k, blended.shape[1])
+        top = np.argpartition(-blended, n_take - 1, axis=1)[:, :n_take]
+        order = np.argsort(-np.take_along_axis(blended, top, axis=1), axis=1, kind="stable")
+        top = np.take_along_axis(top, order, axis=1)
+        top_hits = np.take_along_axis(self.hits & valid, top, axis=1)
+        discounts = 1.0 / np.log2(np.arange(2, n_take + 2))
+        dcg = (top_hits * discounts).sum(axis=1)
+        return np.divide(dcg, self.ideal, out=np.zeros_like(dcg), where=self.ideal > 0)
+
+
+def build_fold_pool(
+    fitted: Mapping[str, Recommender],
+    split: ValidationSplit,
+    users: np.ndarray,
+    *,
+    k: int = 10,
+    per_component: int = 50,
+) -> FoldPool:
+    """Score `users` of `split` with every fitted component; keep each one's top `per_component` unseen items."""
+    names = list(fitted)
+    n_items = split.train.n_items
+    per_component = min(per_component, n_items)
+    width = min(n_items, per_component * max(1, len(names)))
+    candidates = np.full((len(users), width), -1, dtype=np.int64)
+    gathered = np.zeros((len(names), len(users), width), dtype=np.float32)
+    batch = max(1, DEFAULT_BATCH_CELLS // (n_items * max(1, len(names))))
+    for part in iter_batches(len(users), batch):
+        batch_users = users[part]
+        blocks = [normalize_rows(fitted[name].score(batch_users), "zscore") for name in names]
+        pool = np.zeros((len(batch_users), n_items), dtype=bool)
+        for block in blocks:
+            masked = block.copy()
+            mask_pairs(masked, batch_users, split.train.seen)
+            top, _ = top_n(masked, per_component)
+            rows = np.broadcast_to(np.arange(len(batch_users))[:, None], top.shape)
+            pool[rows[top >= 0], top[top >= 0]] = True
+        for r in range(len(batch_users)):
+            items = np.flatnonzero(pool[r])
+            candidates[part.start + r, : len(items)] = items
+        safe = np.maximum(candidates[part], 0)
+        for c, block in enumerate(blocks):
+            gathered[c, part] = np.take_along_axis(block, safe, axis=1)
+    used = max(1, int((candidates >= 0).sum(axis=1).max())) if len(users) else 1
+    candidates, gathered = candidates[:, :used], np.ascontiguousarray(gathered[:, :, :used])
+    relevant = split.relevant[users]
+    rows = np.broadcast_to(np.arange(len(users))[:, None], candidates.shape)
+    hits = SparseLookup(relevant).get(rows, candidates) > 0
+    discounts = np.concatenate([[0.0], np.cumsum(1.0 / np.log2(np.arange(2, k + 2)))])
+    ideal = discounts[np.minimum(np.diff(relevant.indptr), k)]
+    return FoldPool(names, np.asarray(users), candidates, gathered, hits, ideal, k)
+
+
+def bootstrap_support(differences: np.ndarray, n_resamples: int = 400, random_state: int = 0) -> float:
+    """Share of bootstrap resamples of customers in which the mean paired difference is positive."""
+    differences = np.asarray(differences, dtype=np.float64)
+    if not len(differences):
+        return 0.0
+    rng = np.random.default_rng(random_state)
+    means = np.empty(n_resamples)
+    for start in range(0, n_resamples, 100):  # 100 resamples at a time keeps the index matrix small
+        stop = min(n_resamples, start + 100)
+        means[start:stop] = differences[rng.integers(0, len(differences), (stop - start, len(differences)))].mean(1)
+    return float((means > 0).mean())
+
+
+def ascend(
+    pool: FoldPool, start: np.ndarray, allowed: np.ndarray, grid: Sequence[float], rounds: int = 3
+) -> np.ndarray:
+    """Coordinate ascent on the pool's mean NDCG@K over the weights of `allowed` components, from `start`."""
+    weights = np.where(allowed, start, 0.0).astype(np.float64)
+    blended = np.tensordot(weights.astype(np.float32), pool.scores, axes=1)
+    best = float(pool._ndcg_of(blended).mean())
+    for _ in range(rounds):
+        improved = False
+        for c in np.flatnonzero(allowed):
+            rest = blended - np.float32(weights[c]) * pool.scores[c]
+            for value in grid:
+                if value == weights[c] or (value == 0 and not np.delete(weights, c).any()):
+                    continue
+                candidate = rest + np.float32(value) * pool.scores[c]
+                quality = float(pool._ndcg_of(candidate).mean())
+                if quality > best + 1e-9:
+                    best, improved, weights[c], blended = quality, True, value, candidate
+        if not improved:
+            break
+    return weights
+
+
+def _normalized(weights: np.ndarray) -> np.ndarray:
+    total = weights.sum()
+    return weights / total if total > 0 else weights
+
+
+def _shrunk(weights: np.ndarray, best: int, shrinkage: float) -> np.ndarray:
+    target = np.zeros_like(weights)
+    target[best] = 1.0
+    return (1.0 - shrinkage) * _normalized(weights) + shrinkage * target
+
+
+@dataclass
+class BlendChoice:
+    """What `choose_blend` decided, and the figures that show why (NDCG@K per fold, earliest fold first)."""
+
+    weights: dict[str, float]  # the weights to serve (non-zero only); one component at 1.0 when served alone
+    best_single: str
+    served_alone: bool
+    component_ndcg: dict[str, list[float]]  # each component alone, per fold
+    blend_ndcg: list[float]  # the blend per fold, with weights tuned on the other folds (held out)
+    blend_support: float  # min over folds of the bootstrap support of "blend beats the best component"
+    component_support: dict[str, float] = field(default_factory=dict)  # min over folds, for judged components
+    dropped: list[str] = field(default_factory=list)  # judged and removed, in order
+    fold_users: list[int] = field(default_factory=list)
+
+
+def choose_blend(
+    pools: Sequence[FoldPool],
+    *,
+    grid: Sequence[float],
+    shrinkage: float = 0.25,
+    keep_support: float = 0.8,
+    serve_support: float = 0.9,
+    rounds: int = 3,
+    random_state: int = 0,
+) -> BlendChoice:
+    """Weights for the components of `pools` (same names in every pool), chosen as the module docstring says.
+
+    With a single fold nothing can be checked on held-out customers, so the best component is served alone.
+    """
+    names = pools[0].names
+    n = len(names)
+    single = np.array([[pool.ndcg(np.eye(n)[c]).mean() for c in range(n)] for pool in pools])  # (folds, C)
+    best = int(np.argmax(single.mean(axis=0)))
+    alone = np.eye(n)[best]
+    component_ndcg = {name: [float(v) for v in single[:, c]] for c, name in enumerate(names)}
+
+    def result(weights: np.ndarray, blend: list[float], support: float, served_alone: bool, **extra) -> BlendChoice:
+        return BlendChoice(
+            weights={names[c]: float(weights[c]) for c in np.flatnonzero(weights > 0)},
+            best_single=names[best],
+            served_alone=served_alone,
+            component_ndcg=component_ndcg,
+            blend_ndcg=blend,
+            blend_support=support,
+            fold_users=[pool.n_users for pool in pools],
+            **extra,
+        )
+
+    if len(pools) < 2 or n < 2:
+        return result(alone, [float(v) for v in single[:, best]], 0.0, True)
+
+    allowed = np.ones(n, dtype=bool)
+    tuned = [alone.copy() for _ in pools]
+    dropped: list[str] = []
+    support_of: dict[str, float] = {}
+    while True:
+        tuned = [
+            ascend(pool, np.where(allowed, w, 0.0), allowed, grid, rounds) for pool, w in zip(pools, tuned, strict=True)
+        ]
+        # components no fold gives weight leave quietly: nothing to judge
+        allowed &= np.any([w > 0 for w in tuned], axis=0)
+        held_out = [
+            _shrunk(np.mean([_normalized(w) for g, w in enumerate(tuned) if g != f], axis=0), best, shrinkage)
+            for f in range(len(pools))
+        ]
+        blend = [pool.ndcg(w) for pool, w in zip(pools, held_out, strict=True)]
+        support_of = {}
+        for c in np.flatnonzero(allowed):
+            if c == best:
+                continue
+            support_of[names[c]] = min(
+                bootstrap_support(b - pool.ndcg(np.where(np.arange(n) == c, 0.0, w)), random_state=random_state)
+                for pool, w, b in zip(pools, held_out, blend, strict=True)
+            )
+        weakest = min(support_of, key=lambda name: support_of[name], default=None)
+        if weakest is None or support_of[weakest] >= keep_support:
+            break
+        dropped.append(weakest)
+        allowed[names.index(weakest)] = False
+
+    served = _shrunk(np.mean([_normalized(w) for w in tuned], axis=0), best, shrinkage)
+    blend_means = [float(b.mean()) for b in blend]
+    support = min(
+        bootstrap_support(b - pool.ndcg(alone), random_state=random_state) for pool, b in zip(pools, blend, strict=True)
+    )
+    if allowed.sum() < 2 or support < serve_support:
+        return result(alone, blend_means, support, True, component_support=support_of, dropped=dropped)
+    return result(served, blend_means, support, False, component_support=support_of, dropped=dropped)

@@ -1,0 +1,96 @@
+"""The blend cannot lose to its best component: noise is left out, a store where EASE alone is best gets EASE alone.
+
+The store: 480 customers in 12 taste clusters of 20 products each; every customer interacts with 10 products of
+their cluster at random times over 90 days (no sessions), every product about equally often, so popularity and
+trending carry no signal; product text is random words, so content carries none either.
+"""
+
+from __future__ import annotations
+
+from typing import Self
+
+import numpy as np
+import pytest
+
+from recommendations.engine.base import Recommender
+from recommendations.engine.blending import bootstrap_support
+from recommendations.engine.data import Catalog, EventLog, InteractionConfig, ItemText, TrainingData
+from recommendations.engine.ease import EASERecommender
+from recommendations.engine.hybrid import HybridConfig, HybridRecommender
+from recommendations.engine.tuning import RECOMMENDERS
+
+DAY = 86_400.0
+N_CLUSTERS, CLUSTER_ITEMS, PER_CLUSTER_USERS = 12, 20, 40
+
+
+def cluster_store(seed: int = 1) -> TrainingData:
+    rng = np.random.default_rng(seed)
+    n_users, n_items = N_CLUSTERS * PER_CLUSTER_USERS, N_CLUSTERS * CLUSTER_ITEMS
+    users, items = [], []
+    for user in range(n_users):
+        cluster = user // PER_CLUSTER_USERS
+        chosen = cluster * CLUSTER_ITEMS + rng.choice(CLUSTER_ITEMS, size=10, replace=False)
+        users += [user] * len(chosen)
+        items += chosen.tolist()
+    times = 1.7e9 + rng.uniform(0, 90, len(users)) * DAY
+    log = EventLog(n_users, n_items, users, items, ["purchase"] * len(users), times)
+    words = [f"word{k}" for k in range(500)]
+    text = ItemText(names=[" ".join(rng.choice(words, 4)) for _ in range(n_items)])
+    return TrainingData(log, InteractionConfig.binary(), Catalog(n_items, text=text))
+
+
+class NoiseRecommender(Recommender):
+    """Scores that carry no information at all: a fresh random number per customer and product."""
+
+    name = "noise"
+
+    def __init__(self, random_state: int = 0) -> None:
+        self.random_state = random_state
+
+    def fit(self, data: TrainingData) -> Self:
+        self.n_users_, self.n_items_ = data.n_users, data.n_items
+        self.table_ = np.random.default_rng(self.random_state).random((data.n_users, data.n_items), np.float32)
+        return self
+
+    def score(self, users: np.ndarray) -> np.ndarray:
+        return self.table_[users].copy()
+
+
+@pytest.fixture(scope="module")
+def store() -> TrainingData:
+    return cluster_store()
+
+
+def test_a_pure_noise_component_is_left_out_of_the_served_blend(store, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setitem(RECOMMENDERS, "noise", NoiseRecommender)  # type: ignore[index]
+    config = HybridConfig(components=("item_knn", "ease", "noise", "popularity"), n_threads=1, als_threads=1)
+    model = HybridRecommender(config).fit(store)
+
+    assert "noise" not in model.weights_
+    assert "noise" not in model.components_  # not even fitted on all data
+    # staff still see why: the noise was judged on every fold, and it is far below the best component there
+    noise, best = model.report_["noise"].fold_ndcg, model.report_[model.blend_.best_single].fold_ndcg
+    assert noise is not None and best is not None
+    assert all(n < b / 2 for n, b in zip(noise, best, strict=True))
+
+
+def test_a_store_where_ease_alone_is_best_is_served_ease_alone(store) -> None:  # type: ignore[no-untyped-def]
+    config = HybridConfig(components=("ease", "popularity", "trending", "content"), n_threads=1, als_threads=1)
+    model = HybridRecommender(config).fit(store)
+
+    assert model.weights_ == {"ease": 1.0}
+    assert model.blend_.served_alone and model.blend_.best_single == "ease"
+    # and its lists are exactly those of EASE fitted alone with the chosen regularization
+    alone = EASERecommender(**model.report_["ease"].params).fit(store)
+    users = np.arange(store.n_users)
+    np.testing.assert_array_equal(
+        model.recommend(users, 10, exclude=store.seen, with_reasons=False).items,
+        alone.recommend(users, 10, exclude=store.seen, with_reasons=False).items,
+    )
+
+
+def test_bootstrap_support_tells_a_real_gain_from_none() -> None:
+    rng = np.random.default_rng(0)
+    assert bootstrap_support(rng.normal(0.05, 0.2, 2000)) > 0.99  # a gain of a quarter standard deviation
+    assert bootstrap_support(rng.normal(-0.05, 0.2, 2000)) < 0.01
+    assert bootstrap_support(np.zeros(0)) == 0.0
