@@ -39,6 +39,7 @@ from retailsite.commerce.catalog_version import catalog_version_token, local_gen
 from retailsite.commerce.models import Category, Customer, OrderLine, Product
 from retailsite.tenancy.context import current_tenant_id, require_tenant_id
 
+from .arms import experiment_arm, experiments_running
 from .models import RankedList
 from .selectors import active_version_id
 
@@ -129,6 +130,11 @@ def recommend_for_customer(
     what the caller already read in this request (see `_finish` and `shopper_page_inputs`).
     """
     version_id = _active_version()
+    arm = experiment_arm(customer_id, session_id) if personalized else None  # an online experiment's arm
+    if arm is not None:
+        if arm.model_version_id not in (None, version_id):
+            version_id, precomputed = arm.model_version_id, None  # the caller read the active version's list
+        filters = arm.filters(filters)
     candidates: list[_Candidate] = []
     if personalized and customer_id is not None and version_id is not None:
         candidates = precomputed if precomputed is not None else _precomputed_for_customer(version_id, customer_id)
@@ -140,7 +146,7 @@ def recommend_for_customer(
         # Precomputed lists leave bought items out (the default); asked for, they come back after them.
         bought = purchased if purchased is not None else purchased_product_ids(customer_id)
         candidates += [_Candidate(pid, 0.0, ReasonKind.PERSONALIZED) for pid in bought]
-    return _finish(
+    served = _finish(
         candidates,
         filters=filters,
         customer_id=customer_id if personalized else None,
@@ -149,6 +155,9 @@ def recommend_for_customer(
         purchased=purchased,
         live=live,
     )
+    if arm is not None:
+        served.recommendation_id = arm.name(served.recommendation_id)
+    return served
 
 
 # The partner API's hot path: the customer (by external id) and their consent, their precomputed
@@ -189,6 +198,8 @@ def recommend_for_customer_external_id(*, external_id: str, filters: Filters = F
     if row is None:
         return None
     customer_id, consent, items, purchased, live_rows = row
+    if consent and experiments_running():  # the experiment picks this customer's version: the general path
+        return recommend_for_customer(customer_id=customer_id, filters=filters, purchased=set(purchased))
     items, live_rows = _json(items), _json(live_rows)
     if not consent or not items or not items.get("p"):
         return recommend_for_customer(customer_id=customer_id, filters=filters, personalized=consent)

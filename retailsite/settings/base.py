@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "recommendations",
     "forecasting",
     "inventory",
+    "experiments",
 ]
 
 MIDDLEWARE = [
