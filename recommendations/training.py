@@ -39,6 +39,7 @@ from retailsite.commerce.models import Product
 from retailsite.tenancy.models import Tenant
 from retailsite.tenancy.training import Progress, silent_progress
 
+from .arms import pinned_version_ids
 from .data_loading import TenantTrainingData, load_training_data
 from .models import CustomerRecommendations, ModelVersion, ProductNeighbours, RankedList
 from .services import model_version_decide, model_version_mark_failed, model_version_store_artifact
@@ -298,6 +299,7 @@ def prune_old_versions(*, keep: int = 3) -> int:
     """Delete the lists of versions that can no longer be rolled back to (keep the newest few)."""
     stale = list(
         ModelVersion.objects.exclude(status=ModelVersion.Status.ACTIVE)
+        .exclude(pk__in=pinned_version_ids())  # versions an online experiment serves
         .order_by("-created_at")
         .values_list("id", flat=True)[keep:]
     )

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
+from recommendations.arms import experiment_arm
 from recommendations.engine.reasons import Reason, ReasonKind, render_reason
 from recommendations.stored_lists import Candidate, unpack_list
 from retailsite.commerce.catalog_snapshot import CatalogSnapshot
@@ -92,18 +93,39 @@ def recommend_for_customer(
     personalized: bool = True,
     surface: str = "for_you",
 ) -> ServedList:
-    """ "Recommended for you": the customer's precomputed list, or a session/popularity fallback."""
+    """ "Recommended for you": the customer's precomputed list, or a session/popularity fallback.
+
+    When the store runs an online experiment, the shopper's arm (recommendations/arms.py) picks the model version
+    and rule settings, and is named in the list's recommendation id.
+    """
+    arm = experiment_arm(customer_id, session_id) if personalized else None
+    if arm is not None:
+        filters = arm.filters(filters)
     with serving_request() as memo:
-        candidates: list[Candidate] = []
-        if personalized and customer_id is not None:
-            candidates = sources.precomputed_for_customer(memo, customer_id)
-        if personalized and not candidates:
-            candidates = sources.because_recent(memo, customer_id=customer_id, session_id=session_id, limit=50)
-        if personalized and customer_id is not None and filters.include_purchased:
-            # Precomputed lists leave bought items out (the default); asked for, they come back after them.
-            bought = sources.purchased(memo, customer_id)
-            candidates = candidates + [Candidate(pid, 0.0, ReasonKind.PERSONALIZED) for pid in bought]
-        return _serve(memo, candidates, filters, customer_id=customer_id if personalized else None, surface=surface)
+        if arm is not None and arm.model_version_id not in (None, memo.version_id):
+            # The arm serves another version: a memo of its own (this request's holds the active version's lists).
+            with serving_request(version_id=arm.model_version_id, fresh=True) as arm_memo:
+                served = _for_you(arm_memo, customer_id, session_id, filters, personalized, surface)
+        else:
+            served = _for_you(memo, customer_id, session_id, filters, personalized, surface)
+    if arm is not None:
+        served.recommendation_id = arm.name(served.recommendation_id)
+    return served
+
+
+def _for_you(
+    memo: RequestMemo, customer_id: int | None, session_id: str, filters: Filters, personalized: bool, surface: str
+) -> ServedList:
+    candidates: list[Candidate] = []
+    if personalized and customer_id is not None:
+        candidates = sources.precomputed_for_customer(memo, customer_id)
+    if personalized and not candidates:
+        candidates = sources.because_recent(memo, customer_id=customer_id, session_id=session_id, limit=50)
+    if personalized and customer_id is not None and filters.include_purchased:
+        # Precomputed lists leave bought items out (the default); asked for, they come back after them.
+        bought = sources.purchased(memo, customer_id)
+        candidates = candidates + [Candidate(pid, 0.0, ReasonKind.PERSONALIZED) for pid in bought]
+    return _serve(memo, candidates, filters, customer_id=customer_id if personalized else None, surface=surface)
 
 
 def because_viewed(

@@ -84,16 +84,17 @@ _UNSET = object()
 
 @contextmanager
 def serving_request(
-    *, version_id: int | object | None = _UNSET, live: Mapping[int, LiveState] | None = None
+    *, version_id: int | object | None = _UNSET, live: Mapping[int, LiveState] | None = None, fresh: bool = False
 ) -> Iterator[RequestMemo]:
-    """The memo of the lists built inside the block (an open one of the same store is reused).
+    """The memo of the lists built inside the block (an open one of the same store is reused unless `fresh`).
 
-    `version_id`: the active version, when the caller already read it; `live`: seconds-old states of the whole
-    catalog where that is acceptable (a cached page), never for the API.
+    `version_id`: the active version, when the caller already read it, or the version an experiment's arm serves
+    (with `fresh`); `live`: seconds-old states of the whole catalog where that is acceptable (a cached page), never
+    for the API.
     """
     tenant_id = require_tenant_id()
     open_memo = _current.get()
-    if open_memo is not None and open_memo.tenant_id == tenant_id:
+    if not fresh and open_memo is not None and open_memo.tenant_id == tenant_id:
         yield open_memo
         return
     memo = RequestMemo(tenant_id=tenant_id, shared_live=live or {})

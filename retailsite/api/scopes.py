@@ -26,6 +26,8 @@ class Scope(StrEnum):
     FORECASTS_READ = "forecasts:read"
     INVENTORY_READ = "inventory:read"
     INVENTORY_WRITE = "inventory:write"
+    EXPERIMENTS_READ = "experiments:read"
+    EXPERIMENTS_WRITE = "experiments:write"
 
 
 ALL_SCOPES: tuple[str, ...] = tuple(scope.value for scope in Scope)

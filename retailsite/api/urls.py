@@ -30,6 +30,7 @@ V1_EXTENSIONS: list[URLPattern | URLResolver] = [
     path("", include("recommendations.api_urls")),
     path("", include("inventory.api_urls")),
     path("", include("forecasting.api_urls")),
+    path("", include("experiments.api_urls")),  # /api/v1/experiments/...  experiments:read / :write
 ]
 
 v1_patterns: list[URLPattern | URLResolver] = [

@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "recommendations",
     "forecasting",
     "inventory",
+    "experiments",
 ]
 
 MIDDLEWARE = [

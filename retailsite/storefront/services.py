@@ -17,8 +17,9 @@ from retailsite.commerce.services import event_identity
 from .event_buffer import PendingEvent, event_buffer_push, events_write
 from .shopper import Shopper
 
-# The shape serving gives recommendation ids ("v<version>-<16 hex>"); anything else is dropped.
-RECOMMENDATION_ID_PATTERN = re.compile(r"^v\d{1,18}-[0-9a-f]{16}$")
+# The shape serving gives recommendation ids ("v<version>-<16 hex>", or "v<version>-e<experiment><arm>-<16 hex>"
+# under an online experiment); anything else is dropped.
+RECOMMENDATION_ID_PATTERN = re.compile(r"^v\d{1,18}(-e\d{1,9}[a-z][a-z0-9_]{0,15})?-[0-9a-f]{16}$")
 
 
 def clean_recommendation_id(raw: str | None) -> str:

@@ -75,7 +75,20 @@ def _stock(tenant: Tenant) -> tuple[dict[str, str], dict[str, Any]]:
     return {"product_id": "B-STOCKED"}, {"on_hand": 999}
 
 
-OBJECT_BUILDERS: dict[str, Callable[[Tenant], tuple[dict[str, str], dict[str, Any]]]] = {
+def _experiment(tenant: Tenant) -> tuple[dict[str, Any], dict[str, Any]]:
+    from experiments.services import ArmSpec, experiment_create
+
+    with tenant_context(tenant):
+        experiment = experiment_create(name="B test", arms=[ArmSpec("a", 50, True), ArmSpec("b", 50)])
+    return {"experiment_id": str(experiment.pk)}, {"name": "Hijacked"}
+
+
+def _experiment_action(tenant: Tenant) -> tuple[dict[str, Any], dict[str, Any]]:
+    kwargs, body = _experiment(tenant)
+    return {**kwargs, "action": "start"}, body
+
+
+OBJECT_BUILDERS: dict[str, Callable[[Tenant], tuple[dict[str, Any], dict[str, Any]]]] = {
     "api:v1:product-detail": _product,
     "api:v1:customer-detail": _customer,
     "api:v1:customer-export": _customer,
@@ -85,6 +98,9 @@ OBJECT_BUILDERS: dict[str, Callable[[Tenant], tuple[dict[str, str], dict[str, An
     "api:v1:recommendations-bought-together": _product,
     "api:v1:inventory-stock-detail": _stock,
     "api:v1:customer-insights": _customer,
+    "api:v1:experiment-detail": _experiment,
+    "api:v1:experiment-results": _experiment,
+    "api:v1:experiment-action": _experiment_action,
 }
 
 

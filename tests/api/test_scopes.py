@@ -54,6 +54,11 @@ REQUIRED_SCOPE = [
     ("patch", "/api/v1/inventory/stock/P1/", "inventory:write"),
     ("get", "/api/v1/forecasts/", "forecasts:read"),
     ("get", "/api/v1/customers/C1/insights", "customers:read"),
+    ("get", "/api/v1/experiments/", "experiments:read"),
+    ("post", "/api/v1/experiments/", "experiments:write"),
+    ("get", "/api/v1/experiments/1/", "experiments:read"),
+    ("get", "/api/v1/experiments/1/results/", "experiments:read"),
+    ("post", "/api/v1/experiments/1/start/", "experiments:write"),
 ]
 
 
@@ -86,7 +91,7 @@ def test_every_api_route_is_in_the_scope_table() -> None:
             continue
         concrete = "/" + route.replace("<str:product_id>", "P1").replace("<str:customer_id>", "C1").replace(
             "<str:order_id>", "O1"
-        )
+        ).replace("<str:experiment_id>", "1").replace("<str:action>", "start")
         assert concrete in tested, f"{route} has no entry in REQUIRED_SCOPE"
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from django.core.management.base import CommandError, CommandParser
 
 from recommendations import serving
+from recommendations.arms import without_experiments
 from retailsite.commerce.models import Customer
 from retailsite.tenancy.commands import TenantCommand
 from retailsite.tenancy.context import tenant_context
@@ -32,7 +33,7 @@ class Command(TenantCommand):
         if not 1 <= k <= serving.MAX_K:
             raise CommandError(f"--k must be between 1 and {serving.MAX_K}.")
         filters = serving.Filters(k=k, include_purchased=True if options["include_purchased"] else None)
-        with tenant_context(tenant):
+        with tenant_context(tenant), without_experiments():
             customers = Customer.objects.order_by("external_id")
             if options["customers"]:
                 wanted = _read_ids(Path(options["customers"]))

@@ -20,6 +20,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import Max
 from django.utils import timezone
 
+from experiments.demo import demo_experiment_run
 from retailsite.commerce.demo import (
     DEFAULT_CUSTOMERS,
     DEFAULT_DAYS,
@@ -123,6 +124,11 @@ class Command(BaseCommand):
         for line in report.summary_lines():
             self.stdout.write(f"  {line}")
         self.stdout.write(f"  imported in {time.perf_counter() - started:.1f} s")
+
+        with tenant_context(tenant):  # one running experiment, so its results page shows data
+            experiment = demo_experiment_run(seed=options["seed"])
+        if experiment is not None:
+            self.stdout.write(f"  started experiment {experiment.name!r} with simulated shopper responses")
 
         if options["with_staff"]:
             for username, role in DEMO_STAFF:

@@ -1,0 +1,17 @@
+from django.apps import AppConfig
+
+
+class ExperimentsConfig(AppConfig):
+    name = "experiments"
+    label = "experiments"
+
+    def ready(self) -> None:
+        # Serving and training sit below this app: it plugs itself into their hooks.
+        from recommendations import arms
+
+        from .assignment import serving_arm, versions_in_running_experiments
+        from .selectors import running_experiment_exists
+
+        arms.register_experiments(
+            choose=serving_arm, running=running_experiment_exists, pinned_versions=versions_in_running_experiments
+        )
