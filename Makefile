@@ -54,8 +54,9 @@ test: venv
 	fi
 
 # The demo in a headless browser (sign-up to erasure), set up exactly as `make demo` does, with a small store.
-test-demo: venv
-	$(PY) -m pytest tests/demo -p no:cacheprovider $(PYTEST_ARGS)
+# (part of `make test`; this runs it alone)
+test-demo:
+	@$(MAKE) --no-print-directory test PYTEST_ARGS="tests/demo $(PYTEST_ARGS)"
 
 lint: venv
 	$(VENV)/bin/ruff check .

@@ -82,7 +82,9 @@ class Demo:
     def run(self) -> int:
         check_port_free(self.port)
         self.db_port, self.started_db = embedded_db.start()
-        print(f"Embedded PostgreSQL on 127.0.0.1:{self.db_port} (data in var/postgres); a fresh store every run.")
+        how = "started for this demo" if self.started_db else "already running"
+        print(f"Embedded PostgreSQL on 127.0.0.1:{self.db_port} ({how}; data in var/postgres).")
+        print("Every run of the demo starts a fresh store.")
         recreate_database(self.db_port)
         self.manage("superuser", "create_db_roles")
         self.manage("owner", "migrate", "--verbosity", "0")
