@@ -60,7 +60,7 @@ class CustomerRecommendations(TenantOwnedModel):
     """A customer's precomputed top-N from one model version.
 
     `items` holds parallel lists: p (product ids), s (scores), k (reason kinds), a (anchor
-    product ids or null), c (category ids or null) — compact, and the same on PostgreSQL and SQLite.
+    product ids or null), c (category ids or null) — compact.
     """
 
     model_version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="+")
