@@ -62,8 +62,12 @@ lint: venv
 	$(VENV)/bin/ruff check .
 
 check: venv
-	./manage check
-	./manage makemigrations --check --dry-run
+	@if [ -n "$${DATABASE_URL:-}" ]; then \
+		$(PY) manage.py check && $(PY) manage.py makemigrations --check --dry-run; \
+	else \
+		$(PY) retailsite/tools/embedded_db.py run -- \
+			sh -c '$(PY) manage.py check && $(PY) manage.py makemigrations --check --dry-run'; \
+	fi
 
 serve: venv
 	$(PY) -m retailsite.tools.serve
