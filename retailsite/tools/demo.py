@@ -136,7 +136,9 @@ def _interrupt(*_: object) -> None:
 def main() -> int:
     port = int(os.environ.get("DEMO_PORT", "8000"))
     demo = Demo(port)
-    signal.signal(signal.SIGTERM, _interrupt)
+    # Explicitly: a process started in the background inherits an ignored SIGINT.
+    for stop_signal in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(stop_signal, _interrupt)
     try:
         return demo.run()
     except DemoError as error:
@@ -149,6 +151,8 @@ def main() -> int:
         print("\nStopping the demo ...", file=sys.stderr)
         return 0
     finally:
+        for stop_signal in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(stop_signal, signal.SIG_IGN)  # a second Ctrl-C must not cut the clean-up short
         demo.stop()
 
 
