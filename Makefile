@@ -57,8 +57,9 @@ test: venv
 	fi
 
 # The demo in a headless browser (sign-up to erasure), set up exactly as `make demo` does, with a small store.
-test-demo: venv
-	$(PY) -m pytest tests/demo -p no:cacheprovider $(PYTEST_ARGS)
+# (part of `make test`; this runs it alone)
+test-demo:
+	@$(MAKE) --no-print-directory test PYTEST_ARGS="tests/demo $(PYTEST_ARGS)"
 
 lint: venv
 	$(VENV)/bin/ruff check .
@@ -69,8 +70,12 @@ typecheck: venv
 	$(VENV)/bin/mypy
 
 check: venv
-	DJANGO_DEBUG=True ./manage check
-	DJANGO_DEBUG=True ./manage makemigrations --check --dry-run
+	@if [ -n "$${DATABASE_URL:-}" ]; then \
+		DJANGO_DEBUG=True $(PY) manage.py check && DJANGO_DEBUG=True $(PY) manage.py makemigrations --check --dry-run; \
+	else \
+		$(PY) retailsite/tools/embedded_db.py run -- \
+			env DJANGO_DEBUG=True sh -c '$(PY) manage.py check && $(PY) manage.py makemigrations --check --dry-run'; \
+	fi
 
 serve: venv
 	$(PY) -m retailsite.tools.serve

@@ -103,6 +103,23 @@ class StockItemAdmin(TenantScopedAdmin):
 # -- plans ---------------------------------------------------------------------------------------------------------
 
 
+SOLVER_STATUS_LABELS = {
+    "not_needed": "not needed (the suggested orders fit the limits)",
+    "optimal": "optimized within the limits (optimal)",
+    "time_limit": "optimized within the limits (time limit reached)",
+    "infeasible": "infeasible: no order set fits the limits",
+    "invalid_input": "invalid input",
+}
+
+
+def _money(value: object) -> str:
+    return "—" if value is None else f"{value:,.2f}"
+
+
+def _rate(value: object) -> str:
+    return "—" if value is None else f"{value:.3f}"
+
+
 @admin.register(ReorderPlan)
 class ReorderPlanAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
     list_display = [
@@ -112,9 +129,9 @@ class ReorderPlanAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
         "forecast_run",
         "n_products",
         "n_to_order",
-        "order_value",
-        "budget",
-        "solver_status",
+        "order_value_",
+        "budget_",
+        "limits",
         "plan_cost",
         "naive_cost",
     ]
@@ -128,14 +145,14 @@ class ReorderPlanAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
             "Limits",
             {
                 "fields": [
-                    "budget",
+                    "budget_",
                     "warehouse_capacity",
                     "free_volume",
-                    "suggested_value",
+                    "suggested_value_",
                     "suggested_volume",
-                    "order_value",
+                    "order_value_",
                     "order_volume",
-                    "solver_status",
+                    "limits",
                     "solver_message",
                 ]
             },
@@ -149,6 +166,22 @@ class ReorderPlanAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
 
     def has_activate_permission(self, request: HttpRequest) -> bool:
         return request_can(request, Capability.CHANGE)
+
+    @admin.display(description="order value", ordering="order_value")
+    def order_value_(self, plan: ReorderPlan) -> str:
+        return _money(plan.order_value)
+
+    @admin.display(description="suggested value", ordering="suggested_value")
+    def suggested_value_(self, plan: ReorderPlan) -> str:
+        return _money(plan.suggested_value)
+
+    @admin.display(description="budget", ordering="budget")
+    def budget_(self, plan: ReorderPlan) -> str:
+        return _money(plan.budget) if plan.budget else "unlimited"
+
+    @admin.display(description="limits applied", ordering="solver_status")
+    def limits(self, plan: ReorderPlan) -> str:
+        return SOLVER_STATUS_LABELS.get(plan.solver_status, plan.solver_status.replace("_", " ") or "—")
 
     @admin.display(description="simulated cost")
     def plan_cost(self, plan: ReorderPlan) -> str:
@@ -317,11 +350,11 @@ class ReorderPlanLineAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
         ),
         (
             "Order",
-            {"fields": ["suggested_quantity", "order_quantity", "expected_fill_rate", "order_value", "order_volume"]},
+            {"fields": ["suggested_quantity", "order_quantity", "fill_rate", "order_value_", "order_volume"]},
         ),
         (
-            "Simulation",
-            {"fields": ["simulated_cost", "simulated_fill_rate", "naive_simulated_cost", "naive_simulated_fill_rate"]},
+            "Simulation over sampled forecast demand",
+            {"fields": ["simulated_figures"]},
         ),
     ]
 
@@ -365,9 +398,25 @@ class ReorderPlanLineAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
     def order_up_to_(self, line: ReorderPlanLine) -> str:
         return f"{line.order_up_to:,.1f}"
 
-    @admin.display(description="expected fill rate", ordering="expected_fill_rate")
+    @admin.display(description="expected fill rate (policy model)", ordering="expected_fill_rate")
     def fill_rate(self, line: ReorderPlanLine) -> str:
         return f"{line.expected_fill_rate:.3f}"
+
+    @admin.display(description="simulated")
+    def simulated_figures(self, line: ReorderPlanLine) -> str:
+        if line.simulated_cost is None:
+            return "not simulated"
+        return format_html(
+            '<table class="figures"><tr><th></th><th>cost</th><th>fill rate</th></tr>'
+            "<tr><td>this plan</td><td>{}</td><td>{}</td></tr>"
+            "<tr><td>naive rule</td><td>{}</td><td>{}</td></tr></table>"
+            "<p>The expected fill rate is the policy's own model of demand; the simulated one replays sampled forecast "
+            "demand with lead times, lots and the review cycle, so it is usually lower.</p>",
+            _money(line.simulated_cost),
+            _rate(line.simulated_fill_rate),
+            _money(line.naive_simulated_cost),
+            _rate(line.naive_simulated_fill_rate),
+        )
 
     @admin.display(description="value", ordering="order_value")
     def order_value_(self, line: ReorderPlanLine) -> str:

@@ -15,7 +15,7 @@ from .services import model_version_activate
 @admin.register(ModelVersion)
 class ModelVersionAdmin(TenantScopedAdmin):
     list_display = [
-        "id",
+        "version",
         "algorithm",
         "status",
         "ndcg",
@@ -40,11 +40,11 @@ class ModelVersionAdmin(TenantScopedAdmin):
         "n_customers",
         "n_products",
         "n_interactions",
-        "fit_seconds",
+        "fit_time",
         "created_at",
         "activated_at",
     ]
-    exclude = ["metrics"]
+    exclude = ["metrics", "fit_seconds"]
     actions = ["activate_version"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -52,6 +52,25 @@ class ModelVersionAdmin(TenantScopedAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False  # figures are read-only; activation is an action
+
+    def has_delete_permission(self, request: HttpRequest, obj: ModelVersion | None = None) -> bool:
+        if obj is not None and obj.status == ModelVersion.Status.ACTIVE:
+            return False  # the version serving now: activate another first
+        return super().has_delete_permission(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[ModelVersion]) -> None:
+        active = queryset.filter(status=ModelVersion.Status.ACTIVE).first()
+        if active is not None:
+            self.message_user(request, f"v{active.number} is serving and was not deleted.", messages.WARNING)
+        super().delete_queryset(request, queryset.exclude(status=ModelVersion.Status.ACTIVE))
+
+    @admin.display(description="version", ordering="number")
+    def version(self, obj: ModelVersion) -> str:
+        return f"v{obj.number}"
+
+    @admin.display(description="fit time")
+    def fit_time(self, obj: ModelVersion) -> str:
+        return f"{obj.fit_seconds:,.1f} s"
 
     @admin.display(description="NDCG@10")
     def ndcg(self, obj: ModelVersion) -> str:
@@ -131,17 +150,17 @@ class ModelVersionAdmin(TenantScopedAdmin):
             return
         version = queryset.get()
         if version.status in (ModelVersion.Status.TRAINING, ModelVersion.Status.FAILED):
-            self.message_user(request, f"v{version.pk} is {version.status} and cannot serve.", messages.ERROR)
+            self.message_user(request, f"v{version.number} is {version.status} and cannot serve.", messages.ERROR)
             return
         if not ProductNeighbours.objects.filter(model_version=version).exists():
             self.message_user(
                 request,
-                f"v{version.pk}'s lists were pruned (too old to roll back to); retrain instead.",
+                f"v{version.number}'s lists were pruned (too old to roll back to); retrain instead.",
                 messages.ERROR,
             )
             return
         model_version_activate(version=version, reason=f"activated by {request.user.get_username()}")
-        self.message_user(request, f"v{version.pk} is now serving.", messages.SUCCESS)
+        self.message_user(request, f"v{version.number} is now serving.", messages.SUCCESS)
 
 
 def _fmt(value: object) -> str:

@@ -21,6 +21,7 @@ class ModelVersion(TenantOwnedModel):
         RETIRED = "retired", "Retired"
         FAILED = "failed", "Failed"
 
+    number = models.PositiveIntegerField(default=0, editable=False, help_text="per store: 1, 2, 3, …")
     algorithm = models.CharField(max_length=40)
     params = models.JSONField(default=dict, blank=True)
     data_cutoff = models.DateTimeField(null=True, blank=True)
@@ -42,11 +43,12 @@ class ModelVersion(TenantOwnedModel):
             models.UniqueConstraint(
                 fields=["tenant"], condition=models.Q(status="active"), name="modelversion_one_active_per_tenant"
             ),
+            models.UniqueConstraint(fields=["tenant", "number"], name="modelversion_number_per_tenant"),
         ]
         indexes = [models.Index(fields=["tenant", "status", "-created_at"], name="modelversion_tenant_status_idx")]
 
     def __str__(self) -> str:
-        return f"v{self.pk} {self.algorithm} ({self.status})"
+        return f"v{self.number} {self.algorithm} ({self.status})"
 
     @property
     def ndcg_at_10(self) -> float | None:
@@ -58,7 +60,7 @@ class CustomerRecommendations(TenantOwnedModel):
     """A customer's precomputed top-N from one model version.
 
     `items` holds parallel lists: p (product ids), s (scores), k (reason kinds), a (anchor
-    product ids or null), c (category ids or null) — compact, and the same on PostgreSQL and SQLite.
+    product ids or null), c (category ids or null) — compact.
     """
 
     model_version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="+")

@@ -62,7 +62,7 @@ def model_version_decide(*, version: ModelVersion, tolerance: float) -> ModelVer
             if new_score < floor:
                 version.status = ModelVersion.Status.REJECTED
                 version.status_reason = (
-                    f"validation NDCG@10 {new_score:.4f} is below the active v{current.pk}'s {old_score:.4f} "
+                    f"validation NDCG@10 {new_score:.4f} is below the active v{current.number}'s {old_score:.4f} "
                     f"by more than the {tolerance:.0%} tolerance (floor {floor:.4f})"
                 )
                 version.save(update_fields=["status", "status_reason"])
@@ -72,7 +72,7 @@ def model_version_decide(*, version: ModelVersion, tolerance: float) -> ModelVer
         elif new_score is None or old_score is None:
             reason = "activated (no comparable NDCG@10)"
         else:
-            reason = f"NDCG@10 {new_score:.4f} vs active v{current.pk}'s {old_score:.4f}"
+            reason = f"NDCG@10 {new_score:.4f} vs active v{current.number}'s {old_score:.4f}"
         return model_version_activate(version=version, reason=reason)
 
 

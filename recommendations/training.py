@@ -22,6 +22,7 @@ import time
 import numpy as np
 import scipy.sparse as sp
 from django.db import transaction
+from django.db.models import Max
 
 from recommendations.engine.base import Recommender, model_to_bytes
 from recommendations.engine.data import TrainingData
@@ -73,7 +74,9 @@ def recommender_train(*, tenant: Tenant, progress: Progress = silent_progress) -
     ModelVersion.objects.filter(status=ModelVersion.Status.TRAINING).update(
         status=ModelVersion.Status.FAILED, status_reason="worker lost before this version was finished"
     )
+    last_number = ModelVersion.objects.aggregate(last=Max("number"))["last"] or 0  # under the step's lock
     version = ModelVersion.objects.create(
+        number=last_number + 1,
         algorithm="hybrid",
         data_cutoff=loaded.cutoff,
         n_customers=data.n_users,
@@ -111,7 +114,7 @@ def recommender_train(*, tenant: Tenant, progress: Progress = silent_progress) -
     # Lists of versions too old to roll back to are dead weight (a 50k-customer store writes 50k rows a run).
     prune_old_versions()
     return (
-        f"recommendations v{version.pk} {version.status}: NDCG@10 {metrics.get('ndcg@10', 0):.4f}, "
+        f"recommendations v{version.number} {version.status}: NDCG@10 {metrics.get('ndcg@10', 0):.4f}, "
         f"coverage {metrics.get('coverage', 0):.3f} — {version.status_reason}"
     )
 

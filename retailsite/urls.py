@@ -7,6 +7,8 @@ from retailsite.tenancy import views as tenancy_views
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    # Browsers ask for /favicon.ico on pages that name no icon (JSON, files): the site's icon.
+    path("favicon.ico", views.favicon, name="favicon"),
     path("readyz", views.readyz, name="readyz"),
     path("", include("retailsite.observability.urls")),  # /metrics (Prometheus; localhost or METRICS_TOKEN)
     path("staff/switch-store/", tenancy_views.switch_store, name="staff-switch-store"),

@@ -15,8 +15,9 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.shortcuts import render
+from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
 
 from retailsite.tenancy.models import Tenant
@@ -30,6 +31,11 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @never_cache
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers ask for /favicon.ico where a page names no icon (JSON, downloads): the site's icon."""
+    return HttpResponsePermanentRedirect(static("favicon.svg"))
+
+
 def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok"})
 

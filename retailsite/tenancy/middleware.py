@@ -12,7 +12,8 @@ import uuid
 from collections.abc import Callable
 
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse, HttpResponseNotFound
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 
 from .context import Actor, no_tenant_context, platform_context, set_actor_for_request, tenant_context
 from .models import Membership, Tenant
@@ -63,7 +64,7 @@ class TenantMiddleware:
             slug = path[len(STOREFRONT_PREFIX) :].split("/", 1)[0]
             tenant = tenant_get_by_slug(slug)
             if tenant is None:
-                return HttpResponseNotFound("No such store.")
+                return render(request, "no_such_store.html", {"slug": slug}, status=404)
             return self._as_tenant(request, tenant)
         if path.startswith(STAFF_PREFIXES):
             return self._as_staff(request)

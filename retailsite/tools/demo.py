@@ -82,7 +82,9 @@ class Demo:
     def run(self) -> int:
         check_port_free(self.port)
         self.db_port, self.started_db = embedded_db.start()
-        print(f"Embedded PostgreSQL on 127.0.0.1:{self.db_port} (data in var/postgres); a fresh store every run.")
+        how = "started for this demo" if self.started_db else "already running"
+        print(f"Embedded PostgreSQL on 127.0.0.1:{self.db_port} ({how}; data in var/postgres).")
+        print("Every run of the demo starts a fresh store.")
         recreate_database(self.db_port)
         self.manage("superuser", "create_db_roles")
         self.manage("owner", "migrate", "--verbosity", "0")
@@ -134,7 +136,9 @@ def _interrupt(*_: object) -> None:
 def main() -> int:
     port = int(os.environ.get("DEMO_PORT", "8000"))
     demo = Demo(port)
-    signal.signal(signal.SIGTERM, _interrupt)
+    # Explicitly: a process started in the background inherits an ignored SIGINT.
+    for stop_signal in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(stop_signal, _interrupt)
     try:
         return demo.run()
     except DemoError as error:
@@ -147,6 +151,8 @@ def main() -> int:
         print("\nStopping the demo ...", file=sys.stderr)
         return 0
     finally:
+        for stop_signal in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(stop_signal, signal.SIG_IGN)  # a second Ctrl-C must not cut the clean-up short
         demo.stop()
 
 

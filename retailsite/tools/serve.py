@@ -1,6 +1,7 @@
 """`make serve`: gunicorn, Celery workers (light and training queues) and one beat, together.
 
-Runs against DATABASE_URL / REDIS_URL with production settings. Stops everything on Ctrl-C
+Runs against DATABASE_URL / REDIS_URL with production settings, after collecting the static files (STATIC_ROOT,
+var/staticfiles) that WhiteNoise serves. Stops everything on Ctrl-C
 or when any one process exits, so a supervisor (systemd, Kubernetes) sees the failure.
 
 Prometheus multiprocess mode: every process of this machine writes its metrics to
@@ -105,6 +106,13 @@ def main() -> int:
         print("make serve needs DATABASE_URL pointing at PostgreSQL (as the application role).", file=sys.stderr)
         return 2
     os.makedirs("var", exist_ok=True)
+    # Static files (admin, storefront CSS) for WhiteNoise: without them every page answers 500.
+    collected = subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "--verbosity", "0"], env=env, check=False
+    )
+    if collected.returncode:
+        print("make serve: collectstatic failed; nothing started.", file=sys.stderr)
+        return 2
     env["PROMETHEUS_MULTIPROC_DIR"] = prepare_metrics_dir(env)
     # Training is CPU-bound numpy: one BLAS thread per process unless the operator says otherwise.
     for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):

@@ -37,7 +37,7 @@ def main() -> int:
     print(
         f"PostgreSQL is not reachable at {params['host']}:{params['port']} as {params['user']} ({last_error}).\n"
         "Start it (e.g. pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start) "
-        "or point DATABASE_URL at a running server.",
+        "or point DATABASE_URL at a running server, or unset it: `make test` then runs on the embedded PostgreSQL.",
         file=sys.stderr,
     )
     return 2

@@ -125,3 +125,13 @@ def test_the_admin_plan_line_page_shows_the_numbers_and_the_chart(client, planne
     chart_data(page, "projected-stock-chart")
     plan_page = client.get(f"/admin/inventory/reorderplan/{plan.pk}/change/").content.decode()
     assert "lines to order" in plan_page and "naive" in plan_page
+
+
+def test_the_admin_plan_list_reads_as_money_and_words(client, planned) -> None:
+    store, plan, _ = planned
+    client.force_login(MembershipFactory(tenant=store, role=Role.MANAGER).user)
+    page = client.get("/admin/inventory/reorderplan/").content.decode()
+    assert "not_needed" not in page and "not needed (the suggested orders fit the limits)" in page
+    assert f"{plan.order_value:,.2f}" in page and "unlimited" in page  # no budget set
+    lines = client.get("/admin/inventory/reorderplanline/").content.decode()
+    assert "expected fill rate (policy model)" in lines.lower()

@@ -111,3 +111,15 @@ def test_mapped_domain_serves_the_same_pages_at_the_root(client: Client, shop: S
     assert product_link is not None
     product = client.get(product_link.group(1).replace("&amp;", "&"), HTTP_HOST="shop.alpha.example")
     assert product.status_code == 200 and "Add to cart" in product.content.decode()
+
+
+@pytest.mark.django_db
+def test_an_unknown_store_gets_a_proper_page_and_every_page_has_an_icon(client: Client) -> None:
+    response = client.get("/s/no-such-shop/")
+    assert response.status_code == 404
+    page = response.content.decode()
+    assert "<h1>No such store</h1>" in page and "/s/no-such-shop/" in page
+    icon = re.search(r'<link rel="icon" href="([^"]+)"', page)
+    assert icon is not None
+    favicon = client.get("/favicon.ico")
+    assert favicon.status_code == 301 and favicon["Location"] == icon.group(1)
