@@ -86,7 +86,8 @@ _UNSET = object()
 def serving_request(
     *, version_id: int | object | None = _UNSET, live: Mapping[int, LiveState] | None = None, fresh: bool = False
 ) -> Iterator[RequestMemo]:
-    """The memo of the lists built inside the block (an open one of the same store is reused unless `fresh`).
+    """The memo of the lists built inside the block (an open one of the same store is reused unless `fresh`, and
+    given what it lacks of `version_id` and `live`).
 
     `version_id`: the active version, when the caller already read it, or the version an experiment's arm serves
     (with `fresh`); `live`: seconds-old states of the whole catalog where that is acceptable (a cached page), never
@@ -95,6 +96,12 @@ def serving_request(
     tenant_id = require_tenant_id()
     open_memo = _current.get()
     if not fresh and open_memo is not None and open_memo.tenant_id == tenant_id:
+        # What a nested block brings (a page's seconds-old states, the version read by the caller) serves the
+        # rest of the request too, if the memo lacks it.
+        if live and not open_memo.shared_live:
+            open_memo.shared_live = live
+        if version_id is not _UNSET and open_memo._version_id is _UNREAD:
+            open_memo._version_id = version_id
         yield open_memo
         return
     memo = RequestMemo(tenant_id=tenant_id, shared_live=live or {})

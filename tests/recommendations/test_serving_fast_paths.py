@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from recommendations import serving
 from recommendations.training import recommender_train
@@ -62,3 +63,46 @@ def test_a_renamed_product_shows_its_new_name_at_once() -> None:
         product.save()
         again = serving.recommend_for_customer(customer_id=customer.id, filters=serving.Filters(k=3)).items[0]
     assert again.product_id == first.product_id and again.name == "Renamed Kettle"
+
+
+def test_api_item_lists_read_in_one_statement(client) -> None:  # type: ignore[no-untyped-def]
+    """Customer, batch, similar, bought together, trending and re-rank each read what they serve in one statement
+    (the credential's own look-up aside), however many customers or products they name."""
+    tenant = TenantFactory()
+    _, products, customers = build_two_cluster_store(tenant, customers_per_cluster=6)
+    with tenant_context(tenant):
+        recommender_train(tenant=tenant)
+        key = api_key_create(name="partner", scopes=["recommendations:read"]).raw_key
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {key}"}
+    alice, product = customers["Alpha"][0], products["Alpha"][0]
+    calls = {
+        "customer": lambda: client.get(f"/api/v1/recommendations/customers/{alice.external_id}/?k=5", **auth),
+        "similar": lambda: client.get(f"/api/v1/recommendations/products/{product.external_id}/similar/", **auth),
+        "together": lambda: client.get(
+            f"/api/v1/recommendations/products/{product.external_id}/bought-together/", **auth
+        ),
+        "trending": lambda: client.get("/api/v1/recommendations/trending/?k=5", **auth),
+        "batch": lambda: client.post(
+            "/api/v1/recommendations/batch/",
+            {"customer_ids": [c.external_id for c in customers["Alpha"] + customers["Beta"]]},
+            content_type="application/json",
+            **auth,
+        ),
+        "rerank": lambda: client.post(
+            "/api/v1/recommendations/rerank/",
+            {"customer_id": alice.external_id, "product_ids": [p.external_id for p in products["Beta"]]},
+            content_type="application/json",
+            **auth,
+        ),
+    }
+    for name, call in calls.items():
+        assert call().status_code == 200, name  # the process's version, settings and catalog snapshot warm up
+        with CaptureQueriesContext(connection) as captured:
+            response = call()
+        assert response.status_code == 200 and response.json(), name
+        serving_statements = [
+            query["sql"]
+            for query in captured.captured_queries
+            if "api_apikey" not in query["sql"] and "SAVEPOINT" not in query["sql"]
+        ]
+        assert len(serving_statements) == 1, (name, serving_statements)

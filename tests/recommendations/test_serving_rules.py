@@ -17,7 +17,7 @@ from recommendations.serving.rules import Rules, choose, path_similarity
 from recommendations.stored_lists import Candidate
 from recommendations.training import recommender_train
 from retailsite.api.services import api_key_create
-from retailsite.commerce.live_state import LiveState
+from retailsite.commerce.live_state import LiveState, catalog_live_states
 from retailsite.commerce.models import Product
 from retailsite.tenancy.context import tenant_context
 from tests.factories import EventFactory, TenantFactory
@@ -155,7 +155,7 @@ def test_sold_out_products_never_appear_anywhere(store, client) -> None:  # type
             "similar": serving.similar_items(product_id=alpha[0].pk, filters=serving.Filters(k=20)),
             "bought together": serving.bought_together(product_id=alpha[0].pk, filters=serving.Filters(k=20)),
         }
-        with serving.serving_request(live=serving.catalog_live_states()):  # the storefront home's path
+        with serving.serving_request(live=catalog_live_states()):  # the storefront home's path
             lists["home"] = serving.recommend_for_customer(customer_id=alice.pk, filters=serving.Filters(k=20))
     for name, served in lists.items():
         assert served.items or name == "bought together", name

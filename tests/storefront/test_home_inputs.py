@@ -80,6 +80,44 @@ def test_one_statement_reads_what_the_separate_look_ups_read() -> None:
             connection.connection.prepare_threshold = previous
 
 
+def test_the_sections_of_one_page_read_nothing_the_page_inputs_read() -> None:
+    """The request's memo: after the one statement, a signed-in shopper's home sections (built as
+    `home_sections_html` builds them) read nothing more once the process has the version's shared lists."""
+    from django.test.utils import CaptureQueriesContext
+
+    from retailsite.commerce.live_state import catalog_live_states
+
+    tenant = TenantFactory()
+    _cats, products, customers = build_two_cluster_store(tenant, customers_per_cluster=6)
+    alice = customers["Alpha"][0]
+    with tenant_context(tenant):
+        recommender_train(tenant=tenant)
+        FollowFactory(tenant=tenant, follower=alice, followee=customers["Beta"][0])
+        EventFactory(tenant=tenant, customer=alice, product=products["Beta"][2])
+        version_id = active_version_id()
+
+        def page() -> list[list[int]]:
+            filters = serving.Filters(k=8)
+            with serving.serving_request(version_id=version_id), serving.serving_request(live=catalog_live_states()):
+                inputs = serving.shopper_page_inputs(customer_id=alice.pk, session_id="visitor-1")
+                latest = inputs.purchased_latest_first[0]
+                lists = [
+                    serving.because_viewed(customer_id=alice.pk, session_id="visitor-1", filters=filters),
+                    serving.bought_together(product_id=latest, filters=filters),
+                    serving.similar_items(product_id=latest, filters=filters),
+                    serving.recommend_for_customer(customer_id=alice.pk, session_id="visitor-1", filters=filters),
+                    serving.popular_with_followed(customer_id=alice.pk, filters=filters),
+                    serving.trending(filters=filters),
+                ]
+            return [[item.product_id for item in served.items] for served in lists]
+
+        first = page()  # the process reads the version's popular and trending lists once
+        with CaptureQueriesContext(connection) as captured:
+            again = page()
+        assert again == first and all(first[0:1] + first[3:])
+        assert len(captured.captured_queries) == 1, [q["sql"][:80] for q in captured.captured_queries]
+
+
 def test_home_customer_reads_the_shown_fields_and_the_rest_on_access(django_assert_num_queries) -> None:
     from retailsite.storefront.selectors import customer_with_activity
     from tests.factories import CustomerFactory
