@@ -309,19 +309,24 @@ def home_sections_html(request: HttpRequest, shopper: Shopper) -> str:
 
 
 def product_sections(request: HttpRequest, shopper: Shopper, product_id: int) -> list[Section]:
-    """A product page: similar items and items frequently bought together with it (item-based lists)."""
+    """A product page: similar items and items frequently bought together with it (item-based lists).
+
+    The products' live state is the per-process one (seconds old): the page's parts are kept under the catalog
+    version anyway (product_page.py).
+    """
     note = "" if shopper.personalized else PERSONALIZATION_OFF_ITEM_NOTE
+    live = catalog_live_states()
     sections = [
         section_from(
             request,
-            similar_items(product_id=product_id, filters=Filters(k=8)),
+            similar_items(product_id=product_id, filters=Filters(k=8), live=live),
             slug="similar",
             title="Similar items",
             note=note,
         ),
         section_from(
             request,
-            bought_together(product_id=product_id, filters=Filters(k=4)),
+            bought_together(product_id=product_id, filters=Filters(k=4), live=live),
             slug="bought-together",
             title="Frequently bought together",
             note=note,

@@ -17,6 +17,7 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.template.loader import render_to_string
@@ -83,12 +84,28 @@ def storefront_view(view: StorefrontView | None = None, *, with_activity: bool =
             set_actor_for_request(
                 Actor("shopper", str(customer_id), getattr(request, "request_id", ""), _client_ip(request))
             )
-        shopper = shopper_for_request(request, with_activity=with_activity)
-        if customer_id is not None and shopper.customer is None and previous is not None:
-            set_actor_for_request(previous)  # nobody by that id (erased): not a shopper after all
-        return view(request, shopper, *args, **kwargs)
+        if request.method not in ("GET", "HEAD"):
+            return _with_shopper(view, request, customer_id, previous, with_activity, args, kwargs)
+        # A page's reads in one transaction: the store is set on the connection once, one commit at the end.
+        with transaction.atomic():
+            return _with_shopper(view, request, customer_id, previous, with_activity, args, kwargs)
 
     return wrapper
+
+
+def _with_shopper(
+    view: StorefrontView,
+    request: HttpRequest,
+    customer_id: int | None,
+    previous: Actor | None,
+    with_activity: bool,
+    args: tuple,
+    kwargs: dict[str, Any],
+) -> HttpResponse:
+    shopper = shopper_for_request(request, with_activity=with_activity)
+    if customer_id is not None and shopper.customer is None and previous is not None:
+        set_actor_for_request(previous)  # nobody by that id (erased): not a shopper after all
+    return view(request, shopper, *args, **kwargs)
 
 
 def _page(
