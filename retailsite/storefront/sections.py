@@ -342,11 +342,13 @@ def ranked_cards(
     *,
     text_rank: dict[int, float] | None = None,
     fallback_reason: str = "",
+    keep: slice | None = None,
 ) -> list[Card]:
     """Order the given products for the shopper (`rerank`), optionally blended with a text-match rank.
 
     Without personalization consent the re-ranking uses popularity only. An item the model knows
-    nothing about shows `fallback_reason` rather than a made-up "recommended for you".
+    nothing about shows `fallback_reason` rather than a made-up "recommended for you". `keep`: only these
+    positions of the ordered result get cards (a page of it).
     """
     pool, rest = product_ids[:RERANK_POOL], product_ids[RERANK_POOL:]
     served = rerank(customer_id=shopper.serving_customer_id, product_ids=pool, session_id=shopper.serving_session_id)
@@ -365,6 +367,10 @@ def ranked_cards(
                 )
             )
         )
+    if keep is not None:
+        ordered = [*[("item", item) for item in items], *[("rest", pid) for pid in rest]][keep]
+        items = [value for kind, value in ordered if kind == "item"]
+        rest = [value for kind, value in ordered if kind == "rest"]
     urls = ProductUrls(request)
     cards = [
         card_for_item(

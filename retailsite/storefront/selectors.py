@@ -32,9 +32,12 @@ def product_get_active(*, product_id: int) -> Product | None:
     return Product.objects.filter(pk=product_id, active=True).first()
 
 
-def product_search(*, text: str, limit: int = 100) -> list[tuple[int, float]]:
-    """Active products matching the text, best first, as (product id, text rank) — see commerce.search."""
-    return catalog_search(text=text, limit=limit)
+def product_search(*, text: str, limit: int = 100, language: str | None = None) -> list[tuple[int, float]]:
+    """Active products matching the text, best first, as (product id, text rank) — see commerce.search.
+
+    `language`: the store's `search_language` when the caller has the store at hand (else it is looked up).
+    """
+    return catalog_search(text=text, limit=limit, language=language)
 
 
 def purchased_product_ids_latest_first(*, customer_id: int) -> list[int]:

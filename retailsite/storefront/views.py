@@ -184,8 +184,8 @@ def category_detail(request: HttpRequest, shopper: Shopper, category_id: int) ->
     start = page.start_index() - 1 if order else 0
     # The shopper's model re-orders the most popular RERANK_POOL products; later pages keep the popular order.
     pool = order[:RERANK_POOL] if start < RERANK_POOL else list(page.object_list)
-    cards = ranked_cards(request, shopper, pool, fallback_reason=f"In {place.category.name}")
-    page.object_list = cards[start : start + CATEGORY_PAGE_SIZE] if start < RERANK_POOL else cards
+    shown = slice(start, start + CATEGORY_PAGE_SIZE) if start < RERANK_POOL else None
+    page.object_list = ranked_cards(request, shopper, pool, fallback_reason=f"In {place.category.name}", keep=shown)
     return _page(
         request,
         shopper,
@@ -228,7 +228,9 @@ def search(request: HttpRequest, shopper: Shopper) -> HttpResponse:
     text = form.cleaned_data["q"]
     cards = []
     if text:
-        matches = selectors.product_search(text=text, limit=SEARCH_RESULTS)
+        matches = selectors.product_search(
+            text=text, limit=SEARCH_RESULTS, language=shopper.tenant.setting("search_language")
+        )
         cards = ranked_cards(
             request, shopper, [pid for pid, _ in matches], text_rank=dict(matches), fallback_reason=f"Matches “{text}”"
         )
