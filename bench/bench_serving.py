@@ -728,13 +728,18 @@ def command_line(args: argparse.Namespace) -> str:
     return f"make bench-serving BENCH_ARGS='{' '.join(extra)}'" if extra else "make bench-serving"
 
 
+def _ratio(measured: float, floor: float) -> float:
+    """measured / floor; a floor that answered nothing (an overloaded machine) makes no ratio: NaN, not met."""
+    return measured / floor if floor else float("nan")
+
+
 def verdict_rows(pairs: list[Pair], rounds: list[dict[str, LoadResult]]) -> tuple[list[str], bool]:
     rows: list[str] = []
     all_met = True
     for index, pair in enumerate(pairs):
         t, m = result_key(index, pair.trivial), result_key(index, pair.measured)
-        p99_ratio = statistics.median(r[m].p99_ms / r[t].p99_ms for r in rounds)
-        throughput_ratio = statistics.median(r[m].throughput / r[t].throughput for r in rounds)
+        p99_ratio = statistics.median(_ratio(r[m].p99_ms, r[t].p99_ms) for r in rounds)
+        throughput_ratio = statistics.median(_ratio(r[m].throughput, r[t].throughput) for r in rounds)
         errors = sum(r[key].errors for r in rounds for key in (t, m))
         cpu_ratios = [
             r[m].server_cpu_ms_per_request / r[t].server_cpu_ms_per_request

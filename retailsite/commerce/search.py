@@ -137,9 +137,10 @@ def product_search_documents_rebuild() -> int:
 
 # One statement, one round trip: full-text hits by rank (GIN index); only when there are none (a typo, a partly
 # typed word), the names nearest to the text by word similarity (a nearest-neighbour scan of the GiST trigram
-# index) that are similar enough. Trigram matches never override the query's own exclusions ("kettle -copper").
+# index) that are similar enough. Trigram matches never override the query's own exclusions ("kettle -copper"),
+# and a query of stop words only ("and") finds nothing rather than every name that contains it.
 SEARCH_SQL = """
-WITH q AS (SELECT websearch_to_tsquery(commerce_search_config(%(tenant)s), %(text)s) AS query),
+WITH q AS (SELECT websearch_to_tsquery(%(config)s::regconfig, %(text)s) AS query),
 text_hits AS (
     SELECT p.id, ts_rank(p.search_document, q.query) AS rank
       FROM commerce_product p, q
@@ -151,22 +152,34 @@ SELECT near.id, %(trigram_weight)s * near.similarity
   FROM (SELECT p.id, word_similarity(%(text)s, p.name) AS similarity
           FROM commerce_product p
          WHERE p.tenant_id = %(tenant)s AND p.active AND NOT EXISTS (SELECT 1 FROM text_hits)
-         ORDER BY %(text)s <<-> p.name, p.id LIMIT %(limit)s) near
+           AND (SELECT numnode(q.query) FROM q) > 0
+         ORDER BY %(text)s <<-> p.name LIMIT %(limit)s) near
  WHERE near.similarity >= %(min_similarity)s
 """
 
 
-def product_search(*, text: str, limit: int = 100) -> list[tuple[int, float]]:
+def _store_language(tenant_id: int) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT commerce_search_config(%s)::text", [tenant_id])
+        return str(cursor.fetchone()[0])
+
+
+def product_search(*, text: str, limit: int = 100, language: str | None = None) -> list[tuple[int, float]]:
     """Active products of the current store matching the text, best first, as (product id, rank).
 
     Full-text matches (stemmed in the store's language; `websearch` syntax: quotes, `or`, `-word`) by rank; when
     there are none, products whose name is close to the text (a typo, a partly typed word) by similarity.
+    `language`: the store's `search_language` if the caller has it (one look-up less), else read here.
     """
     text = " ".join(text.split())[:MAX_SEARCH_QUERY_LENGTH]
     if not text:
         return []
+    tenant_id = require_tenant_id()
+    if language not in SEARCH_LANGUAGES:
+        language = _store_language(tenant_id)
     params = {
-        "tenant": require_tenant_id(),
+        "config": language,
+        "tenant": tenant_id,
         "text": text,
         "limit": limit,
         "trigram_weight": TRIGRAM_MATCH_WEIGHT,

@@ -26,6 +26,7 @@ from recommendations.serving import catalog_snapshot, one_version
 from retailsite.safe_cache import cache_get_many, cache_set
 
 from . import selectors
+from .category_page import category_place
 from .sections import initials, product_sections, tone
 from .shopper import Shopper
 from .templatetags.storefront import section_html
@@ -67,9 +68,8 @@ def product_page_parts(request: HttpRequest, shopper: Shopper, product_id: int) 
     product = selectors.product_get_active(product_id=product_id)
     if product is None:
         return None
-    ancestors = []
-    if product.category is not None:
-        ancestors = [*selectors.category_ancestors(category=product.category), product.category]
+    place = category_place(category_id=product.category_id) if product.category_id is not None else None
+    ancestors = [*place.ancestors, place.category] if place is not None else []
     context = {"product": product, "ancestors": ancestors, "tenant": tenant}
     with one_version(version or None):  # read above: the shelves need not ask the cache for it again
         sections = product_sections(request, shopper, product.pk)

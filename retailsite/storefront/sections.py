@@ -292,19 +292,24 @@ def home_sections_html(request: HttpRequest, shopper: Shopper) -> str:
 
 
 def product_sections(request: HttpRequest, shopper: Shopper, product_id: int) -> list[Section]:
-    """A product page: similar items and items frequently bought together with it (item-based lists)."""
+    """A product page: similar items and items frequently bought together with it (item-based lists).
+
+    The products' live state is the per-process one (seconds old): the page's parts are kept under the catalog
+    version anyway (product_page.py).
+    """
     note = "" if shopper.personalized else PERSONALIZATION_OFF_ITEM_NOTE
+    live = catalog_live_states()
     sections = [
         section_from(
             request,
-            similar_items(product_id=product_id, filters=Filters(k=8)),
+            similar_items(product_id=product_id, filters=Filters(k=8), live=live),
             slug="similar",
             title="Similar items",
             note=note,
         ),
         section_from(
             request,
-            bought_together(product_id=product_id, filters=Filters(k=4)),
+            bought_together(product_id=product_id, filters=Filters(k=4), live=live),
             slug="bought-together",
             title="Frequently bought together",
             note=note,
@@ -320,11 +325,13 @@ def ranked_cards(
     *,
     text_rank: dict[int, float] | None = None,
     fallback_reason: str = "",
+    keep: slice | None = None,
 ) -> list[Card]:
     """Order the given products for the shopper (`rerank`), optionally blended with a text-match rank.
 
     Without personalization consent the re-ranking uses popularity only. An item the model knows
-    nothing about shows `fallback_reason` rather than a made-up "recommended for you".
+    nothing about shows `fallback_reason` rather than a made-up "recommended for you". `keep`: only these
+    positions of the ordered result get cards (a page of it).
     """
     pool, rest = product_ids[:RERANK_POOL], product_ids[RERANK_POOL:]
     served = rerank(customer_id=shopper.serving_customer_id, product_ids=pool, session_id=shopper.serving_session_id)
@@ -343,6 +350,10 @@ def ranked_cards(
                 )
             )
         )
+    if keep is not None:
+        ordered = [*[("item", item) for item in items], *[("rest", pid) for pid in rest]][keep]
+        items = [value for kind, value in ordered if kind == "item"]
+        rest = [value for kind, value in ordered if kind == "rest"]
     urls = ProductUrls(request)
     cards = [
         card_for_item(

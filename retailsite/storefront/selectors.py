@@ -13,7 +13,7 @@ from django.db import connection
 from django.db.models import Field, Q
 
 from retailsite.commerce.catalog_snapshot import catalog_snapshot
-from retailsite.commerce.models import Category, Customer, Event, Order, Product
+from retailsite.commerce.models import Customer, Event, Order, Product
 from retailsite.commerce.search import product_search as catalog_search
 from retailsite.sql import fetchone_prepared
 from retailsite.tenancy.context import require_tenant_id
@@ -30,21 +30,16 @@ def top_categories(*, limit: int = 12) -> list[NavCategory]:
     return [NavCategory(pk, name) for pk, name in catalog_snapshot().top_categories(limit)]
 
 
-def category_ancestors(*, category: Category) -> list[Category]:
-    """Root first, the category itself excluded (for breadcrumbs)."""
-    names = category.path.split(" > ")
-    paths = [" > ".join(names[:depth]) for depth in range(1, len(names))]
-    by_path = {c.path: c for c in Category.objects.filter(path__in=paths)}
-    return [by_path[path] for path in paths if path in by_path]
-
-
 def product_get_active(*, product_id: int) -> Product | None:
-    return Product.objects.select_related("category").filter(pk=product_id, active=True).first()
+    return Product.objects.filter(pk=product_id, active=True).first()
 
 
-def product_search(*, text: str, limit: int = 100) -> list[tuple[int, float]]:
-    """Active products matching the text, best first, as (product id, text rank) — see commerce.search."""
-    return catalog_search(text=text, limit=limit)
+def product_search(*, text: str, limit: int = 100, language: str | None = None) -> list[tuple[int, float]]:
+    """Active products matching the text, best first, as (product id, text rank) — see commerce.search.
+
+    `language`: the store's `search_language` when the caller has the store at hand (else it is looked up).
+    """
+    return catalog_search(text=text, limit=limit, language=language)
 
 
 def purchased_product_ids_latest_first(*, customer_id: int) -> list[int]:

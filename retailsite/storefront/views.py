@@ -17,6 +17,7 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.template.loader import render_to_string
@@ -83,12 +84,28 @@ def storefront_view(view: StorefrontView | None = None, *, with_activity: bool =
             set_actor_for_request(
                 Actor("shopper", str(customer_id), getattr(request, "request_id", ""), _client_ip(request))
             )
-        shopper = shopper_for_request(request, with_activity=with_activity)
-        if customer_id is not None and shopper.customer is None and previous is not None:
-            set_actor_for_request(previous)  # nobody by that id (erased): not a shopper after all
-        return view(request, shopper, *args, **kwargs)
+        if request.method not in ("GET", "HEAD"):
+            return _with_shopper(view, request, customer_id, previous, with_activity, args, kwargs)
+        # A page's reads in one transaction: the store is set on the connection once, one commit at the end.
+        with transaction.atomic():
+            return _with_shopper(view, request, customer_id, previous, with_activity, args, kwargs)
 
     return wrapper
+
+
+def _with_shopper(
+    view: StorefrontView,
+    request: HttpRequest,
+    customer_id: int | None,
+    previous: Actor | None,
+    with_activity: bool,
+    args: tuple,
+    kwargs: dict[str, Any],
+) -> HttpResponse:
+    shopper = shopper_for_request(request, with_activity=with_activity)
+    if customer_id is not None and shopper.customer is None and previous is not None:
+        set_actor_for_request(previous)  # nobody by that id (erased): not a shopper after all
+    return view(request, shopper, *args, **kwargs)
 
 
 def _page(
@@ -167,8 +184,8 @@ def category_detail(request: HttpRequest, shopper: Shopper, category_id: int) ->
     start = page.start_index() - 1 if order else 0
     # The shopper's model re-orders the most popular RERANK_POOL products; later pages keep the popular order.
     pool = order[:RERANK_POOL] if start < RERANK_POOL else list(page.object_list)
-    cards = ranked_cards(request, shopper, pool, fallback_reason=f"In {place.category.name}")
-    page.object_list = cards[start : start + CATEGORY_PAGE_SIZE] if start < RERANK_POOL else cards
+    shown = slice(start, start + CATEGORY_PAGE_SIZE) if start < RERANK_POOL else None
+    page.object_list = ranked_cards(request, shopper, pool, fallback_reason=f"In {place.category.name}", keep=shown)
     return _page(
         request,
         shopper,
@@ -211,7 +228,9 @@ def search(request: HttpRequest, shopper: Shopper) -> HttpResponse:
     text = form.cleaned_data["q"]
     cards = []
     if text:
-        matches = selectors.product_search(text=text, limit=SEARCH_RESULTS)
+        matches = selectors.product_search(
+            text=text, limit=SEARCH_RESULTS, language=shopper.tenant.setting("search_language")
+        )
         cards = ranked_cards(
             request, shopper, [pid for pid, _ in matches], text_rank=dict(matches), fallback_reason=f"Matches “{text}”"
         )
