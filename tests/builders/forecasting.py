@@ -1,18 +1,10 @@
-"""Shared pieces of the forecasting layer tests (no tests here): a URL configuration that mounts the forecasting
-API and staff pages as the project will, and small stores with planted demand.
-
-The URL configuration is the project's, with `path("", include("forecasting.api_urls"))` added to the API's v1
-patterns and `path("staff/", include("forecasting.staff_urls"))` to the site — the two lines the project's URL
-modules get. Tests select it with `settings.ROOT_URLCONF = URLCONF`.
-"""
+"""Builders for the forecasting layer tests: small stores with planted demand, and stored forecast runs."""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
-
-from django.urls import include, path, re_path
 
 from forecasting.models import (
     CustomerModelRun,
@@ -22,23 +14,10 @@ from forecasting.models import (
     SeriesForecast,
     SeriesLevel,
 )
-from retailsite import urls as site_urls
-from retailsite.api import urls as api_urls
-from retailsite.api.exceptions import not_found
 from retailsite.commerce.models import Category, Customer, Order, OrderLine, Product
 from retailsite.tenancy.context import tenant_context
 from retailsite.tenancy.models import Tenant
 from tests.factories import CategoryFactory, CustomerFactory, ProductFactory
-
-URLCONF = __name__
-
-_v1 = [path("", include("forecasting.api_urls")), *api_urls.v1_patterns]
-_api = [path("v1/", include((_v1, "v1"))), re_path(r"^.*$", not_found)]
-urlpatterns = [
-    path("api/", include((_api, "api"))),
-    path("staff/", include("forecasting.staff_urls")),
-    *[pattern for pattern in site_urls.urlpatterns if str(pattern.pattern) != "api/"],
-]
 
 PARIS = dt.timezone(dt.timedelta(hours=1))  # winter time in Paris (the planted weeks are in January-March)
 UTC = dt.UTC

@@ -1,4 +1,4 @@
-"""Shared builders for the inventory layer tests (no tests here): stores, stocked products and forecast runs.
+"""Builders for the inventory layer tests: stores, stocked products and forecast runs.
 
 Forecasts are written directly as ForecastRun / SeriesForecast rows (the forecasting layer is not exercised), with
 weekly periods starting this week so that the plan uses every period.
@@ -94,21 +94,3 @@ def forecast_run(
                 history={"periods": [], "values": actuals} if actuals is not None else {},
             )
     return run
-
-
-# A URLconf for the tests (`pytest.mark.urls("tests.inventory.test_layer_support")`): the project's URLs plus the two
-# inventory includes that retailsite/urls.py and retailsite/api/urls.py are to gain, so that these tests do not
-# depend on that wiring having landed.
-def _urlpatterns() -> list:
-    from django.urls import include, path
-
-    from retailsite.urls import urlpatterns as project_urlpatterns
-
-    return [
-        path("api/v1/", include("inventory.api_urls")),
-        path("staff/inventory/", include("inventory.urls")),
-        *project_urlpatterns,
-    ]
-
-
-urlpatterns = _urlpatterns()
