@@ -1,8 +1,8 @@
 """End-to-end benchmark of the demand forecasting pipeline: 10,000 weekly products read from PostgreSQL, forecast,
 and written back as a versioned run.
 
-    .venv/bin/python bench/bench_forecasting_pipeline.py                   # 10,000 products, 3 years of weeks
-    .venv/bin/python bench/bench_forecasting_pipeline.py --products 1000 --no-doc   # a quicker run
+    .venv/bin/python -m bench.bench_forecasting_pipeline                   # 10,000 products, 3 years of weeks
+    .venv/bin/python -m bench.bench_forecasting_pipeline --products 1000 --no-doc   # a quicker run
 
 Creates a fresh PostgreSQL database (`retailsite_bench_forecasting`, as postgres@127.0.0.1 unless
 BENCH_FORECASTING_ADMIN_URL says otherwise), migrates it, and seeds a synthetic store through the one import path
@@ -183,8 +183,6 @@ def setup_django() -> None:
     os.environ["DATABASE_URL"] = database_url()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "retailsite.settings.base")
     os.environ.pop("REDIS_URL", None)
-    if str(REPO) not in sys.path:
-        sys.path.insert(0, str(REPO))
     import django
 
     django.setup()
@@ -316,7 +314,12 @@ def run_pipeline() -> None:
 def measured_run() -> dict:
     environment = {**os.environ, "DATABASE_URL": database_url()}
     completed = subprocess.run(
-        [sys.executable, __file__, "--run-pipeline"], env=environment, check=True, stdout=subprocess.PIPE, text=True
+        [sys.executable, "-m", "bench.bench_forecasting_pipeline", "--run-pipeline"],
+        env=environment,
+        check=True,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
     )
     return json.loads(completed.stdout.strip().splitlines()[-1])
 
@@ -346,7 +349,7 @@ def render(
     extra = [f"--products {args.products}"] if args.products != 10_000 else []
     extra += [f"--weeks {args.weeks}"] if args.weeks != 156 else []
     extra += [f"--repeats {args.repeats}"] if args.repeats != 1 else []
-    command = " ".join([".venv/bin/python bench/bench_forecasting_pipeline.py", *extra])
+    command = " ".join([".venv/bin/python -m bench.bench_forecasting_pipeline", *extra])
 
     def figure(value: float | None) -> str:
         return "—" if value is None else f"{value:.3f}"

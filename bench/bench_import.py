@@ -1,7 +1,7 @@
 """Benchmark of the bulk importer: 1,000,000 order lines into PostgreSQL, then the same files again.
 
-    make bench-import                       # or: .venv/bin/python bench/bench_import.py
-    .venv/bin/python bench/bench_import.py --lines 100000     # a quicker run while developing
+    make bench-import                       # or: .venv/bin/python -m bench.bench_import
+    .venv/bin/python -m bench.bench_import --lines 100000     # a quicker run while developing
 
 Generates a store (customers, products, 1,000,000 order lines) as CSV in a temporary
 directory outside the repository, creates a fresh PostgreSQL database
@@ -219,8 +219,6 @@ def setup_django() -> None:
     os.environ["DATABASE_URL"] = f"{base}/{DB_NAME}"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "retailsite.settings.base")
     os.environ.pop("REDIS_URL", None)
-    if str(REPO) not in sys.path:
-        sys.path.insert(0, str(REPO))
     import django
 
     django.setup()

@@ -32,8 +32,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
 
 from scripts.stack import Stack, log, running_stack, wait_until  # noqa: E402
 

@@ -17,7 +17,7 @@ for queues light and training), seeds a small store and trains it once, then:
 Prints what it tried and what was lost; exits 1 on any loss or failed check. Always stops what it started
 (by process id) and drops its database; after (c) it waits until PostgreSQL accepts connections again.
 
-    .venv/bin/python scripts/fault_tests.py [--skip-postgres-restart] [--only a1,b]
+    .venv/bin/python -m scripts.fault_tests [--skip-postgres-restart] [--only a1,b]
 """
 
 from __future__ import annotations
@@ -34,8 +34,6 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from scripts.stack import REPO, HttpResult, Stack, log, running_stack, wait_until
 

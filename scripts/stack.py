@@ -374,8 +374,6 @@ class Stack:
         if self._django_ready:
             return
         os.environ.update({k: v for k, v in self.env().items() if k not in ("PYTHONPATH",)})
-        if str(REPO) not in sys.path:
-            sys.path.insert(0, str(REPO))
         import django
 
         django.setup()
