@@ -161,7 +161,7 @@ def write_store(directory: Path, data: dict[str, np.ndarray], last_sunday: dt.da
 
 
 def create_database() -> None:
-    from bench.databases import recreate_database
+    from bench.stack import recreate_database
 
     recreate_database(ADMIN_URL, DB_NAME)
 
@@ -169,7 +169,7 @@ def create_database() -> None:
 def drop_database() -> None:
     from django.db import connections
 
-    from bench.databases import drop_database as drop
+    from bench.stack import drop_database as drop
 
     connections.close_all()
     drop(ADMIN_URL, DB_NAME)

@@ -1,6 +1,6 @@
 """`make test-faults`: break the real stack on purpose and check that nothing is lost.
 
-Starts a private stack (scripts/stack.py: fresh database, Redis on its own port, gunicorn, a Celery worker
+Starts a private stack (bench/stack.py: fresh database, Redis on its own port, gunicorn, a Celery worker
 for queues light and training), seeds a small store and trains it once, then:
 
   a1. SIGKILLs the worker's pool process in the middle of a recommendations retrain. The previous model must
@@ -35,7 +35,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from scripts.stack import REPO, HttpResult, Stack, log, running_stack, wait_until
+from bench.stack import REPO, HttpResult, Stack, child_pids, log, running_stack, wait_until
 
 SCENARIOS = ("a1", "a2", "b", "c")
 TRAIN_TASK = "retailsite.tenancy.tasks.train_tenant_step"
@@ -285,7 +285,7 @@ def scenario_kill_during_retrain(
             stack.wait_worker_ready(worker_key)
             outcome.observed.append(f"started a new worker {worker_key} {time.monotonic() - killed_at:.1f} s later")
         else:
-            pool = stack.child_pids(worker.pid)
+            pool = child_pids(worker.pid)
             for pid in pool:
                 os.kill(pid, signal.SIGKILL)
             killed_at = time.monotonic()
