@@ -7,8 +7,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from forecasting.models import (
-    CustomerModelRun,
-    CustomerPrediction,
     ForecastRun,
     RunStatus,
     SeriesForecast,
@@ -17,7 +15,15 @@ from forecasting.models import (
 from retailsite.commerce.models import Category, Customer, Order, OrderLine, Product
 from retailsite.tenancy.context import tenant_context
 from retailsite.tenancy.models import Tenant
-from tests.factories import CategoryFactory, CustomerFactory, ProductFactory
+from tests.factories import (
+    CategoryFactory,
+    CustomerFactory,
+    CustomerModelRunFactory,
+    CustomerPredictionFactory,
+    ForecastRunFactory,
+    ProductFactory,
+    SeriesForecastFactory,
+)
 
 PARIS = dt.timezone(dt.timedelta(hours=1))  # winter time in Paris (the planted weeks are in January-March)
 UTC = dt.UTC
@@ -147,7 +153,7 @@ def _row(
     category: Category | None = None,
     elasticity: float | None = None,
 ) -> SeriesForecast:
-    return SeriesForecast.objects.create(
+    return SeriesForecastFactory(
         run=run,
         level=level,
         product=product,
@@ -183,15 +189,15 @@ def stored_forecasts(tenant: Tenant, scale: float = 1.0) -> dict[str, object]:
     p1 = ProductFactory(tenant=tenant, external_id="P1", category=kitchen)
     p2 = ProductFactory(tenant=tenant, external_id="P2", category=garden)
     with tenant_context(tenant):
-        old = ForecastRun.objects.create(frequency="W", horizon=2, status=RunStatus.SUCCEEDED)
+        old = ForecastRunFactory(tenant=tenant)
         _row(old, SeriesLevel.PRODUCT, [999.0, 999.0], product=p1, category=kitchen)
-        serving = ForecastRun.objects.create(frequency="W", horizon=2, status=RunStatus.SUCCEEDED)
+        serving = ForecastRunFactory(tenant=tenant)
         _row(serving, SeriesLevel.PRODUCT, [10.0 * scale, 12.0 * scale], product=p1, category=kitchen, elasticity=-2.0)
         _row(serving, SeriesLevel.PRODUCT, [4.0 * scale, 4.0 * scale], product=p2, category=garden)
         for category, p50 in ((home, [14.0, 16.0]), (kitchen, [10.0, 12.0]), (garden, [4.0, 4.0])):
             _row(serving, SeriesLevel.CATEGORY, p50, category=category)
         _row(serving, SeriesLevel.TOTAL, [14.0, 16.0])
-        ForecastRun.objects.create(frequency="W", horizon=2, status=RunStatus.FAILED)
+        ForecastRunFactory(tenant=tenant, status=RunStatus.FAILED, finished_at=None)
     return {"run": serving, "home": home, "kitchen": kitchen, "garden": garden}
 
 
@@ -200,16 +206,16 @@ def stored_insights(tenant: Tenant) -> dict[str, Customer]:
     opted_out = CustomerFactory(tenant=tenant, external_id="C2")
     newcomer = CustomerFactory(tenant=tenant, external_id="C3")
     with tenant_context(tenant):
-        old = CustomerModelRun.objects.create(status=RunStatus.SUCCEEDED)
-        CustomerPrediction.objects.create(
+        old = CustomerModelRunFactory(tenant=tenant)
+        CustomerPredictionFactory(
             run=old, customer=scored, expected_spend=1.0, churn_probability=0.99, segment="Hibernating"
         )
-        run = CustomerModelRun.objects.create(
-            status=RunStatus.SUCCEEDED,
+        run = CustomerModelRunFactory(
+            tenant=tenant,
             figures={"segment_descriptions": {"Loyal": "bought in the last 90 days and 2+ orders in the last year"}},
         )
         for customer in (scored, opted_out):
-            CustomerPrediction.objects.create(
+            CustomerPredictionFactory(
                 run=run,
                 customer=customer,
                 expected_spend=120.5,
@@ -218,6 +224,6 @@ def stored_insights(tenant: Tenant) -> dict[str, Customer]:
                 next_category_probability=0.4,
                 segment="Loyal",
             )
-        CustomerModelRun.objects.create(status=RunStatus.FAILED)
+        CustomerModelRunFactory(tenant=tenant, status=RunStatus.FAILED)
         Customer.objects.filter(pk=opted_out.pk).update(personalization_consent=False)
     return {"scored": scored, "opted_out": opted_out, "newcomer": newcomer, "run": run}

@@ -13,13 +13,13 @@ from typing import Any
 
 from django.utils import timezone
 
-from forecasting.models import ForecastRun, RunStatus, SeriesForecast, SeriesLevel
+from forecasting.models import ForecastRun, RunStatus
 from inventory.models import StockItem, Supplier
 from retailsite.commerce.models import Product
 from retailsite.tenancy.context import tenant_context
 from retailsite.tenancy.models import Tenant
 from retailsite.tenancy.services import tenant_settings_set
-from tests.factories import ProductFactory, TenantFactory
+from tests.factories import ForecastRunFactory, ProductFactory, SeriesForecastFactory, StockItemFactory, TenantFactory
 
 HORIZON = 12
 
@@ -51,7 +51,7 @@ def stocked_product(
     )
     with tenant_context(tenant):
         supplier_row = Supplier.objects.get_or_create(name=supplier)[0] if supplier else None
-        item = StockItem.objects.create(product=product, supplier=supplier_row, **stock)
+        item = StockItemFactory(tenant=tenant, product=product, supplier=supplier_row, **stock)
     return product, item
 
 
@@ -77,16 +77,12 @@ def forecast_run(
         return [float(values)] * horizon if isinstance(values, int | float) else [float(v) for v in values]
 
     with tenant_context(tenant):
-        run = ForecastRun.objects.create(
-            status=status, frequency=frequency, horizon=horizon, finished_at=timezone.now()
-        )
+        run = ForecastRunFactory(tenant=tenant, status=status, frequency=frequency, horizon=horizon)
         for product, (p10, p50, p90) in series.items():
             actuals = (history or {}).get(product)
-            SeriesForecast.objects.create(
+            SeriesForecastFactory(
                 run=run,
-                level=SeriesLevel.PRODUCT,
                 product=product,
-                method="test",
                 periods=periods,
                 p10=as_list(p10),
                 p50=as_list(p50),
