@@ -81,23 +81,23 @@ serve: venv
 	$(PY) -m retailsite.tools.serve
 
 bench-import: venv
-	$(PY) bench/bench_import.py $(BENCH_ARGS)
+	$(PY) -m bench.bench_import $(BENCH_ARGS)
 
 bench-recommendations: venv
-	$(PY) bench/bench_recommendations.py $(BENCH_ARGS)
+	$(PY) -m bench.bench_recommendations $(BENCH_ARGS)
 
 bench-forecasting: venv
-	$(PY) bench/bench_forecasting.py $(BENCH_ARGS)
+	$(PY) -m bench.bench_forecasting $(BENCH_ARGS)
 
 bench-inventory: venv
-	$(PY) bench/bench_inventory.py $(BENCH_ARGS)
+	$(PY) -m bench.bench_inventory $(BENCH_ARGS)
 
 bench-forecasting-pipeline: venv
-	$(PY) bench/bench_forecasting_pipeline.py $(BENCH_ARGS)
+	$(PY) -m bench.bench_forecasting_pipeline $(BENCH_ARGS)
 
 # Real stack (gunicorn, PostgreSQL, Redis) under wrk: apt-get install -y wrk
 bench-serving: venv
-	$(PY) bench/bench_serving.py $(BENCH_ARGS)
+	$(PY) -m bench.bench_serving $(BENCH_ARGS)
 
 clean:
 	rm -rf var/ .pytest_cache
@@ -105,9 +105,9 @@ clean:
 # Fault tests against a private real stack (scripts/fault_tests.py). Restarts the machine's PostgreSQL;
 # FAULT_ARGS=--skip-postgres-restart leaves that out.
 test-faults: venv
-	$(PY) scripts/fault_tests.py $(FAULT_ARGS)
+	$(PY) -m scripts.fault_tests $(FAULT_ARGS)
 
 # 5 minutes of mixed traffic while retrains run (bench/soak.py; needs wrk). SOAK_ARGS="--duration 30" to try it.
 .PHONY: soak
 soak: venv
-	$(PY) bench/soak.py $(SOAK_ARGS)
+	$(PY) -m bench.soak $(SOAK_ARGS)

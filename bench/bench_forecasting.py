@@ -11,8 +11,8 @@ Section 2 — 10,000 synthetic weekly products (regular seasonal and intermitten
 weeks ahead end to end by the engine (classification, backtests, model fits, quantiles, metrics), timed, then judged
 on 12 held-out weeks. The database read/write of the full pipeline is not part of this engine benchmark.
 
-    make bench-forecasting                      # or: .venv/bin/python bench/bench_forecasting.py
-    .venv/bin/python bench/bench_forecasting.py --n-series 1000 --no-doc   # a quicker run
+    make bench-forecasting                      # or: .venv/bin/python -m bench.bench_forecasting
+    .venv/bin/python -m bench.bench_forecasting --n-series 1000 --no-doc   # a quicker run
 """
 
 from __future__ import annotations
@@ -36,8 +36,6 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
 
 from bench.data_rdatasets import BENCH_SERIES, load_monthly_series  # noqa: E402
 from bench.machine import cpu_model  # noqa: E402

@@ -1,8 +1,8 @@
 """End-to-end benchmark of the demand forecasting pipeline: 10,000 weekly products read from PostgreSQL, forecast,
 and written back as a versioned run.
 
-    .venv/bin/python bench/bench_forecasting_pipeline.py                   # 10,000 products, 3 years of weeks
-    .venv/bin/python bench/bench_forecasting_pipeline.py --products 1000 --no-doc   # a quicker run
+    .venv/bin/python -m bench.bench_forecasting_pipeline                   # 10,000 products, 3 years of weeks
+    .venv/bin/python -m bench.bench_forecasting_pipeline --products 1000 --no-doc   # a quicker run
 
 Creates a fresh PostgreSQL database (`retailsite_bench_forecasting`, as postgres@127.0.0.1 unless
 BENCH_FORECASTING_ADMIN_URL says otherwise), migrates it, and seeds a synthetic store through the one import path
@@ -161,7 +161,7 @@ def write_store(directory: Path, data: dict[str, np.ndarray], last_sunday: dt.da
 
 
 def create_database() -> None:
-    from bench.databases import recreate_database
+    from bench.stack import recreate_database
 
     recreate_database(ADMIN_URL, DB_NAME)
 
@@ -169,7 +169,7 @@ def create_database() -> None:
 def drop_database() -> None:
     from django.db import connections
 
-    from bench.databases import drop_database as drop
+    from bench.stack import drop_database as drop
 
     connections.close_all()
     drop(ADMIN_URL, DB_NAME)
@@ -184,8 +184,6 @@ def setup_django() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "retailsite.settings.base")
     os.environ.setdefault("DJANGO_DEBUG", "True")  # a development run: keys derived from the dev SECRET_KEY
     os.environ.pop("REDIS_URL", None)
-    if str(REPO) not in sys.path:
-        sys.path.insert(0, str(REPO))
     import django
 
     django.setup()
@@ -317,7 +315,12 @@ def run_pipeline() -> None:
 def measured_run() -> dict:
     environment = {**os.environ, "DATABASE_URL": database_url()}
     completed = subprocess.run(
-        [sys.executable, __file__, "--run-pipeline"], env=environment, check=True, stdout=subprocess.PIPE, text=True
+        [sys.executable, "-m", "bench.bench_forecasting_pipeline", "--run-pipeline"],
+        env=environment,
+        check=True,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
     )
     return json.loads(completed.stdout.strip().splitlines()[-1])
 
@@ -347,7 +350,7 @@ def render(
     extra = [f"--products {args.products}"] if args.products != 10_000 else []
     extra += [f"--weeks {args.weeks}"] if args.weeks != 156 else []
     extra += [f"--repeats {args.repeats}"] if args.repeats != 1 else []
-    command = " ".join([".venv/bin/python bench/bench_forecasting_pipeline.py", *extra])
+    command = " ".join([".venv/bin/python -m bench.bench_forecasting_pipeline", *extra])
 
     def figure(value: float | None) -> str:
         return "—" if value is None else f"{value:.3f}"

@@ -1,7 +1,7 @@
 """Benchmark of the bulk importer: 1,000,000 order lines into PostgreSQL, then the same files again.
 
-    make bench-import                       # or: .venv/bin/python bench/bench_import.py
-    .venv/bin/python bench/bench_import.py --lines 100000     # a quicker run while developing
+    make bench-import                       # or: .venv/bin/python -m bench.bench_import
+    .venv/bin/python -m bench.bench_import --lines 100000     # a quicker run while developing
 
 Generates a store (customers, products, 1,000,000 order lines) as CSV in a temporary
 directory outside the repository, creates a fresh PostgreSQL database
@@ -200,7 +200,7 @@ def generate_store(directory: Path, *, customers: int, products: int, lines: int
 
 
 def create_database() -> None:
-    from bench.databases import recreate_database
+    from bench.stack import recreate_database
 
     recreate_database(ADMIN_URL, DB_NAME)
 
@@ -208,7 +208,7 @@ def create_database() -> None:
 def drop_database() -> None:
     from django.db import connections
 
-    from bench.databases import drop_database as drop
+    from bench.stack import drop_database as drop
 
     connections.close_all()
     drop(ADMIN_URL, DB_NAME)
@@ -220,8 +220,6 @@ def setup_django() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "retailsite.settings.base")
     os.environ.setdefault("DJANGO_DEBUG", "True")  # a development run: keys derived from the dev SECRET_KEY
     os.environ.pop("REDIS_URL", None)
-    if str(REPO) not in sys.path:
-        sys.path.insert(0, str(REPO))
     import django
 
     django.setup()

@@ -46,8 +46,6 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
 
 from inventory.engine.optimize import OrderCandidates, optimize_orders  # noqa: E402
 from inventory.engine.plan import order_candidates_from_policy  # noqa: E402

@@ -19,7 +19,7 @@ about 1,000,000 interactions (built once with `seed_demo` and kept in database `
 evaluate, fit, write top-50 for every customer, activate. Wall, CPU (process and PostgreSQL backend), peak RSS,
 and time per phase.
 
-Run: make bench-recommendations   (= .venv/bin/python bench/bench_recommendations.py; every section)
+Run: make bench-recommendations   (= .venv/bin/python -m bench.bench_recommendations; every section)
      --skip-accuracy / --skip-engine / --skip-pipeline leave a section out; docs/bench-recommendations.md keeps
      the sections that did not run. While iterating: --data-sets ml-per-user,demo-s1 --cache-baselines (baseline
      results kept under ~/.cache/retailsite-bench/rec-baselines/, outside the repository).
@@ -43,14 +43,14 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before numpy loads; refine
 
 import numpy as np
 import scipy.sparse as sp
-from bench_recommendations_pipeline import DEFAULTS as PIPELINE_DEFAULTS
-from bench_recommendations_pipeline import add_arguments as add_pipeline_arguments
-from bench_recommendations_pipeline import markdown as pipeline_markdown
-from bench_recommendations_pipeline import pipeline_section, reproduce_command
-from data_demo_store import load_demo_store
-from data_movielens import CACHE_DIR, load_movielens_100k
 from threadpoolctl import threadpool_limits
 
+from bench.bench_recommendations_pipeline import DEFAULTS as PIPELINE_DEFAULTS
+from bench.bench_recommendations_pipeline import add_arguments as add_pipeline_arguments
+from bench.bench_recommendations_pipeline import markdown as pipeline_markdown
+from bench.bench_recommendations_pipeline import pipeline_section, reproduce_command
+from bench.data_demo_store import load_demo_store
+from bench.data_movielens import CACHE_DIR, load_movielens_100k
 from recommendations.engine.base import Recommender
 from recommendations.engine.data import Catalog, CustomerInfo, EventLog, InteractionConfig, ItemText, TrainingData
 from recommendations.engine.evaluation import (
@@ -65,7 +65,7 @@ from recommendations.engine.tuning import DEFAULT_GRIDS, grid_search, make_recom
 
 REPO = Path(__file__).resolve().parent.parent
 DOC = REPO / "docs" / "bench-recommendations.md"
-COMMAND = "make bench-recommendations   # = .venv/bin/python bench/bench_recommendations.py"
+COMMAND = "make bench-recommendations   # = .venv/bin/python -m bench.bench_recommendations"
 K = 10
 TARGET_RATIO = 1.05
 
@@ -335,10 +335,18 @@ def synthetic_child(scale: float, threads: int, out_path: str) -> None:
 def synthetic_section(scale: float, threads: int) -> dict:
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as handle:
         out_path = handle.name
-    command = [sys.executable, __file__, "--child-synthetic", out_path, "--scale", str(scale)]
+    command = [
+        sys.executable,
+        "-m",
+        "bench.bench_recommendations",
+        "--child-synthetic",
+        out_path,
+        "--scale",
+        str(scale),
+    ]
     command += ["--threads", str(threads)]
     env = {**os.environ, "OPENBLAS_NUM_THREADS": str(threads), "OMP_NUM_THREADS": str(threads)}
-    subprocess.run(command, check=True, env=env)
+    subprocess.run(command, check=True, env=env, cwd=REPO)
     result = json.loads(Path(out_path).read_text())
     Path(out_path).unlink()
     return result

@@ -1,8 +1,8 @@
 """A full recommender retrain, end to end: `manage.py train --only recommendations` on a 1M-interaction store.
 
-    .venv/bin/python bench/bench_recommendations.py --skip-accuracy --skip-engine   # this section alone
-    .venv/bin/python bench/bench_recommendations_pipeline.py                        # the same, standalone
-    .venv/bin/python bench/bench_recommendations_pipeline.py --rebuild              # rebuild the store first
+    .venv/bin/python -m bench.bench_recommendations --skip-accuracy --skip-engine   # this section alone
+    .venv/bin/python -m bench.bench_recommendations_pipeline                        # the same, standalone
+    .venv/bin/python -m bench.bench_recommendations_pipeline --rebuild              # rebuild the store first
 
 The store is built once and kept (PostgreSQL database `retailsite_bench_recs`, as postgres@127.0.0.1 unless
 BENCH_RECS_ADMIN_URL says otherwise): `create_db_roles` as the superuser, `migrate` as retail_owner, then
@@ -36,8 +36,6 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 from bench.machine import cpu_model
 from bench.serving_stack import (
     CpuMeter,
@@ -56,7 +54,7 @@ TENANT = "bench"
 TARGET_SECONDS = 120.0
 TARGET_MB = 4096.0
 DEFAULTS = {"customers": 50_000, "products": 20_000, "days": 244, "end_date": "2026-10-31", "seed": 1}
-STANDALONE_COMMAND = ".venv/bin/python bench/bench_recommendations_pipeline.py"
+STANDALONE_COMMAND = ".venv/bin/python -m bench.bench_recommendations_pipeline"
 
 # Phases of a run, keyed by the first progress message of each (recommendations/training.py), in order.
 PHASES: tuple[tuple[str, str], ...] = (

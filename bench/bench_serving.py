@@ -1,9 +1,9 @@
 """Benchmark of serving under load (issue 4, item 3), on the real stack: PostgreSQL, Redis, gunicorn, wrk.
 
-    make bench-serving                      # or: .venv/bin/python bench/bench_serving.py
-    .venv/bin/python bench/bench_serving.py --keep-db          # keep the database for the next run
-    .venv/bin/python bench/bench_serving.py --reuse-db         # skip the build when the kept one matches
-    .venv/bin/python bench/bench_serving.py --customers 5000 --products 2000 --duration 10   # a quick look
+    make bench-serving                      # or: .venv/bin/python -m bench.bench_serving
+    .venv/bin/python -m bench.bench_serving --keep-db          # keep the database for the next run
+    .venv/bin/python -m bench.bench_serving --reuse-db         # skip the build when the kept one matches
+    .venv/bin/python -m bench.bench_serving --customers 5000 --products 2000 --duration 10   # a quick look
 
 1. Builds a fresh PostgreSQL database (`retailsite_bench_serving`, as postgres@127.0.0.1 unless
    BENCH_SERVING_ADMIN_URL says otherwise) the production way: `create_db_roles`, `migrate` as
@@ -40,8 +40,6 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.machine import cpu_model
 from bench.serving_load import LoadResult, Target, run_wrk, write_script, wrk_path
@@ -831,7 +829,7 @@ def print_quick_profiles(pairs: list[Pair], args: argparse.Namespace) -> None:
         )
     )
     print(
-        f"\nReproduce: .venv/bin/python bench/bench_serving.py --reuse-db --keep-db --profile-only "
+        f"\nReproduce: .venv/bin/python -m bench.bench_serving --reuse-db --keep-db --profile-only "
         f"--profile-requests {args.profile_requests} --shoppers {args.shoppers}"
     )
 

@@ -13,8 +13,9 @@ from datetime import date
 import numpy as np
 import scipy.sparse as sp
 
+from domain.age_bands import AGE_BAND_LABELS, age_band
 from recommendations.engine.data import Catalog, CustomerInfo, EventLog, InteractionConfig, ItemText, TrainingData
-from recommendations.engine.segments import AGE_BAND_LABELS, age_band, encode_attributes
+from recommendations.engine.segments import encode_attributes
 from retailsite.commerce.demo import DemoStore, generate_store
 from retailsite.commerce.demo.tables import Coded
 from retailsite.commerce.demo.vocabulary import CITIES

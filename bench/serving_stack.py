@@ -25,8 +25,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.databases import drop_database as drop_named_database
-from bench.databases import recreate_database
+from bench.stack import child_pids, recreate_database
+from bench.stack import drop_database as drop_named_database
 
 REPO = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
@@ -356,18 +356,6 @@ def get(url: str, headers: dict[str, str]) -> tuple[int, bytes]:
 
 
 # -- CPU accounting --------------------------------------------------------------------------
-
-
-def child_pids(parent: int) -> list[int]:
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == parent:
-                    pids.append(int(entry.name))
-            except (OSError, IndexError, ValueError):
-                continue
-    return pids
 
 
 def cpu_seconds(pid: int) -> tuple[float, int] | None:

@@ -3,7 +3,7 @@
     make soak                                   # 5 minutes under retraining (plus 60 s idle, 10 s warm-up)
     make soak SOAK_ARGS="--duration 30 --idle-duration 20"   # a quick look while developing
 
-Starts a private stack (scripts/stack.py: fresh database, Redis on its own port, gunicorn, a light and a
+Starts a private stack (bench/stack.py: fresh database, Redis on its own port, gunicorn, a light and a
 training Celery worker, as `make serve` runs them), seeds a store and trains it once. Then wrk drives the
 same paced mix twice -- storefront pages (home, product), API reads (a customer's recommendations, the
 product list) and event writes (POST /api/v1/events/, each with a unique event_id):
@@ -32,10 +32,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
 
-from scripts.stack import Stack, log, running_stack, wait_until  # noqa: E402
+from bench.stack import Stack, log, running_stack, wait_until  # noqa: E402
 
 DOC = REPO / "docs" / "bench-soak.md"
 EVENTS_ROUTE = "api/v1/events/"

@@ -1,6 +1,6 @@
 """`make test-faults`: break the real stack on purpose and check that nothing is lost.
 
-Starts a private stack (scripts/stack.py: fresh database, Redis on its own port, gunicorn, a Celery worker
+Starts a private stack (bench/stack.py: fresh database, Redis on its own port, gunicorn, a Celery worker
 for queues light and training), seeds a small store and trains it once, then:
 
   a1. SIGKILLs the worker's pool process in the middle of a recommendations retrain. The previous model must
@@ -17,7 +17,7 @@ for queues light and training), seeds a small store and trains it once, then:
 Prints what it tried and what was lost; exits 1 on any loss or failed check. Always stops what it started
 (by process id) and drops its database; after (c) it waits until PostgreSQL accepts connections again.
 
-    .venv/bin/python scripts/fault_tests.py [--skip-postgres-restart] [--only a1,b]
+    .venv/bin/python -m scripts.fault_tests [--skip-postgres-restart] [--only a1,b]
 """
 
 from __future__ import annotations
@@ -35,9 +35,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from scripts.stack import REPO, HttpResult, Stack, log, running_stack, wait_until
+from bench.stack import REPO, HttpResult, Stack, child_pids, log, running_stack, wait_until
 
 SCENARIOS = ("a1", "a2", "b", "c")
 TRAIN_TASK = "retailsite.tenancy.tasks.train_tenant_step"
@@ -287,7 +285,7 @@ def scenario_kill_during_retrain(
             stack.wait_worker_ready(worker_key)
             outcome.observed.append(f"started a new worker {worker_key} {time.monotonic() - killed_at:.1f} s later")
         else:
-            pool = stack.child_pids(worker.pid)
+            pool = child_pids(worker.pid)
             for pid in pool:
                 os.kill(pid, signal.SIGKILL)
             killed_at = time.monotonic()

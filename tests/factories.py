@@ -10,9 +10,12 @@ import factory
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from forecasting.models import CustomerModelRun, CustomerPrediction, ForecastRun, RunStatus, SeriesForecast, SeriesLevel
+from inventory.models import StockItem
+from recommendations.models import CustomerRecommendations, ModelVersion
 from retailsite.commerce import models as commerce
 from retailsite.tenancy.context import tenant_context
-from retailsite.tenancy.models import Membership, Role, Tenant
+from retailsite.tenancy.models import Membership, Role, Tenant, TenantDomain, TrainingRun
 
 
 class TenantFactory(factory.django.DjangoModelFactory):
@@ -131,3 +134,86 @@ class FollowFactory(TenantOwnedFactory):
 
     follower = factory.SubFactory(CustomerFactory, tenant=factory.SelfAttribute("..tenant"))
     followee = factory.SubFactory(CustomerFactory, tenant=factory.SelfAttribute("..tenant"))
+
+
+# -- platform and app rows that tests used to create by hand ------------------------------------------------
+# Rows that belong to another row (a series to its run) take that row's tenant.
+
+
+class TenantDomainFactory(TenantOwnedFactory):
+    class Meta:
+        model = TenantDomain
+
+    domain = factory.Sequence(lambda n: f"shop-{n}.example")
+
+
+class TrainingRunFactory(TenantOwnedFactory):
+    class Meta:
+        model = TrainingRun
+
+    step = "recommendations"
+    status = TrainingRun.Status.SUCCEEDED
+
+
+class ModelVersionFactory(TenantOwnedFactory):
+    class Meta:
+        model = ModelVersion
+
+    algorithm = "test"
+    status = ModelVersion.Status.ACTIVE
+
+
+class CustomerRecommendationsFactory(TenantOwnedFactory):
+    class Meta:
+        model = CustomerRecommendations
+
+    model_version = factory.SubFactory(ModelVersionFactory)
+    tenant = factory.LazyAttribute(lambda o: o.model_version.tenant)
+    customer = factory.SubFactory(CustomerFactory, tenant=factory.SelfAttribute("..tenant"))
+    items = factory.LazyFunction(lambda: {"p": [], "s": []})
+
+
+class ForecastRunFactory(TenantOwnedFactory):
+    class Meta:
+        model = ForecastRun
+
+    status = RunStatus.SUCCEEDED
+    frequency = "W"
+    horizon = 2
+    finished_at = factory.LazyFunction(timezone.now)
+
+
+class SeriesForecastFactory(TenantOwnedFactory):
+    class Meta:
+        model = SeriesForecast
+
+    run = factory.SubFactory(ForecastRunFactory)
+    tenant = factory.LazyAttribute(lambda o: o.run.tenant)
+    level = SeriesLevel.PRODUCT
+    method = "test"
+
+
+class CustomerModelRunFactory(TenantOwnedFactory):
+    class Meta:
+        model = CustomerModelRun
+
+    status = RunStatus.SUCCEEDED
+
+
+class CustomerPredictionFactory(TenantOwnedFactory):
+    class Meta:
+        model = CustomerPrediction
+
+    run = factory.SubFactory(CustomerModelRunFactory)
+    tenant = factory.LazyAttribute(lambda o: o.run.tenant)
+    customer = factory.SubFactory(CustomerFactory, tenant=factory.SelfAttribute("..tenant"))
+    expected_spend = 0.0
+    churn_probability = 0.5
+    segment = "Loyal"
+
+
+class StockItemFactory(TenantOwnedFactory):
+    class Meta:
+        model = StockItem
+
+    product = factory.SubFactory(ProductFactory, tenant=factory.SelfAttribute("..tenant"))

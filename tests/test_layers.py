@@ -90,3 +90,32 @@ def test_the_engines_import_nothing_of_the_project_but_domain() -> None:
                 ):
                     violations.append(f"{path.relative_to(ROOT)}:{line} imports {module}")
     assert violations == []
+
+
+# Commerce calls privacy's purge when consent is withdrawn until the one consent-set path (helper "sec",
+# #16/#18) lets privacy subscribe instead; then these two drop out and the xfail below passes.
+CONSENT_PURGE_PENDING = ("commerce/services.py", "commerce/importers/service.py")
+
+
+def package_cycles(skip: tuple[str, ...] = ()) -> list[tuple[str, str]]:
+    """Pairs of retailsite packages that import each other (migrations aside)."""
+    edges: dict[str, set[str]] = {}
+    for path in FOUNDATION.rglob("*.py"):
+        relative = path.relative_to(FOUNDATION)
+        if "migrations" in relative.parts or str(relative) in skip or len(relative.parts) < 2:
+            continue
+        package = relative.parts[0]
+        for _, module in imported_modules(path):
+            parts = module.split(".")
+            if parts[0] == "retailsite" and len(parts) > 1 and parts[1] != package:
+                edges.setdefault(package, set()).add(parts[1])
+    return sorted((a, b) for a, targets in edges.items() for b in targets if a < b and a in edges.get(b, set()))
+
+
+def test_the_foundation_packages_import_each_other_in_one_direction() -> None:
+    assert package_cycles(skip=CONSENT_PURGE_PENDING) == []
+
+
+@pytest.mark.xfail(strict=True, reason="commerce calls privacy's purge until the one consent-set path lands (sec)")
+def test_commerce_does_not_call_into_privacy() -> None:
+    assert package_cycles() == []

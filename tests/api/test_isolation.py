@@ -16,12 +16,11 @@ import pytest
 from django.apps import apps
 from django.urls import get_resolver, reverse
 
-from inventory.models import StockItem
 from retailsite.commerce.models import Customer, Order, Product
 from retailsite.tenancy.context import tenant_context
 from retailsite.tenancy.models import Tenant, TenantOwnedModel
 from tests.api.conftest import assert_error, walk_url_patterns
-from tests.factories import CustomerFactory, OrderLineFactory, ProductFactory
+from tests.factories import CustomerFactory, OrderLineFactory, ProductFactory, StockItemFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -70,8 +69,7 @@ def _order(tenant: Tenant) -> tuple[dict[str, str], dict[str, Any]]:
 
 def _stock(tenant: Tenant) -> tuple[dict[str, str], dict[str, Any]]:
     product = ProductFactory(tenant=tenant, external_id="B-STOCKED")
-    with tenant_context(tenant):
-        StockItem.objects.create(product=product, on_hand=5)
+    StockItemFactory(tenant=tenant, product=product, on_hand=5)
     return {"product_id": "B-STOCKED"}, {"on_hand": 999}
 
 

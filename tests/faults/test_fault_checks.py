@@ -6,8 +6,8 @@ accounting cannot pass silently when something is lost.
 
 from __future__ import annotations
 
+from bench.stack import HttpResult
 from scripts.fault_tests import Outcome, Sample, Traffic, _traffic_outcome
-from scripts.stack import HttpResult
 
 DOWN, UP = 100.0, 110.0  # outage window, seconds
 

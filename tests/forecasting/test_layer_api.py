@@ -9,15 +9,10 @@ import pytest
 from retailsite.tenancy.context import tenant_context
 from retailsite.tenancy.models import Tenant
 from tests.api.conftest import assert_error, issue_key, key_client
+from tests.builders.forecasting import stored_forecasts, stored_insights
 from tests.factories import CustomerFactory, ProductFactory, TenantFactory
-from tests.forecasting.test_layer_support import URLCONF, stored_forecasts, stored_insights
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _urls(settings) -> None:
-    settings.ROOT_URLCONF = URLCONF
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
+from tests.builders.forecasting import stored_forecasts
 from tests.factories import TenantFactory
-from tests.forecasting.test_layer_support import stored_forecasts
 
 pytestmark = pytest.mark.django_db
 

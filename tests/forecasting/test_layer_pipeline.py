@@ -16,8 +16,8 @@ from forecasting.models import ForecastRun, RunStatus, SeriesForecast, SeriesLev
 from forecasting.periods import last_complete_period, period_start
 from retailsite.commerce.selectors import product_get_by_external_id
 from retailsite.tenancy.context import tenant_context
+from tests.builders.forecasting import UTC, add_order, build_planted_store
 from tests.factories import TenantFactory
-from tests.forecasting.test_layer_support import UTC, add_order, build_planted_store
 
 pytestmark = pytest.mark.django_db
 

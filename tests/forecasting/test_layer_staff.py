@@ -15,19 +15,14 @@ from forecasting.models import CustomerModelRun, RunStatus
 from retailsite.commerce.models import Product
 from retailsite.tenancy.context import tenant_context
 from retailsite.tenancy.models import Role
+from tests.builders.forecasting import stored_forecasts
 from tests.factories import MembershipFactory, TenantFactory, UserFactory
-from tests.forecasting.test_layer_support import URLCONF, stored_forecasts
 
 pytestmark = pytest.mark.django_db
 
 ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts"
 CHROMIUM = Path("/usr/bin/chromium")
 INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)(?![^>]*application/json)[^>]*>", re.IGNORECASE)
-
-
-@pytest.fixture(autouse=True)
-def _urls(settings) -> None:
-    settings.ROOT_URLCONF = URLCONF
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ from inventory.engine.simulate import (
     SimulationCosts,
     simulate_inventory,
 )
-from tests.inventory.engine_support import Z_90, normal_product, product_arrays
+from tests.builders.inventory_engine import Z_90, normal_product, product_arrays
 
 # Monthly periods, holding rate 120%/year on a unit cost of 10: h = 1 per unit and period; price 13: cu = 3.
 MONTHLY_NORMAL = PlanSettings(review_period=1, periods_per_year=12, distribution="normal")

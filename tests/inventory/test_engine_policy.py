@@ -12,7 +12,7 @@ from inventory.engine.demand import interval_moments, period_moments_from_quanti
 from inventory.engine.errors import InventoryInputError
 from inventory.engine.plan import reorder_plan_compute
 from inventory.engine.policy import PlanSettings
-from tests.inventory.engine_support import Z_90, normal_product
+from tests.builders.inventory_engine import Z_90, normal_product
 
 product = normal_product
 

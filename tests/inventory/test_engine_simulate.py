@@ -18,7 +18,7 @@ from inventory.engine.simulate import (
     best_fixed_reorder_point_order_up_to,
     simulate_inventory,
 )
-from tests.inventory.engine_support import product_arrays
+from tests.builders.inventory_engine import product_arrays
 
 
 def costs(n: int = 1, holding: float = 0.1, order: float = 2.0, shortage: float = 3.0) -> SimulationCosts:

@@ -10,10 +10,10 @@ from inventory.planning import reorder_plan_create
 from retailsite.api.scopes import ALL_SCOPES
 from retailsite.tenancy.context import tenant_context
 from tests.api.conftest import assert_error, issue_key, key_client
+from tests.builders.inventory import forecast_run, make_store, stocked_product
 from tests.factories import ProductFactory
-from tests.inventory.test_layer_support import forecast_run, make_store, stocked_product
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.inventory.test_layer_support")]
+pytestmark = [pytest.mark.django_db]
 
 REQUIRED_SCOPE = [
     ("get", "/api/v1/inventory/plan/", "inventory:read"),

@@ -13,7 +13,7 @@ from django.core.management.base import CommandError
 
 from inventory.planning import reorder_plan_create
 from retailsite.tenancy.context import tenant_context
-from tests.inventory.test_layer_support import forecast_run, make_store, stocked_product
+from tests.builders.inventory import forecast_run, make_store, stocked_product
 
 pytestmark = pytest.mark.django_db
 

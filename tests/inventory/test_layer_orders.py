@@ -21,8 +21,8 @@ from inventory.selectors import in_transit_by_product
 from inventory.services import purchase_orders_create_from_plan_lines, receipt_record, shipment_create
 from retailsite.tenancy.context import tenant_context
 from retailsite.tenancy.models import Role
+from tests.builders.inventory import forecast_run, make_store, stocked_product
 from tests.factories import MembershipFactory
-from tests.inventory.test_layer_support import forecast_run, make_store, stocked_product
 
 pytestmark = pytest.mark.django_db
 

@@ -17,7 +17,7 @@ from inventory.training import ReorderPlanFailed, run_inventory_step
 from retailsite.tenancy.context import tenant_context
 from retailsite.tenancy.models import TrainingRun
 from retailsite.tenancy.training import silent_progress, training_step_get
-from tests.inventory.test_layer_support import forecast_run, make_store, stocked_product
+from tests.builders.inventory import forecast_run, make_store, stocked_product
 
 pytestmark = pytest.mark.django_db
 

@@ -12,10 +12,10 @@ from inventory.models import ReorderPlanLine
 from inventory.planning import reorder_plan_create
 from retailsite.tenancy.context import tenant_context
 from retailsite.tenancy.models import Role
+from tests.builders.inventory import forecast_run, make_store, stocked_product
 from tests.factories import MembershipFactory, UserFactory
-from tests.inventory.test_layer_support import forecast_run, make_store, stocked_product
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.inventory.test_layer_support")]
+pytestmark = [pytest.mark.django_db]
 
 
 @pytest.fixture

@@ -8,9 +8,8 @@ import pytest
 from django.utils import timezone
 
 from recommendations.models import ModelVersion
-from retailsite.tenancy.context import tenant_context
 from retailsite.tenancy.tasks import train_tenant_step
-from tests.factories import TenantFactory
+from tests.factories import ModelVersionFactory, TenantFactory
 
 from .conftest import sample_value
 
@@ -90,13 +89,12 @@ def test_a_finished_task_is_counted_by_name_and_outcome(client) -> None:
 
 def test_model_age_is_the_time_since_the_active_version_was_activated(client) -> None:
     store, other = TenantFactory(slug="aged"), TenantFactory(slug="untrained")
-    with tenant_context(store):
-        ModelVersion.objects.create(
-            algorithm="hybrid", status=ModelVersion.Status.RETIRED, activated_at=timezone.now() - dt.timedelta(days=3)
-        )
-        ModelVersion.objects.create(
-            algorithm="hybrid", status=ModelVersion.Status.ACTIVE, activated_at=timezone.now() - dt.timedelta(hours=2)
-        )
+    ModelVersionFactory(
+        tenant=store, status=ModelVersion.Status.RETIRED, activated_at=timezone.now() - dt.timedelta(days=3)
+    )
+    ModelVersionFactory(
+        tenant=store, status=ModelVersion.Status.ACTIVE, activated_at=timezone.now() - dt.timedelta(hours=2)
+    )
     exposition = scrape(client)
     age = sample_value(exposition, "retailsite_model_age_seconds", tenant="aged", model="recommendations")
     assert 2 * 3600 <= age < 2 * 3600 + 600  # the active version's age, not the retired one's

@@ -43,8 +43,8 @@ from retailsite.tenancy.middleware import SESSION_TENANT_KEY
 from retailsite.tenancy.models import Membership, Role, Tenant, TenantDomain, TenantOwnedModel, TrainingRun
 from retailsite.tenancy.permissions import ROLE_CAPABILITIES, Capability
 from tests.api.conftest import issue_key, walk_url_patterns
+from tests.builders.inventory import forecast_run, stocked_product
 from tests.factories import CustomerFactory, MembershipFactory, ProductFactory, TenantFactory, UserFactory
-from tests.inventory.test_layer_support import forecast_run, stocked_product
 
 from .conftest import audit_entries
 from .test_erasure import EMAIL, NAME, build_subject

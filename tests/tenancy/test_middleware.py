@@ -5,9 +5,7 @@ from __future__ import annotations
 import pytest
 
 from retailsite.tenancy import selectors
-from retailsite.tenancy.context import tenant_context
-from retailsite.tenancy.models import TenantDomain
-from tests.factories import ProductFactory, TenantFactory
+from tests.factories import ProductFactory, TenantDomainFactory, TenantFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -71,8 +69,7 @@ def test_a_query_parameter_cannot_choose_the_tenant(client, stores) -> None:
 def test_mapped_custom_domain_serves_its_store(client, settings, stores) -> None:
     a, _ = stores
     settings.ALLOWED_HOSTS = ["shop.alpha.example", "testserver"]
-    with tenant_context(a):
-        TenantDomain.objects.create(domain="shop.alpha.example")  # clears the domain look-up (signal)
+    TenantDomainFactory(tenant=a, domain="shop.alpha.example")  # clears the domain look-up (signal)
     page = client.get("/", HTTP_HOST="shop.alpha.example").content.decode()
     assert "Alpha Teapot" in page and "Beta Bicycle" not in page
     # The platform host still shows the list of stores.

@@ -1,4 +1,4 @@
-"""Shared builders for the inventory layer tests (no tests here): stores, stocked products and forecast runs.
+"""Builders for the inventory layer tests: stores, stocked products and forecast runs.
 
 Forecasts are written directly as ForecastRun / SeriesForecast rows (the forecasting layer is not exercised), with
 weekly periods starting this week so that the plan uses every period.
@@ -13,13 +13,13 @@ from typing import Any
 
 from django.utils import timezone
 
-from forecasting.models import ForecastRun, RunStatus, SeriesForecast, SeriesLevel
+from forecasting.models import ForecastRun, RunStatus
 from inventory.models import StockItem, Supplier
 from retailsite.commerce.models import Product
 from retailsite.tenancy.context import tenant_context
 from retailsite.tenancy.models import Tenant
 from retailsite.tenancy.services import tenant_settings_set
-from tests.factories import ProductFactory, TenantFactory
+from tests.factories import ForecastRunFactory, ProductFactory, SeriesForecastFactory, StockItemFactory, TenantFactory
 
 HORIZON = 12
 
@@ -51,7 +51,7 @@ def stocked_product(
     )
     with tenant_context(tenant):
         supplier_row = Supplier.objects.get_or_create(name=supplier)[0] if supplier else None
-        item = StockItem.objects.create(product=product, supplier=supplier_row, **stock)
+        item = StockItemFactory(tenant=tenant, product=product, supplier=supplier_row, **stock)
     return product, item
 
 
@@ -77,16 +77,12 @@ def forecast_run(
         return [float(values)] * horizon if isinstance(values, int | float) else [float(v) for v in values]
 
     with tenant_context(tenant):
-        run = ForecastRun.objects.create(
-            status=status, frequency=frequency, horizon=horizon, finished_at=timezone.now()
-        )
+        run = ForecastRunFactory(tenant=tenant, status=status, frequency=frequency, horizon=horizon)
         for product, (p10, p50, p90) in series.items():
             actuals = (history or {}).get(product)
-            SeriesForecast.objects.create(
+            SeriesForecastFactory(
                 run=run,
-                level=SeriesLevel.PRODUCT,
                 product=product,
-                method="test",
                 periods=periods,
                 p10=as_list(p10),
                 p50=as_list(p50),
@@ -94,21 +90,3 @@ def forecast_run(
                 history={"periods": [], "values": actuals} if actuals is not None else {},
             )
     return run
-
-
-# A URLconf for the tests (`pytest.mark.urls("tests.inventory.test_layer_support")`): the project's URLs plus the two
-# inventory includes that retailsite/urls.py and retailsite/api/urls.py are to gain, so that these tests do not
-# depend on that wiring having landed.
-def _urlpatterns() -> list:
-    from django.urls import include, path
-
-    from retailsite.urls import urlpatterns as project_urlpatterns
-
-    return [
-        path("api/v1/", include("inventory.api_urls")),
-        path("staff/inventory/", include("inventory.urls")),
-        *project_urlpatterns,
-    ]
-
-
-urlpatterns = _urlpatterns()

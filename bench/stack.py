@@ -1,4 +1,9 @@
-"""Start and stop a complete, private copy of the stack on this machine for fault and soak tests.
+"""The stack harness of the benchmarks and fault scripts: scratch databases, process helpers, and `Stack`.
+
+Run the scripts that use it as modules from the repository root (`python -m scripts.fault_tests`,
+`python -m bench.soak`, `python -m bench.bench_serving`). The serving benchmark builds its database the
+production way with the helpers here (bench/serving_stack.py adds its store recipe and CPU meter);
+the fault and soak tests start a whole private `Stack`:
 
 A `Stack` owns: a fresh PostgreSQL database (roles via `create_db_roles`, migrated as `retail_owner`, served
 as `retail_app`) on the shared server, its own Redis on a separate port (never the shared one at 6379), a
@@ -32,6 +37,40 @@ BIN = Path(sys.executable).parent
 PG_HOST, PG_PORT = os.environ.get("STACK_PG_HOST", "127.0.0.1"), int(os.environ.get("STACK_PG_PORT", "5432"))
 PG_SUPERUSER = os.environ.get("STACK_PG_SUPERUSER", "postgres")
 APP_ROLE, OWNER_ROLE = "retail_app", "retail_owner"
+
+
+def recreate_database(admin_url: str, name: str) -> None:
+    """An empty database called `name` (dropped first if it exists, even with sessions open)."""
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def drop_database(admin_url: str, name: str) -> None:
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def child_pids(parent: int) -> list[int]:
+    """The ids of the processes whose parent is `parent` (from /proc)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            # "pid (comm) state ppid ...": comm may hold spaces, so split after the last ")".
+            if int(stat.rsplit(")", 1)[1].split()[1]) == parent:
+                pids.append(int(entry.name))
+        except (OSError, IndexError, ValueError):
+            continue
+    return pids
 
 
 def log(message: str) -> None:
@@ -122,7 +161,7 @@ class Stack:
         env = {
             **os.environ,
             "PYTHONPATH": str(REPO),
-            "DJANGO_SETTINGS_MODULE": "scripts.stack_settings",
+            "DJANGO_SETTINGS_MODULE": "bench.stack_settings",
             "DJANGO_DEBUG": "False",
             "DATABASE_URL": self.database_url(role),
             "REDIS_URL": self.redis_url,
@@ -157,6 +196,10 @@ class Stack:
 
     # -- PostgreSQL ----------------------------------------------------------------------------------------
 
+    def admin_url(self) -> str:
+        """The superuser's URL of the server's maintenance database (to create and drop this stack's)."""
+        return f"postgresql://{PG_SUPERUSER}@{PG_HOST}:{PG_PORT}/postgres?connect_timeout=5"
+
     def admin_connect(self, dbname: str | None = None, timeout: int = 3) -> psycopg.Connection:
         return psycopg.connect(
             host=PG_HOST,
@@ -182,9 +225,7 @@ class Stack:
             return False
 
     def create_database(self) -> None:
-        with self.admin_connect("postgres") as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
-            conn.execute(f'CREATE DATABASE "{self.name}"')
+        recreate_database(self.admin_url(), self.name)
         self.database_created = True
         self.manage("create_db_roles", role=PG_SUPERUSER)
         self.manage("migrate", "--verbosity", "0", role=OWNER_ROLE)
@@ -192,8 +233,8 @@ class Stack:
     def drop_database(self) -> None:
         if not self.database_created:
             return
-        with contextlib.suppress(psycopg.Error), self.admin_connect("postgres", timeout=5) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+        with contextlib.suppress(psycopg.Error):
+            drop_database(self.admin_url(), self.name)
             self.database_created = False
 
     # -- processes -----------------------------------------------------------------------------------------
@@ -300,20 +341,6 @@ class Stack:
             lambda: b"ready." in (self.tmp / f"{key}.log").read_bytes(), timeout=timeout, what=f"celery worker {key}"
         )
 
-    def child_pids(self, pid: int) -> list[int]:
-        children = []
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            # "pid (comm) state ppid ...": comm may hold spaces, so split after the last ")".
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                children.append(int(entry.name))
-        return children
-
     def stop(self, key: str, sig: int = signal.SIGTERM, timeout: float = 20) -> None:
         """Signal the process group this stack started under `key`; SIGKILL it if it outlives `timeout`."""
         process = self.processes.pop(key, None)
@@ -374,8 +401,6 @@ class Stack:
         if self._django_ready:
             return
         os.environ.update({k: v for k, v in self.env().items() if k not in ("PYTHONPATH",)})
-        if str(REPO) not in sys.path:
-            sys.path.insert(0, str(REPO))
         import django
 
         django.setup()

@@ -1,10 +1,4 @@
-"""Shared pieces of the forecasting layer tests (no tests here): a URL configuration that mounts the forecasting
-API and staff pages as the project will, and small stores with planted demand.
-
-The URL configuration is the project's, with `path("", include("forecasting.api_urls"))` added to the API's v1
-patterns and `path("staff/", include("forecasting.staff_urls"))` to the site — the two lines the project's URL
-modules get. Tests select it with `settings.ROOT_URLCONF = URLCONF`.
-"""
+"""Builders for the forecasting layer tests: small stores with planted demand, and stored forecast runs."""
 
 from __future__ import annotations
 
@@ -12,33 +6,24 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.urls import include, path, re_path
-
 from forecasting.models import (
-    CustomerModelRun,
-    CustomerPrediction,
     ForecastRun,
     RunStatus,
     SeriesForecast,
     SeriesLevel,
 )
-from retailsite import urls as site_urls
-from retailsite.api import urls as api_urls
-from retailsite.api.exceptions import not_found
 from retailsite.commerce.models import Category, Customer, Order, OrderLine, Product
 from retailsite.tenancy.context import tenant_context
 from retailsite.tenancy.models import Tenant
-from tests.factories import CategoryFactory, CustomerFactory, ProductFactory
-
-URLCONF = __name__
-
-_v1 = [path("", include("forecasting.api_urls")), *api_urls.v1_patterns]
-_api = [path("v1/", include((_v1, "v1"))), re_path(r"^.*$", not_found)]
-urlpatterns = [
-    path("api/", include((_api, "api"))),
-    path("staff/", include("forecasting.staff_urls")),
-    *[pattern for pattern in site_urls.urlpatterns if str(pattern.pattern) != "api/"],
-]
+from tests.factories import (
+    CategoryFactory,
+    CustomerFactory,
+    CustomerModelRunFactory,
+    CustomerPredictionFactory,
+    ForecastRunFactory,
+    ProductFactory,
+    SeriesForecastFactory,
+)
 
 PARIS = dt.timezone(dt.timedelta(hours=1))  # winter time in Paris (the planted weeks are in January-March)
 UTC = dt.UTC
@@ -168,7 +153,7 @@ def _row(
     category: Category | None = None,
     elasticity: float | None = None,
 ) -> SeriesForecast:
-    return SeriesForecast.objects.create(
+    return SeriesForecastFactory(
         run=run,
         level=level,
         product=product,
@@ -204,15 +189,15 @@ def stored_forecasts(tenant: Tenant, scale: float = 1.0) -> dict[str, object]:
     p1 = ProductFactory(tenant=tenant, external_id="P1", category=kitchen)
     p2 = ProductFactory(tenant=tenant, external_id="P2", category=garden)
     with tenant_context(tenant):
-        old = ForecastRun.objects.create(frequency="W", horizon=2, status=RunStatus.SUCCEEDED)
+        old = ForecastRunFactory(tenant=tenant)
         _row(old, SeriesLevel.PRODUCT, [999.0, 999.0], product=p1, category=kitchen)
-        serving = ForecastRun.objects.create(frequency="W", horizon=2, status=RunStatus.SUCCEEDED)
+        serving = ForecastRunFactory(tenant=tenant)
         _row(serving, SeriesLevel.PRODUCT, [10.0 * scale, 12.0 * scale], product=p1, category=kitchen, elasticity=-2.0)
         _row(serving, SeriesLevel.PRODUCT, [4.0 * scale, 4.0 * scale], product=p2, category=garden)
         for category, p50 in ((home, [14.0, 16.0]), (kitchen, [10.0, 12.0]), (garden, [4.0, 4.0])):
             _row(serving, SeriesLevel.CATEGORY, p50, category=category)
         _row(serving, SeriesLevel.TOTAL, [14.0, 16.0])
-        ForecastRun.objects.create(frequency="W", horizon=2, status=RunStatus.FAILED)
+        ForecastRunFactory(tenant=tenant, status=RunStatus.FAILED, finished_at=None)
     return {"run": serving, "home": home, "kitchen": kitchen, "garden": garden}
 
 
@@ -221,16 +206,16 @@ def stored_insights(tenant: Tenant) -> dict[str, Customer]:
     opted_out = CustomerFactory(tenant=tenant, external_id="C2")
     newcomer = CustomerFactory(tenant=tenant, external_id="C3")
     with tenant_context(tenant):
-        old = CustomerModelRun.objects.create(status=RunStatus.SUCCEEDED)
-        CustomerPrediction.objects.create(
+        old = CustomerModelRunFactory(tenant=tenant)
+        CustomerPredictionFactory(
             run=old, customer=scored, expected_spend=1.0, churn_probability=0.99, segment="Hibernating"
         )
-        run = CustomerModelRun.objects.create(
-            status=RunStatus.SUCCEEDED,
+        run = CustomerModelRunFactory(
+            tenant=tenant,
             figures={"segment_descriptions": {"Loyal": "bought in the last 90 days and 2+ orders in the last year"}},
         )
         for customer in (scored, opted_out):
-            CustomerPrediction.objects.create(
+            CustomerPredictionFactory(
                 run=run,
                 customer=customer,
                 expected_spend=120.5,
@@ -239,6 +224,6 @@ def stored_insights(tenant: Tenant) -> dict[str, Customer]:
                 next_category_probability=0.4,
                 segment="Loyal",
             )
-        CustomerModelRun.objects.create(status=RunStatus.FAILED)
+        CustomerModelRunFactory(tenant=tenant, status=RunStatus.FAILED)
         Customer.objects.filter(pk=opted_out.pk).update(personalization_consent=False)
     return {"scored": scored, "opted_out": opted_out, "newcomer": newcomer, "run": run}

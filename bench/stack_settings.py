@@ -1,6 +1,7 @@
-"""Settings for the stacks that scripts/fault_tests.py and bench/soak.py start: the base settings, DEBUG off,
-with the observability wiring (metrics middleware, task metrics, JSON logs) added if the base settings do not
-have it yet, and a short broker visibility timeout so a task of a SIGKILLed worker comes back in seconds.
+"""Settings for the stacks that bench/stack.py starts (scripts/fault_tests.py, bench/soak.py): the base
+settings, DEBUG off, with the observability wiring (metrics middleware, task metrics, JSON logs) added if
+the base settings do not have it yet, and a short broker visibility timeout so a task of a SIGKILLed worker
+comes back in seconds.
 
 The visibility timeout stays longer than the task time limit, as in production (4 h vs 3 h): a task is
 never re-delivered while it still runs. Both are set from the environment by the driver scripts.
