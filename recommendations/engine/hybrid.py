@@ -71,8 +71,8 @@ DEFAULT_COMPONENTS: tuple[str, ...] = (
     "social",
     "segment",
 )
-# Fitted whatever weight the blend gives them: the cold-start paths (new customer, new product, anonymous
-# session) and the item widgets ("similar items", "frequently bought together") are built on them.
+# Fitted whatever weight the blend gives them: the cold-start paths (new customer, new product) and the item
+# widgets ("similar items", "frequently bought together") are built on them.
 ALWAYS_FITTED: tuple[str, ...] = ("popularity", "trending", "segment", "sequential", "content", "item_knn", "fbt")
 # Reasons that name a product of the customer's history.
 ANCHORED_KINDS = (ReasonKind.BECAUSE_BOUGHT, ReasonKind.BECAUSE_VIEWED, ReasonKind.SIMILAR_TO)
