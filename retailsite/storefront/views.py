@@ -449,8 +449,14 @@ def privacy_erase(request: HttpRequest, shopper: Shopper) -> HttpResponse:
         return _page(
             request, shopper, "storefront/privacy_action.html", {"title": "Delete my account", "confirm_erase": True}
         )
-    erase(shopper.customer)
+    record = erase(shopper.customer)
     SessionCart(request).clear()
     shopper_sign_out(request)
-    messages.success(request, "Your account and the data held about you were deleted.")
+    retrain = (
+        " The store's recommendations are being retrained without your data; until then, no list shows "
+        "anything about you."
+        if getattr(record, "retrain_queued", False)
+        else ""
+    )
+    messages.success(request, "Your account and the data held about you were deleted." + retrain)
     return HttpResponseRedirect(store_url(request, "storefront:home"))
