@@ -4,13 +4,13 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
-CHECKSUM := $(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+CHECKSUM := $(shell cat pyproject.toml requirements/dev.lock requirements/runtime.lock | cksum | cut -d' ' -f1)
 STAMP := $(VENV)/.installed-dev-$(CHECKSUM)
 STAMP_RUNTIME := $(VENV)/.installed-runtime-$(CHECKSUM)
 REDIS_DEFAULT ?= redis://127.0.0.1:6379/15
 DEMO_PORT ?= 8000
 
-.PHONY: help venv demo test lint check serve bench-import bench-recommendations bench-forecasting \
+.PHONY: help venv lock demo test lint check serve bench-import bench-recommendations bench-forecasting \
         bench-inventory bench-forecasting-pipeline bench-serving test-faults test-demo clean typecheck
 
 help:
@@ -18,21 +18,32 @@ help:
 	@echo "make test   - the whole suite against PostgreSQL (DATABASE_URL, else the embedded one) and Redis (REDIS_URL)"
 	@echo "make lint   - ruff check and ruff format --check"
 	@echo "make typecheck - mypy (django-stubs, djangorestframework-stubs) over the product code"
+	@echo "make lock   - re-resolve requirements/*.lock (with hashes) from pyproject.toml"
 	@echo "make bench-import | bench-recommendations | bench-forecasting | bench-inventory"
 
+# Dependencies come only from the lock files, every file checked against its sha256 (--require-hashes);
+# the project itself is then installed without dependencies and without fetching a build backend.
 # Development and tests: the project with its dev extras.
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml requirements/dev.lock
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PIP) install --quiet --upgrade pip
-	$(PIP) install --quiet -e '.[dev]'
+	$(PIP) install --quiet --require-hashes -r requirements/dev.lock
+	$(PIP) install --quiet --no-deps --no-build-isolation -e .
 	@rm -f $(VENV)/.installed-*; touch $(STAMP) $(STAMP_RUNTIME)
 
 # The demo needs only the runtime dependencies (a dev install satisfies it too).
-$(STAMP_RUNTIME): pyproject.toml
+$(STAMP_RUNTIME): pyproject.toml requirements/runtime.lock
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PIP) install --quiet --upgrade pip
-	$(PIP) install --quiet -e .
+	$(PIP) install --quiet --require-hashes -r requirements/runtime.lock
+	$(PIP) install --quiet --no-deps --no-build-isolation -e .
 	@touch $(STAMP_RUNTIME)
+
+# Re-resolve the lock files from pyproject.toml (versions already locked are kept unless
+# LOCK_ARGS=--upgrade or --upgrade-package NAME), for every supported Python and platform, with hashes.
+UV_COMPILE = $(VENV)/bin/uv pip compile pyproject.toml requirements/build.in --universal --python-version 3.11 \
+	--generate-hashes --custom-compile-command "make lock" --quiet $(LOCK_ARGS)
+lock: venv
+	$(UV_COMPILE) -o requirements/runtime.lock
+	$(UV_COMPILE) --extra dev -o requirements/dev.lock
 
 venv: $(STAMP)
 

@@ -44,6 +44,8 @@ _REASON_VALUES = np.array([kind.value for kind in REASON_KINDS], dtype=object)
 
 def _ids_or_none(ids: np.ndarray, index: np.ndarray) -> np.ndarray:
     """ids[index] as Python ints, None where the index is -1 (an object array, ready for `tolist`)."""
+    if ids.size == 0:  # e.g. a store whose products have no category: every index is -1
+        return np.full(index.shape, None, dtype=object)
     out = ids[np.maximum(index, 0)].astype(object)
     out[index < 0] = None
     return out

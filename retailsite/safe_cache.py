@@ -48,6 +48,21 @@ def cache_add(key: str, value: Any, timeout: float | None = None) -> bool:
         return False
 
 
+def cache_count(key: str, timeout: float) -> int:
+    """Add one to the counter at `key` atomically (cache.add + incr: no update is lost to a concurrent one);
+    the window starts with the first count. Returns the new count, 0 when the cache is down."""
+    try:
+        if cache.add(key, 1, timeout):
+            return 1
+        try:
+            return int(cache.incr(key))
+        except ValueError:  # expired between add and incr: start a new window
+            return 1 if cache.add(key, 1, timeout) else int(cache.incr(key))
+    except Exception as error:
+        logger.warning("cache count failed (%s); not counted", type(error).__name__)
+        return 0
+
+
 def cache_get_many(keys: list[str]) -> dict[str, Any]:
     """Several keys in one round trip; the ones missing (or all, if the cache is down) are left out."""
     try:

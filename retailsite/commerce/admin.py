@@ -18,7 +18,8 @@ from .models import Category, Customer, Event, Follow, Order, OrderLine, Product
 
 @admin.register(Customer)
 class CustomerAdmin(TenantScopedAdmin):
-    personal_fields = ("email", "name", "phone", "address")
+    # Birth year, gender and city together single a shopper out: personal data, as e-mail and name are.
+    personal_fields = ("email", "name", "phone", "address", "birth_year", "gender", "city")
     list_display = ["external_id", "name", "email", "gender", "birth_year", "city", "personalization_consent"]
     list_filter = ["gender", "personalization_consent", "marketing_consent"]
     search_fields = ["external_id"]

@@ -107,9 +107,9 @@ def customer_export_zip(customer: Customer) -> bytes:
 # -- erasure -------------------------------------------------------------------------------------
 
 
-def customer_erase(customer: Customer) -> None:
+def customer_erase(customer: Customer) -> ErasureRecord:
     """Erase a customer (the storefront's "delete my account"); see `customer_erasure_perform`."""
-    customer_erasure_perform(customer=customer)
+    return customer_erasure_perform(customer=customer)
 
 
 def customer_erasure_perform(*, customer: Customer) -> ErasureRecord:
@@ -187,7 +187,8 @@ def _queue_retrain(tenant_id: int) -> bool:
 
     if not any(step.name == RETRAIN_STEP for step in training_steps()):
         return False
-    enqueue_training(tenant_id=tenant_id, step_name=RETRAIN_STEP, trigger="erasure")
+    # After the commit, and never waited for: the erasure stands whatever happens to the retrain.
+    enqueue_training(tenant_id=tenant_id, step_name=RETRAIN_STEP, trigger="erasure", background=True)
     return True
 
 

@@ -1,27 +1,59 @@
-"""Sign-in throttling for shoppers: lock an e-mail + IP pair after repeated failures, and an IP after many.
+"""Sign-in throttling for shoppers, per store.
 
-Counters live in the cache (through `retailsite.safe_cache`, so a cache outage degrades to no
-throttling rather than to errors). Keys hold a hash, never the e-mail address itself.
+- e-mail + IP: `MAX_FAILURES_PER_ACCOUNT` failures lock that pair for `LOCKOUT_SECONDS` (one guesser);
+- IP across e-mails: `MAX_FAILURES_PER_IP` lock the address (password spraying);
+- e-mail from anywhere: after `SLOW_AFTER_FAILURES_PER_EMAIL` failures in the window, the e-mail gets one
+  attempt per `SLOW_SLOT_SECONDS`, from all addresses together (many addresses guessing one account). This
+  slows the attack to a crawl but never locks the shopper out: an attempt gets through every slot, and a
+  browser the shopper signed in from before (a signed, per-store cookie naming the e-mail's keyed hash) is not
+  slowed at all.
+
+Counters are atomic (`cache.add` + `incr`, `safe_cache.cache_count`) and live in the cache; an outage degrades
+to no throttling rather than to errors. Keys hold hashes, never the e-mail address itself. Every refusal says
+the same thing whether or not the e-mail has an account.
 """
 
 from __future__ import annotations
 
 import hashlib
+from enum import Enum
 
-from retailsite.safe_cache import cache_delete, cache_get, cache_set
+from django.core import signing
+from django.http import HttpRequest, HttpResponse
+
+from retailsite.safe_cache import cache_add, cache_count, cache_delete, cache_get
 
 MAX_FAILURES_PER_ACCOUNT = 5  # per store, e-mail and IP
 MAX_FAILURES_PER_IP = 50  # per store and IP, across e-mails (password spraying)
 LOCKOUT_SECONDS = 15 * 60
+SLOW_AFTER_FAILURES_PER_EMAIL = 10  # per store and e-mail, across addresses
+SLOW_SLOT_SECONDS = 60
+KNOWN_BROWSER_DAYS = 365
+
+
+class SignInRefusal(Enum):
+    LOCKED = "Too many failed attempts. Please wait 15 minutes and try again."
+    SLOWED = "Too many attempts on this account recently. Please wait a minute and try again."
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
+
+
+def _email(email: str) -> str:
+    return email.strip().lower()
 
 
 def _account_key(tenant_id: int, email: str, ip: str) -> str:
-    digest = hashlib.sha256(f"{email.strip().lower()}\x1f{ip}".encode()).hexdigest()[:32]
-    return f"storefront:signin:{tenant_id}:account:{digest}"
+    return f"storefront:signin:{tenant_id}:account:{_digest(_email(email), ip)}"
 
 
 def _ip_key(tenant_id: int, ip: str) -> str:
-    return f"storefront:signin:{tenant_id}:ip:{hashlib.sha256(ip.encode()).hexdigest()[:32]}"
+    return f"storefront:signin:{tenant_id}:ip:{_digest(ip)}"
+
+
+def _email_key(tenant_id: int, email: str) -> str:
+    return f"storefront:signin:{tenant_id}:email:{_digest(_email(email))}"
 
 
 def _count(key: str) -> int:
@@ -29,19 +61,53 @@ def _count(key: str) -> int:
     return value if isinstance(value, int) else 0
 
 
-def sign_in_locked(*, tenant_id: int, email: str, ip: str) -> bool:
-    """True while this e-mail from this IP (or this IP overall) has failed too often recently."""
-    return (
-        _count(_account_key(tenant_id, email, ip)) >= MAX_FAILURES_PER_ACCOUNT
-        or _count(_ip_key(tenant_id, ip)) >= MAX_FAILURES_PER_IP
+def _cookie_name(tenant_id: int) -> str:
+    return f"rs_known_{tenant_id}"
+
+
+def _cookie_salt(tenant_id: int) -> str:
+    return f"storefront.known-browser.{tenant_id}"
+
+
+def is_known_browser(request: HttpRequest, *, tenant_id: int, email: str) -> bool:
+    """Whether this browser signed in to this e-mail's account in this store before (signed cookie)."""
+    value = request.COOKIES.get(_cookie_name(tenant_id), "")
+    if not value:
+        return False
+    try:
+        known = signing.loads(value, salt=_cookie_salt(tenant_id), max_age=KNOWN_BROWSER_DAYS * 86400)
+    except signing.BadSignature:
+        return False
+    return known == _digest("known", _email(email))
+
+
+def remember_browser(response: HttpResponse, *, tenant_id: int, email: str, secure: bool) -> None:
+    response.set_cookie(
+        _cookie_name(tenant_id),
+        signing.dumps(_digest("known", _email(email)), salt=_cookie_salt(tenant_id)),
+        max_age=KNOWN_BROWSER_DAYS * 86400,
+        httponly=True,
+        samesite="Lax",
+        secure=secure,
     )
 
 
+def sign_in_refusal(*, tenant_id: int, email: str, ip: str, known_browser: bool) -> SignInRefusal | None:
+    """Why this attempt may not even be checked, or None. Takes the e-mail's slot when it is slowed."""
+    if (
+        _count(_account_key(tenant_id, email, ip)) >= MAX_FAILURES_PER_ACCOUNT
+        or _count(_ip_key(tenant_id, ip)) >= MAX_FAILURES_PER_IP
+    ):
+        return SignInRefusal.LOCKED
+    if known_browser or _count(_email_key(tenant_id, email)) < SLOW_AFTER_FAILURES_PER_EMAIL:
+        return None
+    slot = f"{_email_key(tenant_id, email)}:slot"
+    return None if cache_add(slot, 1, timeout=SLOW_SLOT_SECONDS) else SignInRefusal.SLOWED
+
+
 def sign_in_failed(*, tenant_id: int, email: str, ip: str) -> None:
-    # get + set rather than an atomic increment: the cache may be down, and a lost update under a
-    # race only delays the lock by an attempt.
-    for key in (_account_key(tenant_id, email, ip), _ip_key(tenant_id, ip)):
-        cache_set(key, _count(key) + 1, timeout=LOCKOUT_SECONDS)
+    for key in (_account_key(tenant_id, email, ip), _ip_key(tenant_id, ip), _email_key(tenant_id, email)):
+        cache_count(key, timeout=LOCKOUT_SECONDS)
 
 
 def sign_in_succeeded(*, tenant_id: int, email: str, ip: str) -> None:

@@ -42,7 +42,7 @@ from .category_page import category_place, category_popular_order
 from .forms import CartAddForm, CartUpdateForm, ConsentForm, SearchForm, SignInForm, SignUpForm
 from .links import safe_next_url, store_url
 from .product_page import product_page_parts
-from .ratelimit import sign_in_failed, sign_in_locked, sign_in_succeeded
+from .ratelimit import is_known_browser, remember_browser, sign_in_failed, sign_in_refusal, sign_in_succeeded
 from .sections import (
     PERSONALIZATION_OFF_NOTE,
     RERANK_POOL,
@@ -345,8 +345,10 @@ def sign_in(request: HttpRequest, shopper: Shopper) -> HttpResponse:
     if not form.is_valid():
         return _page(request, shopper, "storefront/sign_in.html", {"form": form}, status=400)
     email, ip, tenant_id = form.cleaned_data["email"], _client_ip(request), shopper.tenant.pk
-    if sign_in_locked(tenant_id=tenant_id, email=email, ip=ip):
-        form.add_error(None, "Too many failed attempts. Please wait 15 minutes and try again.")
+    known = is_known_browser(request, tenant_id=tenant_id, email=email)
+    refusal = sign_in_refusal(tenant_id=tenant_id, email=email, ip=ip, known_browser=known)
+    if refusal is not None:
+        form.add_error(None, refusal.value)
         return _page(request, shopper, "storefront/sign_in.html", {"form": form}, status=429)
     customer = customer_check_credentials(email=email, password=form.cleaned_data["password"])
     if customer is None:
@@ -356,7 +358,9 @@ def sign_in(request: HttpRequest, shopper: Shopper) -> HttpResponse:
     sign_in_succeeded(tenant_id=tenant_id, email=email, ip=ip)
     shopper_sign_in(request, customer)
     messages.success(request, f"Welcome back{', ' + customer.name if customer.name else ''}.")
-    return HttpResponseRedirect(safe_next_url(request, form.cleaned_data["next"], home))
+    response = HttpResponseRedirect(safe_next_url(request, form.cleaned_data["next"], home))
+    remember_browser(response, tenant_id=tenant_id, email=email, secure=request.is_secure())
+    return response
 
 
 @require_http_methods(["GET", "POST"])
@@ -467,8 +471,14 @@ def privacy_erase(request: HttpRequest, shopper: Shopper) -> HttpResponse:
         return _page(
             request, shopper, "storefront/privacy_action.html", {"title": "Delete my account", "confirm_erase": True}
         )
-    erase(shopper.customer)
+    record = erase(shopper.customer)
     SessionCart(request).clear()
     shopper_sign_out(request)
-    messages.success(request, "Your account and the data held about you were deleted.")
+    retrain = (
+        " The store's recommendations are being retrained without your data; until then, no list shows "
+        "anything about you."
+        if getattr(record, "retrain_queued", False)
+        else ""
+    )
+    messages.success(request, "Your account and the data held about you were deleted." + retrain)
     return HttpResponseRedirect(store_url(request, "storefront:home"))

@@ -10,13 +10,17 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.admin.filters import SimpleListFilter
 from django.db.models import Model, QuerySet
+from django.db.models.constants import LOOKUP_SEP
 from django.http import HttpRequest
 
 from .context import current_tenant_id
 from .permissions import Capability, membership_can
 
 PERSONAL_FIELDS: frozenset[str] = frozenset({"email", "name", "phone", "address"})
+# Never a filter, whatever the role: a prefix lookup on them reads them back one character at a time.
+NEVER_FILTERED_FIELDS: frozenset[str] = frozenset({"password", "email_hash", "secret_hash"})
 
 
 def request_can(request: HttpRequest, capability: Capability) -> bool:
@@ -68,6 +72,25 @@ class TenantScopedAdmin(admin.ModelAdmin):
             columns.append("tenant")
         return columns
 
+    def get_list_filter(self, request: HttpRequest) -> Any:
+        hidden = self._hidden_fields(request)
+        return [f for f in super().get_list_filter(request) if _filter_path(f).split(LOOKUP_SEP)[0] not in hidden]
+
+    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
+        """Only the declared filters (list_filter, date_hierarchy), never a password or blind index, and no
+        personal field for a role without the personal-data right (Django allows any local field)."""
+        parts = lookup.split(LOOKUP_SEP)
+        if any(part in NEVER_FILTERED_FIELDS for part in parts):
+            return False
+        if request is None or any(part in self._hidden_fields(request) for part in parts):
+            return False
+        declared = [_filter_path(item) for item in self.get_list_filter(request)]
+        if self.date_hierarchy:
+            declared.append(self.date_hierarchy)
+        if not any(lookup == path or lookup.startswith(path + LOOKUP_SEP) for path in declared if path):
+            return False
+        return super().lookup_allowed(lookup, value, request)
+
     def get_search_fields(self, request: HttpRequest) -> Any:
         hidden = self._hidden_fields(request)
         return [f for f in super().get_search_fields(request) if f.split("__")[0].lstrip("=^@") not in hidden]
@@ -83,6 +106,15 @@ class TenantScopedAdmin(admin.ModelAdmin):
         if not change and getattr(obj, "tenant_id", None) is None:
             obj.tenant_id = current_tenant_id()
         super().save_model(request, obj, form, change)
+
+
+def _filter_path(item: Any) -> str:
+    """The query-string path a list_filter entry filters on ("plan__status", a SimpleListFilter's parameter)."""
+    if isinstance(item, type) and issubclass(item, SimpleListFilter):
+        return item.parameter_name or ""
+    if isinstance(item, tuple | list):
+        return str(item[0])
+    return str(item)
 
 
 class TenantScopedInline(admin.TabularInline):

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 import zoneinfo
+from collections.abc import Callable
 
 from celery import shared_task
-from django.db import InterfaceError, OperationalError, transaction
+from django.conf import settings
+from django.db import InterfaceError, OperationalError, connections, transaction
 from django.utils import timezone
 
 from .context import platform_context, tenant_context
@@ -68,17 +71,35 @@ def train_tenant_step(
     return run.summary
 
 
-def enqueue_training(*, tenant_id: int, step_name: str, trigger: str) -> None:
+def enqueue_training(*, tenant_id: int, step_name: str, trigger: str, background: bool = False) -> None:
     """Queue a step once the current transaction commits (never for data a rollback undoes).
 
     The message carries the moment it was queued: a run that starts later and succeeds makes it
     redundant (see training_step_run), so duplicates queued by the scheduler cost a lookup, not a retrain.
+    A failure to queue or (with eager tasks) of the step itself never undoes or fails what committed.
+    `background`: with no broker (tasks run eagerly in-process), run the step in a thread, so the
+    caller (a shopper's request) does not wait for a retrain.
     """
 
     def send() -> None:
         train_tenant_step.delay(tenant_id, step_name, trigger, timezone.now().isoformat())
 
-    transaction.on_commit(send)
+    if background and settings.CELERY_TASK_ALWAYS_EAGER:
+        transaction.on_commit(lambda: _run_in_thread(send, f"{step_name}-{tenant_id}"), robust=True)
+    else:
+        transaction.on_commit(send, robust=True)
+
+
+def _run_in_thread(work: Callable[[], None], name: str) -> None:
+    def run() -> None:
+        try:
+            work()
+        except Exception:
+            logger.exception("background training %s failed", name)
+        finally:
+            connections.close_all()  # this thread's own connection
+
+    threading.Thread(target=run, name=f"train-{name}", daemon=True).start()
 
 
 def step_is_due(*, tenant: Tenant, step_setting: str, last_started: dt.datetime | None, now: dt.datetime) -> bool:

@@ -5,6 +5,7 @@ predictions go; the customer leaves the training data and a retrain is queued.""
 from __future__ import annotations
 
 import io
+import threading
 import zipfile
 from dataclasses import dataclass
 from decimal import Decimal
@@ -16,6 +17,7 @@ from django.contrib.auth.hashers import make_password
 from django.contrib.contenttypes.models import ContentType
 from django.core.cache import cache
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.utils import timezone
 
 from forecasting.models import CustomerModelRun, CustomerPrediction
@@ -28,7 +30,7 @@ from retailsite.privacy.models import ErasureRecord
 from retailsite.safe_cache import cache_get, cache_set
 from retailsite.tenancy import training
 from retailsite.tenancy.context import Actor, acting_as, tenant_context
-from retailsite.tenancy.models import Tenant
+from retailsite.tenancy.models import Tenant, TrainingRun
 from tests.factories import (
     CustomerFactory,
     EventFactory,
@@ -192,7 +194,7 @@ def test_erasure_queues_a_retrain_when_recommendations_are_installed(monkeypatch
     )
     monkeypatch.setattr(
         "retailsite.tenancy.tasks.enqueue_training",
-        lambda *, tenant_id, step_name, trigger: queued.append((tenant_id, step_name, trigger)),
+        lambda *, tenant_id, step_name, trigger, background: queued.append((tenant_id, step_name, trigger)),
     )
     subject = build_subject()
     record = erase(subject)
@@ -233,3 +235,73 @@ def test_the_storefront_privacy_centre_erases_through_this_service(client) -> No
     with tenant_context(subject.tenant):
         customer = Customer.objects.get(pk=subject.customer.pk)
     assert customer.external_id.startswith("erased-") and customer.email == ""
+
+
+def _join_background_training() -> None:
+    for thread in threading.enumerate():
+        if thread.name.startswith("train-"):
+            thread.join(timeout=120)
+
+
+def _tiny_store_without_categories(slug: str) -> tuple[Tenant, Customer]:
+    """Two shoppers, three products with no category, five views: the store of the reported IndexError."""
+    tenant = TenantFactory(slug=slug)
+    with tenant_context(tenant):
+        shoppers = [CustomerFactory(tenant=tenant, external_id=f"C{n}") for n in (1, 2)]
+        products = [ProductFactory(tenant=tenant, category=None) for _ in range(3)]
+        for shopper, product in ((0, 0), (0, 1), (1, 1), (1, 2), (0, 2)):
+            EventFactory(tenant=tenant, customer=shoppers[shopper], product=products[product])
+    return tenant, shoppers[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_erasing_in_a_tiny_store_succeeds_and_its_retrain_does_not_crash(capsys) -> None:
+    tenant, shopper = _tiny_store_without_categories("tiny-erase")
+    call_command("customer", "erase", "--tenant", "tiny-erase", "C1", "--yes")
+    _join_background_training()
+    assert "Erased; the record is now erased-" in capsys.readouterr().out
+    with tenant_context(tenant):
+        assert Customer.objects.get(pk=shopper.pk).external_id.startswith("erased-")
+        runs = list(TrainingRun.objects.filter(step="recommendations").values_list("trigger", "status"))
+    assert runs == [("erasure", TrainingRun.Status.SUCCEEDED)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_erasure_stands_whatever_happens_to_the_retrain(monkeypatch, capsys) -> None:
+    def broken_training(tenant: Tenant, progress: object) -> str:
+        raise IndexError("the retrain blew up")
+
+    monkeypatch.setitem(
+        training._STEPS, "recommendations", training.TrainingStep("recommendations", 10, broken_training)
+    )
+    tenant, shopper = _tiny_store_without_categories("broken-retrain")
+    call_command("customer", "erase", "--tenant", "broken-retrain", "C1", "--yes")
+    _join_background_training()
+    assert "Retrain queued: yes" in capsys.readouterr().out
+    with tenant_context(tenant):
+        assert Customer.objects.get(pk=shopper.pk).external_id.startswith("erased-")
+        assert ErasureRecord.objects.filter(customer=shopper.pk).exists()
+
+
+@pytest.mark.parametrize("extra", [[], ["--no-input"]])
+def test_erase_without_yes_and_without_a_terminal_refuses_naming_the_flag(extra) -> None:
+    subject = build_subject()
+    with pytest.raises(CommandError, match="Pass --yes"):
+        call_command("customer", "erase", "--tenant", "erasure", EXTERNAL_ID, *extra)
+    with tenant_context(subject.tenant):
+        assert Customer.objects.filter(external_id=EXTERNAL_ID).exists()
+
+
+def test_the_storefront_says_the_retrain_was_queued(client, monkeypatch) -> None:
+    monkeypatch.setitem(
+        training._STEPS,
+        "recommendations",
+        training.TrainingStep("recommendations", 10, lambda tenant, progress: "trained"),
+    )
+    monkeypatch.setattr("retailsite.tenancy.tasks.enqueue_training", lambda **kwargs: None)
+    subject = build_subject(slug="shop-message")
+    session = client.session
+    session[f"shopper:{subject.tenant.pk}:customer"] = subject.customer.pk
+    session.save()
+    page = client.post("/s/shop-message/privacy/erase/", follow=True).content.decode()
+    assert "were deleted" in page and "being retrained without your data" in page

@@ -1,7 +1,7 @@
 """manage.py customer export|erase — data-subject requests from the command line.
 
     manage.py customer export --tenant SLUG CUSTOMER_ID --output FILE
-    manage.py customer erase --tenant SLUG CUSTOMER_ID [--yes]
+    manage.py customer erase --tenant SLUG CUSTOMER_ID [--yes | --no-input]
 
 CUSTOMER_ID is the store's external id (as in the API and imports). Both are audited, with
 the command as the actor.
@@ -9,6 +9,7 @@ the command as the actor.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,13 @@ class Command(TenantCommand):
             command.add_argument("customer_id", metavar="CUSTOMER_ID", help="the customer's external id")
         export.add_argument("--output", required=True, metavar="FILE")
         erase.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+        erase.add_argument(
+            "--no-input",
+            "--noinput",
+            action="store_false",
+            dest="interactive",
+            help="never prompt (Django's convention); erases only with --yes",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         tenant = self.tenant(options)
@@ -47,7 +55,12 @@ class Command(TenantCommand):
                 output.write_bytes(customer_export_zip(customer))
                 self.stdout.write(self.style.SUCCESS(f"Wrote {output} ({output.stat().st_size} bytes)."))
                 return
-            if not options["yes"] and options.get("interactive", True):
+            if not options["yes"]:
+                if not options.get("interactive", True) or not sys.stdin.isatty():
+                    raise CommandError(
+                        "Not erased: erasure cannot be undone and there is no terminal to confirm it on. "
+                        "Pass --yes to erase without asking."
+                    )
                 answer = input(
                     f"Erase customer {customer.external_id} of {tenant.slug}? This cannot be undone. Type 'yes': "
                 )
@@ -58,6 +71,7 @@ class Command(TenantCommand):
         self.stdout.write(
             self.style.SUCCESS(
                 f"Erased; the record is now {record.pseudonym}. Removed: {removed}. "
-                f"Retrain queued: {'yes' if record.retrain_queued else 'no (no recommendations step installed)'}."
+                f"Retrain queued: {'yes' if record.retrain_queued else 'no (no recommendations step installed)'} "
+                "(it runs after this, and its outcome does not change the erasure)."
             )
         )
