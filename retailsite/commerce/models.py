@@ -41,12 +41,19 @@ class Customer(TenantOwnedModel):
     personalization_consent = models.BooleanField(default=True)
     marketing_consent = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Kept by the database on every write that changes the row, whatever the path (ORM, importer, raw SQL):
+    # the incremental sync's `updated_after` and its cursor (retailsite/api/sync.py).
+    updated_at = models.DateTimeField(auto_now=True)
+    change_seq = models.BigIntegerField(default=0, editable=False)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["tenant", "external_id"], name="customer_tenant_external_uniq"),
         ]
-        indexes = [models.Index(fields=["tenant", "email_hash"], name="customer_tenant_emailhash_idx")]
+        indexes = [
+            models.Index(fields=["tenant", "email_hash"], name="customer_tenant_emailhash_idx"),
+            models.Index(fields=["tenant", "change_seq", "id"], name="customer_tenant_sync_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.external_id
@@ -87,12 +94,19 @@ class Product(TenantOwnedModel):
     cost = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
     active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Kept by the database on every write that changes the row, whatever the path (ORM, importer, raw SQL):
+    # the incremental sync's `updated_after` and its cursor (retailsite/api/sync.py).
+    updated_at = models.DateTimeField(auto_now=True)
+    change_seq = models.BigIntegerField(default=0, editable=False)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["tenant", "external_id"], name="product_tenant_external_uniq"),
         ]
-        indexes = [models.Index(fields=["tenant", "category", "active"], name="product_tenant_cat_idx")]
+        indexes = [
+            models.Index(fields=["tenant", "category", "active"], name="product_tenant_cat_idx"),
+            models.Index(fields=["tenant", "change_seq", "id"], name="product_tenant_sync_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.external_id})"
@@ -103,6 +117,10 @@ class Order(TenantOwnedModel):
     customer = models.ForeignKey(Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="orders")
     ordered_at = models.DateTimeField()
     channel = models.CharField(max_length=30, blank=True, default="")
+    # Kept by the database on every write that changes the row, whatever the path (ORM, importer, raw SQL):
+    # the incremental sync's `updated_after` and its cursor (retailsite/api/sync.py).
+    updated_at = models.DateTimeField(auto_now=True)
+    change_seq = models.BigIntegerField(default=0, editable=False)
 
     class Meta:
         constraints = [
@@ -110,6 +128,7 @@ class Order(TenantOwnedModel):
         ]
         indexes = [
             models.Index(fields=["tenant", "ordered_at"], name="order_tenant_time_idx"),
+            models.Index(fields=["tenant", "change_seq", "id"], name="order_tenant_sync_idx"),
             models.Index(fields=["tenant", "customer", "ordered_at"], name="order_tenant_cust_idx"),
         ]
 

@@ -47,6 +47,8 @@ INSTALLED_APPS = [
     "forecasting",
     "inventory",
     "experiments",
+    "webhooks",
+    "imports",
 ]
 
 MIDDLEWARE = [
@@ -156,7 +158,12 @@ CELERY_BEAT_SCHEDULE: dict = {
     "schedule-due-training": {"task": "retailsite.tenancy.tasks.schedule_due_training", "schedule": 600.0},
     # Raw events older than each tenant's event_retention_days.
     "purge-expired-events": {"task": "retailsite.privacy.tasks.purge_expired_events", "schedule": 86400.0},
+    # Webhook deliveries whose task was lost (broker restart, worker killed) are queued again.
+    "sweep-webhook-deliveries": {"task": "webhooks.tasks.sweep_webhook_deliveries", "schedule": 300.0},
 }
+# Webhook URLs resolving to private, loopback or reserved addresses are refused (SSRF) unless this is on
+# (tests and local development with a receiver on this machine).
+WEBHOOKS_ALLOW_PRIVATE_URLS = env.bool("WEBHOOKS_ALLOW_PRIVATE_URLS", default=False)
 
 # --- Auth, i18n, static ---------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

@@ -7,6 +7,8 @@ from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from retailsite.commerce.models import Product
+
 from .. import selectors, services
 from ..permissions import read_write
 from ..serializers import (
@@ -24,6 +26,7 @@ TAG = "catalog"
 
 class ProductListApi(TenantListApiView):
     scope_map = read_write("catalog")
+    sync_model = Product  # ?updated_after= / ?cursor= (retailsite/api/sync.py)
 
     @extend_schema(
         tags=[TAG],
