@@ -49,10 +49,14 @@ INSTALLED_APPS = [
     "experiments",
     "webhooks",
     "imports",
+    "corsheaders",
+    "browser",
 ]
 
 MIDDLEWARE = [
     "retailsite.observability.middleware.RequestMetricsMiddleware",
+    # CORS for /api/v1/browser/ only, and there only for a publishable key's own origins (browser/selectors.py).
+    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "retailsite.privacy.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -164,6 +168,12 @@ CELERY_BEAT_SCHEDULE: dict = {
 # Webhook URLs resolving to private, loopback or reserved addresses are refused (SSRF) unless this is on
 # (tests and local development with a receiver on this machine).
 WEBHOOKS_ALLOW_PRIVATE_URLS = env.bool("WEBHOOKS_ALLOW_PRIVATE_URLS", default=False)
+
+# Browser integration (publishable keys): CORS is answered on these paths only, per key (no global origin).
+CORS_URLS_REGEX = r"^/api/v1/browser/.*$"
+CORS_ALLOWED_ORIGINS: list[str] = []
+PUBLISHABLE_KEY_RATE_LIMIT = env.str("PUBLISHABLE_KEY_RATE_LIMIT", default="6000/min")
+VISITOR_RATE_LIMIT = env.str("VISITOR_RATE_LIMIT", default="120/min")
 
 # --- Auth, i18n, static ---------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
