@@ -23,6 +23,7 @@ from retailsite.tenancy.services import TenantError, tenant_settings_set
 
 from .models import Arm, Experiment, arm_key_validator
 from .selectors import experiment_plan, running_cache_key
+from .signals import experiment_significant
 
 SERVABLE_STATUSES = (ModelVersion.Status.ACTIVE, ModelVersion.Status.RETIRED)
 
@@ -239,4 +240,6 @@ def experiment_mark_significant(*, experiment: Experiment) -> bool:
     updated = Experiment.objects.filter(pk=experiment.pk, significant_at__isnull=True).update(
         significant_at=timezone.now()
     )
+    if updated:
+        experiment_significant.send(sender=Experiment, experiment=experiment)
     return bool(updated)

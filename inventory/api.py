@@ -28,6 +28,7 @@ from retailsite.commerce.services import UpsertResult
 from retailsite.errors import InvalidInput
 
 from . import selectors
+from .models import StockItem
 from .serializers import (
     PlanFilterSerializer,
     PlanLineOutputSerializer,
@@ -88,6 +89,7 @@ class ReorderPlanApi(TenantListApiView):
 
 class StockListApi(TenantListApiView):
     scope_map = {"GET": Scope.INVENTORY_READ}
+    sync_model = StockItem  # ?updated_after= / ?cursor= (retailsite/api/sync.py)
 
     @extend_schema(tags=[TAG], summary="List the stock of every product", responses=StockOutputSerializer(many=True))
     def get(self, request: Request) -> Response:

@@ -100,7 +100,9 @@ class StockItem(TenantOwnedModel):
     min_order_qty = models.PositiveIntegerField(null=True, blank=True)
     pack_size = models.PositiveIntegerField(null=True, blank=True, validators=[MinValueValidator(1)])
     order_cost = models.DecimalField(**MONEY, null=True, blank=True, validators=[MinValueValidator(0)])
+    # Both kept by the database on every write that changes the row (the incremental sync; retailsite/api/sync.py).
     updated_at = models.DateTimeField(auto_now=True)
+    change_seq = models.BigIntegerField(default=0, editable=False)
 
     class Meta:
         constraints = [
@@ -109,7 +111,10 @@ class StockItem(TenantOwnedModel):
                 condition=Q(pack_size__isnull=True) | Q(pack_size__gte=1), name="stockitem_pack_size_positive"
             ),
         ]
-        indexes = [models.Index(fields=["tenant", "supplier"], name="stockitem_tenant_supplier_idx")]
+        indexes = [
+            models.Index(fields=["tenant", "supplier"], name="stockitem_tenant_supplier_idx"),
+            models.Index(fields=["tenant", "change_seq", "id"], name="stockitem_tenant_sync_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"stock of product {self.product_id}"

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from browser import views as browser_views
 from retailsite import views
 from retailsite.tenancy import views as tenancy_views
 
@@ -16,6 +17,8 @@ urlpatterns = [
     path("staff/experiments/", include("experiments.staff_urls")),
     path("staff/", include("forecasting.staff_urls")),
     path("admin/", admin.site.urls),
+    path("api/v1/browser/", include("browser.urls")),  # publishable keys: the beacon and widget
+    path("widget-demo/<slug:store>/", browser_views.widget_demo, name="widget-demo"),
     path("api/", include("retailsite.api.urls")),
     path("s/<slug:store>/", include("retailsite.storefront.urls")),
 ]

@@ -28,6 +28,8 @@ class Scope(StrEnum):
     INVENTORY_WRITE = "inventory:write"
     EXPERIMENTS_READ = "experiments:read"
     EXPERIMENTS_WRITE = "experiments:write"
+    IMPORTS_READ = "imports:read"
+    IMPORTS_WRITE = "imports:write"
 
 
 ALL_SCOPES: tuple[str, ...] = tuple(scope.value for scope in Scope)

@@ -167,6 +167,7 @@ class ProductOutputSerializer(serializers.Serializer):
     cost = serializers.DecimalField(max_digits=12, decimal_places=2, allow_null=True)
     active = serializers.BooleanField()
     created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField(help_text="last change, whatever wrote it (see incremental sync)")
 
     class Meta:
         ref_name = "Product"
@@ -252,6 +253,7 @@ class CustomerOutputSerializer(serializers.Serializer):
     personalization_consent = serializers.BooleanField()
     marketing_consent = serializers.BooleanField()
     created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField(help_text="last change, whatever wrote it (see incremental sync)")
 
     class Meta:
         ref_name = "Customer"
@@ -323,6 +325,7 @@ class OrderOutputSerializer(serializers.Serializer):
     channel = serializers.CharField()
     lines = OrderLineOutputSerializer(many=True, source="lines.all")
     total = serializers.SerializerMethodField()
+    updated_at = serializers.DateTimeField(help_text="last change of the order or its lines (see incremental sync)")
 
     class Meta:
         ref_name = "Order"

@@ -31,6 +31,7 @@ V1_EXTENSIONS: list[URLPattern | URLResolver] = [
     path("", include("inventory.api_urls")),
     path("", include("forecasting.api_urls")),
     path("", include("experiments.api_urls")),  # /api/v1/experiments/...  experiments:read / :write
+    path("", include("imports.api_urls")),  # /api/v1/imports/...  imports:read / :write
 ]
 
 v1_patterns: list[URLPattern | URLResolver] = [

@@ -45,12 +45,19 @@ class Customer(TenantOwnedModel):
     personalization_consent = models.BooleanField(default=True)
     marketing_consent = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Kept by the database on every write that changes the row, whatever the path (ORM, importer, raw SQL):
+    # the incremental sync's `updated_after` and its cursor (retailsite/api/sync.py).
+    updated_at = models.DateTimeField(auto_now=True)
+    change_seq = models.BigIntegerField(default=0, editable=False)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["tenant", "external_id"], name="customer_tenant_external_uniq"),
         ]
-        indexes = [models.Index(fields=["tenant", "email_hash"], name="customer_tenant_emailhash_idx")]
+        indexes = [
+            models.Index(fields=["tenant", "email_hash"], name="customer_tenant_emailhash_idx"),
+            models.Index(fields=["tenant", "change_seq", "id"], name="customer_tenant_sync_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.external_id
@@ -96,6 +103,10 @@ class Product(TenantOwnedModel):
     # importer's COPY, the API, admin); a category rename and a change of the store's `search_language` rewrite
     # it too (see retailsite/commerce/search.py).
     search_document = SearchVectorField(null=True, editable=False)
+    # Kept by the database on every write that changes the row, whatever the path (ORM, importer, raw SQL):
+    # the incremental sync's `updated_after` and its cursor (retailsite/api/sync.py).
+    updated_at = models.DateTimeField(auto_now=True)
+    change_seq = models.BigIntegerField(default=0, editable=False)
 
     class Meta:
         constraints = [
@@ -106,6 +117,7 @@ class Product(TenantOwnedModel):
             GinIndex(fields=["tenant", "search_document"], name="product_tenant_search_idx"),  # btree_gin
             # btree_gist; nearest names by trigram distance (search typos)
             GistIndex(F("tenant_id"), OpClass(F("name"), name="gist_trgm_ops"), name="product_tenant_name_trgm_idx"),
+            models.Index(fields=["tenant", "change_seq", "id"], name="product_tenant_sync_idx"),
         ]
 
     def __str__(self) -> str:
@@ -117,6 +129,10 @@ class Order(TenantOwnedModel):
     customer = models.ForeignKey(Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="orders")
     ordered_at = models.DateTimeField()
     channel = models.CharField(max_length=30, blank=True, default="")
+    # Kept by the database on every write that changes the row, whatever the path (ORM, importer, raw SQL):
+    # the incremental sync's `updated_after` and its cursor (retailsite/api/sync.py).
+    updated_at = models.DateTimeField(auto_now=True)
+    change_seq = models.BigIntegerField(default=0, editable=False)
 
     class Meta:
         constraints = [
@@ -124,6 +140,7 @@ class Order(TenantOwnedModel):
         ]
         indexes = [
             models.Index(fields=["tenant", "ordered_at"], name="order_tenant_time_idx"),
+            models.Index(fields=["tenant", "change_seq", "id"], name="order_tenant_sync_idx"),
             models.Index(fields=["tenant", "customer", "ordered_at"], name="order_tenant_cust_idx"),
         ]
 

@@ -184,11 +184,11 @@ BEGIN
                coalesce(d.j ->> 'id', ''), d.fields, 1, v_request_id, v_client_ip
           FROM (SELECT p.j, p.id,
                        (SELECT coalesce(jsonb_agg(e.key ORDER BY e.key), '[]'::jsonb) FROM jsonb_each(p.j) e
-                         WHERE e.value IS DISTINCT FROM p.old -> e.key) AS fields
+                         WHERE e.value IS DISTINCT FROM p.old -> e.key AND e.key <> ALL (v_ignored)) AS fields
                   FROM (SELECT to_jsonb(n.*) AS j, to_jsonb(o.*) AS old, n.id
                           FROM privacy_new_rows n JOIN privacy_old_rows o ON o.id = n.id) p) d
-         -- nothing changed, or only bookkeeping columns: not an entry
-         WHERE EXISTS (SELECT 1 FROM jsonb_array_elements_text(d.fields) f WHERE f <> ALL (v_ignored))
+         -- nothing changed, or only bookkeeping columns (left out of the list): not an entry
+         WHERE jsonb_array_length(d.fields) > 0
          ORDER BY d.id;
     ELSIF TG_OP = 'DELETE' AND v_mode = 'row' THEN
         EXECUTE format(

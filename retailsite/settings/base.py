@@ -50,10 +50,16 @@ INSTALLED_APPS = [
     "forecasting",
     "inventory",
     "experiments",
+    "webhooks",
+    "imports",
+    "corsheaders",
+    "browser",
 ]
 
 MIDDLEWARE = [
     "retailsite.observability.middleware.RequestMetricsMiddleware",
+    # CORS for /api/v1/browser/ only, and there only for a publishable key's own origins (browser/selectors.py).
+    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "retailsite.privacy.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -170,7 +176,18 @@ CELERY_BEAT_SCHEDULE: dict = {
     "flush-buffered-events": {"task": "retailsite.storefront.tasks.events_buffer_flush", "schedule": 30.0},
     # Raw events older than each tenant's event_retention_days.
     "purge-expired-events": {"task": "retailsite.privacy.tasks.purge_expired_events", "schedule": 86400.0},
+    # Webhook deliveries whose task was lost (broker restart, worker killed) are queued again.
+    "sweep-webhook-deliveries": {"task": "webhooks.tasks.sweep_webhook_deliveries", "schedule": 300.0},
 }
+# Webhook URLs resolving to private, loopback or reserved addresses are refused (SSRF) unless this is on
+# (tests and local development with a receiver on this machine).
+WEBHOOKS_ALLOW_PRIVATE_URLS = env.bool("WEBHOOKS_ALLOW_PRIVATE_URLS", default=False)
+
+# Browser integration (publishable keys): CORS is answered on these paths only, per key (no global origin).
+CORS_URLS_REGEX = r"^/api/v1/browser/.*$"
+CORS_ALLOWED_ORIGINS: list[str] = []
+PUBLISHABLE_KEY_RATE_LIMIT = env.str("PUBLISHABLE_KEY_RATE_LIMIT", default="6000/min")
+VISITOR_RATE_LIMIT = env.str("VISITOR_RATE_LIMIT", default="120/min")
 
 # --- Auth, i18n, static ---------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

@@ -86,6 +86,14 @@ def _experiment_action(tenant: Tenant) -> tuple[dict[str, Any], dict[str, Any]]:
     return {**kwargs, "action": "start"}, body
 
 
+def _import_job(tenant: Tenant) -> tuple[dict[str, Any], dict[str, Any]]:
+    from imports.models import ImportJob
+
+    with tenant_context(tenant):
+        job = ImportJob.objects.create(files={})
+    return {"job_id": str(job.pk)}, {}
+
+
 OBJECT_BUILDERS: dict[str, Callable[[Tenant], tuple[dict[str, Any], dict[str, Any]]]] = {
     "api:v1:product-detail": _product,
     "api:v1:customer-detail": _customer,
@@ -99,6 +107,7 @@ OBJECT_BUILDERS: dict[str, Callable[[Tenant], tuple[dict[str, Any], dict[str, An
     "api:v1:experiment-detail": _experiment,
     "api:v1:experiment-results": _experiment,
     "api:v1:experiment-action": _experiment_action,
+    "api:v1:import-detail": _import_job,
 }
 
 

@@ -59,6 +59,9 @@ REQUIRED_SCOPE = [
     ("get", "/api/v1/experiments/1/", "experiments:read"),
     ("get", "/api/v1/experiments/1/results/", "experiments:read"),
     ("post", "/api/v1/experiments/1/start/", "experiments:write"),
+    ("get", "/api/v1/imports/", "imports:read"),
+    ("post", "/api/v1/imports/", "imports:write"),
+    ("get", "/api/v1/imports/1/", "imports:read"),
 ]
 
 
@@ -91,7 +94,7 @@ def test_every_api_route_is_in_the_scope_table() -> None:
             continue
         concrete = "/" + route.replace("<str:product_id>", "P1").replace("<str:customer_id>", "C1").replace(
             "<str:order_id>", "O1"
-        ).replace("<str:experiment_id>", "1").replace("<str:action>", "start")
+        ).replace("<str:experiment_id>", "1").replace("<str:action>", "start").replace("<str:job_id>", "1")
         assert concrete in tested, f"{route} has no entry in REQUIRED_SCOPE"
 
 

@@ -36,6 +36,7 @@ TAG = "customers"
 
 class CustomerListApi(TenantListApiView):
     scope_map = read_write("customers")
+    sync_model = Customer  # ?updated_after= / ?cursor= (retailsite/api/sync.py)
 
     @extend_schema(tags=[TAG], summary="List customers", responses=CustomerOutputSerializer(many=True))
     def get(self, request: Request) -> Response:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
+from django.dispatch import Signal
 
 from retailsite.commerce.catalog_version import catalog_changed
 from retailsite.privacy.services import withheld_consent_recommendations_purge
@@ -63,6 +64,10 @@ def import_store_data(
             importer.close()
 
 
+# Sent when an import has been written (in its transaction): kwargs tenant, report. Webhooks listen.
+import_finished = Signal()
+
+
 def _write(tenant: Tenant, importers: list[KindImporter], progress: ProgressCallback | None) -> ImportReport:
     report = ImportReport(tenant_slug=tenant.slug)
     current = importers[0] if importers else None
@@ -85,6 +90,7 @@ def _write(tenant: Tenant, importers: list[KindImporter], progress: ProgressCall
             if any(importer.name == "customers" for importer in importers):
                 # A file may withdraw personalization consent: those customers' stored lists go at once.
                 withheld_consent_recommendations_purge(tenant_id=tenant.pk)
+            import_finished.send(sender=ImportReport, tenant=tenant, report=report)
     except ImportFailed:
         raise
     except DatabaseError as error:

@@ -20,6 +20,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import Max
 from django.utils import timezone
 
+from browser.demo import demo_publishable_key
 from experiments.demo import demo_experiment_run
 from retailsite.commerce.demo import (
     DEFAULT_CUSTOMERS,
@@ -127,8 +128,10 @@ class Command(BaseCommand):
 
         with tenant_context(tenant):  # one running experiment, so its results page shows data
             experiment = demo_experiment_run(seed=options["seed"])
+            widget_key = demo_publishable_key()
         if experiment is not None:
             self.stdout.write(f"  started experiment {experiment.name!r} with simulated shopper responses")
+        self.stdout.write(f"  widget demo: /widget-demo/{tenant.slug}/ (publishable key {widget_key.key})")
 
         if options["with_staff"]:
             for username, role in DEMO_STAFF:

@@ -1,0 +1,13 @@
+"""The demo store's publishable key, for the widget demo page served by the demo itself (/widget-demo/<slug>/)."""
+
+from __future__ import annotations
+
+from .models import PublishableKey
+from .services import publishable_key_create
+
+DEMO_ORIGINS = ["http://127.0.0.1:8000", "http://localhost:8000"]
+
+
+def demo_publishable_key() -> PublishableKey:
+    existing = PublishableKey.objects.filter(is_active=True, name="demo widget").first()
+    return existing or publishable_key_create(name="demo widget", allowed_origins=DEMO_ORIGINS)
