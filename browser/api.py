@@ -26,7 +26,7 @@ from rest_framework.views import APIView
 
 from recommendations.serving import Filters, recommend_for_customer
 from retailsite.api.authentication import _activate
-from retailsite.api.services import events_ingest
+from retailsite.commerce.services import events_ingest
 from retailsite.tenancy.models import Tenant
 
 from .selectors import PublishableKeyInfo, presented_key, publishable_key_info, request_origin

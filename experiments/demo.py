@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from recommendations.serving import Filters, recommend_for_customer
-from retailsite.api.services import events_ingest
 from retailsite.commerce.models import Customer
+from retailsite.commerce.services import events_ingest
 
 from .models import Experiment
 from .services import ArmSpec, experiment_create, experiment_start

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from django.db import models
-from retailsite.privacy.fields import EncryptedTextField
 
+from retailsite.encryption.fields import EncryptedTextField
 from retailsite.tenancy.models import TenantOwnedModel
 
 

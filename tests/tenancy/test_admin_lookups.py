@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth.hashers import make_password
-from retailsite.privacy.crypto import blind_index
 
 from retailsite.commerce.models import Customer
+from retailsite.encryption.crypto import blind_index
 from retailsite.tenancy.context import tenant_context
 from retailsite.tenancy.models import Role
 from tests.factories import CustomerFactory, MembershipFactory, TenantFactory

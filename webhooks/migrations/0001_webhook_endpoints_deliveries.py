@@ -2,7 +2,7 @@
 
 import django.db.models.deletion
 import django.db.models.manager
-import retailsite.privacy.fields
+import retailsite.encryption.fields
 from django.db import migrations, models
 
 
@@ -22,7 +22,7 @@ class Migration(migrations.Migration):
                 ('url', models.URLField(help_text='https URL receiving POSTed JSON', max_length=500)),
                 ('description', models.CharField(blank=True, max_length=200)),
                 ('events', models.JSONField(blank=True, default=list, help_text='event types to send; empty: all')),
-                ('secret', retailsite.privacy.fields.EncryptedTextField(editable=False)),
+                ('secret', retailsite.encryption.fields.EncryptedTextField(editable=False)),
                 ('is_active', models.BooleanField(default=True)),
                 ('created_at', models.DateTimeField(auto_now_add=True)),
                 ('tenant', models.ForeignKey(editable=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenancy.tenant')),
