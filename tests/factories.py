@@ -161,6 +161,7 @@ class ModelVersionFactory(TenantOwnedFactory):
 
     algorithm = "test"
     status = ModelVersion.Status.ACTIVE
+    number = factory.Sequence(lambda n: n + 1)  # per store in production (training numbers them); unique here
 
 
 class CustomerRecommendationsFactory(TenantOwnedFactory):

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 
 ROOT = Path(__file__).resolve().parent.parent
 HEAVY_MODULES = ("sklearn", "implicit", "pandas", "pyarrow", "scipy.stats", "statsforecast")
@@ -44,6 +45,9 @@ def _imported_heavy_modules(code: str, settings_module: str) -> list[str]:
         **os.environ,
         "DJANGO_SETTINGS_MODULE": settings_module,
         "SECRET_KEY": "lean-start-up-test-" + "x" * 40,
+        # Production settings refuse to start without the personal-data keys (any well-formed ones do here).
+        "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+        "BLIND_INDEX_KEY": "lean-start-up-test-blind-index-key",
         "DJANGO_DEBUG": "False",
         "PYTHONPATH": str(ROOT),
     }

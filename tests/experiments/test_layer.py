@@ -18,14 +18,14 @@ from retailsite.commerce.models import Event
 from retailsite.tenancy.context import tenant_context
 from retailsite.tenancy.models import Role
 from tests.api.conftest import issue_key, key_client
-from tests.factories import CustomerFactory, MembershipFactory, ProductFactory, TenantFactory
+from tests.factories import CustomerFactory, MembershipFactory, ModelVersionFactory, ProductFactory, TenantFactory
 
 pytestmark = pytest.mark.django_db
 RID = re.compile(r"^v(\d+)-e(\d+)([a-z][a-z0-9_]*)-[0-9a-f]{16}$")
 
 
 def _version(status: str, products, customers) -> ModelVersion:  # type: ignore[no-untyped-def]
-    version = ModelVersion.objects.create(algorithm="test", status=status, metrics={"ndcg@10": 0.1})
+    version = ModelVersionFactory(tenant=products[0].tenant, status=status, metrics={"ndcg@10": 0.1})
     ids = [p.pk for p in products]
     CustomerRecommendations.objects.bulk_create(
         [
@@ -212,7 +212,7 @@ def test_pruning_keeps_the_lists_of_versions_an_experiment_serves(store) -> None
     with tenant_context(store["tenant"]):
         experiment_start(experiment=experiment_create(name="p", arms=_arms(store["old"])))
         for _ in range(4):  # newer versions push the old one out of the rollback window
-            ModelVersion.objects.create(algorithm="test", status=ModelVersion.Status.RETIRED)
+            ModelVersionFactory(tenant=store["tenant"], status=ModelVersion.Status.RETIRED)
         prune_old_versions(keep=3)
         assert CustomerRecommendations.objects.filter(model_version=store["old"]).exists()
         assert not CustomerRecommendations.objects.filter(model_version=store["rejected"]).exists()
