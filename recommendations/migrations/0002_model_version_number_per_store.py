@@ -2,8 +2,11 @@
 
 from django.db import migrations, models
 
+# The owning role runs migrations outside any tenant: with row-level security forced it would see no row (the
+# platform scope is not a setting anyone can turn on), so it lifts FORCE here; `apply_rls` forces it again right
+# after every migrate.
 NUMBER_EXISTING = """
-SELECT set_config('app.all_tenants', 'on', true);
+ALTER TABLE recommendations_modelversion NO FORCE ROW LEVEL SECURITY;
 UPDATE recommendations_modelversion m SET number = r.n
 FROM (SELECT id, row_number() OVER (PARTITION BY tenant_id ORDER BY created_at, id) AS n
       FROM recommendations_modelversion) r

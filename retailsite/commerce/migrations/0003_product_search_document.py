@@ -10,8 +10,13 @@ from django.db import migrations, models
 
 from retailsite.commerce.search import INSTALL_SQL, REBUILD_SQL, UNINSTALL_SQL
 
-# Existing rows of every store: the migration runs outside any tenant, in the platform scope.
-BACKFILL_SQL = "SELECT set_config('app.all_tenants', 'on', true);\n" + REBUILD_SQL
+# Existing rows of every store. The migration runs as the owning role outside any tenant: with row-level security
+# forced it would see no row (the platform scope is not a setting anyone can turn on), so the owner lifts FORCE for
+# the two tables it reads and writes; `apply_rls` forces it again right after every migrate.
+BACKFILL_SQL = (
+    "ALTER TABLE commerce_product NO FORCE ROW LEVEL SECURITY;\n"
+    "ALTER TABLE commerce_category NO FORCE ROW LEVEL SECURITY;\n" + REBUILD_SQL
+)
 
 
 class Migration(migrations.Migration):
