@@ -76,9 +76,10 @@ lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-# Settings in pyproject.toml ([tool.mypy]); the Django plugin loads the test settings.
+# Settings in pyproject.toml ([tool.mypy]); the Django plugin loads the test settings, which want a database URL
+# (mypy never connects to it).
 typecheck: venv
-	$(VENV)/bin/mypy
+	DATABASE_URL=$${DATABASE_URL:-postgres://typecheck@127.0.0.1:5432/unused} $(VENV)/bin/mypy
 
 check: venv
 	@if [ -n "$${DATABASE_URL:-}" ]; then \

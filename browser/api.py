@@ -79,7 +79,7 @@ class VisitorThrottle(PublishableKeyThrottle):
 
     def get_cache_key(self, request: Request, view: Any) -> str | None:
         visitor = request.query_params.get("visitor") or (
-            request.data.get("visitor") if request.method == "POST" else ""
+            request.data.get("visitor") if request.method == "POST" and isinstance(request.data, dict) else ""
         )
         if not isinstance(request.auth, PublishableKeyInfo) or not visitor:
             return None

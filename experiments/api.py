@@ -59,7 +59,7 @@ class ExperimentInputSerializer(serializers.Serializer):
     alpha = serializers.FloatField(required=False, default=0.05, min_value=0.001, max_value=0.2)
     power = serializers.FloatField(required=False, default=0.8, min_value=0.5, max_value=0.99)
     attribution_window_hours = serializers.IntegerField(required=False, default=168, min_value=1, max_value=24 * 90)
-    arms = ArmSerializer(many=True, min_length=2, max_length=6)
+    arms = ArmSerializer(many=True, min_length=2, max_length=6)  # type: ignore[call-arg]  # ListSerializer takes them; the stubs lack them
     start = serializers.BooleanField(required=False, default=False)
 
 
@@ -82,7 +82,7 @@ class ExperimentOutputSerializer(serializers.Serializer):
     arms = ArmSerializer(many=True, source="arms.all")
 
     def get_winner(self, obj: Experiment) -> str | None:
-        return obj.winner.key if obj.winner_id else None
+        return obj.winner.key if obj.winner is not None else None
 
 
 class ActionInputSerializer(serializers.Serializer):

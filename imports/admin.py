@@ -29,7 +29,7 @@ class UploadForm(forms.ModelForm):
             self.fields[kind] = forms.FileField(required=False, label=f"{kind} CSV")
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         if not any(data.get(kind) for kind in kind_names()):
             raise forms.ValidationError("Choose at least one CSV file.")
         return data

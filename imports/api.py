@@ -28,7 +28,9 @@ class ImportJobOutputSerializer(serializers.Serializer):
     files = serializers.SerializerMethodField()
     progress = serializers.SerializerMethodField()
     summary = serializers.ListField(child=serializers.CharField())
-    errors = serializers.ListField(child=serializers.CharField(), help_text="file:line: column: message")
+    errors = serializers.ListField(  # type: ignore[assignment]  # declared fields leave the class (DRF metaclass)
+        child=serializers.CharField(), help_text="file:line: column: message"
+    )
     error_total = serializers.IntegerField()
     created_at = serializers.DateTimeField()
     started_at = serializers.DateTimeField(allow_null=True)

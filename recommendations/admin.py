@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 
@@ -53,8 +53,8 @@ class ModelVersionAdmin(TenantScopedAdmin):
     def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False  # figures are read-only; activation is an action
 
-    def has_delete_permission(self, request: HttpRequest, obj: ModelVersion | None = None) -> bool:
-        if obj is not None and obj.status == ModelVersion.Status.ACTIVE:
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        if isinstance(obj, ModelVersion) and obj.status == ModelVersion.Status.ACTIVE:
             return False  # the version serving now: activate another first
         return super().has_delete_permission(request, obj)
 

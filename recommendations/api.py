@@ -7,6 +7,7 @@ it are attributed to that version) and every item its score and a reason a perso
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from drf_spectacular.utils import extend_schema
@@ -47,7 +48,7 @@ class FilterInputSerializer(serializers.Serializer):
         required=False,
         min_value=0,
         max_value=1,
-        default=0,
+        default=Decimal("0"),
         help_text="0 = in rank order; up to 1 = more variety (MMR: each item weighed against those above it)",
     )
 

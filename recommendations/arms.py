@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .serving import Filters
@@ -27,7 +27,7 @@ class ServingArm:
 
     def filters(self, filters: Filters) -> Filters:
         """The caller's filters with the arm's rule settings where the caller left the store's default."""
-        changes: dict[str, object] = {}
+        changes: dict[str, Any] = {}
         if filters.max_per_category is None and self.max_per_category is not None:
             changes["max_per_category"] = self.max_per_category
         if filters.include_purchased is None and self.exclude_purchased is not None:

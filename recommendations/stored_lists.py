@@ -101,7 +101,15 @@ def pack_list(
         return None if values is None else np.asarray(values)[None, :]
 
     return next(
-        pack_lists(product_ids, row(items), row(scores), row(kinds), row(anchors), row(categories), category_ids)
+        pack_lists(
+            product_ids,
+            np.asarray(items)[None, :],
+            np.asarray(scores)[None, :],
+            row(kinds),
+            row(anchors),
+            row(categories),
+            category_ids,
+        )
     )
 
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from django.db import connection
 
-Params = Mapping[str, object] | Sequence[object]
+Params = Mapping[str, Any] | Sequence[Any]
 
 
 def fetchall(sql: str, params: Params) -> list[tuple]:
@@ -53,6 +54,6 @@ def fetchone_prepared(sql: str, params: Params) -> tuple | None:
     return row
 
 
-def json_value(value: object) -> object:
+def json_value(value: object) -> Any:  # parsed JSON: whatever the column held
     """A json/jsonb column's value: Django's PostgreSQL backend hands them over as text (JSONField decodes itself)."""
     return json.loads(value) if isinstance(value, str | bytes) else value

@@ -20,7 +20,7 @@ from scipy.special import ndtr, ndtri  # the normal cdf and its inverse (scipy.s
 MAX_PLANNED_PER_ARM = 10**9
 
 
-def wilson_interval(successes: np.ndarray | float, trials: np.ndarray | float, confidence: float = 0.95):  # type: ignore[no-untyped-def]
+def wilson_interval(successes: np.ndarray | float, trials: np.ndarray | float, confidence: float = 0.95):
     """Wilson score interval of a binomial rate; NaN where there were no trials."""
     x = np.asarray(successes, dtype=np.float64)
     n = np.asarray(trials, dtype=np.float64)
@@ -66,7 +66,7 @@ def always_valid_p_values(
     return np.minimum.accumulate(p, axis=-1)
 
 
-def msprt_boundary_z(variance: float | np.ndarray, tau: float, alpha: float):  # type: ignore[no-untyped-def]
+def msprt_boundary_z(variance: float | np.ndarray, tau: float, alpha: float):
     """|z| at or beyond which the mSPRT rejects, for a difference estimated with this variance."""
     tau2 = tau * tau
     v = np.asarray(variance, dtype=np.float64)
@@ -146,7 +146,7 @@ def simulate_sequential(
     conv_b = np.cumsum(rng.binomial(step, rate_b, size=(runs, looks)), axis=1)
     if test == "msprt":
         p = always_valid_p_values(conv_a, exposed, conv_b, exposed, tau=tau)
-        return (p <= alpha).any(axis=1)
+        return np.asarray((p <= alpha).any(axis=1))
     if test == "naive_z":
         variance = _pooled_variance(conv_a, exposed, conv_b, exposed)
         with np.errstate(invalid="ignore", divide="ignore"):

@@ -212,7 +212,7 @@ class HybridRecommender(Recommender):
         self.weights_ = {n: w for n, w in weights.items() if w > 0 and n in self.components_}
         if not self.weights_:  # nothing personal helps (tiny store): fall back to popularity
             self.weights_ = {"popularity": 1.0}
-        fold_ndcg = self.blend_.component_ndcg if self.blend_ is not None else {}
+        fold_ndcg: dict[str, list[float]] = self.blend_.component_ndcg if self.blend_ is not None else {}
         for name in names:
             self.report_[name] = ComponentReport(params[name], fold_ndcg.get(name), self.weights_.get(name, 0.0))
         self.has_history_ = np.diff(data.seen.indptr) > 0
@@ -601,7 +601,7 @@ class HybridRecommender(Recommender):
             other_department = (self.item_top_categories_[None, :] != query_top[:, None]) & (query_top[:, None] >= 0)
             related &= ~other_department
             total[~related] = -np.inf  # never pad "similar items" with unrelated products
-            empty = ~related.any(axis=1)
+            empty = np.asarray(~related.any(axis=1))
             if empty.any():  # nothing known about the product at all: popular products (of its department)
                 total[empty] = normalize_rows(self.components_["popularity"].score(np.zeros(1, np.int64)), "zscore")
                 total[other_department & empty[:, None]] = -np.inf

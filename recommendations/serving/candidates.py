@@ -39,6 +39,10 @@ _VERSION_DATA_MAX = 50_000
 _version_data: dict[tuple, object] = {}
 
 
+def _constant(value: StoredList) -> Callable[[], StoredList]:
+    return lambda: value
+
+
 def version_cached(key: tuple, load: Callable[[], T]) -> T:
     """`load()` once per process for a key that names a version (its data never changes); bounded."""
     try:
@@ -84,7 +88,7 @@ def neighbour_lists(memo: RequestMemo, product_ids: list[int], column: str) -> d
         }
         for pid in missing:
             stored: StoredList = rows.get(pid) or {}  # type: ignore[assignment]
-            found[pid] = version_cached((tenant_id, version_id, column, pid), lambda stored=stored: stored)
+            found[pid] = version_cached((tenant_id, version_id, column, pid), _constant(stored))
     return found
 
 
@@ -136,7 +140,7 @@ def precomputed_for_customer(memo: RequestMemo, customer_id: int | None) -> list
             " WHERE tenant_id = %s AND model_version_id = %s AND customer_id = %s",
             [memo.tenant_id, memo.version_id, customer_id],
         )
-        memo.precomputed[customer_id] = unpack_list(json_value(rows[0][0]) if rows else None, ReasonKind.PERSONALIZED)  # type: ignore[arg-type]
+        memo.precomputed[customer_id] = unpack_list(json_value(rows[0][0]) if rows else None, ReasonKind.PERSONALIZED)
     return memo.precomputed[customer_id]
 
 
@@ -154,7 +158,8 @@ def read_recent_product_ids(*, customer_id: int | None, session_id: str, limit: 
     """What the shopper viewed, carted or wish-listed lately, the latest first (distinct)."""
     if customer_id is None and not session_id:
         return []
-    who, params = [], []
+    who: list[str] = []
+    params: list[object] = []
     if customer_id is not None:
         who.append("customer_id = %s")
         params.append(customer_id)

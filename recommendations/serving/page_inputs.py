@@ -115,17 +115,17 @@ def shopper_page_inputs(*, customer_id: int, session_id: str) -> ShopperPageInpu
             row if row is not None else ([], [], None, None, None, None)
         )
         if version_id is not None:
-            for pid, similar in json_value(recent_similar) or ():  # type: ignore[union-attr]
+            for pid, similar in json_value(recent_similar) or ():
                 remember_neighbours(version_id, "similar", pid, json_value(similar) or {})  # type: ignore[arg-type]
             if bought:
-                pid, together, similar = json_value(bought)  # type: ignore[misc]
+                pid, together, similar = json_value(bought)
                 remember_neighbours(version_id, "bought_together", pid, json_value(together) or {})  # type: ignore[arg-type]
                 remember_neighbours(version_id, "similar", pid, json_value(similar) or {})  # type: ignore[arg-type]
         inputs = ShopperPageInputs(
             purchased_latest_first=list(dict.fromkeys(purchased or ())),
             recent=list(dict.fromkeys(recent or ()))[:RECENT_LIMIT],
-            precomputed=unpack_list(json_value(items), ReasonKind.PERSONALIZED) if version_id is not None else None,  # type: ignore[arg-type]
-            followed=[(int(pid), float(buyers)) for pid, buyers in (json_value(followed) or ())],  # type: ignore[union-attr]
+            precomputed=unpack_list(json_value(items), ReasonKind.PERSONALIZED) if version_id is not None else None,
+            followed=[(int(pid), float(buyers)) for pid, buyers in (json_value(followed) or ())],
             version_id=version_id,
         )
         memo.purchased[customer_id] = set(inputs.purchased_latest_first)
@@ -207,9 +207,9 @@ def recommend_for_customers_external_ids(*, external_ids: Sequence[str], filters
             _customers_sql(), {"tenant": memo.tenant_id, "version": memo.version_id, "external_ids": storable}
         )
         customers, states = (json_value(row[0]) or [], json_value(row[1])) if row is not None else ([], None)
-        memo.live.update(live_states_from_json(states))  # type: ignore[arg-type]
+        memo.live.update(live_states_from_json(states))
         found: dict[str, tuple[int, bool]] = {}
-        for external_id, customer_id, consent, items, purchased in customers:  # type: ignore[union-attr]
+        for external_id, customer_id, consent, items, purchased in customers:
             found[external_id] = (customer_id, consent)
             if consent:
                 memo.purchased[customer_id] = set(purchased or ())
@@ -251,7 +251,7 @@ def _product_list_external_id(column: str, external_id: str, filters: Filters) -
         if version_id is not None:
             stored: StoredList = json_value(items) or {}  # type: ignore[assignment]
             remember_neighbours(version_id, column, product_id, stored)
-        memo.live.update(live_states_from_json(json_value(states)))  # type: ignore[arg-type]
+        memo.live.update(live_states_from_json(json_value(states)))
         serve = similar_items if column == "similar" else bought_together
         return serve(product_id=product_id, filters=filters)
 
@@ -339,20 +339,20 @@ def rerank_external_ids(
         if customer and found_customer is None:
             return RerankServed(served=None, unknown_customer=True)
         ids: dict[str, int] = {}
-        for external_id, state in json_value(products) or ():  # type: ignore[union-attr]
+        for external_id, state in json_value(products) or ():
             ids[external_id] = state[0]
             memo.live.update(live_states_from_json([state]))
         unknown = [external_id for external_id in wanted if external_id not in ids]
         if unknown:
             return RerankServed(served=None, unknown_products=unknown)
-        customer_id, consent = found_customer if found_customer is not None else (None, False)  # type: ignore[misc]
+        customer_id, consent = found_customer if found_customer is not None else (None, False)
         personal_id = customer_id if consent else None
         recent_session = "" if customer else session_id
         memo.recent[(personal_id, recent_session)] = list(dict.fromkeys(events or ()))[:RECENT_LIMIT]
         if personal_id is not None and memo.version_id is not None:
-            memo.precomputed[personal_id] = unpack_list(json_value(items), ReasonKind.PERSONALIZED)  # type: ignore[arg-type]
+            memo.precomputed[personal_id] = unpack_list(json_value(items), ReasonKind.PERSONALIZED)
         if memo.version_id is not None:
-            for pid, similar in json_value(recent_similar) or ():  # type: ignore[union-attr]
+            for pid, similar in json_value(recent_similar) or ():
                 remember_neighbours(memo.version_id, "similar", pid, json_value(similar) or {})  # type: ignore[arg-type]
         served = rerank(
             customer_id=personal_id, product_ids=[ids[external_id] for external_id in wanted], session_id=recent_session

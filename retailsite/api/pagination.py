@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -21,7 +20,7 @@ class CappedLimitOffsetPagination(LimitOffsetPagination):
     default_limit = DEFAULT_PAGE_SIZE
     max_limit = MAX_PAGE_SIZE
 
-    def paginate_queryset(self, queryset: QuerySet, request: Request, view: Any = None) -> list | None:
+    def paginate_queryset(self, queryset: Any, request: Request, view: Any = None) -> list | None:
         """With `?updated_after=` or `?cursor=` on a syncable list: a page of the change feed (see sync.py)."""
         self.sync_envelope: dict[str, Any] | None = None
         if wants_sync(request) and hasattr(queryset, "model") and hasattr(queryset.model, "change_seq"):
@@ -31,8 +30,9 @@ class CappedLimitOffsetPagination(LimitOffsetPagination):
         return super().paginate_queryset(queryset, request, view)
 
     def get_paginated_response(self, data: Any) -> Response:
-        if getattr(self, "sync_envelope", None) is not None:
-            return sync_response(data, self.sync_envelope)
+        envelope = getattr(self, "sync_envelope", None)
+        if envelope is not None:
+            return sync_response(data, envelope)
         return super().get_paginated_response(data)
 
     def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 from typing import Any
 
 from django.apps import AppConfig
+from django.db.models import Model
 from django.db.models.signals import post_save, pre_save
 
 
@@ -35,11 +36,11 @@ class CommerceConfig(AppConfig):
         post_save.connect(_search_language_saved, sender=Tenant, dispatch_uid="commerce-search-language-post")
 
 
-def _remember_search_language(sender: type, instance: Any, **kwargs: Any) -> None:
+def _remember_search_language(sender: type[Model], instance: Any, **kwargs: Any) -> None:
     if instance.pk is None:
         instance._search_language_before = None
         return
-    before = sender.objects.filter(pk=instance.pk).values_list("settings", flat=True).first() or {}
+    before = sender._default_manager.filter(pk=instance.pk).values_list("settings", flat=True).first() or {}
     instance._search_language_before = before.get("search_language")
 
 

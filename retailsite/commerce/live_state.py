@@ -69,7 +69,7 @@ def live_product_state(product_ids: Iterable[int]) -> dict[int, LiveState]:
         f"SELECT json_agg({product_state_json('p')}) FROM commerce_product p WHERE p.tenant_id = %s AND p.id = ANY(%s)",
         [require_tenant_id(), ids],
     )
-    return live_states_from_json(json_value(row[0]) if row is not None else None)  # type: ignore[arg-type]
+    return live_states_from_json(json_value(row[0]) if row is not None else None)
 
 
 # For pages already served from a cache (the storefront home), the live state of the whole catalog is

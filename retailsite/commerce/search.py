@@ -13,6 +13,8 @@ matches on the name (typos, partly typed words) from the pg_trgm index.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import connection
 
 from retailsite.tenancy.context import require_tenant_id
@@ -177,7 +179,7 @@ def product_search(*, text: str, limit: int = 100, language: str | None = None) 
     tenant_id = require_tenant_id()
     if language not in SEARCH_LANGUAGES:
         language = _store_language(tenant_id)
-    params = {
+    params: dict[str, Any] = {
         "config": language,
         "tenant": tenant_id,
         "text": text,

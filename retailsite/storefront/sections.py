@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 from urllib.parse import urlencode
 
 from django.http import HttpRequest
@@ -298,23 +299,23 @@ def product_sections(request: HttpRequest, shopper: Shopper, product_id: int) ->
     version anyway (product_page.py).
     """
     note = "" if shopper.personalized else PERSONALIZATION_OFF_ITEM_NOTE
-    live = catalog_live_states()
-    sections = [
-        section_from(
-            request,
-            similar_items(product_id=product_id, filters=Filters(k=8), live=live),
-            slug="similar",
-            title="Similar items",
-            note=note,
-        ),
-        section_from(
-            request,
-            bought_together(product_id=product_id, filters=Filters(k=4), live=live),
-            slug="bought-together",
-            title="Frequently bought together",
-            note=note,
-        ),
-    ]
+    with serving_request(live=catalog_live_states()):
+        sections = [
+            section_from(
+                request,
+                similar_items(product_id=product_id, filters=Filters(k=8)),
+                slug="similar",
+                title="Similar items",
+                note=note,
+            ),
+            section_from(
+                request,
+                bought_together(product_id=product_id, filters=Filters(k=4)),
+                slug="bought-together",
+                title="Frequently bought together",
+                note=note,
+            ),
+        ]
     return [section for section in sections if section.cards]
 
 
@@ -351,7 +352,7 @@ def ranked_cards(
             )
         )
     if keep is not None:
-        ordered = [*[("item", item) for item in items], *[("rest", pid) for pid in rest]][keep]
+        ordered: list[tuple[str, Any]] = [*[("item", item) for item in items], *[("rest", pid) for pid in rest]][keep]
         items = [value for kind, value in ordered if kind == "item"]
         rest = [value for kind, value in ordered if kind == "rest"]
     urls = ProductUrls(request)

@@ -18,7 +18,7 @@ from .event_buffer import FLUSH_DELAY_SECONDS, events_buffer_flush_now
     time_limit=300,
     soft_time_limit=270,
 )
-def events_buffer_flush(self) -> str:  # type: ignore[no-untyped-def]
+def events_buffer_flush(self) -> str:
     taken = events_buffer_flush_now()
     if taken is None:
         # Another flush is running; it may have passed the events pushed just now: look again shortly.

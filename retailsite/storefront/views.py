@@ -185,7 +185,9 @@ def category_detail(request: HttpRequest, shopper: Shopper, category_id: int) ->
     # The shopper's model re-orders the most popular RERANK_POOL products; later pages keep the popular order.
     pool = order[:RERANK_POOL] if start < RERANK_POOL else list(page.object_list)
     shown = slice(start, start + CATEGORY_PAGE_SIZE) if start < RERANK_POOL else None
-    page.object_list = ranked_cards(request, shopper, pool, fallback_reason=f"In {place.category.name}", keep=shown)
+    page.object_list = ranked_cards(  # type: ignore[assignment]  # the page of ids is shown as their cards
+        request, shopper, pool, fallback_reason=f"In {place.category.name}", keep=shown
+    )
     return _page(
         request,
         shopper,

@@ -38,7 +38,7 @@ class EmbeddedDatabaseError(RuntimeError):
     """The embedded server cannot be started or reached; the message says why and what to do."""
 
 
-def _package():  # type: ignore[no-untyped-def]
+def _package():
     try:
         with warnings.catch_warnings():  # platformdirs warns about XDG_RUNTIME_DIR, which is never used here
             warnings.simplefilter("ignore")
@@ -210,11 +210,11 @@ def main(argv: list[str] | None = None) -> int:
         elif args.action == "stop":
             print("stopped" if stop(args.data_dir) else "not running")
         elif args.action == "url":
-            port = running_port(args.data_dir)
-            if port is None:
+            found = running_port(args.data_dir)
+            if found is None:
                 print(f"The embedded PostgreSQL is not running ({args.data_dir}).", file=sys.stderr)
                 return 1
-            print(url(port, role=role_name(args.role), database=args.database))
+            print(url(found, role=role_name(args.role), database=args.database))
         else:
             command = args.command[1:] if args.command[:1] == ["--"] else args.command
             if not command:

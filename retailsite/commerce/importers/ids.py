@@ -22,5 +22,5 @@ def id_map(model: type[Model], external_ids: Iterable[str], *, value: str = "id"
     """external_id -> `value` for the current tenant's rows among `external_ids`."""
     found: dict[str, Any] = {}
     for batch in batched(set(external_ids)):
-        found.update(model.objects.filter(external_id__in=batch).values_list("external_id", value))
+        found.update(model._default_manager.filter(external_id__in=batch).values_list("external_id", value))
     return found
