@@ -47,7 +47,7 @@ class PublishableKeyAdmin(TenantScopedAdmin):
         obj.key = obj.key or new_publishable_key()
         super().save_model(request, obj, form, change)
 
-    @admin.action(description="Revoke the selected keys")
+    @admin.action(description="Revoke the selected keys", permissions=["change"])
     def revoke(self, request: HttpRequest, queryset: QuerySet[PublishableKey]) -> None:
         for key in queryset:
             publishable_key_revoke(key=key)

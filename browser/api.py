@@ -87,6 +87,7 @@ class VisitorThrottle(PublishableKeyThrottle):
 
 
 class BrowserApiView(APIView):
+    schema = None  # not part of the partner API's schema: documented in docs/api.md, "Browser integration"
     authentication_classes = [PublishableKeyAuthentication]
     permission_classes = [HasPublishableKey]
     throttle_classes = [PublishableKeyThrottle, VisitorThrottle]

@@ -206,6 +206,7 @@ class ExperimentActionApi(TenantApiView):
 
     @extend_schema(
         tags=[TAG],
+        operation_id="experiments_action",
         summary="start, stop, or promote an arm ({'arm': key}) of an experiment",
         request=ActionInputSerializer,
         responses=ExperimentOutputSerializer,

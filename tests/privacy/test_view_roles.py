@@ -31,7 +31,11 @@ from django.http import HttpResponse
 from django.test import Client
 from django.urls import get_resolver, reverse
 
+from browser.services import publishable_key_create
+from experiments.models import Experiment
+from experiments.services import ArmSpec, experiment_create
 from forecasting.models import CustomerPrediction, ForecastRun, SeriesForecast, SeriesLevel
+from imports.models import ImportJob
 from inventory.models import ReorderPlanLine
 from inventory.planning import reorder_plan_create
 from inventory.services import purchase_orders_create_from_plan_lines, receipt_record, shipment_create
@@ -45,6 +49,7 @@ from retailsite.tenancy.permissions import ROLE_CAPABILITIES, Capability
 from tests.api.conftest import issue_key, walk_url_patterns
 from tests.builders.inventory import forecast_run, stocked_product
 from tests.factories import CustomerFactory, MembershipFactory, ProductFactory, TenantFactory, UserFactory
+from webhooks.models import WebhookDelivery, WebhookEndpoint
 
 from .conftest import audit_entries
 from .test_erasure import EMAIL, NAME, build_subject
@@ -163,6 +168,19 @@ def build_world() -> World:
         TenantDomain.objects.create(domain="alpha-roles.example")
         ErasureRecord.objects.create(customer=subject.friend, pseudonym="erased-0000", removed={"events": 1})
         Membership.objects.create(user=UserFactory(), role=Role.VIEWER)
+        experiment_create(name=f"{MARKER} test", arms=[ArmSpec("a", 50, True), ArmSpec("b", 50)])
+        endpoint = WebhookEndpoint.objects.create(
+            url="https://93.184.216.34/hook", secret="whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+        )
+        WebhookDelivery.objects.create(
+            endpoint=endpoint,
+            message_id="msg_1",
+            event_type="import.finished",
+            payload={},
+            next_attempt_at=dt.datetime.now(dt.UTC),
+        )
+        ImportJob.objects.create(files={"products": {"name": "p.csv", "path": "imports/x/p.csv"}})
+        publishable_key_create(name="site", allowed_origins=["https://alpha.example"])
     issue_key(tenant, ["catalog:read"])
     Group.objects.create(name="alpha-group")
     audit_entries(tenant)  # seal: the log has entries too
@@ -444,8 +462,12 @@ def staff_routes() -> list[tuple[str, Any]]:
 STAFF_URL_ARGUMENTS = {
     "product_pk": lambda world: world.product.pk,
     "category_pk": lambda world: world.category.pk,
+    "experiment_pk": lambda world: world.rows[Experiment][0],
 }
-POST_ONLY_STAFF_PAGES = {"staff/switch-store/"}  # exercised in test_site_wide_admin_pages_show_another_store_nothing
+POST_ONLY_STAFF_PAGES = {
+    "staff/switch-store/",
+    "staff/experiments/<int:experiment_pk>/promote/",
+}  # exercised in test_site_wide_admin_pages_show_another_store_nothing
 
 
 def staff_url(route: str, pattern: Any, world: World) -> str:
