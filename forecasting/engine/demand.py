@@ -45,7 +45,8 @@ from forecasting.engine.demand_classify import (
     classify_demand,
     first_demand_index,
 )
-from forecasting.engine.demand_ensemble import choose_ensembles, method_label
+from forecasting.engine.demand_ensemble import Combination, choose_ensembles, choose_robust, method_label
+from forecasting.engine.demand_guard import GUARD_SLACK, rein_in
 from forecasting.engine.demand_metrics import (
     BacktestMetrics,
     BacktestSummary,
@@ -56,7 +57,9 @@ from forecasting.engine.demand_metrics import (
 from forecasting.engine.demand_models import (
     LOG,
     RAW,
+    SEASONAL_NAIVE,
     SEASONALLY_ADJUSTED_LOG,
+    CandidateRun,
     feasible_windows,
     log_offset,
     run_candidates,
@@ -147,10 +150,18 @@ class ForecastConfig:
     transforms: tuple[str, ...] | None = None  # seasons <= 24: raw and log; longer: seasonally adjusted log
     # Combine only the best N candidates per series (inverse backtest error); None: 3 for seasons up to 24, else all.
     ensemble_size: int | None = None
+    # "median": median of the models no worse than the seasonal naive in backtest; "inverse_error": the best
+    # ``ensemble_size`` weighted by inverse backtest error.
+    combination: Combination = "median"
+    drop_losers: bool = True  # models losing to the seasonal naive in backtest are left out of the combination
+    guard_slack: float | None = GUARD_SLACK  # None: no growth guard on candidate paths
+    # Serve the seasonal naive (with its own calibrated band) where it beat the combination in backtest.
+    serve_naive_when_better: bool = True
     backtest_windows: int = 12
     backtest_step: int | None = None  # periods between backtest origins; default max(1, horizon // 4)
     refit_backtests: bool = False  # False: fit once on the oldest window and roll forward (much cheaper)
-    min_history: int | None = None  # new-product threshold in active periods; default max(season, 2 * horizon)
+    # New-product threshold in active periods; default: half a season (26 weeks), at least twice the horizon.
+    min_history: int | None = None
     n_jobs: int = 1
     adi_threshold: float = ADI_THRESHOLD
     cv2_threshold: float = CV2_THRESHOLD
@@ -194,6 +205,11 @@ def future_period_starts(
     return tuple(start + offset * step for step in range(1, horizon + 1))
 
 
+def default_min_history(season_length: int, horizon: int, config: ForecastConfig) -> int:
+    """Active periods from which a series is forecast from its own history rather than as a share of a reference."""
+    return config.min_history or max(MIN_MODEL_HISTORY, season_length // 2, 2 * horizon)
+
+
 def clean_demand(values: npt.ArrayLike) -> FloatArray:
     """Demand as float: NaN means no demand, negative values (net returns) count as zero."""
     array = np.asarray(values, dtype=float).ravel()
@@ -213,6 +229,7 @@ class _Output:
     backtest: BacktestMetrics | None = None
     baseline_backtest: BacktestMetrics | None = None
     weights: tuple[tuple[str, float], ...] = ()
+    notes: tuple[str, ...] = ()
 
 
 @dataclass
@@ -323,6 +340,22 @@ def _regular_models(season_length: int, config: ForecastConfig) -> tuple[str, ..
     return SHORT_SEASON_MODELS if season_length <= 24 else LONG_SEASON_MODELS
 
 
+def _guarded(run: CandidateRun, histories: list[FloatArray], season_length: int, slack: float) -> CandidateRun:
+    """Every candidate path (future and backtest) reined in to the growth its training history makes plausible."""
+    future = run.future.copy()
+    backtest = run.backtest.copy()
+    for i, history in enumerate(histories):
+        future[i], _ = rein_in(future[i], history, season_length, slack)
+        for w in np.flatnonzero(run.cutoffs[i] >= 0):
+            cutoff = int(run.cutoffs[i, w])
+            backtest[i, :, w], _ = rein_in(backtest[i, :, w], history[:cutoff], season_length, slack)
+    return replace(run, future=future, backtest=backtest)
+
+
+def _figure(metrics: BacktestMetrics | None) -> str:
+    return f"{metrics.mase:.2f}" if metrics is not None else "n/a"
+
+
 def _forecast_regular_batch(
     histories: list[FloatArray], season_length: int, horizon: int, config: ForecastConfig, model_names: tuple[str, ...]
 ) -> list[_Output]:
@@ -341,10 +374,17 @@ def _forecast_regular_batch(
         refit=config.refit_backtests,
         n_jobs=config.n_jobs,
     )
-    size = config.ensemble_size
-    if size is None and 1 < season_length <= 24:
-        size = SHORT_SEASON_ENSEMBLE_SIZE
-    choice = choose_ensembles(run, size=size, loss="mae")
+    if config.guard_slack is not None:
+        run = _guarded(run, histories, season_length, config.guard_slack)
+    if config.combination == "median":
+        choice = choose_robust(run, combination="median", drop_losers=config.drop_losers)
+        label = "median"
+    else:
+        size = config.ensemble_size
+        if size is None and 1 < season_length <= 24:
+            size = SHORT_SEASON_ENSEMBLE_SIZE
+        choice = choose_ensembles(run, size=size, loss="mae")
+        label = "weighted"
     offsets = np.asarray([log_offset(h) for h in histories])
     floors = np.asarray([max(0.01 * float(h.mean()), 1e-9) for h in histories])
     proxy = _scale_proxy(histories, offsets, season_length)
@@ -357,8 +397,9 @@ def _forecast_regular_batch(
         scale_proxy=proxy,
     )
     baseline_future, baseline_backtest = run.future[:, -1], run.backtest[:, -1]
-    # The baseline is shown as a point forecast; its bands only serve its backtest figures.
-    _, baseline_backtest_bands = residual_quantile_forecasts(
+    # The baseline is shown as a point forecast; its bands serve its backtest figures, and the forecast where the
+    # baseline wins.
+    baseline_bands, baseline_backtest_bands = residual_quantile_forecasts(
         future_point=baseline_future,
         backtest_point=baseline_backtest,
         actuals=run.actuals,
@@ -373,13 +414,38 @@ def _forecast_regular_batch(
             history, run.actuals[i], baseline_backtest_bands[:, i], run.cutoffs[i], season_length
         )
         members = choice.members(i)
+        naive_wins = metrics is not None and baseline_metrics is not None and baseline_metrics.mase < metrics.mase
+        only_naive = [name for name, _ in members] == [SEASONAL_NAIVE]
+        if only_naive or (config.serve_naive_when_better and naive_wins):
+            if only_naive:
+                why = "every model erred more than it in backtest."
+            else:
+                why = (
+                    f"in backtest it erred less (MASE {_figure(baseline_metrics)}) than "
+                    f"{method_label(members, label)} (MASE {_figure(metrics)})."
+                )
+            results.append(
+                _Output(
+                    baseline_bands[0, i],
+                    baseline_bands[1, i],
+                    baseline_bands[2, i],
+                    baseline_future[i],
+                    SEASONAL_NAIVE,
+                    baseline_future[i],
+                    baseline_metrics,
+                    baseline_metrics,
+                    ((SEASONAL_NAIVE, 1.0),),
+                    (f"Seasonal naive served: {why}",),
+                )
+            )
+            continue
         results.append(
             _Output(
                 bands[0, i],
                 bands[1, i],
                 bands[2, i],
                 choice.future[i],
-                method_label(members),
+                method_label(members, label),
                 baseline_future[i],
                 metrics,
                 baseline_metrics,
@@ -474,7 +540,7 @@ def forecast_many(
     if horizon < 1:
         raise ValueError("horizon must be at least 1 period")
     season_length = season_length_for(freq, config)
-    min_history = config.min_history or max(season_length, 2 * horizon)
+    min_history = default_min_history(season_length, horizon, config)
 
     prepared: dict[Hashable, _Prepared] = {}
     references: dict[str, FloatArray] = {}
@@ -538,6 +604,7 @@ def forecast_many(
             backtest=output.backtest,
             baseline_backtest=output.baseline_backtest,
             weights=output.weights,
+            notes=output.notes,
             period_starts=(
                 future_period_starts(item.last_period_start, freq, horizon)
                 if item.last_period_start is not None and freq in PERIOD_OFFSET_BY_FREQUENCY
