@@ -352,8 +352,29 @@ def _guarded(run: CandidateRun, histories: list[FloatArray], season_length: int,
     return replace(run, future=future, backtest=backtest)
 
 
-def _figure(metrics: BacktestMetrics | None) -> str:
-    return f"{metrics.mase:.2f}" if metrics is not None else "n/a"
+def _naive_where_it_wins(combined: _Output, naive_bands: FloatArray, config: ForecastConfig) -> _Output:
+    """The seasonal naive (with its band) instead of the combination where it erred less in the same backtest."""
+    metrics, baseline = combined.backtest, combined.baseline_backtest
+    only_naive = [name for name, _ in combined.weights] == [SEASONAL_NAIVE]
+    naive_wins = metrics is not None and baseline is not None and baseline.mase < metrics.mase
+    if not (only_naive or (config.serve_naive_when_better and naive_wins)):
+        return combined
+    if only_naive or metrics is None or baseline is None:
+        why = "every model erred more than it in backtest."
+    else:
+        why = f"in backtest it erred less (MASE {baseline.mase:.2f}) than {combined.method} (MASE {metrics.mase:.2f})."
+    return _Output(
+        naive_bands[0],
+        naive_bands[1],
+        naive_bands[2],
+        combined.baseline,
+        SEASONAL_NAIVE,
+        combined.baseline,
+        baseline,
+        baseline,
+        ((SEASONAL_NAIVE, 1.0),),
+        (f"Seasonal naive served: {why}",),
+    )
 
 
 def _forecast_regular_batch(
@@ -414,44 +435,18 @@ def _forecast_regular_batch(
             history, run.actuals[i], baseline_backtest_bands[:, i], run.cutoffs[i], season_length
         )
         members = choice.members(i)
-        naive_wins = metrics is not None and baseline_metrics is not None and baseline_metrics.mase < metrics.mase
-        only_naive = [name for name, _ in members] == [SEASONAL_NAIVE]
-        if only_naive or (config.serve_naive_when_better and naive_wins):
-            if only_naive:
-                why = "every model erred more than it in backtest."
-            else:
-                why = (
-                    f"in backtest it erred less (MASE {_figure(baseline_metrics)}) than "
-                    f"{method_label(members, label)} (MASE {_figure(metrics)})."
-                )
-            results.append(
-                _Output(
-                    baseline_bands[0, i],
-                    baseline_bands[1, i],
-                    baseline_bands[2, i],
-                    baseline_future[i],
-                    SEASONAL_NAIVE,
-                    baseline_future[i],
-                    baseline_metrics,
-                    baseline_metrics,
-                    ((SEASONAL_NAIVE, 1.0),),
-                    (f"Seasonal naive served: {why}",),
-                )
-            )
-            continue
-        results.append(
-            _Output(
-                bands[0, i],
-                bands[1, i],
-                bands[2, i],
-                choice.future[i],
-                method_label(members, label),
-                baseline_future[i],
-                metrics,
-                baseline_metrics,
-                members,
-            )
+        combined = _Output(
+            bands[0, i],
+            bands[1, i],
+            bands[2, i],
+            choice.future[i],
+            method_label(members, label),
+            baseline_future[i],
+            metrics,
+            baseline_metrics,
+            members,
         )
+        results.append(_naive_where_it_wins(combined, baseline_bands[:, i], config))
     return results
 
 
@@ -488,7 +483,7 @@ def _forecast_intermittent_batch(
         )
     offsets = np.asarray([log_offset(h) for h in histories])
     floors = np.asarray([max(0.01 * float(h.mean()), 1e-9) for h in histories])
-    _, baseline_backtest_bands = residual_quantile_forecasts(
+    baseline_bands, baseline_backtest_bands = residual_quantile_forecasts(
         future_point=run.future[:, -1],
         backtest_point=run.backtest[:, -1],
         actuals=run.actuals,
@@ -503,19 +498,18 @@ def _forecast_intermittent_batch(
             history, run.actuals[i], baseline_backtest_bands[:, i], run.cutoffs[i], season_length
         )
         members = choice.members(i)
-        results.append(
-            _Output(
-                bands[0, i],
-                bands[1, i],
-                bands[2, i],
-                choice.future[i],
-                method_label(members),
-                run.future[i, -1],
-                metrics,
-                baseline_metrics,
-                members,
-            )
+        combined = _Output(
+            bands[0, i],
+            bands[1, i],
+            bands[2, i],
+            choice.future[i],
+            method_label(members),
+            run.future[i, -1],
+            metrics,
+            baseline_metrics,
+            members,
         )
+        results.append(_naive_where_it_wins(combined, baseline_bands[:, i], config))
     return results
 
 
