@@ -467,7 +467,11 @@ def main() -> None:
     wanted = ("design", "confirmation") if args.half == "both" else (args.half,)
     tasks = [t for t in make_tasks(suite) if halves[t.series.name] in wanted]
     print(f"{len(suite)} series ({len(tasks)} tasks in the {' and '.join(wanted)} half), baselines ...", flush=True)
-    forecasts = statsforecast_baselines(tasks, args.n_jobs)
+    forecasts: dict[str, dict[tuple[str, int], Bands]] = {name: {} for name in BASELINES}
+    for half in wanted:  # cached per half and season: a run of one half reuses the other's fits
+        fitted = statsforecast_baselines([t for t in tasks if halves[t.series.name] == half], args.n_jobs)
+        for name in BASELINES:
+            forecasts[name].update(fitted[name])
     started = time.perf_counter()
     overrides = config_overrides(args.set)
     forecasts["project"], methods = project_forecasts(tasks, args.n_jobs, overrides)

@@ -61,6 +61,8 @@ from forecasting.engine.demand_models import (
     SEASONALLY_ADJUSTED_LOG,
     CandidateRun,
     feasible_windows,
+    fit_fourier_season,
+    fourier_terms,
     log_offset,
     run_candidates,
     seasonal_naive_forecast,
@@ -242,6 +244,8 @@ class _Prepared:
     reference_key: str | None = None
     share: float = math.nan
     share_periods: int = 0  # periods of own sales behind the share
+    # Multiplicative season borrowed from the reference, over the active history and the horizon (None: none).
+    borrowed_season: FloatArray | None = None
 
 
 def _reference_history(item: SeriesInput) -> tuple[FloatArray, str] | None:
@@ -549,6 +553,8 @@ def forecast_many(
             demand, reference is not None, season_length, min_history, config
         )
         entry = _Prepared(demand, active, pattern, route, effective_season)
+        if route == ForecastRoute.REGULAR and effective_season == 1 < season_length and reference is not None:
+            entry.borrowed_season = _borrowed_season(reference[0], len(active), season_length, horizon)
         if route == ForecastRoute.NEW_PRODUCT and reference is not None:
             history, kind = reference
             entry.reference_key = _reference_key(history)
@@ -568,7 +574,7 @@ def forecast_many(
         elif entry.route in (ForecastRoute.SHORT_HISTORY, ForecastRoute.NO_DEMAND):
             outputs[key] = _short_history_forecast(entry.active, season_length, horizon)
     for (route, effective_season), keys in batches.items():
-        histories = [prepared[k].active for k in keys]
+        histories = [_seasonally_adjusted(prepared[k]) for k in keys]
         if route == ForecastRoute.REGULAR:
             batch = _forecast_regular_batch(
                 histories, effective_season, horizon, config, _regular_models(effective_season, config)
@@ -585,6 +591,8 @@ def forecast_many(
             output = _new_product_forecast(entry, outputs[entry.reference_key], reference_kind[key], season_length)
         else:
             output = outputs[key]
+        if entry.borrowed_season is not None:
+            output = _with_season(output, entry.borrowed_season[len(entry.active) :])
         ordered = np.sort(np.clip(np.stack([output.p10, output.p50, output.p90]), 0.0, None), axis=0)
         results[key] = DemandForecast(
             p10=ordered[0],
@@ -607,6 +615,45 @@ def forecast_many(
             elasticity=elasticities.get(key),
         )
     return results
+
+
+def _borrowed_season(reference: FloatArray, n_active: int, season_length: int, horizon: int) -> FloatArray | None:
+    """The reference's multiplicative yearly season over a product's last ``n_active`` periods and the horizon.
+
+    For a product with less than two seasons of its own sales: its own history cannot show a season, its category's
+    (or the store's) can when that covers two seasons. Fourier terms on the log reference, harmonics by AICc.
+    """
+    active = reference[first_demand_index(reference) :]
+    if len(active) < 2 * season_length:
+        return None
+    logged = to_log(active, log_offset(active))
+    coefficients, harmonics = fit_fourier_season(logged, season_length)
+    if harmonics == 0:
+        return None
+    start = len(active) - n_active  # the product's first period, counted in the reference's active part
+    if start < 0:
+        return None
+    t = np.arange(start, len(active) + horizon, dtype=float)
+    return np.exp(fourier_terms(t, season_length, harmonics) @ coefficients)
+
+
+def _seasonally_adjusted(entry: _Prepared) -> FloatArray:
+    if entry.borrowed_season is None:
+        return entry.active
+    return entry.active / entry.borrowed_season[: len(entry.active)]
+
+
+def _with_season(output: _Output, season: FloatArray) -> _Output:
+    """A forecast of the seasonally adjusted series with the borrowed season put back (backtests stay adjusted)."""
+    return replace(
+        output,
+        p10=output.p10 * season,
+        p50=output.p50 * season,
+        p90=output.p90 * season,
+        mean=output.mean * season,
+        baseline=output.baseline * season,
+        method=f"{output.method} x category season",
+    )
 
 
 def _new_product_forecast(entry: _Prepared, reference: _Output, kind: str, season_length: int) -> _Output:

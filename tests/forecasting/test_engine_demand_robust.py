@@ -69,18 +69,18 @@ def test_an_exploding_member_does_not_reach_the_served_forecast(monkeypatch):
 def test_a_year_old_weekly_product_is_forecast_from_its_own_history():
     rng = np.random.default_rng(14)
     weeks = 104
-    category = rng.poisson(400 * (1 + 0.3 * np.sin(2 * np.pi * np.arange(weeks) / 52))).astype(float)
+    category = rng.poisson(400, weeks).astype(float)
     year_old = np.zeros(weeks)
-    year_old[-52:] = rng.poisson(40, 52)  # launched a year ago at a steady 40 a week
+    year_old[-52:] = rng.poisson(40, 52)  # launched a year ago, selling a steady 40 a week (a tenth of its category)
     half_year_old = np.zeros(weeks)
     half_year_old[-27:] = rng.poisson(15, 27)
     launched = np.zeros(weeks)
     launched[-6:] = rng.poisson(12, 6)
     results = forecast_many(
         {
-            "year_old": SeriesInput(year_old, category_history=category, category_product_count=10),
-            "half_year_old": SeriesInput(half_year_old, category_history=category, category_product_count=10),
-            "launched": SeriesInput(launched, category_history=category, category_product_count=10),
+            "year_old": SeriesInput(year_old, category_history=category, category_product_count=40),
+            "half_year_old": SeriesInput(half_year_old, category_history=category, category_product_count=40),
+            "launched": SeriesInput(launched, category_history=category, category_product_count=40),
         },
         "W",
         12,
@@ -89,9 +89,26 @@ def test_a_year_old_weekly_product_is_forecast_from_its_own_history():
         assert results[key].route == ForecastRoute.REGULAR, key
         assert not results[key].method.startswith("category_share"), results[key].method
         assert results[key].backtest is not None
-        # Its own level, not a tenth of its category (about 40 a week).
+        # Its own level, not 1/40 of its category (10 a week).
         assert results[key].p50.mean() == pytest.approx(level, rel=0.25)
     assert results["launched"].route == ForecastRoute.NEW_PRODUCT
+
+
+def test_a_product_younger_than_two_years_borrows_its_categorys_season():
+    rng = np.random.default_rng(16)
+    weeks = np.arange(168)
+    season = 1 + 0.4 * np.sin(2 * np.pi * weeks / 52)
+    category = rng.poisson(2000 * season[:156]).astype(float)
+    product = np.zeros(156)
+    product[-40:] = rng.poisson(60 * season[116:156])  # 40 weeks of its own sales, the same yearly swing
+    forecast = forecast_many(
+        {"p": SeriesInput(product, category_history=category, category_product_count=30)}, "W", 12
+    )["p"]
+    truth = 60 * season[156:]
+    assert forecast.route == ForecastRoute.REGULAR and "category season" in forecast.method
+    assert float(np.mean(np.abs(forecast.p50 / truth - 1))) < 0.15
+    # The season's turn shows in the forecast: it follows the truth's direction over the 12 weeks.
+    assert np.sign(forecast.p50[-1] - forecast.p50[0]) == np.sign(truth[-1] - truth[0])
 
 
 def test_the_seasonal_naive_is_served_wherever_it_wins_the_backtest():
