@@ -41,6 +41,7 @@ from forecasting.engine.demand import (
     DemandForecast,
     ForecastConfig,
     SeriesInput,
+    default_min_history,
     forecast_many,
     season_length_for,
     summarize_backtests,
@@ -410,6 +411,8 @@ def _series_row(
     backtest = backtest_figures(forecast.backtest)
     if forecast.baseline_backtest is not None:
         backtest["baseline"] = backtest_figures(forecast.baseline_backtest)
+    if forecast.notes:
+        backtest["why"] = " ".join(forecast.notes)
     return SeriesForecast(
         tenant_id=run.tenant_id,
         run=run,
@@ -571,7 +574,7 @@ def forecast_run_create(
     try:
         started = time.perf_counter()
         season_length = season_length_for(history.frequency, config)
-        batches = series_inputs(history, min_priced_periods=config.min_history or max(season_length, 2 * horizon))
+        batches = series_inputs(history, min_priced_periods=default_min_history(season_length, horizon, config))
         total = sum(len(batch) for batch in batches)
         forecasts: dict[SeriesKey, DemandForecast] = {}
         notes: list[str] = []

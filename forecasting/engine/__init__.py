@@ -6,7 +6,9 @@ Demand forecasting (``forecasting.engine.demand`` is the entry point):
   ``summarize_backtests``, ``what_if_price_change``;
 - ``demand_classify``: ADI/CV² demand classes;
 - ``demand_models``: batch statsforecast runs (backtests and forecasts of every candidate);
-- ``demand_ensemble``: inverse-error combination of candidates per series;
+- ``demand_ensemble``: per series, the median of the candidates no worse than the seasonal naive in backtest (or an
+  inverse-error combination);
+- ``demand_guard``: reins in candidate paths that grow or shrink beyond anything the history shows;
 - ``demand_quantiles``: calibrated quantiles from backtest errors, count quantiles for intermittent demand;
 - ``demand_metrics``: MASE, WAPE, RMSE, pinball loss, coverage;
 - ``demand_price``: price elasticity (shrunk toward the category) and price-change multipliers.

