@@ -17,10 +17,18 @@
    - GET /api/v1/recommendations/customers/<random customer>/?k=10&max_price=<median price>
      against GET /api/v1/whoami/ with the same API key;
    - the storefront home page /s/bench/ of a random signed-in shopper against the platform
-     home page / (a small template page: one query, the base layout) with the same session cookies.
+     home page / (a small template page: one query, the base layout) with the same session cookies;
+   - product pages (a random active product; the same 20 products), category pages and search pages
+     (a word of the catalog's names) of a random anonymous visitor (their session exists) against /;
+   - POST /api/v1/events/ (one view) and /api/v1/events/batch/ (500 views, new event ids) against whoami.
 4. Replays each endpoint in-process to count queries and profile where the time goes.
 5. Prints a markdown table, the ratios against the targets (p99 at most 1.5x the trivial endpoint's,
-   throughput at least 70% of it, zero errors), the machine and the command; writes docs/bench-serving.md.
+   throughput at least 70% of it for API reads and 50% for storefront pages, zero errors; the event batch
+   endpoint at least 2,000 events/s), the web workers' resident memory after start (≤ 120 MB) and the time of
+   `manage.py help` (< 1 s), the machine and the command; writes docs/bench-serving.md.
+
+BENCH_SERVING_DATABASE, BENCH_SERVING_REDIS_URL and BENCH_SERVING_PORT choose the database, the Redis database
+and the port (for several people benchmarking on one machine).
 
 gunicorn is stopped at the end, also on failure or Ctrl-C. Needs `wrk` (Debian: `apt-get install -y wrk`).
 """
@@ -40,6 +48,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlencode
 
 from bench.machine import cpu_model
 from bench.serving_load import LoadResult, Target, run_wrk, write_script, wrk_path
@@ -287,7 +296,8 @@ def page_pairs(facts: StoreFacts) -> list[Pair]:
     product_paths = [f"/s/{TENANT}/p/{pk}/" for pk in facts.product_pks]
     warm = rng.sample(product_paths, min(WARM_PRODUCTS, len(product_paths)))
     categories = [f"/s/{TENANT}/c/{cid}/" for cid in facts.category_ids]
-    searches = [f"/s/{TENANT}/search/?q={word}" for word in facts.search_words]
+    # Percent-encoded as a browser sends it (gunicorn answers 400 to raw non-ASCII bytes in the request line).
+    searches = [f"/s/{TENANT}/search/?{urlencode({'q': word})}" for word in facts.search_words]
 
     def page(key: str, label: str, paths: list[str]) -> Target:
         return Target(key, f"GET /s/{TENANT}/{label} (anonymous visitor)", paths, cookies=cookies)
