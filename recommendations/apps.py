@@ -8,7 +8,10 @@ class RecommendationsConfig(AppConfig):
     def ready(self) -> None:
         from retailsite.tenancy.training import TrainingStep, register_training_step
 
+        from . import personal_data
         from .training import recommender_train
+
+        personal_data.register()  # the precomputed lists, for export, erasure and consent withdrawal
 
         register_training_step(
             TrainingStep(

@@ -30,7 +30,7 @@ from retailsite.commerce.catalog_version import catalog_changed
 from retailsite.commerce.importers.kinds.events import event_dedupe_key
 from retailsite.commerce.importers.kinds.products import category_path
 from retailsite.commerce.models import Category, Customer, Event, Order, OrderLine, Product
-from retailsite.privacy.services import customers_recommendations_purge
+from retailsite.privacy.services import customers_personalization_purge
 from retailsite.tenancy.context import require_tenant_id
 
 from . import selectors
@@ -281,7 +281,7 @@ def customer_create(*, data: Mapping[str, Any]) -> Customer:
 def _purge_if_consent_withdrawn(customers: Sequence[Customer], items: Sequence[Mapping[str, Any]]) -> None:
     """Customers whose personalization consent this request switches off lose their precomputed lists now."""
     withdrawn = [c for c, item in zip(customers, items, strict=True) if item.get("personalization_consent") is False]
-    customers_recommendations_purge(customers=withdrawn)
+    customers_personalization_purge(customers=withdrawn)
 
 
 def customer_update(*, customer: Customer, data: Mapping[str, Any]) -> Customer:

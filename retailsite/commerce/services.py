@@ -18,7 +18,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from retailsite.privacy.crypto import blind_index
-from retailsite.privacy.services import customer_recommendations_purge
 from retailsite.tenancy.context import require_tenant_id
 
 from .models import Customer, Event, EventType, Order, OrderLine, Product
@@ -84,19 +83,6 @@ def customer_check_credentials(*, email: str, password: str) -> Customer | None:
         make_password(password)
         return None
     return customer if check_password(password, customer.password) else None
-
-
-def customer_consent_update(*, customer: Customer, personalization: bool, marketing: bool) -> Customer:
-    """Record the shopper's choices. Without personalization consent their behaviour is no longer recorded,
-    they are served non-personalized lists (the training side leaves them out), and the lists precomputed
-    for them are dropped at once."""
-    with transaction.atomic():
-        customer.personalization_consent = personalization
-        customer.marketing_consent = marketing
-        customer.save(update_fields=["personalization_consent", "marketing_consent"])
-        if not personalization:
-            customer_recommendations_purge(customer=customer)
-    return customer
 
 
 # -- checkout ----------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ from .services import (
     audit_record_reads,
     customer_erasure_perform,
     customer_export_zip,
-    customer_recommendations_purge,
+    customers_personalization_purge,
 )
 
 MAX_EXPORT_SELECTION = 50
@@ -106,7 +106,7 @@ class PrivacyCustomerAdmin(CustomerAdmin):
     def save_model(self, request: HttpRequest, obj: Customer, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)
         if change and "personalization_consent" in form.changed_data and not obj.personalization_consent:
-            customer_recommendations_purge(customer=obj)
+            customers_personalization_purge(customers=[obj])
 
     # -- reads of personal data are audited ----------------------------------------------------------
 

@@ -29,10 +29,10 @@ from retailsite.commerce.services import (
     CheckoutRefused,
     EmailAlreadyRegistered,
     customer_check_credentials,
-    customer_consent_update,
     customer_sign_up,
     order_place,
 )
+from retailsite.privacy.services import customer_consent_set
 from retailsite.tenancy.context import Actor, current_actor, set_actor_for_request
 
 from . import selectors
@@ -400,7 +400,7 @@ def privacy_centre(request: HttpRequest, shopper: Shopper) -> HttpResponse:
             return _bad_request(request, shopper, form)
         personalization = form.cleaned_data["personalization"]
         if customer is not None:
-            customer_consent_update(
+            customer_consent_set(
                 customer=customer, personalization=personalization, marketing=form.cleaned_data["marketing"]
             )
         else:

@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from recommendations import serving
 from retailsite.commerce.models import Customer
+from retailsite.csv_safety import spreadsheet_safe
 from retailsite.tenancy.context import tenant_context
 from retailsite.tenancy.models import Tenant
 
@@ -55,7 +56,14 @@ class Command(BaseCommand):
                     )
                     for rank, item in enumerate(served.items, start=1):
                         writer.writerow(
-                            [customer.external_id, rank, item.external_id, f"{item.score:.6f}", item.reason]
+                            # Ids are the store's own text: never a live spreadsheet formula.
+                            [
+                                spreadsheet_safe(customer.external_id),
+                                rank,
+                                spreadsheet_safe(item.external_id),
+                                f"{item.score:.6f}",
+                                item.reason,
+                            ]
                         )
                         written += 1
                     if index % 1000 == 0:
