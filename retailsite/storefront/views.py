@@ -34,6 +34,7 @@ from retailsite.commerce.services import (
 )
 from retailsite.privacy.services import customer_consent_set
 from retailsite.tenancy.context import Actor, current_actor, set_actor_for_request
+from retailsite.tenancy.middleware import audit_client_ip
 
 from . import selectors
 from .cart import SessionCart
@@ -81,7 +82,12 @@ def storefront_view(view: StorefrontView | None = None, *, with_activity: bool =
         customer_id = session_customer_id(request)
         if customer_id is not None:
             set_actor_for_request(
-                Actor("shopper", str(customer_id), getattr(request, "request_id", ""), _client_ip(request))
+                Actor(
+                    "shopper",
+                    str(customer_id),
+                    getattr(request, "request_id", ""),
+                    audit_client_ip(_client_ip(request)),
+                )
             )
         shopper = shopper_for_request(request, with_activity=with_activity)
         if customer_id is not None and shopper.customer is None and previous is not None:
