@@ -11,6 +11,8 @@ from __future__ import annotations
 import csv
 from typing import TextIO
 
+from retailsite.csv_safety import spreadsheet_safe
+
 from .models import ForecastRun, SeriesForecast, SeriesLevel
 
 EXPORT_HEADER = ("product_id", "period_start", "p10", "p50", "p90", "model")
@@ -32,6 +34,8 @@ def forecast_export_csv(*, run: ForecastRun, stream: TextIO) -> int:
     written = 0
     for external_id, periods, p10, p50, p90, method in rows.iterator(chunk_size=2000):
         for start, low, middle, high in zip(periods, p10, p50, p90, strict=True):
-            writer.writerow((external_id, start, _quantity(low), _quantity(middle), _quantity(high), method))
+            writer.writerow(
+                (spreadsheet_safe(external_id), start, _quantity(low), _quantity(middle), _quantity(high), method)
+            )
             written += 1
     return written

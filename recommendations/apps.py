@@ -9,9 +9,10 @@ class RecommendationsConfig(AppConfig):
         from retailsite.observability.metrics import register_scrape_time_collector
         from retailsite.tenancy.training import register_training_step
 
+        from . import personal_data
         from .metrics import ModelAgeCollector
         from .steps import RECOMMENDATIONS_STEP
 
+        personal_data.register()  # the precomputed lists, for export, erasure and consent withdrawal
         register_scrape_time_collector(ModelAgeCollector)
-
         register_training_step(RECOMMENDATIONS_STEP)

@@ -31,7 +31,7 @@ from django.db.models import Model
 from django.utils import timezone
 
 from retailsite.errors import Conflict, InvalidInput
-from retailsite.privacy.services import customer_recommendations_purge, customers_recommendations_purge
+from retailsite.privacy.services import customers_personalization_purge
 from retailsite.tenancy.context import require_tenant_id
 
 from . import selectors
@@ -253,7 +253,7 @@ def customer_create(*, data: Mapping[str, Any]) -> Customer:
 def _purge_if_consent_withdrawn(customers: Sequence[Customer], items: Sequence[Mapping[str, Any]]) -> None:
     """Customers whose personalization consent this request switches off lose their precomputed lists now."""
     withdrawn = [c for c, item in zip(customers, items, strict=True) if item.get("personalization_consent") is False]
-    customers_recommendations_purge(customers=withdrawn)
+    customers_personalization_purge(customers=withdrawn)
 
 
 def customer_update(*, customer: Customer, data: Mapping[str, Any]) -> Customer:
@@ -560,19 +560,6 @@ def customer_check_credentials(*, email: str, password: str) -> Customer | None:
         make_password(password)
         return None
     return customer if check_password(password, customer.password) else None
-
-
-def customer_consent_update(*, customer: Customer, personalization: bool, marketing: bool) -> Customer:
-    """Record the shopper's choices. Without personalization consent their behaviour is no longer recorded,
-    they are served non-personalized lists (the training side leaves them out), and the lists precomputed
-    for them are dropped at once."""
-    with transaction.atomic():
-        customer.personalization_consent = personalization
-        customer.marketing_consent = marketing
-        customer.save(update_fields=["personalization_consent", "marketing_consent"])
-        if not personalization:
-            customer_recommendations_purge(customer=customer)
-    return customer
 
 
 # -- checkout ----------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """Read side of the privacy app: everything held about one customer, and the audit trail of an object.
 
-`customer_data_collect` is what a data-subject export contains. Tables it does not know by
-name but that point at the customer (another app's new model) are still included, as plain
+`customer_data_collect` is what a data-subject export contains. Other apps' tables about the
+customer come from the registry of personal-data holders (`holders.py`); tables it does not know
+at all but that point at the customer (another app's new model) are still included, as plain
 rows, so an export never silently misses data.
 """
 
@@ -14,10 +15,9 @@ from typing import Any
 
 from django.db.models import Model, QuerySet
 
-from forecasting.models import CustomerPrediction
-from recommendations.models import CustomerRecommendations
-from retailsite.commerce.models import Customer, Event, Follow, Order, OrderLine, Product
+from retailsite.commerce.models import Customer, Event, Follow, Order, OrderLine
 
+from .holders import personal_data_holders
 from .models import AuditLogEntry, ErasureRecord
 
 PROFILE_FIELDS = (
@@ -34,16 +34,15 @@ PROFILE_FIELDS = (
     "created_at",
 )
 CONSENT_FIELDS = ("personalization_consent", "marketing_consent")
-# Relations to Customer that the export shows in their own sections.
+# Relations to Customer that the export shows in their own sections (besides the registered holders').
 KNOWN_RELATIONS = {
     (Order, "customer"),
     (Event, "customer"),
     (Follow, "follower"),
     (Follow, "followee"),
-    (CustomerRecommendations, "customer"),
-    (CustomerPrediction, "customer"),
     (ErasureRecord, "customer"),
 }
+EVENT_FIELDS = ("occurred_at", "event_type", "product__external_id", "product__name", "value", "session_id")
 
 
 def _plain(value: Any) -> Any:
@@ -65,8 +64,9 @@ class CustomerData:
     events: list[dict[str, Any]] = field(default_factory=list)
     following: list[dict[str, Any]] = field(default_factory=list)
     followers: list[dict[str, Any]] = field(default_factory=list)
-    recommendations: list[dict[str, Any]] = field(default_factory=list)
-    predictions: list[dict[str, Any]] = field(default_factory=list)
+    # Anonymous events of the customer's browsing sessions: erasure deletes them as the customer's.
+    session_events: list[dict[str, Any]] = field(default_factory=list)
+    held: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # per registered holder's export_name
     other_records: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
 
@@ -115,17 +115,15 @@ def customer_data_collect(*, customer: Customer) -> CustomerData:
         for order in orders
     ]
     data.events = [
-        {
-            "occurred_at": _plain(row["occurred_at"]),
-            "event_type": row["event_type"],
-            "product_id": row["product__external_id"],
-            "product_name": row["product__name"],
-            "value": row["value"],
-            "session_id": row["session_id"],
-        }
-        for row in Event.objects.filter(customer=customer)
+        _event(row)
+        for row in Event.objects.filter(customer=customer).order_by("occurred_at", "id").values(*EVENT_FIELDS)
+    ]
+    sessions = customer_session_ids(customer=customer)
+    data.session_events = [
+        _event(row)
+        for row in Event.objects.filter(customer__isnull=True, session_id__in=sessions)
         .order_by("occurred_at", "id")
-        .values("occurred_at", "event_type", "product__external_id", "product__name", "value", "session_id")
+        .values(*EVENT_FIELDS)
     ]
     data.following = [
         {"customer_id": row["followee__external_id"], "since": _plain(row["created_at"])}
@@ -139,29 +137,14 @@ def customer_data_collect(*, customer: Customer) -> CustomerData:
         .order_by("created_at")
         .values("follower__external_id", "created_at")
     ]
-    data.recommendations = _recommendations(customer)
-    data.predictions = [
-        {
-            "computed_at": _plain(row["run__created_at"]),
-            "expected_spend": row["expected_spend"],
-            "churn_probability": row["churn_probability"],
-            "next_category": row["next_category"],
-            "next_category_probability": row["next_category_probability"],
-            "segment": row["segment"],
-        }
-        for row in CustomerPrediction.objects.filter(customer=customer)
-        .order_by("-run__created_at")
-        .values(
-            "run__created_at",
-            "expected_spend",
-            "churn_probability",
-            "next_category",
-            "next_category_probability",
-            "segment",
-        )
-    ]
+    holders = personal_data_holders()
+    for holder in holders:
+        data.held[holder.export_name] = [
+            {key: _plain(value) for key, value in row.items()} for row in holder.export_rows(customer)
+        ]
+    known = KNOWN_RELATIONS | {(holder.model, holder.customer_field) for holder in holders}
     for model, field_name in customer_relations():
-        if (model, field_name) in KNOWN_RELATIONS:
+        if (model, field_name) in known:
             continue
         rows = list(_scoped(model).filter(**{field_name: customer}).values())
         if rows:
@@ -171,37 +154,22 @@ def customer_data_collect(*, customer: Customer) -> CustomerData:
     return data
 
 
-def _recommendations(customer: Customer) -> list[dict[str, Any]]:
-    stored = list(
-        CustomerRecommendations.objects.filter(customer=customer)
-        .values("model_version_id", "model_version__status", "model_version__created_at", "items")
-        .order_by("-model_version__created_at")
+def customer_session_ids(*, customer: Customer) -> set[str]:
+    """The browsing sessions the customer's events were recorded in (their anonymous events there count as theirs)."""
+    return set(
+        Event.objects.filter(customer=customer).exclude(session_id="").values_list("session_id", flat=True).distinct()
     )
-    product_ids = {pid for row in stored for pid in (row["items"] or {}).get("p", [])}
-    products = {
-        pid: (external_id, name)
-        for pid, external_id, name in Product.objects.filter(id__in=product_ids).values_list(
-            "id", "external_id", "name"
-        )
+
+
+def _event(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "occurred_at": _plain(row["occurred_at"]),
+        "event_type": row["event_type"],
+        "product_id": row["product__external_id"],
+        "product_name": row["product__name"],
+        "value": row["value"],
+        "session_id": row["session_id"],
     }
-    rows = []
-    for row in stored:
-        items = row["items"] or {}
-        scores, kinds = items.get("s", []), items.get("k") or []
-        for rank, pid in enumerate(items.get("p", []), start=1):
-            rows.append(
-                {
-                    "model_version": row["model_version_id"],
-                    "model_status": row["model_version__status"],
-                    "computed_at": _plain(row["model_version__created_at"]),
-                    "rank": rank,
-                    "product_id": products.get(pid, ("", ""))[0],
-                    "product_name": products.get(pid, ("", ""))[1],
-                    "score": scores[rank - 1] if rank - 1 < len(scores) else None,
-                    "reason": kinds[rank - 1] if rank - 1 < len(kinds) else "",
-                }
-            )
-    return rows
 
 
 def audit_entries_for_object(*, object_type: str, object_id: int | str) -> QuerySet[AuditLogEntry]:

@@ -22,7 +22,6 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import connection, models, transaction
 from django.utils import timezone
 
-from recommendations.models import CustomerRecommendations
 from retailsite.commerce.models import Customer, Event, Order
 from retailsite.encryption.crypto import rotate
 from retailsite.tenancy.context import (
@@ -35,10 +34,11 @@ from retailsite.tenancy.context import (
 )
 from retailsite.tenancy.models import Tenant
 
-from .cache import customer_cache_purge
+from .cache import customer_cache_invalidate
 from .exports import customer_export_archive
+from .holders import personal_data_holders
 from .models import AuditAction, ErasureRecord
-from .selectors import customer_data_collect, customer_relations
+from .selectors import customer_data_collect, customer_relations, customer_session_ids
 
 logger = logging.getLogger(__name__)
 
@@ -128,9 +128,7 @@ def customer_erasure_perform(*, customer: Customer) -> ErasureRecord:
     with tenant_context(tenant_id), transaction.atomic():
         locked = Customer.objects.select_for_update().get(pk=customer.pk)
         removed: dict[str, int] = {}
-        sessions = set(
-            Event.objects.filter(customer=locked).exclude(session_id="").values_list("session_id", flat=True).distinct()
-        )
+        sessions = customer_session_ids(customer=locked)
         if sessions:
             _count(removed, Event.objects.filter(customer__isnull=True, session_id__in=sessions).delete())
         for model, field_name in customer_relations():
@@ -154,8 +152,8 @@ def customer_erasure_perform(*, customer: Customer) -> ErasureRecord:
         # Purge now, so nothing cached is served from this moment, and again at commit, in case a
         # concurrent request re-cached the old rows before this transaction made them disappear.
         customer_id = locked.pk
-        customer_cache_purge(tenant_id, customer_id)
-        transaction.on_commit(lambda: customer_cache_purge(tenant_id, customer_id))
+        customer_cache_invalidate(tenant_id, customer_id, visitor_ids=sessions)
+        transaction.on_commit(lambda: customer_cache_invalidate(tenant_id, customer_id, visitor_ids=sessions))
     return record
 
 
@@ -192,14 +190,23 @@ def _queue_retrain(tenant_id: int) -> bool:
     return True
 
 
-def customer_recommendations_purge(*, customer: Customer) -> int:
-    """Drop the customer's precomputed recommendations and cached results at once (personalization
-    consent withdrawn: the privacy centre, the API, the admin); the next retrain leaves them out anyway."""
-    return customers_recommendations_purge(customers=[customer])
+def customer_consent_set(*, customer: Customer, personalization: bool, marketing: bool) -> Customer:
+    """The one way to record a customer's consent choices (storefront privacy centre, staff): saves them and,
+    when personalization consent is withdrawn, purges what was derived for personalization at once."""
+    with tenant_context(customer.tenant_id), transaction.atomic():
+        customer.personalization_consent = personalization
+        customer.marketing_consent = marketing
+        customer.save(update_fields=["personalization_consent", "marketing_consent"])
+        if not personalization:
+            customers_personalization_purge(customers=[customer])
+    return customer
 
 
-def customers_recommendations_purge(*, customers: Iterable[Customer]) -> int:
-    """`customer_recommendations_purge` for several customers of one store in one statement (bulk upserts)."""
+def customers_personalization_purge(*, customers: Iterable[Customer]) -> int:
+    """The one purge for customers without personalization consent (whatever path changed it: the privacy
+    centre, the admin, the API, a bulk import): every registered holder's rows marked `purge_without_consent`
+    (the precomputed lists) are deleted, and the customers' cache entries invalidated, now and at commit.
+    Customers of one store at a time; returns the rows deleted."""
     customers = list(customers)
     if not customers:
         return 0
@@ -207,34 +214,42 @@ def customers_recommendations_purge(*, customers: Iterable[Customer]) -> int:
     if any(customer.tenant_id != tenant_id for customer in customers):
         raise ValueError("customers of one store at a time")
     customer_ids = [customer.pk for customer in customers]
+    deleted = 0
     with tenant_context(tenant_id), transaction.atomic():
-        deleted, _ = CustomerRecommendations.objects.filter(customer_id__in=customer_ids).delete()
+        for holder in personal_data_holders():
+            if holder.purge_without_consent:
+                rows = holder.model._base_manager.filter(**{f"{holder.customer_field}_id__in": customer_ids})
+                deleted += rows.delete()[0]
 
-        def purge_cached() -> None:
+        def invalidate_cached() -> None:
             for customer_id in customer_ids:
-                customer_cache_purge(tenant_id, customer_id)
+                customer_cache_invalidate(tenant_id, customer_id)
 
         # Now, so this request serves nothing cached, and again at commit, in case a concurrent request re-cached
         # from the rows this transaction has not yet made disappear (as erasure does).
-        purge_cached()
-        transaction.on_commit(purge_cached)
+        invalidate_cached()
+        transaction.on_commit(invalidate_cached)
     return deleted
 
 
-def withheld_consent_recommendations_purge(*, tenant_id: int) -> int:
-    """Purge the precomputed lists of every customer of the store who has no personalization consent.
-
-    For writes that change consent in bulk without knowing who changed (the CSV import): set-based and cheap,
-    and a no-op when nothing is stale, since training never writes lists for such customers."""
+def withheld_consent_purge(*, tenant_id: int) -> int:
+    """`customers_personalization_purge` for every customer of the store without personalization consent who
+    still has purgeable rows. For writes that change consent in bulk without knowing who changed (the CSV
+    import): set-based, and a no-op when nothing is stale, since training never writes lists for such customers."""
     with tenant_context(tenant_id), transaction.atomic():
-        stale = list(
-            CustomerRecommendations.objects.filter(customer__personalization_consent=False)
-            .values_list("customer_id", flat=True)
-            .distinct()
-        )
+        stale: set[int] = set()
+        for holder in personal_data_holders():
+            if holder.purge_without_consent:
+                stale.update(
+                    holder.model._base_manager.filter(
+                        tenant_id=tenant_id, **{f"{holder.customer_field}__personalization_consent": False}
+                    )
+                    .values_list(f"{holder.customer_field}_id", flat=True)
+                    .distinct()
+                )
         if not stale:
             return 0
-        return customers_recommendations_purge(customers=Customer.objects.filter(pk__in=stale))
+        return customers_personalization_purge(customers=Customer.objects.filter(pk__in=stale))
 
 
 # -- retention -----------------------------------------------------------------------------------

@@ -28,6 +28,10 @@ if not SECRET_KEY:
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# Addresses of the reverse proxies whose X-Request-ID is trusted (written into the audit log); empty: none.
+TRUSTED_PROXY_IPS = env.list("TRUSTED_PROXY_IPS", default=[])
+# The platform's own host names (admin, API, /s/<slug>/): never mappable to a store, nor served as one.
+PLATFORM_HOSTS = env.list("PLATFORM_HOSTS", default=["127.0.0.1", "localhost", "testserver", "[::1]"])
 
 INSTALLED_APPS = [
     "django.contrib.admin",

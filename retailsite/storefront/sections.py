@@ -35,7 +35,9 @@ from recommendations.serving import (
 from retailsite.commerce.catalog_snapshot import catalog_snapshot
 from retailsite.commerce.live_state import catalog_live_states
 from retailsite.commerce.models import Product
+from retailsite.privacy.cache import customer_cache_key, customer_cache_version, customer_cache_version_key
 from retailsite.safe_cache import cache_get_many, cache_set
+from retailsite.storefront.apps import HOME_CACHE_NAMESPACE
 
 from . import selectors
 from .links import store_url
@@ -254,17 +256,21 @@ HOME_SECTIONS_SECONDS = 30 * 60
 HOME_SECTIONS_FORMAT = 1  # bump when the markup of the sections changes
 
 
-def _home_key(tenant_id: int, *, customer_id: int | None, visitor_id: str) -> str:
-    who = f"c{customer_id}" if customer_id is not None else f"v{visitor_id}"
-    return f"storefront:home:{tenant_id}:{who}"
-
-
 def home_sections_html(request: HttpRequest, shopper: Shopper) -> str:
     """The home page's recommendation sections as HTML ('' when there are none)."""
     tenant = shopper.tenant
-    key = _home_key(tenant.pk, customer_id=shopper.customer_id, visitor_id=shopper.visitor_id)
+    key = customer_cache_key(
+        HOME_CACHE_NAMESPACE, tenant.pk, customer_id=shopper.customer_id, visitor_id=shopper.visitor_id
+    )
     version_key = active_version_cache_key(tenant.pk)
-    found = cache_get_many([key, version_key])  # one round trip for both
+    wanted = [key, version_key]
+    if shopper.customer_id is not None:
+        wanted.append(customer_cache_version_key(tenant.pk, shopper.customer_id))
+    found = cache_get_many(wanted)  # one round trip for all
+    # Erasure and consent withdrawal bump this: an entry re-cached by a racing request is never served.
+    customer_version = customer_cache_version(
+        tenant.pk, shopper.customer_id, found=found.get(wanted[-1]) if len(wanted) == 3 else None
+    )
     version = found.get(version_key)
     if version is None:
         version = active_version_id() or 0
@@ -276,6 +282,7 @@ def home_sections_html(request: HttpRequest, shopper: Shopper) -> str:
         shopper.visitor_id,
         shopper.customer_id,
         tenant.currency,
+        customer_version,
         shopper.activity
         if shopper.activity is not None
         else selectors.shopper_activity_stamp(customer_id=shopper.customer_id, visitor_id=shopper.visitor_id),

@@ -30,11 +30,12 @@ from retailsite.commerce.services import (
     CheckoutRefused,
     EmailAlreadyRegistered,
     customer_check_credentials,
-    customer_consent_update,
     customer_sign_up,
     order_place,
 )
+from retailsite.privacy.services import customer_consent_set
 from retailsite.tenancy.context import Actor, current_actor, set_actor_for_request
+from retailsite.tenancy.middleware import audit_client_ip
 
 from . import selectors
 from .cart import SessionCart
@@ -82,7 +83,12 @@ def storefront_view(view: StorefrontView | None = None, *, with_activity: bool =
         customer_id = session_customer_id(request)
         if customer_id is not None:
             set_actor_for_request(
-                Actor("shopper", str(customer_id), getattr(request, "request_id", ""), _client_ip(request))
+                Actor(
+                    "shopper",
+                    str(customer_id),
+                    getattr(request, "request_id", ""),
+                    audit_client_ip(_client_ip(request)),
+                )
             )
         if request.method not in ("GET", "HEAD"):
             return _with_shopper(view, request, customer_id, previous, with_activity, args, kwargs)
@@ -420,7 +426,7 @@ def privacy_centre(request: HttpRequest, shopper: Shopper) -> HttpResponse:
             return _bad_request(request, shopper, form)
         personalization = form.cleaned_data["personalization"]
         if customer is not None:
-            customer_consent_update(
+            customer_consent_set(
                 customer=customer, personalization=personalization, marketing=form.cleaned_data["marketing"]
             )
         else:

@@ -1,12 +1,13 @@
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from .admin_base import TenantScopedAdmin, request_can
 from .context import current_tenant_id
-from .forms import MembershipForm, TenantForm
+from .domains import challenge_record, tenant_domain_verify
+from .forms import MembershipForm, TenantDomainForm, TenantForm
 from .models import Membership, Tenant, TenantDomain, TrainingRun
 from .permissions import Capability
 
@@ -71,7 +72,34 @@ class MembershipAdmin(MembersAdmin):
 
 @admin.register(TenantDomain)
 class TenantDomainAdmin(MembersAdmin):
-    list_display = ["domain"]
+    form = TenantDomainForm
+    list_display = ["domain", "verified", "challenge"]
+    readonly_fields = ["verified", "challenge"]
+    actions = ["verify"]
+
+    @admin.display(description="verified", boolean=True)
+    def verified(self, obj: TenantDomain) -> bool:
+        return obj.verified_at is not None
+
+    @admin.display(description="DNS TXT record that proves control")
+    def challenge(self, obj: TenantDomain) -> str:
+        if not obj.pk:
+            return "shown once saved"
+        name, value = challenge_record(obj)
+        return f"{name}  TXT  {value}"
+
+    @admin.action(description="Verify by DNS (the TXT record must be published)", permissions=["change"])
+    def verify(self, request: HttpRequest, queryset: QuerySet[TenantDomain]) -> None:
+        for domain in queryset:
+            if tenant_domain_verify(domain=domain):
+                self.message_user(request, f"{domain.domain} is verified: the storefront answers on it.")
+            else:
+                name, value = challenge_record(domain)
+                self.message_user(
+                    request,
+                    f"{domain.domain} is not verified: no TXT record {name} with the value {value} was found.",
+                    level=messages.WARNING,
+                )
 
 
 @admin.register(TrainingRun)

@@ -7,7 +7,9 @@ from typing import Any
 from django import forms
 from django.contrib.auth import get_user_model
 
-from .models import Membership, Tenant
+from .context import platform_context
+from .domains import DomainRefused, domain_check
+from .models import Membership, Tenant, TenantDomain
 from .settings_registry import TenantSettingError, format_value, parse_assignments, registered_settings
 
 
@@ -67,3 +69,21 @@ class MembershipForm(forms.ModelForm):
             raise forms.ValidationError(f"No active user {username!r}.")
         self.instance.user = user
         return username
+
+
+class TenantDomainForm(forms.ModelForm):
+    class Meta:
+        model = TenantDomain
+        fields = ["domain"]
+
+    def clean_domain(self) -> str:
+        try:
+            name = domain_check(self.cleaned_data["domain"])
+        except DomainRefused as refused:
+            raise forms.ValidationError(str(refused)) from None
+        # Every store's domains: the same answer whoever has it, so the form tells nothing about other stores.
+        with platform_context():
+            taken = TenantDomain.objects.filter(domain=name).exclude(pk=self.instance.pk).exists()
+        if taken:
+            raise forms.ValidationError(f"{name} is not available.")
+        return name

@@ -8,9 +8,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 import uuid
 from collections.abc import Callable
 
+from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -98,11 +100,24 @@ class TenantMiddleware:
 
 
 def _request_id(request: HttpRequest) -> str:
-    """The caller's X-Request-ID if it is sane (a proxy's), else a new one."""
+    """The X-Request-ID of a configured proxy (TRUSTED_PROXY_IPS) if it is sane, else a new one: a client's
+    own header never reaches the audit log."""
     given = request.headers.get("X-Request-ID", "")
-    if 8 <= len(given) <= 64 and all(ch.isalnum() or ch in "-_." for ch in given):
+    from_proxy = request.META.get("REMOTE_ADDR", "") in settings.TRUSTED_PROXY_IPS
+    if from_proxy and 8 <= len(given) <= 64 and all(ch.isalnum() or ch in "-_." for ch in given):
         return given
     return uuid.uuid4().hex
+
+
+def audit_client_ip(ip: str) -> str:
+    """A shopper's or visitor's address as the append-only audit log keeps it: its network only (IPv4 /24,
+    IPv6 /48), enough to see where a burst came from, not to single a person out for ever."""
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return ""
+    prefix = 24 if address.version == 4 else 48
+    return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False))
 
 
 def _actor_for(request: HttpRequest) -> Actor:
@@ -110,7 +125,7 @@ def _actor_for(request: HttpRequest) -> Actor:
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated:
         return Actor("user", str(user.pk), request.request_id, ip)  # type: ignore[attr-defined]
-    return Actor("anonymous", "", request.request_id, ip)  # type: ignore[attr-defined]
+    return Actor("anonymous", "", request.request_id, audit_client_ip(ip))  # type: ignore[attr-defined]
 
 
 def _selected_membership(request: HttpRequest, memberships: list[Membership]) -> Membership | None:

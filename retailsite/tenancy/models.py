@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import zoneinfo
 from typing import Any
 
@@ -72,10 +73,17 @@ class TenantOwnedModel(models.Model):
         super().save(*args, **kwargs)
 
 
+def new_domain_verification_token() -> str:
+    return secrets.token_hex(16)
+
+
 class TenantDomain(TenantOwnedModel):
-    """A custom domain that serves a tenant's storefront (e.g. shop.example.com)."""
+    """A custom domain that serves a tenant's storefront (e.g. shop.example.com) once the store proved it
+    controls it: a DNS TXT record carrying `verification_token` (see domains.py)."""
 
     domain = models.CharField(max_length=253, unique=True)
+    verification_token = models.CharField(max_length=64, default=new_domain_verification_token, editable=False)
+    verified_at = models.DateTimeField(null=True, blank=True, editable=False, help_text="served only once verified")
 
     class Meta:
         indexes = [models.Index(fields=["tenant", "domain"])]

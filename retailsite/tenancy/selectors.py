@@ -52,14 +52,20 @@ def tenant_get_active(tenant_id: int) -> Tenant | None:
 
 def tenant_id_for_domain(host: str) -> int | None:
     """The tenant mapped to a custom domain, cached briefly in-process (domains rarely change)."""
+    from .domains import is_platform_host
+
     host = host.lower().split(":")[0]
+    if is_platform_host(host):
+        return None  # the platform's own names are never a store's, whatever a row says
     now = time.monotonic()
     cached = _domain_cache.get(host)
     if cached is not None and now - cached[0] < _DOMAIN_CACHE_SECONDS:
         return cached[1]
     with platform_context():
         tenant_id = (
-            TenantDomain.objects.filter(domain=host, tenant__is_active=True).values_list("tenant_id", flat=True).first()
+            TenantDomain.objects.filter(domain=host, tenant__is_active=True, verified_at__isnull=False)
+            .values_list("tenant_id", flat=True)
+            .first()
         )
     _domain_cache[host] = (now, tenant_id)
     return tenant_id

@@ -41,3 +41,11 @@ def test_a_store_without_a_run_or_an_unknown_store_is_refused(tmp_path: Path) ->
     with pytest.raises(CommandError, match="No tenant 'ghost'"):
         call_command("export_forecasts", "--tenant", "ghost", "--output", str(target))
     assert not target.exists()
+
+
+def test_a_product_id_that_looks_like_a_formula_is_written_as_text() -> None:
+    from retailsite.csv_safety import spreadsheet_safe
+
+    assert spreadsheet_safe('=HYPERLINK("http://x")') == '\'=HYPERLINK("http://x")'
+    assert [spreadsheet_safe(v) for v in ("+1", "-2", "@A1", "\tx", "\rx")] == ["'+1", "'-2", "'@A1", "'\tx", "'\rx"]
+    assert spreadsheet_safe("SKU-1") == "SKU-1" and spreadsheet_safe(3) == 3

@@ -31,7 +31,8 @@ def _lines(stream: io.StringIO) -> list[dict]:
     return [json.loads(line) for line in stream.getvalue().splitlines() if line.strip()]
 
 
-def test_the_callers_request_id_appears_in_the_log_line_of_that_request(client, json_log) -> None:
+def test_the_callers_request_id_appears_in_the_log_line_of_that_request(client, json_log, settings) -> None:
+    settings.TRUSTED_PROXY_IPS = ["127.0.0.1"]  # the test client's address plays the proxy
     response = client.get("/no-such-page/", HTTP_X_REQUEST_ID="trace-0123456789abcdef")
     assert response.status_code == 404
     assert response["X-Request-ID"] == "trace-0123456789abcdef"

@@ -13,7 +13,7 @@ from recommendations.engine.reasons import ReasonKind
 from recommendations.models import CustomerRecommendations, ModelVersion
 from retailsite.commerce.importers import import_store_data
 from retailsite.commerce.models import Customer
-from retailsite.privacy.services import customer_recommendations_purge
+from retailsite.privacy.services import customers_personalization_purge
 from retailsite.safe_cache import cache_get
 from retailsite.tenancy.context import tenant_context
 from retailsite.tenancy.models import Role
@@ -72,7 +72,7 @@ def test_withdrawing_consent_can_drop_precomputed_recommendations_at_once() -> N
         version = ModelVersion.objects.create(algorithm="test", status=ModelVersion.Status.ACTIVE)
         for who in (customer, other):
             CustomerRecommendations.objects.create(model_version=version, customer=who, items={"p": [], "s": []})
-    assert customer_recommendations_purge(customer=customer) == 1
+    assert customers_personalization_purge(customers=[customer]) == 1
     with tenant_context(tenant):
         assert list(CustomerRecommendations.objects.values_list("customer_id", flat=True)) == [other.pk]
 

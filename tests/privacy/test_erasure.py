@@ -25,7 +25,7 @@ from recommendations.data_loading import load_training_data
 from recommendations.models import CustomerRecommendations, ModelVersion
 from retailsite.commerce.models import Customer, Event, Follow, Order, OrderLine
 from retailsite.privacy import services
-from retailsite.privacy.cache import customer_cache_prefix
+from retailsite.privacy.cache import customer_cache_key
 from retailsite.privacy.models import ErasureRecord
 from retailsite.safe_cache import cache_get, cache_set
 from retailsite.tenancy import training
@@ -107,7 +107,8 @@ def build_subject(slug: str = "erasure") -> Subject:
         action_flag=CHANGE,
         change_message='[{"changed": {"fields": ["City"]}}]',
     )
-    cache_key = f"{customer_cache_prefix(tenant.pk, customer.pk)}for_you:v{version.pk}"
+    # Where the storefront keeps the shopper's home sections (the namespace it registers with privacy.cache).
+    cache_key = customer_cache_key("storefront:home", tenant.pk, customer_id=customer.pk)
     cache_set(cache_key, {"customer": EXTERNAL_ID, "email": EMAIL, "items": [mug.pk]}, timeout=600)
     return Subject(tenant, customer, friend, order, cache_key)
 
@@ -305,3 +306,33 @@ def test_the_storefront_says_the_retrain_was_queued(client, monkeypatch) -> None
     session.save()
     page = client.post("/s/shop-message/privacy/erase/", follow=True).content.decode()
     assert "were deleted" in page and "being retrained without your data" in page
+
+
+def test_erasure_removes_the_home_page_the_storefront_cached_for_the_shopper(client) -> None:
+    subject = build_subject(slug="shop-home-cache")
+    cache.delete(subject.cache_key)
+    session = client.session
+    session[f"shopper:{subject.tenant.pk}:customer"] = subject.customer.pk
+    session.save()
+    assert client.get("/s/shop-home-cache/").status_code == 200
+    assert cache_get(subject.cache_key) is not None  # the storefront cached this shopper's sections here
+    visitor_key = customer_cache_key("storefront:home", subject.tenant.pk, customer_id=None, visitor_id="v-old-visit")
+    cache_set(visitor_key, ("stamp", "Because you viewed ..."), timeout=600)
+    with tenant_context(subject.tenant):
+        Event.objects.filter(customer=subject.customer).update(session_id="v-old-visit")
+
+    erase(subject)
+
+    assert cache_get(subject.cache_key) is None
+    assert cache_get(visitor_key) is None  # the same browsing session's anonymous entry too
+
+
+def test_an_entry_cached_by_a_racing_request_before_the_erasure_is_never_served(client) -> None:
+    """A request that read the shopper's rows before the erasure committed may store its page after the purge:
+    the version key bumped by the erasure makes that entry stale."""
+    from retailsite.privacy.cache import customer_cache_invalidate, customer_cache_version
+
+    tenant_id, customer_id = 10**9, 42
+    before = customer_cache_version(tenant_id, customer_id)
+    customer_cache_invalidate(tenant_id, customer_id)
+    assert customer_cache_version(tenant_id, customer_id) != before

@@ -11,6 +11,7 @@ import zipfile
 import pytest
 from rest_framework.test import APIClient
 
+from retailsite.commerce.models import Order
 from retailsite.privacy.services import customer_export_zip
 from retailsite.tenancy.context import tenant_context
 from tests.api.conftest import issue_key, key_client
@@ -64,7 +65,13 @@ def test_the_export_holds_profile_orders_events_follows_models_and_consent() -> 
         ("KETTLE", "1"),
         ("MUG", "2"),
     ]
-    assert len(csv_rows(files["events.csv"])) == 2
+    # F10: the anonymous event of the shopper's own browsing session, which erasure deletes as theirs, is exported.
+    assert [e["product_id"] for e in document["session_events"]] == ["MUG"]
+    assert sorted((r["product_id"], r["signed_in"]) for r in csv_rows(files["events.csv"])) == [
+        ("KETTLE", "yes"),
+        ("MUG", "no"),
+        ("MUG", "yes"),
+    ]
     assert sorted(r["direction"] for r in csv_rows(files["follows.csv"])) == ["follows you", "you follow"]
     assert csv_rows(files["profile.csv"])[0]["email"] == EMAIL
 
@@ -91,3 +98,12 @@ def test_the_api_exports_with_the_customers_read_scope() -> None:
         key_client(issue_key(subject.tenant, ["customers:read"])).get("/api/v1/customers/NOBODY/export/").status_code
         == 404
     )
+
+
+def test_cells_that_a_spreadsheet_would_run_are_written_as_text() -> None:
+    subject = build_subject()
+    with tenant_context(subject.tenant):
+        Order.objects.filter(customer=subject.customer).update(external_id="=1+2")
+    with zipfile.ZipFile(io.BytesIO(customer_export_zip(subject.customer))) as archive:
+        orders = archive.read("orders.csv").decode()
+    assert "'=1+2" in orders and ",=1+2" not in orders and not orders.startswith("=1+2")

@@ -30,6 +30,7 @@ from django.db.models import Model
 from django.http import HttpResponse
 from django.test import Client
 from django.urls import get_resolver, reverse
+from django.utils import timezone
 
 from browser.services import publishable_key_create
 from experiments.models import Experiment
@@ -165,7 +166,7 @@ def build_world() -> World:
         )
         receipt_record(product=product, quantity=1, purchase_order_line=order_line)
         TrainingRun.objects.create(step="recommendations", status=TrainingRun.Status.SUCCEEDED)
-        TenantDomain.objects.create(domain="alpha-roles.example")
+        TenantDomain.objects.create(domain="alpha-roles.example", verified_at=timezone.now())
         ErasureRecord.objects.create(customer=subject.friend, pseudonym="erased-0000", removed={"events": 1})
         Membership.objects.create(user=UserFactory(), role=Role.VIEWER)
         experiment_create(name=f"{MARKER} test", arms=[ArmSpec("a", 50, True), ArmSpec("b", 50)])

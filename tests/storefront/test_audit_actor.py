@@ -54,3 +54,29 @@ def test_an_anonymous_visitor_is_not_taken_for_a_shopper(client: Client, shop: S
         if entry.request_id
     ]
     assert created and all(entry.actor.startswith("anonymous") for entry in created)
+
+
+def test_a_clients_own_request_id_never_reaches_the_audit_log(client, shop, settings) -> None:  # type: ignore[no-untyped-def]
+    """F15: only a configured proxy's X-Request-ID is trusted; F11: a visitor's address is kept as its network."""
+    from retailsite.privacy.models import AuditLogEntry
+    from retailsite.tenancy.context import platform_context
+    from tests.privacy.conftest import seal_audit_log
+
+    settings.TRUSTED_PROXY_IPS = ["10.9.9.9"]
+    response = client.post(
+        shop.url("account/sign-up/"),
+        {"email": "nia@example.com", "password": "amber willow kettle 42", "name": "Nia"},
+        HTTP_X_REQUEST_ID="attacker-chosen-id-0001",
+        REMOTE_ADDR="203.0.113.77",
+    )
+    assert response.status_code == 302
+    assert response["X-Request-ID"] != "attacker-chosen-id-0001"
+    seal_audit_log()
+    with platform_context():
+        entries = list(
+            AuditLogEntry.objects.filter(
+                object_type="commerce_customer", action="create", actor__startswith="anonymous"
+            )
+        )
+    assert entries and all(entry.request_id != "attacker-chosen-id-0001" for entry in entries)
+    assert {entry.client_ip for entry in entries} == {"203.0.113.0/24"}

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from django.test import Client
+from django.utils import timezone
 
 from retailsite.tenancy import selectors
+from retailsite.tenancy.context import tenant_context
+from retailsite.tenancy.models import TenantDomain
 from tests.factories import ProductFactory, TenantDomainFactory, TenantFactory
 
 pytestmark = pytest.mark.django_db
@@ -69,8 +73,67 @@ def test_a_query_parameter_cannot_choose_the_tenant(client, stores) -> None:
 def test_mapped_custom_domain_serves_its_store(client, settings, stores) -> None:
     a, _ = stores
     settings.ALLOWED_HOSTS = ["shop.alpha.example", "testserver"]
-    TenantDomainFactory(tenant=a, domain="shop.alpha.example")  # clears the domain look-up (signal)
+    TenantDomainFactory(tenant=a, domain="shop.alpha.example", verified_at=timezone.now())  # clears the look-up
     page = client.get("/", HTTP_HOST="shop.alpha.example").content.decode()
     assert "Alpha Teapot" in page and "Beta Bicycle" not in page
     # The platform host still shows the list of stores.
     assert "Stores on this platform" in client.get("/").content.decode()
+
+
+# -- F4: which names may be a store's, and proving control of one -------------------------------------------------
+
+
+def _owner_client(client, tenant):  # type: ignore[no-untyped-def]
+    from tests.factories import MembershipFactory
+
+    client.force_login(MembershipFactory(tenant=tenant, role="owner").user)
+    return client
+
+
+@pytest.mark.parametrize("name", ["localhost", "127.0.0.1", "testserver", "shop.localhost", "[::1]"])
+def test_the_platforms_own_names_cannot_be_mapped(client, stores, name) -> None:
+    a, _ = stores
+    response = _owner_client(client, a).post("/admin/tenancy/tenantdomain/add/", {"domain": name})
+    assert response.status_code == 200  # the form again, with the error
+    assert "cannot be a store" in response.content.decode() or "not a domain name" in response.content.decode()
+    with tenant_context(a):
+        assert not TenantDomain.objects.exists()
+
+
+def test_a_platform_name_mapped_anyway_never_turns_the_platform_into_a_store(client, stores) -> None:
+    a, _ = stores
+    with tenant_context(a):
+        TenantDomain.objects.create(domain="localhost", verified_at=timezone.now())
+    page = client.get("/", HTTP_HOST="localhost").content.decode()
+    assert "Stores on this platform" in page and "Alpha Teapot" not in page
+
+
+def test_a_domain_another_store_has_is_refused_in_the_form_without_naming_it(client, stores) -> None:
+    a, b = stores
+    with tenant_context(b):
+        TenantDomain.objects.create(domain="taken.example.com")
+    response = _owner_client(client, a).post("/admin/tenancy/tenantdomain/add/", {"domain": "Taken.Example.com"})
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "taken.example.com is not available" in body and b.slug not in body
+
+
+def test_a_domain_serves_only_once_its_txt_record_proves_control(client, settings, stores, monkeypatch) -> None:
+    from retailsite.tenancy import domains
+
+    a, _ = stores
+    settings.ALLOWED_HOSTS = ["shop.alpha.example", "testserver"]
+    owner = _owner_client(client, a)
+    assert owner.post("/admin/tenancy/tenantdomain/add/", {"domain": "shop.alpha.example"}).status_code == 302
+    with tenant_context(a):
+        mapped = TenantDomain.objects.get()
+    assert "Alpha Teapot" not in Client().get("/", HTTP_HOST="shop.alpha.example").content.decode()
+
+    published: dict[str, list[str]] = {}
+    monkeypatch.setattr(domains, "dns_txt_values", lambda name: published.get(name, []))
+    action = {"action": "verify", "_selected_action": [mapped.pk]}
+    assert "is not verified" in owner.post("/admin/tenancy/tenantdomain/", action, follow=True).content.decode()
+    name, value = domains.challenge_record(mapped)
+    published[name] = ["unrelated", value]
+    assert "is verified" in owner.post("/admin/tenancy/tenantdomain/", action, follow=True).content.decode()
+    assert "Alpha Teapot" in Client().get("/", HTTP_HOST="shop.alpha.example").content.decode()

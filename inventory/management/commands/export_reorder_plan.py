@@ -17,6 +17,7 @@ from django.core.management.base import CommandError, CommandParser
 
 from inventory.models import ReorderPlan
 from inventory.selectors import active_plan, plan_lines
+from retailsite.csv_safety import spreadsheet_safe
 from retailsite.tenancy.commands import TenantCommand
 from retailsite.tenancy.context import tenant_context
 
@@ -36,7 +37,7 @@ def write_plan_csv(plan: ReorderPlan, stream: TextIO) -> int:
     for line in plan_lines(plan).order_by("product__external_id").iterator(chunk_size=2000):
         writer.writerow(
             [
-                line.product.external_id,
+                spreadsheet_safe(line.product.external_id),
                 _number(line.on_hand, 0),
                 _number(line.on_order + line.in_transit, 0),
                 _number(line.reorder_point, 2),

@@ -11,6 +11,7 @@ from django.core.management.base import CommandError, CommandParser
 from recommendations import serving
 from recommendations.arms import without_experiments
 from retailsite.commerce.models import Customer
+from retailsite.csv_safety import spreadsheet_safe
 from retailsite.tenancy.commands import TenantCommand
 from retailsite.tenancy.context import tenant_context
 
@@ -54,7 +55,14 @@ class Command(TenantCommand):
                     )
                     for rank, item in enumerate(served.items, start=1):
                         writer.writerow(
-                            [customer.external_id, rank, item.external_id, f"{item.score:.6f}", item.reason]
+                            # Ids are the store's own text: never a live spreadsheet formula.
+                            [
+                                spreadsheet_safe(customer.external_id),
+                                rank,
+                                spreadsheet_safe(item.external_id),
+                                f"{item.score:.6f}",
+                                item.reason,
+                            ]
                         )
                         written += 1
                     if index % 1000 == 0:
