@@ -106,7 +106,9 @@ def choose_ensembles(
 Combination = Literal["median", "inverse_error"]
 
 
-def _survivors(mean_losses: FloatArray, is_model: npt.NDArray[np.bool_], naive: int, drop_losers: bool) -> FloatArray:
+def _survivors(
+    mean_losses: FloatArray, is_model: npt.NDArray[np.bool_], naive: int, drop_losers: bool
+) -> npt.NDArray[np.bool_]:
     """Boolean (series, candidates): the models kept; the seasonal naive alone where every model loses to it."""
     keep = np.isfinite(mean_losses) & is_model[None, :]
     if drop_losers:
@@ -115,7 +117,9 @@ def _survivors(mean_losses: FloatArray, is_model: npt.NDArray[np.bool_], naive: 
     return keep
 
 
-def _combine(paths: FloatArray, keep: FloatArray, mean_losses: FloatArray, combination: Combination) -> FloatArray:
+def _combine(
+    paths: FloatArray, keep: npt.NDArray[np.bool_], mean_losses: FloatArray, combination: Combination
+) -> FloatArray:
     """(series, horizon) from paths (series, candidates, horizon) over the kept candidates."""
     if combination == "median":
         with warnings.catch_warnings():
@@ -125,7 +129,7 @@ def _combine(paths: FloatArray, keep: FloatArray, mean_losses: FloatArray, combi
     return np.einsum("sc,sch->sh", weights, np.nan_to_num(paths))
 
 
-def _kept_weights(keep: FloatArray, mean_losses: FloatArray, combination: Combination) -> FloatArray:
+def _kept_weights(keep: npt.NDArray[np.bool_], mean_losses: FloatArray, combination: Combination) -> FloatArray:
     if combination == "median":
         return keep / keep.sum(axis=1, keepdims=True)
     return inverse_loss_weights(np.where(keep, mean_losses, np.inf), None)
