@@ -40,7 +40,15 @@ from . import selectors
 from .cart import SessionCart
 from .forms import CartAddForm, CartUpdateForm, ConsentForm, SearchForm, SignInForm, SignUpForm
 from .links import safe_next_url, store_url
-from .ratelimit import is_known_browser, remember_browser, sign_in_failed, sign_in_refusal, sign_in_succeeded
+from .ratelimit import (
+    is_known_browser,
+    remember_browser,
+    sign_in_failed,
+    sign_in_refusal,
+    sign_in_succeeded,
+    sign_up_email_taken,
+    sign_up_refused,
+)
 from .sections import (
     PERSONALIZATION_OFF_NOTE,
     home_sections_html,
@@ -359,6 +367,10 @@ def sign_up(request: HttpRequest, shopper: Shopper) -> HttpResponse:
         form = SignUpForm(initial={"next": request.GET.get("next", "")})
         return _page(request, shopper, "storefront/sign_up.html", {"form": form})
     form = SignUpForm(request.POST)
+    tenant_id, ip = shopper.tenant.pk, _client_ip(request)
+    if sign_up_refused(tenant_id=tenant_id, ip=ip):
+        form.add_error(None, "Too many sign-up attempts from your network. Please wait 15 minutes and try again.")
+        return _page(request, shopper, "storefront/sign_up.html", {"form": form}, status=429)
     if form.is_valid():
         try:
             customer = customer_sign_up(
@@ -368,7 +380,10 @@ def sign_up(request: HttpRequest, shopper: Shopper) -> HttpResponse:
                 marketing_consent=form.cleaned_data["marketing_consent"],
             )
         except EmailAlreadyRegistered:
-            form.add_error("email", "An account with this e-mail already exists in this store. Sign in instead.")
+            sign_up_email_taken(tenant_id=tenant_id, ip=ip)
+            form.add_error(
+                "email", "We could not create an account with this e-mail. If you have one here, sign in instead."
+            )
         except ValidationError as weak:
             form.add_error("password", weak)
         else:
