@@ -22,7 +22,6 @@ from collections.abc import Iterator
 import numpy as np
 from django.db import transaction
 
-from recommendations.engine.base import model_to_bytes
 from recommendations.engine.evaluation import (
     accuracy_by_group,
     evaluate_recommendations,
@@ -40,7 +39,7 @@ from retailsite.tenancy.training import Progress, silent_progress
 
 from .data_loading import TenantTrainingData, load_training_data
 from .models import CustomerRecommendations, ModelVersion, ProductNeighbours, RankedList
-from .services import model_version_decide, model_version_mark_failed, model_version_store_artifact
+from .services import model_version_decide, model_version_mark_failed
 
 TOP_N = 50
 NEIGHBOURS_N = 20
@@ -82,8 +81,9 @@ def recommender_train(*, tenant: Tenant, progress: Progress = silent_progress) -
         fit_seconds = time.monotonic() - started
         metrics["components"] = {name: round(weight, 4) for name, weight in model.weights_.items()}
         _write_lists(version, loaded, model, progress)
+        # No model file: nothing ever loads one (serving reads the stored lists), and a file would keep erased
+        # customers' latent factors on disk beyond the erasure.
         progress("storing the model and deciding activation")
-        model_version_store_artifact(version=version, payload=model_to_bytes(model))
         version.metrics = metrics
         version.params = {
             "components": list(model.components_),
