@@ -8,10 +8,7 @@ serving until this one has succeeded.
 
 from __future__ import annotations
 
-import pickle
-
 import pandas as pd
-from django.core.files.base import ContentFile
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -112,7 +109,7 @@ def customer_predictions_train(*, tenant: Tenant, progress: Progress = silent_pr
         ]
         with transaction.atomic():
             CustomerPrediction.objects.bulk_create(rows, batch_size=2000)
-            run.artifact.save(f"{tenant.id}-{run.pk}.pkl", ContentFile(pickle.dumps(models)), save=False)
+            # No pickled models on disk: nothing loads them, and they would outlive an erasure (the figures stay).
             run.figures = models.summary()
             run.n_customers = len(rows)
             run.status = RunStatus.SUCCEEDED

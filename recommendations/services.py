@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
@@ -23,17 +19,6 @@ def active_version_cache_key(tenant_id: int) -> str:
 
 def _forget_active_version(tenant_id: int) -> None:
     cache_delete(active_version_cache_key(tenant_id))
-
-
-def model_version_store_artifact(*, version: ModelVersion, payload: bytes) -> str:
-    """Store the fitted model under a content-addressed name (same bytes, same name, written once)."""
-    digest = hashlib.sha256(payload).hexdigest()
-    name = f"models/{version.tenant_id}/{digest}.pkl"
-    if not default_storage.exists(name):
-        name = default_storage.save(name, ContentFile(payload))
-    ModelVersion.objects.filter(pk=version.pk).update(artifact=name, artifact_sha256=digest)
-    version.artifact.name, version.artifact_sha256 = name, digest
-    return name
 
 
 def model_version_activate(*, version: ModelVersion, reason: str = "") -> ModelVersion:

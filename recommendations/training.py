@@ -24,7 +24,7 @@ import scipy.sparse as sp
 from django.db import transaction
 from django.db.models import Max
 
-from recommendations.engine.base import Recommender, model_to_bytes
+from recommendations.engine.base import Recommender
 from recommendations.engine.data import TrainingData
 from recommendations.engine.evaluation import (
     accuracy_by_group,
@@ -43,7 +43,7 @@ from retailsite.tenancy.training import Progress, silent_progress
 from .arms import pinned_version_ids
 from .data_loading import TenantTrainingData, load_training_data
 from .models import CustomerRecommendations, ModelVersion, ProductNeighbours, RankedList
-from .services import model_version_decide, model_version_mark_failed, model_version_store_artifact
+from .services import model_version_decide, model_version_mark_failed
 from .stored_lists import StoredList, pack_list, pack_lists
 
 TOP_N = 50
@@ -92,8 +92,9 @@ def recommender_train(*, tenant: Tenant, progress: Progress = silent_progress) -
         del evaluated
         fit_seconds = time.monotonic() - started
         _write_lists(version, loaded, model, progress)
+        # No model file: nothing ever loads one (serving reads the stored lists), and a file would keep erased
+        # customers' latent factors on disk beyond the erasure.
         progress("storing the model and deciding activation")
-        model_version_store_artifact(version=version, payload=model_to_bytes(model))
         version.metrics = metrics
         version.params = {
             "components": list(model.components_),

@@ -11,16 +11,11 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parent.parent
 FOUNDATION = ROOT / "retailsite"
 APPS = ("recommendations", "forecasting", "inventory")
 # Paths (relative to retailsite/) that may use the apps: the edges, the settings and the tools.
 EDGES = ("storefront/", "api/", "urls.py", "settings/", "tools/")
-# The privacy layer still reads the apps' per-customer tables directly until the registry of
-# personal-data holders (helper "sec"'s part of #18) lands; checked apart, below.
-PRIVACY_REGISTRY_PENDING = ("privacy/services.py", "privacy/selectors.py")
 
 
 def imported_modules(path: Path) -> list[tuple[int, str]]:
@@ -56,18 +51,9 @@ def test_the_checker_sees_an_app_import(tmp_path: Path) -> None:
 
 
 def test_the_foundation_imports_no_app() -> None:
-    modules = [path for path in foundation_modules() if path not in PRIVACY_REGISTRY_PENDING]
+    modules = foundation_modules()
     assert len(modules) > 100  # the walk found the foundation (guards against a wrong ROOT)
     assert app_imports(modules) == []
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="privacy/services.py and privacy/selectors.py import the apps' models until the registry of "
-    "personal-data holders (helper sec, #16/#18) is merged; then drop PRIVACY_REGISTRY_PENDING",
-)
-def test_the_privacy_layer_imports_no_app() -> None:
-    assert app_imports(list(PRIVACY_REGISTRY_PENDING)) == []
 
 
 def test_the_event_model_offers_exactly_the_domain_event_types() -> None:
@@ -92,17 +78,12 @@ def test_the_engines_import_nothing_of_the_project_but_domain() -> None:
     assert violations == []
 
 
-# Commerce calls privacy's purge when consent is withdrawn until the one consent-set path (helper "sec",
-# #16/#18) lets privacy subscribe instead; then these two drop out and the xfail below passes.
-CONSENT_PURGE_PENDING = ("commerce/services.py", "commerce/importers/service.py")
-
-
-def package_cycles(skip: tuple[str, ...] = ()) -> list[tuple[str, str]]:
+def package_cycles() -> list[tuple[str, str]]:
     """Pairs of retailsite packages that import each other (migrations aside)."""
     edges: dict[str, set[str]] = {}
     for path in FOUNDATION.rglob("*.py"):
         relative = path.relative_to(FOUNDATION)
-        if "migrations" in relative.parts or str(relative) in skip or len(relative.parts) < 2:
+        if "migrations" in relative.parts or len(relative.parts) < 2:
             continue
         package = relative.parts[0]
         for _, module in imported_modules(path):
@@ -113,9 +94,5 @@ def package_cycles(skip: tuple[str, ...] = ()) -> list[tuple[str, str]]:
 
 
 def test_the_foundation_packages_import_each_other_in_one_direction() -> None:
-    assert package_cycles(skip=CONSENT_PURGE_PENDING) == []
-
-
-@pytest.mark.xfail(strict=True, reason="commerce calls privacy's purge until the one consent-set path lands (sec)")
-def test_commerce_does_not_call_into_privacy() -> None:
+    # e.g. commerce announces consent withdrawals with a signal (commerce/signals.py); privacy subscribes
     assert package_cycles() == []

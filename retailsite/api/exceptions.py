@@ -16,7 +16,9 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.db import InterfaceError, OperationalError, connections
 from django.db.models import ProtectedError, RestrictedError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -96,6 +98,18 @@ def api_exception_handler(exc: Exception, context: Mapping[str, Any]) -> Respons
         )
     if database_unavailable(exc):
         return unavailable_response(as_json=True)  # type: ignore[return-value]
+    if isinstance(exc, RequestDataTooBig):
+        return Response(
+            error_body(
+                "payload_too_large",
+                f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes; send it in batches.",
+            ),
+            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
+    if isinstance(exc, RecursionError):  # the JSON parser on a document nested thousands of levels deep
+        return Response(
+            error_body("parse_error", "The JSON body is nested too deeply."), status=status.HTTP_400_BAD_REQUEST
+        )
     # Imported here: rest_framework.views loads the authentication classes, which need services,
     # which need this module.
     from rest_framework.views import exception_handler as drf_exception_handler

@@ -11,15 +11,13 @@ class CommerceConfig(AppConfig):
     verbose_name = "Commerce"
 
     def ready(self) -> None:
-        from .catalog_version import connect_catalog_signals
-
-        connect_catalog_signals()
-        from retailsite.privacy.triggers import IGNORED_UPDATE_COLUMNS
         from retailsite.tenancy.models import Tenant
         from retailsite.tenancy.settings_registry import TenantSetting, register_setting
 
+        from .catalog_version import connect_catalog_signals
         from .search import DEFAULT_SEARCH_LANGUAGE, SEARCH_LANGUAGES
 
+        connect_catalog_signals()
         register_setting(
             TenantSetting(
                 "search_language",
@@ -30,8 +28,6 @@ class CommerceConfig(AppConfig):
                 group="storefront",
             )
         )
-        # Rewriting a product's search document (the store's language changed) is bookkeeping, not a data change.
-        IGNORED_UPDATE_COLUMNS.setdefault("commerce_product", ("search_document",))
         pre_save.connect(_remember_search_language, sender=Tenant, dispatch_uid="commerce-search-language-pre")
         post_save.connect(_search_language_saved, sender=Tenant, dispatch_uid="commerce-search-language-post")
 

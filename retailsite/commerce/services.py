@@ -31,7 +31,6 @@ from django.db.models import Model
 from django.utils import timezone
 
 from retailsite.errors import Conflict, InvalidInput
-from retailsite.privacy.services import customers_personalization_purge
 from retailsite.tenancy.context import require_tenant_id
 
 from . import selectors
@@ -39,6 +38,7 @@ from .catalog_version import catalog_changed
 from .importers.kinds.events import event_dedupe_key
 from .importers.kinds.products import category_path
 from .models import Category, Customer, Event, EventType, Order, OrderLine, Product
+from .signals import personalization_withdrawn
 
 ModelT = TypeVar("ModelT", bound=Model)
 
@@ -253,7 +253,8 @@ def customer_create(*, data: Mapping[str, Any]) -> Customer:
 def _purge_if_consent_withdrawn(customers: Sequence[Customer], items: Sequence[Mapping[str, Any]]) -> None:
     """Customers whose personalization consent this request switches off lose their precomputed lists now."""
     withdrawn = [c for c, item in zip(customers, items, strict=True) if item.get("personalization_consent") is False]
-    customers_personalization_purge(customers=withdrawn)
+    if withdrawn:
+        personalization_withdrawn.send(sender=Customer, customers=withdrawn)  # privacy purges what they hold
 
 
 def customer_update(*, customer: Customer, data: Mapping[str, Any]) -> Customer:

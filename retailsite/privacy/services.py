@@ -232,6 +232,14 @@ def customers_personalization_purge(*, customers: Iterable[Customer]) -> int:
     return deleted
 
 
+def personalization_withdrawn_receiver(sender: object, *, customers: Iterable[Customer], **kwargs: object) -> None:
+    customers_personalization_purge(customers=customers)
+
+
+def customers_imported_receiver(sender: object, *, tenant_id: int, **kwargs: object) -> None:
+    withheld_consent_purge(tenant_id=tenant_id)
+
+
 def withheld_consent_purge(*, tenant_id: int) -> int:
     """`customers_personalization_purge` for every customer of the store without personalization consent who
     still has purgeable rows. For writes that change consent in bulk without knowing who changed (the CSV

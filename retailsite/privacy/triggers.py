@@ -74,8 +74,12 @@ STATEMENT_LEVEL_TABLES: list[str] = [
 # Platform tables that belong to one store without a tenant_id column: table -> the column holding the store id.
 EXTRA_AUDITED_TABLES: dict[str, str] = {"tenancy_tenant": "id"}
 
-# Updates that change only these columns are bookkeeping, not data changes (e.g. an API key's last use).
-IGNORED_UPDATE_COLUMNS: dict[str, tuple[str, ...]] = {"api_apikey": ("last_used_at",)}
+# Updates that change only these columns are bookkeeping, not data changes (e.g. an API key's last use, a product's
+# search document rewritten because the store's search language changed). Edges add theirs in ready().
+IGNORED_UPDATE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "api_apikey": ("last_used_at",),
+    "commerce_product": ("search_document",),
+}
 
 AUDIT_TRIGGERS = {  # trigger name -> (event, transition tables)
     "privacy_audit_insert": ("INSERT", "NEW TABLE AS privacy_new_rows"),

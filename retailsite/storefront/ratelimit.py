@@ -28,6 +28,10 @@ MAX_FAILURES_PER_IP = 50  # per store and IP, across e-mails (password spraying)
 LOCKOUT_SECONDS = 15 * 60
 SLOW_AFTER_FAILURES_PER_EMAIL = 10  # per store and e-mail, across addresses
 SLOW_SLOT_SECONDS = 60
+# Sign-ups refused because the e-mail has an account, per store and address: past this, the address may not try
+# more sign-ups for LOCKOUT_SECONDS (the answer cannot hide whether an e-mail has an account without a
+# confirmation e-mail, so the rate of asking is what is limited).
+MAX_TAKEN_SIGN_UPS_PER_IP = 10
 KNOWN_BROWSER_DAYS = 365
 
 
@@ -112,3 +116,15 @@ def sign_in_failed(*, tenant_id: int, email: str, ip: str) -> None:
 
 def sign_in_succeeded(*, tenant_id: int, email: str, ip: str) -> None:
     cache_delete(_account_key(tenant_id, email, ip))
+
+
+def _sign_up_key(tenant_id: int, ip: str) -> str:
+    return f"storefront:signup:{tenant_id}:taken:{_digest(ip)}"
+
+
+def sign_up_refused(*, tenant_id: int, ip: str) -> bool:
+    return _count(_sign_up_key(tenant_id, ip)) >= MAX_TAKEN_SIGN_UPS_PER_IP
+
+
+def sign_up_email_taken(*, tenant_id: int, ip: str) -> None:
+    cache_count(_sign_up_key(tenant_id, ip), timeout=LOCKOUT_SECONDS)

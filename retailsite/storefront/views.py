@@ -43,7 +43,15 @@ from .category_page import category_place, category_popular_order
 from .forms import CartAddForm, CartUpdateForm, ConsentForm, SearchForm, SignInForm, SignUpForm
 from .links import safe_next_url, store_url
 from .product_page import product_page_parts
-from .ratelimit import is_known_browser, remember_browser, sign_in_failed, sign_in_refusal, sign_in_succeeded
+from .ratelimit import (
+    is_known_browser,
+    remember_browser,
+    sign_in_failed,
+    sign_in_refusal,
+    sign_in_succeeded,
+    sign_up_email_taken,
+    sign_up_refused,
+)
 from .sections import (
     PERSONALIZATION_OFF_NOTE,
     RERANK_POOL,
@@ -379,6 +387,10 @@ def sign_up(request: HttpRequest, shopper: Shopper) -> HttpResponse:
         form = SignUpForm(initial={"next": request.GET.get("next", "")})
         return _page(request, shopper, "storefront/sign_up.html", {"form": form})
     form = SignUpForm(request.POST)
+    tenant_id, ip = shopper.tenant.pk, _client_ip(request)
+    if sign_up_refused(tenant_id=tenant_id, ip=ip):
+        form.add_error(None, "Too many sign-up attempts from your network. Please wait 15 minutes and try again.")
+        return _page(request, shopper, "storefront/sign_up.html", {"form": form}, status=429)
     if form.is_valid():
         try:
             customer = customer_sign_up(
@@ -388,7 +400,10 @@ def sign_up(request: HttpRequest, shopper: Shopper) -> HttpResponse:
                 marketing_consent=form.cleaned_data["marketing_consent"],
             )
         except EmailAlreadyRegistered:
-            form.add_error("email", "An account with this e-mail already exists in this store. Sign in instead.")
+            sign_up_email_taken(tenant_id=tenant_id, ip=ip)
+            form.add_error(
+                "email", "We could not create an account with this e-mail. If you have one here, sign in instead."
+            )
         except ValidationError as weak:
             form.add_error("password", weak)
         else:

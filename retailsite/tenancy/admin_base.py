@@ -102,10 +102,31 @@ class TenantScopedAdmin(admin.ModelAdmin):
         hidden = self._hidden_fields(request)
         return [f for f in super().get_fields(request, obj) if f not in hidden]
 
+    def get_form(self, request: HttpRequest, obj: Model | None = None, change: bool = False, **kwargs: Any) -> Any:
+        return _same_store_form(super().get_form(request, obj, change=change, **kwargs))
+
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         if not change and getattr(obj, "tenant_id", None) is None:
             obj.tenant_id = current_tenant_id()
         super().save_model(request, obj, form, change)
+
+
+def _same_store_form(form_class: Any) -> Any:
+    """The form, refusing a reference to another store's row (a platform superuser sees every store's rows in the
+    choices and raw-id look-ups; a store's own staff never do)."""
+
+    class SameStoreForm(form_class):
+        def clean(self) -> dict[str, Any]:
+            cleaned = super().clean()
+            tenant_id = getattr(self.instance, "tenant_id", None) or current_tenant_id()
+            for name, value in list(cleaned.items()):
+                other = getattr(value, "tenant_id", None) if isinstance(value, Model) else None
+                if tenant_id is not None and other is not None and other != tenant_id:
+                    self.add_error(name, "This record belongs to another store; a store's rows refer to its own only.")
+            return cleaned
+
+    SameStoreForm.__name__ = form_class.__name__
+    return SameStoreForm
 
 
 def _filter_path(item: Any) -> str:

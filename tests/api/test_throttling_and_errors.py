@@ -14,7 +14,7 @@ from retailsite.api.throttling import CredentialRateThrottle
 from retailsite.commerce import selectors
 from retailsite.commerce.models import Product
 from retailsite.tenancy.context import tenant_context
-from tests.api.conftest import assert_error
+from tests.api.conftest import assert_error, issue_key, key_client
 
 pytestmark = pytest.mark.django_db
 
@@ -132,3 +132,19 @@ def test_nested_errors_are_flattened_to_field_paths() -> None:
         "tags[3]": ["too long"],
         "non_field_errors": ["whole object is wrong"],
     }
+
+
+def test_a_body_over_the_size_cap_gets_413_in_the_error_shape(store_a, settings) -> None:  # type: ignore[no-untyped-def]
+    """F16: was a 500."""
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000
+    client = key_client(issue_key(store_a))
+    body = '{"events": [' + ",".join(['{"event_type": "view"}'] * 1000) + "]}"
+    response = client.post("/api/v1/events/batch/", data=body, content_type="application/json")
+    assert_error(response, 413, "payload_too_large")
+
+
+def test_json_nested_too_deeply_gets_400_in_the_error_shape(store_a) -> None:  # type: ignore[no-untyped-def]
+    """F16: was a 500 (RecursionError in the parser)."""
+    client = key_client(issue_key(store_a))
+    response = client.post("/api/v1/events/batch/", data="[" * 100_000 + "]" * 100_000, content_type="application/json")
+    assert_error(response, 400, "parse_error")

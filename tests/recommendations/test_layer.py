@@ -224,3 +224,16 @@ def test_only_recent_versions_keep_their_lists() -> None:
         active = ModelVersion.objects.get(status="active").pk
         assert active in with_lists
         assert with_lists <= set(newest[:4]) and newest[-1] not in with_lists
+
+
+def test_training_leaves_no_model_file_that_would_outlive_an_erasure(settings, tmp_path) -> None:
+    """F12: nothing loads a pickled model; one on disk kept erased customers' latent factors."""
+    settings.MEDIA_ROOT = str(tmp_path)
+    tenant = TenantFactory()
+    build_two_cluster_store(tenant)
+    with tenant_context(tenant):
+        recommender_train(tenant=tenant)
+        version = ModelVersion.objects.get()
+    assert version.status == ModelVersion.Status.ACTIVE
+    assert not version.artifact
+    assert [path for path in tmp_path.rglob("*") if path.is_file()] == []

@@ -52,7 +52,7 @@ def test_sign_up_refuses_a_taken_email_and_a_weak_password(client: Client, shop:
     taken = client.post(
         shop.url("account/sign-up/"), {"email": shop.shopper_email, "password": "violet harbour lantern 7"}
     )
-    assert taken.status_code == 400 and "already exists" in taken.content.decode()
+    assert taken.status_code == 400 and "could not create an account" in taken.content.decode()
     weak = client.post(shop.url("account/sign-up/"), {"email": "eve@example.com", "password": "12345678"})
     assert weak.status_code == 400 and "too common" in weak.content.decode()
     with tenant_context(shop.tenant):
@@ -157,3 +157,20 @@ def test_sign_in_redirects_only_inside_the_store(client: Client, shop: Shop) -> 
         {"email": shop.shopper_email, "password": SHOPPER_PASSWORD, "next": shop.url("cart/")},
     )
     assert response["Location"] == shop.url("cart/")
+
+
+def test_probing_which_emails_have_accounts_through_sign_up_is_rate_limited(client: Client, shop: Shop) -> None:
+    """F9: the answer to a taken e-mail is neutral, and an address asking too often is refused."""
+    from retailsite.storefront.ratelimit import MAX_TAKEN_SIGN_UPS_PER_IP
+
+    for _ in range(MAX_TAKEN_SIGN_UPS_PER_IP):
+        taken = client.post(
+            shop.url("account/sign-up/"), {"email": shop.shopper_email, "password": "violet harbour lantern 7"}
+        )
+        assert taken.status_code == 400 and "already exists" not in taken.content.decode()
+    refused = client.post(
+        shop.url("account/sign-up/"), {"email": "new-person@example.com", "password": "violet harbour lantern 7"}
+    )
+    assert refused.status_code == 429
+    with tenant_context(shop.tenant):
+        assert customer_get_by_email(email="new-person@example.com") is None

@@ -155,3 +155,32 @@ def test_owner_edits_tenant_settings_with_validation(client, stores) -> None:
     assert good.status_code == 302
     a.refresh_from_db()
     assert a.setting("forecast_horizon") == 8
+
+
+def test_a_platform_superuser_cannot_point_an_order_at_another_stores_customer(client, stores) -> None:
+    """F18: the admin form refuses a cross-store reference (the database unchanged)."""
+    from retailsite.commerce.models import Order
+    from tests.factories import OrderFactory
+
+    a, b = stores
+    with tenant_context(a):
+        order = OrderFactory(tenant=a, customer=Customer.objects.get(external_id="ALPHA-1"))
+    with tenant_context(b):
+        beta_customer = Customer.objects.get(external_id="BETA-1")
+    admin = get_user_model().objects.create_superuser("root2", "root2@example.com", PASSWORD)
+    client.force_login(admin)
+    response = client.post(
+        f"/admin/commerce/order/{order.pk}/change/",
+        {
+            "external_id": order.external_id,
+            "customer": beta_customer.pk,
+            "ordered_at_0": "2026-01-01",
+            "ordered_at_1": "10:00:00",
+            "channel": order.channel,
+            "lines-TOTAL_FORMS": "0",
+            "lines-INITIAL_FORMS": "0",
+        },
+    )
+    assert response.status_code == 200 and "belongs to another store" in response.content.decode()
+    with tenant_context(a):
+        assert Order.objects.get(pk=order.pk).customer_id != beta_customer.pk

@@ -11,7 +11,7 @@ from django.db import DatabaseError, connection, transaction
 from django.dispatch import Signal
 
 from retailsite.commerce.catalog_version import catalog_changed
-from retailsite.privacy.services import withheld_consent_purge
+from retailsite.commerce.signals import customers_imported
 from retailsite.tenancy.context import tenant_context
 from retailsite.tenancy.models import Tenant
 
@@ -89,7 +89,7 @@ def _write(tenant: Tenant, importers: list[KindImporter], progress: ProgressCall
                 catalog_changed(tenant.pk)  # catalog snapshots of serving reload after the commit
             if any(importer.name == "customers" for importer in importers):
                 # A file may withdraw personalization consent: those customers' stored lists go at once.
-                withheld_consent_purge(tenant_id=tenant.pk)
+                customers_imported.send(sender=ImportReport, tenant_id=tenant.pk)
             import_finished.send(sender=ImportReport, tenant=tenant, report=report)
     except ImportFailed:
         raise
