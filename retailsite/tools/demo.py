@@ -63,6 +63,8 @@ class Demo:
         assert self.db_port is not None
         env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "CELERY_BROKER_URL")}
         env["DJANGO_SETTINGS_MODULE"] = "retailsite.settings.base"
+        # The demo is a development setup: DEBUG on (keys derived from the development SECRET_KEY), however started.
+        env.setdefault("DJANGO_DEBUG", "True")
         env["DATABASE_URL"] = embedded_db.url(self.db_port, role=embedded_db.role_name(kind), database=DATABASE)
         return env
 

@@ -149,7 +149,7 @@ def test_the_demo_audit_log_records_the_writes_and_verifies(demo) -> None:  # ty
     # The seed's and the shopper's writes, the export and the erasure.
     assert actions.get("create", 0) > 0 and actions.get("update", 0) > 0, actions
     assert actions.get("export", 0) >= 1 and actions.get("erase", 0) >= 1, actions
-    env = {**os.environ, "DATABASE_URL": embedded_db.url(port, role="retail_app")}
+    env = {**os.environ, "DATABASE_URL": embedded_db.url(port, role="retail_app"), "DJANGO_DEBUG": "True"}
     result = subprocess.run(
         [sys.executable, "manage.py", "verify_audit_log", "--tenant", "demo"],
         cwd=ROOT,
