@@ -6,9 +6,10 @@ categories and store totals: the caller passes each level's series under its own
 - **regular** (ADI/CV² class smooth or erratic): statsforecast's AutoETS, AutoTheta, AutoCES and MSTL on the raw and
   on the log scale (multiplicative seasonality and trend), or, for 52-week seasons, AutoETS and AutoCES on the log
   series with a Fourier season removed; plus the seasonal naive. Every candidate path is reined in by the growth
-  guard (``demand_guard``); the models no worse than the seasonal naive in the rolling-origin backtest are combined
-  by their median (``demand_ensemble.choose_robust``); where the seasonal naive still erred less in that backtest it
-  is served instead, with the reason in ``notes``. Quantiles come from the backtest errors (``demand_quantiles``).
+  guard (``demand_guard``); the best 3 by rolling-origin backtest error are combined with inverse-error weights
+  (``demand_ensemble``; the median of the models no worse than the seasonal naive is available by name). With
+  ``serve_naive_when_better`` (the layer sets it for aggregates) the seasonal naive is served where it erred less in
+  that backtest, with the reason in ``notes``. Quantiles come from the backtest errors (``demand_quantiles``).
   Series shorter than two seasons get non-seasonal models, on the history divided by their reference's (category's)
   yearly season when the reference covers two seasons.
 - **intermittent** (intermittent or lumpy): Croston/SBA, TSB, ADIDA and IMAPA combined the same way (by squared
