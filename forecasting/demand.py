@@ -318,6 +318,9 @@ def _forecast_batch(
 ) -> dict[SeriesKey, DemandForecast]:
     """One engine call. Should the price-elasticity fit fail numerically, the batch is forecast again without prices:
     the forecasts matter more than the elasticities (the run's notes say which products went without)."""
+    if all(key[0] != SeriesLevel.PRODUCT.value for key in batch):
+        # The store total and the categories are never served worse than the seasonal naive in their own backtest.
+        config = replace(config, serve_naive_when_better=True)
     try:
         return forecast_many(batch, freq, horizon, config)
     except np.linalg.LinAlgError as error:

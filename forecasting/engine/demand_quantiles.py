@@ -170,8 +170,12 @@ def residual_quantile_forecasts(
     offsets: FloatArray,
     floors: FloatArray,
     scale_proxy: FloatArray,
+    widen: float = 1.0,
 ) -> tuple[FloatArray, FloatArray]:
     """Calibrated bands for the future and, window by window out of sample, for the backtest.
+
+    ``widen`` scales the error quantiles: backtest errors of a few overlapping windows understate what a new year
+    brings (regime changes the backtest never saw).
 
     Shapes: ``future_point`` (series, horizon); ``backtest_point`` and ``actuals`` (series, windows, horizon).
     Returns (future bands (3, series, horizon), backtest bands (3, series, windows, horizon)) for P10/P50/P90.
@@ -180,7 +184,7 @@ def residual_quantile_forecasts(
     profile = horizon_profile(errors)
     standardized = errors / profile
     shape = pooled_error_shape(standardized)
-    quantiles = _without_median_shift(error_quantiles(standardized, scale_proxy, shape))
+    quantiles = widen * _without_median_shift(error_quantiles(standardized, scale_proxy, shape))
     future_bands = apply_error_quantiles(future_point, quantiles, profile, offsets, floors)
 
     n_windows = actuals.shape[1]
@@ -191,7 +195,7 @@ def residual_quantile_forecasts(
             continue
         held_out = standardized[present].copy()
         held_out[:, w] = np.nan
-        window_quantiles = _without_median_shift(error_quantiles(held_out, scale_proxy[present], shape))
+        window_quantiles = widen * _without_median_shift(error_quantiles(held_out, scale_proxy[present], shape))
         backtest_bands[:, present, w] = apply_error_quantiles(
             backtest_point[present, w], window_quantiles, profile, offsets[present], floors[present]
         )

@@ -178,7 +178,9 @@ def test_backtest_quantiles_are_calibrated():
         level = rng.uniform(20, 200)
         expected = level * (1 + 0.002 * days) * WEEKDAY_PROFILE[(days + product) % 7]
         series[product] = SeriesInput(rng.poisson(expected * rng.gamma(20, 1 / 20, len(days))).astype(float))
-    results = forecast_many(series, "D", 7, ForecastConfig(backtest_windows=8))
+    # The plain conformal band: the default widening makes up for what backtests understate on real series (regime
+    # changes), which this stationary synthetic demand does not have.
+    results = forecast_many(series, "D", 7, ForecastConfig(backtest_windows=8, band_widening=1.0))
     summary = summarize_backtests(results)
     assert summary.n_series == 30
     # Out-of-sample backtest windows: about 10% of actuals under P10 and 90% under P90.
