@@ -43,6 +43,7 @@ from bench.serving_stack import (
     build_store,
     database_exists,
     load_secrets,
+    manage,
     new_secrets,
     save_secrets,
     server_environment,
@@ -164,6 +165,10 @@ def ensure_store(config: StackConfig, args: argparse.Namespace) -> tuple[dict[st
             f"pipeline: reusing database {config.database}, built {keys.get('built_at', '?')} with the same options "
             "(--rebuild for a fresh one)"
         )
+        # A store kept from an older schema: the same roles and migrations a deployment runs before it upgrades.
+        env = server_environment(config, keys, rate_limit="1000/min")
+        manage(["create_db_roles"], env, database_url=config.database_url(None))
+        manage(["migrate", "--verbosity", "0"], env, database_url=config.database_url(config.owner_role))
         return keys, True
     keys = new_secrets(data_parameters(args))
     save_secrets(config, keys)
