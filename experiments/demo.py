@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from recommendations.serving import Filters, recommend_for_customer
+from recommendations.serving import Filters, recommend_for_customer, serving_request
 from retailsite.commerce.models import Customer
 from retailsite.commerce.services import events_ingest
 
@@ -38,8 +38,14 @@ def demo_experiment_run(*, seed: int, shoppers: int = 2000) -> Experiment | None
         Customer.objects.filter(personalization_consent=True).order_by("id").values_list("id", "external_id")[:shoppers]
     )
     events = []
-    for customer_id, external_id in customers:
-        served = recommend_for_customer(customer_id=customer_id, filters=Filters(k=8))
+    # One serving memo for the whole simulation: what the shoppers' lists share (the store's popular products
+    # before any training, the settings, the catalog) is read once, not once per shopper.
+    with serving_request():
+        served_lists = [
+            (external_id, recommend_for_customer(customer_id=customer_id, filters=Filters(k=8)))
+            for customer_id, external_id in customers
+        ]
+    for external_id, served in served_lists:
         if not served.items:
             continue
         arm = served.recommendation_id.split("-")[1].removeprefix(f"e{experiment.pk}")

@@ -108,7 +108,13 @@ def ranked(memo: RequestMemo, key: str) -> list[Candidate]:
             return list(found)
     if key != "popular":
         return []
-    # No trained model (or none with this list): the most ordered active products of the last year.
+    if memo.popular_without_model is None:
+        memo.popular_without_model = _popular_without_model()
+    return list(memo.popular_without_model)
+
+
+def _popular_without_model() -> list[Candidate]:
+    """No trained model (or none with this list): the most ordered active products of the last year."""
     since = timezone.now() - timedelta(days=365)
     rows = (
         OrderLine.objects.filter(order__ordered_at__gte=since, product__active=True)

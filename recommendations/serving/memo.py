@@ -37,6 +37,7 @@ class RequestMemo:
     purchased: dict[int, set[int]] = field(default_factory=dict)  # customer -> product ids
     precomputed: dict[int, list[Candidate]] = field(default_factory=dict)  # customer -> their list
     followed: dict[int, list[tuple[int, float]]] = field(default_factory=dict)  # customer -> (product, buyers)
+    popular_without_model: list[Candidate] | None = None  # the store has no trained list: counted once per request
     _version_id: object = _UNREAD
     _settings: dict[str, object] | None = None
     _catalog: CatalogSnapshot | None = None
