@@ -19,11 +19,6 @@ What each request reads, and why it is cheap:
 The public surface is below; everything else is internal to the package.
 """
 
-# Moved out of serving (callers on other branches may still import them from here): thin re-exports.
-from retailsite.commerce.catalog_snapshot import catalog_snapshot, category_id_for_path, product_ids_for_external_ids
-from retailsite.commerce.live_state import catalog_live_states
-from retailsite.sql import fetchone_prepared
-
 from .candidates import MAX_K, purchased_product_ids
 from .lists import (
     UNRANKED,
@@ -41,7 +36,7 @@ from .lists import (
     trending,
     version_of_recommendation_id,
 )
-from .memo import RequestMemo, one_version, serving_request
+from .memo import RequestMemo, serving_request
 from .page_inputs import (
     CustomersServed,
     RerankServed,
@@ -67,14 +62,8 @@ __all__ = [
     "because_viewed",
     "bought_together",
     "bought_together_external_id",
-    "catalog_live_states",
-    "catalog_snapshot",
-    "category_id_for_path",
-    "fetchone_prepared",
     "new_recommendation_id",
-    "one_version",
     "popular_with_followed",
-    "product_ids_for_external_ids",
     "purchased_product_ids",
     "recent_product_ids",
     "recommend_for_customer",

@@ -113,10 +113,3 @@ def serving_request(
         yield memo
     finally:
         _current.reset(token)
-
-
-@contextmanager
-def one_version(version_id: int | None) -> Iterator[None]:
-    """Within the block, the current store's lists come from `version_id` (kept for callers; see serving_request)."""
-    with serving_request(version_id=version_id):
-        yield

@@ -13,7 +13,9 @@ from dataclasses import dataclass
 
 from recommendations.selectors import active_version_id
 from recommendations.services import active_version_cache_key
-from recommendations.serving import catalog_live_states, catalog_snapshot, one_version, rerank
+from recommendations.serving import rerank, serving_request
+from retailsite.commerce.catalog_snapshot import catalog_snapshot
+from retailsite.commerce.live_state import catalog_live_states
 from retailsite.safe_cache import cache_get_many, cache_set
 from retailsite.tenancy.context import require_tenant_id
 
@@ -79,7 +81,7 @@ def category_popular_order(*, category_id: int) -> list[int]:
     live = catalog_live_states()
     members = [pid for pid, (active, _, cid) in live.items() if active and cid in subtree]
     members.sort(key=lambda pid: (snapshot.product_name(pid), pid))
-    with one_version(version or None):
+    with serving_request(version_id=version or None):
         ranked = [item.product_id for item in rerank(customer_id=None, product_ids=members).items]
     seen = set(ranked)
     order = ranked + [pid for pid in members if pid not in seen]

@@ -22,7 +22,8 @@ from django.utils.safestring import SafeString, mark_safe
 
 from recommendations.selectors import active_version_id
 from recommendations.services import active_version_cache_key
-from recommendations.serving import catalog_snapshot, one_version
+from recommendations.serving import serving_request
+from retailsite.commerce.catalog_snapshot import catalog_snapshot
 from retailsite.safe_cache import cache_get_many, cache_set
 
 from . import selectors
@@ -71,7 +72,7 @@ def product_page_parts(request: HttpRequest, shopper: Shopper, product_id: int) 
     place = category_place(category_id=product.category_id) if product.category_id is not None else None
     ancestors = [*place.ancestors, place.category] if place is not None else []
     context = {"product": product, "ancestors": ancestors, "tenant": tenant}
-    with one_version(version or None):  # read above: the shelves need not ask the cache for it again
+    with serving_request(version_id=version or None):  # read above: the shelves need not ask the cache for it again
         sections = product_sections(request, shopper, product.pk)
     parts = ProductPageParts(
         product_id=product.pk,
