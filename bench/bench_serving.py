@@ -20,6 +20,8 @@
      home page / (a small template page: one query, the base layout) with the same session cookies;
    - product pages (a random active product; the same 20 products), category pages and search pages
      (a word of the catalog's names) of a random anonymous visitor (their session exists) against /;
+   - the API's item lists against whoami: similar items and bought together of a random product, trending,
+     a batch of 10 random customers, a re-rank of 20 random products;
    - POST /api/v1/events/ (one view) and /api/v1/events/batch/ (500 views, new event ids) against whoami.
 4. Replays each endpoint in-process to count queries and profile where the time goes.
 5. Prints a markdown table, the ratios against the targets (p99 at most 1.5x the trivial endpoint's,
@@ -78,6 +80,8 @@ P99_RATIO_TARGET = 1.5
 THROUGHPUT_RATIO_TARGET = 0.70  # API reads
 PAGE_THROUGHPUT_RATIO_TARGET = 0.50  # storefront pages
 EVENTS_PER_SECOND_TARGET = 2000  # the event endpoint, in batches
+BATCH_CUSTOMERS = 10  # customers per batch request
+RERANK_ITEMS = 20  # products per re-rank request
 EVENT_BATCH_SIZE = 500
 WARM_PRODUCTS = 20
 RSS_TARGET_MB = 120
@@ -279,8 +283,72 @@ def targets(facts: StoreFacts, api_key: str) -> list[Pair]:
             ),
             kind="page",
         ),
+        *api_list_pairs(facts, authorization),
         *page_pairs(facts),
         *event_pairs(facts, authorization),
+    ]
+
+
+def api_list_pairs(facts: StoreFacts, authorization: str) -> list[Pair]:
+    """The API's item lists (similar, bought together, trending, batch, re-rank) against whoami, one pair each.
+
+    Random active products and customers per request (fixed seed); the batch asks for BATCH_CUSTOMERS customers,
+    the re-rank orders RERANK_ITEMS random products for a random customer.
+    """
+    rng = random.Random(13)
+    whoami = Target("whoami", "GET /api/v1/whoami/", ["/api/v1/whoami/"], authorization=authorization)
+    products = facts.product_external_ids
+    similar = [f"/api/v1/recommendations/products/{pid}/similar/?k=10" for pid in products]
+    together = [f"/api/v1/recommendations/products/{pid}/bought-together/?k=10" for pid in products]
+    batches = [
+        json.dumps({"customer_ids": rng.sample(facts.customer_ids, BATCH_CUSTOMERS), "k": 10}) for _ in range(200)
+    ]
+    reranks = [
+        json.dumps({"customer_id": rng.choice(facts.customer_ids), "product_ids": rng.sample(products, RERANK_ITEMS)})
+        for _ in range(200)
+    ]
+
+    def api(key: str, label: str, paths: list[str], method: str = "GET", bodies: list[str] | None = None) -> Target:
+        return Target(key, label, paths, authorization=authorization, method=method, bodies=bodies or [])
+
+    return [
+        Pair(
+            "API: similar items vs whoami",
+            whoami,
+            api("similar", "GET /api/v1/recommendations/products/<random>/similar/?k=10", similar),
+        ),
+        Pair(
+            "API: bought together vs whoami",
+            whoami,
+            api("bought-together", "GET /api/v1/recommendations/products/<random>/bought-together/?k=10", together),
+        ),
+        Pair(
+            "API: trending vs whoami",
+            whoami,
+            api("trending", "GET /api/v1/recommendations/trending/?k=10", ["/api/v1/recommendations/trending/?k=10"]),
+        ),
+        Pair(
+            f"API: batch of {BATCH_CUSTOMERS} customers vs whoami",
+            whoami,
+            api(
+                "batch",
+                f"POST /api/v1/recommendations/batch/ ({BATCH_CUSTOMERS} random customers, k=10)",
+                ["/api/v1/recommendations/batch/"],
+                method="POST",
+                bodies=batches,
+            ),
+        ),
+        Pair(
+            f"API: re-rank of {RERANK_ITEMS} products vs whoami",
+            whoami,
+            api(
+                "rerank",
+                f"POST /api/v1/recommendations/rerank/ ({RERANK_ITEMS} random products, a random customer)",
+                ["/api/v1/recommendations/rerank/"],
+                method="POST",
+                bodies=reranks,
+            ),
+        ),
     ]
 
 
