@@ -2,7 +2,7 @@
 
     make bench-serving                      # or: .venv/bin/python -m bench.bench_serving
     .venv/bin/python -m bench.bench_serving --keep-db          # keep the database for the next run
-    .venv/bin/python -m bench.bench_serving --reuse-db         # skip the build when the kept one matches
+    .venv/bin/python -m bench.bench_serving --reuse-db         # reuse the kept store (migrated and retrained)
     .venv/bin/python -m bench.bench_serving --customers 5000 --products 2000 --duration 10   # a quick look
 
 1. Builds a fresh PostgreSQL database (`retailsite_bench_serving`, as postgres@127.0.0.1 unless
@@ -68,6 +68,7 @@ from bench.serving_stack import (
     get,
     load_secrets,
     log,
+    manage,
     new_secrets,
     save_secrets,
     server_environment,
@@ -958,6 +959,16 @@ def main() -> int:
             save_secrets(config, keys)
         else:
             log(f"== reusing database {config.database}, built {keys.get('built_at', '?')}")
+            # The kept store follows the code: roles and migrations brought up to date, the recommender retrained
+            # (the served lists are the current code's); the seeded data is what is reused.
+            log("== create_db_roles, migrate (as the owner), train --only recommendations (as the app role)")
+            manage(["create_db_roles"], env, database_url=config.database_url(None))
+            manage(["migrate", "--verbosity", "0"], env, database_url=config.database_url(config.owner_role))
+            manage(
+                ["train", "--tenant", TENANT, "--only", "recommendations"],
+                env,
+                database_url=config.database_url(config.app_role),
+            )
             log("== VACUUM (ANALYZE): planner statistics, as autovacuum keeps them in production")
             vacuum_analyze(config)
         build_note = (
