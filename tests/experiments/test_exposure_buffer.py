@@ -138,7 +138,7 @@ def test_a_flush_that_died_after_taking_its_batch_is_completed_by_the_next(store
     assert redis_client.llen(EXPOSURES.buffer_key) == 0
 
 
-def test_a_flush_waits_while_another_holds_the_lock(store, write_buffers) -> None:
+def test_while_another_flush_holds_the_lock_a_second_one_takes_nothing(store, write_buffers) -> None:
     redis_client, _ = write_buffers
     serve(store, "ann")
     redis_client.set(EXPOSURES.lock_key, "another flush", ex=60)
