@@ -9,6 +9,7 @@ test, so a code path that forgets the tenant context fails here as it would in p
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import factory.random
 import pytest
@@ -66,3 +67,26 @@ def _clear_cache() -> Iterator[None]:
     clear_tenant_cache()
     clear_domain_cache()
     yield
+
+
+@pytest.fixture
+def write_buffers(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, list[str]]]:
+    """Buffered writes (retailsite/buffered_writes.py) switched on against the test Redis — the test settings run
+    Celery eagerly, which buffers nothing. The flushes a buffer queues are recorded by its name, not sent."""
+    import redis
+
+    from retailsite import buffered_writes
+
+    client = redis.Redis.from_url(settings.REDIS_URL)
+
+    def clear() -> None:
+        for suffix in ("buffer", "processing", "flush-lock"):
+            for key in client.scan_iter(f"retailsite:*:{suffix}"):
+                client.delete(key)
+
+    clear()
+    queued: list[str] = []
+    monkeypatch.setattr(buffered_writes, "broker_client", lambda: client)
+    monkeypatch.setattr(buffered_writes.WriteBuffer, "queue_flush", lambda self: queued.append(self.name))
+    yield client, queued
+    clear()

@@ -176,8 +176,10 @@ CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False  # a retrain 
 CELERY_BEAT_SCHEDULE: dict = {
     # Fans out one task per tenant and due step (retrain, forecasts; inventory is chained after forecasts).
     "schedule-due-training": {"task": "retailsite.tenancy.tasks.schedule_due_training", "schedule": 600.0},
-    # Safety net for storefront events buffered in Redis (a flush is also queued when the buffer fills from empty).
+    # Safety nets for the writes buffered in Redis (retailsite/buffered_writes.py; a flush is also queued when a
+    # buffer fills from empty): storefront events and experiment exposures.
     "flush-buffered-events": {"task": "retailsite.storefront.tasks.events_buffer_flush", "schedule": 30.0},
+    "flush-buffered-exposures": {"task": "experiments.tasks.exposures_buffer_flush", "schedule": 30.0},
     # Raw events older than each tenant's event_retention_days.
     "purge-expired-events": {"task": "retailsite.privacy.tasks.purge_expired_events", "schedule": 86400.0},
     # Webhook deliveries whose task was lost (broker restart, worker killed) are queued again.

@@ -14,7 +14,7 @@ from django.utils import timezone
 from retailsite.commerce.models import EventType
 from retailsite.commerce.services import event_identity
 
-from .event_buffer import PendingEvent, event_buffer_push, events_write
+from .event_buffer import EVENTS, PendingEvent
 from .shopper import Shopper
 
 # The shape serving gives recommendation ids ("v<version>-<16 hex>", or "v<version>-e<experiment><arm>-<16 hex>"
@@ -56,6 +56,5 @@ def shopper_event_record(
         recommendation_id=clean_recommendation_id(recommendation_id),
         dedupe_key=event_identity(identity, idempotency_key=None, index=0),
     )
-    if not event_buffer_push(event):
-        events_write([event])
+    EVENTS.record(event)
     return True
