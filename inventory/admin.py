@@ -11,6 +11,8 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import quote
+from django.contrib.admin.views.main import ChangeList
 from django.db import IntegrityError
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -485,6 +487,15 @@ class PurchaseOrderAdmin(TenantScopedAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # purchase orders come from approving plan lines
 
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        return PurchaseOrderChangeList
+
+    def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None) -> PurchaseOrder | None:
+        """By the store's own number (the links of the list), else by id (older links, the admin's history)."""
+        if from_field is None and object_id.startswith("PO-"):
+            return self.get_queryset(request).filter(number=object_id).first()
+        return super().get_object(request, object_id, from_field)
+
     def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
@@ -496,6 +507,18 @@ class PurchaseOrderAdmin(TenantScopedAdmin):
         units = sum(receipt.quantity for receipt in receipts)
         self.message_user(
             request, f"Recorded {len(receipts)} receipt(s), {units:,} units added to stock on hand.", messages.SUCCESS
+        )
+
+
+class PurchaseOrderChangeList(ChangeList):
+    """Links to a purchase order by its per-store number, not its id (ids count every store's orders)."""
+
+    def url_for_result(self, result: Model) -> str:
+        number = getattr(result, "number", "")
+        if not number:
+            return super().url_for_result(result)
+        return reverse(
+            "admin:inventory_purchaseorder_change", args=(quote(number),), current_app=self.model_admin.admin_site.name
         )
 
 
@@ -533,6 +556,7 @@ class ReceiptAdmin(ServiceFormMixin, TenantScopedAdmin):
     form = ReceiptForm
     fields = ["product", "quantity", "purchase_order_line", "shipment", "received_at", "note"]
     list_display = ["received_at", "product", "quantity", "purchase_order_line", "shipment", "created_by"]
+    list_select_related = ["product", "purchase_order_line__purchase_order", "shipment", "created_by"]
     raw_id_fields = ["product", "purchase_order_line", "shipment"]
     search_fields = ["product__external_id"]
     date_hierarchy = "received_at"
@@ -563,6 +587,7 @@ class ReceiptAdmin(ServiceFormMixin, TenantScopedAdmin):
 @admin.register(InboundShipment)
 class InboundShipmentAdmin(ServiceFormMixin, TenantScopedAdmin):
     list_display = ["product", "quantity", "expected_arrival", "status", "purchase_order_line", "received_at"]
+    list_select_related = ["product", "purchase_order_line__purchase_order"]
     list_filter = ["status"]
     raw_id_fields = ["product", "purchase_order_line"]
     fields = ["product", "quantity", "expected_arrival", "purchase_order_line"]

@@ -296,7 +296,9 @@ class PurchaseOrder(TenantOwnedModel):
         RECEIVED = "received", "Received"
         CANCELLED = "cancelled", "Cancelled"
 
-    number = models.CharField(max_length=30, blank=True, help_text="PO-000123, set when created")
+    number = models.CharField(
+        max_length=30, blank=True, help_text="PO-000123, counted per store (services.purchase_order_number)"
+    )
     supplier = models.ForeignKey(Supplier, null=True, blank=True, on_delete=models.SET_NULL, related_name="orders")
     plan = models.ForeignKey(
         ReorderPlan, null=True, blank=True, on_delete=models.SET_NULL, related_name="purchase_orders"
@@ -345,7 +347,7 @@ class PurchaseOrderLine(TenantOwnedModel):
         indexes = [models.Index(fields=["tenant", "product"], name="poline_tenant_product_idx")]
 
     def __str__(self) -> str:
-        return f"{self.quantity} x product {self.product_id}"
+        return f"{self.purchase_order}: {self.quantity} x product {self.product_id}"
 
     @property
     def outstanding(self) -> int:

@@ -23,6 +23,7 @@ from django.utils import timezone
 from retailsite.commerce.catalog_version import catalog_changed
 from retailsite.commerce.models import Product
 from retailsite.tenancy.context import require_tenant_id
+from retailsite.tenancy.services import tenant_counter_next
 
 from .models import (
     InboundShipment,
@@ -179,6 +180,14 @@ def reorder_plan_activate(*, plan: ReorderPlan) -> ReorderPlan:
 
 # -- purchase orders -----------------------------------------------------------------------------------------------
 
+# Purchase orders are numbered per store (PO-000001, PO-000002, ...): a store's numbers say nothing about other
+# stores' volumes, which numbers from the table's id (one sequence for every store) did.
+PURCHASE_ORDER_COUNTER = "purchase_order"
+
+
+def purchase_order_number(value: int) -> str:
+    return f"PO-{value:06d}"
+
 
 @dataclass
 class ApprovalResult:
@@ -215,10 +224,11 @@ def purchase_orders_create_from_plan_lines(
         orders: list[PurchaseOrder] = []
         for supplier_id, supplier_lines in sorted(by_supplier.items(), key=lambda item: (item[0] is None, item[0])):
             order = PurchaseOrder.objects.create(
-                supplier_id=supplier_id, plan_id=supplier_lines[0].plan_id, created_by=_user_or_none(user)
+                number=purchase_order_number(tenant_counter_next(PURCHASE_ORDER_COUNTER)),
+                supplier_id=supplier_id,
+                plan_id=supplier_lines[0].plan_id,
+                created_by=_user_or_none(user),
             )
-            order.number = f"PO-{order.pk:06d}"
-            order.save(update_fields=["number"])
             PurchaseOrderLine.objects.bulk_create(
                 [
                     PurchaseOrderLine(

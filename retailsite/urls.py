@@ -13,6 +13,8 @@ urlpatterns = [
     path("readyz", views.readyz, name="readyz"),
     path("", include("retailsite.observability.urls")),  # /metrics (Prometheus; localhost or METRICS_TOKEN)
     path("staff/switch-store/", tenancy_views.switch_store, name="staff-switch-store"),
+    path("staff/invitations/", tenancy_views.invitations, name="staff-invitations"),
+    path("staff/invitations/<str:token>/", tenancy_views.invitation_answer, name="staff-invitation-answer"),
     path("staff/inventory/", include("inventory.urls")),
     path("staff/experiments/", include("experiments.staff_urls")),
     path("staff/", include("forecasting.staff_urls")),

@@ -79,6 +79,8 @@ EXTRA_AUDITED_TABLES: dict[str, str] = {"tenancy_tenant": "id"}
 IGNORED_UPDATE_COLUMNS: dict[str, tuple[str, ...]] = {
     "api_apikey": ("last_used_at",),
     "commerce_product": ("search_document",),
+    # A store's counter moving on: the document it numbered (a purchase order, ...) has its own entry.
+    "tenancy_tenantcounter": ("value",),
 }
 
 AUDIT_TRIGGERS = {  # trigger name -> (event, transition tables)

@@ -9,7 +9,8 @@ from django.contrib.auth import get_user_model
 
 from .context import platform_context
 from .domains import DomainRefused, domain_check
-from .models import Membership, Tenant, TenantDomain
+from .models import Invitation, Membership, Tenant, TenantDomain
+from .services import TenantError, invitee_check
 from .settings_registry import TenantSettingError, format_value, parse_assignments, registered_settings
 
 
@@ -46,7 +47,8 @@ class TenantForm(forms.ModelForm):
 
 
 class MembershipForm(forms.ModelForm):
-    """Owners add staff by username, without seeing the platform's list of users."""
+    """A platform superuser adds staff by username (a store's owner invites instead: InvitationForm); owners
+    change the role of their store's members."""
 
     username = forms.CharField(help_text="The staff user's username (they must already have an account).")
 
@@ -69,6 +71,24 @@ class MembershipForm(forms.ModelForm):
             raise forms.ValidationError(f"No active user {username!r}.")
         self.instance.user = user
         return username
+
+
+class InvitationForm(forms.ModelForm):
+    """An owner invites by username or e-mail address; the form never looks the invitee up."""
+
+    class Meta:
+        model = Invitation
+        fields = ["invitee", "role"]
+        help_texts = {
+            "invitee": "Their username or the e-mail address of their account. They see the invitation when they "
+            "sign in, and become a member only if they accept."
+        }
+
+    def clean_invitee(self) -> str:
+        try:
+            return invitee_check(self.cleaned_data["invitee"])
+        except TenantError as error:
+            raise forms.ValidationError(str(error)) from None
 
 
 class TenantDomainForm(forms.ModelForm):

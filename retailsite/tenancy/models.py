@@ -1,4 +1,5 @@
-"""Tenants (stores), their mapped domains, and staff memberships with roles."""
+"""Tenants (stores), their mapped domains, staff memberships with roles, invitations to them, and per-store
+counters."""
 
 from __future__ import annotations
 
@@ -111,6 +112,59 @@ class Membership(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.user} — {self.role}"
+
+
+def new_invitation_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class Invitation(TenantOwnedModel):
+    """An owner's offer of a role in the store to whoever signs in as `invitee` (a username or an e-mail address).
+
+    Only the invited user's acceptance creates a Membership (services.invitation_accept). The row exists whatever
+    the invitee is (no account, an account, already a member), so the owner learns nothing about platform accounts.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        ACCEPTED = "accepted", "Accepted"
+        DECLINED = "declined", "Declined"
+        REVOKED = "revoked", "Revoked"
+
+    invitee = models.CharField(max_length=254, help_text="username or e-mail address, as the owner typed it")
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.VIEWER)
+    # The invitee's handle on it (never the primary key): a random token, single-use through `status`.
+    token = models.CharField(max_length=64, unique=True, default=new_invitation_token, editable=False)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING, editable=False)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(editable=False)
+    responded_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["tenant", "status", "-created_at"], name="invitation_tenant_status_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.invitee} as {self.get_role_display()}"
+
+
+class TenantCounter(TenantOwnedModel):
+    """The last number a store handed out for one kind of document (e.g. its purchase orders: PO-000001, ...).
+
+    Numbers count per store, so a store's numbers tell nothing about other stores' volumes (a global sequence
+    would); `services.tenant_counter_next` allocates them under the row's lock."""
+
+    name = models.CharField(max_length=40)
+    value = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "name"], name="tenantcounter_tenant_name_uniq")]
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.value}"
 
 
 class TrainingRun(TenantOwnedModel):

@@ -246,11 +246,17 @@ class RoleReport:
     bypass_rls: bool = False
     owns_tables: list[str] | None = None
     member_of: list[str] | None = None  # roles it can act as that could lower the wall
+    updatable_sequences: list[str] | None = None  # sequences it could move with setval (needs UPDATE)
 
     @property
     def ok(self) -> bool:
         return (
-            self.exists and not self.superuser and not self.bypass_rls and not self.owns_tables and not self.member_of
+            self.exists
+            and not self.superuser
+            and not self.bypass_rls
+            and not self.owns_tables
+            and not self.member_of
+            and not self.updatable_sequences
         )
 
 
@@ -286,8 +292,26 @@ def inspect_isolation(app_role: str) -> tuple[list[TableIsolation], RoleReport]:
             [app_role, app_role, sorted({r.owner for r in reports})],
         )
         member_of = [name for (name,) in cursor.fetchall()]
+        # nextval needs USAGE only; UPDATE would allow setval (move any numbering, e.g. to collide or to probe).
+        cursor.execute(
+            """
+            SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE c.relkind = 'S' AND n.nspname = current_schema()
+              -- CASE: the planner may test the privilege before relkind, and it errors on anything but a sequence
+              AND CASE WHEN c.relkind = 'S' THEN has_sequence_privilege(%s, c.oid, 'UPDATE') ELSE false END
+            ORDER BY c.relname
+            """,
+            [app_role],
+        )
+        updatable = [name for (name,) in cursor.fetchall()]
     return reports, RoleReport(
-        app_role, exists=True, superuser=row[0], bypass_rls=row[1], owns_tables=owned, member_of=member_of
+        app_role,
+        exists=True,
+        superuser=row[0],
+        bypass_rls=row[1],
+        owns_tables=owned,
+        member_of=member_of,
+        updatable_sequences=updatable,
     )
 
 
@@ -308,10 +332,25 @@ def _denied(cursor: Any, statement: str, params: list[Any] | None = None) -> boo
     return False
 
 
+# setval to where the sequence already is: sequences ignore rollbacks, so an attempt that worked must move nothing.
+SETVAL_IN_PLACE = (
+    "SELECT setval(%s::regclass, coalesce(pg_sequence_last_value(%s::regclass), 1), "
+    "pg_sequence_last_value(%s::regclass) IS NOT NULL)"
+)
+
+
+def _sequences(cursor: Any) -> list[str]:
+    cursor.execute(
+        "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE c.relkind = 'S' AND n.nspname = current_schema() ORDER BY c.relname"
+    )
+    return [name for (name,) in cursor.fetchall()]
+
+
 def attack_the_wall() -> list[str]:
     """Try, as the connected role, what a session of the application role could try with SQL alone, in
     a transaction that is rolled back: open the platform scope with `app.all_tenants`, suppress or forge
-    audit entries, move a sequence. Returns every attempt that worked (empty: the wall held)."""
+    audit entries, move any sequence of the schema. Returns every attempt that worked (empty: the wall held)."""
     from .context import no_tenant_context, tenant_context
 
     succeeded: list[str] = []
@@ -350,8 +389,9 @@ def attack_the_wall() -> list[str]:
                 [store_ids[0]],
             ):
                 succeeded.append("INSERT into the audit log was allowed")
-            if not _denied(cursor, "SELECT setval('commerce_category_id_seq', 1000000000)"):
-                succeeded.append("setval on a sequence was allowed")
+            moved = [name for name in _sequences(cursor) if not _denied(cursor, SETVAL_IN_PLACE, [name] * 3)]
+            if moved:
+                succeeded.append(f"setval on a sequence was allowed: {', '.join(moved)}")
         # An actor named by setting app.actor alone is recorded as unverified.
         with tenant_context(store_ids[0]), connection.cursor() as cursor:
             cursor.execute("SELECT set_config('app.actor', 'user:1', true), set_config('app.actor_tag', '', true)")

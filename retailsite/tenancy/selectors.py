@@ -1,4 +1,4 @@
-"""Read-side look-ups for tenants, domains and memberships."""
+"""Read-side look-ups for tenants, domains, memberships and invitations."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ import time
 from collections.abc import Callable
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import Q
+from django.utils import timezone
 
 from .context import platform_context
-from .models import Membership, Tenant, TenantDomain
+from .models import Invitation, Membership, Tenant, TenantDomain
 
 _DOMAIN_CACHE_SECONDS = 30.0
 _domain_cache: dict[str, tuple[float, int | None]] = {}
@@ -112,3 +114,25 @@ def membership_selected_for_staff(
     if getattr(user, "is_superuser", False) and wanted_tenant_id is None:
         return None  # superusers start in platform scope until they pick a store
     return memberships[0]
+
+
+def invitations_pending_for_user(user: AbstractBaseUser | AnonymousUser) -> list[Invitation]:
+    """The open invitations addressed to this signed-in user (their username, or their account's e-mail address
+    in any case), from every active store: the user is not a member of those stores yet."""
+    if not user.is_authenticated or not user.is_active:
+        return []
+    addressed = Q(invitee=user.get_username())
+    email = (getattr(user, "email", "") or "").strip()
+    if email:
+        addressed |= Q(invitee__iexact=email)
+    with platform_context():
+        return list(
+            Invitation.objects.filter(
+                addressed,
+                status=Invitation.Status.PENDING,
+                expires_at__gt=timezone.now(),
+                tenant__is_active=True,
+            )
+            .select_related("tenant")
+            .order_by("expires_at")
+        )

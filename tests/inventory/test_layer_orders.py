@@ -4,8 +4,10 @@ shipments, which move units between on order, in transit and on hand."""
 from __future__ import annotations
 
 import datetime as dt
+import threading
 
 import pytest
+from django.db import connection, transaction
 
 from inventory.models import (
     InboundShipment,
@@ -21,8 +23,9 @@ from inventory.selectors import in_transit_by_product
 from inventory.services import purchase_orders_create_from_plan_lines, receipt_record, shipment_create
 from retailsite.tenancy.context import tenant_context
 from retailsite.tenancy.models import Role
+from retailsite.tenancy.services import tenant_counter_next
 from tests.builders.inventory import forecast_run, make_store, stocked_product
-from tests.factories import MembershipFactory
+from tests.factories import MembershipFactory, TenantFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -183,3 +186,76 @@ def test_the_admin_receives_a_whole_purchase_order(client, planned_store) -> Non
         order.refresh_from_db()
         assert (item.on_hand, item.on_order) == (round(kettle.order_quantity), 4)
         assert order.status == PurchaseOrder.Status.RECEIVED
+
+
+def test_purchase_orders_are_numbered_per_store(client, planned_store) -> None:
+    """F8: a store's numbers count its own orders only (numbers from the table's id counted every store's)."""
+    store, plan = planned_store
+    other = make_store("beta")
+    mug, _ = stocked_product(other, "MUG", supplier="Acme", on_hand=0, lead_time_days=7)
+    forecast_run(other, {mug: (8, 10, 13)})
+    with tenant_context(other):
+        other_plan = reorder_plan_create(tenant=other)
+    lines = lines_by_product(store, plan)
+    with tenant_context(store):
+        first = purchase_orders_create_from_plan_lines(lines=[lines["KETTLE"]]).purchase_orders
+    with tenant_context(other):
+        elsewhere = purchase_orders_create_from_plan_lines(
+            lines=list(lines_by_product(other, other_plan).values())
+        ).purchase_orders
+    with tenant_context(store):
+        second = purchase_orders_create_from_plan_lines(lines=[lines["PAN"]]).purchase_orders
+    assert [order.number for order in first + second] == ["PO-000001", "PO-000002"]
+    assert [order.number for order in elsewhere] == ["PO-000001"]
+
+    # Staff see the number, and the list links to each order by it rather than by its id.
+    client.force_login(MembershipFactory(tenant=store, role=Role.MANAGER).user)
+    listing = client.get("/admin/inventory/purchaseorder/").content.decode()
+    assert "/admin/inventory/purchaseorder/PO-000002/change/" in listing
+    assert f"/admin/inventory/purchaseorder/{second[0].pk}/change/" not in listing
+    detail = client.get("/admin/inventory/purchaseorder/PO-000002/change/")
+    assert detail.status_code == 200 and "Brill" in detail.content.decode()  # this store's PO-000002 (the pan)
+    with tenant_context(store):
+        receipt_record(product=lines["PAN"].product, quantity=1, purchase_order_line=second[0].lines.get())
+    assert "PO-000002: " in client.get("/admin/inventory/receipt/").content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_allocations_never_share_a_number() -> None:
+    store = TenantFactory(slug="gamma")
+    numbers: list[int] = []
+    errors: list[BaseException] = []
+    start = threading.Barrier(4)
+
+    def allocate() -> None:
+        try:
+            start.wait(10)
+            with tenant_context(store):
+                for _ in range(10):
+                    with transaction.atomic():
+                        numbers.append(tenant_counter_next("purchase_order"))
+        except BaseException as error:  # reported below, in the test's thread
+            errors.append(error)
+        finally:
+            connection.close()
+
+    workers = [threading.Thread(target=allocate) for _ in range(4)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert errors == []
+    assert sorted(numbers) == list(range(1, 41))
+
+
+def test_a_rolled_back_allocation_gives_its_number_back(planned_store) -> None:
+    store, _ = planned_store
+    with tenant_context(store):
+        assert tenant_counter_next("purchase_order") == 1
+        try:
+            with transaction.atomic():
+                assert tenant_counter_next("purchase_order") == 2
+                raise RuntimeError("the approval failed")
+        except RuntimeError:
+            pass
+        assert tenant_counter_next("purchase_order") == 2

@@ -45,8 +45,17 @@ from retailsite.commerce.models import Category, Customer, Product
 from retailsite.privacy.models import AuditLogEntry, ErasureRecord
 from retailsite.tenancy.context import tenant_context
 from retailsite.tenancy.middleware import SESSION_TENANT_KEY
-from retailsite.tenancy.models import Membership, Role, Tenant, TenantDomain, TenantOwnedModel, TrainingRun
+from retailsite.tenancy.models import (
+    Invitation,
+    Membership,
+    Role,
+    Tenant,
+    TenantDomain,
+    TenantOwnedModel,
+    TrainingRun,
+)
 from retailsite.tenancy.permissions import ROLE_CAPABILITIES, Capability
+from retailsite.tenancy.services import invitation_create
 from tests.api.conftest import issue_key, walk_url_patterns
 from tests.builders.inventory import forecast_run, stocked_product
 from tests.factories import CustomerFactory, MembershipFactory, ProductFactory, TenantFactory, UserFactory
@@ -73,11 +82,13 @@ VIEW_NEEDS: dict[type[Model], Capability | None] = {
     ErasureRecord: Capability.EXPORT_PERSONAL_DATA,
     CustomerPrediction: Capability.VIEW_PERSONAL_DATA,
     ApiKey: Capability.MANAGE_MEMBERS,
+    Invitation: Capability.MANAGE_MEMBERS,
     User: None,
     Group: None,
 }
 WRITE_NEEDS: dict[type[Model], Capability | None] = {
     Membership: Capability.MANAGE_MEMBERS,
+    Invitation: Capability.MANAGE_MEMBERS,
     TenantDomain: Capability.MANAGE_MEMBERS,
     ApiKey: Capability.MANAGE_MEMBERS,
     Tenant: Capability.MANAGE_MEMBERS,
@@ -169,6 +180,7 @@ def build_world() -> World:
         TenantDomain.objects.create(domain="alpha-roles.example", verified_at=timezone.now())
         ErasureRecord.objects.create(customer=subject.friend, pseudonym="erased-0000", removed={"events": 1})
         Membership.objects.create(user=UserFactory(), role=Role.VIEWER)
+        invitation_create(invitee="future.colleague@example.com", role=Role.ANALYST)
         experiment_create(name=f"{MARKER} test", arms=[ArmSpec("a", 50, True), ArmSpec("b", 50)])
         endpoint = WebhookEndpoint.objects.create(
             url="https://93.184.216.34/hook", secret="whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -451,11 +463,16 @@ def test_no_store_role_sets_a_staff_users_password(world: World, role: str) -> N
 # -- staff pages, from the URL configuration ----------------------------------------------------------------------
 
 
+# Staff pages about the signed-in user rather than a store (their invitations to stores): any staff user, member of
+# a store or not, sees their own; tests/tenancy/test_invitations.py covers them.
+USER_STAFF_PAGES = {"staff/invitations/", "staff/invitations/<str:token>/"}
+
+
 def staff_routes() -> list[tuple[str, Any]]:
     return [
         (route, pattern)
         for route, _, pattern in walk_url_patterns(get_resolver().url_patterns)
-        if route.startswith("staff/")
+        if route.startswith("staff/") and route not in USER_STAFF_PAGES
     ]
 
 

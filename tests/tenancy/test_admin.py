@@ -134,15 +134,20 @@ def test_platform_superuser_sees_every_store(client, stores) -> None:
 
 def test_owner_manages_members_but_manager_cannot(client, stores) -> None:
     a, _ = stores
-    other = UserFactory(username="newhire")
+    member = MembershipFactory(tenant=a, role=Role.VIEWER)
     login_as(client, a, Role.OWNER)
-    response = client.post("/admin/tenancy/membership/add/", {"username": "newhire", "role": Role.ANALYST})
+    invited = client.post("/admin/tenancy/invitation/add/", {"invitee": "newhire", "role": Role.ANALYST})
+    assert invited.status_code == 302
+    response = client.post(f"/admin/tenancy/membership/{member.pk}/change/", {"role": Role.ANALYST})
     assert response.status_code == 302
     with tenant_context(a):
-        assert Membership.objects.get(user=other).role == Role.ANALYST
+        assert Membership.objects.get(pk=member.pk).role == Role.ANALYST
     client.logout()
     login_as(client, a, Role.MANAGER)
-    assert client.get("/admin/tenancy/membership/add/").status_code == 403
+    assert client.get("/admin/tenancy/invitation/add/").status_code == 403
+    assert client.post(f"/admin/tenancy/membership/{member.pk}/change/", {"role": Role.OWNER}).status_code == 403
+    with tenant_context(a):
+        assert Membership.objects.get(pk=member.pk).role == Role.ANALYST
 
 
 def test_owner_edits_tenant_settings_with_validation(client, stores) -> None:

@@ -160,3 +160,23 @@ def test_check_tenant_isolation_notices_a_scope_key_from_other_settings(two_stor
     settings.DB_SCOPE_KEY = "not-the-key-the-database-holds"
     with pytest.raises(CommandError, match="scope key is not this process's"):
         call_command("check_tenant_isolation")
+
+
+def test_the_application_role_may_use_sequences_but_move_none() -> None:
+    """F8: nextval needs USAGE only; UPDATE (setval) on no sequence of the schema."""
+    movable = raw(
+        "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'S' "
+        "AND n.nspname = current_schema() "
+        "AND CASE WHEN c.relkind = 'S' THEN has_sequence_privilege(current_user, c.oid, 'UPDATE') ELSE false END"
+    )
+    assert movable == []
+    assert raw("SELECT has_sequence_privilege(current_user, 'inventory_purchaseorder_id_seq', 'USAGE')") == [(True,)]
+
+
+def test_check_tenant_isolation_reports_any_sequence_the_app_role_may_move(two_stores) -> None:
+    with as_table_owner():
+        raw(f'GRANT UPDATE ON SEQUENCE inventory_purchaseorder_id_seq TO "{settings.DB_APP_ROLE}"')
+    with pytest.raises(CommandError) as failure:
+        call_command("check_tenant_isolation")
+    assert "may UPDATE (setval) sequences: inventory_purchaseorder_id_seq" in str(failure.value)
+    assert "attack succeeded: setval on a sequence was allowed: inventory_purchaseorder_id_seq" in str(failure.value)

@@ -14,8 +14,9 @@ from retailsite.tenancy.rls import attack_the_wall, inspect_isolation
 
 class Command(BaseCommand):
     help = (
-        "List every table with a tenant_id column; fail unless RLS is enabled and forced on each "
-        "and the application role cannot bypass it. Then, connected as the application role, try the attacks "
+        "List every table with a tenant_id column; fail unless RLS is enabled and forced on each, "
+        "the application role cannot bypass it, and it holds UPDATE on no sequence. "
+        "Then, connected as the application role, try the attacks "
         "a session of that role could make with SQL alone (open the platform scope with a setting, remove or "
         "forge audit entries, move a sequence) in a transaction that is rolled back."
     )
@@ -49,6 +50,9 @@ class Command(BaseCommand):
                 problems.append(f"application role {role.role!r} owns tables: {', '.join(role.owns_tables)}")
             if role.member_of:
                 problems.append(f"application role {role.role!r} can act as {', '.join(role.member_of)}")
+            if role.updatable_sequences:
+                movable = ", ".join(role.updatable_sequences)
+                problems.append(f"application role {role.role!r} may UPDATE (setval) sequences: {movable}")
         with platform_context(), transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("SELECT current_user, tenancy_platform_scope()")
             current, platform_scope_works = cursor.fetchone()

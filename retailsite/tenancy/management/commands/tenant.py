@@ -1,14 +1,15 @@
-"""manage.py tenant create|set|show|list — manage stores and their settings."""
+"""manage.py tenant create|set|show|list|member — manage stores, their settings, and (as the platform) members."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from retailsite.tenancy.commands import tenant_for_command
-from retailsite.tenancy.models import Tenant
-from retailsite.tenancy.services import TenantError, tenant_create, tenant_settings_set, tenant_update
+from retailsite.tenancy.models import Role, Tenant
+from retailsite.tenancy.services import TenantError, membership_set, tenant_create, tenant_settings_set, tenant_update
 from retailsite.tenancy.settings_registry import format_value, registered_settings
 
 
@@ -30,6 +31,15 @@ class Command(BaseCommand):
         show = sub.add_parser("show", help="show a tenant and every setting", called_from_command_line=True)
         show.add_argument("slug")
         sub.add_parser("list", help="list tenants", called_from_command_line=True)
+        member = sub.add_parser(
+            "member",
+            help="give an existing user a role in a store directly (the platform's way, e.g. a store's first owner; "
+            "owners invite from the admin)",
+            called_from_command_line=True,
+        )
+        member.add_argument("slug")
+        member.add_argument("username")
+        member.add_argument("role", choices=Role.values)
 
     def handle(self, *args: Any, **options: Any) -> None:
         action = options["action"]
@@ -46,6 +56,13 @@ class Command(BaseCommand):
                 self.stdout.write(self.style.SUCCESS(f"Created tenant {tenant.slug} ({tenant.name})."))
                 return
             tenant = tenant_for_command(slug)
+            if action == "member":
+                user = get_user_model().objects.filter(username=options["username"], is_active=True).first()
+                if user is None:
+                    raise CommandError(f"No active user {options['username']!r}; nothing was changed.")
+                membership = membership_set(tenant=tenant, user=user, role=options["role"])
+                self.stdout.write(f"{tenant.slug}: {user.get_username()} is {membership.get_role_display()}.")
+                return
             if action == "set":
                 core = {}
                 rest = []
