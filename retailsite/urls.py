@@ -13,7 +13,7 @@ urlpatterns = [
     path("readyz", views.readyz, name="readyz"),
     path("", include("retailsite.observability.urls")),  # /metrics (Prometheus; localhost or METRICS_TOKEN)
     path("staff/switch-store/", tenancy_views.switch_store, name="staff-switch-store"),
-    path("staff/inventory/", include("inventory.urls")),
+    path("staff/inventory/", include("inventory.staff_urls")),
     path("staff/experiments/", include("experiments.staff_urls")),
     path("staff/", include("forecasting.staff_urls")),
     path("admin/", admin.site.urls),
