@@ -37,27 +37,23 @@ from . import selectors
 from .catalog_version import catalog_changed
 from .importers.kinds.events import event_dedupe_key
 from .importers.kinds.products import category_path
-from .models import Category, Customer, Event, EventType, Order, OrderLine, Product
+from .models import (
+    CUSTOMER_FIELDS,
+    PRODUCT_FIELDS,
+    Category,
+    Customer,
+    Event,
+    EventType,
+    Order,
+    OrderLine,
+    Product,
+)
 from .signals import personalization_withdrawn
 
 ModelT = TypeVar("ModelT", bound=Model)
 
 MAX_LINE_QUANTITY = 99
 WEB_CHANNEL = "web"
-PRODUCT_FIELDS = ("name", "description", "category", "brand", "tags", "price", "cost", "active")
-CUSTOMER_FIELDS = (
-    "email",
-    "name",
-    "phone",
-    "address",
-    "birth_year",
-    "gender",
-    "city",
-    "country",
-    "signed_up_at",
-    "personalization_consent",
-    "marketing_consent",
-)
 
 
 class EmailAlreadyRegistered(ValueError):
