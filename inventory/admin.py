@@ -11,6 +11,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import flatten_fieldsets
 from django.db import IntegrityError
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -18,6 +19,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from retailsite.tenancy.admin_base import TenantScopedAdmin, TenantScopedInline, request_can
+from retailsite.tenancy.models import TenantOwnedModel
 from retailsite.tenancy.permissions import Capability
 
 from .charts import projected_stock_chart
@@ -162,7 +164,7 @@ class ReorderPlanAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
     ]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Model | None = None) -> list[str]:
-        return [name for _, options in self.fieldsets for name in options["fields"]]
+        return flatten_fieldsets(self.fieldsets or ())
 
     def has_activate_permission(self, request: HttpRequest) -> bool:
         return request_can(request, Capability.CHANGE)
@@ -359,7 +361,7 @@ class ReorderPlanLineAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
     ]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Model | None = None) -> list[str]:
-        return [name for _, options in self.fieldsets for name in options["fields"]]
+        return flatten_fieldsets(self.fieldsets or ())
 
     def has_approve_permission(self, request: HttpRequest) -> bool:
         return request_can(request, Capability.CHANGE)
@@ -462,8 +464,7 @@ class ReorderPlanLineAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
 class PurchaseOrderLineInline(TenantScopedInline):
     model = PurchaseOrderLine
     extra = 0
-    fields = ["product", "quantity", "unit_cost", "quantity_received", "plan_line"]
-    readonly_fields = fields
+    fields = readonly_fields = ("product", "quantity", "unit_cost", "quantity_received", "plan_line")
 
     def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
@@ -507,7 +508,7 @@ class ServiceFormMixin:
         obj.pk = saved.pk
         obj.tenant_id = saved.tenant_id
 
-    def create_through_service(self, request: HttpRequest, data: dict[str, Any]) -> Model:
+    def create_through_service(self, request: HttpRequest, data: dict[str, Any]) -> TenantOwnedModel:
         raise NotImplementedError
 
 
@@ -516,7 +517,8 @@ class ReceiptForm(forms.ModelForm):
     time: a ModelForm's related querysets are tenant-scoped and must not be built at import)."""
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         product = data.get("product")
         for name in ("purchase_order_line", "shipment"):
             related = data.get(name)
@@ -548,7 +550,7 @@ class ReceiptAdmin(ServiceFormMixin, TenantScopedAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
-    def create_through_service(self, request: HttpRequest, data: dict[str, Any]) -> Model:
+    def create_through_service(self, request: HttpRequest, data: dict[str, Any]) -> TenantOwnedModel:
         return receipt_record(
             product=data["product"],
             quantity=data["quantity"],
@@ -574,7 +576,7 @@ class InboundShipmentAdmin(ServiceFormMixin, TenantScopedAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
-    def create_through_service(self, request: HttpRequest, data: dict[str, Any]) -> Model:
+    def create_through_service(self, request: HttpRequest, data: dict[str, Any]) -> TenantOwnedModel:
         return shipment_create(
             product=data["product"],
             quantity=data["quantity"],
