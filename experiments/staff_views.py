@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin, messages
+from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from forecasting.staff_views import staff_page
 from retailsite.tenancy.admin_base import request_can
 from retailsite.tenancy.permissions import Capability
+from retailsite.tenancy.staff_pages import staff_context, staff_page
 
 from .models import Arm, Experiment
 from .selectors import ExperimentResults, experiment_results
@@ -61,14 +61,14 @@ def experiment_results_page(request: HttpRequest, experiment_pk: int) -> HttpRes
     results = experiment_results(experiment)
     if results.significant and experiment.significant_at is None:
         experiment_mark_significant(experiment=experiment)
-    context = {
-        **admin.site.each_context(request),
-        "title": f"Experiment: {experiment.name}",
-        "experiment": experiment,
-        "results": results,
-        "charts": results_chart_configs(results),
-        "may_promote": request_can(request, Capability.CHANGE) and experiment.status != Experiment.Status.DRAFT,
-    }
+    context = staff_context(
+        request,
+        f"Experiment: {experiment.name}",
+        experiment=experiment,
+        results=results,
+        charts=results_chart_configs(results),
+        may_promote=request_can(request, Capability.CHANGE) and experiment.status != Experiment.Status.DRAFT,
+    )
     return render(request, "experiments/results.html", context)
 
 

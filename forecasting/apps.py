@@ -6,7 +6,7 @@ class ForecastingConfig(AppConfig):
     label = "forecasting"
 
     def ready(self) -> None:
-        from retailsite.tenancy.training import register_training_step
+        from retailsite.tenancy.training_steps import register_training_step
 
         from . import personal_data
         from .steps import FORECASTS_STEP

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from forecasting.engine.customers import CustomerTables, TrainingConfig, train_customer_models
 from retailsite.tenancy.models import Tenant
-from retailsite.tenancy.training import Progress, silent_progress
+from retailsite.tenancy.training_steps import Progress, silent_progress
 
 from .models import CustomerModelRun, CustomerPrediction, RunStatus
 

@@ -48,7 +48,7 @@ from forecasting.engine.demand import (
 )
 from forecasting.engine.demand_metrics import BacktestMetrics
 from retailsite.tenancy.models import Tenant
-from retailsite.tenancy.training import Progress, silent_progress
+from retailsite.tenancy.training_steps import Progress, silent_progress
 
 from .models import ForecastRun, RunStatus, SeriesForecast, SeriesLevel
 from .periods import (

@@ -1,6 +1,6 @@
 """The forecasts training step, declared here (light) and run from `forecasting.training` (heavy)."""
 
-from retailsite.tenancy.training import TrainingStep
+from retailsite.tenancy.training_steps import TrainingStep
 
 FORECASTS_STEP = TrainingStep(
     "forecasts",

@@ -1,8 +1,8 @@
 """The "forecasts" training step: demand forecasts, then customer predictions, for one store.
 
 Declared in `forecasting/steps.py`; `manage.py train --tenant SLUG --only forecasts` and the scheduled Celery
-task run it through `retailsite.tenancy.training.training_step_run` (per-tenant lock, recorded run, tenant context).
-Inventory plans are chained after it.
+task run it through `retailsite.tenancy.training_steps.training_step_run` (per-tenant lock, recorded run, tenant
+context). Inventory plans are chained after it.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import logging
 from django.utils import timezone
 
 from retailsite.tenancy.models import Tenant
-from retailsite.tenancy.training import Progress
+from retailsite.tenancy.training_steps import Progress
 
 from .customer_predictions import customer_predictions_train
 from .demand import NotEnoughHistory, forecast_run_create

@@ -11,7 +11,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.utils import quote
+from django.contrib.admin.utils import flatten_fieldsets, quote
 from django.contrib.admin.views.main import ChangeList
 from django.db import IntegrityError
 from django.db.models import Model, QuerySet
@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from retailsite.tenancy.admin_base import TenantScopedAdmin, TenantScopedInline, request_can
+from retailsite.tenancy.models import TenantOwnedModel
 from retailsite.tenancy.permissions import Capability
 
 from .charts import projected_stock_chart
@@ -164,7 +165,7 @@ class ReorderPlanAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
     ]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Model | None = None) -> list[str]:
-        return [name for _, options in self.fieldsets for name in options["fields"]]
+        return flatten_fieldsets(self.fieldsets or ())
 
     def has_activate_permission(self, request: HttpRequest) -> bool:
         return request_can(request, Capability.CHANGE)
@@ -361,7 +362,7 @@ class ReorderPlanLineAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
     ]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Model | None = None) -> list[str]:
-        return [name for _, options in self.fieldsets for name in options["fields"]]
+        return flatten_fieldsets(self.fieldsets or ())
 
     def has_approve_permission(self, request: HttpRequest) -> bool:
         return request_can(request, Capability.CHANGE)
@@ -464,8 +465,7 @@ class ReorderPlanLineAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
 class PurchaseOrderLineInline(TenantScopedInline):
     model = PurchaseOrderLine
     extra = 0
-    fields = ["product", "quantity", "unit_cost", "quantity_received", "plan_line"]
-    readonly_fields = fields
+    fields = readonly_fields = ("product", "quantity", "unit_cost", "quantity_received", "plan_line")
 
     def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
@@ -530,7 +530,7 @@ class ServiceFormMixin:
         obj.pk = saved.pk
         obj.tenant_id = saved.tenant_id
 
-    def create_through_service(self, request: HttpRequest, data: dict[str, Any]) -> Model:
+    def create_through_service(self, request: HttpRequest, data: dict[str, Any]) -> TenantOwnedModel:
         raise NotImplementedError
 
 
@@ -539,7 +539,8 @@ class ReceiptForm(forms.ModelForm):
     time: a ModelForm's related querysets are tenant-scoped and must not be built at import)."""
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         product = data.get("product")
         for name in ("purchase_order_line", "shipment"):
             related = data.get(name)
@@ -572,7 +573,7 @@ class ReceiptAdmin(ServiceFormMixin, TenantScopedAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
-    def create_through_service(self, request: HttpRequest, data: dict[str, Any]) -> Model:
+    def create_through_service(self, request: HttpRequest, data: dict[str, Any]) -> TenantOwnedModel:
         return receipt_record(
             product=data["product"],
             quantity=data["quantity"],
@@ -599,7 +600,7 @@ class InboundShipmentAdmin(ServiceFormMixin, TenantScopedAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
-    def create_through_service(self, request: HttpRequest, data: dict[str, Any]) -> Model:
+    def create_through_service(self, request: HttpRequest, data: dict[str, Any]) -> TenantOwnedModel:
         return shipment_create(
             product=data["product"],
             quantity=data["quantity"],

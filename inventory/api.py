@@ -94,7 +94,7 @@ class StockListApi(TenantListApiView):
     @extend_schema(tags=[TAG], summary="List the stock of every product", responses=StockOutputSerializer(many=True))
     def get(self, request: Request) -> Response:
         paginator = self.pagination_class()
-        page = paginator.paginate_queryset(selectors.stock_item_list(), request, view=self)
+        page = paginator.paginate_queryset(selectors.stock_item_list(), request, view=self) or []
         in_transit = selectors.in_transit_by_product(item.product_id for item in page)
         data = StockOutputSerializer(
             page, many=True, context={**self.get_serializer_context(), "in_transit": in_transit}

@@ -13,7 +13,7 @@ class InventoryConfig(AppConfig):
 
         from retailsite.commerce.live_state import register_unavailable_when
         from retailsite.privacy.triggers import STATEMENT_LEVEL_TABLES
-        from retailsite.tenancy.training import register_training_step
+        from retailsite.tenancy.training_steps import register_training_step
 
         from .importers import register_stock_import_kind
         from .models import StockItem

@@ -20,7 +20,7 @@ import math
 import zoneinfo
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from django.db import transaction
@@ -31,12 +31,13 @@ from inventory.engine import (
     InventoryInputError,
     PlanSettings,
     ProductInventoryInput,
+    ReorderPlanResult,
     reorder_plan_compute,
 )
-from inventory.engine import ReorderPlan as EnginePlan
+from inventory.engine.policy import PolicyRule
 from retailsite.commerce.models import Product
 from retailsite.tenancy.models import Tenant
-from retailsite.tenancy.training import Progress, silent_progress
+from retailsite.tenancy.training_steps import Progress, silent_progress
 
 from .models import InboundShipment, ReorderPlan, ReorderPlanLine, StockItem
 from .selectors import (
@@ -174,13 +175,13 @@ def _plan(
     settings = PlanSettings(
         review_period=time.review_periods,
         periods_per_year=time.periods_per_year,
-        rule=str(tenant.setting("reorder_rule")),
+        rule=cast(PolicyRule, tenant.setting("reorder_rule")),  # PlanSettings refuses any other value
     )
     try:
         engine_plan = reorder_plan_compute(inputs, settings, budget=budget, volume_capacity=free_volume)
     except InventoryInputError as error:
         explanation = f"The inputs cannot be planned: {error}"
-        if free_volume is not None and free_volume < 0:
+        if capacity is not None and free_volume is not None and free_volume < 0:
             explanation = (
                 f"The warehouse is over capacity: {capacity - free_volume:,.2f} volume is on hand and on "
                 f"the way, but the capacity is {capacity:,.2f}. Raise warehouse_capacity or reduce the "
@@ -271,8 +272,8 @@ def _forecast_problem(row: dict[str, Any], time: _TimeBase, offsets: dict[tuple[
 
     `offsets` caches the offset per list of period starts (every series of a run usually shares one).
     """
-    lists = [row.get(name) for name in ("p10", "p50", "p90")]
-    if not all(isinstance(values, list) for values in lists) or not lists[1]:
+    lists = [values for values in (row.get(name) for name in ("p10", "p50", "p90")) if isinstance(values, list)]
+    if len(lists) != 3 or not lists[1]:
         return "the forecast has no periods", 0
     if len({len(values) for values in lists}) != 1:
         return "the forecast's P10, P50 and P90 differ in length", 0
@@ -359,7 +360,7 @@ def _scheduled_arrivals(candidate: _Candidate, time: _TimeBase) -> list[float]:
     return schedule
 
 
-def _simulate(candidates: list[_Candidate], engine_plan: EnginePlan, time: _TimeBase) -> PlanSimulation | None:
+def _simulate(candidates: list[_Candidate], engine_plan: ReorderPlanResult, time: _TimeBase) -> PlanSimulation | None:
     policy = engine_plan.policy
     schedules = [_scheduled_arrivals(candidate, time) for candidate in candidates]
     depth = max((len(schedule) for schedule in schedules), default=0)
@@ -423,7 +424,7 @@ def _record_failed(context: dict[str, Any], explanation: str, **extra: Any) -> R
 
 def _write(
     candidates: list[_Candidate],
-    engine_plan: EnginePlan,
+    engine_plan: ReorderPlanResult,
     simulation: PlanSimulation | None,
     time: _TimeBase,
     context: dict[str, Any],
@@ -496,10 +497,10 @@ def _write(
                     expected_fill_rate=line.expected_fill_rate,
                     order_value=line.order_value,
                     order_volume=line.order_volume,
-                    simulated_cost=_at(simulation and simulation.plan.product_cost, index),
-                    simulated_fill_rate=_at(simulation and simulation.plan.product_fill_rate, index),
-                    naive_simulated_cost=_at(simulation and simulation.naive.product_cost, index),
-                    naive_simulated_fill_rate=_at(simulation and simulation.naive.product_fill_rate, index),
+                    simulated_cost=_at(simulation.plan.product_cost if simulation else None, index),
+                    simulated_fill_rate=_at(simulation.plan.product_fill_rate if simulation else None, index),
+                    naive_simulated_cost=_at(simulation.naive.product_cost if simulation else None, index),
+                    naive_simulated_fill_rate=_at(simulation.naive.product_fill_rate if simulation else None, index),
                 )
             )
         for start in range(0, len(rows), LINE_BATCH):

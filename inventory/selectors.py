@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.db.models import QuerySet, Sum
 
@@ -48,19 +49,21 @@ def stock_item_terms(item: StockItem, supplier: Supplier | None = None) -> Suppl
     """Resolve a stock item's supplier terms (pass `supplier` to avoid a query when it is already loaded)."""
     supplier = supplier if supplier is not None else (item.supplier if item.supplier_id else None)
 
-    def pick(own: object, from_supplier: object, default: object) -> object:
+    def pick(own: float | Decimal | None, from_supplier: float | Decimal | None, default: float) -> float:
         if own is not None:
-            return own
-        return from_supplier if supplier is not None else default
+            return float(own)
+        return float(from_supplier) if from_supplier is not None else default
 
     return SupplyTerms(
-        lead_time_days=float(pick(item.lead_time_days, supplier and supplier.lead_time_days, DEFAULT_LEAD_TIME_DAYS)),
-        lead_time_std_days=float(
-            pick(item.lead_time_std_days, supplier and supplier.lead_time_std_days, DEFAULT_LEAD_TIME_STD_DAYS)
+        lead_time_days=pick(item.lead_time_days, supplier.lead_time_days if supplier else None, DEFAULT_LEAD_TIME_DAYS),
+        lead_time_std_days=pick(
+            item.lead_time_std_days, supplier.lead_time_std_days if supplier else None, DEFAULT_LEAD_TIME_STD_DAYS
         ),
-        min_order_qty=int(pick(item.min_order_qty, supplier and supplier.min_order_qty, DEFAULT_MIN_ORDER_QTY)),
-        pack_size=int(pick(item.pack_size, supplier and supplier.pack_size, DEFAULT_PACK_SIZE)),
-        order_cost=float(pick(item.order_cost, supplier and supplier.order_cost, DEFAULT_ORDER_COST)),
+        min_order_qty=int(
+            pick(item.min_order_qty, supplier.min_order_qty if supplier else None, DEFAULT_MIN_ORDER_QTY)
+        ),
+        pack_size=int(pick(item.pack_size, supplier.pack_size if supplier else None, DEFAULT_PACK_SIZE)),
+        order_cost=pick(item.order_cost, supplier.order_cost if supplier else None, DEFAULT_ORDER_COST),
     )
 
 

@@ -2,8 +2,8 @@
 
 Plain numpy (no Django), called by `inventory.planning` when a plan is written, so that staff see what the plan
 is expected to save. Demand is sampled per period from the forecast quantiles (a gamma with the period's mean and
-variance, see `inventory.engine.demand`), in several scenarios per product; lead times are drawn per order from
-Normal(mean, std) rounded to whole periods; both rules face the same demand and the same delays.
+variance, see `inventory.engine.demand_distribution`), in several scenarios per product; lead times are drawn per
+order from Normal(mean, std) rounded to whole periods; both rules face the same demand and the same delays.
 
 - **plan**: order the plan's quantity now, then at every review bring the inventory position up to the order-up-to
   level S whenever it is below the reorder point s;

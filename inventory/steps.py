@@ -3,7 +3,7 @@
 Not scheduled on its own: chained after "forecasts" (whose step lists then=("inventory",)), or run by hand.
 """
 
-from retailsite.tenancy.training import TrainingStep
+from retailsite.tenancy.training_steps import TrainingStep
 
 INVENTORY_STEP = TrainingStep(
     "inventory",

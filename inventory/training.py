@@ -1,14 +1,14 @@
 """The "inventory" training step: recompute the reorder plan (chained after each forecast run, or run by hand).
 
 Declared in `inventory/steps.py`; `manage.py train --tenant SLUG --only inventory` and the Celery chain after
-the "forecasts" step run it through `retailsite.tenancy.training.training_step_run` (tenant context, lock, a
+the "forecasts" step run it through `retailsite.tenancy.training_steps.training_step_run` (tenant context, lock, a
 TrainingRun row).
 """
 
 from __future__ import annotations
 
 from retailsite.tenancy.models import Tenant
-from retailsite.tenancy.training import Progress
+from retailsite.tenancy.training_steps import Progress
 
 from .models import ReorderPlan
 from .planning import NothingToPlan, reorder_plan_create

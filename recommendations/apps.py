@@ -7,7 +7,7 @@ class RecommendationsConfig(AppConfig):
 
     def ready(self) -> None:
         from retailsite.observability.metrics import register_scrape_time_collector
-        from retailsite.tenancy.training import register_training_step
+        from retailsite.tenancy.training_steps import register_training_step
 
         from . import personal_data
         from .metrics import ModelAgeCollector

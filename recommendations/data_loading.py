@@ -77,7 +77,7 @@ def _fetch_columns(select: list[tuple[str, str]], from_where: str, params: list)
 def _tags(value: object) -> list[str]:
     if isinstance(value, str):  # a raw query hands jsonb over as text
         value = json.loads(value or "[]")
-    return [str(tag) for tag in (value or [])]
+    return [str(tag) for tag in value] if isinstance(value, list) else []
 
 
 def load_training_data(tenant: Tenant) -> TenantTrainingData:

@@ -1,6 +1,6 @@
 """The recommendations training step, declared here (light) and run from `recommendations.training` (heavy)."""
 
-from retailsite.tenancy.training import TrainingStep
+from retailsite.tenancy.training_steps import TrainingStep
 
 RECOMMENDATIONS_STEP = TrainingStep(
     "recommendations",

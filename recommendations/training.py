@@ -38,7 +38,7 @@ from recommendations.engine.tuning import sample_users
 from retailsite.bulk import bulk_insert
 from retailsite.commerce.models import Product
 from retailsite.tenancy.models import Tenant
-from retailsite.tenancy.training import Progress, silent_progress
+from retailsite.tenancy.training_steps import Progress, silent_progress
 
 from .arms import pinned_version_ids
 from .data_loading import TenantTrainingData, load_training_data

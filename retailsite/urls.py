@@ -15,7 +15,7 @@ urlpatterns = [
     path("staff/switch-store/", tenancy_views.switch_store, name="staff-switch-store"),
     path("staff/invitations/", tenancy_views.invitations, name="staff-invitations"),
     path("staff/invitations/<str:token>/", tenancy_views.invitation_answer, name="staff-invitation-answer"),
-    path("staff/inventory/", include("inventory.urls")),
+    path("staff/inventory/", include("inventory.staff_urls")),
     path("staff/experiments/", include("experiments.staff_urls")),
     path("staff/", include("forecasting.staff_urls")),
     path("admin/", admin.site.urls),

@@ -65,7 +65,7 @@ def test_the_event_model_offers_exactly_the_domain_event_types() -> None:
 
 def test_the_engines_import_nothing_of_the_project_but_domain() -> None:
     violations = []
-    for engine in ("recommendations/engine", "forecasting/engine", "inventory/engine"):
+    for engine in ("recommendations/engine", "forecasting/engine", "inventory/engine", "experiments/engine"):
         for path in sorted((ROOT / engine).rglob("*.py")):
             for line, module in imported_modules(path):
                 top = module.split(".")[0]

@@ -7,14 +7,18 @@ and a simulator to compare ordering rules.
     for line in plan.lines_to_order():
         print(line.product_id, line.order_quantity, line.reorder_point, line.order_up_to, line.expected_fill_rate)
 
-Modules: :mod:`~inventory.engine.demand` (demand over lead time + review period from P10/P50/P90),
+Modules: :mod:`~inventory.engine.demand_distribution` (demand over lead time + review period from P10/P50/P90),
 :mod:`~inventory.engine.policy` (newsvendor, safety stock, reorder point, EOQ, (s, S), plan lines),
 :mod:`~inventory.engine.dynamic` (the default rule's (s, S): a dynamic program over the next reviews),
 :mod:`~inventory.engine.optimize` (the MILP under budget and capacity, HiGHS), :mod:`~inventory.engine.plan`
 (both together), :mod:`~inventory.engine.simulate` (replay demand through a rule; naive and hindsight baselines).
 """
 
-from inventory.engine.demand import DemandDistribution, interval_distribution, period_moments_from_quantiles
+from inventory.engine.demand_distribution import (
+    DemandDistribution,
+    interval_distribution,
+    period_moments_from_quantiles,
+)
 from inventory.engine.errors import InventoryInputError
 from inventory.engine.optimize import (
     OrderCandidates,
@@ -28,8 +32,8 @@ from inventory.engine.policy import (
     PolicyArrays,
     ProductArrays,
     ProductInventoryInput,
-    ReorderPlan,
-    ReorderPlanLine,
+    ReorderPlanLineResult,
+    ReorderPlanResult,
     compute_policy_arrays,
 )
 from inventory.engine.simulate import (
@@ -59,8 +63,8 @@ __all__ = [
     "PolicyArrays",
     "ProductArrays",
     "ProductInventoryInput",
-    "ReorderPlan",
-    "ReorderPlanLine",
+    "ReorderPlanLineResult",
+    "ReorderPlanResult",
     "RollingPlanPolicy",
     "SimulationCosts",
     "SimulationResult",

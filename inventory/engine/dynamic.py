@@ -35,10 +35,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
-from inventory.engine.demand import CumulativeDemand, DemandDistribution, DistributionFamily
+from inventory.engine.demand_distribution import CumulativeDemand, DemandDistribution, DistributionFamily
 
 DEFAULT_REVIEWS = 12  # the program looks at least this many reviews ahead ...
 MAX_REVIEWS = 52  # ... and up to this many, to see three economic lots after the longest lead time
@@ -186,16 +187,20 @@ def whole_period_lead_times(lead_time_mean: np.ndarray, lead_time_std: np.ndarra
             high, low = np.where(above, middle, high), np.where(above, low, middle)
         return 0.5 * (low + high)
 
+    def std_above(width: np.ndarray, centre: np.ndarray) -> np.ndarray:
+        return moments(rounded_normal(centre, width))[1] > std
+
+    def mean_above(centre: np.ndarray, width: np.ndarray) -> np.ndarray:
+        return moments(rounded_normal(centre, width))[0] > mean
+
     centre, width = mean.copy(), np.maximum(std, 1e-3)
     for _ in range(4):  # both moments move with both parameters a little; a few rounds settle them
-        width = bisect(
-            lambda w, c=centre: moments(rounded_normal(c, w))[1] > std, np.full(len(mean), 1e-3), 10.0 * std + 1.0
-        )
+        width = bisect(partial(std_above, centre=centre), np.full(len(mean), 1e-3), 10.0 * std + 1.0)
         # Far below zero, so that truncation at zero can be compensated (the mean is always matched; a std too
         # large for the mean and the zero bound is not, and comes out smaller).
         # (Near zero the truncated distribution decays like exp(-|centre| k / width^2): the bracket scales so.)
         centre = bisect(
-            lambda c, w=width: moments(rounded_normal(c, w))[0] > mean,
+            partial(mean_above, width=width),
             mean - 10.0 * (width**2 + std + 1.0),
             mean + 3.0 * std + 1.0,
         )

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import numpy.typing as npt
 
 
 class InventoryInputError(ValueError):
@@ -19,7 +20,7 @@ class InventoryInputError(ValueError):
         super().__init__("; ".join(self.problems))
 
 
-def describe_offenders(mask: np.ndarray, product_ids: Sequence[str] | np.ndarray, limit: int = 5) -> str:
+def describe_offenders(mask: npt.ArrayLike, product_ids: Sequence[str] | np.ndarray, limit: int = 5) -> str:
     """Name the first few products flagged by ``mask`` so a message points at the rows to fix."""
     positions = np.flatnonzero(mask)
     names = [str(product_ids[i]) for i in positions[:limit]]

@@ -59,7 +59,7 @@ import numpy as np
 from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
 
-from inventory.engine.demand import DemandDistribution
+from inventory.engine.demand_distribution import DemandDistribution
 from inventory.engine.errors import InventoryInputError, collect_array_problems, describe_offenders
 
 OptimizationStatus = Literal["optimal", "feasible", "infeasible", "failed"]
@@ -391,7 +391,7 @@ def optimize_orders(
     )
     if not len(core):
         found["reduction"] = reduction.fixed_packs.copy()
-    elif lagrangian_proven:
+    elif lagrangian_proven and reduction.incumbent_packs is not None:  # proven only with a known plan
         # The Lagrangian bound already proves the known plan within the MIP gap: HiGHS could not improve it enough
         # to matter, and skipping it avoids its long root LPs when both limits bind (the reduction then leaves
         # most products open).
@@ -565,9 +565,11 @@ def _greedy_plan(options: _Options, budget: float | None, volume: float | None) 
     volume_per_pack = options.unit_volume * options.pack
     budget_scale = budget if budget and budget > 0 else 1.0
     volume_scale = volume if volume and volume > 0 else 1.0
-    use_per_pack = (money_per_pack / budget_scale if budget is not None else 0.0) + (
-        volume_per_pack / volume_scale if volume is not None else 0.0
-    )
+    use_per_pack = np.zeros(n_products)
+    if budget is not None:
+        use_per_pack += money_per_pack / budget_scale
+    if volume is not None:
+        use_per_pack += volume_per_pack / volume_scale
     points, profit = options.packs[:, 1:], options.profit[:, 1:]
 
     def value_at(i: int, count: float) -> float:

@@ -32,7 +32,7 @@ from inventory.engine.policy import (
     PolicyArrays,
     ProductArrays,
     ProductInventoryInput,
-    ReorderPlan,
+    ReorderPlanResult,
     build_plan_lines,
     compute_policy_arrays,
 )
@@ -94,7 +94,7 @@ def reorder_plan_compute(
     mandatory: np.ndarray | None = None,
     time_limit: float = 10.0,
     mip_rel_gap: float = 1e-4,
-) -> ReorderPlan:
+) -> ReorderPlanResult:
     """Policies for every product and the orders to place now, within ``budget`` and ``volume_capacity``.
 
     ``volume_capacity`` is the free warehouse volume for this cycle's receipts (capacity minus the volume already
@@ -140,7 +140,7 @@ def reorder_plan_compute(
         message = "The suggested orders fit the budget and the capacity."
 
     lines = build_plan_lines(arrays, policy, settings.review_period, order_quantity)
-    return ReorderPlan(
+    return ReorderPlanResult(
         lines=lines,
         policy=policy,
         suggested_value=suggested_value,

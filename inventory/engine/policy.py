@@ -4,7 +4,7 @@ The policy is a periodic-review (R, s, S) policy with lost sales. At each review
 the inventory position IP = on hand + on order is compared with the reorder point s; when IP < s, the order brings it
 up to the order-up-to level S. An order placed now arrives after the lead time L, and the next order arrives R
 periods after that, so this order protects against the demand of the next **L + R periods** (the protection
-interval). With D_P that demand (see :mod:`inventory.engine.demand`):
+interval). With D_P that demand (see :mod:`inventory.engine.demand_distribution`):
 
 * critical fractile  CF = cu / (cu + co), cu = (price - unit cost) + stockout cost (the margin and goodwill lost per
   unit short), co = unit cost x holding rate per period x T, T = max(R, lot size / mean demand per period) the
@@ -42,7 +42,7 @@ from typing import Any, Literal, get_args
 
 import numpy as np
 
-from inventory.engine.demand import (
+from inventory.engine.demand_distribution import (
     DemandDistribution,
     DistributionFamily,
     interval_distribution,
@@ -467,7 +467,7 @@ def expected_fill_rate(
 
 
 @dataclass(frozen=True)
-class ReorderPlanLine:
+class ReorderPlanLineResult:
     """One product's plan, with every number it came from."""
 
     product_id: str
@@ -506,10 +506,10 @@ class ReorderPlanLine:
 
 
 @dataclass(frozen=True)
-class ReorderPlan:
+class ReorderPlanResult:
     """A plan for many products, plus how the budget and capacity were applied."""
 
-    lines: list[ReorderPlanLine]
+    lines: list[ReorderPlanLineResult]
     policy: PolicyArrays = field(repr=False)
     suggested_value: float
     suggested_volume: float
@@ -520,13 +520,13 @@ class ReorderPlan:
     optimization: OrderOptimizationResult | None = None  # when the budget or capacity had to be applied
     message: str = ""
 
-    def lines_to_order(self) -> list[ReorderPlanLine]:
+    def lines_to_order(self) -> list[ReorderPlanLineResult]:
         return [line for line in self.lines if line.order_quantity > 0]
 
 
 def build_plan_lines(
     products: ProductArrays, policy: PolicyArrays, review_period: float, order_quantity: np.ndarray
-) -> list[ReorderPlanLine]:
+) -> list[ReorderPlanLineResult]:
     """Turn the vectorized policy into one dataclass per product."""
     fill_rate = expected_fill_rate(
         policy.demand_lead_time, policy.demand_protection, policy.inventory_position + order_quantity
@@ -566,7 +566,7 @@ def build_plan_lines(
     }
     rules = policy.rule.tolist()
     return [
-        ReorderPlanLine(
+        ReorderPlanLineResult(
             product_id=str(product_id),
             review_period=float(review_period),
             service_level_source=sources[i],

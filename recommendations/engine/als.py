@@ -26,6 +26,9 @@ class ALSRecommender(Recommender):
     """Implicit-feedback ALS; deterministic for a given `random_state` and thread count."""
 
     name = "als"
+    # Fitted (scikit-learn's trailing underscore): one factor row per user and per item.
+    user_factors_: np.ndarray
+    item_factors_: np.ndarray
 
     def __init__(
         self,

@@ -370,8 +370,10 @@ class TableScores(ScoreParts):
         return mean[self.groups], std[self.groups]
 
     def add_to(self, out: np.ndarray, scale: np.ndarray) -> None:
+        if not self.n_rows:
+            return
         scale = scale.astype(np.float32)
-        starts = np.flatnonzero(np.r_[True, (self.groups[1:] != self.groups[:-1])]) if self.n_rows else []
+        starts = np.flatnonzero(np.r_[True, (self.groups[1:] != self.groups[:-1])])
         if len(starts) * 8 <= self.n_rows:  # long runs of one group: broadcast one table row per run
             ends = np.r_[starts[1:], self.n_rows]
             for start, end in zip(starts, ends, strict=True):

@@ -83,6 +83,10 @@ class ContentRecommender(Recommender):
     """TF-IDF content similarity; scores customers by their history's profile, new products included."""
 
     name = "content"
+    # Fitted (scikit-learn's trailing underscore): TF-IDF features, their normalized embedding and its moments.
+    features_: sp.csr_matrix
+    embedding_: np.ndarray
+    item_moments_: tuple[np.ndarray, np.ndarray]
 
     def __init__(
         self,
@@ -146,16 +150,16 @@ class ContentRecommender(Recommender):
 
     def score_items(self, items: Sequence[int], weights: Sequence[float] | None = None) -> np.ndarray:
         """Scores for a bag of items (a session or a cart), shape (n_items,)."""
-        items = np.asarray(items, dtype=np.int64)
-        weight = np.ones(len(items), np.float32) if weights is None else np.asarray(weights, np.float32)
-        profile = (weight[:, None] * self.embedding_[items]).sum(axis=0)
+        rows = np.asarray(items, dtype=np.int64)
+        weight = np.ones(len(rows), np.float32) if weights is None else np.asarray(weights, np.float32)
+        profile = (weight[:, None] * self.embedding_[rows]).sum(axis=0)
         return self.embedding_ @ profile
 
     def similar_items(self, items: Sequence[int], n: int = 10) -> tuple[np.ndarray, np.ndarray]:
         """For each item, the n items with the most similar text/attributes (exact TF-IDF cosine)."""
-        items = np.asarray(items, dtype=np.int64)
-        sims = np.asarray((self.features_[items] @ self.features_.T).toarray(), dtype=np.float32)
-        sims[np.arange(len(items)), items] = -np.inf
+        rows = np.asarray(items, dtype=np.int64)
+        sims = np.asarray((self.features_[rows] @ self.features_.T).toarray(), dtype=np.float32)
+        sims[np.arange(len(rows)), rows] = -np.inf
         sims[sims <= 0] = -np.inf
         return top_n(sims, n)
 

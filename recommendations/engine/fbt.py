@@ -92,7 +92,7 @@ class FrequentlyBoughtTogetherRecommender(Recommender):
     def score_parts(self, users: np.ndarray) -> ScoreParts:
         return SparseScores(self.profile_[users] @ self.association_)
 
-    def bought_together(self, items: Sequence[int], n: int = 10) -> tuple[np.ndarray, np.ndarray]:
+    def bought_together(self, items: Sequence[int] | np.ndarray, n: int = 10) -> tuple[np.ndarray, np.ndarray]:
         """For each item, the n items most strongly bought with it (-1 pad) and the lift/confidence."""
         return neighbours_of(self.association_, np.asarray(items), n)
 

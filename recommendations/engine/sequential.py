@@ -125,10 +125,10 @@ class SequentialItemToItemRecommender(Recommender):
 
     def score_items(self, items: Sequence[int]) -> np.ndarray:
         """Scores for a session given its items in time order (latest last), shape (n_items,)."""
-        items = np.asarray(items, dtype=np.int64)[-self.recent_items :]
-        steps_back = np.arange(len(items))[::-1]
+        recent = np.asarray(items, dtype=np.int64)[-self.recent_items :]
+        steps_back = np.arange(len(recent))[::-1]
         profile = np.zeros(self.n_items_, dtype=np.float32)
-        np.add.at(profile, items, np.exp2(-steps_back / self.recency_half_life).astype(np.float32))
+        np.add.at(profile, recent, np.exp2(-steps_back / self.recency_half_life).astype(np.float32))
         return np.asarray(self.similarity_.T @ profile, dtype=np.float32).ravel()
 
     def explain(self, users: np.ndarray, items: np.ndarray) -> ReasonArrays:

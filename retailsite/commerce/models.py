@@ -71,6 +71,23 @@ class Customer(TenantOwnedModel):
         super().save(*args, **kwargs)
 
 
+# What a customer record holds besides its id, named as every writer names it: the services set these
+# (retailsite/commerce/services.py) and customers.csv has them as its optional columns (importers/kinds/customers.py).
+CUSTOMER_FIELDS = (
+    "email",
+    "name",
+    "phone",
+    "address",
+    "birth_year",
+    "gender",
+    "city",
+    "country",
+    "signed_up_at",
+    "personalization_consent",
+    "marketing_consent",
+)
+
+
 class Category(TenantOwnedModel):
     """A node of the category tree; `path` is the full name, e.g. 'Home > Kitchen'."""
 
@@ -122,6 +139,11 @@ class Product(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.external_id})"
+
+
+# The same for a product (`category` is a category path, resolved to a row by whoever writes it): the services
+# set these, products.csv has them as columns (`name` required, the others optional).
+PRODUCT_FIELDS = ("name", "description", "category", "brand", "tags", "price", "cost", "active")
 
 
 class Order(TenantOwnedModel):

@@ -37,27 +37,23 @@ from . import selectors
 from .catalog_version import catalog_changed
 from .importers.kinds.events import event_dedupe_key
 from .importers.kinds.products import category_path
-from .models import Category, Customer, Event, EventType, Order, OrderLine, Product
+from .models import (
+    CUSTOMER_FIELDS,
+    PRODUCT_FIELDS,
+    Category,
+    Customer,
+    Event,
+    EventType,
+    Order,
+    OrderLine,
+    Product,
+)
 from .signals import personalization_withdrawn
 
 ModelT = TypeVar("ModelT", bound=Model)
 
 MAX_LINE_QUANTITY = 99
 WEB_CHANNEL = "web"
-PRODUCT_FIELDS = ("name", "description", "category", "brand", "tags", "price", "cost", "active")
-CUSTOMER_FIELDS = (
-    "email",
-    "name",
-    "phone",
-    "address",
-    "birth_year",
-    "gender",
-    "city",
-    "country",
-    "signed_up_at",
-    "personalization_consent",
-    "marketing_consent",
-)
 
 
 class EmailAlreadyRegistered(ValueError):
@@ -354,7 +350,14 @@ def _write_orders(
     if changed:
         Order.objects.bulk_update(changed, fields=["customer_id", "ordered_at", "channel"], batch_size=200)
     with_lines = {o.external_id: o.pk for o in (*new, *changed)}
-    wanted = {with_lines[d["external_id"]]: d["lines"] for d in orders if "lines" in d}
+    _replace_order_lines({with_lines[d["external_id"]]: d["lines"] for d in orders if "lines" in d}, refs)
+    return UpsertResult(created=[o.external_id for o in new], updated=[o.external_id for o in changed])
+
+
+def _replace_order_lines(wanted: Mapping[int, Sequence[Mapping[str, Any]]], refs: _OrderReferences) -> None:
+    """Make each order's lines exactly the given ones (by order pk); a line without a unit price keeps the price it
+    had, or takes the product's price when it is new."""
+    tenant_id = require_tenant_id()
     old_lines = {(line.order_id, line.product_id): line for line in OrderLine.objects.filter(order_id__in=list(wanted))}
     keep: set[tuple[int, int]] = set()
     create: list[OrderLine] = []
@@ -387,7 +390,6 @@ def _write_orders(
         OrderLine.objects.bulk_update(update, fields=["quantity", "unit_price"], batch_size=500)
     if create:
         OrderLine.objects.bulk_create(create, batch_size=500)
-    return UpsertResult(created=[o.external_id for o in new], updated=[o.external_id for o in changed])
 
 
 def order_create(*, data: Mapping[str, Any]) -> Order:
@@ -418,6 +420,25 @@ def _written_order(external_id: str) -> Order:
     order = selectors.order_get_by_external_id(external_id)
     if order is None:  # pragma: no cover - written in this transaction
         raise LookupError(f"order {external_id!r} was not written")
+    return order
+
+
+def order_lines_check(*, lines: Sequence[Mapping[str, Any]]) -> None:
+    """Refuse (InvalidInput, paths `lines[i].product_id`) the lines `order_save` would refuse: an unknown product,
+    a product on two lines. For forms, which must show a refusal before anything is saved."""
+    _order_references([{"lines": lines}], path="", batch=False)
+
+
+def order_save(*, order: Order, lines: Sequence[Mapping[str, Any]] | None) -> Order:
+    """Save an order edited in place (the admin's form has set its fields) and, unless `lines` is None, make its
+    lines exactly these (`product_external_id`, `quantity`, `unit_price` or None) by the rules of every other path:
+    lines not given are removed, a line without a unit price keeps its price or takes the product's, and refusals
+    (order_lines_check) come before any write."""
+    refs = _order_references([{"lines": lines or ()}], path="", batch=False)
+    with transaction.atomic():
+        order.save()
+        if lines is not None:
+            _replace_order_lines({order.pk: lines}, refs)
     return order
 
 

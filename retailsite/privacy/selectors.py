@@ -15,25 +15,14 @@ from typing import Any
 
 from django.db.models import Model, QuerySet
 
-from retailsite.commerce.models import Customer, Event, Follow, Order, OrderLine
+from retailsite.commerce.models import CUSTOMER_FIELDS, Customer, Event, Follow, Order, OrderLine
 
 from .holders import personal_data_holders
 from .models import AuditLogEntry, ErasureRecord
 
-PROFILE_FIELDS = (
-    "external_id",
-    "email",
-    "name",
-    "phone",
-    "address",
-    "birth_year",
-    "gender",
-    "city",
-    "country",
-    "signed_up_at",
-    "created_at",
-)
 CONSENT_FIELDS = ("personalization_consent", "marketing_consent")
+# Every field of the customer record (the one list the services and imports write), consents shown apart.
+PROFILE_FIELDS = ("external_id", *(name for name in CUSTOMER_FIELDS if name not in CONSENT_FIELDS), "created_at")
 # Relations to Customer that the export shows in their own sections (besides the registered holders').
 KNOWN_RELATIONS = {
     (Order, "customer"),

@@ -181,7 +181,7 @@ def _anonymized_values(pseudonym: str) -> dict[str, Any]:
 
 def _queue_retrain(tenant_id: int) -> bool:
     from retailsite.tenancy.tasks import enqueue_training
-    from retailsite.tenancy.training import training_steps
+    from retailsite.tenancy.training_steps import training_steps
 
     if not any(step.name == RETRAIN_STEP for step in training_steps()):
         return False

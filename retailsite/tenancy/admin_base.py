@@ -111,14 +111,14 @@ class TenantScopedAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
 
 
-def _same_store_form(form_class: Any) -> Any:
+def _same_store_form(form_class: Any, store_id: int | None = None) -> Any:
     """The form, refusing a reference to another store's row (a platform superuser sees every store's rows in the
-    choices and raw-id look-ups; a store's own staff never do)."""
+    choices and raw-id look-ups; a store's own staff never do). `store_id`: an inline row's store, its parent's."""
 
     class SameStoreForm(form_class):
         def clean(self) -> dict[str, Any]:
             cleaned = super().clean()
-            tenant_id = getattr(self.instance, "tenant_id", None) or current_tenant_id()
+            tenant_id = getattr(self.instance, "tenant_id", None) or store_id or current_tenant_id()
             for name, value in list(cleaned.items()):
                 other = getattr(value, "tenant_id", None) if isinstance(value, Model) else None
                 if tenant_id is not None and other is not None and other != tenant_id:
@@ -139,6 +139,11 @@ def _filter_path(item: Any) -> str:
 
 
 class TenantScopedInline(admin.TabularInline):
+    def get_formset(self, request: HttpRequest, obj: Model | None = None, **kwargs: Any) -> Any:
+        formset = super().get_formset(request, obj, **kwargs)
+        formset.form = _same_store_form(formset.form, getattr(obj, "tenant_id", None))
+        return formset
+
     def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return request_can(request, Capability.VIEW)
 

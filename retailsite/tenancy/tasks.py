@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from .context import platform_context, tenant_context
 from .models import Tenant, TrainingRun
-from .training import StepAlreadyRunning, StepGaveUp, training_step_get, training_step_run, training_steps
+from .training_steps import StepAlreadyRunning, StepGaveUp, training_step_get, training_step_run, training_steps
 
 logger = logging.getLogger(__name__)
 

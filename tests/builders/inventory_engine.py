@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from inventory.engine.demand import Z_90
+from inventory.engine.demand_distribution import Z_90
 from inventory.engine.policy import ProductArrays, ProductInventoryInput
 
 

@@ -18,7 +18,7 @@ from retailsite.commerce.importers import import_store_data
 from retailsite.commerce.models import Customer, Product
 from retailsite.tenancy.context import tenant_context
 from retailsite.tenancy.models import TrainingRun
-from retailsite.tenancy.training import training_step_get
+from retailsite.tenancy.training_steps import training_step_get
 from tests.factories import TenantFactory
 
 pytestmark = pytest.mark.django_db

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from inventory.engine.demand import DemandDistribution
+from inventory.engine.demand_distribution import DemandDistribution
 from inventory.engine.errors import InventoryInputError
 from inventory.engine.optimize import OrderCandidates, expected_profit_breakpoints, optimize_orders
 from inventory.engine.plan import reorder_plan_compute

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from inventory.engine.demand import interval_moments, period_moments_from_quantiles
+from inventory.engine.demand_distribution import interval_moments, period_moments_from_quantiles
 from inventory.engine.errors import InventoryInputError
 from inventory.engine.plan import reorder_plan_compute
 from inventory.engine.policy import PlanSettings

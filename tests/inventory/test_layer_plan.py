@@ -16,7 +16,7 @@ from inventory.planning import NothingToPlan, reorder_plan_create
 from inventory.training import ReorderPlanFailed, run_inventory_step
 from retailsite.tenancy.context import tenant_context
 from retailsite.tenancy.models import TrainingRun
-from retailsite.tenancy.training import silent_progress, training_step_get
+from retailsite.tenancy.training_steps import silent_progress, training_step_get
 from tests.builders.inventory import forecast_run, make_store, stocked_product
 
 pytestmark = pytest.mark.django_db

@@ -28,7 +28,7 @@ from retailsite.privacy import services
 from retailsite.privacy.cache import customer_cache_key
 from retailsite.privacy.models import ErasureRecord
 from retailsite.safe_cache import cache_get, cache_set
-from retailsite.tenancy import training
+from retailsite.tenancy import training_steps
 from retailsite.tenancy.context import Actor, acting_as, tenant_context
 from retailsite.tenancy.models import Tenant, TrainingRun
 from tests.factories import (
@@ -189,9 +189,9 @@ def test_the_erased_customer_leaves_the_training_data() -> None:
 def test_erasure_queues_a_retrain_when_recommendations_are_installed(monkeypatch) -> None:
     queued: list[tuple[int, str, str]] = []
     monkeypatch.setitem(
-        training._STEPS,
+        training_steps._STEPS,
         "recommendations",
-        training.TrainingStep("recommendations", 10, "recommendations.training.run_recommendations_step"),
+        training_steps.TrainingStep("recommendations", 10, "recommendations.training.run_recommendations_step"),
     )
     monkeypatch.setattr(
         "retailsite.tenancy.tasks.enqueue_training",
@@ -203,7 +203,7 @@ def test_erasure_queues_a_retrain_when_recommendations_are_installed(monkeypatch
 
 
 def test_without_a_recommendations_step_nothing_is_queued(monkeypatch) -> None:
-    monkeypatch.delitem(training._STEPS, "recommendations", raising=False)
+    monkeypatch.delitem(training_steps._STEPS, "recommendations", raising=False)
     subject = build_subject()
     assert erase(subject).retrain_queued is False
 
@@ -273,7 +273,7 @@ def test_the_erasure_stands_whatever_happens_to_the_retrain(monkeypatch, capsys)
         raise IndexError("the retrain blew up")
 
     monkeypatch.setitem(
-        training._STEPS, "recommendations", training.TrainingStep("recommendations", 10, broken_training)
+        training_steps._STEPS, "recommendations", training_steps.TrainingStep("recommendations", 10, broken_training)
     )
     tenant, shopper = _tiny_store_without_categories("broken-retrain")
     call_command("customer", "erase", "--tenant", "broken-retrain", "C1", "--yes")
@@ -295,9 +295,9 @@ def test_erase_without_yes_and_without_a_terminal_refuses_naming_the_flag(extra)
 
 def test_the_storefront_says_the_retrain_was_queued(client, monkeypatch) -> None:
     monkeypatch.setitem(
-        training._STEPS,
+        training_steps._STEPS,
         "recommendations",
-        training.TrainingStep("recommendations", 10, lambda tenant, progress: "trained"),
+        training_steps.TrainingStep("recommendations", 10, lambda tenant, progress: "trained"),
     )
     monkeypatch.setattr("retailsite.tenancy.tasks.enqueue_training", lambda **kwargs: None)
     subject = build_subject(slug="shop-message")

@@ -9,7 +9,7 @@ import psycopg
 import pytest
 from django.db import connection
 
-from retailsite.tenancy import training
+from retailsite.tenancy import training_steps
 from retailsite.tenancy.context import tenant_context
 from retailsite.tenancy.locks import _lock_key
 from retailsite.tenancy.models import TrainingRun
@@ -39,18 +39,18 @@ def run_exploding(tenant, progress):
 
 @pytest.fixture
 def recorded_step():
-    saved = dict(training._STEPS)
-    training._STEPS.clear()
+    saved = dict(training_steps._STEPS)
+    training_steps._STEPS.clear()
     CALLS.clear()
-    training.register_training_step(
-        training.TrainingStep(
+    training_steps.register_training_step(
+        training_steps.TrainingStep(
             "forecasts", 1, f"{__name__}.run_recorded", schedule_setting="forecast_time", then=("inventory",)
         )
     )
-    training.register_training_step(training.TrainingStep("inventory", 2, f"{__name__}.run_chained"))
+    training_steps.register_training_step(training_steps.TrainingStep("inventory", 2, f"{__name__}.run_chained"))
     yield CALLS
-    training._STEPS.clear()
-    training._STEPS.update(saved)
+    training_steps._STEPS.clear()
+    training_steps._STEPS.update(saved)
 
 
 def test_step_is_due_once_a_day_at_local_time() -> None:
@@ -93,20 +93,20 @@ def test_a_second_run_of_the_same_step_is_refused_while_the_first_holds_the_lock
     with psycopg.connect(**params, autocommit=True) as other_worker:
         key = _lock_key(tenant.id, "train:forecasts")
         assert other_worker.execute("SELECT pg_try_advisory_lock(%s)", [key]).fetchone()[0]
-        with pytest.raises(training.StepAlreadyRunning):
-            training.training_step_run(tenant=tenant, step_name="forecasts")
+        with pytest.raises(training_steps.StepAlreadyRunning):
+            training_steps.training_step_run(tenant=tenant, step_name="forecasts")
         other_worker.execute("SELECT pg_advisory_unlock(%s)", [key])
     assert recorded_step == []
-    training.training_step_run(tenant=tenant, step_name="forecasts")
+    training_steps.training_step_run(tenant=tenant, step_name="forecasts")
     assert recorded_step == [("trained", tenant.slug)]
 
 
 @pytest.mark.django_db
 def test_a_failing_step_is_recorded_as_failed(recorded_step) -> None:
-    training.register_training_step(training.TrainingStep("forecasts", 1, f"{__name__}.run_exploding"))
+    training_steps.register_training_step(training_steps.TrainingStep("forecasts", 1, f"{__name__}.run_exploding"))
     tenant = TenantFactory()
     with pytest.raises(ValueError):
-        training.training_step_run(tenant=tenant, step_name="forecasts")
+        training_steps.training_step_run(tenant=tenant, step_name="forecasts")
     with tenant_context(tenant):
         run = TrainingRun.objects.get()
     assert run.status == "failed" and "not enough data" in run.summary
@@ -119,13 +119,17 @@ def test_a_request_already_covered_by_a_later_successful_run_is_skipped(recorded
     # does not train again.
     tenant = TenantFactory()
     queued_at = dt.datetime.now(UTC) - dt.timedelta(minutes=5)
-    first = training.training_step_run(tenant=tenant, step_name="forecasts", trigger="schedule", queued_at=queued_at)
-    second = training.training_step_run(tenant=tenant, step_name="forecasts", trigger="schedule", queued_at=queued_at)
+    first = training_steps.training_step_run(
+        tenant=tenant, step_name="forecasts", trigger="schedule", queued_at=queued_at
+    )
+    second = training_steps.training_step_run(
+        tenant=tenant, step_name="forecasts", trigger="schedule", queued_at=queued_at
+    )
     assert recorded_step == [("trained", tenant.slug)]
     assert first.status == "succeeded"
     assert second.status == "skipped" and "already succeeded" in second.summary
     # A request queued after that run is new work and trains.
-    training.training_step_run(tenant=tenant, step_name="forecasts", queued_at=dt.datetime.now(UTC))
+    training_steps.training_step_run(tenant=tenant, step_name="forecasts", queued_at=dt.datetime.now(UTC))
     assert len(recorded_step) == 2
 
 
@@ -136,24 +140,27 @@ def test_a_request_whose_runs_keep_killing_their_worker_is_given_up(recorded_ste
     with tenant_context(tenant):
         # Two earlier deliveries died with their worker (found "running" and marked lost by the next
         # one), and the third is still marked running: its worker just died too.
-        for _ in range(training.MAX_WORKER_LOSSES - 1):
-            TrainingRun.objects.create(step="forecasts", status="failed", summary=training.WORKER_LOST_SUMMARY)
+        for _ in range(training_steps.MAX_WORKER_LOSSES - 1):
+            TrainingRun.objects.create(step="forecasts", status="failed", summary=training_steps.WORKER_LOST_SUMMARY)
         TrainingRun.objects.create(step="forecasts", status="running")
-    with pytest.raises(training.StepGaveUp, match="died with their worker"):
-        training.training_step_run(tenant=tenant, step_name="forecasts", queued_at=queued_at)
+    with pytest.raises(training_steps.StepGaveUp, match="died with their worker"):
+        training_steps.training_step_run(tenant=tenant, step_name="forecasts", queued_at=queued_at)
     assert recorded_step == []  # not run a fourth time
     with tenant_context(tenant):
-        assert TrainingRun.objects.filter(summary=training.WORKER_LOST_SUMMARY).count() == training.MAX_WORKER_LOSSES
+        assert (
+            TrainingRun.objects.filter(summary=training_steps.WORKER_LOST_SUMMARY).count()
+            == training_steps.MAX_WORKER_LOSSES
+        )
         assert TrainingRun.objects.get(summary__startswith="gave up").status == "failed"
     # A later request (the next schedule, or by hand) runs normally.
-    training.training_step_run(tenant=tenant, step_name="forecasts", queued_at=dt.datetime.now(UTC))
+    training_steps.training_step_run(tenant=tenant, step_name="forecasts", queued_at=dt.datetime.now(UTC))
     assert recorded_step == [("trained", tenant.slug)]
 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_step_switched_off_by_its_enabled_setting_is_not_scheduled(recorded_step) -> None:
-    training.register_training_step(
-        training.TrainingStep(
+    training_steps.register_training_step(
+        training_steps.TrainingStep(
             "forecasts",
             1,
             f"{__name__}.run_recorded",
@@ -169,11 +176,11 @@ def test_a_step_switched_off_by_its_enabled_setting_is_not_scheduled(recorded_st
 
 def test_a_step_must_name_its_function_by_dotted_path() -> None:
     with pytest.raises(TypeError, match="dotted path"):
-        training.register_training_step(training.TrainingStep("forecasts", 1, run_recorded))  # type: ignore[arg-type]
+        training_steps.register_training_step(training_steps.TrainingStep("forecasts", 1, run_recorded))  # type: ignore[arg-type]
 
 
 def test_the_installed_steps_name_importable_functions() -> None:
-    names = {step.name: step for step in training.training_steps()}
+    names = {step.name: step for step in training_steps.training_steps()}
     assert set(names) == {"recommendations", "forecasts", "inventory"}
     assert names["recommendations"].enabled_setting == "retrain_enabled"
     for step in names.values():

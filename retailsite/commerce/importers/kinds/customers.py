@@ -17,7 +17,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import connection
 
-from retailsite.commerce.models import Customer, Gender
+from retailsite.commerce.models import CUSTOMER_FIELDS, Customer, Gender
 from retailsite.encryption.crypto import blind_index
 from retailsite.encryption.fields import EncryptedTextField
 
@@ -37,8 +37,15 @@ from ..pg import Assign, PgSession, table
 from ..registry import INVALID, KindCounts, KindImporter, register_entity_ids, register_kind
 from ..spool import Spool
 
+# The staging table's type of each column that is not text.
+_STAGE_TYPES = {
+    "birth_year": "integer",
+    "signed_up_at": "timestamptz",
+    "personalization_consent": "boolean",
+    "marketing_consent": "boolean",
+}
 # Plain text columns, stored '' when empty.
-_TEXT_COLUMNS = ("email", "name", "phone", "address", "city", "gender", "country")
+_TEXT_COLUMNS = tuple(column for column in CUSTOMER_FIELDS if column not in _STAGE_TYPES)
 # Sane limits for columns whose model field has none (encrypted text).
 _FALLBACK_LENGTHS = {"email": 254, "name": 200, "phone": 50, "address": 500}
 _GENDERS = {
@@ -106,36 +113,12 @@ def parse_consent(value: str, *, column: str) -> bool:
 class CustomersImporter(KindImporter):
     name = "customers"
     position = 10
-    columns = ColumnSpec(
-        required=("customer_id",),
-        optional=(
-            "email",
-            "name",
-            "phone",
-            "address",
-            "birth_year",
-            "gender",
-            "city",
-            "country",
-            "signed_up_at",
-            "personalization_consent",
-            "marketing_consent",
-        ),
-    )
+    # The columns are the customer's fields (one list, retailsite.commerce.models.CUSTOMER_FIELDS), staged in order.
+    columns = ColumnSpec(required=("customer_id",), optional=CUSTOMER_FIELDS)
     stage_columns = (
         ("line_no", "bigint"),
         ("external_id", "text"),
-        ("email", "text"),
-        ("name", "text"),
-        ("phone", "text"),
-        ("address", "text"),
-        ("birth_year", "integer"),
-        ("gender", "text"),
-        ("city", "text"),
-        ("country", "text"),
-        ("signed_up_at", "timestamptz"),
-        ("personalization_consent", "boolean"),
-        ("marketing_consent", "boolean"),
+        *((column, _STAGE_TYPES.get(column, "text")) for column in CUSTOMER_FIELDS),
         ("email_hash", "text"),
     )
 

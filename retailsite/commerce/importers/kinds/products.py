@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from retailsite.commerce.models import Category, Product
+from retailsite.commerce.models import PRODUCT_FIELDS, Category, Product
 
 from ..csvsource import ColumnSpec
 from ..fields import FieldError, column_max_length, parse_bool, parse_identifier, parse_money, parse_text, show
@@ -74,9 +74,9 @@ def parse_active(value: str) -> bool:
 class ProductsImporter(KindImporter):
     name = "products"
     position = 20
+    # The columns are the product's fields (one list, retailsite.commerce.models.PRODUCT_FIELDS); a name is required.
     columns = ColumnSpec(
-        required=("product_id", "name"),
-        optional=("description", "category", "brand", "tags", "price", "cost", "active"),
+        required=("product_id", "name"), optional=tuple(field for field in PRODUCT_FIELDS if field != "name")
     )
     stage_columns = (
         ("line_no", "bigint"),
@@ -92,15 +92,7 @@ class ProductsImporter(KindImporter):
     )
     category_columns = (("path", "text"), ("name", "text"), ("parent_path", "text"), ("depth", "integer"))
     # Model field each optional column fills (category -> the resolved category_id).
-    targets = {
-        "description": "description",
-        "category": "category_id",
-        "brand": "brand",
-        "tags": "tags",
-        "price": "price",
-        "cost": "cost",
-        "active": "active",
-    }
+    targets = {column: "category_id" if column == "category" else column for column in columns.optional}
 
     def prepare(self) -> None:
         self.first_line: dict[str, int] = {}

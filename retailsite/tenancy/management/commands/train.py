@@ -8,7 +8,7 @@ from typing import Any
 from django.core.management.base import CommandError, CommandParser
 
 from retailsite.tenancy.commands import TenantCommand
-from retailsite.tenancy.training import StepAlreadyRunning, training_step_run, training_steps
+from retailsite.tenancy.training_steps import StepAlreadyRunning, training_step_run, training_steps
 
 
 class Command(TenantCommand):

@@ -51,7 +51,7 @@ def product_view(request: HttpRequest, product_pk: int) -> HttpResponse:
     plan = selectors.active_plan()
     line = selectors.plan_line_for_product(plan, product.pk) if plan is not None else None
     chart = rows = None
-    if line is not None:
+    if plan is not None and line is not None:
         chart = projected_stock_chart(plan, line)
         labels, projection = line_projection(plan, line)
         rows = list(

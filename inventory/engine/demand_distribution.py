@@ -191,12 +191,13 @@ class DemandDistribution:
     std: np.ndarray
     family: DistributionFamily = "gamma"
 
-    def _broadcast(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        values = np.asarray(values, dtype=float)
+    def _broadcast(self, values: float | np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        levels = np.asarray(values, dtype=float)
         mean, std = np.asarray(self.mean, dtype=float), np.asarray(self.std, dtype=float)
-        if values.ndim == mean.ndim + 1:
+        if levels.ndim == mean.ndim + 1:
             mean, std = mean[..., None], std[..., None]
-        return np.broadcast_arrays(values, mean, std)
+        levels, mean, std = np.broadcast_arrays(levels, mean, std)
+        return levels, mean, std
 
     def _degenerate(self, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
         # Demand known exactly (or always zero): no spread to integrate.
