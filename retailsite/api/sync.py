@@ -68,7 +68,7 @@ class SyncQuerySerializer(serializers.Serializer):
 class Cursor:
     change_seq: int
     row_id: int
-    issued_at: dt.datetime | None  # no changes or deletions after the position were made before this time
+    issued_at: dt.datetime  # no change or deletion after the position was made before this time
 
 
 def wants_sync(request: Request) -> bool:
@@ -99,7 +99,8 @@ class DeletedEntry:
     deleted_at: dt.datetime
 
     def as_json(self) -> dict[str, Any]:
-        return {self.id_field: self.external_id, "deleted": True, "deleted_at": self.deleted_at.isoformat()}
+        deleted_at = serializers.DateTimeField().to_representation(self.deleted_at)  # as the rows' times are
+        return {self.id_field: self.external_id, "deleted": True, "deleted_at": deleted_at}
 
 
 def sync_page(queryset: QuerySet, request: Request, limit: int) -> tuple[list[Any], dict[str, Any]]:
