@@ -178,7 +178,7 @@ CELERY_BEAT_SCHEDULE: dict = {
     "schedule-due-training": {"task": "retailsite.tenancy.tasks.schedule_due_training", "schedule": 600.0},
     # Safety net for storefront events buffered in Redis (a flush is also queued when the buffer fills from empty).
     "flush-buffered-events": {"task": "retailsite.storefront.tasks.events_buffer_flush", "schedule": 30.0},
-    # Raw events older than each tenant's event_retention_days.
+    # Expired personal data per tenant: raw events and exposures (event_retention_days), sync deletion entries.
     "purge-expired-events": {"task": "retailsite.privacy.tasks.purge_expired_events", "schedule": 86400.0},
     # Webhook deliveries whose task was lost (broker restart, worker killed) are queued again.
     "sweep-webhook-deliveries": {"task": "webhooks.tasks.sweep_webhook_deliveries", "schedule": 300.0},
