@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from django.db.models import QuerySet
+
 from retailsite.safe_cache import cache_get, cache_set
 from retailsite.tenancy.context import platform_context
 
@@ -38,6 +40,11 @@ def publishable_key_info(key: str) -> PublishableKeyInfo | None:
     info = PublishableKeyInfo(key, row[0], frozenset(row[1])) if row else None
     cache_set(CACHE_KEY.format(key=key), info or _UNKNOWN, timeout=CACHE_SECONDS)
     return info
+
+
+def publishable_key_list() -> QuerySet[PublishableKey]:
+    """The current store's publishable keys, newest first."""
+    return PublishableKey.objects.order_by("-created_at")
 
 
 def presented_key(request: Any) -> str:

@@ -19,7 +19,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from retailsite.api.pagination import CappedLimitOffsetPagination
+from retailsite.api.pagination import CappedLimitOffsetPagination, SyncListPagination
 from retailsite.api.scopes import Scope
 from retailsite.api.serializers import BulkUpsertOutputSerializer
 from retailsite.api.views.base import TenantApiView, TenantListApiView, found
@@ -28,7 +28,6 @@ from retailsite.commerce.services import UpsertResult
 from retailsite.errors import InvalidInput
 
 from . import selectors
-from .models import StockItem
 from .serializers import (
     PlanFilterSerializer,
     PlanLineOutputSerializer,
@@ -89,7 +88,7 @@ class ReorderPlanApi(TenantListApiView):
 
 class StockListApi(TenantListApiView):
     scope_map = {"GET": Scope.INVENTORY_READ}
-    sync_model = StockItem  # ?updated_after= / ?cursor= (retailsite/api/sync.py)
+    pagination_class = SyncListPagination  # ?updated_after= / ?cursor= (retailsite/api/sync.py)
 
     @extend_schema(tags=[TAG], summary="List the stock of every product", responses=StockOutputSerializer(many=True))
     def get(self, request: Request) -> Response:

@@ -10,8 +10,8 @@ class ApiConfig(AppConfig):
         from retailsite.privacy import triggers
 
         from . import schema  # noqa: F401 - registers the API-key security scheme with drf-spectacular
-        from .sync import SYNC_COLUMNS, SYNC_TABLES
+        from .sync import SYNC_COLUMNS, SYNC_KINDS
 
         # The sync's stamps are bookkeeping: the audit log neither lists them nor records a change of only them.
-        for table in SYNC_TABLES:
+        for table in SYNC_KINDS:
             triggers.IGNORED_UPDATE_COLUMNS[table] = (*triggers.IGNORED_UPDATE_COLUMNS.get(table, ()), *SYNC_COLUMNS)

@@ -12,6 +12,16 @@ from .sync import SYNC_PARAMETERS, sync_page, sync_response, wants_sync
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
+DELETED_ENTRY_SCHEMA = {
+    "type": "object",
+    "description": "Sync only: an object deleted (or erased) since the cursor, named by its id field.",
+    "properties": {
+        "deleted": {"type": "boolean", "enum": [True]},
+        "deleted_at": {"type": "string", "format": "date-time"},
+    },
+    "required": ["deleted", "deleted_at"],
+    "additionalProperties": {"type": "string"},
+}
 
 
 class CappedLimitOffsetPagination(LimitOffsetPagination):
@@ -20,10 +30,14 @@ class CappedLimitOffsetPagination(LimitOffsetPagination):
     default_limit = DEFAULT_PAGE_SIZE
     max_limit = MAX_PAGE_SIZE
 
+
+class SyncListPagination(CappedLimitOffsetPagination):
+    """The pages of a syncable list (customers, products, orders, stock): with `?updated_after=` or `?cursor=`,
+    a page of the change feed with its deletion entries (see sync.py); otherwise limit/offset."""
+
     def paginate_queryset(self, queryset: Any, request: Request, view: Any = None) -> list | None:
-        """With `?updated_after=` or `?cursor=` on a syncable list: a page of the change feed (see sync.py)."""
         self.sync_envelope: dict[str, Any] | None = None
-        if wants_sync(request) and hasattr(queryset, "model") and hasattr(queryset.model, "change_seq"):
+        if wants_sync(request):
             self.request = request
             page, self.sync_envelope = sync_page(queryset, request, self.get_limit(request) or self.default_limit)
             return page
@@ -37,21 +51,23 @@ class CappedLimitOffsetPagination(LimitOffsetPagination):
 
     def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
         envelope = super().get_paginated_response_schema(schema)
-        # In sync mode (`updated_after` or `cursor` given) there is no count and no previous page, but a cursor.
+        # In sync mode (`updated_after` or `cursor` given) there is no count and no previous page, but a cursor,
+        # and the results hold deletion entries among the rows.
         envelope["required"] = ["results"]
         envelope["properties"]["cursor"] = {"type": "string", "nullable": True}
+        envelope["properties"]["results"] = {
+            "type": "array",
+            "items": {"oneOf": [schema.get("items", {}), DELETED_ENTRY_SCHEMA]},
+        }
         return envelope
 
     def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
-        parameters = super().get_schema_operation_parameters(view)
-        model = getattr(getattr(view, "sync_model", None), "change_seq", None)
-        if model is None:
-            return parameters
         descriptions = {
-            "updated_after": "Sync: only rows changed after this time (ISO 8601); pages follow `next`.",
+            "updated_after": "Sync: only rows changed (and objects deleted) after this time (ISO 8601); pages "
+            "follow `next`.",
             "cursor": "Sync: resume after the page that returned this `cursor`.",
         }
-        return parameters + [
+        return super().get_schema_operation_parameters(view) + [
             {
                 "name": name,
                 "required": False,

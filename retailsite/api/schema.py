@@ -49,6 +49,10 @@ ERRORS_EVERY_OPERATION = {
     "429": "Rate limit exceeded; retry after the number of seconds in Retry-After.",
 }
 ERRORS_WRITE_OPERATION = {"409": "Conflicts with stored data (id already taken, object still referenced)."}
+ERRORS_SYNC_OPERATION = {
+    "410": "The sync cursor is older than the deletions kept for partners; start again with updated_after.",
+    "503": "Writes to the store are still in progress; retry this sync page after Retry-After seconds.",
+}
 WRITE_METHODS = {"post", "put", "patch", "delete"}
 
 
@@ -100,6 +104,10 @@ def add_error_responses(result: dict[str, Any], generator: Any, request: Any, pu
             errors = dict(ERRORS_EVERY_OPERATION)
             if method in WRITE_METHODS:
                 errors.update(ERRORS_WRITE_OPERATION)
+            if any(parameter.get("name") == "cursor" for parameter in operation.get("parameters", [])):
+                errors.update(ERRORS_SYNC_OPERATION)
             for code, description in errors.items():
-                operation["responses"].setdefault(code, _error_response(description, retry_after=code == "429"))
+                operation["responses"].setdefault(
+                    code, _error_response(description, retry_after=code in ("429", "503"))
+                )
     return result

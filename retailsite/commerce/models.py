@@ -245,3 +245,31 @@ class Follow(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.follower_id} -> {self.followee_id}"
+
+
+class SyncDeletion(TenantOwnedModel):
+    """A customer, product, order or stock item that left the store, as the partner sync feed lists it: the
+    external id, the kind and when — nothing else, so an erased customer's entry holds no personal data but the id
+    partners need to delete their copy. Written by database triggers on every path that deletes a row or changes
+    its external id (erasure replaces it with a pseudonym), with a stamp of the same sequence as the rows' changes
+    (retailsite/api/sync.py); purged after the store's `sync_deletion_retention_days`."""
+
+    class Kind(models.TextChoices):
+        CUSTOMER = "customer"
+        PRODUCT = "product"
+        ORDER = "order"
+        STOCK = "stock"
+
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    external_id = models.CharField(max_length=100)
+    deleted_at = models.DateTimeField()
+    change_seq = models.BigIntegerField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["tenant", "kind", "change_seq"], name="syncdeletion_tenant_feed_idx"),
+            models.Index(fields=["tenant", "deleted_at"], name="syncdeletion_tenant_time_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.external_id} deleted"

@@ -1,4 +1,4 @@
-"""Privacy operations: audit entries for reads, data-subject export and erasure, event retention,
+"""Privacy operations: audit entries for reads, data-subject export and erasure, retention,
 and re-encryption under a new key.
 
 One way in for each:
@@ -6,7 +6,8 @@ One way in for each:
   data, exports, erasures); writes are recorded by the database triggers (`triggers.py`).
 - `customer_export_zip(customer)` and `customer_erase(customer)`: called by the storefront's
   privacy centre, the admin actions, the API and `manage.py customer`.
-- `events_purge_expired(tenant=...)`: the retention rule, run by the beat task.
+- `personal_data_purge_expired(tenant=...)`: the retention rule (events, registered holders' old rows, the sync
+  feed's deletion entries), run by the beat task.
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ from typing import Any
 from django.contrib.admin.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection, models, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
-from retailsite.commerce.models import Customer, Event, Order
+from retailsite.commerce.models import Customer, Event, Order, SyncDeletion
 from retailsite.encryption.crypto import rotate
 from retailsite.tenancy.context import (
     Actor,
@@ -131,6 +133,10 @@ def customer_erasure_perform(*, customer: Customer) -> ErasureRecord:
         sessions = customer_session_ids(customer=locked)
         if sessions:
             _count(removed, Event.objects.filter(customer__isnull=True, session_id__in=sessions).delete())
+            for holder in personal_data_holders():
+                if holder.session_field:
+                    anonymous = {f"{holder.customer_field}__isnull": True, f"{holder.session_field}__in": sessions}
+                    _count(removed, holder.model._base_manager.filter(**anonymous).delete())
         for model, field_name in customer_relations():
             if (model, field_name) not in KEPT_ON_ERASURE:
                 _count(removed, model._base_manager.filter(**{field_name: locked}).delete())
@@ -263,26 +269,50 @@ def withheld_consent_purge(*, tenant_id: int) -> int:
 # -- retention -----------------------------------------------------------------------------------
 
 
-def events_purge_expired(*, tenant: Tenant, now: dt.datetime | None = None, batch_size: int = PURGE_BATCH) -> int:
-    """Delete the store's raw events older than its `event_retention_days` (0 keeps them all).
+def personal_data_purge_expired(
+    *, tenant: Tenant, now: dt.datetime | None = None, batch_size: int = PURGE_BATCH
+) -> dict[str, int]:
+    """The retention rule: delete the store's raw events older than its `event_retention_days` (0 keeps them
+    all), the rows of every registered holder with a `retention_field` older than the same cutoff (experiment
+    exposures), and the sync feed's deletion entries older than `sync_deletion_retention_days`.
 
-    Works in batches, each in its own short transaction (one audit entry per batch), so a large
-    purge neither holds locks for long nor undoes everything if interrupted; safe to rerun."""
+    Works in batches, each in its own short transaction (one audit entry per batch), so a large purge neither
+    holds locks for long nor undoes everything if interrupted; safe to rerun. Returns the rows purged per kind."""
+    now = now or timezone.now()
+    purged: dict[str, int] = {}
     days = int(tenant.setting("event_retention_days"))
-    if days <= 0:
-        return 0
-    cutoff = (now or timezone.now()) - dt.timedelta(days=days)
+    with tenant_context(tenant):
+        if days > 0:
+            cutoff = now - dt.timedelta(days=days)
+            purged["events"] = _purge_older(Event.objects.all(), "occurred_at", cutoff, "events", batch_size)
+            for holder in personal_data_holders():
+                if holder.retention_field:
+                    purged[holder.export_name] = _purge_older(
+                        holder.model._base_manager.all(),
+                        holder.retention_field,
+                        cutoff,
+                        holder.export_name,
+                        batch_size,
+                    )
+        cutoff = now - dt.timedelta(days=int(tenant.setting("sync_deletion_retention_days")))
+        purged["sync deletions"] = _purge_older(
+            SyncDeletion.objects.all(), "deleted_at", cutoff, "sync-deletions", batch_size
+        )
+    return purged
+
+
+def _purge_older(rows: QuerySet, time_field: str, cutoff: dt.datetime, what: str, batch_size: int) -> int:
     purged = 0
-    with tenant_context(tenant), acting_as(Actor("system", "retention:events")):
+    with acting_as(Actor("system", f"retention:{what}")):
         while True:
             with transaction.atomic():
                 batch = list(
-                    Event.objects.filter(occurred_at__lt=cutoff)
-                    .order_by("occurred_at")
+                    rows.filter(**{f"{time_field}__lt": cutoff})
+                    .order_by(time_field)
                     .values_list("id", flat=True)[:batch_size]
                 )
                 if batch:
-                    Event.objects.filter(id__in=batch).delete()
+                    rows.filter(id__in=batch).delete()
             purged += len(batch)
             if len(batch) < batch_size:
                 return purged

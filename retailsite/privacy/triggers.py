@@ -69,6 +69,7 @@ STATEMENT_LEVEL_TABLES: list[str] = [
     "recommendations_rankedlist",
     "forecasting_seriesforecast",
     "forecasting_customerprediction",
+    "commerce_syncdeletion",
 ]
 
 # Platform tables that belong to one store without a tenant_id column: table -> the column holding the store id.

@@ -180,7 +180,7 @@ CELERY_BEAT_SCHEDULE: dict = {
     # buffer fills from empty): storefront events and experiment exposures.
     "flush-buffered-events": {"task": "retailsite.storefront.tasks.events_buffer_flush", "schedule": 30.0},
     "flush-buffered-exposures": {"task": "experiments.tasks.exposures_buffer_flush", "schedule": 30.0},
-    # Raw events older than each tenant's event_retention_days.
+    # Expired personal data per tenant: raw events and exposures (event_retention_days), sync deletion entries.
     "purge-expired-events": {"task": "retailsite.privacy.tasks.purge_expired_events", "schedule": 86400.0},
     # Webhook deliveries whose task was lost (broker restart, worker killed) are queued again.
     "sweep-webhook-deliveries": {"task": "webhooks.tasks.sweep_webhook_deliveries", "schedule": 300.0},

@@ -107,5 +107,14 @@ for _setting in (
         maximum=36500,
         group="privacy",
     ),
+    TenantSetting(
+        "sync_deletion_retention_days",
+        "int",
+        30,
+        "deleted and erased ids stay in the partner sync feed this long; older cursors must resync",
+        minimum=7,  # a cursor expires a day early (retailsite/api/sync.py): a week leaves partners six days
+        maximum=3650,
+        group="privacy",
+    ),
 ):
     register_setting(_setting)

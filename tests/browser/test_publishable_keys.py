@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.test import Client
 
 from browser.services import PublishableKeyError, publishable_key_create, publishable_key_revoke
@@ -89,6 +90,21 @@ def test_rate_limits_per_visitor_and_per_key(key, settings) -> None:
     assert [client.get(url + VISITOR).status_code for _ in range(4)] == [200, 200, 200, 429]
     # The key saw 4 requests (the one the visitor limit refused counts too): one more, then it is the key's limit.
     assert [client.get(url + f"other-visitor-{i}").status_code for i in range(3)] == [200, 429, 429]
+
+
+def test_the_command_creates_a_key_that_works_from_its_origin_and_lists_keys(key, capsys) -> None:
+    call_command(
+        "publishablekey", "create", "--tenant", "alpha", "--name", "docs", "--origins", f"{SHOP},http://a.test"
+    )
+    created = capsys.readouterr().out.strip()
+    assert created.startswith("pk_")
+    answer = Client().get(f"/api/v1/browser/recommendations/?key={created}&visitor={VISITOR}", HTTP_ORIGIN=SHOP)
+    assert answer.status_code == 200 and answer.json()["items"]
+    call_command("publishablekey", "list", "--tenant", "alpha")
+    listed = capsys.readouterr().out
+    assert f"{created}\tdocs\tactive\thttp://a.test,{SHOP}" in listed and key.key in listed
+    with pytest.raises(CommandError, match="not an origin"):
+        call_command("publishablekey", "create", "--tenant", "alpha", "--name", "bad", "--origins", "shop.example.com")
 
 
 def test_origins_are_validated() -> None:

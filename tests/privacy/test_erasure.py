@@ -23,7 +23,7 @@ from django.utils import timezone
 from forecasting.models import CustomerModelRun, CustomerPrediction
 from recommendations.data_loading import load_training_data
 from recommendations.models import CustomerRecommendations, ModelVersion
-from retailsite.commerce.models import Customer, Event, Follow, Order, OrderLine
+from retailsite.commerce.models import Customer, Event, Follow, Order, OrderLine, SyncDeletion
 from retailsite.privacy import services
 from retailsite.privacy.cache import customer_cache_key
 from retailsite.privacy.models import ErasureRecord
@@ -127,7 +127,7 @@ def cached_values_containing(needle: str) -> list[str]:
     return [key.decode() for key in client.scan_iter(count=1000) if needle.encode() in (client.get(key) or b"")]
 
 
-def test_after_erasure_the_email_name_and_external_id_are_in_no_table_and_no_cache() -> None:
+def test_after_erasure_the_email_and_name_are_in_no_table_and_no_cache_and_the_id_only_in_the_sync_feed() -> None:
     subject = build_subject()
     before = text_of_every_table_containing(EXTERNAL_ID)
     assert {"commerce_customer", "django_admin_log"} <= set(before)  # the scan finds what is there
@@ -135,9 +135,17 @@ def test_after_erasure_the_email_name_and_external_id_are_in_no_table_and_no_cac
 
     erase(subject)
 
-    for needle in (EMAIL, NAME, EXTERNAL_ID, "ines.subject", "Sujet-Quarr"):
+    for needle in (EMAIL, NAME, "ines.subject", "Sujet-Quarr"):
         assert text_of_every_table_containing(needle) == {}, needle
         assert cached_values_containing(needle) == [], needle
+    # The external id stays in one place: the sync feed's deletion entry, which tells the store's partners to delete
+    # their copy (their own id for the customer, nothing else), until `sync_deletion_retention_days` purges it.
+    assert text_of_every_table_containing(EXTERNAL_ID) == {"commerce_syncdeletion": 1}
+    assert cached_values_containing(EXTERNAL_ID) == []
+    with tenant_context(subject.tenant):
+        assert list(SyncDeletion.objects.values("kind", "external_id")) == [
+            {"kind": "customer", "external_id": EXTERNAL_ID}
+        ]
     assert cache_get(subject.cache_key) is None
     assert audit_entries(subject.tenant, action="erase")  # the audit log was part of the scan
 

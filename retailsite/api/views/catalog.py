@@ -8,8 +8,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from retailsite.commerce import selectors, services
-from retailsite.commerce.models import Product
 
+from ..pagination import SyncListPagination
 from ..permissions import read_write
 from ..serializers import (
     BulkUpsertOutputSerializer,
@@ -26,7 +26,7 @@ TAG = "catalog"
 
 class ProductListApi(TenantListApiView):
     scope_map = read_write("catalog")
-    sync_model = Product  # ?updated_after= / ?cursor= (retailsite/api/sync.py)
+    pagination_class = SyncListPagination  # ?updated_after= / ?cursor= (retailsite/api/sync.py)
 
     @extend_schema(
         tags=[TAG],

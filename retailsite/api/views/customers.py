@@ -20,6 +20,7 @@ from retailsite.privacy.services import audit_record_read, audit_record_reads, c
 from retailsite.tenancy.models import Membership
 from retailsite.tenancy.permissions import Capability, membership_can
 
+from ..pagination import SyncListPagination
 from ..permissions import read_write
 from ..scopes import Scope
 from ..serializers import (
@@ -36,7 +37,7 @@ TAG = "customers"
 
 class CustomerListApi(TenantListApiView):
     scope_map = read_write("customers")
-    sync_model = Customer  # ?updated_after= / ?cursor= (retailsite/api/sync.py)
+    pagination_class = SyncListPagination  # ?updated_after= / ?cursor= (retailsite/api/sync.py)
 
     @extend_schema(tags=[TAG], summary="List customers", responses=CustomerOutputSerializer(many=True))
     def get(self, request: Request) -> Response:

@@ -8,8 +8,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from retailsite.commerce import selectors, services
-from retailsite.commerce.models import Order
 
+from ..pagination import SyncListPagination
 from ..permissions import read_write
 from ..serializers import (
     BulkUpsertOutputSerializer,
@@ -26,7 +26,7 @@ TAG = "orders"
 
 class OrderListApi(TenantListApiView):
     scope_map = read_write("orders")
-    sync_model = Order  # ?updated_after= / ?cursor= (retailsite/api/sync.py)
+    pagination_class = SyncListPagination  # ?updated_after= / ?cursor= (retailsite/api/sync.py)
 
     @extend_schema(
         tags=[TAG],
