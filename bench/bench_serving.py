@@ -56,7 +56,6 @@ from bench.machine import cpu_model
 from bench.serving_load import LoadResult, Target, run_wrk, write_script, wrk_path
 from bench.serving_stack import (
     CpuMeter,
-    Gunicorn,
     StackConfig,
     api_key_create,
     autovacuum_setting,
@@ -65,15 +64,13 @@ from bench.serving_stack import (
     database_exists,
     drop_database,
     flush_redis,
-    get,
     load_secrets,
-    log,
-    manage,
     new_secrets,
     save_secrets,
     server_environment,
     vacuum_analyze,
 )
+from bench.stack import Gunicorn, get, log, manage
 
 REPO = Path(__file__).resolve().parent.parent
 TENANT = "bench"

@@ -1,13 +1,13 @@
 """The fault-test driver's own checks: a loss or an error outside the outage window must fail the run.
 
-`make test-faults` itself runs against the real stack (scripts/fault_tests.py); these tests make sure its
+`make test-faults` itself runs against the real stack (bench/fault_tests.py); these tests make sure its
 accounting cannot pass silently when something is lost.
 """
 
 from __future__ import annotations
 
 from bench.stack import HttpResult
-from scripts.fault_tests import Outcome, Sample, Traffic, _traffic_outcome
+from bench.fault_tests import Outcome, Sample, Traffic, _traffic_outcome
 
 DOWN, UP = 100.0, 110.0  # outage window, seconds
 

@@ -17,7 +17,7 @@ for queues light and training), seeds a small store and trains it once, then:
 Prints what it tried and what was lost; exits 1 on any loss or failed check. Always stops what it started
 (by process id) and drops its database; after (c) it waits until PostgreSQL accepts connections again.
 
-    .venv/bin/python -m scripts.fault_tests [--skip-postgres-restart] [--only a1,b]
+    .venv/bin/python -m bench.fault_tests [--skip-postgres-restart] [--only a1,b]
 """
 
 from __future__ import annotations
