@@ -5,6 +5,7 @@ import os
 from typing import Any
 
 from celery import Celery
+from celery.signals import worker_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "retailsite.settings.base")
 
@@ -37,7 +38,12 @@ def _survive_restore_on_a_released_connection() -> None:
     kombu_redis.QoS.restore_unacked = restore_unacked  # type: ignore[method-assign]
 
 
-_survive_restore_on_a_released_connection()
+@worker_init.connect
+def _patch_the_consumer(**kwargs: Any) -> None:
+    # Only a worker consumes (and so holds unacknowledged messages); web processes and beat only publish, and do not
+    # pay for importing kombu's Redis transport at start-up.
+    _survive_restore_on_a_released_connection()
+
 
 app = Celery("retailsite")
 app.config_from_object("django.conf:settings", namespace="CELERY")

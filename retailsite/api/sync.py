@@ -31,9 +31,6 @@ from .exceptions import InvalidInput
 SYNC_LOCK_CLASS = 1937337955  # "sync": the key class of the stores' sync locks (the triggers use it too)
 SYNC_LOCK_TIMEOUT = "3s"
 SYNC_PARAMETERS = ("updated_after", "cursor")
-# Tables stamped by the sync triggers (migrations commerce 0003, inventory 0003) and the stamp columns.
-SYNC_TABLES = ("commerce_customer", "commerce_product", "commerce_order", "inventory_stockitem")
-SYNC_COLUMNS = ("updated_at", "change_seq")
 
 
 class SyncQuerySerializer(serializers.Serializer):
