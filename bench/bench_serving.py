@@ -70,7 +70,7 @@ from bench.serving_stack import (
     server_environment,
     vacuum_analyze,
 )
-from bench.stack import Gunicorn, get, log, manage
+from bench.stack import Gunicorn, anonymous_sessions, get, log, manage
 
 REPO = Path(__file__).resolve().parent.parent
 TENANT = "bench"
@@ -231,14 +231,7 @@ def store_facts(*, shoppers: int, seed: int) -> StoreFacts:
                 shopper_for_request(request)
                 request.session.save()
                 cookies.append(f"{settings.SESSION_COOKIE_NAME}={request.session.session_key}")
-            visitors = []
-            for _ in range(shoppers):
-                request = RequestFactory().get(f"/s/{tenant.slug}/")
-                request.session = session_store()
-                request.tenant = tenant
-                shopper_for_request(request)  # the visitor id a first page view stores in the session
-                request.session.save()
-                visitors.append(f"{settings.SESSION_COOKIE_NAME}={request.session.session_key}")
+    visitors = [cookie for cookie, _ in anonymous_sessions(tenant, shoppers)]  # anonymous visitors, as first seen
     return StoreFacts(
         customer_ids=[row[1] for row in customer_rows],
         shopper_cookies=cookies,

@@ -579,47 +579,25 @@ class Stack:
         return str(train_tenant_step.delay(tenant_id, step, trigger).id)
 
     def visitor_sessions(self, count: int) -> list[tuple[str, str]]:
-        """(Cookie header, visitor id) of `count` new anonymous shoppers of the store.
-
-        The session holds what a first page view stores (the storefront's own code, on a synthetic request), so the
-        views a client sends with the cookie are recorded under that visitor id (Event.session_id).
-        """
+        """(Cookie header, visitor id) of `count` new anonymous shoppers of the stack's store."""
         self.django()
-        from importlib import import_module
-
-        from django.conf import settings
         from django.db import connections
-        from django.test import RequestFactory
 
-        from retailsite.storefront.shopper import shopper_for_request
-        from retailsite.tenancy.context import tenant_context
         from retailsite.tenancy.models import Tenant
 
-        session_store = import_module(settings.SESSION_ENGINE).SessionStore
-        sessions = []
         try:
-            tenant = Tenant.objects.get(slug=self.tenant)
-            with tenant_context(tenant):
-                for _ in range(count):
-                    request = RequestFactory().get(f"/s/{tenant.slug}/")
-                    request.session = session_store()
-                    request.tenant = tenant
-                    shopper = shopper_for_request(request)
-                    request.session.save()
-                    cookie = f"{settings.SESSION_COOKIE_NAME}={request.session.session_key}"
-                    sessions.append((cookie, shopper.visitor_id))
+            return anonymous_sessions(Tenant.objects.get(slug=self.tenant), count)
         finally:
             connections.close_all()  # nothing held open across a PostgreSQL restart
-        return sessions
 
     def buffered_events(self) -> int:
         """Storefront events in the stack's Redis not yet written to PostgreSQL (buffer and a flush's batch)."""
         self.django()
-        from retailsite.storefront.event_buffer import BUFFER_KEY, PROCESSING_KEY
+        from retailsite.storefront.event_buffer import EVENTS
 
         client = self.redis_client()
         try:
-            return int(client.llen(BUFFER_KEY)) + int(client.llen(PROCESSING_KEY))
+            return int(client.llen(EVENTS.buffer_key)) + int(client.llen(EVENTS.processing_key))
         finally:
             client.close()
 
@@ -681,6 +659,34 @@ class Stack:
 
     def metrics_text(self) -> str:
         return self.get("/metrics", timeout=10).body.decode()
+
+
+def anonymous_sessions(tenant: Any, count: int) -> list[tuple[str, str]]:
+    """(Cookie header, visitor id) of `count` new anonymous shoppers of `tenant` (Django set up by the caller).
+
+    Each session holds what a first page view stores (the storefront's own code on a synthetic request), so the
+    views a client sends with the cookie are recorded under that visitor id (Event.session_id).
+    """
+    from importlib import import_module
+
+    from django.conf import settings
+    from django.db import transaction
+    from django.test import RequestFactory
+
+    from retailsite.storefront.shopper import shopper_for_request
+    from retailsite.tenancy.context import tenant_context
+
+    session_store = import_module(settings.SESSION_ENGINE).SessionStore
+    sessions = []
+    with tenant_context(tenant), transaction.atomic():
+        for _ in range(count):
+            request = RequestFactory().get(f"/s/{tenant.slug}/")
+            request.session = session_store()
+            request.tenant = tenant
+            shopper = shopper_for_request(request)
+            request.session.save()
+            sessions.append((f"{settings.SESSION_COOKIE_NAME}={request.session.session_key}", shopper.visitor_id))
+    return sessions
 
 
 @contextlib.contextmanager
