@@ -114,10 +114,10 @@ bench-serving: venv
 clean:
 	rm -rf var/ .pytest_cache
 
-# Fault tests against a private real stack (scripts/fault_tests.py). Restarts the machine's PostgreSQL;
+# Fault tests against a private real stack (bench/fault_tests.py). Restarts the machine's PostgreSQL;
 # FAULT_ARGS=--skip-postgres-restart leaves that out.
 test-faults: venv
-	$(PY) -m scripts.fault_tests $(FAULT_ARGS)
+	$(PY) -m bench.fault_tests $(FAULT_ARGS)
 
 # 5 minutes of mixed traffic while retrains run (bench/soak.py; needs wrk). SOAK_ARGS="--duration 30" to try it.
 .PHONY: soak

@@ -43,12 +43,12 @@ from bench.serving_stack import (
     build_store,
     database_exists,
     load_secrets,
-    manage,
     new_secrets,
     save_secrets,
     server_environment,
     vacuum_analyze,
 )
+from bench.stack import manage
 
 REPO = Path(__file__).resolve().parent.parent
 TENANT = "bench"

@@ -56,7 +56,6 @@ from bench.machine import cpu_model
 from bench.serving_load import LoadResult, Target, run_wrk, write_script, wrk_path
 from bench.serving_stack import (
     CpuMeter,
-    Gunicorn,
     StackConfig,
     api_key_create,
     autovacuum_setting,
@@ -65,15 +64,13 @@ from bench.serving_stack import (
     database_exists,
     drop_database,
     flush_redis,
-    get,
     load_secrets,
-    log,
-    manage,
     new_secrets,
     save_secrets,
     server_environment,
     vacuum_analyze,
 )
+from bench.stack import Gunicorn, anonymous_sessions, get, log, manage
 
 REPO = Path(__file__).resolve().parent.parent
 TENANT = "bench"
@@ -234,14 +231,7 @@ def store_facts(*, shoppers: int, seed: int) -> StoreFacts:
                 shopper_for_request(request)
                 request.session.save()
                 cookies.append(f"{settings.SESSION_COOKIE_NAME}={request.session.session_key}")
-            visitors = []
-            for _ in range(shoppers):
-                request = RequestFactory().get(f"/s/{tenant.slug}/")
-                request.session = session_store()
-                request.tenant = tenant
-                shopper_for_request(request)  # the visitor id a first page view stores in the session
-                request.session.save()
-                visitors.append(f"{settings.SESSION_COOKIE_NAME}={request.session.session_key}")
+    visitors = [cookie for cookie, _ in anonymous_sessions(tenant, shoppers)]  # anonymous visitors, as first seen
     return StoreFacts(
         customer_ids=[row[1] for row in customer_rows],
         shopper_cookies=cookies,

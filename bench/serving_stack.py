@@ -1,5 +1,5 @@
-"""The real stack for the serving benchmark: a fresh PostgreSQL database built the production way,
-Redis, gunicorn, and a meter of the CPU the server spends.
+"""The serving benchmark's store recipe and CPU meter, on the one stack harness (bench/stack.py: `manage`,
+`Gunicorn`): a fresh PostgreSQL database built the production way, and a meter of the CPU the server spends.
 
 The database is built exactly as README "Running production-like" and .ci/run describe:
 `create_db_roles` as the superuser, `migrate` as the owning role, then everything else
@@ -14,28 +14,16 @@ import os
 import re
 import secrets
 import shutil
-import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.stack import child_pids, recreate_database
+from bench.stack import Gunicorn, log, manage, recreate_database
 from bench.stack import drop_database as drop_named_database
 
-REPO = Path(__file__).resolve().parent.parent
-VENV_BIN = Path(sys.executable).parent
 CACHE_DIR = Path.home() / ".cache" / "retailsite-bench" / "serving"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 # -- configuration ---------------------------------------------------------------------------
@@ -103,21 +91,6 @@ def server_environment(config: StackConfig, keys: dict[str, object], *, rate_lim
 
 
 # -- building the database -------------------------------------------------------------------
-
-
-def manage(args: list[str], env: dict[str, str], *, database_url: str, capture: bool = False) -> str:
-    """Run `manage.py ARGS` with the given DATABASE_URL; stream its output unless `capture`."""
-    command = [sys.executable, str(REPO / "manage.py"), *args]
-    run_env = {**env, "DATABASE_URL": database_url}
-    if capture:
-        completed = subprocess.run(command, env=run_env, cwd=REPO, capture_output=True, text=True, check=False)
-        if completed.returncode != 0:
-            raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{completed.stdout}\n{completed.stderr}")
-        return completed.stdout
-    completed = subprocess.run(command, env=run_env, cwd=REPO, check=False)
-    if completed.returncode != 0:
-        raise RuntimeError(f"manage.py {' '.join(args)} failed (exit {completed.returncode})")
-    return ""
 
 
 def database_exists(config: StackConfig) -> bool:
@@ -259,100 +232,6 @@ def api_key_create(config: StackConfig, env: dict[str, str], *, tenant: str) -> 
         capture=True,
     )
     return output.strip().splitlines()[-1].strip()
-
-
-# -- the web server --------------------------------------------------------------------------
-
-
-@dataclass
-class Gunicorn:
-    """gunicorn in its own process group, so stopping it stops every worker."""
-
-    process: subprocess.Popen
-    base_url: str
-    log_path: Path
-
-    @staticmethod
-    def port_free(port: int) -> bool:
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                return False
-        return True
-
-    @classmethod
-    def start(
-        cls, env: dict[str, str], *, port: int, workers: int, worker_class: str, threads: int, log_path: Path
-    ) -> Gunicorn:
-        if not cls.port_free(port):
-            raise RuntimeError(f"127.0.0.1:{port} is in use by another process; choose another with --port")
-        command = [
-            str(VENV_BIN / "gunicorn"),
-            "retailsite.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(workers),
-            "--worker-class",
-            worker_class,
-            "--backlog",
-            "2048",
-            "--error-logfile",
-            str(log_path),
-            "--log-level",
-            "warning",
-        ]
-        if worker_class == "gthread":
-            command += ["--threads", str(threads)]
-        with log_path.open("ab") as handle:
-            process = subprocess.Popen(
-                command, env=env, cwd=REPO, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True
-            )
-        server = cls(process, f"http://127.0.0.1:{port}", log_path)
-        server.wait_ready(workers)
-        return server
-
-    def wait_ready(self, workers: int, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(
-                    f"gunicorn exited ({self.process.returncode}); see {self.log_path}:\n"
-                    + self.log_path.read_text()[-3000:]
-                )
-            try:
-                with urllib.request.urlopen(self.base_url + "/healthz", timeout=2) as response:
-                    if response.status == 200 and len(self.worker_pids()) >= workers:
-                        return
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            time.sleep(0.3)
-        raise RuntimeError(f"gunicorn did not answer /healthz within {timeout:.0f} s; see {self.log_path}")
-
-    def worker_pids(self) -> list[int]:
-        return child_pids(self.process.pid)
-
-    def stop(self) -> None:
-        if self.process.poll() is not None:
-            return
-        try:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=10)
-        except ProcessLookupError:
-            pass
-
-
-def get(url: str, headers: dict[str, str]) -> tuple[int, bytes]:
-    request = urllib.request.Request(url, headers=headers)
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read()
 
 
 # -- CPU accounting --------------------------------------------------------------------------

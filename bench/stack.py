@@ -1,14 +1,18 @@
-"""The stack harness of the benchmarks and fault scripts: scratch databases, process helpers, and `Stack`.
+"""The one stack harness of the benchmarks and fault tests: scratch databases, processes, gunicorn, and `Stack`.
 
-Run the scripts that use it as modules from the repository root (`python -m scripts.fault_tests`,
-`python -m bench.soak`, `python -m bench.bench_serving`). The serving benchmark builds its database the
-production way with the helpers here (bench/serving_stack.py adds its store recipe and CPU meter);
-the fault and soak tests start a whole private `Stack`:
+Run the scripts that use it as modules from the repository root (`python -m bench.fault_tests`,
+`python -m bench.soak`, `python -m bench.bench_serving`). Everything that starts the application does it here:
 
-A `Stack` owns: a fresh PostgreSQL database (roles via `create_db_roles`, migrated as `retail_owner`, served
-as `retail_app`) on the shared server, its own Redis on a separate port (never the shared one at 6379), a
-gunicorn on a free port and Celery workers (queues light and training). Every process it starts runs in a
-process group of its own and is stopped by its id in `close()`, which also drops the database.
+- `manage(...)`: a `manage.py` command in a new interpreter, with the environment it is given;
+- `Gunicorn`: the web server as production runs it (`retailsite/tools/serve.py`: the Prometheus multiprocess
+  hooks of `retailsite.observability.gunicorn_conf`), in a process group of its own, ready when /healthz answers
+  from every worker; the serving benchmark starts it with production settings on a database it builds
+  (bench/serving_stack.py adds that store recipe and its CPU meter);
+- `Stack`, the private stack of the fault and soak tests: a fresh PostgreSQL database (roles via
+  `create_db_roles`, migrated as `retail_owner`, served as `retail_app`) on the shared server, its own Redis on a
+  separate port (never the shared one at 6379), a `Gunicorn`, Celery workers (queues light and training) and
+  beat. Every process it starts runs in a process group of its own and is stopped by its id in `close()`, which
+  also drops the database.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import psycopg
 
@@ -74,20 +79,26 @@ def child_pids(parent: int) -> list[int]:
 
 
 def log(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+    """Progress on stderr (reports go to stdout)."""
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def free_port(preferred: int | None = None) -> int:
     """`preferred` if nothing listens there, else any free local port."""
-    candidates = [preferred] if preferred else []
-    for port in [*candidates, 0]:
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return int(probe.getsockname()[1])
-    raise RuntimeError("no free port")
+    if preferred and port_free(preferred):
+        return preferred
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def wait_until(predicate: Callable[[], Any], *, timeout: float, interval: float = 0.5, what: str = "") -> Any:
@@ -102,6 +113,44 @@ def wait_until(predicate: Callable[[], Any], *, timeout: float, interval: float 
         if time.monotonic() > deadline:
             raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what or predicate}")
         time.sleep(interval)
+
+
+def manage(
+    args: list[str],
+    env: dict[str, str],
+    *,
+    database_url: str | None = None,
+    capture: bool = False,
+    timeout: float | None = None,
+) -> str:
+    """`manage.py ARGS` in a new interpreter with `env` (and DATABASE_URL if given).
+
+    Its output streams through unless `capture`, then stdout is returned. Raises RuntimeError with the tail of
+    the output when the command fails.
+    """
+    command = [sys.executable, str(REPO / "manage.py"), *args]
+    run_env = {**env, "DATABASE_URL": database_url} if database_url is not None else env
+    completed = subprocess.run(
+        command, env=run_env, cwd=REPO, capture_output=capture, text=True, timeout=timeout, check=False
+    )
+    if completed.returncode != 0:
+        output = f"\n{completed.stdout[-3000:]}\n{completed.stderr[-3000:]}" if capture else " (output above)"
+        raise RuntimeError(f"manage.py {' '.join(args)} failed (exit {completed.returncode}){output}")
+    return completed.stdout if capture else ""
+
+
+def stop_process_group(process: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 20) -> None:
+    """Signal the process group `process` leads; SIGKILL it if it outlives `timeout` (and what it leaves)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, sig)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+    with contextlib.suppress(ProcessLookupError):  # children left behind by a killed parent (Celery's pool)
+        os.killpg(process.pid, signal.SIGKILL)
 
 
 @dataclass
@@ -120,12 +169,139 @@ class HttpResult:
         return json.loads(self.body)
 
 
+def request(
+    url: str, method: str = "GET", *, body: Any = None, headers: dict[str, str] | None = None, timeout: float = 10
+) -> HttpResult:
+    """One HTTP request on a new connection; a failure to connect or read is status 0, never an exception.
+
+    `body` is sent as it is when bytes, else as JSON.
+    """
+    parts = urlsplit(url)
+    started = time.time()
+    conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port or 80, timeout=timeout)
+    payload = body if isinstance(body, bytes) or body is None else json.dumps(body).encode()
+    all_headers = {"Content-Type": "application/json"} if payload is not None else {}
+    all_headers.update(headers or {})
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
+    try:
+        conn.request(method, path or "/", body=payload, headers=all_headers)
+        response = conn.getresponse()
+        data = response.read()
+        return HttpResult(started, time.time(), response.status, data)
+    except (OSError, http.client.HTTPException) as error:
+        return HttpResult(started, time.time(), 0, b"", type(error).__name__)
+    finally:
+        conn.close()
+
+
+def get(url: str, headers: dict[str, str] | None = None, timeout: float = 30) -> tuple[int, bytes]:
+    """(status, body) of a GET; status 0 when nothing answered."""
+    result = request(url, headers=headers, timeout=timeout)
+    return result.status, result.body
+
+
+@dataclass
+class Gunicorn:
+    """gunicorn as production starts it (retailsite/tools/serve.py), in its own process group.
+
+    Stopping the group stops every worker. Its error log (and stdout) goes to `log_path`.
+    """
+
+    process: subprocess.Popen
+    base_url: str
+    log_path: Path
+    workers: int
+
+    @classmethod
+    def start(
+        cls,
+        env: dict[str, str],
+        *,
+        port: int,
+        workers: int,
+        log_path: Path,
+        worker_class: str = "sync",
+        threads: int = 1,
+        log_level: str = "warning",
+        access_log: Path | None = None,
+        timeout: int = 30,
+        graceful_timeout: int = 20,
+        wait: bool = True,
+    ) -> Gunicorn:
+        """Start it on 127.0.0.1:`port` and (unless not `wait`) return once every worker is up."""
+        if not port_free(port):
+            raise RuntimeError(f"127.0.0.1:{port} is in use by another process; choose another port")
+        command = [
+            str(BIN / "gunicorn"),
+            "retailsite.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--worker-class",
+            worker_class,
+            "--config",
+            "python:retailsite.observability.gunicorn_conf",
+            "--backlog",
+            "2048",
+            "--timeout",
+            str(timeout),
+            "--graceful-timeout",
+            str(graceful_timeout),
+            "--error-logfile",
+            str(log_path),
+            "--log-level",
+            log_level,
+        ]
+        if worker_class == "gthread":
+            command += ["--threads", str(threads)]
+        if access_log is not None:
+            command += ["--access-logfile", str(access_log)]
+        with log_path.open("ab") as handle:
+            process = subprocess.Popen(
+                command,
+                env=env,
+                cwd=REPO,
+                stdout=handle,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        server = cls(process, f"http://127.0.0.1:{port}", log_path, workers)
+        if wait:
+            server.wait_ready()
+        return server
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        """Until /healthz answers 200 and every worker has started; RuntimeError if gunicorn exits or times out."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(
+                    f"gunicorn exited ({self.process.returncode}); see {self.log_path}:\n"
+                    + self.log_path.read_text()[-3000:]
+                )
+            status, _ = get(self.base_url + "/healthz", timeout=2)
+            if status == 200 and len(self.worker_pids()) >= self.workers:
+                return
+            time.sleep(0.3)
+        raise RuntimeError(f"gunicorn did not answer /healthz within {timeout:.0f} s; see {self.log_path}")
+
+    def worker_pids(self) -> list[int]:
+        return child_pids(self.process.pid)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            stop_process_group(self.process)
+
+
 @dataclass
 class Stack:
     name: str  # database name and temp-dir prefix
     tenant: str = "faults"
     web_workers: int = 2
     redis_port: int = 6390
+    web_port: int = 0  # gunicorn's port if free (0: any free port)
     visibility_timeout: int = 4 * 3600
     task_time_limit: int = 3 * 3600
     extra_env: dict[str, str] = field(default_factory=dict)
@@ -136,7 +312,8 @@ class Stack:
 
     def __post_init__(self) -> None:
         self.redis_port = free_port(self.redis_port)
-        self.web_port = free_port(None)
+        self.web_port = free_port(self.web_port or None)
+        self.web: Gunicorn | None = None
         self.metrics_dir = self.tmp / "prometheus"
         self.metrics_dir.mkdir()
         (self.tmp / "redis").mkdir()
@@ -185,14 +362,9 @@ class Stack:
         env.pop("DATABASE_TEST_NAME", None)
         return env
 
-    def manage(self, *args: str, role: str = APP_ROLE, capture: bool = False, timeout: float = 600) -> str:
-        command = [sys.executable, str(REPO / "manage.py"), *args]
-        result = subprocess.run(
-            command, env=self.env(role), cwd=REPO, capture_output=True, text=True, timeout=timeout, check=False
-        )
-        if result.returncode != 0:
-            raise RuntimeError(f"manage.py {' '.join(args)} failed ({result.returncode}):\n{result.stderr[-3000:]}")
-        return result.stdout if capture else ""
+    def manage(self, *args: str, role: str = APP_ROLE, timeout: float = 600) -> str:
+        """`manage.py ARGS` as `role`; returns its output (shown only when it fails)."""
+        return manage(list(args), self.env(role), capture=True, timeout=timeout)
 
     # -- PostgreSQL ----------------------------------------------------------------------------------------
 
@@ -255,7 +427,8 @@ class Stack:
         return process
 
     def start_redis(self) -> None:
-        # Append-only file: a clean stop and restart keeps queued tasks, as the production broker must.
+        # Append-only file, as docs/operations.md asks of the production broker: a stop (clean or SIGKILL) and a
+        # restart keep the queued tasks and the buffered storefront events.
         self._spawn(
             "redis",
             [
@@ -288,29 +461,39 @@ class Stack:
         """A clean stop (SIGTERM: Redis flushes its append-only file and exits)."""
         self.stop("redis", signal.SIGTERM, timeout=15)
 
+    def crash_redis(self, *, lose_data: bool) -> None:
+        """SIGKILL Redis; with `lose_data` its files go too, so it comes back empty (a broker without persistence)."""
+        self.stop("redis", signal.SIGKILL, timeout=15)
+        if lose_data:
+            for path in (self.tmp / "redis").iterdir():
+                if path.is_dir():
+                    shutil.rmtree(path)
+                else:
+                    path.unlink()
+
+    def redis_client(self) -> Any:
+        import redis
+
+        return redis.Redis(host="127.0.0.1", port=self.redis_port, socket_connect_timeout=2, socket_timeout=5)
+
     def start_web(self) -> None:
-        self._spawn(
-            "web",
-            [
-                str(BIN / "gunicorn"),
-                "retailsite.wsgi:application",
-                "--bind",
-                f"127.0.0.1:{self.web_port}",
-                "--workers",
-                str(self.web_workers),
-                "--config",
-                "python:retailsite.observability.gunicorn_conf",
-                "--timeout",
-                "60",
-                "--graceful-timeout",
-                "5",
-                "--access-logfile",
-                str(self.tmp / "access.log"),
-            ],
+        """gunicorn with the stack's settings; returns at once (wait_web waits for its workers)."""
+        self.web = Gunicorn.start(
+            self.env(),
+            port=self.web_port,
+            workers=self.web_workers,
+            log_path=self.tmp / "web.log",
+            log_level="info",
+            access_log=self.tmp / "access.log",
+            timeout=60,
+            graceful_timeout=5,
+            wait=False,
         )
+        self.processes["web"] = self.web.process
 
     def wait_web(self, timeout: float = 120) -> None:
-        wait_until(lambda: self.get("/healthz", timeout=3).status == 200, timeout=timeout, what="gunicorn /healthz")
+        assert self.web is not None, "start_web() first"
+        self.web.wait_ready(timeout)
 
     def start_worker(
         self, key: str, *, queues: str = "light,training", concurrency: int = 1, nice: int = 0
@@ -336,6 +519,11 @@ class Stack:
             command = ["nice", "-n", str(nice), *command]
         return self._spawn(key, command)
 
+    def start_beat(self) -> subprocess.Popen:
+        """Celery beat, as `make serve` runs one (its schedule: CELERY_BEAT_SCHEDULE, see STACK_BEAT_ENTRIES)."""
+        command = [str(BIN / "celery"), "-A", "retailsite", "beat", "-l", "INFO", "--schedule", str(self.tmp / "beat")]
+        return self._spawn("beat", command)
+
     def wait_worker_ready(self, key: str, timeout: float = 120) -> None:
         wait_until(
             lambda: b"ready." in (self.tmp / f"{key}.log").read_bytes(), timeout=timeout, what=f"celery worker {key}"
@@ -344,18 +532,8 @@ class Stack:
     def stop(self, key: str, sig: int = signal.SIGTERM, timeout: float = 20) -> None:
         """Signal the process group this stack started under `key`; SIGKILL it if it outlives `timeout`."""
         process = self.processes.pop(key, None)
-        if process is None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, sig)
-        try:
-            process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
-        with contextlib.suppress(ProcessLookupError):  # pool children left behind by a killed parent
-            os.killpg(process.pid, signal.SIGKILL)
+        if process is not None:
+            stop_process_group(process, sig, timeout)
 
     def close(self) -> None:
         # Web and workers first, Redis last: workers do not log a lost broker on the way out.
@@ -377,20 +555,7 @@ class Stack:
     def request(
         self, method: str, path: str, *, body: Any = None, headers: dict[str, str] | None = None, timeout: float = 10
     ) -> HttpResult:
-        started = time.time()
-        conn = http.client.HTTPConnection("127.0.0.1", self.web_port, timeout=timeout)
-        payload = json.dumps(body).encode() if body is not None else None
-        all_headers = {"Content-Type": "application/json"} if payload is not None else {}
-        all_headers.update(headers or {})
-        try:
-            conn.request(method, path, body=payload, headers=all_headers)
-            response = conn.getresponse()
-            data = response.read()
-            return HttpResult(started, time.time(), response.status, data)
-        except (OSError, http.client.HTTPException) as error:
-            return HttpResult(started, time.time(), 0, b"", type(error).__name__)
-        finally:
-            conn.close()
+        return request(self.base_url + path, method, body=body, headers=headers, timeout=timeout)
 
     def get(self, path: str, **kwargs: Any) -> HttpResult:
         return self.request("GET", path, **kwargs)
@@ -413,6 +578,29 @@ class Stack:
 
         return str(train_tenant_step.delay(tenant_id, step, trigger).id)
 
+    def visitor_sessions(self, count: int) -> list[tuple[str, str]]:
+        """(Cookie header, visitor id) of `count` new anonymous shoppers of the stack's store."""
+        self.django()
+        from django.db import connections
+
+        from retailsite.tenancy.models import Tenant
+
+        try:
+            return anonymous_sessions(Tenant.objects.get(slug=self.tenant), count)
+        finally:
+            connections.close_all()  # nothing held open across a PostgreSQL restart
+
+    def buffered_events(self) -> int:
+        """Storefront events in the stack's Redis not yet written to PostgreSQL (buffer and a flush's batch)."""
+        self.django()
+        from retailsite.storefront.event_buffer import EVENTS
+
+        client = self.redis_client()
+        try:
+            return int(client.llen(EVENTS.buffer_key)) + int(client.llen(EVENTS.processing_key))
+        finally:
+            client.close()
+
     # -- the demo store ------------------------------------------------------------------------------------
 
     def seed(self, *, customers: int, products: int, days: int) -> None:
@@ -430,13 +618,8 @@ class Stack:
         )
 
     def issue_api_key(self, scopes: str = "events:write,recommendations:read,catalog:read") -> str:
-        return (
-            self.manage(
-                "apikey", "create", "--tenant", self.tenant, "--name", "stack", "--scopes", scopes, capture=True
-            )
-            .strip()
-            .splitlines()[-1]
-        )
+        output = self.manage("apikey", "create", "--tenant", self.tenant, "--name", "stack", "--scopes", scopes)
+        return output.strip().splitlines()[-1]
 
     def tenant_id(self) -> int:
         return int(self.sql("SELECT id FROM tenancy_tenant WHERE slug = %s", [self.tenant])[0][0])
@@ -476,6 +659,34 @@ class Stack:
 
     def metrics_text(self) -> str:
         return self.get("/metrics", timeout=10).body.decode()
+
+
+def anonymous_sessions(tenant: Any, count: int) -> list[tuple[str, str]]:
+    """(Cookie header, visitor id) of `count` new anonymous shoppers of `tenant` (Django set up by the caller).
+
+    Each session holds what a first page view stores (the storefront's own code on a synthetic request), so the
+    views a client sends with the cookie are recorded under that visitor id (Event.session_id).
+    """
+    from importlib import import_module
+
+    from django.conf import settings
+    from django.db import transaction
+    from django.test import RequestFactory
+
+    from retailsite.storefront.shopper import shopper_for_request
+    from retailsite.tenancy.context import tenant_context
+
+    session_store = import_module(settings.SESSION_ENGINE).SessionStore
+    sessions = []
+    with tenant_context(tenant), transaction.atomic():
+        for _ in range(count):
+            request = RequestFactory().get(f"/s/{tenant.slug}/")
+            request.session = session_store()
+            request.tenant = tenant
+            shopper = shopper_for_request(request)
+            request.session.save()
+            sessions.append((f"{settings.SESSION_COOKIE_NAME}={request.session.session_key}", shopper.visitor_id))
+    return sessions
 
 
 @contextlib.contextmanager

@@ -1,10 +1,12 @@
-"""Settings for the stacks that bench/stack.py starts (scripts/fault_tests.py, bench/soak.py): the base
+"""Settings for the stacks that bench/stack.py starts (bench/fault_tests.py, bench/soak.py): the base
 settings, DEBUG off, with the observability wiring (metrics middleware, task metrics, JSON logs) added if
 the base settings do not have it yet, and a short broker visibility timeout so a task of a SIGKILLed worker
 comes back in seconds.
 
 The visibility timeout stays longer than the task time limit, as in production (4 h vs 3 h): a task is
-never re-delivered while it still runs. Both are set from the environment by the driver scripts.
+never re-delivered while it still runs. Both are set from the environment by the driver scripts, as is
+STACK_BEAT_ENTRIES: the names of the production beat entries this stack's beat runs (comma-separated; all
+when unset).
 """
 
 import os
@@ -12,13 +14,16 @@ import os
 os.environ.setdefault("DJANGO_DEBUG", "False")
 
 from retailsite.settings.base import *  # noqa: F403
-from retailsite.settings.base import LOG_LEVEL, MIDDLEWARE, env
+from retailsite.settings.base import CELERY_BEAT_SCHEDULE, LOG_LEVEL, MIDDLEWARE, env
 
 METRICS_MIDDLEWARE = "retailsite.observability.middleware.RequestMetricsMiddleware"
 if METRICS_MIDDLEWARE not in MIDDLEWARE:
     MIDDLEWARE = [METRICS_MIDDLEWARE, *MIDDLEWARE]
 
 CELERY_IMPORTS = ["retailsite.observability.celery_metrics"]
+
+_BEAT_ENTRIES = env.list("STACK_BEAT_ENTRIES", default=list(CELERY_BEAT_SCHEDULE))
+CELERY_BEAT_SCHEDULE = {name: entry for name, entry in CELERY_BEAT_SCHEDULE.items() if name in _BEAT_ENTRIES}
 
 VISIBILITY_TIMEOUT = env.int("STACK_VISIBILITY_TIMEOUT", default=4 * 3600)
 CELERY_TASK_TIME_LIMIT = env.int("STACK_TASK_TIME_LIMIT", default=3 * 3600)

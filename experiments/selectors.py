@@ -5,16 +5,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, date, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
-import numpy as np
 from django.db import connection
 from django.utils import timezone
 
 from retailsite.safe_cache import cache_get, cache_set
 from retailsite.tenancy.context import require_tenant_id
 
-from .engine import TestPlan, always_valid_p_values, plan_test, wilson_interval
 from .models import Arm, Experiment
+
+if TYPE_CHECKING:
+    from .engine import TestPlan
+
+# The engine (numpy) is imported by the functions that compute with it: serving asks only whether an experiment
+# runs, and the admin, which every manage.py command loads, only names these functions.
 
 RUNNING_CACHE_KEY = "experiments:running:{tenant_id}"
 RUNNING_CACHE_SECONDS = 60
@@ -185,6 +190,8 @@ class ExperimentResults:
 
 
 def experiment_plan(experiment: Experiment, arms: int | None = None) -> TestPlan:
+    from .engine import plan_test
+
     return plan_test(
         baseline=experiment.baseline_conversion,
         relative_effect=experiment.minimum_effect,
@@ -234,11 +241,17 @@ def experiment_results(experiment: Experiment) -> ExperimentResults:
 
 
 def _interval(successes: int, trials: int) -> tuple[float, float]:
+    from .engine import wilson_interval
+
     low, high = wilson_interval(successes, trials)
     return float(low), float(high)
 
 
 def _daily_series(results: ExperimentResults, exposure_rows: list[tuple], conversion_rows: list[tuple]) -> None:
+    import numpy as np
+
+    from .engine import always_valid_p_values
+
     experiment = results.experiment
     if experiment.started_at is None or not results.arms:
         return

@@ -23,7 +23,6 @@ from retailsite.tenancy.admin_base import TenantScopedAdmin, TenantScopedInline,
 from retailsite.tenancy.models import TenantOwnedModel
 from retailsite.tenancy.permissions import Capability
 
-from .charts import projected_stock_chart
 from .models import (
     InboundShipment,
     PurchaseOrder,
@@ -382,6 +381,8 @@ class ReorderPlanLineAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
         line = self.get_object(request, object_id)
         extra = dict(extra_context or {})
         if line is not None:
+            from .charts import projected_stock_chart  # numpy: loaded by the page that draws it, not at start-up
+
             extra["projected_stock_chart"] = projected_stock_chart(line.plan, line)
         return super().change_view(request, object_id, form_url, extra)
 

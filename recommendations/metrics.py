@@ -1,4 +1,4 @@
-"""Prometheus figures of the recommendations app, registered with retailsite.observability in AppConfig.ready().
+"""Prometheus figures of the recommendations app, registered by path with retailsite.observability in ready().
 
 Model age is not stored anywhere: it is read from PostgreSQL at scrape time, in platform scope, so it
 is always current and needs no process to keep it up to date.

@@ -16,7 +16,6 @@ from typing import NamedTuple, TypedDict
 
 import numpy as np
 
-from recommendations.engine.history import iter_batches
 from recommendations.engine.reasons import REASON_KINDS
 
 
@@ -65,6 +64,9 @@ def pack_lists(
 
     The conversions run on whole batches of rows (no Python work per value), then each row is sliced.
     """
+    # Here, not at the top: serving imports this module to unpack lists, and engine.history loads scipy.sparse.
+    from recommendations.engine.history import iter_batches
+
     for part in iter_batches(len(items), PACK_BATCH):
         valid = items[part] >= 0
         order = np.argsort(~valid, axis=1, kind="stable")  # valid entries first, in their order

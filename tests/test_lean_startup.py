@@ -1,8 +1,12 @@
-"""A web worker and `manage.py help` start without the training stack.
+"""A web worker and `manage.py help` start without the training stack, and `manage.py help` without what only
+serving needs.
 
-scikit-learn, implicit, pandas, pyarrow, scipy.stats and statsforecast are imported only by the code that trains or
-forecasts (training steps are registered by dotted path; the engines are imported where used). Each check runs in
-a fresh interpreter, so what an earlier test imported does not hide an import.
+scikit-learn, implicit, pandas, pyarrow, scipy and statsforecast are imported only by the code that trains or
+forecasts (training steps are registered by dotted path; the engines are imported where used). A management
+command that serves nothing also goes without numpy, Django REST framework's serializers, drf-spectacular's schema
+machinery, prometheus_client, the Fernet cipher and kombu's Redis transport (each imported where it is used: the
+engines, the API's URLs, /metrics, encryption, the Celery worker). Each check runs in a fresh interpreter, so what
+an earlier test imported does not hide an import.
 """
 
 from __future__ import annotations
@@ -17,7 +21,15 @@ import pytest
 from cryptography.fernet import Fernet
 
 ROOT = Path(__file__).resolve().parent.parent
-HEAVY_MODULES = ("sklearn", "implicit", "pandas", "pyarrow", "scipy.stats", "statsforecast")
+HEAVY_MODULES = ("sklearn", "implicit", "pandas", "pyarrow", "scipy", "statsforecast")
+SERVING_ONLY_MODULES = (
+    "numpy",
+    "rest_framework.serializers",
+    "drf_spectacular.plumbing",
+    "prometheus_client",
+    "cryptography.fernet",
+    "kombu.transport.redis",
+)
 
 _REPORT = """
 import json, sys
@@ -40,7 +52,7 @@ with contextlib.redirect_stdout(io.StringIO()):
 """
 
 
-def _imported_heavy_modules(code: str, settings_module: str) -> list[str]:
+def _imported_heavy_modules(code: str, settings_module: str, modules: tuple[str, ...] = HEAVY_MODULES) -> list[str]:
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": settings_module,
@@ -52,7 +64,7 @@ def _imported_heavy_modules(code: str, settings_module: str) -> list[str]:
         "PYTHONPATH": str(ROOT),
     }
     result = subprocess.run(
-        [sys.executable, "-c", code + _REPORT.format(heavy=HEAVY_MODULES)],
+        [sys.executable, "-c", code + _REPORT.format(heavy=modules)],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -74,8 +86,16 @@ def test_manage_py_help_does_not_import_training_libraries() -> None:
     assert _imported_heavy_modules(MANAGE_HELP, "retailsite.settings.test") == []
 
 
+@pytest.mark.parametrize("settings_module", ["retailsite.settings.test", "retailsite.settings.production"])
+def test_manage_py_help_does_not_import_what_only_serving_needs(settings_module: str) -> None:
+    assert _imported_heavy_modules(MANAGE_HELP, settings_module, SERVING_ONLY_MODULES) == []
+
+
 def test_the_check_itself_sees_a_heavy_import() -> None:
     # The probe must be able to fail: a worker that did import the training code is reported.
     assert "sklearn" in _imported_heavy_modules(
         SERVING_WORKER + "import recommendations.training\n", "retailsite.settings.test"
+    )
+    assert "numpy" in _imported_heavy_modules(
+        MANAGE_HELP + "import experiments.engine.stats\n", "retailsite.settings.test", SERVING_ONLY_MODULES
     )

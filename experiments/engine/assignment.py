@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 _SCALE = float(2**64)
 
 
 def unit_interval(salt: str, subject_keys: Sequence[str]) -> np.ndarray:
     """A uniform draw in [0, 1) per subject: the first 8 bytes of BLAKE2b(salt, key) as an integer / 2**64."""
+    import numpy as np  # here, not at the top: serving's assign_one runs without it
+
     prefix = salt.encode() + b"\x1f"
     out = np.empty(len(subject_keys), dtype=np.float64)
     for index, key in enumerate(subject_keys):
@@ -27,6 +31,8 @@ def unit_interval(salt: str, subject_keys: Sequence[str]) -> np.ndarray:
 
 def assign(salt: str, subject_keys: Sequence[str], shares: Sequence[float]) -> np.ndarray:
     """The index of each subject's arm, arm i taking `shares[i] / sum(shares)` of the population."""
+    import numpy as np
+
     weights = np.asarray(shares, dtype=np.float64)
     if weights.ndim != 1 or len(weights) == 0 or (weights < 0).any() or weights.sum() <= 0:
         raise ValueError("shares must be a non-empty list of non-negative numbers with a positive sum")

@@ -38,20 +38,12 @@ from retailsite.commerce.models import SyncDeletion
 from retailsite.tenancy.context import require_tenant_id
 from retailsite.tenancy.models import Tenant
 
+from .apps import SYNC_KINDS
 from .exceptions import InvalidInput
 
 SYNC_LOCK_CLASS = 1937337955  # "sync": the key class of the stores' sync locks (the triggers use it too)
 SYNC_LOCK_TIMEOUT = "3s"
 SYNC_PARAMETERS = ("updated_after", "cursor")
-# Tables stamped by the sync triggers (migrations commerce 0003 and 0005, inventory 0003 and 0004): the kind of
-# their deletion entries and the field naming the deleted object's id in the feed.
-SYNC_KINDS = {
-    "commerce_customer": ("customer", "customer_id"),
-    "commerce_product": ("product", "product_id"),
-    "commerce_order": ("order", "order_id"),
-    "inventory_stockitem": ("stock", "product_id"),
-}
-SYNC_COLUMNS = ("updated_at", "change_seq")
 # A cursor expires this long before the deletion entries it relies on are purged: a writer's stamp and its
 # `now()` may be a transaction's length apart.
 CURSOR_EXPIRY_MARGIN = dt.timedelta(days=1)

@@ -11,10 +11,16 @@ import base64
 import hashlib
 import hmac
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+
+if TYPE_CHECKING:
+    from cryptography.fernet import MultiFernet
+
+# `cryptography` is imported by the functions that encrypt or decrypt, not here: the models import this module,
+# so every manage.py command would load it at start.
 
 TOKEN_PREFIX = "enc1:"
 
@@ -25,6 +31,8 @@ def _derived_key(purpose: str) -> bytes:
 
 @lru_cache(maxsize=1)
 def _fernet() -> MultiFernet:
+    from cryptography.fernet import Fernet, MultiFernet
+
     keys = [k.strip() for k in settings.FIELD_ENCRYPTION_KEYS if k.strip()]
     if not keys:
         if not settings.DEBUG:
@@ -40,6 +48,8 @@ def is_under_newest_key(token: str) -> bool:
     """Whether the token was made with the first (newest) key, so it survives removing the older ones."""
     if not token.startswith(TOKEN_PREFIX):
         return False
+    from cryptography.fernet import InvalidToken
+
     try:
         _fernet()._fernets[0].decrypt(token[len(TOKEN_PREFIX) :].encode())
     except InvalidToken:
@@ -69,6 +79,8 @@ def encrypt(value: str) -> str:
 def decrypt(token: str) -> str:
     if not token.startswith(TOKEN_PREFIX):
         return token  # written before encryption was enabled; re-encrypted on rotation
+    from cryptography.fernet import InvalidToken
+
     try:
         return _fernet().decrypt(token[len(TOKEN_PREFIX) :].encode()).decode()
     except InvalidToken:

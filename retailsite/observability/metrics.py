@@ -6,18 +6,20 @@ PROMETHEUS_MULTIPROC_DIR and a scrape sums them (prometheus_client's multiproces
 variable the values live in the scraping process only, which is right for `runserver` and tests.
 
 Figures read from PostgreSQL at scrape time (the age of each store's active recommendation model,
-registered by the recommendations app) are always current and need no process to keep them up to date.
+registered by the recommendations app through `scrape.py`) are always current and need no process to keep them
+up to date.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
-from prometheus_client.registry import REGISTRY, Collector
+from prometheus_client.registry import REGISTRY
+
+from .scrape import scrape_time_collectors
 
 logger = logging.getLogger(__name__)
 
@@ -54,17 +56,6 @@ def multiprocess_mode() -> bool:
     return bool(os.environ.get(MULTIPROC_ENV))
 
 
-# Collectors read at scrape time (e.g. from the database), registered by the apps that own the data
-# (recommendations registers its model age in AppConfig.ready()): this module imports no app.
-_scrape_time_collectors: list[Callable[[], Collector]] = []
-
-
-def register_scrape_time_collector(factory: Callable[[], Collector]) -> None:
-    """Add a collector built fresh for every scrape (idempotent per factory)."""
-    if factory not in _scrape_time_collectors:
-        _scrape_time_collectors.append(factory)
-
-
 def render_metrics() -> bytes:
     """Every metric as text: this process's (or all processes' in multiprocess mode), then the scrape-time ones."""
     if multiprocess_mode():
@@ -74,6 +65,6 @@ def render_metrics() -> bytes:
     else:
         body = generate_latest(REGISTRY)
     scrape_time_registry = CollectorRegistry()
-    for factory in _scrape_time_collectors:
+    for factory in scrape_time_collectors():
         scrape_time_registry.register(factory())
     return body + generate_latest(scrape_time_registry)
