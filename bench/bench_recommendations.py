@@ -448,7 +448,8 @@ def accuracy_markdown(rows: list[dict]) -> list[str]:
         "so they no longer confirm anything new; **fresh confirmation** rows were fixed in the benchmark before",
         "the current rule was run on them and are reported as they came.",
         f"MovieLens subsamples keep a fixed random 30 % / 60 % of users (seed {SUBSAMPLE_SEED}; the fresh row seed "
-        f"{FRESH_SUBSAMPLE_SEED}); demo stores come from the `seed_demo` generator (365 days).",
+        f"{FRESH_SUBSAMPLE_SEED});",
+        "demo stores come from the `seed_demo` generator (365 days).",
         "",
         "| data set | protocol | role | test customers | EASE | ALS | item-kNN | hybrid | hybrid / best | "
         "served (weights) | fit (s, shared machine) |",
