@@ -209,8 +209,9 @@ def _component_figures(
     choice = model.blend_
     if choice is not None:
         figures["blend"] = {
-            "served": f"{choice.best_single} alone" if choice.served_alone else "blend",
+            "served": choice.decision,
             "best_single": choice.best_single,
+            "tied": choice.tied,
             "folds_ndcg@10": [round(value, 4) for value in choice.blend_ndcg],
             "support": round(choice.blend_support, 3),
             "dropped": choice.dropped,

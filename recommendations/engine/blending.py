@@ -1,22 +1,26 @@
-"""Choosing a blend that cannot lose to its best component.
+"""Choosing a blend that cannot lose to its best component, and never decides a near-tie by a hair.
 
 The data a store trains on is cut into time-ordered folds (`time_ordered_folds`: the later fold holds each
 customer's last events, the earlier fold the events just before them). On every fold each component ranks a
 candidate pool (`FoldPool`) so any weighting can be scored per customer without refitting anything. Then
 (`choose_blend`):
 
-1. the best single component is the one with the highest NDCG@K averaged over the folds;
-2. blend weights are tuned on each fold by coordinate ascent starting from that component alone, and every
-   fold is judged with the weights tuned on the *other* folds (cross-fitting: never the slice they were tuned
-   on), shrunk toward the best component;
-3. a component stays only if removing it lowers that held-out NDCG on every fold, by a paired bootstrap over
-   customers (support = share of resamples in which it helps); the weakest one goes first, then the rest are
-   judged again;
-4. the blend is served only if it beats the best component alone on the held-out side of every fold with
-   enough bootstrap support; otherwise that component is served alone.
+1. the best single component is the one with the highest NDCG@K averaged over the folds; the components it does
+   not beat with bootstrap support `tie_support` (paired over customers, the folds pooled) are *tied* with it,
+   and the anchor is the even mix of the tied components (the best alone when nothing ties, or when the folds
+   tell that the mix is worse than the best). Two components the folds cannot tell apart are blended, never
+   chosen between by a hair that the next retrain may flip;
+2. blend weights are tuned on each fold by coordinate ascent starting from the anchor, and every fold is judged
+   with the weights tuned on the *other* folds (cross-fitting: never the slice they were tuned on), shrunk
+   toward the anchor;
+3. a component outside the anchor stays only if removing it lowers that held-out NDCG on every fold, by a
+   paired bootstrap over customers (support = share of resamples in which it helps); the weakest one goes
+   first, then the rest are judged again;
+4. the blend is served only if it beats the anchor on the held-out side of every fold with enough bootstrap
+   support; otherwise the anchor is served (the best component alone, or the even mix of the tied ones).
 
-The weights served are the folds' tuned weights averaged (each normalized to sum 1) and shrunk toward the best
-component: w = (1 - shrinkage) * w_blend + shrinkage * e_best.
+The weights served are the folds' tuned weights averaged (each normalized to sum 1) and shrunk toward the
+anchor: w = (1 - shrinkage) * w_blend + shrinkage * anchor.
 """
 
 from __future__ import annotations
@@ -165,25 +169,58 @@ def _normalized(weights: np.ndarray) -> np.ndarray:
     return weights / total if total > 0 else weights
 
 
-def _shrunk(weights: np.ndarray, best: int, shrinkage: float) -> np.ndarray:
-    target = np.zeros_like(weights)
-    target[best] = 1.0
-    return (1.0 - shrinkage) * _normalized(weights) + shrinkage * target
+def _shrunk(weights: np.ndarray, anchor: np.ndarray, shrinkage: float) -> np.ndarray:
+    return (1.0 - shrinkage) * _normalized(weights) + shrinkage * anchor
+
+
+def paired_support(better: Sequence[np.ndarray], worse: Sequence[np.ndarray], random_state: int = 0) -> float:
+    """Bootstrap support that `better` beats `worse`, per-customer figures of every fold pooled (paired by fold
+    and customer): the customers of all folds together give the tightest interval the folds allow."""
+    return bootstrap_support(
+        np.concatenate([b - w for b, w in zip(better, worse, strict=True)]), random_state=random_state
+    )
+
+
+def tied_with_leader(
+    per_customer: Sequence[Sequence[np.ndarray]], leader: int, tie_support: float, random_state: int = 0
+) -> np.ndarray:
+    """Components whose held-out NDCG the leader does not beat with `tie_support` (`per_customer[f][c]`: fold f,
+    component c): the folds cannot tell them from the leader, so a hair must not decide between them."""
+    n = len(per_customer[0])
+    leader_figures = [fold[leader] for fold in per_customer]
+    return np.array(
+        [
+            c == leader
+            or paired_support(leader_figures, [fold[c] for fold in per_customer], random_state) < tie_support
+            for c in range(n)
+        ]
+    )
 
 
 @dataclass
 class BlendChoice:
     """What `choose_blend` decided, and the figures that show why (NDCG@K per fold, earliest fold first)."""
 
-    weights: dict[str, float]  # the weights to serve (non-zero only); one component at 1.0 when served alone
-    best_single: str
-    served_alone: bool
+    weights: dict[str, float]  # the weights to serve (non-zero only)
+    best_single: str  # the component with the highest held-out NDCG@K (mean over folds)
+    served_anchor: bool  # True: the anchor is served, without the other components
     component_ndcg: dict[str, list[float]]  # each component alone, per fold
     blend_ndcg: list[float]  # the blend per fold, with weights tuned on the other folds (held out)
-    blend_support: float  # min over folds of the bootstrap support of "blend beats the best component"
+    blend_support: float  # min over folds of the bootstrap support of "blend beats the anchor"
+    tied: list[str] = field(default_factory=list)  # components the folds cannot tell from the best (itself first)
+    anchor: dict[str, float] = field(default_factory=dict)  # equal mix of `tied`: shrinkage target and fallback
     component_support: dict[str, float] = field(default_factory=dict)  # min over folds, for judged components
     dropped: list[str] = field(default_factory=list)  # judged and removed, in order
     fold_users: list[int] = field(default_factory=list)
+
+    @property
+    def decision(self) -> str:
+        """What is served, in a few words: "ease alone", "item_knn + sequential (tied)" or "blend"."""
+        if not self.served_anchor:
+            return "blend"
+        if len(self.anchor) == 1:
+            return f"{next(iter(self.anchor))} alone"
+        return " + ".join(self.anchor) + " (tied)"
 
 
 def choose_blend(
@@ -193,6 +230,7 @@ def choose_blend(
     shrinkage: float = 0.25,
     keep_support: float = 0.8,
     serve_support: float = 0.9,
+    tie_support: float = 0.9,
     rounds: int = 3,
     random_state: int = 0,
 ) -> BlendChoice:
@@ -202,28 +240,41 @@ def choose_blend(
     """
     names = pools[0].names
     n = len(names)
-    single = np.array([[pool.ndcg(np.eye(n)[c]).mean() for c in range(n)] for pool in pools])  # (folds, C)
+    per_customer = [[pool.ndcg(np.eye(n)[c]) for c in range(n)] for pool in pools]  # [fold][component] (users,)
+    single = np.array([[figures.mean() for figures in fold] for fold in per_customer])  # (folds, C)
     best = int(np.argmax(single.mean(axis=0)))
-    alone = np.eye(n)[best]
     component_ndcg = {name: [float(v) for v in single[:, c]] for c, name in enumerate(names)}
+    tied = np.eye(n, dtype=bool)[best]
+    if len(pools) >= 2 and n >= 2:
+        tied = tied_with_leader(per_customer, best, tie_support, random_state)
+        mix = _normalized(tied.astype(np.float64))
+        mix_figures = [pool.ndcg(mix) for pool in pools]
+        # the even mix of the tied components stands in for the best only if the folds cannot tell it is worse
+        if paired_support([fold[best] for fold in per_customer], mix_figures, random_state) >= tie_support:
+            tied = np.eye(n, dtype=bool)[best]
+    anchor = _normalized(tied.astype(np.float64))
+    order = [best, *(c for c in np.argsort(-single.mean(axis=0)) if tied[c] and c != best)]
 
-    def result(weights: np.ndarray, blend: list[float], support: float, served_alone: bool, **extra) -> BlendChoice:
+    def result(weights: np.ndarray, blend: list[float], support: float, served_anchor: bool, **extra) -> BlendChoice:
         return BlendChoice(
             weights={names[c]: float(weights[c]) for c in np.flatnonzero(weights > 0)},
             best_single=names[best],
-            served_alone=served_alone,
+            served_anchor=served_anchor,
             component_ndcg=component_ndcg,
             blend_ndcg=blend,
             blend_support=support,
+            tied=[names[c] for c in order],
+            anchor={names[c]: float(anchor[c]) for c in order},
             fold_users=[pool.n_users for pool in pools],
             **extra,
         )
 
     if len(pools) < 2 or n < 2:
-        return result(alone, [float(v) for v in single[:, best]], 0.0, True)
+        return result(anchor, [float(v) for v in single[:, best]], 0.0, True)
 
+    anchor_figures = [pool.ndcg(anchor) for pool in pools]
     allowed = np.ones(n, dtype=bool)
-    tuned = [alone.copy() for _ in pools]
+    tuned = [anchor.copy() for _ in pools]
     dropped: list[str] = []
     support_of: dict[str, float] = {}
     while True:
@@ -233,14 +284,12 @@ def choose_blend(
         # components no fold gives weight leave quietly: nothing to judge
         allowed &= np.any([w > 0 for w in tuned], axis=0)
         held_out = [
-            _shrunk(np.mean([_normalized(w) for g, w in enumerate(tuned) if g != f], axis=0), best, shrinkage)
+            _shrunk(np.mean([_normalized(w) for g, w in enumerate(tuned) if g != f], axis=0), anchor, shrinkage)
             for f in range(len(pools))
         ]
         blend = [pool.ndcg(w) for pool, w in zip(pools, held_out, strict=True)]
         support_of = {}
-        for c in np.flatnonzero(allowed):
-            if c == best:
-                continue
+        for c in np.flatnonzero(allowed & ~tied):  # the anchor's components are not judged one by one
             support_of[names[c]] = min(
                 bootstrap_support(b - pool.ndcg(np.where(np.arange(n) == c, 0.0, w)), random_state=random_state)
                 for pool, w, b in zip(pools, held_out, blend, strict=True)
@@ -251,11 +300,11 @@ def choose_blend(
         dropped.append(weakest)
         allowed[names.index(weakest)] = False
 
-    served = _shrunk(np.mean([_normalized(w) for w in tuned], axis=0), best, shrinkage)
+    served = _shrunk(np.mean([_normalized(w) for w in tuned], axis=0), anchor, shrinkage)
     blend_means = [float(b.mean()) for b in blend]
     support = min(
-        bootstrap_support(b - pool.ndcg(alone), random_state=random_state) for pool, b in zip(pools, blend, strict=True)
+        bootstrap_support(b - a, random_state=random_state) for a, b in zip(anchor_figures, blend, strict=True)
     )
-    if allowed.sum() < 2 or support < serve_support:
-        return result(alone, blend_means, support, True, component_support=support_of, dropped=dropped)
+    if (allowed | tied).sum() < 2 or support < serve_support:
+        return result(anchor, blend_means, support, True, component_support=support_of, dropped=dropped)
     return result(served, blend_means, support, False, component_support=support_of, dropped=dropped)

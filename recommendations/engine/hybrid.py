@@ -7,10 +7,11 @@ Fitting:
 2. Two time-ordered folds are carved from the training events (`blending.time_ordered_folds`: each customer's
    last 20 % of events, and the 20 % before those). Each component's hyperparameters are picked on the earlier
    fold from a small grid (same protocol as any baseline); every component is then fitted on both folds.
-3. `blending.choose_blend`: weights tuned on each fold and judged on the other (cross-fitted), shrunk toward
-   the best single component; a component stays only if it helps on every fold (paired bootstrap over
-   customers); if the blend does not beat the best component on the held-out side, that component is served
-   alone. `blend_` keeps every figure behind the decision.
+3. `blending.choose_blend`: the anchor is the best single component, or the even mix of the components the
+   folds cannot tell from it (paired bootstrap over customers); weights tuned on each fold and judged on the
+   other (cross-fitted), shrunk toward the anchor; a component stays only if it helps on every fold (paired
+   bootstrap); if the blend does not beat the anchor on the held-out side, the anchor is served. `blend_`
+   keeps every figure behind the decision.
 4. Components with a non-zero weight, plus those the item widgets and cold-start paths need, are refitted on
    all the data.
 
@@ -97,9 +98,10 @@ class HybridConfig:
     k: int = 10
     weight_grid: tuple[float, ...] = DEFAULT_WEIGHT_GRID
     tuning_rounds: int = 3
-    shrinkage: float = 0.25  # served weights = (1 - s) * tuned + s * (best component alone)
+    shrinkage: float = 0.25  # served weights = (1 - s) * tuned + s * anchor (the best component, or the tied mix)
     keep_support: float = 0.8  # bootstrap support a component needs on every fold to stay in the blend
-    serve_support: float = 0.9  # support the blend needs over the best component alone to be served
+    serve_support: float = 0.9  # support the blend needs over the anchor to be served
+    tie_support: float = 0.9  # support the best component needs over another not to be tied with it
     max_tuning_users: int = 2000
     tuning_cells: int = 200_000_000  # caps tuning customers x items x components on big catalogs
     candidates_per_component: int = 50
@@ -314,12 +316,13 @@ class HybridRecommender(Recommender):
             shrinkage=config.shrinkage,
             keep_support=config.keep_support,
             serve_support=config.serve_support,
+            tie_support=config.tie_support,
             rounds=config.tuning_rounds,
             random_state=config.random_state,
         )
         self.blend_ = choice
         self._say(
-            ("serving " + choice.best_single + " alone" if choice.served_alone else "blend ")
+            f"serving {choice.decision}: "
             + ", ".join(f"{n}={w:.3g}" for n, w in choice.weights.items())
             + f" (held-out NDCG@{config.k} per fold: blend "
             + ", ".join(f"{v:.4f}" for v in choice.blend_ndcg)

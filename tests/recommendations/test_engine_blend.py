@@ -1,4 +1,5 @@
-"""The blend cannot lose to its best component: noise is left out, a store where EASE alone is best gets EASE alone.
+"""The blend cannot lose to its best component: noise is left out, a store where EASE alone is best gets EASE alone,
+and two components the folds cannot tell apart are blended, not chosen between by a hair.
 
 The store: 480 customers in 12 taste clusters of 20 products each; every customer interacts with 10 products of
 their cluster at random times over 90 days (no sessions), every product about equally often, so popularity and
@@ -13,10 +14,10 @@ import numpy as np
 import pytest
 
 from recommendations.engine.base import Recommender
-from recommendations.engine.blending import bootstrap_support
+from recommendations.engine.blending import BlendChoice, FoldPool, bootstrap_support, choose_blend
 from recommendations.engine.data import Catalog, EventLog, InteractionConfig, ItemText, TrainingData
 from recommendations.engine.ease import EASERecommender
-from recommendations.engine.hybrid import HybridConfig, HybridRecommender
+from recommendations.engine.hybrid import DEFAULT_WEIGHT_GRID, HybridConfig, HybridRecommender
 from recommendations.engine.tuning import RECOMMENDERS
 
 DAY = 86_400.0
@@ -79,7 +80,7 @@ def test_a_store_where_ease_alone_is_best_is_served_ease_alone(store) -> None:  
     model = HybridRecommender(config).fit(store)
 
     assert model.weights_ == {"ease": 1.0}
-    assert model.blend_.served_alone and model.blend_.best_single == "ease"
+    assert model.blend_.decision == "ease alone" and model.blend_.best_single == "ease"
     # and its lists are exactly those of EASE fitted alone with the chosen regularization
     alone = EASERecommender(**model.report_["ease"].params).fit(store)
     users = np.arange(store.n_users)
@@ -94,3 +95,80 @@ def test_bootstrap_support_tells_a_real_gain_from_none() -> None:
     assert bootstrap_support(rng.normal(0.05, 0.2, 2000)) > 0.99  # a gain of a quarter standard deviation
     assert bootstrap_support(rng.normal(-0.05, 0.2, 2000)) < 0.01
     assert bootstrap_support(np.zeros(0)) == 0.0
+
+
+# -- near-ties, on fold pools built by hand ------------------------------------------------------------------------
+# Each fold: customers in pairs with the same 3 relevant products among 30 candidates. Components "a" and "b" see
+# the relevant products through independent noise, and for each pair "a" gets the first draw for the first customer
+# and the second for the second, "b" the other way round: both rank every pair exactly as well, making different
+# mistakes (so equally good, and not copies of each other). "noise" is pure noise; "weak" sees the relevant
+# products through much more noise.
+PAIRS, CANDIDATES, RELEVANT, K = 300, 30, 3, 10
+
+
+def _fold(rng: np.random.Generator, signal: dict[str, float]) -> dict[str, np.ndarray]:
+    pair_hits = np.zeros((PAIRS, CANDIDATES))
+    for pair in range(PAIRS):
+        pair_hits[pair, rng.choice(CANDIDATES, RELEVANT, replace=False)] = 1.0
+    first, second = (pair_hits + rng.normal(0, 1.0, pair_hits.shape) for _ in range(2))
+    hits = np.repeat(pair_hits, 2, axis=0)
+    scores = {  # rows: customer 2i, then 2i + 1
+        "a": np.stack([first, second], axis=1).reshape(hits.shape),
+        "b": np.stack([second, first], axis=1).reshape(hits.shape),
+    }
+    for name, strength in signal.items():
+        scores[name] = strength * hits + rng.normal(0, 1.0, hits.shape)
+    return {"hits": hits > 0, **scores}
+
+
+def _pool(fold: dict[str, np.ndarray], names: list[str]) -> FoldPool:
+    hits = fold["hits"]
+    n_users = len(hits)
+    ideal = float(sum(1 / np.log2(np.arange(2, RELEVANT + 2))))
+    return FoldPool(
+        names=names,
+        users=np.arange(n_users),
+        candidates=np.tile(np.arange(CANDIDATES), (n_users, 1)),
+        scores=np.stack([fold[name] for name in names]).astype(np.float32),
+        hits=hits,
+        ideal=np.full(n_users, ideal),
+        k=K,
+    )
+
+
+def _choose(folds: list[dict[str, np.ndarray]], names: list[str]) -> BlendChoice:
+    return choose_blend([_pool(fold, names) for fold in folds], grid=DEFAULT_WEIGHT_GRID)
+
+
+def _tip(fold: dict[str, np.ndarray], name: str) -> dict[str, np.ndarray]:
+    """The fold with `name` worse by a hair: one customer of 600 it served well gets its relevant products last."""
+    tipped = {key: value.copy() for key, value in fold.items()}
+    top = np.argsort(-fold[name], axis=1)[:, :K]
+    customer = int(np.flatnonzero(np.take_along_axis(fold["hits"], top, axis=1).any(axis=1))[0])
+    tipped[name][customer] = -fold["hits"][customer].astype(float)
+    return tipped
+
+
+def test_two_equally_good_components_are_blended_whichever_leads_by_a_hair() -> None:
+    rng = np.random.default_rng(3)
+    folds = [_fold(rng, {"noise": 0.0}) for _ in range(2)]
+    names = ["a", "b", "noise"]
+    a_leads = _choose([_tip(fold, "b") for fold in folds], names)
+    b_leads = _choose([_tip(fold, "a") for fold in folds], names)
+
+    assert (a_leads.best_single, b_leads.best_single) == ("a", "b")  # the hair decides who leads ...
+    for choice in (a_leads, b_leads):  # ... and nothing else: both are served, evenly, and noise is not
+        assert set(choice.tied) == {"a", "b"}
+        assert set(choice.weights) == {"a", "b"}
+        assert choice.weights["a"] == pytest.approx(choice.weights["b"], abs=0.1)
+    assert a_leads.weights == pytest.approx(b_leads.weights, abs=0.1)
+
+
+def test_a_clearly_weaker_component_is_not_tied_with_the_best() -> None:
+    rng = np.random.default_rng(4)
+    folds = [_fold(rng, {"weak": 0.4, "noise": 0.0}) for _ in range(2)]
+    choice = _choose(folds, ["a", "weak", "noise"])
+
+    assert choice.tied == ["a"] and choice.anchor == {"a": 1.0}
+    assert "noise" not in choice.weights
+    assert choice.decision in ("a alone", "blend")
