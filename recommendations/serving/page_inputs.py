@@ -12,11 +12,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 
+from django.db import connection
+from django.db.models import Field
 from django.utils import timezone
 
 from recommendations.engine.reasons import ReasonKind
 from recommendations.stored_lists import Candidate, StoredList, unpack_list
 from retailsite.commerce.live_state import live_states_from_json, product_state_json
+from retailsite.commerce.models import Product
 from retailsite.sql import fetchone_prepared, json_value
 
 from .candidates import (
@@ -134,6 +137,55 @@ def shopper_page_inputs(*, customer_id: int, session_id: str) -> ShopperPageInpu
         if inputs.precomputed is not None:
             memo.precomputed[customer_id] = inputs.precomputed
         return inputs
+
+
+# -- a product page ----------------------------------------------------------------------------------------------
+
+# What a product page shows of the product, and the two neighbour lists its shelves start from.
+PRODUCT_PAGE_FIELDS = frozenset(
+    {"id", "tenant_id", "external_id", "name", "description", "category_id", "brand", "tags", "price", "active"}
+)
+_PRODUCT_PAGE_SQL = """
+SELECT {columns}, n."similar", n.bought_together
+  FROM commerce_product p
+  LEFT JOIN recommendations_productneighbours n
+         ON n.tenant_id = %(tenant)s AND n.model_version_id = %(version)s AND n.product_id = p.id
+ WHERE p.tenant_id = %(tenant)s AND p.id = %(product)s AND p.active
+"""
+
+
+@cache
+def _product_page_fields() -> tuple[Field, ...]:
+    return tuple(field for field in Product._meta.concrete_fields if field.attname in PRODUCT_PAGE_FIELDS)
+
+
+@cache
+def _product_page_sql() -> str:
+    return _PRODUCT_PAGE_SQL.format(columns=", ".join(f'p."{field.column}"' for field in _product_page_fields()))
+
+
+def active_product_with_neighbours(*, product_id: int) -> Product | None:
+    """The store's active product with this id (the fields a product page shows; the others load on access), its
+    `similar` and `bought_together` lists of the request's version kept as `neighbour_lists` keeps them — one
+    prepared round trip; None if the store has no such active product."""
+    with serving_request() as memo:
+        version_id = memo.version_id
+        row = fetchone_prepared(
+            _product_page_sql(), {"tenant": memo.tenant_id, "version": version_id, "product": product_id}
+        )
+        if row is None:
+            return None
+        fields = _product_page_fields()
+        *values, similar, together = row
+        if version_id is not None:
+            remember_neighbours(version_id, "similar", product_id, json_value(similar) or {})
+            remember_neighbours(version_id, "bought_together", product_id, json_value(together) or {})
+        # What the ORM's compiler does with a row: each field's database converter, then the model.
+        values = [
+            field.from_db_value(value, None, connection) if hasattr(field, "from_db_value") else value
+            for field, value in zip(fields, values, strict=True)
+        ]
+        return Product.from_db(connection.alias, [field.attname for field in fields], values)
 
 
 # -- the partner API ---------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ import json
 from decimal import Decimal
 from types import SimpleNamespace
 
+import pytest
 from rest_framework import serializers
 
 from recommendations.api import BatchOutputSerializer, ListOutputSerializer
@@ -77,6 +78,7 @@ def test_missing_null_nested_and_dotted_values() -> None:
         {"code": 5, "count": None, "inner": {"ratio": "0.25"}, "flag": 1, "amount": Decimal("2.25")},
         {"code": "x", "note": "kept", "count": "7", "inner": {"ratio": 2}, "flag": False, "amount": 3},
         SimpleNamespace(code="y", note=None, count=1, inner=SimpleNamespace(ratio=1.5), flag=True, amount=0),
+        SimpleNamespace(code=lambda: "called", count=lambda: 3, inner={"ratio": 1}, flag=0, amount=Decimal("9.99")),
     ):
         assert representation(_Optional, instance, {}) == drf(_Optional, instance)
 
@@ -91,6 +93,13 @@ class _Custom(serializers.Serializer):
 
     def to_representation(self, instance: object) -> dict:
         return {"shouted": str(instance.name).upper()}  # type: ignore[attr-defined]
+
+
+def test_a_missing_required_value_fails_as_in_drf() -> None:
+    instance = {"count": 1, "inner": {"ratio": 1}, "flag": True, "amount": 1}  # no "code"
+    for write in (lambda: representation(_Optional, instance, {}), lambda: drf(_Optional, instance)):
+        with pytest.raises(KeyError, match="code"):
+            write()
 
 
 def test_serializers_it_does_not_plan_go_through_drf() -> None:
