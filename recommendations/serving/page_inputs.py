@@ -191,7 +191,8 @@ def active_product_with_neighbours(*, product_id: int) -> Product | None:
 # -- the partner API ---------------------------------------------------------------------------------------------
 
 # A customer (by external id) and their consent, their precomputed list, what they bought (also since the list
-# was trained) and the live state of the list's products.
+# was trained) and the live state of the list's products (looked up by primary key: `= ANY(ARRAY(...))`, where
+# `IN (SELECT ...)` of a few hundred ids let the planner scan the whole catalog).
 _CUSTOMERS_SQL = """
 WITH wanted AS (
   SELECT c.id, c.external_id, c.personalization_consent AS consent, r.items
@@ -210,7 +211,7 @@ SELECT
   (SELECT json_agg({state})
      FROM commerce_product p
     WHERE p.tenant_id = %(tenant)s
-      AND p.id IN (SELECT jsonb_array_elements_text(w.items -> 'p')::bigint FROM wanted w))
+      AND p.id = ANY(ARRAY(SELECT jsonb_array_elements_text(w.items -> 'p')::bigint FROM wanted w)))
 """
 
 # A product (by external id), its neighbour list of the version and the live state of the list's products.
@@ -219,7 +220,7 @@ SELECT p.id, n.items,
        (SELECT json_agg({state})
           FROM commerce_product q
          WHERE q.tenant_id = %(tenant)s
-           AND q.id IN (SELECT jsonb_array_elements_text(n.items -> 'p')::bigint))
+           AND q.id = ANY(ARRAY(SELECT jsonb_array_elements_text(n.items -> 'p')::bigint)))
   FROM commerce_product p
   LEFT JOIN LATERAL (SELECT "{column}" AS items FROM recommendations_productneighbours
                       WHERE tenant_id = %(tenant)s AND model_version_id = %(version)s AND product_id = p.id) n ON true
