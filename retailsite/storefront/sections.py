@@ -340,8 +340,9 @@ def ranked_cards(
     nothing about shows `fallback_reason` rather than a made-up "recommended for you". `keep`: only these
     positions of the ordered result get cards (a page of it).
 
-    The products' state (available, price, category) is the per-process one, seconds old at most (as on the home
-    and product pages): what a category or search page lists was chosen from the catalog moments ago anyway.
+    The products' state (available, price, category) is the per-process one (`catalog_live_states`, as on the home
+    and product pages: reloaded at once by catalog and stock writes, at most a minute old otherwise): what a
+    category or search page lists was chosen from the catalog moments ago anyway.
     """
     pool, rest = product_ids[:RERANK_POOL], product_ids[RERANK_POOL:]
     with serving_request(live=catalog_live_states()) as memo:
