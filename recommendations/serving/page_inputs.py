@@ -178,8 +178,8 @@ def active_product_with_neighbours(*, product_id: int) -> Product | None:
         fields = _product_page_fields()
         *values, similar, together = row
         if version_id is not None:
-            remember_neighbours(version_id, "similar", product_id, json_value(similar) or {})
-            remember_neighbours(version_id, "bought_together", product_id, json_value(together) or {})
+            remember_neighbours(version_id, "similar", product_id, json_value(similar) or {})  # type: ignore[arg-type]
+            remember_neighbours(version_id, "bought_together", product_id, json_value(together) or {})  # type: ignore[arg-type]
         # What the ORM's compiler does with a row: each field's database converter, then the model.
         values = [
             field.from_db_value(value, None, connection) if hasattr(field, "from_db_value") else value

@@ -58,7 +58,7 @@ def _plan(serializer: serializers.Serializer) -> Plan | None:
         if write is None:
             return None
         attrs = field.source_attrs
-        steps.append((field.field_name, attrs[0] if len(attrs) == 1 else None, field.get_attribute, write))
+        steps.append((str(field.field_name), attrs[0] if len(attrs) == 1 else None, field.get_attribute, write))
 
     def run(instance: Any) -> dict[str, Any]:
         mapping = isinstance(instance, Mapping)  # what DRF's get_attribute asks for every field

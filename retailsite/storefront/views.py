@@ -102,7 +102,9 @@ def storefront_view(view: StorefrontView | None = None, *, with_activity: bool =
         if request.method not in ("GET", "HEAD"):
             return _with_shopper(view, request, customer_id, previous, with_activity, args, kwargs)
         # A page's reads in one transaction: the store is set on the connection once, one commit at the end.
-        with transaction.atomic():
+        # TenantMiddleware has already opened it; no savepoint inside it (two round trips that protect nothing:
+        # an error in a page's reads fails the page).
+        with transaction.atomic(savepoint=False):
             return _with_shopper(view, request, customer_id, previous, with_activity, args, kwargs)
 
     return wrapper
