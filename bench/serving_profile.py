@@ -113,11 +113,21 @@ def _analyse(profiler: cProfile.Profile, requests: int, limit: int = 16) -> tupl
     return by_area, table(project, "CPU ms cum"), table(internals, "CPU ms own")
 
 
+@dataclass
+class Requests:
+    """What one endpoint is sent: a random path (and, for POST, a random JSON body) per request."""
+
+    paths: list[str]
+    cookies: list[str]
+    headers: dict[str, str]
+    method: str = "GET"
+    bodies: list[str] = field(default_factory=list)  # "__UNIQUE__" in a body becomes a per-request unique string
+    sent: int = 0
+
+
 def _replay(
     client,
-    paths: list[str],
-    cookies: list[str],
-    headers: dict[str, str],
+    wanted: Requests,
     rng: random.Random,
     requests: int,
     label: str,
@@ -126,12 +136,21 @@ def _replay(
     from django.conf import settings
 
     for _ in range(requests):
-        if cookies:
-            client.cookies[settings.SESSION_COOKIE_NAME] = rng.choice(cookies).split("=", 1)[1]
-        path = rng.choice(paths)
-        response = around(lambda path=path: client.get(path, **headers))
-        if response.status_code != 200:
-            raise RuntimeError(f"{label}: {path} answered {response.status_code}")
+        if wanted.cookies:
+            client.cookies[settings.SESSION_COOKIE_NAME] = rng.choice(wanted.cookies).split("=", 1)[1]
+        path = rng.choice(wanted.paths)
+        if wanted.method == "GET":
+            response = around(lambda path=path: client.get(path, **wanted.headers))
+        else:
+            wanted.sent += 1
+            body = rng.choice(wanted.bodies).replace("__UNIQUE__", f"profile-{wanted.sent}")
+            response = around(
+                lambda path=path, body=body: client.generic(
+                    wanted.method, path, body, content_type="application/json", **wanted.headers
+                )
+            )
+        if response.status_code not in (200, 201):
+            raise RuntimeError(f"{label}: {wanted.method} {path} answered {response.status_code}")
 
 
 def profile_endpoint(
@@ -144,6 +163,8 @@ def profile_endpoint(
     requests: int,
     seed: int,
     with_cprofile: bool,
+    method: str = "GET",
+    bodies: list[str] | None = None,
 ) -> EndpointProfile:
     from django.db import connection
     from django.test import Client
@@ -152,7 +173,8 @@ def profile_endpoint(
     rng = random.Random(seed)
     client = Client(HTTP_HOST="127.0.0.1")
     headers = {"HTTP_AUTHORIZATION": authorization} if authorization else {}
-    _replay(client, paths, cookies, headers, rng, min(20, requests), label, lambda call: call())  # warm-up
+    wanted = Requests(paths, cookies, headers, method, bodies or [])
+    _replay(client, wanted, rng, min(20, requests), label, lambda call: call())  # warm-up
 
     durations: list[float] = []
     cpu = [0.0]
@@ -172,7 +194,7 @@ def profile_endpoint(
             entry.seconds += float(query["time"])
         return response
 
-    _replay(client, paths, cookies, headers, rng, requests, label, measured)
+    _replay(client, wanted, rng, requests, label, measured)
     backend_after = _backend_cpu_seconds(connection)
     postgres_ms = (
         1000 * (backend_after - backend_before) / requests
@@ -191,7 +213,7 @@ def profile_endpoint(
             finally:
                 profiler.disable()
 
-        _replay(client, paths, cookies, headers, rng, requests, label, profiled)
+        _replay(client, wanted, rng, requests, label, profiled)
         by_area, hot_functions, hot_internals = _analyse(profiler, requests)
     durations.sort()
     return EndpointProfile(

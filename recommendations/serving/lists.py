@@ -182,15 +182,17 @@ def rerank(*, customer_id: int | None, product_ids: Sequence[int], session_id: s
         personal = sources.precomputed_for_customer(memo, customer_id) if customer_id else []
         recent = sources.because_recent(memo, customer_id=customer_id, session_id=session_id, limit=100)
         popular = sources.ranked(memo, "popular")
+        wanted = list(dict.fromkeys(product_ids))
+        position = {pid: index for index, pid in enumerate(wanted)}
         best: dict[int, Candidate] = {}
         for weight, source in ((3.0, personal), (2.0, recent), (1.0, popular)):
             top = max((c.score for c in source), default=1.0) or 1.0
             for candidate in source:
+                if candidate.product_id not in position:
+                    continue  # only the caller's products are ordered
                 scaled = weight + candidate.score / top
                 if candidate.product_id not in best or best[candidate.product_id].score < scaled:
                     best[candidate.product_id] = candidate._replace(score=scaled)
-        wanted = list(dict.fromkeys(product_ids))
-        position = {pid: index for index, pid in enumerate(wanted)}
         ordered = sorted(wanted, key=lambda pid: (-(best[pid].score if pid in best else 0.0), position[pid]))
         candidates = [best.get(pid, Candidate(pid, 0.0, UNRANKED)) for pid in ordered]
         filters = Filters(k=len(wanted), include_purchased=True, max_per_category=0)

@@ -12,11 +12,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 
+from django.db import connection
+from django.db.models import Field
 from django.utils import timezone
 
 from recommendations.engine.reasons import ReasonKind
 from recommendations.stored_lists import Candidate, StoredList, unpack_list
 from retailsite.commerce.live_state import live_states_from_json, product_state_json
+from retailsite.commerce.models import Product
 from retailsite.sql import fetchone_prepared, json_value
 
 from .candidates import (
@@ -136,10 +139,60 @@ def shopper_page_inputs(*, customer_id: int, session_id: str) -> ShopperPageInpu
         return inputs
 
 
+# -- a product page ----------------------------------------------------------------------------------------------
+
+# What a product page shows of the product, and the two neighbour lists its shelves start from.
+PRODUCT_PAGE_FIELDS = frozenset(
+    {"id", "tenant_id", "external_id", "name", "description", "category_id", "brand", "tags", "price", "active"}
+)
+_PRODUCT_PAGE_SQL = """
+SELECT {columns}, n."similar", n.bought_together
+  FROM commerce_product p
+  LEFT JOIN recommendations_productneighbours n
+         ON n.tenant_id = %(tenant)s AND n.model_version_id = %(version)s AND n.product_id = p.id
+ WHERE p.tenant_id = %(tenant)s AND p.id = %(product)s AND p.active
+"""
+
+
+@cache
+def _product_page_fields() -> tuple[Field, ...]:
+    return tuple(field for field in Product._meta.concrete_fields if field.attname in PRODUCT_PAGE_FIELDS)
+
+
+@cache
+def _product_page_sql() -> str:
+    return _PRODUCT_PAGE_SQL.format(columns=", ".join(f'p."{field.column}"' for field in _product_page_fields()))
+
+
+def active_product_with_neighbours(*, product_id: int) -> Product | None:
+    """The store's active product with this id (the fields a product page shows; the others load on access), its
+    `similar` and `bought_together` lists of the request's version kept as `neighbour_lists` keeps them — one
+    prepared round trip; None if the store has no such active product."""
+    with serving_request() as memo:
+        version_id = memo.version_id
+        row = fetchone_prepared(
+            _product_page_sql(), {"tenant": memo.tenant_id, "version": version_id, "product": product_id}
+        )
+        if row is None:
+            return None
+        fields = _product_page_fields()
+        *values, similar, together = row
+        if version_id is not None:
+            remember_neighbours(version_id, "similar", product_id, json_value(similar) or {})  # type: ignore[arg-type]
+            remember_neighbours(version_id, "bought_together", product_id, json_value(together) or {})  # type: ignore[arg-type]
+        # What the ORM's compiler does with a row: each field's database converter, then the model.
+        values = [
+            field.from_db_value(value, None, connection) if hasattr(field, "from_db_value") else value
+            for field, value in zip(fields, values, strict=True)
+        ]
+        return Product.from_db(connection.alias, [field.attname for field in fields], values)
+
+
 # -- the partner API ---------------------------------------------------------------------------------------------
 
 # A customer (by external id) and their consent, their precomputed list, what they bought (also since the list
-# was trained) and the live state of the list's products.
+# was trained) and the live state of the list's products (looked up by primary key: `= ANY(ARRAY(...))`, where
+# `IN (SELECT ...)` of a few hundred ids let the planner scan the whole catalog).
 _CUSTOMERS_SQL = """
 WITH wanted AS (
   SELECT c.id, c.external_id, c.personalization_consent AS consent, r.items
@@ -158,7 +211,7 @@ SELECT
   (SELECT json_agg({state})
      FROM commerce_product p
     WHERE p.tenant_id = %(tenant)s
-      AND p.id IN (SELECT jsonb_array_elements_text(w.items -> 'p')::bigint FROM wanted w))
+      AND p.id = ANY(ARRAY(SELECT jsonb_array_elements_text(w.items -> 'p')::bigint FROM wanted w)))
 """
 
 # A product (by external id), its neighbour list of the version and the live state of the list's products.
@@ -167,7 +220,7 @@ SELECT p.id, n.items,
        (SELECT json_agg({state})
           FROM commerce_product q
          WHERE q.tenant_id = %(tenant)s
-           AND q.id IN (SELECT jsonb_array_elements_text(n.items -> 'p')::bigint))
+           AND q.id = ANY(ARRAY(SELECT jsonb_array_elements_text(n.items -> 'p')::bigint)))
   FROM commerce_product p
   LEFT JOIN LATERAL (SELECT "{column}" AS items FROM recommendations_productneighbours
                       WHERE tenant_id = %(tenant)s AND model_version_id = %(version)s AND product_id = p.id) n ON true

@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from retailsite.commerce.live_state import LiveState
 
 Chosen = list[tuple[Candidate, "LiveState"]]
+# Candidates whose state is read at once, beyond twice the list's length, when picking in rank order.
+FIRST_CHUNK = 8
 
 
 @dataclass(frozen=True)
@@ -72,11 +74,17 @@ def choose(
                 if popular is None or len(chosen) >= rules.k:
                     break
                 source = popular_once()  # never a short list: popular items follow, under the same rules
-            pool = _eligible(source, rules, seen, avoid, states)
             if rules.diversity > 0 and similarity is not None:
-                _pick_mmr(pool, rules, chosen, per_category, similarity)
-            else:
-                _pick_in_order(pool, rules, chosen, per_category)
+                _pick_mmr(_eligible(source, rules, seen, avoid, states), rules, chosen, per_category, similarity)
+                continue
+            # In rank order the first k kept items are the answer: states are read for a chunk of the source at a
+            # time, until k are kept (a list of hundreds usually needs its first few dozen).
+            size, start = FIRST_CHUNK + 2 * rules.k, 0
+            while start < len(source) and len(chosen) < rules.k:
+                _pick_in_order(
+                    _eligible(source[start : start + size], rules, seen, avoid, states), rules, chosen, per_category
+                )
+                start, size = start + size, size * 4
         return chosen
 
     chosen = select(rules.avoid)

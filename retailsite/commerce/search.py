@@ -8,16 +8,22 @@ setting (PostgreSQL's built-in configurations); when it changes, `product_search
 store's documents (connected to the tenant's save in CommerceConfig.ready()).
 
 Search (`product_search`) is one statement: ranked full-text matches on the GIN index, topped up with trigram
-matches on the name (typos, partly typed words) from the pg_trgm index.
+matches on the name (typos, partly typed words) from the pg_trgm index. A text's matches are kept in the shared
+cache under the store's catalog version (`catalog_version.py`: bumped by every write of products or categories),
+so a text searched again reads one cache entry until the catalog changes.
 """
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from django.db import connection
 
+from retailsite.safe_cache import cache_get, cache_set
 from retailsite.tenancy.context import require_tenant_id
+
+from .catalog_snapshot import CATALOG_MAX_AGE_SECONDS, catalog_snapshot
 
 # PostgreSQL's built-in text-search configurations (pg_ts_config of a plain 15.x server); `simple` does no stemming.
 SEARCH_LANGUAGES = (
@@ -57,6 +63,10 @@ MAX_SEARCH_QUERY_LENGTH = 200
 TRIGRAM_MATCH_WEIGHT = 0.01
 # pg_trgm word similarity of the text to (a part of) the name: one swapped letter in a six-letter word is ~0.57.
 TRIGRAM_MIN_SIMILARITY = 0.5
+# A text's matches are kept in the shared cache under the catalog version; the time limit bounds what it holds and,
+# as for the catalog snapshot's names, how long a write that bypassed the version goes unseen.
+SEARCH_RESULTS_SECONDS = CATALOG_MAX_AGE_SECONDS
+SEARCH_RESULTS_FORMAT = 1  # bump when what a kept entry holds changes
 
 # Installed by migration 0003 (as the owner; SECURITY INVOKER, so row-level security applies inside).
 INSTALL_SQL = f"""
@@ -179,6 +189,25 @@ def product_search(*, text: str, limit: int = 100, language: str | None = None) 
     tenant_id = require_tenant_id()
     if language not in SEARCH_LANGUAGES:
         language = _store_language(tenant_id)
+    # The matches depend on the catalog only: kept under the store's catalog version, which every write of
+    # products or categories bumps (a search document changes only with one), as the catalog snapshot is; and
+    # under this process's own catalog writes not yet committed (its local generation), which it sees at once.
+    snapshot = catalog_snapshot()
+    key = None
+    if snapshot.token is not None:  # without the version (cache down) nothing could invalidate an entry
+        digest = hashlib.sha256(f"{language}\n{limit}\n{text}".encode()).hexdigest()[:32]
+        version = f"{snapshot.token}:{snapshot.generation}"
+        key = f"commerce:search:{SEARCH_RESULTS_FORMAT}:{tenant_id}:{version}:{digest}"
+        kept = cache_get(key)
+        if isinstance(kept, list):
+            return kept
+    found = _product_search(tenant_id, text, limit, language)
+    if key is not None:
+        cache_set(key, found, SEARCH_RESULTS_SECONDS)
+    return found
+
+
+def _product_search(tenant_id: int, text: str, limit: int, language: str) -> list[tuple[int, float]]:
     params: dict[str, Any] = {
         "config": language,
         "tenant": tenant_id,

@@ -22,11 +22,10 @@ from django.utils.safestring import SafeString, mark_safe
 
 from recommendations.selectors import active_version_id
 from recommendations.services import active_version_cache_key
-from recommendations.serving import serving_request
+from recommendations.serving import active_product_with_neighbours, serving_request
 from retailsite.commerce.catalog_snapshot import catalog_snapshot
 from retailsite.safe_cache import cache_get_many, cache_set
 
-from . import selectors
 from .category_page import category_place
 from .sections import initials, product_sections, tone
 from .shopper import Shopper
@@ -66,14 +65,15 @@ def product_page_parts(request: HttpRequest, shopper: Shopper, product_id: int) 
     cached = found.get(key)
     if token is not None and isinstance(cached, tuple) and len(cached) == 2 and cached[0] == stamp:
         return cached[1]
-    product = selectors.product_get_active(product_id=product_id)
-    if product is None:
-        return None
+    with serving_request(version_id=version or None):  # read above: the shelves need not ask the cache for it again
+        # The product and its shelves' neighbour lists in one round trip.
+        product = active_product_with_neighbours(product_id=product_id)
+        if product is None:
+            return None
+        sections = product_sections(request, shopper, product.pk)
     place = category_place(category_id=product.category_id) if product.category_id is not None else None
     ancestors = [*place.ancestors, place.category] if place is not None else []
     context = {"product": product, "ancestors": ancestors, "tenant": tenant}
-    with serving_request(version_id=version or None):  # read above: the shelves need not ask the cache for it again
-        sections = product_sections(request, shopper, product.pk)
     parts = ProductPageParts(
         product_id=product.pk,
         external_id=product.external_id,

@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.http import HttpRequest
-from django.utils.safestring import mark_safe
+from django.utils.safestring import SafeString, mark_safe
 
 from recommendations.selectors import active_version_id
 from recommendations.services import active_version_cache_key
@@ -33,8 +33,7 @@ from recommendations.serving import (
     trending,
 )
 from retailsite.commerce.catalog_snapshot import catalog_snapshot
-from retailsite.commerce.live_state import catalog_live_states
-from retailsite.commerce.models import Product
+from retailsite.commerce.live_state import GONE, catalog_live_states
 from retailsite.privacy.cache import customer_cache_key, customer_cache_version, customer_cache_version_key
 from retailsite.safe_cache import cache_get_many, cache_set
 from retailsite.storefront.apps import HOME_CACHE_NAMESPACE
@@ -42,7 +41,7 @@ from retailsite.storefront.apps import HOME_CACHE_NAMESPACE
 from . import selectors
 from .links import store_url
 from .shopper import Shopper
-from .templatetags.storefront import section_html
+from .templatetags.storefront import card_html, section_html
 
 PERSONALIZATION_OFF_NOTE = "Personalization is off — showing popular items."
 PERSONALIZATION_OFF_ITEM_NOTE = "Personalization is off — based on this product only, not on your activity."
@@ -340,54 +339,74 @@ def ranked_cards(
     Without personalization consent the re-ranking uses popularity only. An item the model knows
     nothing about shows `fallback_reason` rather than a made-up "recommended for you". `keep`: only these
     positions of the ordered result get cards (a page of it).
+
+    The products' state (available, price, category) is the per-process one (`catalog_live_states`, as on the home
+    and product pages: reloaded at once by catalog and stock writes, at most a minute old otherwise): what a
+    category or search page lists was chosen from the catalog moments ago anyway.
     """
     pool, rest = product_ids[:RERANK_POOL], product_ids[RERANK_POOL:]
-    served = rerank(customer_id=shopper.serving_customer_id, product_ids=pool, session_id=shopper.serving_session_id)
-    items = list(served.items)
-    returned = {item.product_id for item in items}
-    # rerank returns at most its page size; whatever it left out keeps the caller's order, after it.
-    rest = [pid for pid in pool if pid not in returned] + rest
-    if text_rank:
-        top_text = max(text_rank.values(), default=0.0) or 1.0
-        top_model = max((item.score for item in items), default=0.0) or 1.0
-        items.sort(
-            key=lambda item: (
-                -(
-                    TEXT_WEIGHT * text_rank.get(item.product_id, 0.0) / top_text
-                    + (1 - TEXT_WEIGHT) * item.score / top_model
+    with serving_request(live=catalog_live_states()) as memo:
+        served = rerank(
+            customer_id=shopper.serving_customer_id, product_ids=pool, session_id=shopper.serving_session_id
+        )
+        items = list(served.items)
+        returned = {item.product_id for item in items}
+        # rerank returns at most its page size; whatever it left out keeps the caller's order, after it.
+        rest = [pid for pid in pool if pid not in returned] + rest
+        if text_rank:
+            top_text = max(text_rank.values(), default=0.0) or 1.0
+            top_model = max((item.score for item in items), default=0.0) or 1.0
+            items.sort(
+                key=lambda item: (
+                    -(
+                        TEXT_WEIGHT * text_rank.get(item.product_id, 0.0) / top_text
+                        + (1 - TEXT_WEIGHT) * item.score / top_model
+                    )
                 )
             )
-        )
-    if keep is not None:
-        ordered: list[tuple[str, Any]] = [*[("item", item) for item in items], *[("rest", pid) for pid in rest]][keep]
-        items = [value for kind, value in ordered if kind == "item"]
-        rest = [value for kind, value in ordered if kind == "rest"]
-    urls = ProductUrls(request)
-    cards = [
-        card_for_item(
-            request,
-            item,
-            served.recommendation_id,
-            reason=item.reason if item.score > 0 else fallback_reason,
-            urls=urls,
-        )
-        for item in items
-    ]
-    if rest:
-        by_id = Product.objects.select_related("category").in_bulk(rest)
-        for pid in rest:
-            product = by_id.get(pid)
-            if product is not None:
+        if keep is not None:
+            ordered: list[tuple[str, Any]] = [*[("item", item) for item in items], *[("rest", pid) for pid in rest]][
+                keep
+            ]
+            items = [value for kind, value in ordered if kind == "item"]
+            rest = [value for kind, value in ordered if kind == "rest"]
+        urls = ProductUrls(request)
+        cards = [
+            card_for_item(
+                request,
+                item,
+                served.recommendation_id,
+                reason=item.reason if item.score > 0 else fallback_reason,
+                urls=urls,
+            )
+            for item in items
+        ]
+        if rest:
+            catalog = memo.catalog
+            states = memo.states(rest)
+            catalog.add_products(rest)
+            catalog.add_categories({state.category_id for state in states.values()})
+            for pid in rest:
+                state = states[pid]
+                if state is GONE:
+                    continue  # no such product (any more)
+                category_path = catalog.categories.get(state.category_id, ("", ""))[0] if state.category_id else ""
+                name = catalog.product_name(pid)
                 cards.append(
                     Card(
                         product_id=pid,
-                        name=product.name,
-                        price=product.price,
-                        category_path=product.category.path if product.category else "",
+                        name=name,
+                        price=state.price,
+                        category_path=category_path,
                         reason=fallback_reason,
                         url=urls.url(pid),
-                        initials=initials(product.name),
-                        tone=tone(product.category_id, pid),
+                        initials=initials(name),
+                        tone=tone(state.category_id, pid),
                     )
                 )
     return cards
+
+
+def cards_html(cards: list[Card], currency: str) -> SafeString:
+    """A list's cards as HTML (the markup of `templatetags.storefront.card_html`), for `{{ cards_html }}`."""
+    return mark_safe("".join(card_html(card, currency) for card in cards))  # every value escaped in card_html

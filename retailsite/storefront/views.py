@@ -55,6 +55,7 @@ from .ratelimit import (
 from .sections import (
     PERSONALIZATION_OFF_NOTE,
     RERANK_POOL,
+    cards_html,
     home_sections_html,
     ranked_cards,
 )
@@ -101,7 +102,9 @@ def storefront_view(view: StorefrontView | None = None, *, with_activity: bool =
         if request.method not in ("GET", "HEAD"):
             return _with_shopper(view, request, customer_id, previous, with_activity, args, kwargs)
         # A page's reads in one transaction: the store is set on the connection once, one commit at the end.
-        with transaction.atomic():
+        # TenantMiddleware has already opened it; no savepoint inside it (two round trips that protect nothing:
+        # an error in a page's reads fails the page).
+        with transaction.atomic(savepoint=False):
             return _with_shopper(view, request, customer_id, previous, with_activity, args, kwargs)
 
     return wrapper
@@ -199,14 +202,18 @@ def category_detail(request: HttpRequest, shopper: Shopper, category_id: int) ->
     # The shopper's model re-orders the most popular RERANK_POOL products; later pages keep the popular order.
     pool = order[:RERANK_POOL] if start < RERANK_POOL else list(page.object_list)
     shown = slice(start, start + CATEGORY_PAGE_SIZE) if start < RERANK_POOL else None
-    page.object_list = ranked_cards(  # type: ignore[assignment]  # the page of ids is shown as their cards
-        request, shopper, pool, fallback_reason=f"In {place.category.name}", keep=shown
-    )
+    cards = ranked_cards(request, shopper, pool, fallback_reason=f"In {place.category.name}", keep=shown)
     return _page(
         request,
         shopper,
         "storefront/category.html",
-        {"category": place.category, "ancestors": place.ancestors, "children": place.children, "page": page},
+        {
+            "category": place.category,
+            "ancestors": place.ancestors,
+            "children": place.children,
+            "page": page,
+            "cards_html": cards_html(cards, shopper.tenant.currency),
+        },
     )
 
 
@@ -250,7 +257,12 @@ def search(request: HttpRequest, shopper: Shopper) -> HttpResponse:
         cards = ranked_cards(
             request, shopper, [pid for pid, _ in matches], text_rank=dict(matches), fallback_reason=f"Matches “{text}”"
         )
-    return _page(request, shopper, "storefront/search.html", {"query": text, "cards": cards})
+    return _page(
+        request,
+        shopper,
+        "storefront/search.html",
+        {"query": text, "cards": cards, "cards_html": cards_html(cards, shopper.tenant.currency)},
+    )
 
 
 # -- cart and checkout ----------------------------------------------------------------------------

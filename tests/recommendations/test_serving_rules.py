@@ -8,6 +8,7 @@ surface, the per-category cap and the diversity option change a list the way a s
 from __future__ import annotations
 
 import datetime as dt
+import random
 from decimal import Decimal
 
 import pytest
@@ -104,6 +105,51 @@ def test_diversity_demotes_a_near_duplicate_below_a_different_good_item() -> Non
 def test_diversity_respects_the_cap() -> None:
     chosen = kept(Rules(k=10, diversity=0.3, max_per_category=1))
     assert sorted(STATES[pid].category_id for pid in chosen) == [100, 101, 102, 103]
+
+
+def test_long_lists_in_rank_order_match_a_plain_filter_of_the_whole_list() -> None:
+    """States are read a chunk at a time; what is kept is what filtering the whole list in order keeps (oracle:
+    a plain loop over every candidate), wherever the available ones fall, with caps, exclusions and top-up."""
+    rng = random.Random(5)
+    for _ in range(300):
+        size = rng.randint(0, 400)
+        ids = rng.sample(range(1, 2000), size)
+        world = {pid: LiveState(rng.random() < 0.3, Decimal(rng.randint(1, 99)), rng.randint(1, 6)) for pid in ids}
+        candidates = [Candidate(pid, 1.0, "trending") for pid in ids]
+        popular = [Candidate(pid, 1.0, "popular") for pid in rng.sample(ids, min(size, 50))] + [
+            Candidate(3000 + i, 1.0, "popular")
+            for i in range(5)  # not in the store
+        ]
+        rules = Rules(
+            k=rng.randint(1, 40),
+            excluded=set(rng.sample(ids, min(size, 20))),
+            max_price=Decimal(rng.choice([99, 50])),
+            max_per_category=rng.choice([0, 1, 3]),
+        )
+        read: list[int] = []
+
+        def states(wanted: list[int], world: dict[int, LiveState] = world, read: list[int] = read) -> dict:
+            read.extend(wanted)
+            return {pid: world[pid] for pid in wanted if pid in world}
+
+        expected: list[int] = []
+        per_category: dict[int | None, int] = {}
+        for candidate in [*candidates, *popular]:
+            state = world.get(candidate.product_id)
+            if (
+                len(expected) < rules.k
+                and candidate.product_id not in expected
+                and candidate.product_id not in rules.excluded
+                and state is not None
+                and state.available
+                and state.price <= rules.max_price  # type: ignore[operator]
+                and (not rules.max_per_category or per_category.get(state.category_id, 0) < rules.max_per_category)
+            ):
+                expected.append(candidate.product_id)
+                per_category[state.category_id] = per_category.get(state.category_id, 0) + 1
+        chosen = choose(candidates, rules, states=states, popular=lambda popular=popular: popular)
+        assert [c.product_id for c, _ in chosen] == expected
+        assert len(read) == len(set(read))  # no product's state asked for twice
 
 
 def test_path_similarity_is_the_shared_share_of_the_path() -> None:

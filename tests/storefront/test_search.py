@@ -60,6 +60,10 @@ def test_a_misspelt_name_still_finds_the_product(client: Client, shop: Shop) -> 
 
 
 def test_the_document_follows_product_and_category_writes(client: Client, shop: Shop) -> None:
+    # Searched before the writes too: what a text found is kept (under the catalog version), never served stale.
+    assert result_names(client, shop, "leaf rake") == ["Leaf Rake"]
+    assert result_names(client, shop, "broom") == []
+    assert sorted(result_names(client, shop, "garden")) == ["Garden Hose", "Leaf Rake", "Red Mug"]
     with tenant_context(shop.tenant):
         rake = shop.products["Leaf Rake"]
         rake.name = "Bamboo Broom"

@@ -25,6 +25,7 @@ from rest_framework.views import APIView
 from ..authentication import ApiKeyAuthentication, ApiPrincipal, StaffSessionAuthentication
 from ..pagination import CappedLimitOffsetPagination
 from ..permissions import HasScope
+from ..representation import representation
 from ..throttling import CredentialRateThrottle
 
 T = TypeVar("T")
@@ -56,7 +57,8 @@ class TenantApiView(APIView):
         return self.validated(serializer_class, self.request.query_params.dict())
 
     def output(self, serializer_class: type[serializers.Serializer], instance: Any, *, status: int = 200) -> Response:
-        return Response(serializer_class(instance, context=self.get_serializer_context()).data, status=status)
+        """The instance as `serializer_class` writes it (through `representation`: bound once per process)."""
+        return Response(representation(serializer_class, instance, self.get_serializer_context()), status=status)
 
 
 class TenantListApiView(TenantApiView):

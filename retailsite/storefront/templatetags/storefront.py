@@ -7,7 +7,6 @@ from html import escape as _html_escape
 from typing import Any
 
 from django import template
-from django.utils.safestring import mark_safe
 
 from ..links import store_url as build_store_url
 
@@ -40,7 +39,7 @@ def money(amount: Any, currency: str = "") -> str:
     return f"{text} {currency}".strip()
 
 
-# Product cards and recommendation sections are drawn in Python rather than with an {% include %}
+# Product cards and recommendation sections are drawn in Python rather than with an {% include %} or a tag
 # per card: a page has dozens of cards, and this is the one place their markup lives.
 
 
@@ -104,20 +103,3 @@ def section_html(section: Any, currency: str) -> str:
         f'  <h2 id="{slug}-title">{escape(section.title)}</h2>\n  {note}\n'
         f'  <ul class="cards">\n    {cards}\n  </ul>\n</section>'
     )
-
-
-@register.simple_tag(takes_context=True)
-def product_card(context: template.Context, card: Any) -> str:
-    """`{% product_card card %}`: one product card, its price in the store's currency."""
-    return mark_safe(card_html(card, _currency(context)))  # every value escaped above
-
-
-@register.simple_tag(takes_context=True)
-def recommendation_section(context: template.Context, section: Any) -> str:
-    """`{% recommendation_section section %}`: a titled shelf of cards with its recommendation id."""
-    return mark_safe(section_html(section, _currency(context)))  # every value escaped above
-
-
-def _currency(context: template.Context) -> str:
-    tenant = context.get("tenant")
-    return getattr(tenant, "currency", "") or ""
