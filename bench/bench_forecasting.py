@@ -52,7 +52,6 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 from bench.data_rdatasets import CACHE_DIR, load_validation_suite  # noqa: E402
 from bench.machine import cpu_model  # noqa: E402
-from forecasting.engine.demand import ForecastConfig, SeriesInput, forecast_many  # noqa: E402
 from forecasting.engine.demand_metrics import (  # noqa: E402
     QUANTILE_LEVELS,
     interval_coverage,
@@ -60,6 +59,7 @@ from forecasting.engine.demand_metrics import (  # noqa: E402
     pinball_loss,
     seasonal_naive_scale,
 )
+from forecasting.engine.forecast import ForecastConfig, SeriesInput, forecast_many  # noqa: E402
 
 SPLIT_SEED = 20261206  # fixed once; never changed to move a figure
 N_ORIGINS = 3
@@ -245,7 +245,7 @@ def memoize_candidate_runs() -> None:
     """While making choices: keep every candidate fit on disk, so that only the combination step is recomputed.
 
     Short-season runs fit the superset of models once and hand out the requested columns."""
-    from forecasting.engine import demand as engine
+    from forecasting.engine import forecast as engine
     from forecasting.engine.demand_models import SEASONAL_NAIVE, CandidateRun, candidate_name, run_candidates
 
     def memoized(histories, *, model_names, transforms, **kwargs):  # type: ignore[no-untyped-def]

@@ -1,8 +1,8 @@
 """Forecasting engines: plain Python (numpy, pandas, scipy, statsforecast), no Django.
 
-Demand forecasting (``forecasting.engine.demand`` is the entry point):
+Demand forecasting (``forecasting.engine.forecast`` is the entry point):
 
-- ``demand``: ``forecast_many`` / ``forecast_demand`` -> ``DemandForecast`` (P10/P50/P90, method, backtests),
+- ``forecast``: ``forecast_many`` / ``forecast_demand`` -> ``DemandForecast`` (P10/P50/P90, method, backtests),
   ``summarize_backtests``, ``what_if_price_change``;
 - ``demand_classify``: ADI/CV² demand classes;
 - ``demand_models``: batch statsforecast runs (backtests and forecasts of every candidate);

@@ -8,7 +8,7 @@ forecast — products with little or no history through the engine's category pa
 their share of it) — and so is every category (a category's demand includes its sub-categories) and the store
 total. Orders of every customer count: this is the store's demand, not a personal profile.
 
-The engine (``forecasting.engine.demand.forecast_many``) is called in batches of whole categories, so that a
+The engine (``forecasting.engine.forecast.forecast_many``) is called in batches of whole categories, so that a
 category's price elasticity is pooled over all its products and its history is forecast once for its new products.
 The rows are written in bulk and the run is marked succeeded in the same transaction at the very end; a failure
 marks it failed, and serving keeps reading the previous succeeded run.
@@ -37,7 +37,8 @@ from django.db.models import ProtectedError, RestrictedError
 from django.utils import timezone
 from threadpoolctl import threadpool_limits
 
-from forecasting.engine.demand import (
+from forecasting.engine.demand_metrics import BacktestMetrics
+from forecasting.engine.forecast import (
     DemandForecast,
     ForecastConfig,
     SeriesInput,
@@ -46,7 +47,6 @@ from forecasting.engine.demand import (
     season_length_for,
     summarize_backtests,
 )
-from forecasting.engine.demand_metrics import BacktestMetrics
 from retailsite.tenancy.models import Tenant
 from retailsite.tenancy.training import Progress, silent_progress
 
