@@ -296,6 +296,7 @@ def run_pipeline() -> None:
                 "seconds": seconds,
                 "phases": run.details.get("seconds", {}),
                 "routes": run.details.get("routes", {}),
+                "global_model": run.details.get("global_model", {}),
                 "n_series": run.n_series,
                 "products": run.details.get("products"),
                 "categories": run.details.get("categories"),
@@ -374,6 +375,7 @@ def render(
         "| phase | wall s |",
         "|---|---:|",
         f"| read and aggregate the order history (SQL) | {phases.get('read', 0):.1f} |",
+        f"| fit the store's global model (gradient boosting, twice) | {phases.get('global_model', 0):.1f} |",
         f"| forecast {median['n_series']:,} series (engine, n_jobs={median['n_jobs']}) | "
         f"{phases.get('forecast', 0):.1f} |",
         f"| build and bulk-write the rows, activate the run | {phases.get('write', 0):.1f} |",
@@ -390,7 +392,9 @@ def render(
         "",
         f"Series: {median['products']:,} products (routes: "
         + ", ".join(f"{name} {count:,}" for name, count in sorted(routes.items()))
-        + f"), {median['categories']} categories, 1 store total; {median['history_periods']} weeks of history.",
+        + f"), {median['categories']} categories, 1 store total; {median['history_periods']} weeks of history. "
+        f"Global model: compared with the local models on {median['global_model'].get('compared', 0):,} products' "
+        f"backtests, served on {median['global_model'].get('served', 0):,} (where it erred less).",
         f"Product backtests (rolling origin, out of sample): median MASE {figure(forecast.get('median_mase'))} vs "
         f"seasonal naive {figure(baseline.get('median_mase'))}; P10-P90 coverage "
         f"{figure(forecast.get('interval_coverage'))}; actuals below P90 {figure(forecast.get('share_below_p90'))}.",

@@ -6,6 +6,8 @@ Demand forecasting (``forecasting.engine.forecast`` is the entry point):
   ``summarize_backtests``, ``what_if_price_change``;
 - ``demand_classify``: ADI/CV² demand classes;
 - ``demand_models``: batch statsforecast runs (backtests and forecasts of every candidate);
+- ``demand_global``: the store's global model (gradient boosting over all its products; scikit-learn, imported when
+  fitted), a candidate for weekly and daily products;
 - ``demand_ensemble``: per series, the median of the candidates no worse than the seasonal naive in backtest (or an
   inverse-error combination);
 - ``demand_guard``: reins in candidate paths that grow or shrink beyond anything the history shows;
