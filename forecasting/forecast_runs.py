@@ -24,7 +24,7 @@ import os
 import time
 import zoneinfo
 from collections import Counter
-from collections.abc import Hashable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, replace
 from functools import cached_property
 from typing import Any
@@ -380,7 +380,7 @@ def backtest_figures(metrics: BacktestMetrics | None) -> dict[str, float | int |
     }
 
 
-def _summary_figures(forecasts: Mapping[Hashable, DemandForecast], *, baseline: bool) -> dict[str, Any]:
+def _summary_figures(forecasts: Mapping[SeriesKey, DemandForecast], *, baseline: bool) -> dict[str, Any]:
     summary = asdict(summarize_backtests(forecasts, baseline=baseline))
     return {key: (_number(value) if isinstance(value, float) else value) for key, value in summary.items()}
 
@@ -418,7 +418,7 @@ def _series_row(
 ) -> SeriesForecast:
     level, object_id = key
     shown = min(HISTORY_SHOWN[history.frequency], history.n_periods)
-    backtest = backtest_figures(forecast.backtest)
+    backtest: dict[str, Any] = backtest_figures(forecast.backtest)
     if forecast.baseline_backtest is not None:
         backtest["baseline"] = backtest_figures(forecast.baseline_backtest)
     if forecast.global_backtest is not None:

@@ -730,19 +730,19 @@ def forecast_many(
         route, pattern, active, effective_season = _route(history, False, season_length, min_history, config)
         prepared[reference_key] = _Prepared(history, active, pattern, route, effective_season)
 
+    paths_by_key: dict[Hashable, GlobalPaths] = {key: paths for key, paths in (global_paths or {}).items()}
     outputs: dict[Hashable, _Output] = {}
     batches: dict[tuple[ForecastRoute, int], list[Hashable]] = {}
-    for key, entry in prepared.items():
+    for prepared_key, entry in prepared.items():
         if entry.route in (ForecastRoute.REGULAR, ForecastRoute.INTERMITTENT):
-            batches.setdefault((entry.route, entry.season_length), []).append(key)
+            batches.setdefault((entry.route, entry.season_length), []).append(prepared_key)
         elif entry.route in (ForecastRoute.SHORT_HISTORY, ForecastRoute.NO_DEMAND):
-            outputs[key] = _short_history_forecast(entry.active, season_length, horizon)
+            outputs[prepared_key] = _short_history_forecast(entry.active, season_length, horizon)
     for (route, effective_season), keys in batches.items():
         histories = [_seasonally_adjusted(prepared[k]) for k in keys]
         if route == ForecastRoute.REGULAR:
             global_inputs = [
-                (global_paths[k], prepared[k].borrowed_season) if global_paths and k in global_paths else None
-                for k in keys
+                (paths_by_key[k], prepared[k].borrowed_season) if k in paths_by_key else None for k in keys
             ]
             batch = _forecast_regular_batch(
                 histories,
