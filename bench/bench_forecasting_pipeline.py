@@ -10,7 +10,7 @@ BENCH_FORECASTING_ADMIN_URL says otherwise), migrates it, and seeds a synthetic 
 with trend, yearly seasonality and price promotions (with a price response), intermittent products, products
 launched in the last months, discontinued products and never-sold ones — as one order line per product and week.
 
-Then it runs `forecasting.demand.forecast_run_create` in a separate process, as the application role under
+Then it runs `forecasting.forecast_runs.forecast_run_create` in a separate process, as the application role under
 row-level security (as a Celery worker or `manage.py train` does): read and aggregate the order history in
 PostgreSQL, forecast every product, category and the store total with the engine (rolling-origin backtests,
 quantiles, elasticities), and bulk-write the run. It reports wall time per phase, CPU time (the pipeline process,
@@ -264,7 +264,7 @@ def run_pipeline() -> None:
     setup_django()
     from django.db import connection
 
-    from forecasting.demand import engine_processes, forecast_run_create
+    from forecasting.forecast_runs import engine_processes, forecast_run_create
     from retailsite.tenancy.context import tenant_context
     from retailsite.tenancy.models import Tenant
 
@@ -296,6 +296,7 @@ def run_pipeline() -> None:
                 "seconds": seconds,
                 "phases": run.details.get("seconds", {}),
                 "routes": run.details.get("routes", {}),
+                "global_model": run.details.get("global_model", {}),
                 "n_series": run.n_series,
                 "products": run.details.get("products"),
                 "categories": run.details.get("categories"),
@@ -366,14 +367,15 @@ def render(
         f"last 30 weeks, {store.get('discontinued', 0):,} discontinued, {store.get('never_sold', 0):,} never sold) "
         f"in {len(DEPARTMENTS) * RANGES_PER_DEPARTMENT} categories under {len(DEPARTMENTS)} departments, "
         f"{args.weeks} weeks of history as {store['order_lines']:,} order lines, imported into a fresh PostgreSQL "
-        "database. One run of `forecasting.demand.forecast_run_create` in its own process, as the application role "
-        "under row-level security: read and aggregate the history per local week in PostgreSQL, forecast every "
+        "database. One run of `forecasting.forecast_runs.forecast_run_create` in its own process, as the application "
+        "role under row-level security: read and aggregate the history per local week in PostgreSQL, forecast every "
         f"product, category and the store total {args.horizon} weeks ahead (rolling-origin backtests, P10/P50/P90, "
         "seasonal naive beside, elasticities), bulk-write the run.",
         "",
         "| phase | wall s |",
         "|---|---:|",
         f"| read and aggregate the order history (SQL) | {phases.get('read', 0):.1f} |",
+        f"| fit the store's global model (gradient boosting, twice) | {phases.get('global_model', 0):.1f} |",
         f"| forecast {median['n_series']:,} series (engine, n_jobs={median['n_jobs']}) | "
         f"{phases.get('forecast', 0):.1f} |",
         f"| build and bulk-write the rows, activate the run | {phases.get('write', 0):.1f} |",
@@ -390,7 +392,9 @@ def render(
         "",
         f"Series: {median['products']:,} products (routes: "
         + ", ".join(f"{name} {count:,}" for name, count in sorted(routes.items()))
-        + f"), {median['categories']} categories, 1 store total; {median['history_periods']} weeks of history.",
+        + f"), {median['categories']} categories, 1 store total; {median['history_periods']} weeks of history. "
+        f"Global model: compared with the local models on {median['global_model'].get('compared', 0):,} products' "
+        f"backtests, served on {median['global_model'].get('served', 0):,} (where it erred less).",
         f"Product backtests (rolling origin, out of sample): median MASE {figure(forecast.get('median_mase'))} vs "
         f"seasonal naive {figure(baseline.get('median_mase'))}; P10-P90 coverage "
         f"{figure(forecast.get('interval_coverage'))}; actuals below P90 {figure(forecast.get('share_below_p90'))}.",

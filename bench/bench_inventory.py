@@ -124,7 +124,7 @@ _ENGINE_FITS: dict[tuple[str, int, str], tuple[np.ndarray, np.ndarray, np.ndarra
 
 
 class EngineForecaster:
-    """The forecasting engine (``forecasting.engine.demand.forecast_many``) as a forecast source.
+    """The forecasting engine (``forecasting.engine.forecast.forecast_many``) as a forecast source.
 
     It fits statsforecast ensembles with backtests, far too slow to refit every period of a rolling replay on two
     cores, so it refits every ``refit_every`` periods (on the sales seen so far, all products in one batch) and
@@ -132,7 +132,7 @@ class EngineForecaster:
     """
 
     def __init__(self, freq: str, refit_every: int) -> None:
-        from forecasting.engine.demand import SeriesInput, forecast_many
+        from forecasting.engine.forecast import SeriesInput, forecast_many
 
         self._series_input, self._forecast_many = SeriesInput, forecast_many
         self.freq, self.refit_every = freq, refit_every

@@ -15,7 +15,7 @@ from retailsite.tenancy.models import Tenant
 from retailsite.tenancy.training_steps import Progress
 
 from .customer_predictions import customer_predictions_train
-from .demand import NotEnoughHistory, forecast_run_create
+from .forecast_runs import NotEnoughHistory, forecast_run_create
 from .models import CustomerModelRun, ForecastRun, RunStatus
 
 logger = logging.getLogger(__name__)

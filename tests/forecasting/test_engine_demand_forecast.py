@@ -7,7 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecasting.engine.demand import (
+from forecasting.engine.demand_classify import DemandClass
+from forecasting.engine.demand_models import INTERMITTENT_MODEL_NAMES
+from forecasting.engine.forecast import (
     ForecastConfig,
     ForecastRoute,
     SeriesInput,
@@ -16,8 +18,6 @@ from forecasting.engine.demand import (
     summarize_backtests,
     what_if_price_change,
 )
-from forecasting.engine.demand_classify import DemandClass
-from forecasting.engine.demand_models import INTERMITTENT_MODEL_NAMES
 
 WEEKDAY_PROFILE = np.array([1.0, 0.9, 0.95, 1.0, 1.2, 1.5, 1.3])  # Saturday (index 5) is the busiest day
 

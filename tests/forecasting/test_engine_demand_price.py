@@ -113,7 +113,7 @@ def test_a_short_zero_led_history_in_a_category_takes_the_category_figure():
 
 
 def test_forecasting_with_prices_survives_a_short_zero_led_history():
-    from forecasting.engine.demand import SeriesInput, forecast_many
+    from forecasting.engine.forecast import SeriesInput, forecast_many
 
     rng = np.random.default_rng(9)
     regular_prices = random_prices(rng, n=109)

@@ -4,10 +4,10 @@ products with a year of their own sales, and the seasonal naive served where it 
 import numpy as np
 import pytest
 
-from forecasting.engine import demand as engine
-from forecasting.engine.demand import ForecastConfig, ForecastRoute, SeriesInput, forecast_demand, forecast_many
+from forecasting.engine import forecast as engine
 from forecasting.engine.demand_guard import rein_in
 from forecasting.engine.demand_models import SEASONAL_NAIVE
+from forecasting.engine.forecast import ForecastConfig, ForecastRoute, SeriesInput, forecast_demand, forecast_many
 
 
 def test_a_growing_series_with_multiplicative_seasonality_is_forecast_within_15_percent():

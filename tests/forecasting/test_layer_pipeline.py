@@ -9,9 +9,8 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from forecasting import demand as demand_module
-from forecasting import selectors
-from forecasting.demand import NotEnoughHistory, forecast_run_create, forecast_runs_prune, load_demand_history
+from forecasting import forecast_runs, selectors
+from forecasting.forecast_runs import NotEnoughHistory, forecast_run_create, forecast_runs_prune, load_demand_history
 from forecasting.models import ForecastRun, RunStatus, SeriesForecast, SeriesLevel
 from forecasting.periods import last_complete_period, period_start
 from retailsite.commerce.selectors import product_get_by_external_id
@@ -148,7 +147,7 @@ def test_the_database_and_the_python_aggregation_agree(tenant) -> None:
     before = dt.datetime(2024, 3, 25, tzinfo=UTC)
     with tenant_context(tenant):
         for freq in ("D", "W", "M"):
-            in_sql = demand_module._sales_from_postgresql(tenant, freq, before)
+            in_sql = forecast_runs._sales_from_postgresql(tenant, freq, before)
             in_python = _aggregate_in_pandas(tenant, freq, before)
 
             def rows(sales):
@@ -235,7 +234,7 @@ def test_a_failed_run_leaves_the_previous_run_serving(tenant, planted_run, monke
     def broken_engine(*args, **kwargs):
         raise RuntimeError("statsforecast exploded")
 
-    monkeypatch.setattr(demand_module, "forecast_many", broken_engine)
+    monkeypatch.setattr(forecast_runs, "forecast_many", broken_engine)
     with tenant_context(tenant), pytest.raises(RuntimeError, match="exploded"):
         forecast_run_create(tenant=tenant, today=store.today)
     with tenant_context(tenant):
@@ -254,7 +253,7 @@ def test_a_failure_while_writing_stores_no_rows(tenant, planted_run, monkeypatch
         raise RuntimeError("disk full")
 
     # Fails inside the write transaction, after the rows were inserted: they must be rolled back with it.
-    monkeypatch.setattr(demand_module, "_run_details", broken_details)
+    monkeypatch.setattr(forecast_runs, "_run_details", broken_details)
     with tenant_context(tenant), pytest.raises(RuntimeError):
         forecast_run_create(tenant=tenant, today=store.today)
     with tenant_context(tenant):
@@ -309,14 +308,14 @@ def test_price_what_if_scales_every_quantile_by_the_elasticity(tenant) -> None:
 
 def test_a_failing_elasticity_fit_still_yields_forecasts(tenant, monkeypatch) -> None:
     store = build_planted_store(tenant, weeks=60)
-    real_engine = demand_module.forecast_many
+    real_engine = forecast_runs.forecast_many
 
     def engine_with_a_singular_price_fit(series, *args, **kwargs):
         if any(item.prices is not None for item in series.values()):
             raise np.linalg.LinAlgError("Singular matrix")
         return real_engine(series, *args, **kwargs)
 
-    monkeypatch.setattr(demand_module, "forecast_many", engine_with_a_singular_price_fit)
+    monkeypatch.setattr(forecast_runs, "forecast_many", engine_with_a_singular_price_fit)
     with tenant_context(tenant):
         run = forecast_run_create(tenant=tenant, today=store.today)
         assert run.status == RunStatus.SUCCEEDED
@@ -326,9 +325,9 @@ def test_a_failing_elasticity_fit_still_yields_forecasts(tenant, monkeypatch) ->
 
 def test_category_elasticity_is_its_products_weighted_by_recent_units() -> None:
     product_category = np.asarray([11, 11, 11, 12], dtype=np.int64)  # Kitchen x3, Garden
-    category_ids, members = demand_module._category_membership([(10, 0), (11, 10), (12, 10)], product_category)
+    category_ids, members = forecast_runs._category_membership([(10, 0), (11, 10), (12, 10)], product_category)
     units = np.asarray([[5.0, 5.0], [10.0, 20.0], [0.0, 0.0], [15.0, 5.0]])  # recent units 10, 30, 0, 20
-    history = demand_module.DemandHistory(
+    history = forecast_runs.DemandHistory(
         frequency="W",
         first_period=dt.date(2024, 1, 1),
         n_periods=2,
@@ -342,7 +341,7 @@ def test_category_elasticity_is_its_products_weighted_by_recent_units() -> None:
         category_members=members,
     )
     elasticities = np.asarray([-1.0, -3.0, np.nan, -2.0])
-    by_category, total = demand_module._weighted_elasticities(history, elasticities, season_length=52)
+    by_category, total = forecast_runs._weighted_elasticities(history, elasticities, season_length=52)
     home, kitchen, garden = by_category
     assert kitchen == pytest.approx((10 * -1 + 30 * -3) / 40)
     assert garden == pytest.approx(-2.0)

@@ -12,6 +12,17 @@ Plain data frames in (``CustomerTables``), data classes out. Typical use by the 
 ``segment`` (a readable RFM name). The ``models`` object pickles (fitted scikit-learn estimators inside).
 """
 
+from forecasting.engine.customers.customer_models import (
+    ChurnModelResult,
+    CustomerPredictionModels,
+    ModelResult,
+    NextCategoryModelResult,
+    SpendModelResult,
+    TrainingConfig,
+    rolling_cutoffs,
+    time_folds,
+    train_customer_models,
+)
 from forecasting.engine.customers.data import CustomerTables, to_utc_timestamp
 from forecasting.engine.customers.evaluation import (
     binary_figures,
@@ -32,17 +43,6 @@ from forecasting.engine.customers.features import (
 )
 from forecasting.engine.customers.labels import build_customer_labels
 from forecasting.engine.customers.segments import SEGMENT_NAMES, SegmentRules, assign_segments
-from forecasting.engine.customers.training import (
-    ChurnModelResult,
-    CustomerPredictionModels,
-    ModelResult,
-    NextCategoryModelResult,
-    SpendModelResult,
-    TrainingConfig,
-    rolling_cutoffs,
-    time_folds,
-    train_customer_models,
-)
 
 __all__ = [
     "CATEGORICAL_FEATURES",

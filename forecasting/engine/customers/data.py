@@ -19,11 +19,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import TypeAlias
 
 import numpy as np
 import pandas as pd
 
-TimeLike = str | date | datetime | pd.Timestamp | np.datetime64
+TimeLike: TypeAlias = str | date | datetime | pd.Timestamp | np.datetime64
 
 ORDER_COLUMNS = ("customer_id", "ordered_at", "amount", "category")
 EVENT_COLUMNS = ("customer_id", "event_type", "occurred_at")

@@ -12,6 +12,9 @@ categories and store totals: the caller passes each level's series under its own
   that backtest, with the reason in ``notes``. Quantiles come from the backtest errors (``demand_quantiles``).
   Series shorter than two seasons get non-seasonal models, on the history divided by their reference's (category's)
   yearly season when the reference covers two seasons.
+  Weekly and daily stores: given ``global_paths`` (:func:`global_model_paths`, the store's gradient-boosting model
+  over all its products, ``demand_global``), a series takes the global model instead where its backtest erred less
+  over the same windows, with bands from its own backtest errors and the reason in ``notes``.
 - **intermittent** (intermittent or lumpy): Croston/SBA, TSB, ADIDA and IMAPA combined the same way (by squared
   error), with hurdle-model quantiles around the forecast rate.
 - **new product** (fewer than ``min_history`` periods since the first sale, and the caller gave the category's
@@ -50,6 +53,7 @@ from forecasting.engine.demand_classify import (
     first_demand_index,
 )
 from forecasting.engine.demand_ensemble import Combination, choose_ensembles, choose_robust, method_label
+from forecasting.engine.demand_global import GLOBAL_METHOD, GlobalPaths, GlobalSeries, fit_global_model
 from forecasting.engine.demand_guard import GUARD_SLACK, rein_in
 from forecasting.engine.demand_metrics import (
     BacktestMetrics,
@@ -113,6 +117,9 @@ LONG_SEASON_MODELS: tuple[str, ...] = ("ets", "ces")
 LONG_SEASON_TRANSFORMS: tuple[str, ...] = (SEASONALLY_ADJUSTED_LOG,)
 NON_SEASONAL_MODELS: tuple[str, ...] = ("ets", "theta", "ces")
 DEFAULT_INTERMITTENT_MODELS: tuple[str, ...] = ("croston_sba", "tsb", "adida", "imapa")
+# The store's global model (``demand_global``) is a candidate for products of weekly and daily stores: monthly
+# stores have too few periods per product for it.
+GLOBAL_MODEL_FREQUENCIES = ("D", "W")
 
 
 class ForecastRoute(StrEnum):
@@ -168,6 +175,9 @@ class ForecastConfig:
     # Multiplies the regular series' backtest error quantiles: the backtest's few overlapping windows understate a new
     # year's errors. 1.25 puts P10-P90 coverage on the design half at 0.82 (1.0: 0.74, 1.45: 0.85), pinball lowest.
     band_widening: float = 1.25
+    # Weekly and daily stores: the store's global gradient-boosting model is a candidate for every regular product,
+    # served where its backtest erred less than the local combination's (``global_model_paths``).
+    global_model: bool = True
     backtest_windows: int = 12
     backtest_step: int | None = None  # periods between backtest origins; default max(1, horizon // 4)
     refit_backtests: bool = False  # False: fit once on the oldest window and roll forward (much cheaper)
@@ -196,6 +206,7 @@ class DemandForecast:
     elasticity: ElasticityEstimate | None = None
     weights: tuple[tuple[str, float], ...] = ()  # combined candidates and their weights, heaviest first
     notes: tuple[str, ...] = field(default=())
+    global_backtest: BacktestMetrics | None = None  # of the store's global model, same windows, where it ran
 
 
 def season_length_for(freq: str, config: ForecastConfig | None = None) -> int:
@@ -241,6 +252,7 @@ class _Output:
     baseline_backtest: BacktestMetrics | None = None
     weights: tuple[tuple[str, float], ...] = ()
     notes: tuple[str, ...] = ()
+    global_backtest: BacktestMetrics | None = None
 
 
 @dataclass
@@ -390,12 +402,27 @@ def _naive_where_it_wins(combined: _Output, naive_bands: FloatArray, config: For
     )
 
 
-def _forecast_regular_batch(
-    histories: list[FloatArray], season_length: int, horizon: int, config: ForecastConfig, model_names: tuple[str, ...]
-) -> list[_Output]:
-    step = config.backtest_step or max(1, horizon // 4)
+def _backtest_step(horizon: int, config: ForecastConfig) -> int:
+    return config.backtest_step or max(1, horizon // 4)
+
+
+def _regular_windows(n_active: int, season_length: int, horizon: int, config: ForecastConfig) -> int:
+    """Backtest windows of a regular series with ``n_active`` periods (``season_length``: its effective season)."""
     min_train = max(2 * season_length, MIN_MODEL_HISTORY) if season_length > 1 else max(MIN_MODEL_HISTORY, horizon)
-    windows = [feasible_windows(len(h), horizon, config.backtest_windows, step, min_train) for h in histories]
+    return feasible_windows(n_active, horizon, config.backtest_windows, _backtest_step(horizon, config), min_train)
+
+
+def _forecast_regular_batch(
+    histories: list[FloatArray],
+    season_length: int,
+    horizon: int,
+    config: ForecastConfig,
+    model_names: tuple[str, ...],
+    global_inputs: Sequence[tuple[GlobalPaths, FloatArray | None] | None] = (),
+) -> list[_Output]:
+    """``global_inputs``: per series, the global model's paths and the borrowed season its history was divided by."""
+    step = _backtest_step(horizon, config)
+    windows = [_regular_windows(len(h), season_length, horizon, config) for h in histories]
     transforms = config.transforms or (SHORT_SEASON_TRANSFORMS if season_length <= 24 else LONG_SEASON_TRANSFORMS)
     run = run_candidates(
         histories,
@@ -462,6 +489,89 @@ def _forecast_regular_batch(
             members,
         )
         results.append(_naive_where_it_wins(combined, baseline_bands[:, i], config))
+    if any(item is not None for item in global_inputs):
+        results = _global_where_it_wins(
+            results, histories, run, global_inputs, season_length, config, offsets, floors, proxy
+        )
+    return results
+
+
+def _global_where_it_wins(
+    results: list[_Output],
+    histories: list[FloatArray],
+    run: CandidateRun,
+    global_inputs: Sequence[tuple[GlobalPaths, FloatArray | None] | None],
+    season_length: int,
+    config: ForecastConfig,
+    offsets: FloatArray,
+    floors: FloatArray,
+    proxy: FloatArray,
+) -> list[_Output]:
+    """The store's global model instead of the local combination where it erred less over the same backtest windows.
+
+    Its paths are reined in by the same growth guard as the local candidates' and its bands come from its own
+    backtest errors. A series whose global backtest misses one of its windows keeps the local forecast.
+    """
+    horizon = run.actuals.shape[2]
+    chosen: list[int] = []
+    future, backtest = [], []
+    for i, item in enumerate(global_inputs):
+        present = np.flatnonzero(run.cutoffs[i] >= 0)
+        if item is None or not len(present):
+            continue
+        paths, season = item
+        history, n = histories[i], len(histories[i])
+        path = paths.future / season[n : n + horizon] if season is not None else paths.future
+        windows = np.full(run.actuals.shape[1:], np.nan)
+        for w in present:
+            cutoff = int(run.cutoffs[i, w])
+            window_path = paths.backtest.get(n - cutoff)
+            if window_path is None:
+                break
+            windows[w] = window_path / season[cutoff : cutoff + horizon] if season is not None else window_path
+            if config.guard_slack is not None:
+                windows[w] = rein_in(windows[w][None, :], history[:cutoff], season_length, config.guard_slack)[0][0]
+        else:
+            if config.guard_slack is not None:
+                path = rein_in(path[None, :], history, season_length, config.guard_slack)[0][0]
+            chosen.append(i)
+            future.append(path)
+            backtest.append(windows)
+    if not chosen:
+        return results
+    index = np.asarray(chosen)
+    bands, backtest_bands = residual_quantile_forecasts(
+        future_point=np.asarray(future),
+        backtest_point=np.asarray(backtest),
+        actuals=run.actuals[index],
+        offsets=offsets[index],
+        floors=floors[index],
+        scale_proxy=proxy[index],
+        widen=config.band_widening,
+    )
+    results = list(results)
+    for j, i in enumerate(chosen):
+        local = results[i]
+        metrics = _metrics_for(histories[i], run.actuals[i], backtest_bands[:, j], run.cutoffs[i], season_length)
+        if metrics is None or local.backtest is None or not metrics.mase < local.backtest.mase:
+            results[i] = replace(local, global_backtest=metrics)
+            continue
+        results[i] = _Output(
+            bands[0, j],
+            bands[1, j],
+            bands[2, j],
+            future[j],
+            GLOBAL_METHOD,
+            local.baseline,
+            metrics,
+            local.baseline_backtest,
+            ((GLOBAL_METHOD, 1.0),),
+            (
+                f"Global model served: in backtest it erred less (MASE {metrics.mase:.2f}) than {local.method} "
+                f"(MASE {local.backtest.mase:.2f}).",
+            ),
+            metrics,
+        )
     return results
 
 
@@ -538,13 +648,56 @@ def _short_history_forecast(active: FloatArray, season_length: int, horizon: int
     return _Output(bands[0], bands[1], bands[2], mean, method, baseline)
 
 
+def global_model_paths(
+    series: Mapping[Key, SeriesInput],
+    freq: Frequency | str,
+    horizon: int,
+    config: ForecastConfig | None = None,
+) -> dict[Key, GlobalPaths] | None:
+    """Fit the store's global model over ``series`` (every product of one store) and forecast them with it.
+
+    None for monthly stores, with ``config.global_model`` off, or when the data is too thin. The result goes to
+    every :func:`forecast_many` call of the store's products (``global_paths``): trained once per store and run.
+    Its backtest runs at the same windows as the local models' (``_regular_windows``).
+    """
+    config = config or ForecastConfig()
+    if not config.global_model or freq not in GLOBAL_MODEL_FREQUENCIES or not series:
+        return None
+    season_length = season_length_for(freq, config)
+    min_history = default_min_history(season_length, horizon, config)
+    step = _backtest_step(horizon, config)
+    most_windows = 0
+    for item in series.values():
+        demand = clean_demand(item.demand)
+        n_active = len(demand) - first_demand_index(demand)
+        if n_active >= min_history:
+            effective_season = season_length if n_active >= 2 * season_length else 1
+            most_windows = max(most_windows, _regular_windows(n_active, effective_season, horizon, config))
+    if not most_windows:
+        return None
+    return fit_global_model(
+        {
+            key: GlobalSeries(item.demand, item.prices, item.price_group, item.last_period_start)
+            for key, item in series.items()
+        },
+        season_length=season_length,
+        horizon=horizon,
+        distances=[horizon + step * k for k in range(most_windows)],
+    )
+
+
 def forecast_many(
     series: Mapping[Key, SeriesInput],
     freq: Frequency | str,
     horizon: int,
     config: ForecastConfig | None = None,
+    *,
+    global_paths: Mapping[Key, GlobalPaths] | None = None,
 ) -> dict[Key, DemandForecast]:
-    """Forecast every series in one batch; see the module docstring for the routes. Keys are returned unchanged."""
+    """Forecast every series in one batch; see the module docstring for the routes. Keys are returned unchanged.
+
+    ``global_paths`` (from :func:`global_model_paths`, for the whole store) make the store's global model a
+    candidate for the regular series they cover."""
     config = config or ForecastConfig()
     if horizon < 1:
         raise ValueError("horizon must be at least 1 period")
@@ -577,18 +730,27 @@ def forecast_many(
         route, pattern, active, effective_season = _route(history, False, season_length, min_history, config)
         prepared[reference_key] = _Prepared(history, active, pattern, route, effective_season)
 
+    paths_by_key: dict[Hashable, GlobalPaths] = {key: paths for key, paths in (global_paths or {}).items()}
     outputs: dict[Hashable, _Output] = {}
     batches: dict[tuple[ForecastRoute, int], list[Hashable]] = {}
-    for key, entry in prepared.items():
+    for prepared_key, entry in prepared.items():
         if entry.route in (ForecastRoute.REGULAR, ForecastRoute.INTERMITTENT):
-            batches.setdefault((entry.route, entry.season_length), []).append(key)
+            batches.setdefault((entry.route, entry.season_length), []).append(prepared_key)
         elif entry.route in (ForecastRoute.SHORT_HISTORY, ForecastRoute.NO_DEMAND):
-            outputs[key] = _short_history_forecast(entry.active, season_length, horizon)
+            outputs[prepared_key] = _short_history_forecast(entry.active, season_length, horizon)
     for (route, effective_season), keys in batches.items():
         histories = [_seasonally_adjusted(prepared[k]) for k in keys]
         if route == ForecastRoute.REGULAR:
+            global_inputs = [
+                (paths_by_key[k], prepared[k].borrowed_season) if k in paths_by_key else None for k in keys
+            ]
             batch = _forecast_regular_batch(
-                histories, effective_season, horizon, config, _regular_models(effective_season, config)
+                histories,
+                effective_season,
+                horizon,
+                config,
+                _regular_models(effective_season, config),
+                global_inputs,
             )
         else:
             batch = _forecast_intermittent_batch(histories, season_length, horizon, config)
@@ -618,6 +780,7 @@ def forecast_many(
             baseline_backtest=output.baseline_backtest,
             weights=output.weights,
             notes=output.notes,
+            global_backtest=output.global_backtest,
             period_starts=(
                 future_period_starts(item.last_period_start, freq, horizon)
                 if item.last_period_start is not None and freq in PERIOD_OFFSET_BY_FREQUENCY

@@ -582,7 +582,8 @@ def _train_one(
         return fitter(params, matrix.iloc[rows], target[rows], customers[rows])
 
     # 1. Search: every candidate on every fold, mean validation loss.
-    search_results, fitted = [], {}
+    search_results: list[dict[str, Any]] = []
+    fitted = {}
     candidates = _candidates(config)
     for number, params in enumerate(candidates):
         losses = []

@@ -8,7 +8,7 @@ forecast — products with little or no history through the engine's category pa
 their share of it) — and so is every category (a category's demand includes its sub-categories) and the store
 total. Orders of every customer count: this is the store's demand, not a personal profile.
 
-The engine (``forecasting.engine.demand.forecast_many``) is called in batches of whole categories, so that a
+The engine (``forecasting.engine.forecast.forecast_many``) is called in batches of whole categories, so that a
 category's price elasticity is pooled over all its products and its history is forecast once for its new products.
 The rows are written in bulk and the run is marked succeeded in the same transaction at the very end; a failure
 marks it failed, and serving keeps reading the previous succeeded run.
@@ -24,7 +24,7 @@ import os
 import time
 import zoneinfo
 from collections import Counter
-from collections.abc import Hashable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, replace
 from functools import cached_property
 from typing import Any
@@ -37,16 +37,18 @@ from django.db.models import ProtectedError, RestrictedError
 from django.utils import timezone
 from threadpoolctl import threadpool_limits
 
-from forecasting.engine.demand import (
+from forecasting.engine.demand_global import GLOBAL_METHOD, GlobalPaths
+from forecasting.engine.demand_metrics import BacktestMetrics
+from forecasting.engine.forecast import (
     DemandForecast,
     ForecastConfig,
     SeriesInput,
     default_min_history,
     forecast_many,
+    global_model_paths,
     season_length_for,
     summarize_backtests,
 )
-from forecasting.engine.demand_metrics import BacktestMetrics
 from retailsite.tenancy.models import Tenant
 from retailsite.tenancy.training_steps import Progress, silent_progress
 
@@ -314,7 +316,12 @@ def series_inputs(history: DemandHistory, *, min_priced_periods: int) -> list[di
 
 
 def _forecast_batch(
-    batch: dict[SeriesKey, SeriesInput], freq: str, horizon: int, config: ForecastConfig, notes: list[str]
+    batch: dict[SeriesKey, SeriesInput],
+    freq: str,
+    horizon: int,
+    config: ForecastConfig,
+    notes: list[str],
+    global_paths: Mapping[SeriesKey, GlobalPaths] | None,
 ) -> dict[SeriesKey, DemandForecast]:
     """One engine call. Should the price-elasticity fit fail numerically, the batch is forecast again without prices:
     the forecasts matter more than the elasticities (the run's notes say which products went without)."""
@@ -322,7 +329,7 @@ def _forecast_batch(
         # The store total and the categories are never served worse than the seasonal naive in their own backtest.
         config = replace(config, serve_naive_when_better=True)
     try:
-        return forecast_many(batch, freq, horizon, config)
+        return forecast_many(batch, freq, horizon, config, global_paths=global_paths)
     except np.linalg.LinAlgError as error:
         priced = [key for key, item in batch.items() if item.prices is not None]
         if not priced:
@@ -330,7 +337,7 @@ def _forecast_batch(
         logger.warning("elasticity fit failed (%s); forecasting %d series without prices", error, len(batch))
         notes.append(f"elasticities not estimated for {len(priced)} products ({error}); category figures used")
         unpriced = {key: replace(item, prices=None) for key, item in batch.items()}
-        return forecast_many(unpriced, freq, horizon, config)
+        return forecast_many(unpriced, freq, horizon, config, global_paths=global_paths)
 
 
 def engine_processes() -> int:
@@ -373,7 +380,7 @@ def backtest_figures(metrics: BacktestMetrics | None) -> dict[str, float | int |
     }
 
 
-def _summary_figures(forecasts: Mapping[Hashable, DemandForecast], *, baseline: bool) -> dict[str, Any]:
+def _summary_figures(forecasts: Mapping[SeriesKey, DemandForecast], *, baseline: bool) -> dict[str, Any]:
     summary = asdict(summarize_backtests(forecasts, baseline=baseline))
     return {key: (_number(value) if isinstance(value, float) else value) for key, value in summary.items()}
 
@@ -411,9 +418,11 @@ def _series_row(
 ) -> SeriesForecast:
     level, object_id = key
     shown = min(HISTORY_SHOWN[history.frequency], history.n_periods)
-    backtest = backtest_figures(forecast.backtest)
+    backtest: dict[str, Any] = backtest_figures(forecast.backtest)
     if forecast.baseline_backtest is not None:
         backtest["baseline"] = backtest_figures(forecast.baseline_backtest)
+    if forecast.global_backtest is not None:
+        backtest["global"] = backtest_figures(forecast.global_backtest)
     if forecast.notes:
         backtest["why"] = " ".join(forecast.notes)
     return SeriesForecast(
@@ -497,7 +506,13 @@ def _run_details(
     by_level: dict[str, dict[SeriesKey, DemandForecast]] = {}
     for key, forecast in forecasts.items():
         by_level.setdefault(key[0], {})[key] = forecast
+    products = by_level.get(SeriesLevel.PRODUCT.value, {}).values()
     return {
+        # Products whose global-model backtest was compared with the local one, and those it won (served).
+        "global_model": {
+            "compared": sum(1 for f in products if f.global_backtest is not None),
+            "served": sum(1 for f in products if f.method.startswith(GLOBAL_METHOD)),
+        },
         "routes": {level: dict(Counter(f.route.value for f in items.values())) for level, items in by_level.items()},
         "demand_classes": {
             level: dict(Counter(f.pattern.demand_class.value for f in items.values()))
@@ -581,13 +596,19 @@ def forecast_run_create(
         total = sum(len(batch) for batch in batches)
         forecasts: dict[SeriesKey, DemandForecast] = {}
         notes: list[str] = []
+        progress("fitting the store's global model")
+        products = {key: item for batch in batches for key, item in batch.items() if key[0] == SeriesLevel.PRODUCT}
+        # The global model's fit runs OpenMP threads, as many as the engine has processes (none of those run yet).
+        with threadpool_limits(limits=config.n_jobs):
+            global_paths = global_model_paths(products, history.frequency, horizon, config)
+        timings["global_model"] = time.perf_counter() - started
         progress("forecasting demand", 0, total)
         # One BLAS thread: the engine parallelizes over series with processes; threads would only contend.
         with threadpool_limits(limits=1):
             for batch in batches:
-                forecasts.update(_forecast_batch(batch, history.frequency, horizon, config, notes))
+                forecasts.update(_forecast_batch(batch, history.frequency, horizon, config, notes, global_paths))
                 progress("forecasting demand", len(forecasts), total)
-        timings["forecast"] = time.perf_counter() - started
+        timings["forecast"] = time.perf_counter() - started - timings["global_model"]
 
         started = time.perf_counter()
         progress("writing forecasts")
