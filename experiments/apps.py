@@ -8,6 +8,7 @@ class ExperimentsConfig(AppConfig):
     def ready(self) -> None:
         # Serving and training sit below this app: it plugs itself into their hooks.
         from recommendations import arms
+        from retailsite.commerce.demo_steps import DemoStep, register_demo_step
 
         from . import personal_data
         from .assignment import serving_arm, versions_in_running_experiments
@@ -17,3 +18,4 @@ class ExperimentsConfig(AppConfig):
         arms.register_experiments(
             choose=serving_arm, running=running_experiment_exists, pinned_versions=versions_in_running_experiments
         )
+        register_demo_step(DemoStep("experiment", order=10, run="experiments.demo.demo_experiment_step"))

@@ -8,6 +8,8 @@ response rate: a planted, documented difference, so the page has something to fi
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from recommendations.serving import Filters, recommend_for_customer, serving_request
@@ -17,9 +19,20 @@ from retailsite.commerce.services import events_ingest
 from .models import Experiment
 from .services import ArmSpec, experiment_create, experiment_start
 
+if TYPE_CHECKING:
+    from retailsite.tenancy.models import Tenant
+
 DEMO_EXPERIMENT_NAME = "Diversity cap on 'Recommended for you'"
 RESPONSE_RATES = {"view": 0.12, "cart": 0.05, "purchase": 0.03}  # per exposed shopper, control arm
 PLANTED_LIFT = {"control": 1.0, "diverse": 1.15}
+
+
+def demo_experiment_step(*, tenant: Tenant, seed: int) -> list[str]:
+    """seed_demo's step (registered in apps.py): one running experiment, so its results page shows data."""
+    experiment = demo_experiment_run(seed=seed)
+    if experiment is None:
+        return []
+    return [f"started experiment {experiment.name!r} with simulated shopper responses"]
 
 
 def demo_experiment_run(*, seed: int, shoppers: int = 2000) -> Experiment | None:

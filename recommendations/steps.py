@@ -9,4 +9,5 @@ RECOMMENDATIONS_STEP = TrainingStep(
     description="hybrid recommender: evaluate, fit, precompute lists, activate if not worse",
     schedule_setting="retrain_time",
     enabled_setting="retrain_enabled",
+    retrain_on_erasure=True,
 )

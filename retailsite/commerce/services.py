@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -30,8 +31,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import Model
 from django.utils import timezone
 
+from retailsite.buffered_writes import FLUSH_BATCH, customers_still_consenting
 from retailsite.errors import Conflict, InvalidInput
-from retailsite.tenancy.context import require_tenant_id
+from retailsite.tenancy.context import require_tenant_id, tenant_context
 
 from . import selectors
 from .catalog_version import catalog_changed
@@ -543,6 +545,57 @@ def events_ingest(
         # ignore_conflicts: a concurrent retry of the same call may have stored some meanwhile.
         Event.objects.bulk_create(new, batch_size=500, ignore_conflicts=True)
     return EventIngestResult(received=len(events), created=len(new))
+
+
+@dataclass(frozen=True)
+class RecordedEvent:
+    """An event the storefront recorded, waiting in its buffer (JSON values only): ids resolved, identity
+    (`dedupe_key`, from `event_identity`) fixed when it happened."""
+
+    tenant_id: int
+    customer_id: int | None
+    session_id: str
+    product_id: int
+    event_type: str
+    occurred_at: str  # ISO 8601, UTC
+    recommendation_id: str
+    dedupe_key: str
+
+
+def events_write_recorded(events: Sequence[RecordedEvent]) -> int:
+    """Store recorded events (any stores'), each once: the storefront buffer's flush (`storefront/event_buffer.py`).
+    Events of products deleted meanwhile, or of customers erased or without personalization consent by now, are
+    dropped (the consent check share-locks the customers, so an erasure under way waits and then deletes them).
+
+    Returns how many rows were new.
+    """
+    by_tenant: dict[int, list[RecordedEvent]] = defaultdict(list)
+    for event in events:
+        by_tenant[event.tenant_id].append(event)
+    created = 0
+    for tenant_id, recorded in by_tenant.items():
+        with tenant_context(tenant_id), transaction.atomic():
+            products = set(Product.objects.filter(pk__in={e.product_id for e in recorded}).values_list("pk", flat=True))
+            customers = customers_still_consenting(e.customer_id for e in recorded if e.customer_id is not None)
+            unique = {event.dedupe_key: event for event in recorded}.values()
+            rows = [
+                Event(
+                    tenant_id=tenant_id,
+                    customer_id=e.customer_id,
+                    session_id=e.session_id,
+                    product_id=e.product_id,
+                    event_type=e.event_type,
+                    occurred_at=datetime.fromisoformat(e.occurred_at),
+                    recommendation_id=e.recommendation_id,
+                    dedupe_key=e.dedupe_key,
+                )
+                for e in unique
+                if e.product_id in products
+                and (e.customer_id is None or e.customer_id in customers)
+                and (e.customer_id is not None or e.session_id)
+            ]
+            created += len(Event.objects.bulk_create(rows, batch_size=FLUSH_BATCH, ignore_conflicts=True))
+    return created
 
 
 # -- shopper accounts --------------------------------------------------------------------------

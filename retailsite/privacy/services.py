@@ -52,7 +52,6 @@ KEPT_ON_ERASURE: frozenset[tuple[type[models.Model], str]] = frozenset(
 )
 # Customer columns that survive erasure unchanged (no personal data in them).
 CUSTOMER_COLUMNS_KEPT = frozenset({"id", "tenant", "created_at"})
-RETRAIN_STEP = "recommendations"
 PURGE_BATCH = 10_000
 
 
@@ -186,14 +185,15 @@ def _anonymized_values(pseudonym: str) -> dict[str, Any]:
 
 
 def _queue_retrain(tenant_id: int) -> bool:
+    """Queue every step whose model learns from customers (`retrain_on_erasure`); whether there was one."""
     from retailsite.tenancy.tasks import enqueue_training
     from retailsite.tenancy.training_steps import training_steps
 
-    if not any(step.name == RETRAIN_STEP for step in training_steps()):
-        return False
-    # After the commit, and never waited for: the erasure stands whatever happens to the retrain.
-    enqueue_training(tenant_id=tenant_id, step_name=RETRAIN_STEP, trigger="erasure", background=True)
-    return True
+    steps = [step for step in training_steps() if step.retrain_on_erasure]
+    for step in steps:
+        # After the commit, and never waited for: the erasure stands whatever happens to the retrain.
+        enqueue_training(tenant_id=tenant_id, step_name=step.name, trigger="erasure", background=True)
+    return bool(steps)
 
 
 def customer_consent_set(*, customer: Customer, personalization: bool, marketing: bool) -> Customer:

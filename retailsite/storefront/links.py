@@ -14,10 +14,11 @@ from django.http import HttpRequest
 from django.urls import get_script_prefix, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from retailsite.memo import BoundedMemo
+
 # Reversed URLs, remembered: every page draws the same dozen links (layout, navigation), and URL
 # patterns do not change while the process runs. Keyed by everything reverse() depends on.
-_REVERSED_MAX = 10_000
-_reversed: dict[tuple, str] = {}
+_reversed: BoundedMemo[tuple, str] = BoundedMemo(max_entries=10_000)
 
 
 def store_url(request: HttpRequest, name: str, *, query: dict[str, Any] | None = None, **kwargs: Any) -> str:
@@ -26,12 +27,7 @@ def store_url(request: HttpRequest, name: str, *, query: dict[str, Any] | None =
     if urlconf is None:
         kwargs["store"] = request.tenant.slug  # type: ignore[attr-defined]
     key = (name, urlconf, settings.ROOT_URLCONF, get_script_prefix(), tuple(sorted(kwargs.items())))
-    url = _reversed.get(key)
-    if url is None:
-        url = reverse(name, kwargs=kwargs or None, urlconf=urlconf)
-        if len(_reversed) >= _REVERSED_MAX:
-            _reversed.clear()
-        _reversed[key] = url
+    url = _reversed.get_or_compute(key, lambda: reverse(name, kwargs=kwargs or None, urlconf=urlconf))
     query = {key: value for key, value in (query or {}).items() if value not in (None, "")}
     return f"{url}?{urlencode(query)}" if query else url
 

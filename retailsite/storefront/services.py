@@ -12,9 +12,9 @@ import re
 from django.utils import timezone
 
 from retailsite.commerce.models import EventType
-from retailsite.commerce.services import event_identity
+from retailsite.commerce.services import RecordedEvent, event_identity
 
-from .event_buffer import EVENTS, PendingEvent
+from .event_buffer import EVENTS
 from .shopper import Shopper
 
 # The shape serving gives recommendation ids ("v<version>-<16 hex>", or "v<version>-e<experiment><arm>-<16 hex>"
@@ -46,7 +46,7 @@ def shopper_event_record(
         "event_type": str(event_type),
         "occurred_at": occurred_at,
     }
-    event = PendingEvent(
+    event = RecordedEvent(
         tenant_id=shopper.tenant.pk,
         customer_id=customer.pk if customer else None,
         session_id=shopper.visitor_id or "",

@@ -33,6 +33,7 @@ from retailsite.commerce.services import (
     customer_sign_up,
     order_place,
 )
+from retailsite.memo import BoundedMemo
 from retailsite.privacy.services import customer_consent_set
 from retailsite.tenancy.context import Actor, current_actor, set_actor_for_request
 from retailsite.tenancy.middleware import audit_client_ip
@@ -144,19 +145,18 @@ def _page(
 
 # The category navigation is the same on every page of a store until its catalog changes: rendered
 # once per catalog snapshot (and URL layout) instead of on every page.
-_NAV_CACHE_MAX = 1000
-_nav_cache: dict[tuple, str] = {}
+_nav_html_memo: BoundedMemo[tuple, str] = BoundedMemo(max_entries=1000)
 
 
 def _nav_html(request: HttpRequest) -> str:
     snapshot = catalog_snapshot()
     key = (request.tenant.pk, getattr(request, "urlconf", None), id(snapshot), snapshot.loaded_at)  # type: ignore[attr-defined]
-    html = _nav_cache.get(key)
-    if html is None:
-        html = render_to_string("storefront/_nav.html", {"nav_categories": selectors.top_categories()}, request=request)
-        if len(_nav_cache) >= _NAV_CACHE_MAX:
-            _nav_cache.clear()
-        _nav_cache[key] = html
+    html = _nav_html_memo.get_or_compute(
+        key,
+        lambda: render_to_string(
+            "storefront/_nav.html", {"nav_categories": selectors.top_categories()}, request=request
+        ),
+    )
     return mark_safe(html)  # our own template's output
 
 

@@ -3,53 +3,46 @@
 from __future__ import annotations
 
 import copy
-import time
-from collections.abc import Callable
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Q
 from django.utils import timezone
 
+from retailsite.memo import ExpiringMemo
+
 from .context import platform_context
 from .models import Invitation, Membership, Tenant, TenantDomain
 
-_DOMAIN_CACHE_SECONDS = 30.0
-_domain_cache: dict[str, tuple[float, int | None]] = {}
-
 # Every storefront request resolves its store; the row is kept in-process for a few seconds instead of
 # read each time. A save or delete of a store clears this process's copy at once (signals.py); other
-# processes see a renamed or deactivated store within these seconds.
+# processes see a renamed or deactivated store within these seconds. Domains rarely change: kept longer,
+# unmapped hosts included.
 TENANT_CACHE_SECONDS = 5.0
-_TENANT_CACHE_MAX = 1000
-_tenant_cache: dict[tuple[str, object], tuple[float, Tenant]] = {}
+_tenants: ExpiringMemo[tuple[str, object], Tenant] = ExpiringMemo(max_age=TENANT_CACHE_SECONDS, max_entries=1000)
+_domains: ExpiringMemo[str, int] = ExpiringMemo(max_age=30.0, max_entries=1000, remember_none=True)
 
 
-def _tenant_cached(key: tuple[str, object], load: Callable[[], Tenant | None]) -> Tenant | None:
-    now = time.monotonic()
-    cached = _tenant_cache.get(key)
-    if cached is None or now - cached[0] >= TENANT_CACHE_SECONDS:
-        tenant = load()
-        if tenant is None:
-            _tenant_cache.pop(key, None)
-            return None
-        if len(_tenant_cache) >= _TENANT_CACHE_MAX:
-            _tenant_cache.clear()
-        cached = (now, tenant)
-        _tenant_cache[key] = cached
-    # Each request gets its own instance: nothing a request does to it reaches the next one.
-    tenant = copy.copy(cached[1])
+def _tenant_copy(tenant: Tenant | None) -> Tenant | None:
+    """Each request gets its own instance: nothing a request does to it reaches the next one."""
+    if tenant is None:
+        return None
+    tenant = copy.copy(tenant)
     tenant.settings = copy.deepcopy(tenant.settings)
     return tenant
 
 
 def tenant_get_by_slug(slug: str) -> Tenant | None:
     """The active store with this slug (the storefront's `/s/<slug>/`)."""
-    return _tenant_cached(("slug", slug), lambda: Tenant.objects.filter(slug=slug, is_active=True).first())
+    return _tenant_copy(
+        _tenants.get_or_load(("slug", slug), lambda: Tenant.objects.filter(slug=slug, is_active=True).first())
+    )
 
 
 def tenant_get_active(tenant_id: int) -> Tenant | None:
     """The active store with this id (a mapped domain's store)."""
-    return _tenant_cached(("id", tenant_id), lambda: Tenant.objects.filter(pk=tenant_id, is_active=True).first())
+    return _tenant_copy(
+        _tenants.get_or_load(("id", tenant_id), lambda: Tenant.objects.filter(pk=tenant_id, is_active=True).first())
+    )
 
 
 def tenant_id_for_domain(host: str) -> int | None:
@@ -59,26 +52,24 @@ def tenant_id_for_domain(host: str) -> int | None:
     host = host.lower().split(":")[0]
     if is_platform_host(host):
         return None  # the platform's own names are never a store's, whatever a row says
-    now = time.monotonic()
-    cached = _domain_cache.get(host)
-    if cached is not None and now - cached[0] < _DOMAIN_CACHE_SECONDS:
-        return cached[1]
-    with platform_context():
-        tenant_id = (
-            TenantDomain.objects.filter(domain=host, tenant__is_active=True, verified_at__isnull=False)
-            .values_list("tenant_id", flat=True)
-            .first()
-        )
-    _domain_cache[host] = (now, tenant_id)
-    return tenant_id
+
+    def load() -> int | None:
+        with platform_context():
+            return (
+                TenantDomain.objects.filter(domain=host, tenant__is_active=True, verified_at__isnull=False)
+                .values_list("tenant_id", flat=True)
+                .first()
+            )
+
+    return _domains.get_or_load(host, load)
 
 
 def clear_domain_cache() -> None:
-    _domain_cache.clear()
+    _domains.clear()
 
 
 def clear_tenant_cache() -> None:
-    _tenant_cache.clear()
+    _tenants.clear()
 
 
 def memberships_for_user(user: AbstractBaseUser | AnonymousUser) -> list[Membership]:

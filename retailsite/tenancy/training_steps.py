@@ -50,6 +50,9 @@ class TrainingStep:
     enabled_setting: str | None = None
     # Steps to run after this one succeeds (e.g. inventory after forecasts).
     then: tuple[str, ...] = ()
+    # The step's model learns from customers' behaviour: erasing a customer queues it (privacy), so the next model
+    # no longer knows them.
+    retrain_on_erasure: bool = False
 
     def function(self) -> StepFunction:
         return import_string(self.run)

@@ -80,6 +80,8 @@ def test_seed_demo_loads_a_store_whose_counts_match_the_generator() -> None:
             (~store.customers.column("personalization_consent")).sum()
         )
     assert f"{stored['order_lines']:,} order lines" in output
+    # The apps' demo steps ran: the experiment above, and the widget demo page's key is announced.
+    assert "started experiment" in output and "widget demo: /widget-demo/demo-test/" in output
 
 
 @pytest.mark.django_db

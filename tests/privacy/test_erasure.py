@@ -194,13 +194,8 @@ def test_the_erased_customer_leaves_the_training_data() -> None:
     assert set(after.customer_ids[after.data.events.users].tolist()) == {subject.friend.pk}
 
 
-def test_erasure_queues_a_retrain_when_recommendations_are_installed(monkeypatch) -> None:
+def test_erasure_queues_a_retrain_of_the_installed_recommendations_step(monkeypatch) -> None:
     queued: list[tuple[int, str, str]] = []
-    monkeypatch.setitem(
-        training_steps._STEPS,
-        "recommendations",
-        training_steps.TrainingStep("recommendations", 10, "recommendations.training.run_recommendations_step"),
-    )
     monkeypatch.setattr(
         "retailsite.tenancy.tasks.enqueue_training",
         lambda *, tenant_id, step_name, trigger, background: queued.append((tenant_id, step_name, trigger)),
@@ -210,10 +205,17 @@ def test_erasure_queues_a_retrain_when_recommendations_are_installed(monkeypatch
     assert record.retrain_queued and queued == [(subject.tenant.pk, "recommendations", "erasure")]
 
 
-def test_without_a_recommendations_step_nothing_is_queued(monkeypatch) -> None:
+def test_without_a_step_that_learns_from_customers_nothing_is_queued(monkeypatch) -> None:
+    # The forecasting and inventory steps stay installed: they are not retrained for an erasure.
     monkeypatch.delitem(training_steps._STEPS, "recommendations", raising=False)
+    assert {step.name for step in training_steps.training_steps()} >= {"forecasts", "inventory"}
+    queued: list[str] = []
+    monkeypatch.setattr(
+        "retailsite.tenancy.tasks.enqueue_training", lambda **kwargs: queued.append(kwargs["step_name"])
+    )
     subject = build_subject()
     assert erase(subject).retrain_queued is False
+    assert queued == []
 
 
 def test_erase_command(capsys) -> None:
@@ -281,7 +283,9 @@ def test_the_erasure_stands_whatever_happens_to_the_retrain(monkeypatch, capsys)
         raise IndexError("the retrain blew up")
 
     monkeypatch.setitem(
-        training_steps._STEPS, "recommendations", training_steps.TrainingStep("recommendations", 10, broken_training)
+        training_steps._STEPS,
+        "recommendations",
+        training_steps.TrainingStep("recommendations", 10, broken_training, retrain_on_erasure=True),
     )
     tenant, shopper = _tiny_store_without_categories("broken-retrain")
     call_command("customer", "erase", "--tenant", "broken-retrain", "C1", "--yes")
@@ -305,7 +309,7 @@ def test_the_storefront_says_the_retrain_was_queued(client, monkeypatch) -> None
     monkeypatch.setitem(
         training_steps._STEPS,
         "recommendations",
-        training_steps.TrainingStep("recommendations", 10, lambda tenant, progress: "trained"),
+        training_steps.TrainingStep("recommendations", 10, lambda tenant, progress: "trained", retrain_on_erasure=True),
     )
     monkeypatch.setattr("retailsite.tenancy.tasks.enqueue_training", lambda **kwargs: None)
     subject = build_subject(slug="shop-message")

@@ -8,8 +8,8 @@ from django.test import Client
 
 from retailsite import buffered_writes
 from retailsite.commerce.models import Customer, Event
+from retailsite.commerce.services import events_write_recorded
 from retailsite.privacy.services import customer_erase
-from retailsite.storefront import event_buffer
 from retailsite.storefront.event_buffer import EVENTS
 from retailsite.tenancy.context import tenant_context
 
@@ -58,7 +58,7 @@ def test_a_batch_written_twice_is_stored_once(shop: Shop, client: Client, write_
     client.get(shop.product_url("Copper Kettle"))
     (raw,) = redis_client.lrange(EVENTS.buffer_key, 0, -1)
     # PostgreSQL committed, then the flush died before deleting its processing list: the next flush writes again.
-    event_buffer.events_write([EVENTS.decode(raw)])
+    events_write_recorded([EVENTS.decode(raw)])
     redis_client.rpush(EVENTS.processing_key, raw)
     assert EVENTS.flush_now() == 2
     assert len(stored(shop)) == 1

@@ -8,6 +8,8 @@ from typing import Any
 
 from django import template
 
+from retailsite.memo import BoundedMemo
+
 from ..links import store_url as build_store_url
 
 register = template.Library()
@@ -53,37 +55,29 @@ def escape(value: Any) -> str:
 # A product's part of its card (tile, name, category, price) is the same on every page until one of those
 # values changes: kept per process, keyed by the values themselves, so it can never be stale. Reasons
 # repeat across cards ("Because you viewed X") and are kept the same way.
-_CARD_PARTS_MAX = 50_000
-_card_bodies: dict[tuple, str] = {}
-_reason_parts: dict[str, str] = {}
+_card_bodies: BoundedMemo[tuple, str] = BoundedMemo(max_entries=50_000)
+_reason_parts: BoundedMemo[str, str] = BoundedMemo(max_entries=50_000)
 
 
 def _card_body(card: Any, currency: str) -> str:
-    key = (card.name, card.price, card.category_path, card.initials, card.tone, currency)
-    body = _card_bodies.get(key)
-    if body is None:
+    def render() -> str:
         category = f'<span class="card-category">{escape(card.category_path)}</span>' if card.category_path else ""
-        body = (
+        return (
             f'">\n    <span class="thumb tone-{int(card.tone)}" aria-hidden="true">{escape(card.initials)}</span>\n'
             f'    <span class="card-name">{escape(card.name)}</span>\n  </a>\n'
             f'  {category}\n  <span class="card-price">{escape(money(card.price, currency))}</span>\n'
         )
-        if len(_card_bodies) >= _CARD_PARTS_MAX:
-            _card_bodies.clear()
-        _card_bodies[key] = body
-    return body
+
+    key = (card.name, card.price, card.category_path, card.initials, card.tone, currency)
+    return _card_bodies.get_or_compute(key, render)
 
 
 def _reason_html(reason: str) -> str:
     if not reason:
         return ""
-    html = _reason_parts.get(reason)
-    if html is None:
-        html = f'<p class="why"><span class="why-label">Why this?</span> {escape(reason)}</p>'
-        if len(_reason_parts) >= _CARD_PARTS_MAX:
-            _reason_parts.clear()
-        _reason_parts[reason] = html
-    return html
+    return _reason_parts.get_or_compute(
+        reason, lambda: f'<p class="why"><span class="why-label">Why this?</span> {escape(reason)}</p>'
+    )
 
 
 def card_html(card: Any, currency: str) -> str:
