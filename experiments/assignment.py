@@ -25,8 +25,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -37,7 +39,7 @@ from retailsite.tenancy.context import require_tenant_id, tenant_context
 
 from .engine import assign_one
 from .models import Arm, Experiment
-from .selectors import running_experiment
+from .selectors import RunningExperiment, running_experiment
 
 # One statement per store and batch: the batch is already aggregated per subject (unique keys), and a subject
 # already stored keeps its arm and first time, takes the later last time and adds the impressions.
@@ -144,25 +146,54 @@ def subject_key(customer_id: int | None, session_id: str) -> str | None:
     return None
 
 
+@dataclass
+class _Batch:
+    running: RunningExperiment | None
+    exposures: list[PendingExposure] = field(default_factory=list)
+
+
+_open_batch: ContextVar[_Batch | None] = ContextVar("experiments_serving_batch", default=None)
+
+
+@contextmanager
+def serving_batch() -> Iterator[None]:
+    """The lists served inside the block share one look-up of the running experiment, and their exposures are
+    buffered in one push when it ends (the API's batch: ten customers cost what one does). Nested blocks join the
+    open one. Lists of a block that raised were not shown: their exposures are dropped."""
+    if _open_batch.get() is not None:
+        yield
+        return
+    batch = _Batch(running_experiment())
+    token = _open_batch.set(batch)
+    try:
+        yield
+    finally:
+        _open_batch.reset(token)
+    EXPOSURES.record(*batch.exposures)
+
+
 def serving_arm(customer_id: int | None, session_id: str) -> ServingArm | None:
-    running = running_experiment()
+    batch = _open_batch.get()
+    running = batch.running if batch is not None else running_experiment()
     if running is None:
         return None
     key = subject_key(customer_id, session_id)
     if key is None:
         return None
     arm = running.arms[assign_one(running.salt, key, running.shares)]
-    EXPOSURES.record(
-        PendingExposure(
-            tenant_id=require_tenant_id(),
-            experiment_id=running.id,
-            arm_id=arm.id,
-            subject_key=key,
-            customer_id=customer_id,
-            session_id="" if customer_id else session_id[:100],
-            served_at=timezone.now().isoformat(),
-        )
+    exposure = PendingExposure(
+        tenant_id=require_tenant_id(),
+        experiment_id=running.id,
+        arm_id=arm.id,
+        subject_key=key,
+        customer_id=customer_id,
+        session_id="" if customer_id else session_id[:100],
+        served_at=timezone.now().isoformat(),
     )
+    if batch is not None:
+        batch.exposures.append(exposure)
+    else:
+        EXPOSURES.record(exposure)
     return ServingArm(
         label=f"e{running.id}{arm.key}",
         model_version_id=arm.model_version_id,

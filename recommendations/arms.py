@@ -2,14 +2,16 @@
 
 Serving asks `experiment_arm(customer_id, session_id)` once per "recommended for you" list: an arm, when the
 store runs an experiment, says which model version and rule settings this shopper gets and is named in the
-list's `recommendation_id`. Training asks `pinned_version_ids()` so it never prunes a version an experiment serves.
+list's `recommendation_id`. A request serving many shoppers (the API's batch) opens `experiment_batch()` around
+them: the running experiment is read once and the exposures are recorded together when the block ends.
+Training asks `pinned_version_ids()` so it never prunes a version an experiment serves.
 Without the experiments app installed every answer is "no experiment".
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
@@ -44,14 +46,27 @@ Chooser = Callable[[int | None, str], ServingArm | None]
 _chooser: Chooser | None = None
 _running: Callable[[], bool] | None = None
 _pinned: Callable[[], set[int]] | None = None
+_batch: Callable[[], AbstractContextManager[object]] | None = None
 _suspended: ContextVar[bool] = ContextVar("experiments_suspended", default=False)
 
 
 def register_experiments(
-    *, choose: Chooser, running: Callable[[], bool], pinned_versions: Callable[[], set[int]]
+    *,
+    choose: Chooser,
+    running: Callable[[], bool],
+    pinned_versions: Callable[[], set[int]],
+    batch: Callable[[], AbstractContextManager[object]] | None = None,
 ) -> None:
-    global _chooser, _running, _pinned
-    _chooser, _running, _pinned = choose, running, pinned_versions
+    global _chooser, _running, _pinned, _batch
+    _chooser, _running, _pinned, _batch = choose, running, pinned_versions, batch
+
+
+def experiment_batch() -> AbstractContextManager[object]:
+    """Around the lists of many shoppers in one request: one look-up of the running experiment, one write of
+    their exposures (at the end of the block)."""
+    if _batch is None or _suspended.get():
+        return nullcontext()
+    return _batch()
 
 
 def experiment_arm(customer_id: int | None, session_id: str) -> ServingArm | None:

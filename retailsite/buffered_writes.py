@@ -4,7 +4,7 @@ One way in for every "record this, but do not commit on the request path" concer
 `storefront/event_buffer.py`, experiment exposures in `experiments/assignment.py`). Each concern declares a
 `WriteBuffer`: a name (its Redis keys), the frozen dataclass it records, a write function and its flush task.
 
-- `record(item)`: one RPUSH — no PostgreSQL transaction. When the list goes from empty to one entry the
+- `record(*items)`: one RPUSH — no PostgreSQL transaction. When the list goes from empty to one entry the
   buffer's flush task is queued (Celery, "light" queue) to run FLUSH_DELAY_SECONDS later; beat runs it as a
   safety net as well (settings `CELERY_BEAT_SCHEDULE`). When Redis cannot be reached the item is written at
   once (the write function, as the flush would), so the caller never loses it and never fails.
@@ -131,22 +131,23 @@ class WriteBuffer(Generic[T]):
     def decode(self, raw: bytes | str) -> T:
         return self.item_type(**json.loads(raw))
 
-    def record(self, item: T) -> None:
-        """Buffer the item, or write it at once when it cannot be buffered (no Redis broker, Redis down)."""
-        if not self.push(item):
-            self.write([item])
+    def record(self, *items: T) -> None:
+        """Buffer the items (one RPUSH however many), or write them at once when they cannot be buffered (no Redis
+        broker, Redis down)."""
+        if items and not self.push(*items):
+            self.write(list(items))
 
-    def push(self, item: T, *, client: Any = None) -> bool:
-        """Append the item (and queue a flush if the list was empty); False if it could not be buffered."""
+    def push(self, *items: T, client: Any = None) -> bool:
+        """Append the items (and queue a flush if the list was empty); False if they could not be buffered."""
         client = client if client is not None else broker_client()
         if client is None:
             return False
         try:
-            length = client.rpush(self.buffer_key, self.encode(item))
-        except Exception as error:  # Redis down or slow: the caller writes the item itself
+            length = client.rpush(self.buffer_key, *(self.encode(item) for item in items))
+        except Exception as error:  # Redis down or slow: the caller writes the items itself
             logger.warning("%s buffer unavailable (%s); writing directly", self.name, type(error).__name__)
             return False
-        if length == 1:
+        if length == len(items):
             self.queue_flush()
         return True
 

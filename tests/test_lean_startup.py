@@ -5,7 +5,9 @@ scikit-learn, implicit, pandas, pyarrow, scipy and statsforecast are imported on
 forecasts (training steps are registered by dotted path; the engines are imported where used). A management
 command that serves nothing also goes without numpy, Django REST framework's serializers, drf-spectacular's schema
 machinery, prometheus_client, the Fernet cipher and kombu's Redis transport (each imported where it is used: the
-engines, the API's URLs, /metrics, encryption, the Celery worker). Each check runs in a fresh interpreter, so what
+engines, the API's URLs, /metrics, encryption, the Celery worker), and without the staff admin's modules (and the
+services and importers their actions import): those load with the URL conf, or whatever else reads the admin's
+registry first (retailsite/admin_site.py). Each check runs in a fresh interpreter, so what
 an earlier test imported does not hide an import.
 """
 
@@ -29,6 +31,22 @@ SERVING_ONLY_MODULES = (
     "prometheus_client",
     "cryptography.fernet",
     "kombu.transport.redis",
+)
+ADMIN_MODULES = tuple(
+    f"{app}.admin"
+    for app in (
+        "retailsite.tenancy",
+        "retailsite.commerce",
+        "retailsite.privacy",
+        "retailsite.api",
+        "recommendations",
+        "inventory",
+        "experiments",
+        "webhooks",
+        "imports",
+        "browser",
+        "forecasting",
+    )
 )
 
 _REPORT = """
@@ -99,3 +117,27 @@ def test_the_check_itself_sees_a_heavy_import() -> None:
     assert "numpy" in _imported_heavy_modules(
         MANAGE_HELP + "import experiments.engine.stats\n", "retailsite.settings.test", SERVING_ONLY_MODULES
     )
+
+
+def test_manage_py_help_does_not_import_the_admin_modules_and_a_web_worker_has_them_all() -> None:
+    assert _imported_heavy_modules(MANAGE_HELP, "retailsite.settings.test", ADMIN_MODULES) == []
+    # The URL conf reads the admin's registry: every app's admin module is loaded by then.
+    assert _imported_heavy_modules(SERVING_WORKER, "retailsite.settings.production", ADMIN_MODULES) == sorted(
+        ADMIN_MODULES
+    )
+
+
+def test_the_admin_registry_is_complete_when_first_read_without_the_url_conf(admin_client) -> None:
+    # Checks or code reading the registry before any URL gets the whole admin, and the staff index lists it.
+    code = """
+import django
+django.setup()
+from django.contrib import admin
+from retailsite.commerce.models import Customer, Product
+assert Product in admin.site._registry, "products missing"
+assert type(admin.site._registry[Customer]).__name__ == "PrivacyCustomerAdmin", "the privacy app's customer admin"
+"""
+    assert _imported_heavy_modules(code, "retailsite.settings.test", ()) == []  # the asserts above held
+    page = admin_client.get("/admin/")
+    assert page.status_code == 200
+    assert "/admin/commerce/product/" in page.content.decode()

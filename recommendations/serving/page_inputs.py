@@ -16,6 +16,7 @@ from django.db import connection
 from django.db.models import Field
 from django.utils import timezone
 
+from recommendations.arms import experiment_batch
 from recommendations.engine.reasons import ReasonKind
 from recommendations.stored_lists import Candidate, StoredList, unpack_list
 from retailsite.commerce.live_state import live_states_from_json, product_state_json
@@ -271,15 +272,16 @@ def recommend_for_customers_external_ids(*, external_ids: Sequence[str], filters
         unknown = [external_id for external_id in wanted if external_id not in found]
         if unknown:
             return CustomersServed(served=[], unknown=unknown)
-        served = [
-            (
-                external_id,
-                recommend_for_customer(
-                    customer_id=found[external_id][0], filters=filters, personalized=found[external_id][1]
-                ),
-            )
-            for external_id in wanted
-        ]
+        with experiment_batch():
+            served = [
+                (
+                    external_id,
+                    recommend_for_customer(
+                        customer_id=found[external_id][0], filters=filters, personalized=found[external_id][1]
+                    ),
+                )
+                for external_id in wanted
+            ]
         return CustomersServed(served=served, unknown=[])
 
 

@@ -34,7 +34,7 @@ TRUSTED_PROXY_IPS = env.list("TRUSTED_PROXY_IPS", default=[])
 PLATFORM_HOSTS = env.list("PLATFORM_HOSTS", default=["127.0.0.1", "localhost", "testserver", "[::1]"])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "retailsite.admin_site.LazyAdminConfig",  # django.contrib.admin, its modules loaded on first use
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

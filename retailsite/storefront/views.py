@@ -237,7 +237,7 @@ def product_detail(request: HttpRequest, shopper: Shopper, product_id: int) -> H
         "storefront/product.html",
         {
             "parts": parts,
-            "add_form": CartAddForm(initial={"product": parts.product_id, "quantity": 1, "rid": recommendation_id}),
+            "rid": recommendation_id,  # the add-to-cart form (CartAddForm's fields) carries it on
         },
     )
 

@@ -442,3 +442,26 @@ def test_orders_filter_by_customer_and_time(api, store_a) -> None:
     assert_error(api.get("/api/v1/orders/?ordered_after=soon"), 400, "invalid")
     with tenant_context(store_a):
         assert Order.objects.get(external_id="O1").ordered_at == datetime(2024, 1, 10, 12, tzinfo=UTC)
+
+
+def test_a_time_without_offset_is_read_in_each_stores_own_zone_request_after_request(
+    client_for, store_a, store_b
+) -> None:
+    # Paris is UTC+1 and New York UTC-5 in January: 08:30 there is 07:30 and 13:30 UTC.
+    clients = {}
+    for store in (store_a, store_b):
+        _catalog(store)
+        clients[store.slug] = client = client_for(tenant=store)
+        order = {"order_id": "O1", "customer_id": "C1", "ordered_at": "2024-01-10T10:00:00Z"}
+        assert (
+            client.post("/api/v1/orders/", {**order, "lines": [{"product_id": "TEA", "quantity": 1}]}).status_code
+            == 201
+        )
+
+    def after(slug: str) -> list[str]:
+        response = clients[slug].get("/api/v1/orders/?ordered_after=2024-01-10T08:30:00")
+        return [o["order_id"] for o in response.json()["results"]]
+
+    for _ in range(2):  # alternating stores: each request in its own store's zone
+        assert after("alpha") == ["O1"]  # after 07:30 UTC
+        assert after("beta") == []  # after 13:30 UTC

@@ -86,6 +86,36 @@ def test_exposures_are_served_without_a_write_and_stored_once_per_subject_by_the
     assert again.impressions == 4 and again.first_at == ann.first_at and again.last_at > ann.last_at
 
 
+def test_a_batch_request_records_each_customers_exposure_and_gives_each_the_arm_a_single_request_does(
+    store, write_buffers
+) -> None:
+    redis_client, queued = write_buffers
+    alone = {name: serve(store, name) for name in ("ann", "bob", "cid")}
+    assert EXPOSURES.flush_now() == 3
+    response = store["api"].post(
+        "/api/v1/recommendations/batch/", {"customer_ids": ["ann", "bob", "cid"], "k": 3}, format="json"
+    )
+    assert response.status_code == 200, response.content
+    labels = {
+        row["customer_id"]: re.search(r"-e\d+([a-z][a-z0-9_]*)-", row["recommendation_id"])[1]
+        for row in response.json()["results"]
+    }
+    assert labels == alone  # each customer gets the arm a single request gives them
+    assert redis_client.llen(EXPOSURES.buffer_key) == 3
+    assert queued == ["exposures", "exposures"]  # one flush queued per time the buffer filled from empty
+    assert EXPOSURES.flush_now() == 3
+    assert {name: x.impressions for name, x in exposures(store).items()} == {"ann": 2, "bob": 2, "cid": 2}
+
+
+def test_a_batch_naming_an_unknown_customer_records_no_exposure(store, write_buffers) -> None:
+    redis_client, _ = write_buffers
+    response = store["api"].post(
+        "/api/v1/recommendations/batch/", {"customer_ids": ["ann", "nobody"], "k": 3}, format="json"
+    )
+    assert response.status_code == 400
+    assert redis_client.llen(EXPOSURES.buffer_key) == 0
+
+
 def test_an_exposure_flushed_after_a_later_one_was_written_directly_keeps_the_earliest_first_time(
     store, write_buffers, monkeypatch
 ) -> None:

@@ -13,6 +13,7 @@ another store's id is simply not found (404).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from typing import Any, ClassVar, TypeVar, cast
 
@@ -29,6 +30,32 @@ from ..representation import representation
 from ..throttling import CredentialRateThrottle
 
 T = TypeVar("T")
+
+# Input serializers, one per class and thread, re-aimed at each request's data: DRF builds a serializer's fields
+# afresh (a deep copy of every declared field) for each instance, which cost more than validating the few fields
+# of a query string. The fields keep nothing of a validation; the request's data, context and `partial` are set
+# anew every time (see `_input_serializer`).
+_inputs = threading.local()
+_RESULTS = ("_validated_data", "_errors", "_data")
+
+
+def _input_serializer(
+    serializer_class: type[serializers.Serializer], data: Any, partial: bool, context: dict[str, Any]
+) -> serializers.Serializer:
+    """`serializer_class(data=data, partial=partial, context=context)`, its bound fields kept from an earlier use."""
+    if issubclass(serializer_class, serializers.ModelSerializer):
+        return serializer_class(data=data, partial=partial, context=context)
+    kept: dict[type[serializers.Serializer], serializers.Serializer] = _inputs.__dict__.setdefault("kept", {})
+    serializer = kept.get(serializer_class)
+    if serializer is None:
+        serializer = kept[serializer_class] = serializer_class(data=data, partial=partial, context=context)
+        return serializer
+    for name in _RESULTS:  # what the last validation left
+        serializer.__dict__.pop(name, None)
+    serializer.initial_data = data
+    serializer.partial = partial
+    serializer._context = context
+    return serializer
 
 
 class TenantApiView(APIView):
@@ -48,9 +75,13 @@ class TenantApiView(APIView):
         self, serializer_class: type[serializers.Serializer], data: Any, *, partial: bool = False
     ) -> dict[str, Any]:
         """Validated input, or a 400 with field errors."""
-        serializer = serializer_class(data=data, partial=partial, context=self.get_serializer_context())
-        serializer.is_valid(raise_exception=True)
-        return serializer.validated_data
+        serializer = _input_serializer(serializer_class, data, partial, self.get_serializer_context())
+        try:
+            serializer.is_valid(raise_exception=True)
+            return serializer.validated_data
+        finally:
+            serializer._context = {}  # a kept serializer holds on to no request
+            serializer.initial_data = None
 
     def validated_query(self, serializer_class: type[serializers.Serializer]) -> dict[str, Any]:
         # A plain dict, not the QueryDict: DRF reads an absent boolean in a QueryDict as False.
