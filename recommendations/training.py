@@ -217,6 +217,15 @@ def _component_figures(
             "dropped": choice.dropped,
             "ndcg@10": held_out(model),
         }
+    check = model.new_product_check_
+    if check is not None:  # staff see why new products do or do not inherit their neighbours' scores
+        figures["new_products"] = {
+            "kept": check.kept,
+            "folds_ndcg@10_with": [round(value, 4) for value in check.ndcg_with],
+            "folds_ndcg@10_without": [round(value, 4) for value in check.ndcg_without],
+            "support_without": round(check.support_without, 3),
+            "new_products_per_fold": check.new_products,
+        }
     return figures
 
 
