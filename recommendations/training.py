@@ -136,6 +136,7 @@ def _evaluate(loaded: TenantTrainingData, progress: Progress) -> tuple[dict, Hyb
         als_threads=config.als_threads,
         weights=dict(model.weights_),
         component_params={name: dict(report.params) for name, report in model.report_.items()},
+        new_products_inherit=model.inherits_for_new_products,
     )
     if not len(users):
         return {"note": "no held-out interactions to evaluate on"}, final, model

@@ -103,6 +103,9 @@ class HybridConfig:
     auto_tune_max_items: int = 5_000
     component_grids: Mapping[str, Sequence[Mapping[str, Any]]] = field(default_factory=lambda: dict(DEFAULT_GRIDS))
     weights: Mapping[str, float] | None = None  # fixed blend weights: skips the validation split entirely
+    # New products inherit their content neighbours' blended score: None = as the folds judge it (kept when
+    # nothing is judged, e.g. with fixed weights); True/False fixes it (a refit reuses an evaluation's verdict).
+    new_products_inherit: bool | None = None
     validation_fraction: float = 0.2
     validation_mode: Literal["per_user", "global"] = "per_user"
     n_folds: int = 2
@@ -246,9 +249,16 @@ class HybridRecommender(Recommender):
         self.history_ = data.history
         self.co_bought_ = co_bought_pairs(data.events)
         self.__dict__.pop("_co_bought_lookup", None)
-        check = self.new_product_check_
-        self._prepare_cold_items(data, inherit=check is None or check.kept)
+        self._prepare_cold_items(data, inherit=self.inherits_for_new_products)
         return self
+
+    @property
+    def inherits_for_new_products(self) -> bool:
+        """Whether new products inherit their content neighbours' score: the config's setting, else the folds'."""
+        if self.config.new_products_inherit is not None:
+            return self.config.new_products_inherit
+        check = self.new_product_check_
+        return check is None or check.kept
 
     @staticmethod
     def _previous_component(

@@ -114,6 +114,17 @@ def test_new_products_nobody_takes_up_are_not_pushed_where_the_folds_show_it_cos
     assert not np.isin(listed, new_products).any()
     assert set(model.cold_items_.tolist()) == set(new_products.tolist())  # still known as new (similar items)
 
+    # a refit with the evaluation's weights (as the nightly retrain does) keeps that verdict
+    refit = HybridConfig(
+        components=config.components,
+        weights=model.weights_,
+        new_products_inherit=model.inherits_for_new_products,
+        n_threads=1,
+        als_threads=1,
+    )
+    listed = HybridRecommender(refit).fit(store).recommend(np.arange(store.n_users), 10, exclude=store.seen).items
+    assert not np.isin(listed, new_products).any()
+
 
 def test_bootstrap_support_tells_a_real_gain_from_none() -> None:
     rng = np.random.default_rng(0)
