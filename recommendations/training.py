@@ -136,6 +136,7 @@ def _evaluate(loaded: TenantTrainingData, progress: Progress) -> tuple[dict, Hyb
         als_threads=config.als_threads,
         weights=dict(model.weights_),
         component_params={name: dict(report.params) for name, report in model.report_.items()},
+        new_products_inherit=model.inherits_for_new_products,
     )
     if not len(users):
         return {"note": "no held-out interactions to evaluate on"}, final, model
@@ -216,6 +217,15 @@ def _component_figures(
             "support": round(choice.blend_support, 3),
             "dropped": choice.dropped,
             "ndcg@10": held_out(model),
+        }
+    check = model.new_product_check_
+    if check is not None:  # staff see why new products do or do not inherit their neighbours' scores
+        figures["new_products"] = {
+            "kept": check.kept,
+            "folds_ndcg@10_with": [round(value, 4) for value in check.ndcg_with],
+            "folds_ndcg@10_without": [round(value, 4) for value in check.ndcg_without],
+            "support_without": round(check.support_without, 3),
+            "new_products_per_fold": check.new_products,
         }
     return figures
 

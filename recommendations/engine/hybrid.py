@@ -12,14 +12,18 @@ Fitting:
    other (cross-fitted), shrunk toward the anchor; a component stays only if it helps on every fold (paired
    bootstrap); if the blend does not beat the anchor on the held-out side, the anchor is served. `blend_`
    keeps every figure behind the decision.
-4. Components with a non-zero weight, plus those the item widgets and cold-start paths need, are refitted on
+4. The new-product path (below) is judged on the same folds: the served blend with and without it, each
+   fold's own new products (no interactions in its training part) included. It is left out only when the
+   folds show it costs held-out NDCG (paired bootstrap, `keep_support`, every fold): a product without
+   history cannot prove its worth in a backtest, so no evidence of harm keeps it. `new_product_check_`.
+5. Components with a non-zero weight, plus those the item widgets and cold-start paths need, are refitted on
    all the data.
 
 Serving paths:
 - known customer: sum_k w_k * normalized score_k; reason = the component contributing most to that item,
   anchored on the history item that drives it ("because you bought X");
 - new product (no interactions): inherits the blended score of its most similar products by content,
-  times `cold_item_weight` (content cold start);
+  times `cold_item_weight` (content cold start), unless the folds showed that this costs accuracy;
 - new customer (no history): segment popularity + popularity + trending (`new_customer_weights`);
 - "similar to X" (`similar_items_batch`): co-interaction, sequential and content similarity, within X's
   top-level category when the store has a category tree.
@@ -49,15 +53,22 @@ from recommendations.engine.base import (
     run_batches,
     top_n,
 )
-from recommendations.engine.blending import BlendChoice, build_fold_pool, choose_blend, time_ordered_folds
+from recommendations.engine.blending import (
+    BlendChoice,
+    bootstrap_support,
+    build_fold_pool,
+    choose_blend,
+    time_ordered_folds,
+)
 from recommendations.engine.content import ContentRecommender
 from recommendations.engine.data import EVENT_PURCHASE, EventLog, TrainingData
+from recommendations.engine.evaluation import per_user_accuracy
 from recommendations.engine.fbt import FrequentlyBoughtTogetherRecommender, basket_matrix
 from recommendations.engine.history import SparseLookup, iter_batches
 from recommendations.engine.reasons import REASON_CODE, Reason, ReasonArrays, ReasonKind
 from recommendations.engine.segments import SegmentPopularityRecommender
 from recommendations.engine.sequential import has_sessions
-from recommendations.engine.tuning import DEFAULT_GRIDS, grid_search, make_recommender, sample_users
+from recommendations.engine.tuning import DEFAULT_GRIDS, ValidationSplit, grid_search, make_recommender, sample_users
 
 DEFAULT_COMPONENTS: tuple[str, ...] = (
     "ease",
@@ -92,6 +103,9 @@ class HybridConfig:
     auto_tune_max_items: int = 5_000
     component_grids: Mapping[str, Sequence[Mapping[str, Any]]] = field(default_factory=lambda: dict(DEFAULT_GRIDS))
     weights: Mapping[str, float] | None = None  # fixed blend weights: skips the validation split entirely
+    # New products inherit their content neighbours' blended score: None = as the folds judge it (kept when
+    # nothing is judged, e.g. with fixed weights); True/False fixes it (a refit reuses an evaluation's verdict).
+    new_products_inherit: bool | None = None
     validation_fraction: float = 0.2
     validation_mode: Literal["per_user", "global"] = "per_user"
     n_folds: int = 2
@@ -130,6 +144,17 @@ class ComponentReport:
     params: dict[str, Any]
     fold_ndcg: list[float] | None
     weight: float
+
+
+@dataclass
+class NewProductCheck:
+    """The new-product path judged on the folds: the served blend's held-out NDCG@K with and without it."""
+
+    kept: bool
+    ndcg_with: list[float]  # per judged fold (those with new products), earliest first
+    ndcg_without: list[float]
+    support_without: float  # min over judged folds of the bootstrap support that leaving it out is better
+    new_products: list[int]  # per judged fold: products without interactions in its training part
 
 
 def available_components(data: TrainingData, config: HybridConfig) -> list[str]:
@@ -195,6 +220,7 @@ class HybridRecommender(Recommender):
         with blas_threads(config.n_threads):
             fitted_on_validation: dict[str, Recommender] = {}
             self.blend_: BlendChoice | None = None
+            self.new_product_check_: NewProductCheck | None = None
             if config.weights is not None:
                 weights = {name: float(config.weights.get(name, 0.0)) for name in names}
             else:
@@ -223,8 +249,16 @@ class HybridRecommender(Recommender):
         self.history_ = data.history
         self.co_bought_ = co_bought_pairs(data.events)
         self.__dict__.pop("_co_bought_lookup", None)
-        self._prepare_cold_items(data)
+        self._prepare_cold_items(data, inherit=self.inherits_for_new_products)
         return self
+
+    @property
+    def inherits_for_new_products(self) -> bool:
+        """Whether new products inherit their content neighbours' score: the config's setting, else the folds'."""
+        if self.config.new_products_inherit is not None:
+            return self.config.new_products_inherit
+        check = self.new_product_check_
+        return check is None or check.kept
 
     @staticmethod
     def _previous_component(
@@ -294,6 +328,7 @@ class HybridRecommender(Recommender):
                 continue
             params[name], fitted[name] = chosen, model
         pools = [build_fold_pool(fitted, first_fold, first_users, k=config.k)]
+        fold_models = [(first_fold, first_users, fitted)]
         latest = fitted
         for fold, users in folds_used[1:]:
             refitted: dict[str, Recommender] = {}
@@ -308,6 +343,7 @@ class HybridRecommender(Recommender):
                     keep = [pool.names.index(n) for n in refitted]
                     pools[pool_index] = replace(pool, names=list(refitted), scores=pool.scores[keep])
             pools.append(build_fold_pool(refitted, fold, users, k=config.k))
+            fold_models.append((fold, users, refitted))
             latest = refitted
         self._say(f"choosing the blend over {len(pools)} fold(s)")
         choice = choose_blend(
@@ -321,6 +357,7 @@ class HybridRecommender(Recommender):
             random_state=config.random_state,
         )
         self.blend_ = choice
+        self.new_product_check_ = self._judge_new_products(fold_models, choice.weights)
         self._say(
             f"serving {choice.decision}: "
             + ", ".join(f"{n}={w:.3g}" for n, w in choice.weights.items())
@@ -332,15 +369,68 @@ class HybridRecommender(Recommender):
         )
         return dict(choice.weights), params, latest
 
+    def _judge_new_products(
+        self,
+        folds: Sequence[tuple[ValidationSplit, np.ndarray, Mapping[str, Recommender]]],
+        weights: Mapping[str, float],
+    ) -> NewProductCheck | None:
+        """The served weights on each fold, scored as serving scores them, with and without the new-product path.
+        None when no fold has a new product with content neighbours (nothing to judge)."""
+        k = self.config.k
+        with_path: list[np.ndarray] = []
+        without_path: list[np.ndarray] = []
+        new_products: list[int] = []
+        for fold, users, models in folds:
+            shell = HybridRecommender(self.config)  # this fold's models, served exactly as `recommend` serves
+            shell.n_users_, shell.n_items_ = fold.train.n_users, fold.train.n_items
+            shell.components_ = dict(models)
+            shell.weights_ = {name: w for name, w in weights.items() if name in models and w > 0}
+            shell.has_history_ = np.diff(fold.train.seen.indptr) > 0
+            shell._prepare_cold_items(fold.train)
+            if not shell.weights_ or not shell.cold_neighbor_items_.size or not len(users):
+                continue
+            relevant = fold.relevant[users]
+            figures = []
+            for inherit in (True, False):
+                if not inherit:
+                    shell._prepare_cold_items(fold.train, inherit=False)
+                top = shell.recommend(users, k, exclude=fold.train.seen, with_reasons=False)
+                figures.append(per_user_accuracy(top.items, relevant, k)["ndcg"])
+            with_path.append(figures[0])
+            without_path.append(figures[1])
+            new_products.append(len(shell.cold_items_))
+        if not with_path:
+            return None
+        support = min(
+            bootstrap_support(b - a, random_state=self.config.random_state)
+            for a, b in zip(with_path, without_path, strict=True)
+        )
+        check = NewProductCheck(
+            kept=support < self.config.keep_support,
+            ndcg_with=[float(a.mean()) for a in with_path],
+            ndcg_without=[float(b.mean()) for b in without_path],
+            support_without=support,
+            new_products=new_products,
+        )
+        self._say(
+            f"new-product path {'kept' if check.kept else 'left out'}: held-out NDCG@{k} with "
+            + ", ".join(f"{v:.4f}" for v in check.ndcg_with)
+            + ", without "
+            + ", ".join(f"{v:.4f}" for v in check.ndcg_without)
+            + f" (support for leaving it out {support:.2f})"
+        )
+        return check
+
     # ------------------------------------------------------------------------------------- cold products
-    def _prepare_cold_items(self, data: TrainingData) -> None:
-        """Map each product without interactions to its most content-similar established products."""
+    def _prepare_cold_items(self, data: TrainingData, inherit: bool = True) -> None:
+        """Find the products without interactions and, if `inherit`, map each to its most content-similar
+        established products (whose blended score it then inherits)."""
         self.cold_items_ = np.flatnonzero(np.diff(sp.csc_matrix(data.seen).indptr) == 0).astype(np.int64)
         self.cold_neighbor_items_ = np.zeros((0, 0), dtype=np.int64)
         self.cold_neighbor_weights_ = np.zeros((0, 0), dtype=np.float32)
         self.__dict__.pop("_cold_inheritance_matrix", None)
         content = self.components_.get("content")
-        if not isinstance(content, ContentRecommender) or not len(self.cold_items_):
+        if not inherit or not isinstance(content, ContentRecommender) or not len(self.cold_items_):
             return
         warm = np.setdiff1d(np.arange(self.n_items_), self.cold_items_)
         if not len(warm):
