@@ -108,6 +108,19 @@ class ModelVersionAdmin(TenantScopedAdmin):
         ]
         if blend:
             rows.insert(0, (f"served: {blend.get('served', '')}", "", folds(blend), _fmt(blend.get("ndcg@10"))))
+        check = obj.metrics.get("new_products")
+        if isinstance(check, dict):  # why new products do or do not take their neighbours' scores
+            with_path = ", ".join(_fmt(value) for value in check.get("folds_ndcg@10_with") or [])
+            without = ", ".join(_fmt(value) for value in check.get("folds_ndcg@10_without") or [])
+            verdict = "kept" if check.get("kept") else "left out"
+            rows.append(
+                (
+                    f"new products take their neighbours' scores: {verdict}",
+                    "",
+                    f"with: {with_path or '—'}; without: {without or '—'}",
+                    f"support for leaving out {_fmt(check.get('support_without'))}",
+                )
+            )
         body = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", rows)
         return format_html(
             "<table><tr><th>component</th><th>weight</th><th>folds (held out)</th>"

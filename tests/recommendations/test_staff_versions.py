@@ -50,3 +50,25 @@ def test_the_active_version_has_no_delete_button_and_survives_a_bulk_delete(clie
     )
     with tenant_context(tenant):
         assert ModelVersion.objects.filter(pk=active.pk).exists()
+
+
+def test_the_version_page_says_whether_new_products_take_their_neighbours_scores(client: Client) -> None:
+    tenant = TenantFactory()
+    build_two_cluster_store(tenant, customers_per_cluster=6, products_per_cluster=6)
+    with tenant_context(tenant):
+        recommender_train(tenant=tenant)
+        version = ModelVersion.objects.get(status=ModelVersion.Status.ACTIVE)
+        version.metrics["new_products"] = {
+            "kept": False,
+            "folds_ndcg@10_with": [0.21, 0.22],
+            "folds_ndcg@10_without": [0.23, 0.24],
+            "support_without": 0.95,
+            "new_products_per_fold": [3, 4],
+        }
+        version.save(update_fields=["metrics"])
+    owner = UserFactory(is_staff=True)
+    MembershipFactory(tenant=tenant, user=owner, role=Role.OWNER)
+    client.force_login(owner)
+    page = client.get(f"/admin/recommendations/modelversion/{version.pk}/change/").content.decode()
+    assert "new products take their neighbours&#x27; scores: left out" in page
+    assert "without: 0.2300, 0.2400" in page
