@@ -69,7 +69,7 @@ class ForecastRunAdmin(ReadOnlyAdmin):
         "finished_at",
     ]
     list_filter = ["status", "frequency"]
-    fields = [
+    fields = readonly_fields = (
         "status",
         "frequency",
         "horizon",
@@ -81,8 +81,7 @@ class ForecastRunAdmin(ReadOnlyAdmin):
         "error",
         "created_at",
         "finished_at",
-    ]
-    readonly_fields = fields
+    )
 
     def _product_summary(self, obj: ForecastRun, which: str) -> Any:
         return ((obj.metrics or {}).get(SeriesLevel.PRODUCT) or {}).get(which, {}).get("median_mase")
@@ -135,7 +134,7 @@ class SeriesForecastAdmin(ReadOnlyAdmin):
     list_filter = ["level", "route", "demand_class"]
     search_fields = ["product__external_id", "product__name", "category__path"]
     list_select_related = ["product", "category", "run"]
-    fields = [
+    fields = readonly_fields = (
         "run",
         "level",
         "product",
@@ -153,14 +152,13 @@ class SeriesForecastAdmin(ReadOnlyAdmin):
         "p50",
         "p90",
         "baseline_p50",
-    ]
-    readonly_fields = fields
+    )
 
     @admin.display(description="product or category")
     def subject(self, obj: SeriesForecast) -> str:
         if obj.product_id:
             return str(obj.product)
-        return obj.category.path if obj.category_id else "store total"
+        return obj.category.path if obj.category is not None else "store total"
 
     @admin.display(description="chart")
     def chart(self, obj: SeriesForecast) -> str:
@@ -182,8 +180,7 @@ class SeriesForecastAdmin(ReadOnlyAdmin):
 class CustomerModelRunAdmin(ReadOnlyAdmin):
     list_display = ["id", "status", "n_customers", "churn_auc", "spend_r2", "next_category_f1", "created_at"]
     list_filter = ["status"]
-    fields = ["status", "n_customers", "model_figures", "page", "error", "created_at", "finished_at"]
-    readonly_fields = fields
+    fields = readonly_fields = ("status", "n_customers", "model_figures", "page", "error", "created_at", "finished_at")
 
     def _figure(self, obj: CustomerModelRun, model: str, key: str) -> str:
         return _fmt(((obj.figures or {}).get("models") or {}).get(model, {}).get("figures", {}).get(key))

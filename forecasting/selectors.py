@@ -78,7 +78,8 @@ def forecast_list(
         # Series without a figure (no backtest, no elasticity) go last whichever the direction.
         expression = F(field).desc(nulls_last=True) if ordering.startswith("-") else F(field).asc(nulls_last=True)
         return rows.order_by(expression, "id")
-    default = {SeriesLevel.PRODUCT: "product__external_id", SeriesLevel.CATEGORY: "category__path"}.get(level, "id")
+    defaults: dict[str, str] = {SeriesLevel.PRODUCT: "product__external_id", SeriesLevel.CATEGORY: "category__path"}
+    default = defaults.get(level, "id")
     return rows.order_by(default, "id")
 
 

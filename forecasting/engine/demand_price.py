@@ -26,7 +26,7 @@ import math
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -94,7 +94,7 @@ def fit_quasi_poisson(design: FloatArray, target: FloatArray, *, max_iter: int =
     n, p = design.shape
     mu = target + 0.1 * max(float(target.mean()), 1e-9) + 1e-9
     eta = np.log(mu)
-    coefficients = np.zeros(p)
+    coefficients: npt.NDArray[np.floating[Any]] = np.zeros(p)  # solve() types its result loosely
     ridge = 1e-9 * np.eye(p)
     information = np.eye(p)
     for _ in range(max_iter):
@@ -111,7 +111,8 @@ def fit_quasi_poisson(design: FloatArray, target: FloatArray, *, max_iter: int =
     weighted = design * mu[:, None]
     information = design.T @ weighted + ridge
     dispersion = float(np.sum((target - mu) ** 2 / np.maximum(mu, 1e-12)) / max(n - p, 1))
-    return coefficients, dispersion * np.linalg.inv(information)
+    covariance = dispersion * np.linalg.inv(information)
+    return np.asarray(coefficients, dtype=np.float64), np.asarray(covariance, dtype=np.float64)
 
 
 def _not_identified(n_periods: int, source: ElasticitySource = ElasticitySource.NOT_IDENTIFIED) -> ElasticityEstimate:

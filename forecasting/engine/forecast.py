@@ -52,7 +52,13 @@ from forecasting.engine.demand_classify import (
     classify_demand,
     first_demand_index,
 )
-from forecasting.engine.demand_ensemble import Combination, choose_ensembles, choose_robust, method_label
+from forecasting.engine.demand_ensemble import (
+    Combination,
+    EnsembleChoice,
+    choose_ensembles,
+    choose_robust,
+    method_label,
+)
 from forecasting.engine.demand_global import GLOBAL_METHOD, GlobalPaths, GlobalSeries, fit_global_model
 from forecasting.engine.demand_guard import GUARD_SLACK, rein_in
 from forecasting.engine.demand_metrics import (
@@ -470,25 +476,16 @@ def _forecast_regular_batch(
         scale_proxy=proxy,
         widen=config.band_widening,
     )
-    results = []
-    for i, history in enumerate(histories):
-        metrics = _metrics_for(history, run.actuals[i], backtest_bands[:, i], run.cutoffs[i], season_length)
-        baseline_metrics = _metrics_for(
-            history, run.actuals[i], baseline_backtest_bands[:, i], run.cutoffs[i], season_length
-        )
-        members = choice.members(i)
-        combined = _Output(
-            bands[0, i],
-            bands[1, i],
-            bands[2, i],
-            choice.future[i],
-            method_label(members, label),
-            baseline_future[i],
-            metrics,
-            baseline_metrics,
-            members,
-        )
-        results.append(_naive_where_it_wins(combined, baseline_bands[:, i], config))
+    results = _combined_outputs(
+        histories,
+        run,
+        choice,
+        label,
+        season_length,
+        config,
+        bands=(bands, backtest_bands),
+        baseline_bands=(baseline_bands, baseline_backtest_bands),
+    )
     if any(item is not None for item in global_inputs):
         results = _global_where_it_wins(
             results, histories, run, global_inputs, season_length, config, offsets, floors, proxy
@@ -616,25 +613,51 @@ def _forecast_intermittent_batch(
         floors=floors,
         scale_proxy=_scale_proxy(histories, offsets, season_length),
     )
+    return _combined_outputs(
+        histories,
+        run,
+        choice,
+        "weighted",
+        season_length,
+        config,
+        bands=(bands, backtest_bands),
+        baseline_bands=(baseline_bands, baseline_backtest_bands),
+    )
+
+
+def _combined_outputs(
+    histories: list[FloatArray],
+    run: CandidateRun,
+    choice: EnsembleChoice,
+    label: str,
+    season_length: int,
+    config: ForecastConfig,
+    *,
+    bands: tuple[FloatArray, FloatArray],
+    baseline_bands: tuple[FloatArray, FloatArray],
+) -> list[_Output]:
+    """One output per series from its combination, scored in backtest against the seasonal naive (the run's last
+    candidate), which is served instead where it erred less. Bands: (future, backtest) P10/P50/P90 arrays."""
+    (future_bands, backtest_bands), (naive_bands, naive_backtest_bands) = bands, baseline_bands
     results = []
     for i, history in enumerate(histories):
         metrics = _metrics_for(history, run.actuals[i], backtest_bands[:, i], run.cutoffs[i], season_length)
         baseline_metrics = _metrics_for(
-            history, run.actuals[i], baseline_backtest_bands[:, i], run.cutoffs[i], season_length
+            history, run.actuals[i], naive_backtest_bands[:, i], run.cutoffs[i], season_length
         )
         members = choice.members(i)
         combined = _Output(
-            bands[0, i],
-            bands[1, i],
-            bands[2, i],
+            future_bands[0, i],
+            future_bands[1, i],
+            future_bands[2, i],
             choice.future[i],
-            method_label(members),
+            method_label(members, label),
             run.future[i, -1],
             metrics,
             baseline_metrics,
             members,
         )
-        results.append(_naive_where_it_wins(combined, baseline_bands[:, i], config))
+        results.append(_naive_where_it_wins(combined, naive_bands[:, i], config))
     return results
 
 
