@@ -15,6 +15,7 @@ from typing import TypeVar
 from django.db.models import Count
 from django.utils import timezone
 
+from domain.events import EVENT_CART, EVENT_VIEW, EVENT_WISHLIST
 from recommendations.engine.reasons import ReasonKind
 from recommendations.models import RankedList
 from recommendations.stored_lists import Candidate, StoredList, unpack_list
@@ -26,7 +27,7 @@ from .memo import RequestMemo
 
 MAX_K = 100
 RECENT_EVENTS_WINDOW = timedelta(days=30)
-RECENT_EVENT_TYPES = ("view", "cart", "wishlist")
+RECENT_EVENT_TYPES = (EVENT_VIEW, EVENT_CART, EVENT_WISHLIST)  # the shopper's recent interest, not purchases
 RECENT_LIMIT = 8  # how many of the shopper's latest products "because you viewed" starts from
 FOLLOWED_WINDOW = timedelta(days=365)  # "popular with people you follow": their purchases of the last year
 NEIGHBOUR_COLUMNS = ("similar", "bought_together")
