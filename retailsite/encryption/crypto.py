@@ -66,6 +66,12 @@ def _blind_index_key() -> bytes:
     return _derived_key("blind-index")
 
 
+def encryption_keys_require() -> None:
+    """Raise ImproperlyConfigured now, before anything is written, if personal data could not be encrypted later."""
+    _fernet()
+    _blind_index_key()
+
+
 def reset_key_cache() -> None:
     """Forget cached keys (after the settings change, e.g. in tests of rotation)."""
     _fernet.cache_clear()

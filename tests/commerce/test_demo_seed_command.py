@@ -14,6 +14,7 @@ from django.core.management.base import CommandError
 from experiments.models import Experiment, Exposure
 from retailsite.commerce.demo import generate_store
 from retailsite.commerce.models import Customer, Event, Follow, Order, OrderLine, Product
+from retailsite.encryption import crypto
 from retailsite.tenancy.context import tenant_context
 from retailsite.tenancy.models import Membership, Tenant
 
@@ -136,3 +137,16 @@ def test_write_csv_writes_files_that_import_data_loads_into_a_new_store(tmp_path
         assert Customer.objects.count() == len(store.customers)
         assert Product.objects.count() == len(store.products)
         assert Order.objects.count() > 0
+
+
+@pytest.mark.django_db
+def test_seed_demo_without_encryption_keys_outside_debug_writes_nothing_and_says_which_key(settings) -> None:
+    settings.DEBUG = False
+    settings.BLIND_INDEX_KEY = ""
+    crypto.reset_key_cache()
+    try:
+        with pytest.raises(CommandError, match="BLIND_INDEX_KEY must be set"):
+            _seed()
+        assert not Tenant.objects.filter(slug="demo-test").exists()  # no empty store left behind
+    finally:
+        crypto.reset_key_cache()

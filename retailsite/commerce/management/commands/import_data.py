@@ -11,10 +11,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import CommandError, CommandParser
 from tqdm import tqdm
 
 from retailsite.commerce.importers import ImportFailed, import_store_data, registered_kinds
+from retailsite.encryption.crypto import encryption_keys_require
 from retailsite.tenancy.commands import TenantCommand
 
 # Small files finish before a progress display would help.
@@ -67,6 +69,10 @@ class Command(TenantCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         slug = options["tenant"]
+        try:
+            encryption_keys_require()
+        except ImproperlyConfigured as error:
+            raise CommandError(f"{error} (docs/privacy.md, 'Keys'); nothing was written.") from None
         tenant = self.tenant(options, nothing_done="; nothing was imported")
         files = {kind.name: options[kind.name] for kind in registered_kinds() if options.get(kind.name)}
         if not files:

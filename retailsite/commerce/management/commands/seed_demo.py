@@ -17,6 +17,7 @@ from datetime import UTC, date, timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import Max
 from django.utils import timezone
@@ -33,6 +34,7 @@ from retailsite.commerce.demo_steps import demo_steps_run
 from retailsite.commerce.importers import ImportFailed, import_store_data, kind_names
 from retailsite.commerce.management.commands.import_data import ProgressDisplay
 from retailsite.commerce.models import Customer, Event, Follow, Order, OrderLine, Product
+from retailsite.encryption.crypto import encryption_keys_require
 from retailsite.tenancy.context import tenant_context
 from retailsite.tenancy.models import Role, Tenant
 from retailsite.tenancy.services import TenantError, membership_set, tenant_create
@@ -86,6 +88,10 @@ class Command(BaseCommand):
         if options["write_csv"]:
             self._write_csv(options)
             return
+        try:
+            encryption_keys_require()
+        except ImproperlyConfigured as error:
+            raise CommandError(f"{error} (docs/privacy.md, 'Keys'); nothing was written.") from None
         tenant = self._tenant(options["tenant"])
         end_date, reused = self._end_date(tenant, options["end_date"])
         self.stdout.write(
