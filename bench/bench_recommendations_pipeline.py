@@ -65,7 +65,7 @@ PHASES: tuple[tuple[str, str], ...] = (
     ("precomputing top-N for every customer", "top-50 for every customer (engine)"),
     ("writing customer lists", "write customer lists (COPY)"),
     ("precomputing similar items", "item and ranked lists (compute + COPY)"),
-    ("storing the model", "store the artifact, decide, activate"),
+    ("storing the model", "store the figures, decide, activate"),
     ("pruning", "prune lists of old versions"),
 )
 

@@ -58,7 +58,7 @@ def load_customer_tables(tenant: Tenant) -> CustomerTables:
 
 
 def customer_model_runs_prune(*, keep: int = KEEP_SUCCEEDED_RUNS) -> int:
-    """Delete runs (predictions and model files) older than the ``keep`` newest succeeded ones; returns runs deleted.
+    """Delete runs (and their predictions) older than the ``keep`` newest succeeded ones; returns runs deleted.
 
     Serving reads only the newest succeeded run (`forecasting.selectors.customer_insights_get`).
     """
@@ -73,8 +73,6 @@ def customer_model_runs_prune(*, keep: int = KEEP_SUCCEEDED_RUNS) -> int:
     for run in old:
         with transaction.atomic():
             run.delete()
-        if run.artifact:
-            run.artifact.delete(save=False)  # only once its row is gone: a failed delete keeps a usable run
     return len(old)
 
 

@@ -93,7 +93,6 @@ class SeriesForecast(TenantOwnedModel):
 class CustomerModelRun(TenantOwnedModel):
     status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.RUNNING)
     figures = models.JSONField(default=dict, blank=True, help_text="per model: figures, baselines, groups")
-    artifact = models.FileField(upload_to="customer-models/", blank=True, max_length=300)
     n_customers = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -35,8 +35,6 @@ class ModelVersionAdmin(TenantScopedAdmin):
         "component_figures",
         "group_figures",
         "params",
-        "artifact",
-        "artifact_sha256",
         "n_customers",
         "n_products",
         "n_interactions",

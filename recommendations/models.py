@@ -28,8 +28,6 @@ class ModelVersion(TenantOwnedModel):
     metrics = models.JSONField(default=dict, blank=True, help_text="offline evaluation on a time-based split")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.TRAINING)
     status_reason = models.TextField(blank=True)
-    artifact = models.FileField(upload_to="models/", blank=True, max_length=300)
-    artifact_sha256 = models.CharField(max_length=64, blank=True)
     n_customers = models.PositiveIntegerField(default=0)
     n_products = models.PositiveIntegerField(default=0)
     n_interactions = models.PositiveBigIntegerField(default=0)

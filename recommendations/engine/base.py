@@ -7,7 +7,6 @@ top-N lists for any number of customers in memory-bounded batches, masking exclu
 
 from __future__ import annotations
 
-import pickle
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -468,16 +467,3 @@ class Recommender(ABC):
             pair_users = np.broadcast_to(users[:, None], items.shape)[valid]
             reasons.assign(valid, self.explain(pair_users, items[valid]))
         return TopN(users, items, best, reasons)
-
-
-def model_to_bytes(model: Recommender) -> bytes:
-    """Serialize a fitted model (pickle protocol 5) for artifact storage."""
-    return pickle.dumps(model, protocol=5)
-
-
-def model_from_bytes(payload: bytes) -> Recommender:
-    """Inverse of `model_to_bytes`. Only load artifacts this platform wrote itself (pickle runs code)."""
-    model = pickle.loads(payload)  # artifacts are written by our own training runs
-    if not isinstance(model, Recommender):
-        raise TypeError("payload is not a fitted Recommender")
-    return model

@@ -489,7 +489,7 @@ class HybridRecommender(Recommender):
     def _cold_inheritance(self) -> sp.csr_matrix:
         """(cold products x products) sparse weights of each new product's content neighbours: one sparse
         product gathers them for a whole batch (a dense gather of batch x cold x neighbours is several times
-        slower). Built on first use, so artifacts written before it existed still load."""
+        slower). Built on first use."""
         matrix = self.__dict__.get("_cold_inheritance_matrix")
         if matrix is None:
             n_cold, m = self.cold_neighbor_items_.shape

@@ -68,5 +68,5 @@ class ItemKNNRecommender(Recommender):
 
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
-        state["_lookup"] = None  # rebuilt on demand; keeps artifacts small
+        state["_lookup"] = None  # rebuilt on demand, so a pickled copy stays small
         return state

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from recommendations.engine.base import model_from_bytes, model_to_bytes
 from recommendations.engine.data import TrainingData
 from recommendations.engine.hybrid import HybridConfig, HybridRecommender
 from recommendations.engine.reasons import Reason, ReasonKind, render_reason
@@ -104,14 +103,6 @@ def test_fixed_weights_skip_tuning_and_fits_are_deterministic(store) -> None:
     again = HybridRecommender(config).fit(store)
     users = np.arange(62)
     np.testing.assert_array_equal(first.recommend(users, 5).items, again.recommend(users, 5).items)
-
-
-def test_model_survives_serialization(hybrid, store) -> None:
-    restored = model_from_bytes(model_to_bytes(hybrid))
-    users = np.arange(62)
-    np.testing.assert_array_equal(
-        restored.recommend(users, 5, exclude=store.seen).items, hybrid.recommend(users, 5, exclude=store.seen).items
-    )
 
 
 def test_render_reason_sentences() -> None:
