@@ -39,7 +39,6 @@ def main() -> None:
     parser.add_argument("--no-doc", action="store_true", help=f"do not write {DOC_PATH.relative_to(REPO)}")
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "retailsite.settings.base")
-    sys.path.insert(0, str(REPO))
     django.setup()
     from django.core.management import call_command
     from django.db.models import Min
