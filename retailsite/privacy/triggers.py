@@ -60,17 +60,20 @@ DEFINER_FUNCTIONS: dict[str, bool] = {
 }
 
 # High-volume tables (they need a tenant_id column): one entry per statement. Apps with such
-# tables append theirs from ready().
+# tables register theirs from ready() (`statement_level_table_register`).
 STATEMENT_LEVEL_TABLES: list[str] = [
     "commerce_orderline",
     "commerce_event",
-    "recommendations_customerrecommendations",
-    "recommendations_productneighbours",
-    "recommendations_rankedlist",
-    "forecasting_seriesforecast",
-    "forecasting_customerprediction",
     "commerce_syncdeletion",
 ]
+
+
+def statement_level_table_register(*tables: str) -> None:
+    """Audit these tables one entry per statement (an app's bulk-written tables), before triggers are installed."""
+    for table in tables:
+        if table not in STATEMENT_LEVEL_TABLES:
+            STATEMENT_LEVEL_TABLES.append(table)
+
 
 # Platform tables that belong to one store without a tenant_id column: table -> the column holding the store id.
 EXTRA_AUDITED_TABLES: dict[str, str] = {"tenancy_tenant": "id"}
