@@ -11,11 +11,14 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from forecasting.models import CustomerModelRun, CustomerPrediction, ForecastRun, RunStatus, SeriesForecast, SeriesLevel
+from imports.models import ImportJob
 from inventory.models import StockItem
-from recommendations.models import CustomerRecommendations, ModelVersion
+from recommendations.models import CustomerRecommendations, ModelVersion, ProductNeighbours
 from retailsite.commerce import models as commerce
+from retailsite.privacy.models import ErasureRecord
 from retailsite.tenancy.context import tenant_context
 from retailsite.tenancy.models import Membership, Role, Tenant, TenantDomain, TrainingRun
+from webhooks.models import WebhookDelivery, WebhookEndpoint
 
 
 class TenantFactory(factory.django.DjangoModelFactory):
@@ -218,3 +221,50 @@ class StockItemFactory(TenantOwnedFactory):
         model = StockItem
 
     product = factory.SubFactory(ProductFactory, tenant=factory.SelfAttribute("..tenant"))
+
+
+class ProductNeighboursFactory(TenantOwnedFactory):
+    class Meta:
+        model = ProductNeighbours
+
+    model_version = factory.SubFactory(ModelVersionFactory)
+    tenant = factory.LazyAttribute(lambda o: o.model_version.tenant)
+    product = factory.SubFactory(ProductFactory, tenant=factory.SelfAttribute("..tenant"))
+    similar = factory.LazyFunction(dict)
+    bought_together = factory.LazyFunction(dict)
+
+
+class ImportJobFactory(TenantOwnedFactory):
+    class Meta:
+        model = ImportJob
+
+    files = factory.LazyFunction(dict)
+
+
+class ErasureRecordFactory(TenantOwnedFactory):
+    class Meta:
+        model = ErasureRecord
+
+    customer = factory.SubFactory(CustomerFactory, tenant=factory.SelfAttribute("..tenant"))
+    pseudonym = factory.Sequence(lambda n: f"erased-{n:04d}")
+
+
+class WebhookEndpointFactory(TenantOwnedFactory):
+    class Meta:
+        model = WebhookEndpoint
+
+    url = factory.Sequence(lambda n: f"https://hooks{n}.example/receive")
+    # A Standard Webhooks secret: "whsec_" + base64 of 24 bytes (a fixed test value, never a real key).
+    secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+
+class WebhookDeliveryFactory(TenantOwnedFactory):
+    class Meta:
+        model = WebhookDelivery
+
+    endpoint = factory.SubFactory(WebhookEndpointFactory)
+    tenant = factory.LazyAttribute(lambda o: o.endpoint.tenant)
+    message_id = factory.Sequence(lambda n: f"msg_{n}")
+    event_type = "import.finished"
+    payload = factory.LazyFunction(dict)
+    next_attempt_at = factory.LazyFunction(timezone.now)

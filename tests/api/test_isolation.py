@@ -20,7 +20,13 @@ from retailsite.commerce.models import Customer, Order, Product
 from retailsite.tenancy.context import tenant_context
 from retailsite.tenancy.models import Tenant, TenantOwnedModel
 from tests.api.conftest import assert_error, walk_url_patterns
-from tests.factories import CustomerFactory, OrderLineFactory, ProductFactory, StockItemFactory
+from tests.factories import (
+    CustomerFactory,
+    ImportJobFactory,
+    OrderLineFactory,
+    ProductFactory,
+    StockItemFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -87,10 +93,7 @@ def _experiment_action(tenant: Tenant) -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 def _import_job(tenant: Tenant) -> tuple[dict[str, Any], dict[str, Any]]:
-    from imports.models import ImportJob
-
-    with tenant_context(tenant):
-        job = ImportJob.objects.create(files={})
+    job = ImportJobFactory(tenant=tenant, files={})
     return {"job_id": str(job.pk)}, {}
 
 

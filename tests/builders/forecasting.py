@@ -21,6 +21,8 @@ from tests.factories import (
     CustomerModelRunFactory,
     CustomerPredictionFactory,
     ForecastRunFactory,
+    OrderFactory,
+    OrderLineFactory,
     ProductFactory,
     SeriesForecastFactory,
 )
@@ -79,17 +81,18 @@ PRODUCT_CATEGORY = {
 def build_planted_store(tenant: Tenant, *, weeks: int = 30) -> PlantedStore:
     """A store whose every order line is placed on a Wednesday at noon (UTC), one line per product and week."""
     store = PlantedStore(tenant=tenant, weekly_units=planted_units(weeks))
+    home = CategoryFactory(tenant=tenant, name="Home", path="Home")
+    tree = {
+        "Home": home,
+        "Home > Kitchen": CategoryFactory(tenant=tenant, name="Kitchen", path="Home > Kitchen", parent=home),
+        "Home > Garden": CategoryFactory(tenant=tenant, name="Garden", path="Home > Garden", parent=home),
+        "Toys": CategoryFactory(tenant=tenant, name="Toys", path="Toys"),
+    }
+    store.categories = {path_: category.pk for path_, category in tree.items()}
     with tenant_context(tenant):
-        home = Category.objects.create(name="Home", path="Home")
-        tree = {
-            "Home": home,
-            "Home > Kitchen": Category.objects.create(name="Kitchen", path="Home > Kitchen", parent=home),
-            "Home > Garden": Category.objects.create(name="Garden", path="Home > Garden", parent=home),
-            "Toys": Category.objects.create(name="Toys", path="Toys"),
-        }
-        store.categories = {path_: category.pk for path_, category in tree.items()}
         for external_id, category_path in PRODUCT_CATEGORY.items():
-            product = Product.objects.create(
+            product = ProductFactory(
+                tenant=tenant,
                 external_id=external_id,
                 name=f"Product {external_id}",
                 category=tree[category_path],
@@ -133,10 +136,9 @@ def add_order(
     unit_price: str = "10.00",
 ) -> None:
     with tenant_context(tenant):
-        order = Order.objects.create(external_id=external_id, ordered_at=at)
-        OrderLine.objects.create(
-            order=order, product_id=store.products[product], quantity=quantity, unit_price=Decimal(unit_price)
-        )
+        bought = Product.objects.get(pk=store.products[product])
+    order = OrderFactory(tenant=tenant, external_id=external_id, customer=None, ordered_at=at)
+    OrderLineFactory(tenant=tenant, order=order, product=bought, quantity=quantity, unit_price=Decimal(unit_price))
 
 
 # ---------------------------------------------------------------------------------------------------- stored runs

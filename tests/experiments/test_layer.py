@@ -12,13 +12,20 @@ from django.utils import timezone
 
 from experiments.models import Arm, Experiment, Exposure
 from experiments.services import ArmSpec, ExperimentError, experiment_create, experiment_start, experiment_stop
-from recommendations.models import CustomerRecommendations, ModelVersion, ProductNeighbours
+from recommendations.models import CustomerRecommendations, ModelVersion
 from recommendations.training import prune_old_versions
 from retailsite.commerce.models import Event
 from retailsite.tenancy.context import tenant_context
 from retailsite.tenancy.models import Role
 from tests.api.conftest import issue_key, key_client
-from tests.factories import CustomerFactory, MembershipFactory, ModelVersionFactory, ProductFactory, TenantFactory
+from tests.factories import (
+    CustomerFactory,
+    MembershipFactory,
+    ModelVersionFactory,
+    ProductFactory,
+    ProductNeighboursFactory,
+    TenantFactory,
+)
 
 pytestmark = pytest.mark.django_db
 RID = re.compile(r"^v(\d+)-e(\d+)([a-z][a-z0-9_]*)-[0-9a-f]{16}$")
@@ -33,7 +40,7 @@ def _version(status: str, products, customers) -> ModelVersion:  # type: ignore[
             for c in customers
         ]
     )
-    ProductNeighbours.objects.create(model_version=version, product=products[0], similar={}, bought_together={})
+    ProductNeighboursFactory(model_version=version, product=products[0], similar={}, bought_together={})
     return version
 
 

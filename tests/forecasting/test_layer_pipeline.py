@@ -16,7 +16,7 @@ from forecasting.periods import last_complete_period, period_start
 from retailsite.commerce.selectors import product_get_by_external_id
 from retailsite.tenancy.context import tenant_context
 from tests.builders.forecasting import UTC, add_order, build_planted_store
-from tests.factories import TenantFactory
+from tests.factories import ForecastRunFactory, SeriesForecastFactory, TenantFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -267,7 +267,7 @@ def test_a_failure_while_writing_stores_no_rows(tenant, planted_run, monkeypatch
 def test_old_runs_are_pruned_once_newer_ones_succeed(tenant) -> None:
     with tenant_context(tenant):
         runs = [
-            ForecastRun.objects.create(frequency="W", horizon=4, status=status)
+            ForecastRunFactory(tenant=tenant, frequency="W", horizon=4, status=status, finished_at=None)
             for status in (
                 RunStatus.FAILED,
                 RunStatus.SUCCEEDED,
@@ -285,8 +285,8 @@ def test_old_runs_are_pruned_once_newer_ones_succeed(tenant) -> None:
 
 def test_price_what_if_scales_every_quantile_by_the_elasticity(tenant) -> None:
     with tenant_context(tenant):
-        run = ForecastRun.objects.create(frequency="W", horizon=2, status=RunStatus.SUCCEEDED)
-        series = SeriesForecast.objects.create(
+        run = ForecastRunFactory(tenant=tenant, frequency="W", horizon=2, status=RunStatus.SUCCEEDED, finished_at=None)
+        series = SeriesForecastFactory(
             run=run,
             level=SeriesLevel.TOTAL,
             method="m",

@@ -11,12 +11,12 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from forecasting.models import CustomerModelRun, RunStatus
+from forecasting.models import RunStatus
 from retailsite.commerce.models import Product
 from retailsite.tenancy.context import tenant_context
 from retailsite.tenancy.models import Role
 from tests.builders.forecasting import stored_forecasts
-from tests.factories import MembershipFactory, TenantFactory, UserFactory
+from tests.factories import CustomerModelRunFactory, MembershipFactory, TenantFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -31,7 +31,8 @@ def store():
     stored = stored_forecasts(tenant)
     with tenant_context(tenant):
         stored["p1"] = Product.objects.get(external_id="P1")
-        CustomerModelRun.objects.create(
+        CustomerModelRunFactory(
+            tenant=tenant,
             status=RunStatus.SUCCEEDED,
             n_customers=3,
             figures={

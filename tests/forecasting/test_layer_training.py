@@ -19,7 +19,7 @@ from retailsite.commerce.models import Customer, Product
 from retailsite.tenancy.context import tenant_context
 from retailsite.tenancy.models import TrainingRun
 from retailsite.tenancy.training_steps import training_step_get
-from tests.factories import TenantFactory
+from tests.factories import CustomerModelRunFactory, ForecastRunFactory, TenantFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -102,9 +102,11 @@ def test_runs_left_running_by_a_dead_worker_are_marked_failed_by_the_next_step()
     # A worker died in the middle of writing forecasts: its runs stay "running" forever unless the next run of
     # the step (which holds the store's lock, so nothing else is alive) closes them.
     tenant = TenantFactory()
-    with tenant_context(tenant):
-        dead_forecast = ForecastRun.objects.create(tenant=tenant, frequency="W", horizon=4)
-        dead_customers = CustomerModelRun.objects.create(tenant=tenant)
+    # Left as a dead worker leaves them: running, never finished.
+    dead_forecast = ForecastRunFactory(
+        tenant=tenant, frequency="W", horizon=4, status=RunStatus.RUNNING, finished_at=None
+    )
+    dead_customers = CustomerModelRunFactory(tenant=tenant, status=RunStatus.RUNNING)
     call_command("train", "--tenant", tenant.slug, "--only", "forecasts", stdout=io.StringIO(), stderr=io.StringIO())
     with tenant_context(tenant):
         for stale in (ForecastRun.objects.get(pk=dead_forecast.pk), CustomerModelRun.objects.get(pk=dead_customers.pk)):

@@ -20,8 +20,10 @@ from retailsite.tenancy.models import Role
 from tests.api.conftest import issue_key, key_client
 from tests.factories import (
     CustomerFactory,
+    CustomerRecommendationsFactory,
     EventFactory,
     MembershipFactory,
+    ModelVersionFactory,
     OrderLineFactory,
     ProductFactory,
     TenantFactory,
@@ -68,10 +70,9 @@ def test_an_opted_out_customers_orders_and_events_are_absent_from_the_customer_m
 def test_withdrawing_consent_can_drop_precomputed_recommendations_at_once() -> None:
     tenant = TenantFactory()
     customer, other = CustomerFactory(tenant=tenant), CustomerFactory(tenant=tenant)
-    with tenant_context(tenant):
-        version = ModelVersion.objects.create(algorithm="test", status=ModelVersion.Status.ACTIVE)
-        for who in (customer, other):
-            CustomerRecommendations.objects.create(model_version=version, customer=who, items={"p": [], "s": []})
+    version = ModelVersionFactory(tenant=tenant, algorithm="test", status=ModelVersion.Status.ACTIVE)
+    for who in (customer, other):
+        CustomerRecommendationsFactory(model_version=version, customer=who, items={"p": [], "s": []})
     assert customers_personalization_purge(customers=[customer]) == 1
     with tenant_context(tenant):
         assert list(CustomerRecommendations.objects.values_list("customer_id", flat=True)) == [other.pk]
@@ -103,7 +104,7 @@ def subject() -> Subject:
         CustomerRecommendations.objects.filter(customer=subject.customer).update(
             items={"p": [lamp.pk], "s": [0.9], "k": [ReasonKind.PERSONALIZED.value]}
         )
-        CustomerRecommendations.objects.create(model_version=version, customer=subject.friend, items={"p": [], "s": []})
+        CustomerRecommendationsFactory(model_version=version, customer=subject.friend, items={"p": [], "s": []})
     # Before: the stored list is served, and the friend has one too.
     assert stored_list_served(subject) != []
     assert stored_rows(subject) == {subject.customer.pk: 1, subject.friend.pk: 1}

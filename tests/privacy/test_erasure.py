@@ -20,7 +20,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
 
-from forecasting.models import CustomerModelRun, CustomerPrediction
+from forecasting.models import CustomerPrediction
 from recommendations.data_loading import load_training_data
 from recommendations.models import CustomerRecommendations, ModelVersion
 from retailsite.commerce.models import Customer, Event, Follow, Order, OrderLine, SyncDeletion
@@ -33,8 +33,12 @@ from retailsite.tenancy.context import Actor, acting_as, tenant_context
 from retailsite.tenancy.models import Tenant, TrainingRun
 from tests.factories import (
     CustomerFactory,
+    CustomerModelRunFactory,
+    CustomerPredictionFactory,
+    CustomerRecommendationsFactory,
     EventFactory,
     FollowFactory,
+    ModelVersionFactory,
     OrderFactory,
     OrderLineFactory,
     ProductFactory,
@@ -89,15 +93,12 @@ def build_subject(slug: str = "erasure") -> Subject:
     EventFactory(tenant=tenant, customer=friend, product=kettle)
     FollowFactory(tenant=tenant, follower=customer, followee=friend)
     FollowFactory(tenant=tenant, follower=friend, followee=customer)
-    with tenant_context(tenant):
-        version = ModelVersion.objects.create(algorithm="test", status=ModelVersion.Status.ACTIVE)
-        CustomerRecommendations.objects.create(
-            model_version=version, customer=customer, items={"p": [mug.pk], "s": [0.9], "k": ["personalized"]}
-        )
-        run = CustomerModelRun.objects.create(status="succeeded")
-        CustomerPrediction.objects.create(
-            run=run, customer=customer, expected_spend=120.0, churn_probability=0.2, segment="loyal"
-        )
+    version = ModelVersionFactory(tenant=tenant, algorithm="test", status=ModelVersion.Status.ACTIVE)
+    CustomerRecommendationsFactory(
+        model_version=version, customer=customer, items={"p": [mug.pk], "s": [0.9], "k": ["personalized"]}
+    )
+    run = CustomerModelRunFactory(tenant=tenant, status="succeeded")
+    CustomerPredictionFactory(run=run, customer=customer, expected_spend=120.0, churn_probability=0.2, segment="loyal")
     # Django admin history names the object by its external id.
     LogEntry.objects.create(
         user=UserFactory(),

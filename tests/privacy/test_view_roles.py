@@ -36,7 +36,6 @@ from browser.services import publishable_key_create
 from experiments.models import Experiment
 from experiments.services import ArmSpec, experiment_create
 from forecasting.models import CustomerPrediction, ForecastRun, SeriesForecast, SeriesLevel
-from imports.models import ImportJob
 from inventory.models import ReorderPlanLine
 from inventory.planning import reorder_plan_create
 from inventory.services import purchase_orders_create_from_plan_lines, receipt_record, shipment_create
@@ -58,8 +57,21 @@ from retailsite.tenancy.permissions import ROLE_CAPABILITIES, Capability
 from retailsite.tenancy.services import invitation_create
 from tests.api.conftest import issue_key, walk_url_patterns
 from tests.builders.inventory import forecast_run, stocked_product
-from tests.factories import CustomerFactory, MembershipFactory, ProductFactory, TenantFactory, UserFactory
-from webhooks.models import WebhookDelivery, WebhookEndpoint
+from tests.factories import (
+    CategoryFactory,
+    CustomerFactory,
+    ErasureRecordFactory,
+    ImportJobFactory,
+    MembershipFactory,
+    ProductFactory,
+    SeriesForecastFactory,
+    TenantDomainFactory,
+    TenantFactory,
+    TrainingRunFactory,
+    UserFactory,
+    WebhookDeliveryFactory,
+    WebhookEndpointFactory,
+)
 
 from .conftest import audit_entries
 from .test_erasure import EMAIL, NAME, build_subject
@@ -141,7 +153,7 @@ def _forecast_series(tenant: Tenant, run: ForecastRun, category: Category) -> No
             series.baseline_p50 = series.p50
             series.save(update_fields=["baseline_p50"])
         for level, extra in ((SeriesLevel.CATEGORY, {"category": category}), (SeriesLevel.TOTAL, {})):
-            SeriesForecast.objects.create(
+            SeriesForecastFactory(
                 run=run,
                 level=level,
                 method="test",
@@ -163,7 +175,7 @@ def build_world() -> World:
     product, _ = stocked_product(tenant, f"{MARKER}-KETTLE", supplier="Acme", on_hand=0, lead_time_days=7)
     with tenant_context(tenant):
         Product.objects.filter(tenant=tenant).update(name=f"{MARKER} product")
-        category = Category.objects.create(name=f"{MARKER} Kitchen", path=f"{MARKER} Kitchen")
+        category = CategoryFactory(tenant=tenant, name=f"{MARKER} Kitchen", path=f"{MARKER} Kitchen")
         Product.objects.filter(pk=product.pk).update(category=category)
     run = forecast_run(tenant, {product: (8, 10, 13)})
     _forecast_series(tenant, run, category)
@@ -176,23 +188,23 @@ def build_world() -> World:
             product=product, quantity=2, expected_arrival=dt.date(2030, 1, 1), purchase_order_line=order_line
         )
         receipt_record(product=product, quantity=1, purchase_order_line=order_line)
-        TrainingRun.objects.create(step="recommendations", status=TrainingRun.Status.SUCCEEDED)
-        TenantDomain.objects.create(domain="alpha-roles.example", verified_at=timezone.now())
-        ErasureRecord.objects.create(customer=subject.friend, pseudonym="erased-0000", removed={"events": 1})
-        Membership.objects.create(user=UserFactory(), role=Role.VIEWER)
+        TrainingRunFactory(tenant=tenant, step="recommendations", status=TrainingRun.Status.SUCCEEDED)
+        TenantDomainFactory(tenant=tenant, domain="alpha-roles.example", verified_at=timezone.now())
+        ErasureRecordFactory(tenant=tenant, customer=subject.friend, pseudonym="erased-0000", removed={"events": 1})
+        MembershipFactory(tenant=tenant, user=UserFactory(), role=Role.VIEWER)
         invitation_create(invitee="future.colleague@example.com", role=Role.ANALYST)
         experiment_create(name=f"{MARKER} test", arms=[ArmSpec("a", 50, True), ArmSpec("b", 50)])
-        endpoint = WebhookEndpoint.objects.create(
-            url="https://93.184.216.34/hook", secret="whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+        endpoint = WebhookEndpointFactory(
+            tenant=tenant, url="https://93.184.216.34/hook", secret="whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
         )
-        WebhookDelivery.objects.create(
+        WebhookDeliveryFactory(
             endpoint=endpoint,
             message_id="msg_1",
             event_type="import.finished",
             payload={},
             next_attempt_at=dt.datetime.now(dt.UTC),
         )
-        ImportJob.objects.create(files={"products": {"name": "p.csv", "path": "imports/x/p.csv"}})
+        ImportJobFactory(tenant=tenant, files={"products": {"name": "p.csv", "path": "imports/x/p.csv"}})
         publishable_key_create(name="site", allowed_origins=["https://alpha.example"])
     issue_key(tenant, ["catalog:read"])
     Group.objects.create(name="alpha-group")

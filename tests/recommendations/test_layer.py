@@ -21,6 +21,7 @@ from retailsite.tenancy.context import tenant_context
 from tests.factories import (
     CategoryFactory,
     CustomerFactory,
+    ModelVersionFactory,
     OrderFactory,
     OrderLineFactory,
     ProductFactory,
@@ -97,7 +98,9 @@ def test_a_worse_model_is_not_activated() -> None:
     tenant = TenantFactory()
     build_two_cluster_store(tenant, customers_per_cluster=8)
     with tenant_context(tenant):
-        incumbent = ModelVersion.objects.create(algorithm="hybrid", metrics={"ndcg@10": 0.99})
+        incumbent = ModelVersionFactory(
+            tenant=tenant, algorithm="hybrid", status=ModelVersion.Status.TRAINING, metrics={"ndcg@10": 0.99}
+        )
         model_version_activate(version=incumbent)
         recommender_train(tenant=tenant)
         newest = ModelVersion.objects.exclude(pk=incumbent.pk).get()

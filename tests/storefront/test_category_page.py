@@ -7,8 +7,9 @@ import re
 import pytest
 from django.test import Client
 
-from retailsite.commerce.models import Category, Product
+from retailsite.commerce.models import Category
 from retailsite.tenancy.context import tenant_context
+from tests.factories import ProductFactory
 
 from .conftest import Shop
 
@@ -30,7 +31,7 @@ def test_moves_new_products_and_deactivations_show_on_the_next_visit(
         mug = shop.products["Red Mug"]
         mug.category = shop.kitchen
         mug.save()
-        Product.objects.create(external_id="iron-kettle", name="Iron Kettle", category=shop.kettles)
+        ProductFactory(tenant=shop.tenant, external_id="iron-kettle", name="Iron Kettle", category=shop.kettles)
         kettle = shop.products["Glass Kettle"]
         kettle.active = False
         kettle.save()
@@ -47,9 +48,10 @@ def test_breadcrumbs_and_sub_categories(client: Client, shop: Shop) -> None:
 
 
 def test_later_pages_continue_the_order_without_repeats(client: Client, shop: Shop) -> None:
-    with tenant_context(shop.tenant):
-        for number in range(30):
-            Product.objects.create(external_id=f"towel-{number}", name=f"Tea Towel {number:02}", category=shop.kitchen)
+    for number in range(30):
+        ProductFactory(
+            tenant=shop.tenant, external_id=f"towel-{number}", name=f"Tea Towel {number:02}", category=shop.kitchen
+        )
     first, second = listing(client, shop, shop.kitchen), listing(client, shop, shop.kitchen, page=2)
     assert len(first) == 24 and len(second) == 4 + 30 - 24
     assert not set(first) & set(second)

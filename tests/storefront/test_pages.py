@@ -8,8 +8,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from retailsite.tenancy.context import tenant_context
-from retailsite.tenancy.models import TenantDomain
+from tests.factories import TenantDomainFactory
 
 from .conftest import Shop, sign_in
 
@@ -102,8 +101,7 @@ def test_product_page_shows_similar_items(client: Client, shop: Shop) -> None:
 
 def test_mapped_domain_serves_the_same_pages_at_the_root(client: Client, shop: Shop, settings) -> None:
     settings.ALLOWED_HOSTS = ["shop.alpha.example", "testserver"]
-    with tenant_context(shop.tenant):
-        TenantDomain.objects.create(domain="shop.alpha.example", verified_at=timezone.now())
+    TenantDomainFactory(tenant=shop.tenant, domain="shop.alpha.example", verified_at=timezone.now())
     home = client.get("/", HTTP_HOST="shop.alpha.example")
     assert home.status_code == 200
     page = home.content.decode()

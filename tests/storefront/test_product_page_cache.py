@@ -13,6 +13,7 @@ from recommendations.models import ModelVersion
 from recommendations.services import active_version_cache_key
 from retailsite.safe_cache import cache_delete
 from retailsite.tenancy.context import tenant_context
+from tests.factories import ModelVersionFactory
 
 from .conftest import Shop
 
@@ -67,8 +68,7 @@ def test_a_new_model_version_renders_the_shelves_again(client: Client, shop: Sho
     page(client, shop, "Copper Kettle")
     page(client, shop, "Copper Kettle")
     assert len(rendered) == 1
-    with tenant_context(shop.tenant):
-        ModelVersion.objects.create(algorithm="hybrid", status=ModelVersion.Status.ACTIVE)
+    ModelVersionFactory(tenant=shop.tenant, algorithm="hybrid", status=ModelVersion.Status.ACTIVE)
     cache_delete(active_version_cache_key(shop.tenant.pk))  # as activation does
     page(client, shop, "Copper Kettle")
     assert len(rendered) == 2

@@ -10,10 +10,10 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test import Client
 
-from retailsite.commerce.models import Product
 from retailsite.commerce.search import SEARCH_LANGUAGES
 from retailsite.storefront import selectors
 from retailsite.tenancy.context import tenant_context
+from tests.factories import ProductFactory
 
 from .conftest import Shop
 
@@ -70,7 +70,7 @@ def test_the_document_follows_product_and_category_writes(client: Client, shop: 
         rake.save()
         shop.garden.path = shop.garden.name = "Outdoors"
         shop.garden.save()
-        Product.objects.create(name="Watering Can", description="Zinc, ten litres.", category=shop.kitchen)
+        ProductFactory(tenant=shop.tenant, name="Watering Can", description="Zinc, ten litres.", category=shop.kitchen)
     assert result_names(client, shop, "broom") == ["Bamboo Broom"]
     assert result_names(client, shop, "leaf rake") == []
     assert sorted(result_names(client, shop, "outdoors")) == ["Bamboo Broom", "Garden Hose", "Red Mug"]
@@ -86,8 +86,7 @@ def test_the_store_language_decides_the_stemming(client: Client, shop: Shop) -> 
     assert result_names(client, shop, "boils") == ["Steel Kettle"]
     shop.tenant.settings = {**shop.tenant.settings, "search_language": "german"}
     shop.tenant.save()
-    with tenant_context(shop.tenant):
-        Product.objects.create(name="Wasserkocher", description="Kocht Wasser in zwei Minuten.")
+    ProductFactory(tenant=shop.tenant, name="Wasserkocher", description="Kocht Wasser in zwei Minuten.", category=None)
     assert result_names(client, shop, "Minute") == ["Wasserkocher"]  # German stemming: Minuten / Minute
 
 

@@ -105,16 +105,14 @@ def test_the_platforms_own_names_cannot_be_mapped(client, stores, name) -> None:
 
 def test_a_platform_name_mapped_anyway_never_turns_the_platform_into_a_store(client, stores) -> None:
     a, _ = stores
-    with tenant_context(a):
-        TenantDomain.objects.create(domain="localhost", verified_at=timezone.now())
+    TenantDomainFactory(tenant=a, domain="localhost", verified_at=timezone.now())
     page = client.get("/", HTTP_HOST="localhost").content.decode()
     assert "Stores on this platform" in page and "Alpha Teapot" not in page
 
 
 def test_a_domain_another_store_has_is_refused_in_the_form_without_naming_it(client, stores) -> None:
     a, b = stores
-    with tenant_context(b):
-        TenantDomain.objects.create(domain="taken.example.com")
+    TenantDomainFactory(tenant=b, domain="taken.example.com")
     response = _owner_client(client, a).post("/admin/tenancy/tenantdomain/add/", {"domain": "Taken.Example.com"})
     assert response.status_code == 200
     body = response.content.decode()

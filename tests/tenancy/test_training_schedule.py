@@ -14,7 +14,7 @@ from retailsite.tenancy.context import tenant_context
 from retailsite.tenancy.locks import _lock_key
 from retailsite.tenancy.models import TrainingRun
 from retailsite.tenancy.tasks import schedule_due_training, step_is_due
-from tests.factories import TenantFactory
+from tests.factories import TenantFactory, TrainingRunFactory
 
 UTC = dt.UTC
 
@@ -137,12 +137,11 @@ def test_a_request_already_covered_by_a_later_successful_run_is_skipped(recorded
 def test_a_request_whose_runs_keep_killing_their_worker_is_given_up(recorded_step) -> None:
     tenant = TenantFactory()
     queued_at = dt.datetime.now(UTC) - dt.timedelta(minutes=30)
-    with tenant_context(tenant):
-        # Two earlier deliveries died with their worker (found "running" and marked lost by the next
-        # one), and the third is still marked running: its worker just died too.
-        for _ in range(training_steps.MAX_WORKER_LOSSES - 1):
-            TrainingRun.objects.create(step="forecasts", status="failed", summary=training_steps.WORKER_LOST_SUMMARY)
-        TrainingRun.objects.create(step="forecasts", status="running")
+    # Two earlier deliveries died with their worker (found "running" and marked lost by the next
+    # one), and the third is still marked running: its worker just died too.
+    for _ in range(training_steps.MAX_WORKER_LOSSES - 1):
+        TrainingRunFactory(tenant=tenant, step="forecasts", status="failed", summary=training_steps.WORKER_LOST_SUMMARY)
+    TrainingRunFactory(tenant=tenant, step="forecasts", status="running")
     with pytest.raises(training_steps.StepGaveUp, match="died with their worker"):
         training_steps.training_step_run(tenant=tenant, step_name="forecasts", queued_at=queued_at)
     assert recorded_step == []  # not run a fourth time

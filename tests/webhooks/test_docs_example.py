@@ -13,7 +13,7 @@ from recommendations.models import ModelVersion
 from recommendations.services import model_version_activate
 from retailsite.commerce.importers.service import import_store_data
 from retailsite.tenancy.context import tenant_context
-from tests.factories import TenantFactory
+from tests.factories import ModelVersionFactory, TenantFactory
 from webhooks.services import webhook_endpoint_create
 
 pytestmark = pytest.mark.django_db
@@ -56,7 +56,8 @@ def test_the_documented_receiver_accepts_real_deliveries_and_refuses_a_forged_on
         with django_capture_on_commit_callbacks(execute=True):
             import_store_data(tenant=store, files={"products": tmp_path / "products.csv"})
         with django_capture_on_commit_callbacks(execute=True):
-            model_version_activate(version=ModelVersion.objects.create(algorithm="hybrid"), reason="docs")
+            trained = ModelVersionFactory(tenant=store, algorithm="hybrid", status=ModelVersion.Status.TRAINING)
+            model_version_activate(version=trained, reason="docs")
         with django_capture_on_commit_callbacks(execute=True):
             experiment_mark_significant(
                 experiment=experiment_create(name="e", arms=[ArmSpec("a", 50, True), ArmSpec("b", 50)])

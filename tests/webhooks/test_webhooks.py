@@ -13,7 +13,7 @@ from recommendations.models import ModelVersion
 from recommendations.services import model_version_activate
 from retailsite.commerce.importers.service import import_store_data
 from retailsite.tenancy.context import tenant_context
-from tests.factories import TenantFactory
+from tests.factories import ModelVersionFactory, TenantFactory
 from webhooks.models import WebhookDelivery
 from webhooks.services import MAX_ATTEMPTS, WebhookError, webhook_endpoint_create
 from webhooks.tasks import sweep_webhook_deliveries
@@ -38,7 +38,9 @@ def test_deliveries_are_signed_and_retried_after_a_failing_receiver(
     receiver.statuses = [500, 503]  # fails twice, then accepts
     with tenant_context(store):
         endpoint = webhook_endpoint_create(url=receiver.url, events=["model_version.activated"])
-        version = ModelVersion.objects.create(algorithm="hybrid", metrics={"ndcg@10": 0.2})
+        version = ModelVersionFactory(
+            tenant=store, algorithm="hybrid", status=ModelVersion.Status.TRAINING, metrics={"ndcg@10": 0.2}
+        )
         with django_capture_on_commit_callbacks(execute=True):
             model_version_activate(version=version, reason="test")
         delivery = WebhookDelivery.objects.get()
