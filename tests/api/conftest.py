@@ -64,6 +64,18 @@ def assert_error(response, status: int, code: str) -> dict:
     return body["error"]
 
 
+def sync_drain(client: APIClient, url: str) -> tuple[list[dict], str | None]:
+    """Follow a sync feed's `next` until it has nothing more; the rows and the cursor to resume from."""
+    rows: list[dict] = []
+    cursor = None
+    while url:
+        body = client.get(url).json()
+        rows += body["results"]
+        cursor = body["cursor"] or cursor
+        url = body["next"]
+    return rows, cursor
+
+
 def walk_url_patterns(patterns: list, prefix: str = "", namespace: str = "") -> Iterator[tuple[str, str, URLPattern]]:
     """(route, namespace prefix, pattern) for every URL pattern, from the URL configuration itself."""
     for entry in patterns:

@@ -18,7 +18,7 @@ from retailsite.commerce.importers.service import import_store_data
 from retailsite.commerce.models import Customer, OrderLine, Product, SyncDeletion
 from retailsite.privacy.services import customer_erasure_perform, personal_data_purge_expired
 from retailsite.tenancy.context import tenant_context
-from tests.api.conftest import issue_key, key_client
+from tests.api.conftest import issue_key, key_client, sync_drain
 from tests.factories import (
     CustomerFactory,
     OrderFactory,
@@ -29,18 +29,6 @@ from tests.factories import (
 )
 
 
-def _drain(client, url: str) -> tuple[list[dict], str | None]:  # type: ignore[no-untyped-def]
-    """Follow `next` until the feed has nothing more; the rows and the cursor to resume from."""
-    rows: list[dict] = []
-    cursor = None
-    while url:
-        body = client.get(url).json()
-        rows += body["results"]
-        cursor = body["cursor"] or cursor
-        url = body["next"]
-    return rows, cursor
-
-
 # The feed lists only what committed transactions wrote: these tests commit (transaction=True).
 @pytest.mark.django_db(transaction=True)
 def test_updated_at_follows_every_write_path_and_unchanged_writes_are_not_changes(tmp_path) -> None:
@@ -48,25 +36,25 @@ def test_updated_at_follows_every_write_path_and_unchanged_writes_are_not_change
     api = key_client(issue_key(tenant))
     (tmp_path / "products.csv").write_text("product_id,name,price\nP1,Kettle,10.00\nP2,Mug,4.00\n")
     import_store_data(tenant=tenant, files={"products": tmp_path / "products.csv"})  # the importer's COPY path
-    rows, cursor = _drain(api, "/api/v1/products/?updated_after=2000-01-01T00:00:00Z&limit=1")
+    rows, cursor = sync_drain(api, "/api/v1/products/?updated_after=2000-01-01T00:00:00Z&limit=1")
     assert sorted(r["product_id"] for r in rows) == ["P1", "P2"]
     import_store_data(tenant=tenant, files={"products": tmp_path / "products.csv"})  # the same again: no change
-    assert _drain(api, f"/api/v1/products/?cursor={cursor}")[0] == []
+    assert sync_drain(api, f"/api/v1/products/?cursor={cursor}")[0] == []
     (tmp_path / "products.csv").write_text("product_id,name,price\nP1,Kettle,12.00\nP2,Mug,4.00\n")
     import_store_data(tenant=tenant, files={"products": tmp_path / "products.csv"})
-    changed, cursor = _drain(api, f"/api/v1/products/?cursor={cursor}")
+    changed, cursor = sync_drain(api, f"/api/v1/products/?cursor={cursor}")
     assert [(r["product_id"], r["price"]) for r in changed] == [("P1", "12.00")]
     api.patch("/api/v1/products/P2/", {"price": "5.00"}, format="json")  # the API's write path
-    changed, cursor = _drain(api, f"/api/v1/products/?cursor={cursor}")
+    changed, cursor = sync_drain(api, f"/api/v1/products/?cursor={cursor}")
     assert [(r["product_id"], r["price"]) for r in changed] == [("P2", "5.00")]
     # An order's lines changing is a change of the order.
     with tenant_context(tenant):
         order = OrderFactory(tenant=tenant, external_id="O1", customer=CustomerFactory(tenant=tenant))
-    order_rows, order_cursor = _drain(api, "/api/v1/orders/?updated_after=2000-01-01T00:00:00Z")
+    order_rows, order_cursor = sync_drain(api, "/api/v1/orders/?updated_after=2000-01-01T00:00:00Z")
     assert [r["order_id"] for r in order_rows] == ["O1"]
     with tenant_context(tenant):
         OrderLine.objects.create(order=order, product=Product.objects.get(external_id="P1"), quantity=1, unit_price=1)
-    again, _ = _drain(api, f"/api/v1/orders/?cursor={order_cursor}")
+    again, _ = sync_drain(api, f"/api/v1/orders/?cursor={order_cursor}")
     assert [(r["order_id"], len(r["lines"])) for r in again] == [("O1", 1)]
 
 
@@ -88,7 +76,7 @@ def test_sync_returns_every_change_exactly_once_while_writes_continue() -> None:
     seen: list[tuple[str, str]] = []  # (product, price) as listed; every write sets a price never used before
 
     def sync(url: str) -> str | None:
-        rows, cursor = _drain(api, url)
+        rows, cursor = sync_drain(api, url)
         seen.extend((r["product_id"], r["price"]) for r in rows)
         return cursor
 
@@ -177,8 +165,8 @@ def test_deletions_are_in_the_feed_in_the_order_they_happened() -> None:
         ProductFactory(tenant=tenant, external_id="MUG")
         StockItemFactory(tenant=tenant, product=kettle, on_hand=4)
     api = key_client(issue_key(tenant))
-    products, cursor = _drain(api, "/api/v1/products/?updated_after=2000-01-01T00:00:00Z")
-    stock, stock_cursor = _drain(api, "/api/v1/inventory/stock/?updated_after=2000-01-01T00:00:00Z")
+    products, cursor = sync_drain(api, "/api/v1/products/?updated_after=2000-01-01T00:00:00Z")
+    stock, stock_cursor = sync_drain(api, "/api/v1/inventory/stock/?updated_after=2000-01-01T00:00:00Z")
     assert sorted(_state(products, "product_id")) == ["KETTLE", "MUG"] and list(_state(stock, "product_id")) == [
         "KETTLE"
     ]
@@ -187,18 +175,18 @@ def test_deletions_are_in_the_feed_in_the_order_they_happened() -> None:
     assert (
         api.post("/api/v1/products/", {"product_id": "KETTLE", "name": "Kettle II"}, format="json").status_code == 201
     )
-    changed, cursor = _drain(api, f"/api/v1/products/?cursor={cursor}")
+    changed, cursor = sync_drain(api, f"/api/v1/products/?cursor={cursor}")
     assert [(e["product_id"], e.get("deleted", False)) for e in changed] == [("KETTLE", True), ("KETTLE", False)]
     assert set(changed[0]) == {"product_id", "deleted", "deleted_at"}
     assert sorted(_state(changed, "product_id", _state(products, "product_id"))) == ["KETTLE", "MUG"]
-    stock_changes, _ = _drain(api, f"/api/v1/inventory/stock/?cursor={stock_cursor}")
+    stock_changes, _ = sync_drain(api, f"/api/v1/inventory/stock/?cursor={stock_cursor}")
     assert [(e["product_id"], e.get("deleted")) for e in stock_changes] == [("KETTLE", True)]
-    assert _drain(api, f"/api/v1/products/?cursor={cursor}")[0] == []  # listed once
+    assert sync_drain(api, f"/api/v1/products/?cursor={cursor}")[0] == []  # listed once
 
     # A sync started later from a time lists the deletions after that time only.
-    assert _drain(api, "/api/v1/products/?updated_after=2000-01-01T00:00:00Z&category=Nothing")[0] == [changed[0]]
+    assert sync_drain(api, "/api/v1/products/?updated_after=2000-01-01T00:00:00Z&category=Nothing")[0] == [changed[0]]
     later = (timezone.now() + dt.timedelta(seconds=1)).isoformat().replace("+00:00", "Z")
-    assert _drain(api, f"/api/v1/products/?updated_after={later}")[0] == []
+    assert sync_drain(api, f"/api/v1/products/?updated_after={later}")[0] == []
 
 
 @pytest.mark.django_db(transaction=True)
@@ -208,8 +196,8 @@ def test_an_erasure_is_a_deletion_without_personal_data_and_restates_the_custome
         ines = CustomerFactory(tenant=tenant, external_id="C-INES", email="ines@example.org", name="Ines Quarrat")
         OrderLineFactory(tenant=tenant, order=OrderFactory(tenant=tenant, external_id="O-1", customer=ines))
     api = key_client(issue_key(tenant))
-    _, customers_cursor = _drain(api, "/api/v1/customers/?updated_after=2000-01-01T00:00:00Z")
-    _, orders_cursor = _drain(api, "/api/v1/orders/?updated_after=2000-01-01T00:00:00Z")
+    _, customers_cursor = sync_drain(api, "/api/v1/customers/?updated_after=2000-01-01T00:00:00Z")
+    _, orders_cursor = sync_drain(api, "/api/v1/orders/?updated_after=2000-01-01T00:00:00Z")
     with tenant_context(tenant):
         customer_erasure_perform(customer=Customer.objects.get(pk=ines.pk))
         pseudonym = Customer.objects.get(pk=ines.pk).external_id
@@ -223,7 +211,7 @@ def test_an_erasure_is_a_deletion_without_personal_data_and_restates_the_custome
         assert personal not in response.content
     # The anonymized record stays (its orders point at it) under its pseudonym; the partner's copy drops C-INES.
     assert sorted(_state(entries, "customer_id", {"C-INES": {}})) == [pseudonym]
-    orders, _ = _drain(api, f"/api/v1/orders/?cursor={orders_cursor}")
+    orders, _ = sync_drain(api, f"/api/v1/orders/?cursor={orders_cursor}")
     assert [(o["order_id"], o["customer_id"]) for o in orders] == [("O-1", pseudonym)]
 
 
@@ -234,7 +222,7 @@ def test_sync_returns_every_change_and_deletion_exactly_once_while_writes_and_de
         for index in range(30):
             ProductFactory(tenant=tenant, external_id=f"P{index:02d}", price=Decimal(1))
     api = key_client(issue_key(tenant))
-    entries, cursor = _drain(api, "/api/v1/products/?updated_after=2000-01-01T00:00:00Z&limit=7")
+    entries, cursor = sync_drain(api, "/api/v1/products/?updated_after=2000-01-01T00:00:00Z&limit=7")
     deleted_by_writers: list[str] = []
     lock = threading.Lock()
 
@@ -271,11 +259,11 @@ def test_sync_returns_every_change_and_deletion_exactly_once_while_writes_and_de
     for thread in writers:
         thread.start()
     while any(thread.is_alive() for thread in writers):
-        page, cursor = _drain(api, f"/api/v1/products/?cursor={cursor}&limit=7")
+        page, cursor = sync_drain(api, f"/api/v1/products/?cursor={cursor}&limit=7")
         entries += page
     for thread in writers:
         thread.join()
-    page, cursor = _drain(api, f"/api/v1/products/?cursor={cursor}&limit=7")
+    page, cursor = sync_drain(api, f"/api/v1/products/?cursor={cursor}&limit=7")
     entries += page
 
     assert deleted_by_writers, "the writers deleted nothing: the test proves nothing about deletions"

@@ -11,21 +11,10 @@ from django.db import connection, transaction
 from retailsite.commerce.importers.service import import_store_data
 from retailsite.commerce.models import Order, OrderLine, Product
 from retailsite.tenancy.context import tenant_context
-from tests.api.conftest import issue_key, key_client
+from tests.api.conftest import issue_key, key_client, sync_drain
 from tests.factories import CustomerFactory, OrderFactory, ProductFactory, TenantFactory
 
 ORDERS_HEADER = "order_id,customer_id,product_id,quantity,ordered_at,unit_price\n"
-
-
-def _drain(client, url: str) -> tuple[list[dict], str | None]:  # type: ignore[no-untyped-def]
-    rows: list[dict] = []
-    cursor = None
-    while url:
-        body = client.get(url).json()
-        rows += body["results"]
-        cursor = body["cursor"] or cursor
-        url = body["next"]
-    return rows, cursor
 
 
 def _lines(order: dict) -> list[tuple[str, int]]:
@@ -62,7 +51,7 @@ def test_imported_orders_are_listed_once_with_their_lines_and_again_when_a_later
     # The import inserted its orders and wrote their lines without writing any order a second time.
     assert _order_row_updates() == updates_before
 
-    listed, cursor = _drain(api, "/api/v1/orders/?updated_after=2000-01-01T00:00:00Z&limit=1")
+    listed, cursor = sync_drain(api, "/api/v1/orders/?updated_after=2000-01-01T00:00:00Z&limit=1")
     assert sorted((o["order_id"], _lines(o)) for o in listed) == [
         ("O1", [("P1", 2), ("P2", 1)]),
         ("O2", [("P2", 3)]),
@@ -79,12 +68,12 @@ def test_imported_orders_are_listed_once_with_their_lines_and_again_when_a_later
     updates_before = _order_row_updates()
     import_store_data(tenant=tenant, files={"orders": orders})
     assert _order_row_updates() == updates_before + 1  # O1 restamped, once
-    changed, cursor = _drain(api, f"/api/v1/orders/?cursor={cursor}")
+    changed, cursor = sync_drain(api, f"/api/v1/orders/?cursor={cursor}")
     assert [(o["order_id"], _lines(o)) for o in changed] == [("O1", [("P1", 2), ("P2", 1), ("P3", 5)])]
     with tenant_context(tenant):
         assert Order.objects.get(external_id="O1").change_seq > stamps["O1"]
         assert Order.objects.get(external_id="O2").change_seq == stamps["O2"]
-    assert _drain(api, f"/api/v1/orders/?cursor={cursor}")[0] == []
+    assert sync_drain(api, f"/api/v1/orders/?cursor={cursor}")[0] == []
 
 
 @pytest.mark.django_db(transaction=True)
@@ -99,7 +88,7 @@ def test_lines_written_after_other_changes_of_a_transaction_still_restate_an_old
             new = OrderFactory(tenant=tenant, external_id="O1", customer=customer)
             OrderLine.objects.create(order=new, product=kettle, quantity=1, unit_price=Decimal("10.00"))
             OrderLine.objects.create(order=new, product=mug, quantity=2, unit_price=Decimal("4.00"))
-    listed, cursor = _drain(api, "/api/v1/orders/?updated_after=2000-01-01T00:00:00Z")
+    listed, cursor = sync_drain(api, "/api/v1/orders/?updated_after=2000-01-01T00:00:00Z")
     assert [(o["order_id"], _lines(o)) for o in listed] == [("O1", [("P1", 1), ("P2", 2)])]
 
     # A later transaction stamps other rows first (a product, another order), then changes O1's lines: O1's stamp
@@ -111,6 +100,6 @@ def test_lines_written_after_other_changes_of_a_transaction_still_restate_an_old
         OrderLine.objects.create(
             order=new, product=ProductFactory(tenant=tenant, external_id="P3"), quantity=4, unit_price=Decimal("7.00")
         )
-    changed, cursor = _drain(api, f"/api/v1/orders/?cursor={cursor}")
+    changed, cursor = sync_drain(api, f"/api/v1/orders/?cursor={cursor}")
     assert sorted((o["order_id"], _lines(o)) for o in changed) == [("O1", [("P1", 1), ("P3", 4)]), ("O2", [])]
-    assert _drain(api, f"/api/v1/orders/?cursor={cursor}")[0] == []
+    assert sync_drain(api, f"/api/v1/orders/?cursor={cursor}")[0] == []
