@@ -104,6 +104,8 @@ class Target:
     bodies: list[str] = field(default_factory=list)
     # Events per request for the event endpoints (their figure is events per second).
     events_per_request: int = 0
+    # Customers' lists per request for the recommendations batch (reported as lists per second besides the verdict).
+    lists_per_request: int = 0
 
 
 @dataclass
