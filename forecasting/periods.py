@@ -6,9 +6,11 @@ Dates are local to the store (its time zone); a period is named by its first day
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
-import numpy as np
-import numpy.typing as npt
+if TYPE_CHECKING:  # numpy is imported where used: the staff pages import this module, and a web worker goes without
+    import numpy as np
+    import numpy.typing as npt
 
 FREQUENCIES = ("D", "W", "M")
 # PostgreSQL date_trunc field per frequency (its weeks start on Monday, as ISO weeks do).
@@ -63,6 +65,8 @@ def periods_between(first: dt.date, last: dt.date, freq: str) -> int:
 
 def period_indices(starts: npt.NDArray[np.datetime64], first: dt.date, freq: str) -> npt.NDArray[np.int64]:
     """Index of each period start (datetime64 days, already aligned) counted from the period ``first``."""
+    import numpy as np
+
     _check(freq)
     days = starts.astype("datetime64[D]")
     if freq == "D":

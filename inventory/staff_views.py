@@ -13,13 +13,17 @@ from retailsite.commerce.selectors import product_get_by_pk
 from retailsite.tenancy.staff_pages import staff_context, staff_page
 
 from . import selectors
-from .charts import line_projection, plan_cost_chart, projected_stock_chart
+
+# The charts (numpy, through the stock projection) are imported in the views that draw them: the URL conf names
+# these views, and a web worker that never serves a staff chart goes without numpy.
 
 LINES_PER_PAGE = 100
 
 
 @staff_page
 def plan_view(request: HttpRequest) -> HttpResponse:
+    from .charts import plan_cost_chart
+
     plan = selectors.active_plan()
     latest = selectors.plan_list().first()
     page = None
@@ -52,6 +56,8 @@ def product_view(request: HttpRequest, product_pk: int) -> HttpResponse:
     line = selectors.plan_line_for_product(plan, product.pk) if plan is not None else None
     chart = rows = None
     if plan is not None and line is not None:
+        from .charts import line_projection, projected_stock_chart
+
         chart = projected_stock_chart(plan, line)
         labels, projection = line_projection(plan, line)
         rows = list(

@@ -12,11 +12,12 @@ Training packs whole batches of engine output at once (`pack_lists`); serving tu
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import NamedTuple, TypedDict
-
-import numpy as np
+from typing import TYPE_CHECKING, NamedTuple, TypedDict
 
 from recommendations.engine.reasons import REASON_KINDS
+
+if TYPE_CHECKING:  # numpy is training's (packing): serving unpacks lists, and a web worker goes without numpy
+    import numpy as np
 
 
 class StoredList(TypedDict, total=False):
@@ -38,11 +39,12 @@ class Candidate(NamedTuple):  # a tuple: lists of a hundred are built on every r
 # Lists converted to Python values at once: big enough to amortize numpy calls, small enough that the
 # converted lists of a batch stay a few megabytes.
 PACK_BATCH = 2000
-_REASON_VALUES = np.array([kind.value for kind in REASON_KINDS], dtype=object)
 
 
 def _ids_or_none(ids: np.ndarray, index: np.ndarray) -> np.ndarray:
     """ids[index] as Python ints, None where the index is -1 (an object array, ready for `tolist`)."""
+    import numpy as np
+
     if ids.size == 0:  # e.g. a store whose products have no category: every index is -1
         return np.full(index.shape, None, dtype=object)
     out = ids[np.maximum(index, 0)].astype(object)
@@ -65,7 +67,11 @@ def pack_lists(
     The conversions run on whole batches of rows (no Python work per value), then each row is sliced.
     """
     # Here, not at the top: serving imports this module to unpack lists, and engine.history loads scipy.sparse.
+    import numpy as np
+
     from recommendations.engine.history import iter_batches
+
+    reason_values = np.array([kind.value for kind in REASON_KINDS], dtype=object)
 
     for part in iter_batches(len(items), PACK_BATCH):
         valid = items[part] >= 0
@@ -79,7 +85,7 @@ def pack_lists(
             "s": np.round(take(scores).astype(np.float64), 5).tolist(),
         }
         if kinds is not None:
-            columns["k"] = _REASON_VALUES[take(kinds)].tolist()
+            columns["k"] = reason_values[take(kinds)].tolist()
         if anchors is not None:
             columns["a"] = _ids_or_none(product_ids, take(anchors)).tolist()
         if categories is not None and category_ids is not None:
@@ -98,6 +104,7 @@ def pack_list(
     category_ids: np.ndarray | None = None,
 ) -> StoredList:
     """One list in the stored format (see `pack_lists`)."""
+    import numpy as np
 
     def row(values: np.ndarray | None) -> np.ndarray | None:
         return None if values is None else np.asarray(values)[None, :]

@@ -2,7 +2,8 @@
 serving needs.
 
 scikit-learn, implicit, pandas, pyarrow, scipy and statsforecast are imported only by the code that trains or
-forecasts (training steps are registered by dotted path; the engines are imported where used). A management
+forecasts (training steps are registered by dotted path; the engines are imported where used); numpy only by that
+and the staff pages' charts. A management
 command that serves nothing also goes without numpy, Django REST framework's serializers, drf-spectacular's schema
 machinery, prometheus_client, the Fernet cipher and kombu's Redis transport (each imported where it is used: the
 engines, the API's URLs, /metrics, encryption, the Celery worker), and without the staff admin's modules (and the
@@ -98,6 +99,16 @@ def _imported_heavy_modules(code: str, settings_module: str, modules: tuple[str,
 @pytest.mark.parametrize("settings_module", ["retailsite.settings.test", "retailsite.settings.production"])
 def test_the_url_conf_and_wsgi_app_do_not_import_training_libraries(settings_module: str) -> None:
     assert _imported_heavy_modules(SERVING_WORKER, settings_module) == []
+
+
+@pytest.mark.parametrize("settings_module", ["retailsite.settings.test", "retailsite.settings.production"])
+def test_a_web_worker_goes_without_numpy_until_a_staff_chart_or_training_needs_it(settings_module: str) -> None:
+    # The URL conf names the staff chart views and every serving module (reasons and stored lists included): none
+    # of them may pull numpy (about 25 MB per worker) in on a worker's first request.
+    assert _imported_heavy_modules(SERVING_WORKER, settings_module, ("numpy",)) == []
+    assert _imported_heavy_modules(SERVING_WORKER + "import inventory.charts\n", settings_module, ("numpy",)) == [
+        "numpy"
+    ]
 
 
 def test_manage_py_help_does_not_import_training_libraries() -> None:

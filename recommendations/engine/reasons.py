@@ -10,8 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:  # serving reads reasons without numpy (a web worker goes without it); the arrays are training's
+    import numpy as np
 
 
 class ReasonKind(StrEnum):
@@ -53,6 +55,8 @@ class ReasonArrays:
 
     @classmethod
     def filled(cls, shape: tuple[int, ...], kind: ReasonKind) -> ReasonArrays:
+        import numpy as np
+
         return cls(
             kinds=np.full(shape, REASON_CODE[kind], dtype=np.int8),
             anchors=np.full(shape, -1, dtype=np.int32),

@@ -176,8 +176,14 @@ def _neighbours(product_id: int, column: str, kind: ReasonKind, filters: Filters
         return _serve(memo, candidates, filters, customer_id=None, surface=column, top_up=False)
 
 
-def rerank(*, customer_id: int | None, product_ids: Sequence[int], session_id: str = "") -> ServedList:
-    """Order the caller's own list for this shopper; unknown-to-the-model items keep their order, last."""
+def rerank(
+    *, customer_id: int | None, product_ids: Sequence[int], session_id: str = "", limit: int | None = None
+) -> ServedList:
+    """Order the caller's own list for this shopper; unknown-to-the-model items keep their order, last.
+
+    `limit`: only the first so many of the order are served (at most MAX_K in any case). The order does not depend on
+    it — the first n items are the same whatever the limit — so a page asks for the positions up to its own end.
+    """
     with serving_request() as memo:
         personal = sources.precomputed_for_customer(memo, customer_id) if customer_id else []
         recent = sources.because_recent(memo, customer_id=customer_id, session_id=session_id, limit=100)
@@ -195,7 +201,9 @@ def rerank(*, customer_id: int | None, product_ids: Sequence[int], session_id: s
                     best[candidate.product_id] = candidate._replace(score=scaled)
         ordered = sorted(wanted, key=lambda pid: (-(best[pid].score if pid in best else 0.0), position[pid]))
         candidates = [best.get(pid, Candidate(pid, 0.0, UNRANKED)) for pid in ordered]
-        filters = Filters(k=len(wanted), include_purchased=True, max_per_category=0)
+        filters = Filters(
+            k=len(wanted) if limit is None else min(len(wanted), limit), include_purchased=True, max_per_category=0
+        )
         return _serve(
             memo, candidates, filters, customer_id=None, surface="rerank", top_up=False, keep_unavailable=True
         )

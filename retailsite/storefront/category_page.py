@@ -72,16 +72,17 @@ def category_popular_order(*, category_id: int) -> list[int]:
     version = found.get(version_key)
     if version is None:
         version = active_version_id() or 0
-    snapshot = catalog_snapshot()
-    stamp = (CATEGORY_ORDER_FORMAT, version or 0, snapshot.token)
-    cached = found.get(key)
-    if snapshot.token is not None and isinstance(cached, tuple) and len(cached) == 2 and cached[0] == stamp:
-        return cached[1]
-    subtree = snapshot.subtree(category_id)
-    live = catalog_live_states()
-    members = [pid for pid, (active, _, cid) in live.items() if active and cid in subtree]
-    members.sort(key=lambda pid: (snapshot.product_name(pid), pid))
+    # Handed to the caller's open serving memo too (see `serving_request`): the page re-ranks with the same version.
     with serving_request(version_id=version or None):
+        snapshot = catalog_snapshot()
+        stamp = (CATEGORY_ORDER_FORMAT, version or 0, snapshot.token)
+        cached = found.get(key)
+        if snapshot.token is not None and isinstance(cached, tuple) and len(cached) == 2 and cached[0] == stamp:
+            return cached[1]
+        subtree = snapshot.subtree(category_id)
+        live = catalog_live_states()
+        members = [pid for pid, (active, _, cid) in live.items() if active and cid in subtree]
+        members.sort(key=lambda pid: (snapshot.product_name(pid), pid))
         ranked = [item.product_id for item in rerank(customer_id=None, product_ids=members).items]
     seen = set(ranked)
     order = ranked + [pid for pid in members if pid not in seen]

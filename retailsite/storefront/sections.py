@@ -345,9 +345,14 @@ def ranked_cards(
     category or search page lists was chosen from the catalog moments ago anyway.
     """
     pool, rest = product_ids[:RERANK_POOL], product_ids[RERANK_POOL:]
+    # Blended with the text rank every re-ranked item may move; otherwise the page needs the order up to its end only.
+    limit = keep.stop if keep is not None and keep.stop is not None and not text_rank else None
     with serving_request(live=catalog_live_states()) as memo:
         served = rerank(
-            customer_id=shopper.serving_customer_id, product_ids=pool, session_id=shopper.serving_session_id
+            customer_id=shopper.serving_customer_id,
+            product_ids=pool,
+            session_id=shopper.serving_session_id,
+            limit=limit,
         )
         items = list(served.items)
         returned = {item.product_id for item in items}

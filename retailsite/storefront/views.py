@@ -24,6 +24,7 @@ from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from recommendations.serving import serving_request
 from retailsite.commerce.catalog_snapshot import catalog_snapshot
 from retailsite.commerce.models import EventType
 from retailsite.commerce.services import (
@@ -196,13 +197,14 @@ def category_detail(request: HttpRequest, shopper: Shopper, category_id: int) ->
     place = category_place(category_id=category_id)
     if place is None:
         return _not_found(request, shopper, "category")
-    order = category_popular_order(category_id=category_id)
-    page = Paginator(order, CATEGORY_PAGE_SIZE).get_page(request.GET.get("page"))
-    start = page.start_index() - 1 if order else 0
-    # The shopper's model re-orders the most popular RERANK_POOL products; later pages keep the popular order.
-    pool = order[:RERANK_POOL] if start < RERANK_POOL else list(page.object_list)
-    shown = slice(start, start + CATEGORY_PAGE_SIZE) if start < RERANK_POOL else None
-    cards = ranked_cards(request, shopper, pool, fallback_reason=f"In {place.category.name}", keep=shown)
+    with serving_request():  # the popular order and the re-ranking share one read of the model version
+        order = category_popular_order(category_id=category_id)
+        page = Paginator(order, CATEGORY_PAGE_SIZE).get_page(request.GET.get("page"))
+        start = page.start_index() - 1 if order else 0
+        # The shopper's model re-orders the most popular RERANK_POOL products; later pages keep the popular order.
+        pool = order[:RERANK_POOL] if start < RERANK_POOL else list(page.object_list)
+        shown = slice(start, start + CATEGORY_PAGE_SIZE) if start < RERANK_POOL else None
+        cards = ranked_cards(request, shopper, pool, fallback_reason=f"In {place.category.name}", keep=shown)
     return _page(
         request,
         shopper,

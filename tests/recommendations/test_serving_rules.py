@@ -267,3 +267,16 @@ def test_cap_and_diversity_change_what_a_shopper_sees(store, client) -> None:  #
     for bad in ("diversity=2", "diversity=nan", "diversity=-0.1"):
         response = client.get(f"/api/v1/recommendations/customers/{alice.external_id}/?{bad}", **auth)
         assert response.status_code == 400 and "diversity" in response.json()["error"]["fields"], bad
+
+
+def test_a_limited_rerank_is_the_head_of_the_whole_order(store) -> None:  # type: ignore[no-untyped-def]
+    # A category page asks for the order up to its own end only: its cards must be those of the full re-ranking.
+    tenant, _cats, products, customers = store
+    alice = customers["Alpha"][0]
+    pool = [p.pk for p in products["Beta"] + products["Alpha"]]  # her own cluster last in the caller's order
+    with tenant_context(tenant):
+        whole = [i.product_id for i in serving.rerank(customer_id=alice.pk, product_ids=pool).items]
+        for limit in (1, 3, len(pool) // 2):
+            head = serving.rerank(customer_id=alice.pk, product_ids=pool, limit=limit).items
+            assert [item.product_id for item in head] == whole[:limit]
+    assert set(whole[:3]) <= {p.pk for p in products["Alpha"]}  # re-ranked: her cluster first, not the caller's order
