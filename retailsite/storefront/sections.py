@@ -62,8 +62,12 @@ class Card:
     category_path: str
     reason: str
     url: str
-    initials: str
     tone: int
+
+    @property
+    def initials(self) -> str:
+        # Drawn only when a card's markup is not kept yet (`card_html`): most cards never need it.
+        return initials(self.name)
 
 
 @dataclass
@@ -123,7 +127,6 @@ def card_for_item(
         category_path=item.category_path,
         reason=item.reason if reason is None else reason,
         url=urls.url(item.product_id, recommendation_id),
-        initials=initials(item.name),
         tone=tone(item.category_id, item.product_id),
     )
 
@@ -405,7 +408,6 @@ def ranked_cards(
                         category_path=category_path,
                         reason=fallback_reason,
                         url=urls.url(pid),
-                        initials=initials(name),
                         tone=tone(state.category_id, pid),
                     )
                 )

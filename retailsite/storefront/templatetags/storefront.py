@@ -68,7 +68,7 @@ def _card_body(card: Any, currency: str) -> str:
             f'  {category}\n  <span class="card-price">{escape(money(card.price, currency))}</span>\n'
         )
 
-    key = (card.name, card.price, card.category_path, card.initials, card.tone, currency)
+    key = (card.name, card.price, card.category_path, card.tone, currency)  # the initials follow from the name
     return _card_bodies.get_or_compute(key, render)
 
 
