@@ -50,6 +50,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 from bench.machine import cpu_model
@@ -679,8 +680,10 @@ def render(
         "- What a recommendations request does: one prepared round trip to PostgreSQL reads the customer and "
         "their consent, their precomputed list, what they bought (also since training) and the live state "
         "(active, price, category) of the list's products; names and category paths come from a per-process "
-        "catalog snapshot checked against the store's catalog version every few seconds. The server runs with "
-        "`DATABASE_PREPARE_THRESHOLD` set (prepared statements allowed: no transaction pooler in between).",
+        "catalog snapshot checked against the store's catalog version every few seconds, the active model "
+        "version and the running experiment from a per-process copy at most 2 seconds old. The server runs with "
+        "`DATABASE_PREPARE_THRESHOLD` set (prepared statements allowed: no transaction pooler in between); "
+        "each of those statements keeps its generic plan, so PostgreSQL plans it once per connection.",
         "- What a storefront home page does: the session, the store (its row kept in-process for 5 seconds), "
         "and one prepared round trip for the shopper (the fields the page shows) with their activity stamp "
         "(their latest event, order and follow, and the latest order of anyone they follow); the four "
@@ -868,8 +871,13 @@ def _make_home_sections_cold() -> None:
     from retailsite.storefront import sections
 
     counter = itertools.count()
-    original = sections._home_key
-    sections._home_key = lambda tenant_id, **kw: f"{original(tenant_id, **kw)}:cold{next(counter)}"
+    original = sections.customer_cache_key
+
+    def cold_key(namespace: str, tenant_id: int, **kw: Any) -> str:
+        key = original(namespace, tenant_id, **kw)
+        return f"{key}:cold{next(counter)}" if namespace == sections.HOME_CACHE_NAMESPACE else key
+
+    sections.customer_cache_key = cold_key
 
 
 def print_quick_profiles(pairs: list[Pair], args: argparse.Namespace) -> None:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from django.db import connection
 from django.utils import timezone
 
-from retailsite.safe_cache import cache_get, cache_set
+from retailsite.safe_cache import cache_get_recent
 from retailsite.tenancy.context import require_tenant_id
 
 from .models import Arm, Experiment
@@ -52,25 +52,26 @@ def running_cache_key(tenant_id: int) -> str:
 
 
 def running_experiment() -> RunningExperiment | None:
-    """The current store's running experiment, cached briefly (starting or stopping one clears it)."""
-    key = running_cache_key(require_tenant_id())
-    cached = cache_get(key)
-    if cached is not None:
-        return cached or None
+    """The current store's running experiment, cached briefly (starting or stopping one clears it; in another
+    process that shows here within `RECENT_SECONDS`)."""
+    cached = cache_get_recent(
+        running_cache_key(require_tenant_id()), _read_running_experiment, timeout=RUNNING_CACHE_SECONDS
+    )
+    return cached or None
+
+
+def _read_running_experiment() -> RunningExperiment | int:
     experiment = Experiment.objects.filter(status=Experiment.Status.RUNNING).first()
-    running = None
-    if experiment is not None:
-        arms = Arm.objects.filter(experiment=experiment).order_by("id")
-        running = RunningExperiment(
-            experiment.pk,
-            experiment.salt,
-            tuple(
-                RunningArm(a.pk, a.key, a.share, a.model_version_id, a.max_per_category, a.exclude_purchased)
-                for a in arms
-            ),
-        )
-    cache_set(key, running or _NONE, timeout=RUNNING_CACHE_SECONDS)
-    return running
+    if experiment is None:
+        return _NONE
+    arms = Arm.objects.filter(experiment=experiment).order_by("id")
+    return RunningExperiment(
+        experiment.pk,
+        experiment.salt,
+        tuple(
+            RunningArm(a.pk, a.key, a.share, a.model_version_id, a.max_per_category, a.exclude_purchased) for a in arms
+        ),
+    )
 
 
 def running_experiment_exists() -> bool:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from retailsite.safe_cache import cache_get, cache_set
+from retailsite.safe_cache import cache_get_recent
 from retailsite.tenancy.context import require_tenant_id
 
 from .models import ModelVersion
@@ -12,11 +12,12 @@ _NO_VERSION = 0
 
 
 def active_version_id() -> int | None:
-    """The current tenant's active version id; cached briefly (activation clears it)."""
-    key = active_version_cache_key(require_tenant_id())
-    cached = cache_get(key)
-    if cached is not None:
-        return cached or None
+    """The current tenant's active version id; cached briefly (activation clears it; another process's activation
+    shows here within `RECENT_SECONDS`)."""
+    cached = cache_get_recent(active_version_cache_key(require_tenant_id()), _read_active_version_id, timeout=60)
+    return cached or None
+
+
+def _read_active_version_id() -> int:
     version_id = ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).values_list("id", flat=True).first()
-    cache_set(key, version_id or _NO_VERSION, timeout=60)
-    return version_id
+    return version_id or _NO_VERSION

@@ -3,8 +3,9 @@
 Each memo states the rule that keeps it right:
 - `BoundedMemo`: keyed by everything the value depends on, so an entry can never be stale; it only has to stay
   small, so it is emptied whole when full (rendered fragments, reversed URLs);
-- `ExpiringMemo`: a database read that may be up to `max_age` seconds old in this process; `clear()` where a
-  write in this process must be seen at once (the store and domain look-ups, cleared by the tenant signals).
+- `ExpiringMemo`: a database or cache read that may be up to `max_age` seconds old in this process; `clear()` or
+  `forget(key)` where a write in this process must be seen at once (the store and domain look-ups, cleared by the
+  tenant signals; the active model version and running experiment, `safe_cache.cache_get_recent`).
 What must agree across processes belongs in the cache framework (`retailsite.safe_cache`), not here; the
 catalog snapshot and the live product state carry their own rule (the catalog version) in commerce.
 """
@@ -77,6 +78,9 @@ class ExpiringMemo(Generic[K, V]):
             self._values.clear()
         self._values[key] = (now, value)
         return value
+
+    def forget(self, key: K) -> None:
+        self._values.pop(key, None)
 
     def clear(self) -> None:
         self._values.clear()

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 
+from retailsite.safe_cache import forget_recent
 from retailsite.tenancy.context import no_tenant_context
 from retailsite.tenancy.selectors import clear_domain_cache, clear_tenant_cache
 
@@ -64,6 +65,7 @@ def _clean_tenant_context() -> Iterator[None]:
 def _clear_cache() -> Iterator[None]:
     # The in-process store look-ups too: a rolled-back test's stores send no signal when they vanish.
     cache.clear()
+    forget_recent()
     clear_tenant_cache()
     clear_domain_cache()
     yield

@@ -62,6 +62,10 @@ def test_an_expiring_memo_reuses_a_value_for_its_seconds_then_loads_again() -> N
     assert memo.get_or_load("alpha", load) == "row 2"
     memo.clear()
     assert memo.get_or_load("alpha", load) == "row 3"
+    assert memo.get_or_load("beta", load) == "row 4"
+    memo.forget("alpha")  # this process wrote it: the next read loads it again, the other key stays
+    assert memo.get_or_load("alpha", load) == "row 5"
+    assert memo.get_or_load("beta", load) == "row 4"
 
 
 def test_a_missing_row_is_asked_for_again_unless_misses_are_remembered() -> None:

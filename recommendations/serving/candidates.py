@@ -20,7 +20,7 @@ from recommendations.engine.reasons import ReasonKind
 from recommendations.models import RankedList
 from recommendations.stored_lists import Candidate, StoredList, unpack_list
 from retailsite.commerce.models import OrderLine, Product
-from retailsite.sql import fetchall, json_value
+from retailsite.sql import fetchall, fetchone_prepared, json_value
 from retailsite.tenancy.context import require_tenant_id
 
 from .memo import RequestMemo
@@ -166,20 +166,26 @@ def read_recent_product_ids(*, customer_id: int | None, session_id: str, limit: 
     if customer_id is None and not session_id:
         return []
     who: list[str] = []
-    params: list[object] = []
+    params: dict[str, object] = {
+        "tenant": require_tenant_id(),
+        "since": timezone.now() - RECENT_EVENTS_WINDOW,
+        "types": list(RECENT_EVENT_TYPES),
+    }
     if customer_id is not None:
-        who.append("customer_id = %s")
-        params.append(customer_id)
+        who.append("customer_id = %(customer)s")
+        params["customer"] = customer_id
     if session_id:
-        who.append("session_id = %s")
-        params.append(session_id)
-    types = ", ".join("%s" for _ in RECENT_EVENT_TYPES)
-    rows = fetchall(
-        f"SELECT product_id FROM commerce_event WHERE tenant_id = %s AND ({' OR '.join(who)})"
-        f" AND occurred_at >= %s AND event_type IN ({types}) ORDER BY occurred_at DESC, id DESC LIMIT 100",
-        [require_tenant_id(), *params, timezone.now() - RECENT_EVENTS_WINDOW, *RECENT_EVENT_TYPES],
+        who.append("session_id = %(session)s")
+        params["session"] = session_id
+    # One row (an array), so the statement can be prepared: planned once per connection rather than on every
+    # page that re-ranks for the shopper (planning it costs the server twice what running it does).
+    row = fetchone_prepared(
+        "SELECT ARRAY(SELECT product_id FROM commerce_event"
+        f" WHERE tenant_id = %(tenant)s AND ({' OR '.join(who)}) AND occurred_at >= %(since)s"
+        " AND event_type = ANY(%(types)s) ORDER BY occurred_at DESC, id DESC LIMIT 100)",
+        params,
     )
-    return list(dict.fromkeys(row[0] for row in rows))[:limit]
+    return list(dict.fromkeys(row[0] if row is not None else ()))[:limit]
 
 
 def recent(memo: RequestMemo, customer_id: int | None, session_id: str) -> list[int]:

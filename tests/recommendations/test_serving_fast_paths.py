@@ -106,3 +106,47 @@ def test_api_item_lists_read_in_one_statement(client) -> None:  # type: ignore[n
             if "api_apikey" not in query["sql"] and "SAVEPOINT" not in query["sql"]
         ]
         assert len(serving_statements) == 1, (name, serving_statements)
+
+
+def test_a_version_activated_elsewhere_is_served_within_seconds_and_one_activated_here_at_once(
+    client, monkeypatch, django_capture_on_commit_callbacks
+) -> None:  # type: ignore[no-untyped-def]
+    """Each process keeps the active version it read for `RECENT_SECONDS` (the API's calls then make no cache
+    round trip for it): another process's activation shows within that, this process's own at once."""
+    from django.core.cache import cache
+
+    from recommendations.models import ModelVersion
+    from recommendations.services import active_version_cache_key, model_version_activate
+    from retailsite import safe_cache
+
+    tenant = TenantFactory()
+    _, _products, customers = build_two_cluster_store(tenant, customers_per_cluster=6)
+    with tenant_context(tenant):
+        recommender_train(tenant=tenant)
+        recommender_train(tenant=tenant)
+        key = api_key_create(name="partner", scopes=["recommendations:read"]).raw_key
+        versions = list(ModelVersion.objects.order_by("number"))
+    first, second = versions[0], versions[1]
+    assert second.status == ModelVersion.Status.ACTIVE
+    url = f"/api/v1/recommendations/customers/{customers['Alpha'][0].external_id}/?k=3"
+    clock = [1000.0]
+    monkeypatch.setattr(safe_cache._recent, "_clock", lambda: clock[0])
+
+    def served_version() -> str:
+        response = client.get(url, HTTP_AUTHORIZATION=f"Bearer {key}")
+        assert response.status_code == 200
+        return str(response.json()["recommendation_id"]).split("-")[0]
+
+    assert served_version() == f"v{second.pk}"
+    # Another process brings the first version back: its database write and its clearing of the shared cache.
+    with tenant_context(tenant):
+        ModelVersion.objects.filter(pk=second.pk).update(status=ModelVersion.Status.RETIRED)
+        ModelVersion.objects.filter(pk=first.pk).update(status=ModelVersion.Status.ACTIVE)
+    cache.delete(active_version_cache_key(tenant.pk))
+    assert served_version() == f"v{second.pk}"  # this process's copy, still within the window
+    clock[0] += safe_cache.RECENT_SECONDS + 0.1
+    assert served_version() == f"v{first.pk}"
+    # This process activates: its next call serves the new version without waiting.
+    with tenant_context(tenant), django_capture_on_commit_callbacks(execute=True):
+        model_version_activate(version=ModelVersion.objects.get(pk=second.pk))
+    assert served_version() == f"v{second.pk}"
