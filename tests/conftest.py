@@ -24,6 +24,7 @@ from retailsite.tenancy.selectors import clear_domain_cache, clear_tenant_cache
 
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
+    from retailsite.commerce.search import text_hits_secure
     from retailsite.privacy.triggers import install_audit_triggers
     from retailsite.tenancy.rls import apply_rls, create_roles
 
@@ -37,6 +38,8 @@ def django_db_setup(django_db_setup, django_db_blocker):
         )
         apply_rls()  # also grants the app role access to the freshly migrated tables
         install_audit_triggers()  # the roles exist now: the platform role takes over the sealing functions
+        with connection.cursor() as cursor:  # and the search's text-hits function, as migrating after roles does
+            text_hits_secure(cursor.cursor)
         connection.settings_dict["SET_ROLE"] = settings.DB_APP_ROLE
         settings.DATABASES["default"]["SET_ROLE"] = settings.DB_APP_ROLE
         connection.close()

@@ -8,9 +8,12 @@ setting (PostgreSQL's built-in configurations); when it changes, `product_search
 store's documents (connected to the tenant's save in CommerceConfig.ready()).
 
 Search (`product_search`) is one statement: ranked full-text matches on the GIN index, topped up with trigram
-matches on the name (typos, partly typed words) from the pg_trgm index. A text's matches are kept in the shared
-cache under the store's catalog version (`catalog_version.py`: bumped by every write of products or categories),
-so a text searched again reads one cache entry until the catalog changes.
+matches on the name (typos, partly typed words) from the pg_trgm index. Row-level security lets no index use the
+text-match operator (it is not leakproof), so under it every search read the whole catalog; the full-text part is
+therefore `commerce_product_text_hits`, a SECURITY DEFINER function owned by the platform role that reads only the
+transaction's store (the `app.tenant_id` row-level security checks) through the index. A text's matches are kept in
+the shared cache under the store's catalog version (`catalog_version.py`: bumped by every write of products or
+categories), so a text searched again reads one cache entry until the catalog changes.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from django.conf import settings
 from django.db import connection
 
 from retailsite.safe_cache import cache_get, cache_set
@@ -160,10 +164,8 @@ def product_search_documents_rebuild() -> int:
 SEARCH_SQL = """
 WITH q AS (SELECT websearch_to_tsquery(%(config)s::regconfig, %(text)s) AS query),
 text_hits AS (
-    SELECT p.id, ts_rank(p.search_document, q.query) AS rank
-      FROM commerce_product p, q
-     WHERE p.tenant_id = %(tenant)s AND p.active AND p.search_document @@ q.query
-     ORDER BY rank DESC, p.id LIMIT %(limit)s)
+    SELECT h.product_id AS id, h.text_rank AS rank
+      FROM commerce_product_text_hits(%(config)s::regconfig, %(text)s, %(limit)s) h)
 SELECT id, rank FROM text_hits
 UNION ALL
 SELECT near.id, %(trigram_weight)s * near.similarity
@@ -174,6 +176,47 @@ SELECT near.id, %(trigram_weight)s * near.similarity
          ORDER BY %(text)s <<-> p.name LIMIT %(limit)s) near
  WHERE near.similarity >= %(min_similarity)s
 """
+
+
+# The full-text matches of the transaction's store, best first. Row-level security would keep the GIN index out of
+# use (PostgreSQL may not evaluate `@@`, which is not leakproof, before the policy's check), so every search would
+# read every product of the store: this function runs as the platform role (BYPASSRLS) and applies the same check
+# itself — the store is the one `app.tenant_id` names, as for the policy; with none, no rows. PL/pgSQL: its plan is
+# kept for the session. Installed by migration 0008, given to the platform role by `text_hits_secure`.
+TEXT_HITS_FUNCTION = "commerce_product_text_hits(regconfig, text, integer)"
+TEXT_HITS_SQL = """
+CREATE OR REPLACE FUNCTION commerce_product_text_hits(p_config regconfig, p_text text, p_limit integer)
+RETURNS TABLE (product_id bigint, text_rank real)
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $fn$
+DECLARE
+    v_tenant bigint := NULLIF(current_setting('app.tenant_id', true), '')::bigint;
+    v_query tsquery := websearch_to_tsquery(p_config, p_text);
+BEGIN
+    IF v_tenant IS NULL THEN
+        RETURN;
+    END IF;
+    RETURN QUERY
+    SELECT p.id, ts_rank(p.search_document, v_query)
+      FROM commerce_product p
+     WHERE p.tenant_id = v_tenant AND p.active AND p.search_document @@ v_query
+     ORDER BY 2 DESC, p.id
+     LIMIT p_limit;
+END
+$fn$;
+"""
+
+
+def text_hits_secure(raw_cursor: Any) -> None:
+    """Give the text-hits function to the platform role, which reads the catalog for it (once the roles exist; until
+    then it runs as its creator, under row-level security unless that is a superuser, and is as correct)."""
+    from psycopg import sql
+
+    from retailsite.tenancy.rls import _role_exists, give_function_to_platform_role
+
+    platform = settings.DB_PLATFORM_ROLE
+    if _role_exists(raw_cursor, platform):
+        raw_cursor.execute(sql.SQL("GRANT SELECT ON commerce_product TO {}").format(sql.Identifier(platform)))
+        give_function_to_platform_role(raw_cursor, TEXT_HITS_FUNCTION)
 
 
 def _store_language(tenant_id: int) -> str:

@@ -7,7 +7,7 @@ import re
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection
+from django.db import connection, transaction
 from django.test import Client
 
 from retailsite.commerce.search import SEARCH_LANGUAGES
@@ -107,6 +107,30 @@ def test_every_offered_search_language_exists_in_postgresql() -> None:
 def test_search_never_shows_another_stores_products(client: Client, shop: Shop, other_shop: Shop) -> None:
     assert result_names(client, shop, "bicycle") == []
     assert result_names(client, other_shop, "bicycle") == ["Beta Bicycle"]
+
+
+def test_the_full_text_function_sees_only_the_store_the_transaction_names(shop: Shop, other_shop: Shop) -> None:
+    """The full-text part runs as the platform role, beyond row-level security (so its index can be used): it must
+    hold the same wall itself, the store `app.tenant_id` names, and with no store nothing rather than every store."""
+
+    def hits(text: str) -> set[int]:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT product_id FROM commerce_product_text_hits('english', %s, 50)", [text])
+            return {row[0] for row in cursor.fetchall()}
+
+    with tenant_context(other_shop.tenant), transaction.atomic():
+        assert hits("bicycle") == {other_shop.products["Beta Bicycle"].pk}
+    with tenant_context(shop.tenant), transaction.atomic():
+        assert hits("bicycle") == set()
+        assert hits("kettle")  # the store's own products are found
+    with transaction.atomic():
+        assert hits("bicycle") == set() and hits("kettle") == set()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT r.rolbypassrls FROM pg_proc p JOIN pg_roles r ON r.oid = p.proowner"
+            " WHERE p.proname = 'commerce_product_text_hits'"
+        )
+        assert cursor.fetchone() == (True,)  # the check above is the function's own, not the policy's
 
 
 def test_empty_and_odd_queries_are_harmless(client: Client, shop: Shop) -> None:
