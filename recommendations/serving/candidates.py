@@ -178,7 +178,7 @@ def read_recent_product_ids(*, customer_id: int | None, session_id: str, limit: 
         who.append("session_id = %(session)s")
         params["session"] = session_id
     # One row (an array), so the statement can be prepared: planned once per connection rather than on every
-    # page that re-ranks for the shopper (planning it costs the server twice what running it does).
+    # page that re-ranks for the shopper (planning it costs the server more than running it does).
     row = fetchone_prepared(
         "SELECT ARRAY(SELECT product_id FROM commerce_event"
         f" WHERE tenant_id = %(tenant)s AND ({' OR '.join(who)}) AND occurred_at >= %(since)s"
