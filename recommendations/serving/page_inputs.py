@@ -26,17 +26,15 @@ from retailsite.sql import fetchone_prepared, json_value
 from .candidates import (
     FOLLOWED_WINDOW,
     NEIGHBOUR_COLUMNS,
-    RECENT_EVENT_TYPES,
-    RECENT_EVENTS_WINDOW,
     RECENT_LIMIT,
+    recent_events_params,
+    recent_events_sql,
     remember_neighbours,
 )
 from .lists import Filters, ServedList, bought_together, recommend_for_customer, rerank, similar_items
 from .memo import serving_request
 
 _ANY = Filters()  # the default filters (the store's settings decide)
-_TYPES_SQL = ", ".join(f"%(type{i})s" for i in range(len(RECENT_EVENT_TYPES)))
-_TYPE_PARAMS = {f"type{i}": kind for i, kind in enumerate(RECENT_EVENT_TYPES)}
 
 
 # -- a signed-in shopper's storefront page -----------------------------------------------------------------------
@@ -63,9 +61,7 @@ WITH bought AS (
     FROM commerce_orderline l JOIN commerce_order o ON o.id = l.order_id
    WHERE l.tenant_id = %(tenant)s AND o.tenant_id = %(tenant)s AND o.customer_id = %(customer)s
 ), events AS (
-  SELECT product_id, occurred_at, id FROM commerce_event
-   WHERE tenant_id = %(tenant)s AND {who} AND occurred_at >= %(recent_since)s
-     AND event_type IN ({types}) ORDER BY occurred_at DESC, id DESC LIMIT 100
+  {events}
 ), recent AS (
   SELECT product_id FROM events GROUP BY product_id ORDER BY max(occurred_at) DESC LIMIT %(recent_limit)s
 ), latest_bought AS (
@@ -91,8 +87,8 @@ SELECT
        ON n.tenant_id = %(tenant)s AND n.model_version_id = %(version)s AND n.product_id = b.product_id)
 """
 _SHOPPER_PAGE_SQL_BY_SESSION = {
-    False: _SHOPPER_PAGE_SQL.format(who="customer_id = %(customer)s", types=_TYPES_SQL),
-    True: _SHOPPER_PAGE_SQL.format(who="(customer_id = %(customer)s OR session_id = %(session)s)", types=_TYPES_SQL),
+    session: _SHOPPER_PAGE_SQL.format(events=recent_events_sql(customer="%(customer)s", session=session))
+    for session in (False, True)
 }
 
 
@@ -104,13 +100,12 @@ def shopper_page_inputs(*, customer_id: int, session_id: str) -> ShopperPageInpu
         version_id = memo.version_id
         now = timezone.now()
         params: dict[str, object] = {
+            **recent_events_params(),
             "tenant": memo.tenant_id,
             "customer": customer_id,
             "version": version_id,
             "recent_limit": RECENT_LIMIT,
-            "recent_since": now - RECENT_EVENTS_WINDOW,
             "followed_since": now - FOLLOWED_WINDOW,
-            **_TYPE_PARAMS,
         }
         if session_id:
             params["session"] = session_id
@@ -341,9 +336,7 @@ WITH who AS (
   SELECT c.id FROM commerce_customer c
    WHERE c.tenant_id = %(tenant)s AND c.external_id = %(customer)s AND c.personalization_consent
 ), events AS (
-  SELECT product_id, occurred_at, id FROM commerce_event
-   WHERE tenant_id = %(tenant)s AND {who} AND occurred_at >= %(recent_since)s
-     AND event_type IN ({types}) ORDER BY occurred_at DESC, id DESC LIMIT 100
+  {events}
 ), recent AS (
   SELECT product_id FROM events GROUP BY product_id ORDER BY max(occurred_at) DESC LIMIT %(recent_limit)s
 )
@@ -359,16 +352,19 @@ SELECT
      FROM recent r LEFT JOIN recommendations_productneighbours n
        ON n.tenant_id = %(tenant)s AND n.model_version_id = %(version)s AND n.product_id = r.product_id)
 """
-_RERANK_WHO = {
-    "customer": "customer_id = (SELECT id FROM who)",
-    "session": "session_id = %(session)s",
-    "nobody": "false",
+_RERANK_WHO: dict[str, tuple[str | None, bool]] = {  # (the customer's id as SQL, by session)
+    "customer": ("(SELECT id FROM who)", False),
+    "session": (None, True),
+    "nobody": (None, False),
 }
 
 
 @cache
 def _rerank_sql(who: str) -> str:
-    return _RERANK_SQL.format(who=_RERANK_WHO[who], types=_TYPES_SQL, state=product_state_json("p"))
+    customer, session = _RERANK_WHO[who]
+    return _RERANK_SQL.format(
+        events=recent_events_sql(customer=customer, session=session), state=product_state_json("p")
+    )
 
 
 @dataclass
@@ -390,13 +386,12 @@ def rerank_external_ids(
     who = "customer" if customer else "session" if session_id else "nobody"
     with serving_request() as memo:
         params: dict[str, object] = {
+            **recent_events_params(),
             "tenant": memo.tenant_id,
             "version": memo.version_id,
             "customer": customer,
             "products": [external_id for external_id in wanted if _storable(external_id)],
-            "recent_since": timezone.now() - RECENT_EVENTS_WINDOW,
             "recent_limit": RECENT_LIMIT,
-            **_TYPE_PARAMS,
         }
         if who == "session":
             params["session"] = session_id
