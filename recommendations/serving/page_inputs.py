@@ -25,6 +25,7 @@ from retailsite.sql import fetchone_prepared, json_value
 
 from .candidates import (
     FOLLOWED_WINDOW,
+    MAX_K,
     NEIGHBOUR_COLUMNS,
     RECENT_LIMIT,
     recent_events_params,
@@ -33,6 +34,7 @@ from .candidates import (
 )
 from .lists import Filters, ServedList, bought_together, recommend_for_customer, rerank, similar_items
 from .memo import serving_request
+from .rules import first_chunk
 
 _ANY = Filters()  # the default filters (the store's settings decide)
 
@@ -187,8 +189,9 @@ def active_product_with_neighbours(*, product_id: int) -> Product | None:
 # -- the partner API ---------------------------------------------------------------------------------------------
 
 # A customer (by external id) and their consent, their precomputed list, what they bought (also since the list
-# was trained) and the live state of the list's products (looked up by primary key: `= ANY(ARRAY(...))`, where
-# `IN (SELECT ...)` of a few hundred ids let the planner scan the whole catalog).
+# was trained) and the live state of the first products of the list that the rules look at first (`first_chunk`:
+# the rules read more only when too few of those are kept), looked up by primary key: `= ANY(ARRAY(...))`, where
+# `IN (SELECT ...)` of a few hundred ids let the planner scan the whole catalog.
 #
 # One customer is asked for by a scalar parameter, several by an array: PostgreSQL estimates an array parameter at
 # ten elements, so with one statement for both its generic plan looked ten times dearer than a one-customer
@@ -212,7 +215,9 @@ SELECT
   (SELECT json_agg({state})
      FROM commerce_product p
     WHERE p.tenant_id = %(tenant)s
-      AND p.id = ANY(ARRAY(SELECT jsonb_array_elements_text(w.items -> 'p')::bigint FROM wanted w)))
+      AND p.id = ANY(ARRAY(SELECT e.pid::bigint FROM wanted w,
+                                  jsonb_array_elements_text(w.items -> 'p') WITH ORDINALITY AS e(pid, n)
+                            WHERE e.n <= %(first)s)))
 """
 
 # A product (by external id), its neighbour list of the version and the live state of the list's products.
@@ -265,6 +270,7 @@ def recommend_for_customers_external_ids(*, external_ids: Sequence[str], filters
                 "tenant": memo.tenant_id,
                 "version": memo.version_id,
                 "external_ids": storable if several else storable[0],
+                "first": first_chunk(max(1, min(int(filters.k), MAX_K))),
             },
         )
         customers, states = (json_value(row[0]) or [], json_value(row[1])) if row is not None else ([], None)

@@ -28,6 +28,11 @@ Chosen = list[tuple[Candidate, "LiveState"]]
 FIRST_CHUNK = 8
 
 
+def first_chunk(k: int) -> int:
+    """How many of a list's candidates in rank order the rules read states for first, to keep k of them."""
+    return FIRST_CHUNK + 2 * k
+
+
 @dataclass(frozen=True)
 class Rules:
     """One list's rules, resolved (the caller's filters with the store's defaults filled in)."""
@@ -79,7 +84,7 @@ def choose(
                 continue
             # In rank order the first k kept items are the answer: states are read for a chunk of the source at a
             # time, until k are kept (a list of hundreds usually needs its first few dozen).
-            size, start = FIRST_CHUNK + 2 * rules.k, 0
+            size, start = first_chunk(rules.k), 0
             while start < len(source) and len(chosen) < rules.k:
                 _pick_in_order(
                     _eligible(source[start : start + size], rules, seen, avoid, states), rules, chosen, per_category

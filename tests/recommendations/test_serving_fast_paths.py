@@ -150,3 +150,37 @@ def test_a_version_activated_elsewhere_is_served_within_seconds_and_one_activate
     with tenant_context(tenant), django_capture_on_commit_callbacks(execute=True):
         model_version_activate(version=ModelVersion.objects.get(pk=second.pk))
     assert served_version() == f"v{second.pk}"
+
+
+def test_a_customer_whose_first_recommendations_are_withdrawn_gets_the_next_ones_of_their_list(client) -> None:  # type: ignore[no-untyped-def]
+    """The API reads the states of only the first products of a customer's list with the list itself; when those
+    are all withdrawn, the rest of the list is still served in its order (single customer and batch alike)."""
+    from recommendations.models import CustomerRecommendations
+    from recommendations.selectors import active_version_id
+    from recommendations.serving.rules import first_chunk
+
+    tenant = TenantFactory()
+    _, _products, customers = build_two_cluster_store(tenant, customers_per_cluster=6)
+    with tenant_context(tenant):
+        recommender_train(tenant=tenant)
+        key = api_key_create(name="partner", scopes=["recommendations:read"]).raw_key
+        customer = customers["Alpha"][0]
+        stored = CustomerRecommendations.objects.get(customer=customer, model_version_id=active_version_id()).items
+        listed = list(Product.objects.filter(pk__in=stored["p"]).values_list("pk", "external_id"))
+        external = dict(listed)
+        ranked = [external[pid] for pid in stored["p"]]
+        withdrawn = ranked[: first_chunk(2)]
+        assert len(ranked) >= len(withdrawn) + 2, "the test store's lists are too short for this test"
+        Product.objects.filter(external_id__in=withdrawn).update(active=False)
+    expected = ranked[len(withdrawn) : len(withdrawn) + 2]  # the next two of their list, in its order
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {key}"}
+    single = client.get(f"/api/v1/recommendations/customers/{customer.external_id}/?k=2", **auth)
+    batch = client.post(
+        "/api/v1/recommendations/batch/",
+        {"customer_ids": [customer.external_id, customers["Beta"][0].external_id], "k": 2},
+        content_type="application/json",
+        **auth,
+    )
+    assert single.status_code == 200 and batch.status_code == 200, (single.content, batch.content)
+    assert [item["product_id"] for item in single.json()["items"]] == expected
+    assert [item["product_id"] for item in batch.json()["results"][0]["items"]] == expected
