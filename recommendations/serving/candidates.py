@@ -247,17 +247,23 @@ def because_recent(memo: RequestMemo, *, customer_id: int | None, session_id: st
     if not latest:
         return []
     neighbours = neighbour_lists(memo, latest, "similar")
-    best: dict[int, Candidate] = {}
+    latest_ids = set(latest)
+    # Read straight from the stored lists (product ids and scores side by side): only the kept ones become
+    # candidates, where unpacking every list first made a candidate of each of their items on every page.
+    best: dict[int, tuple[float, int]] = {}  # product -> (score, the recent product it is similar to)
     for rank, anchor in enumerate(latest):
         similar = neighbours.get(anchor) or same_category_fallback(anchor)
         recency_weight = 1.0 / (1 + rank)  # the latest view counts most
-        for candidate in unpack_list(similar, ReasonKind.BECAUSE_VIEWED):
-            if candidate.product_id in latest:
+        products, scores = similar.get("p") or [], similar.get("s") or []
+        for index, product_id in enumerate(products):
+            if product_id in latest_ids:
                 continue
-            score = candidate.score * recency_weight
-            if candidate.product_id not in best or best[candidate.product_id].score < score:
-                best[candidate.product_id] = Candidate(candidate.product_id, score, ReasonKind.BECAUSE_VIEWED, anchor)
-    return sorted(best.values(), key=lambda c: -c.score)[:limit]
+            score = (float(scores[index]) if index < len(scores) else 0.0) * recency_weight
+            kept = best.get(product_id)
+            if kept is None or kept[0] < score:
+                best[product_id] = (score, anchor)
+    ranked = sorted(best.items(), key=lambda item: -item[1][0])[:limit]
+    return [Candidate(pid, score, ReasonKind.BECAUSE_VIEWED, anchor) for pid, (score, anchor) in ranked]
 
 
 def same_category_fallback(product_id: int) -> StoredList:
