@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 
 import pytest
@@ -15,20 +16,36 @@ from django.test.utils import CaptureQueriesContext
 from recommendations import serving
 from recommendations.training import recommender_train
 from retailsite.api.services import api_key_create
-from retailsite.commerce.models import Product
+from retailsite.commerce.models import Customer, Product
 from retailsite.tenancy.context import tenant_context
+from retailsite.tenancy.models import Tenant
 from tests.factories import TenantFactory
 from tests.recommendations.test_layer import build_two_cluster_store
 
 pytestmark = pytest.mark.django_db
 
 
-def test_prepared_statement_path_serves_the_same_list_under_the_same_rules(client) -> None:
+@dataclass
+class TrainedStore:
+    tenant: Tenant
+    products: dict[str, list[Product]]
+    customers: dict[str, list[Customer]]
+    key: str  # a partner's API key with recommendations:read
+
+
+@pytest.fixture
+def trained() -> TrainedStore:
+    """The two-cluster store, its recommender trained, and a partner's key."""
     tenant = TenantFactory()
-    _, _products, customers = build_two_cluster_store(tenant, customers_per_cluster=6)
+    _, products, customers = build_two_cluster_store(tenant, customers_per_cluster=6)
     with tenant_context(tenant):
         recommender_train(tenant=tenant)
         key = api_key_create(name="partner", scopes=["recommendations:read"]).raw_key
+    return TrainedStore(tenant, products, customers, key)
+
+
+def test_prepared_statement_path_serves_the_same_list_under_the_same_rules(client, trained: TrainedStore) -> None:  # type: ignore[no-untyped-def]
+    tenant, customers, key = trained.tenant, trained.customers, trained.key
     customer = customers["Alpha"][0]
     url = f"/api/v1/recommendations/customers/{customer.external_id}/?k=5&max_price=99"
 
@@ -51,12 +68,9 @@ def test_prepared_statement_path_serves_the_same_list_under_the_same_rules(clien
         connection.connection.prepare_threshold = previous
 
 
-def test_a_renamed_product_shows_its_new_name_at_once() -> None:
-    tenant = TenantFactory()
-    _, _products, customers = build_two_cluster_store(tenant, customers_per_cluster=6)
-    with tenant_context(tenant):
-        recommender_train(tenant=tenant)
-        customer = customers["Alpha"][0]
+def test_a_renamed_product_shows_its_new_name_at_once(trained: TrainedStore) -> None:
+    with tenant_context(trained.tenant):
+        customer = trained.customers["Alpha"][0]
         first = serving.recommend_for_customer(customer_id=customer.id, filters=serving.Filters(k=3)).items[0]
         product = Product.objects.get(pk=first.product_id)
         product.name = "Renamed Kettle"
@@ -65,14 +79,10 @@ def test_a_renamed_product_shows_its_new_name_at_once() -> None:
     assert again.product_id == first.product_id and again.name == "Renamed Kettle"
 
 
-def test_api_item_lists_read_in_one_statement(client) -> None:  # type: ignore[no-untyped-def]
+def test_api_item_lists_read_in_one_statement(client, trained: TrainedStore) -> None:  # type: ignore[no-untyped-def]
     """Customer, batch, similar, bought together, trending and re-rank each read what they serve in one statement
     (the credential's own look-up aside), however many customers or products they name."""
-    tenant = TenantFactory()
-    _, products, customers = build_two_cluster_store(tenant, customers_per_cluster=6)
-    with tenant_context(tenant):
-        recommender_train(tenant=tenant)
-        key = api_key_create(name="partner", scopes=["recommendations:read"]).raw_key
+    products, customers, key = trained.products, trained.customers, trained.key
     auth = {"HTTP_AUTHORIZATION": f"Bearer {key}"}
     alice, product = customers["Alpha"][0], products["Alpha"][0]
     calls = {
@@ -152,22 +162,20 @@ def test_a_version_activated_elsewhere_is_served_within_seconds_and_one_activate
     assert served_version() == f"v{second.pk}"
 
 
-def test_a_customer_whose_first_recommendations_are_withdrawn_gets_the_next_ones_of_their_list(client) -> None:  # type: ignore[no-untyped-def]
+def test_a_customer_whose_first_recommendations_are_withdrawn_gets_the_next_ones_of_their_list(
+    client, trained: TrainedStore
+) -> None:  # type: ignore[no-untyped-def]
     """The API reads the states of only the first products of a customer's list with the list itself; when those
     are all withdrawn, the rest of the list is still served in its order (single customer and batch alike)."""
     from recommendations.models import CustomerRecommendations
     from recommendations.selectors import active_version_id
     from recommendations.serving.rules import first_chunk
 
-    tenant = TenantFactory()
-    _, _products, customers = build_two_cluster_store(tenant, customers_per_cluster=6)
-    with tenant_context(tenant):
-        recommender_train(tenant=tenant)
-        key = api_key_create(name="partner", scopes=["recommendations:read"]).raw_key
+    customers, key = trained.customers, trained.key
+    with tenant_context(trained.tenant):
         customer = customers["Alpha"][0]
         stored = CustomerRecommendations.objects.get(customer=customer, model_version_id=active_version_id()).items
-        listed = list(Product.objects.filter(pk__in=stored["p"]).values_list("pk", "external_id"))
-        external = dict(listed)
+        external = dict(Product.objects.filter(pk__in=stored["p"]).values_list("pk", "external_id"))
         ranked = [external[pid] for pid in stored["p"]]
         withdrawn = ranked[: first_chunk(2)]
         assert len(ranked) >= len(withdrawn) + 2, "the test store's lists are too short for this test"
