@@ -141,7 +141,9 @@ def parse_args() -> argparse.Namespace:
         "a quick check while developing; use with --reuse-db --keep-db",
     )
     parser.add_argument(
-        "--only", help="only the pairs whose name starts with this (case-insensitive), e.g. 'api', 'pages: search'"
+        "--only",
+        help="only the pairs whose name starts with one of these comma-separated prefixes (case-insensitive), "
+        "e.g. 'api', 'pages: search', 'pages: storefront home,api: events'",
     )
     parser.add_argument("--cprofile", action="store_true", help="with --profile-only: print where the CPU goes")
     parser.add_argument(
@@ -1010,7 +1012,8 @@ def main() -> int:
             raise RuntimeError("The store has no active recommendation model; training did not activate one.")
         pairs = targets(facts, api_key)
         if args.only:
-            pairs = [pair for pair in pairs if pair.name.lower().startswith(args.only.lower())]
+            prefixes = tuple(part.strip().lower() for part in args.only.split(",") if part.strip())
+            pairs = [pair for pair in pairs if pair.name.lower().startswith(prefixes)]
         from django.db import connections
 
         connections.close_all()

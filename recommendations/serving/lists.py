@@ -60,6 +60,8 @@ class ServedList:
     model_version_id: int | None
     surface: str
     items: list[ServedItem] = field(default_factory=list)
+    # Built from the shopper's recent views, carts and wishes: a new one of those may change the list.
+    from_recent_activity: bool = False
 
 
 def new_recommendation_id(version_id: int | None) -> str:
@@ -119,13 +121,16 @@ def _for_you(
     candidates: list[Candidate] = []
     if personalized and customer_id is not None:
         candidates = sources.precomputed_for_customer(memo, customer_id)
-    if personalized and not candidates:
+    from_recent = personalized and not candidates
+    if from_recent:
         candidates = sources.because_recent(memo, customer_id=customer_id, session_id=session_id, limit=50)
     if personalized and customer_id is not None and filters.include_purchased:
         # Precomputed lists leave bought items out (the default); asked for, they come back after them.
         bought = sources.purchased(memo, customer_id)
         candidates = candidates + [Candidate(pid, 0.0, ReasonKind.PERSONALIZED) for pid in bought]
-    return _serve(memo, candidates, filters, customer_id=customer_id if personalized else None, surface=surface)
+    served = _serve(memo, candidates, filters, customer_id=customer_id if personalized else None, surface=surface)
+    served.from_recent_activity = from_recent
+    return served
 
 
 def because_viewed(
@@ -134,7 +139,9 @@ def because_viewed(
     """Items similar to what the shopper viewed or carted recently (live, no retrain needed)."""
     with serving_request() as memo:
         candidates = sources.because_recent(memo, customer_id=customer_id, session_id=session_id, limit=60)
-        return _serve(memo, candidates, filters, customer_id=customer_id, surface="because_viewed", top_up=top_up)
+        served = _serve(memo, candidates, filters, customer_id=customer_id, surface="because_viewed", top_up=top_up)
+        served.from_recent_activity = True
+        return served
 
 
 def trending(*, filters: Filters = Filters()) -> ServedList:

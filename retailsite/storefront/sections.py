@@ -153,23 +153,49 @@ def section_from(
     )
 
 
-def home_sections(request: HttpRequest, shopper: Shopper) -> list[Section]:
-    """The home page: for you, because you viewed / bought, trending, and what followed people buy.
+@dataclass(frozen=True)
+class LastingSections:
+    """The home page's sections a view does not change (for you, because you bought, trending, popular with people
+    you follow), rendered, with what a new "because you viewed" needs of them."""
 
-    The specific sections ("because you viewed / bought X") are computed first; the broader ones then
-    leave out what those already show (unless so little would be left that repeating some beats a
-    near-empty shelf), so the page does not repeat itself. What several sections need — the shopper's
-    recent products, purchases, and the live state of products — is read once for the page.
-    """
-    off_note = "" if shopper.personalized else PERSONALIZATION_OFF_NOTE
-    shown: set[int] = set()
-    catalog = catalog_snapshot()
-    urls = ProductUrls(request)
+    above_viewed: str  # the HTML of the sections shown above "because you viewed"
+    below_viewed: str  # and below it
+    shown: frozenset[int]  # the products they show: "because you viewed" leaves these out
+    purchased: frozenset[int]  # the shopper's purchases, which the lists leave out
+    # "For you" came from the recent activity (no personal list): then a view changes it too.
+    from_recent_activity: bool
 
-    def filters() -> Filters:
-        return Filters(k=HOME_SECTION_SIZE, avoid_product_ids=frozenset(shown), min_when_avoiding=MIN_DISTINCT_ITEMS)
+
+@dataclass(frozen=True)
+class HomePage:
+    lasting: LastingSections
+    viewed_html: str  # "because you viewed" ('' when there is none)
+
+    @property
+    def html(self) -> str:
+        return "\n".join(
+            part for part in (self.lasting.above_viewed, self.viewed_html, self.lasting.below_viewed) if part
+        )
+
+
+class _HomeSections:
+    """What the sections of one home page share: the products shown so far (a later section avoids them), the URLs."""
+
+    def __init__(self, request: HttpRequest, shopper: Shopper) -> None:
+        self.request = request
+        self.shopper = shopper
+        self.shown: set[int] = set()
+        self.catalog = catalog_snapshot()
+        self.urls = ProductUrls(request)
+        self.customer_id = shopper.customer_id if shopper.personalized else None
+
+    def filters(self) -> Filters:
+        return Filters(
+            k=HOME_SECTION_SIZE, avoid_product_ids=frozenset(self.shown), min_when_avoiding=MIN_DISTINCT_ITEMS
+        )
 
     def keep(
+        self,
         served: ServedList,
         *,
         slug: str,
@@ -178,16 +204,45 @@ def home_sections(request: HttpRequest, shopper: Shopper) -> list[Section]:
         only_kinds: tuple[str, ...] = (),
         unless_repeated: bool = False,
     ) -> Section | None:
-        section = section_from(request, served, slug=slug, title=title, note=note, only_kinds=only_kinds, urls=urls)
+        section = section_from(
+            self.request, served, slug=slug, title=title, note=note, only_kinds=only_kinds, urls=self.urls
+        )
         if not section.cards:
             return None
-        if unless_repeated and all(card.product_id in shown for card in section.cards):
+        if unless_repeated and all(card.product_id in self.shown for card in section.cards):
             return None  # a small catalog: the same products again under another title adds nothing
-        shown.update(card.product_id for card in section.cards)
+        self.shown.update(card.product_id for card in section.cards)
         return section
 
-    customer_id = shopper.customer_id if shopper.personalized else None
-    viewed_section = bought_section = followed_section = None
+    def viewed(self, recent: list[int]) -> Section | None:
+        if not recent:
+            return None
+        return self.keep(
+            because_viewed(customer_id=self.customer_id, session_id=self.shopper.visitor_id, filters=self.filters()),
+            slug="because-viewed",
+            title=f"Because you viewed {self.catalog.product_name(recent[0])}",
+            only_kinds=("because_viewed",),
+        )
+
+
+def _html(sections: list[Section | None], currency: str) -> str:
+    return "\n".join(section_html(section, currency) for section in sections if section is not None)
+
+
+def home_page(request: HttpRequest, shopper: Shopper) -> HomePage:
+    """The home page: for you, because you viewed / bought, trending, and what followed people buy.
+
+    No product shows twice on the page (unless so little would be left that repeating some beats a near-empty
+    shelf). A shopper with a personal list gets the lasting sections first and "because you viewed" leaves out
+    what they show, so a view recomputes that one section alone (`home_viewed_again`); otherwise "for you" itself
+    comes from the recent activity, and the specific "because you viewed / bought X" go first, the broader
+    sections leaving out what those show. What several sections need — the shopper's recent products,
+    purchases, and the live state of products — is read once for the page.
+    """
+    off_note = "" if shopper.personalized else PERSONALIZATION_OFF_NOTE
+    page = _HomeSections(request, shopper)
+    customer_id = page.customer_id
+    viewed = bought = followed = None
     # The page is kept for minutes anyway (home_sections_html): seconds-old product state is fine here.
     with serving_request(live=catalog_live_states()):
         # A signed-in shopper's personal inputs (purchases, recent products, their list, followed-bought) in one
@@ -199,51 +254,79 @@ def home_sections(request: HttpRequest, shopper: Shopper) -> list[Section]:
             else None
         )
         purchased = inputs.purchased_latest_first if inputs is not None else []
+        recent: list[int] = []
         if shopper.personalized:
             recent = (
                 inputs.recent
                 if inputs is not None
                 else recent_product_ids(customer_id=customer_id, session_id=shopper.visitor_id)
             )
-            if recent:
-                viewed_section = keep(
-                    because_viewed(customer_id=customer_id, session_id=shopper.visitor_id, filters=filters()),
-                    slug="because-viewed",
-                    title=f"Because you viewed {catalog.product_name(recent[0])}",
-                    only_kinds=("because_viewed",),
-                )
-            if purchased:
-                bought_id = purchased[0]
-                served = bought_together(product_id=bought_id, filters=filters())
-                if not served.items:
-                    served = similar_items(product_id=bought_id, filters=filters())
-                bought_section = keep(
-                    served,
-                    slug="because-bought",
-                    title=f"Because you bought {catalog.product_name(bought_id)}",
-                    unless_repeated=True,
-                )
-        for_you = keep(
-            recommend_for_customer(
-                customer_id=shopper.serving_customer_id,
-                session_id=shopper.serving_session_id,
-                filters=filters(),
-                personalized=shopper.personalized,
-            ),
+        # Without consent there is no "because you viewed": a view changes nothing shown.
+        viewed_last = not shopper.personalized or (inputs is not None and bool(inputs.precomputed))
+        if not viewed_last:
+            viewed = page.viewed(recent)
+        if purchased:
+            bought_id = purchased[0]
+            served = bought_together(product_id=bought_id, filters=page.filters())
+            if not served.items:
+                served = similar_items(product_id=bought_id, filters=page.filters())
+            bought = page.keep(
+                served,
+                slug="because-bought",
+                title=f"Because you bought {page.catalog.product_name(bought_id)}",
+                unless_repeated=True,
+            )
+        for_you_list = recommend_for_customer(
+            customer_id=shopper.serving_customer_id,
+            session_id=shopper.serving_session_id,
+            filters=page.filters(),
+            personalized=shopper.personalized,
+        )
+        for_you = page.keep(
+            for_you_list,
             slug="for-you",
             title="Recommended for you" if shopper.personalized else "Popular right now",
             note=off_note,
         )
         if customer_id is not None:
-            followed_section = keep(
-                popular_with_followed(customer_id=customer_id, filters=filters()),
+            followed = page.keep(
+                popular_with_followed(customer_id=customer_id, filters=page.filters()),
                 slug="followed",
                 title="Popular with people you follow",
                 unless_repeated=True,
             )
-        trending_now = keep(trending(filters=filters()), slug="trending", title="Trending now", note=off_note)
-    ordered = (for_you, viewed_section, bought_section, trending_now, followed_section)
-    return [section for section in ordered if section is not None]
+        trending_now = page.keep(trending(filters=page.filters()), slug="trending", title="Trending now", note=off_note)
+        lasting_shown = frozenset(page.shown)
+        if viewed_last:
+            viewed = page.viewed(recent)
+    currency = shopper.tenant.currency
+    return HomePage(
+        LastingSections(
+            above_viewed=_html([for_you], currency),
+            below_viewed=_html([bought, trending_now, followed], currency),
+            shown=lasting_shown,
+            purchased=frozenset(purchased),
+            from_recent_activity=not viewed_last or for_you_list.from_recent_activity,
+        ),
+        _html([viewed], currency),
+    )
+
+
+def home_viewed_again(request: HttpRequest, shopper: Shopper, lasting: LastingSections) -> HomePage:
+    """The home page after a view, with the lasting sections kept: "because you viewed" anew, leaving out what they
+    show. One small read (the shopper's recent products) where a whole page reads all their inputs."""
+    page = _HomeSections(request, shopper)
+    page.shown.update(lasting.shown)
+    with serving_request(live=catalog_live_states()) as memo:
+        if page.customer_id is not None:
+            memo.purchased[page.customer_id] = set(lasting.purchased)
+        recent = (
+            recent_product_ids(customer_id=page.customer_id, session_id=shopper.visitor_id)
+            if shopper.personalized
+            else []
+        )
+        viewed = page.viewed(recent)
+    return HomePage(lasting, _html([viewed], shopper.tenant.currency))
 
 
 # The home page's sections, rendered, are kept per shopper: computing them is most of the page's cost.
@@ -251,11 +334,20 @@ def home_sections(request: HttpRequest, shopper: Shopper) -> list[Section]:
 # fixes the trending and popular lists), the catalog version (names, prices, what is active), the
 # shopper's consent and visitor id, and their activity stamp (their latest event, order and follow, and
 # the latest order of anyone they follow; read with one small query on every visit) — so a product view
-# or an add-to-cart changes "because you viewed" on the very next page load. The time limit only bounds
-# what Redis holds for shoppers who do not come back, and how long a purchase stays counted in "popular
-# with people you follow" after it leaves that section's one-year window.
+# or an add-to-cart changes "because you viewed" on the very next page load. When only their latest event
+# changed, the lasting sections are kept and "because you viewed" alone is computed again (unless "for you"
+# came from the recent activity too). The time limit only bounds what Redis holds for shoppers who do not
+# come back, and how long a purchase stays counted in "popular with people you follow" after it leaves that
+# section's one-year window.
 HOME_SECTIONS_SECONDS = 30 * 60
-HOME_SECTIONS_FORMAT = 1  # bump when the markup of the sections changes
+HOME_SECTIONS_FORMAT = 2  # bump when the markup of the sections or the kept entry changes
+
+
+@dataclass(frozen=True)
+class _KeptHome:
+    lasting_stamp: tuple
+    events: str  # the event part of the activity stamp the page was built at
+    page: HomePage
 
 
 def home_sections_html(request: HttpRequest, shopper: Shopper) -> str:
@@ -276,7 +368,13 @@ def home_sections_html(request: HttpRequest, shopper: Shopper) -> str:
     version = found.get(version_key)
     if version is None:
         version = active_version_id() or 0
-    stamp = (
+    activity = (
+        shopper.activity
+        if shopper.activity is not None
+        else selectors.shopper_activity_stamp(customer_id=shopper.customer_id, visitor_id=shopper.visitor_id)
+    )
+    events, lasting_activity = selectors.split_activity_stamp(activity)
+    lasting_stamp = (
         HOME_SECTIONS_FORMAT,
         version or 0,
         catalog_snapshot().token,
@@ -285,20 +383,19 @@ def home_sections_html(request: HttpRequest, shopper: Shopper) -> str:
         shopper.customer_id,
         tenant.currency,
         customer_version,
-        shopper.activity
-        if shopper.activity is not None
-        else selectors.shopper_activity_stamp(customer_id=shopper.customer_id, visitor_id=shopper.visitor_id),
+        lasting_activity,
     )
-    cached = found.get(key)
-    if isinstance(cached, tuple) and len(cached) == 2 and cached[0] == stamp:
-        return mark_safe(cached[1])  # our own template's output, stored below
+    kept = found.get(key)
+    lasting = None
+    if isinstance(kept, _KeptHome) and kept.lasting_stamp == lasting_stamp:
+        if kept.events == events:
+            return mark_safe(kept.page.html)  # our own template's output, stored below
+        if not kept.page.lasting.from_recent_activity:
+            lasting = kept.page.lasting
     with serving_request(version_id=version or None):  # read above: the sections need not ask for it again
-        sections = home_sections(request, shopper)
-    html = ""
-    if sections:
-        html = "\n".join(section_html(section, tenant.currency) for section in sections)
-    cache_set(key, (stamp, html), HOME_SECTIONS_SECONDS)
-    return mark_safe(html)
+        page = home_page(request, shopper) if lasting is None else home_viewed_again(request, shopper, lasting)
+    cache_set(key, _KeptHome(lasting_stamp, events, page), HOME_SECTIONS_SECONDS)
+    return mark_safe(page.html)
 
 
 def product_sections(request: HttpRequest, shopper: Shopper, product_id: int) -> list[Section]:

@@ -55,6 +55,11 @@ def purchased_product_ids_latest_first(*, customer_id: int) -> list[int]:
         return list(dict.fromkeys(row[0] for row in cursor.fetchall()))
 
 
+# The stamp's first ACTIVITY_EVENT_PARTS parts are the shopper's latest events (as customer, as visitor); the rest
+# changes only with orders and follows (`split_activity_stamp`).
+ACTIVITY_EVENT_PARTS = 2
+
+
 def _activity_sql(customer_id: int | None, visitor_id: str) -> tuple[str, list]:
     tenant_id = require_tenant_id()
     parts: list[tuple[str, list[Any]]] = [
@@ -82,6 +87,12 @@ def shopper_activity_stamp(*, customer_id: int | None, visitor_id: str) -> str:
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {sql}", params)
         return str(cursor.fetchone()[0])
+
+
+def split_activity_stamp(stamp: str) -> tuple[str, str]:
+    """(the part a new event changes, the part only orders and follows change) of a `shopper_activity_stamp`."""
+    parts = stamp.split(":")
+    return ":".join(parts[:ACTIVITY_EVENT_PARTS]), ":".join(parts[ACTIVITY_EVENT_PARTS:])
 
 
 # What a home page uses of the customer; the other fields (contact details, decrypted only when read)
