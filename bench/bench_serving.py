@@ -691,13 +691,16 @@ def render(
         "(their latest event, order and follow, and the latest order of anyone they follow); the four "
         "sections, rendered, are kept per shopper for up to 30 minutes and used only while the model version,"
         " catalog version, consent and activity stamp are unchanged. A shopper's first visit (and the first "
-        "after a view, add-to-cart or purchase) computes them with one more prepared round trip (their "
+        "after a purchase or follow) computes them with one more prepared round trip (their "
         "purchases, recent views and carts, precomputed list, what the people they follow bought, and the "
         "neighbour lists of the viewed and bought products, which then stay in the process for that model "
         "version); trending and popular lists and the products' live state are kept per process too, and a "
-        f"card's markup per product. With {len(facts.shopper_cookies):,} shoppers, most first visits fall in "
-        "the warm-up and round 1; later rounds mostly use the kept sections. The in-process profile below "
-        "runs after the load, so it too sees mostly kept sections.",
+        "card's markup per product. The first visit after a view or add-to-cart keeps the other sections and "
+        'computes "because you viewed" alone (one small read of the shopper\'s recent products). With '
+        f"{len(facts.shopper_cookies):,} shoppers, most first visits fall in the warm-up and round 1; the event "
+        "pairs give every shopper new views, so in later rounds about one home request in four is such a "
+        "first visit after a view. The in-process profile below runs after the load, so it sees mostly kept "
+        "sections.",
         "",
         "| endpoint | requests | req/s | p50 ms | p99 ms | max ms | non-2xx | socket errors | "
         "server CPU ms/request (Python + PostgreSQL) |",

@@ -47,6 +47,7 @@ from .page_inputs import (
     recommend_for_customers_external_ids,
     rerank_external_ids,
     shopper_page_inputs,
+    shopper_recent_inputs,
     similar_items_external_id,
 )
 
@@ -75,6 +76,7 @@ __all__ = [
     "rerank_external_ids",
     "serving_request",
     "shopper_page_inputs",
+    "shopper_recent_inputs",
     "similar_items",
     "similar_items_external_id",
     "trending",

@@ -39,6 +39,73 @@ from .rules import first_chunk
 _ANY = Filters()  # the default filters (the store's settings decide)
 
 
+# -- a shopper's recent products ---------------------------------------------------------------------------------
+
+# The shopper's latest events (`recent_events_sql`) and their RECENT_LIMIT latest distinct products, as the CTEs
+# `events` and `recent` of a statement; then the array of the events' products (newest first, what
+# `candidates.recent_product_ids` makes distinct) and those products' `similar` lists, for its select list.
+_RECENT_CTES = """events AS (
+  {events}
+), recent AS (
+  SELECT product_id FROM events GROUP BY product_id ORDER BY max(occurred_at) DESC LIMIT %(recent_limit)s
+)"""
+_RECENT_EVENTS_ARRAY = "ARRAY(SELECT product_id FROM events ORDER BY occurred_at DESC, id DESC)"
+_RECENT_SIMILAR = """(SELECT json_agg(json_build_array(r.product_id, n."similar"))
+     FROM recent r LEFT JOIN recommendations_productneighbours n
+       ON n.tenant_id = %(tenant)s AND n.model_version_id = %(version)s AND n.product_id = r.product_id)"""
+
+
+def _remember_similar(version_id: int | None, rows: object) -> None:
+    """Keep the `similar` lists a statement read with `_RECENT_SIMILAR`, as `neighbour_lists` keeps them."""
+    if version_id is not None:
+        for pid, similar in json_value(rows) or ():
+            remember_neighbours(version_id, "similar", pid, json_value(similar) or {})  # type: ignore[arg-type]
+
+
+def _recent_ids(events: object) -> list[int]:
+    return list(dict.fromkeys(events or ()))[:RECENT_LIMIT]  # type: ignore[call-overload]
+
+
+_SHOPPER_RECENT_SQL = f"""
+WITH {_RECENT_CTES}
+SELECT {_RECENT_EVENTS_ARRAY}, {_RECENT_SIMILAR}
+"""
+_SHOPPER_RECENT_SQL_BY_WHO = {
+    (customer, session): _SHOPPER_RECENT_SQL.format(
+        events=recent_events_sql(customer="%(customer)s" if customer else None, session=session)
+    )
+    for customer in (False, True)
+    for session in (False, True)
+    if customer or session
+}
+
+
+def shopper_recent_inputs(*, customer_id: int | None, session_id: str) -> list[int]:
+    """The shopper's recent products (`recent_product_ids`) with their `similar` lists — what "because you viewed"
+    reads — in one prepared round trip, put into the request's memo."""
+    with serving_request() as memo:
+        key = (customer_id, session_id)
+        if key in memo.recent:
+            return memo.recent[key]
+        if customer_id is None and not session_id:
+            memo.recent[key] = []
+            return []
+        params: dict[str, object] = {
+            **recent_events_params(),
+            "version": memo.version_id,
+            "recent_limit": RECENT_LIMIT,
+        }
+        if customer_id is not None:
+            params["customer"] = customer_id
+        if session_id:
+            params["session"] = session_id
+        row = fetchone_prepared(_SHOPPER_RECENT_SQL_BY_WHO[(customer_id is not None, bool(session_id))], params)
+        events, recent_similar = row if row is not None else (None, None)
+        _remember_similar(memo.version_id, recent_similar)
+        memo.recent[key] = _recent_ids(events)
+        return memo.recent[key]
+
+
 # -- a signed-in shopper's storefront page -----------------------------------------------------------------------
 
 
@@ -62,16 +129,12 @@ WITH bought AS (
   SELECT l.product_id, o.ordered_at, l.id
     FROM commerce_orderline l JOIN commerce_order o ON o.id = l.order_id
    WHERE l.tenant_id = %(tenant)s AND o.tenant_id = %(tenant)s AND o.customer_id = %(customer)s
-), events AS (
-  {events}
-), recent AS (
-  SELECT product_id FROM events GROUP BY product_id ORDER BY max(occurred_at) DESC LIMIT %(recent_limit)s
-), latest_bought AS (
+), {recent_ctes}, latest_bought AS (
   SELECT product_id FROM bought ORDER BY ordered_at DESC, id DESC LIMIT 1
 )
 SELECT
   ARRAY(SELECT product_id FROM bought ORDER BY ordered_at DESC, id DESC),
-  ARRAY(SELECT product_id FROM events ORDER BY occurred_at DESC, id DESC),
+  {recent_events},
   (SELECT items FROM recommendations_customerrecommendations
     WHERE tenant_id = %(tenant)s AND model_version_id = %(version)s AND customer_id = %(customer)s),
   (SELECT json_agg(json_build_array(f.product_id, f.buyers) ORDER BY f.buyers DESC, f.product_id)
@@ -81,15 +144,17 @@ SELECT
               AND o.customer_id IN (SELECT followee_id FROM commerce_follow
                                      WHERE tenant_id = %(tenant)s AND follower_id = %(customer)s LIMIT 500)
             GROUP BY l.product_id ORDER BY buyers DESC, l.product_id LIMIT 60) f),
-  (SELECT json_agg(json_build_array(r.product_id, n."similar"))
-     FROM recent r LEFT JOIN recommendations_productneighbours n
-       ON n.tenant_id = %(tenant)s AND n.model_version_id = %(version)s AND n.product_id = r.product_id),
+  {recent_similar},
   (SELECT json_build_array(b.product_id, n.bought_together, n."similar")
      FROM latest_bought b LEFT JOIN recommendations_productneighbours n
        ON n.tenant_id = %(tenant)s AND n.model_version_id = %(version)s AND n.product_id = b.product_id)
 """
 _SHOPPER_PAGE_SQL_BY_SESSION = {
-    session: _SHOPPER_PAGE_SQL.format(events=recent_events_sql(customer="%(customer)s", session=session))
+    session: _SHOPPER_PAGE_SQL.format(
+        recent_ctes=_RECENT_CTES.format(events=recent_events_sql(customer="%(customer)s", session=session)),
+        recent_events=_RECENT_EVENTS_ARRAY,
+        recent_similar=_RECENT_SIMILAR,
+    )
     for session in (False, True)
 }
 
@@ -115,16 +180,14 @@ def shopper_page_inputs(*, customer_id: int, session_id: str) -> ShopperPageInpu
         purchased, recent, items, followed, recent_similar, bought = (
             row if row is not None else ([], [], None, None, None, None)
         )
-        if version_id is not None:
-            for pid, similar in json_value(recent_similar) or ():
-                remember_neighbours(version_id, "similar", pid, json_value(similar) or {})  # type: ignore[arg-type]
-            if bought:
-                pid, together, similar = json_value(bought)
-                remember_neighbours(version_id, "bought_together", pid, json_value(together) or {})  # type: ignore[arg-type]
-                remember_neighbours(version_id, "similar", pid, json_value(similar) or {})  # type: ignore[arg-type]
+        _remember_similar(version_id, recent_similar)
+        if version_id is not None and bought:
+            pid, together, similar = json_value(bought)
+            remember_neighbours(version_id, "bought_together", pid, json_value(together) or {})  # type: ignore[arg-type]
+            remember_neighbours(version_id, "similar", pid, json_value(similar) or {})  # type: ignore[arg-type]
         inputs = ShopperPageInputs(
             purchased_latest_first=list(dict.fromkeys(purchased or ())),
-            recent=list(dict.fromkeys(recent or ()))[:RECENT_LIMIT],
+            recent=_recent_ids(recent),
             precomputed=unpack_list(json_value(items), ReasonKind.PERSONALIZED) if version_id is not None else None,
             followed=[(int(pid), float(buyers)) for pid, buyers in (json_value(followed) or ())],
             version_id=version_id,
@@ -341,11 +404,7 @@ _RERANK_SQL = """
 WITH who AS (
   SELECT c.id FROM commerce_customer c
    WHERE c.tenant_id = %(tenant)s AND c.external_id = %(customer)s AND c.personalization_consent
-), events AS (
-  {events}
-), recent AS (
-  SELECT product_id FROM events GROUP BY product_id ORDER BY max(occurred_at) DESC LIMIT %(recent_limit)s
-)
+), {recent_ctes}
 SELECT
   (SELECT json_build_array(c.id, c.personalization_consent) FROM commerce_customer c
     WHERE c.tenant_id = %(tenant)s AND c.external_id = %(customer)s),
@@ -353,10 +412,8 @@ SELECT
     WHERE p.tenant_id = %(tenant)s AND p.external_id = ANY(%(products)s)),
   (SELECT r.items FROM recommendations_customerrecommendations r JOIN who w ON r.customer_id = w.id
     WHERE r.tenant_id = %(tenant)s AND r.model_version_id = %(version)s),
-  ARRAY(SELECT product_id FROM events ORDER BY occurred_at DESC, id DESC),
-  (SELECT json_agg(json_build_array(r.product_id, n."similar"))
-     FROM recent r LEFT JOIN recommendations_productneighbours n
-       ON n.tenant_id = %(tenant)s AND n.model_version_id = %(version)s AND n.product_id = r.product_id)
+  {recent_events},
+  {recent_similar}
 """
 _RERANK_WHO: dict[str, tuple[str | None, bool]] = {  # (the customer's id as SQL, by session)
     "customer": ("(SELECT id FROM who)", False),
@@ -369,7 +426,10 @@ _RERANK_WHO: dict[str, tuple[str | None, bool]] = {  # (the customer's id as SQL
 def _rerank_sql(who: str) -> str:
     customer, session = _RERANK_WHO[who]
     return _RERANK_SQL.format(
-        events=recent_events_sql(customer=customer, session=session), state=product_state_json("p")
+        recent_ctes=_RECENT_CTES.format(events=recent_events_sql(customer=customer, session=session)),
+        recent_events=_RECENT_EVENTS_ARRAY,
+        recent_similar=_RECENT_SIMILAR,
+        state=product_state_json("p"),
     )
 
 
@@ -416,12 +476,10 @@ def rerank_external_ids(
         customer_id, consent = found_customer if found_customer is not None else (None, False)
         personal_id = customer_id if consent else None
         recent_session = "" if customer else session_id
-        memo.recent[(personal_id, recent_session)] = list(dict.fromkeys(events or ()))[:RECENT_LIMIT]
+        memo.recent[(personal_id, recent_session)] = _recent_ids(events)
         if personal_id is not None and memo.version_id is not None:
             memo.precomputed[personal_id] = unpack_list(json_value(items), ReasonKind.PERSONALIZED)
-        if memo.version_id is not None:
-            for pid, similar in json_value(recent_similar) or ():
-                remember_neighbours(memo.version_id, "similar", pid, json_value(similar) or {})  # type: ignore[arg-type]
+        _remember_similar(memo.version_id, recent_similar)
         served = rerank(
             customer_id=personal_id, product_ids=[ids[external_id] for external_id in wanted], session_id=recent_session
         )

@@ -14,7 +14,8 @@ class StorefrontConfig(AppConfig):
         register_customer_cache(
             CustomerCacheNamespace(
                 HOME_CACHE_NAMESPACE,
-                "the home page's rendered recommendation sections, per signed-in shopper or anonymous visitor",
+                "the home page's rendered recommendation sections (and the ids of the products the shopper bought), "
+                "per signed-in shopper or anonymous visitor",
                 per_visitor=True,
             )
         )

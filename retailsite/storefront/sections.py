@@ -29,6 +29,7 @@ from recommendations.serving import (
     rerank,
     serving_request,
     shopper_page_inputs,
+    shopper_recent_inputs,
     similar_items,
     trending,
 )
@@ -314,14 +315,15 @@ def home_page(request: HttpRequest, shopper: Shopper) -> HomePage:
 
 def home_viewed_again(request: HttpRequest, shopper: Shopper, lasting: LastingSections) -> HomePage:
     """The home page after a view, with the lasting sections kept: "because you viewed" anew, leaving out what they
-    show. One small read (the shopper's recent products) where a whole page reads all their inputs."""
+    show. One small read (the shopper's recent products and their `similar` lists) where a whole page reads all
+    their inputs."""
     page = _HomeSections(request, shopper)
     page.shown.update(lasting.shown)
     with serving_request(live=catalog_live_states()) as memo:
         if page.customer_id is not None:
             memo.purchased[page.customer_id] = set(lasting.purchased)
         recent = (
-            recent_product_ids(customer_id=page.customer_id, session_id=shopper.visitor_id)
+            shopper_recent_inputs(customer_id=page.customer_id, session_id=shopper.visitor_id)
             if shopper.personalized
             else []
         )

@@ -9,6 +9,7 @@ import datetime as dt
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from recommendations import serving
@@ -78,6 +79,49 @@ def test_one_statement_reads_what_the_separate_look_ups_read() -> None:
                     assert candidates._version_data[(tenant.pk, version_id, column, pid)] == stored
         finally:
             connection.connection.prepare_threshold = previous
+
+
+@pytest.mark.parametrize(
+    ("as_customer", "session_id"),
+    [(True, "visitor-1"), (True, ""), (False, "visitor-1")],
+    ids=["both", "customer", "visitor"],
+)
+def test_the_recent_statement_reads_what_the_separate_look_ups_read(as_customer: bool, session_id: str) -> None:
+    """What the home page reads when only "because you viewed" is computed again: the shopper's recent products and
+    their `similar` lists, in one statement, as the separate look-ups read them, so the section reads no list more."""
+    tenant = TenantFactory()
+    _cats, products, customers = build_two_cluster_store(tenant, customers_per_cluster=6)
+    alice = customers["Alpha"][0]
+    with tenant_context(tenant):
+        recommender_train(tenant=tenant)
+        now = timezone.now()
+        viewed = [products["Beta"][2], products["Alpha"][5], products["Beta"][2], products["Beta"][9]]
+        for minutes, product in enumerate(viewed):
+            EventFactory(
+                tenant=tenant, customer=alice, product=product, occurred_at=now - dt.timedelta(minutes=minutes)
+            )
+        EventFactory(
+            tenant=tenant,
+            customer=None,
+            session_id="visitor-1",
+            product=products["Alpha"][7],
+            occurred_at=now - dt.timedelta(seconds=30),
+        )
+        customer_id = alice.pk if as_customer else None
+        version_id = active_version_id()
+        expected = candidates.read_recent_product_ids(customer_id=customer_id, session_id=session_id)
+        assert expected  # each case has something recent
+
+        candidates._version_data.clear()
+        with serving.serving_request() as memo:
+            assert serving.shopper_recent_inputs(customer_id=customer_id, session_id=session_id) == expected
+            with CaptureQueriesContext(connection) as captured:
+                kept = candidates.neighbour_lists(memo, expected, "similar")
+            assert not captured.captured_queries, "the statement left neighbour lists to read"
+        candidates._version_data.clear()
+        with serving.serving_request() as memo:
+            assert kept == candidates.neighbour_lists(memo, expected, "similar")
+        assert version_id is not None and any(kept.values())
 
 
 def test_the_sections_of_one_page_read_nothing_the_page_inputs_read() -> None:
