@@ -8,6 +8,7 @@ test, so a code path that forgets the tenant context fails here as it would in p
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -62,6 +63,22 @@ def _same_fake_data_every_run() -> None:
 def _clean_tenant_context() -> Iterator[None]:
     with no_tenant_context():
         yield
+
+
+def join_background_training() -> None:
+    """Wait for the retrains queued in the background (an erasure's; with eager Celery they run in a thread,
+    `retailsite/tenancy/tasks.py`)."""
+    for thread in threading.enumerate():
+        if thread.name.startswith("train-"):
+            thread.join(timeout=120)
+
+
+@pytest.fixture(autouse=True)
+def _background_training_done() -> Iterator[None]:
+    # Before the test's database is rolled back or flushed (pytest-django's fixture ends after this one): a retrain
+    # still reading the store while a transactional test's tables are truncated deadlocks the flush.
+    yield
+    join_background_training()
 
 
 @pytest.fixture(autouse=True)

@@ -5,7 +5,6 @@ predictions go; the customer leaves the training data and a retrain is queued.""
 from __future__ import annotations
 
 import io
-import threading
 import zipfile
 from dataclasses import dataclass
 from decimal import Decimal
@@ -31,6 +30,7 @@ from retailsite.safe_cache import cache_get, cache_set
 from retailsite.tenancy import training_steps
 from retailsite.tenancy.context import Actor, acting_as, tenant_context
 from retailsite.tenancy.models import Tenant, TrainingRun
+from tests.conftest import join_background_training
 from tests.factories import (
     CustomerFactory,
     CustomerModelRunFactory,
@@ -249,12 +249,6 @@ def test_the_storefront_privacy_centre_erases_through_this_service(client) -> No
     assert customer.external_id.startswith("erased-") and customer.email == ""
 
 
-def _join_background_training() -> None:
-    for thread in threading.enumerate():
-        if thread.name.startswith("train-"):
-            thread.join(timeout=120)
-
-
 def _tiny_store_without_categories(slug: str) -> tuple[Tenant, Customer]:
     """Two shoppers, three products with no category, five views: the store of the reported IndexError."""
     tenant = TenantFactory(slug=slug)
@@ -270,7 +264,7 @@ def _tiny_store_without_categories(slug: str) -> tuple[Tenant, Customer]:
 def test_erasing_in_a_tiny_store_succeeds_and_its_retrain_does_not_crash(capsys) -> None:
     tenant, shopper = _tiny_store_without_categories("tiny-erase")
     call_command("customer", "erase", "--tenant", "tiny-erase", "C1", "--yes")
-    _join_background_training()
+    join_background_training()
     assert "Erased; the record is now erased-" in capsys.readouterr().out
     with tenant_context(tenant):
         assert Customer.objects.get(pk=shopper.pk).external_id.startswith("erased-")
@@ -290,7 +284,7 @@ def test_the_erasure_stands_whatever_happens_to_the_retrain(monkeypatch, capsys)
     )
     tenant, shopper = _tiny_store_without_categories("broken-retrain")
     call_command("customer", "erase", "--tenant", "broken-retrain", "C1", "--yes")
-    _join_background_training()
+    join_background_training()
     assert "Retrain queued: yes" in capsys.readouterr().out
     with tenant_context(tenant):
         assert Customer.objects.get(pk=shopper.pk).external_id.startswith("erased-")
