@@ -24,7 +24,6 @@ from recommendations.serving import (
     because_viewed,
     bought_together,
     popular_with_followed,
-    recent_product_ids,
     recommend_for_customer,
     rerank,
     serving_request,
@@ -260,7 +259,7 @@ def home_page(request: HttpRequest, shopper: Shopper) -> HomePage:
             recent = (
                 inputs.recent
                 if inputs is not None
-                else recent_product_ids(customer_id=customer_id, session_id=shopper.visitor_id)
+                else shopper_recent_inputs(customer_id=customer_id, session_id=shopper.visitor_id)
             )
         # Without consent there is no "because you viewed": a view changes nothing shown.
         viewed_last = not shopper.personalized or (inputs is not None and bool(inputs.precomputed))

@@ -17,12 +17,28 @@ from recommendations.models import ProductNeighbours
 from recommendations.selectors import active_version_id
 from recommendations.serving import candidates
 from recommendations.training import recommender_train
+from retailsite.commerce.models import Customer, Product
 from retailsite.storefront.selectors import purchased_product_ids_latest_first
 from retailsite.tenancy.context import tenant_context
+from retailsite.tenancy.models import Tenant
 from tests.factories import EventFactory, FollowFactory, TenantFactory
 from tests.recommendations.test_layer import build_two_cluster_store
 
 pytestmark = pytest.mark.django_db
+
+
+def record_views(tenant: Tenant, customer: Customer, viewed: list[Product], visitor_viewed: Product) -> None:
+    """The customer's views a minute apart, the first the latest, and one view of visitor-1's 30 seconds ago."""
+    now = timezone.now()
+    for minutes, product in enumerate(viewed):
+        EventFactory(tenant=tenant, customer=customer, product=product, occurred_at=now - dt.timedelta(minutes=minutes))
+    EventFactory(
+        tenant=tenant,
+        customer=None,
+        session_id="visitor-1",
+        product=visitor_viewed,
+        occurred_at=now - dt.timedelta(seconds=30),
+    )
 
 
 def test_one_statement_reads_what_the_separate_look_ups_read() -> None:
@@ -33,17 +49,8 @@ def test_one_statement_reads_what_the_separate_look_ups_read() -> None:
         recommender_train(tenant=tenant)
         for friend in customers["Beta"][:3]:
             FollowFactory(tenant=tenant, follower=alice, followee=friend)
-        now = timezone.now()
-        for minutes, product in enumerate([products["Beta"][2], products["Alpha"][5], products["Beta"][2]]):
-            EventFactory(
-                tenant=tenant, customer=alice, product=product, occurred_at=now - dt.timedelta(minutes=minutes)
-            )
-        EventFactory(
-            tenant=tenant,
-            customer=None,
-            session_id="visitor-1",
-            product=products["Beta"][7],
-            occurred_at=now - dt.timedelta(seconds=30),
+        record_views(
+            tenant, alice, [products["Beta"][2], products["Alpha"][5], products["Beta"][2]], products["Beta"][7]
         )
         version_id = active_version_id()
         assert version_id is not None
@@ -94,19 +101,8 @@ def test_the_recent_statement_reads_what_the_separate_look_ups_read(as_customer:
     alice = customers["Alpha"][0]
     with tenant_context(tenant):
         recommender_train(tenant=tenant)
-        now = timezone.now()
         viewed = [products["Beta"][2], products["Alpha"][5], products["Beta"][2], products["Beta"][9]]
-        for minutes, product in enumerate(viewed):
-            EventFactory(
-                tenant=tenant, customer=alice, product=product, occurred_at=now - dt.timedelta(minutes=minutes)
-            )
-        EventFactory(
-            tenant=tenant,
-            customer=None,
-            session_id="visitor-1",
-            product=products["Alpha"][7],
-            occurred_at=now - dt.timedelta(seconds=30),
-        )
+        record_views(tenant, alice, viewed, products["Alpha"][7])
         customer_id = alice.pk if as_customer else None
         version_id = active_version_id()
         expected = candidates.read_recent_product_ids(customer_id=customer_id, session_id=session_id)
