@@ -27,7 +27,8 @@ What can be lost, and when (the loss window), for every buffer:
   FLUSH_DELAY_SECONDS of items plus one flush — the same durability as the Celery queues themselves, hence
   `appendonly yes` on the broker. A clean shutdown saves them (RDB/AOF) and they flush after.
 - readers see an item about FLUSH_DELAY_SECONDS after it was recorded (with no Celery worker running, at the
-  next worker start or beat tick).
+  next worker start or beat tick). A flush cut off by a Redis restart leaves its lock behind: the buffer then
+  waits up to FLUSH_LOCK_SECONDS plus a beat tick (30 s).
 
 Without a Redis broker (the eager, in-process Celery of the demo and the test settings) nothing is buffered:
 `record` writes at once.
@@ -54,7 +55,11 @@ logger = logging.getLogger(__name__)
 
 FLUSH_DELAY_SECONDS = 1.0
 FLUSH_BATCH = 1000
-FLUSH_LOCK_SECONDS = 120
+# A flush that lost Redis mid-way (a restart) cannot release its lock; the lock then holds the buffer back this
+# long. Renewed per batch, so it only needs to outlast one batch's write. If it expires under a slow write, the
+# next flush writes the same processing list again (the write functions are replay-safe) and the slow flush
+# stops: it deletes the processing list only while it still holds the lock.
+FLUSH_LOCK_SECONDS = 30
 
 # Atomically move up to ARGV[1] items from the buffer to the processing list (the flush's own copy).
 _TAKE_BATCH_LUA = """
@@ -75,6 +80,15 @@ if tonumber(ARGV[2]) > 0 then
   return redis.call('EXPIRE', KEYS[1], ARGV[2])
 end
 return redis.call('DEL', KEYS[1])
+"""
+
+# Delete the processing list (KEYS[2]) only while the lock (KEYS[1]) is still this flush's (ARGV[1]).
+_DONE_WITH_BATCH_LUA = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then
+  return 0
+end
+redis.call('DEL', KEYS[2])
+return 1
 """
 
 T = TypeVar("T", bound="DataclassInstance")
@@ -179,7 +193,9 @@ class WriteBuffer(Generic[T]):
             # A flush that died after taking its batch left it here: write it first.
             leftover = client.lrange(self.processing_key, 0, -1)
             if leftover:
-                taken += self._write_processing(client, leftover)
+                taken += len(leftover)
+                if not self._write_processing(client, leftover, token):
+                    return taken
             for _ in range(max_batches):
                 if not lock(keys=[self.lock_key], args=[token, FLUSH_LOCK_SECONDS]):
                     logger.warning("%s flush lost its lock; the next flush goes on", self.name)
@@ -187,15 +203,20 @@ class WriteBuffer(Generic[T]):
                 batch = self.take(client, FLUSH_BATCH)
                 if not batch:
                     break
-                taken += self._write_processing(client, batch)
+                taken += len(batch)
+                if not self._write_processing(client, batch, token):
+                    break
         finally:
             lock(keys=[self.lock_key], args=[token, 0])
         return taken
 
-    def _write_processing(self, client: Any, raw: Sequence[bytes]) -> int:
+    def _write_processing(self, client: Any, raw: Sequence[bytes], token: str) -> bool:
+        """Write a batch, then drop the processing list; False if the lock expired meanwhile (stop flushing)."""
         self.write([self.decode(item) for item in raw])
-        client.delete(self.processing_key)
-        return len(raw)
+        if client.register_script(_DONE_WITH_BATCH_LUA)(keys=[self.lock_key, self.processing_key], args=[token]):
+            return True
+        logger.warning("%s flush outlived its lock; the next flush writes its batch again", self.name)
+        return False
 
 
 def flush_task_run(task: Any, buffer: WriteBuffer[Any]) -> str:

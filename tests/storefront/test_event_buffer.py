@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import redis
 from django.test import Client
@@ -72,6 +74,36 @@ def test_while_another_flush_runs_a_second_one_takes_nothing(shop: Shop, client:
     assert redis_client.llen(EVENTS.buffer_key) == 1
     redis_client.delete(EVENTS.lock_key)
     assert EVENTS.flush_now() == 1
+
+
+def test_a_flush_that_outlived_its_lock_leaves_the_next_flushs_batch_alone(
+    shop: Shop, client: Client, write_buffers
+) -> None:
+    redis_client, _ = write_buffers
+    client.get(shop.product_url("Copper Kettle"))
+    client.get(shop.product_url("Leaf Rake"))
+    taken_over: list[bytes] = []
+
+    def slow_write(items: list) -> None:
+        # While this flush writes, its lock expires; the next flush takes the lock and writes the same batch,
+        # then moves a new view (Blue Mug) into the processing list.
+        events_write_recorded(items)
+        redis_client.set(EVENTS.lock_key, "next flush", ex=60)
+        client.get(shop.product_url("Blue Mug"))
+        redis_client.delete(EVENTS.processing_key)
+        taken_over.extend(EVENTS.take(redis_client, 100))
+
+    slow = dataclasses.replace(EVENTS, write=slow_write)
+    assert slow.flush_now() == 2
+    # The slow flush stopped without touching the next flush's batch or its lock.
+    assert redis_client.lrange(EVENTS.processing_key, 0, -1) == taken_over
+    assert len(taken_over) == 1
+    assert redis_client.get(EVENTS.lock_key) == b"next flush"
+    redis_client.delete(EVENTS.lock_key)  # the next flush finishes (here: a new one writes what it left)
+    assert EVENTS.flush_now() == 1
+    assert sorted(row[2] for row in stored(shop)) == sorted(
+        shop.products[name].pk for name in ("Copper Kettle", "Leaf Rake", "Blue Mug")
+    )
 
 
 def test_without_redis_the_view_is_written_at_once(shop: Shop, client: Client, monkeypatch) -> None:
