@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from celery import shared_task
-
+from retailsite.celery import app
 from retailsite.tenancy.context import tenant_context
 from retailsite.tenancy.models import Tenant
 
 from .services import import_job_run
 
 
-@shared_task(acks_late=True)
+@app.task(acks_late=True)
 def run_import_job(tenant_id: int, job_id: int) -> str:
     tenant = Tenant.objects.filter(pk=tenant_id, is_active=True).first()
     if tenant is None:

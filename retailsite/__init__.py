@@ -1,5 +1,6 @@
-"""The retail personalization platform's Django project."""
+"""The retail personalization platform's Django project.
 
-from .celery import app as celery_app
-
-__all__ = ["celery_app"]
+The Celery app (`retailsite/celery.py`) is imported by the modules that define tasks (`@app.task`), not here:
+a process that never sends a task (`manage.py help`, most commands) starts without Celery and kombu.
+`celery -A retailsite` finds it as `retailsite.celery:app`.
+"""

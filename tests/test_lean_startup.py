@@ -5,11 +5,11 @@ scikit-learn, implicit, pandas, pyarrow, scipy and statsforecast are imported on
 forecasts (training steps are registered by dotted path; the engines are imported where used); numpy only by that
 and the staff pages' charts. A management
 command that serves nothing also goes without numpy, Django REST framework's serializers, drf-spectacular's schema
-machinery, prometheus_client, the Fernet cipher and kombu's Redis transport (each imported where it is used: the
-engines, the API's URLs, /metrics, encryption, the Celery worker), and without the staff admin's modules (and the
-services and importers their actions import): those load with the URL conf, or whatever else reads the admin's
-registry first (retailsite/admin_site.py). Each check runs in a fresh interpreter, so what
-an earlier test imported does not hide an import.
+machinery, prometheus_client, the Fernet cipher, Celery and kombu (each imported where it is used: the
+engines, the API's URLs, /metrics, encryption, the modules that define tasks), and without the staff admin's
+modules (and the services and importers their actions import): those load with the URL conf, or whatever else
+reads the admin's registry first (retailsite/admin_site.py). Each check runs in a fresh interpreter, so what an
+earlier test imported does not hide an import.
 """
 
 from __future__ import annotations
@@ -31,7 +31,16 @@ SERVING_ONLY_MODULES = (
     "drf_spectacular.plumbing",
     "prometheus_client",
     "cryptography.fernet",
-    "kombu.transport.redis",
+    "celery.app.base",
+    "kombu",
+)
+TASK_MODULES = (
+    "retailsite.tenancy.tasks",
+    "retailsite.storefront.tasks",
+    "retailsite.privacy.tasks",
+    "experiments.tasks",
+    "imports.tasks",
+    "webhooks.tasks",
 )
 ADMIN_MODULES = tuple(
     f"{app}.admin"
@@ -118,6 +127,25 @@ def test_manage_py_help_does_not_import_training_libraries() -> None:
 @pytest.mark.parametrize("settings_module", ["retailsite.settings.test", "retailsite.settings.production"])
 def test_manage_py_help_does_not_import_what_only_serving_needs(settings_module: str) -> None:
     assert _imported_heavy_modules(MANAGE_HELP, settings_module, SERVING_ONLY_MODULES) == []
+
+
+@pytest.mark.parametrize("module", TASK_MODULES)
+def test_a_task_module_sends_its_tasks_to_the_projects_broker_whatever_was_imported_before(module: str) -> None:
+    # Nothing imports the Celery app at start-up any more: a task bound to Celery's default app instead would be
+    # sent to its default broker (amqp://localhost), and lost, by a process that imported only this module.
+    code = f"""
+import django
+django.setup()
+from celery import Task
+from django.conf import settings
+import {module} as tasks
+found = [value for value in vars(tasks).values() if isinstance(value, Task)]
+assert found, "no task in {module}"
+for task in found:
+    assert task.app.main == "retailsite", (task.name, task.app.main)
+    assert task.app.conf.broker_url == settings.CELERY_BROKER_URL, (task.name, task.app.conf.broker_url)
+"""
+    assert _imported_heavy_modules(code, "retailsite.settings.production", ()) == []  # the asserts above held
 
 
 def test_the_check_itself_sees_a_heavy_import() -> None:

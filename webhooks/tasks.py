@@ -6,16 +6,16 @@ longer pending (delivered, given up, or being attempted by another worker).
 
 from __future__ import annotations
 
-from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
+from retailsite.celery import app
 from retailsite.tenancy.context import platform_context, tenant_context
 from retailsite.tenancy.models import Tenant
 
 from .services import due_deliveries, webhook_delivery_attempt
 
 
-@shared_task(acks_late=True, autoretry_for=(OperationalError, InterfaceError), retry_backoff=True, max_retries=5)
+@app.task(acks_late=True, autoretry_for=(OperationalError, InterfaceError), retry_backoff=True, max_retries=5)
 def deliver_webhook(tenant_id: int, delivery_id: int) -> str:
     tenant = Tenant.objects.filter(pk=tenant_id, is_active=True).first()
     if tenant is None:
@@ -25,7 +25,7 @@ def deliver_webhook(tenant_id: int, delivery_id: int) -> str:
     return delivery.status if delivery is not None else "not due"
 
 
-@shared_task(acks_late=True)
+@app.task(acks_late=True)
 def sweep_webhook_deliveries() -> int:
     """Beat job: re-queue deliveries whose attempt is overdue (a task lost with a broker or a worker)."""
     with platform_context():

@@ -19,9 +19,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import sys
 from typing import Any
-
-from celery import current_task
 
 from retailsite.tenancy.context import current_actor, current_tenant_id
 
@@ -55,7 +54,9 @@ def _request_id(record: logging.LogRecord) -> str:
 
 
 def _current_task() -> tuple[str | None, str | None]:
-    task = current_task  # a proxy: falsy outside a task
+    # Celery is imported by the processes that run or send tasks; the others (a `manage.py` command) start without it.
+    celery_state = sys.modules.get("celery._state")
+    task = celery_state.get_current_task() if celery_state is not None else None
     if not task or getattr(task.request, "id", None) is None:
         return None, None
     return str(task.request.id), str(task.name)

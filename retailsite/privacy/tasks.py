@@ -7,16 +7,16 @@ only and are safe to run twice (a second run finds nothing older than the cutoff
 
 from __future__ import annotations
 
-from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
+from retailsite.celery import app
 from retailsite.tenancy.context import platform_context
 from retailsite.tenancy.models import Tenant
 
 from .services import personal_data_purge_expired
 
 
-@shared_task(
+@app.task(
     acks_late=True,
     reject_on_worker_lost=True,
     autoretry_for=(OperationalError, InterfaceError),
@@ -31,7 +31,7 @@ def purge_tenant_events(tenant_id: int) -> dict[str, int]:
     return personal_data_purge_expired(tenant=tenant)
 
 
-@shared_task(acks_late=True)
+@app.task(acks_late=True)
 def purge_expired_events() -> list[int]:
     """Beat job: one purge task per active store (the sync deletion entries expire in every store)."""
     with platform_context():

@@ -13,10 +13,11 @@ import threading
 import zoneinfo
 from collections.abc import Callable
 
-from celery import shared_task
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connections, transaction
 from django.utils import timezone
+
+from retailsite.celery import app
 
 from .context import platform_context, tenant_context
 from .models import Tenant, TrainingRun
@@ -27,7 +28,7 @@ logger = logging.getLogger(__name__)
 REDELIVERED_LOCK_RETRY_SECONDS = 15
 
 
-@shared_task(
+@app.task(
     bind=True,
     acks_late=True,
     reject_on_worker_lost=True,
@@ -113,7 +114,7 @@ def step_is_due(*, tenant: Tenant, step_setting: str, last_started: dt.datetime 
     return last_started is None or last_started < due
 
 
-@shared_task(acks_late=True, time_limit=600, soft_time_limit=540)
+@app.task(acks_late=True, time_limit=600, soft_time_limit=540)
 def schedule_due_training() -> list[str]:
     """Beat job: queue every step that is due, one task per tenant and step."""
     queued: list[str] = []
