@@ -1,4 +1,8 @@
-"""The Celery application. Tasks live in each app's tasks.py and take ids, never instances."""
+"""The Celery application. Tasks live in each app's tasks.py and take ids, never instances.
+
+Each tasks.py binds its tasks here (`from retailsite.celery import app`, `@app.task`): nothing imports this module at
+start-up (see retailsite/__init__.py), so a task module that used `shared_task` would send to Celery's default app.
+"""
 
 import logging
 import os
