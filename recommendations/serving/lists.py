@@ -15,7 +15,7 @@ from retailsite.commerce.catalog_snapshot import CatalogSnapshot
 from retailsite.commerce.live_state import GONE, LiveState
 
 from . import candidates as sources
-from .candidates import MAX_K, RECENT_LIMIT
+from .candidates import MAX_K
 from .memo import RequestMemo, serving_request
 from .rules import Rules, choose, path_similarity
 
@@ -74,14 +74,6 @@ def version_of_recommendation_id(recommendation_id: str) -> int | None:
     if head.startswith("v") and head[1:].isdigit():
         return int(head[1:]) or None
     return None
-
-
-def recent_product_ids(*, customer_id: int | None, session_id: str, limit: int = RECENT_LIMIT) -> list[int]:
-    """What the shopper viewed, carted or wish-listed lately, the latest first (distinct); read once per request."""
-    if limit > RECENT_LIMIT:
-        return sources.read_recent_product_ids(customer_id=customer_id, session_id=session_id, limit=limit)
-    with serving_request() as memo:
-        return sources.recent(memo, customer_id, session_id)[:limit]
 
 
 # -- the lists ---------------------------------------------------------------------------------------------------

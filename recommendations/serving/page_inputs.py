@@ -43,7 +43,7 @@ _ANY = Filters()  # the default filters (the store's settings decide)
 
 # The shopper's latest events (`recent_events_sql`) and their RECENT_LIMIT latest distinct products, as the CTEs
 # `events` and `recent` of a statement; then the array of the events' products (newest first, what
-# `candidates.recent_product_ids` makes distinct) and those products' `similar` lists, for its select list.
+# `candidates.read_recent_product_ids` makes distinct) and those products' `similar` lists, for its select list.
 _RECENT_CTES = """events AS (
   {events}
 ), recent AS (
@@ -81,7 +81,7 @@ _SHOPPER_RECENT_SQL_BY_WHO = {
 
 
 def shopper_recent_inputs(*, customer_id: int | None, session_id: str) -> list[int]:
-    """The shopper's recent products (`recent_product_ids`) with their `similar` lists — what "because you viewed"
+    """The shopper's recent products (`candidates.recent`) with their `similar` lists — what "because you viewed"
     reads — in one prepared round trip, put into the request's memo."""
     with serving_request() as memo:
         key = (customer_id, session_id)
@@ -114,13 +114,13 @@ class ShopperPageInputs:
     """What a signed-in shopper's personal sections are built from (also in the request's memo)."""
 
     purchased_latest_first: list[int]  # distinct, the most recent purchase first
-    recent: list[int]  # `candidates.recent_product_ids`
+    recent: list[int]  # `candidates.read_recent_product_ids`
     precomputed: list[Candidate] | None  # their list under `version_id` (None: no active version)
     followed: list[tuple[int, float]]  # (product id, buyers) of `popular_with_followed`
     version_id: int | None
 
 
-# The same look-ups as purchases (latest first), recent_product_ids, precomputed_for_customer and
+# The same look-ups as purchases (latest first), read_recent_product_ids, precomputed_for_customer and
 # followed_bought, plus the neighbour lists "because you viewed / bought" start from (the recent products'
 # `similar`, the latest purchase's `bought_together` and `similar`): a shopper's first visit pays one round
 # trip (and one plan, prepared) rather than six.

@@ -55,7 +55,7 @@ def test_one_statement_reads_what_the_separate_look_ups_read() -> None:
         version_id = active_version_id()
         assert version_id is not None
         expected_purchased = purchased_product_ids_latest_first(customer_id=alice.pk)
-        expected_recent = serving.recent_product_ids(customer_id=alice.pk, session_id="visitor-1")
+        expected_recent = candidates.read_recent_product_ids(customer_id=alice.pk, session_id="visitor-1")
         with serving.serving_request() as memo:
             expected_list = [c.product_id for c in candidates.precomputed_for_customer(memo, alice.pk)]
         expected_followed = [item.product_id for item in serving.popular_with_followed(customer_id=alice.pk).items]
