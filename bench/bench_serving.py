@@ -70,6 +70,7 @@ from bench.serving_stack import (
     save_secrets,
     server_environment,
     vacuum_analyze,
+    wait_until_idle,
 )
 from bench.stack import Gunicorn, anonymous_sessions, get, log, manage
 
@@ -559,6 +560,7 @@ def drive(
                     connections=args.connections,
                     threads=args.wrk_threads,
                 )
+                wait_until_idle(server, config)
     rounds: list[dict[str, LoadResult]] = []
     for number in range(1, args.rounds + 1):
         results: dict[str, LoadResult] = {}
@@ -577,6 +579,9 @@ def drive(
                     f"server CPU {result.server_cpu_ms_per_request or 0:.1f} ms/request"
                 )
                 results[result_key(index, target)] = result  # a floor is measured again beside each pair
+                settled = wait_until_idle(server, config)  # nothing of this run spills into the next one
+                if settled >= 1.0:
+                    log(f"   the server finished the requests left in flight {settled:.1f} s after the load stopped")
         rounds.append(results)
     return rounds
 
@@ -655,7 +660,8 @@ def render(
         f"{args.connections} connections for {args.duration} s per endpoint"
         + (f" in each of {args.rounds} rounds" if args.rounds > 1 else "")
         + f" after {args.warmup} s of warm-up. Each pair runs back to back on the same server, trivial endpoint "
-        "first. Store: "
+        "first; after every run the next waits until the server has finished the requests left in flight (its "
+        "workers and their PostgreSQL backends idle), so no run's tail is measured as the next one's. Store: "
         f"{facts.customers:,} customers ({facts.consenting:,} with personalization consent), {facts.products:,} "
         f"products ({facts.active_products:,} active), {facts.orders:,} orders, {facts.events:,} events; "
         f"active model version {facts.active_version} with {facts.precomputed_lists:,} precomputed customer lists.",

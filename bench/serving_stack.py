@@ -251,6 +251,14 @@ def boot_ticks_now() -> int:
     return int(float(Path("/proc/uptime").read_text().split()[0]) * CLOCK_TICKS)
 
 
+def app_backend_pids(admin, config: StackConfig) -> list[int]:
+    """The PostgreSQL backends of the application role on the benchmark's database (`admin`: a connection)."""
+    rows = admin.execute(
+        "SELECT pid FROM pg_stat_activity WHERE datname = %s AND usename = %s", [config.database, config.app_role]
+    ).fetchall()
+    return [row[0] for row in rows]
+
+
 @dataclass
 class CpuMeter:
     """CPU spent by the gunicorn workers and by the PostgreSQL backends serving them, during a run.
@@ -271,15 +279,8 @@ class CpuMeter:
     _thread: threading.Thread | None = None
     _started_ticks: int = 0
 
-    def _backend_pids(self, admin) -> list[int]:
-        rows = admin.execute(
-            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND usename = %s",
-            [self.config.database, self.config.app_role],
-        ).fetchall()
-        return [row[0] for row in rows]
-
     def _sample(self, admin) -> None:
-        for kind, pids in (("python", self.server.worker_pids()), ("postgres", self._backend_pids(admin))):
+        for kind, pids in (("python", self.server.worker_pids()), ("postgres", app_backend_pids(admin, self.config))):
             for pid in pids:
                 reading = cpu_seconds(pid)
                 if reading is None:
@@ -315,6 +316,40 @@ class CpuMeter:
 
     def seconds(self, kind: str) -> float:
         return sum(self._last[pid] - self._start[pid] for pid in self._last if self._kind[pid] == kind)
+
+
+IDLE_CPU_SHARE = 0.05  # the workers and their backends together under 5% of one core: nothing left in flight
+IDLE_WINDOW_SECONDS = 0.5
+IDLE_WAIT_LIMIT_SECONDS = 60.0
+
+
+def wait_until_idle(server: Gunicorn, config: StackConfig) -> float:
+    """Wait until the server has finished what the last load left in flight; the seconds waited.
+
+    wrk stops at the end of its run, but each sync worker finishes the request it has read: after a pair of
+    500-event batches (about 3 s each under load) the next run's first seconds queued behind them, and the CPU
+    they took was counted as the next endpoint's. Idle means the gunicorn workers and the application's
+    PostgreSQL backends used under IDLE_CPU_SHARE of one core over IDLE_WINDOW_SECONDS.
+    """
+    import psycopg
+
+    started = time.monotonic()
+    with psycopg.connect(config.admin_url, autocommit=True) as admin:
+
+        def busy_seconds() -> float:
+            pids = server.worker_pids() + app_backend_pids(admin, config)
+            return sum(reading[0] for reading in map(cpu_seconds, pids) if reading is not None)
+
+        before = busy_seconds()
+        while time.monotonic() - started < IDLE_WAIT_LIMIT_SECONDS:
+            time.sleep(IDLE_WINDOW_SECONDS)
+            now = busy_seconds()
+            # A backend that closed (CONN_MAX_AGE) takes its CPU with it: a drop is not work done.
+            if 0 <= now - before < IDLE_CPU_SHARE * IDLE_WINDOW_SECONDS:
+                return time.monotonic() - started
+            before = now
+    log(f"   the server was still busy {IDLE_WAIT_LIMIT_SECONDS:.0f} s after the load stopped; going on")
+    return time.monotonic() - started
 
 
 def load_secrets(config: StackConfig) -> dict[str, object] | None:
