@@ -19,7 +19,6 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -44,6 +43,7 @@ from .cart import SessionCart
 from .category_page import category_place, category_popular_order
 from .forms import CartAddForm, CartUpdateForm, ConsentForm, SearchForm, SignInForm, SignUpForm
 from .links import safe_next_url, store_url
+from .page_shell import render_storefront_page
 from .product_page import product_page_parts
 from .ratelimit import (
     is_known_browser,
@@ -130,18 +130,22 @@ def _with_shopper(
 def _page(
     request: HttpRequest, shopper: Shopper, template: str, context: dict[str, Any] | None = None, *, status: int = 200
 ) -> HttpResponse:
-    """Render a storefront page with what the shared layout needs (store, shopper, cart, navigation)."""
+    """Render a storefront page with what the shared layout needs (store, shopper, cart, navigation); the layout
+    itself is kept per store and kind of shopper (`page_shell`)."""
+    cart_count = SessionCart(request).item_count()
+    name = shopper.customer.name if shopper.customer is not None else ""
+    on_search = request.resolver_match is not None and request.resolver_match.url_name == "search"
     layout = {
         "tenant": shopper.tenant,
         "shopper": shopper,
-        "cart_count": SessionCart(request).item_count(),
+        "cart_count": cart_count,
+        "cart_count_plural": "" if cart_count == 1 else "s",
         "nav_html": _nav_html(request),
-        "search_form": SearchForm(
-            request.GET if request.resolver_match and request.resolver_match.url_name == "search" else None
-        ),
+        "search_query": (request.GET.get("q") or "") if on_search else "",
+        "greeting": f"Hi, {name}" if name else "Hi",
         "personalization_off_note": PERSONALIZATION_OFF_NOTE,
     }
-    return render(request, template, {**layout, **(context or {})}, status=status)
+    return HttpResponse(render_storefront_page(request, template, {**layout, **(context or {})}), status=status)
 
 
 # The category navigation is the same on every page of a store until its catalog changes: rendered
