@@ -34,6 +34,12 @@ def rendered(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     return pages
 
 
+def _rename(tenant: Any, named: Any, name: str) -> None:
+    with tenant_context(tenant):
+        named.name = name
+        named.save()
+
+
 def _same_as_whole_template(page: dict[str, Any]) -> None:
     whole = render_to_string(page["template"], page["context"], request=page["request"])
     # A CSRF token is masked anew on every render: the same secret, different text.
@@ -68,9 +74,7 @@ def test_pages_come_out_as_their_whole_templates_for_a_visitor(
 def test_a_signed_in_shopper_with_a_cart_and_a_message_gets_the_whole_template(
     client: Client, shop: Shop, rendered: list[dict[str, Any]]
 ) -> None:
-    with tenant_context(shop.tenant):
-        shop.shopper.name = 'Ana <i>"the tester"</i>'
-        shop.shopper.save()
+    _rename(shop.tenant, shop.shopper, 'Ana <i>"the tester"</i>')
     assert sign_in(client, shop).status_code == 302
     rake = shop.products["Leaf Rake"]
     client.post(shop.url("cart/add/"), {"product": rake.pk, "quantity": 1})
@@ -103,9 +107,7 @@ def test_each_store_gets_its_own_layout(
     assert "<title>" in alpha and "· Alpha Home</title>" in alpha and "Beta Outdoors" not in alpha
     assert "· Beta Outdoors</title>" in beta and "Alpha Home" not in beta
     assert 'href="/s/beta/cart/"' in beta and "/s/alpha/" not in beta
-    with tenant_context(other_shop.tenant):
-        other_shop.tenant.name = "Beta & Sons"
-        other_shop.tenant.save()
+    _rename(other_shop.tenant, other_shop.tenant, "Beta & Sons")
     renamed = client.get(other_shop.home).content.decode()
     assert "Beta &amp; Sons" in renamed and "Beta Outdoors" not in renamed  # a renamed store's layout is new
     for page in rendered:
@@ -115,9 +117,7 @@ def test_each_store_gets_its_own_layout(
 def test_a_store_name_holding_a_marker_character_still_gets_its_pages(
     client: Client, shop: Shop, rendered: list[dict[str, Any]]
 ) -> None:
-    with tenant_context(shop.tenant):
-        shop.tenant.name = "Odd \ue000title\ue001 Store"
-        shop.tenant.save()
+    _rename(shop.tenant, shop.tenant, "Odd \ue000title\ue001 Store")
     response = client.get(shop.product_url("Blue Mug"))
     assert response.status_code == 200
     assert "Odd \ue000title\ue001 Store" in response.content.decode()
